@@ -1,0 +1,370 @@
+//! Customers: the merchant's buyers, each seen by exactly one tenant.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::{DomainError, DomainResult, FieldError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CustomerStatus {
+    Active,
+    Archived,
+}
+
+impl CustomerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Archived => "archived",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "active" => Some(Self::Active),
+            "archived" => Some(Self::Archived),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Address {
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2, upper case.
+    pub country: Option<String>,
+}
+
+pub type Metadata = BTreeMap<String, String>;
+
+#[derive(Debug, Clone)]
+pub struct Customer {
+    pub id: String,
+    pub tenant_id: String,
+    pub external_id: Option<String>,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<Address>,
+    /// IANA time zone name; day boundaries in the customer's reports use it.
+    pub timezone: String,
+    pub metadata: Metadata,
+    pub status: CustomerStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+/// Input of a create. Optional fields left out are stored empty; `timezone` defaults to UTC.
+#[derive(Debug, Clone, Default)]
+pub struct NewCustomer {
+    pub external_id: Option<String>,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<Address>,
+    pub timezone: Option<String>,
+    pub metadata: Metadata,
+}
+
+/// Input of an update: `None` leaves a field alone, `Some(None)` clears an optional field.
+/// `metadata`, when given, replaces the whole map.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerPatch {
+    pub external_id: Option<Option<String>>,
+    pub name: Option<String>,
+    pub email: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub address: Option<Option<Address>>,
+    pub timezone: Option<String>,
+    pub metadata: Option<Metadata>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CustomerFilter {
+    /// Case-insensitive substring of name, email or external_id.
+    pub q: Option<String>,
+    pub email: Option<String>,
+    /// `None` = every status.
+    pub status: Option<CustomerStatus>,
+    pub created_from: Option<DateTime<Utc>>,
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+pub const MAX_METADATA_KEYS: usize = 50;
+pub const MAX_METADATA_KEY_LEN: usize = 40;
+pub const MAX_METADATA_VALUE_LEN: usize = 500;
+
+impl NewCustomer {
+    /// Validates and normalises (trims, upper-cases the country, lower-cases nothing else).
+    pub fn validate(mut self) -> DomainResult<Self> {
+        let mut errs = Vec::new();
+        self.name = self.name.trim().to_owned();
+        check_name(&self.name, &mut errs);
+        check_external_id(self.external_id.as_deref(), &mut errs);
+        self.email = self.email.map(|e| e.trim().to_owned());
+        check_email(self.email.as_deref(), &mut errs);
+        check_phone(self.phone.as_deref(), &mut errs);
+        self.address = self.address.map(normalise_address);
+        check_address(self.address.as_ref(), &mut errs);
+        if let Some(tz) = &self.timezone {
+            check_timezone(tz, &mut errs);
+        }
+        check_metadata(&self.metadata, &mut errs);
+        finish(errs, self)
+    }
+}
+
+impl CustomerPatch {
+    pub fn is_empty(&self) -> bool {
+        self.external_id.is_none()
+            && self.name.is_none()
+            && self.email.is_none()
+            && self.phone.is_none()
+            && self.address.is_none()
+            && self.timezone.is_none()
+            && self.metadata.is_none()
+    }
+
+    pub fn validate(mut self) -> DomainResult<Self> {
+        let mut errs = Vec::new();
+        if self.is_empty() {
+            errs.push(FieldError::new("body", "at least one field must be given"));
+        }
+        if let Some(name) = &mut self.name {
+            *name = name.trim().to_owned();
+            check_name(name, &mut errs);
+        }
+        if let Some(ext) = &self.external_id {
+            check_external_id(ext.as_deref(), &mut errs);
+        }
+        if let Some(Some(email)) = &mut self.email {
+            *email = email.trim().to_owned();
+        }
+        if let Some(email) = &self.email {
+            check_email(email.as_deref(), &mut errs);
+        }
+        if let Some(phone) = &self.phone {
+            check_phone(phone.as_deref(), &mut errs);
+        }
+        if let Some(address) = self.address.take() {
+            let address = address.map(normalise_address);
+            check_address(address.as_ref(), &mut errs);
+            self.address = Some(address);
+        }
+        if let Some(tz) = &self.timezone {
+            check_timezone(tz, &mut errs);
+        }
+        if let Some(m) = &self.metadata {
+            check_metadata(m, &mut errs);
+        }
+        finish(errs, self)
+    }
+
+    /// Applies a validated patch.
+    pub fn apply(self, c: &mut Customer, now: DateTime<Utc>) {
+        if let Some(v) = self.external_id {
+            c.external_id = v;
+        }
+        if let Some(v) = self.name {
+            c.name = v;
+        }
+        if let Some(v) = self.email {
+            c.email = v;
+        }
+        if let Some(v) = self.phone {
+            c.phone = v;
+        }
+        if let Some(v) = self.address {
+            c.address = v;
+        }
+        if let Some(v) = self.timezone {
+            c.timezone = v;
+        }
+        if let Some(v) = self.metadata {
+            c.metadata = v;
+        }
+        c.updated_at = now;
+    }
+}
+
+fn finish<T>(errs: Vec<FieldError>, value: T) -> DomainResult<T> {
+    if errs.is_empty() {
+        Ok(value)
+    } else {
+        Err(DomainError::Validation(errs))
+    }
+}
+
+fn check_len(field: &str, value: &str, max: usize, errs: &mut Vec<FieldError>) {
+    if value.chars().count() > max {
+        errs.push(FieldError::new(field, format!("must be at most {max} characters")));
+    }
+    if value.chars().any(char::is_control) {
+        errs.push(FieldError::new(field, "must not contain control characters"));
+    }
+}
+
+fn check_name(name: &str, errs: &mut Vec<FieldError>) {
+    if name.is_empty() {
+        errs.push(FieldError::new("name", "must not be empty"));
+    }
+    check_len("name", name, 255, errs);
+}
+
+/// External ids appear in URLs (`/v1/customers/external/{external_id}`), so they are limited to
+/// characters that need no escaping in a path segment.
+fn check_external_id(ext: Option<&str>, errs: &mut Vec<FieldError>) {
+    let Some(ext) = ext else { return };
+    let ok = !ext.is_empty()
+        && ext.len() <= 255
+        && ext.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:@+=~".contains(&b));
+    if !ok {
+        errs.push(FieldError::new(
+            "external_id",
+            "must be 1 to 255 characters of letters, digits and - _ . : @ + = ~",
+        ));
+    }
+}
+
+/// A pragmatic shape check (one `@`, a dotted domain, no spaces); deliverability is the
+/// merchant's concern.
+fn check_email(email: Option<&str>, errs: &mut Vec<FieldError>) {
+    let Some(email) = email else { return };
+    let valid = email.len() <= 254
+        && !email.chars().any(|c| c.is_whitespace() || c.is_control())
+        && match email.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && local.len() <= 64
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !domain.contains("..")
+            }
+            None => false,
+        };
+    if !valid {
+        errs.push(FieldError::new("email", "must be an email address such as ada@example.com"));
+    }
+}
+
+fn check_phone(phone: Option<&str>, errs: &mut Vec<FieldError>) {
+    let Some(phone) = phone else { return };
+    let digits = phone.bytes().filter(u8::is_ascii_digit).count();
+    let ok = phone.len() <= 32 && digits >= 3 && phone.bytes().all(|b| b.is_ascii_digit() || b" +-().".contains(&b));
+    if !ok {
+        errs.push(FieldError::new("phone", "must be a phone number of digits, spaces and + - ( ) ."));
+    }
+}
+
+fn normalise_address(mut a: Address) -> Address {
+    a.country = a.country.map(|c| c.trim().to_ascii_uppercase());
+    a
+}
+
+fn check_address(a: Option<&Address>, errs: &mut Vec<FieldError>) {
+    let Some(a) = a else { return };
+    for (field, value, max) in [
+        ("address.line1", &a.line1, 200),
+        ("address.line2", &a.line2, 200),
+        ("address.city", &a.city, 100),
+        ("address.state", &a.state, 100),
+        ("address.postal_code", &a.postal_code, 20),
+    ] {
+        if let Some(v) = value {
+            check_len(field, v, max, errs);
+        }
+    }
+    if let Some(country) = &a.country {
+        if !is_country_code(country) {
+            errs.push(FieldError::new("address.country", "must be an ISO 3166-1 alpha-2 country code such as \"DE\""));
+        }
+    }
+}
+
+fn check_timezone(tz: &str, errs: &mut Vec<FieldError>) {
+    if tz.parse::<chrono_tz::Tz>().is_err() {
+        errs.push(FieldError::new("timezone", "must be an IANA time zone such as \"Europe/Berlin\""));
+    }
+}
+
+fn check_metadata(m: &Metadata, errs: &mut Vec<FieldError>) {
+    if m.len() > MAX_METADATA_KEYS {
+        errs.push(FieldError::new("metadata", format!("must have at most {MAX_METADATA_KEYS} keys")));
+    }
+    for (k, v) in m {
+        if k.is_empty() || k.chars().count() > MAX_METADATA_KEY_LEN {
+            errs.push(FieldError::new(format!("metadata.{k}"), format!("keys must be 1 to {MAX_METADATA_KEY_LEN} characters")));
+        }
+        if v.chars().count() > MAX_METADATA_VALUE_LEN {
+            errs.push(FieldError::new(format!("metadata.{k}"), format!("values must be at most {MAX_METADATA_VALUE_LEN} characters")));
+        }
+    }
+}
+
+/// ISO 3166-1 alpha-2 officially assigned codes.
+fn is_country_code(c: &str) -> bool {
+    const CODES: &str = "AD AE AF AG AI AL AM AO AQ AR AS AT AU AW AX AZ BA BB BD BE BF BG BH BI BJ BL BM BN BO BQ BR BS BT BV BW BY BZ \
+        CA CC CD CF CG CH CI CK CL CM CN CO CR CU CV CW CX CY CZ DE DJ DK DM DO DZ EC EE EG EH ER ES ET FI FJ FK FM FO FR \
+        GA GB GD GE GF GG GH GI GL GM GN GP GQ GR GS GT GU GW GY HK HM HN HR HT HU ID IE IL IM IN IO IQ IR IS IT JE JM JO JP \
+        KE KG KH KI KM KN KP KR KW KY KZ LA LB LC LI LK LR LS LT LU LV LY MA MC MD ME MF MG MH MK ML MM MN MO MP MQ MR MS MT \
+        MU MV MW MX MY MZ NA NC NE NF NG NI NL NO NP NR NU NZ OM PA PE PF PG PH PK PL PM PN PR PS PT PW PY QA RE RO RS RU RW \
+        SA SB SC SD SE SG SH SI SJ SK SL SM SN SO SR SS ST SV SX SY SZ TC TD TF TG TH TJ TK TL TM TN TO TR TT TV TW TZ UA UG \
+        UM US UY UZ VA VC VE VG VI VN VU WF WS YE YT ZA ZM ZW";
+    c.len() == 2 && CODES.split_whitespace().any(|code| code == c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn base() -> NewCustomer {
+        NewCustomer { name: "Ada".into(), ..Default::default() }
+    }
+
+    #[test]
+    fn valid_input_is_normalised() {
+        let c = NewCustomer {
+            email: Some(" ada@example.com ".into()),
+            address: Some(Address { country: Some("de".into()), ..Default::default() }),
+            timezone: Some("Europe/Berlin".into()),
+            ..base()
+        }
+        .validate()
+        .unwrap();
+        assert_eq!(c.email.as_deref(), Some("ada@example.com"));
+        assert_eq!(c.address.unwrap().country.as_deref(), Some("DE"));
+    }
+
+    #[test]
+    fn every_bad_field_is_reported() {
+        let err = NewCustomer {
+            name: " ".into(),
+            email: Some("not-an-email".into()),
+            external_id: Some("has space".into()),
+            address: Some(Address { country: Some("XX".into()), ..Default::default() }),
+            timezone: Some("Mars/Olympus".into()),
+            metadata: (0..51).map(|i| (format!("k{i}"), "v".into())).collect(),
+            ..base()
+        }
+        .validate()
+        .unwrap_err();
+        let DomainError::Validation(errs) = err else { panic!("expected validation error") };
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        for f in ["name", "email", "external_id", "address.country", "timezone", "metadata"] {
+            assert!(fields.contains(&f), "{f} missing from {fields:?}");
+        }
+    }
+
+    #[test]
+    fn empty_patch_is_refused() {
+        assert!(CustomerPatch::default().validate().is_err());
+    }
+}

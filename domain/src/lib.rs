@@ -1,0 +1,14 @@
+//! The billing portal's model and rules. Pure Rust: no web, database or OpenAPI crate here;
+//! adapters (`storage`, `api`) depend on this crate, never the other way round.
+
+pub mod api_key;
+pub mod customer;
+pub mod error;
+pub mod id;
+pub mod idempotency;
+pub mod money;
+pub mod page;
+pub mod ports;
+pub mod services;
+
+pub use error::{DomainError, DomainResult, FieldError};

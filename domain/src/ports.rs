@@ -1,0 +1,52 @@
+//! Ports: what the domain needs from storage. Implemented by the `storage` crate's diesel
+//! repositories. Calls block; the api crate runs them off the async executor.
+
+use chrono::{DateTime, Utc};
+
+use crate::api_key::{ApiKey, StoredKey};
+use crate::customer::{Customer, CustomerFilter};
+use crate::idempotency::{Begin, StoredResponse};
+use crate::page::{Page, PageRequest};
+use crate::DomainResult;
+
+pub trait ApiKeyRepo: Send + Sync {
+    /// Creates the first tenant and its key if, and only if, no tenant exists yet (safe when
+    /// several nodes start at once). Returns whether it did.
+    fn bootstrap(&self, tenant_id: &str, tenant_name: &str, key: &ApiKey, secret_hash: &str) -> DomainResult<bool>;
+    fn insert(&self, key: &ApiKey, secret_hash: &str) -> DomainResult<()>;
+    fn find_by_prefix(&self, prefix: &str) -> DomainResult<Option<StoredKey>>;
+    /// Records use at most once a minute per key, to keep authentication read-only.
+    fn touch(&self, key_id: &str, now: DateTime<Utc>) -> DomainResult<()>;
+    fn list(&self, tenant_id: &str, page: &PageRequest) -> DomainResult<Page<ApiKey>>;
+    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<ApiKey>>;
+    /// Revokes a key unless it is the tenant's last active one. Atomic.
+    fn revoke(&self, tenant_id: &str, id: &str, now: DateTime<Utc>) -> DomainResult<ApiKey>;
+    /// Ids of all tenants (for the CLI).
+    fn tenant_ids(&self) -> DomainResult<Vec<String>>;
+}
+
+/// Mutation applied to a customer inside the repository's transaction, with the row locked.
+pub type CustomerChange<'a> = &'a mut dyn FnMut(&mut Customer) -> DomainResult<()>;
+
+pub trait CustomerRepo: Send + Sync {
+    /// Inserts; a duplicate `external_id` in the tenant → `Conflict(external_id_taken)`.
+    fn insert(&self, customer: &Customer) -> DomainResult<()>;
+    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<Customer>>;
+    fn get_by_external_id(&self, tenant_id: &str, external_id: &str) -> DomainResult<Option<Customer>>;
+    /// Locks the customer, applies `change` and writes it back, in one transaction.
+    fn update(&self, tenant_id: &str, id: &str, change: CustomerChange<'_>) -> DomainResult<Customer>;
+    fn list(&self, tenant_id: &str, filter: &CustomerFilter, page: &PageRequest) -> DomainResult<Page<Customer>>;
+}
+
+pub trait IdempotencyRepo: Send + Sync {
+    /// Atomically claims `key` for a request with `fingerprint`, or reports why it cannot.
+    fn begin(&self, tenant_id: &str, key: &str, fingerprint: &str, now: DateTime<Utc>) -> DomainResult<Begin>;
+    fn complete(&self, tenant_id: &str, key: &str, response: &StoredResponse) -> DomainResult<()>;
+    /// Forgets a claimed key whose request failed without a definite answer (5xx), so a retry runs.
+    fn release(&self, tenant_id: &str, key: &str) -> DomainResult<()>;
+}
+
+/// Liveness of the storage, for `/readyz`.
+pub trait HealthCheck: Send + Sync {
+    fn ping(&self) -> DomainResult<()>;
+}

@@ -1,0 +1,95 @@
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::api_key::{self, ApiKey, NewApiKey};
+use crate::page::{Page, PageRequest};
+use crate::ports::ApiKeyRepo;
+use crate::{id, DomainError, DomainResult};
+
+/// The authenticated caller of an admin route.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub tenant_id: String,
+    pub key_id: String,
+}
+
+#[derive(Clone)]
+pub struct ApiKeyService {
+    repo: Arc<dyn ApiKeyRepo>,
+}
+
+pub const INVALID_KEY: &str = "missing or invalid API key";
+
+impl ApiKeyService {
+    pub fn new(repo: Arc<dyn ApiKeyRepo>) -> Self {
+        Self { repo }
+    }
+
+    /// On an empty database, creates the first tenant and an admin key: `preset` if given
+    /// (`PORTAL_BOOTSTRAP_API_KEY`), else a generated one. Returns the key if one was created.
+    pub fn bootstrap(&self, preset: Option<&str>) -> DomainResult<Option<(ApiKey, String)>> {
+        let new = match preset {
+            Some(p) => NewApiKey::from_plaintext(p)?,
+            None => NewApiKey::generate(),
+        };
+        let tenant_id = id::new_id(id::TENANT);
+        let key = new_key_row(&tenant_id, "bootstrap", &new);
+        let created = self.repo.bootstrap(&tenant_id, "default", &key, &new.secret_hash)?;
+        Ok(created.then_some((key, new.plaintext)))
+    }
+
+    pub fn authenticate(&self, presented: &str) -> DomainResult<Principal> {
+        let unauthenticated = || DomainError::Unauthenticated(INVALID_KEY);
+        let prefix = api_key::prefix_of(presented).ok_or_else(unauthenticated)?;
+        let stored = self.repo.find_by_prefix(&prefix)?.ok_or_else(unauthenticated)?;
+        if !api_key::verify(presented, &stored.secret_hash) || stored.key.revoked_at.is_some() {
+            return Err(unauthenticated());
+        }
+        let now = Utc::now();
+        if stored.key.last_used_at.is_none_or(|t| now - t > chrono::Duration::minutes(1)) {
+            self.repo.touch(&stored.key.id, now)?;
+        }
+        Ok(Principal { tenant_id: stored.key.tenant_id, key_id: stored.key.id })
+    }
+
+    /// Creates a key; the plaintext is returned once and never stored.
+    pub fn create(&self, tenant_id: &str, name: &str) -> DomainResult<(ApiKey, String)> {
+        api_key::validate_name(name)?;
+        let new = NewApiKey::generate();
+        let key = new_key_row(tenant_id, name.trim(), &new);
+        self.repo.insert(&key, &new.secret_hash)?;
+        Ok((key, new.plaintext))
+    }
+
+    pub fn list(&self, tenant_id: &str, page: &PageRequest) -> DomainResult<Page<ApiKey>> {
+        self.repo.list(tenant_id, page)
+    }
+
+    pub fn revoke(&self, tenant_id: &str, id: &str) -> DomainResult<ApiKey> {
+        if !id::is_valid(id::API_KEY, id) {
+            return Err(not_found());
+        }
+        self.repo.revoke(tenant_id, id, Utc::now())
+    }
+
+    pub fn tenant_ids(&self) -> DomainResult<Vec<String>> {
+        self.repo.tenant_ids()
+    }
+}
+
+pub fn not_found() -> DomainError {
+    DomainError::NotFound { resource: "API key", code: "api_key_not_found" }
+}
+
+fn new_key_row(tenant_id: &str, name: &str, new: &NewApiKey) -> ApiKey {
+    ApiKey {
+        id: id::new_id(id::API_KEY),
+        tenant_id: tenant_id.to_owned(),
+        name: name.to_owned(),
+        prefix: new.prefix.clone(),
+        created_at: Utc::now(),
+        last_used_at: None,
+        revoked_at: None,
+    }
+}

@@ -1,0 +1,104 @@
+use std::sync::Arc;
+
+use chrono::Utc;
+
+use crate::customer::{Customer, CustomerFilter, CustomerPatch, CustomerStatus, NewCustomer};
+use crate::page::{Page, PageRequest};
+use crate::ports::CustomerRepo;
+use crate::{id, DomainError, DomainResult};
+
+#[derive(Clone)]
+pub struct CustomerService {
+    repo: Arc<dyn CustomerRepo>,
+}
+
+pub fn not_found() -> DomainError {
+    DomainError::NotFound { resource: "customer", code: "customer_not_found" }
+}
+
+impl CustomerService {
+    pub fn new(repo: Arc<dyn CustomerRepo>) -> Self {
+        Self { repo }
+    }
+
+    pub fn create(&self, tenant_id: &str, input: NewCustomer) -> DomainResult<Customer> {
+        let input = input.validate()?;
+        let now = Utc::now();
+        let customer = Customer {
+            id: id::new_id(id::CUSTOMER),
+            tenant_id: tenant_id.to_owned(),
+            external_id: input.external_id,
+            name: input.name,
+            email: input.email,
+            phone: input.phone,
+            address: input.address,
+            timezone: input.timezone.unwrap_or_else(|| "UTC".to_owned()),
+            metadata: input.metadata,
+            status: CustomerStatus::Active,
+            created_at: now,
+            updated_at: now,
+            archived_at: None,
+        };
+        self.repo.insert(&customer)?;
+        Ok(customer)
+    }
+
+    pub fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Customer> {
+        if !id::is_valid(id::CUSTOMER, id) {
+            return Err(not_found());
+        }
+        self.repo.get(tenant_id, id)?.ok_or_else(not_found)
+    }
+
+    pub fn get_by_external_id(&self, tenant_id: &str, external_id: &str) -> DomainResult<Customer> {
+        self.repo.get_by_external_id(tenant_id, external_id)?.ok_or_else(not_found)
+    }
+
+    /// Archived customers are read-only: they keep their history but take no changes.
+    pub fn update(&self, tenant_id: &str, id: &str, patch: CustomerPatch) -> DomainResult<Customer> {
+        let patch = patch.validate()?;
+        if !id::is_valid(id::CUSTOMER, id) {
+            return Err(not_found());
+        }
+        let mut patch = Some(patch);
+        self.repo.update(tenant_id, id, &mut |c| {
+            if c.status == CustomerStatus::Archived {
+                return Err(archived());
+            }
+            patch.take().expect("applied once").apply(c, Utc::now());
+            Ok(())
+        })
+    }
+
+    /// Archives a customer. Archiving an archived customer is a no-op that returns it unchanged.
+    pub fn archive(&self, tenant_id: &str, id: &str) -> DomainResult<Customer> {
+        if !id::is_valid(id::CUSTOMER, id) {
+            return Err(not_found());
+        }
+        self.repo.update(tenant_id, id, &mut |c| {
+            if c.status != CustomerStatus::Archived {
+                let now = Utc::now();
+                c.status = CustomerStatus::Archived;
+                c.archived_at = Some(now);
+                c.updated_at = now;
+            }
+            Ok(())
+        })
+    }
+
+    pub fn list(&self, tenant_id: &str, filter: &CustomerFilter, page: &PageRequest) -> DomainResult<Page<Customer>> {
+        if let (Some(from), Some(to)) = (filter.created_from, filter.created_to) {
+            if from > to {
+                return Err(DomainError::validation("created_from", "must not be after created_to"));
+            }
+        }
+        if filter.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
+            return Err(DomainError::validation("q", "must be at most 200 characters"));
+        }
+        self.repo.list(tenant_id, filter, page)
+    }
+}
+
+fn archived() -> DomainError {
+    DomainError::Conflict { code: "customer_archived", message: "archived customers cannot be changed".into() }
+}

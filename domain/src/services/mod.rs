@@ -1,0 +1,4 @@
+//! Domain services: the use cases the api's handlers call, one hop above the ports.
+
+pub mod api_keys;
+pub mod customers;

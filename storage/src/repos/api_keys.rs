@@ -1,0 +1,166 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::api_key::{ApiKey, StoredKey};
+use domain::page::{Page, PageRequest};
+use domain::ports::ApiKeyRepo;
+use domain::services::api_keys::not_found;
+use domain::{DomainError, DomainResult};
+
+use super::{internal, TxError};
+use crate::connection::{write_tx, DbConnection};
+use crate::schema::{api_keys, tenants};
+use crate::sql_types::DbTime;
+use crate::Store;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = api_keys)]
+struct KeyRow {
+    id: String,
+    tenant_id: String,
+    name: String,
+    prefix: String,
+    secret_hash: String,
+    created_at: DbTime,
+    last_used_at: Option<DbTime>,
+    revoked_at: Option<DbTime>,
+}
+
+impl KeyRow {
+    fn new(k: &ApiKey, secret_hash: &str) -> Self {
+        Self {
+            id: k.id.clone(),
+            tenant_id: k.tenant_id.clone(),
+            name: k.name.clone(),
+            prefix: k.prefix.clone(),
+            secret_hash: secret_hash.to_owned(),
+            created_at: DbTime(k.created_at),
+            last_used_at: k.last_used_at.map(DbTime),
+            revoked_at: k.revoked_at.map(DbTime),
+        }
+    }
+
+    fn into_stored(self) -> StoredKey {
+        StoredKey {
+            secret_hash: self.secret_hash,
+            key: ApiKey {
+                id: self.id,
+                tenant_id: self.tenant_id,
+                name: self.name,
+                prefix: self.prefix,
+                created_at: self.created_at.0,
+                last_used_at: self.last_used_at.map(|t| t.0),
+                revoked_at: self.revoked_at.map(|t| t.0),
+            },
+        }
+    }
+}
+
+/// Serialises administrative changes within one tenant: a row lock on the tenant on
+/// PostgreSQL; on SQLite the `BEGIN IMMEDIATE` of [`write_tx`] already excludes other writers.
+fn lock_tenant(conn: &mut DbConnection, tenant_id: &str) -> QueryResult<()> {
+    if let DbConnection::Postgres(pg) = conn {
+        tenants::table.filter(tenants::id.eq(tenant_id)).select(tenants::id).for_update().first::<String>(pg)?;
+    }
+    Ok(())
+}
+
+impl ApiKeyRepo for Store {
+    fn bootstrap(&self, tenant_id: &str, tenant_name: &str, key: &ApiKey, secret_hash: &str) -> DomainResult<bool> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| {
+            if let DbConnection::Postgres(pg) = c {
+                // Nodes starting together on an empty database must create one tenant, not N.
+                diesel::sql_query("SELECT pg_advisory_xact_lock(72170001)").execute(pg)?;
+            }
+            let existing: i64 = tenants::table.count().get_result(c)?;
+            if existing > 0 {
+                return Ok(false);
+            }
+            diesel::insert_into(tenants::table)
+                .values((tenants::id.eq(tenant_id), tenants::name.eq(tenant_name), tenants::created_at.eq(DbTime(key.created_at))))
+                .execute(c)?;
+            diesel::insert_into(api_keys::table).values(KeyRow::new(key, secret_hash)).execute(c)?;
+            Ok(true)
+        })
+        .map_err(internal)
+    }
+
+    fn insert(&self, key: &ApiKey, secret_hash: &str) -> DomainResult<()> {
+        let mut conn = self.conn()?;
+        diesel::insert_into(api_keys::table).values(KeyRow::new(key, secret_hash)).execute(&mut *conn).map_err(internal)?;
+        Ok(())
+    }
+
+    fn find_by_prefix(&self, prefix: &str) -> DomainResult<Option<StoredKey>> {
+        let mut conn = self.conn()?;
+        let row = api_keys::table
+            .filter(api_keys::prefix.eq(prefix))
+            .select(KeyRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(internal)?;
+        Ok(row.map(KeyRow::into_stored))
+    }
+
+    fn touch(&self, key_id: &str, now: DateTime<Utc>) -> DomainResult<()> {
+        let mut conn = self.conn()?;
+        diesel::update(api_keys::table.filter(api_keys::id.eq(key_id)))
+            .set(api_keys::last_used_at.eq(DbTime(now)))
+            .execute(&mut *conn)
+            .map_err(internal)?;
+        Ok(())
+    }
+
+    fn list(&self, tenant_id: &str, page: &PageRequest) -> DomainResult<Page<ApiKey>> {
+        let mut conn = self.conn()?;
+        let mut q = api_keys::table.filter(api_keys::tenant_id.eq(tenant_id)).select(KeyRow::as_select()).into_boxed();
+        if let Some(after) = &page.after {
+            q = q.filter(api_keys::id.lt(after.clone()));
+        }
+        let rows = q.order(api_keys::id.desc()).limit(page.fetch_limit()).load(&mut *conn).map_err(internal)?;
+        let keys = rows.into_iter().map(|r| r.into_stored().key).collect();
+        Ok(Page::from_rows(keys, page, |k: &ApiKey| &k.id))
+    }
+
+    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<ApiKey>> {
+        let mut conn = self.conn()?;
+        let row = api_keys::table
+            .filter(api_keys::tenant_id.eq(tenant_id))
+            .filter(api_keys::id.eq(id))
+            .select(KeyRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(internal)?;
+        Ok(row.map(|r| r.into_stored().key))
+    }
+
+    fn revoke(&self, tenant_id: &str, id: &str, now: DateTime<Utc>) -> DomainResult<ApiKey> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| -> Result<ApiKey, TxError> {
+            lock_tenant(c, tenant_id)?;
+            let mine = api_keys::table.filter(api_keys::tenant_id.eq(tenant_id));
+            let row = mine.filter(api_keys::id.eq(id)).select(KeyRow::as_select()).first(c).optional()?;
+            let mut key = row.ok_or_else(not_found)?.into_stored().key;
+            if key.revoked_at.is_some() {
+                return Ok(key);
+            }
+            let active: i64 = mine.filter(api_keys::revoked_at.is_null()).count().get_result(c)?;
+            if active <= 1 {
+                return Err(DomainError::Conflict {
+                    code: "last_active_key",
+                    message: "the last active API key of an account cannot be revoked; create another key first".into(),
+                }
+                .into());
+            }
+            diesel::update(api_keys::table.filter(api_keys::id.eq(id))).set(api_keys::revoked_at.eq(DbTime(now))).execute(c)?;
+            key.revoked_at = Some(now);
+            Ok(key)
+        })
+        .map_err(|e| e.into_domain(|| DomainError::internal("unexpected unique violation")))
+    }
+
+    fn tenant_ids(&self) -> DomainResult<Vec<String>> {
+        let mut conn = self.conn()?;
+        tenants::table.select(tenants::id).order(tenants::id.asc()).load(&mut *conn).map_err(internal)
+    }
+}

@@ -1,0 +1,185 @@
+use diesel::prelude::*;
+use domain::customer::{Address, Customer, CustomerFilter, CustomerStatus, Metadata};
+use domain::page::{Page, PageRequest};
+use domain::ports::{CustomerChange, CustomerRepo};
+use domain::services::customers::not_found;
+use domain::{DomainError, DomainResult};
+
+use super::{internal, TxError};
+use crate::connection::{write_tx, DbConnection};
+use crate::schema::customers;
+use crate::sql_types::DbTime;
+use crate::Store;
+
+diesel::define_sql_function! {
+    /// Lower-case (Unicode on PostgreSQL, ASCII on SQLite).
+    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = customers, treat_none_as_null = true)]
+struct CustomerRow {
+    id: String,
+    tenant_id: String,
+    external_id: Option<String>,
+    name: String,
+    email: Option<String>,
+    phone: Option<String>,
+    address: Option<String>,
+    timezone: String,
+    metadata: String,
+    status: String,
+    created_at: DbTime,
+    updated_at: DbTime,
+    archived_at: Option<DbTime>,
+}
+
+impl CustomerRow {
+    fn from_domain(c: &Customer) -> Self {
+        Self {
+            id: c.id.clone(),
+            tenant_id: c.tenant_id.clone(),
+            external_id: c.external_id.clone(),
+            name: c.name.clone(),
+            email: c.email.clone(),
+            phone: c.phone.clone(),
+            address: c.address.as_ref().map(|a| serde_json::to_string(a).expect("address serialises")),
+            timezone: c.timezone.clone(),
+            metadata: serde_json::to_string(&c.metadata).expect("metadata serialises"),
+            status: c.status.as_str().to_owned(),
+            created_at: DbTime(c.created_at),
+            updated_at: DbTime(c.updated_at),
+            archived_at: c.archived_at.map(DbTime),
+        }
+    }
+
+    fn into_domain(self) -> DomainResult<Customer> {
+        let corrupt = |what: &str| DomainError::internal(format!("customer {}: stored {what} is corrupt", self.id));
+        let address = match &self.address {
+            Some(json) => Some(serde_json::from_str::<Address>(json).map_err(|_| corrupt("address"))?),
+            None => None,
+        };
+        let metadata: Metadata = serde_json::from_str(&self.metadata).map_err(|_| corrupt("metadata"))?;
+        let status = CustomerStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?;
+        Ok(Customer {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            external_id: self.external_id,
+            name: self.name,
+            email: self.email,
+            phone: self.phone,
+            address,
+            timezone: self.timezone,
+            metadata,
+            status,
+            created_at: self.created_at.0,
+            updated_at: self.updated_at.0,
+            archived_at: self.archived_at.map(|t| t.0),
+        })
+    }
+}
+
+fn external_id_taken() -> DomainError {
+    DomainError::Conflict { code: "external_id_taken", message: "another customer already has this external_id".into() }
+}
+
+/// `%`, `_` and `\` in a search string match themselves.
+fn like_pattern(q: &str) -> String {
+    let mut p = String::with_capacity(q.len() + 2);
+    p.push('%');
+    for ch in q.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
+}
+
+impl CustomerRepo for Store {
+    fn insert(&self, customer: &Customer) -> DomainResult<()> {
+        let mut conn = self.conn()?;
+        diesel::insert_into(customers::table)
+            .values(CustomerRow::from_domain(customer))
+            .execute(&mut *conn)
+            .map_err(|e| TxError::Db(e).into_domain(external_id_taken))?;
+        Ok(())
+    }
+
+    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<Customer>> {
+        let mut conn = self.conn()?;
+        customers::table
+            .filter(customers::tenant_id.eq(tenant_id))
+            .filter(customers::id.eq(id))
+            .select(CustomerRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(internal)?
+            .map(CustomerRow::into_domain)
+            .transpose()
+    }
+
+    fn get_by_external_id(&self, tenant_id: &str, external_id: &str) -> DomainResult<Option<Customer>> {
+        let mut conn = self.conn()?;
+        customers::table
+            .filter(customers::tenant_id.eq(tenant_id))
+            .filter(customers::external_id.eq(external_id))
+            .select(CustomerRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(internal)?
+            .map(CustomerRow::into_domain)
+            .transpose()
+    }
+
+    fn update(&self, tenant_id: &str, id: &str, change: CustomerChange<'_>) -> DomainResult<Customer> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| -> Result<Customer, TxError> {
+            let this = customers::table.filter(customers::tenant_id.eq(tenant_id)).filter(customers::id.eq(id));
+            // Row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes other writers.
+            let row = match c {
+                DbConnection::Postgres(pg) => this.select(CustomerRow::as_select()).for_update().first(pg).optional()?,
+                DbConnection::Sqlite(sq) => this.select(CustomerRow::as_select()).first(sq).optional()?,
+            };
+            let mut customer = row.ok_or_else(not_found)?.into_domain()?;
+            change(&mut customer)?;
+            diesel::update(this).set(CustomerRow::from_domain(&customer)).execute(c)?;
+            Ok(customer)
+        })
+        .map_err(|e| e.into_domain(external_id_taken))
+    }
+
+    fn list(&self, tenant_id: &str, filter: &CustomerFilter, page: &PageRequest) -> DomainResult<Page<Customer>> {
+        let mut conn = self.conn()?;
+        let mut q = customers::table.filter(customers::tenant_id.eq(tenant_id)).select(CustomerRow::as_select()).into_boxed();
+        if let Some(status) = filter.status {
+            q = q.filter(customers::status.eq(status.as_str()));
+        }
+        if let Some(text) = filter.q.as_deref().filter(|t| !t.trim().is_empty()) {
+            let pattern = like_pattern(text.trim());
+            q = q.filter(
+                lower(customers::name.nullable())
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(customers::email).like(pattern.clone()).escape('\\'))
+                    .or(lower(customers::external_id).like(pattern).escape('\\')),
+            );
+        }
+        if let Some(email) = &filter.email {
+            q = q.filter(lower(customers::email).eq(email.trim().to_lowercase()));
+        }
+        if let Some(from) = filter.created_from {
+            q = q.filter(customers::created_at.ge(DbTime(from)));
+        }
+        if let Some(to) = filter.created_to {
+            q = q.filter(customers::created_at.lt(DbTime(to)));
+        }
+        if let Some(after) = &page.after {
+            q = q.filter(customers::id.lt(after.clone()));
+        }
+        let rows: Vec<CustomerRow> = q.order(customers::id.desc()).limit(page.fetch_limit()).load(&mut *conn).map_err(internal)?;
+        let items = rows.into_iter().map(CustomerRow::into_domain).collect::<DomainResult<Vec<_>>>()?;
+        Ok(Page::from_rows(items, page, |c: &Customer| &c.id))
+    }
+}

@@ -1,0 +1,46 @@
+//! One module per domain port. Every query filters by `tenant_id`.
+
+pub mod api_keys;
+pub mod customers;
+pub mod health;
+pub mod idempotency;
+
+use diesel::result::{DatabaseErrorKind, Error};
+use domain::DomainError;
+
+pub(crate) fn internal(e: Error) -> DomainError {
+    DomainError::internal(format!("database: {e}"))
+}
+
+pub(crate) fn is_unique_violation(e: &Error) -> bool {
+    matches!(e, Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+}
+
+/// Transaction error: either a domain decision or a database failure.
+pub(crate) enum TxError {
+    Domain(DomainError),
+    Db(Error),
+}
+
+impl From<Error> for TxError {
+    fn from(e: Error) -> Self {
+        Self::Db(e)
+    }
+}
+
+impl From<DomainError> for TxError {
+    fn from(e: DomainError) -> Self {
+        Self::Domain(e)
+    }
+}
+
+impl TxError {
+    /// Maps a unique violation to `on_unique`, anything else from the database to Internal.
+    pub(crate) fn into_domain(self, on_unique: impl FnOnce() -> DomainError) -> DomainError {
+        match self {
+            Self::Domain(d) => d,
+            Self::Db(e) if is_unique_violation(&e) => on_unique(),
+            Self::Db(e) => internal(e),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+// Written by hand to cover both backends: money is `Decimal`, time is `UtcTimestamp`
+// (see sql_types.rs). Keep in step with migrations/postgres and migrations/sqlite.
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    tenants (id) {
+        id -> Text,
+        name -> Text,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    api_keys (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        prefix -> Text,
+        secret_hash -> Text,
+        created_at -> UtcTimestamp,
+        last_used_at -> Nullable<UtcTimestamp>,
+        revoked_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    customers (id) {
+        id -> Text,
+        tenant_id -> Text,
+        external_id -> Nullable<Text>,
+        name -> Text,
+        email -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        address -> Nullable<Text>,
+        timezone -> Text,
+        metadata -> Text,
+        status -> Text,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        archived_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    idempotency_keys (tenant_id, key) {
+        tenant_id -> Text,
+        key -> Text,
+        fingerprint -> Text,
+        created_at -> UtcTimestamp,
+        locked_at -> UtcTimestamp,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(api_keys -> tenants (tenant_id));
+diesel::joinable!(customers -> tenants (tenant_id));
+diesel::allow_tables_to_appear_in_same_query!(tenants, api_keys, customers, idempotency_keys);
