@@ -1,1 +1,16 @@
+//! The billing portal's HTTP API: actix-web handlers annotated with utoipa, so the OpenAPI
+//! document is derived from the code that runs.
+//!
+//! route → handler (`routes`) → domain service (`domain::services`) → port → diesel repository.
 
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod idempotency;
+pub mod middleware;
+pub mod openapi;
+pub mod routes;
+pub mod server;
+pub mod state;
+
+pub use server::{build_app, openapi_spec};

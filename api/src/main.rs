@@ -1,1 +1,155 @@
-fn main() {}
+//! `portal-api`: the billing customer-portal server and its admin commands.
+
+use std::net::TcpListener;
+use std::process::ExitCode;
+
+use api::config::Config;
+use api::server;
+use clap::{Parser, Subcommand};
+use domain::page::PageRequest;
+use storage::Store;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(name = "portal-api", version, about = "Billing customer-portal API server")]
+struct Cli {
+    #[command(flatten)]
+    config: Config,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage admin API keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Print the OpenAPI document.
+    Openapi,
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// Create a key and print it once (on an empty database this also creates the account).
+    Create {
+        #[arg(long, default_value = "cli")]
+        name: String,
+        /// Account (tenant) id; optional when there is only one.
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// List keys (prefixes only).
+    List {
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+    /// Revoke a key by id.
+    Revoke {
+        id: String,
+        #[arg(long)]
+        tenant: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(&cli.config),
+        Command::Migrate => migrate(&cli.config),
+        Command::Keys { command } => keys(&cli.config, command),
+        Command::Openapi => {
+            println!("{}", server::openapi_spec().to_pretty_json().expect("spec serialises"));
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+type AnyResult = Result<(), Box<dyn std::error::Error>>;
+
+fn serve(config: &Config) -> AnyResult {
+    let (state, bootstrap_key) = server::prepare(config)?;
+    if let Some(key) = bootstrap_key {
+        // Printed once, on stdout only; it is never logged and cannot be shown again.
+        println!("Created the first admin API key (store it now, it is not shown again):\n\n    {key}\n");
+    }
+    let listener = TcpListener::bind(config.listen).map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    tracing::info!(
+        listen = %config.listen,
+        backend = state.store.backend().as_str(),
+        "serving; Swagger UI at http://{}/swagger-ui/",
+        config.listen
+    );
+    actix_web::rt::System::new().block_on(async move { server::start(state, listener, config.workers)?.await })?;
+    Ok(())
+}
+
+fn migrate(config: &Config) -> AnyResult {
+    let store = Store::connect(&config.database()?, 1)?;
+    let applied = store.migrate()?;
+    println!("applied {} migration(s){}", applied.len(), if applied.is_empty() { String::new() } else { format!(": {}", applied.join(", ")) });
+    Ok(())
+}
+
+fn keys(config: &Config, command: KeysCommand) -> AnyResult {
+    let mut config = config.clone();
+    config.db_pool_size = 1;
+    let (state, bootstrap_key) = server::prepare(&config)?;
+    let svc = &state.api_keys;
+    let tenant_of = |given: Option<String>| -> Result<String, Box<dyn std::error::Error>> {
+        if let Some(t) = given {
+            return Ok(t);
+        }
+        match svc.tenant_ids()?.as_slice() {
+            [only] => Ok(only.clone()),
+            [] => Err("no account exists yet".into()),
+            _ => Err("several accounts exist: pass --tenant".into()),
+        }
+    };
+    match command {
+        KeysCommand::Create { name, tenant } => {
+            if let Some(key) = bootstrap_key {
+                println!("{key}");
+                return Ok(());
+            }
+            let (_, plaintext) = svc.create(&tenant_of(tenant)?, &name)?;
+            println!("{plaintext}");
+        }
+        KeysCommand::List { tenant } => {
+            let tenant = tenant_of(tenant)?;
+            let mut page = PageRequest::new(Some(100), None)?;
+            loop {
+                let keys = svc.list(&tenant, &page)?;
+                for k in &keys.items {
+                    let status = if k.revoked_at.is_some() { "revoked" } else { "active" };
+                    println!("{}\t{}\t{}\t{}\t{}", k.id, k.prefix, status, k.created_at.to_rfc3339(), k.name);
+                }
+                match keys.next_cursor {
+                    Some(c) => page = PageRequest::new(Some(100), Some(&c))?,
+                    None => break,
+                }
+            }
+        }
+        KeysCommand::Revoke { id, tenant } => {
+            let key = svc.revoke(&tenant_of(tenant)?, &id)?;
+            println!("revoked {} ({})", key.id, key.prefix);
+        }
+    }
+    Ok(())
+}

@@ -2,6 +2,7 @@
 //! adapters (`storage`, `api`) depend on this crate, never the other way round.
 
 pub mod api_key;
+pub mod clock;
 pub mod customer;
 pub mod error;
 pub mod id;

@@ -124,10 +124,9 @@ struct Setup;
 impl CustomizeConnection<DbConnection, r2d2::Error> for Setup {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
         if let DbConnection::Sqlite(c) = conn {
-            c.batch_execute(
-                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
-                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
-            )
+            // busy_timeout first: the other statements may have to wait for a lock.
+            // (journal_mode = WAL is persistent and set once in `Store::connect`.)
+            c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(r2d2::Error::QueryError)?;
             sql_types::register_sqlite_functions(c).map_err(r2d2::Error::QueryError)?;
         }
@@ -154,7 +153,10 @@ impl Store {
             }
         }
         // Try once by hand so the real error (bad password, unknown host…) reaches the operator.
-        url.establish().map_err(|e| StorageError::Connect(e.to_string()))?;
+        let mut first = url.establish().map_err(|e| StorageError::Connect(e.to_string()))?;
+        if let DbConnection::Sqlite(c) = &mut first {
+            c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
+        }
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
             .connection_timeout(Duration::from_secs(10))

@@ -1,6 +1,5 @@
 use std::sync::Arc;
 
-use chrono::Utc;
 
 use crate::api_key::{self, ApiKey, NewApiKey};
 use crate::page::{Page, PageRequest};
@@ -46,7 +45,7 @@ impl ApiKeyService {
         if !api_key::verify(presented, &stored.secret_hash) || stored.key.revoked_at.is_some() {
             return Err(unauthenticated());
         }
-        let now = Utc::now();
+        let now = crate::clock::now();
         if stored.key.last_used_at.is_none_or(|t| now - t > chrono::Duration::minutes(1)) {
             self.repo.touch(&stored.key.id, now)?;
         }
@@ -70,7 +69,7 @@ impl ApiKeyService {
         if !id::is_valid(id::API_KEY, id) {
             return Err(not_found());
         }
-        self.repo.revoke(tenant_id, id, Utc::now())
+        self.repo.revoke(tenant_id, id, crate::clock::now())
     }
 
     pub fn tenant_ids(&self) -> DomainResult<Vec<String>> {
@@ -88,7 +87,7 @@ fn new_key_row(tenant_id: &str, name: &str, new: &NewApiKey) -> ApiKey {
         tenant_id: tenant_id.to_owned(),
         name: name.to_owned(),
         prefix: new.prefix.clone(),
-        created_at: Utc::now(),
+        created_at: crate::clock::now(),
         last_used_at: None,
         revoked_at: None,
     }

@@ -1,6 +1,5 @@
 use std::sync::Arc;
 
-use chrono::Utc;
 
 use crate::customer::{Customer, CustomerFilter, CustomerPatch, CustomerStatus, NewCustomer};
 use crate::page::{Page, PageRequest};
@@ -23,7 +22,7 @@ impl CustomerService {
 
     pub fn create(&self, tenant_id: &str, input: NewCustomer) -> DomainResult<Customer> {
         let input = input.validate()?;
-        let now = Utc::now();
+        let now = crate::clock::now();
         let customer = Customer {
             id: id::new_id(id::CUSTOMER),
             tenant_id: tenant_id.to_owned(),
@@ -65,7 +64,7 @@ impl CustomerService {
             if c.status == CustomerStatus::Archived {
                 return Err(archived());
             }
-            patch.take().expect("applied once").apply(c, Utc::now());
+            patch.take().expect("applied once").apply(c, crate::clock::now());
             Ok(())
         })
     }
@@ -77,7 +76,7 @@ impl CustomerService {
         }
         self.repo.update(tenant_id, id, &mut |c| {
             if c.status != CustomerStatus::Archived {
-                let now = Utc::now();
+                let now = crate::clock::now();
                 c.status = CustomerStatus::Archived;
                 c.archived_at = Some(now);
                 c.updated_at = now;

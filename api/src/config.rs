@@ -1,0 +1,39 @@
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use storage::{DatabaseUrl, StorageError};
+
+/// Runtime configuration, from environment variables (or the matching CLI flags).
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// `postgres://…` for PostgreSQL, `sqlite://<path>` for SQLite. Unset: SQLite in the data directory.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Address to listen on.
+    #[arg(long, env = "PORTAL_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Directory for the embedded database and generated secrets.
+    #[arg(long, env = "PORTAL_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+    /// Admin key to create on an empty database instead of a generated one.
+    #[arg(long, env = "PORTAL_BOOTSTRAP_API_KEY", hide_env_values = true)]
+    pub bootstrap_api_key: Option<String>,
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "PORTAL_DB_POOL_SIZE", default_value_t = 10)]
+    pub db_pool_size: u32,
+    /// Largest accepted request body, in bytes (larger → 413).
+    #[arg(long, env = "PORTAL_MAX_BODY_BYTES", default_value_t = 262_144)]
+    pub max_body_bytes: usize,
+    /// HTTP worker threads (default: one per CPU core).
+    #[arg(long, env = "PORTAL_WORKERS")]
+    pub workers: Option<usize>,
+}
+
+impl Config {
+    pub fn database(&self) -> Result<DatabaseUrl, StorageError> {
+        match self.database_url.as_deref().filter(|u| !u.is_empty()) {
+            Some(url) => DatabaseUrl::parse(url),
+            None => Ok(DatabaseUrl::sqlite_in(&self.data_dir)),
+        }
+    }
+}

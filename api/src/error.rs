@@ -1,0 +1,144 @@
+//! Every error leaves as RFC 9457 `application/problem+json` with a stable `code`.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+use domain::{DomainError, FieldError};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// RFC 9457 problem details.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "type": "urn:portal-api:problem:validation_failed",
+    "title": "Validation failed",
+    "status": 422,
+    "detail": "The request has invalid fields.",
+    "code": "validation_failed",
+    "errors": [{"field": "email", "message": "must be an email address such as ada@example.com"}]
+}))]
+pub struct Problem {
+    /// `urn:portal-api:problem:<code>`.
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    /// Stable snake_case identifier to branch on.
+    pub code: String,
+    /// Field errors, for `validation_failed`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+    /// Present on 5xx: quote it when reporting the problem; it is also in the server log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProblemField {
+    /// Path of the field, e.g. `address.country`.
+    pub field: String,
+    pub message: String,
+}
+
+impl Problem {
+    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+        Self {
+            type_: format!("urn:portal-api:problem:{code}"),
+            title: status.canonical_reason().unwrap_or("Error").to_owned(),
+            status: status.as_u16(),
+            detail: detail.into(),
+            code: code.to_owned(),
+            errors: Vec::new(),
+            request_id: None,
+        }
+    }
+
+    pub fn response(&self) -> HttpResponse {
+        HttpResponse::build(StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
+            .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
+            .body(serde_json::to_string(self).expect("problem serialises"))
+    }
+}
+
+/// An error a handler returns. 5xx details are logged and never sent.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub detail: String,
+    pub errors: Vec<FieldError>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+        Self { status, code, detail: detail.into(), errors: Vec::new() }
+    }
+
+    pub fn validation(errors: Vec<FieldError>) -> Self {
+        Self { errors, ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "The request has invalid fields.") }
+    }
+
+    pub fn internal(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", detail)
+    }
+
+    pub fn problem(&self) -> Problem {
+        let mut p = Problem::new(self.status, self.code, &self.detail);
+        if self.status.is_server_error() {
+            p.detail = "The server failed to handle the request; retry, and quote request_id if it persists.".into();
+        }
+        p.errors = self.errors.iter().map(|e| ProblemField { field: e.field.clone(), message: e.message.clone() }).collect();
+        p
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.as_u16(), self.code, self.detail)
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        if self.status.is_server_error() {
+            // The request-id middleware's span puts the id on this line.
+            tracing::error!(code = self.code, detail = %self.detail, "request failed");
+        }
+        self.problem().response()
+    }
+}
+
+impl From<DomainError> for ApiError {
+    fn from(e: DomainError) -> Self {
+        match e {
+            DomainError::NotFound { resource, code } => {
+                Self::new(StatusCode::NOT_FOUND, code, format!("No such {resource}."))
+            }
+            DomainError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            DomainError::Validation(errors) => Self::validation(errors),
+            DomainError::Unauthenticated(msg) => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", msg),
+            DomainError::Internal(detail) => Self::internal(detail),
+        }
+    }
+}
+
+impl From<actix_web::error::BlockingError> for ApiError {
+    fn from(e: actix_web::error::BlockingError) -> Self {
+        Self::internal(format!("blocking pool: {e}"))
+    }
+}
+
+/// Runs blocking domain/storage work on actix's blocking thread pool, off the async executor.
+pub async fn blocking<T, F>(f: F) -> Result<T, ApiError>
+where
+    F: FnOnce() -> Result<T, DomainError> + Send + 'static,
+    T: Send + 'static,
+{
+    Ok(actix_web::web::block(f).await??)
+}

@@ -1,0 +1,132 @@
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{delete, get, post, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use domain::api_key::ApiKey;
+use domain::page::PageRequest;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::{list_type, PageParams};
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{AdminKey, JsonBody, Query};
+use crate::idempotency;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    /// What the key is for, e.g. "billing backend".
+    #[schema(example = "billing backend", min_length = 1, max_length = 100)]
+    pub name: String,
+}
+
+/// An API key as listed: the secret is never shown again, only its prefix.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ApiKeyView {
+    #[schema(example = "key_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub id: String,
+    pub name: String,
+    /// First characters of the key, to recognise it.
+    #[schema(example = "sk_Ab12Cd34")]
+    pub prefix: String,
+    /// `active` or `revoked`.
+    #[schema(example = "active")]
+    pub status: &'static str,
+    pub created_at: DateTime<Utc>,
+    /// Updated at most once a minute.
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+impl From<ApiKey> for ApiKeyView {
+    fn from(k: ApiKey) -> Self {
+        Self {
+            status: if k.revoked_at.is_some() { "revoked" } else { "active" },
+            id: k.id,
+            name: k.name,
+            prefix: k.prefix,
+            created_at: k.created_at,
+            last_used_at: k.last_used_at,
+            revoked_at: k.revoked_at,
+        }
+    }
+}
+
+/// A new key. `key` is shown this once: store it now.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    #[serde(flatten)]
+    pub api_key: ApiKeyView,
+    #[schema(example = "sk_Ab12Cd34_q8wJ2mXk9Pz4Lr7Tn1Vb6Yc3Hd5Fg0Se2")]
+    pub key: String,
+}
+
+list_type!(ApiKeyList, ApiKeyView);
+
+/// Create an API key for the caller's account.
+#[utoipa::path(
+    tag = "api keys",
+    security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 h.")),
+    request_body = CreateApiKey,
+    responses(
+        (status = 201, body = CreatedApiKey),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "Missing or invalid API key."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`idempotency_key_in_use`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` or `idempotency_key_reused`."),
+    ),
+)]
+#[post("/api_keys")]
+pub async fn create(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    req: HttpRequest,
+    body: JsonBody<CreateApiKey>,
+) -> Result<HttpResponse, ApiError> {
+    let (svc, tenant, name) = (state.api_keys.clone(), who.tenant_id.clone(), body.value.name);
+    idempotency::run(&state, &who, &req, &body.raw, || async move {
+        let (key, plaintext) = blocking(move || svc.create(&tenant, &name)).await?;
+        Ok((StatusCode::CREATED, CreatedApiKey { api_key: key.into(), key: plaintext }))
+    })
+    .await
+}
+
+/// List the account's API keys, newest first (prefixes only).
+#[utoipa::path(
+    tag = "api keys",
+    security(("api_key" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, body = ApiKeyList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/api_keys")]
+pub async fn list(state: Data<AppState>, AdminKey(who): AdminKey, Query(q): Query<PageParams>) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let svc = state.api_keys.clone();
+    let keys = blocking(move || svc.list(&who.tenant_id, &page)).await?;
+    Ok(HttpResponse::Ok().json(ApiKeyList::from(keys.map(ApiKeyView::from))))
+}
+
+/// Revoke an API key. Requests with it fail from now on. Revoking a revoked key returns it
+/// unchanged; the last active key cannot be revoked (409 `last_active_key`).
+#[utoipa::path(
+    tag = "api keys",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "key_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = ApiKeyView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`api_key_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`last_active_key`."),
+    ),
+)]
+#[delete("/api_keys/{id}")]
+pub async fn revoke(state: Data<AppState>, AdminKey(who): AdminKey, id: Path<String>) -> Result<HttpResponse, ApiError> {
+    let svc = state.api_keys.clone();
+    let key = blocking(move || svc.revoke(&who.tenant_id, &id)).await?;
+    Ok(HttpResponse::Ok().json(ApiKeyView::from(key)))
+}

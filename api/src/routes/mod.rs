@@ -1,0 +1,22 @@
+pub mod admin;
+pub mod ops;
+
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::scope;
+
+/// Every route of the API. Registered with `.service` so utoipa-actix-web documents each one.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(ops::healthz).service(ops::readyz).service(ops::metrics);
+    cfg.service(
+        scope::scope("/v1")
+            .service(admin::api_keys::create)
+            .service(admin::api_keys::list)
+            .service(admin::api_keys::revoke)
+            .service(admin::customers::create)
+            .service(admin::customers::list)
+            .service(admin::customers::get_by_external_id)
+            .service(admin::customers::get)
+            .service(admin::customers::update)
+            .service(admin::customers::archive),
+    );
+}

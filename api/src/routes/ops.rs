@@ -1,0 +1,51 @@
+//! Operational routes: no authentication, nothing tenant-specific.
+
+use actix_web::http::header;
+use actix_web::web::Data;
+use actix_web::{get, HttpResponse};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{blocking, ApiError, Problem};
+use crate::state::AppState;
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    #[schema(example = "ok")]
+    pub status: &'static str,
+    /// `readyz` only: the database backend in use.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(example = "postgres")]
+    pub database: Option<&'static str>,
+}
+
+/// Liveness: the process is up.
+#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[get("/healthz")]
+pub async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(Health { status: "ok", database: None })
+}
+
+/// Readiness: the database answers.
+#[utoipa::path(tag = "operations", responses(
+    (status = 200, body = Health),
+    (status = 503, description = "The database does not answer.", body = Problem, content_type = "application/problem+json"),
+))]
+#[get("/readyz")]
+pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let health = state.health.clone();
+    blocking(move || health.ping()).await.map_err(|e| {
+        tracing::warn!(error = %e, "readiness check failed");
+        ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The database does not answer.")
+    })?;
+    Ok(HttpResponse::Ok().json(Health { status: "ok", database: Some(state.store.backend().as_str()) }))
+}
+
+/// Prometheus metrics: `http_requests_total`, `http_request_duration_seconds`, `db_pool_*`.
+#[utoipa::path(tag = "operations", responses((status = 200, description = "Prometheus text format.", body = String, content_type = "text/plain")))]
+#[get("/metrics")]
+pub async fn metrics(state: Data<AppState>) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4"))
+        .body(state.metrics.render(state.store.pool_state()))
+}

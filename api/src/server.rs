@@ -1,0 +1,73 @@
+use std::net::TcpListener;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::web::{self, Data};
+use actix_web::{App, HttpServer};
+use storage::Store;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::Config;
+use crate::middleware::{fallback, observe, RouteTable};
+use crate::openapi::ApiDoc;
+use crate::routes;
+use crate::state::AppState;
+
+/// The OpenAPI document of the routes the server registers (the same registration code).
+pub fn openapi_spec() -> utoipa::openapi::OpenApi {
+    App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes::configure).split_for_parts().1
+}
+
+/// The application: routes, Swagger UI at `/swagger-ui/`, the spec at `/openapi.json`,
+/// problem+json for every error, request ids and metrics.
+pub fn build_app(
+    state: Data<AppState>,
+) -> App<
+    impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error, InitError = ()>,
+> {
+    let (app, spec) = App::new()
+        .app_data(state)
+        .wrap(from_fn(observe))
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes::configure)
+        .split_for_parts();
+    let table = Data::new(RouteTable::from_spec(&spec));
+    app.app_data(table)
+        .service(web::redirect("/swagger-ui", "/swagger-ui/"))
+        .service(SwaggerUi::new("/swagger-ui/{_:.*}").url("/openapi.json", spec))
+        .default_service(web::to(fallback))
+}
+
+/// Opens the database, applies migrations and creates the first account on an empty database.
+/// Returns the state and, when one was generated, the bootstrap key to show once.
+pub fn prepare(config: &Config) -> Result<(Data<AppState>, Option<String>), Box<dyn std::error::Error>> {
+    let store = Store::connect(&config.database()?, config.db_pool_size)?;
+    let applied = store.migrate()?;
+    if !applied.is_empty() {
+        tracing::info!(migrations = ?applied, backend = store.backend().as_str(), "applied migrations");
+    }
+    let state = AppState::new(store, config.max_body_bytes);
+    let created = state.api_keys.bootstrap(config.bootstrap_api_key.as_deref())?;
+    let shown = match created {
+        Some((key, _)) if config.bootstrap_api_key.is_some() => {
+            tracing::info!(key_id = %key.id, prefix = %key.prefix, "installed PORTAL_BOOTSTRAP_API_KEY as the first admin key");
+            None
+        }
+        Some((_, plaintext)) => Some(plaintext),
+        None => None,
+    };
+    Ok((Data::new(state), shown))
+}
+
+/// Starts serving on `listener`; the returned server runs until stopped or signalled.
+pub fn start(state: Data<AppState>, listener: TcpListener, workers: Option<usize>) -> std::io::Result<Server> {
+    let mut server = HttpServer::new(move || build_app(state.clone())).listen(listener)?;
+    if let Some(n) = workers {
+        server = server.workers(n.max(1));
+    }
+    Ok(server.run())
+}

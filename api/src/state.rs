@@ -1,0 +1,36 @@
+use std::sync::Arc;
+
+use domain::ports::{HealthCheck, IdempotencyRepo};
+use domain::services::api_keys::ApiKeyService;
+use domain::services::customers::CustomerService;
+use storage::Store;
+
+use crate::middleware::Metrics;
+
+/// Everything a handler needs, shared by all workers. Holds no state that decides anything
+/// (all of that is in the database), so any number of nodes can serve one database.
+#[derive(Clone)]
+pub struct AppState {
+    pub api_keys: ApiKeyService,
+    pub customers: CustomerService,
+    pub idempotency: Arc<dyn IdempotencyRepo>,
+    pub health: Arc<dyn HealthCheck>,
+    pub store: Store,
+    pub metrics: Metrics,
+    pub max_body_bytes: usize,
+}
+
+impl AppState {
+    pub fn new(store: Store, max_body_bytes: usize) -> Self {
+        let shared = Arc::new(store.clone());
+        Self {
+            api_keys: ApiKeyService::new(shared.clone()),
+            customers: CustomerService::new(shared.clone()),
+            idempotency: shared.clone(),
+            health: shared,
+            metrics: Metrics::new(),
+            store,
+            max_body_bytes,
+        }
+    }
+}

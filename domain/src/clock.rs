@@ -1,0 +1,8 @@
+use chrono::{DateTime, DurationRound, TimeDelta, Utc};
+
+/// Now, at the microsecond precision both databases store, so an object returned at creation
+/// equals the same object read back.
+pub fn now() -> DateTime<Utc> {
+    let t = Utc::now();
+    t.duration_trunc(TimeDelta::microseconds(1)).unwrap_or(t)
+}
