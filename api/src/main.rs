@@ -30,8 +30,24 @@ enum Command {
         #[command(subcommand)]
         command: KeysCommand,
     },
+    /// Manage accounts (tenants): one deployment can serve several merchants.
+    Tenants {
+        #[command(subcommand)]
+        command: TenantsCommand,
+    },
     /// Print the OpenAPI document.
     Openapi,
+}
+
+#[derive(Subcommand)]
+enum TenantsCommand {
+    /// Create an account and print its id and first admin key (shown once).
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List account ids.
+    List,
 }
 
 #[derive(Subcommand)]
@@ -67,6 +83,7 @@ fn main() -> ExitCode {
         Command::Serve => serve(&cli.config),
         Command::Migrate => migrate(&cli.config),
         Command::Keys { command } => keys(&cli.config, command),
+        Command::Tenants { command } => tenants(&cli.config, command),
         Command::Openapi => {
             println!("{}", server::openapi_spec().to_pretty_json().expect("spec serialises"));
             Ok(())
@@ -107,10 +124,27 @@ fn migrate(config: &Config) -> AnyResult {
     Ok(())
 }
 
+fn tenants(config: &Config, command: TenantsCommand) -> AnyResult {
+    let (state, bootstrap_key) = server::prepare(&Config { db_pool_size: 1, ..config.clone() })?;
+    if let Some(key) = bootstrap_key {
+        println!("The database was empty: created the default account with admin key {key}");
+    }
+    match command {
+        TenantsCommand::Create { name } => {
+            let (key, plaintext) = state.api_keys.create_tenant(&name)?;
+            println!("{}\t{plaintext}", key.tenant_id);
+        }
+        TenantsCommand::List => {
+            for id in state.api_keys.tenant_ids()? {
+                println!("{id}");
+            }
+        }
+    }
+    Ok(())
+}
+
 fn keys(config: &Config, command: KeysCommand) -> AnyResult {
-    let mut config = config.clone();
-    config.db_pool_size = 1;
-    let (state, bootstrap_key) = server::prepare(&config)?;
+    let (state, bootstrap_key) = server::prepare(&Config { db_pool_size: 1, ..config.clone() })?;
     let svc = &state.api_keys;
     let tenant_of = |given: Option<String>| -> Result<String, Box<dyn std::error::Error>> {
         if let Some(t) = given {

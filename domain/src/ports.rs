@@ -10,9 +10,16 @@ use crate::page::{Page, PageRequest};
 use crate::DomainResult;
 
 pub trait ApiKeyRepo: Send + Sync {
-    /// Creates the first tenant and its key if, and only if, no tenant exists yet (safe when
-    /// several nodes start at once). Returns whether it did.
-    fn bootstrap(&self, tenant_id: &str, tenant_name: &str, key: &ApiKey, secret_hash: &str) -> DomainResult<bool>;
+    /// Creates a tenant with its first key. With `only_if_empty`, does so if, and only if, no
+    /// tenant exists yet (safe when several nodes start at once). Returns whether it did.
+    fn create_tenant(
+        &self,
+        tenant_id: &str,
+        tenant_name: &str,
+        key: &ApiKey,
+        secret_hash: &str,
+        only_if_empty: bool,
+    ) -> DomainResult<bool>;
     fn insert(&self, key: &ApiKey, secret_hash: &str) -> DomainResult<()>;
     fn find_by_prefix(&self, prefix: &str) -> DomainResult<Option<StoredKey>>;
     /// Records use at most once a minute per key, to keep authentication read-only.

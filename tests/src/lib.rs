@@ -1,1 +1,195 @@
+//! Test harness: each test gets the real server (the same `prepare` + `start` as `portal-api
+//! serve`) on a random port, over a fresh database, and drives it over HTTP.
+//!
+//! - SQLite: a new file in a temporary directory.
+//! - PostgreSQL: when `TEST_DATABASE_URL` is set, a new schema in that database (selected with
+//!   `search_path`), dropped when the test ends. Without it the PostgreSQL variant prints that it
+//!   was skipped; with `REQUIRE_POSTGRES=1` a skip is a failure.
 
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use actix_web::dev::ServerHandle;
+use api::config::Config;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use rand::distr::Alphanumeric;
+use rand::Rng;
+use serde_json::Value;
+
+pub use reqwest::{Method, StatusCode};
+
+pub struct TestServer {
+    pub base: String,
+    /// The bootstrap admin key of the first account.
+    pub key: String,
+    pub client: reqwest::Client,
+    pub state: actix_web::web::Data<api::state::AppState>,
+    handle: ServerHandle,
+    _db: Db,
+}
+
+enum Db {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres { admin_url: String, schema: String },
+}
+
+impl Drop for Db {
+    fn drop(&mut self) {
+        if let Db::Postgres { admin_url, schema } = self {
+            if let Ok(mut c) = PgConnection::establish(admin_url) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        // Sends the stop command now; the server's own thread winds down.
+        drop(self.handle.stop(false));
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn random(n: usize) -> String {
+    rand::rng().sample_iter(Alphanumeric).take(n).map(char::from).collect()
+}
+
+pub fn random_key() -> String {
+    format!("sk_{}_{}", random(8), random(32))
+}
+
+impl TestServer {
+    /// Starts a server on `backend`, or returns None when PostgreSQL is not configured (and not
+    /// required).
+    pub fn start(backend: Backend) -> Option<Self> {
+        let key = random_key();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (database_url, db) = match backend {
+            Backend::Sqlite => (None, Db::Sqlite(dir)),
+            Backend::Postgres => {
+                let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
+                    assert!(
+                        std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
+                        "REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is not set"
+                    );
+                    eprintln!("SKIPPED (PostgreSQL): TEST_DATABASE_URL is not set");
+                    return None;
+                };
+                let schema = format!("t_{}", random(12).to_lowercase());
+                let mut c = PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
+                c.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create test schema");
+                let sep = if admin_url.contains('?') { '&' } else { '?' };
+                let url = format!("{admin_url}{sep}options=-csearch_path%3D{schema}");
+                (Some(url), Db::Postgres { admin_url, schema })
+            }
+        };
+        let data_dir = match &db {
+            Db::Sqlite(d) => d.path().to_path_buf(),
+            Db::Postgres { .. } => PathBuf::from(std::env::temp_dir()),
+        };
+        let config = Config {
+            database_url,
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir,
+            bootstrap_api_key: Some(key.clone()),
+            db_pool_size: 8,
+            max_body_bytes: 64 * 1024,
+            workers: Some(2),
+        };
+        let (state, _) = api::server::prepare(&config).expect("server prepares");
+        let listener = TcpListener::bind(config.listen).expect("bind");
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let server_state = state.clone();
+        std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = api::server::start(server_state, listener, Some(2)).expect("server starts");
+                tx.send(server.handle()).unwrap();
+                let _ = server.await;
+            })
+        });
+        let handle = rx.recv().expect("server handle");
+        Some(TestServer { base: format!("http://{addr}"), key, client: reqwest::Client::new(), state, handle, _db: db })
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{}", self.base, path))
+    }
+
+    /// An admin request with the bootstrap key.
+    pub fn admin(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.request(method, path).header("x-api-key", &self.key)
+    }
+
+    /// A second, unrelated account and its admin key.
+    pub fn other_tenant_key(&self) -> String {
+        self.state.api_keys.create_tenant("other merchant").expect("create tenant").1
+    }
+}
+
+/// A response read whole.
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem with this status and code.
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "status; body: {}", self.body);
+        assert_eq!(self.header("content-type"), Some("application/problem+json"), "content type; body: {}", self.body);
+        assert_eq!(self.body["code"], code, "code; body: {}", self.body);
+        assert_eq!(self.body["status"], status);
+        assert!(self.body["type"].as_str().is_some_and(|t| t.ends_with(code)));
+        assert!(self.body["title"].is_string() && self.body["detail"].is_string());
+    }
+
+    /// The `field`s of a validation problem.
+    pub fn fields(&self) -> Vec<String> {
+        self.body["errors"].as_array().map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect()).unwrap_or_default()
+    }
+}
+
+pub async fn send(rb: reqwest::RequestBuilder) -> Reply {
+    let res = rb.send().await.expect("request sent");
+    let status = res.status();
+    let headers = res.headers().clone();
+    let text = res.text().await.expect("body read");
+    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+    Reply { status, headers, body }
+}
+
+/// Runs an `async fn(TestServer)` against SQLite and against PostgreSQL, as two tests.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let server = $crate::TestServer::start($crate::Backend::Sqlite).expect("sqlite server");
+                    super::$name(server).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(server) = $crate::TestServer::start($crate::Backend::Postgres) {
+                        super::$name(server).await;
+                    }
+                }
+            }
+        )*
+    };
+}

@@ -34,8 +34,21 @@ impl ApiKeyService {
         };
         let tenant_id = id::new_id(id::TENANT);
         let key = new_key_row(&tenant_id, "bootstrap", &new);
-        let created = self.repo.bootstrap(&tenant_id, "default", &key, &new.secret_hash)?;
+        let created = self.repo.create_tenant(&tenant_id, "default", &key, &new.secret_hash, true)?;
         Ok(created.then_some((key, new.plaintext)))
+    }
+
+    /// Creates another account (one deployment can serve several merchants) with its first
+    /// admin key, returned once.
+    pub fn create_tenant(&self, name: &str) -> DomainResult<(ApiKey, String)> {
+        if name.trim().is_empty() || name.chars().count() > 100 {
+            return Err(DomainError::validation("name", "must be 1 to 100 characters"));
+        }
+        let new = NewApiKey::generate();
+        let tenant_id = id::new_id(id::TENANT);
+        let key = new_key_row(&tenant_id, "initial", &new);
+        self.repo.create_tenant(&tenant_id, name.trim(), &key, &new.secret_hash, false)?;
+        Ok((key, new.plaintext))
     }
 
     pub fn authenticate(&self, presented: &str) -> DomainResult<Principal> {

@@ -65,16 +65,25 @@ fn lock_tenant(conn: &mut DbConnection, tenant_id: &str) -> QueryResult<()> {
 }
 
 impl ApiKeyRepo for Store {
-    fn bootstrap(&self, tenant_id: &str, tenant_name: &str, key: &ApiKey, secret_hash: &str) -> DomainResult<bool> {
+    fn create_tenant(
+        &self,
+        tenant_id: &str,
+        tenant_name: &str,
+        key: &ApiKey,
+        secret_hash: &str,
+        only_if_empty: bool,
+    ) -> DomainResult<bool> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| {
-            if let DbConnection::Postgres(pg) = c {
-                // Nodes starting together on an empty database must create one tenant, not N.
-                diesel::sql_query("SELECT pg_advisory_xact_lock(72170001)").execute(pg)?;
-            }
-            let existing: i64 = tenants::table.count().get_result(c)?;
-            if existing > 0 {
-                return Ok(false);
+            if only_if_empty {
+                if let DbConnection::Postgres(pg) = c {
+                    // Nodes starting together on an empty database must create one tenant, not N.
+                    diesel::sql_query("SELECT pg_advisory_xact_lock(72170001)").execute(pg)?;
+                }
+                let existing: i64 = tenants::table.count().get_result(c)?;
+                if existing > 0 {
+                    return Ok(false);
+                }
             }
             diesel::insert_into(tenants::table)
                 .values((tenants::id.eq(tenant_id), tenants::name.eq(tenant_name), tenants::created_at.eq(DbTime(key.created_at))))
