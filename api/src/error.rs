@@ -56,9 +56,11 @@ impl Problem {
     }
 
     pub fn response(&self) -> HttpResponse {
-        HttpResponse::build(StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR))
-            .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
-            .body(serde_json::to_string(self).expect("problem serialises"))
+        HttpResponse::build(
+            StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR),
+        )
+        .insert_header((header::CONTENT_TYPE, PROBLEM_JSON))
+        .body(serde_json::to_string(self).expect("problem serialises"))
     }
 }
 
@@ -73,11 +75,23 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, code, detail: detail.into(), errors: Vec::new() }
+        Self {
+            status,
+            code,
+            detail: detail.into(),
+            errors: Vec::new(),
+        }
     }
 
     pub fn validation(errors: Vec<FieldError>) -> Self {
-        Self { errors, ..Self::new(StatusCode::UNPROCESSABLE_ENTITY, "validation_failed", "The request has invalid fields.") }
+        Self {
+            errors,
+            ..Self::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "validation_failed",
+                "The request has invalid fields.",
+            )
+        }
     }
 
     pub fn internal(detail: impl Into<String>) -> Self {
@@ -89,7 +103,14 @@ impl ApiError {
         if self.status.is_server_error() {
             p.detail = "The server failed to handle the request; retry, and quote request_id if it persists.".into();
         }
-        p.errors = self.errors.iter().map(|e| ProblemField { field: e.field.clone(), message: e.message.clone() }).collect();
+        p.errors = self
+            .errors
+            .iter()
+            .map(|e| ProblemField {
+                field: e.field.clone(),
+                message: e.message.clone(),
+            })
+            .collect();
         p
     }
 }
@@ -120,9 +141,13 @@ impl From<DomainError> for ApiError {
             DomainError::NotFound { resource, code } => {
                 Self::new(StatusCode::NOT_FOUND, code, format!("No such {resource}."))
             }
-            DomainError::Conflict { code, message } => Self::new(StatusCode::CONFLICT, code, message),
+            DomainError::Conflict { code, message } => {
+                Self::new(StatusCode::CONFLICT, code, message)
+            }
             DomainError::Validation(errors) => Self::validation(errors),
-            DomainError::Unauthenticated(msg) => Self::new(StatusCode::UNAUTHORIZED, "unauthorized", msg),
+            DomainError::Unauthenticated(msg) => {
+                Self::new(StatusCode::UNAUTHORIZED, "unauthorized", msg)
+            }
             DomainError::Internal(detail) => Self::internal(detail),
         }
     }

@@ -27,11 +27,16 @@ impl FromRequest for AdminKey {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<Data<AppState>>().cloned();
-        let presented = req.headers().get(API_KEY_HEADER).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        let presented = req
+            .headers()
+            .get(API_KEY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let presented =
-                presented.ok_or_else(|| ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", INVALID_KEY))?;
+            let presented = presented.ok_or_else(|| {
+                ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", INVALID_KEY)
+            })?;
             let principal = blocking(move || state.api_keys.authenticate(&presented)).await?;
             Ok(AdminKey(principal))
         })
@@ -49,8 +54,15 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req.app_data::<Data<AppState>>().map(|s| s.max_body_bytes).unwrap_or(262_144);
-        let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+        let limit = req
+            .app_data::<Data<AppState>>()
+            .map(|s| s.max_body_bytes)
+            .unwrap_or(262_144);
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase);
         let declared_len = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -70,14 +82,20 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 ));
             }
             let too_large = || {
-                ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", format!("The body exceeds {limit} bytes."))
+                ApiError::new(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "payload_too_large",
+                    format!("The body exceeds {limit} bytes."),
+                )
             };
             if declared_len.is_some_and(|n| n > limit) {
                 return Err(too_large());
             }
             let mut body = BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "malformed_body", e.to_string()))?;
+                let chunk = chunk.map_err(|e| {
+                    ApiError::new(StatusCode::BAD_REQUEST, "malformed_body", e.to_string())
+                })?;
                 if body.len() + chunk.len() > limit {
                     return Err(too_large());
                 }
@@ -97,10 +115,21 @@ fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
         let inner = err.into_inner();
         if inner.is_data() {
             // Wrong type, unknown or missing field: the JSON is fine, its content is not.
-            let field = if field == "." { "body".to_owned() } else { field };
-            ApiError::validation(vec![FieldError::new(field, clean_serde_message(&inner.to_string()))])
+            let field = if field == "." {
+                "body".to_owned()
+            } else {
+                field
+            };
+            ApiError::validation(vec![FieldError::new(
+                field,
+                clean_serde_message(&inner.to_string()),
+            )])
         } else {
-            ApiError::new(StatusCode::BAD_REQUEST, "malformed_json", format!("The body is not valid JSON: {inner}."))
+            ApiError::new(
+                StatusCode::BAD_REQUEST,
+                "malformed_json",
+                format!("The body is not valid JSON: {inner}."),
+            )
         }
     })
 }
@@ -121,11 +150,24 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(req.query_string().as_bytes()));
-        std::future::ready(serde_path_to_error::deserialize(de).map(Query).map_err(|err| {
-            let field = err.path().to_string();
-            let field = if field == "." { "query".to_owned() } else { field };
-            ApiError::validation(vec![FieldError::new(field, clean_serde_message(&err.into_inner().to_string()))])
-        }))
+        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
+            req.query_string().as_bytes(),
+        ));
+        std::future::ready(
+            serde_path_to_error::deserialize(de)
+                .map(Query)
+                .map_err(|err| {
+                    let field = err.path().to_string();
+                    let field = if field == "." {
+                        "query".to_owned()
+                    } else {
+                        field
+                    };
+                    ApiError::validation(vec![FieldError::new(
+                        field,
+                        clean_serde_message(&err.into_inner().to_string()),
+                    )])
+                }),
+        )
     }
 }

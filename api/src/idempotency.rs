@@ -43,7 +43,12 @@ where
         .to_str()
         .ok()
         .filter(|k| valid_key(k))
-        .ok_or_else(|| ApiError::validation(vec![FieldError::new(HEADER, "must be 1 to 255 visible ASCII characters")]))?
+        .ok_or_else(|| {
+            ApiError::validation(vec![FieldError::new(
+                HEADER,
+                "must be 1 to 255 visible ASCII characters",
+            )])
+        })?
         .to_owned();
     let print = fingerprint(req.method().as_str(), req.path(), body);
     let (repo, tenant) = (state.idempotency.clone(), who.tenant_id.clone());
@@ -68,7 +73,8 @@ where
             let stored = match &outcome {
                 Ok((status, value)) => StoredResponse {
                     status: status.as_u16(),
-                    body: serde_json::to_string(value).map_err(|e| ApiError::internal(e.to_string()))?,
+                    body: serde_json::to_string(value)
+                        .map_err(|e| ApiError::internal(e.to_string()))?,
                 },
                 Err(e) if !e.status.is_server_error() => StoredResponse {
                     status: e.status.as_u16(),
@@ -79,9 +85,10 @@ where
                     return Err(outcome.err().expect("matched Err"));
                 }
             };
-            let response = HttpResponse::build(StatusCode::from_u16(stored.status).expect("valid status"))
-                .insert_header((header::CONTENT_TYPE, content_type(stored.status)))
-                .body(stored.body.clone());
+            let response =
+                HttpResponse::build(StatusCode::from_u16(stored.status).expect("valid status"))
+                    .insert_header((header::CONTENT_TYPE, content_type(stored.status)))
+                    .body(stored.body.clone());
             blocking(move || repo.complete(&tenant, &key, &stored)).await?;
             Ok(response)
         }

@@ -11,7 +11,11 @@ use storage::Store;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
-#[command(name = "portal-api", version, about = "Billing customer-portal API server")]
+#[command(
+    name = "portal-api",
+    version,
+    about = "Billing customer-portal API server"
+)]
 struct Cli {
     #[command(flatten)]
     config: Config,
@@ -75,7 +79,9 @@ enum KeysCommand {
 
 fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
@@ -85,7 +91,12 @@ fn main() -> ExitCode {
         Command::Keys { command } => keys(&cli.config, command),
         Command::Tenants { command } => tenants(&cli.config, command),
         Command::Openapi => {
-            println!("{}", server::openapi_spec().to_pretty_json().expect("spec serialises"));
+            println!(
+                "{}",
+                server::openapi_spec()
+                    .to_pretty_json()
+                    .expect("spec serialises")
+            );
             Ok(())
         }
     };
@@ -104,28 +115,43 @@ fn serve(config: &Config) -> AnyResult {
     let (state, bootstrap_key) = server::prepare(config)?;
     if let Some(key) = bootstrap_key {
         // Printed once, on stdout only; it is never logged and cannot be shown again.
-        println!("Created the first admin API key (store it now, it is not shown again):\n\n    {key}\n");
+        println!(
+            "Created the first admin API key (store it now, it is not shown again):\n\n    {key}\n"
+        );
     }
-    let listener = TcpListener::bind(config.listen).map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
+    let listener = TcpListener::bind(config.listen)
+        .map_err(|e| format!("cannot listen on {}: {e}", config.listen))?;
     tracing::info!(
         listen = %config.listen,
         backend = state.store.backend().as_str(),
         "serving; Swagger UI at http://{}/swagger-ui/",
         config.listen
     );
-    actix_web::rt::System::new().block_on(async move { server::start(state, listener, config.workers)?.await })?;
+    actix_web::rt::System::new()
+        .block_on(async move { server::start(state, listener, config.workers)?.await })?;
     Ok(())
 }
 
 fn migrate(config: &Config) -> AnyResult {
     let store = Store::connect(&config.database()?, 1)?;
     let applied = store.migrate()?;
-    println!("applied {} migration(s){}", applied.len(), if applied.is_empty() { String::new() } else { format!(": {}", applied.join(", ")) });
+    println!(
+        "applied {} migration(s){}",
+        applied.len(),
+        if applied.is_empty() {
+            String::new()
+        } else {
+            format!(": {}", applied.join(", "))
+        }
+    );
     Ok(())
 }
 
 fn tenants(config: &Config, command: TenantsCommand) -> AnyResult {
-    let (state, bootstrap_key) = server::prepare(&Config { db_pool_size: 1, ..config.clone() })?;
+    let (state, bootstrap_key) = server::prepare(&Config {
+        db_pool_size: 1,
+        ..config.clone()
+    })?;
     if let Some(key) = bootstrap_key {
         println!("The database was empty: created the default account with admin key {key}");
     }
@@ -144,7 +170,10 @@ fn tenants(config: &Config, command: TenantsCommand) -> AnyResult {
 }
 
 fn keys(config: &Config, command: KeysCommand) -> AnyResult {
-    let (state, bootstrap_key) = server::prepare(&Config { db_pool_size: 1, ..config.clone() })?;
+    let (state, bootstrap_key) = server::prepare(&Config {
+        db_pool_size: 1,
+        ..config.clone()
+    })?;
     let svc = &state.api_keys;
     let tenant_of = |given: Option<String>| -> Result<String, Box<dyn std::error::Error>> {
         if let Some(t) = given {
@@ -171,8 +200,19 @@ fn keys(config: &Config, command: KeysCommand) -> AnyResult {
             loop {
                 let keys = svc.list(&tenant, &page)?;
                 for k in &keys.items {
-                    let status = if k.revoked_at.is_some() { "revoked" } else { "active" };
-                    println!("{}\t{}\t{}\t{}\t{}", k.id, k.prefix, status, k.created_at.to_rfc3339(), k.name);
+                    let status = if k.revoked_at.is_some() {
+                        "revoked"
+                    } else {
+                        "active"
+                    };
+                    println!(
+                        "{}\t{}\t{}\t{}\t{}",
+                        k.id,
+                        k.prefix,
+                        status,
+                        k.created_at.to_rfc3339(),
+                        k.name
+                    );
                 }
                 match keys.next_cursor {
                     Some(c) => page = PageRequest::new(Some(100), Some(&c))?,

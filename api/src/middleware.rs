@@ -12,7 +12,9 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::Data;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
-use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+};
 use tracing::Instrument;
 
 use crate::error::{Problem, PROBLEM_JSON};
@@ -28,12 +30,20 @@ fn request_id_of(req: &ServiceRequest) -> String {
     req.headers()
         .get(REQUEST_ID)
         .and_then(|v| v.to_str().ok())
-        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b)))
+        .filter(|v| {
+            !v.is_empty()
+                && v.len() <= 128
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.:".contains(&b))
+        })
         .map(str::to_owned)
         .unwrap_or_else(|| format!("req_{}", ulid::Ulid::new().to_string().to_ascii_lowercase()))
 }
 
-pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody + 'static>) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+pub async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let request_id = request_id_of(&req);
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let metrics = req.app_data::<Data<AppState>>().map(|s| s.metrics.clone());
@@ -41,15 +51,30 @@ pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody + 'static>
     let started = Instant::now();
     // Handlers' and extractors' errors arrive here as responses; an `Err` would only come from
     // a failing inner middleware, of which there are none.
-    let res = next.call(req).instrument(span.clone()).await?.map_into_boxed_body();
+    let res = next
+        .call(req)
+        .instrument(span.clone())
+        .await?
+        .map_into_boxed_body();
     let mut res = problem_for_every_error(res, &request_id);
-    res.headers_mut().insert(HeaderName::from_static(REQUEST_ID), HeaderValue::from_str(&request_id).expect("sanitised id"));
+    res.headers_mut().insert(
+        HeaderName::from_static(REQUEST_ID),
+        HeaderValue::from_str(&request_id).expect("sanitised id"),
+    );
 
     let status = res.status();
     let elapsed = started.elapsed();
-    let route = res.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
     if let Some(m) = metrics {
-        m.observe(res.request().method().as_str(), &route, status.as_u16(), elapsed.as_secs_f64());
+        m.observe(
+            res.request().method().as_str(),
+            &route,
+            status.as_u16(),
+            elapsed.as_secs_f64(),
+        );
     }
     span.in_scope(|| tracing::info!(status = status.as_u16(), latency_ms = elapsed.as_secs_f64() * 1e3, route = %route, "handled"));
     Ok(res)
@@ -57,12 +82,18 @@ pub async fn observe(req: ServiceRequest, next: Next<impl MessageBody + 'static>
 
 /// Errors that are not already problem+json (actix's own 404/405/413/…) get a problem body;
 /// 5xx bodies are always replaced so nothing internal leaks, and carry the request id.
-fn problem_for_every_error(res: ServiceResponse<BoxBody>, request_id: &str) -> ServiceResponse<BoxBody> {
+fn problem_for_every_error(
+    res: ServiceResponse<BoxBody>,
+    request_id: &str,
+) -> ServiceResponse<BoxBody> {
     let status = res.status();
     if !status.is_client_error() && !status.is_server_error() {
         return res;
     }
-    let is_problem = res.headers().get(header::CONTENT_TYPE).is_some_and(|ct| ct.as_bytes() == PROBLEM_JSON.as_bytes());
+    let is_problem = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|ct| ct.as_bytes() == PROBLEM_JSON.as_bytes());
     if is_problem && !status.is_server_error() {
         return res;
     }
@@ -83,7 +114,8 @@ fn problem_for_every_error(res: ServiceResponse<BoxBody>, request_id: &str) -> S
     }
     let body = serde_json::to_string(&problem).expect("problem serialises");
     res.map_body(|head, _| {
-        head.headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        head.headers
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
         head.headers.remove(header::CONTENT_LENGTH);
         BoxBody::new(body)
     })
@@ -92,7 +124,10 @@ fn problem_for_every_error(res: ServiceResponse<BoxBody>, request_id: &str) -> S
 fn generic_problem(status: StatusCode) -> Problem {
     let (code, detail) = match status {
         StatusCode::NOT_FOUND => ("route_not_found", "No route matches this path."),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "This route does not accept this method."),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "This route does not accept this method.",
+        ),
         StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large."),
         StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Send the body as JSON."),
         _ => ("bad_request", "The request could not be handled."),
@@ -125,8 +160,12 @@ impl RouteTable {
     }
 
     fn allowed(&self, path: &str) -> Option<Vec<Method>> {
-        let mut allowed: Vec<Method> =
-            self.0.iter().filter(|(def, _)| def.is_match(path)).flat_map(|(_, m)| m.iter().cloned()).collect();
+        let mut allowed: Vec<Method> = self
+            .0
+            .iter()
+            .filter(|(def, _)| def.is_match(path))
+            .flat_map(|(_, m)| m.iter().cloned())
+            .collect();
         allowed.dedup();
         (!allowed.is_empty()).then_some(allowed)
     }
@@ -136,9 +175,16 @@ impl RouteTable {
 pub async fn fallback(req: HttpRequest, table: Data<RouteTable>) -> HttpResponse {
     match table.allowed(req.path()) {
         Some(methods) if !methods.contains(req.method()) => {
-            let allow = methods.iter().map(Method::as_str).collect::<Vec<_>>().join(", ");
+            let allow = methods
+                .iter()
+                .map(Method::as_str)
+                .collect::<Vec<_>>()
+                .join(", ");
             let mut res = generic_problem(StatusCode::METHOD_NOT_ALLOWED).response();
-            res.headers_mut().insert(header::ALLOW, HeaderValue::from_str(&allow).expect("method names are ASCII"));
+            res.headers_mut().insert(
+                header::ALLOW,
+                HeaderValue::from_str(&allow).expect("method names are ASCII"),
+            );
             res
         }
         _ => generic_problem(StatusCode::NOT_FOUND).response(),
@@ -166,13 +212,21 @@ impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
         let requests = IntCounterVec::new(
-            Opts::new("http_requests_total", "HTTP requests by method, route and status."),
+            Opts::new(
+                "http_requests_total",
+                "HTTP requests by method, route and status.",
+            ),
             &["method", "route", "status"],
         )
         .expect("valid metric");
         let latency = HistogramVec::new(
-            HistogramOpts::new("http_request_duration_seconds", "HTTP request latency by method and route.")
-                .buckets(vec![0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "HTTP request latency by method and route.",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
+            ]),
             &["method", "route"],
         )
         .expect("valid metric");
@@ -189,12 +243,23 @@ impl Metrics {
         ] {
             registry.register(c).expect("metric registered once");
         }
-        Self { registry, requests, latency, pool_connections, pool_idle, pool_max }
+        Self {
+            registry,
+            requests,
+            latency,
+            pool_connections,
+            pool_idle,
+            pool_max,
+        }
     }
 
     fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        self.requests.with_label_values(&[method, route, &status.to_string()]).inc();
-        self.latency.with_label_values(&[method, route]).observe(seconds);
+        self.requests
+            .with_label_values(&[method, route, &status.to_string()])
+            .inc();
+        self.latency
+            .with_label_values(&[method, route])
+            .observe(seconds);
     }
 
     /// Prometheus text exposition, with the pool state read now.
@@ -203,7 +268,9 @@ impl Metrics {
         self.pool_idle.set(pool.1 as i64);
         self.pool_max.set(pool.2 as i64);
         let mut out = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding");
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut out)
+            .expect("text encoding");
         String::from_utf8(out).expect("prometheus text is UTF-8")
     }
 }

@@ -18,7 +18,12 @@ use crate::state::AppState;
 
 /// The OpenAPI document of the routes the server registers (the same registration code).
 pub fn openapi_spec() -> utoipa::openapi::OpenApi {
-    App::new().into_utoipa_app().openapi(ApiDoc::openapi()).configure(routes::configure).split_for_parts().1
+    App::new()
+        .into_utoipa_app()
+        .openapi(ApiDoc::openapi())
+        .configure(routes::configure)
+        .split_for_parts()
+        .1
 }
 
 /// The application: routes, Swagger UI at `/swagger-ui/`, the spec at `/openapi.json`,
@@ -26,7 +31,13 @@ pub fn openapi_spec() -> utoipa::openapi::OpenApi {
 pub fn build_app(
     state: Data<AppState>,
 ) -> App<
-    impl ServiceFactory<ServiceRequest, Config = (), Response = ServiceResponse<impl MessageBody>, Error = actix_web::Error, InitError = ()>,
+    impl ServiceFactory<
+        ServiceRequest,
+        Config = (),
+        Response = ServiceResponse<impl MessageBody>,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
 > {
     let (app, spec) = App::new()
         .app_data(state)
@@ -44,16 +55,23 @@ pub fn build_app(
 
 /// Opens the database, applies migrations and creates the first account on an empty database.
 /// Returns the state and, when one was generated, the bootstrap key to show once.
-pub fn prepare(config: &Config) -> Result<(Data<AppState>, Option<String>), Box<dyn std::error::Error>> {
+pub fn prepare(
+    config: &Config,
+) -> Result<(Data<AppState>, Option<String>), Box<dyn std::error::Error>> {
     let store = Store::connect(&config.database()?, config.db_pool_size)?;
     let applied = store.migrate()?;
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, backend = store.backend().as_str(), "applied migrations");
     }
     let state = AppState::new(store, config.max_body_bytes);
-    let created = state.api_keys.bootstrap(config.bootstrap_api_key.as_deref())?;
+    // An empty variable (as docker compose passes an unset one) means "generate a key".
+    let preset = config
+        .bootstrap_api_key
+        .as_deref()
+        .filter(|k| !k.is_empty());
+    let created = state.api_keys.bootstrap(preset)?;
     let shown = match created {
-        Some((key, _)) if config.bootstrap_api_key.is_some() => {
+        Some((key, _)) if preset.is_some() => {
             tracing::info!(key_id = %key.id, prefix = %key.prefix, "installed PORTAL_BOOTSTRAP_API_KEY as the first admin key");
             None
         }
@@ -64,7 +82,11 @@ pub fn prepare(config: &Config) -> Result<(Data<AppState>, Option<String>), Box<
 }
 
 /// Starts serving on `listener`; the returned server runs until stopped or signalled.
-pub fn start(state: Data<AppState>, listener: TcpListener, workers: Option<usize>) -> std::io::Result<Server> {
+pub fn start(
+    state: Data<AppState>,
+    listener: TcpListener,
+    workers: Option<usize>,
+) -> std::io::Result<Server> {
     let mut server = HttpServer::new(move || build_app(state.clone())).listen(listener)?;
     if let Some(n) = workers {
         server = server.workers(n.max(1));

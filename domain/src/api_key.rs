@@ -44,18 +44,34 @@ const SECRET_LEN: usize = 32;
 impl NewApiKey {
     pub fn generate() -> Self {
         let mut rng = rand::rng();
-        let lookup: String = (&mut rng).sample_iter(Alphanumeric).take(LOOKUP_LEN).map(char::from).collect();
-        let secret: String = (&mut rng).sample_iter(Alphanumeric).take(SECRET_LEN).map(char::from).collect();
-        Self::from_plaintext(&format!("sk_{lookup}_{secret}")).expect("generated keys are well-formed")
+        let lookup: String = (&mut rng)
+            .sample_iter(Alphanumeric)
+            .take(LOOKUP_LEN)
+            .map(char::from)
+            .collect();
+        let secret: String = (&mut rng)
+            .sample_iter(Alphanumeric)
+            .take(SECRET_LEN)
+            .map(char::from)
+            .collect();
+        Self::from_plaintext(&format!("sk_{lookup}_{secret}"))
+            .expect("generated keys are well-formed")
     }
 
     /// Accepts an operator-chosen key (`PORTAL_BOOTSTRAP_API_KEY`); it must have the same shape
     /// and strength as a generated one.
     pub fn from_plaintext(plaintext: &str) -> DomainResult<Self> {
         let prefix = prefix_of(plaintext).ok_or_else(|| {
-            DomainError::validation("api_key", "must look like sk_<8 letters or digits>_<32 letters or digits>")
+            DomainError::validation(
+                "api_key",
+                "must look like sk_<8 letters or digits>_<32 letters or digits>",
+            )
         })?;
-        Ok(Self { plaintext: plaintext.to_owned(), prefix, secret_hash: hash(plaintext) })
+        Ok(Self {
+            plaintext: plaintext.to_owned(),
+            prefix,
+            secret_hash: hash(plaintext),
+        })
     }
 }
 
@@ -73,12 +89,18 @@ pub fn hash(plaintext: &str) -> String {
 
 /// Constant-time comparison of the presented key's digest with the stored one.
 pub fn verify(presented: &str, stored_hash: &str) -> bool {
-    hash(presented).as_bytes().ct_eq(stored_hash.as_bytes()).into()
+    hash(presented)
+        .as_bytes()
+        .ct_eq(stored_hash.as_bytes())
+        .into()
 }
 
 pub fn validate_name(name: &str) -> DomainResult<()> {
     if name.trim().is_empty() || name.chars().count() > 100 {
-        return Err(DomainError::validation("name", "must be 1 to 100 characters"));
+        return Err(DomainError::validation(
+            "name",
+            "must be 1 to 100 characters",
+        ));
     }
     Ok(())
 }

@@ -203,10 +203,16 @@ fn finish<T>(errs: Vec<FieldError>, value: T) -> DomainResult<T> {
 
 fn check_len(field: &str, value: &str, max: usize, errs: &mut Vec<FieldError>) {
     if value.chars().count() > max {
-        errs.push(FieldError::new(field, format!("must be at most {max} characters")));
+        errs.push(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
     }
     if value.chars().any(char::is_control) {
-        errs.push(FieldError::new(field, "must not contain control characters"));
+        errs.push(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
     }
 }
 
@@ -223,7 +229,9 @@ fn check_external_id(ext: Option<&str>, errs: &mut Vec<FieldError>) {
     let Some(ext) = ext else { return };
     let ok = !ext.is_empty()
         && ext.len() <= 255
-        && ext.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.:@+=~".contains(&b));
+        && ext
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.:@+=~".contains(&b));
     if !ok {
         errs.push(FieldError::new(
             "external_id",
@@ -251,16 +259,26 @@ fn check_email(email: Option<&str>, errs: &mut Vec<FieldError>) {
             None => false,
         };
     if !valid {
-        errs.push(FieldError::new("email", "must be an email address such as ada@example.com"));
+        errs.push(FieldError::new(
+            "email",
+            "must be an email address such as ada@example.com",
+        ));
     }
 }
 
 fn check_phone(phone: Option<&str>, errs: &mut Vec<FieldError>) {
     let Some(phone) = phone else { return };
     let digits = phone.bytes().filter(u8::is_ascii_digit).count();
-    let ok = phone.len() <= 32 && digits >= 3 && phone.bytes().all(|b| b.is_ascii_digit() || b" +-().".contains(&b));
+    let ok = phone.len() <= 32
+        && digits >= 3
+        && phone
+            .bytes()
+            .all(|b| b.is_ascii_digit() || b" +-().".contains(&b));
     if !ok {
-        errs.push(FieldError::new("phone", "must be a phone number of digits, spaces and + - ( ) ."));
+        errs.push(FieldError::new(
+            "phone",
+            "must be a phone number of digits, spaces and + - ( ) .",
+        ));
     }
 }
 
@@ -284,27 +302,42 @@ fn check_address(a: Option<&Address>, errs: &mut Vec<FieldError>) {
     }
     if let Some(country) = &a.country {
         if !is_country_code(country) {
-            errs.push(FieldError::new("address.country", "must be an ISO 3166-1 alpha-2 country code such as \"DE\""));
+            errs.push(FieldError::new(
+                "address.country",
+                "must be an ISO 3166-1 alpha-2 country code such as \"DE\"",
+            ));
         }
     }
 }
 
 fn check_timezone(tz: &str, errs: &mut Vec<FieldError>) {
     if tz.parse::<chrono_tz::Tz>().is_err() {
-        errs.push(FieldError::new("timezone", "must be an IANA time zone such as \"Europe/Berlin\""));
+        errs.push(FieldError::new(
+            "timezone",
+            "must be an IANA time zone such as \"Europe/Berlin\"",
+        ));
     }
 }
 
 fn check_metadata(m: &Metadata, errs: &mut Vec<FieldError>) {
     if m.len() > MAX_METADATA_KEYS {
-        errs.push(FieldError::new("metadata", format!("must have at most {MAX_METADATA_KEYS} keys")));
+        errs.push(FieldError::new(
+            "metadata",
+            format!("must have at most {MAX_METADATA_KEYS} keys"),
+        ));
     }
     for (k, v) in m {
         if k.is_empty() || k.chars().count() > MAX_METADATA_KEY_LEN {
-            errs.push(FieldError::new(format!("metadata.{k}"), format!("keys must be 1 to {MAX_METADATA_KEY_LEN} characters")));
+            errs.push(FieldError::new(
+                format!("metadata.{k}"),
+                format!("keys must be 1 to {MAX_METADATA_KEY_LEN} characters"),
+            ));
         }
         if v.chars().count() > MAX_METADATA_VALUE_LEN {
-            errs.push(FieldError::new(format!("metadata.{k}"), format!("values must be at most {MAX_METADATA_VALUE_LEN} characters")));
+            errs.push(FieldError::new(
+                format!("metadata.{k}"),
+                format!("values must be at most {MAX_METADATA_VALUE_LEN} characters"),
+            ));
         }
     }
 }
@@ -326,14 +359,20 @@ mod tests {
     use super::*;
 
     fn base() -> NewCustomer {
-        NewCustomer { name: "Ada".into(), ..Default::default() }
+        NewCustomer {
+            name: "Ada".into(),
+            ..Default::default()
+        }
     }
 
     #[test]
     fn valid_input_is_normalised() {
         let c = NewCustomer {
             email: Some(" ada@example.com ".into()),
-            address: Some(Address { country: Some("de".into()), ..Default::default() }),
+            address: Some(Address {
+                country: Some("de".into()),
+                ..Default::default()
+            }),
             timezone: Some("Europe/Berlin".into()),
             ..base()
         }
@@ -349,16 +388,28 @@ mod tests {
             name: " ".into(),
             email: Some("not-an-email".into()),
             external_id: Some("has space".into()),
-            address: Some(Address { country: Some("XX".into()), ..Default::default() }),
+            address: Some(Address {
+                country: Some("XX".into()),
+                ..Default::default()
+            }),
             timezone: Some("Mars/Olympus".into()),
             metadata: (0..51).map(|i| (format!("k{i}"), "v".into())).collect(),
             ..base()
         }
         .validate()
         .unwrap_err();
-        let DomainError::Validation(errs) = err else { panic!("expected validation error") };
+        let DomainError::Validation(errs) = err else {
+            panic!("expected validation error")
+        };
         let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
-        for f in ["name", "email", "external_id", "address.country", "timezone", "metadata"] {
+        for f in [
+            "name",
+            "email",
+            "external_id",
+            "address.country",
+            "timezone",
+            "metadata",
+        ] {
             assert!(fields.contains(&f), "{f} missing from {fields:?}");
         }
     }

@@ -10,7 +10,10 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self { field: field.into(), message: message.into() }
+        Self {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -18,7 +21,10 @@ impl FieldError {
 pub enum DomainError {
     /// The object does not exist *for this tenant* (another tenant's object looks the same).
     #[error("{resource} not found")]
-    NotFound { resource: &'static str, code: &'static str },
+    NotFound {
+        resource: &'static str,
+        code: &'static str,
+    },
     /// The request is well-formed but conflicts with stored state (e.g. a duplicate external_id).
     #[error("{message}")]
     Conflict { code: &'static str, message: String },

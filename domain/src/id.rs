@@ -8,7 +8,10 @@ pub const API_KEY: &str = "key";
 pub const TENANT: &str = "ten";
 
 pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", ulid::Ulid::new().to_string().to_ascii_lowercase())
+    format!(
+        "{prefix}_{}",
+        ulid::Ulid::new().to_string().to_ascii_lowercase()
+    )
 }
 
 /// True when `id` has the given prefix and a well-formed ULID body. Used to answer a malformed

@@ -78,18 +78,44 @@ mod tests {
     use super::*;
 
     fn record(now: DateTime<Utc>, response: Option<StoredResponse>) -> IdempotencyRecord {
-        IdempotencyRecord { fingerprint: "f".into(), created_at: now, locked_at: now, response }
+        IdempotencyRecord {
+            fingerprint: "f".into(),
+            created_at: now,
+            locked_at: now,
+            response,
+        }
     }
 
     #[test]
     fn decisions() {
         let now = Utc::now();
-        let done = Some(StoredResponse { status: 201, body: "{}".into() });
-        assert_eq!(decide(&record(now, done.clone()), "f", now), Decision::Answer(Begin::Replay(done.clone().unwrap())));
-        assert_eq!(decide(&record(now, done.clone()), "g", now), Decision::Answer(Begin::Mismatch));
-        assert_eq!(decide(&record(now, None), "f", now), Decision::Answer(Begin::InProgress));
-        assert_eq!(decide(&record(now - STALE_LOCK, None), "f", now), Decision::TakeOver);
-        assert_eq!(decide(&record(now - RETENTION, done), "g", now), Decision::TakeOver);
-        assert_ne!(fingerprint("POST", "/a", b"{}"), fingerprint("POST", "/b", b"{}"));
+        let done = Some(StoredResponse {
+            status: 201,
+            body: "{}".into(),
+        });
+        assert_eq!(
+            decide(&record(now, done.clone()), "f", now),
+            Decision::Answer(Begin::Replay(done.clone().unwrap()))
+        );
+        assert_eq!(
+            decide(&record(now, done.clone()), "g", now),
+            Decision::Answer(Begin::Mismatch)
+        );
+        assert_eq!(
+            decide(&record(now, None), "f", now),
+            Decision::Answer(Begin::InProgress)
+        );
+        assert_eq!(
+            decide(&record(now - STALE_LOCK, None), "f", now),
+            Decision::TakeOver
+        );
+        assert_eq!(
+            decide(&record(now - RETENTION, done), "g", now),
+            Decision::TakeOver
+        );
+        assert_ne!(
+            fingerprint("POST", "/a", b"{}"),
+            fingerprint("POST", "/b", b"{}")
+        );
     }
 }

@@ -22,7 +22,10 @@ impl PageRequest {
             None => DEFAULT_LIMIT,
             Some(l) if (1..=MAX_LIMIT as i64).contains(&l) => l as u32,
             Some(_) => {
-                return Err(DomainError::validation("limit", "must be between 1 and 100"));
+                return Err(DomainError::validation(
+                    "limit",
+                    "must be between 1 and 100",
+                ));
             }
         };
         let after = match cursor {
@@ -50,12 +53,24 @@ impl<T> Page<T> {
     pub fn from_rows(mut rows: Vec<T>, req: &PageRequest, key_of: impl Fn(&T) -> &str) -> Self {
         let has_more = rows.len() > req.limit as usize;
         rows.truncate(req.limit as usize);
-        let next_cursor = if has_more { rows.last().map(|r| encode_cursor(key_of(r))) } else { None };
-        Self { items: rows, has_more, next_cursor }
+        let next_cursor = if has_more {
+            rows.last().map(|r| encode_cursor(key_of(r)))
+        } else {
+            None
+        };
+        Self {
+            items: rows,
+            has_more,
+            next_cursor,
+        }
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), has_more: self.has_more, next_cursor: self.next_cursor }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            has_more: self.has_more,
+            next_cursor: self.next_cursor,
+        }
     }
 }
 

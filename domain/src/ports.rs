@@ -39,15 +39,35 @@ pub trait CustomerRepo: Send + Sync {
     /// Inserts; a duplicate `external_id` in the tenant → `Conflict(external_id_taken)`.
     fn insert(&self, customer: &Customer) -> DomainResult<()>;
     fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<Customer>>;
-    fn get_by_external_id(&self, tenant_id: &str, external_id: &str) -> DomainResult<Option<Customer>>;
+    fn get_by_external_id(
+        &self,
+        tenant_id: &str,
+        external_id: &str,
+    ) -> DomainResult<Option<Customer>>;
     /// Locks the customer, applies `change` and writes it back, in one transaction.
-    fn update(&self, tenant_id: &str, id: &str, change: CustomerChange<'_>) -> DomainResult<Customer>;
-    fn list(&self, tenant_id: &str, filter: &CustomerFilter, page: &PageRequest) -> DomainResult<Page<Customer>>;
+    fn update(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        change: CustomerChange<'_>,
+    ) -> DomainResult<Customer>;
+    fn list(
+        &self,
+        tenant_id: &str,
+        filter: &CustomerFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<Customer>>;
 }
 
 pub trait IdempotencyRepo: Send + Sync {
     /// Atomically claims `key` for a request with `fingerprint`, or reports why it cannot.
-    fn begin(&self, tenant_id: &str, key: &str, fingerprint: &str, now: DateTime<Utc>) -> DomainResult<Begin>;
+    fn begin(
+        &self,
+        tenant_id: &str,
+        key: &str,
+        fingerprint: &str,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Begin>;
     fn complete(&self, tenant_id: &str, key: &str, response: &StoredResponse) -> DomainResult<()>;
     /// Forgets a claimed key whose request failed without a definite answer (5xx), so a retry runs.
     fn release(&self, tenant_id: &str, key: &str) -> DomainResult<()>;

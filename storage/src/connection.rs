@@ -108,7 +108,8 @@ impl r2d2::ManageConnection for Manager {
     }
 
     fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1").map_err(r2d2::Error::QueryError)
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
     }
 
     fn has_broken(&self, conn: &mut DbConnection) -> bool {
@@ -148,12 +149,18 @@ impl Store {
     /// Opens the pool, failing with the backend's own error if the database is unreachable.
     pub fn connect(url: &DatabaseUrl, pool_size: u32) -> Result<Self, StorageError> {
         if let DatabaseUrl::Sqlite(path) = url {
-            if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| StorageError::Connect(format!("{}: {e}", dir.display())))?;
+            if let Some(dir) = Path::new(path)
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+            {
+                std::fs::create_dir_all(dir)
+                    .map_err(|e| StorageError::Connect(format!("{}: {e}", dir.display())))?;
             }
         }
         // Try once by hand so the real error (bad password, unknown host…) reaches the operator.
-        let mut first = url.establish().map_err(|e| StorageError::Connect(e.to_string()))?;
+        let mut first = url
+            .establish()
+            .map_err(|e| StorageError::Connect(e.to_string()))?;
         if let DbConnection::Sqlite(c) = &mut first {
             c.batch_execute("PRAGMA busy_timeout = 10000; PRAGMA journal_mode = WAL;")?;
         }
@@ -163,7 +170,10 @@ impl Store {
             .connection_customizer(Box::new(Setup))
             .build(Manager(url.clone()))
             .map_err(|e| StorageError::Connect(e.to_string()))?;
-        Ok(Self { pool, backend: url.backend() })
+        Ok(Self {
+            pool,
+            backend: url.backend(),
+        })
     }
 
     pub fn backend(&self) -> Backend {
@@ -171,7 +181,9 @@ impl Store {
     }
 
     pub fn conn(&self) -> Result<Conn, DomainError> {
-        self.pool.get().map_err(|e| DomainError::internal(format!("database pool: {e}")))
+        self.pool
+            .get()
+            .map_err(|e| DomainError::internal(format!("database pool: {e}")))
     }
 
     /// (open connections, idle connections, max size), for metrics.
@@ -185,13 +197,20 @@ impl Store {
 /// IMMEDIATE` on SQLite (a deferred transaction that reads, then writes, can fail with
 /// SQLITE_BUSY instead of waiting), a plain transaction on PostgreSQL, where row locks
 /// (`FOR UPDATE`) serialise writers.
-pub fn write_tx<T, E>(conn: &mut DbConnection, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+pub fn write_tx<T, E>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+) -> Result<T, E>
 where
     E: From<diesel::result::Error>,
 {
     match conn {
-        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        DbConnection::Postgres(_) => <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?,
+        DbConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
+        DbConnection::Postgres(_) => {
+            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?
+        }
     }
     match f(conn) {
         Ok(value) => {

@@ -11,4 +11,4 @@ pub mod repos;
 pub mod schema;
 pub mod sql_types;
 
-pub use connection::{Backend, DatabaseUrl, DbConnection, Store, StorageError};
+pub use connection::{Backend, DatabaseUrl, DbConnection, StorageError, Store};

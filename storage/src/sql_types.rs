@@ -24,22 +24,38 @@ use diesel::QueryResult;
 
 use crate::connection::{MultiBackend, MultiRawValue};
 
-#[derive(Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+#[derive(
+    Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId,
+)]
 #[diesel(postgres_type(oid = 1700, array_oid = 1231))]
 #[diesel(sqlite_type(name = "Text"))]
 pub struct ExactDecimal;
 
-#[derive(Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId)]
+#[derive(
+    Debug, Clone, Copy, Default, diesel::sql_types::SqlType, diesel::query_builder::QueryId,
+)]
 #[diesel(postgres_type(oid = 1184, array_oid = 1185))]
 #[diesel(sqlite_type(name = "Text"))]
 pub struct UtcTimestamp;
 
 /// A decimal as stored: convert with `.0` / `DbDecimal(x)` at the repository boundary.
-#[derive(Debug, Clone, PartialEq, Eq, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow,
+)]
 #[diesel(sql_type = ExactDecimal)]
 pub struct DbDecimal(pub BigDecimal);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, diesel::expression::AsExpression, diesel::deserialize::FromSqlRow)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    diesel::expression::AsExpression,
+    diesel::deserialize::FromSqlRow,
+)]
 #[diesel(sql_type = UtcTimestamp)]
 pub struct DbTime(pub DateTime<Utc>);
 
@@ -50,7 +66,9 @@ impl ToSql<ExactDecimal, Pg> for DbDecimal {
 }
 
 impl FromSql<ExactDecimal, Pg> for DbDecimal {
-    fn from_sql(bytes: <Pg as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+    fn from_sql(
+        bytes: <Pg as diesel::backend::Backend>::RawValue<'_>,
+    ) -> deserialize::Result<Self> {
         <BigDecimal as FromSql<Numeric, Pg>>::from_sql(bytes).map(DbDecimal)
     }
 }
@@ -63,7 +81,9 @@ impl ToSql<ExactDecimal, Sqlite> for DbDecimal {
 }
 
 impl FromSql<ExactDecimal, Sqlite> for DbDecimal {
-    fn from_sql(value: <Sqlite as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+    fn from_sql(
+        value: <Sqlite as diesel::backend::Backend>::RawValue<'_>,
+    ) -> deserialize::Result<Self> {
         let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
         parse_decimal(&text).map(DbDecimal).map_err(Into::into)
     }
@@ -76,7 +96,9 @@ impl ToSql<UtcTimestamp, Pg> for DbTime {
 }
 
 impl FromSql<UtcTimestamp, Pg> for DbTime {
-    fn from_sql(bytes: <Pg as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+    fn from_sql(
+        bytes: <Pg as diesel::backend::Backend>::RawValue<'_>,
+    ) -> deserialize::Result<Self> {
         <DateTime<Utc> as FromSql<Timestamptz, Pg>>::from_sql(bytes).map(DbTime)
     }
 }
@@ -89,7 +111,9 @@ impl ToSql<UtcTimestamp, Sqlite> for DbTime {
 }
 
 impl FromSql<UtcTimestamp, Sqlite> for DbTime {
-    fn from_sql(value: <Sqlite as diesel::backend::Backend>::RawValue<'_>) -> deserialize::Result<Self> {
+    fn from_sql(
+        value: <Sqlite as diesel::backend::Backend>::RawValue<'_>,
+    ) -> deserialize::Result<Self> {
         let text = <String as FromSql<Text, Sqlite>>::from_sql(value)?;
         DateTime::parse_from_rfc3339(&text)
             .map(|t| DbTime(t.with_timezone(&Utc)))
@@ -177,7 +201,8 @@ impl diesel::sqlite::SqliteAggregateFunction<String> for DecSum {
 /// first migration).
 pub fn register_sqlite_functions(conn: &mut SqliteConnection) -> QueryResult<()> {
     sqlite_impl::dec_add_text_utils::register_impl(conn, |a: String, b: String| {
-        let sum = parse_decimal(&a).expect("dec_add over a non-decimal value") + parse_decimal(&b).expect("dec_add over a non-decimal value");
+        let sum = parse_decimal(&a).expect("dec_add over a non-decimal value")
+            + parse_decimal(&b).expect("dec_add over a non-decimal value");
         domain::money::canonical(&sum)
     })?;
     sqlite_impl::dec_sum_text_utils::register_impl::<DecSum, _>(conn)?;

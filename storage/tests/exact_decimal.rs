@@ -36,8 +36,12 @@ fn exercise(store: &Store) {
     store.migrate().expect("migrations apply");
     let mut conn = store.conn().unwrap();
     let ddl = match &*conn {
-        DbConnection::Postgres(_) => "CREATE TEMPORARY TABLE amounts (id INTEGER PRIMARY KEY, v NUMERIC NOT NULL)",
-        DbConnection::Sqlite(_) => "CREATE TEMPORARY TABLE amounts (id INTEGER PRIMARY KEY, v TEXT NOT NULL)",
+        DbConnection::Postgres(_) => {
+            "CREATE TEMPORARY TABLE amounts (id INTEGER PRIMARY KEY, v NUMERIC NOT NULL)"
+        }
+        DbConnection::Sqlite(_) => {
+            "CREATE TEMPORARY TABLE amounts (id INTEGER PRIMARY KEY, v TEXT NOT NULL)"
+        }
     };
     conn.batch_execute(ddl).unwrap();
     for (i, v) in VALUES.iter().enumerate() {
@@ -48,19 +52,33 @@ fn exercise(store: &Store) {
     }
 
     // Round trip: every value comes back equal, digit for digit.
-    let back: Vec<DbDecimal> = amounts::table.order(amounts::id).select(amounts::v).load(&mut *conn).unwrap();
+    let back: Vec<DbDecimal> = amounts::table
+        .order(amounts::id)
+        .select(amounts::v)
+        .load(&mut *conn)
+        .unwrap();
     for (v, got) in VALUES.iter().zip(&back) {
         assert_eq!(got.0, d(v), "round trip of {v}");
     }
 
     // Exact sum in SQL: 0.1 + 0.2 is 0.3, large and tiny amounts are not lost.
     let expected: BigDecimal = VALUES.iter().map(|v| d(v)).sum();
-    let total: Option<DbDecimal> = amounts::table.select(dec_sum(amounts::v)).first(&mut *conn).unwrap();
+    let total: Option<DbDecimal> = amounts::table
+        .select(dec_sum(amounts::v))
+        .first(&mut *conn)
+        .unwrap();
     assert_eq!(total.unwrap().0, expected);
-    let small: Option<DbDecimal> =
-        amounts::table.filter(amounts::id.lt(2)).select(dec_sum(amounts::v)).first(&mut *conn).unwrap();
+    let small: Option<DbDecimal> = amounts::table
+        .filter(amounts::id.lt(2))
+        .select(dec_sum(amounts::v))
+        .first(&mut *conn)
+        .unwrap();
     assert_eq!(small.unwrap().0, d("0.3"));
-    let none: Option<DbDecimal> = amounts::table.filter(amounts::id.lt(0)).select(dec_sum(amounts::v)).first(&mut *conn).unwrap();
+    let none: Option<DbDecimal> = amounts::table
+        .filter(amounts::id.lt(0))
+        .select(dec_sum(amounts::v))
+        .first(&mut *conn)
+        .unwrap();
     assert!(none.is_none(), "sum over no rows is NULL");
 
     // Exact in-place addition, as a balance update would do it.
@@ -68,10 +86,18 @@ fn exercise(store: &Store) {
         .set(amounts::v.eq(dec_add(amounts::v, DbDecimal(d("0.2")))))
         .execute(&mut *conn)
         .unwrap();
-    let v0: DbDecimal = amounts::table.filter(amounts::id.eq(0)).select(amounts::v).first(&mut *conn).unwrap();
+    let v0: DbDecimal = amounts::table
+        .filter(amounts::id.eq(0))
+        .select(amounts::v)
+        .first(&mut *conn)
+        .unwrap();
     assert_eq!(v0.0, d("0.3"));
     // And the stored form is equality-comparable: the canonical 0.3 matches.
-    let n: i64 = amounts::table.filter(amounts::v.eq(DbDecimal(d("0.30")))).count().get_result(&mut *conn).unwrap();
+    let n: i64 = amounts::table
+        .filter(amounts::v.eq(DbDecimal(d("0.30"))))
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
     assert_eq!(n, 1);
 }
 
@@ -85,19 +111,28 @@ fn exact_decimal_on_sqlite() {
 #[test]
 fn exact_decimal_on_postgres() {
     let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
-        assert!(std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"), "REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is unset");
+        assert!(
+            std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
+            "REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is unset"
+        );
         eprintln!("SKIPPED exact_decimal_on_postgres: TEST_DATABASE_URL is not set");
         return;
     };
     let schema = format!("t_dec_{}", std::process::id());
     let mut admin = PgConnection::establish(&base).expect("connect to TEST_DATABASE_URL");
-    admin.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}")).unwrap();
+    admin
+        .batch_execute(&format!(
+            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
+        ))
+        .unwrap();
     let sep = if base.contains('?') { '&' } else { '?' };
     let url = DatabaseUrl::parse(&format!("{base}{sep}options=-csearch_path%3D{schema}")).unwrap();
     let store = Store::connect(&url, 1).unwrap();
     let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exercise(&store)));
     drop(store);
-    admin.batch_execute(&format!("DROP SCHEMA {schema} CASCADE")).unwrap();
+    admin
+        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
+        .unwrap();
     if let Err(p) = outcome {
         std::panic::resume_unwind(p);
     }

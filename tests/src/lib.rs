@@ -7,7 +7,6 @@
 //!   was skipped; with `REQUIRE_POSTGRES=1` a skip is a failure.
 
 use std::net::TcpListener;
-use std::path::PathBuf;
 
 use actix_web::dev::ServerHandle;
 use api::config::Config;
@@ -30,7 +29,7 @@ pub struct TestServer {
 }
 
 enum Db {
-    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Sqlite(tempfile::TempDir),
     Postgres { admin_url: String, schema: String },
 }
 
@@ -58,7 +57,11 @@ pub enum Backend {
 }
 
 fn random(n: usize) -> String {
-    rand::rng().sample_iter(Alphanumeric).take(n).map(char::from).collect()
+    rand::rng()
+        .sample_iter(Alphanumeric)
+        .take(n)
+        .map(char::from)
+        .collect()
 }
 
 pub fn random_key() -> String {
@@ -83,8 +86,10 @@ impl TestServer {
                     return None;
                 };
                 let schema = format!("t_{}", random(12).to_lowercase());
-                let mut c = PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
-                c.batch_execute(&format!("CREATE SCHEMA {schema}")).expect("create test schema");
+                let mut c =
+                    PgConnection::establish(&admin_url).expect("connect to TEST_DATABASE_URL");
+                c.batch_execute(&format!("CREATE SCHEMA {schema}"))
+                    .expect("create test schema");
                 let sep = if admin_url.contains('?') { '&' } else { '?' };
                 let url = format!("{admin_url}{sep}options=-csearch_path%3D{schema}");
                 (Some(url), Db::Postgres { admin_url, schema })
@@ -92,7 +97,7 @@ impl TestServer {
         };
         let data_dir = match &db {
             Db::Sqlite(d) => d.path().to_path_buf(),
-            Db::Postgres { .. } => PathBuf::from(std::env::temp_dir()),
+            Db::Postgres { .. } => std::env::temp_dir(),
         };
         let config = Config {
             database_url,
@@ -110,17 +115,26 @@ impl TestServer {
         let server_state = state.clone();
         std::thread::spawn(move || {
             actix_web::rt::System::new().block_on(async move {
-                let server = api::server::start(server_state, listener, Some(2)).expect("server starts");
+                let server =
+                    api::server::start(server_state, listener, Some(2)).expect("server starts");
                 tx.send(server.handle()).unwrap();
                 let _ = server.await;
             })
         });
         let handle = rx.recv().expect("server handle");
-        Some(TestServer { base: format!("http://{addr}"), key, client: reqwest::Client::new(), state, handle, _db: db })
+        Some(TestServer {
+            base: format!("http://{addr}"),
+            key,
+            client: reqwest::Client::new(),
+            state,
+            handle,
+            _db: db,
+        })
     }
 
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
-        self.client.request(method, format!("{}{}", self.base, path))
+        self.client
+            .request(method, format!("{}{}", self.base, path))
     }
 
     /// An admin request with the bootstrap key.
@@ -128,9 +142,30 @@ impl TestServer {
         self.request(method, path).header("x-api-key", &self.key)
     }
 
+    /// Runs SQL on the server's database behind its back (to simulate storage failures).
+    pub fn execute_sql(&self, sql: &str) {
+        match &self._db {
+            Db::Sqlite(dir) => {
+                let path = dir.path().join("portal.db");
+                let mut c = diesel::SqliteConnection::establish(path.to_str().unwrap())
+                    .expect("open sqlite");
+                c.batch_execute(sql).expect("sql runs");
+            }
+            Db::Postgres { admin_url, schema } => {
+                let mut c = PgConnection::establish(admin_url).expect("connect");
+                c.batch_execute(&format!("SET search_path TO {schema}; {sql}"))
+                    .expect("sql runs");
+            }
+        }
+    }
+
     /// A second, unrelated account and its admin key.
     pub fn other_tenant_key(&self) -> String {
-        self.state.api_keys.create_tenant("other merchant").expect("create tenant").1
+        self.state
+            .api_keys
+            .create_tenant("other merchant")
+            .expect("create tenant")
+            .1
     }
 }
 
@@ -149,16 +184,30 @@ impl Reply {
     /// Asserts an RFC 9457 problem with this status and code.
     pub fn assert_problem(&self, status: u16, code: &str) {
         assert_eq!(self.status.as_u16(), status, "status; body: {}", self.body);
-        assert_eq!(self.header("content-type"), Some("application/problem+json"), "content type; body: {}", self.body);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "content type; body: {}",
+            self.body
+        );
         assert_eq!(self.body["code"], code, "code; body: {}", self.body);
         assert_eq!(self.body["status"], status);
-        assert!(self.body["type"].as_str().is_some_and(|t| t.ends_with(code)));
+        assert!(self.body["type"]
+            .as_str()
+            .is_some_and(|t| t.ends_with(code)));
         assert!(self.body["title"].is_string() && self.body["detail"].is_string());
     }
 
     /// The `field`s of a validation problem.
     pub fn fields(&self) -> Vec<String> {
-        self.body["errors"].as_array().map(|a| a.iter().map(|e| e["field"].as_str().unwrap_or("").to_owned()).collect()).unwrap_or_default()
+        self.body["errors"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|e| e["field"].as_str().unwrap_or("").to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
     }
 }
 
@@ -167,8 +216,16 @@ pub async fn send(rb: reqwest::RequestBuilder) -> Reply {
     let status = res.status();
     let headers = res.headers().clone();
     let text = res.text().await.expect("body read");
-    let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
-    Reply { status, headers, body }
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    Reply {
+        status,
+        headers,
+        body,
+    }
 }
 
 /// Runs an `async fn(TestServer)` against SQLite and against PostgreSQL, as two tests.

@@ -41,19 +41,34 @@ async fn customer_lifecycle(s: TestServer) {
     assert_eq!(got.body, c);
     let by_ext = send(s.admin(Method::GET, "/v1/customers/external/acme-42")).await;
     assert_eq!(by_ext.body, c);
-    send(s.admin(Method::GET, "/v1/customers/external/nobody")).await.assert_problem(404, "customer_not_found");
-    send(s.admin(Method::GET, "/v1/customers/cus_01jd3x6v9f5m2q8r7t4w0y1z3a")).await.assert_problem(404, "customer_not_found");
-    send(s.admin(Method::GET, "/v1/customers/garbage")).await.assert_problem(404, "customer_not_found");
+    send(s.admin(Method::GET, "/v1/customers/external/nobody"))
+        .await
+        .assert_problem(404, "customer_not_found");
+    send(s.admin(Method::GET, "/v1/customers/cus_01jd3x6v9f5m2q8r7t4w0y1z3a"))
+        .await
+        .assert_problem(404, "customer_not_found");
+    send(s.admin(Method::GET, "/v1/customers/garbage"))
+        .await
+        .assert_problem(404, "customer_not_found");
 
     // PATCH: given fields change, null clears, absent fields stay.
-    let r = send(s.admin(Method::PATCH, &format!("/v1/customers/{id}")).json(&json!({"email": "ap@acme.test", "phone": null}))).await;
+    let r = send(
+        s.admin(Method::PATCH, &format!("/v1/customers/{id}"))
+            .json(&json!({"email": "ap@acme.test", "phone": null})),
+    )
+    .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["email"], "ap@acme.test");
     assert_eq!(r.body["phone"], Value::Null);
     assert_eq!(r.body["name"], "Acme Corp");
     assert_eq!(r.body["timezone"], "Europe/Berlin");
     assert_ne!(r.body["updated_at"], c["updated_at"]);
-    send(s.admin(Method::PATCH, &format!("/v1/customers/{id}")).json(&json!({}))).await.assert_problem(422, "validation_failed");
+    send(
+        s.admin(Method::PATCH, &format!("/v1/customers/{id}"))
+            .json(&json!({})),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
 
     // Archive: read-only afterwards, hidden from the default list, idempotent.
     let r = send(s.admin(Method::POST, &format!("/v1/customers/{id}/archive"))).await;
@@ -61,12 +76,19 @@ async fn customer_lifecycle(s: TestServer) {
     assert!(r.body["archived_at"].is_string());
     let again = send(s.admin(Method::POST, &format!("/v1/customers/{id}/archive"))).await;
     assert_eq!(again.body["archived_at"], r.body["archived_at"]);
-    send(s.admin(Method::PATCH, &format!("/v1/customers/{id}")).json(&json!({"name": "X"}))).await.assert_problem(409, "customer_archived");
+    send(
+        s.admin(Method::PATCH, &format!("/v1/customers/{id}"))
+            .json(&json!({"name": "X"})),
+    )
+    .await
+    .assert_problem(409, "customer_archived");
     let active = send(s.admin(Method::GET, "/v1/customers")).await;
     assert_eq!(active.body["data"].as_array().unwrap().len(), 0);
     let archived = send(s.admin(Method::GET, "/v1/customers?status=archived")).await;
     assert_eq!(archived.body["data"][0]["id"], id.as_str());
-    send(s.admin(Method::GET, "/v1/customers?status=gone")).await.assert_problem(422, "validation_failed");
+    send(s.admin(Method::GET, "/v1/customers?status=gone"))
+        .await
+        .assert_problem(422, "validation_failed");
 }
 
 async fn validation_names_fields_and_changes_nothing(s: TestServer) {
@@ -78,64 +100,142 @@ async fn validation_names_fields_and_changes_nothing(s: TestServer) {
     .await;
     r.assert_problem(422, "validation_failed");
     let fields: HashSet<_> = r.fields().into_iter().collect();
-    for f in ["name", "email", "external_id", "phone", "address.country", "timezone", "metadata"] {
+    for f in [
+        "name",
+        "email",
+        "external_id",
+        "phone",
+        "address.country",
+        "timezone",
+        "metadata",
+    ] {
         assert!(fields.contains(f), "{f} not reported in {fields:?}");
     }
 
     let c = create(&s, json!({"name": "Keep", "email": "keep@x.test"})).await;
     let id = c["id"].as_str().unwrap();
-    let r = send(s.admin(Method::PATCH, &format!("/v1/customers/{id}")).json(&json!({"name": "New", "email": "bad"}))).await;
+    let r = send(
+        s.admin(Method::PATCH, &format!("/v1/customers/{id}"))
+            .json(&json!({"name": "New", "email": "bad"})),
+    )
+    .await;
     r.assert_problem(422, "validation_failed");
     assert_eq!(r.fields(), vec!["email"]);
     let after = send(s.admin(Method::GET, &format!("/v1/customers/{id}"))).await;
     assert_eq!(after.body, c, "a refused PATCH changed nothing");
     let list = send(s.admin(Method::GET, "/v1/customers?status=all")).await;
-    assert_eq!(list.body["data"].as_array().unwrap().len(), 1, "refused creates stored nothing");
+    assert_eq!(
+        list.body["data"].as_array().unwrap().len(),
+        1,
+        "refused creates stored nothing"
+    );
 }
 
 async fn external_id_is_unique_even_under_concurrency(s: TestServer) {
     create(&s, json!({"name": "First", "external_id": "dup"})).await;
-    send(s.admin(Method::POST, "/v1/customers").json(&json!({"name": "Second", "external_id": "dup"})))
-        .await
-        .assert_problem(409, "external_id_taken");
+    send(
+        s.admin(Method::POST, "/v1/customers")
+            .json(&json!({"name": "Second", "external_id": "dup"})),
+    )
+    .await
+    .assert_problem(409, "external_id_taken");
 
     // 16 racing creates of one new external id: exactly one wins.
-    let racers = (0..16).map(|i| send(s.admin(Method::POST, "/v1/customers").json(&json!({"name": format!("R{i}"), "external_id": "race"}))));
+    let racers = (0..16).map(|i| {
+        send(
+            s.admin(Method::POST, "/v1/customers")
+                .json(&json!({"name": format!("R{i}"), "external_id": "race"})),
+        )
+    });
     let replies = join_all(racers).await;
     let won = replies.iter().filter(|r| r.status == 201).count();
-    let lost = replies.iter().filter(|r| r.status == 409 && r.body["code"] == "external_id_taken").count();
-    assert_eq!((won, lost), (1, 15), "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+    let lost = replies
+        .iter()
+        .filter(|r| r.status == 409 && r.body["code"] == "external_id_taken")
+        .count();
+    assert_eq!(
+        (won, lost),
+        (1, 15),
+        "{:?}",
+        replies.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
 
     // Taking an existing external id by PATCH is refused too, and changes nothing.
     let other = create(&s, json!({"name": "Other", "external_id": "other"})).await;
     let id = other["id"].as_str().unwrap();
-    send(s.admin(Method::PATCH, &format!("/v1/customers/{id}")).json(&json!({"external_id": "dup"})))
-        .await
-        .assert_problem(409, "external_id_taken");
-    assert_eq!(send(s.admin(Method::GET, &format!("/v1/customers/{id}"))).await.body["external_id"], "other");
+    send(
+        s.admin(Method::PATCH, &format!("/v1/customers/{id}"))
+            .json(&json!({"external_id": "dup"})),
+    )
+    .await
+    .assert_problem(409, "external_id_taken");
+    assert_eq!(
+        send(s.admin(Method::GET, &format!("/v1/customers/{id}")))
+            .await
+            .body["external_id"],
+        "other"
+    );
 }
 
 async fn search_filters_and_pagination(s: TestServer) {
-    create(&s, json!({"name": "Ada Lovelace", "email": "ada@analytical.test", "external_id": "ada"})).await;
-    create(&s, json!({"name": "Grace Hopper", "email": "grace@navy.test", "external_id": "cobol-1"})).await;
+    create(
+        &s,
+        json!({"name": "Ada Lovelace", "email": "ada@analytical.test", "external_id": "ada"}),
+    )
+    .await;
+    create(
+        &s,
+        json!({"name": "Grace Hopper", "email": "grace@navy.test", "external_id": "cobol-1"}),
+    )
+    .await;
     create(&s, json!({"name": "100% Pure", "email": "pure@x.test"})).await;
     for i in 0..7 {
         create(&s, json!({"name": format!("Bulk {i}")})).await;
     }
     let names = |r: &tests::Reply| -> Vec<String> {
-        r.body["data"].as_array().unwrap().iter().map(|c| c["name"].as_str().unwrap().to_owned()).collect()
+        r.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_owned())
+            .collect()
     };
-    assert_eq!(names(&send(s.admin(Method::GET, "/v1/customers?q=LOVELACE")).await), vec!["Ada Lovelace"]);
-    assert_eq!(names(&send(s.admin(Method::GET, "/v1/customers?q=navy.test")).await), vec!["Grace Hopper"]);
-    assert_eq!(names(&send(s.admin(Method::GET, "/v1/customers?q=cobol")).await), vec!["Grace Hopper"]);
+    assert_eq!(
+        names(&send(s.admin(Method::GET, "/v1/customers?q=LOVELACE")).await),
+        vec!["Ada Lovelace"]
+    );
+    assert_eq!(
+        names(&send(s.admin(Method::GET, "/v1/customers?q=navy.test")).await),
+        vec!["Grace Hopper"]
+    );
+    assert_eq!(
+        names(&send(s.admin(Method::GET, "/v1/customers?q=cobol")).await),
+        vec!["Grace Hopper"]
+    );
     // `%` is literal, not a wildcard.
-    assert_eq!(names(&send(s.admin(Method::GET, "/v1/customers?q=%25")).await), vec!["100% Pure"]);
-    assert_eq!(names(&send(s.admin(Method::GET, "/v1/customers?email=ADA@analytical.test")).await), vec!["Ada Lovelace"]);
-    let future = send(s.admin(Method::GET, "/v1/customers?created_from=2999-01-01T00:00:00Z")).await;
+    assert_eq!(
+        names(&send(s.admin(Method::GET, "/v1/customers?q=%25")).await),
+        vec!["100% Pure"]
+    );
+    assert_eq!(
+        names(&send(s.admin(Method::GET, "/v1/customers?email=ADA@analytical.test")).await),
+        vec!["Ada Lovelace"]
+    );
+    let future = send(s.admin(
+        Method::GET,
+        "/v1/customers?created_from=2999-01-01T00:00:00Z",
+    ))
+    .await;
     assert_eq!(future.body["data"].as_array().unwrap().len(), 0);
-    let past = send(s.admin(Method::GET, "/v1/customers?created_to=2999-01-01T00:00:00Z&limit=100")).await;
+    let past = send(s.admin(
+        Method::GET,
+        "/v1/customers?created_to=2999-01-01T00:00:00Z&limit=100",
+    ))
+    .await;
     assert_eq!(past.body["data"].as_array().unwrap().len(), 10);
-    send(s.admin(Method::GET, "/v1/customers?created_from=yesterday")).await.assert_problem(422, "validation_failed");
+    send(s.admin(Method::GET, "/v1/customers?created_from=yesterday"))
+        .await
+        .assert_problem(422, "validation_failed");
 
     // Walk all pages of 3: every customer once, newest first, then has_more = false.
     let mut seen = Vec::new();
@@ -168,17 +268,35 @@ async fn accounts_cannot_see_each_other(s: TestServer) {
     let other = s.other_tenant_key();
     let as_other = |m: Method, p: &str| s.request(m, p).header("x-api-key", other.clone());
 
-    send(as_other(Method::GET, &format!("/v1/customers/{id}"))).await.assert_problem(404, "customer_not_found");
-    send(as_other(Method::GET, "/v1/customers/external/shared-ext")).await.assert_problem(404, "customer_not_found");
+    send(as_other(Method::GET, &format!("/v1/customers/{id}")))
+        .await
+        .assert_problem(404, "customer_not_found");
+    send(as_other(Method::GET, "/v1/customers/external/shared-ext"))
+        .await
+        .assert_problem(404, "customer_not_found");
     send(as_other(Method::PATCH, &format!("/v1/customers/{id}")).json(&json!({"name": "Stolen"})))
         .await
         .assert_problem(404, "customer_not_found");
-    send(as_other(Method::POST, &format!("/v1/customers/{id}/archive"))).await.assert_problem(404, "customer_not_found");
+    send(as_other(
+        Method::POST,
+        &format!("/v1/customers/{id}/archive"),
+    ))
+    .await
+    .assert_problem(404, "customer_not_found");
     let list = send(as_other(Method::GET, "/v1/customers?status=all&q=Mine")).await;
     assert_eq!(list.body["data"].as_array().unwrap().len(), 0);
     // External ids are unique per account, not globally.
-    let theirs = send(as_other(Method::POST, "/v1/customers").json(&json!({"name": "Theirs", "external_id": "shared-ext"}))).await;
+    let theirs = send(
+        as_other(Method::POST, "/v1/customers")
+            .json(&json!({"name": "Theirs", "external_id": "shared-ext"})),
+    )
+    .await;
     assert_eq!(theirs.status, 201);
     // Mine is untouched.
-    assert_eq!(send(s.admin(Method::GET, &format!("/v1/customers/{id}"))).await.body, mine);
+    assert_eq!(
+        send(s.admin(Method::GET, &format!("/v1/customers/{id}")))
+            .await
+            .body,
+        mine
+    );
 }

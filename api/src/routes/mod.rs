@@ -1,12 +1,14 @@
 pub mod admin;
 pub mod ops;
 
-use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Every route of the API. Registered with `.service` so utoipa-actix-web documents each one.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(ops::healthz).service(ops::readyz).service(ops::metrics);
+    cfg.service(ops::healthz)
+        .service(ops::readyz)
+        .service(ops::metrics);
     cfg.service(
         scope::scope("/v1")
             .service(admin::api_keys::create)

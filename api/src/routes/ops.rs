@@ -23,7 +23,10 @@ pub struct Health {
 #[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(Health { status: "ok", database: None })
+    HttpResponse::Ok().json(Health {
+        status: "ok",
+        database: None,
+    })
 }
 
 /// Readiness: the database answers.
@@ -36,9 +39,16 @@ pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     let health = state.health.clone();
     blocking(move || health.ping()).await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
-        ApiError::new(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, "unavailable", "The database does not answer.")
+        ApiError::new(
+            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "The database does not answer.",
+        )
     })?;
-    Ok(HttpResponse::Ok().json(Health { status: "ok", database: Some(state.store.backend().as_str()) }))
+    Ok(HttpResponse::Ok().json(Health {
+        status: "ok",
+        database: Some(state.store.backend().as_str()),
+    }))
 }
 
 /// Prometheus metrics: `http_requests_total`, `http_request_duration_seconds`, `db_pool_*`.

@@ -1,6 +1,5 @@
 use std::sync::Arc;
 
-
 use crate::api_key::{self, ApiKey, NewApiKey};
 use crate::page::{Page, PageRequest};
 use crate::ports::ApiKeyRepo;
@@ -34,7 +33,9 @@ impl ApiKeyService {
         };
         let tenant_id = id::new_id(id::TENANT);
         let key = new_key_row(&tenant_id, "bootstrap", &new);
-        let created = self.repo.create_tenant(&tenant_id, "default", &key, &new.secret_hash, true)?;
+        let created =
+            self.repo
+                .create_tenant(&tenant_id, "default", &key, &new.secret_hash, true)?;
         Ok(created.then_some((key, new.plaintext)))
     }
 
@@ -42,27 +43,41 @@ impl ApiKeyService {
     /// admin key, returned once.
     pub fn create_tenant(&self, name: &str) -> DomainResult<(ApiKey, String)> {
         if name.trim().is_empty() || name.chars().count() > 100 {
-            return Err(DomainError::validation("name", "must be 1 to 100 characters"));
+            return Err(DomainError::validation(
+                "name",
+                "must be 1 to 100 characters",
+            ));
         }
         let new = NewApiKey::generate();
         let tenant_id = id::new_id(id::TENANT);
         let key = new_key_row(&tenant_id, "initial", &new);
-        self.repo.create_tenant(&tenant_id, name.trim(), &key, &new.secret_hash, false)?;
+        self.repo
+            .create_tenant(&tenant_id, name.trim(), &key, &new.secret_hash, false)?;
         Ok((key, new.plaintext))
     }
 
     pub fn authenticate(&self, presented: &str) -> DomainResult<Principal> {
         let unauthenticated = || DomainError::Unauthenticated(INVALID_KEY);
         let prefix = api_key::prefix_of(presented).ok_or_else(unauthenticated)?;
-        let stored = self.repo.find_by_prefix(&prefix)?.ok_or_else(unauthenticated)?;
+        let stored = self
+            .repo
+            .find_by_prefix(&prefix)?
+            .ok_or_else(unauthenticated)?;
         if !api_key::verify(presented, &stored.secret_hash) || stored.key.revoked_at.is_some() {
             return Err(unauthenticated());
         }
         let now = crate::clock::now();
-        if stored.key.last_used_at.is_none_or(|t| now - t > chrono::Duration::minutes(1)) {
+        if stored
+            .key
+            .last_used_at
+            .is_none_or(|t| now - t > chrono::Duration::minutes(1))
+        {
             self.repo.touch(&stored.key.id, now)?;
         }
-        Ok(Principal { tenant_id: stored.key.tenant_id, key_id: stored.key.id })
+        Ok(Principal {
+            tenant_id: stored.key.tenant_id,
+            key_id: stored.key.id,
+        })
     }
 
     /// Creates a key; the plaintext is returned once and never stored.
@@ -91,7 +106,10 @@ impl ApiKeyService {
 }
 
 pub fn not_found() -> DomainError {
-    DomainError::NotFound { resource: "API key", code: "api_key_not_found" }
+    DomainError::NotFound {
+        resource: "API key",
+        code: "api_key_not_found",
+    }
 }
 
 fn new_key_row(tenant_id: &str, name: &str, new: &NewApiKey) -> ApiKey {

@@ -1,6 +1,5 @@
 use std::sync::Arc;
 
-
 use crate::customer::{Customer, CustomerFilter, CustomerPatch, CustomerStatus, NewCustomer};
 use crate::page::{Page, PageRequest};
 use crate::ports::CustomerRepo;
@@ -12,7 +11,10 @@ pub struct CustomerService {
 }
 
 pub fn not_found() -> DomainError {
-    DomainError::NotFound { resource: "customer", code: "customer_not_found" }
+    DomainError::NotFound {
+        resource: "customer",
+        code: "customer_not_found",
+    }
 }
 
 impl CustomerService {
@@ -50,11 +52,18 @@ impl CustomerService {
     }
 
     pub fn get_by_external_id(&self, tenant_id: &str, external_id: &str) -> DomainResult<Customer> {
-        self.repo.get_by_external_id(tenant_id, external_id)?.ok_or_else(not_found)
+        self.repo
+            .get_by_external_id(tenant_id, external_id)?
+            .ok_or_else(not_found)
     }
 
     /// Archived customers are read-only: they keep their history but take no changes.
-    pub fn update(&self, tenant_id: &str, id: &str, patch: CustomerPatch) -> DomainResult<Customer> {
+    pub fn update(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        patch: CustomerPatch,
+    ) -> DomainResult<Customer> {
         let patch = patch.validate()?;
         if !id::is_valid(id::CUSTOMER, id) {
             return Err(not_found());
@@ -64,7 +73,10 @@ impl CustomerService {
             if c.status == CustomerStatus::Archived {
                 return Err(archived());
             }
-            patch.take().expect("applied once").apply(c, crate::clock::now());
+            patch
+                .take()
+                .expect("applied once")
+                .apply(c, crate::clock::now());
             Ok(())
         })
     }
@@ -85,19 +97,33 @@ impl CustomerService {
         })
     }
 
-    pub fn list(&self, tenant_id: &str, filter: &CustomerFilter, page: &PageRequest) -> DomainResult<Page<Customer>> {
+    pub fn list(
+        &self,
+        tenant_id: &str,
+        filter: &CustomerFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<Customer>> {
         if let (Some(from), Some(to)) = (filter.created_from, filter.created_to) {
             if from > to {
-                return Err(DomainError::validation("created_from", "must not be after created_to"));
+                return Err(DomainError::validation(
+                    "created_from",
+                    "must not be after created_to",
+                ));
             }
         }
         if filter.q.as_ref().is_some_and(|q| q.chars().count() > 200) {
-            return Err(DomainError::validation("q", "must be at most 200 characters"));
+            return Err(DomainError::validation(
+                "q",
+                "must be at most 200 characters",
+            ));
         }
         self.repo.list(tenant_id, filter, page)
     }
 }
 
 fn archived() -> DomainError {
-    DomainError::Conflict { code: "customer_archived", message: "archived customers cannot be changed".into() }
+    DomainError::Conflict {
+        code: "customer_archived",
+        message: "archived customers cannot be changed".into(),
+    }
 }

@@ -59,7 +59,11 @@ impl KeyRow {
 /// PostgreSQL; on SQLite the `BEGIN IMMEDIATE` of [`write_tx`] already excludes other writers.
 fn lock_tenant(conn: &mut DbConnection, tenant_id: &str) -> QueryResult<()> {
     if let DbConnection::Postgres(pg) = conn {
-        tenants::table.filter(tenants::id.eq(tenant_id)).select(tenants::id).for_update().first::<String>(pg)?;
+        tenants::table
+            .filter(tenants::id.eq(tenant_id))
+            .select(tenants::id)
+            .for_update()
+            .first::<String>(pg)?;
     }
     Ok(())
 }
@@ -86,9 +90,15 @@ impl ApiKeyRepo for Store {
                 }
             }
             diesel::insert_into(tenants::table)
-                .values((tenants::id.eq(tenant_id), tenants::name.eq(tenant_name), tenants::created_at.eq(DbTime(key.created_at))))
+                .values((
+                    tenants::id.eq(tenant_id),
+                    tenants::name.eq(tenant_name),
+                    tenants::created_at.eq(DbTime(key.created_at)),
+                ))
                 .execute(c)?;
-            diesel::insert_into(api_keys::table).values(KeyRow::new(key, secret_hash)).execute(c)?;
+            diesel::insert_into(api_keys::table)
+                .values(KeyRow::new(key, secret_hash))
+                .execute(c)?;
             Ok(true)
         })
         .map_err(internal)
@@ -96,7 +106,10 @@ impl ApiKeyRepo for Store {
 
     fn insert(&self, key: &ApiKey, secret_hash: &str) -> DomainResult<()> {
         let mut conn = self.conn()?;
-        diesel::insert_into(api_keys::table).values(KeyRow::new(key, secret_hash)).execute(&mut *conn).map_err(internal)?;
+        diesel::insert_into(api_keys::table)
+            .values(KeyRow::new(key, secret_hash))
+            .execute(&mut *conn)
+            .map_err(internal)?;
         Ok(())
     }
 
@@ -122,11 +135,18 @@ impl ApiKeyRepo for Store {
 
     fn list(&self, tenant_id: &str, page: &PageRequest) -> DomainResult<Page<ApiKey>> {
         let mut conn = self.conn()?;
-        let mut q = api_keys::table.filter(api_keys::tenant_id.eq(tenant_id)).select(KeyRow::as_select()).into_boxed();
+        let mut q = api_keys::table
+            .filter(api_keys::tenant_id.eq(tenant_id))
+            .select(KeyRow::as_select())
+            .into_boxed();
         if let Some(after) = &page.after {
             q = q.filter(api_keys::id.lt(after.clone()));
         }
-        let rows = q.order(api_keys::id.desc()).limit(page.fetch_limit()).load(&mut *conn).map_err(internal)?;
+        let rows = q
+            .order(api_keys::id.desc())
+            .limit(page.fetch_limit())
+            .load(&mut *conn)
+            .map_err(internal)?;
         let keys = rows.into_iter().map(|r| r.into_stored().key).collect();
         Ok(Page::from_rows(keys, page, |k: &ApiKey| &k.id))
     }
@@ -170,6 +190,10 @@ impl ApiKeyRepo for Store {
 
     fn tenant_ids(&self) -> DomainResult<Vec<String>> {
         let mut conn = self.conn()?;
-        tenants::table.select(tenants::id).order(tenants::id.asc()).load(&mut *conn).map_err(internal)
+        tenants::table
+            .select(tenants::id)
+            .order(tenants::id.asc())
+            .load(&mut *conn)
+            .map_err(internal)
     }
 }

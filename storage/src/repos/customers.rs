@@ -43,7 +43,10 @@ impl CustomerRow {
             name: c.name.clone(),
             email: c.email.clone(),
             phone: c.phone.clone(),
-            address: c.address.as_ref().map(|a| serde_json::to_string(a).expect("address serialises")),
+            address: c
+                .address
+                .as_ref()
+                .map(|a| serde_json::to_string(a).expect("address serialises")),
             timezone: c.timezone.clone(),
             metadata: serde_json::to_string(&c.metadata).expect("metadata serialises"),
             status: c.status.as_str().to_owned(),
@@ -54,12 +57,17 @@ impl CustomerRow {
     }
 
     fn into_domain(self) -> DomainResult<Customer> {
-        let corrupt = |what: &str| DomainError::internal(format!("customer {}: stored {what} is corrupt", self.id));
+        let corrupt = |what: &str| {
+            DomainError::internal(format!("customer {}: stored {what} is corrupt", self.id))
+        };
         let address = match &self.address {
-            Some(json) => Some(serde_json::from_str::<Address>(json).map_err(|_| corrupt("address"))?),
+            Some(json) => {
+                Some(serde_json::from_str::<Address>(json).map_err(|_| corrupt("address"))?)
+            }
             None => None,
         };
-        let metadata: Metadata = serde_json::from_str(&self.metadata).map_err(|_| corrupt("metadata"))?;
+        let metadata: Metadata =
+            serde_json::from_str(&self.metadata).map_err(|_| corrupt("metadata"))?;
         let status = CustomerStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?;
         Ok(Customer {
             id: self.id,
@@ -80,7 +88,10 @@ impl CustomerRow {
 }
 
 fn external_id_taken() -> DomainError {
-    DomainError::Conflict { code: "external_id_taken", message: "another customer already has this external_id".into() }
+    DomainError::Conflict {
+        code: "external_id_taken",
+        message: "another customer already has this external_id".into(),
+    }
 }
 
 /// `%`, `_` and `\` in a search string match themselves.
@@ -120,7 +131,11 @@ impl CustomerRepo for Store {
             .transpose()
     }
 
-    fn get_by_external_id(&self, tenant_id: &str, external_id: &str) -> DomainResult<Option<Customer>> {
+    fn get_by_external_id(
+        &self,
+        tenant_id: &str,
+        external_id: &str,
+    ) -> DomainResult<Option<Customer>> {
         let mut conn = self.conn()?;
         customers::table
             .filter(customers::tenant_id.eq(tenant_id))
@@ -133,26 +148,49 @@ impl CustomerRepo for Store {
             .transpose()
     }
 
-    fn update(&self, tenant_id: &str, id: &str, change: CustomerChange<'_>) -> DomainResult<Customer> {
+    fn update(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        change: CustomerChange<'_>,
+    ) -> DomainResult<Customer> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<Customer, TxError> {
-            let this = customers::table.filter(customers::tenant_id.eq(tenant_id)).filter(customers::id.eq(id));
+            let this = customers::table
+                .filter(customers::tenant_id.eq(tenant_id))
+                .filter(customers::id.eq(id));
             // Row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes other writers.
             let row = match c {
-                DbConnection::Postgres(pg) => this.select(CustomerRow::as_select()).for_update().first(pg).optional()?,
-                DbConnection::Sqlite(sq) => this.select(CustomerRow::as_select()).first(sq).optional()?,
+                DbConnection::Postgres(pg) => this
+                    .select(CustomerRow::as_select())
+                    .for_update()
+                    .first(pg)
+                    .optional()?,
+                DbConnection::Sqlite(sq) => {
+                    this.select(CustomerRow::as_select()).first(sq).optional()?
+                }
             };
             let mut customer = row.ok_or_else(not_found)?.into_domain()?;
             change(&mut customer)?;
-            diesel::update(this).set(CustomerRow::from_domain(&customer)).execute(c)?;
+            diesel::update(this)
+                .set(CustomerRow::from_domain(&customer))
+                .execute(c)?;
             Ok(customer)
         })
         .map_err(|e| e.into_domain(external_id_taken))
     }
 
-    fn list(&self, tenant_id: &str, filter: &CustomerFilter, page: &PageRequest) -> DomainResult<Page<Customer>> {
+    fn list(
+        &self,
+        tenant_id: &str,
+        filter: &CustomerFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<Customer>> {
         let mut conn = self.conn()?;
-        let mut q = customers::table.filter(customers::tenant_id.eq(tenant_id)).select(CustomerRow::as_select()).into_boxed();
+        let mut q = customers::table
+            .filter(customers::tenant_id.eq(tenant_id))
+            .select(CustomerRow::as_select())
+            .into_boxed();
         if let Some(status) = filter.status {
             q = q.filter(customers::status.eq(status.as_str()));
         }
@@ -178,8 +216,15 @@ impl CustomerRepo for Store {
         if let Some(after) = &page.after {
             q = q.filter(customers::id.lt(after.clone()));
         }
-        let rows: Vec<CustomerRow> = q.order(customers::id.desc()).limit(page.fetch_limit()).load(&mut *conn).map_err(internal)?;
-        let items = rows.into_iter().map(CustomerRow::into_domain).collect::<DomainResult<Vec<_>>>()?;
+        let rows: Vec<CustomerRow> = q
+            .order(customers::id.desc())
+            .limit(page.fetch_limit())
+            .load(&mut *conn)
+            .map_err(internal)?;
+        let items = rows
+            .into_iter()
+            .map(CustomerRow::into_domain)
+            .collect::<DomainResult<Vec<_>>>()?;
         Ok(Page::from_rows(items, page, |c: &Customer| &c.id))
     }
 }

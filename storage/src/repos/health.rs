@@ -6,6 +6,8 @@ use crate::Store;
 
 impl HealthCheck for Store {
     fn ping(&self) -> DomainResult<()> {
-        self.conn()?.batch_execute("SELECT 1").map_err(super::internal)
+        self.conn()?
+            .batch_execute("SELECT 1")
+            .map_err(super::internal)
     }
 }

@@ -13,7 +13,10 @@ pub(crate) fn internal(e: Error) -> DomainError {
 }
 
 pub(crate) fn is_unique_violation(e: &Error) -> bool {
-    matches!(e, Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _))
+    matches!(
+        e,
+        Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _)
+    )
 }
 
 /// Transaction error: either a domain decision or a database failure.

@@ -42,7 +42,11 @@ pub struct ApiKeyView {
 impl From<ApiKey> for ApiKeyView {
     fn from(k: ApiKey) -> Self {
         Self {
-            status: if k.revoked_at.is_some() { "revoked" } else { "active" },
+            status: if k.revoked_at.is_some() {
+                "revoked"
+            } else {
+                "active"
+            },
             id: k.id,
             name: k.name,
             prefix: k.prefix,
@@ -84,10 +88,20 @@ pub async fn create(
     req: HttpRequest,
     body: JsonBody<CreateApiKey>,
 ) -> Result<HttpResponse, ApiError> {
-    let (svc, tenant, name) = (state.api_keys.clone(), who.tenant_id.clone(), body.value.name);
+    let (svc, tenant, name) = (
+        state.api_keys.clone(),
+        who.tenant_id.clone(),
+        body.value.name,
+    );
     idempotency::run(&state, &who, &req, &body.raw, || async move {
         let (key, plaintext) = blocking(move || svc.create(&tenant, &name)).await?;
-        Ok((StatusCode::CREATED, CreatedApiKey { api_key: key.into(), key: plaintext }))
+        Ok((
+            StatusCode::CREATED,
+            CreatedApiKey {
+                api_key: key.into(),
+                key: plaintext,
+            },
+        ))
     })
     .await
 }
@@ -104,7 +118,11 @@ pub async fn create(
     ),
 )]
 #[get("/api_keys")]
-pub async fn list(state: Data<AppState>, AdminKey(who): AdminKey, Query(q): Query<PageParams>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    Query(q): Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
     let svc = state.api_keys.clone();
     let keys = blocking(move || svc.list(&who.tenant_id, &page)).await?;
@@ -125,7 +143,11 @@ pub async fn list(state: Data<AppState>, AdminKey(who): AdminKey, Query(q): Quer
     ),
 )]
 #[delete("/api_keys/{id}")]
-pub async fn revoke(state: Data<AppState>, AdminKey(who): AdminKey, id: Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn revoke(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let svc = state.api_keys.clone();
     let key = blocking(move || svc.revoke(&who.tenant_id, &id)).await?;
     Ok(HttpResponse::Ok().json(ApiKeyView::from(key)))

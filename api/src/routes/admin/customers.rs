@@ -4,7 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, patch, post, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::customer::{Address, Customer, CustomerFilter, CustomerPatch, CustomerStatus, NewCustomer};
+use domain::customer::{
+    Address, Customer, CustomerFilter, CustomerPatch, CustomerStatus, NewCustomer,
+};
 use domain::page::PageRequest;
 use domain::FieldError;
 use serde::{Deserialize, Deserializer, Serialize};
@@ -35,13 +37,27 @@ pub struct AddressBody {
 
 impl From<AddressBody> for Address {
     fn from(a: AddressBody) -> Self {
-        Address { line1: a.line1, line2: a.line2, city: a.city, state: a.state, postal_code: a.postal_code, country: a.country }
+        Address {
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            state: a.state,
+            postal_code: a.postal_code,
+            country: a.country,
+        }
     }
 }
 
 impl From<Address> for AddressBody {
     fn from(a: Address) -> Self {
-        AddressBody { line1: a.line1, line2: a.line2, city: a.city, state: a.state, postal_code: a.postal_code, country: a.country }
+        AddressBody {
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            state: a.state,
+            postal_code: a.postal_code,
+            country: a.country,
+        }
     }
 }
 
@@ -133,7 +149,9 @@ pub struct UpdateCustomer {
 }
 
 /// Tells a field sent as `null` (Some(None)) from a field left out (None).
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -217,15 +235,30 @@ pub async fn create(
     ),
 )]
 #[get("/customers")]
-pub async fn list(state: Data<AppState>, AdminKey(who): AdminKey, Query(q): Query<ListCustomers>) -> Result<HttpResponse, ApiError> {
+pub async fn list(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    Query(q): Query<ListCustomers>,
+) -> Result<HttpResponse, ApiError> {
     let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
     let status = match q.status.as_deref() {
         None | Some("active") => Some(CustomerStatus::Active),
         Some("archived") => Some(CustomerStatus::Archived),
         Some("all") => None,
-        Some(_) => return Err(ApiError::validation(vec![FieldError::new("status", "must be active, archived or all")])),
+        Some(_) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "status",
+                "must be active, archived or all",
+            )]))
+        }
     };
-    let filter = CustomerFilter { q: q.q, email: q.email, status, created_from: q.created_from, created_to: q.created_to };
+    let filter = CustomerFilter {
+        q: q.q,
+        email: q.email,
+        status,
+        created_from: q.created_from,
+        created_to: q.created_to,
+    };
     let svc = state.customers.clone();
     let customers = blocking(move || svc.list(&who.tenant_id, &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(CustomerList::from(customers.map(CustomerView::from))))
@@ -243,7 +276,11 @@ pub async fn list(state: Data<AppState>, AdminKey(who): AdminKey, Query(q): Quer
     ),
 )]
 #[get("/customers/{id}")]
-pub async fn get(state: Data<AppState>, AdminKey(who): AdminKey, id: Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn get(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let c = load(&state, who.tenant_id, id.into_inner()).await?;
     Ok(HttpResponse::Ok().json(CustomerView::from(c)))
 }
@@ -320,7 +357,11 @@ pub async fn update(
     ),
 )]
 #[post("/customers/{id}/archive")]
-pub async fn archive(state: Data<AppState>, AdminKey(who): AdminKey, id: Path<String>) -> Result<HttpResponse, ApiError> {
+pub async fn archive(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let svc = state.customers.clone();
     let c = blocking(move || svc.archive(&who.tenant_id, &id)).await?;
     Ok(HttpResponse::Ok().json(CustomerView::from(c)))

@@ -32,7 +32,11 @@ macro_rules! list_type {
 
         impl From<domain::page::Page<$item>> for $name {
             fn from(p: domain::page::Page<$item>) -> Self {
-                Self { data: p.items, has_more: p.has_more, next_cursor: p.next_cursor }
+                Self {
+                    data: p.items,
+                    has_more: p.has_more,
+                    next_cursor: p.next_cursor,
+                }
             }
         }
     };
