@@ -31,9 +31,9 @@ pub async fn run<T, F, Fut>(
     handler: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    T: Serialize,
-    F: FnOnce() -> Fut,
-    Fut: Future<Output = Result<(StatusCode, T), ApiError>>,
+    T: Serialize + 'static,
+    F: FnOnce() -> Fut + 'static,
+    Fut: Future<Output = Result<(StatusCode, T), ApiError>> + 'static,
 {
     let Some(key) = req.headers().get(HEADER) else {
         let (status, value) = handler().await?;
@@ -69,28 +69,38 @@ where
             "This Idempotency-Key was used with a different request.",
         )),
         Begin::Started => {
-            let outcome = handler().await;
-            let stored = match &outcome {
-                Ok((status, value)) => StoredResponse {
-                    status: status.as_u16(),
-                    body: serde_json::to_string(value)
-                        .map_err(|e| ApiError::internal(e.to_string()))?,
-                },
-                Err(e) if !e.status.is_server_error() => StoredResponse {
-                    status: e.status.as_u16(),
-                    body: serde_json::to_string(&e.problem()).expect("problem serialises"),
-                },
-                Err(_) => {
-                    blocking(move || repo.release(&tenant, &key)).await?;
-                    return Err(outcome.err().expect("matched Err"));
-                }
-            };
-            let response =
+            // Run to completion in a task of its own: if the client goes away mid-request, the
+            // work still finishes and its answer is stored, so the retry gets a replay rather
+            // than a 409 or a second execution.
+            let task = actix_web::rt::spawn(async move {
+                let outcome = handler().await;
+                let stored = match &outcome {
+                    Ok((status, value)) => StoredResponse {
+                        status: status.as_u16(),
+                        body: serde_json::to_string(value)
+                            .map_err(|e| ApiError::internal(e.to_string()))?,
+                    },
+                    Err(e) if !e.status.is_server_error() => StoredResponse {
+                        status: e.status.as_u16(),
+                        body: serde_json::to_string(&e.problem()).expect("problem serialises"),
+                    },
+                    Err(_) => {
+                        blocking(move || repo.release(&tenant, &key)).await?;
+                        return Err(outcome.err().expect("matched Err"));
+                    }
+                };
+                let answer = stored.clone();
+                blocking(move || repo.complete(&tenant, &key, &stored)).await?;
+                Ok(answer)
+            });
+            let stored = task
+                .await
+                .map_err(|e| ApiError::internal(format!("idempotent task: {e}")))??;
+            Ok(
                 HttpResponse::build(StatusCode::from_u16(stored.status).expect("valid status"))
                     .insert_header((header::CONTENT_TYPE, content_type(stored.status)))
-                    .body(stored.body.clone());
-            blocking(move || repo.complete(&tenant, &key, &stored)).await?;
-            Ok(response)
+                    .body(stored.body),
+            )
         }
     }
 }

@@ -82,14 +82,33 @@ pub fn prepare(
 }
 
 /// Starts serving on `listener`; the returned server runs until stopped or signalled.
+/// Must be called inside an actix system (it also starts the housekeeping task).
 pub fn start(
     state: Data<AppState>,
     listener: TcpListener,
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
+    actix_web::rt::spawn(housekeeping(state.clone()));
     let mut server = HttpServer::new(move || build_app(state.clone())).listen(listener)?;
     if let Some(n) = workers {
         server = server.workers(n.max(1));
     }
     Ok(server.run())
+}
+
+/// Periodic clean-up: idempotency records past their 24 h retention. Every node runs it; the
+/// deletes are idempotent, so replicas need no coordination.
+async fn housekeeping(state: Data<AppState>) {
+    let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
+    loop {
+        tick.tick().await;
+        let repo = state.idempotency.clone();
+        let before = domain::clock::now() - domain::idempotency::RETENTION;
+        match actix_web::web::block(move || repo.purge(before)).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(purged = n, "expired idempotency records removed"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "idempotency purge failed"),
+            Err(e) => tracing::warn!(error = %e, "idempotency purge could not run"),
+        }
+    }
 }

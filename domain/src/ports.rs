@@ -71,6 +71,8 @@ pub trait IdempotencyRepo: Send + Sync {
     fn complete(&self, tenant_id: &str, key: &str, response: &StoredResponse) -> DomainResult<()>;
     /// Forgets a claimed key whose request failed without a definite answer (5xx), so a retry runs.
     fn release(&self, tenant_id: &str, key: &str) -> DomainResult<()>;
+    /// Deletes records created before `before` (past retention); returns how many.
+    fn purge(&self, before: DateTime<Utc>) -> DomainResult<usize>;
 }
 
 /// Liveness of the storage, for `/readyz`.

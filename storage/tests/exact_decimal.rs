@@ -7,7 +7,9 @@ use bigdecimal::BigDecimal;
 use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use storage::sql_types::{dec_add, dec_sum, DbDecimal};
-use storage::{DatabaseUrl, DbConnection, Store};
+use storage::{DbConnection, Store};
+
+mod common;
 
 diesel::table! {
     use diesel::sql_types::Integer;
@@ -33,7 +35,6 @@ fn d(s: &str) -> BigDecimal {
 }
 
 fn exercise(store: &Store) {
-    store.migrate().expect("migrations apply");
     let mut conn = store.conn().unwrap();
     let ddl = match &*conn {
         DbConnection::Postgres(_) => {
@@ -103,37 +104,10 @@ fn exercise(store: &Store) {
 
 #[test]
 fn exact_decimal_on_sqlite() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::connect(&DatabaseUrl::sqlite_in(dir.path()), 2).unwrap();
-    exercise(&store);
+    common::on_sqlite(exercise);
 }
 
 #[test]
 fn exact_decimal_on_postgres() {
-    let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
-            "REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is unset"
-        );
-        eprintln!("SKIPPED exact_decimal_on_postgres: TEST_DATABASE_URL is not set");
-        return;
-    };
-    let schema = format!("t_dec_{}", std::process::id());
-    let mut admin = PgConnection::establish(&base).expect("connect to TEST_DATABASE_URL");
-    admin
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = DatabaseUrl::parse(&format!("{base}{sep}options=-csearch_path%3D{schema}")).unwrap();
-    let store = Store::connect(&url, 1).unwrap();
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| exercise(&store)));
-    drop(store);
-    admin
-        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-        .unwrap();
-    if let Err(p) = outcome {
-        std::panic::resume_unwind(p);
-    }
+    common::on_postgres("dec", exercise);
 }

@@ -128,4 +128,11 @@ impl IdempotencyRepo for Store {
         .map_err(internal)?;
         Ok(())
     }
+
+    fn purge(&self, before: DateTime<Utc>) -> DomainResult<usize> {
+        let mut conn = self.conn()?;
+        diesel::delete(ik::table.filter(ik::created_at.lt(DbTime(before))))
+            .execute(&mut *conn)
+            .map_err(internal)
+    }
 }
