@@ -40,6 +40,13 @@ CREATE UNIQUE INDEX customers_tenant_external_id ON customers (tenant_id, extern
 CREATE INDEX customers_tenant_id ON customers (tenant_id, id);
 CREATE INDEX customers_tenant_status_id ON customers (tenant_id, status, id);
 CREATE INDEX customers_tenant_email ON customers (tenant_id, lower(email));
+-- `q` search is a case-insensitive substring match: trigram indexes answer it without a scan.
+-- pg_trgm is a trusted extension (the database owner may create it); it lives in `public` so
+-- that it is shared by every schema of the database.
+CREATE EXTENSION IF NOT EXISTS pg_trgm WITH SCHEMA public;
+CREATE INDEX customers_name_trgm ON customers USING gin (lower(name) public.gin_trgm_ops);
+CREATE INDEX customers_email_trgm ON customers USING gin (lower(email) public.gin_trgm_ops);
+CREATE INDEX customers_external_id_trgm ON customers USING gin (lower(external_id) public.gin_trgm_ops);
 
 CREATE TABLE idempotency_keys (
     tenant_id        TEXT NOT NULL REFERENCES tenants (id),
