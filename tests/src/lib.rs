@@ -25,7 +25,7 @@ pub struct TestServer {
     pub client: reqwest::Client,
     pub state: actix_web::web::Data<api::state::AppState>,
     handle: ServerHandle,
-    _db: Db,
+    db: Db,
 }
 
 enum Db {
@@ -128,7 +128,7 @@ impl TestServer {
             client: reqwest::Client::new(),
             state,
             handle,
-            _db: db,
+            db,
         })
     }
 
@@ -144,7 +144,7 @@ impl TestServer {
 
     /// Runs SQL on the server's database behind its back (to simulate storage failures).
     pub fn execute_sql(&self, sql: &str) {
-        match &self._db {
+        match &self.db {
             Db::Sqlite(dir) => {
                 let path = dir.path().join("portal.db");
                 let mut c = diesel::SqliteConnection::establish(path.to_str().unwrap())

@@ -177,11 +177,6 @@ pub struct ListCustomers {
     pub created_to: Option<DateTime<Utc>>,
 }
 
-async fn load(state: &AppState, tenant: String, id: String) -> Result<Customer, ApiError> {
-    let svc = state.customers.clone();
-    blocking(move || svc.get(&tenant, &id)).await
-}
-
 /// Create a customer.
 #[utoipa::path(
     tag = "customers",
@@ -281,7 +276,8 @@ pub async fn get(
     AdminKey(who): AdminKey,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let c = load(&state, who.tenant_id, id.into_inner()).await?;
+    let svc = state.customers.clone();
+    let c = blocking(move || svc.get(&who.tenant_id, &id)).await?;
     Ok(HttpResponse::Ok().json(CustomerView::from(c)))
 }
 
