@@ -42,12 +42,7 @@ impl ApiKeyService {
     /// Creates another account (one deployment can serve several merchants) with its first
     /// admin key, returned once.
     pub fn create_tenant(&self, name: &str) -> DomainResult<(ApiKey, String)> {
-        if name.trim().is_empty() || name.chars().count() > 100 {
-            return Err(DomainError::validation(
-                "name",
-                "must be 1 to 100 characters",
-            ));
-        }
+        api_key::validate_name(name)?;
         let new = NewApiKey::generate();
         let tenant_id = id::new_id(id::TENANT);
         let key = new_key_row(&tenant_id, "initial", &new);
