@@ -24,6 +24,18 @@ pub struct Config {
     /// Largest accepted request body, in bytes (larger → 413).
     #[arg(long, env = "PORTAL_MAX_BODY_BYTES", default_value_t = 262_144)]
     pub max_body_bytes: usize,
+    /// Portal token keys: PASERK `k4.local.…`, comma-separated, first one encrypts. Unset: a key
+    /// generated once into `<data dir>/token_key`.
+    #[arg(long, env = "PORTAL_TOKEN_KEY", hide_env_values = true)]
+    pub token_key: Option<String>,
+    /// Where a portal session's `url` points: the merchant's portal frontend, which receives
+    /// `?code=<single-use login code>` and exchanges it for the session token.
+    #[arg(
+        long,
+        env = "PORTAL_URL_BASE",
+        default_value = "http://localhost:3000/portal"
+    )]
+    pub url_base: String,
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "PORTAL_WORKERS")]
     pub workers: Option<usize>,

@@ -145,8 +145,11 @@ impl From<DomainError> for ApiError {
                 Self::new(StatusCode::CONFLICT, code, message)
             }
             DomainError::Validation(errors) => Self::validation(errors),
-            DomainError::Unauthenticated(msg) => {
-                Self::new(StatusCode::UNAUTHORIZED, "unauthorized", msg)
+            DomainError::Unauthenticated { code, message } => {
+                Self::new(StatusCode::UNAUTHORIZED, code, message)
+            }
+            DomainError::Forbidden { code, message } => {
+                Self::new(StatusCode::FORBIDDEN, code, message)
             }
             DomainError::Internal(detail) => Self::internal(detail),
         }

@@ -8,6 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
 use actix_web::web::{Bytes, BytesMut, Data};
 use actix_web::{FromRequest, HttpRequest};
+use domain::portal_session::{PortalSession, SessionMode};
 use domain::services::api_keys::{Principal, INVALID_KEY};
 use domain::FieldError;
 use futures_util::StreamExt;
@@ -17,6 +18,7 @@ use crate::error::{blocking, ApiError};
 use crate::state::AppState;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
+pub const SESSION_HEADER: &str = "X-Session-Token";
 
 /// An authenticated merchant backend (header `x-api-key`).
 pub struct AdminKey(pub Principal);
@@ -39,6 +41,52 @@ impl FromRequest for AdminKey {
             })?;
             let principal = blocking(move || state.api_keys.authenticate(&presented)).await?;
             Ok(AdminKey(principal))
+        })
+    }
+}
+
+/// A customer's portal session (header `X-Session-Token`), checked against its stored row.
+/// Requests under an admin preview are recorded in the audit log.
+pub struct PortalAuth(pub PortalSession);
+
+impl FromRequest for PortalAuth {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req.app_data::<Data<AppState>>().cloned();
+        let token = req
+            .headers()
+            .get(SESSION_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let method = req.method().to_string();
+        let route = req.match_pattern().unwrap_or_else(|| req.path().to_owned());
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            let token = token.ok_or_else(|| {
+                ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    "invalid_token",
+                    "Send the session token in X-Session-Token.",
+                )
+            })?;
+            let portal = state.portal.clone();
+            let session = blocking(move || {
+                let session = portal.authenticate(&token)?;
+                if session.mode == SessionMode::AdminPreview {
+                    portal.record_preview(&session, &method, &route)?;
+                }
+                Ok(session)
+            })
+            .await
+            .inspect_err(|e| {
+                if e.status == StatusCode::UNAUTHORIZED {
+                    // Never the token itself.
+                    tracing::info!(code = e.code, "portal token refused");
+                }
+            })?;
+            Ok(PortalAuth(session))
         })
     }
 }

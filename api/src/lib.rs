@@ -12,5 +12,6 @@ pub mod openapi;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod tokens;
 
 pub use server::{build_app, openapi_spec};

@@ -20,6 +20,9 @@ Every error is `application/problem+json` with a stable `code`. Lists use cursor
     tags(
         (name = "customers", description = "The merchant's customers."),
         (name = "api keys", description = "Admin credentials of the account."),
+        (name = "portal sessions", description = "Short-lived access for one customer, created by the merchant's backend."),
+        (name = "portal", description = "The customer's own view, with `X-Session-Token`."),
+        (name = "audit", description = "Who did what: sessions and admin previews."),
         (name = "operations", description = "Health, readiness and metrics."),
     ),
 )]

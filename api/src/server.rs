@@ -1,4 +1,5 @@
 use std::net::TcpListener;
+use std::sync::Arc;
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -15,6 +16,7 @@ use crate::middleware::{fallback, observe, RouteTable};
 use crate::openapi::ApiDoc;
 use crate::routes;
 use crate::state::AppState;
+use crate::tokens::PasetoCodec;
 
 /// The OpenAPI document of the routes the server registers (the same registration code).
 pub fn openapi_spec() -> utoipa::openapi::OpenApi {
@@ -63,7 +65,13 @@ pub fn prepare(
     if !applied.is_empty() {
         tracing::info!(migrations = ?applied, backend = store.backend().as_str(), "applied migrations");
     }
-    let state = AppState::new(store, config.max_body_bytes);
+    let tokens = PasetoCodec::load(config.token_key.as_deref(), &config.data_dir)?;
+    let state = AppState::new(
+        store,
+        Arc::new(tokens),
+        config.url_base.clone(),
+        config.max_body_bytes,
+    );
     // An empty variable (as docker compose passes an unset one) means "generate a key".
     let preset = config
         .bootstrap_api_key

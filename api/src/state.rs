@@ -1,8 +1,11 @@
 use std::sync::Arc;
 
+use domain::portal_session::TokenCodec;
 use domain::ports::{HealthCheck, IdempotencyRepo};
 use domain::services::api_keys::ApiKeyService;
+use domain::services::audit::AuditService;
 use domain::services::customers::CustomerService;
+use domain::services::portal_sessions::PortalSessionService;
 use storage::Store;
 
 use crate::middleware::Metrics;
@@ -13,6 +16,8 @@ use crate::middleware::Metrics;
 pub struct AppState {
     pub api_keys: ApiKeyService,
     pub customers: CustomerService,
+    pub portal: PortalSessionService,
+    pub audit: AuditService,
     pub idempotency: Arc<dyn IdempotencyRepo>,
     pub health: Arc<dyn HealthCheck>,
     pub store: Store,
@@ -21,11 +26,24 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, max_body_bytes: usize) -> Self {
+    pub fn new(
+        store: Store,
+        tokens: Arc<dyn TokenCodec>,
+        url_base: String,
+        max_body_bytes: usize,
+    ) -> Self {
         let shared = Arc::new(store.clone());
         Self {
             api_keys: ApiKeyService::new(shared.clone()),
             customers: CustomerService::new(shared.clone()),
+            portal: PortalSessionService::new(
+                shared.clone(),
+                shared.clone(),
+                shared.clone(),
+                tokens,
+                url_base,
+            ),
+            audit: AuditService::new(shared.clone()),
             idempotency: shared.clone(),
             health: shared,
             metrics: Metrics::new(),

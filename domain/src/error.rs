@@ -30,9 +30,15 @@ pub enum DomainError {
     Conflict { code: &'static str, message: String },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
-    /// Missing, malformed, unknown or revoked credentials.
-    #[error("{0}")]
-    Unauthenticated(&'static str),
+    /// Missing, malformed, unknown, expired or revoked credentials.
+    #[error("{message}")]
+    Unauthenticated {
+        code: &'static str,
+        message: &'static str,
+    },
+    /// Authenticated, but this action is not allowed to this caller.
+    #[error("{message}")]
+    Forbidden { code: &'static str, message: String },
     /// Storage or other infrastructure failure; the message is logged, never sent to clients.
     #[error("internal error: {0}")]
     Internal(String),

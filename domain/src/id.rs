@@ -6,6 +6,8 @@
 pub const CUSTOMER: &str = "cus";
 pub const API_KEY: &str = "key";
 pub const TENANT: &str = "ten";
+pub const PORTAL_SESSION: &str = "ps";
+pub const AUDIT_EVENT: &str = "aud";
 
 pub fn new_id(prefix: &str) -> String {
     format!(

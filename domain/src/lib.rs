@@ -2,6 +2,7 @@
 //! adapters (`storage`, `api`) depend on this crate, never the other way round.
 
 pub mod api_key;
+pub mod audit;
 pub mod clock;
 pub mod customer;
 pub mod error;
@@ -9,6 +10,7 @@ pub mod id;
 pub mod idempotency;
 pub mod money;
 pub mod page;
+pub mod portal_session;
 pub mod ports;
 pub mod services;
 

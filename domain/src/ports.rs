@@ -4,9 +4,11 @@
 use chrono::{DateTime, Utc};
 
 use crate::api_key::{ApiKey, StoredKey};
-use crate::customer::{Customer, CustomerFilter};
+use crate::audit::{AuditEvent, AuditFilter};
+use crate::customer::{Customer, CustomerFilter, CustomerStatus};
 use crate::idempotency::{Begin, StoredResponse};
 use crate::page::{Page, PageRequest};
+use crate::portal_session::{EndReason, PortalSession};
 use crate::DomainResult;
 
 pub trait ApiKeyRepo: Send + Sync {
@@ -78,4 +80,58 @@ pub trait IdempotencyRepo: Send + Sync {
 /// Liveness of the storage, for `/readyz`.
 pub trait HealthCheck: Send + Sync {
     fn ping(&self) -> DomainResult<()>;
+}
+
+pub trait PortalSessionRepo: Send + Sync {
+    /// Inserts a session with the digest of its login code. With `supersede`, the customer's
+    /// other open sessions end (reason `superseded`) in the same transaction, serialised per
+    /// customer so that two racing creations leave exactly one open session.
+    fn create(
+        &self,
+        session: &PortalSession,
+        login_code_hash: &str,
+        code_expires_at: DateTime<Utc>,
+        supersede: bool,
+    ) -> DomainResult<()>;
+    /// The session and its customer's status.
+    fn get(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> DomainResult<Option<(PortalSession, CustomerStatus)>>;
+    /// Open (not ended, not expired) sessions of a customer, newest first.
+    fn list_open(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+        now: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> DomainResult<Page<PortalSession>>;
+    /// Ends a session unless already ended; returns it as stored afterwards.
+    fn end(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        reason: EndReason,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Option<PortalSession>>;
+    /// Marks an unused, unexpired login code as used and returns its session. Exactly one of
+    /// any number of concurrent calls with the same code gets `Some`.
+    fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Option<PortalSession>>;
+    /// Moves `last_seen_at` forward (sliding idle expiry).
+    fn touch(&self, tenant_id: &str, id: &str, now: DateTime<Utc>) -> DomainResult<()>;
+}
+
+pub trait AuditRepo: Send + Sync {
+    fn record(&self, event: &AuditEvent) -> DomainResult<()>;
+    fn list(
+        &self,
+        tenant_id: &str,
+        filter: &AuditFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<AuditEvent>>;
 }

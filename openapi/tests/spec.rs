@@ -21,13 +21,13 @@ fn committed_spec_matches_the_code() {
 }
 
 #[test]
-fn every_admin_operation_declares_its_key_and_errors() {
+fn every_operation_declares_its_credentials_and_errors() {
     let spec: Value = serde_json::from_str(&generated()).unwrap();
     assert_eq!(spec["openapi"], "3.1.0");
     let schemes = &spec["components"]["securitySchemes"];
     assert_eq!(schemes["api_key"]["name"], "x-api-key");
     assert_eq!(schemes["session_token"]["name"], "X-Session-Token");
-    let mut admin_ops = 0;
+    let (mut admin_ops, mut portal_ops) = (0, 0);
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let responses = op["responses"].as_object().unwrap();
@@ -51,11 +51,24 @@ fn every_admin_operation_declares_its_key_and_errors() {
                     }
                 }
             }
+            if path.starts_with("/v1/portal/") && path != "/v1/portal/session/exchange" {
+                portal_ops += 1;
+                assert_eq!(
+                    op["security"][0]["session_token"],
+                    serde_json::json!([]),
+                    "{method} {path} must require X-Session-Token"
+                );
+                assert!(
+                    responses.contains_key("401"),
+                    "{method} {path} must document 401"
+                );
+            }
             assert!(
                 op["summary"].is_string() || op["description"].is_string(),
                 "{method} {path} needs a description"
             );
         }
     }
-    assert!(admin_ops >= 9, "found {admin_ops} admin operations");
+    assert!(admin_ops >= 14, "found {admin_ops} admin operations");
+    assert!(portal_ops >= 4, "found {portal_ops} portal operations");
 }

@@ -64,6 +64,55 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    portal_sessions (id) {
+        id -> Text,
+        tenant_id -> Text,
+        customer_id -> Text,
+        mode -> Text,
+        return_url -> Nullable<Text>,
+        sections -> Text,
+        permissions -> Text,
+        created_at -> UtcTimestamp,
+        expires_at -> UtcTimestamp,
+        idle_timeout_seconds -> Nullable<BigInt>,
+        last_seen_at -> UtcTimestamp,
+        ended_at -> Nullable<UtcTimestamp>,
+        end_reason -> Nullable<Text>,
+        created_by_key_id -> Text,
+        login_code_hash -> Text,
+        login_code_expires_at -> UtcTimestamp,
+        login_code_used_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    audit_events (id) {
+        id -> Text,
+        tenant_id -> Text,
+        occurred_at -> UtcTimestamp,
+        action -> Text,
+        actor -> Text,
+        customer_id -> Nullable<Text>,
+        session_id -> Nullable<Text>,
+        details -> Text,
+    }
+}
+
 diesel::joinable!(api_keys -> tenants (tenant_id));
+diesel::joinable!(portal_sessions -> customers (customer_id));
 diesel::joinable!(customers -> tenants (tenant_id));
-diesel::allow_tables_to_appear_in_same_query!(tenants, api_keys, customers, idempotency_keys);
+diesel::allow_tables_to_appear_in_same_query!(
+    tenants,
+    api_keys,
+    customers,
+    idempotency_keys,
+    portal_sessions,
+    audit_events
+);

@@ -20,12 +20,15 @@ pub use reqwest::{Method, StatusCode};
 
 pub struct TestServer {
     pub base: String,
+    /// The server's token key (PASERK), to mint tokens the way it does.
+    pub token_key: String,
     /// The bootstrap admin key of the first account.
     pub key: String,
     pub client: reqwest::Client,
     pub state: actix_web::web::Data<api::state::AppState>,
     handle: ServerHandle,
     db: Db,
+    _data_dir: tempfile::TempDir,
 }
 
 enum Db {
@@ -73,9 +76,10 @@ impl TestServer {
     /// required).
     pub fn start(backend: Backend) -> Option<Self> {
         let key = random_key();
-        let dir = tempfile::tempdir().expect("temp dir");
+        let token_key = api::tokens::PasetoCodec::generate_key();
+        let data_dir = tempfile::tempdir().expect("temp dir");
         let (database_url, db) = match backend {
-            Backend::Sqlite => (None, Db::Sqlite(dir)),
+            Backend::Sqlite => (None, Db::Sqlite(tempfile::tempdir().expect("temp dir"))),
             Backend::Postgres => {
                 let Ok(admin_url) = std::env::var("TEST_DATABASE_URL") else {
                     assert!(
@@ -95,14 +99,16 @@ impl TestServer {
                 (Some(url), Db::Postgres { admin_url, schema })
             }
         };
-        let data_dir = match &db {
-            Db::Sqlite(d) => d.path().to_path_buf(),
-            Db::Postgres { .. } => std::env::temp_dir(),
-        };
+        let database_url = database_url.or_else(|| match &db {
+            Db::Sqlite(d) => Some(format!("sqlite://{}", d.path().join("portal.db").display())),
+            Db::Postgres { .. } => None,
+        });
         let config = Config {
             database_url,
             listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir,
+            data_dir: data_dir.path().to_path_buf(),
+            token_key: Some(token_key.clone()),
+            url_base: "https://portal.shop.test/login".into(),
             bootstrap_api_key: Some(key.clone()),
             db_pool_size: 8,
             max_body_bytes: 64 * 1024,
@@ -124,11 +130,13 @@ impl TestServer {
         let handle = rx.recv().expect("server handle");
         Some(TestServer {
             base: format!("http://{addr}"),
+            token_key,
             key,
             client: reqwest::Client::new(),
             state,
             handle,
             db,
+            _data_dir: data_dir,
         })
     }
 
@@ -157,6 +165,11 @@ impl TestServer {
                     .expect("sql runs");
             }
         }
+    }
+
+    /// A portal request with a session token.
+    pub fn portal(&self, method: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
+        self.request(method, path).header("X-Session-Token", token)
     }
 
     /// A second, unrelated account and its admin key.

@@ -1,5 +1,7 @@
 pub mod admin;
 pub mod ops;
+pub mod portal;
+pub mod session_dto;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -19,6 +21,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(admin::customers::get_by_external_id)
             .service(admin::customers::get)
             .service(admin::customers::update)
-            .service(admin::customers::archive),
+            .service(admin::customers::archive)
+            .service(admin::portal_sessions::create)
+            .service(admin::portal_sessions::list)
+            .service(admin::portal_sessions::revoke)
+            .service(admin::portal_sessions::shortcut)
+            .service(admin::audit::list)
+            .service(
+                scope::scope("/portal")
+                    .service(portal::session::exchange)
+                    .service(portal::session::current)
+                    .service(portal::session::logout)
+                    .service(portal::customer::get)
+                    .service(portal::customer::update),
+            ),
     );
 }

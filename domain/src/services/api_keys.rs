@@ -52,7 +52,10 @@ impl ApiKeyService {
     }
 
     pub fn authenticate(&self, presented: &str) -> DomainResult<Principal> {
-        let unauthenticated = || DomainError::Unauthenticated(INVALID_KEY);
+        let unauthenticated = || DomainError::Unauthenticated {
+            code: "unauthorized",
+            message: INVALID_KEY,
+        };
         let prefix = api_key::prefix_of(presented).ok_or_else(unauthenticated)?;
         let stored = self
             .repo

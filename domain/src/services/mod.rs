@@ -1,4 +1,6 @@
 //! Domain services: the use cases the api's handlers call, one hop above the ports.
 
 pub mod api_keys;
+pub mod audit;
 pub mod customers;
+pub mod portal_sessions;

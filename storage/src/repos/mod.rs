@@ -1,9 +1,12 @@
-//! One module per domain port. Every query filters by `tenant_id`.
+//! One module per domain port. Every query filters by `tenant_id`, except the redemption of a
+//! portal login code, where the unguessable code itself names the session.
 
 pub mod api_keys;
+pub mod audit;
 pub mod customers;
 pub mod health;
 pub mod idempotency;
+pub mod portal_sessions;
 
 use diesel::result::{DatabaseErrorKind, Error};
 use domain::DomainError;

@@ -149,7 +149,7 @@ pub struct UpdateCustomer {
 }
 
 /// Tells a field sent as `null` (Some(None)) from a field left out (None).
-fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+pub(crate) fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)

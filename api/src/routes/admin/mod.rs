@@ -1,7 +1,9 @@
 //! Admin routes, authenticated by `x-api-key`, always scoped to the key's tenant.
 
 pub mod api_keys;
+pub mod audit;
 pub mod customers;
+pub mod portal_sessions;
 
 use serde::Deserialize;
 use utoipa::IntoParams;

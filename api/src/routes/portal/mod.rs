@@ -1,0 +1,4 @@
+//! Portal routes, authenticated by `X-Session-Token`: one customer's own data, nothing else.
+
+pub mod customer;
+pub mod session;

@@ -1,0 +1,88 @@
+use actix_web::http::StatusCode;
+use actix_web::web::Data;
+use actix_web::{delete, get, post, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{JsonBody, PortalAuth};
+use crate::routes::session_dto::SessionView;
+use crate::state::AppState;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeCode {
+    /// The `code` query parameter of the session's `url`.
+    #[schema(example = "q8wJ2mXk9Pz4Lr7Tn1Vb6Yc3Hd5Fg0Se2aB4cD6eF8g")]
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExchangedToken {
+    /// Send as `X-Session-Token` on portal routes.
+    #[schema(example = "v4.local.xxxxxxxx")]
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub session: SessionView,
+}
+
+/// Exchange the single-use login code from a session's `url` for the session token. A code
+/// works once, for 10 minutes; of simultaneous exchanges exactly one succeeds.
+#[utoipa::path(
+    tag = "portal",
+    request_body = ExchangeCode,
+    responses(
+        (status = 200, body = ExchangedToken),
+        (status = 401, body = Problem, content_type = "application/problem+json",
+            description = "`invalid_login_code` (unknown, used or expired), or the session has ended (`session_revoked`, `session_expired`)."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/session/exchange")]
+pub async fn exchange(
+    state: Data<AppState>,
+    body: JsonBody<ExchangeCode>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.portal.clone();
+    let code = body.value.code;
+    let (session, token) = blocking(move || svc.exchange(&code)).await?;
+    Ok(HttpResponse::Ok().json(ExchangedToken {
+        token,
+        expires_at: session.expires_at,
+        session: session.into(),
+    }))
+}
+
+/// The current session: customer, mode, expiry, idle expiry, sections, permissions, return URL.
+#[utoipa::path(
+    tag = "portal",
+    security(("session_token" = [])),
+    responses(
+        (status = 200, body = SessionView),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "`invalid_token`, `session_expired` or `session_revoked`."),
+    ),
+)]
+#[get("/session")]
+pub async fn current(PortalAuth(session): PortalAuth) -> HttpResponse {
+    HttpResponse::Ok().json(SessionView::from(session))
+}
+
+/// Log out: the session ends and its token stops working.
+#[utoipa::path(
+    tag = "portal",
+    security(("session_token" = [])),
+    responses(
+        (status = 204, description = "Logged out."),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[delete("/session")]
+pub async fn logout(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.portal.clone();
+    blocking(move || svc.logout(&session)).await?;
+    Ok(HttpResponse::build(StatusCode::NO_CONTENT).finish())
+}

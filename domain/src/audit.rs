@@ -1,0 +1,64 @@
+//! Audit trail of security-relevant actions: portal sessions created, exchanged, revoked,
+//! logged out, rejected tokens, and every request made under an admin preview.
+
+use chrono::{DateTime, Utc};
+
+use crate::id;
+
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    pub id: String,
+    pub tenant_id: String,
+    pub occurred_at: DateTime<Utc>,
+    /// e.g. `portal_session.created`.
+    pub action: String,
+    /// `api_key:<key id>`, `session:<session id>` or `login_code`.
+    pub actor: String,
+    pub customer_id: Option<String>,
+    pub session_id: Option<String>,
+    /// Free-form facts (route, reason…), never secrets.
+    pub details: serde_json::Map<String, serde_json::Value>,
+}
+
+impl AuditEvent {
+    pub fn new(tenant_id: &str, action: &str, actor: String) -> Self {
+        Self {
+            id: id::new_id(id::AUDIT_EVENT),
+            tenant_id: tenant_id.to_owned(),
+            occurred_at: crate::clock::now(),
+            action: action.to_owned(),
+            actor,
+            customer_id: None,
+            session_id: None,
+            details: serde_json::Map::new(),
+        }
+    }
+
+    pub fn session(mut self, customer_id: &str, session_id: &str) -> Self {
+        self.customer_id = Some(customer_id.to_owned());
+        self.session_id = Some(session_id.to_owned());
+        self
+    }
+
+    pub fn detail(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.details.insert(key.to_owned(), value.into());
+        self
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub customer_id: Option<String>,
+    pub action: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+pub mod actions {
+    pub const SESSION_CREATED: &str = "portal_session.created";
+    pub const SESSION_EXCHANGED: &str = "portal_session.exchanged";
+    pub const SESSION_REVOKED: &str = "portal_session.revoked";
+    pub const SESSION_LOGGED_OUT: &str = "portal_session.logged_out";
+    pub const TOKEN_REJECTED: &str = "portal_session.token_rejected";
+    pub const PREVIEW_REQUEST: &str = "portal_session.preview_request";
+}

@@ -1,0 +1,434 @@
+//! Portal sessions: short-lived access for one customer's browser (or the merchant's frontend).
+//!
+//! The session row is the source of truth. A token only names a session; every request checks
+//! the row, so revocation, expiry, idle timeout, supersession and archiving take effect at once.
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{DomainError, DomainResult, FieldError};
+
+pub const DEFAULT_TTL_SECONDS: i64 = 3600;
+pub const MAX_TTL_SECONDS: i64 = 86_400;
+pub const MIN_TTL_SECONDS: i64 = 60;
+pub const MIN_IDLE_SECONDS: i64 = 60;
+/// A login code in a URL is valid this long, once.
+pub const LOGIN_CODE_TTL: Duration = Duration::minutes(10);
+/// `last_seen_at` is written at most this often (sliding idle expiry without a write per request).
+pub const LAST_SEEN_GRANULARITY: Duration = Duration::minutes(1);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SessionMode {
+    /// The customer's own session.
+    Customer,
+    /// The merchant's staff seeing what the customer sees: read-only and audited.
+    AdminPreview,
+}
+
+impl SessionMode {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Customer => "customer",
+            Self::AdminPreview => "admin_preview",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "customer" => Some(Self::Customer),
+            "admin_preview" => Some(Self::AdminPreview),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Section {
+    Overview,
+    Credits,
+    Invoices,
+    Usage,
+    Payments,
+    Subscriptions,
+    Profile,
+}
+
+impl Section {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Overview => "overview",
+            Self::Credits => "credits",
+            Self::Invoices => "invoices",
+            Self::Usage => "usage",
+            Self::Payments => "payments",
+            Self::Subscriptions => "subscriptions",
+            Self::Profile => "profile",
+        }
+    }
+}
+
+/// Which portal tabs the session may open. All enabled unless turned off.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sections {
+    pub overview: bool,
+    pub credits: bool,
+    pub invoices: bool,
+    pub usage: bool,
+    pub payments: bool,
+    pub subscriptions: bool,
+    pub profile: bool,
+}
+
+impl Default for Sections {
+    fn default() -> Self {
+        Self {
+            overview: true,
+            credits: true,
+            invoices: true,
+            usage: true,
+            payments: true,
+            subscriptions: true,
+            profile: true,
+        }
+    }
+}
+
+impl Sections {
+    pub fn enabled(&self, s: Section) -> bool {
+        match s {
+            Section::Overview => self.overview,
+            Section::Credits => self.credits,
+            Section::Invoices => self.invoices,
+            Section::Usage => self.usage,
+            Section::Payments => self.payments,
+            Section::Subscriptions => self.subscriptions,
+            Section::Profile => self.profile,
+        }
+    }
+}
+
+/// Customer fields a portal session may change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileField {
+    Name,
+    Email,
+    Phone,
+    Address,
+    Timezone,
+}
+
+impl ProfileField {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Name => "name",
+            Self::Email => "email",
+            Self::Phone => "phone",
+            Self::Address => "address",
+            Self::Timezone => "timezone",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelMode {
+    AtPeriodEnd,
+    Immediately,
+}
+
+/// What the session may change. Nothing, unless granted: a portal is read-only by default.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Permissions {
+    pub profile_update: ProfileUpdate,
+    pub subscription_cancel: SubscriptionCancel,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct ProfileUpdate {
+    pub allowed_fields: Vec<ProfileField>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SubscriptionCancel {
+    pub enabled: bool,
+    pub mode: CancelMode,
+}
+
+impl Default for Permissions {
+    fn default() -> Self {
+        Self {
+            profile_update: ProfileUpdate::default(),
+            subscription_cancel: SubscriptionCancel {
+                enabled: false,
+                mode: CancelMode::AtPeriodEnd,
+            },
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EndReason {
+    Revoked,
+    /// A newer session for the same customer was created with `invalidate_existing`.
+    Superseded,
+    LoggedOut,
+}
+
+impl EndReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Revoked => "revoked",
+            Self::Superseded => "superseded",
+            Self::LoggedOut => "logged_out",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "revoked" => Some(Self::Revoked),
+            "superseded" => Some(Self::Superseded),
+            "logged_out" => Some(Self::LoggedOut),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PortalSession {
+    pub id: String,
+    pub tenant_id: String,
+    pub customer_id: String,
+    pub mode: SessionMode,
+    pub return_url: Option<String>,
+    pub sections: Sections,
+    pub permissions: Permissions,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub idle_timeout_seconds: Option<i64>,
+    pub last_seen_at: DateTime<Utc>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub end_reason: Option<EndReason>,
+    /// The API key that created the session (admin previews are attributed to it).
+    pub created_by_key_id: String,
+}
+
+/// Why a session cannot be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    Expired,
+    IdleExpired,
+    Ended(EndReason),
+    CustomerArchived,
+}
+
+impl PortalSession {
+    pub fn idle_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.idle_timeout_seconds
+            .map(|s| self.last_seen_at + Duration::seconds(s))
+    }
+
+    /// Whether the session may be used at `now`.
+    pub fn check(&self, now: DateTime<Utc>) -> Result<(), Refusal> {
+        if let Some(reason) = self.end_reason {
+            return Err(Refusal::Ended(reason));
+        }
+        if now >= self.expires_at {
+            return Err(Refusal::Expired);
+        }
+        if self.idle_expires_at().is_some_and(|t| now >= t) {
+            return Err(Refusal::IdleExpired);
+        }
+        Ok(())
+    }
+
+    /// Whether this use should move `last_seen_at` forward (at most once a minute).
+    pub fn needs_touch(&self, now: DateTime<Utc>) -> bool {
+        self.idle_timeout_seconds.is_some() && now - self.last_seen_at >= LAST_SEEN_GRANULARITY
+    }
+
+    pub fn is_active(&self, now: DateTime<Utc>) -> bool {
+        self.check(now).is_ok()
+    }
+}
+
+/// Input of a session creation.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub customer: CustomerRef,
+    pub return_url: Option<String>,
+    pub expires_in_seconds: Option<i64>,
+    pub idle_timeout_seconds: Option<i64>,
+    pub invalidate_existing: bool,
+    pub mode: SessionMode,
+    pub sections: Sections,
+    pub permissions: Permissions,
+}
+
+#[derive(Debug, Clone)]
+pub enum CustomerRef {
+    Id(String),
+    ExternalId(String),
+}
+
+impl NewSession {
+    pub fn validate(&self) -> DomainResult<i64> {
+        let mut errs = Vec::new();
+        let ttl = self.expires_in_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
+        if !(MIN_TTL_SECONDS..=MAX_TTL_SECONDS).contains(&ttl) {
+            errs.push(FieldError::new(
+                "expires_in_seconds",
+                format!("must be between {MIN_TTL_SECONDS} and {MAX_TTL_SECONDS}"),
+            ));
+        }
+        if let Some(idle) = self.idle_timeout_seconds {
+            if !(MIN_IDLE_SECONDS..=ttl.max(MIN_IDLE_SECONDS)).contains(&idle) {
+                errs.push(FieldError::new(
+                    "idle_timeout_seconds",
+                    format!("must be between {MIN_IDLE_SECONDS} and expires_in_seconds"),
+                ));
+            }
+        }
+        if let Some(url) = &self.return_url {
+            if !is_http_url(url) {
+                errs.push(FieldError::new(
+                    "return_url",
+                    "must be an absolute http(s) URL of at most 2048 characters",
+                ));
+            }
+        }
+        let mut fields = self.permissions.profile_update.allowed_fields.clone();
+        fields.sort();
+        fields.dedup();
+        if fields.len() != self.permissions.profile_update.allowed_fields.len() {
+            errs.push(FieldError::new(
+                "permissions.profile_update.allowed_fields",
+                "must not repeat a field",
+            ));
+        }
+        if errs.is_empty() {
+            Ok(ttl)
+        } else {
+            Err(DomainError::Validation(errs))
+        }
+    }
+}
+
+fn is_http_url(url: &str) -> bool {
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    url.len() <= 2048
+        && rest.is_some_and(|r| {
+            let host = r.split(['/', '?', '#']).next().unwrap_or("");
+            !host.is_empty() && !host.contains('@')
+        })
+        && !url.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// What a token carries. The row is still checked on every use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenClaims {
+    pub session_id: String,
+    pub tenant_id: String,
+    pub customer_id: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Token verification failures, before the row is looked at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenError {
+    /// Malformed, tampered, or made with a key this server does not hold.
+    Invalid,
+    /// Authentic but past its expiry.
+    Expired,
+}
+
+/// Mints and verifies session tokens (PASETO v4.local in the api crate).
+pub trait TokenCodec: Send + Sync {
+    fn mint(&self, claims: &TokenClaims) -> DomainResult<String>;
+    fn verify(&self, token: &str, now: DateTime<Utc>) -> Result<TokenClaims, TokenError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn session(now: DateTime<Utc>) -> PortalSession {
+        PortalSession {
+            id: "ps_1".into(),
+            tenant_id: "t".into(),
+            customer_id: "c".into(),
+            mode: SessionMode::Customer,
+            return_url: None,
+            sections: Sections::default(),
+            permissions: Permissions::default(),
+            created_at: now,
+            expires_at: now + Duration::hours(1),
+            idle_timeout_seconds: Some(300),
+            last_seen_at: now,
+            ended_at: None,
+            end_reason: None,
+            created_by_key_id: "key".into(),
+        }
+    }
+
+    #[test]
+    fn checks_expiry_idle_and_end() {
+        let now = Utc::now();
+        let s = session(now);
+        assert_eq!(s.check(now), Ok(()));
+        assert_eq!(
+            s.check(now + Duration::seconds(300)),
+            Err(Refusal::IdleExpired)
+        );
+        assert_eq!(s.check(now + Duration::hours(1)), Err(Refusal::Expired));
+        assert!(!s.needs_touch(now + Duration::seconds(59)));
+        assert!(s.needs_touch(now + Duration::seconds(60)));
+        let ended = PortalSession {
+            end_reason: Some(EndReason::Superseded),
+            ..s
+        };
+        assert_eq!(ended.check(now), Err(Refusal::Ended(EndReason::Superseded)));
+    }
+
+    #[test]
+    fn validation() {
+        let base = NewSession {
+            customer: CustomerRef::Id("cus_x".into()),
+            return_url: Some("https://shop.test/account".into()),
+            expires_in_seconds: None,
+            idle_timeout_seconds: None,
+            invalidate_existing: true,
+            mode: SessionMode::Customer,
+            sections: Sections::default(),
+            permissions: Permissions::default(),
+        };
+        assert_eq!(base.validate().unwrap(), 3600);
+        assert!(NewSession {
+            expires_in_seconds: Some(86_401),
+            ..base.clone()
+        }
+        .validate()
+        .is_err());
+        assert!(NewSession {
+            idle_timeout_seconds: Some(7200),
+            ..base.clone()
+        }
+        .validate()
+        .is_err());
+        assert!(NewSession {
+            return_url: Some("javascript:alert(1)".into()),
+            ..base.clone()
+        }
+        .validate()
+        .is_err());
+        assert!(NewSession {
+            return_url: Some("https://user@evil.test".into()),
+            ..base
+        }
+        .validate()
+        .is_err());
+    }
+}

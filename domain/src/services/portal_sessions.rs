@@ -1,0 +1,354 @@
+use std::sync::Arc;
+
+use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use crate::audit::{actions, AuditEvent};
+use crate::customer::CustomerStatus;
+use crate::page::{Page, PageRequest};
+use crate::portal_session::{
+    CustomerRef, EndReason, NewSession, PortalSession, ProfileField, Refusal, Section, SessionMode,
+    TokenClaims, TokenCodec, TokenError, LOGIN_CODE_TTL,
+};
+use crate::ports::{AuditRepo, CustomerRepo, PortalSessionRepo};
+use crate::services::api_keys::Principal;
+use crate::services::customers;
+use crate::{clock, id, DomainError, DomainResult};
+
+/// A created session: the token for the merchant's backend, the single-use login URL for the
+/// customer's browser.
+#[derive(Debug, Clone)]
+pub struct CreatedSession {
+    pub session: PortalSession,
+    pub token: String,
+    pub url: String,
+}
+
+#[derive(Clone)]
+pub struct PortalSessionService {
+    sessions: Arc<dyn PortalSessionRepo>,
+    customers: Arc<dyn CustomerRepo>,
+    audit: Arc<dyn AuditRepo>,
+    tokens: Arc<dyn TokenCodec>,
+    url_base: String,
+}
+
+pub fn not_found() -> DomainError {
+    DomainError::NotFound {
+        resource: "portal session",
+        code: "portal_session_not_found",
+    }
+}
+
+fn unauthenticated(code: &'static str, message: &'static str) -> DomainError {
+    DomainError::Unauthenticated { code, message }
+}
+
+const INVALID_TOKEN: &str = "The session token is missing, malformed or not issued by this server.";
+const EXPIRED: &str = "The portal session has expired; ask for a new one.";
+const REVOKED: &str = "The portal session has ended; ask for a new one.";
+
+impl PortalSessionService {
+    pub fn new(
+        sessions: Arc<dyn PortalSessionRepo>,
+        customers: Arc<dyn CustomerRepo>,
+        audit: Arc<dyn AuditRepo>,
+        tokens: Arc<dyn TokenCodec>,
+        url_base: String,
+    ) -> Self {
+        Self {
+            sessions,
+            customers,
+            audit,
+            tokens,
+            url_base,
+        }
+    }
+
+    pub fn create(&self, who: &Principal, input: NewSession) -> DomainResult<CreatedSession> {
+        let ttl = input.validate()?;
+        let customer = match &input.customer {
+            CustomerRef::Id(cid) if id::is_valid(id::CUSTOMER, cid) => {
+                self.customers.get(&who.tenant_id, cid)?
+            }
+            CustomerRef::Id(_) => None,
+            CustomerRef::ExternalId(ext) => {
+                self.customers.get_by_external_id(&who.tenant_id, ext)?
+            }
+        }
+        .ok_or_else(customers::not_found)?;
+        if customer.status == CustomerStatus::Archived {
+            return Err(DomainError::Conflict {
+                code: "customer_archived",
+                message: "archived customers cannot open a portal".into(),
+            });
+        }
+        let now = clock::now();
+        let session = PortalSession {
+            id: id::new_id(id::PORTAL_SESSION),
+            tenant_id: who.tenant_id.clone(),
+            customer_id: customer.id,
+            mode: input.mode,
+            return_url: input.return_url,
+            sections: input.sections,
+            permissions: input.permissions,
+            created_at: now,
+            expires_at: now + chrono::Duration::seconds(ttl),
+            idle_timeout_seconds: input.idle_timeout_seconds,
+            last_seen_at: now,
+            ended_at: None,
+            end_reason: None,
+            created_by_key_id: who.key_id.clone(),
+        };
+        let code = random_code();
+        // An admin preview is an extra window on the customer's account, never a replacement of
+        // the customer's own session.
+        let supersede = input.invalidate_existing && session.mode == SessionMode::Customer;
+        self.sessions
+            .create(&session, &digest(&code), now + LOGIN_CODE_TTL, supersede)?;
+        let token = self.mint(&session)?;
+        self.audit.record(
+            &AuditEvent::new(
+                &who.tenant_id,
+                actions::SESSION_CREATED,
+                format!("api_key:{}", who.key_id),
+            )
+            .session(&session.customer_id, &session.id)
+            .detail("mode", session.mode.as_str())
+            .detail("superseded_others", supersede),
+        )?;
+        let sep = if self.url_base.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        let url = format!("{}{sep}code={code}", self.url_base);
+        Ok(CreatedSession {
+            session,
+            token,
+            url,
+        })
+    }
+
+    pub fn get(&self, tenant_id: &str, id: &str) -> DomainResult<PortalSession> {
+        if !id::is_valid(id::PORTAL_SESSION, id) {
+            return Err(not_found());
+        }
+        Ok(self.sessions.get(tenant_id, id)?.ok_or_else(not_found)?.0)
+    }
+
+    pub fn list_open(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+        page: &PageRequest,
+    ) -> DomainResult<Page<PortalSession>> {
+        self.sessions
+            .list_open(tenant_id, customer_id, clock::now(), page)
+    }
+
+    /// Ends a session at once; its token and login code stop working. Idempotent.
+    pub fn revoke(&self, who: &Principal, id: &str) -> DomainResult<PortalSession> {
+        if !id::is_valid(id::PORTAL_SESSION, id) {
+            return Err(not_found());
+        }
+        let session = self
+            .sessions
+            .end(&who.tenant_id, id, EndReason::Revoked, clock::now())?
+            .ok_or_else(not_found)?;
+        self.audit.record(
+            &AuditEvent::new(
+                &who.tenant_id,
+                actions::SESSION_REVOKED,
+                format!("api_key:{}", who.key_id),
+            )
+            .session(&session.customer_id, &session.id),
+        )?;
+        Ok(session)
+    }
+
+    /// Trades a single-use login code for the session's token.
+    pub fn exchange(&self, code: &str) -> DomainResult<(PortalSession, String)> {
+        let invalid = || {
+            unauthenticated(
+                "invalid_login_code",
+                "The login code is unknown, used or expired.",
+            )
+        };
+        if code.is_empty() || code.len() > 128 {
+            return Err(invalid());
+        }
+        let now = clock::now();
+        let session = self
+            .sessions
+            .redeem_code(&digest(code), now)?
+            .ok_or_else(invalid)?;
+        let (session, _) = self.usable(&session.tenant_id, &session.id, now)?;
+        let token = self.mint(&session)?;
+        self.audit.record(
+            &AuditEvent::new(
+                &session.tenant_id,
+                actions::SESSION_EXCHANGED,
+                "login_code".to_owned(),
+            )
+            .session(&session.customer_id, &session.id),
+        )?;
+        Ok((session, token))
+    }
+
+    /// The session a token stands for, if it may be used now. Refreshes the idle window at most
+    /// once a minute.
+    pub fn authenticate(&self, token: &str) -> DomainResult<PortalSession> {
+        let now = clock::now();
+        let claims = match self.tokens.verify(token, now) {
+            Ok(c) => c,
+            Err(TokenError::Invalid) => {
+                return Err(unauthenticated("invalid_token", INVALID_TOKEN))
+            }
+            Err(TokenError::Expired) => return Err(unauthenticated("session_expired", EXPIRED)),
+        };
+        let (session, _) = self.usable(&claims.tenant_id, &claims.session_id, now)?;
+        if session.customer_id != claims.customer_id {
+            return Err(unauthenticated("invalid_token", INVALID_TOKEN));
+        }
+        if session.needs_touch(now) {
+            self.sessions.touch(&session.tenant_id, &session.id, now)?;
+        }
+        Ok(session)
+    }
+
+    /// The stored session if it may be used; an audited refusal otherwise.
+    fn usable(
+        &self,
+        tenant_id: &str,
+        session_id: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> DomainResult<(PortalSession, CustomerStatus)> {
+        let (session, status) = self
+            .sessions
+            .get(tenant_id, session_id)?
+            .ok_or_else(|| unauthenticated("invalid_token", INVALID_TOKEN))?;
+        let refusal = match session.check(now) {
+            Err(r) => Some(r),
+            Ok(()) if status == CustomerStatus::Archived => Some(Refusal::CustomerArchived),
+            Ok(()) => None,
+        };
+        let Some(refusal) = refusal else {
+            return Ok((session, status));
+        };
+        let (code, message, reason) = match refusal {
+            Refusal::Expired => ("session_expired", EXPIRED, "expired"),
+            Refusal::IdleExpired => ("session_expired", EXPIRED, "idle_expired"),
+            Refusal::Ended(r) => ("session_revoked", REVOKED, r.as_str()),
+            Refusal::CustomerArchived => ("session_revoked", REVOKED, "customer_archived"),
+        };
+        self.audit.record(
+            &AuditEvent::new(
+                tenant_id,
+                actions::TOKEN_REJECTED,
+                format!("session:{}", session.id),
+            )
+            .session(&session.customer_id, &session.id)
+            .detail("reason", reason),
+        )?;
+        Err(unauthenticated(code, message))
+    }
+
+    /// Ends the caller's own session.
+    pub fn logout(&self, session: &PortalSession) -> DomainResult<()> {
+        self.sessions.end(
+            &session.tenant_id,
+            &session.id,
+            EndReason::LoggedOut,
+            clock::now(),
+        )?;
+        self.audit.record(
+            &AuditEvent::new(
+                &session.tenant_id,
+                actions::SESSION_LOGGED_OUT,
+                format!("session:{}", session.id),
+            )
+            .session(&session.customer_id, &session.id),
+        )
+    }
+
+    /// Records a request made under an admin preview (who looked at what, and when).
+    pub fn record_preview(
+        &self,
+        session: &PortalSession,
+        method: &str,
+        route: &str,
+    ) -> DomainResult<()> {
+        self.audit.record(
+            &AuditEvent::new(
+                &session.tenant_id,
+                actions::PREVIEW_REQUEST,
+                format!("api_key:{}", session.created_by_key_id),
+            )
+            .session(&session.customer_id, &session.id)
+            .detail("method", method)
+            .detail("route", route),
+        )
+    }
+
+    fn mint(&self, s: &PortalSession) -> DomainResult<String> {
+        self.tokens.mint(&TokenClaims {
+            session_id: s.id.clone(),
+            tenant_id: s.tenant_id.clone(),
+            customer_id: s.customer_id.clone(),
+            expires_at: s.expires_at,
+        })
+    }
+}
+
+/// Guards every portal route applies.
+impl PortalSession {
+    /// 403 `section_disabled` when the session's settings turn the section off.
+    pub fn require_section(&self, section: Section) -> DomainResult<()> {
+        if self.sections.enabled(section) {
+            Ok(())
+        } else {
+            Err(DomainError::Forbidden {
+                code: "section_disabled",
+                message: format!(
+                    "The {} section is disabled for this session.",
+                    section.as_str()
+                ),
+            })
+        }
+    }
+
+    /// 403 `read_only_session` for any write from an admin preview.
+    pub fn require_write(&self) -> DomainResult<()> {
+        if self.mode == SessionMode::AdminPreview {
+            return Err(DomainError::Forbidden {
+                code: "read_only_session",
+                message: "Admin preview sessions are read-only.".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// 403 `field_not_allowed` naming the first field the session may not change.
+    pub fn require_profile_fields(&self, fields: &[ProfileField]) -> DomainResult<()> {
+        let allowed = &self.permissions.profile_update.allowed_fields;
+        match fields.iter().find(|f| !allowed.contains(f)) {
+            None => Ok(()),
+            Some(f) => Err(DomainError::Forbidden {
+                code: "field_not_allowed",
+                message: format!("This session may not change `{}`.", f.as_str()),
+            }),
+        }
+    }
+}
+
+fn random_code() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+fn digest(code: &str) -> String {
+    hex::encode(Sha256::digest(code.as_bytes()))
+}

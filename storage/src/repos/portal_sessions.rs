@@ -1,0 +1,291 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::customer::CustomerStatus;
+use domain::page::{Page, PageRequest};
+use domain::portal_session::{EndReason, PortalSession, SessionMode};
+use domain::ports::PortalSessionRepo;
+use domain::{DomainError, DomainResult};
+
+use super::internal;
+use crate::connection::{write_tx, DbConnection};
+use crate::schema::{customers, portal_sessions as ps};
+use crate::sql_types::DbTime;
+use crate::Store;
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = ps)]
+struct SessionRow {
+    id: String,
+    tenant_id: String,
+    customer_id: String,
+    mode: String,
+    return_url: Option<String>,
+    sections: String,
+    permissions: String,
+    created_at: DbTime,
+    expires_at: DbTime,
+    idle_timeout_seconds: Option<i64>,
+    last_seen_at: DbTime,
+    ended_at: Option<DbTime>,
+    end_reason: Option<String>,
+    created_by_key_id: String,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = ps)]
+struct NewSessionRow {
+    #[diesel(embed)]
+    session: SessionRow,
+    login_code_hash: String,
+    login_code_expires_at: DbTime,
+}
+
+impl SessionRow {
+    fn from_domain(s: &PortalSession) -> Self {
+        Self {
+            id: s.id.clone(),
+            tenant_id: s.tenant_id.clone(),
+            customer_id: s.customer_id.clone(),
+            mode: s.mode.as_str().to_owned(),
+            return_url: s.return_url.clone(),
+            sections: serde_json::to_string(&s.sections).expect("sections serialise"),
+            permissions: serde_json::to_string(&s.permissions).expect("permissions serialise"),
+            created_at: DbTime(s.created_at),
+            expires_at: DbTime(s.expires_at),
+            idle_timeout_seconds: s.idle_timeout_seconds,
+            last_seen_at: DbTime(s.last_seen_at),
+            ended_at: s.ended_at.map(DbTime),
+            end_reason: s.end_reason.map(|r| r.as_str().to_owned()),
+            created_by_key_id: s.created_by_key_id.clone(),
+        }
+    }
+
+    fn into_domain(self) -> DomainResult<PortalSession> {
+        let corrupt = |what: &str| {
+            DomainError::internal(format!(
+                "portal session {}: stored {what} is corrupt",
+                self.id
+            ))
+        };
+        let mode = SessionMode::parse(&self.mode).ok_or_else(|| corrupt("mode"))?;
+        let sections = serde_json::from_str(&self.sections).map_err(|_| corrupt("sections"))?;
+        let permissions =
+            serde_json::from_str(&self.permissions).map_err(|_| corrupt("permissions"))?;
+        let end_reason = match &self.end_reason {
+            Some(r) => Some(EndReason::parse(r).ok_or_else(|| corrupt("end_reason"))?),
+            None => None,
+        };
+        Ok(PortalSession {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            customer_id: self.customer_id,
+            mode,
+            return_url: self.return_url,
+            sections,
+            permissions,
+            created_at: self.created_at.0,
+            expires_at: self.expires_at.0,
+            idle_timeout_seconds: self.idle_timeout_seconds,
+            last_seen_at: self.last_seen_at.0,
+            ended_at: self.ended_at.map(|t| t.0),
+            end_reason,
+            created_by_key_id: self.created_by_key_id,
+        })
+    }
+}
+
+fn load(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    id: &str,
+    lock: bool,
+) -> QueryResult<Option<SessionRow>> {
+    let this = ps::table
+        .filter(ps::tenant_id.eq(tenant_id))
+        .filter(ps::id.eq(id));
+    match conn {
+        DbConnection::Postgres(pg) if lock => this
+            .select(SessionRow::as_select())
+            .for_update()
+            .first(pg)
+            .optional(),
+        _ => this.select(SessionRow::as_select()).first(conn).optional(),
+    }
+}
+
+impl PortalSessionRepo for Store {
+    fn create(
+        &self,
+        session: &PortalSession,
+        login_code_hash: &str,
+        code_expires_at: DateTime<Utc>,
+        supersede: bool,
+    ) -> DomainResult<()> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| {
+            if let DbConnection::Postgres(pg) = c {
+                // One creation at a time per customer, so "supersede the others" cannot leave two
+                // open sessions when two creations race (SQLite's BEGIN IMMEDIATE already does).
+                customers::table
+                    .filter(customers::tenant_id.eq(&session.tenant_id))
+                    .filter(customers::id.eq(&session.customer_id))
+                    .select(customers::id)
+                    .for_update()
+                    .first::<String>(pg)?;
+            }
+            if supersede {
+                diesel::update(
+                    ps::table
+                        .filter(ps::tenant_id.eq(&session.tenant_id))
+                        .filter(ps::customer_id.eq(&session.customer_id))
+                        .filter(ps::ended_at.is_null()),
+                )
+                .set((
+                    ps::ended_at.eq(DbTime(session.created_at)),
+                    ps::end_reason.eq(EndReason::Superseded.as_str()),
+                ))
+                .execute(c)?;
+            }
+            diesel::insert_into(ps::table)
+                .values(NewSessionRow {
+                    session: SessionRow::from_domain(session),
+                    login_code_hash: login_code_hash.to_owned(),
+                    login_code_expires_at: DbTime(code_expires_at),
+                })
+                .execute(c)?;
+            Ok(())
+        })
+        .map_err(internal)
+    }
+
+    fn get(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> DomainResult<Option<(PortalSession, CustomerStatus)>> {
+        let mut conn = self.conn()?;
+        let row: Option<(SessionRow, String)> = ps::table
+            .inner_join(customers::table)
+            .filter(ps::tenant_id.eq(tenant_id))
+            .filter(ps::id.eq(id))
+            .select((SessionRow::as_select(), customers::status))
+            .first(&mut *conn)
+            .optional()
+            .map_err(internal)?;
+        row.map(|(s, status)| {
+            let status = CustomerStatus::parse(&status)
+                .ok_or_else(|| DomainError::internal("corrupt customer status"))?;
+            Ok((s.into_domain()?, status))
+        })
+        .transpose()
+    }
+
+    fn list_open(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+        now: DateTime<Utc>,
+        page: &PageRequest,
+    ) -> DomainResult<Page<PortalSession>> {
+        let mut conn = self.conn()?;
+        let mut q = ps::table
+            .filter(ps::tenant_id.eq(tenant_id))
+            .filter(ps::customer_id.eq(customer_id))
+            .filter(ps::ended_at.is_null())
+            .filter(ps::expires_at.gt(DbTime(now)))
+            .select(SessionRow::as_select())
+            .into_boxed();
+        if let Some(after) = &page.after {
+            q = q.filter(ps::id.lt(after.clone()));
+        }
+        let rows: Vec<SessionRow> = q
+            .order(ps::id.desc())
+            .limit(page.fetch_limit())
+            .load(&mut *conn)
+            .map_err(internal)?;
+        let items = rows
+            .into_iter()
+            .map(SessionRow::into_domain)
+            .collect::<DomainResult<Vec<_>>>()?;
+        let mut open = Page::from_rows(items, page, |s: &PortalSession| &s.id);
+        // Idle-expired sessions are not open either (the idle rule lives in the domain); the
+        // cursor still advances past them.
+        open.items.retain(|s| s.is_active(now));
+        Ok(open)
+    }
+
+    fn end(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        reason: EndReason,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Option<PortalSession>> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| {
+            let Some(row) = load(c, tenant_id, id, true)? else {
+                return Ok(None);
+            };
+            let mut session = row
+                .into_domain()
+                .map_err(|e| diesel::result::Error::QueryBuilderError(e.to_string().into()))?;
+            if session.end_reason.is_none() {
+                diesel::update(
+                    ps::table
+                        .filter(ps::tenant_id.eq(tenant_id))
+                        .filter(ps::id.eq(id)),
+                )
+                .set((
+                    ps::ended_at.eq(DbTime(now)),
+                    ps::end_reason.eq(reason.as_str()),
+                ))
+                .execute(c)?;
+                session.ended_at = Some(now);
+                session.end_reason = Some(reason);
+            }
+            Ok(Some(session))
+        })
+        .map_err(internal)
+    }
+
+    fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Option<PortalSession>> {
+        let mut conn = self.conn()?;
+        // A conditional update is the claim: of racing redemptions, one changes the row.
+        let claimed = diesel::update(
+            ps::table
+                .filter(ps::login_code_hash.eq(code_hash))
+                .filter(ps::login_code_used_at.is_null())
+                .filter(ps::login_code_expires_at.gt(DbTime(now))),
+        )
+        .set(ps::login_code_used_at.eq(DbTime(now)))
+        .execute(&mut *conn)
+        .map_err(internal)?;
+        if claimed != 1 {
+            return Ok(None);
+        }
+        let row = ps::table
+            .filter(ps::login_code_hash.eq(code_hash))
+            .select(SessionRow::as_select())
+            .first(&mut *conn)
+            .map_err(internal)?;
+        Ok(Some(row.into_domain()?))
+    }
+
+    fn touch(&self, tenant_id: &str, id: &str, now: DateTime<Utc>) -> DomainResult<()> {
+        let mut conn = self.conn()?;
+        diesel::update(
+            ps::table
+                .filter(ps::tenant_id.eq(tenant_id))
+                .filter(ps::id.eq(id))
+                .filter(ps::last_seen_at.lt(DbTime(now))),
+        )
+        .set(ps::last_seen_at.eq(DbTime(now)))
+        .execute(&mut *conn)
+        .map_err(internal)?;
+        Ok(())
+    }
+}
