@@ -36,6 +36,12 @@ pub struct Config {
         default_value = "http://localhost:3000/portal"
     )]
     pub url_base: String,
+    /// Browser origins allowed to call portal routes (CORS), comma-separated, e.g.
+    /// `https://billing.shop.test`. Unset: no cross-origin access. `*` is refused.
+    #[arg(long, env = "PORTAL_CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
+    #[command(flatten)]
+    pub limits: crate::limits::LimitConfig,
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "PORTAL_WORKERS")]
     pub workers: Option<usize>,
@@ -47,5 +53,23 @@ impl Config {
             Some(url) => DatabaseUrl::parse(url),
             None => Ok(DatabaseUrl::sqlite_in(&self.data_dir)),
         }
+    }
+}
+
+impl Config {
+    /// The CORS allow-list, validated: absolute http(s) origins, never `*`.
+    pub fn cors_origins(&self) -> Result<Vec<String>, String> {
+        self.cors_origins
+            .split(',')
+            .map(str::trim)
+            .filter(|o| !o.is_empty())
+            .map(|o| {
+                let rest = o.strip_prefix("https://").or_else(|| o.strip_prefix("http://"));
+                match rest {
+                    Some(host) if !host.is_empty() && !host.contains('/') && !o.contains('*') => Ok(o.to_owned()),
+                    _ => Err(format!("PORTAL_CORS_ORIGINS: {o:?} is not an origin such as https://billing.shop.test")),
+                }
+            })
+            .collect()
     }
 }

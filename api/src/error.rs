@@ -71,6 +71,8 @@ pub struct ApiError {
     pub code: &'static str,
     pub detail: String,
     pub errors: Vec<FieldError>,
+    /// For 429: seconds until a retry may succeed (`Retry-After`).
+    pub retry_after_secs: Option<u64>,
 }
 
 impl ApiError {
@@ -80,6 +82,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             errors: Vec::new(),
+            retry_after_secs: None,
         }
     }
 
@@ -131,7 +134,12 @@ impl ResponseError for ApiError {
             // The request-id middleware's span puts the id on this line.
             tracing::error!(code = self.code, detail = %self.detail, "request failed");
         }
-        self.problem().response()
+        let mut res = self.problem().response();
+        if let Some(secs) = self.retry_after_secs {
+            res.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+        }
+        res
     }
 }
 

@@ -80,6 +80,7 @@ impl FromRequest for PortalAuth {
                 Ok(session)
             })
             .await
+            .and_then(|session| state.limits.portal(&session.id).map(|()| session))
             .inspect_err(|e| {
                 if e.status == StatusCode::UNAUTHORIZED {
                     // Never the token itself.

@@ -15,7 +15,7 @@ use crate::config::Config;
 use crate::middleware::{fallback, observe, RouteTable};
 use crate::openapi::ApiDoc;
 use crate::routes;
-use crate::state::AppState;
+use crate::state::{AppState, Settings};
 use crate::tokens::PasetoCodec;
 
 /// The OpenAPI document of the routes the server registers (the same registration code).
@@ -23,7 +23,7 @@ pub fn openapi_spec() -> utoipa::openapi::OpenApi {
     App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(routes::configure)
+        .configure(|cfg| routes::configure(cfg, &[]))
         .split_for_parts()
         .1
 }
@@ -41,12 +41,13 @@ pub fn build_app(
         InitError = (),
     >,
 > {
+    let origins = state.cors_origins.clone();
     let (app, spec) = App::new()
         .app_data(state)
         .wrap(from_fn(observe))
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(routes::configure)
+        .configure(|cfg| routes::configure(cfg, &origins))
         .split_for_parts();
     let table = Data::new(RouteTable::from_spec(&spec));
     app.app_data(table)
@@ -66,12 +67,13 @@ pub fn prepare(
         tracing::info!(migrations = ?applied, backend = store.backend().as_str(), "applied migrations");
     }
     let tokens = PasetoCodec::load(config.token_key.as_deref(), &config.data_dir)?;
-    let state = AppState::new(
-        store,
-        Arc::new(tokens),
-        config.url_base.clone(),
-        config.max_body_bytes,
-    );
+    let settings = Settings {
+        url_base: config.url_base.clone(),
+        max_body_bytes: config.max_body_bytes,
+        limits: config.limits,
+        cors_origins: config.cors_origins()?,
+    };
+    let state = AppState::new(store, Arc::new(tokens), settings);
     // An empty variable (as docker compose passes an unset one) means "generate a key".
     let preset = config
         .bootstrap_api_key
@@ -104,12 +106,17 @@ pub fn start(
     Ok(server.run())
 }
 
-/// Periodic clean-up: idempotency records past their 24 h retention. Every node runs it; the
-/// deletes are idempotent, so replicas need no coordination.
+/// Periodic clean-up. Every minute: rate-limiter keys back at full allowance. Every hour:
+/// idempotency records past their 24 h retention (every node runs it; the deletes are
+/// idempotent, so replicas need no coordination).
 async fn housekeeping(state: Data<AppState>) {
-    let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(3600));
-    loop {
+    let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
+    for minute in 0u64.. {
         tick.tick().await;
+        state.limits.prune();
+        if minute % 60 != 0 {
+            continue;
+        }
         let repo = state.idempotency.clone();
         let before = domain::clock::now() - domain::idempotency::RETENTION;
         match actix_web::web::block(move || repo.purge(before)).await {

@@ -8,6 +8,7 @@ use domain::services::customers::CustomerService;
 use domain::services::portal_sessions::PortalSessionService;
 use storage::Store;
 
+use crate::limits::{LimitConfig, RateLimits};
 use crate::middleware::Metrics;
 
 /// Everything a handler needs, shared by all workers. Holds no state that decides anything
@@ -23,15 +24,13 @@ pub struct AppState {
     pub store: Store,
     pub metrics: Metrics,
     pub max_body_bytes: usize,
+    pub limits: Arc<RateLimits>,
+    /// Origins allowed to call portal routes from a browser.
+    pub cors_origins: Arc<Vec<String>>,
 }
 
 impl AppState {
-    pub fn new(
-        store: Store,
-        tokens: Arc<dyn TokenCodec>,
-        url_base: String,
-        max_body_bytes: usize,
-    ) -> Self {
+    pub fn new(store: Store, tokens: Arc<dyn TokenCodec>, settings: Settings) -> Self {
         let shared = Arc::new(store.clone());
         Self {
             api_keys: ApiKeyService::new(shared.clone()),
@@ -41,14 +40,24 @@ impl AppState {
                 shared.clone(),
                 shared.clone(),
                 tokens,
-                url_base,
+                settings.url_base,
             ),
             audit: AuditService::new(shared.clone()),
             idempotency: shared.clone(),
             health: shared,
             metrics: Metrics::new(),
             store,
-            max_body_bytes,
+            max_body_bytes: settings.max_body_bytes,
+            limits: Arc::new(RateLimits::new(settings.limits)),
+            cors_origins: Arc::new(settings.cors_origins),
         }
     }
+}
+
+/// The HTTP-level settings the state carries.
+pub struct Settings {
+    pub url_base: String,
+    pub max_body_bytes: usize,
+    pub limits: LimitConfig,
+    pub cors_origins: Vec<String>,
 }

@@ -75,6 +75,11 @@ impl TestServer {
     /// Starts a server on `backend`, or returns None when PostgreSQL is not configured (and not
     /// required).
     pub fn start(backend: Backend) -> Option<Self> {
+        Self::start_with(backend, |_| {})
+    }
+
+    /// Like [`TestServer::start`], with the configuration adjusted first.
+    pub fn start_with(backend: Backend, customize: impl FnOnce(&mut Config)) -> Option<Self> {
         let key = random_key();
         let token_key = api::tokens::PasetoCodec::generate_key();
         let data_dir = tempfile::tempdir().expect("temp dir");
@@ -109,11 +114,15 @@ impl TestServer {
             data_dir: data_dir.path().to_path_buf(),
             token_key: Some(token_key.clone()),
             url_base: "https://portal.shop.test/login".into(),
+            cors_origins: String::new(),
+            limits: Default::default(),
             bootstrap_api_key: Some(key.clone()),
             db_pool_size: 8,
             max_body_bytes: 64 * 1024,
             workers: Some(2),
         };
+        let mut config = config;
+        customize(&mut config);
         let (state, _) = api::server::prepare(&config).expect("server prepares");
         let listener = TcpListener::bind(config.listen).expect("bind");
         let addr = listener.local_addr().unwrap();

@@ -7,7 +7,8 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 /// Every route of the API. Registered with `.service` so utoipa-actix-web documents each one.
-pub fn configure(cfg: &mut ServiceConfig) {
+/// `cors_origins`: browser origins allowed on portal routes.
+pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
     cfg.service(ops::healthz)
         .service(ops::readyz)
         .service(ops::metrics);
@@ -29,6 +30,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(admin::audit::list)
             .service(
                 scope::scope("/portal")
+                    .wrap(portal_cors(cors_origins))
                     .service(portal::session::exchange)
                     .service(portal::session::current)
                     .service(portal::session::logout)
@@ -36,4 +38,25 @@ pub fn configure(cfg: &mut ServiceConfig) {
                     .service(portal::customer::update),
             ),
     );
+}
+
+/// CORS for portal routes: only the configured origins, never `*`, no cookies (the session
+/// token travels in a header). Requests from other origins are not refused by the server; they
+/// simply get no CORS headers, so browsers keep their responses from the page.
+fn portal_cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::header::{self, HeaderName};
+    let mut cors = actix_cors::Cors::default()
+        .block_on_origin_mismatch(false)
+        .allowed_methods(["GET", "POST", "PATCH", "DELETE"])
+        .allowed_headers([
+            header::CONTENT_TYPE,
+            HeaderName::from_static("x-session-token"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        .max_age(3600);
+    for origin in origins {
+        cors = cors.allowed_origin(origin);
+    }
+    cors
 }

@@ -98,6 +98,7 @@ pub struct ListSessions {
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found` (also for another account's customer)."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived` or `idempotency_key_in_use`."),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[post("/portal_sessions")]
@@ -107,6 +108,7 @@ pub async fn create(
     req: HttpRequest,
     body: JsonBody<CreatePortalSession>,
 ) -> Result<HttpResponse, ApiError> {
+    state.limits.session_create(&who.key_id)?;
     let b = body.value;
     let customer = match (b.customer_id, b.external_customer_id) {
         (Some(id), None) => CustomerRef::Id(id),
@@ -148,6 +150,7 @@ pub async fn create(
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived`."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[get("/customers/portal/{external_id}")]
@@ -156,6 +159,7 @@ pub async fn shortcut(
     AdminKey(who): AdminKey,
     external_id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
+    state.limits.session_create(&who.key_id)?;
     let input = NewSession {
         customer: CustomerRef::ExternalId(external_id.into_inner()),
         return_url: None,

@@ -78,6 +78,7 @@ impl ProfilePatch {
         (status = 200, body = ProfileView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[get("/customer")]
@@ -102,6 +103,7 @@ pub async fn get(
         (status = 403, body = Problem, content_type = "application/problem+json",
             description = "`section_disabled`, `read_only_session` (admin preview) or `field_not_allowed` (names the field)."),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[patch("/customer")]

@@ -1,6 +1,6 @@
 use actix_web::http::StatusCode;
 use actix_web::web::Data;
-use actix_web::{delete, get, post, HttpResponse};
+use actix_web::{delete, get, post, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -37,13 +37,21 @@ pub struct ExchangedToken {
         (status = 401, body = Problem, content_type = "application/problem+json",
             description = "`invalid_login_code` (unknown, used or expired), or the session has ended (`session_revoked`, `session_expired`)."),
         (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[post("/session/exchange")]
 pub async fn exchange(
     state: Data<AppState>,
+    req: HttpRequest,
     body: JsonBody<ExchangeCode>,
 ) -> Result<HttpResponse, ApiError> {
+    // The TCP peer, not X-Forwarded-For, which any client can set.
+    let client = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    state.limits.exchange(&client)?;
     let svc = state.portal.clone();
     let code = body.value.code;
     let (session, token) = blocking(move || svc.exchange(&code)).await?;
@@ -61,6 +69,7 @@ pub async fn exchange(
     responses(
         (status = 200, body = SessionView),
         (status = 401, body = Problem, content_type = "application/problem+json", description = "`invalid_token`, `session_expired` or `session_revoked`."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[get("/session")]
@@ -75,6 +84,7 @@ pub async fn current(PortalAuth(session): PortalAuth) -> HttpResponse {
     responses(
         (status = 204, description = "Logged out."),
         (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[delete("/session")]
