@@ -21,7 +21,7 @@ use pasetors::footer::Footer;
 use pasetors::keys::{Generate, SymmetricKey};
 use pasetors::paserk::{FormatAsPaserk, Id};
 use pasetors::token::UntrustedToken;
-use pasetors::version4::V4;
+use pasetors::version4::{LocalToken, V4};
 use pasetors::{local, Local};
 
 /// Binds tokens to this use: a v4.local token made by the same key for another purpose fails.
@@ -113,6 +113,11 @@ impl PasetoCodec {
     }
 }
 
+#[derive(serde::Deserialize)]
+struct KidFooter {
+    kid: String,
+}
+
 fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
@@ -146,27 +151,24 @@ impl TokenCodec for PasetoCodec {
         }
         let untrusted =
             UntrustedToken::<Local, V4>::try_from(token).map_err(|_| TokenError::Invalid)?;
-        let mut footer = Footer::new();
-        footer
-            .parse_bytes(untrusted.untrusted_footer())
+        // The footer is read by hand: `pasetors::footer::Footer::parse_bytes` compiles a regex
+        // on every call (~120 µs, 30× the decryption itself). It is only a hint until the MAC
+        // check below authenticates it.
+        let footer = untrusted.untrusted_footer();
+        if footer.len() > 256 {
+            return Err(TokenError::Invalid);
+        }
+        let hint: KidFooter = serde_json::from_slice(footer).map_err(|_| TokenError::Invalid)?;
+        let key = self.key(&hint.kid).ok_or(TokenError::Invalid)?;
+        let trusted = LocalToken::decrypt(key, &untrusted, Some(footer), Some(IMPLICIT_ASSERTION))
             .map_err(|_| TokenError::Invalid)?;
-        let kid = footer
-            .get_claim("kid")
-            .and_then(|v| v.as_str())
-            .ok_or(TokenError::Invalid)?;
-        let key = self.key(kid).ok_or(TokenError::Invalid)?;
-        let trusted = local::decrypt(
-            key,
-            &untrusted,
-            &ClaimsValidationRules::new(),
-            Some(&footer),
-            Some(IMPLICIT_ASSERTION),
-        )
-        .map_err(|e| match e {
-            PasetoError::ClaimValidation(ClaimValidationError::Exp) => TokenError::Expired,
-            _ => TokenError::Invalid,
-        })?;
-        let claims = trusted.payload_claims().ok_or(TokenError::Invalid)?;
+        let claims = Claims::from_string(trusted.payload()).map_err(|_| TokenError::Invalid)?;
+        ClaimsValidationRules::new()
+            .validate_claims(&claims)
+            .map_err(|e| match e {
+                PasetoError::ClaimValidation(ClaimValidationError::Exp) => TokenError::Expired,
+                _ => TokenError::Invalid,
+            })?;
         let text = |name: &str| {
             claims
                 .get_claim(name)
