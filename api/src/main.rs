@@ -39,6 +39,8 @@ enum Command {
         #[command(subcommand)]
         command: TenantsCommand,
     },
+    /// Print a new random portal token key (PASERK k4.local) for PORTAL_TOKEN_KEY.
+    TokenKey,
     /// Print the OpenAPI document.
     Openapi,
 }
@@ -90,6 +92,10 @@ fn main() -> ExitCode {
         Command::Migrate => migrate(&cli.config),
         Command::Keys { command } => keys(&cli.config, command),
         Command::Tenants { command } => tenants(&cli.config, command),
+        Command::TokenKey => {
+            println!("{}", api::tokens::PasetoCodec::generate_key());
+            Ok(())
+        }
         Command::Openapi => {
             println!(
                 "{}",
