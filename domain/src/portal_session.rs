@@ -273,6 +273,21 @@ pub enum CustomerRef {
 }
 
 impl NewSession {
+    /// A session with every default: one hour, no idle timeout, older sessions ended, all
+    /// sections on, nothing writable.
+    pub fn new(customer: CustomerRef) -> Self {
+        Self {
+            customer,
+            return_url: None,
+            expires_in_seconds: None,
+            idle_timeout_seconds: None,
+            invalidate_existing: true,
+            mode: SessionMode::Customer,
+            sections: Sections::default(),
+            permissions: Permissions::default(),
+        }
+    }
+
     pub fn validate(&self) -> DomainResult<i64> {
         let mut errs = Vec::new();
         let ttl = self.expires_in_seconds.unwrap_or(DEFAULT_TTL_SECONDS);
@@ -396,14 +411,8 @@ mod tests {
     #[test]
     fn validation() {
         let base = NewSession {
-            customer: CustomerRef::Id("cus_x".into()),
             return_url: Some("https://shop.test/account".into()),
-            expires_in_seconds: None,
-            idle_timeout_seconds: None,
-            invalidate_existing: true,
-            mode: SessionMode::Customer,
-            sections: Sections::default(),
-            permissions: Permissions::default(),
+            ..NewSession::new(CustomerRef::Id("cus_x".into()))
         };
         assert_eq!(base.validate().unwrap(), 3600);
         assert!(NewSession {

@@ -9,9 +9,7 @@
 use std::time::Instant;
 
 use chrono::{Duration, Utc};
-use domain::portal_session::{
-    CustomerRef, NewSession, Permissions, Sections, SessionMode, TokenClaims, TokenCodec,
-};
+use domain::portal_session::{CustomerRef, NewSession, TokenClaims, TokenCodec};
 use tests::{Backend, TestServer};
 
 fn main() {
@@ -65,14 +63,8 @@ fn main() {
         .create(
             &who,
             NewSession {
-                customer: CustomerRef::Id(customer.id),
-                return_url: None,
-                expires_in_seconds: None,
                 idle_timeout_seconds: Some(3600),
-                invalidate_existing: true,
-                mode: SessionMode::Customer,
-                sections: Sections::default(),
-                permissions: Permissions::default(),
+                ..NewSession::new(CustomerRef::Id(customer.id))
             },
         )
         .unwrap();

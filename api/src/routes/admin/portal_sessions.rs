@@ -3,7 +3,7 @@ use actix_web::web::{Data, Path};
 use actix_web::{delete, get, post, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::page::PageRequest;
-use domain::portal_session::{CustomerRef, NewSession, Permissions, Sections, SessionMode};
+use domain::portal_session::{CustomerRef, NewSession};
 use domain::services::portal_sessions::CreatedSession;
 use domain::FieldError;
 use serde::{Deserialize, Serialize};
@@ -120,15 +120,21 @@ pub async fn create(
             )]))
         }
     };
+    let defaults = NewSession::new(customer);
     let input = NewSession {
-        customer,
         return_url: b.return_url,
         expires_in_seconds: b.expires_in_seconds,
         idle_timeout_seconds: b.idle_timeout_seconds,
-        invalidate_existing: b.invalidate_existing.unwrap_or(true),
-        mode: b.mode.map(Into::into).unwrap_or(SessionMode::Customer),
-        sections: b.sections.map(Into::into).unwrap_or_default(),
-        permissions: b.permissions.map(Into::into).unwrap_or_default(),
+        invalidate_existing: b
+            .invalidate_existing
+            .unwrap_or(defaults.invalidate_existing),
+        mode: b.mode.map(Into::into).unwrap_or(defaults.mode),
+        sections: b.sections.map(Into::into).unwrap_or(defaults.sections),
+        permissions: b
+            .permissions
+            .map(Into::into)
+            .unwrap_or(defaults.permissions),
+        ..defaults
     };
     let svc = state.portal.clone();
     let principal = who.clone();
@@ -160,16 +166,7 @@ pub async fn shortcut(
     external_id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     state.limits.session_create(&who.key_id)?;
-    let input = NewSession {
-        customer: CustomerRef::ExternalId(external_id.into_inner()),
-        return_url: None,
-        expires_in_seconds: None,
-        idle_timeout_seconds: None,
-        invalidate_existing: true,
-        mode: SessionMode::Customer,
-        sections: Sections::default(),
-        permissions: Permissions::default(),
-    };
+    let input = NewSession::new(CustomerRef::ExternalId(external_id.into_inner()));
     let svc = state.portal.clone();
     let created = blocking(move || svc.create(&who, input)).await?;
     Ok(HttpResponse::Ok().json(PortalLink {
