@@ -72,8 +72,9 @@ impl FromRequest for PortalAuth {
                 )
             })?;
             let portal = state.portal.clone();
+            let limits = state.limits.clone();
             let session = blocking(move || {
-                let session = portal.authenticate(&token)?;
+                let session = portal.authenticate(&token, &|sid| limits.audit_refusal(sid))?;
                 if session.mode == SessionMode::AdminPreview {
                     portal.record_preview(&session, &method, &route)?;
                 }

@@ -39,7 +39,11 @@ impl Default for LimitConfig {
     }
 }
 
+/// Audit rows for refused tokens, per session per minute (not configurable: it bounds storage).
+const REFUSAL_AUDITS_PER_MINUTE: u32 = 10;
+
 pub struct RateLimits {
+    refusal_audit: Option<DefaultKeyedRateLimiter<String>>,
     session_create: Option<DefaultKeyedRateLimiter<String>>,
     exchange: Option<DefaultKeyedRateLimiter<String>>,
     portal: Option<DefaultKeyedRateLimiter<String>>,
@@ -72,6 +76,7 @@ fn check(
 impl RateLimits {
     pub fn new(c: LimitConfig) -> Self {
         Self {
+            refusal_audit: limiter(REFUSAL_AUDITS_PER_MINUTE),
             session_create: limiter(c.session_create_per_minute),
             exchange: limiter(c.exchange_per_minute),
             portal: limiter(c.portal_per_minute),
@@ -96,6 +101,13 @@ impl RateLimits {
 
     pub fn portal(&self, session_id: &str) -> Result<(), ApiError> {
         check(&self.portal, session_id, "requests with this session")
+    }
+
+    /// Whether a refused token of this session may still be written to the audit log.
+    pub fn audit_refusal(&self, session_id: &str) -> bool {
+        self.refusal_audit
+            .as_ref()
+            .is_none_or(|l| l.check_key(&session_id.to_owned()).is_ok())
     }
 
     /// Forgets keys that are back to a full allowance (bounded memory).

@@ -184,7 +184,8 @@ impl PortalSessionService {
             .sessions
             .redeem_code(&digest(code), now)?
             .ok_or_else(invalid)?;
-        let (session, _) = self.usable(&session.tenant_id, &session.id, now)?;
+        // A code is redeemed once, so its refusal is audited at most once.
+        let (session, _) = self.usable(&session.tenant_id, &session.id, now, &|_| true)?;
         let token = self.mint(&session)?;
         self.audit.record(
             &AuditEvent::new(
@@ -199,7 +200,14 @@ impl PortalSessionService {
 
     /// The session a token stands for, if it may be used now. Refreshes the idle window at most
     /// once a minute.
-    pub fn authenticate(&self, token: &str) -> DomainResult<PortalSession> {
+    ///
+    /// `audit_refusal(session_id)` decides whether a refusal is written to the audit log, so a
+    /// client retrying a dead token in a loop cannot grow the log without bound.
+    pub fn authenticate(
+        &self,
+        token: &str,
+        audit_refusal: &dyn Fn(&str) -> bool,
+    ) -> DomainResult<PortalSession> {
         let now = clock::now();
         let claims = match self.tokens.verify(token, now) {
             Ok(c) => c,
@@ -208,7 +216,8 @@ impl PortalSessionService {
             }
             Err(TokenError::Expired) => return Err(unauthenticated("session_expired", EXPIRED)),
         };
-        let (session, _) = self.usable(&claims.tenant_id, &claims.session_id, now)?;
+        let (session, _) =
+            self.usable(&claims.tenant_id, &claims.session_id, now, audit_refusal)?;
         if session.customer_id != claims.customer_id {
             return Err(unauthenticated("invalid_token", INVALID_TOKEN));
         }
@@ -224,6 +233,7 @@ impl PortalSessionService {
         tenant_id: &str,
         session_id: &str,
         now: chrono::DateTime<chrono::Utc>,
+        audit_refusal: &dyn Fn(&str) -> bool,
     ) -> DomainResult<(PortalSession, CustomerStatus)> {
         let (session, status) = self
             .sessions
@@ -243,15 +253,17 @@ impl PortalSessionService {
             Refusal::Ended(r) => ("session_revoked", REVOKED, r.as_str()),
             Refusal::CustomerArchived => ("session_revoked", REVOKED, "customer_archived"),
         };
-        self.audit.record(
-            &AuditEvent::new(
-                tenant_id,
-                actions::TOKEN_REJECTED,
-                format!("session:{}", session.id),
-            )
-            .session(&session.customer_id, &session.id)
-            .detail("reason", reason),
-        )?;
+        if audit_refusal(&session.id) {
+            self.audit.record(
+                &AuditEvent::new(
+                    tenant_id,
+                    actions::TOKEN_REJECTED,
+                    format!("session:{}", session.id),
+                )
+                .session(&session.customer_id, &session.id)
+                .detail("reason", reason),
+            )?;
+        }
         Err(unauthenticated(code, message))
     }
 

@@ -70,7 +70,7 @@ fn main() {
         .unwrap();
     let t = Instant::now();
     for _ in 0..n {
-        std::hint::black_box(portal.authenticate(&created.token).unwrap());
+        std::hint::black_box(portal.authenticate(&created.token, &|_| true).unwrap());
     }
     let auth_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
     println!("authenticate (verify + session row), {backend:?}  {auth_us:>8.2} µs/check  ({n} checks, sequential)");
