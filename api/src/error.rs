@@ -153,6 +153,9 @@ impl From<DomainError> for ApiError {
                 Self::new(StatusCode::CONFLICT, code, message)
             }
             DomainError::Validation(errors) => Self::validation(errors),
+            DomainError::Unprocessable { code, message } => {
+                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+            }
             DomainError::Unauthenticated { code, message } => {
                 Self::new(StatusCode::UNAUTHORIZED, code, message)
             }

@@ -106,7 +106,8 @@ pub fn start(
     Ok(server.run())
 }
 
-/// Periodic clean-up. Every minute: rate-limiter keys back at full allowance. Every hour:
+/// Periodic work. Every minute: rate-limiter keys back at full allowance, and credit lots past
+/// their expiry applied to their wallets. Every hour:
 /// idempotency records past their 24 h retention (every node runs it; the deletes are
 /// idempotent, so replicas need no coordination).
 async fn housekeeping(state: Data<AppState>) {
@@ -114,6 +115,14 @@ async fn housekeeping(state: Data<AppState>) {
     for minute in 0u64.. {
         tick.tick().await;
         state.limits.prune();
+        // Expired credit lots leave balances even for wallets nobody reads.
+        let wallets = state.wallets.clone();
+        match actix_web::web::block(move || wallets.sweep_expired()).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(wallets = n, "expired credits applied"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "credit expiry sweep failed"),
+            Err(e) => tracing::warn!(error = %e, "credit expiry sweep could not run"),
+        }
         if minute % 60 != 0 {
             continue;
         }

@@ -6,6 +6,7 @@ use domain::services::api_keys::ApiKeyService;
 use domain::services::audit::AuditService;
 use domain::services::customers::CustomerService;
 use domain::services::portal_sessions::PortalSessionService;
+use domain::services::wallets::WalletService;
 use storage::Store;
 
 use crate::limits::{LimitConfig, RateLimits};
@@ -19,6 +20,7 @@ pub struct AppState {
     pub customers: CustomerService,
     pub portal: PortalSessionService,
     pub audit: AuditService,
+    pub wallets: WalletService,
     pub idempotency: Arc<dyn IdempotencyRepo>,
     pub health: Arc<dyn HealthCheck>,
     pub store: Store,
@@ -43,6 +45,7 @@ impl AppState {
                 settings.url_base,
             ),
             audit: AuditService::new(shared.clone()),
+            wallets: WalletService::new(shared.clone(), shared.clone()),
             idempotency: shared.clone(),
             health: shared,
             metrics: Metrics::new(),

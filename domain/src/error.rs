@@ -30,6 +30,10 @@ pub enum DomainError {
     Conflict { code: &'static str, message: String },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
+    /// Well-formed and valid, but the state of things does not allow it (e.g. not enough
+    /// credits). Nothing was changed.
+    #[error("{message}")]
+    Unprocessable { code: &'static str, message: String },
     /// Missing, malformed, unknown, expired or revoked credentials.
     #[error("{message}")]
     Unauthenticated {

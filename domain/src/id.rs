@@ -8,6 +8,9 @@ pub const API_KEY: &str = "key";
 pub const TENANT: &str = "ten";
 pub const PORTAL_SESSION: &str = "ps";
 pub const AUDIT_EVENT: &str = "aud";
+pub const WALLET: &str = "wal";
+pub const WALLET_TX: &str = "wtx";
+pub const CREDIT_LOT: &str = "lot";
 
 pub fn new_id(prefix: &str) -> String {
     format!(

@@ -13,5 +13,6 @@ pub mod page;
 pub mod portal_session;
 pub mod ports;
 pub mod services;
+pub mod wallet;
 
 pub use error::{DomainError, DomainResult, FieldError};

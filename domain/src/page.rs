@@ -50,11 +50,20 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` rows ordered by the key `key_of` returns.
-    pub fn from_rows(mut rows: Vec<T>, req: &PageRequest, key_of: impl Fn(&T) -> &str) -> Self {
+    pub fn from_rows(rows: Vec<T>, req: &PageRequest, key_of: impl Fn(&T) -> &str) -> Self {
+        Self::from_rows_keyed(rows, req, |r| key_of(r).to_owned())
+    }
+
+    /// Like [`Page::from_rows`] for a computed sort key (e.g. a zero-padded sequence number).
+    pub fn from_rows_keyed(
+        mut rows: Vec<T>,
+        req: &PageRequest,
+        key_of: impl Fn(&T) -> String,
+    ) -> Self {
         let has_more = rows.len() > req.limit as usize;
         rows.truncate(req.limit as usize);
         let next_cursor = if has_more {
-            rows.last().map(|r| encode_cursor(key_of(r)))
+            rows.last().map(|r| encode_cursor(&key_of(r)))
         } else {
             None
         };

@@ -135,3 +135,62 @@ pub trait AuditRepo: Send + Sync {
         page: &PageRequest,
     ) -> DomainResult<Page<AuditEvent>>;
 }
+
+/// A wallet locked for change, with its live lots (available ≠ 0). A change edits it and
+/// appends new lots and transactions; the repository then writes all of it in the same
+/// transaction.
+#[derive(Debug, Clone)]
+pub struct WalletState {
+    pub wallet: crate::wallet::Wallet,
+    pub lots: Vec<crate::wallet::CreditLot>,
+    pub new_lots: Vec<crate::wallet::CreditLot>,
+    pub txs: Vec<crate::wallet::WalletTransaction>,
+}
+
+pub type WalletChange<'a> = &'a mut dyn FnMut(&mut WalletState) -> DomainResult<()>;
+
+#[derive(Debug, Clone, Default)]
+pub struct TxFilter {
+    pub tx_type: Option<crate::wallet::TxType>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+pub trait WalletRepo: Send + Sync {
+    fn insert(&self, wallet: &crate::wallet::Wallet) -> DomainResult<()>;
+    /// The wallet and when its next lot expires.
+    fn get(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> DomainResult<Option<(crate::wallet::Wallet, Option<DateTime<Utc>>)>>;
+    fn list(
+        &self,
+        tenant_id: &str,
+        customer_id: Option<&str>,
+        page: &PageRequest,
+    ) -> DomainResult<Page<(crate::wallet::Wallet, Option<DateTime<Utc>>)>>;
+    /// Locks the wallet (row lock on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), runs `change`,
+    /// and persists the result atomically; nothing is written if `change` fails.
+    fn change(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        change: WalletChange<'_>,
+    ) -> DomainResult<WalletState>;
+    fn live_lots(
+        &self,
+        tenant_id: &str,
+        wallet_id: &str,
+    ) -> DomainResult<Vec<crate::wallet::CreditLot>>;
+    fn transactions(
+        &self,
+        tenant_id: &str,
+        wallet_id: &str,
+        filter: &TxFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::wallet::WalletTransaction>>;
+    /// (tenant, wallet) pairs with a lot past its expiry, for the sweeper.
+    fn due_for_expiry(&self, now: DateTime<Utc>, limit: i64)
+        -> DomainResult<Vec<(String, String)>>;
+}

@@ -105,6 +105,67 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{ExactDecimal, UtcTimestamp};
+
+    wallets (id) {
+        id -> Text,
+        tenant_id -> Text,
+        customer_id -> Text,
+        name -> Text,
+        currency -> Text,
+        conversion_rate -> ExactDecimal,
+        status -> Text,
+        balance -> ExactDecimal,
+        ledger_seq -> BigInt,
+        next_expiry_at -> Nullable<UtcTimestamp>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{ExactDecimal, UtcTimestamp};
+
+    credit_lots (id) {
+        id -> Text,
+        tenant_id -> Text,
+        wallet_id -> Text,
+        kind -> Text,
+        priority -> Integer,
+        granted -> ExactDecimal,
+        available -> ExactDecimal,
+        expires_at -> Nullable<UtcTimestamp>,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{ExactDecimal, UtcTimestamp};
+
+    wallet_transactions (id) {
+        id -> Text,
+        tenant_id -> Text,
+        wallet_id -> Text,
+        seq -> BigInt,
+        #[sql_name = "type"]
+        tx_type -> Text,
+        credits -> ExactDecimal,
+        value -> ExactDecimal,
+        balance_before -> ExactDecimal,
+        balance_after -> ExactDecimal,
+        reason -> Text,
+        description -> Nullable<Text>,
+        reference -> Nullable<Text>,
+        idempotency_key -> Nullable<Text>,
+        allocations -> Text,
+        created_at -> UtcTimestamp,
+    }
+}
+
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(portal_sessions -> customers (customer_id));
 diesel::joinable!(customers -> tenants (tenant_id));
@@ -114,5 +175,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     customers,
     idempotency_keys,
     portal_sessions,
-    audit_events
+    audit_events,
+    wallets,
+    credit_lots,
+    wallet_transactions
 );

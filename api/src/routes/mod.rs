@@ -2,6 +2,7 @@ pub mod admin;
 pub mod ops;
 pub mod portal;
 pub mod session_dto;
+pub mod wallet_dto;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -28,6 +29,14 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .service(admin::portal_sessions::revoke)
             .service(admin::portal_sessions::shortcut)
             .service(admin::audit::list)
+            .service(admin::wallets::create)
+            .service(admin::wallets::list)
+            .service(admin::wallets::get)
+            .service(admin::wallets::update)
+            .service(admin::wallets::top_up)
+            .service(admin::wallets::debit)
+            .service(admin::wallets::close)
+            .service(admin::wallets::transactions)
             .service(
                 scope::scope("/portal")
                     .wrap(portal_cors(cors_origins))
@@ -35,7 +44,10 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                     .service(portal::session::current)
                     .service(portal::session::logout)
                     .service(portal::customer::get)
-                    .service(portal::customer::update),
+                    .service(portal::customer::update)
+                    .service(portal::wallets::list)
+                    .service(portal::wallets::get)
+                    .service(portal::wallets::transactions),
             ),
     );
 }

@@ -4,3 +4,4 @@ pub mod api_keys;
 pub mod audit;
 pub mod customers;
 pub mod portal_sessions;
+pub mod wallets;

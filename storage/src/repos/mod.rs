@@ -7,6 +7,7 @@ pub mod customers;
 pub mod health;
 pub mod idempotency;
 pub mod portal_sessions;
+pub mod wallets;
 
 use diesel::result::{DatabaseErrorKind, Error};
 use domain::DomainError;

@@ -2,3 +2,4 @@
 
 pub mod customer;
 pub mod session;
+pub mod wallets;

@@ -1,0 +1,381 @@
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{get, patch, post, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use domain::page::PageRequest;
+use domain::services::wallets::{Debit, NewWallet, TopUp, WalletPatch};
+use domain::wallet::{LotKind, WalletStatus};
+use domain::FieldError;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::list_type;
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{AdminKey, JsonBody, Query};
+use crate::idempotency;
+use crate::routes::wallet_dto::{
+    decimal, ListTransactions, LotKindBody, TransactionView, WalletView,
+};
+use crate::state::AppState;
+
+list_type!(WalletList, WalletView);
+list_type!(TransactionList, TransactionView);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"customer_id": "cus_01jd3x6v9f5m2q8r7t4w0y1z3a", "name": "API credits", "currency": "USD", "conversion_rate": "0.01"}))]
+pub struct CreateWallet {
+    pub customer_id: String,
+    /// Default "Credits".
+    pub name: Option<String>,
+    /// ISO 4217.
+    pub currency: String,
+    /// Currency value of one credit, a decimal string > 0 (default "1").
+    pub conversion_rate: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateWallet {
+    pub name: Option<String>,
+    /// `active` or `frozen` (a frozen wallet keeps its credits but takes no top-ups or debits).
+    pub status: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"credits": "500", "kind": "promotional", "expires_at": "2027-01-01T00:00:00Z", "reference": "promo-2026"}))]
+pub struct TopUpBody {
+    /// Credits to add, a decimal string > 0.
+    pub credits: String,
+    /// Default `purchased`.
+    pub kind: Option<LotKindBody>,
+    /// Lower is consumed first (default 0); ties go to the earliest expiry, then the oldest.
+    pub priority: Option<i32>,
+    /// When the remaining credits of this top-up expire (future; default never).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Default: the kind.
+    pub reason: Option<String>,
+    pub description: Option<String>,
+    pub reference: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"credits": "25", "reason": "usage", "reference": "job-8812"}))]
+pub struct DebitBody {
+    /// Credits to take, a decimal string > 0.
+    pub credits: String,
+    /// Default "usage".
+    pub reason: Option<String>,
+    pub description: Option<String>,
+    pub reference: Option<String>,
+}
+
+/// The wallet after the operation and the ledger entry it wrote.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WalletOperation {
+    pub wallet: WalletView,
+    pub transaction: TransactionView,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListWallets {
+    pub customer_id: Option<String>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+fn idempotency_key(req: &HttpRequest) -> Option<String> {
+    req.headers()
+        .get(idempotency::HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+}
+
+/// Create a wallet for a customer.
+#[utoipa::path(
+    tag = "wallets",
+    security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 h.")),
+    request_body = CreateWallet,
+    responses(
+        (status = 201, body = WalletView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived` or `idempotency_key_in_use`."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/wallets")]
+pub async fn create(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    req: HttpRequest,
+    body: JsonBody<CreateWallet>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.value;
+    let conversion_rate = b
+        .conversion_rate
+        .as_deref()
+        .map(|r| decimal("conversion_rate", r))
+        .transpose()?;
+    let input = NewWallet {
+        customer_id: b.customer_id,
+        name: b.name,
+        currency: b.currency,
+        conversion_rate,
+    };
+    let (svc, tenant) = (state.wallets.clone(), who.tenant_id.clone());
+    idempotency::run(&state, &who, &req, &body.raw, || async move {
+        let w = blocking(move || svc.create(&tenant, input)).await?;
+        Ok((StatusCode::CREATED, WalletView::from(w)))
+    })
+    .await
+}
+
+/// List wallets, newest first (optionally one customer's).
+#[utoipa::path(
+    tag = "wallets",
+    security(("api_key" = [])),
+    params(ListWallets),
+    responses(
+        (status = 200, body = WalletList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/wallets")]
+pub async fn list(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    Query(q): Query<ListWallets>,
+) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let svc = state.wallets.clone();
+    let wallets =
+        blocking(move || svc.list(&who.tenant_id, q.customer_id.as_deref(), &page)).await?;
+    Ok(HttpResponse::Ok().json(WalletList::from(wallets.map(WalletView::from))))
+}
+
+/// Get a wallet (credits past their expiry have left the balance).
+#[utoipa::path(
+    tag = "wallets",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = WalletView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
+    ),
+)]
+#[get("/wallets/{id}")]
+pub async fn get(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.wallets.clone();
+    let w = blocking(move || svc.get(&who.tenant_id, &id)).await?;
+    Ok(HttpResponse::Ok().json(WalletView::from(w)))
+}
+
+/// Rename, freeze or unfreeze a wallet.
+#[utoipa::path(
+    tag = "wallets",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    request_body = UpdateWallet,
+    responses(
+        (status = 200, body = WalletView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`wallet_closed`."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[patch("/wallets/{id}")]
+pub async fn update(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+    body: JsonBody<UpdateWallet>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.value;
+    let status = match b.status.as_deref() {
+        None => None,
+        Some(s) => Some(WalletStatus::parse(s).ok_or_else(|| {
+            ApiError::validation(vec![FieldError::new("status", "must be active or frozen")])
+        })?),
+    };
+    let svc = state.wallets.clone();
+    let w = blocking(move || {
+        svc.update(
+            &who.tenant_id,
+            &id,
+            WalletPatch {
+                name: b.name,
+                status,
+            },
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(WalletView::from(w)))
+}
+
+/// Add credits: a new credit lot and a `credit` ledger entry.
+#[utoipa::path(
+    tag = "wallets",
+    security(("api_key" = [])),
+    params(
+        ("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retried top-up credits once."),
+    ),
+    request_body = TopUpBody,
+    responses(
+        (status = 201, body = WalletOperation),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` or `idempotency_key_reused`."),
+    ),
+)]
+#[post("/wallets/{id}/top_up")]
+pub async fn top_up(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    req: HttpRequest,
+    id: Path<String>,
+    body: JsonBody<TopUpBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.value;
+    let input = TopUp {
+        credits: decimal("credits", &b.credits)?,
+        kind: b.kind.map(Into::into).unwrap_or(LotKind::Purchased),
+        priority: b.priority,
+        expires_at: b.expires_at,
+        reason: b.reason,
+        description: b.description,
+        reference: b.reference,
+        idempotency_key: idempotency_key(&req),
+    };
+    let (svc, tenant, id) = (
+        state.wallets.clone(),
+        who.tenant_id.clone(),
+        id.into_inner(),
+    );
+    idempotency::run(&state, &who, &req, &body.raw, || async move {
+        let (w, tx) = blocking(move || svc.top_up(&tenant, &id, input)).await?;
+        Ok((
+            StatusCode::CREATED,
+            WalletOperation {
+                wallet: w.into(),
+                transaction: tx.into(),
+            },
+        ))
+    })
+    .await
+}
+
+/// Take credits, by priority, then earliest expiry, then oldest lot. Not enough credits →
+/// 422 `insufficient_credits` and nothing changes.
+#[utoipa::path(
+    tag = "wallets",
+    security(("api_key" = [])),
+    params(
+        ("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retried debit debits once."),
+    ),
+    request_body = DebitBody,
+    responses(
+        (status = 201, body = WalletOperation),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`insufficient_credits`, `validation_failed` or `idempotency_key_reused`."),
+    ),
+)]
+#[post("/wallets/{id}/debit")]
+pub async fn debit(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    req: HttpRequest,
+    id: Path<String>,
+    body: JsonBody<DebitBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.value;
+    let input = Debit {
+        credits: decimal("credits", &b.credits)?,
+        reason: b.reason,
+        description: b.description,
+        reference: b.reference,
+        idempotency_key: idempotency_key(&req),
+    };
+    let (svc, tenant, id) = (
+        state.wallets.clone(),
+        who.tenant_id.clone(),
+        id.into_inner(),
+    );
+    idempotency::run(&state, &who, &req, &body.raw, || async move {
+        let (w, tx) = blocking(move || svc.debit(&tenant, &id, input)).await?;
+        Ok((
+            StatusCode::CREATED,
+            WalletOperation {
+                wallet: w.into(),
+                transaction: tx.into(),
+            },
+        ))
+    })
+    .await
+}
+
+/// Close a wallet: remaining credits are voided by one ledger entry. Idempotent.
+#[utoipa::path(
+    tag = "wallets",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = WalletView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/wallets/{id}/close")]
+pub async fn close(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.wallets.clone();
+    let w = blocking(move || svc.close(&who.tenant_id, &id)).await?;
+    Ok(HttpResponse::Ok().json(WalletView::from(w)))
+}
+
+/// The wallet's ledger, newest first.
+#[utoipa::path(
+    tag = "wallets",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"), ListTransactions),
+    responses(
+        (status = 200, body = TransactionList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/wallets/{id}/transactions")]
+pub async fn transactions(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+    Query(q): Query<ListTransactions>,
+) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let filter = q.filter()?;
+    let svc = state.wallets.clone();
+    let txs = blocking(move || svc.transactions(&who.tenant_id, &id, &filter, &page)).await?;
+    Ok(HttpResponse::Ok().json(TransactionList::from(txs.map(TransactionView::from))))
+}

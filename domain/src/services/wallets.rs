@@ -1,0 +1,557 @@
+use std::sync::Arc;
+
+use bigdecimal::{BigDecimal, Zero};
+use chrono::{DateTime, Utc};
+
+use crate::customer::CustomerStatus;
+use crate::money::Currency;
+use crate::page::{Page, PageRequest};
+use crate::ports::{CustomerRepo, TxFilter, WalletRepo, WalletState};
+use crate::services::customers;
+use crate::wallet::{
+    consumption_order, draw, validate_credits, validate_text, Allocation, CreditLot, LotKind,
+    TxType, Wallet, WalletStatus, WalletTransaction,
+};
+use crate::{clock, id, DomainError, DomainResult, FieldError};
+
+#[derive(Clone)]
+pub struct WalletService {
+    wallets: Arc<dyn WalletRepo>,
+    customers: Arc<dyn CustomerRepo>,
+}
+
+pub fn not_found() -> DomainError {
+    DomainError::NotFound {
+        resource: "wallet",
+        code: "wallet_not_found",
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewWallet {
+    pub customer_id: String,
+    pub name: Option<String>,
+    pub currency: String,
+    /// Default 1.
+    pub conversion_rate: Option<BigDecimal>,
+}
+
+#[derive(Debug, Clone)]
+pub struct TopUp {
+    pub credits: BigDecimal,
+    pub kind: LotKind,
+    /// Lower is consumed first; default 0.
+    pub priority: Option<i32>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub reason: Option<String>,
+    pub description: Option<String>,
+    pub reference: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Debit {
+    pub credits: BigDecimal,
+    pub reason: Option<String>,
+    pub description: Option<String>,
+    pub reference: Option<String>,
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct WalletPatch {
+    pub name: Option<String>,
+    /// `Active` or `Frozen`; closing has its own operation.
+    pub status: Option<WalletStatus>,
+}
+
+/// Appends a ledger entry and moves the balance.
+#[allow(clippy::too_many_arguments)]
+fn record(
+    st: &mut WalletState,
+    tx_type: TxType,
+    credits: BigDecimal,
+    reason: &str,
+    description: Option<String>,
+    reference: Option<String>,
+    idempotency_key: Option<String>,
+    allocations: Vec<Allocation>,
+    now: DateTime<Utc>,
+) {
+    let before = st.wallet.balance.clone();
+    let after = if tx_type.adds() {
+        &before + &credits
+    } else {
+        &before - &credits
+    };
+    st.wallet.ledger_seq += 1;
+    st.txs.push(WalletTransaction {
+        id: id::new_id(id::WALLET_TX),
+        tenant_id: st.wallet.tenant_id.clone(),
+        wallet_id: st.wallet.id.clone(),
+        seq: st.wallet.ledger_seq,
+        tx_type,
+        value: st.wallet.value_of(&credits),
+        credits,
+        balance_before: before,
+        balance_after: after.clone(),
+        reason: reason.to_owned(),
+        description,
+        reference,
+        idempotency_key,
+        allocations,
+        created_at: now,
+    });
+    st.wallet.balance = after;
+}
+
+/// Moves every lot past its expiry out of the balance, one `expiry` entry per lot.
+pub fn apply_expiry(st: &mut WalletState, now: DateTime<Utc>) {
+    let mut due: Vec<usize> = (0..st.lots.len())
+        .filter(|&i| {
+            st.lots[i].expires_at.is_some_and(|t| t <= now) && !st.lots[i].available.is_zero()
+        })
+        .collect();
+    due.sort_by_key(|&i| (st.lots[i].expires_at, st.lots[i].created_at));
+    for i in due {
+        let lot = &mut st.lots[i];
+        let credits = std::mem::replace(&mut lot.available, BigDecimal::zero());
+        let allocation = Allocation {
+            lot_id: lot.id.clone(),
+            kind: lot.kind,
+            credits: credits.clone(),
+        };
+        record(
+            st,
+            TxType::Expiry,
+            credits,
+            "expiry",
+            None,
+            None,
+            None,
+            vec![allocation],
+            now,
+        );
+    }
+}
+
+/// The invariants every change must keep; checked before anything is written.
+fn check_invariants(st: &WalletState) -> DomainResult<()> {
+    let live: BigDecimal = st
+        .lots
+        .iter()
+        .chain(&st.new_lots)
+        .map(|l| l.available.clone())
+        .sum();
+    let broken = st.wallet.balance < BigDecimal::zero()
+        || live != st.wallet.balance
+        || st
+            .lots
+            .iter()
+            .chain(&st.new_lots)
+            .any(|l| l.available < BigDecimal::zero());
+    if broken {
+        return Err(DomainError::internal(format!(
+            "wallet {} invariant violated; change refused",
+            st.wallet.id
+        )));
+    }
+    Ok(())
+}
+
+fn require_open(w: &Wallet) -> DomainResult<()> {
+    match w.status {
+        WalletStatus::Active => Ok(()),
+        WalletStatus::Frozen => Err(DomainError::Conflict {
+            code: "wallet_frozen",
+            message: "the wallet is frozen".into(),
+        }),
+        WalletStatus::Closed => Err(DomainError::Conflict {
+            code: "wallet_closed",
+            message: "the wallet is closed".into(),
+        }),
+    }
+}
+
+fn texts(
+    reason: Option<&str>,
+    description: Option<&str>,
+    reference: Option<&str>,
+) -> DomainResult<()> {
+    let mut errs = Vec::new();
+    validate_text("reason", reason, 64, &mut errs);
+    validate_text("description", description, 500, &mut errs);
+    validate_text("reference", reference, 255, &mut errs);
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::Validation(errs))
+    }
+}
+
+impl WalletService {
+    pub fn new(wallets: Arc<dyn WalletRepo>, customers: Arc<dyn CustomerRepo>) -> Self {
+        Self { wallets, customers }
+    }
+
+    pub fn create(&self, tenant_id: &str, input: NewWallet) -> DomainResult<Wallet> {
+        let mut errs = Vec::new();
+        let currency = Currency::parse(&input.currency).map_err(|_| ());
+        if currency.is_err() {
+            errs.push(FieldError::new(
+                "currency",
+                "must be an ISO 4217 currency code such as \"USD\"",
+            ));
+        }
+        let rate = input.conversion_rate.unwrap_or_else(|| BigDecimal::from(1));
+        if rate <= BigDecimal::zero() || rate.as_bigint_and_exponent().1 > 18 {
+            errs.push(FieldError::new(
+                "conversion_rate",
+                "must be greater than zero, with at most 18 decimals",
+            ));
+        }
+        let name = input
+            .name
+            .map(|n| n.trim().to_owned())
+            .unwrap_or_else(|| "Credits".to_owned());
+        if name.is_empty() {
+            errs.push(FieldError::new("name", "must not be empty"));
+        }
+        validate_text("name", Some(&name), 100, &mut errs);
+        if !errs.is_empty() {
+            return Err(DomainError::Validation(errs));
+        }
+        let customer = if id::is_valid(id::CUSTOMER, &input.customer_id) {
+            self.customers.get(tenant_id, &input.customer_id)?
+        } else {
+            None
+        }
+        .ok_or_else(customers::not_found)?;
+        if customer.status == CustomerStatus::Archived {
+            return Err(DomainError::Conflict {
+                code: "customer_archived",
+                message: "archived customers cannot get new wallets".into(),
+            });
+        }
+        let now = clock::now();
+        let wallet = Wallet {
+            id: id::new_id(id::WALLET),
+            tenant_id: tenant_id.to_owned(),
+            customer_id: customer.id,
+            name,
+            currency: currency.expect("validated").code().to_owned(),
+            conversion_rate: rate,
+            status: WalletStatus::Active,
+            balance: BigDecimal::zero(),
+            ledger_seq: 0,
+            created_at: now,
+            updated_at: now,
+        };
+        self.wallets.insert(&wallet)?;
+        Ok(wallet)
+    }
+
+    /// The wallet as of now: lots past their expiry have left the balance.
+    pub fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Wallet> {
+        if !id::is_valid(id::WALLET, id) {
+            return Err(not_found());
+        }
+        let (wallet, next_expiry) = self.wallets.get(tenant_id, id)?.ok_or_else(not_found)?;
+        let now = clock::now();
+        if next_expiry.is_some_and(|t| t <= now) {
+            return Ok(self
+                .change(tenant_id, id, |st| {
+                    apply_expiry(st, now);
+                    Ok(())
+                })?
+                .wallet);
+        }
+        Ok(wallet)
+    }
+
+    /// A customer's wallets (or all of the account's), each as of now.
+    pub fn list(
+        &self,
+        tenant_id: &str,
+        customer_id: Option<&str>,
+        page: &PageRequest,
+    ) -> DomainResult<Page<Wallet>> {
+        let listed = self.wallets.list(tenant_id, customer_id, page)?;
+        let now = clock::now();
+        let mut items = Vec::with_capacity(listed.items.len());
+        for (wallet, next_expiry) in listed.items {
+            items.push(if next_expiry.is_some_and(|t| t <= now) {
+                self.get(tenant_id, &wallet.id)?
+            } else {
+                wallet
+            });
+        }
+        Ok(Page {
+            items,
+            has_more: listed.has_more,
+            next_cursor: listed.next_cursor,
+        })
+    }
+
+    pub fn update(&self, tenant_id: &str, id: &str, patch: WalletPatch) -> DomainResult<Wallet> {
+        let mut errs = Vec::new();
+        if let Some(n) = &patch.name {
+            if n.trim().is_empty() {
+                errs.push(FieldError::new("name", "must not be empty"));
+            }
+            validate_text("name", Some(n), 100, &mut errs);
+        }
+        if patch.status == Some(WalletStatus::Closed) {
+            errs.push(FieldError::new(
+                "status",
+                "use POST /v1/wallets/{id}/close to close a wallet",
+            ));
+        }
+        if patch.name.is_none() && patch.status.is_none() {
+            errs.push(FieldError::new("body", "at least one field must be given"));
+        }
+        if !errs.is_empty() {
+            return Err(DomainError::Validation(errs));
+        }
+        let now = clock::now();
+        Ok(self
+            .change(tenant_id, id, |st| {
+                apply_expiry(st, now);
+                if st.wallet.status == WalletStatus::Closed {
+                    return require_open(&st.wallet);
+                }
+                if let Some(n) = &patch.name {
+                    st.wallet.name = n.trim().to_owned();
+                }
+                if let Some(s) = patch.status {
+                    st.wallet.status = s;
+                }
+                st.wallet.updated_at = now;
+                Ok(())
+            })?
+            .wallet)
+    }
+
+    pub fn top_up(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        t: TopUp,
+    ) -> DomainResult<(Wallet, WalletTransaction)> {
+        validate_credits("credits", &t.credits)?;
+        texts(
+            t.reason.as_deref(),
+            t.description.as_deref(),
+            t.reference.as_deref(),
+        )?;
+        let now = clock::now();
+        if t.expires_at.is_some_and(|e| e <= now) {
+            return Err(DomainError::validation(
+                "expires_at",
+                "must be in the future",
+            ));
+        }
+        let st = self.change(tenant_id, id, |st| {
+            apply_expiry(st, now);
+            require_open(&st.wallet)?;
+            let lot = CreditLot {
+                id: id::new_id(id::CREDIT_LOT),
+                wallet_id: st.wallet.id.clone(),
+                kind: t.kind,
+                priority: t.priority.unwrap_or(0),
+                granted: t.credits.clone(),
+                available: t.credits.clone(),
+                expires_at: t.expires_at,
+                created_at: now,
+            };
+            let allocation = Allocation {
+                lot_id: lot.id.clone(),
+                kind: lot.kind,
+                credits: t.credits.clone(),
+            };
+            st.new_lots.push(lot);
+            let reason = t
+                .reason
+                .clone()
+                .unwrap_or_else(|| t.kind.as_str().to_owned());
+            record(
+                st,
+                TxType::Credit,
+                t.credits.clone(),
+                &reason,
+                t.description.clone(),
+                t.reference.clone(),
+                t.idempotency_key.clone(),
+                vec![allocation],
+                now,
+            );
+            Ok(())
+        })?;
+        let tx = st
+            .txs
+            .last()
+            .expect("a top-up records a transaction")
+            .clone();
+        Ok((st.wallet, tx))
+    }
+
+    /// Debits credits; not enough → 422 `insufficient_credits` and nothing changes.
+    pub fn debit(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        d: Debit,
+    ) -> DomainResult<(Wallet, WalletTransaction)> {
+        validate_credits("credits", &d.credits)?;
+        texts(
+            d.reason.as_deref(),
+            d.description.as_deref(),
+            d.reference.as_deref(),
+        )?;
+        let now = clock::now();
+        let st = self.change(tenant_id, id, |st| {
+            apply_expiry(st, now);
+            require_open(&st.wallet)?;
+            if st.wallet.balance < d.credits {
+                return Err(DomainError::Unprocessable {
+                    code: "insufficient_credits",
+                    message: format!(
+                        "the wallet holds {} credits",
+                        crate::money::canonical(&st.wallet.balance)
+                    ),
+                });
+            }
+            consumption_order(&mut st.lots);
+            let allocations = draw(&mut st.lots, &d.credits);
+            let reason = d.reason.clone().unwrap_or_else(|| "usage".to_owned());
+            record(
+                st,
+                TxType::Debit,
+                d.credits.clone(),
+                &reason,
+                d.description.clone(),
+                d.reference.clone(),
+                d.idempotency_key.clone(),
+                allocations,
+                now,
+            );
+            Ok(())
+        })?;
+        let tx = st
+            .txs
+            .last()
+            .expect("a debit records a transaction")
+            .clone();
+        Ok((st.wallet, tx))
+    }
+
+    /// Closes a wallet: remaining credits are voided by one ledger entry. Idempotent.
+    pub fn close(&self, tenant_id: &str, id: &str) -> DomainResult<Wallet> {
+        let now = clock::now();
+        Ok(self
+            .change(tenant_id, id, |st| {
+                apply_expiry(st, now);
+                if st.wallet.status == WalletStatus::Closed {
+                    return Ok(());
+                }
+                let remaining = st.wallet.balance.clone();
+                if !remaining.is_zero() {
+                    let allocations = st
+                        .lots
+                        .iter_mut()
+                        .filter(|l| !l.available.is_zero())
+                        .map(|l| Allocation {
+                            lot_id: l.id.clone(),
+                            kind: l.kind,
+                            credits: std::mem::replace(&mut l.available, BigDecimal::zero()),
+                        })
+                        .collect();
+                    record(
+                        st,
+                        TxType::Void,
+                        remaining,
+                        "wallet_closed",
+                        None,
+                        None,
+                        None,
+                        allocations,
+                        now,
+                    );
+                }
+                st.wallet.status = WalletStatus::Closed;
+                st.wallet.updated_at = now;
+                Ok(())
+            })?
+            .wallet)
+    }
+
+    pub fn transactions(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        filter: &TxFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<WalletTransaction>> {
+        if let (Some(from), Some(to)) = (filter.from, filter.to) {
+            if from > to {
+                return Err(DomainError::validation("from", "must not be after to"));
+            }
+        }
+        // Brings the ledger up to date (expiries) and checks the wallet exists for this account.
+        self.get(tenant_id, id)?;
+        self.wallets.transactions(tenant_id, id, filter, page)
+    }
+
+    /// Credits that expire within `horizon` from now.
+    pub fn expiring_within(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        horizon: chrono::Duration,
+    ) -> DomainResult<BigDecimal> {
+        let until = clock::now() + horizon;
+        Ok(self
+            .wallets
+            .live_lots(tenant_id, id)?
+            .into_iter()
+            .filter(|l| l.expires_at.is_some_and(|t| t <= until))
+            .map(|l| l.available)
+            .sum())
+    }
+
+    pub fn live_lots(&self, tenant_id: &str, id: &str) -> DomainResult<Vec<CreditLot>> {
+        self.wallets.live_lots(tenant_id, id)
+    }
+
+    /// Applies due expiries everywhere (the periodic sweeper). Returns how many wallets changed.
+    pub fn sweep_expired(&self) -> DomainResult<usize> {
+        let now = clock::now();
+        let due = self.wallets.due_for_expiry(now, 500)?;
+        for (tenant, wallet) in &due {
+            self.change(tenant, wallet, |st| {
+                apply_expiry(st, now);
+                Ok(())
+            })?;
+        }
+        Ok(due.len())
+    }
+
+    fn change(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        mut f: impl FnMut(&mut WalletState) -> DomainResult<()>,
+    ) -> DomainResult<WalletState> {
+        if !id::is_valid(id::WALLET, id) {
+            return Err(not_found());
+        }
+        let now = clock::now();
+        self.wallets.change(tenant_id, id, &mut |st| {
+            f(st)?;
+            if !st.txs.is_empty() {
+                st.wallet.updated_at = now;
+            }
+            check_invariants(st)
+        })
+    }
+}

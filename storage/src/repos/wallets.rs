@@ -1,0 +1,400 @@
+use bigdecimal::{BigDecimal, Zero};
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::page::{Page, PageRequest};
+use domain::ports::{TxFilter, WalletChange, WalletRepo, WalletState};
+use domain::services::wallets::not_found;
+use domain::wallet::{
+    Allocation, CreditLot, LotKind, TxType, Wallet, WalletStatus, WalletTransaction,
+};
+use domain::{DomainError, DomainResult};
+
+use super::{internal, TxError};
+use crate::connection::{write_tx, DbConnection};
+use crate::schema::{credit_lots as cl, wallet_transactions as wt, wallets as w};
+use crate::sql_types::{DbDecimal, DbTime};
+use crate::Store;
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = w, treat_none_as_null = true)]
+struct WalletRow {
+    id: String,
+    tenant_id: String,
+    customer_id: String,
+    name: String,
+    currency: String,
+    conversion_rate: DbDecimal,
+    status: String,
+    balance: DbDecimal,
+    ledger_seq: i64,
+    next_expiry_at: Option<DbTime>,
+    created_at: DbTime,
+    updated_at: DbTime,
+}
+
+impl WalletRow {
+    fn from_domain(x: &Wallet, next_expiry_at: Option<DateTime<Utc>>) -> Self {
+        Self {
+            id: x.id.clone(),
+            tenant_id: x.tenant_id.clone(),
+            customer_id: x.customer_id.clone(),
+            name: x.name.clone(),
+            currency: x.currency.clone(),
+            conversion_rate: DbDecimal(x.conversion_rate.clone()),
+            status: x.status.as_str().to_owned(),
+            balance: DbDecimal(x.balance.clone()),
+            ledger_seq: x.ledger_seq,
+            next_expiry_at: next_expiry_at.map(DbTime),
+            created_at: DbTime(x.created_at),
+            updated_at: DbTime(x.updated_at),
+        }
+    }
+
+    fn into_domain(self) -> DomainResult<(Wallet, Option<DateTime<Utc>>)> {
+        let status = WalletStatus::parse(&self.status)
+            .ok_or_else(|| DomainError::internal(format!("wallet {}: corrupt status", self.id)))?;
+        Ok((
+            Wallet {
+                id: self.id,
+                tenant_id: self.tenant_id,
+                customer_id: self.customer_id,
+                name: self.name,
+                currency: self.currency,
+                conversion_rate: self.conversion_rate.0,
+                status,
+                balance: self.balance.0,
+                ledger_seq: self.ledger_seq,
+                created_at: self.created_at.0,
+                updated_at: self.updated_at.0,
+            },
+            self.next_expiry_at.map(|t| t.0),
+        ))
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = cl)]
+struct LotRow {
+    id: String,
+    tenant_id: String,
+    wallet_id: String,
+    kind: String,
+    priority: i32,
+    granted: DbDecimal,
+    available: DbDecimal,
+    expires_at: Option<DbTime>,
+    created_at: DbTime,
+}
+
+impl LotRow {
+    fn from_domain(tenant_id: &str, l: &CreditLot) -> Self {
+        Self {
+            id: l.id.clone(),
+            tenant_id: tenant_id.to_owned(),
+            wallet_id: l.wallet_id.clone(),
+            kind: l.kind.as_str().to_owned(),
+            priority: l.priority,
+            granted: DbDecimal(l.granted.clone()),
+            available: DbDecimal(l.available.clone()),
+            expires_at: l.expires_at.map(DbTime),
+            created_at: DbTime(l.created_at),
+        }
+    }
+
+    fn into_domain(self) -> DomainResult<CreditLot> {
+        let kind = LotKind::parse(&self.kind)
+            .ok_or_else(|| DomainError::internal(format!("lot {}: corrupt kind", self.id)))?;
+        Ok(CreditLot {
+            id: self.id,
+            wallet_id: self.wallet_id,
+            kind,
+            priority: self.priority,
+            granted: self.granted.0,
+            available: self.available.0,
+            expires_at: self.expires_at.map(|t| t.0),
+            created_at: self.created_at.0,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = wt)]
+struct TxRow {
+    id: String,
+    tenant_id: String,
+    wallet_id: String,
+    seq: i64,
+    tx_type: String,
+    credits: DbDecimal,
+    value: DbDecimal,
+    balance_before: DbDecimal,
+    balance_after: DbDecimal,
+    reason: String,
+    description: Option<String>,
+    reference: Option<String>,
+    idempotency_key: Option<String>,
+    allocations: String,
+    created_at: DbTime,
+}
+
+impl TxRow {
+    fn from_domain(t: &WalletTransaction) -> Self {
+        Self {
+            id: t.id.clone(),
+            tenant_id: t.tenant_id.clone(),
+            wallet_id: t.wallet_id.clone(),
+            seq: t.seq,
+            tx_type: t.tx_type.as_str().to_owned(),
+            credits: DbDecimal(t.credits.clone()),
+            value: DbDecimal(t.value.clone()),
+            balance_before: DbDecimal(t.balance_before.clone()),
+            balance_after: DbDecimal(t.balance_after.clone()),
+            reason: t.reason.clone(),
+            description: t.description.clone(),
+            reference: t.reference.clone(),
+            idempotency_key: t.idempotency_key.clone(),
+            allocations: serde_json::to_string(&t.allocations).expect("allocations serialise"),
+            created_at: DbTime(t.created_at),
+        }
+    }
+
+    fn into_domain(self) -> DomainResult<WalletTransaction> {
+        let corrupt = |what: &str| {
+            DomainError::internal(format!("wallet transaction {}: corrupt {what}", self.id))
+        };
+        let tx_type = TxType::parse(&self.tx_type).ok_or_else(|| corrupt("type"))?;
+        let allocations: Vec<Allocation> =
+            serde_json::from_str(&self.allocations).map_err(|_| corrupt("allocations"))?;
+        Ok(WalletTransaction {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            wallet_id: self.wallet_id,
+            seq: self.seq,
+            tx_type,
+            credits: self.credits.0,
+            value: self.value.0,
+            balance_before: self.balance_before.0,
+            balance_after: self.balance_after.0,
+            reason: self.reason,
+            description: self.description,
+            reference: self.reference,
+            idempotency_key: self.idempotency_key,
+            allocations,
+            created_at: self.created_at.0,
+        })
+    }
+}
+
+fn zero() -> DbDecimal {
+    DbDecimal(BigDecimal::zero())
+}
+
+fn load_live_lots(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    wallet_id: &str,
+) -> QueryResult<Vec<LotRow>> {
+    cl::table
+        .filter(cl::tenant_id.eq(tenant_id))
+        .filter(cl::wallet_id.eq(wallet_id))
+        .filter(cl::available.ne(zero()))
+        .order(cl::id.asc())
+        .select(LotRow::as_select())
+        .load(conn)
+}
+
+impl WalletRepo for Store {
+    fn insert(&self, wallet: &Wallet) -> DomainResult<()> {
+        let mut conn = self.conn()?;
+        diesel::insert_into(w::table)
+            .values(WalletRow::from_domain(wallet, None))
+            .execute(&mut *conn)
+            .map_err(internal)?;
+        Ok(())
+    }
+
+    fn get(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> DomainResult<Option<(Wallet, Option<DateTime<Utc>>)>> {
+        let mut conn = self.conn()?;
+        w::table
+            .filter(w::tenant_id.eq(tenant_id))
+            .filter(w::id.eq(id))
+            .select(WalletRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(internal)?
+            .map(WalletRow::into_domain)
+            .transpose()
+    }
+
+    fn list(
+        &self,
+        tenant_id: &str,
+        customer_id: Option<&str>,
+        page: &PageRequest,
+    ) -> DomainResult<Page<(Wallet, Option<DateTime<Utc>>)>> {
+        let mut conn = self.conn()?;
+        let mut q = w::table
+            .filter(w::tenant_id.eq(tenant_id))
+            .select(WalletRow::as_select())
+            .into_boxed();
+        if let Some(c) = customer_id {
+            q = q.filter(w::customer_id.eq(c.to_owned()));
+        }
+        if let Some(after) = &page.after {
+            q = q.filter(w::id.lt(after.clone()));
+        }
+        let rows: Vec<WalletRow> = q
+            .order(w::id.desc())
+            .limit(page.fetch_limit())
+            .load(&mut *conn)
+            .map_err(internal)?;
+        let items = rows
+            .into_iter()
+            .map(WalletRow::into_domain)
+            .collect::<DomainResult<Vec<_>>>()?;
+        Ok(Page::from_rows(items, page, |(x, _)| &x.id))
+    }
+
+    fn change(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        change: WalletChange<'_>,
+    ) -> DomainResult<WalletState> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| -> Result<WalletState, TxError> {
+            let this = w::table
+                .filter(w::tenant_id.eq(tenant_id))
+                .filter(w::id.eq(id));
+            // The wallet row lock serialises every change of one wallet: on PostgreSQL a row
+            // lock, on SQLite the BEGIN IMMEDIATE write lock already held.
+            let row = match c {
+                DbConnection::Postgres(pg) => this
+                    .select(WalletRow::as_select())
+                    .for_update()
+                    .first(pg)
+                    .optional()?,
+                DbConnection::Sqlite(sq) => {
+                    this.select(WalletRow::as_select()).first(sq).optional()?
+                }
+            };
+            let (wallet, _) = row.ok_or_else(not_found)?.into_domain()?;
+            let lots = load_live_lots(c, tenant_id, id)?
+                .into_iter()
+                .map(LotRow::into_domain)
+                .collect::<DomainResult<Vec<_>>>()?;
+            let before: Vec<BigDecimal> = lots.iter().map(|l| l.available.clone()).collect();
+            let mut st = WalletState {
+                wallet,
+                lots,
+                new_lots: Vec::new(),
+                txs: Vec::new(),
+            };
+            change(&mut st)?;
+
+            for (lot, old) in st.lots.iter().zip(&before) {
+                if &lot.available != old {
+                    diesel::update(cl::table.filter(cl::id.eq(&lot.id)))
+                        .set(cl::available.eq(DbDecimal(lot.available.clone())))
+                        .execute(c)?;
+                }
+            }
+            // One statement per row: MultiBackend has no batch insert, and a change adds few rows.
+            for lot in &st.new_lots {
+                diesel::insert_into(cl::table)
+                    .values(LotRow::from_domain(tenant_id, lot))
+                    .execute(c)?;
+            }
+            for tx in &st.txs {
+                diesel::insert_into(wt::table)
+                    .values(TxRow::from_domain(tx))
+                    .execute(c)?;
+            }
+            let next_expiry = st
+                .lots
+                .iter()
+                .chain(&st.new_lots)
+                .filter(|l| !l.available.is_zero())
+                .filter_map(|l| l.expires_at)
+                .min();
+            diesel::update(this)
+                .set(WalletRow::from_domain(&st.wallet, next_expiry))
+                .execute(c)?;
+            Ok(st)
+        })
+        .map_err(|e| e.into_domain(|| DomainError::internal("unexpected unique violation")))
+    }
+
+    fn live_lots(&self, tenant_id: &str, wallet_id: &str) -> DomainResult<Vec<CreditLot>> {
+        let mut conn = self.conn()?;
+        load_live_lots(&mut conn, tenant_id, wallet_id)
+            .map_err(internal)?
+            .into_iter()
+            .map(LotRow::into_domain)
+            .collect()
+    }
+
+    fn transactions(
+        &self,
+        tenant_id: &str,
+        wallet_id: &str,
+        filter: &TxFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<WalletTransaction>> {
+        let mut conn = self.conn()?;
+        let mut q = wt::table
+            .filter(wt::tenant_id.eq(tenant_id))
+            .filter(wt::wallet_id.eq(wallet_id))
+            .select(TxRow::as_select())
+            .into_boxed();
+        if let Some(t) = filter.tx_type {
+            q = q.filter(wt::tx_type.eq(t.as_str()));
+        }
+        if let Some(from) = filter.from {
+            q = q.filter(wt::created_at.ge(DbTime(from)));
+        }
+        if let Some(to) = filter.to {
+            q = q.filter(wt::created_at.lt(DbTime(to)));
+        }
+        // The ledger pages by entry number, not by id: ids minted in the same millisecond (one
+        // change can write an expiry and a debit) do not say which came first.
+        if let Some(after) = &page.after {
+            let seq: i64 = after.parse().map_err(|_| {
+                DomainError::validation("cursor", "is not a cursor returned by this API")
+            })?;
+            q = q.filter(wt::seq.lt(seq));
+        }
+        let rows: Vec<TxRow> = q
+            .order(wt::seq.desc())
+            .limit(page.fetch_limit())
+            .load(&mut *conn)
+            .map_err(internal)?;
+        let items = rows
+            .into_iter()
+            .map(TxRow::into_domain)
+            .collect::<DomainResult<Vec<_>>>()?;
+        Ok(Page::from_rows_keyed(
+            items,
+            page,
+            |t: &WalletTransaction| format!("{:020}", t.seq),
+        ))
+    }
+
+    fn due_for_expiry(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> DomainResult<Vec<(String, String)>> {
+        let mut conn = self.conn()?;
+        w::table
+            .filter(w::next_expiry_at.le(DbTime(now)))
+            .select((w::tenant_id, w::id))
+            .limit(limit)
+            .load(&mut *conn)
+            .map_err(internal)
+    }
+}
