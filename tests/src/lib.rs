@@ -6,6 +6,8 @@
 //!   `search_path`), dropped when the test ends. Without it the PostgreSQL variant prints that it
 //!   was skipped; with `REQUIRE_POSTGRES=1` a skip is a failure.
 
+pub mod load;
+
 use std::net::TcpListener;
 
 use actix_web::dev::ServerHandle;

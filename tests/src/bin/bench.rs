@@ -7,11 +7,10 @@
 //! and a searched list page, with `concurrency` clients sharing `requests` requests per phase.
 //! Prints throughput and latency percentiles per phase.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use serde_json::json;
+use tests::load::phase;
 use tests::{Backend, Method, TestServer};
 
 #[tokio::main]
@@ -85,52 +84,4 @@ async fn main() {
         },
     )
     .await;
-}
-
-async fn phase<F, Fut>(
-    name: &str,
-    server: &Arc<TestServer>,
-    requests: usize,
-    concurrency: usize,
-    f: F,
-) where
-    F: Fn(Arc<TestServer>, usize) -> Fut + Send + Sync + Clone + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
-{
-    let next = Arc::new(AtomicUsize::new(0));
-    let started = Instant::now();
-    let workers: Vec<_> = (0..concurrency)
-        .map(|_| {
-            let (next, server, f) = (next.clone(), server.clone(), f.clone());
-            tokio::spawn(async move {
-                let mut latencies = Vec::new();
-                loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= requests {
-                        break latencies;
-                    }
-                    let t = Instant::now();
-                    f(server.clone(), i).await;
-                    latencies.push(t.elapsed());
-                }
-            })
-        })
-        .collect(); // spawn every client now, not one at a time while awaiting
-    let mut all: Vec<Duration> = Vec::with_capacity(requests);
-    for w in workers {
-        all.extend(w.await.unwrap());
-    }
-    let elapsed = started.elapsed();
-    let busy: f64 = all.iter().map(Duration::as_secs_f64).sum();
-    eprintln!("{name}: mean in flight {:.1}", busy / elapsed.as_secs_f64());
-    all.sort();
-    let pct =
-        |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1e3;
-    println!(
-        "{name:38} {:>8.0} req/s   p50 {:>6.2} ms   p99 {:>6.2} ms   max {:>7.2} ms",
-        requests as f64 / elapsed.as_secs_f64(),
-        pct(0.50),
-        pct(0.99),
-        all.last().unwrap().as_secs_f64() * 1e3
-    );
 }

@@ -1,0 +1,111 @@
+//! Debit benchmark over HTTP:
+//!
+//!   cargo run --release -p tests --bin wallet-bench -- [postgres|sqlite] [debits] [concurrency]
+//!
+//! Phase 1: every client debits the same hot wallet (all changes serialise on its lock).
+//! Phase 2: debits spread over 1,000 wallets (locks rarely contend).
+
+use std::sync::Arc;
+
+use serde_json::json;
+use tests::load::phase;
+use tests::{Backend, Method, TestServer};
+
+const WALLETS: usize = 1000;
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let backend = match args.get(1).map(String::as_str) {
+        Some("sqlite") => Backend::Sqlite,
+        _ => Backend::Postgres,
+    };
+    let debits: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10_000);
+    let concurrency: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(32);
+    let server = Arc::new(TestServer::start(backend).expect("set TEST_DATABASE_URL for postgres"));
+    println!("backend={backend:?} debits/phase={debits} concurrency={concurrency}");
+
+    let mut wallets = Vec::with_capacity(WALLETS);
+    for i in 0..WALLETS {
+        let c = server
+            .admin(Method::POST, "/v1/customers")
+            .json(&json!({"name": format!("W{i}")}))
+            .send()
+            .await
+            .unwrap();
+        let cid = c.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let w = server
+            .admin(Method::POST, "/v1/wallets")
+            .json(&json!({"customer_id": cid, "currency": "USD", "conversion_rate": "0.01"}))
+            .send()
+            .await
+            .unwrap();
+        let wid = w.json::<serde_json::Value>().await.unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        // A few lots per wallet, so debits walk the consumption order.
+        for (credits, kind) in [
+            ("1000000", "purchased"),
+            ("5000", "promotional"),
+            ("250000", "purchased"),
+        ] {
+            let r = server
+                .admin(Method::POST, &format!("/v1/wallets/{wid}/top_up"))
+                .json(&json!({"credits": credits, "kind": kind}))
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 201);
+        }
+        wallets.push(wid);
+    }
+    let wallets = Arc::new(wallets);
+
+    let hot = wallets[0].clone();
+    phase(
+        "debit one hot wallet",
+        &server,
+        debits,
+        concurrency,
+        move |s, _| {
+            let hot = hot.clone();
+            async move {
+                let r = s
+                    .admin(Method::POST, &format!("/v1/wallets/{hot}/debit"))
+                    .json(&json!({"credits": "1.25"}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 201);
+                r.bytes().await.unwrap();
+            }
+        },
+    )
+    .await;
+
+    let spread = wallets.clone();
+    phase(
+        "debit across 1,000 wallets",
+        &server,
+        debits,
+        concurrency,
+        move |s, i| {
+            let w = spread[(i * 7919) % spread.len()].clone();
+            async move {
+                let r = s
+                    .admin(Method::POST, &format!("/v1/wallets/{w}/debit"))
+                    .json(&json!({"credits": "1.25"}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 201);
+                r.bytes().await.unwrap();
+            }
+        },
+    )
+    .await;
+}
