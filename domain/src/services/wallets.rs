@@ -173,11 +173,14 @@ fn require_open(w: &Wallet) -> DomainResult<()> {
     }
 }
 
-fn texts(
+/// Inputs of a top-up or debit: a positive amount and short texts.
+fn check_movement(
+    credits: &BigDecimal,
     reason: Option<&str>,
     description: Option<&str>,
     reference: Option<&str>,
 ) -> DomainResult<()> {
+    validate_credits("credits", credits)?;
     let mut errs = Vec::new();
     validate_text("reason", reason, 64, &mut errs);
     validate_text("description", description, 500, &mut errs);
@@ -187,6 +190,17 @@ fn texts(
     } else {
         Err(DomainError::Validation(errs))
     }
+}
+
+/// The wallet after a top-up or debit, and the entry it wrote (the last one: expiries applied
+/// first come before it).
+fn movement(st: WalletState) -> (Wallet, WalletTransaction) {
+    let tx = st
+        .txs
+        .last()
+        .expect("a top-up or debit records a transaction")
+        .clone();
+    (st.wallet, tx)
 }
 
 impl WalletService {
@@ -338,8 +352,8 @@ impl WalletService {
         id: &str,
         t: TopUp,
     ) -> DomainResult<(Wallet, WalletTransaction)> {
-        validate_credits("credits", &t.credits)?;
-        texts(
+        check_movement(
+            &t.credits,
             t.reason.as_deref(),
             t.description.as_deref(),
             t.reference.as_deref(),
@@ -387,12 +401,7 @@ impl WalletService {
             );
             Ok(())
         })?;
-        let tx = st
-            .txs
-            .last()
-            .expect("a top-up records a transaction")
-            .clone();
-        Ok((st.wallet, tx))
+        Ok(movement(st))
     }
 
     /// Debits credits; not enough → 422 `insufficient_credits` and nothing changes.
@@ -402,8 +411,8 @@ impl WalletService {
         id: &str,
         d: Debit,
     ) -> DomainResult<(Wallet, WalletTransaction)> {
-        validate_credits("credits", &d.credits)?;
-        texts(
+        check_movement(
+            &d.credits,
             d.reason.as_deref(),
             d.description.as_deref(),
             d.reference.as_deref(),
@@ -437,12 +446,7 @@ impl WalletService {
             );
             Ok(())
         })?;
-        let tx = st
-            .txs
-            .last()
-            .expect("a debit records a transaction")
-            .clone();
-        Ok((st.wallet, tx))
+        Ok(movement(st))
     }
 
     /// Closes a wallet: remaining credits are voided by one ledger entry. Idempotent.

@@ -1,5 +1,7 @@
-//! One module per domain port. Every query filters by `tenant_id`, except the redemption of a
-//! portal login code, where the unguessable code itself names the session.
+//! One module per domain port. Every query filters by `tenant_id`, except two: the redemption
+//! of a portal login code, where the unguessable code itself names the session, and the credit
+//! expiry sweeper, a system job that visits every account (and then changes each wallet through
+//! its account).
 
 pub mod api_keys;
 pub mod audit;

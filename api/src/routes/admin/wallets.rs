@@ -3,8 +3,11 @@ use actix_web::web::{Data, Path};
 use actix_web::{get, patch, post, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::page::PageRequest;
-use domain::services::wallets::{Debit, NewWallet, TopUp, WalletPatch};
+use domain::services::api_keys::Principal;
+use domain::services::wallets::{Debit, NewWallet, TopUp, WalletPatch, WalletService};
 use domain::wallet::{LotKind, WalletStatus};
+use domain::wallet::{Wallet, WalletTransaction};
+use domain::DomainResult;
 use domain::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -87,6 +90,34 @@ pub struct ListWallets {
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
+}
+
+/// Runs a top-up or debit once per Idempotency-Key and answers with the wallet and its entry.
+async fn movement<F>(
+    state: &AppState,
+    who: &Principal,
+    req: &HttpRequest,
+    raw: &[u8],
+    wallet_id: String,
+    op: F,
+) -> Result<HttpResponse, ApiError>
+where
+    F: FnOnce(&WalletService, &str, &str) -> DomainResult<(Wallet, WalletTransaction)>
+        + Send
+        + 'static,
+{
+    let (svc, tenant) = (state.wallets.clone(), who.tenant_id.clone());
+    idempotency::run(state, who, req, raw, || async move {
+        let (w, tx) = blocking(move || op(&svc, &tenant, &wallet_id)).await?;
+        Ok((
+            StatusCode::CREATED,
+            WalletOperation {
+                wallet: w.into(),
+                transaction: tx.into(),
+            },
+        ))
+    })
+    .await
 }
 
 fn idempotency_key(req: &HttpRequest) -> Option<String> {
@@ -262,21 +293,14 @@ pub async fn top_up(
         reference: b.reference,
         idempotency_key: idempotency_key(&req),
     };
-    let (svc, tenant, id) = (
-        state.wallets.clone(),
-        who.tenant_id.clone(),
+    movement(
+        &state,
+        &who,
+        &req,
+        &body.raw,
         id.into_inner(),
-    );
-    idempotency::run(&state, &who, &req, &body.raw, || async move {
-        let (w, tx) = blocking(move || svc.top_up(&tenant, &id, input)).await?;
-        Ok((
-            StatusCode::CREATED,
-            WalletOperation {
-                wallet: w.into(),
-                transaction: tx.into(),
-            },
-        ))
-    })
+        move |svc, tenant, id| svc.top_up(tenant, id, input),
+    )
     .await
 }
 
@@ -314,21 +338,14 @@ pub async fn debit(
         reference: b.reference,
         idempotency_key: idempotency_key(&req),
     };
-    let (svc, tenant, id) = (
-        state.wallets.clone(),
-        who.tenant_id.clone(),
+    movement(
+        &state,
+        &who,
+        &req,
+        &body.raw,
         id.into_inner(),
-    );
-    idempotency::run(&state, &who, &req, &body.raw, || async move {
-        let (w, tx) = blocking(move || svc.debit(&tenant, &id, input)).await?;
-        Ok((
-            StatusCode::CREATED,
-            WalletOperation {
-                wallet: w.into(),
-                transaction: tx.into(),
-            },
-        ))
-    })
+        move |svc, tenant, id| svc.debit(tenant, id, input),
+    )
     .await
 }
 
