@@ -5,6 +5,7 @@ use domain::ports::{HealthCheck, IdempotencyRepo};
 use domain::services::api_keys::ApiKeyService;
 use domain::services::audit::AuditService;
 use domain::services::customers::CustomerService;
+use domain::services::invoices::InvoiceService;
 use domain::services::portal_sessions::PortalSessionService;
 use domain::services::wallets::WalletService;
 use storage::Store;
@@ -21,6 +22,7 @@ pub struct AppState {
     pub portal: PortalSessionService,
     pub audit: AuditService,
     pub wallets: WalletService,
+    pub invoices: InvoiceService,
     pub idempotency: Arc<dyn IdempotencyRepo>,
     pub health: Arc<dyn HealthCheck>,
     pub store: Store,
@@ -46,6 +48,7 @@ impl AppState {
             ),
             audit: AuditService::new(shared.clone()),
             wallets: WalletService::new(shared.clone(), shared.clone()),
+            invoices: InvoiceService::new(shared.clone(), shared.clone()),
             idempotency: shared.clone(),
             health: shared,
             metrics: Metrics::new(),

@@ -11,6 +11,7 @@ pub const AUDIT_EVENT: &str = "aud";
 pub const WALLET: &str = "wal";
 pub const WALLET_TX: &str = "wtx";
 pub const CREDIT_LOT: &str = "lot";
+pub const INVOICE: &str = "inv";
 
 pub fn new_id(prefix: &str) -> String {
     format!(

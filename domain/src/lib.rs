@@ -8,6 +8,7 @@ pub mod customer;
 pub mod error;
 pub mod id;
 pub mod idempotency;
+pub mod invoice;
 pub mod money;
 pub mod page;
 pub mod portal_session;

@@ -194,3 +194,56 @@ pub trait WalletRepo: Send + Sync {
     fn due_for_expiry(&self, now: DateTime<Utc>, limit: i64)
         -> DomainResult<Vec<(String, String)>>;
 }
+
+/// Takes the next invoice number of a period (`YYYYMM`) inside the change's transaction.
+pub type NextNumber<'a> = &'a mut dyn FnMut(&str) -> DomainResult<i64>;
+pub type InvoiceChange<'a> =
+    &'a mut dyn FnMut(&mut crate::invoice::Invoice, NextNumber<'_>) -> DomainResult<()>;
+
+#[derive(Debug, Clone, Default)]
+pub struct InvoiceFilter {
+    pub customer_id: Option<String>,
+    pub status: Option<crate::invoice::InvoiceStatus>,
+    /// Drafts are never shown to customers.
+    pub exclude_drafts: bool,
+    pub payment_status: Option<crate::invoice::PaymentStatus>,
+    /// Number or memo, case-insensitive.
+    pub q: Option<String>,
+    pub currency: Option<String>,
+    pub issued_from: Option<DateTime<Utc>>,
+    pub issued_to: Option<DateTime<Utc>>,
+    pub due_from: Option<DateTime<Utc>>,
+    pub due_to: Option<DateTime<Utc>>,
+    /// Totals in minor units of `currency`.
+    pub total_minor_min: Option<i64>,
+    pub total_minor_max: Option<i64>,
+    /// Finalized, not fully paid, due before this instant.
+    pub overdue_at: Option<DateTime<Utc>>,
+}
+
+pub trait InvoiceRepo: Send + Sync {
+    fn insert(&self, invoice: &crate::invoice::Invoice) -> DomainResult<()>;
+    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<crate::invoice::Invoice>>;
+    /// Locks the invoice, runs `change` (which may take invoice numbers) and writes the result,
+    /// all in one transaction.
+    fn change(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        change: InvoiceChange<'_>,
+    ) -> DomainResult<crate::invoice::Invoice>;
+    /// Deletes a draft (only a draft).
+    fn delete_draft(&self, tenant_id: &str, id: &str) -> DomainResult<bool>;
+    fn list(
+        &self,
+        tenant_id: &str,
+        filter: &InvoiceFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::invoice::Invoice>>;
+    /// Finalized invoices of a customer with something left to pay.
+    fn open_invoices(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+    ) -> DomainResult<Vec<crate::invoice::Invoice>>;
+}

@@ -166,6 +166,40 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{ExactDecimal, UtcTimestamp};
+
+    invoices (id) {
+        id -> Text,
+        tenant_id -> Text,
+        customer_id -> Text,
+        number -> Nullable<Text>,
+        status -> Text,
+        payment_status -> Text,
+        currency -> Text,
+        memo -> Nullable<Text>,
+        lines -> Text,
+        subtotal -> ExactDecimal,
+        total -> ExactDecimal,
+        total_minor -> BigInt,
+        amount_paid -> ExactDecimal,
+        due_at -> Nullable<UtcTimestamp>,
+        issued_at -> Nullable<UtcTimestamp>,
+        voided_at -> Nullable<UtcTimestamp>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    invoice_counters (tenant_id, period) {
+        tenant_id -> Text,
+        period -> Text,
+        last_number -> BigInt,
+    }
+}
+
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(portal_sessions -> customers (customer_id));
 diesel::joinable!(customers -> tenants (tenant_id));
@@ -178,5 +212,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     audit_events,
     wallets,
     credit_lots,
-    wallet_transactions
+    wallet_transactions,
+    invoices,
+    invoice_counters
 );

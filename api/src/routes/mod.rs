@@ -1,4 +1,5 @@
 pub mod admin;
+pub mod invoice_dto;
 pub mod ops;
 pub mod portal;
 pub mod session_dto;
@@ -37,6 +38,13 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .service(admin::wallets::debit)
             .service(admin::wallets::close)
             .service(admin::wallets::transactions)
+            .service(admin::invoices::create)
+            .service(admin::invoices::list)
+            .service(admin::invoices::get)
+            .service(admin::invoices::update)
+            .service(admin::invoices::delete)
+            .service(admin::invoices::finalize)
+            .service(admin::invoices::void)
             .service(
                 scope::scope("/portal")
                     .wrap(portal_cors(cors_origins))
@@ -47,7 +55,10 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                     .service(portal::customer::update)
                     .service(portal::wallets::list)
                     .service(portal::wallets::get)
-                    .service(portal::wallets::transactions),
+                    .service(portal::wallets::transactions)
+                    .service(portal::invoices::list)
+                    .service(portal::invoices::summary)
+                    .service(portal::invoices::get),
             ),
     );
 }

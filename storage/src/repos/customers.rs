@@ -5,16 +5,11 @@ use domain::ports::{CustomerChange, CustomerRepo};
 use domain::services::customers::not_found;
 use domain::{DomainError, DomainResult};
 
-use super::{internal, TxError};
+use super::{internal, lower, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::customers;
 use crate::sql_types::DbTime;
 use crate::Store;
-
-diesel::define_sql_function! {
-    /// Lower-case (Unicode on PostgreSQL, ASCII on SQLite).
-    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
-}
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = customers, treat_none_as_null = true)]
@@ -92,20 +87,6 @@ fn external_id_taken() -> DomainError {
         code: "external_id_taken",
         message: "another customer already has this external_id".into(),
     }
-}
-
-/// `%`, `_` and `\` in a search string match themselves.
-fn like_pattern(q: &str) -> String {
-    let mut p = String::with_capacity(q.len() + 2);
-    p.push('%');
-    for ch in q.to_lowercase().chars() {
-        if matches!(ch, '%' | '_' | '\\') {
-            p.push('\\');
-        }
-        p.push(ch);
-    }
-    p.push('%');
-    p
 }
 
 impl CustomerRepo for Store {
@@ -195,7 +176,7 @@ impl CustomerRepo for Store {
             q = q.filter(customers::status.eq(status.as_str()));
         }
         if let Some(text) = filter.q.as_deref().filter(|t| !t.trim().is_empty()) {
-            let pattern = like_pattern(text.trim());
+            let pattern = super::like_pattern(text.trim());
             q = q.filter(
                 lower(customers::name.nullable())
                     .like(pattern.clone())

@@ -8,6 +8,7 @@ pub mod audit;
 pub mod customers;
 pub mod health;
 pub mod idempotency;
+pub mod invoices;
 pub mod portal_sessions;
 pub mod wallets;
 
@@ -52,4 +53,23 @@ impl TxError {
             Self::Db(e) => internal(e),
         }
     }
+}
+
+/// `%`, `_` and `\` in a search string match themselves.
+pub(crate) fn like_pattern(q: &str) -> String {
+    let mut p = String::with_capacity(q.len() + 2);
+    p.push('%');
+    for ch in q.to_lowercase().chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
+}
+
+diesel::define_sql_function! {
+    /// Lower-case (Unicode on PostgreSQL, ASCII on SQLite).
+    fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }

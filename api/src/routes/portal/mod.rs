@@ -1,5 +1,6 @@
 //! Portal routes, authenticated by `X-Session-Token`: one customer's own data, nothing else.
 
 pub mod customer;
+pub mod invoices;
 pub mod session;
 pub mod wallets;

@@ -1,0 +1,132 @@
+use actix_web::web::{Data, Path};
+use actix_web::{get, HttpResponse};
+use domain::invoice::InvoiceStatus;
+use domain::money::Currency;
+use domain::page::PageRequest;
+use domain::portal_session::Section;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{PortalAuth, Query};
+use crate::routes::admin::invoices::InvoiceList;
+use crate::routes::invoice_dto::{InvoiceView, ListInvoices};
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutstandingView {
+    #[schema(example = "USD")]
+    pub currency: String,
+    /// Still to pay on finalized invoices.
+    #[schema(example = "120.00")]
+    pub outstanding: String,
+    /// The part of it that is past due.
+    #[schema(example = "20.00")]
+    pub overdue: String,
+    pub open_invoices: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceSummary {
+    /// One entry per currency with something to pay.
+    pub data: Vec<OutstandingView>,
+}
+
+/// The customer's invoices (drafts are never shown), newest first (section `invoices`).
+#[utoipa::path(
+    tag = "portal",
+    security(("session_token" = [])),
+    params(ListInvoices),
+    responses(
+        (status = 200, body = InvoiceList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/invoices")]
+pub async fn list(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+    Query(q): Query<ListInvoices>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Invoices)?;
+    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let mut filter = q.filter()?;
+    // Whatever was asked: this customer's, never drafts.
+    filter.customer_id = Some(session.customer_id.clone());
+    filter.exclude_drafts = true;
+    if filter.status == Some(InvoiceStatus::Draft) {
+        filter.status = None;
+    }
+    let svc = state.invoices.clone();
+    let found = blocking(move || svc.list(&session.tenant_id, &filter, &page)).await?;
+    Ok(HttpResponse::Ok().json(InvoiceList::from(found.map(InvoiceView::from))))
+}
+
+/// Outstanding and overdue amounts per currency.
+#[utoipa::path(
+    tag = "portal",
+    security(("session_token" = [])),
+    responses(
+        (status = 200, body = InvoiceSummary),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/invoices/summary")]
+pub async fn summary(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Invoices)?;
+    let svc = state.invoices.clone();
+    let rows = blocking(move || svc.outstanding(&session.tenant_id, &session.customer_id)).await?;
+    let data = rows
+        .into_iter()
+        .map(|o| {
+            let c = Currency::parse(&o.currency).expect("invoice currencies are validated");
+            OutstandingView {
+                outstanding: c.display(&o.outstanding),
+                overdue: c.display(&o.overdue),
+                currency: o.currency,
+                open_invoices: o.open_invoices,
+            }
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(InvoiceSummary { data }))
+}
+
+/// One of the customer's invoices; a draft or another customer's invoice is a 404.
+#[utoipa::path(
+    tag = "portal",
+    security(("session_token" = [])),
+    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = InvoiceView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/invoices/{id}")]
+pub async fn get(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Invoices)?;
+    let svc = state.invoices.clone();
+    let invoice = blocking(move || {
+        let i = svc.get(&session.tenant_id, &id)?;
+        if i.customer_id != session.customer_id || i.status == InvoiceStatus::Draft {
+            return Err(domain::services::invoices::not_found());
+        }
+        Ok(i)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(InvoiceView::from(invoice)))
+}

@@ -1,0 +1,303 @@
+//! Invoices: a draft (editable line items) becomes finalized (numbered, totals frozen,
+//! immutable) and may be voided.
+//!
+//! Money rule: line amounts are quantity × unit amount, exact; the subtotal is their exact sum;
+//! at finalization the total is the subtotal rounded to the currency's minor unit, half away
+//! from zero (USD 0.005 → 0.01, JPY 0.5 → 1, KWD 0.0005 → 0.001). Drafts show the same rounding
+//! as a preview. Numbers are `INV-YYYYMM-NNNNN` per account and month of finalization (UTC),
+//! consecutive without gaps: a number is taken in the transaction that finalizes.
+
+use bigdecimal::{BigDecimal, Zero};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::money::Currency;
+use crate::wallet::validate_text;
+use crate::{DomainError, DomainResult, FieldError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceStatus {
+    Draft,
+    Finalized,
+    Voided,
+}
+
+impl InvoiceStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Draft => "draft",
+            Self::Finalized => "finalized",
+            Self::Voided => "voided",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "draft" => Some(Self::Draft),
+            "finalized" => Some(Self::Finalized),
+            "voided" => Some(Self::Voided),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentStatus {
+    Unpaid,
+    PartiallyPaid,
+    Paid,
+    Refunded,
+}
+
+impl PaymentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Unpaid => "unpaid",
+            Self::PartiallyPaid => "partially_paid",
+            Self::Paid => "paid",
+            Self::Refunded => "refunded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "unpaid" => Some(Self::Unpaid),
+            "partially_paid" => Some(Self::PartiallyPaid),
+            "paid" => Some(Self::Paid),
+            "refunded" => Some(Self::Refunded),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineItem {
+    pub description: String,
+    pub quantity: BigDecimal,
+    pub unit_amount: BigDecimal,
+    /// quantity × unit_amount, exact.
+    pub amount: BigDecimal,
+    /// The usage feature the line bills, if any.
+    pub feature: Option<String>,
+    pub period_start: Option<DateTime<Utc>>,
+    pub period_end: Option<DateTime<Utc>>,
+}
+
+/// A line as submitted.
+#[derive(Debug, Clone)]
+pub struct NewLine {
+    pub description: String,
+    pub quantity: BigDecimal,
+    pub unit_amount: BigDecimal,
+    pub feature: Option<String>,
+    pub period_start: Option<DateTime<Utc>>,
+    pub period_end: Option<DateTime<Utc>>,
+}
+
+pub const MAX_LINES: usize = 250;
+
+/// Validates lines (with field paths `lines[i].…`) and prices them.
+pub fn price_lines(lines: Vec<NewLine>) -> DomainResult<Vec<LineItem>> {
+    let mut errs = Vec::new();
+    if lines.len() > MAX_LINES {
+        errs.push(FieldError::new(
+            "lines",
+            format!("at most {MAX_LINES} lines"),
+        ));
+    }
+    let mut priced = Vec::with_capacity(lines.len());
+    for (i, l) in lines.into_iter().enumerate() {
+        let at = |f: &str| format!("lines[{i}].{f}");
+        if l.description.trim().is_empty() {
+            errs.push(FieldError::new(at("description"), "must not be empty"));
+        }
+        validate_text(&at("description"), Some(&l.description), 500, &mut errs);
+        validate_text(&at("feature"), l.feature.as_deref(), 100, &mut errs);
+        if l.quantity <= BigDecimal::zero() {
+            errs.push(FieldError::new(at("quantity"), "must be greater than zero"));
+        }
+        if l.unit_amount < BigDecimal::zero() {
+            errs.push(FieldError::new(at("unit_amount"), "must not be negative"));
+        }
+        if let (Some(s), Some(e)) = (l.period_start, l.period_end) {
+            if s > e {
+                errs.push(FieldError::new(
+                    at("period_start"),
+                    "must not be after period_end",
+                ));
+            }
+        }
+        priced.push(LineItem {
+            amount: &l.quantity * &l.unit_amount,
+            description: l.description.trim().to_owned(),
+            quantity: l.quantity,
+            unit_amount: l.unit_amount,
+            feature: l.feature,
+            period_start: l.period_start,
+            period_end: l.period_end,
+        });
+    }
+    if errs.is_empty() {
+        Ok(priced)
+    } else {
+        Err(DomainError::Validation(errs))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Invoice {
+    pub id: String,
+    pub tenant_id: String,
+    pub customer_id: String,
+    pub number: Option<String>,
+    pub status: InvoiceStatus,
+    pub payment_status: PaymentStatus,
+    pub currency: String,
+    pub memo: Option<String>,
+    pub lines: Vec<LineItem>,
+    /// Exact sum of the line amounts.
+    pub subtotal: BigDecimal,
+    /// Subtotal rounded to the currency's minor unit (frozen at finalization).
+    pub total: BigDecimal,
+    /// Net of refunds.
+    pub amount_paid: BigDecimal,
+    pub due_at: Option<DateTime<Utc>>,
+    pub issued_at: Option<DateTime<Utc>>,
+    pub voided_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Invoice {
+    /// Recomputes subtotal and total from the lines.
+    pub fn reprice(&mut self) {
+        self.subtotal = self.lines.iter().map(|l| l.amount.clone()).sum();
+        let currency = Currency::parse(&self.currency).expect("invoice currencies are validated");
+        self.total = currency.round(&self.subtotal);
+    }
+
+    pub fn amount_due(&self) -> BigDecimal {
+        match self.status {
+            InvoiceStatus::Finalized => &self.total - &self.amount_paid,
+            _ => BigDecimal::zero(),
+        }
+    }
+
+    /// Total in minor units (cents): an integer, for range filters that must be exact on both
+    /// databases.
+    pub fn total_minor(&self) -> i64 {
+        let currency = Currency::parse(&self.currency).expect("invoice currencies are validated");
+        let scaled = &self.total * BigDecimal::from(10i64.pow(currency.minor_units() as u32));
+        // The total is rounded to the minor unit, so this is an integer.
+        bigdecimal::ToPrimitive::to_i64(&scaled).unwrap_or(i64::MAX)
+    }
+
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.status == InvoiceStatus::Finalized
+            && self.amount_due() > BigDecimal::zero()
+            && self.due_at.is_some_and(|d| d < now)
+    }
+}
+
+/// `INV-YYYYMM-NNNNN` (at least five digits).
+pub fn format_number(period: &str, n: i64) -> String {
+    format!("INV-{period}-{n:05}")
+}
+
+/// The numbering period of a finalization instant: its UTC month.
+pub fn number_period(at: DateTime<Utc>) -> String {
+    at.format("%Y%m").to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn d(s: &str) -> BigDecimal {
+        BigDecimal::from_str(s).unwrap()
+    }
+
+    fn invoice(currency: &str, amounts: &[(&str, &str)]) -> Invoice {
+        let lines = price_lines(
+            amounts
+                .iter()
+                .map(|(q, u)| NewLine {
+                    description: "x".into(),
+                    quantity: d(q),
+                    unit_amount: d(u),
+                    feature: None,
+                    period_start: None,
+                    period_end: None,
+                })
+                .collect(),
+        )
+        .unwrap();
+        let now = Utc::now();
+        let mut inv = Invoice {
+            id: "inv".into(),
+            tenant_id: "t".into(),
+            customer_id: "c".into(),
+            number: None,
+            status: InvoiceStatus::Finalized,
+            payment_status: PaymentStatus::Unpaid,
+            currency: currency.into(),
+            memo: None,
+            lines,
+            subtotal: BigDecimal::zero(),
+            total: BigDecimal::zero(),
+            amount_paid: BigDecimal::zero(),
+            due_at: None,
+            issued_at: None,
+            voided_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        inv.reprice();
+        inv
+    }
+
+    #[test]
+    fn rounding_edge_cases() {
+        let usd = invoice("USD", &[("1", "0.005")]);
+        assert_eq!(
+            (usd.subtotal.clone(), usd.total.clone()),
+            (d("0.005"), d("0.01"))
+        );
+        assert_eq!(usd.total_minor(), 1);
+        let jpy = invoice("JPY", &[("3", "0.5")]);
+        assert_eq!(jpy.total, d("2"), "1.5 JPY rounds half away from zero");
+        let kwd = invoice("KWD", &[("1", "1.2345")]);
+        assert_eq!(kwd.total, d("1.235"));
+        assert_eq!(kwd.total_minor(), 1235);
+        let many = invoice("USD", &[("3", "0.333"), ("1", "0.001")]);
+        assert_eq!(many.subtotal, d("1"), "exact sum before rounding");
+        assert_eq!(format_number("202611", 7), "INV-202611-00007");
+        assert_eq!(format_number("202611", 123456), "INV-202611-123456");
+    }
+
+    #[test]
+    fn bad_lines_are_named() {
+        let err = price_lines(vec![NewLine {
+            description: " ".into(),
+            quantity: d("0"),
+            unit_amount: d("-1"),
+            feature: None,
+            period_start: None,
+            period_end: None,
+        }])
+        .unwrap_err();
+        let DomainError::Validation(errs) = err else {
+            panic!()
+        };
+        let fields: Vec<_> = errs.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(
+            fields,
+            vec![
+                "lines[0].description",
+                "lines[0].quantity",
+                "lines[0].unit_amount"
+            ]
+        );
+    }
+}

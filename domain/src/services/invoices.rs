@@ -1,0 +1,293 @@
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use bigdecimal::{BigDecimal, Zero};
+use chrono::{DateTime, Utc};
+
+use crate::customer::CustomerStatus;
+use crate::invoice::{
+    format_number, number_period, price_lines, Invoice, InvoiceStatus, NewLine, PaymentStatus,
+};
+use crate::money::Currency;
+use crate::page::{Page, PageRequest};
+use crate::ports::{CustomerRepo, InvoiceFilter, InvoiceRepo, NextNumber};
+use crate::services::customers;
+use crate::wallet::validate_text;
+use crate::{clock, id, DomainError, DomainResult, FieldError};
+
+#[derive(Clone)]
+pub struct InvoiceService {
+    invoices: Arc<dyn InvoiceRepo>,
+    customers: Arc<dyn CustomerRepo>,
+}
+
+pub fn not_found() -> DomainError {
+    DomainError::NotFound {
+        resource: "invoice",
+        code: "invoice_not_found",
+    }
+}
+
+fn conflict(code: &'static str, message: &str) -> DomainError {
+    DomainError::Conflict {
+        code,
+        message: message.to_owned(),
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewInvoice {
+    pub customer_id: String,
+    pub currency: String,
+    pub due_at: Option<DateTime<Utc>>,
+    pub memo: Option<String>,
+    pub lines: Vec<NewLine>,
+}
+
+/// Draft edits: `None` leaves a field alone; `lines` replaces all lines.
+#[derive(Debug, Clone, Default)]
+pub struct InvoicePatch {
+    pub due_at: Option<Option<DateTime<Utc>>>,
+    pub memo: Option<Option<String>>,
+    pub lines: Option<Vec<NewLine>>,
+}
+
+/// What a customer owes in one currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outstanding {
+    pub currency: String,
+    pub outstanding: BigDecimal,
+    pub overdue: BigDecimal,
+    pub open_invoices: u32,
+}
+
+fn check_memo(memo: Option<&str>) -> DomainResult<()> {
+    let mut errs = Vec::new();
+    validate_text("memo", memo, 1000, &mut errs);
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::Validation(errs))
+    }
+}
+
+impl InvoiceService {
+    pub fn new(invoices: Arc<dyn InvoiceRepo>, customers: Arc<dyn CustomerRepo>) -> Self {
+        Self {
+            invoices,
+            customers,
+        }
+    }
+
+    pub fn create(&self, tenant_id: &str, input: NewInvoice) -> DomainResult<Invoice> {
+        let currency = Currency::parse(&input.currency)?;
+        check_memo(input.memo.as_deref())?;
+        let lines = price_lines(input.lines)?;
+        let customer = if id::is_valid(id::CUSTOMER, &input.customer_id) {
+            self.customers.get(tenant_id, &input.customer_id)?
+        } else {
+            None
+        }
+        .ok_or_else(customers::not_found)?;
+        if customer.status == CustomerStatus::Archived {
+            return Err(conflict(
+                "customer_archived",
+                "archived customers cannot be invoiced",
+            ));
+        }
+        let now = clock::now();
+        let mut invoice = Invoice {
+            id: id::new_id(id::INVOICE),
+            tenant_id: tenant_id.to_owned(),
+            customer_id: customer.id,
+            number: None,
+            status: InvoiceStatus::Draft,
+            payment_status: PaymentStatus::Unpaid,
+            currency: currency.code().to_owned(),
+            memo: input.memo,
+            lines,
+            subtotal: BigDecimal::zero(),
+            total: BigDecimal::zero(),
+            amount_paid: BigDecimal::zero(),
+            due_at: input.due_at,
+            issued_at: None,
+            voided_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        invoice.reprice();
+        self.invoices.insert(&invoice)?;
+        Ok(invoice)
+    }
+
+    pub fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Invoice> {
+        if !id::is_valid(id::INVOICE, id) {
+            return Err(not_found());
+        }
+        self.invoices.get(tenant_id, id)?.ok_or_else(not_found)
+    }
+
+    /// Edits a draft; a finalized or voided invoice is immutable (409 `invoice_not_draft`).
+    pub fn update(&self, tenant_id: &str, id: &str, patch: InvoicePatch) -> DomainResult<Invoice> {
+        if patch.due_at.is_none() && patch.memo.is_none() && patch.lines.is_none() {
+            return Err(DomainError::validation(
+                "body",
+                "at least one field must be given",
+            ));
+        }
+        if let Some(Some(m)) = &patch.memo {
+            check_memo(Some(m))?;
+        }
+        let lines = patch.lines.map(price_lines).transpose()?;
+        let mut lines = Some(lines);
+        self.change(tenant_id, id, &mut |inv, _| {
+            if inv.status != InvoiceStatus::Draft {
+                return Err(conflict("invoice_not_draft", "only drafts can be edited"));
+            }
+            if let Some(Some(l)) = lines.take() {
+                inv.lines = l;
+            }
+            if let Some(d) = patch.due_at {
+                inv.due_at = d;
+            }
+            if let Some(m) = &patch.memo {
+                inv.memo = m.clone();
+            }
+            inv.reprice();
+            inv.updated_at = clock::now();
+            Ok(())
+        })
+    }
+
+    pub fn delete(&self, tenant_id: &str, id: &str) -> DomainResult<()> {
+        let invoice = self.get(tenant_id, id)?;
+        if invoice.status != InvoiceStatus::Draft || !self.invoices.delete_draft(tenant_id, id)? {
+            return Err(conflict("invoice_not_draft", "only drafts can be deleted"));
+        }
+        Ok(())
+    }
+
+    /// Assigns the next number, freezes the totals and sets `issued_at`. An invoice needs at
+    /// least one line.
+    pub fn finalize(&self, tenant_id: &str, id: &str) -> DomainResult<Invoice> {
+        self.change(tenant_id, id, &mut |inv, next_number: NextNumber<'_>| {
+            if inv.status != InvoiceStatus::Draft {
+                return Err(conflict(
+                    "invoice_not_draft",
+                    "only drafts can be finalized",
+                ));
+            }
+            if inv.lines.is_empty() {
+                return Err(DomainError::Unprocessable {
+                    code: "invoice_empty",
+                    message: "an invoice needs at least one line to be finalized".into(),
+                });
+            }
+            let now = clock::now();
+            let period = number_period(now);
+            inv.reprice();
+            inv.number = Some(format_number(&period, next_number(&period)?));
+            inv.status = InvoiceStatus::Finalized;
+            inv.issued_at = Some(now);
+            inv.updated_at = now;
+            Ok(())
+        })
+    }
+
+    /// Voids a finalized invoice. One with payments must be refunded first (409
+    /// `invoice_has_payments`), so money is never silently orphaned.
+    pub fn void(&self, tenant_id: &str, id: &str) -> DomainResult<Invoice> {
+        self.change(tenant_id, id, &mut |inv, _| {
+            match inv.status {
+                InvoiceStatus::Voided => return Ok(()),
+                InvoiceStatus::Draft => {
+                    return Err(conflict(
+                        "invoice_not_finalized",
+                        "drafts are deleted, not voided",
+                    ));
+                }
+                InvoiceStatus::Finalized => {}
+            }
+            if !inv.amount_paid.is_zero() {
+                return Err(conflict(
+                    "invoice_has_payments",
+                    "refund the payments before voiding",
+                ));
+            }
+            let now = clock::now();
+            inv.status = InvoiceStatus::Voided;
+            inv.voided_at = Some(now);
+            inv.updated_at = now;
+            Ok(())
+        })
+    }
+
+    pub fn list(
+        &self,
+        tenant_id: &str,
+        filter: &InvoiceFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<Invoice>> {
+        let mut errs = Vec::new();
+        for (field, from, to) in [
+            ("issued_from", filter.issued_from, filter.issued_to),
+            ("due_from", filter.due_from, filter.due_to),
+        ] {
+            if let (Some(f), Some(t)) = (from, to) {
+                if f > t {
+                    errs.push(FieldError::new(
+                        field,
+                        "must not be after the end of the range",
+                    ));
+                }
+            }
+        }
+        if errs.is_empty() {
+            self.invoices.list(tenant_id, filter, page)
+        } else {
+            Err(DomainError::Validation(errs))
+        }
+    }
+
+    /// Outstanding and overdue amounts per currency for one customer.
+    pub fn outstanding(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+    ) -> DomainResult<Vec<Outstanding>> {
+        let now = clock::now();
+        let mut by_currency: BTreeMap<String, Outstanding> = BTreeMap::new();
+        for inv in self.invoices.open_invoices(tenant_id, customer_id)? {
+            let due = inv.amount_due();
+            if due <= BigDecimal::zero() {
+                continue;
+            }
+            let entry = by_currency
+                .entry(inv.currency.clone())
+                .or_insert_with(|| Outstanding {
+                    currency: inv.currency.clone(),
+                    outstanding: BigDecimal::zero(),
+                    overdue: BigDecimal::zero(),
+                    open_invoices: 0,
+                });
+            if inv.is_overdue(now) {
+                entry.overdue += &due;
+            }
+            entry.outstanding += due;
+            entry.open_invoices += 1;
+        }
+        Ok(by_currency.into_values().collect())
+    }
+
+    fn change(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        f: &mut dyn FnMut(&mut Invoice, NextNumber<'_>) -> DomainResult<()>,
+    ) -> DomainResult<Invoice> {
+        if !id::is_valid(id::INVOICE, id) {
+            return Err(not_found());
+        }
+        self.invoices.change(tenant_id, id, f)
+    }
+}

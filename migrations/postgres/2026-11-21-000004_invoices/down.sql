@@ -1,0 +1,2 @@
+DROP TABLE invoice_counters;
+DROP TABLE invoices;

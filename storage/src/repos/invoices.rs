@@ -1,0 +1,291 @@
+use diesel::prelude::*;
+use domain::invoice::{Invoice, InvoiceStatus, LineItem, PaymentStatus};
+use domain::page::{Page, PageRequest};
+use domain::ports::{InvoiceChange, InvoiceFilter, InvoiceRepo};
+use domain::services::invoices::not_found;
+use domain::{DomainError, DomainResult};
+
+use super::{internal, lower, TxError};
+use crate::connection::{write_tx, DbConnection};
+use crate::schema::{invoice_counters as ic, invoices as inv};
+use crate::sql_types::{DbDecimal, DbTime};
+use crate::Store;
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = inv, treat_none_as_null = true)]
+struct InvoiceRow {
+    id: String,
+    tenant_id: String,
+    customer_id: String,
+    number: Option<String>,
+    status: String,
+    payment_status: String,
+    currency: String,
+    memo: Option<String>,
+    lines: String,
+    subtotal: DbDecimal,
+    total: DbDecimal,
+    total_minor: i64,
+    amount_paid: DbDecimal,
+    due_at: Option<DbTime>,
+    issued_at: Option<DbTime>,
+    voided_at: Option<DbTime>,
+    created_at: DbTime,
+    updated_at: DbTime,
+}
+
+impl InvoiceRow {
+    fn from_domain(i: &Invoice) -> Self {
+        Self {
+            id: i.id.clone(),
+            tenant_id: i.tenant_id.clone(),
+            customer_id: i.customer_id.clone(),
+            number: i.number.clone(),
+            status: i.status.as_str().to_owned(),
+            payment_status: i.payment_status.as_str().to_owned(),
+            currency: i.currency.clone(),
+            memo: i.memo.clone(),
+            lines: serde_json::to_string(&i.lines).expect("lines serialise"),
+            subtotal: DbDecimal(i.subtotal.clone()),
+            total: DbDecimal(i.total.clone()),
+            total_minor: i.total_minor(),
+            amount_paid: DbDecimal(i.amount_paid.clone()),
+            due_at: i.due_at.map(DbTime),
+            issued_at: i.issued_at.map(DbTime),
+            voided_at: i.voided_at.map(DbTime),
+            created_at: DbTime(i.created_at),
+            updated_at: DbTime(i.updated_at),
+        }
+    }
+
+    fn into_domain(self) -> DomainResult<Invoice> {
+        let corrupt =
+            |what: &str| DomainError::internal(format!("invoice {}: corrupt {what}", self.id));
+        let status = InvoiceStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?;
+        let payment_status =
+            PaymentStatus::parse(&self.payment_status).ok_or_else(|| corrupt("payment status"))?;
+        let lines: Vec<LineItem> =
+            serde_json::from_str(&self.lines).map_err(|_| corrupt("lines"))?;
+        Ok(Invoice {
+            id: self.id,
+            tenant_id: self.tenant_id,
+            customer_id: self.customer_id,
+            number: self.number,
+            status,
+            payment_status,
+            currency: self.currency,
+            memo: self.memo,
+            lines,
+            subtotal: self.subtotal.0,
+            total: self.total.0,
+            amount_paid: self.amount_paid.0,
+            due_at: self.due_at.map(|t| t.0),
+            issued_at: self.issued_at.map(|t| t.0),
+            voided_at: self.voided_at.map(|t| t.0),
+            created_at: self.created_at.0,
+            updated_at: self.updated_at.0,
+        })
+    }
+}
+
+/// Takes the next number of `period` for the account, inside the caller's transaction.
+/// PostgreSQL: an upsert whose row lock serialises finalizations of one account and month until
+/// commit. SQLite: read then write under the transaction's write lock.
+fn next_number(conn: &mut DbConnection, tenant_id: &str, period: &str) -> QueryResult<i64> {
+    match conn {
+        DbConnection::Postgres(pg) => diesel::insert_into(ic::table)
+            .values((
+                ic::tenant_id.eq(tenant_id),
+                ic::period.eq(period),
+                ic::last_number.eq(1i64),
+            ))
+            .on_conflict((ic::tenant_id, ic::period))
+            .do_update()
+            .set(ic::last_number.eq(ic::last_number + 1))
+            .returning(ic::last_number)
+            .get_result(pg),
+        DbConnection::Sqlite(sq) => {
+            let key = ic::table
+                .filter(ic::tenant_id.eq(tenant_id))
+                .filter(ic::period.eq(period));
+            let last: Option<i64> = key.select(ic::last_number).first(sq).optional()?;
+            match last {
+                Some(n) => {
+                    diesel::update(key)
+                        .set(ic::last_number.eq(n + 1))
+                        .execute(sq)?;
+                    Ok(n + 1)
+                }
+                None => {
+                    diesel::insert_into(ic::table)
+                        .values((
+                            ic::tenant_id.eq(tenant_id),
+                            ic::period.eq(period),
+                            ic::last_number.eq(1i64),
+                        ))
+                        .execute(sq)?;
+                    Ok(1)
+                }
+            }
+        }
+    }
+}
+
+impl InvoiceRepo for Store {
+    fn insert(&self, invoice: &Invoice) -> DomainResult<()> {
+        let mut conn = self.conn()?;
+        diesel::insert_into(inv::table)
+            .values(InvoiceRow::from_domain(invoice))
+            .execute(&mut *conn)
+            .map_err(internal)?;
+        Ok(())
+    }
+
+    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<Invoice>> {
+        let mut conn = self.conn()?;
+        inv::table
+            .filter(inv::tenant_id.eq(tenant_id))
+            .filter(inv::id.eq(id))
+            .select(InvoiceRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(internal)?
+            .map(InvoiceRow::into_domain)
+            .transpose()
+    }
+
+    fn change(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        change: InvoiceChange<'_>,
+    ) -> DomainResult<Invoice> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| -> Result<Invoice, TxError> {
+            let this = inv::table
+                .filter(inv::tenant_id.eq(tenant_id))
+                .filter(inv::id.eq(id));
+            let row = match c {
+                DbConnection::Postgres(pg) => this
+                    .select(InvoiceRow::as_select())
+                    .for_update()
+                    .first(pg)
+                    .optional()?,
+                DbConnection::Sqlite(sq) => {
+                    this.select(InvoiceRow::as_select()).first(sq).optional()?
+                }
+            };
+            let mut invoice = row.ok_or_else(not_found)?.into_domain()?;
+            // Numbers are taken on the same connection, inside this transaction: if anything
+            // after fails, the number goes back with the rollback (no gaps).
+            change(&mut invoice, &mut |period| {
+                next_number(c, tenant_id, period).map_err(internal)
+            })?;
+            diesel::update(this)
+                .set(InvoiceRow::from_domain(&invoice))
+                .execute(c)?;
+            Ok(invoice)
+        })
+        .map_err(|e| e.into_domain(|| DomainError::internal("duplicate invoice number")))
+    }
+
+    fn delete_draft(&self, tenant_id: &str, id: &str) -> DomainResult<bool> {
+        let mut conn = self.conn()?;
+        let n = diesel::delete(
+            inv::table
+                .filter(inv::tenant_id.eq(tenant_id))
+                .filter(inv::id.eq(id))
+                .filter(inv::status.eq("draft")),
+        )
+        .execute(&mut *conn)
+        .map_err(internal)?;
+        Ok(n == 1)
+    }
+
+    fn list(
+        &self,
+        tenant_id: &str,
+        f: &InvoiceFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<Invoice>> {
+        let mut conn = self.conn()?;
+        let mut q = inv::table
+            .filter(inv::tenant_id.eq(tenant_id))
+            .select(InvoiceRow::as_select())
+            .into_boxed();
+        if let Some(c) = &f.customer_id {
+            q = q.filter(inv::customer_id.eq(c.clone()));
+        }
+        if let Some(s) = f.status {
+            q = q.filter(inv::status.eq(s.as_str()));
+        }
+        if f.exclude_drafts {
+            q = q.filter(inv::status.ne("draft"));
+        }
+        if let Some(p) = f.payment_status {
+            q = q.filter(inv::payment_status.eq(p.as_str()));
+        }
+        if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let pattern = super::like_pattern(text);
+            q = q.filter(
+                lower(inv::number)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(inv::memo).like(pattern).escape('\\')),
+            );
+        }
+        if let Some(c) = &f.currency {
+            q = q.filter(inv::currency.eq(c.clone()));
+        }
+        if let Some(t) = f.issued_from {
+            q = q.filter(inv::issued_at.ge(DbTime(t)));
+        }
+        if let Some(t) = f.issued_to {
+            q = q.filter(inv::issued_at.lt(DbTime(t)));
+        }
+        if let Some(t) = f.due_from {
+            q = q.filter(inv::due_at.ge(DbTime(t)));
+        }
+        if let Some(t) = f.due_to {
+            q = q.filter(inv::due_at.lt(DbTime(t)));
+        }
+        if let Some(m) = f.total_minor_min {
+            q = q.filter(inv::total_minor.ge(m));
+        }
+        if let Some(m) = f.total_minor_max {
+            q = q.filter(inv::total_minor.le(m));
+        }
+        if let Some(t) = f.overdue_at {
+            q = q
+                .filter(inv::status.eq("finalized"))
+                .filter(inv::payment_status.eq_any(["unpaid", "partially_paid"]))
+                .filter(inv::due_at.lt(DbTime(t)));
+        }
+        if let Some(after) = &page.after {
+            q = q.filter(inv::id.lt(after.clone()));
+        }
+        let rows: Vec<InvoiceRow> = q
+            .order(inv::id.desc())
+            .limit(page.fetch_limit())
+            .load(&mut *conn)
+            .map_err(internal)?;
+        let items = rows
+            .into_iter()
+            .map(InvoiceRow::into_domain)
+            .collect::<DomainResult<Vec<_>>>()?;
+        Ok(Page::from_rows(items, page, |i: &Invoice| &i.id))
+    }
+
+    fn open_invoices(&self, tenant_id: &str, customer_id: &str) -> DomainResult<Vec<Invoice>> {
+        let mut conn = self.conn()?;
+        let rows: Vec<InvoiceRow> = inv::table
+            .filter(inv::tenant_id.eq(tenant_id))
+            .filter(inv::customer_id.eq(customer_id))
+            .filter(inv::status.eq("finalized"))
+            .filter(inv::payment_status.eq_any(["unpaid", "partially_paid"]))
+            .select(InvoiceRow::as_select())
+            .load(&mut *conn)
+            .map_err(internal)?;
+        rows.into_iter().map(InvoiceRow::into_domain).collect()
+    }
+}

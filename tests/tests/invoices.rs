@@ -1,0 +1,433 @@
+//! Invoices over HTTP: drafts, finalization with gapless numbers under concurrency, rounding,
+//! immutability, search, and the portal's view.
+
+use futures_util::future::join_all;
+use serde_json::{json, Value};
+use tests::{on_both_backends, send, Method, Reply, TestServer};
+
+on_both_backends!(
+    invoice_lifecycle,
+    concurrent_finalizations_get_consecutive_numbers,
+    totals_round_per_currency,
+    search_and_filters,
+    portal_shows_own_finalized_invoices,
+);
+
+async fn customer(s: &TestServer, ext: &str) -> String {
+    let r = send(
+        s.admin(Method::POST, "/v1/customers")
+            .json(&json!({"name": ext, "external_id": ext})),
+    )
+    .await;
+    r.body["id"].as_str().unwrap().to_owned()
+}
+
+fn line(q: &str, u: &str) -> Value {
+    json!({"description": "Usage", "quantity": q, "unit_amount": u})
+}
+
+async fn draft(
+    s: &TestServer,
+    cid: &str,
+    currency: &str,
+    lines: Vec<Value>,
+    extra: Value,
+) -> Reply {
+    let mut body = json!({"customer_id": cid, "currency": currency, "lines": lines});
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    let r = send(s.admin(Method::POST, "/v1/invoices").json(&body)).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    r
+}
+
+fn id(r: &Reply) -> String {
+    r.body["id"].as_str().unwrap().to_owned()
+}
+
+async fn finalize(s: &TestServer, id: &str) -> Reply {
+    send(s.admin(Method::POST, &format!("/v1/invoices/{id}/finalize"))).await
+}
+
+fn seq_of(number: &str) -> u32 {
+    let period = chrono::Utc::now().format("%Y%m").to_string();
+    let rest = number
+        .strip_prefix(&format!("INV-{period}-"))
+        .unwrap_or_else(|| panic!("{number}"));
+    rest.parse().unwrap()
+}
+
+async fn invoice_lifecycle(s: TestServer) {
+    let c = customer(&s, "life").await;
+    let d = draft(
+        &s,
+        &c,
+        "usd",
+        vec![line("1200", "0.002"), line("1", "5")],
+        json!({"memo": "November", "due_at": "2999-01-01T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(d.body["status"], "draft");
+    assert_eq!(d.body["currency"], "USD");
+    assert_eq!(d.body["number"], Value::Null);
+    assert_eq!(d.body["lines"][0]["amount"], "2.4");
+    assert_eq!(d.body["subtotal"], "7.4");
+    assert_eq!(d.body["total"], "7.40");
+    assert_eq!(d.body["amount_due"], "0.00", "a draft is not owed");
+    let i = id(&d);
+
+    // Drafts are editable; lines are replaced and repriced.
+    let edited = send(
+        s.admin(Method::PATCH, &format!("/v1/invoices/{i}"))
+            .json(&json!({"lines": [line("3", "1.115")], "memo": null})),
+    )
+    .await;
+    assert_eq!(edited.status, 200, "{}", edited.body);
+    assert_eq!(edited.body["subtotal"], "3.345");
+    assert_eq!(edited.body["total"], "3.35");
+    assert_eq!(edited.body["memo"], Value::Null);
+    let bad = send(
+        s.admin(Method::PATCH, &format!("/v1/invoices/{i}"))
+            .json(&json!({"lines": [{"description": "x", "quantity": "abc", "unit_amount": "1"}]})),
+    )
+    .await;
+    bad.assert_problem(422, "validation_failed");
+    assert_eq!(bad.fields(), vec!["lines[0].quantity"]);
+
+    let fin = finalize(&s, &i).await;
+    assert_eq!(fin.status, 200, "{}", fin.body);
+    assert_eq!(fin.body["status"], "finalized");
+    assert_eq!(seq_of(fin.body["number"].as_str().unwrap()), 1);
+    assert!(fin.body["issued_at"].is_string());
+    assert_eq!(fin.body["amount_due"], "3.35");
+    assert_eq!(fin.body["payment_status"], "unpaid");
+
+    // Finalized is immutable.
+    send(
+        s.admin(Method::PATCH, &format!("/v1/invoices/{i}"))
+            .json(&json!({"memo": "x"})),
+    )
+    .await
+    .assert_problem(409, "invoice_not_draft");
+    send(s.admin(Method::DELETE, &format!("/v1/invoices/{i}")))
+        .await
+        .assert_problem(409, "invoice_not_draft");
+    finalize(&s, &i)
+        .await
+        .assert_problem(409, "invoice_not_draft");
+    assert_eq!(
+        send(s.admin(Method::GET, &format!("/v1/invoices/{i}")))
+            .await
+            .body["total"],
+        "3.35"
+    );
+
+    let voided = send(s.admin(Method::POST, &format!("/v1/invoices/{i}/void"))).await;
+    assert_eq!(voided.body["status"], "voided");
+    assert_eq!(voided.body["amount_due"], "0.00");
+    assert_eq!(
+        send(s.admin(Method::POST, &format!("/v1/invoices/{i}/void")))
+            .await
+            .status,
+        200,
+        "idempotent"
+    );
+
+    // Drafts are deleted, not voided; an empty draft cannot be finalized.
+    let empty = id(&draft(&s, &c, "USD", vec![], json!({})).await);
+    send(s.admin(Method::POST, &format!("/v1/invoices/{empty}/void")))
+        .await
+        .assert_problem(409, "invoice_not_finalized");
+    finalize(&s, &empty)
+        .await
+        .assert_problem(422, "invoice_empty");
+    assert_eq!(
+        send(s.admin(Method::DELETE, &format!("/v1/invoices/{empty}")))
+            .await
+            .status,
+        204
+    );
+    send(s.admin(Method::GET, &format!("/v1/invoices/{empty}")))
+        .await
+        .assert_problem(404, "invoice_not_found");
+
+    // Bad input stores nothing.
+    for bad in [
+        json!({"customer_id": c, "currency": "XXX"}),
+        json!({"customer_id": c, "currency": "USD", "lines": [line("0", "1")]}),
+        json!({"customer_id": c, "currency": "USD", "lines": [line("1", "-1")]}),
+        json!({"customer_id": c, "currency": "USD", "extra": true}),
+    ] {
+        send(s.admin(Method::POST, "/v1/invoices").json(&bad))
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    send(
+        s.admin(Method::POST, "/v1/invoices")
+            .json(&json!({"customer_id": "cus_01jd3x6v9f5m2q8r7t4w0y1z3a", "currency": "USD"})),
+    )
+    .await
+    .assert_problem(404, "customer_not_found");
+    let all = send(s.admin(Method::GET, "/v1/invoices?limit=100")).await;
+    assert_eq!(all.body["data"].as_array().unwrap().len(), 1);
+    let other = s.other_tenant_key();
+    send(
+        s.request(Method::GET, &format!("/v1/invoices/{i}"))
+            .header("x-api-key", &other),
+    )
+    .await
+    .assert_problem(404, "invoice_not_found");
+    send(
+        s.request(Method::POST, &format!("/v1/invoices/{i}/void"))
+            .header("x-api-key", &other),
+    )
+    .await
+    .assert_problem(404, "invoice_not_found");
+}
+
+async fn concurrent_finalizations_get_consecutive_numbers(s: TestServer) {
+    let c = customer(&s, "many").await;
+    let mut ids = Vec::new();
+    for _ in 0..32 {
+        ids.push(id(
+            &draft(&s, &c, "EUR", vec![line("1", "10")], json!({})).await
+        ));
+    }
+    let replies = join_all(ids.iter().map(|i| finalize(&s, i))).await;
+    let mut numbers: Vec<u32> = replies
+        .iter()
+        .map(|r| {
+            assert_eq!(r.status, 200, "{}", r.body);
+            seq_of(r.body["number"].as_str().unwrap())
+        })
+        .collect();
+    numbers.sort();
+    assert_eq!(
+        numbers,
+        (1..=32).collect::<Vec<_>>(),
+        "32 distinct consecutive numbers"
+    );
+
+    // A finalization that fails takes no number: the next one is 33.
+    let empty = id(&draft(&s, &c, "EUR", vec![], json!({})).await);
+    finalize(&s, &empty)
+        .await
+        .assert_problem(422, "invoice_empty");
+    let next = finalize(
+        &s,
+        &id(&draft(&s, &c, "EUR", vec![line("1", "1")], json!({})).await),
+    )
+    .await;
+    assert_eq!(seq_of(next.body["number"].as_str().unwrap()), 33);
+    // Numbers are per account.
+    let other = s.other_tenant_key();
+    let oc = send(
+        s.request(Method::POST, "/v1/customers")
+            .header("x-api-key", &other)
+            .json(&json!({"name": "o"})),
+    )
+    .await;
+    let od = send(s.request(Method::POST, "/v1/invoices").header("x-api-key", &other).json(&json!({"customer_id": oc.body["id"], "currency": "EUR", "lines": [line("1", "1")]}))).await;
+    let of = send(
+        s.request(Method::POST, &format!("/v1/invoices/{}/finalize", id(&od)))
+            .header("x-api-key", &other),
+    )
+    .await;
+    assert_eq!(seq_of(of.body["number"].as_str().unwrap()), 1);
+}
+
+async fn totals_round_per_currency(s: TestServer) {
+    let c = customer(&s, "round").await;
+    for (currency, q, u, subtotal, total) in [
+        ("USD", "1", "0.005", "0.005", "0.01"),
+        ("USD", "1", "0.004999", "0.004999", "0.00"),
+        ("JPY", "3", "0.5", "1.5", "2"),
+        ("KWD", "1", "1.2345", "1.2345", "1.235"),
+        ("KWD", "2", "0.0005", "0.001", "0.001"),
+    ] {
+        let d = draft(&s, &c, currency, vec![line(q, u)], json!({})).await;
+        let f = finalize(&s, &id(&d)).await;
+        assert_eq!(
+            (
+                f.body["subtotal"].as_str().unwrap(),
+                f.body["total"].as_str().unwrap()
+            ),
+            (subtotal, total),
+            "{currency} {q}×{u}"
+        );
+    }
+}
+
+async fn search_and_filters(s: TestServer) {
+    let a = customer(&s, "acme").await;
+    let b = customer(&s, "beta").await;
+    let i1 = id(&draft(
+        &s,
+        &a,
+        "USD",
+        vec![line("1", "100")],
+        json!({"memo": "Annual plan", "due_at": "2000-01-01T00:00:00Z"}),
+    )
+    .await);
+    let i2 = id(&draft(
+        &s,
+        &a,
+        "USD",
+        vec![line("1", "25.50")],
+        json!({"due_at": "2999-01-01T00:00:00Z"}),
+    )
+    .await);
+    let i3 = id(&draft(&s, &b, "EUR", vec![line("1", "40")], json!({})).await);
+    let _draft = id(&draft(&s, &b, "USD", vec![line("1", "1")], json!({})).await);
+    let n1 = finalize(&s, &i1).await.body["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    finalize(&s, &i2).await;
+    finalize(&s, &i3).await;
+    let ids = |r: &Reply| -> Vec<String> {
+        r.body["data"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{}", r.body))
+            .iter()
+            .map(|x| x["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let get = |q: &str| s.admin(Method::GET, &format!("/v1/invoices?{q}"));
+
+    assert_eq!(
+        ids(&send(get(&format!("customer_id={a}"))).await),
+        vec![i2.clone(), i1.clone()]
+    );
+    assert_eq!(ids(&send(get("status=draft")).await).len(), 1);
+    assert_eq!(
+        ids(&send(get(&format!("q={}", n1.to_lowercase()))).await),
+        vec![i1.clone()]
+    );
+    assert_eq!(ids(&send(get("q=ANNUAL")).await), vec![i1.clone()]);
+    assert_eq!(ids(&send(get("currency=eur")).await), vec![i3.clone()]);
+    assert_eq!(
+        ids(&send(get(
+            "currency=USD&amount_min=25.5&amount_max=99.99&status=finalized"
+        ))
+        .await),
+        vec![i2.clone()]
+    );
+    assert_eq!(
+        ids(&send(get("currency=USD&amount_min=100")).await),
+        vec![i1.clone()]
+    );
+    assert_eq!(ids(&send(get("overdue=true")).await), vec![i1.clone()]);
+    assert_eq!(
+        ids(&send(get("payment_status=unpaid&status=finalized")).await).len(),
+        3
+    );
+    assert_eq!(
+        ids(&send(get("issued_from=2999-01-01T00:00:00Z")).await).len(),
+        0
+    );
+    send(get("amount_min=10"))
+        .await
+        .assert_problem(422, "validation_failed");
+    send(get("currency=USD&amount_min=0.001"))
+        .await
+        .assert_problem(422, "validation_failed");
+    send(get("status=paid"))
+        .await
+        .assert_problem(422, "validation_failed");
+    let overdue = send(s.admin(Method::GET, &format!("/v1/invoices/{i1}"))).await;
+    assert_eq!(overdue.body["overdue"], true);
+}
+
+async fn portal_shows_own_finalized_invoices(s: TestServer) {
+    let a = customer(&s, "alice").await;
+    let b = customer(&s, "bob").await;
+    let a_paid_late = id(&draft(
+        &s,
+        &a,
+        "USD",
+        vec![line("1", "20")],
+        json!({"due_at": "2000-01-01T00:00:00Z"}),
+    )
+    .await);
+    let a_open = id(&draft(
+        &s,
+        &a,
+        "USD",
+        vec![line("4", "25")],
+        json!({"due_at": "2999-01-01T00:00:00Z"}),
+    )
+    .await);
+    let a_eur = id(&draft(&s, &a, "EUR", vec![line("1", "9.99")], json!({})).await);
+    let a_draft = id(&draft(&s, &a, "USD", vec![line("1", "1")], json!({})).await);
+    let b_inv = id(&draft(&s, &b, "USD", vec![line("1", "5")], json!({})).await);
+    for i in [&a_paid_late, &a_open, &a_eur, &b_inv] {
+        finalize(&s, i).await;
+    }
+    let ses = send(
+        s.admin(Method::POST, "/v1/portal_sessions")
+            .json(&json!({"customer_id": a})),
+    )
+    .await;
+    let t = ses.body["token"].as_str().unwrap().to_owned();
+
+    let list = send(s.portal(Method::GET, "/v1/portal/invoices?limit=100", &t)).await;
+    let got: Vec<&str> = list.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        vec![a_eur.as_str(), a_open.as_str(), a_paid_late.as_str()],
+        "own, finalized, newest first"
+    );
+    // Asking for drafts or another customer changes nothing.
+    let sneaky = send(s.portal(
+        Method::GET,
+        &format!("/v1/portal/invoices?status=draft&customer_id={b}"),
+        &t,
+    ))
+    .await;
+    assert!(sneaky.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["customer_id"] == a.as_str() && x["status"] != "draft"));
+    send(s.portal(Method::GET, &format!("/v1/portal/invoices/{a_draft}"), &t))
+        .await
+        .assert_problem(404, "invoice_not_found");
+    send(s.portal(Method::GET, &format!("/v1/portal/invoices/{b_inv}"), &t))
+        .await
+        .assert_problem(404, "invoice_not_found");
+    assert_eq!(
+        send(s.portal(Method::GET, &format!("/v1/portal/invoices/{a_open}"), &t))
+            .await
+            .body["total"],
+        "100.00"
+    );
+
+    let summary = send(s.portal(Method::GET, "/v1/portal/invoices/summary", &t)).await;
+    assert_eq!(
+        summary.body["data"],
+        json!([
+            {"currency": "EUR", "outstanding": "9.99", "overdue": "0.00", "open_invoices": 1},
+            {"currency": "USD", "outstanding": "120.00", "overdue": "20.00", "open_invoices": 2}
+        ])
+    );
+
+    let hidden = send(
+        s.admin(Method::POST, "/v1/portal_sessions")
+            .json(&json!({"customer_id": a, "sections": {"invoices": {"enabled": false}}})),
+    )
+    .await;
+    let ht = hidden.body["token"].as_str().unwrap();
+    send(s.portal(Method::GET, "/v1/portal/invoices", ht))
+        .await
+        .assert_problem(403, "section_disabled");
+    send(s.portal(Method::GET, "/v1/portal/invoices/summary", ht))
+        .await
+        .assert_problem(403, "section_disabled");
+}
