@@ -6,6 +6,7 @@ use domain::services::api_keys::ApiKeyService;
 use domain::services::audit::AuditService;
 use domain::services::customers::CustomerService;
 use domain::services::invoices::InvoiceService;
+use domain::services::payments::PaymentService;
 use domain::services::portal_sessions::PortalSessionService;
 use domain::services::wallets::WalletService;
 use storage::Store;
@@ -23,6 +24,7 @@ pub struct AppState {
     pub audit: AuditService,
     pub wallets: WalletService,
     pub invoices: InvoiceService,
+    pub payments: PaymentService,
     pub idempotency: Arc<dyn IdempotencyRepo>,
     pub health: Arc<dyn HealthCheck>,
     pub store: Store,
@@ -49,6 +51,7 @@ impl AppState {
             audit: AuditService::new(shared.clone()),
             wallets: WalletService::new(shared.clone(), shared.clone()),
             invoices: InvoiceService::new(shared.clone(), shared.clone()),
+            payments: PaymentService::new(shared.clone()),
             idempotency: shared.clone(),
             health: shared,
             metrics: Metrics::new(),

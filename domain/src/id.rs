@@ -12,6 +12,8 @@ pub const WALLET: &str = "wal";
 pub const WALLET_TX: &str = "wtx";
 pub const CREDIT_LOT: &str = "lot";
 pub const INVOICE: &str = "inv";
+pub const PAYMENT: &str = "pay";
+pub const REFUND: &str = "re";
 
 pub fn new_id(prefix: &str) -> String {
     format!(

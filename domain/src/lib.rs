@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod invoice;
 pub mod money;
 pub mod page;
+pub mod payment;
 pub mod portal_session;
 pub mod ports;
 pub mod services;

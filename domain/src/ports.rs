@@ -247,3 +247,49 @@ pub trait InvoiceRepo: Send + Sync {
         customer_id: &str,
     ) -> DomainResult<Vec<crate::invoice::Invoice>>;
 }
+
+/// Runs with the invoice (and the paying wallet, if any) locked; returns the payment to record.
+pub type PaymentChange<'a> = &'a mut dyn FnMut(
+    &mut crate::invoice::Invoice,
+    Option<&mut WalletState>,
+) -> DomainResult<crate::payment::Payment>;
+/// Runs with the payment, its invoice (and wallet) locked; returns the refund to record.
+pub type RefundChange<'a> = &'a mut dyn FnMut(
+    &mut crate::payment::Payment,
+    &mut crate::invoice::Invoice,
+    Option<&mut WalletState>,
+) -> DomainResult<crate::payment::Refund>;
+
+#[derive(Debug, Clone, Default)]
+pub struct PaymentFilter {
+    pub customer_id: Option<String>,
+    pub invoice_id: Option<String>,
+    pub method: Option<crate::payment::PaymentMethod>,
+    pub status: Option<crate::payment::PaymentState>,
+}
+
+pub trait PaymentRepo: Send + Sync {
+    /// One transaction: lock the invoice, then the wallet (if any), run `change`, write the
+    /// invoice, the wallet's ledger and the payment.
+    fn record_payment(
+        &self,
+        tenant_id: &str,
+        invoice_id: &str,
+        wallet_id: Option<&str>,
+        change: PaymentChange<'_>,
+    ) -> DomainResult<(crate::invoice::Invoice, crate::payment::Payment)>;
+    /// One transaction: lock the payment, its invoice, its wallet (if any), run `change`, write all.
+    fn record_refund(
+        &self,
+        tenant_id: &str,
+        payment_id: &str,
+        change: RefundChange<'_>,
+    ) -> DomainResult<(crate::payment::Payment, crate::payment::Refund)>;
+    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<crate::payment::Payment>>;
+    fn list(
+        &self,
+        tenant_id: &str,
+        filter: &PaymentFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::payment::Payment>>;
+}

@@ -200,6 +200,44 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{ExactDecimal, UtcTimestamp};
+
+    payments (id) {
+        id -> Text,
+        tenant_id -> Text,
+        invoice_id -> Text,
+        customer_id -> Text,
+        amount -> ExactDecimal,
+        currency -> Text,
+        method -> Text,
+        status -> Text,
+        wallet_id -> Nullable<Text>,
+        credits -> Nullable<ExactDecimal>,
+        reference -> Nullable<Text>,
+        failure_reason -> Nullable<Text>,
+        amount_refunded -> ExactDecimal,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{ExactDecimal, UtcTimestamp};
+
+    refunds (id) {
+        id -> Text,
+        tenant_id -> Text,
+        payment_id -> Text,
+        invoice_id -> Text,
+        amount -> ExactDecimal,
+        credits -> Nullable<ExactDecimal>,
+        reason -> Nullable<Text>,
+        created_at -> UtcTimestamp,
+    }
+}
+
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(portal_sessions -> customers (customer_id));
 diesel::joinable!(customers -> tenants (tenant_id));
@@ -214,5 +252,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     credit_lots,
     wallet_transactions,
     invoices,
-    invoice_counters
+    invoice_counters,
+    payments,
+    refunds
 );

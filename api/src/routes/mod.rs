@@ -45,6 +45,10 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .service(admin::invoices::delete)
             .service(admin::invoices::finalize)
             .service(admin::invoices::void)
+            .service(admin::payments::pay)
+            .service(admin::payments::refund)
+            .service(admin::payments::list)
+            .service(admin::payments::get)
             .service(
                 scope::scope("/portal")
                     .wrap(portal_cors(cors_origins))
@@ -58,7 +62,8 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                     .service(portal::wallets::transactions)
                     .service(portal::invoices::list)
                     .service(portal::invoices::summary)
-                    .service(portal::invoices::get),
+                    .service(portal::invoices::get)
+                    .service(portal::payments::list),
             ),
     );
 }

@@ -188,6 +188,8 @@ impl InvoiceService {
             inv.reprice();
             inv.number = Some(format_number(&period, next_number(&period)?));
             inv.status = InvoiceStatus::Finalized;
+            // A zero total is settled the moment it is issued.
+            crate::payment::settle(inv, false);
             inv.issued_at = Some(now);
             inv.updated_at = now;
             Ok(())

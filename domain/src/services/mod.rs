@@ -4,5 +4,6 @@ pub mod api_keys;
 pub mod audit;
 pub mod customers;
 pub mod invoices;
+pub mod payments;
 pub mod portal_sessions;
 pub mod wallets;

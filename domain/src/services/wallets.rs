@@ -136,7 +136,7 @@ pub fn apply_expiry(st: &mut WalletState, now: DateTime<Utc>) {
 }
 
 /// The invariants every change must keep; checked before anything is written.
-fn check_invariants(st: &WalletState) -> DomainResult<()> {
+pub(crate) fn check_invariants(st: &WalletState) -> DomainResult<()> {
     let live: BigDecimal = st
         .lots
         .iter()
@@ -174,7 +174,7 @@ fn require_open(w: &Wallet) -> DomainResult<()> {
 }
 
 /// Inputs of a top-up or debit: a positive amount and short texts.
-fn check_movement(
+pub(crate) fn check_movement(
     credits: &BigDecimal,
     reason: Option<&str>,
     description: Option<&str>,
@@ -201,6 +201,78 @@ fn movement(st: WalletState) -> (Wallet, WalletTransaction) {
         .expect("a top-up or debit records a transaction")
         .clone();
     (st.wallet, tx)
+}
+
+/// Adds a top-up to a locked wallet: expiries first, then a new lot and a `credit` entry.
+pub(crate) fn credit_state(
+    st: &mut WalletState,
+    t: &TopUp,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    apply_expiry(st, now);
+    require_open(&st.wallet)?;
+    let lot = CreditLot {
+        id: id::new_id(id::CREDIT_LOT),
+        wallet_id: st.wallet.id.clone(),
+        kind: t.kind,
+        priority: t.priority.unwrap_or(0),
+        granted: t.credits.clone(),
+        available: t.credits.clone(),
+        expires_at: t.expires_at,
+        created_at: now,
+    };
+    let allocation = Allocation {
+        lot_id: lot.id.clone(),
+        kind: lot.kind,
+        credits: t.credits.clone(),
+    };
+    st.new_lots.push(lot);
+    let reason = t
+        .reason
+        .clone()
+        .unwrap_or_else(|| t.kind.as_str().to_owned());
+    record(
+        st,
+        TxType::Credit,
+        t.credits.clone(),
+        &reason,
+        t.description.clone(),
+        t.reference.clone(),
+        t.idempotency_key.clone(),
+        vec![allocation],
+        now,
+    );
+    Ok(())
+}
+
+/// Takes a debit from a locked wallet: expiries first; not enough → `insufficient_credits`.
+pub(crate) fn debit_state(st: &mut WalletState, d: &Debit, now: DateTime<Utc>) -> DomainResult<()> {
+    apply_expiry(st, now);
+    require_open(&st.wallet)?;
+    if st.wallet.balance < d.credits {
+        return Err(DomainError::Unprocessable {
+            code: "insufficient_credits",
+            message: format!(
+                "the wallet holds {} credits",
+                crate::money::canonical(&st.wallet.balance)
+            ),
+        });
+    }
+    consumption_order(&mut st.lots);
+    let allocations = draw(&mut st.lots, &d.credits);
+    let reason = d.reason.clone().unwrap_or_else(|| "usage".to_owned());
+    record(
+        st,
+        TxType::Debit,
+        d.credits.clone(),
+        &reason,
+        d.description.clone(),
+        d.reference.clone(),
+        d.idempotency_key.clone(),
+        allocations,
+        now,
+    );
+    Ok(())
 }
 
 impl WalletService {
@@ -365,42 +437,7 @@ impl WalletService {
                 "must be in the future",
             ));
         }
-        let st = self.change(tenant_id, id, |st| {
-            apply_expiry(st, now);
-            require_open(&st.wallet)?;
-            let lot = CreditLot {
-                id: id::new_id(id::CREDIT_LOT),
-                wallet_id: st.wallet.id.clone(),
-                kind: t.kind,
-                priority: t.priority.unwrap_or(0),
-                granted: t.credits.clone(),
-                available: t.credits.clone(),
-                expires_at: t.expires_at,
-                created_at: now,
-            };
-            let allocation = Allocation {
-                lot_id: lot.id.clone(),
-                kind: lot.kind,
-                credits: t.credits.clone(),
-            };
-            st.new_lots.push(lot);
-            let reason = t
-                .reason
-                .clone()
-                .unwrap_or_else(|| t.kind.as_str().to_owned());
-            record(
-                st,
-                TxType::Credit,
-                t.credits.clone(),
-                &reason,
-                t.description.clone(),
-                t.reference.clone(),
-                t.idempotency_key.clone(),
-                vec![allocation],
-                now,
-            );
-            Ok(())
-        })?;
+        let st = self.change(tenant_id, id, |st| credit_state(st, &t, now))?;
         Ok(movement(st))
     }
 
@@ -418,34 +455,7 @@ impl WalletService {
             d.reference.as_deref(),
         )?;
         let now = clock::now();
-        let st = self.change(tenant_id, id, |st| {
-            apply_expiry(st, now);
-            require_open(&st.wallet)?;
-            if st.wallet.balance < d.credits {
-                return Err(DomainError::Unprocessable {
-                    code: "insufficient_credits",
-                    message: format!(
-                        "the wallet holds {} credits",
-                        crate::money::canonical(&st.wallet.balance)
-                    ),
-                });
-            }
-            consumption_order(&mut st.lots);
-            let allocations = draw(&mut st.lots, &d.credits);
-            let reason = d.reason.clone().unwrap_or_else(|| "usage".to_owned());
-            record(
-                st,
-                TxType::Debit,
-                d.credits.clone(),
-                &reason,
-                d.description.clone(),
-                d.reference.clone(),
-                d.idempotency_key.clone(),
-                allocations,
-                now,
-            );
-            Ok(())
-        })?;
+        let st = self.change(tenant_id, id, |st| debit_state(st, &d, now))?;
         Ok(movement(st))
     }
 

@@ -131,6 +131,38 @@ fn next_number(conn: &mut DbConnection, tenant_id: &str, period: &str) -> QueryR
     }
 }
 
+/// Locks and loads an invoice in the caller's transaction (row lock on PostgreSQL; SQLite's
+/// BEGIN IMMEDIATE already excludes other writers).
+pub(crate) fn lock_invoice(
+    c: &mut DbConnection,
+    tenant_id: &str,
+    id: &str,
+) -> Result<Invoice, TxError> {
+    let this = inv::table
+        .filter(inv::tenant_id.eq(tenant_id))
+        .filter(inv::id.eq(id));
+    let row = match c {
+        DbConnection::Postgres(pg) => this
+            .select(InvoiceRow::as_select())
+            .for_update()
+            .first(pg)
+            .optional()?,
+        DbConnection::Sqlite(sq) => this.select(InvoiceRow::as_select()).first(sq).optional()?,
+    };
+    Ok(row.ok_or_else(not_found)?.into_domain()?)
+}
+
+pub(crate) fn save_invoice(c: &mut DbConnection, invoice: &Invoice) -> QueryResult<()> {
+    diesel::update(
+        inv::table
+            .filter(inv::tenant_id.eq(&invoice.tenant_id))
+            .filter(inv::id.eq(&invoice.id)),
+    )
+    .set(InvoiceRow::from_domain(invoice))
+    .execute(c)?;
+    Ok(())
+}
+
 impl InvoiceRepo for Store {
     fn insert(&self, invoice: &Invoice) -> DomainResult<()> {
         let mut conn = self.conn()?;
@@ -162,28 +194,13 @@ impl InvoiceRepo for Store {
     ) -> DomainResult<Invoice> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<Invoice, TxError> {
-            let this = inv::table
-                .filter(inv::tenant_id.eq(tenant_id))
-                .filter(inv::id.eq(id));
-            let row = match c {
-                DbConnection::Postgres(pg) => this
-                    .select(InvoiceRow::as_select())
-                    .for_update()
-                    .first(pg)
-                    .optional()?,
-                DbConnection::Sqlite(sq) => {
-                    this.select(InvoiceRow::as_select()).first(sq).optional()?
-                }
-            };
-            let mut invoice = row.ok_or_else(not_found)?.into_domain()?;
+            let mut invoice = lock_invoice(c, tenant_id, id)?;
             // Numbers are taken on the same connection, inside this transaction: if anything
             // after fails, the number goes back with the rollback (no gaps).
             change(&mut invoice, &mut |period| {
                 next_number(c, tenant_id, period).map_err(internal)
             })?;
-            diesel::update(this)
-                .set(InvoiceRow::from_domain(&invoice))
-                .execute(c)?;
+            save_invoice(c, &invoice)?;
             Ok(invoice)
         })
         .map_err(|e| e.into_domain(|| DomainError::internal("duplicate invoice number")))

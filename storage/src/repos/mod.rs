@@ -9,6 +9,7 @@ pub mod customers;
 pub mod health;
 pub mod idempotency;
 pub mod invoices;
+pub mod payments;
 pub mod portal_sessions;
 pub mod wallets;
 

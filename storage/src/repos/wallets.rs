@@ -203,6 +203,89 @@ fn load_live_lots(
         .load(conn)
 }
 
+/// A wallet loaded for change inside a transaction, with its live lots as they were.
+pub(crate) struct LockedWallet {
+    pub(crate) st: WalletState,
+    before: Vec<BigDecimal>,
+}
+
+/// Locks and loads a wallet in the caller's transaction: on PostgreSQL a row lock, on SQLite
+/// the BEGIN IMMEDIATE write lock already held. Every change of one wallet is serialised by it.
+pub(crate) fn lock_wallet(
+    c: &mut DbConnection,
+    tenant_id: &str,
+    id: &str,
+) -> Result<LockedWallet, TxError> {
+    let this = w::table
+        .filter(w::tenant_id.eq(tenant_id))
+        .filter(w::id.eq(id));
+    let row = match c {
+        DbConnection::Postgres(pg) => this
+            .select(WalletRow::as_select())
+            .for_update()
+            .first(pg)
+            .optional()?,
+        DbConnection::Sqlite(sq) => this.select(WalletRow::as_select()).first(sq).optional()?,
+    };
+    let (wallet, _) = row.ok_or_else(not_found)?.into_domain()?;
+    let lots = load_live_lots(c, tenant_id, id)?
+        .into_iter()
+        .map(LotRow::into_domain)
+        .collect::<DomainResult<Vec<_>>>()?;
+    let before = lots.iter().map(|l| l.available.clone()).collect();
+    Ok(LockedWallet {
+        st: WalletState {
+            wallet,
+            lots,
+            new_lots: Vec::new(),
+            txs: Vec::new(),
+        },
+        before,
+    })
+}
+
+/// Writes a changed wallet: lots that moved, new lots, new ledger entries, the wallet row.
+pub(crate) fn save_wallet(
+    c: &mut DbConnection,
+    tenant_id: &str,
+    locked: &LockedWallet,
+) -> QueryResult<()> {
+    let st = &locked.st;
+    for (lot, old) in st.lots.iter().zip(&locked.before) {
+        if &lot.available != old {
+            diesel::update(cl::table.filter(cl::id.eq(&lot.id)))
+                .set(cl::available.eq(DbDecimal(lot.available.clone())))
+                .execute(c)?;
+        }
+    }
+    // One statement per row: MultiBackend has no batch insert, and a change adds few rows.
+    for lot in &st.new_lots {
+        diesel::insert_into(cl::table)
+            .values(LotRow::from_domain(tenant_id, lot))
+            .execute(c)?;
+    }
+    for tx in &st.txs {
+        diesel::insert_into(wt::table)
+            .values(TxRow::from_domain(tx))
+            .execute(c)?;
+    }
+    let next_expiry = st
+        .lots
+        .iter()
+        .chain(&st.new_lots)
+        .filter(|l| !l.available.is_zero())
+        .filter_map(|l| l.expires_at)
+        .min();
+    diesel::update(
+        w::table
+            .filter(w::tenant_id.eq(tenant_id))
+            .filter(w::id.eq(&st.wallet.id)),
+    )
+    .set(WalletRow::from_domain(&st.wallet, next_expiry))
+    .execute(c)?;
+    Ok(())
+}
+
 impl WalletRepo for Store {
     fn insert(&self, wallet: &Wallet) -> DomainResult<()> {
         let mut conn = self.conn()?;
@@ -267,64 +350,10 @@ impl WalletRepo for Store {
     ) -> DomainResult<WalletState> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<WalletState, TxError> {
-            let this = w::table
-                .filter(w::tenant_id.eq(tenant_id))
-                .filter(w::id.eq(id));
-            // The wallet row lock serialises every change of one wallet: on PostgreSQL a row
-            // lock, on SQLite the BEGIN IMMEDIATE write lock already held.
-            let row = match c {
-                DbConnection::Postgres(pg) => this
-                    .select(WalletRow::as_select())
-                    .for_update()
-                    .first(pg)
-                    .optional()?,
-                DbConnection::Sqlite(sq) => {
-                    this.select(WalletRow::as_select()).first(sq).optional()?
-                }
-            };
-            let (wallet, _) = row.ok_or_else(not_found)?.into_domain()?;
-            let lots = load_live_lots(c, tenant_id, id)?
-                .into_iter()
-                .map(LotRow::into_domain)
-                .collect::<DomainResult<Vec<_>>>()?;
-            let before: Vec<BigDecimal> = lots.iter().map(|l| l.available.clone()).collect();
-            let mut st = WalletState {
-                wallet,
-                lots,
-                new_lots: Vec::new(),
-                txs: Vec::new(),
-            };
-            change(&mut st)?;
-
-            for (lot, old) in st.lots.iter().zip(&before) {
-                if &lot.available != old {
-                    diesel::update(cl::table.filter(cl::id.eq(&lot.id)))
-                        .set(cl::available.eq(DbDecimal(lot.available.clone())))
-                        .execute(c)?;
-                }
-            }
-            // One statement per row: MultiBackend has no batch insert, and a change adds few rows.
-            for lot in &st.new_lots {
-                diesel::insert_into(cl::table)
-                    .values(LotRow::from_domain(tenant_id, lot))
-                    .execute(c)?;
-            }
-            for tx in &st.txs {
-                diesel::insert_into(wt::table)
-                    .values(TxRow::from_domain(tx))
-                    .execute(c)?;
-            }
-            let next_expiry = st
-                .lots
-                .iter()
-                .chain(&st.new_lots)
-                .filter(|l| !l.available.is_zero())
-                .filter_map(|l| l.expires_at)
-                .min();
-            diesel::update(this)
-                .set(WalletRow::from_domain(&st.wallet, next_expiry))
-                .execute(c)?;
-            Ok(st)
+            let mut locked = lock_wallet(c, tenant_id, id)?;
+            change(&mut locked.st)?;
+            save_wallet(c, tenant_id, &locked)?;
+            Ok(locked.st)
         })
         .map_err(|e| e.into_domain(|| DomainError::internal("unexpected unique violation")))
     }

@@ -2,5 +2,6 @@
 
 pub mod customer;
 pub mod invoices;
+pub mod payments;
 pub mod session;
 pub mod wallets;

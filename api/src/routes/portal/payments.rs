@@ -1,0 +1,40 @@
+use actix_web::web::Data;
+use actix_web::{get, HttpResponse};
+use domain::page::PageRequest;
+use domain::portal_session::Section;
+use domain::ports::PaymentFilter;
+
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{PortalAuth, Query};
+use crate::routes::admin::payments::{PaymentList, PaymentView};
+use crate::routes::admin::PageParams;
+use crate::state::AppState;
+
+/// The customer's payment history, newest first (section `payments`).
+#[utoipa::path(
+    tag = "portal",
+    security(("session_token" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, body = PaymentList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/payments")]
+pub async fn list(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+    Query(q): Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Payments)?;
+    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let filter = PaymentFilter {
+        customer_id: Some(session.customer_id.clone()),
+        ..Default::default()
+    };
+    let svc = state.payments.clone();
+    let found = blocking(move || svc.list(&session.tenant_id, &filter, &page)).await?;
+    Ok(HttpResponse::Ok().json(PaymentList::from(found.map(PaymentView::from))))
+}

@@ -1,0 +1,124 @@
+//! Payments against finalized invoices, and their refunds.
+//!
+//! `wallet` payments debit the customer's wallet (same currency) through its ledger, in the same
+//! database transaction that records the payment and updates the invoice; the credits taken are
+//! amount ÷ conversion rate, rounded up to 18 decimals (so a payment is never under-collected).
+//! `external` payments record money received elsewhere; they may be recorded as `failed`, which
+//! changes no amount but shows in the history. Over-payment is refused. Refunds of wallet
+//! payments return the credits to the wallet as a new, non-expiring purchased lot.
+
+use bigdecimal::{BigDecimal, RoundingMode, Zero};
+use chrono::{DateTime, Utc};
+
+use crate::invoice::{Invoice, PaymentStatus};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentMethod {
+    Wallet,
+    External,
+}
+
+impl PaymentMethod {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Wallet => "wallet",
+            Self::External => "external",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "wallet" => Some(Self::Wallet),
+            "external" => Some(Self::External),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PaymentState {
+    Succeeded,
+    Failed,
+}
+
+impl PaymentState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Succeeded => "succeeded",
+            Self::Failed => "failed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "succeeded" => Some(Self::Succeeded),
+            "failed" => Some(Self::Failed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Payment {
+    pub id: String,
+    pub tenant_id: String,
+    pub invoice_id: String,
+    pub customer_id: String,
+    pub amount: BigDecimal,
+    pub currency: String,
+    pub method: PaymentMethod,
+    pub status: PaymentState,
+    pub wallet_id: Option<String>,
+    /// Credits debited (wallet payments).
+    pub credits: Option<BigDecimal>,
+    pub reference: Option<String>,
+    pub failure_reason: Option<String>,
+    pub amount_refunded: BigDecimal,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Refund {
+    pub id: String,
+    pub tenant_id: String,
+    pub payment_id: String,
+    pub invoice_id: String,
+    pub amount: BigDecimal,
+    /// Credits returned (wallet payments).
+    pub credits: Option<BigDecimal>,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Credits that pay `amount` at `rate`: rounded up to 18 decimals.
+pub fn credits_for(amount: &BigDecimal, rate: &BigDecimal) -> BigDecimal {
+    (amount / rate)
+        .with_scale_round(18, RoundingMode::Up)
+        .normalized()
+}
+
+/// Sets the invoice's payment status from what is paid (`refunded` once refunds took it to zero).
+pub fn settle(invoice: &mut Invoice, refunded_something: bool) {
+    invoice.payment_status = if invoice.amount_paid >= invoice.total {
+        PaymentStatus::Paid
+    } else if invoice.amount_paid > BigDecimal::zero() {
+        PaymentStatus::PartiallyPaid
+    } else if refunded_something {
+        PaymentStatus::Refunded
+    } else {
+        PaymentStatus::Unpaid
+    };
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn credits_round_up() {
+        let d = |s: &str| BigDecimal::from_str(s).unwrap();
+        assert_eq!(credits_for(&d("10"), &d("0.01")), d("1000"));
+        assert_eq!(credits_for(&d("1"), &d("3")), d("0.333333333333333334"));
+    }
+}

@@ -1,0 +1,259 @@
+use std::sync::Arc;
+
+use bigdecimal::{BigDecimal, Zero};
+
+use crate::invoice::{Invoice, InvoiceStatus};
+use crate::money::Currency;
+use crate::page::{Page, PageRequest};
+use crate::payment::{credits_for, settle, Payment, PaymentMethod, PaymentState, Refund};
+use crate::ports::{PaymentFilter, PaymentRepo};
+use crate::services::wallets::{
+    check_invariants, check_movement, credit_state, debit_state, Debit, TopUp,
+};
+use crate::wallet::LotKind;
+use crate::{clock, id, DomainError, DomainResult, FieldError};
+
+#[derive(Clone)]
+pub struct PaymentService {
+    payments: Arc<dyn PaymentRepo>,
+}
+
+pub fn not_found() -> DomainError {
+    DomainError::NotFound {
+        resource: "payment",
+        code: "payment_not_found",
+    }
+}
+
+fn unprocessable(code: &'static str, message: String) -> DomainError {
+    DomainError::Unprocessable { code, message }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewPayment {
+    pub amount: BigDecimal,
+    pub method: PaymentMethod,
+    pub wallet_id: Option<String>,
+    pub reference: Option<String>,
+    /// `Failed` records an unsuccessful external payment (history only).
+    pub status: PaymentState,
+    pub failure_reason: Option<String>,
+}
+
+/// An amount in the currency: positive, with no more decimals than its minor unit.
+fn check_amount(field: &str, amount: &BigDecimal, currency: &str) -> DomainResult<()> {
+    let c = Currency::parse(currency)?;
+    if amount <= &BigDecimal::zero() {
+        return Err(DomainError::validation(field, "must be greater than zero"));
+    }
+    if c.round(amount) != *amount {
+        return Err(DomainError::validation(
+            field,
+            format!("has more decimals than {} allows", c.code()),
+        ));
+    }
+    Ok(())
+}
+
+impl PaymentService {
+    pub fn new(payments: Arc<dyn PaymentRepo>) -> Self {
+        Self { payments }
+    }
+
+    pub fn pay(
+        &self,
+        tenant_id: &str,
+        invoice_id: &str,
+        p: NewPayment,
+    ) -> DomainResult<(Invoice, Payment)> {
+        let mut errs = Vec::new();
+        match (p.method, &p.wallet_id) {
+            (PaymentMethod::Wallet, None) => errs.push(FieldError::new(
+                "wallet_id",
+                "is required for wallet payments",
+            )),
+            (PaymentMethod::External, Some(_)) => {
+                errs.push(FieldError::new("wallet_id", "is only for wallet payments"))
+            }
+            _ => {}
+        }
+        if p.method == PaymentMethod::Wallet && p.status == PaymentState::Failed {
+            errs.push(FieldError::new(
+                "status",
+                "only external payments can be recorded as failed",
+            ));
+        }
+        if !errs.is_empty() {
+            return Err(DomainError::Validation(errs));
+        }
+        check_movement(
+            &p.amount,
+            None,
+            p.failure_reason.as_deref(),
+            p.reference.as_deref(),
+        )?;
+        if !id::is_valid(id::INVOICE, invoice_id) {
+            return Err(crate::services::invoices::not_found());
+        }
+        if p.wallet_id
+            .as_deref()
+            .is_some_and(|w| !id::is_valid(id::WALLET, w))
+        {
+            return Err(crate::services::wallets::not_found());
+        }
+        let now = clock::now();
+        self.payments.record_payment(
+            tenant_id,
+            invoice_id,
+            p.wallet_id.as_deref(),
+            &mut |inv, wallet| {
+                if inv.status != InvoiceStatus::Finalized {
+                    return Err(DomainError::Conflict {
+                        code: "invoice_not_payable",
+                        message: "only finalized invoices can be paid".into(),
+                    });
+                }
+                check_amount("amount", &p.amount, &inv.currency)?;
+                let mut payment = Payment {
+                    id: id::new_id(id::PAYMENT),
+                    tenant_id: inv.tenant_id.clone(),
+                    invoice_id: inv.id.clone(),
+                    customer_id: inv.customer_id.clone(),
+                    amount: p.amount.clone(),
+                    currency: inv.currency.clone(),
+                    method: p.method,
+                    status: p.status,
+                    wallet_id: p.wallet_id.clone(),
+                    credits: None,
+                    reference: p.reference.clone(),
+                    failure_reason: p.failure_reason.clone(),
+                    amount_refunded: BigDecimal::zero(),
+                    created_at: now,
+                };
+                if p.status == PaymentState::Failed {
+                    return Ok(payment);
+                }
+                let due = inv.amount_due();
+                if p.amount > due {
+                    return Err(unprocessable(
+                        "overpayment",
+                        format!(
+                            "the invoice has {} left to pay",
+                            crate::money::canonical(&due)
+                        ),
+                    ));
+                }
+                if let Some(st) = wallet {
+                    if st.wallet.customer_id != inv.customer_id {
+                        return Err(crate::services::wallets::not_found());
+                    }
+                    if st.wallet.currency != inv.currency {
+                        return Err(unprocessable(
+                            "currency_mismatch",
+                            format!("the wallet holds {} credits", st.wallet.currency),
+                        ));
+                    }
+                    let credits = credits_for(&p.amount, &st.wallet.conversion_rate);
+                    let debit = Debit {
+                        credits: credits.clone(),
+                        reason: Some("invoice_payment".into()),
+                        description: inv.number.clone(),
+                        reference: Some(payment.id.clone()),
+                        idempotency_key: None,
+                    };
+                    debit_state(st, &debit, now)?;
+                    st.wallet.updated_at = now;
+                    check_invariants(st)?;
+                    payment.credits = Some(credits);
+                }
+                inv.amount_paid += &p.amount;
+                settle(inv, false);
+                inv.updated_at = now;
+                Ok(payment)
+            },
+        )
+    }
+
+    /// Refunds part or all of a payment; wallet payments get their credits back.
+    pub fn refund(
+        &self,
+        tenant_id: &str,
+        payment_id: &str,
+        amount: BigDecimal,
+        reason: Option<String>,
+    ) -> DomainResult<(Payment, Refund)> {
+        check_movement(&amount, None, reason.as_deref(), None)?;
+        if !id::is_valid(id::PAYMENT, payment_id) {
+            return Err(not_found());
+        }
+        let now = clock::now();
+        self.payments
+            .record_refund(tenant_id, payment_id, &mut |pay, inv, wallet| {
+                if pay.status != PaymentState::Succeeded {
+                    return Err(DomainError::Conflict {
+                        code: "payment_not_refundable",
+                        message: "failed payments cannot be refunded".into(),
+                    });
+                }
+                check_amount("amount", &amount, &pay.currency)?;
+                let left = &pay.amount - &pay.amount_refunded;
+                if amount > left {
+                    return Err(unprocessable(
+                        "refund_exceeds_payment",
+                        format!(
+                            "{} of the payment is left to refund",
+                            crate::money::canonical(&left)
+                        ),
+                    ));
+                }
+                let mut refund = Refund {
+                    id: id::new_id(id::REFUND),
+                    tenant_id: pay.tenant_id.clone(),
+                    payment_id: pay.id.clone(),
+                    invoice_id: pay.invoice_id.clone(),
+                    amount: amount.clone(),
+                    credits: None,
+                    reason: reason.clone(),
+                    created_at: now,
+                };
+                if let Some(st) = wallet {
+                    let credits = credits_for(&amount, &st.wallet.conversion_rate);
+                    let credit = TopUp {
+                        credits: credits.clone(),
+                        kind: LotKind::Purchased,
+                        priority: None,
+                        expires_at: None,
+                        reason: Some("refund".into()),
+                        description: inv.number.clone(),
+                        reference: Some(refund.id.clone()),
+                        idempotency_key: None,
+                    };
+                    credit_state(st, &credit, now)?;
+                    st.wallet.updated_at = now;
+                    check_invariants(st)?;
+                    refund.credits = Some(credits);
+                }
+                pay.amount_refunded += &amount;
+                inv.amount_paid -= &amount;
+                settle(inv, true);
+                inv.updated_at = now;
+                Ok(refund)
+            })
+    }
+
+    pub fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Payment> {
+        if !id::is_valid(id::PAYMENT, id) {
+            return Err(not_found());
+        }
+        self.payments.get(tenant_id, id)?.ok_or_else(not_found)
+    }
+
+    pub fn list(
+        &self,
+        tenant_id: &str,
+        filter: &PaymentFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<Payment>> {
+        self.payments.list(tenant_id, filter, page)
+    }
+}

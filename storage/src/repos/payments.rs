@@ -1,0 +1,225 @@
+use diesel::prelude::*;
+use domain::invoice::Invoice;
+use domain::page::{Page, PageRequest};
+use domain::payment::{Payment, PaymentMethod, PaymentState, Refund};
+use domain::ports::{PaymentChange, PaymentFilter, PaymentRepo, RefundChange};
+use domain::services::payments::not_found;
+use domain::{DomainError, DomainResult};
+
+use super::invoices::{lock_invoice, save_invoice};
+use super::wallets::{lock_wallet, save_wallet};
+use super::{internal, TxError};
+use crate::connection::{write_tx, DbConnection};
+use crate::schema::{payments as p, refunds as r};
+use crate::sql_types::{DbDecimal, DbTime};
+use crate::Store;
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = p, treat_none_as_null = true)]
+struct PaymentRow {
+    id: String,
+    tenant_id: String,
+    invoice_id: String,
+    customer_id: String,
+    amount: DbDecimal,
+    currency: String,
+    method: String,
+    status: String,
+    wallet_id: Option<String>,
+    credits: Option<DbDecimal>,
+    reference: Option<String>,
+    failure_reason: Option<String>,
+    amount_refunded: DbDecimal,
+    created_at: DbTime,
+}
+
+impl PaymentRow {
+    fn from_domain(x: &Payment) -> Self {
+        Self {
+            id: x.id.clone(),
+            tenant_id: x.tenant_id.clone(),
+            invoice_id: x.invoice_id.clone(),
+            customer_id: x.customer_id.clone(),
+            amount: DbDecimal(x.amount.clone()),
+            currency: x.currency.clone(),
+            method: x.method.as_str().to_owned(),
+            status: x.status.as_str().to_owned(),
+            wallet_id: x.wallet_id.clone(),
+            credits: x.credits.clone().map(DbDecimal),
+            reference: x.reference.clone(),
+            failure_reason: x.failure_reason.clone(),
+            amount_refunded: DbDecimal(x.amount_refunded.clone()),
+            created_at: DbTime(x.created_at),
+        }
+    }
+
+    fn into_domain(self) -> DomainResult<Payment> {
+        let corrupt = |w: &str| DomainError::internal(format!("payment {}: corrupt {w}", self.id));
+        Ok(Payment {
+            method: PaymentMethod::parse(&self.method).ok_or_else(|| corrupt("method"))?,
+            status: PaymentState::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            id: self.id,
+            tenant_id: self.tenant_id,
+            invoice_id: self.invoice_id,
+            customer_id: self.customer_id,
+            amount: self.amount.0,
+            currency: self.currency,
+            wallet_id: self.wallet_id,
+            credits: self.credits.map(|c| c.0),
+            reference: self.reference,
+            failure_reason: self.failure_reason,
+            amount_refunded: self.amount_refunded.0,
+            created_at: self.created_at.0,
+        })
+    }
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = r)]
+struct RefundRow {
+    id: String,
+    tenant_id: String,
+    payment_id: String,
+    invoice_id: String,
+    amount: DbDecimal,
+    credits: Option<DbDecimal>,
+    reason: Option<String>,
+    created_at: DbTime,
+}
+
+impl PaymentRepo for Store {
+    fn record_payment(
+        &self,
+        tenant_id: &str,
+        invoice_id: &str,
+        wallet_id: Option<&str>,
+        change: PaymentChange<'_>,
+    ) -> DomainResult<(Invoice, Payment)> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| -> Result<(Invoice, Payment), TxError> {
+            // Lock order: invoice, then wallet (debits lock only the wallet): no cycles.
+            let mut invoice = lock_invoice(c, tenant_id, invoice_id)?;
+            let mut wallet = wallet_id
+                .map(|w| lock_wallet(c, tenant_id, w))
+                .transpose()?;
+            let payment = change(&mut invoice, wallet.as_mut().map(|l| &mut l.st))?;
+            save_invoice(c, &invoice)?;
+            if let Some(w) = &wallet {
+                save_wallet(c, tenant_id, w)?;
+            }
+            diesel::insert_into(p::table)
+                .values(PaymentRow::from_domain(&payment))
+                .execute(c)?;
+            Ok((invoice, payment))
+        })
+        .map_err(|e| e.into_domain(|| DomainError::internal("unexpected unique violation")))
+    }
+
+    fn record_refund(
+        &self,
+        tenant_id: &str,
+        payment_id: &str,
+        change: RefundChange<'_>,
+    ) -> DomainResult<(Payment, Refund)> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| -> Result<(Payment, Refund), TxError> {
+            let this = p::table
+                .filter(p::tenant_id.eq(tenant_id))
+                .filter(p::id.eq(payment_id));
+            let row = match c {
+                DbConnection::Postgres(pg) => this
+                    .select(PaymentRow::as_select())
+                    .for_update()
+                    .first(pg)
+                    .optional()?,
+                DbConnection::Sqlite(sq) => {
+                    this.select(PaymentRow::as_select()).first(sq).optional()?
+                }
+            };
+            let mut payment = row.ok_or_else(not_found)?.into_domain()?;
+            let mut invoice = lock_invoice(c, tenant_id, &payment.invoice_id)?;
+            let mut wallet = payment
+                .wallet_id
+                .clone()
+                .map(|w| lock_wallet(c, tenant_id, &w))
+                .transpose()?;
+            let refund = change(
+                &mut payment,
+                &mut invoice,
+                wallet.as_mut().map(|l| &mut l.st),
+            )?;
+            save_invoice(c, &invoice)?;
+            if let Some(w) = &wallet {
+                save_wallet(c, tenant_id, w)?;
+            }
+            diesel::update(this)
+                .set(PaymentRow::from_domain(&payment))
+                .execute(c)?;
+            diesel::insert_into(r::table)
+                .values(RefundRow {
+                    id: refund.id.clone(),
+                    tenant_id: refund.tenant_id.clone(),
+                    payment_id: refund.payment_id.clone(),
+                    invoice_id: refund.invoice_id.clone(),
+                    amount: DbDecimal(refund.amount.clone()),
+                    credits: refund.credits.clone().map(DbDecimal),
+                    reason: refund.reason.clone(),
+                    created_at: DbTime(refund.created_at),
+                })
+                .execute(c)?;
+            Ok((payment, refund))
+        })
+        .map_err(|e| e.into_domain(|| DomainError::internal("unexpected unique violation")))
+    }
+
+    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<Payment>> {
+        let mut conn = self.conn()?;
+        p::table
+            .filter(p::tenant_id.eq(tenant_id))
+            .filter(p::id.eq(id))
+            .select(PaymentRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(internal)?
+            .map(PaymentRow::into_domain)
+            .transpose()
+    }
+
+    fn list(
+        &self,
+        tenant_id: &str,
+        f: &PaymentFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<Payment>> {
+        let mut conn = self.conn()?;
+        let mut q = p::table
+            .filter(p::tenant_id.eq(tenant_id))
+            .select(PaymentRow::as_select())
+            .into_boxed();
+        if let Some(c) = &f.customer_id {
+            q = q.filter(p::customer_id.eq(c.clone()));
+        }
+        if let Some(i) = &f.invoice_id {
+            q = q.filter(p::invoice_id.eq(i.clone()));
+        }
+        if let Some(m) = f.method {
+            q = q.filter(p::method.eq(m.as_str()));
+        }
+        if let Some(s) = f.status {
+            q = q.filter(p::status.eq(s.as_str()));
+        }
+        if let Some(after) = &page.after {
+            q = q.filter(p::id.lt(after.clone()));
+        }
+        let rows: Vec<PaymentRow> = q
+            .order(p::id.desc())
+            .limit(page.fetch_limit())
+            .load(&mut *conn)
+            .map_err(internal)?;
+        let items = rows
+            .into_iter()
+            .map(PaymentRow::into_domain)
+            .collect::<DomainResult<Vec<_>>>()?;
+        Ok(Page::from_rows(items, page, |x: &Payment| &x.id))
+    }
+}
