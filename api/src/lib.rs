@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod limits;
 pub mod middleware;
 pub mod openapi;
+pub mod pdf;
 pub mod routes;
 pub mod server;
 pub mod state;

@@ -32,6 +32,8 @@ pub trait ApiKeyRepo: Send + Sync {
     fn revoke(&self, tenant_id: &str, id: &str, now: DateTime<Utc>) -> DomainResult<ApiKey>;
     /// Ids of all tenants (for the CLI).
     fn tenant_ids(&self) -> DomainResult<Vec<String>>;
+    /// The account's display name (the merchant on invoices).
+    fn tenant_name(&self, tenant_id: &str) -> DomainResult<Option<String>>;
 }
 
 /// Mutation applied to a customer inside the repository's transaction, with the row locked.

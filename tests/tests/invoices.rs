@@ -11,6 +11,7 @@ on_both_backends!(
     totals_round_per_currency,
     search_and_filters,
     portal_shows_own_finalized_invoices,
+    pdfs_are_real_documents,
 );
 
 async fn customer(s: &TestServer, ext: &str) -> String {
@@ -430,4 +431,110 @@ async fn portal_shows_own_finalized_invoices(s: TestServer) {
     send(s.portal(Method::GET, "/v1/portal/invoices/summary", ht))
         .await
         .assert_problem(403, "section_disabled");
+}
+
+fn pdf_text(bytes: &[u8]) -> (usize, String) {
+    let doc = lopdf::Document::load_mem(bytes).expect("a parseable PDF");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let text = doc.extract_text(&pages).expect("text extracts");
+    (pages.len(), text)
+}
+
+async fn pdf_of(
+    s: &TestServer,
+    rb: reqwest::RequestBuilder,
+) -> (reqwest::StatusCode, Option<String>, Vec<u8>) {
+    let _ = s;
+    let r = rb.send().await.unwrap();
+    let ct = r
+        .headers()
+        .get("content-type")
+        .map(|v| v.to_str().unwrap().to_owned());
+    (r.status(), ct, r.bytes().await.unwrap().to_vec())
+}
+
+async fn pdfs_are_real_documents(s: TestServer) {
+    let c = send(s.admin(Method::POST, "/v1/customers").json(&json!({"name": "Müller GmbH", "email": "ap@mueller.test",
+        "address": {"line1": "Hauptstraße 5", "city": "Berlin", "postal_code": "10115", "country": "DE"}}))).await;
+    let cid = c.body["id"].as_str().unwrap().to_owned();
+    let d = draft(&s, &cid, "EUR", vec![line("3", "1.115"), json!({"description": "Storage", "quantity": "10", "unit_amount": "0.5", "feature": "storage_gb"})], json!({"memo": "Thank you!", "due_at": "2026-12-31T00:00:00Z"})).await;
+    let i = id(&d);
+
+    // A draft renders, watermarked.
+    let (status, ct, bytes) =
+        pdf_of(&s, s.admin(Method::GET, &format!("/v1/invoices/{i}/pdf"))).await;
+    assert_eq!(status, 200);
+    assert_eq!(ct.as_deref(), Some("application/pdf"));
+    assert!(bytes.starts_with(b"%PDF-"));
+    let (_, text) = pdf_text(&bytes);
+    assert!(text.contains("DRAFT"), "{text}");
+
+    let f = finalize(&s, &i).await;
+    let number = f.body["number"].as_str().unwrap().to_owned();
+    let (_, _, bytes) = pdf_of(&s, s.admin(Method::GET, &format!("/v1/invoices/{i}/pdf"))).await;
+    let (pages, text) = pdf_text(&bytes);
+    assert_eq!(pages, 1);
+    for expected in [
+        &number,
+        "Müller GmbH",
+        "Hauptstraße 5",
+        "10115 Berlin",
+        "ap@mueller.test",
+        "Storage",
+        "3.345",
+        "8.345 EUR",
+        "8.35 EUR",
+        "Amount due",
+        "2026-12-31",
+        "Thank you!",
+        "default",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from the PDF text:\n{text}"
+        );
+    }
+    assert!(!text.contains("DRAFT"));
+
+    // The customer gets the same document from the portal; drafts and other customers' are 404.
+    let t = send(
+        s.admin(Method::POST, "/v1/portal_sessions")
+            .json(&json!({"customer_id": cid})),
+    )
+    .await;
+    let t = t.body["token"].as_str().unwrap().to_owned();
+    let (status, _, portal_bytes) = pdf_of(
+        &s,
+        s.portal(Method::GET, &format!("/v1/portal/invoices/{i}/pdf"), &t),
+    )
+    .await;
+    assert_eq!(status, 200);
+    assert!(pdf_text(&portal_bytes).1.contains(&number));
+    let other_draft = id(&draft(&s, &cid, "EUR", vec![line("1", "1")], json!({})).await);
+    send(s.portal(
+        Method::GET,
+        &format!("/v1/portal/invoices/{other_draft}/pdf"),
+        &t,
+    ))
+    .await
+    .assert_problem(404, "invoice_not_found");
+
+    // Long invoices continue on more pages, with every line on some page.
+    let many: Vec<Value> = (0..70).map(|n| json!({"description": format!("Line item {n:03}"), "quantity": "1", "unit_amount": "1"})).collect();
+    let long = id(&draft(&s, &cid, "USD", many, json!({})).await);
+    finalize(&s, &long).await;
+    let (_, _, bytes) = pdf_of(
+        &s,
+        s.admin(Method::GET, &format!("/v1/invoices/{long}/pdf")),
+    )
+    .await;
+    let (pages, text) = pdf_text(&bytes);
+    assert!(pages >= 2, "{pages} page(s)");
+    for n in [0, 35, 69] {
+        assert!(
+            text.contains(&format!("Line item {n:03}")),
+            "line {n} missing"
+        );
+    }
+    assert!(text.contains("70.00 USD"));
 }

@@ -209,3 +209,36 @@ impl ListInvoices {
         })
     }
 }
+
+/// A PDF document.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct PdfDocument(#[allow(dead_code)] Vec<u8>);
+
+/// Renders an invoice with the merchant's name and the customer's billing details: the file
+/// name and the PDF bytes. Blocking (it reads the database); see [`pdf_http`].
+pub fn render_pdf(
+    state: &crate::state::AppState,
+    invoice: Invoice,
+) -> domain::DomainResult<(String, Vec<u8>)> {
+    let merchant = state.api_keys.tenant_name(&invoice.tenant_id)?;
+    let customer = state
+        .customers
+        .get(&invoice.tenant_id, &invoice.customer_id)?;
+    let bytes = crate::pdf::render_invoice(&invoice, &merchant, &customer);
+    let name = invoice
+        .number
+        .clone()
+        .unwrap_or_else(|| format!("draft-{}", invoice.id));
+    Ok((name, bytes))
+}
+
+pub fn pdf_http((name, bytes): (String, Vec<u8>)) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            "Content-Disposition",
+            format!("inline; filename=\"{name}.pdf\""),
+        ))
+        .body(bytes)
+}

@@ -45,6 +45,7 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .service(admin::invoices::delete)
             .service(admin::invoices::finalize)
             .service(admin::invoices::void)
+            .service(admin::invoices::pdf)
             .service(admin::payments::pay)
             .service(admin::payments::refund)
             .service(admin::payments::list)
@@ -63,6 +64,7 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                     .service(portal::invoices::list)
                     .service(portal::invoices::summary)
                     .service(portal::invoices::get)
+                    .service(portal::invoices::pdf)
                     .service(portal::payments::list),
             ),
     );

@@ -12,7 +12,9 @@ use super::list_type;
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
-use crate::routes::invoice_dto::{lines, InvoiceView, LineBody, ListInvoices};
+use crate::routes::invoice_dto::{
+    lines, pdf_http, render_pdf, InvoiceView, LineBody, ListInvoices, PdfDocument,
+};
 use crate::state::AppState;
 
 list_type!(InvoiceList, InvoiceView);
@@ -228,4 +230,27 @@ pub async fn void(
     let svc = state.invoices.clone();
     let i = blocking(move || svc.void(&who.tenant_id, &id)).await?;
     Ok(HttpResponse::Ok().json(InvoiceView::from(i)))
+}
+
+/// The invoice as a PDF. Drafts render with a DRAFT watermark.
+#[utoipa::path(
+    tag = "invoices",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, description = "The invoice PDF.", content_type = "application/pdf", body = PdfDocument),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/invoices/{id}/pdf")]
+pub async fn pdf(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let st = state.clone();
+    Ok(pdf_http(
+        blocking(move || render_pdf(&st, st.invoices.get(&who.tenant_id, &id)?)).await?,
+    ))
 }

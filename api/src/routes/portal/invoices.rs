@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{PortalAuth, Query};
 use crate::routes::admin::invoices::InvoiceList;
-use crate::routes::invoice_dto::{InvoiceView, ListInvoices};
+use crate::routes::invoice_dto::{pdf_http, render_pdf, InvoiceView, ListInvoices, PdfDocument};
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -129,4 +129,36 @@ pub async fn get(
     })
     .await?;
     Ok(HttpResponse::Ok().json(InvoiceView::from(invoice)))
+}
+
+/// One of the customer's invoices as a PDF (section `invoices`).
+#[utoipa::path(
+    tag = "portal",
+    security(("session_token" = [])),
+    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, description = "The invoice PDF.", content_type = "application/pdf", body = PdfDocument),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/invoices/{id}/pdf")]
+pub async fn pdf(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Invoices)?;
+    let st = state.clone();
+    blocking(move || {
+        let i = st.invoices.get(&session.tenant_id, &id)?;
+        if i.customer_id != session.customer_id || i.status == InvoiceStatus::Draft {
+            return Err(domain::services::invoices::not_found());
+        }
+        render_pdf(&st, i)
+    })
+    .await
+    .map(pdf_http)
 }

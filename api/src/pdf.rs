@@ -1,0 +1,312 @@
+//! Invoice PDFs, rendered in-process with `pdf-writer` and the standard Helvetica fonts (no
+//! font embedding, no external service). Text is encoded as WinAnsi (Latin-1 plus €, dashes and
+//! quotes); other characters print as `?`.
+//!
+//! Amounts: unit prices and line amounts are shown exactly, the subtotal exactly, and total,
+//! paid and due rounded to the currency's minor unit (the rule of `domain::invoice`). Drafts
+//! carry a DRAFT watermark.
+
+use chrono::{DateTime, Utc};
+use domain::customer::Customer;
+use domain::invoice::{Invoice, InvoiceStatus};
+use domain::money::{canonical, Currency};
+use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+
+const WIDTH: f32 = 595.0;
+const HEIGHT: f32 = 842.0;
+const LEFT: f32 = 50.0;
+const RIGHT: f32 = WIDTH - 50.0;
+const REGULAR: Name<'static> = Name(b"F1");
+const BOLD: Name<'static> = Name(b"F2");
+const LINE_HEIGHT: f32 = 16.0;
+
+/// Helvetica advance widths (per 1000 em) of the characters amounts and dates use; others are
+/// approximated, which only matters for right-aligned text.
+fn char_width(c: char) -> f32 {
+    match c {
+        '0'..='9' => 556.0,
+        '.' | ',' | ' ' | ':' => 278.0,
+        '-' => 333.0,
+        'A'..='Z' => 667.0,
+        'i' | 'l' | 'j' | 't' | 'f' | 'r' => 278.0,
+        'm' | 'w' => 833.0,
+        _ => 556.0,
+    }
+}
+
+fn text_width(s: &str, size: f32) -> f32 {
+    s.chars().map(char_width).sum::<f32>() * size / 1000.0
+}
+
+/// WinAnsi bytes of a string (Latin-1 plus the Windows-1252 specials).
+fn win_ansi(s: &str) -> Vec<u8> {
+    s.chars()
+        .map(|c| match c {
+            ' '..='~' => c as u8,
+            '\u{a0}'..='\u{ff}' => c as u32 as u8,
+            '€' => 0x80,
+            '‘' => 0x91,
+            '’' => 0x92,
+            '“' => 0x93,
+            '”' => 0x94,
+            '•' => 0x95,
+            '–' => 0x96,
+            '—' => 0x97,
+            _ => b'?',
+        })
+        .collect()
+}
+
+fn clip(s: &str, max_chars: usize) -> String {
+    if s.chars().count() <= max_chars {
+        s.to_owned()
+    } else {
+        format!("{}...", s.chars().take(max_chars - 3).collect::<String>())
+    }
+}
+
+fn date(t: Option<DateTime<Utc>>) -> String {
+    t.map(|t| t.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| "-".into())
+}
+
+struct Page {
+    content: Content,
+}
+
+impl Page {
+    fn new() -> Self {
+        Self {
+            content: Content::new(),
+        }
+    }
+
+    fn text(&mut self, font: Name, size: f32, x: f32, y: f32, s: &str) {
+        self.content.begin_text();
+        self.content.set_font(font, size);
+        self.content.next_line(x, y);
+        self.content.show(Str(&win_ansi(s)));
+        self.content.end_text();
+    }
+
+    fn right(&mut self, font: Name, size: f32, x: f32, y: f32, s: &str) {
+        self.text(font, size, x - text_width(s, size), y, s);
+    }
+
+    fn rule(&mut self, y: f32) {
+        self.content.set_line_width(0.5);
+        self.content.move_to(LEFT, y);
+        self.content.line_to(RIGHT, y);
+        self.content.stroke();
+    }
+
+    fn watermark(&mut self, s: &str) {
+        self.content.save_state();
+        self.content.set_fill_gray(0.88);
+        // Rotate 45° about the page centre.
+        let (c, sn) = (
+            std::f32::consts::FRAC_1_SQRT_2,
+            std::f32::consts::FRAC_1_SQRT_2,
+        );
+        self.content.transform([c, sn, -sn, c, 150.0, 250.0]);
+        self.content.begin_text();
+        self.content.set_font(BOLD, 110.0);
+        self.content.next_line(0.0, 0.0);
+        self.content.show(Str(&win_ansi(s)));
+        self.content.end_text();
+        self.content.restore_state();
+    }
+}
+
+/// Column x positions: description, quantity (right edge), unit price (right edge), amount (right edge).
+const COL_QTY: f32 = 350.0;
+const COL_UNIT: f32 = 450.0;
+
+fn table_header(p: &mut Page, y: f32) -> f32 {
+    p.text(BOLD, 10.0, LEFT, y, "Description");
+    p.right(BOLD, 10.0, COL_QTY, y, "Qty");
+    p.right(BOLD, 10.0, COL_UNIT, y, "Unit price");
+    p.right(BOLD, 10.0, RIGHT, y, "Amount");
+    p.rule(y - 5.0);
+    y - LINE_HEIGHT - 4.0
+}
+
+/// Renders an invoice as a PDF document.
+pub fn render_invoice(invoice: &Invoice, merchant: &str, customer: &Customer) -> Vec<u8> {
+    let currency = Currency::parse(&invoice.currency).expect("invoice currencies are validated");
+    let money = |a: &bigdecimal::BigDecimal| format!("{} {}", currency.display(a), currency.code());
+    let draft = invoice.status == InvoiceStatus::Draft;
+    let title = match invoice.status {
+        InvoiceStatus::Draft => "DRAFT INVOICE",
+        InvoiceStatus::Finalized => "INVOICE",
+        InvoiceStatus::Voided => "INVOICE (VOID)",
+    };
+
+    let mut pages: Vec<Page> = Vec::new();
+    let mut p = Page::new();
+    if draft {
+        p.watermark("DRAFT");
+    }
+    let mut y = HEIGHT - 60.0;
+    p.text(BOLD, 22.0, LEFT, y, title);
+    p.right(
+        BOLD,
+        12.0,
+        RIGHT,
+        y,
+        invoice.number.as_deref().unwrap_or("Not yet numbered"),
+    );
+    y -= 30.0;
+    p.text(BOLD, 12.0, LEFT, y, &clip(merchant, 60));
+    y -= 30.0;
+
+    // Bill-to on the left, dates on the right.
+    let top = y;
+    p.text(BOLD, 10.0, LEFT, y, "Bill to");
+    y -= LINE_HEIGHT;
+    let mut bill_to = vec![customer.name.clone()];
+    bill_to.extend(customer.email.clone());
+    if let Some(a) = &customer.address {
+        bill_to.extend(a.line1.clone());
+        bill_to.extend(a.line2.clone());
+        let city = [a.postal_code.clone(), a.city.clone(), a.state.clone()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !city.is_empty() {
+            bill_to.push(city);
+        }
+        bill_to.extend(a.country.clone());
+    }
+    for line in &bill_to {
+        p.text(REGULAR, 10.0, LEFT, y, &clip(line, 50));
+        y -= LINE_HEIGHT - 2.0;
+    }
+    let mut ry = top;
+    for (label, value) in [
+        ("Issued", date(invoice.issued_at)),
+        ("Due", date(invoice.due_at)),
+        ("Currency", currency.code().to_owned()),
+        (
+            "Status",
+            format!(
+                "{} / {}",
+                invoice.status.as_str(),
+                invoice.payment_status.as_str().replace('_', " ")
+            ),
+        ),
+    ] {
+        p.text(BOLD, 10.0, 360.0, ry, label);
+        p.right(REGULAR, 10.0, RIGHT, ry, &value);
+        ry -= LINE_HEIGHT - 2.0;
+    }
+    y = y.min(ry) - 20.0;
+
+    y = table_header(&mut p, y);
+    for line in &invoice.lines {
+        if y < 140.0 {
+            pages.push(std::mem::replace(&mut p, Page::new()));
+            if draft {
+                p.watermark("DRAFT");
+            }
+            y = HEIGHT - 60.0;
+            p.text(
+                REGULAR,
+                10.0,
+                LEFT,
+                y,
+                &format!(
+                    "{title} {} (continued)",
+                    invoice.number.as_deref().unwrap_or("")
+                ),
+            );
+            y = table_header(&mut p, y - 25.0);
+        }
+        p.text(REGULAR, 10.0, LEFT, y, &clip(&line.description, 48));
+        p.right(REGULAR, 10.0, COL_QTY, y, &canonical(&line.quantity));
+        p.right(REGULAR, 10.0, COL_UNIT, y, &canonical(&line.unit_amount));
+        p.right(REGULAR, 10.0, RIGHT, y, &canonical(&line.amount));
+        if let Some(f) = &line.feature {
+            y -= 12.0;
+            p.text(
+                REGULAR,
+                8.0,
+                LEFT + 10.0,
+                y,
+                &clip(&format!("feature: {f}"), 70),
+            );
+        }
+        y -= LINE_HEIGHT;
+    }
+    p.rule(y + 8.0);
+    y -= 8.0;
+    for (label, value, font) in [
+        (
+            "Subtotal",
+            format!("{} {}", canonical(&invoice.subtotal), currency.code()),
+            REGULAR,
+        ),
+        ("Total", money(&invoice.total), BOLD),
+        ("Paid", money(&invoice.amount_paid), REGULAR),
+        ("Amount due", money(&invoice.amount_due()), BOLD),
+    ] {
+        p.text(font, 11.0, 360.0, y, label);
+        p.right(font, 11.0, RIGHT, y, &value);
+        y -= LINE_HEIGHT;
+    }
+    if let Some(memo) = &invoice.memo {
+        y -= 10.0;
+        p.text(BOLD, 10.0, LEFT, y, "Memo");
+        y -= LINE_HEIGHT - 2.0;
+        for chunk in memo.chars().collect::<Vec<_>>().chunks(90).take(6) {
+            p.text(REGULAR, 10.0, LEFT, y, &chunk.iter().collect::<String>());
+            y -= LINE_HEIGHT - 2.0;
+        }
+    }
+    pages.push(p);
+
+    // Objects: 1 catalog, 2 page tree, 3 regular font, 4 bold font, 5 info, then page + content pairs.
+    let (catalog, tree, regular, bold, info) = (
+        Ref::new(1),
+        Ref::new(2),
+        Ref::new(3),
+        Ref::new(4),
+        Ref::new(5),
+    );
+    let page_ids: Vec<Ref> = (0..pages.len())
+        .map(|i| Ref::new(6 + 2 * i as i32))
+        .collect();
+    let mut pdf = Pdf::new();
+    pdf.catalog(catalog).pages(tree);
+    pdf.pages(tree)
+        .kids(page_ids.iter().copied())
+        .count(pages.len() as i32);
+    pdf.type1_font(regular)
+        .base_font(Name(b"Helvetica"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
+    pdf.type1_font(bold)
+        .base_font(Name(b"Helvetica-Bold"))
+        .encoding_predefined(Name(b"WinAnsiEncoding"));
+    let doc_title = invoice
+        .number
+        .clone()
+        .unwrap_or_else(|| format!("Draft {}", invoice.id));
+    pdf.document_info(info)
+        .title(TextStr(&doc_title))
+        .producer(TextStr("portal-api"));
+    for (page, id) in pages.into_iter().zip(&page_ids) {
+        let content_id = Ref::new(id.get() + 1);
+        let mut w = pdf.page(*id);
+        w.parent(tree)
+            .media_box(Rect::new(0.0, 0.0, WIDTH, HEIGHT))
+            .contents(content_id);
+        w.resources()
+            .fonts()
+            .pair(REGULAR, regular)
+            .pair(BOLD, bold);
+        w.finish();
+        pdf.stream(content_id, &page.content.finish());
+    }
+    pdf.finish()
+}
