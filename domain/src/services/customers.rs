@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use crate::customer::{Customer, CustomerFilter, CustomerPatch, CustomerStatus, NewCustomer};
 use crate::page::{Page, PageRequest};
+use crate::portal_session::CustomerRef;
 use crate::ports::CustomerRepo;
 use crate::{id, DomainError, DomainResult};
 
@@ -119,6 +120,30 @@ impl CustomerService {
         }
         self.repo.list(tenant_id, filter, page)
     }
+}
+
+/// The account's customer that new objects (wallets, invoices, portal sessions) may be made for:
+/// 404 if it is not the account's, 409 `customer_archived` if archived. `what` completes
+/// "archived customers cannot …".
+pub fn active_customer(
+    repo: &dyn CustomerRepo,
+    tenant_id: &str,
+    by: CustomerRef,
+    what: &str,
+) -> DomainResult<Customer> {
+    let customer = match by {
+        CustomerRef::Id(cid) if id::is_valid(id::CUSTOMER, &cid) => repo.get(tenant_id, &cid)?,
+        CustomerRef::Id(_) => None,
+        CustomerRef::ExternalId(ext) => repo.get_by_external_id(tenant_id, &ext)?,
+    }
+    .ok_or_else(not_found)?;
+    if customer.status == CustomerStatus::Archived {
+        return Err(DomainError::Conflict {
+            code: "customer_archived",
+            message: format!("archived customers cannot {what}"),
+        });
+    }
+    Ok(customer)
 }
 
 fn archived() -> DomainError {

@@ -4,12 +4,12 @@ use std::sync::Arc;
 use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 
-use crate::customer::CustomerStatus;
 use crate::invoice::{
     format_number, number_period, price_lines, Invoice, InvoiceStatus, NewLine, PaymentStatus,
 };
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
+use crate::portal_session::CustomerRef;
 use crate::ports::{CustomerRepo, InvoiceFilter, InvoiceRepo, NextNumber};
 use crate::services::customers;
 use crate::wallet::validate_text;
@@ -83,18 +83,12 @@ impl InvoiceService {
         let currency = Currency::parse(&input.currency)?;
         check_memo(input.memo.as_deref())?;
         let lines = price_lines(input.lines)?;
-        let customer = if id::is_valid(id::CUSTOMER, &input.customer_id) {
-            self.customers.get(tenant_id, &input.customer_id)?
-        } else {
-            None
-        }
-        .ok_or_else(customers::not_found)?;
-        if customer.status == CustomerStatus::Archived {
-            return Err(conflict(
-                "customer_archived",
-                "archived customers cannot be invoiced",
-            ));
-        }
+        let customer = customers::active_customer(
+            self.customers.as_ref(),
+            tenant_id,
+            CustomerRef::Id(input.customer_id),
+            "be invoiced",
+        )?;
         let now = clock::now();
         let mut invoice = Invoice {
             id: id::new_id(id::INVOICE),

@@ -8,8 +8,8 @@ use crate::audit::{actions, AuditEvent};
 use crate::customer::CustomerStatus;
 use crate::page::{Page, PageRequest};
 use crate::portal_session::{
-    CustomerRef, EndReason, NewSession, PortalSession, ProfileField, Refusal, Section, SessionMode,
-    TokenClaims, TokenCodec, TokenError, LOGIN_CODE_TTL,
+    EndReason, NewSession, PortalSession, ProfileField, Refusal, Section, SessionMode, TokenClaims,
+    TokenCodec, TokenError, LOGIN_CODE_TTL,
 };
 use crate::ports::{AuditRepo, CustomerRepo, PortalSessionRepo};
 use crate::services::api_keys::Principal;
@@ -68,22 +68,12 @@ impl PortalSessionService {
 
     pub fn create(&self, who: &Principal, input: NewSession) -> DomainResult<CreatedSession> {
         let ttl = input.validate()?;
-        let customer = match &input.customer {
-            CustomerRef::Id(cid) if id::is_valid(id::CUSTOMER, cid) => {
-                self.customers.get(&who.tenant_id, cid)?
-            }
-            CustomerRef::Id(_) => None,
-            CustomerRef::ExternalId(ext) => {
-                self.customers.get_by_external_id(&who.tenant_id, ext)?
-            }
-        }
-        .ok_or_else(customers::not_found)?;
-        if customer.status == CustomerStatus::Archived {
-            return Err(DomainError::Conflict {
-                code: "customer_archived",
-                message: "archived customers cannot open a portal".into(),
-            });
-        }
+        let customer = customers::active_customer(
+            self.customers.as_ref(),
+            &who.tenant_id,
+            input.customer.clone(),
+            "open a portal",
+        )?;
         let now = clock::now();
         let session = PortalSession {
             id: id::new_id(id::PORTAL_SESSION),

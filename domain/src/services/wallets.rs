@@ -3,9 +3,9 @@ use std::sync::Arc;
 use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 
-use crate::customer::CustomerStatus;
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
+use crate::portal_session::CustomerRef;
 use crate::ports::{CustomerRepo, TxFilter, WalletRepo, WalletState};
 use crate::services::customers;
 use crate::wallet::{
@@ -307,18 +307,12 @@ impl WalletService {
         if !errs.is_empty() {
             return Err(DomainError::Validation(errs));
         }
-        let customer = if id::is_valid(id::CUSTOMER, &input.customer_id) {
-            self.customers.get(tenant_id, &input.customer_id)?
-        } else {
-            None
-        }
-        .ok_or_else(customers::not_found)?;
-        if customer.status == CustomerStatus::Archived {
-            return Err(DomainError::Conflict {
-                code: "customer_archived",
-                message: "archived customers cannot get new wallets".into(),
-            });
-        }
+        let customer = customers::active_customer(
+            self.customers.as_ref(),
+            tenant_id,
+            CustomerRef::Id(input.customer_id),
+            "get new wallets",
+        )?;
         let now = clock::now();
         let wallet = Wallet {
             id: id::new_id(id::WALLET),
