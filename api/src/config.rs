@@ -42,6 +42,9 @@ pub struct Config {
     pub cors_origins: String,
     #[command(flatten)]
     pub limits: crate::limits::LimitConfig,
+    /// Usage events older than this many days are rejected.
+    #[arg(long, env = "PORTAL_EVENT_MAX_AGE_DAYS", default_value_t = 35)]
+    pub event_max_age_days: i64,
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "PORTAL_WORKERS")]
     pub workers: Option<usize>,

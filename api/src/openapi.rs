@@ -21,6 +21,7 @@ Every error is `application/problem+json` with a stable `code`. Lists use cursor
         (name = "customers", description = "The merchant's customers."),
         (name = "api keys", description = "Admin credentials of the account."),
         (name = "invoices", description = "Drafts, finalization with gapless numbers, voiding, search."),
+        (name = "usage", description = "Features (meters), deduplicated events, rollups and usage analytics."),
         (name = "payments", description = "Payments of invoices (from wallets or external) and refunds."),
         (name = "wallets", description = "Prepaid credits: lots, top-ups, debits and the ledger."),
         (name = "portal sessions", description = "Short-lived access for one customer, created by the merchant's backend."),

@@ -69,6 +69,7 @@ pub fn prepare(
     let tokens = PasetoCodec::load(config.token_key.as_deref(), &config.data_dir)?;
     let settings = Settings {
         url_base: config.url_base.clone(),
+        event_max_age_days: config.event_max_age_days,
         max_body_bytes: config.max_body_bytes,
         limits: config.limits,
         cors_origins: config.cors_origins()?,

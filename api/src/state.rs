@@ -8,6 +8,7 @@ use domain::services::customers::CustomerService;
 use domain::services::invoices::InvoiceService;
 use domain::services::payments::PaymentService;
 use domain::services::portal_sessions::PortalSessionService;
+use domain::services::usage::UsageService;
 use domain::services::wallets::WalletService;
 use storage::Store;
 
@@ -25,6 +26,7 @@ pub struct AppState {
     pub wallets: WalletService,
     pub invoices: InvoiceService,
     pub payments: PaymentService,
+    pub usage: UsageService,
     pub idempotency: Arc<dyn IdempotencyRepo>,
     pub health: Arc<dyn HealthCheck>,
     pub store: Store,
@@ -52,6 +54,11 @@ impl AppState {
             wallets: WalletService::new(shared.clone(), shared.clone()),
             invoices: InvoiceService::new(shared.clone(), shared.clone()),
             payments: PaymentService::new(shared.clone()),
+            usage: UsageService::new(
+                shared.clone(),
+                shared.clone(),
+                chrono::Duration::days(settings.event_max_age_days),
+            ),
             idempotency: shared.clone(),
             health: shared,
             metrics: Metrics::new(),
@@ -66,6 +73,7 @@ impl AppState {
 /// The HTTP-level settings the state carries.
 pub struct Settings {
     pub url_base: String,
+    pub event_max_age_days: i64,
     pub max_body_bytes: usize,
     pub limits: LimitConfig,
     pub cors_origins: Vec<String>,

@@ -14,6 +14,8 @@ pub const CREDIT_LOT: &str = "lot";
 pub const INVOICE: &str = "inv";
 pub const PAYMENT: &str = "pay";
 pub const REFUND: &str = "re";
+pub const FEATURE: &str = "feat";
+pub const EVENT: &str = "evt";
 
 pub fn new_id(prefix: &str) -> String {
     format!(

@@ -15,6 +15,7 @@ pub mod payment;
 pub mod portal_session;
 pub mod ports;
 pub mod services;
+pub mod usage;
 pub mod wallet;
 
 pub use error::{DomainError, DomainResult, FieldError};

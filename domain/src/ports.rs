@@ -295,3 +295,47 @@ pub trait PaymentRepo: Send + Sync {
         page: &PageRequest,
     ) -> DomainResult<Page<crate::payment::Payment>>;
 }
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub customer_id: Option<String>,
+    pub feature: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+pub trait UsageRepo: Send + Sync {
+    /// A duplicate key in the account → `Conflict(feature_key_taken)`.
+    fn insert_feature(&self, feature: &crate::usage::Feature) -> DomainResult<()>;
+    fn update_feature(&self, feature: &crate::usage::Feature) -> DomainResult<()>;
+    fn get_feature(&self, tenant_id: &str, id: &str)
+        -> DomainResult<Option<crate::usage::Feature>>;
+    /// Every feature of the account (archived included), for ingestion and analytics.
+    fn features(&self, tenant_id: &str) -> DomainResult<Vec<crate::usage::Feature>>;
+    fn list_features(
+        &self,
+        tenant_id: &str,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::usage::Feature>>;
+    /// Stores the events whose `event_id` is new to the account and adds exactly those to the
+    /// hourly rollups, all in one transaction. Returns, per event, whether it was new.
+    fn ingest(
+        &self,
+        tenant_id: &str,
+        events: &[crate::usage::UsageEvent],
+    ) -> DomainResult<Vec<bool>>;
+    fn events(
+        &self,
+        tenant_id: &str,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::usage::UsageEvent>>;
+    /// Rollups of one customer with `from <= hour < to`.
+    fn rollups(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> DomainResult<Vec<crate::usage::Rollup>>;
+}

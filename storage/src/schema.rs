@@ -238,6 +238,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{ExactDecimal, UtcTimestamp};
+
+    features (id) {
+        id -> Text,
+        tenant_id -> Text,
+        key -> Text,
+        name -> Text,
+        unit -> Text,
+        aggregation -> Text,
+        value_property -> Nullable<Text>,
+        unit_price -> ExactDecimal,
+        currency -> Text,
+        archived -> Bool,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{ExactDecimal, UtcTimestamp};
+
+    usage_events (id) {
+        id -> Text,
+        tenant_id -> Text,
+        event_id -> Text,
+        customer_id -> Text,
+        feature_key -> Text,
+        timestamp -> UtcTimestamp,
+        properties -> Text,
+        quantity -> ExactDecimal,
+        received_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{ExactDecimal, UtcTimestamp};
+
+    usage_rollups (tenant_id, customer_id, hour, feature_key) {
+        tenant_id -> Text,
+        customer_id -> Text,
+        feature_key -> Text,
+        hour -> UtcTimestamp,
+        events -> BigInt,
+        quantity_sum -> ExactDecimal,
+        quantity_max -> ExactDecimal,
+    }
+}
+
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(portal_sessions -> customers (customer_id));
 diesel::joinable!(customers -> tenants (tenant_id));
@@ -254,5 +306,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     invoices,
     invoice_counters,
     payments,
-    refunds
+    refunds,
+    features,
+    usage_events,
+    usage_rollups
 );

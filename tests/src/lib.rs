@@ -117,6 +117,7 @@ impl TestServer {
             token_key: Some(token_key.clone()),
             url_base: "https://portal.shop.test/login".into(),
             cors_origins: String::new(),
+            event_max_age_days: 35,
             limits: Default::default(),
             bootstrap_api_key: Some(key.clone()),
             db_pool_size: 8,

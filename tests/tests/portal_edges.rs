@@ -170,6 +170,7 @@ async fn bad_cors_configuration_is_refused_at_start() {
         token_key: None,
         url_base: "https://x.test".into(),
         cors_origins: "*".into(),
+        event_max_age_days: 35,
         limits: Default::default(),
         workers: None,
     };

@@ -50,6 +50,14 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .service(admin::payments::refund)
             .service(admin::payments::list)
             .service(admin::payments::get)
+            .service(admin::usage::create_feature)
+            .service(admin::usage::list_features)
+            .service(admin::usage::get_feature)
+            .service(admin::usage::update_feature)
+            .service(admin::usage::send_event)
+            .service(admin::usage::send_batch)
+            .service(admin::usage::list_events)
+            .service(admin::usage::customer_usage)
             .service(
                 scope::scope("/portal")
                     .wrap(portal_cors(cors_origins))
@@ -65,7 +73,8 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                     .service(portal::invoices::summary)
                     .service(portal::invoices::get)
                     .service(portal::invoices::pdf)
-                    .service(portal::payments::list),
+                    .service(portal::payments::list)
+                    .service(portal::usage::usage),
             ),
     );
 }

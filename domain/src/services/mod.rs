@@ -6,4 +6,5 @@ pub mod customers;
 pub mod invoices;
 pub mod payments;
 pub mod portal_sessions;
+pub mod usage;
 pub mod wallets;

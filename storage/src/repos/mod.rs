@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod invoices;
 pub mod payments;
 pub mod portal_sessions;
+pub mod usage;
 pub mod wallets;
 
 use diesel::result::{DatabaseErrorKind, Error};

@@ -6,6 +6,7 @@ pub mod customers;
 pub mod invoices;
 pub mod payments;
 pub mod portal_sessions;
+pub mod usage;
 pub mod wallets;
 
 use serde::Deserialize;

@@ -4,4 +4,5 @@ pub mod customer;
 pub mod invoices;
 pub mod payments;
 pub mod session;
+pub mod usage;
 pub mod wallets;

@@ -1,0 +1,610 @@
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{get, patch, post, HttpRequest, HttpResponse};
+use chrono::{DateTime, Utc};
+use domain::money::canonical;
+use domain::page::PageRequest;
+use domain::ports::EventFilter;
+use domain::services::usage::{FeaturePatch, NewFeature};
+use domain::usage::{
+    Aggregation, EventOutcome, Feature, Granularity, IncomingEvent, UsageEvent, UsageReport,
+};
+use domain::FieldError;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::list_type;
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{AdminKey, JsonBody, Query};
+use crate::idempotency;
+use crate::routes::wallet_dto::decimal;
+use crate::state::AppState;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct FeatureView {
+    #[schema(example = "feat_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub id: String,
+    /// The event name that feeds this meter.
+    #[schema(example = "api_calls")]
+    pub key: String,
+    #[schema(example = "API calls")]
+    pub name: String,
+    #[schema(example = "calls")]
+    pub unit: String,
+    /// `count`, `sum` or `max`.
+    #[schema(example = "count")]
+    pub aggregation: &'static str,
+    /// For sum and max: the numeric event property aggregated.
+    pub value_property: Option<String>,
+    /// Price of one unit, exact.
+    #[schema(example = "0.0002")]
+    pub unit_price: String,
+    #[schema(example = "USD")]
+    pub currency: String,
+    pub archived: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Feature> for FeatureView {
+    fn from(f: Feature) -> Self {
+        Self {
+            aggregation: f.aggregation.as_str(),
+            unit_price: canonical(&f.unit_price),
+            id: f.id,
+            key: f.key,
+            name: f.name,
+            unit: f.unit,
+            value_property: f.value_property,
+            currency: f.currency,
+            archived: f.archived,
+            created_at: f.created_at,
+            updated_at: f.updated_at,
+        }
+    }
+}
+
+list_type!(FeatureList, FeatureView);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"key": "storage_gb", "name": "Storage", "unit": "GB", "aggregation": "max", "value_property": "gb", "unit_price": "0.10", "currency": "USD"}))]
+pub struct CreateFeature {
+    pub key: String,
+    pub name: String,
+    pub unit: String,
+    /// `count`, `sum` or `max`.
+    pub aggregation: String,
+    /// Required for sum and max.
+    pub value_property: Option<String>,
+    /// Decimal string ≥ 0.
+    pub unit_price: String,
+    pub currency: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateFeature {
+    pub name: Option<String>,
+    pub unit: Option<String>,
+    pub unit_price: Option<String>,
+    /// Archived features take no new events (they are rejected) but keep their history.
+    pub archived: Option<bool>,
+}
+
+/// One usage event.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"event_id": "req-7f3a", "external_customer_id": "acme-42", "feature": "api_calls", "timestamp": "2026-11-21T10:00:00Z", "properties": {"route": "/search"}}))]
+pub struct EventBody {
+    /// The client's unique id for this event: a repeat is reported as `duplicate`.
+    pub event_id: String,
+    pub customer_id: Option<String>,
+    pub external_customer_id: Option<String>,
+    /// The feature key.
+    pub feature: String,
+    /// Default now; at most 5 minutes ahead, at most `PORTAL_EVENT_MAX_AGE_DAYS` old.
+    pub timestamp: Option<DateTime<Utc>>,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub properties: serde_json::Map<String, serde_json::Value>,
+}
+
+impl From<EventBody> for IncomingEvent {
+    fn from(e: EventBody) -> Self {
+        IncomingEvent {
+            event_id: e.event_id,
+            customer_id: e.customer_id,
+            external_customer_id: e.external_customer_id,
+            feature: e.feature,
+            timestamp: e.timestamp,
+            properties: e.properties,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EventBatch {
+    /// 1 to 1,000 events.
+    pub events: Vec<EventBody>,
+}
+
+/// What happened to one event.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventResult {
+    pub event_id: String,
+    /// `accepted`, `duplicate` or `rejected`.
+    #[schema(example = "accepted")]
+    pub status: &'static str,
+    /// Why it was rejected.
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct IngestResult {
+    pub accepted: usize,
+    pub duplicates: usize,
+    pub rejected: usize,
+    pub results: Vec<EventResult>,
+}
+
+fn results(ids: Vec<String>, outcomes: Vec<EventOutcome>) -> IngestResult {
+    let mut r = IngestResult {
+        accepted: 0,
+        duplicates: 0,
+        rejected: 0,
+        results: Vec::with_capacity(ids.len()),
+    };
+    for (event_id, o) in ids.into_iter().zip(outcomes) {
+        let (status, reason) = match o {
+            EventOutcome::Accepted => {
+                r.accepted += 1;
+                ("accepted", None)
+            }
+            EventOutcome::Duplicate => {
+                r.duplicates += 1;
+                ("duplicate", None)
+            }
+            EventOutcome::Rejected(why) => {
+                r.rejected += 1;
+                ("rejected", Some(why))
+            }
+        };
+        r.results.push(EventResult {
+            event_id,
+            status,
+            reason,
+        });
+    }
+    r
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EventView {
+    pub id: String,
+    pub event_id: String,
+    pub customer_id: String,
+    pub feature: String,
+    pub timestamp: DateTime<Utc>,
+    #[schema(value_type = Object)]
+    pub properties: serde_json::Map<String, serde_json::Value>,
+    /// What the event counts for in its feature's aggregation.
+    pub quantity: String,
+    pub received_at: DateTime<Utc>,
+}
+
+impl From<UsageEvent> for EventView {
+    fn from(e: UsageEvent) -> Self {
+        Self {
+            quantity: canonical(&e.quantity),
+            id: e.id,
+            event_id: e.event_id,
+            customer_id: e.customer_id,
+            feature: e.feature_key,
+            timestamp: e.timestamp,
+            properties: e.properties,
+            received_at: e.received_at,
+        }
+    }
+}
+
+list_type!(EventList, EventView);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListEvents {
+    pub customer_id: Option<String>,
+    /// Feature key.
+    pub feature: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Usage window: `window` (1d, 7d, 30d; ending now) or `from` and `to`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UsageQuery {
+    /// `1d`, `7d` or `30d` (default 30d), ending now.
+    pub window: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+    /// `hour` or `day` (default: hour for 1d, day otherwise). Days are cut in the customer's
+    /// time zone.
+    pub granularity: Option<String>,
+    /// Only this feature key.
+    pub feature: Option<String>,
+}
+
+impl UsageQuery {
+    pub fn resolve(&self) -> Result<(DateTime<Utc>, DateTime<Utc>, Granularity), ApiError> {
+        let bad = |f: &str, m: &str| ApiError::validation(vec![FieldError::new(f, m)]);
+        let (from, to, default) = match (self.window.as_deref(), self.from, self.to) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(bad("window", "give either window or from/to"))
+            }
+            (None, Some(f), Some(t)) => (f, t, Granularity::Day),
+            (None, Some(_), None) | (None, None, Some(_)) => {
+                return Err(bad("from", "give both from and to"))
+            }
+            (w, None, None) => {
+                let days = match w.unwrap_or("30d") {
+                    "1d" => 1,
+                    "7d" => 7,
+                    "30d" => 30,
+                    _ => return Err(bad("window", "must be 1d, 7d or 30d")),
+                };
+                let now = domain::clock::now();
+                (
+                    now - chrono::Duration::days(days),
+                    now,
+                    if days == 1 {
+                        Granularity::Hour
+                    } else {
+                        Granularity::Day
+                    },
+                )
+            }
+        };
+        let granularity = match self.granularity.as_deref() {
+            None => default,
+            Some("hour") => Granularity::Hour,
+            Some("day") => Granularity::Day,
+            Some(_) => return Err(bad("granularity", "must be hour or day")),
+        };
+        Ok((from, to, granularity))
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PointView {
+    pub t: DateTime<Utc>,
+    pub quantity: String,
+    pub events: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeriesView {
+    pub feature: String,
+    pub unit: String,
+    pub points: Vec<PointView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BreakdownView {
+    pub feature: String,
+    pub name: String,
+    pub unit: String,
+    pub total_usage: String,
+    pub events: i64,
+    /// total_usage × unit price, exact.
+    pub total_cost: String,
+    pub currency: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageView {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// `hour` or `day`.
+    pub granularity: &'static str,
+    pub series: Vec<SeriesView>,
+    pub breakdown: Vec<BreakdownView>,
+}
+
+impl From<UsageReport> for UsageView {
+    fn from(r: UsageReport) -> Self {
+        Self {
+            from: r.from,
+            to: r.to,
+            granularity: r.granularity.as_str(),
+            series: r
+                .series
+                .into_iter()
+                .map(|s| SeriesView {
+                    feature: s.feature,
+                    unit: s.unit,
+                    points: s
+                        .points
+                        .into_iter()
+                        .map(|p| PointView {
+                            t: p.t,
+                            quantity: canonical(&p.quantity),
+                            events: p.events,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            breakdown: r
+                .breakdown
+                .into_iter()
+                .map(|b| BreakdownView {
+                    total_usage: canonical(&b.total_usage),
+                    total_cost: canonical(&b.total_cost),
+                    feature: b.feature,
+                    name: b.name,
+                    unit: b.unit,
+                    events: b.events,
+                    currency: b.currency,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Create a feature (meter).
+#[utoipa::path(
+    tag = "usage",
+    security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 h.")),
+    request_body = CreateFeature,
+    responses(
+        (status = 201, body = FeatureView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`feature_key_taken` or `idempotency_key_in_use`."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/features")]
+pub async fn create_feature(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    req: HttpRequest,
+    body: JsonBody<CreateFeature>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.value;
+    let aggregation = Aggregation::parse(&b.aggregation).ok_or_else(|| {
+        ApiError::validation(vec![FieldError::new(
+            "aggregation",
+            "must be count, sum or max",
+        )])
+    })?;
+    let input = NewFeature {
+        unit_price: decimal("unit_price", &b.unit_price)?,
+        key: b.key,
+        name: b.name,
+        unit: b.unit,
+        aggregation,
+        value_property: b.value_property,
+        currency: b.currency,
+    };
+    let (svc, tenant) = (state.usage.clone(), who.tenant_id.clone());
+    idempotency::run(&state, &who, &req, &body.raw, || async move {
+        let f = blocking(move || svc.create_feature(&tenant, input)).await?;
+        Ok((StatusCode::CREATED, FeatureView::from(f)))
+    })
+    .await
+}
+
+/// List features, newest first.
+#[utoipa::path(
+    tag = "usage",
+    security(("api_key" = [])),
+    params(super::PageParams),
+    responses(
+        (status = 200, body = FeatureList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/features")]
+pub async fn list_features(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    Query(q): Query<super::PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let svc = state.usage.clone();
+    let found = blocking(move || svc.list_features(&who.tenant_id, &page)).await?;
+    Ok(HttpResponse::Ok().json(FeatureList::from(found.map(FeatureView::from))))
+}
+
+/// Get a feature.
+#[utoipa::path(
+    tag = "usage",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "feat_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = FeatureView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`feature_not_found`."),
+    ),
+)]
+#[get("/features/{id}")]
+pub async fn get_feature(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.usage.clone();
+    let f = blocking(move || svc.get_feature(&who.tenant_id, &id)).await?;
+    Ok(HttpResponse::Ok().json(FeatureView::from(f)))
+}
+
+/// Rename, reprice or archive a feature (its key and aggregation are fixed).
+#[utoipa::path(
+    tag = "usage",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "feat_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    request_body = UpdateFeature,
+    responses(
+        (status = 200, body = FeatureView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[patch("/features/{id}")]
+pub async fn update_feature(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+    body: JsonBody<UpdateFeature>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.value;
+    let patch = FeaturePatch {
+        unit_price: b
+            .unit_price
+            .as_deref()
+            .map(|p| decimal("unit_price", p))
+            .transpose()?,
+        name: b.name,
+        unit: b.unit,
+        archived: b.archived,
+    };
+    let svc = state.usage.clone();
+    let f = blocking(move || svc.update_feature(&who.tenant_id, &id, patch)).await?;
+    Ok(HttpResponse::Ok().json(FeatureView::from(f)))
+}
+
+async fn ingest(
+    state: &AppState,
+    tenant: String,
+    events: Vec<EventBody>,
+) -> Result<IngestResult, ApiError> {
+    let ids: Vec<String> = events.iter().map(|e| e.event_id.clone()).collect();
+    let incoming: Vec<IncomingEvent> = events.into_iter().map(Into::into).collect();
+    let svc = state.usage.clone();
+    let outcomes = blocking(move || svc.ingest(&tenant, incoming)).await?;
+    Ok(results(ids, outcomes))
+}
+
+/// Send one usage event. Answers after the event is committed; a repeated `event_id` is
+/// reported as `duplicate` and not counted again. A rejected event → 422 with the reason.
+#[utoipa::path(
+    tag = "usage",
+    security(("api_key" = [])),
+    request_body = EventBody,
+    responses(
+        (status = 200, body = IngestResult, description = "`accepted` or `duplicate`."),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`event_rejected` (unknown feature or customer, bad timestamp, missing value) or `validation_failed`."),
+    ),
+)]
+#[post("/events")]
+pub async fn send_event(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    body: JsonBody<EventBody>,
+) -> Result<HttpResponse, ApiError> {
+    let r = ingest(&state, who.tenant_id, vec![body.value]).await?;
+    if let Some(reason) = r.results[0].reason.clone() {
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "event_rejected",
+            reason,
+        ));
+    }
+    Ok(HttpResponse::Ok().json(r))
+}
+
+/// Send 1 to 1,000 events. Valid events are stored even when others are rejected; each gets its
+/// own result. Answers after the accepted events are committed.
+#[utoipa::path(
+    tag = "usage",
+    security(("api_key" = [])),
+    request_body = EventBatch,
+    responses(
+        (status = 200, body = IngestResult),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "No events, or more than 1,000."),
+    ),
+)]
+#[post("/events/batch")]
+pub async fn send_batch(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    body: JsonBody<EventBatch>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(HttpResponse::Ok().json(ingest(&state, who.tenant_id, body.value.events).await?))
+}
+
+/// Raw events, newest first.
+#[utoipa::path(
+    tag = "usage",
+    security(("api_key" = [])),
+    params(ListEvents),
+    responses(
+        (status = 200, body = EventList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/events")]
+pub async fn list_events(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    Query(q): Query<ListEvents>,
+) -> Result<HttpResponse, ApiError> {
+    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let filter = EventFilter {
+        customer_id: q.customer_id,
+        feature: q.feature,
+        from: q.from,
+        to: q.to,
+    };
+    let svc = state.usage.clone();
+    let found = blocking(move || svc.events(&who.tenant_id, &filter, &page)).await?;
+    Ok(HttpResponse::Ok().json(EventList::from(found.map(EventView::from))))
+}
+
+/// A customer's usage by feature over a window, from rollups: series and breakdown with cost.
+#[utoipa::path(
+    tag = "usage",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a"), UsageQuery),
+    responses(
+        (status = 200, body = UsageView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/customers/{id}/usage")]
+pub async fn customer_usage(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+    Query(q): Query<UsageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (from, to, granularity) = q.resolve()?;
+    let svc = state.usage.clone();
+    let report = blocking(move || {
+        svc.report(
+            &who.tenant_id,
+            &id,
+            from,
+            to,
+            granularity,
+            q.feature.as_deref(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(UsageView::from(report)))
+}

@@ -1,0 +1,343 @@
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bigdecimal::BigDecimal;
+
+use crate::idempotency::valid_key;
+use crate::page::{Page, PageRequest};
+use crate::ports::{CustomerRepo, EventFilter, UsageRepo};
+use crate::usage::{
+    build_report, hour_of, validate_feature, Aggregation, EventOutcome, Feature, Granularity,
+    IncomingEvent, UsageEvent, UsageReport, MAX_BATCH, MAX_FUTURE,
+};
+use crate::{clock, id, DomainError, DomainResult};
+
+#[derive(Clone)]
+pub struct UsageService {
+    repo: Arc<dyn UsageRepo>,
+    customers: Arc<dyn CustomerRepo>,
+    /// Events older than this are refused (late data would change closed periods).
+    max_age: chrono::Duration,
+}
+
+pub fn feature_not_found() -> DomainError {
+    DomainError::NotFound {
+        resource: "feature",
+        code: "feature_not_found",
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewFeature {
+    pub key: String,
+    pub name: String,
+    pub unit: String,
+    pub aggregation: Aggregation,
+    pub value_property: Option<String>,
+    pub unit_price: BigDecimal,
+    pub currency: String,
+}
+
+/// Feature edits. The key and aggregation are fixed once events refer to them.
+#[derive(Debug, Clone, Default)]
+pub struct FeaturePatch {
+    pub name: Option<String>,
+    pub unit: Option<String>,
+    pub unit_price: Option<BigDecimal>,
+    pub archived: Option<bool>,
+}
+
+impl UsageService {
+    pub fn new(
+        repo: Arc<dyn UsageRepo>,
+        customers: Arc<dyn CustomerRepo>,
+        max_age: chrono::Duration,
+    ) -> Self {
+        Self {
+            repo,
+            customers,
+            max_age,
+        }
+    }
+
+    pub fn create_feature(&self, tenant_id: &str, f: NewFeature) -> DomainResult<Feature> {
+        validate_feature(
+            Some(&f.key),
+            Some(&f.name),
+            Some(&f.unit),
+            Some(f.aggregation),
+            f.value_property.as_deref(),
+            Some(&f.unit_price),
+            Some(&f.currency),
+        )?;
+        let now = clock::now();
+        let feature = Feature {
+            id: id::new_id(id::FEATURE),
+            tenant_id: tenant_id.to_owned(),
+            key: f.key,
+            name: f.name.trim().to_owned(),
+            unit: f.unit,
+            aggregation: f.aggregation,
+            value_property: f
+                .value_property
+                .filter(|_| f.aggregation != Aggregation::Count),
+            unit_price: f.unit_price,
+            currency: crate::money::Currency::parse(&f.currency)?
+                .code()
+                .to_owned(),
+            archived: false,
+            created_at: now,
+            updated_at: now,
+        };
+        self.repo.insert_feature(&feature)?;
+        Ok(feature)
+    }
+
+    pub fn get_feature(&self, tenant_id: &str, id: &str) -> DomainResult<Feature> {
+        if !id::is_valid(id::FEATURE, id) {
+            return Err(feature_not_found());
+        }
+        self.repo
+            .get_feature(tenant_id, id)?
+            .ok_or_else(feature_not_found)
+    }
+
+    pub fn update_feature(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        p: FeaturePatch,
+    ) -> DomainResult<Feature> {
+        if p.name.is_none() && p.unit.is_none() && p.unit_price.is_none() && p.archived.is_none() {
+            return Err(DomainError::validation(
+                "body",
+                "at least one field must be given",
+            ));
+        }
+        validate_feature(
+            None,
+            p.name.as_deref(),
+            p.unit.as_deref(),
+            None,
+            None,
+            p.unit_price.as_ref(),
+            None,
+        )?;
+        let mut f = self.get_feature(tenant_id, id)?;
+        if let Some(n) = p.name {
+            f.name = n.trim().to_owned();
+        }
+        if let Some(u) = p.unit {
+            f.unit = u;
+        }
+        if let Some(price) = p.unit_price {
+            f.unit_price = price;
+        }
+        if let Some(a) = p.archived {
+            f.archived = a;
+        }
+        f.updated_at = clock::now();
+        self.repo.update_feature(&f)?;
+        Ok(f)
+    }
+
+    pub fn list_features(
+        &self,
+        tenant_id: &str,
+        page: &PageRequest,
+    ) -> DomainResult<Page<Feature>> {
+        self.repo.list_features(tenant_id, page)
+    }
+
+    /// Validates each event on its own; stores the valid ones (new `event_id`s only) with their
+    /// rollups in one transaction; answers per event. Returns after the commit, so an
+    /// `accepted` event is durable.
+    pub fn ingest(
+        &self,
+        tenant_id: &str,
+        events: Vec<IncomingEvent>,
+    ) -> DomainResult<Vec<EventOutcome>> {
+        if events.is_empty() || events.len() > MAX_BATCH {
+            return Err(DomainError::validation(
+                "events",
+                format!("must hold 1 to {MAX_BATCH} events"),
+            ));
+        }
+        let now = clock::now();
+        let features: HashMap<String, Feature> = self
+            .repo
+            .features(tenant_id)?
+            .into_iter()
+            .map(|f| (f.key.clone(), f))
+            .collect();
+        let mut customers: HashMap<(bool, String), Option<String>> = HashMap::new();
+        let mut outcomes = Vec::with_capacity(events.len());
+        let mut valid = Vec::new();
+        for e in events {
+            match self.check(tenant_id, e, &features, &mut customers, now)? {
+                Ok(event) => {
+                    outcomes.push(EventOutcome::Accepted);
+                    valid.push((outcomes.len() - 1, event));
+                }
+                Err(reason) => outcomes.push(EventOutcome::Rejected(reason)),
+            }
+        }
+        if !valid.is_empty() {
+            let stored: Vec<UsageEvent> = valid.iter().map(|(_, e)| e.clone()).collect();
+            let fresh = self.repo.ingest(tenant_id, &stored)?;
+            for ((i, _), new) in valid.iter().zip(fresh) {
+                if !new {
+                    outcomes[*i] = EventOutcome::Duplicate;
+                }
+            }
+        }
+        Ok(outcomes)
+    }
+
+    /// One event's validity: Ok(event) or Err(reason). Storage failures are the outer error.
+    fn check(
+        &self,
+        tenant_id: &str,
+        e: IncomingEvent,
+        features: &HashMap<String, Feature>,
+        customers: &mut HashMap<(bool, String), Option<String>>,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> DomainResult<Result<UsageEvent, String>> {
+        if !valid_key(&e.event_id) {
+            return Ok(Err(
+                "event_id must be 1 to 255 visible ASCII characters".into()
+            ));
+        }
+        let Some(feature) = features.get(&e.feature).filter(|f| !f.archived) else {
+            return Ok(Err(format!("unknown feature `{}`", e.feature)));
+        };
+        let (by_external, key) = match (e.customer_id, e.external_customer_id) {
+            (Some(c), None) => (false, c),
+            (None, Some(x)) => (true, x),
+            _ => {
+                return Ok(Err(
+                    "give exactly one of customer_id and external_customer_id".into(),
+                ))
+            }
+        };
+        let customer_id = match customers.get(&(by_external, key.clone())) {
+            Some(found) => found.clone(),
+            None => {
+                let found = if by_external {
+                    self.customers.get_by_external_id(tenant_id, &key)?
+                } else if id::is_valid(id::CUSTOMER, &key) {
+                    self.customers.get(tenant_id, &key)?
+                } else {
+                    None
+                };
+                let found = found.map(|c| c.id);
+                customers.insert((by_external, key.clone()), found.clone());
+                found
+            }
+        };
+        let Some(customer_id) = customer_id else {
+            return Ok(Err(format!("unknown customer `{key}`")));
+        };
+        let timestamp = e.timestamp.unwrap_or(now);
+        if timestamp > now + MAX_FUTURE {
+            return Ok(Err("timestamp is more than 5 minutes in the future".into()));
+        }
+        if timestamp < now - self.max_age {
+            return Ok(Err(format!(
+                "timestamp is older than {} days",
+                self.max_age.num_days()
+            )));
+        }
+        let quantity = match feature.quantity_of(&e.properties) {
+            Ok(q) => q,
+            Err(reason) => return Ok(Err(reason)),
+        };
+        if serde_json::Value::Object(e.properties.clone())
+            .to_string()
+            .len()
+            > 8192
+        {
+            return Ok(Err("properties exceed 8 KiB".into()));
+        }
+        Ok(Ok(UsageEvent {
+            id: id::new_id(id::EVENT),
+            tenant_id: tenant_id.to_owned(),
+            event_id: e.event_id,
+            customer_id,
+            feature_key: feature.key.clone(),
+            timestamp: timestamp.duration_trunc_micros(),
+            properties: e.properties,
+            quantity,
+            received_at: now,
+        }))
+    }
+
+    /// Usage of one customer over `[from, to)`, from rollups only (never raw events).
+    pub fn report(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+        from: chrono::DateTime<chrono::Utc>,
+        to: chrono::DateTime<chrono::Utc>,
+        granularity: Granularity,
+        feature: Option<&str>,
+    ) -> DomainResult<UsageReport> {
+        if from >= to {
+            return Err(DomainError::validation("from", "must be before to"));
+        }
+        let span = to - from;
+        if span > chrono::Duration::days(366)
+            || (granularity == Granularity::Hour && span > chrono::Duration::days(31))
+        {
+            return Err(DomainError::validation(
+                "to",
+                "the window is too long (at most 31 days by hour, 366 days by day)",
+            ));
+        }
+        let customer = crate::services::customers::CustomerService::new(self.customers.clone())
+            .get(tenant_id, customer_id)?;
+        let tz: chrono_tz::Tz = customer.timezone.parse().unwrap_or(chrono_tz::UTC);
+        let features = self.repo.features(tenant_id)?;
+        if let Some(k) = feature {
+            if !features.iter().any(|f| f.key == k) {
+                return Err(DomainError::validation(
+                    "feature",
+                    format!("unknown feature `{k}`"),
+                ));
+            }
+        }
+        // Rollups of every hour that overlaps the window, including the local day's start.
+        let start = hour_of(from) - chrono::Duration::days(1);
+        let rollups = self.repo.rollups(tenant_id, &customer.id, start, to)?;
+        Ok(build_report(
+            &rollups,
+            &features,
+            from,
+            to,
+            granularity,
+            tz,
+            feature,
+        ))
+    }
+
+    pub fn events(
+        &self,
+        tenant_id: &str,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<UsageEvent>> {
+        self.repo.events(tenant_id, filter, page)
+    }
+}
+
+trait TruncMicros {
+    fn duration_trunc_micros(self) -> Self;
+}
+
+impl TruncMicros for chrono::DateTime<chrono::Utc> {
+    fn duration_trunc_micros(self) -> Self {
+        use chrono::DurationRound;
+        self.duration_trunc(chrono::Duration::microseconds(1))
+            .unwrap_or(self)
+    }
+}

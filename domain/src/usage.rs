@@ -1,0 +1,438 @@
+//! Usage metering: features (meters), events, and hourly rollups.
+//!
+//! An event names a feature by its `key`. Its quantity is 1 for `count` features and the
+//! numeric `value_property` of its properties for `sum` and `max` features. Each accepted event
+//! is added, in the same transaction as its insert, to the hourly rollup of (customer, feature,
+//! hour): event count, quantity sum, quantity max. Analytics read rollups only.
+//! `event_id` is the client's dedupe key, unique per account: a repeat is reported as
+//! `duplicate` and never counted twice.
+
+use bigdecimal::{BigDecimal, Zero};
+use chrono::{DateTime, Duration, DurationRound, Utc};
+use std::str::FromStr;
+
+use crate::money::Currency;
+use crate::wallet::validate_text;
+use crate::{DomainError, DomainResult, FieldError};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Aggregation {
+    Count,
+    Sum,
+    Max,
+}
+
+impl Aggregation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Count => "count",
+            Self::Sum => "sum",
+            Self::Max => "max",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "count" => Some(Self::Count),
+            "sum" => Some(Self::Sum),
+            "max" => Some(Self::Max),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Feature {
+    pub id: String,
+    pub tenant_id: String,
+    /// The event name that feeds this meter; unique per account.
+    pub key: String,
+    pub name: String,
+    /// e.g. "calls", "GB".
+    pub unit: String,
+    pub aggregation: Aggregation,
+    pub value_property: Option<String>,
+    pub unit_price: BigDecimal,
+    pub currency: String,
+    pub archived: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Feature {
+    /// The quantity an event contributes, or why it cannot be used.
+    pub fn quantity_of(
+        &self,
+        properties: &serde_json::Map<String, serde_json::Value>,
+    ) -> Result<BigDecimal, String> {
+        let Some(prop) = self
+            .value_property
+            .as_deref()
+            .filter(|_| self.aggregation != Aggregation::Count)
+        else {
+            return Ok(BigDecimal::from(1));
+        };
+        let value = properties
+            .get(prop)
+            .ok_or_else(|| format!("property `{prop}` is missing"))?;
+        let text = match value {
+            serde_json::Value::String(s) => s.clone(),
+            serde_json::Value::Number(n) => n.to_string(),
+            _ => {
+                return Err(format!(
+                    "property `{prop}` must be a number or a decimal string"
+                ))
+            }
+        };
+        let q = BigDecimal::from_str(&text)
+            .map_err(|_| format!("property `{prop}` is not a number"))?;
+        if q < BigDecimal::zero() {
+            return Err(format!("property `{prop}` must not be negative"));
+        }
+        Ok(q.normalized())
+    }
+
+    /// Cost of `quantity` at the unit price, exact.
+    pub fn cost_of(&self, quantity: &BigDecimal) -> BigDecimal {
+        quantity * &self.unit_price
+    }
+}
+
+/// Validates the pieces of a feature definition.
+pub fn validate_feature(
+    key: Option<&str>,
+    name: Option<&str>,
+    unit: Option<&str>,
+    aggregation: Option<Aggregation>,
+    value_property: Option<&str>,
+    unit_price: Option<&BigDecimal>,
+    currency: Option<&str>,
+) -> DomainResult<()> {
+    let mut errs = Vec::new();
+    if let Some(k) = key {
+        let ok = !k.is_empty()
+            && k.len() <= 100
+            && k.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.:".contains(&b));
+        if !ok {
+            errs.push(FieldError::new(
+                "key",
+                "must be 1 to 100 letters, digits and _ - . :",
+            ));
+        }
+    }
+    if name.is_some_and(|n| n.trim().is_empty()) {
+        errs.push(FieldError::new("name", "must not be empty"));
+    }
+    validate_text("name", name, 200, &mut errs);
+    validate_text("unit", unit, 50, &mut errs);
+    validate_text("value_property", value_property, 100, &mut errs);
+    if matches!(aggregation, Some(Aggregation::Sum | Aggregation::Max))
+        && value_property.is_none_or(str::is_empty)
+    {
+        errs.push(FieldError::new(
+            "value_property",
+            "is required for sum and max features",
+        ));
+    }
+    if unit_price.is_some_and(|p| *p < BigDecimal::zero() || p.as_bigint_and_exponent().1 > 18) {
+        errs.push(FieldError::new(
+            "unit_price",
+            "must be at least zero, with at most 18 decimals",
+        ));
+    }
+    if let Some(c) = currency {
+        if Currency::parse(c).is_err() {
+            errs.push(FieldError::new(
+                "currency",
+                "must be an ISO 4217 currency code such as \"USD\"",
+            ));
+        }
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::Validation(errs))
+    }
+}
+
+/// An event as submitted.
+#[derive(Debug, Clone)]
+pub struct IncomingEvent {
+    pub event_id: String,
+    pub customer_id: Option<String>,
+    pub external_customer_id: Option<String>,
+    pub feature: String,
+    pub timestamp: Option<DateTime<Utc>>,
+    pub properties: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A validated event, ready to store.
+#[derive(Debug, Clone)]
+pub struct UsageEvent {
+    pub id: String,
+    pub tenant_id: String,
+    pub event_id: String,
+    pub customer_id: String,
+    pub feature_key: String,
+    pub timestamp: DateTime<Utc>,
+    pub properties: serde_json::Map<String, serde_json::Value>,
+    pub quantity: BigDecimal,
+    pub received_at: DateTime<Utc>,
+}
+
+impl UsageEvent {
+    pub fn hour(&self) -> DateTime<Utc> {
+        hour_of(self.timestamp)
+    }
+}
+
+pub fn hour_of(t: DateTime<Utc>) -> DateTime<Utc> {
+    t.duration_trunc(Duration::hours(1)).unwrap_or(t)
+}
+
+/// What happened to one event of a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventOutcome {
+    Accepted,
+    Duplicate,
+    Rejected(String),
+}
+
+/// One hour of one customer's use of one feature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rollup {
+    pub customer_id: String,
+    pub feature_key: String,
+    pub hour: DateTime<Utc>,
+    pub events: i64,
+    pub quantity_sum: BigDecimal,
+    pub quantity_max: BigDecimal,
+}
+
+pub const MAX_BATCH: usize = 1000;
+/// Events may be at most this far in the future (clock skew).
+pub const MAX_FUTURE: Duration = Duration::minutes(5);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn feature(agg: Aggregation, prop: Option<&str>) -> Feature {
+        let now = Utc::now();
+        Feature {
+            id: "f".into(),
+            tenant_id: "t".into(),
+            key: "k".into(),
+            name: "n".into(),
+            unit: "u".into(),
+            aggregation: agg,
+            value_property: prop.map(Into::into),
+            unit_price: BigDecimal::from_str("0.01").unwrap(),
+            currency: "USD".into(),
+            archived: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn quantities() {
+        let props = |v: serde_json::Value| v.as_object().unwrap().clone();
+        assert_eq!(
+            feature(Aggregation::Count, None)
+                .quantity_of(&props(serde_json::json!({})))
+                .unwrap(),
+            BigDecimal::from(1)
+        );
+        let sum = feature(Aggregation::Sum, Some("bytes"));
+        assert_eq!(
+            sum.quantity_of(&props(serde_json::json!({"bytes": 1.5})))
+                .unwrap(),
+            BigDecimal::from_str("1.5").unwrap()
+        );
+        assert_eq!(
+            sum.quantity_of(&props(serde_json::json!({"bytes": "0.1"})))
+                .unwrap(),
+            BigDecimal::from_str("0.1").unwrap()
+        );
+        assert!(sum.quantity_of(&props(serde_json::json!({}))).is_err());
+        assert!(sum
+            .quantity_of(&props(serde_json::json!({"bytes": "x"})))
+            .is_err());
+        assert!(sum
+            .quantity_of(&props(serde_json::json!({"bytes": -1})))
+            .is_err());
+        assert!(
+            validate_feature(None, None, None, Some(Aggregation::Sum), None, None, None).is_err()
+        );
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Granularity {
+    Hour,
+    Day,
+}
+
+impl Granularity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Hour => "hour",
+            Self::Day => "day",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsagePoint {
+    /// Start of the bucket (an hour, or a day in the customer's time zone), in UTC.
+    pub t: DateTime<Utc>,
+    pub quantity: BigDecimal,
+    pub events: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeatureSeries {
+    pub feature: String,
+    pub unit: String,
+    pub points: Vec<UsagePoint>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeatureUsage {
+    pub feature: String,
+    pub name: String,
+    pub unit: String,
+    /// Sum over the window (count, sum features) or the maximum (max features).
+    pub total_usage: BigDecimal,
+    pub events: i64,
+    /// total_usage × unit_price, exact.
+    pub total_cost: BigDecimal,
+    pub currency: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UsageReport {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub granularity: Granularity,
+    pub series: Vec<FeatureSeries>,
+    pub breakdown: Vec<FeatureUsage>,
+}
+
+/// Folds hourly rollups into a report. Day buckets start at local midnight in `tz` (an hour
+/// belongs to the day in which it starts). Every bucket of the window is present, with zeros.
+pub fn build_report(
+    rollups: &[Rollup],
+    features: &[Feature],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    granularity: Granularity,
+    tz: chrono_tz::Tz,
+    only: Option<&str>,
+) -> UsageReport {
+    use chrono::{NaiveTime, TimeZone};
+    use std::collections::BTreeMap;
+
+    let bucket = |t: DateTime<Utc>| -> DateTime<Utc> {
+        match granularity {
+            Granularity::Hour => hour_of(t),
+            Granularity::Day => {
+                let local = t.with_timezone(&tz).date_naive().and_time(NaiveTime::MIN);
+                tz.from_local_datetime(&local)
+                    .earliest()
+                    .map(|d| d.with_timezone(&Utc))
+                    .unwrap_or(t)
+            }
+        }
+    };
+    let mut buckets = Vec::new();
+    let mut b = bucket(from);
+    while b < to {
+        buckets.push(b);
+        b = match granularity {
+            Granularity::Hour => b + Duration::hours(1),
+            // Through the local calendar, so DST days are 23 or 25 hours long.
+            Granularity::Day => bucket(b + Duration::hours(26)),
+        };
+    }
+    let mut series = Vec::new();
+    let mut breakdown = Vec::new();
+    let mut by_feature: BTreeMap<&str, Vec<&Rollup>> = BTreeMap::new();
+    for r in rollups
+        .iter()
+        .filter(|r| r.hour + Duration::hours(1) > from && r.hour < to)
+    {
+        by_feature
+            .entry(r.feature_key.as_str())
+            .or_default()
+            .push(r);
+    }
+    for feature in features.iter().filter(|f| only.is_none_or(|k| k == f.key)) {
+        let rows = by_feature
+            .get(feature.key.as_str())
+            .cloned()
+            .unwrap_or_default();
+        if rows.is_empty() && feature.archived {
+            continue;
+        }
+        let is_max = feature.aggregation == Aggregation::Max;
+        let mut points: BTreeMap<DateTime<Utc>, (BigDecimal, i64)> = buckets
+            .iter()
+            .map(|b| (*b, (BigDecimal::zero(), 0)))
+            .collect();
+        let (mut total, mut events) = (BigDecimal::zero(), 0i64);
+        for r in rows {
+            let q = if is_max {
+                &r.quantity_max
+            } else {
+                &r.quantity_sum
+            };
+            let slot = points
+                .entry(bucket(r.hour))
+                .or_insert((BigDecimal::zero(), 0));
+            if is_max {
+                if *q > slot.0 {
+                    slot.0 = q.clone();
+                }
+                if *q > total {
+                    total = q.clone();
+                }
+            } else {
+                slot.0 += q;
+                total += q;
+            }
+            slot.1 += r.events;
+            events += r.events;
+        }
+        series.push(FeatureSeries {
+            feature: feature.key.clone(),
+            unit: feature.unit.clone(),
+            points: points
+                .into_iter()
+                .map(|(t, (quantity, events))| UsagePoint {
+                    t,
+                    quantity,
+                    events,
+                })
+                .collect(),
+        });
+        breakdown.push(FeatureUsage {
+            feature: feature.key.clone(),
+            name: feature.name.clone(),
+            unit: feature.unit.clone(),
+            total_cost: feature.cost_of(&total),
+            total_usage: total,
+            events,
+            currency: feature.currency.clone(),
+        });
+    }
+    UsageReport {
+        from,
+        to,
+        granularity,
+        series,
+        breakdown,
+    }
+}

@@ -1,0 +1,358 @@
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::page::{Page, PageRequest};
+use domain::ports::{EventFilter, UsageRepo};
+use domain::usage::{Aggregation, Feature, Rollup, UsageEvent};
+use domain::{DomainError, DomainResult};
+
+use super::{internal, TxError};
+use crate::connection::{write_tx, DbConnection};
+use crate::schema::{features as f, usage_events as ue, usage_rollups as ur};
+use crate::sql_types::{DbDecimal, DbTime, ExactDecimal, UtcTimestamp};
+use crate::Store;
+
+#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = f, treat_none_as_null = true)]
+struct FeatureRow {
+    id: String,
+    tenant_id: String,
+    key: String,
+    name: String,
+    unit: String,
+    aggregation: String,
+    value_property: Option<String>,
+    unit_price: DbDecimal,
+    currency: String,
+    archived: bool,
+    created_at: DbTime,
+    updated_at: DbTime,
+}
+
+impl FeatureRow {
+    fn from_domain(x: &Feature) -> Self {
+        Self {
+            id: x.id.clone(),
+            tenant_id: x.tenant_id.clone(),
+            key: x.key.clone(),
+            name: x.name.clone(),
+            unit: x.unit.clone(),
+            aggregation: x.aggregation.as_str().to_owned(),
+            value_property: x.value_property.clone(),
+            unit_price: DbDecimal(x.unit_price.clone()),
+            currency: x.currency.clone(),
+            archived: x.archived,
+            created_at: DbTime(x.created_at),
+            updated_at: DbTime(x.updated_at),
+        }
+    }
+
+    fn into_domain(self) -> DomainResult<Feature> {
+        Ok(Feature {
+            aggregation: Aggregation::parse(&self.aggregation).ok_or_else(|| {
+                DomainError::internal(format!("feature {}: corrupt aggregation", self.id))
+            })?,
+            id: self.id,
+            tenant_id: self.tenant_id,
+            key: self.key,
+            name: self.name,
+            unit: self.unit,
+            value_property: self.value_property,
+            unit_price: self.unit_price.0,
+            currency: self.currency,
+            archived: self.archived,
+            created_at: self.created_at.0,
+            updated_at: self.updated_at.0,
+        })
+    }
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = ue)]
+struct EventRow {
+    id: String,
+    tenant_id: String,
+    event_id: String,
+    customer_id: String,
+    feature_key: String,
+    timestamp: DbTime,
+    properties: String,
+    quantity: DbDecimal,
+    received_at: DbTime,
+}
+
+#[derive(Queryable, Selectable, Insertable)]
+#[diesel(table_name = ur)]
+struct RollupRow {
+    tenant_id: String,
+    customer_id: String,
+    feature_key: String,
+    hour: DbTime,
+    events: i64,
+    quantity_sum: DbDecimal,
+    quantity_max: DbDecimal,
+}
+
+fn key_taken() -> DomainError {
+    DomainError::Conflict {
+        code: "feature_key_taken",
+        message: "another feature already has this key".into(),
+    }
+}
+
+/// Adds one event to its hourly rollup. PostgreSQL: one atomic upsert (safe against concurrent
+/// ingestion). SQLite: read, then write under the transaction's write lock.
+fn add_to_rollup(c: &mut DbConnection, e: &UsageEvent) -> QueryResult<()> {
+    let hour = DbTime(e.hour());
+    match c {
+        DbConnection::Postgres(pg) => {
+            diesel::sql_query(
+                "INSERT INTO usage_rollups (tenant_id, customer_id, feature_key, hour, events, quantity_sum, quantity_max) \
+                 VALUES ($1, $2, $3, $4, 1, $5, $5) \
+                 ON CONFLICT (tenant_id, customer_id, hour, feature_key) DO UPDATE SET \
+                 events = usage_rollups.events + 1, \
+                 quantity_sum = usage_rollups.quantity_sum + EXCLUDED.quantity_sum, \
+                 quantity_max = GREATEST(usage_rollups.quantity_max, EXCLUDED.quantity_max)",
+            )
+            .bind::<diesel::sql_types::Text, _>(&e.tenant_id)
+            .bind::<diesel::sql_types::Text, _>(&e.customer_id)
+            .bind::<diesel::sql_types::Text, _>(&e.feature_key)
+            .bind::<UtcTimestamp, _>(hour)
+            .bind::<ExactDecimal, _>(DbDecimal(e.quantity.clone()))
+            .execute(pg)?;
+        }
+        DbConnection::Sqlite(sq) => {
+            let key = ur::table
+                .filter(ur::tenant_id.eq(&e.tenant_id))
+                .filter(ur::customer_id.eq(&e.customer_id))
+                .filter(ur::hour.eq(hour))
+                .filter(ur::feature_key.eq(&e.feature_key));
+            let existing: Option<RollupRow> =
+                key.select(RollupRow::as_select()).first(sq).optional()?;
+            match existing {
+                Some(r) => {
+                    let max = if e.quantity > r.quantity_max.0 {
+                        e.quantity.clone()
+                    } else {
+                        r.quantity_max.0
+                    };
+                    diesel::update(key)
+                        .set((
+                            ur::events.eq(r.events + 1),
+                            ur::quantity_sum.eq(DbDecimal(r.quantity_sum.0 + &e.quantity)),
+                            ur::quantity_max.eq(DbDecimal(max)),
+                        ))
+                        .execute(sq)?;
+                }
+                None => {
+                    diesel::insert_into(ur::table)
+                        .values(RollupRow {
+                            tenant_id: e.tenant_id.clone(),
+                            customer_id: e.customer_id.clone(),
+                            feature_key: e.feature_key.clone(),
+                            hour,
+                            events: 1,
+                            quantity_sum: DbDecimal(e.quantity.clone()),
+                            quantity_max: DbDecimal(e.quantity.clone()),
+                        })
+                        .execute(sq)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+impl UsageRepo for Store {
+    fn insert_feature(&self, feature: &Feature) -> DomainResult<()> {
+        let mut conn = self.conn()?;
+        diesel::insert_into(f::table)
+            .values(FeatureRow::from_domain(feature))
+            .execute(&mut *conn)
+            .map_err(|e| TxError::Db(e).into_domain(key_taken))?;
+        Ok(())
+    }
+
+    fn update_feature(&self, feature: &Feature) -> DomainResult<()> {
+        let mut conn = self.conn()?;
+        diesel::update(
+            f::table
+                .filter(f::tenant_id.eq(&feature.tenant_id))
+                .filter(f::id.eq(&feature.id)),
+        )
+        .set(FeatureRow::from_domain(feature))
+        .execute(&mut *conn)
+        .map_err(internal)?;
+        Ok(())
+    }
+
+    fn get_feature(&self, tenant_id: &str, id: &str) -> DomainResult<Option<Feature>> {
+        let mut conn = self.conn()?;
+        f::table
+            .filter(f::tenant_id.eq(tenant_id))
+            .filter(f::id.eq(id))
+            .select(FeatureRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(internal)?
+            .map(FeatureRow::into_domain)
+            .transpose()
+    }
+
+    fn features(&self, tenant_id: &str) -> DomainResult<Vec<Feature>> {
+        let mut conn = self.conn()?;
+        let rows: Vec<FeatureRow> = f::table
+            .filter(f::tenant_id.eq(tenant_id))
+            .select(FeatureRow::as_select())
+            .load(&mut *conn)
+            .map_err(internal)?;
+        rows.into_iter().map(FeatureRow::into_domain).collect()
+    }
+
+    fn list_features(&self, tenant_id: &str, page: &PageRequest) -> DomainResult<Page<Feature>> {
+        let mut conn = self.conn()?;
+        let mut q = f::table
+            .filter(f::tenant_id.eq(tenant_id))
+            .select(FeatureRow::as_select())
+            .into_boxed();
+        if let Some(after) = &page.after {
+            q = q.filter(f::id.lt(after.clone()));
+        }
+        let rows: Vec<FeatureRow> = q
+            .order(f::id.desc())
+            .limit(page.fetch_limit())
+            .load(&mut *conn)
+            .map_err(internal)?;
+        let items = rows
+            .into_iter()
+            .map(FeatureRow::into_domain)
+            .collect::<DomainResult<Vec<_>>>()?;
+        Ok(Page::from_rows(items, page, |x: &Feature| &x.id))
+    }
+
+    fn ingest(&self, tenant_id: &str, events: &[UsageEvent]) -> DomainResult<Vec<bool>> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| -> QueryResult<Vec<bool>> {
+            let mut fresh = Vec::with_capacity(events.len());
+            for e in events {
+                let row = EventRow {
+                    id: e.id.clone(),
+                    tenant_id: tenant_id.to_owned(),
+                    event_id: e.event_id.clone(),
+                    customer_id: e.customer_id.clone(),
+                    feature_key: e.feature_key.clone(),
+                    timestamp: DbTime(e.timestamp),
+                    properties: serde_json::Value::Object(e.properties.clone()).to_string(),
+                    quantity: DbDecimal(e.quantity.clone()),
+                    received_at: DbTime(e.received_at),
+                };
+                // The unique (tenant_id, event_id) index decides: within this batch, against
+                // earlier batches, and against concurrent requests (which wait for our commit).
+                let inserted = match c {
+                    DbConnection::Postgres(pg) => diesel::insert_into(ue::table)
+                        .values(&row)
+                        .on_conflict_do_nothing()
+                        .execute(pg)?,
+                    DbConnection::Sqlite(sq) => diesel::insert_into(ue::table)
+                        .values(&row)
+                        .on_conflict_do_nothing()
+                        .execute(sq)?,
+                };
+                if inserted == 1 {
+                    add_to_rollup(c, e)?;
+                }
+                fresh.push(inserted == 1);
+            }
+            Ok(fresh)
+        })
+        .map_err(internal)
+    }
+
+    fn events(
+        &self,
+        tenant_id: &str,
+        filter: &EventFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<UsageEvent>> {
+        let mut conn = self.conn()?;
+        let mut q = ue::table
+            .filter(ue::tenant_id.eq(tenant_id))
+            .select(EventRow::as_select())
+            .into_boxed();
+        if let Some(c) = &filter.customer_id {
+            q = q.filter(ue::customer_id.eq(c.clone()));
+        }
+        if let Some(k) = &filter.feature {
+            q = q.filter(ue::feature_key.eq(k.clone()));
+        }
+        if let Some(t) = filter.from {
+            q = q.filter(ue::timestamp.ge(DbTime(t)));
+        }
+        if let Some(t) = filter.to {
+            q = q.filter(ue::timestamp.lt(DbTime(t)));
+        }
+        if let Some(after) = &page.after {
+            q = q.filter(ue::id.lt(after.clone()));
+        }
+        let rows: Vec<EventRow> = q
+            .order(ue::id.desc())
+            .limit(page.fetch_limit())
+            .load(&mut *conn)
+            .map_err(internal)?;
+        let items = rows
+            .into_iter()
+            .map(|r| {
+                let properties = match serde_json::from_str(&r.properties) {
+                    Ok(serde_json::Value::Object(m)) => m,
+                    _ => {
+                        return Err(DomainError::internal(format!(
+                            "event {}: corrupt properties",
+                            r.id
+                        )))
+                    }
+                };
+                Ok(UsageEvent {
+                    id: r.id,
+                    tenant_id: r.tenant_id,
+                    event_id: r.event_id,
+                    customer_id: r.customer_id,
+                    feature_key: r.feature_key,
+                    timestamp: r.timestamp.0,
+                    properties,
+                    quantity: r.quantity.0,
+                    received_at: r.received_at.0,
+                })
+            })
+            .collect::<DomainResult<Vec<_>>>()?;
+        Ok(Page::from_rows(items, page, |x: &UsageEvent| &x.id))
+    }
+
+    fn rollups(
+        &self,
+        tenant_id: &str,
+        customer_id: &str,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> DomainResult<Vec<Rollup>> {
+        let mut conn = self.conn()?;
+        let rows: Vec<RollupRow> = ur::table
+            .filter(ur::tenant_id.eq(tenant_id))
+            .filter(ur::customer_id.eq(customer_id))
+            .filter(ur::hour.ge(DbTime(from)))
+            .filter(ur::hour.lt(DbTime(to)))
+            .order(ur::hour.asc())
+            .select(RollupRow::as_select())
+            .load(&mut *conn)
+            .map_err(internal)?;
+        Ok(rows
+            .into_iter()
+            .map(|r| Rollup {
+                customer_id: r.customer_id,
+                feature_key: r.feature_key,
+                hour: r.hour.0,
+                events: r.events,
+                quantity_sum: r.quantity_sum.0,
+                quantity_max: r.quantity_max.0,
+            })
+            .collect())
+    }
+}
