@@ -6,6 +6,7 @@ use domain::services::api_keys::ApiKeyService;
 use domain::services::audit::AuditService;
 use domain::services::customers::CustomerService;
 use domain::services::invoices::InvoiceService;
+use domain::services::overview::OverviewService;
 use domain::services::payments::PaymentService;
 use domain::services::portal_sessions::PortalSessionService;
 use domain::services::usage::UsageService;
@@ -27,6 +28,7 @@ pub struct AppState {
     pub invoices: InvoiceService,
     pub payments: PaymentService,
     pub usage: UsageService,
+    pub overview: OverviewService,
     pub idempotency: Arc<dyn IdempotencyRepo>,
     pub health: Arc<dyn HealthCheck>,
     pub store: Store,
@@ -40,7 +42,18 @@ pub struct AppState {
 impl AppState {
     pub fn new(store: Store, tokens: Arc<dyn TokenCodec>, settings: Settings) -> Self {
         let shared = Arc::new(store.clone());
+        let wallets = WalletService::new(shared.clone(), shared.clone());
+        let invoices = InvoiceService::new(shared.clone(), shared.clone());
+        let usage = UsageService::new(
+            shared.clone(),
+            shared.clone(),
+            chrono::Duration::days(settings.event_max_age_days),
+        );
         Self {
+            overview: OverviewService::new(wallets.clone(), invoices.clone(), usage.clone()),
+            wallets,
+            invoices,
+            usage,
             api_keys: ApiKeyService::new(shared.clone()),
             customers: CustomerService::new(shared.clone()),
             portal: PortalSessionService::new(
@@ -51,14 +64,7 @@ impl AppState {
                 settings.url_base,
             ),
             audit: AuditService::new(shared.clone()),
-            wallets: WalletService::new(shared.clone(), shared.clone()),
-            invoices: InvoiceService::new(shared.clone(), shared.clone()),
             payments: PaymentService::new(shared.clone()),
-            usage: UsageService::new(
-                shared.clone(),
-                shared.clone(),
-                chrono::Duration::days(settings.event_max_age_days),
-            ),
             idempotency: shared.clone(),
             health: shared,
             metrics: Metrics::new(),

@@ -16,6 +16,7 @@ on_both_backends!(
     rollups_match_the_raw_events,
     days_are_cut_in_the_customer_time_zone,
     portal_usage_is_the_customer_own,
+    overview_is_the_dashboard_in_one_call,
 );
 
 async fn customer(s: &TestServer, ext: &str, tz: &str) -> String {
@@ -433,4 +434,113 @@ async fn portal_usage_is_the_customer_own(s: TestServer) {
     ))
     .await
     .assert_problem(403, "section_disabled");
+}
+
+async fn overview_is_the_dashboard_in_one_call(s: TestServer) {
+    features(&s).await;
+    let c = customer(&s, "dash", "UTC").await;
+    let w = send(
+        s.admin(Method::POST, "/v1/wallets")
+            .json(&json!({"customer_id": c, "currency": "USD", "conversion_rate": "0.01"})),
+    )
+    .await;
+    let w = w.body["id"].as_str().unwrap().to_owned();
+    send(
+        s.admin(Method::POST, &format!("/v1/wallets/{w}/top_up"))
+            .json(&json!({"credits": "2500"})),
+    )
+    .await;
+    let inv = send(s.admin(Method::POST, "/v1/invoices").json(&json!({"customer_id": c, "currency": "USD", "due_at": "2000-01-01T00:00:00Z", "lines": [{"description": "Plan", "quantity": "1", "unit_amount": "30"}]}))).await;
+    send(s.admin(
+        Method::POST,
+        &format!("/v1/invoices/{}/finalize", inv.body["id"].as_str().unwrap()),
+    ))
+    .await;
+    batch(
+        &s,
+        (0..5)
+            .map(
+                |i| json!({"event_id": format!("o-{i}"), "customer_id": c, "feature": "api_calls"}),
+            )
+            .collect(),
+    )
+    .await;
+
+    let admin = send(s.admin(Method::GET, &format!("/v1/customers/{c}/overview"))).await;
+    assert_eq!(admin.status, 200, "{}", admin.body);
+    assert_eq!(admin.body["wallets"][0]["balance"], "2500");
+    assert_eq!(admin.body["wallets"][0]["balance_value"], "25.00");
+    assert_eq!(
+        admin.body["outstanding"],
+        json!([{"currency": "USD", "outstanding": "30.00", "overdue": "30.00", "open_invoices": 1}])
+    );
+    let calls = admin.body["usage_7d"]["breakdown"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|b| b["feature"] == "api_calls")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (calls["events"].as_i64(), calls["total_cost"].as_str()),
+        (Some(5), Some("0.01"))
+    );
+    assert!((7..=8).contains(
+        &admin.body["usage_7d"]["series"][0]["points"]
+            .as_array()
+            .unwrap()
+            .len()
+    ));
+
+    let t = send(
+        s.admin(Method::POST, "/v1/portal_sessions")
+            .json(&json!({"customer_id": c})),
+    )
+    .await;
+    let portal = send(s.portal(
+        Method::GET,
+        "/v1/portal/overview",
+        t.body["token"].as_str().unwrap(),
+    ))
+    .await;
+    // The same dashboard (the window's edges are "now", so they differ by a few milliseconds).
+    let without_window = |mut v: Value| {
+        let u = v["usage_7d"].as_object_mut().unwrap();
+        u.remove("from");
+        u.remove("to");
+        v
+    };
+    assert_eq!(
+        without_window(portal.body.clone()),
+        without_window(admin.body.clone()),
+        "the customer sees what the merchant sees"
+    );
+    let no_credits = send(s.admin(Method::POST, "/v1/portal_sessions").json(&json!({"customer_id": c, "invalidate_existing": false, "sections": {"credits": {"enabled": false}}}))).await;
+    let partial = send(s.portal(
+        Method::GET,
+        "/v1/portal/overview",
+        no_credits.body["token"].as_str().unwrap(),
+    ))
+    .await;
+    assert_eq!(
+        partial.body["wallets"],
+        Value::Null,
+        "a disabled section stays hidden in the overview"
+    );
+    assert!(partial.body["outstanding"].is_array());
+    let off = send(s.admin(Method::POST, "/v1/portal_sessions").json(&json!({"customer_id": c, "invalidate_existing": false, "sections": {"overview": {"enabled": false}}}))).await;
+    send(s.portal(
+        Method::GET,
+        "/v1/portal/overview",
+        off.body["token"].as_str().unwrap(),
+    ))
+    .await
+    .assert_problem(403, "section_disabled");
+    let other = s.other_tenant_key();
+    send(
+        s.request(Method::GET, &format!("/v1/customers/{c}/overview"))
+            .header("x-api-key", other),
+    )
+    .await
+    .assert_problem(404, "customer_not_found");
 }

@@ -1,6 +1,7 @@
 pub mod admin;
 pub mod invoice_dto;
 pub mod ops;
+pub mod overview_dto;
 pub mod portal;
 pub mod session_dto;
 pub mod wallet_dto;
@@ -58,6 +59,7 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .service(admin::usage::send_batch)
             .service(admin::usage::list_events)
             .service(admin::usage::customer_usage)
+            .service(admin::usage::customer_overview)
             .service(
                 scope::scope("/portal")
                     .wrap(portal_cors(cors_origins))
@@ -74,7 +76,8 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                     .service(portal::invoices::get)
                     .service(portal::invoices::pdf)
                     .service(portal::payments::list)
-                    .service(portal::usage::usage),
+                    .service(portal::usage::usage)
+                    .service(portal::usage::overview),
             ),
     );
 }

@@ -4,6 +4,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod customers;
 pub mod invoices;
+pub mod overview;
 pub mod payments;
 pub mod portal_sessions;
 pub mod usage;

@@ -1,7 +1,6 @@
 use actix_web::web::{Data, Path};
 use actix_web::{get, HttpResponse};
 use domain::invoice::InvoiceStatus;
-use domain::money::Currency;
 use domain::page::PageRequest;
 use domain::portal_session::Section;
 use serde::Serialize;
@@ -84,18 +83,7 @@ pub async fn summary(
     session.require_section(Section::Invoices)?;
     let svc = state.invoices.clone();
     let rows = blocking(move || svc.outstanding(&session.tenant_id, &session.customer_id)).await?;
-    let data = rows
-        .into_iter()
-        .map(|o| {
-            let c = Currency::parse(&o.currency).expect("invoice currencies are validated");
-            OutstandingView {
-                outstanding: c.display(&o.outstanding),
-                overdue: c.display(&o.overdue),
-                currency: o.currency,
-                open_invoices: o.open_invoices,
-            }
-        })
-        .collect();
+    let data = rows.into_iter().map(OutstandingView::from).collect();
     Ok(HttpResponse::Ok().json(InvoiceSummary { data }))
 }
 
