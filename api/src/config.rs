@@ -22,7 +22,7 @@ pub struct Config {
     #[arg(long, env = "PORTAL_DB_POOL_SIZE", default_value_t = 10)]
     pub db_pool_size: u32,
     /// Largest accepted request body, in bytes (larger → 413).
-    #[arg(long, env = "PORTAL_MAX_BODY_BYTES", default_value_t = 262_144)]
+    #[arg(long, env = "PORTAL_MAX_BODY_BYTES", default_value_t = 1_048_576)]
     pub max_body_bytes: usize,
     /// Portal token keys: PASERK `k4.local.…`, comma-separated, first one encrypts. Unset: a key
     /// generated once into `<data dir>/token_key`.

@@ -107,7 +107,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
         let limit = req
             .app_data::<Data<AppState>>()
             .map(|s| s.max_body_bytes)
-            .unwrap_or(262_144);
+            .unwrap_or(1_048_576);
         let content_type = req
             .headers()
             .get(header::CONTENT_TYPE)

@@ -1,3 +1,6 @@
+use std::collections::{BTreeMap, HashSet};
+
+use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::page::{Page, PageRequest};
@@ -99,46 +102,73 @@ fn key_taken() -> DomainError {
     }
 }
 
-/// Adds one event to its hourly rollup. PostgreSQL: one atomic upsert (safe against concurrent
-/// ingestion). SQLite: read, then write under the transaction's write lock.
-fn add_to_rollup(c: &mut DbConnection, e: &UsageEvent) -> QueryResult<()> {
-    let hour = DbTime(e.hour());
+fn event_row(tenant_id: &str, e: &UsageEvent) -> EventRow {
+    EventRow {
+        id: e.id.clone(),
+        tenant_id: tenant_id.to_owned(),
+        event_id: e.event_id.clone(),
+        customer_id: e.customer_id.clone(),
+        feature_key: e.feature_key.clone(),
+        timestamp: DbTime(e.timestamp),
+        properties: serde_json::Value::Object(e.properties.clone()).to_string(),
+        quantity: DbDecimal(e.quantity.clone()),
+        received_at: DbTime(e.received_at),
+    }
+}
+
+/// Adds `n` events (quantities summing to `sum`, largest `max`) to an hourly rollup.
+/// PostgreSQL: one atomic upsert (safe against concurrent ingestion). SQLite: read, then write
+/// under the transaction's write lock.
+#[allow(clippy::too_many_arguments)]
+fn add_to_rollup(
+    c: &mut DbConnection,
+    tenant_id: &str,
+    customer_id: &str,
+    feature_key: &str,
+    hour: DateTime<Utc>,
+    n: i64,
+    sum: BigDecimal,
+    max: BigDecimal,
+) -> QueryResult<()> {
+    let hour = DbTime(hour);
     match c {
         DbConnection::Postgres(pg) => {
             diesel::sql_query(
                 "INSERT INTO usage_rollups (tenant_id, customer_id, feature_key, hour, events, quantity_sum, quantity_max) \
-                 VALUES ($1, $2, $3, $4, 1, $5, $5) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
                  ON CONFLICT (tenant_id, customer_id, hour, feature_key) DO UPDATE SET \
-                 events = usage_rollups.events + 1, \
+                 events = usage_rollups.events + EXCLUDED.events, \
                  quantity_sum = usage_rollups.quantity_sum + EXCLUDED.quantity_sum, \
                  quantity_max = GREATEST(usage_rollups.quantity_max, EXCLUDED.quantity_max)",
             )
-            .bind::<diesel::sql_types::Text, _>(&e.tenant_id)
-            .bind::<diesel::sql_types::Text, _>(&e.customer_id)
-            .bind::<diesel::sql_types::Text, _>(&e.feature_key)
+            .bind::<diesel::sql_types::Text, _>(tenant_id)
+            .bind::<diesel::sql_types::Text, _>(customer_id)
+            .bind::<diesel::sql_types::Text, _>(feature_key)
             .bind::<UtcTimestamp, _>(hour)
-            .bind::<ExactDecimal, _>(DbDecimal(e.quantity.clone()))
+            .bind::<diesel::sql_types::BigInt, _>(n)
+            .bind::<ExactDecimal, _>(DbDecimal(sum))
+            .bind::<ExactDecimal, _>(DbDecimal(max))
             .execute(pg)?;
         }
         DbConnection::Sqlite(sq) => {
             let key = ur::table
-                .filter(ur::tenant_id.eq(&e.tenant_id))
-                .filter(ur::customer_id.eq(&e.customer_id))
+                .filter(ur::tenant_id.eq(tenant_id))
+                .filter(ur::customer_id.eq(customer_id))
                 .filter(ur::hour.eq(hour))
-                .filter(ur::feature_key.eq(&e.feature_key));
+                .filter(ur::feature_key.eq(feature_key));
             let existing: Option<RollupRow> =
                 key.select(RollupRow::as_select()).first(sq).optional()?;
             match existing {
                 Some(r) => {
-                    let max = if e.quantity > r.quantity_max.0 {
-                        e.quantity.clone()
+                    let max = if max > r.quantity_max.0 {
+                        max
                     } else {
                         r.quantity_max.0
                     };
                     diesel::update(key)
                         .set((
-                            ur::events.eq(r.events + 1),
-                            ur::quantity_sum.eq(DbDecimal(r.quantity_sum.0 + &e.quantity)),
+                            ur::events.eq(r.events + n),
+                            ur::quantity_sum.eq(DbDecimal(r.quantity_sum.0 + sum)),
                             ur::quantity_max.eq(DbDecimal(max)),
                         ))
                         .execute(sq)?;
@@ -146,13 +176,13 @@ fn add_to_rollup(c: &mut DbConnection, e: &UsageEvent) -> QueryResult<()> {
                 None => {
                     diesel::insert_into(ur::table)
                         .values(RollupRow {
-                            tenant_id: e.tenant_id.clone(),
-                            customer_id: e.customer_id.clone(),
-                            feature_key: e.feature_key.clone(),
+                            tenant_id: tenant_id.to_owned(),
+                            customer_id: customer_id.to_owned(),
+                            feature_key: feature_key.to_owned(),
                             hour,
-                            events: 1,
-                            quantity_sum: DbDecimal(e.quantity.clone()),
-                            quantity_max: DbDecimal(e.quantity.clone()),
+                            events: n,
+                            quantity_sum: DbDecimal(sum),
+                            quantity_max: DbDecimal(max),
                         })
                         .execute(sq)?;
                 }
@@ -230,37 +260,60 @@ impl UsageRepo for Store {
     }
 
     fn ingest(&self, tenant_id: &str, events: &[UsageEvent]) -> DomainResult<Vec<bool>> {
+        // Work in event_id order (stable, so the first of repeated ids wins): concurrent batches
+        // then take their unique-index locks in the same order and cannot deadlock.
+        let mut order: Vec<usize> = (0..events.len()).collect();
+        order.sort_by(|&a, &b| events[a].event_id.cmp(&events[b].event_id));
+        let rows: Vec<EventRow> = order
+            .iter()
+            .map(|&i| event_row(tenant_id, &events[i]))
+            .collect();
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> QueryResult<Vec<bool>> {
-            let mut fresh = Vec::with_capacity(events.len());
-            for e in events {
-                let row = EventRow {
-                    id: e.id.clone(),
-                    tenant_id: tenant_id.to_owned(),
-                    event_id: e.event_id.clone(),
-                    customer_id: e.customer_id.clone(),
-                    feature_key: e.feature_key.clone(),
-                    timestamp: DbTime(e.timestamp),
-                    properties: serde_json::Value::Object(e.properties.clone()).to_string(),
-                    quantity: DbDecimal(e.quantity.clone()),
-                    received_at: DbTime(e.received_at),
-                };
-                // The unique (tenant_id, event_id) index decides: within this batch, against
-                // earlier batches, and against concurrent requests (which wait for our commit).
-                let inserted = match c {
-                    DbConnection::Postgres(pg) => diesel::insert_into(ue::table)
-                        .values(&row)
+            let mut fresh = vec![false; events.len()];
+            match c {
+                // One multi-row insert; RETURNING names the rows that were new. The unique
+                // (tenant_id, event_id) index decides, within the batch and against earlier or
+                // concurrent ones (which wait for this commit).
+                DbConnection::Postgres(pg) => {
+                    let new: HashSet<String> = diesel::insert_into(ue::table)
+                        .values(&rows)
                         .on_conflict_do_nothing()
-                        .execute(pg)?,
-                    DbConnection::Sqlite(sq) => diesel::insert_into(ue::table)
-                        .values(&row)
-                        .on_conflict_do_nothing()
-                        .execute(sq)?,
-                };
-                if inserted == 1 {
-                    add_to_rollup(c, e)?;
+                        .returning(ue::event_id)
+                        .get_results::<String>(pg)?
+                        .into_iter()
+                        .collect();
+                    let mut seen = HashSet::new();
+                    for &i in &order {
+                        let id = events[i].event_id.as_str();
+                        fresh[i] = new.contains(id) && seen.insert(id);
+                    }
                 }
-                fresh.push(inserted == 1);
+                DbConnection::Sqlite(sq) => {
+                    for (row, &i) in rows.iter().zip(&order) {
+                        fresh[i] = diesel::insert_into(ue::table)
+                            .values(row)
+                            .on_conflict_do_nothing()
+                            .execute(sq)?
+                            == 1;
+                    }
+                }
+            }
+            // One rollup change per (customer, feature, hour), in key order.
+            let mut deltas: BTreeMap<(&str, &str, DateTime<Utc>), (i64, BigDecimal, BigDecimal)> =
+                BTreeMap::new();
+            for (e, _) in events.iter().zip(&fresh).filter(|(_, new)| **new) {
+                let d = deltas
+                    .entry((e.customer_id.as_str(), e.feature_key.as_str(), e.hour()))
+                    .or_insert_with(|| (0, BigDecimal::from(0), e.quantity.clone()));
+                d.0 += 1;
+                d.1 += &e.quantity;
+                if e.quantity > d.2 {
+                    d.2 = e.quantity.clone();
+                }
+            }
+            for ((customer, feature, hour), (n, sum, max)) in deltas {
+                add_to_rollup(c, tenant_id, customer, feature, hour, n, sum, max)?;
             }
             Ok(fresh)
         })
