@@ -102,6 +102,11 @@ fn key_taken() -> DomainError {
     }
 }
 
+/// (customer, feature, hour) of a rollup row.
+type RollupKey<'a> = (&'a str, &'a str, DateTime<Utc>);
+/// (events, quantity sum, quantity max) to add to a rollup row.
+type RollupDelta = (i64, BigDecimal, BigDecimal);
+
 fn event_row(tenant_id: &str, e: &UsageEvent) -> EventRow {
     EventRow {
         id: e.id.clone(),
@@ -300,8 +305,7 @@ impl UsageRepo for Store {
                 }
             }
             // One rollup change per (customer, feature, hour), in key order.
-            let mut deltas: BTreeMap<(&str, &str, DateTime<Utc>), (i64, BigDecimal, BigDecimal)> =
-                BTreeMap::new();
+            let mut deltas: BTreeMap<RollupKey<'_>, RollupDelta> = BTreeMap::new();
             for (e, _) in events.iter().zip(&fresh).filter(|(_, new)| **new) {
                 let d = deltas
                     .entry((e.customer_id.as_str(), e.feature_key.as_str(), e.hour()))
