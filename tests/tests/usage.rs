@@ -142,6 +142,32 @@ async fn features_and_event_outcomes(s: TestServer) {
         "e-1, b-1, b-7"
     );
 
+    // Malformed events are rejected one by one; the valid ones around them are stored.
+    let r = batch(&s, vec![
+        json!({"event_id": 5, "customer_id": c, "feature": "api_calls"}),
+        json!({"event_id": "m-ok", "customer_id": c, "feature": "api_calls"}),
+        json!({"event_id": "m-extra", "customer_id": c, "feature": "api_calls", "colour": "red"}),
+        json!("not an object"),
+    ])
+    .await;
+    let statuses: Vec<&str> = r.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        vec!["rejected", "accepted", "rejected", "rejected"],
+        "{}",
+        r.body
+    );
+    assert!(r.body["results"][2]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("colour"));
+    assert_eq!(r.body["results"][2]["event_id"], "m-extra");
+
     batch(&s, vec![])
         .await
         .assert_problem(422, "validation_failed");
@@ -161,7 +187,8 @@ async fn features_and_event_outcomes(s: TestServer) {
             .as_array()
             .unwrap()
             .len(),
-        3
+        4,
+        "e-1, b-1, b-7 and m-ok; nothing from the refused batches"
     );
 
     // Archived features take no new events.

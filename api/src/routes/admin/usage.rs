@@ -126,8 +126,10 @@ impl From<EventBody> for IncomingEvent {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct EventBatch {
-    /// 1 to 1,000 events.
-    pub events: Vec<EventBody>,
+    /// 1 to 1,000 events. Each is read on its own: a malformed one is rejected with its reason
+    /// and never blocks the others.
+    #[schema(value_type = Vec<EventBody>)]
+    pub events: Vec<serde_json::Value>,
 }
 
 /// What happened to one event.
@@ -482,16 +484,50 @@ pub async fn update_feature(
     Ok(HttpResponse::Ok().json(FeatureView::from(f)))
 }
 
+/// An event as read from a request: well-formed, or (its event_id if any, why not).
+type ReadEvent = Result<EventBody, (String, String)>;
+
 async fn ingest(
     state: &AppState,
     tenant: String,
-    events: Vec<EventBody>,
+    events: Vec<ReadEvent>,
 ) -> Result<IngestResult, ApiError> {
-    let ids: Vec<String> = events.iter().map(|e| e.event_id.clone()).collect();
-    let incoming: Vec<IncomingEvent> = events.into_iter().map(Into::into).collect();
-    let svc = state.usage.clone();
-    let outcomes = blocking(move || svc.ingest(&tenant, incoming)).await?;
-    Ok(results(ids, outcomes))
+    if events.is_empty() || events.len() > domain::usage::MAX_BATCH {
+        return Err(ApiError::validation(vec![FieldError::new(
+            "events",
+            "must hold 1 to 1000 events",
+        )]));
+    }
+    let mut ids = Vec::with_capacity(events.len());
+    let mut outcomes: Vec<Option<EventOutcome>> = vec![None; events.len()];
+    let (mut good, mut good_at) = (Vec::new(), Vec::new());
+    for (i, e) in events.into_iter().enumerate() {
+        match e {
+            Ok(body) => {
+                ids.push(body.event_id.clone());
+                good_at.push(i);
+                good.push(IncomingEvent::from(body));
+            }
+            Err((id, why)) => {
+                ids.push(id);
+                outcomes[i] = Some(EventOutcome::Rejected(why));
+            }
+        }
+    }
+    if !good.is_empty() {
+        let svc = state.usage.clone();
+        let got = blocking(move || svc.ingest(&tenant, good)).await?;
+        for (i, o) in good_at.into_iter().zip(got) {
+            outcomes[i] = Some(o);
+        }
+    }
+    Ok(results(
+        ids,
+        outcomes
+            .into_iter()
+            .map(|o| o.expect("every event has an outcome"))
+            .collect(),
+    ))
 }
 
 /// Send one usage event. Answers after the event is committed; a repeated `event_id` is
@@ -512,7 +548,7 @@ pub async fn send_event(
     AdminKey(who): AdminKey,
     body: JsonBody<EventBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let r = ingest(&state, who.tenant_id, vec![body.value]).await?;
+    let r = ingest(&state, who.tenant_id, vec![Ok(body.value)]).await?;
     if let Some(reason) = r.results[0].reason.clone() {
         return Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -542,7 +578,21 @@ pub async fn send_batch(
     AdminKey(who): AdminKey,
     body: JsonBody<EventBatch>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(ingest(&state, who.tenant_id, body.value.events).await?))
+    let events = body
+        .value
+        .events
+        .into_iter()
+        .map(|v| {
+            let id = v
+                .get("event_id")
+                .and_then(|x| x.as_str())
+                .unwrap_or_default()
+                .to_owned();
+            serde_json::from_value::<EventBody>(v)
+                .map_err(|e| (id, format!("malformed event: {e}")))
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(ingest(&state, who.tenant_id, events).await?))
 }
 
 /// Raw events, newest first.
