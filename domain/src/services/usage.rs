@@ -265,7 +265,7 @@ impl UsageService {
             event_id: e.event_id,
             customer_id,
             feature_key: feature.key.clone(),
-            timestamp: timestamp.duration_trunc_micros(),
+            timestamp: clock::to_micros(timestamp),
             properties: e.properties,
             quantity,
             received_at: now,
@@ -327,17 +327,5 @@ impl UsageService {
         page: &PageRequest,
     ) -> DomainResult<Page<UsageEvent>> {
         self.repo.events(tenant_id, filter, page)
-    }
-}
-
-trait TruncMicros {
-    fn duration_trunc_micros(self) -> Self;
-}
-
-impl TruncMicros for chrono::DateTime<chrono::Utc> {
-    fn duration_trunc_micros(self) -> Self {
-        use chrono::DurationRound;
-        self.duration_trunc(chrono::Duration::microseconds(1))
-            .unwrap_or(self)
     }
 }

@@ -493,10 +493,12 @@ impl WalletService {
             .wallet)
     }
 
+    /// The wallet's ledger. With `owner`, a wallet of another customer is not found (portal).
     pub fn transactions(
         &self,
         tenant_id: &str,
         id: &str,
+        owner: Option<&str>,
         filter: &TxFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<WalletTransaction>> {
@@ -506,7 +508,10 @@ impl WalletService {
             }
         }
         // Brings the ledger up to date (expiries) and checks the wallet exists for this account.
-        self.get(tenant_id, id)?;
+        let wallet = self.get(tenant_id, id)?;
+        if owner.is_some_and(|o| o != wallet.customer_id) {
+            return Err(not_found());
+        }
         self.wallets.transactions(tenant_id, id, filter, page)
     }
 

@@ -393,6 +393,6 @@ pub async fn transactions(
     let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.wallets.clone();
-    let txs = blocking(move || svc.transactions(&who.tenant_id, &id, &filter, &page)).await?;
+    let txs = blocking(move || svc.transactions(&who.tenant_id, &id, None, &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(TransactionList::from(txs.map(TransactionView::from))))
 }

@@ -31,6 +31,20 @@ pub struct InvoiceSummary {
     pub data: Vec<OutstandingView>,
 }
 
+/// The session customer's invoice if it has been issued; drafts and other customers' invoices
+/// are not found.
+fn own_issued_invoice(
+    svc: &domain::services::invoices::InvoiceService,
+    session: &domain::portal_session::PortalSession,
+    id: &str,
+) -> domain::DomainResult<domain::invoice::Invoice> {
+    let i = svc.get(&session.tenant_id, id)?;
+    if i.customer_id != session.customer_id || i.status == InvoiceStatus::Draft {
+        return Err(domain::services::invoices::not_found());
+    }
+    Ok(i)
+}
+
 /// The customer's invoices (drafts are never shown), newest first (section `invoices`).
 #[utoipa::path(
     tag = "portal",
@@ -108,14 +122,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Invoices)?;
     let svc = state.invoices.clone();
-    let invoice = blocking(move || {
-        let i = svc.get(&session.tenant_id, &id)?;
-        if i.customer_id != session.customer_id || i.status == InvoiceStatus::Draft {
-            return Err(domain::services::invoices::not_found());
-        }
-        Ok(i)
-    })
-    .await?;
+    let invoice = blocking(move || own_issued_invoice(&svc, &session, &id)).await?;
     Ok(HttpResponse::Ok().json(InvoiceView::from(invoice)))
 }
 
@@ -141,10 +148,7 @@ pub async fn pdf(
     session.require_section(Section::Invoices)?;
     let st = state.clone();
     blocking(move || {
-        let i = st.invoices.get(&session.tenant_id, &id)?;
-        if i.customer_id != session.customer_id || i.status == InvoiceStatus::Draft {
-            return Err(domain::services::invoices::not_found());
-        }
+        let i = own_issued_invoice(&st.invoices, &session, &id)?;
         render_pdf(&st, i)
     })
     .await

@@ -138,11 +138,15 @@ pub async fn transactions(
     session.require_section(Section::Credits)?;
     let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
-    let st = state.clone();
+    let svc = state.wallets.clone();
     let txs = blocking(move || {
-        let w = own_wallet(&st, &session, &id)?;
-        st.wallets
-            .transactions(&session.tenant_id, &w.id, &filter, &page)
+        svc.transactions(
+            &session.tenant_id,
+            &id,
+            Some(&session.customer_id),
+            &filter,
+            &page,
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(TransactionList::from(txs.map(TransactionView::from))))
