@@ -45,6 +45,11 @@ pub struct Config {
     /// Usage events older than this many days are rejected.
     #[arg(long, env = "PORTAL_EVENT_MAX_AGE_DAYS", default_value_t = 35)]
     pub event_max_age_days: i64,
+    /// Seed a demo customer (wallet, invoices, 30 days of usage) on start and print a portal
+    /// login URL and session token for it. Idempotent.
+    #[arg(long, env = "PORTAL_DEMO", global = true, action = clap::ArgAction::SetTrue,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub demo: bool,
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "PORTAL_WORKERS")]
     pub workers: Option<usize>,

@@ -10,14 +10,6 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
 
 /// RFC 9457 problem details.
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({
-    "type": "urn:portal-api:problem:validation_failed",
-    "title": "Validation failed",
-    "status": 422,
-    "detail": "The request has invalid fields.",
-    "code": "validation_failed",
-    "errors": [{"field": "email", "message": "must be an email address such as ada@example.com"}]
-}))]
 pub struct Problem {
     /// `urn:portal-api:problem:<code>`.
     #[serde(rename = "type")]

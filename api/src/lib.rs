@@ -4,6 +4,7 @@
 //! route → handler (`routes`) → domain service (`domain::services`) → port → diesel repository.
 
 pub mod config;
+pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod idempotency;

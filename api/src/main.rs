@@ -25,7 +25,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Serve the API (the default).
+    /// Serve the API (the default). `--demo` also seeds a demo customer.
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
@@ -123,6 +123,19 @@ fn serve(config: &Config) -> AnyResult {
         // Printed once, on stdout only; it is never logged and cannot be shown again.
         println!(
             "Created the first admin API key (store it now, it is not shown again):\n\n    {key}\n"
+        );
+    }
+    if config.demo {
+        let demo = api::demo::seed(&state)?;
+        println!(
+            "Demo data is ready for {} ({}).\n\
+             Portal login URL (single use, 10 minutes):\n\n    {}\n\n\
+             Portal session token (X-Session-Token, until {}):\n\n    {}\n",
+            demo.customer_name,
+            demo.customer_id,
+            demo.url,
+            demo.expires_at.to_rfc3339(),
+            demo.token
         );
     }
     let listener = TcpListener::bind(config.listen)

@@ -1,33 +1,56 @@
+//! The OpenAPI document: its frame, security schemes, and the error responses every route shares.
+//!
+//! Handlers declare their own success responses and the error codes only they produce; the
+//! [`ErrorResponses`] modifier adds what follows from an operation's shape (a JSON body can be
+//! malformed, too large or not JSON; a query can fail to parse; a key or token can be refused; a
+//! portal session can be rate limited; an `Idempotency-Key` can be reused or still running), so
+//! every status the server can answer is declared with a description and an example per `code`.
+
+use std::collections::BTreeSet;
+
+use actix_web::http::StatusCode;
+use utoipa::openapi::example::ExampleBuilder;
+use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
-use crate::error::{Problem, ProblemField};
+use crate::error::{Problem, ProblemField, PROBLEM_JSON};
 
 /// The document's frame; paths are collected from the handlers registered in `routes`.
 #[derive(OpenApi)]
 #[openapi(
     info(
         title = "Billing customer portal API",
-        description = "Admin routes (header `x-api-key`) manage customers and API keys for a merchant account. \
-Portal routes (header `X-Session-Token`) serve one customer's own billing data. \
+        description = "Admin routes (header `x-api-key`) are for a merchant's backend: customers, \
+prepaid wallets and credits, invoices and payments, usage metering, portal sessions, API keys and \
+the audit log of one merchant account. Portal routes (`/v1/portal/…`, header `X-Session-Token`) \
+serve one customer's own billing data to the customer's browser or the merchant's frontend: \
+overview, profile, wallets, invoices with PDFs, payments and usage. \
 Every error is `application/problem+json` with a stable `code`. Lists use cursor pagination \
-(`limit`, `cursor` → `data`, `has_more`, `next_cursor`). Admin POSTs that create objects accept \
-`Idempotency-Key`. Money is a decimal string.",
+(`limit`, `cursor` → `data`, `has_more`, `next_cursor`). Admin POSTs that create objects or move \
+money accept `Idempotency-Key`. Money is a decimal string.",
         license(name = "Apache-2.0"),
     ),
     modifiers(&SecuritySchemes),
     components(schemas(Problem, ProblemField)),
     tags(
-        (name = "customers", description = "The merchant's customers."),
-        (name = "api keys", description = "Admin credentials of the account."),
-        (name = "invoices", description = "Drafts, finalization with gapless numbers, voiding, search."),
-        (name = "usage", description = "Features (meters), deduplicated events, rollups and usage analytics."),
-        (name = "payments", description = "Payments of invoices (from wallets or external) and refunds."),
-        (name = "wallets", description = "Prepaid credits: lots, top-ups, debits and the ledger."),
-        (name = "portal sessions", description = "Short-lived access for one customer, created by the merchant's backend."),
-        (name = "portal", description = "The customer's own view, with `X-Session-Token`."),
-        (name = "audit", description = "Who did what: sessions and admin previews."),
-        (name = "operations", description = "Health, readiness and metrics."),
+        (name = "Customers", description = "The merchant's customers and their dashboard."),
+        (name = "Portal sessions", description = "Short-lived access for one customer, created by the merchant's backend."),
+        (name = "Wallets", description = "Prepaid credits: lots, top-ups, debits and the ledger."),
+        (name = "Invoices", description = "Drafts, finalization with gapless numbers, voiding, search, PDFs."),
+        (name = "Payments", description = "Payments of invoices (from wallets or external) and refunds."),
+        (name = "Usage", description = "Features (meters), deduplicated events, rollups and usage analytics."),
+        (name = "API keys", description = "Admin credentials of the account."),
+        (name = "Audit", description = "Who did what: sessions and admin previews."),
+        (name = "Portal: session", description = "Log in with the single-use code, read the session, log out."),
+        (name = "Portal: overview", description = "The customer's dashboard in one call."),
+        (name = "Portal: profile", description = "The customer's own profile."),
+        (name = "Portal: wallets", description = "The customer's wallets and credit ledger."),
+        (name = "Portal: invoices", description = "The customer's bills, outstanding amounts and PDFs."),
+        (name = "Portal: payments", description = "The customer's payment history."),
+        (name = "Portal: usage", description = "The customer's usage analytics with cost."),
+        (name = "Operations", description = "Health, readiness and metrics."),
     ),
 )]
 pub struct ApiDoc;
@@ -55,4 +78,256 @@ impl Modify for SecuritySchemes {
             ))),
         );
     }
+}
+
+/// Completes the document once the handlers' paths are in it (modifiers listed on [`ApiDoc`]
+/// run before utoipa-actix-web adds the paths).
+pub fn complete(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    ErrorResponses.modify(&mut spec);
+    spec
+}
+
+/// Declares the error responses that follow from each operation's shape, and gives every
+/// response a description and every problem response one example per `code`.
+struct ErrorResponses;
+
+/// How an operation is reached, read from its path and declaration.
+struct Shape {
+    admin: bool,
+    portal: bool,
+    json_body: bool,
+    query: bool,
+    idempotent: bool,
+}
+
+impl Shape {
+    fn of(path: &str, op: &Operation) -> Self {
+        let params: Vec<_> = op
+            .parameters
+            .iter()
+            .flatten()
+            .filter_map(|p| match p {
+                RefOr::T(p) => Some(p),
+                RefOr::Ref(_) => None,
+            })
+            .collect();
+        let portal = path.starts_with("/v1/portal/") && op.security.is_some();
+        Self {
+            admin: path.starts_with("/v1/") && !path.starts_with("/v1/portal/"),
+            portal,
+            json_body: matches!(&op.request_body, Some(RefOr::T(b)) if b.content.contains_key("application/json")),
+            query: params
+                .iter()
+                .any(|p| matches!(p.parameter_in, ParameterIn::Query)),
+            idempotent: params.iter().any(|p| {
+                matches!(p.parameter_in, ParameterIn::Header)
+                    && p.name == crate::idempotency::HEADER
+            }),
+        }
+    }
+
+    /// Codes the server can answer with on this operation, whatever its handler does.
+    fn implied(&self) -> Vec<(u16, &'static str)> {
+        let mut codes = Vec::new();
+        if self.admin {
+            codes.push((401, "unauthorized"));
+        }
+        if self.portal {
+            codes.extend([
+                (401, "invalid_token"),
+                (401, "session_expired"),
+                (401, "session_revoked"),
+                (429, "rate_limited"),
+            ]);
+        }
+        if self.json_body {
+            codes.extend([
+                (400, "malformed_json"),
+                (413, "payload_too_large"),
+                (415, "unsupported_media_type"),
+                (422, "validation_failed"),
+            ]);
+        }
+        if self.query {
+            codes.push((422, "validation_failed"));
+        }
+        if self.idempotent {
+            codes.extend([
+                (409, "idempotency_key_in_use"),
+                (422, "idempotency_key_reused"),
+                (422, "validation_failed"),
+            ]);
+        }
+        codes
+    }
+}
+
+impl Modify for ErrorResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for (path, item) in openapi.paths.paths.iter_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let implied = Shape::of(path, op).implied();
+                for (status, _) in &implied {
+                    op.responses
+                        .responses
+                        .entry(status.to_string())
+                        .or_insert_with(|| RefOr::T(Response::new("")));
+                }
+                for (status, response) in op.responses.responses.iter_mut() {
+                    let (RefOr::T(response), Ok(status)) = (response, status.parse::<u16>()) else {
+                        continue;
+                    };
+                    if status < 400 {
+                        if response.description.is_empty() {
+                            response.description = success_description(status).to_owned();
+                        }
+                        continue;
+                    }
+                    let mut codes = codes_in(&response.description);
+                    let declared = codes.clone();
+                    for (s, code) in &implied {
+                        if *s == status && !codes.iter().any(|c| c == code) {
+                            codes.push((*code).to_owned());
+                        }
+                    }
+                    // A status whose handler names no code keeps no example; the spec test
+                    // then fails until the handler documents it.
+                    if codes.is_empty() {
+                        codes.extend(fallback_code(status).map(str::to_owned));
+                    }
+                    response.description =
+                        describe(status, &response.description, &declared, &codes);
+                    response.content.insert(
+                        PROBLEM_JSON.to_owned(),
+                        problem_content(status, &codes).into(),
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// The snake_case codes named in backticks in a handler's description, in order.
+fn codes_in(text: &str) -> Vec<String> {
+    let mut seen = BTreeSet::new();
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|w| !w.is_empty() && w.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'))
+        .filter(|w| seen.insert(*w))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn describe(status: u16, given: &str, declared: &[String], codes: &[String]) -> String {
+    let phrase = StatusCode::from_u16(status)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .unwrap_or("Error");
+    let extra: Vec<_> = codes.iter().filter(|c| !declared.contains(c)).collect();
+    let list = |cs: &[&String]| {
+        let quoted: Vec<String> = cs.iter().map(|c| format!("`{c}`")).collect();
+        match quoted.split_last() {
+            Some((last, [])) => last.clone(),
+            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+            None => String::new(),
+        }
+    };
+    match (given.trim(), extra.is_empty()) {
+        ("", _) => format!("{phrase}: {}.", list(&codes.iter().collect::<Vec<_>>())),
+        (given, true) => format!("{phrase}: {given}"),
+        (given, false) => format!("{phrase}: {given} Also {}.", list(&extra)),
+    }
+}
+
+fn success_description(status: u16) -> &'static str {
+    match status {
+        201 => "Created.",
+        204 => "Done; no content.",
+        _ => "OK.",
+    }
+}
+
+/// The code the server answers with for `status` when it can only mean one thing.
+fn fallback_code(status: u16) -> Option<&'static str> {
+    Some(match status {
+        400 => "malformed_json",
+        401 => "unauthorized",
+        413 => "payload_too_large",
+        415 => "unsupported_media_type",
+        422 => "validation_failed",
+        429 => "rate_limited",
+        503 => "unavailable",
+        _ => return None,
+    })
+}
+
+/// A realistic problem document for `code`, as the server would send it.
+fn example_problem(status: u16, code: &str) -> serde_json::Value {
+    let detail = match code {
+        "malformed_json" => {
+            "The body is not valid JSON: EOF while parsing an object at line 1 column 9.".to_owned()
+        }
+        "payload_too_large" => "The body exceeds 1048576 bytes.".to_owned(),
+        "unsupported_media_type" => {
+            "Send the body as JSON with Content-Type: application/json.".to_owned()
+        }
+        "unauthorized" => domain::services::api_keys::INVALID_KEY.to_owned(),
+        "invalid_token" => {
+            "The session token is missing, malformed or not issued by this server.".to_owned()
+        }
+        "session_expired" => "The portal session has expired; ask for a new one.".to_owned(),
+        "session_revoked" => "The portal session has ended; ask for a new one.".to_owned(),
+        "rate_limited" => "Too many requests; retry later.".to_owned(),
+        "validation_failed" => "The request has invalid fields.".to_owned(),
+        "idempotency_key_reused" => {
+            "This Idempotency-Key was used with a different request.".to_owned()
+        }
+        "idempotency_key_in_use" => {
+            "A request with this Idempotency-Key is still being processed; retry later.".to_owned()
+        }
+        "section_disabled" => "The invoices section is disabled for this session.".to_owned(),
+        other => match other.strip_suffix("_not_found") {
+            Some(what) => format!("No such {}.", what.replace('_', " ")),
+            None => {
+                let words = other.replace('_', " ");
+                let mut chars = words.chars();
+                let first = chars.next().map(|c| c.to_ascii_uppercase()).unwrap_or(' ');
+                format!("{first}{}.", chars.as_str())
+            }
+        },
+    };
+    let status_code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let mut problem = Problem::new(status_code, code, detail);
+    if code == "validation_failed" {
+        problem.errors.push(ProblemField {
+            field: "limit".into(),
+            message: "must be between 1 and 100".into(),
+        });
+    }
+    serde_json::to_value(problem).expect("problem serialises")
+}
+
+fn problem_content(status: u16, codes: &[String]) -> Content {
+    let mut content = Content::new(Some(Ref::from_schema_name("Problem")));
+    for code in codes {
+        content.examples.insert(
+            code.clone(),
+            ExampleBuilder::new()
+                .summary(code.clone())
+                .value(Some(example_problem(status, code)))
+                .build()
+                .into(),
+        );
+    }
+    content
 }

@@ -20,12 +20,12 @@ use crate::tokens::PasetoCodec;
 
 /// The OpenAPI document of the routes the server registers (the same registration code).
 pub fn openapi_spec() -> utoipa::openapi::OpenApi {
-    App::new()
+    let (_, spec) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
         .configure(|cfg| routes::configure(cfg, &[]))
-        .split_for_parts()
-        .1
+        .split_for_parts();
+    crate::openapi::complete(spec)
 }
 
 /// The application: routes, Swagger UI at `/swagger-ui/`, the spec at `/openapi.json`,
@@ -49,6 +49,7 @@ pub fn build_app(
         .openapi(ApiDoc::openapi())
         .configure(|cfg| routes::configure(cfg, &origins))
         .split_for_parts();
+    let spec = crate::openapi::complete(spec);
     let table = Data::new(RouteTable::from_spec(&spec));
     app.app_data(table)
         .service(web::redirect("/swagger-ui", "/swagger-ui/"))

@@ -18,10 +18,16 @@ pub const FEATURE: &str = "feat";
 pub const EVENT: &str = "evt";
 
 pub fn new_id(prefix: &str) -> String {
-    format!(
-        "{prefix}_{}",
-        ulid::Ulid::new().to_string().to_ascii_lowercase()
-    )
+    // Monotonic within the process: ids made in the same millisecond still sort in the order
+    // they were made (a plain ULID is random within its millisecond).
+    static GENERATOR: std::sync::Mutex<ulid::Generator> =
+        std::sync::Mutex::new(ulid::Generator::new());
+    let ulid = GENERATOR
+        .lock()
+        .map_err(|_| ())
+        .and_then(|mut g| g.generate().map_err(|_| ()))
+        .unwrap_or_else(|()| ulid::Ulid::new());
+    format!("{prefix}_{}", ulid.to_string().to_ascii_lowercase())
 }
 
 /// True when `id` has the given prefix and a well-formed ULID body. Used to answer a malformed

@@ -72,3 +72,72 @@ fn every_operation_declares_its_credentials_and_errors() {
     assert!(admin_ops >= 14, "found {admin_ops} admin operations");
     assert!(portal_ops >= 4, "found {portal_ops} portal operations");
 }
+
+#[test]
+fn operation_ids_are_unique_and_tags_declared() {
+    let spec: Value = serde_json::from_str(&generated()).unwrap();
+    let tags: Vec<&str> = spec["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    let mut ids = std::collections::BTreeMap::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let id = op["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            assert!(
+                id.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+                "{method} {path}: operationId `{id}` is not snake_case"
+            );
+            if let Some(other) = ids.insert(id.to_owned(), format!("{method} {path}")) {
+                panic!("operationId `{id}` is used by {other} and {method} {path}");
+            }
+            let op_tags = op["tags"].as_array().expect("tags");
+            assert_eq!(op_tags.len(), 1, "{method} {path}: one tag");
+            assert!(
+                tags.contains(&op_tags[0].as_str().unwrap()),
+                "{method} {path}: tag {} is not declared",
+                op_tags[0]
+            );
+        }
+    }
+}
+
+#[test]
+fn every_response_is_described_with_examples_of_its_codes() {
+    let spec: Value = serde_json::from_str(&generated()).unwrap();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, r) in op["responses"].as_object().unwrap() {
+                assert!(
+                    r["description"]
+                        .as_str()
+                        .is_some_and(|d| !d.trim().is_empty()),
+                    "{method} {path} {status} needs a description"
+                );
+                if !status.starts_with('4') && !status.starts_with('5') {
+                    continue;
+                }
+                let examples = r["content"]["application/problem+json"]["examples"]
+                    .as_object()
+                    .unwrap_or_else(|| panic!("{method} {path} {status}: examples"));
+                assert!(!examples.is_empty());
+                for (code, example) in examples {
+                    let value = &example["value"];
+                    assert_eq!(value["code"], code.as_str(), "{method} {path} {status}");
+                    assert_eq!(value["status"].to_string(), *status, "{method} {path}");
+                    assert!(
+                        r["description"]
+                            .as_str()
+                            .unwrap()
+                            .contains(&format!("`{code}`")),
+                        "{method} {path} {status}: the description names `{code}`"
+                    );
+                }
+            }
+        }
+    }
+}

@@ -108,6 +108,10 @@ fn exact_decimal_on_sqlite() {
 }
 
 #[test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL: set TEST_DATABASE_URL to run"
+)]
 fn exact_decimal_on_postgres() {
     common::on_postgres("dec", exercise);
 }

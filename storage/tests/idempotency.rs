@@ -70,6 +70,10 @@ fn idempotency_on_sqlite() {
 }
 
 #[test]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL: set TEST_DATABASE_URL to run"
+)]
 fn idempotency_on_postgres() {
     common::on_postgres("idem", exercise);
 }

@@ -18,7 +18,7 @@ use rand::distr::Alphanumeric;
 use rand::Rng;
 use serde_json::Value;
 
-pub use reqwest::{Method, StatusCode};
+pub use reqwest::{Method, RequestBuilder, StatusCode};
 
 pub struct TestServer {
     pub base: String,
@@ -123,6 +123,7 @@ impl TestServer {
             db_pool_size: 8,
             max_body_bytes: 64 * 1024,
             workers: Some(2),
+            demo: false,
         };
         let mut config = config;
         customize(&mut config);
@@ -253,25 +254,34 @@ pub async fn send(rb: reqwest::RequestBuilder) -> Reply {
     }
 }
 
-/// Runs an `async fn(TestServer)` against SQLite and against PostgreSQL, as two tests.
+/// Runs an `async fn(TestServer)` against SQLite and against PostgreSQL, as two tests. Without
+/// TEST_DATABASE_URL at build time the PostgreSQL test is reported as ignored, with the reason.
+/// `start = f` takes the server from `f(Backend) -> Option<TestServer>` instead of the default.
 #[macro_export]
 macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
+    (start = $start:path; $($name:ident),* $(,)?) => {
         $(
             mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    let server = $crate::TestServer::start($crate::Backend::Sqlite).expect("sqlite server");
+                    let server = $start($crate::Backend::Sqlite).expect("sqlite server");
                     super::$name(server).await;
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(postgres_tests), ignore = "PostgreSQL: set TEST_DATABASE_URL to run")]
                 async fn postgres() {
-                    if let Some(server) = $crate::TestServer::start($crate::Backend::Postgres) {
+                    if let Some(server) = $start($crate::Backend::Postgres) {
                         super::$name(server).await;
                     }
                 }
             }
         )*
+    };
+    ($($name:ident),* $(,)?) => {
+        $crate::on_both_backends!(start = $crate::TestServer::start; $($name),*);
     };
 }

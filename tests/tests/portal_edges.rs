@@ -1,7 +1,9 @@
 //! Browser access (CORS) and rate limits of portal routes.
 
 use serde_json::json;
-use tests::{send, Backend, Method, TestServer};
+use tests::{on_both_backends, send, Backend, Method, TestServer};
+
+on_both_backends!(start = server; cors_allows_only_configured_origins, rate_limits_answer_429_with_retry_after);
 
 fn server(backend: Backend) -> Option<TestServer> {
     TestServer::start_with(backend, |c| {
@@ -56,6 +58,16 @@ async fn cors_allows_only_configured_origins(s: TestServer) {
         "http://localhost:3000"
     );
     assert_eq!(r.status(), 401);
+    // A frontend can read the PDF's file name and the request id.
+    let exposed = r
+        .headers()
+        .get("access-control-expose-headers")
+        .map(|v| v.to_str().unwrap().to_lowercase())
+        .unwrap_or_default();
+    assert!(
+        exposed.contains("content-disposition") && exposed.contains("x-request-id"),
+        "exposed: {exposed}"
+    );
     // Admin routes are not for browsers: no CORS grant at all.
     let admin = s
         .admin(Method::GET, "/v1/customers")
@@ -140,24 +152,6 @@ async fn rate_limits_answer_429_with_retry_after(s: TestServer) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cors() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        if let Some(s) = server(backend) {
-            cors_allows_only_configured_origins(s).await;
-        }
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn rate_limits() {
-    for backend in [Backend::Sqlite, Backend::Postgres] {
-        if let Some(s) = server(backend) {
-            rate_limits_answer_429_with_retry_after(s).await;
-        }
-    }
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_cors_configuration_is_refused_at_start() {
     let dir = tempfile::tempdir().unwrap();
     let mut config = api::config::Config {
@@ -173,6 +167,7 @@ async fn bad_cors_configuration_is_refused_at_start() {
         event_max_age_days: 35,
         limits: Default::default(),
         workers: None,
+        demo: false,
     };
     assert!(api::server::prepare(&config).is_err(), "`*` is refused");
     config.cors_origins = "https://ok.test/path".into();

@@ -95,7 +95,12 @@ fn portal_cors(origins: &[String]) -> actix_cors::Cors {
             HeaderName::from_static("x-session-token"),
             HeaderName::from_static("x-request-id"),
         ])
-        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER])
+        // Content-Disposition lets a frontend name a downloaded PDF.
+        .expose_headers([
+            HeaderName::from_static("x-request-id"),
+            header::RETRY_AFTER,
+            header::CONTENT_DISPOSITION,
+        ])
         .max_age(3600);
     for origin in origins {
         cors = cors.allowed_origin(origin);

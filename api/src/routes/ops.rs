@@ -20,7 +20,7 @@ pub struct Health {
 }
 
 /// Liveness: the process is up.
-#[utoipa::path(tag = "operations", responses((status = 200, body = Health)))]
+#[utoipa::path(operation_id = "check_health", tag = "Operations", responses((status = 200, body = Health)))]
 #[get("/healthz")]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(Health {
@@ -30,7 +30,7 @@ pub async fn healthz() -> HttpResponse {
 }
 
 /// Readiness: the database answers.
-#[utoipa::path(tag = "operations", responses(
+#[utoipa::path(operation_id = "check_readiness", tag = "Operations", responses(
     (status = 200, body = Health),
     (status = 503, description = "The database does not answer.", body = Problem, content_type = "application/problem+json"),
 ))]
@@ -52,7 +52,7 @@ pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
 }
 
 /// Prometheus metrics: `http_requests_total`, `http_request_duration_seconds`, `db_pool_*`.
-#[utoipa::path(tag = "operations", responses((status = 200, description = "Prometheus text format.", body = String, content_type = "text/plain")))]
+#[utoipa::path(operation_id = "get_metrics", tag = "Operations", responses((status = 200, description = "Prometheus text format.", body = String, content_type = "text/plain")))]
 #[get("/metrics")]
 pub async fn metrics(state: Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()

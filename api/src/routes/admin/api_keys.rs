@@ -70,7 +70,8 @@ list_type!(ApiKeyList, ApiKeyView);
 
 /// Create an API key for the caller's account.
 #[utoipa::path(
-    tag = "api keys",
+    operation_id = "create_api_key",
+    tag = "API keys",
     security(("api_key" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 h.")),
     request_body = CreateApiKey,
@@ -108,7 +109,8 @@ pub async fn create(
 
 /// List the account's API keys, newest first (prefixes only).
 #[utoipa::path(
-    tag = "api keys",
+    operation_id = "list_api_keys",
+    tag = "API keys",
     security(("api_key" = [])),
     params(PageParams),
     responses(
@@ -132,7 +134,8 @@ pub async fn list(
 /// Revoke an API key. Requests with it fail from now on. Revoking a revoked key returns it
 /// unchanged; the last active key cannot be revoked (409 `last_active_key`).
 #[utoipa::path(
-    tag = "api keys",
+    operation_id = "revoke_api_key",
+    tag = "API keys",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "key_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(

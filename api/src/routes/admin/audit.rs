@@ -63,7 +63,8 @@ pub struct ListAuditEvents {
 
 /// The account's audit log, newest first.
 #[utoipa::path(
-    tag = "audit",
+    operation_id = "list_audit_events",
+    tag = "Audit",
     security(("api_key" = [])),
     params(ListAuditEvents),
     responses(

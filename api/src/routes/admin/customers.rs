@@ -179,7 +179,8 @@ pub struct ListCustomers {
 
 /// Create a customer.
 #[utoipa::path(
-    tag = "customers",
+    operation_id = "create_customer",
+    tag = "Customers",
     security(("api_key" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 h.")),
     request_body = CreateCustomer,
@@ -220,7 +221,8 @@ pub async fn create(
 
 /// List customers, newest first, with search and filters.
 #[utoipa::path(
-    tag = "customers",
+    operation_id = "list_customers",
+    tag = "Customers",
     security(("api_key" = [])),
     params(ListCustomers),
     responses(
@@ -261,7 +263,8 @@ pub async fn list(
 
 /// Get a customer by id.
 #[utoipa::path(
-    tag = "customers",
+    operation_id = "get_customer",
+    tag = "Customers",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
@@ -283,7 +286,8 @@ pub async fn get(
 
 /// Get a customer by the merchant's external id.
 #[utoipa::path(
-    tag = "customers",
+    operation_id = "get_customer_by_external_id",
+    tag = "Customers",
     security(("api_key" = [])),
     params(("external_id" = String, Path, example = "acme-42")),
     responses(
@@ -305,7 +309,8 @@ pub async fn get_by_external_id(
 
 /// Update a customer. Archived customers cannot be changed (409 `customer_archived`).
 #[utoipa::path(
-    tag = "customers",
+    operation_id = "update_customer",
+    tag = "Customers",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     request_body = UpdateCustomer,
@@ -313,7 +318,7 @@ pub async fn get_by_external_id(
         (status = 200, body = CustomerView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`external_id_taken` or `customer_archived`."),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
@@ -343,13 +348,14 @@ pub async fn update(
 /// Archive a customer: kept with its history, read-only, hidden from default lists.
 /// Archiving an archived customer returns it unchanged.
 #[utoipa::path(
-    tag = "customers",
+    operation_id = "archive_customer",
+    tag = "Customers",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = CustomerView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
     ),
 )]
 #[post("/customers/{id}/archive")]

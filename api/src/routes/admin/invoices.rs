@@ -48,7 +48,8 @@ pub struct UpdateInvoice {
 
 /// Create a draft invoice.
 #[utoipa::path(
-    tag = "invoices",
+    operation_id = "create_invoice",
+    tag = "Invoices",
     security(("api_key" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 h.")),
     request_body = CreateInvoice,
@@ -85,7 +86,8 @@ pub async fn create(
 
 /// Search invoices, newest first.
 #[utoipa::path(
-    tag = "invoices",
+    operation_id = "list_invoices",
+    tag = "Invoices",
     security(("api_key" = [])),
     params(ListInvoices),
     responses(
@@ -109,7 +111,8 @@ pub async fn list(
 
 /// Get an invoice.
 #[utoipa::path(
-    tag = "invoices",
+    operation_id = "get_invoice",
+    tag = "Invoices",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
@@ -131,14 +134,15 @@ pub async fn get(
 
 /// Edit a draft (finalized invoices are immutable: 409 `invoice_not_draft`).
 #[utoipa::path(
-    tag = "invoices",
+    operation_id = "update_invoice",
+    tag = "Invoices",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     request_body = UpdateInvoice,
     responses(
         (status = 200, body = InvoiceView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_draft`."),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
@@ -163,13 +167,14 @@ pub async fn update(
 
 /// Delete a draft.
 #[utoipa::path(
-    tag = "invoices",
+    operation_id = "delete_draft_invoice",
+    tag = "Invoices",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 204, description = "Deleted."),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_draft`."),
     ),
 )]
@@ -187,13 +192,14 @@ pub async fn delete(
 /// Finalize a draft: assigns the next `INV-YYYYMM-NNNNN` number, freezes the totals, sets
 /// `issued_at`.
 #[utoipa::path(
-    tag = "invoices",
+    operation_id = "finalize_invoice",
+    tag = "Invoices",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = InvoiceView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_draft`."),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`invoice_empty`."),
     ),
@@ -211,13 +217,14 @@ pub async fn finalize(
 
 /// Void a finalized invoice. Invoices with payments must be refunded first.
 #[utoipa::path(
-    tag = "invoices",
+    operation_id = "void_invoice",
+    tag = "Invoices",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = InvoiceView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_finalized` or `invoice_has_payments`."),
     ),
 )]
@@ -234,13 +241,14 @@ pub async fn void(
 
 /// The invoice as a PDF. Drafts render with a DRAFT watermark.
 #[utoipa::path(
-    tag = "invoices",
+    operation_id = "get_invoice_pdf",
+    tag = "Invoices",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, description = "The invoice PDF.", content_type = "application/pdf", body = PdfDocument),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
     ),
 )]
 #[get("/invoices/{id}/pdf")]

@@ -168,7 +168,8 @@ impl ListPayments {
 /// Record a payment of a finalized invoice. Wallet payments debit the wallet in the same
 /// transaction. Over-payment → 422 `overpayment`.
 #[utoipa::path(
-    tag = "payments",
+    operation_id = "pay_invoice",
+    tag = "Payments",
     security(("api_key" = [])),
     params(
         ("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a"),
@@ -226,7 +227,8 @@ pub async fn pay(
 
 /// Refund part or all of a payment; wallet payments return their credits to the wallet.
 #[utoipa::path(
-    tag = "payments",
+    operation_id = "refund_payment",
+    tag = "Payments",
     security(("api_key" = [])),
     params(
         ("id" = String, Path, example = "pay_01jd3x6v9f5m2q8r7t4w0y1z3a"),
@@ -271,7 +273,8 @@ pub async fn refund(
 
 /// Payment history, newest first.
 #[utoipa::path(
-    tag = "payments",
+    operation_id = "list_payments",
+    tag = "Payments",
     security(("api_key" = [])),
     params(ListPayments),
     responses(
@@ -295,13 +298,14 @@ pub async fn list(
 
 /// Get a payment.
 #[utoipa::path(
-    tag = "payments",
+    operation_id = "get_payment",
+    tag = "Payments",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "pay_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = PaymentView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_not_found`."),
     ),
 )]
 #[get("/payments/{id}")]

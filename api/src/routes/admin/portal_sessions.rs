@@ -88,7 +88,8 @@ pub struct ListSessions {
 
 /// Create a portal session for one customer.
 #[utoipa::path(
-    tag = "portal sessions",
+    operation_id = "create_portal_session",
+    tag = "Portal sessions",
     security(("api_key" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 h.")),
     request_body = CreatePortalSession,
@@ -148,7 +149,8 @@ pub async fn create(
 /// Flexprice-compatible shortcut: a session with default settings for a customer given by
 /// external id (`token`, `url`, `expires_at`; one hour; older sessions end).
 #[utoipa::path(
-    tag = "portal sessions",
+    operation_id = "create_portal_link_by_external_id",
+    tag = "Portal sessions",
     security(("api_key" = [])),
     params(("external_id" = String, Path, example = "acme-42")),
     responses(
@@ -178,7 +180,8 @@ pub async fn shortcut(
 
 /// List a customer's open sessions, newest first.
 #[utoipa::path(
-    tag = "portal sessions",
+    operation_id = "list_portal_sessions",
+    tag = "Portal sessions",
     security(("api_key" = [])),
     params(ListSessions),
     responses(
@@ -201,7 +204,8 @@ pub async fn list(
 
 /// Revoke a session: its token and login code stop working at once. Idempotent.
 #[utoipa::path(
-    tag = "portal sessions",
+    operation_id = "revoke_portal_session",
+    tag = "Portal sessions",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "ps_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(

@@ -361,7 +361,8 @@ impl From<UsageReport> for UsageView {
 
 /// Create a feature (meter).
 #[utoipa::path(
-    tag = "usage",
+    operation_id = "create_feature",
+    tag = "Usage",
     security(("api_key" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 h.")),
     request_body = CreateFeature,
@@ -405,7 +406,8 @@ pub async fn create_feature(
 
 /// List features, newest first.
 #[utoipa::path(
-    tag = "usage",
+    operation_id = "list_features",
+    tag = "Usage",
     security(("api_key" = [])),
     params(super::PageParams),
     responses(
@@ -428,7 +430,8 @@ pub async fn list_features(
 
 /// Get a feature.
 #[utoipa::path(
-    tag = "usage",
+    operation_id = "get_feature",
+    tag = "Usage",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "feat_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
@@ -450,14 +453,15 @@ pub async fn get_feature(
 
 /// Rename, reprice or archive a feature (its key and aggregation are fixed).
 #[utoipa::path(
-    tag = "usage",
+    operation_id = "update_feature",
+    tag = "Usage",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "feat_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     request_body = UpdateFeature,
     responses(
         (status = 200, body = FeatureView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`feature_not_found`."),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
@@ -533,7 +537,8 @@ async fn ingest(
 /// Send one usage event. Answers after the event is committed; a repeated `event_id` is
 /// reported as `duplicate` and not counted again. A rejected event → 422 with the reason.
 #[utoipa::path(
-    tag = "usage",
+    operation_id = "ingest_event",
+    tag = "Usage",
     security(("api_key" = [])),
     request_body = EventBody,
     responses(
@@ -562,7 +567,8 @@ pub async fn send_event(
 /// Send 1 to 1,000 events. Valid events are stored even when others are rejected; each gets its
 /// own result. Answers after the accepted events are committed.
 #[utoipa::path(
-    tag = "usage",
+    operation_id = "ingest_event_batch",
+    tag = "Usage",
     security(("api_key" = [])),
     request_body = EventBatch,
     responses(
@@ -597,7 +603,8 @@ pub async fn send_batch(
 
 /// Raw events, newest first.
 #[utoipa::path(
-    tag = "usage",
+    operation_id = "list_events",
+    tag = "Usage",
     security(("api_key" = [])),
     params(ListEvents),
     responses(
@@ -626,7 +633,8 @@ pub async fn list_events(
 
 /// A customer's usage by feature over a window, from rollups: series and breakdown with cost.
 #[utoipa::path(
-    tag = "usage",
+    operation_id = "get_customer_usage",
+    tag = "Usage",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a"), UsageQuery),
     responses(
@@ -661,7 +669,8 @@ pub async fn customer_usage(
 
 /// The customer dashboard: wallets, outstanding amounts, 7-day usage and cost.
 #[utoipa::path(
-    tag = "customers",
+    operation_id = "get_customer_overview",
+    tag = "Customers",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(

@@ -129,7 +129,8 @@ fn idempotency_key(req: &HttpRequest) -> Option<String> {
 
 /// Create a wallet for a customer.
 #[utoipa::path(
-    tag = "wallets",
+    operation_id = "create_wallet",
+    tag = "Wallets",
     security(("api_key" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 h.")),
     request_body = CreateWallet,
@@ -170,7 +171,8 @@ pub async fn create(
 
 /// List wallets, newest first (optionally one customer's).
 #[utoipa::path(
-    tag = "wallets",
+    operation_id = "list_wallets",
+    tag = "Wallets",
     security(("api_key" = [])),
     params(ListWallets),
     responses(
@@ -194,7 +196,8 @@ pub async fn list(
 
 /// Get a wallet (credits past their expiry have left the balance).
 #[utoipa::path(
-    tag = "wallets",
+    operation_id = "get_wallet",
+    tag = "Wallets",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
@@ -216,14 +219,15 @@ pub async fn get(
 
 /// Rename, freeze or unfreeze a wallet.
 #[utoipa::path(
-    tag = "wallets",
+    operation_id = "update_wallet",
+    tag = "Wallets",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     request_body = UpdateWallet,
     responses(
         (status = 200, body = WalletView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`wallet_closed`."),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
@@ -259,7 +263,8 @@ pub async fn update(
 
 /// Add credits: a new credit lot and a `credit` ledger entry.
 #[utoipa::path(
-    tag = "wallets",
+    operation_id = "top_up_wallet",
+    tag = "Wallets",
     security(("api_key" = [])),
     params(
         ("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"),
@@ -269,7 +274,7 @@ pub async fn update(
     responses(
         (status = 201, body = WalletOperation),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` or `idempotency_key_reused`."),
     ),
@@ -307,7 +312,8 @@ pub async fn top_up(
 /// Take credits, by priority, then earliest expiry, then oldest lot. Not enough credits →
 /// 422 `insufficient_credits` and nothing changes.
 #[utoipa::path(
-    tag = "wallets",
+    operation_id = "debit_wallet",
+    tag = "Wallets",
     security(("api_key" = [])),
     params(
         ("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"),
@@ -317,7 +323,7 @@ pub async fn top_up(
     responses(
         (status = 201, body = WalletOperation),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`insufficient_credits`, `validation_failed` or `idempotency_key_reused`."),
     ),
@@ -351,13 +357,14 @@ pub async fn debit(
 
 /// Close a wallet: remaining credits are voided by one ledger entry. Idempotent.
 #[utoipa::path(
-    tag = "wallets",
+    operation_id = "close_wallet",
+    tag = "Wallets",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = WalletView),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
     ),
 )]
 #[post("/wallets/{id}/close")]
@@ -373,13 +380,14 @@ pub async fn close(
 
 /// The wallet's ledger, newest first.
 #[utoipa::path(
-    tag = "wallets",
+    operation_id = "list_wallet_transactions",
+    tag = "Wallets",
     security(("api_key" = [])),
     params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"), ListTransactions),
     responses(
         (status = 200, body = TransactionList),
         (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
         (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]

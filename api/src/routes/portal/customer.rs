@@ -72,7 +72,8 @@ impl ProfilePatch {
 
 /// The session's customer profile (section `profile`).
 #[utoipa::path(
-    tag = "portal",
+    operation_id = "get_portal_customer",
+    tag = "Portal: profile",
     security(("session_token" = [])),
     responses(
         (status = 200, body = ProfileView),
@@ -94,7 +95,8 @@ pub async fn get(
 
 /// Update the profile, limited to the fields the session allows.
 #[utoipa::path(
-    tag = "portal",
+    operation_id = "update_portal_customer",
+    tag = "Portal: profile",
     security(("session_token" = [])),
     request_body = ProfilePatch,
     responses(

@@ -47,7 +47,8 @@ fn own_issued_invoice(
 
 /// The customer's invoices (drafts are never shown), newest first (section `invoices`).
 #[utoipa::path(
-    tag = "portal",
+    operation_id = "list_portal_invoices",
+    tag = "Portal: invoices",
     security(("session_token" = [])),
     params(ListInvoices),
     responses(
@@ -80,7 +81,8 @@ pub async fn list(
 
 /// Outstanding and overdue amounts per currency.
 #[utoipa::path(
-    tag = "portal",
+    operation_id = "get_portal_invoice_summary",
+    tag = "Portal: invoices",
     security(("session_token" = [])),
     responses(
         (status = 200, body = InvoiceSummary),
@@ -103,7 +105,8 @@ pub async fn summary(
 
 /// One of the customer's invoices; a draft or another customer's invoice is a 404.
 #[utoipa::path(
-    tag = "portal",
+    operation_id = "get_portal_invoice",
+    tag = "Portal: invoices",
     security(("session_token" = [])),
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
@@ -128,7 +131,8 @@ pub async fn get(
 
 /// One of the customer's invoices as a PDF (section `invoices`).
 #[utoipa::path(
-    tag = "portal",
+    operation_id = "get_portal_invoice_pdf",
+    tag = "Portal: invoices",
     security(("session_token" = [])),
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(

@@ -12,7 +12,8 @@ use crate::state::AppState;
 
 /// The customer's payment history, newest first (section `payments`).
 #[utoipa::path(
-    tag = "portal",
+    operation_id = "list_portal_payments",
+    tag = "Portal: payments",
     security(("session_token" = [])),
     params(PageParams),
     responses(

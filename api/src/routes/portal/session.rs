@@ -30,7 +30,8 @@ pub struct ExchangedToken {
 /// Exchange the single-use login code from a session's `url` for the session token. A code
 /// works once, for 10 minutes; of simultaneous exchanges exactly one succeeds.
 #[utoipa::path(
-    tag = "portal",
+    operation_id = "exchange_portal_login_code",
+    tag = "Portal: session",
     request_body = ExchangeCode,
     responses(
         (status = 200, body = ExchangedToken),
@@ -64,7 +65,8 @@ pub async fn exchange(
 
 /// The current session: customer, mode, expiry, idle expiry, sections, permissions, return URL.
 #[utoipa::path(
-    tag = "portal",
+    operation_id = "get_portal_session",
+    tag = "Portal: session",
     security(("session_token" = [])),
     responses(
         (status = 200, body = SessionView),
@@ -79,7 +81,8 @@ pub async fn current(PortalAuth(session): PortalAuth) -> HttpResponse {
 
 /// Log out: the session ends and its token stops working.
 #[utoipa::path(
-    tag = "portal",
+    operation_id = "end_portal_session",
+    tag = "Portal: session",
     security(("session_token" = [])),
     responses(
         (status = 204, description = "Logged out."),

@@ -9,7 +9,8 @@ use crate::state::AppState;
 
 /// The customer's usage by feature: a graph series and a breakdown with cost (section `usage`).
 #[utoipa::path(
-    tag = "portal",
+    operation_id = "get_portal_usage",
+    tag = "Portal: usage",
     security(("session_token" = [])),
     params(UsageQuery),
     responses(
@@ -47,7 +48,8 @@ pub async fn usage(
 /// overdue amounts (section `invoices`), the last 7 days of usage with cost (section `usage`);
 /// parts whose section is off are null.
 #[utoipa::path(
-    tag = "portal",
+    operation_id = "get_portal_overview",
+    tag = "Portal: overview",
     security(("session_token" = [])),
     responses(
         (status = 200, body = crate::routes::overview_dto::OverviewView),

@@ -51,7 +51,8 @@ fn own_wallet(state: &AppState, session: &PortalSession, id: &str) -> domain::Do
 
 /// The customer's wallets: credits, their currency value, what expires soon (section `credits`).
 #[utoipa::path(
-    tag = "portal",
+    operation_id = "list_portal_wallets",
+    tag = "Portal: wallets",
     security(("session_token" = [])),
     params(PageParams),
     responses(
@@ -91,7 +92,8 @@ pub async fn list(
 
 /// One of the customer's wallets.
 #[utoipa::path(
-    tag = "portal",
+    operation_id = "get_portal_wallet",
+    tag = "Portal: wallets",
     security(("session_token" = [])),
     params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
@@ -116,14 +118,15 @@ pub async fn get(
 
 /// The ledger of one of the customer's wallets, newest first.
 #[utoipa::path(
-    tag = "portal",
+    operation_id = "list_portal_wallet_transactions",
+    tag = "Portal: wallets",
     security(("session_token" = [])),
     params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"), ListTransactions),
     responses(
         (status = 200, body = TransactionList),
         (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 404, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
         (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
