@@ -141,3 +141,27 @@ fn every_response_is_described_with_examples_of_its_codes() {
         }
     }
 }
+
+/// A bare `{"type": "object"}` types as an empty object in generated clients
+/// (`Record<string, never>`); free-form maps must declare `additionalProperties`.
+#[test]
+fn objects_declare_their_properties() {
+    fn walk(v: &Value, at: &str) {
+        match v {
+            Value::Object(o) => {
+                if o.get("type") == Some(&Value::from("object")) {
+                    assert!(
+                        o.contains_key("properties") || o.contains_key("additionalProperties"),
+                        "{at}: an object schema without properties or additionalProperties"
+                    );
+                }
+                for (k, v) in o {
+                    walk(v, &format!("{at}/{k}"));
+                }
+            }
+            Value::Array(a) => a.iter().for_each(|v| walk(v, at)),
+            _ => {}
+        }
+    }
+    walk(&serde_json::from_str(&generated()).unwrap(), "#");
+}

@@ -59,8 +59,8 @@ try {
     const request = page.waitForRequest((r) => r.url().startsWith(`${api}/v1/`));
     await op.locator("button.execute").click();
     const r = await request;
-    await op.locator(".live-responses-table .response-col_status").first().waitFor();
-    const shown = (await op.locator(".live-responses-table .response-col_status").first().innerText()).trim();
+    await op.locator(".live-responses-table tr.response .response-col_status").first().waitFor();
+    const shown = (await op.locator(".live-responses-table tr.response .response-col_status").first().innerText()).trim();
     check(shown.startsWith("200"), `${method.toUpperCase()} ${path} shows 200 in the page (got ${shown})`);
     return r;
   }

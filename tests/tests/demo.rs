@@ -37,7 +37,10 @@ async fn demo_data_is_seeded_once_and_opens_the_portal(s: TestServer) {
     let first = seed(&s).await;
     let before = usage_events(&s, &first.token).await;
     assert_eq!(before.len(), 2, "two features: {before:?}");
-    assert!(before.iter().all(|(_, events, _)| *events >= 60), "{before:?}");
+    assert!(
+        before.iter().all(|(_, events, _)| *events >= 60),
+        "{before:?}"
+    );
 
     let second = seed(&s).await;
     assert_eq!(first.customer_id, second.customer_id, "one demo customer");
@@ -46,7 +49,11 @@ async fn demo_data_is_seeded_once_and_opens_the_portal(s: TestServer) {
         .await
         .assert_problem(401, "session_revoked");
     let token = second.token.clone();
-    assert_eq!(usage_events(&s, &token).await, before, "no event counted twice");
+    assert_eq!(
+        usage_events(&s, &token).await,
+        before,
+        "no event counted twice"
+    );
 
     let customers = send(s.admin(Method::GET, "/v1/customers?q=demo-acme")).await;
     assert_eq!(customers.body["data"].as_array().unwrap().len(), 1);
@@ -59,7 +66,10 @@ async fn demo_data_is_seeded_once_and_opens_the_portal(s: TestServer) {
     )
     .await;
     assert_eq!(exchanged.status, 200, "{}", exchanged.body);
-    assert_eq!(exchanged.body["session"]["customer_id"], second.customer_id.as_str());
+    assert_eq!(
+        exchanged.body["session"]["customer_id"],
+        second.customer_id.as_str()
+    );
 
     let wallets = send(s.portal(Method::GET, "/v1/portal/wallets", &token)).await;
     let wallets = wallets.body["data"].as_array().unwrap().clone();
@@ -77,7 +87,9 @@ async fn demo_data_is_seeded_once_and_opens_the_portal(s: TestServer) {
         .collect();
     assert_eq!(
         states,
-        ["paid", "partially_paid", "unpaid"].map(str::to_owned).into()
+        ["paid", "partially_paid", "unpaid"]
+            .map(str::to_owned)
+            .into()
     );
     assert!(invoices.iter().any(|i| i["overdue"] == true));
 

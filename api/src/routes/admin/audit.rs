@@ -25,7 +25,7 @@ pub struct AuditEventView {
     pub actor: String,
     pub customer_id: Option<String>,
     pub session_id: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub details: serde_json::Map<String, serde_json::Value>,
 }
 

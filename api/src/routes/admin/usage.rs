@@ -106,7 +106,7 @@ pub struct EventBody {
     /// Default now; at most 5 minutes ahead, at most `PORTAL_EVENT_MAX_AGE_DAYS` old.
     pub timestamp: Option<DateTime<Utc>>,
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub properties: serde_json::Map<String, serde_json::Value>,
 }
 
@@ -189,7 +189,7 @@ pub struct EventView {
     pub customer_id: String,
     pub feature: String,
     pub timestamp: DateTime<Utc>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
     pub properties: serde_json::Map<String, serde_json::Value>,
     /// What the event counts for in its feature's aggregation.
     pub quantity: String,
