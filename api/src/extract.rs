@@ -160,7 +160,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
 
 fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(raw);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let field = err.path().to_string();
         let inner = err.into_inner();
         if inner.is_data() {
@@ -181,7 +181,16 @@ fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
                 format!("The body is not valid JSON: {inner}."),
             )
         }
-    })
+    })?;
+    // Anything but whitespace after the JSON value (`{"name":"x"} garbage`) is malformed.
+    de.end().map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "malformed_json",
+            format!("The body is not valid JSON: {e}."),
+        )
+    })?;
+    Ok(value)
 }
 
 /// serde's messages end with " at line 1 column 17"; the field path says more.

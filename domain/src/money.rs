@@ -34,7 +34,8 @@ pub fn canonical(d: &BigDecimal) -> String {
 /// `"0.000001"`), at most 38 significant digits and 18 fractional digits.
 pub fn parse_amount(s: &str) -> DomainResult<BigDecimal> {
     let bad = |m: &str| DomainError::validation("amount", m);
-    let t = s.trim();
+    // No trimming: `" 1"` is not a decimal string.
+    let t = s;
     let digits = t.strip_prefix('-').unwrap_or(t);
     let (int, frac) = digits.split_once('.').unwrap_or((digits, "0"));
     if int.is_empty()
@@ -50,6 +51,48 @@ pub fn parse_amount(s: &str) -> DomainResult<BigDecimal> {
         ));
     }
     BigDecimal::from_str(t).map_err(|_| bad("must be a decimal string such as \"12.50\""))
+}
+
+/// Parses a number sent as data (a usage event's value): plain or exponent notation
+/// (`"12.5"`, `1.5e3`), bounded before any arithmetic — at most 38 significant digits, 18 after
+/// the point, an exponent within ±38 — so a short string such as `"1e1000000"` cannot make a
+/// number of a million digits.
+pub fn parse_bounded_number(text: &str) -> Result<BigDecimal, &'static str> {
+    const SYNTAX: &str = "is not a number";
+    const RANGE: &str = "is out of range (at most 38 significant digits, 18 after the point)";
+    let unsigned = text
+        .strip_prefix('-')
+        .or_else(|| text.strip_prefix('+'))
+        .unwrap_or(text);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e)),
+        None => (unsigned, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits_ok = |d: &str| d.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits_ok(int) || !digits_ok(frac) {
+        return Err(SYNTAX);
+    }
+    if let Some(e) = exponent {
+        let magnitude = e.strip_prefix(['-', '+']).unwrap_or(e);
+        if magnitude.is_empty() || !digits_ok(magnitude) {
+            return Err(SYNTAX);
+        }
+        if magnitude.trim_start_matches('0').len() > 2
+            || magnitude.parse::<u32>().unwrap_or(99) > 38
+        {
+            return Err(RANGE);
+        }
+    }
+    if int.len() + frac.len() > 80 {
+        return Err(RANGE);
+    }
+    let value = BigDecimal::from_str(text).map_err(|_| SYNTAX)?.normalized();
+    let (_, scale) = value.as_bigint_and_exponent();
+    if scale > 18 || value.digits() > 38 {
+        return Err(RANGE);
+    }
+    Ok(value)
 }
 
 /// An ISO 4217 currency code this API accepts, with its minor-unit exponent.
@@ -277,6 +320,8 @@ mod tests {
     fn parse_amount_accepts_plain_decimals_only() {
         assert_eq!(parse_amount("12.50").unwrap(), d("12.5"));
         assert!(parse_amount("1e3").is_err());
+        assert!(parse_amount(" 1").is_err());
+        assert!(parse_amount("1 ").is_err());
         assert!(parse_amount("12.").is_err());
         assert!(parse_amount("abc").is_err());
         assert!(parse_amount("0.0000000000000000001").is_err());

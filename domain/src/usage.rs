@@ -9,7 +9,6 @@
 
 use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use std::str::FromStr;
 
 use crate::money::Currency;
 use crate::wallet::validate_text;
@@ -84,8 +83,8 @@ impl Feature {
                 ))
             }
         };
-        let q = BigDecimal::from_str(&text)
-            .map_err(|_| format!("property `{prop}` is not a number"))?;
+        let q = crate::money::parse_bounded_number(&text)
+            .map_err(|why| format!("property `{prop}` {why}"))?;
         if q < BigDecimal::zero() {
             return Err(format!("property `{prop}` must not be negative"));
         }
@@ -217,6 +216,7 @@ pub const MAX_FUTURE: Duration = Duration::minutes(5);
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::str::FromStr;
 
     fn feature(agg: Aggregation, prop: Option<&str>) -> Feature {
         let now = Utc::now();
@@ -262,6 +262,29 @@ mod tests {
             .is_err());
         assert!(sum
             .quantity_of(&props(serde_json::json!({"bytes": -1})))
+            .is_err());
+        // Bounded before any arithmetic: a short string cannot make a huge number.
+        for huge in [
+            "1e10000000",
+            "1e1000000",
+            "1e39",
+            "0.0000000000000000001",
+            " 1",
+            "1 ",
+        ] {
+            assert!(
+                sum.quantity_of(&props(serde_json::json!({ "bytes": huge })))
+                    .is_err(),
+                "{huge}"
+            );
+        }
+        assert_eq!(
+            sum.quantity_of(&props(serde_json::json!({"bytes": "1.5e3"})))
+                .unwrap(),
+            BigDecimal::from(1500)
+        );
+        assert!(sum
+            .quantity_of(&props(serde_json::json!({"bytes": 1e300})))
             .is_err());
         assert!(
             validate_feature(None, None, None, Some(Aggregation::Sum), None, None, None).is_err()
