@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(cd ../.. && pwd)
-BIN=${PORTAL_API_BIN:-$ROOT/target/debug/portal-api}
+BIN=${PORTAL_API_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/portal-api}
 
 echo "--> tools"
 npm ci --no-audit --no-fund --loglevel=error
