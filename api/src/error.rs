@@ -7,6 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
+pub const INVALID_FIELDS: &str = "The request has invalid fields.";
 
 /// RFC 9457 problem details.
 #[derive(Debug, Serialize, ToSchema)]
@@ -84,7 +85,7 @@ impl ApiError {
             ..Self::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "validation_failed",
-                "The request has invalid fields.",
+                INVALID_FIELDS,
             )
         }
     }

@@ -19,6 +19,7 @@ use crate::state::AppState;
 
 pub const API_KEY_HEADER: &str = "x-api-key";
 pub const SESSION_HEADER: &str = "X-Session-Token";
+pub const NOT_JSON: &str = "Send the body as JSON with Content-Type: application/json.";
 
 /// An authenticated merchant backend (header `x-api-key`).
 pub struct AdminKey(pub Principal);
@@ -128,7 +129,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
                 return Err(ApiError::new(
                     StatusCode::UNSUPPORTED_MEDIA_TYPE,
                     "unsupported_media_type",
-                    "Send the body as JSON with Content-Type: application/json.",
+                    NOT_JSON,
                 ));
             }
             let too_large = || {

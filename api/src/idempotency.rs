@@ -21,6 +21,9 @@ use crate::state::AppState;
 
 pub const HEADER: &str = "Idempotency-Key";
 pub const REPLAYED_HEADER: &str = "Idempotent-Replayed";
+pub const IN_USE: &str =
+    "A request with this Idempotency-Key is still being processed; retry later.";
+pub const REUSED: &str = "This Idempotency-Key was used with a different request.";
 
 /// Runs `handler` at most once per idempotency key; without a key it simply runs.
 pub async fn run<T, F, Fut>(
@@ -61,12 +64,12 @@ where
         Begin::InProgress => Err(ApiError::new(
             StatusCode::CONFLICT,
             "idempotency_key_in_use",
-            "A request with this Idempotency-Key is still being processed; retry later.",
+            IN_USE,
         )),
         Begin::Mismatch => Err(ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
             "idempotency_key_reused",
-            "This Idempotency-Key was used with a different request.",
+            REUSED,
         )),
         Begin::Started => {
             // Run to completion in a task of its own: if the client goes away mid-request, the

@@ -273,28 +273,21 @@ fn fallback_code(status: u16) -> Option<&'static str> {
 
 /// A realistic problem document for `code`, as the server would send it.
 fn example_problem(status: u16, code: &str) -> serde_json::Value {
+    use domain::services::portal_sessions as sessions;
     let detail = match code {
         "malformed_json" => {
             "The body is not valid JSON: EOF while parsing an object at line 1 column 9.".to_owned()
         }
         "payload_too_large" => "The body exceeds 1048576 bytes.".to_owned(),
-        "unsupported_media_type" => {
-            "Send the body as JSON with Content-Type: application/json.".to_owned()
-        }
+        "unsupported_media_type" => crate::extract::NOT_JSON.to_owned(),
         "unauthorized" => domain::services::api_keys::INVALID_KEY.to_owned(),
-        "invalid_token" => {
-            "The session token is missing, malformed or not issued by this server.".to_owned()
-        }
-        "session_expired" => "The portal session has expired; ask for a new one.".to_owned(),
-        "session_revoked" => "The portal session has ended; ask for a new one.".to_owned(),
+        "invalid_token" => sessions::INVALID_TOKEN.to_owned(),
+        "session_expired" => sessions::EXPIRED.to_owned(),
+        "session_revoked" => sessions::REVOKED.to_owned(),
         "rate_limited" => "Too many requests; retry later.".to_owned(),
-        "validation_failed" => "The request has invalid fields.".to_owned(),
-        "idempotency_key_reused" => {
-            "This Idempotency-Key was used with a different request.".to_owned()
-        }
-        "idempotency_key_in_use" => {
-            "A request with this Idempotency-Key is still being processed; retry later.".to_owned()
-        }
+        "validation_failed" => crate::error::INVALID_FIELDS.to_owned(),
+        "idempotency_key_reused" => crate::idempotency::REUSED.to_owned(),
+        "idempotency_key_in_use" => crate::idempotency::IN_USE.to_owned(),
         "section_disabled" => "The invoices section is disabled for this session.".to_owned(),
         other => match other.strip_suffix("_not_found") {
             Some(what) => format!("No such {}.", what.replace('_', " ")),

@@ -45,9 +45,10 @@ fn unauthenticated(code: &'static str, message: &'static str) -> DomainError {
     DomainError::Unauthenticated { code, message }
 }
 
-const INVALID_TOKEN: &str = "The session token is missing, malformed or not issued by this server.";
-const EXPIRED: &str = "The portal session has expired; ask for a new one.";
-const REVOKED: &str = "The portal session has ended; ask for a new one.";
+pub const INVALID_TOKEN: &str =
+    "The session token is missing, malformed or not issued by this server.";
+pub const EXPIRED: &str = "The portal session has expired; ask for a new one.";
+pub const REVOKED: &str = "The portal session has ended; ask for a new one.";
 
 impl PortalSessionService {
     pub fn new(
