@@ -6,23 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(cd ../.. && pwd)
-BIN=${PORTAL_API_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/portal-api}
+. ./server.sh
 command -v jq >/dev/null || apt-get install -y -qq jq >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq jq >/dev/null; }
-[ -n "${PORTAL_API_BIN:-}" ] || (cd "$ROOT" && cargo build -q --locked -p api)
 
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-KEY=$(python3 -c 'import secrets, string; a = string.ascii_lowercase + string.digits; r = lambda n: "".join(secrets.choice(a) for _ in range(n)); print(f"sk_{r(8)}_{r(32)}")')
-API="http://127.0.0.1:$port"
-PORTAL_DATA_DIR="$work/data" PORTAL_LISTEN="127.0.0.1:$port" PORTAL_BOOTSTRAP_API_KEY="$KEY" \
-    DATABASE_URL= RUST_LOG=warn "$BIN" serve >"$work/stdout" 2>"$work/stderr" &
-server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do
-    curl -sf "$API/readyz" >/dev/null && break
-    kill -0 $server 2>/dev/null || { cat "$work/stderr"; exit 1; }
-    sleep 0.2
-done
+start_server
 
 python3 - "$ROOT/README.md" >"$work/tour.sh" <<'PY'
 import re, sys
@@ -38,5 +25,5 @@ for n, block in enumerate(re.findall(r"```sh\n(.*?)```", tour, re.S), 1):
     print("echo")
 PY
 cd "$work"
-API="$API" KEY="$KEY" bash "$work/tour.sh"
+bash "$work/tour.sh"
 echo "README tour passed"

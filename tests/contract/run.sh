@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(cd ../.. && pwd)
-BIN=${PORTAL_API_BIN:-${CARGO_TARGET_DIR:-$ROOT/target}/debug/portal-api}
+. ./server.sh
 
 echo "--> tools"
 npm ci --no-audit --no-fund --loglevel=error
@@ -20,24 +20,9 @@ fi
 if [ ! -x /usr/bin/chromium ]; then
     apt-get install -y -qq chromium >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 fi
-[ -n "${PORTAL_API_BIN:-}" ] || (cd "$ROOT" && cargo build -q --locked -p api)
 
 echo "--> server (--demo)"
-work=$(mktemp -d)
-port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export API="http://127.0.0.1:$port"
-KEY=$(python3 -c 'import secrets, string; a = string.ascii_lowercase + string.digits; r = lambda n: "".join(secrets.choice(a) for _ in range(n)); print(f"sk_{r(8)}_{r(32)}")')
-export KEY
-PORTAL_DATA_DIR="$work" PORTAL_LISTEN="127.0.0.1:$port" PORTAL_BOOTSTRAP_API_KEY="$KEY" \
-    PORTAL_URL_BASE="$API/portal" DATABASE_URL= RUST_LOG=warn \
-    "$BIN" serve --demo >"$work/stdout" 2>"$work/stderr" &
-server=$!
-trap 'kill $server 2>/dev/null || true; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do
-    curl -sf "$API/readyz" >/dev/null && break
-    kill -0 $server 2>/dev/null || { cat "$work/stderr"; exit 1; }
-    sleep 0.2
-done
+start_server --demo
 LOGIN_URL=$(grep -o 'http[^ ]*?code=[^ ]*' "$work/stdout")
 TOKEN=$(grep -o 'v4\.local\.[^ ]*' "$work/stdout")
 export LOGIN_URL TOKEN
