@@ -2,7 +2,7 @@
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
-use domain::{DomainError, FieldError};
+use domain::{DomainError, ErrorCode, FieldError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
@@ -36,16 +36,25 @@ pub struct ProblemField {
 }
 
 impl Problem {
-    pub fn new(status: StatusCode, code: &str, detail: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
+        let status = status_of(code);
         Self {
             type_: format!("urn:portal-api:problem:{code}"),
             title: status.canonical_reason().unwrap_or("Error").to_owned(),
             status: status.as_u16(),
             detail: detail.into(),
-            code: code.to_owned(),
+            code: code.as_str().to_owned(),
             errors: Vec::new(),
             request_id: None,
         }
+    }
+
+    /// The same problem under the HTTP status actually answered (for the HTTP layer's own
+    /// errors, whose status may be more specific than the code's).
+    pub fn answered_as(mut self, status: StatusCode) -> Self {
+        self.status = status.as_u16();
+        self.title = status.canonical_reason().unwrap_or("Error").to_owned();
+        self
     }
 
     pub fn response(&self) -> HttpResponse {
@@ -57,11 +66,17 @@ impl Problem {
     }
 }
 
+/// The HTTP status of a code.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    StatusCode::from_u16(code.status()).expect("error codes carry valid statuses")
+}
+
 /// An error a handler returns. 5xx details are logged and never sent.
 #[derive(Debug)]
 pub struct ApiError {
+    /// Always `status_of(code)`.
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub detail: String,
     pub errors: Vec<FieldError>,
     /// For 429: seconds until a retry may succeed (`Retry-After`).
@@ -69,9 +84,9 @@ pub struct ApiError {
 }
 
 impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn new(code: ErrorCode, detail: impl Into<String>) -> Self {
         Self {
-            status,
+            status: status_of(code),
             code,
             detail: detail.into(),
             errors: Vec::new(),
@@ -82,20 +97,16 @@ impl ApiError {
     pub fn validation(errors: Vec<FieldError>) -> Self {
         Self {
             errors,
-            ..Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "validation_failed",
-                INVALID_FIELDS,
-            )
+            ..Self::new(ErrorCode::ValidationFailed, INVALID_FIELDS)
         }
     }
 
     pub fn internal(detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "internal_error", detail)
+        Self::new(ErrorCode::InternalError, detail)
     }
 
     pub fn problem(&self) -> Problem {
-        let mut p = Problem::new(self.status, self.code, &self.detail);
+        let mut p = Problem::new(self.code, &self.detail);
         if self.status.is_server_error() {
             p.detail = "The server failed to handle the request; retry, and quote request_id if it persists.".into();
         }
@@ -125,7 +136,7 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         if self.status.is_server_error() {
             // The request-id middleware's span puts the id on this line.
-            tracing::error!(code = self.code, detail = %self.detail, "request failed");
+            tracing::error!(code = self.code.as_str(), detail = %self.detail, "request failed");
         }
         let mut res = self.problem().response();
         if let Some(secs) = self.retry_after_secs {
@@ -140,21 +151,14 @@ impl From<DomainError> for ApiError {
     fn from(e: DomainError) -> Self {
         match e {
             DomainError::NotFound { resource, code } => {
-                Self::new(StatusCode::NOT_FOUND, code, format!("No such {resource}."))
+                Self::new(code, format!("No such {resource}."))
             }
-            DomainError::Conflict { code, message } => {
-                Self::new(StatusCode::CONFLICT, code, message)
-            }
+            DomainError::Conflict { code, message }
+            | DomainError::Unprocessable { code, message }
+            | DomainError::Forbidden { code, message }
+            | DomainError::BadRequest { code, message } => Self::new(code, message),
+            DomainError::Unauthenticated { code, message } => Self::new(code, message),
             DomainError::Validation(errors) => Self::validation(errors),
-            DomainError::Unprocessable { code, message } => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
-            }
-            DomainError::Unauthenticated { code, message } => {
-                Self::new(StatusCode::UNAUTHORIZED, code, message)
-            }
-            DomainError::Forbidden { code, message } => {
-                Self::new(StatusCode::FORBIDDEN, code, message)
-            }
             DomainError::Internal(detail) => Self::internal(detail),
         }
     }

@@ -10,6 +10,7 @@ use actix_web::web::{Bytes, BytesMut, Data};
 use actix_web::{FromRequest, HttpRequest};
 use domain::portal_session::{PortalSession, SessionMode};
 use domain::services::api_keys::{Principal, INVALID_KEY};
+use domain::ErrorCode;
 use domain::FieldError;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
@@ -21,6 +22,13 @@ pub const API_KEY_HEADER: &str = "x-api-key";
 pub const SESSION_HEADER: &str = "X-Session-Token";
 pub const NOT_JSON: &str = "Send the body as JSON with Content-Type: application/json.";
 
+/// The TCP peer's address, not X-Forwarded-For, which any client can set.
+pub fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
+}
+
 /// An authenticated merchant backend (header `x-api-key`).
 pub struct AdminKey(pub Principal);
 
@@ -30,6 +38,7 @@ impl FromRequest for AdminKey {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<Data<AppState>>().cloned();
+        let client = client_address(req);
         let presented = req
             .headers()
             .get(API_KEY_HEADER)
@@ -37,11 +46,18 @@ impl FromRequest for AdminKey {
             .map(str::to_owned);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            let presented = presented.ok_or_else(|| {
-                ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", INVALID_KEY)
-            })?;
-            let principal = blocking(move || state.api_keys.authenticate(&presented)).await?;
-            Ok(AdminKey(principal))
+            state.limits.auth_allowed(&client)?;
+            // A missing key is a mistake, not a guess: only wrong credentials count.
+            let presented =
+                presented.ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, INVALID_KEY))?;
+            let keys = state.api_keys.clone();
+            match blocking(move || keys.authenticate(&presented)).await {
+                Ok(principal) => Ok(AdminKey(principal)),
+                Err(e) if e.status == StatusCode::UNAUTHORIZED => {
+                    Err(state.limits.auth_failed(&client, e))
+                }
+                Err(e) => Err(e),
+            }
         })
     }
 }
@@ -63,12 +79,13 @@ impl FromRequest for PortalAuth {
             .map(str::to_owned);
         let method = req.method().to_string();
         let route = req.match_pattern().unwrap_or_else(|| req.path().to_owned());
+        let client = client_address(req);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+            state.limits.auth_allowed(&client)?;
             let token = token.ok_or_else(|| {
                 ApiError::new(
-                    StatusCode::UNAUTHORIZED,
-                    "invalid_token",
+                    ErrorCode::InvalidToken,
                     "Send the session token in X-Session-Token.",
                 )
             })?;
@@ -83,10 +100,13 @@ impl FromRequest for PortalAuth {
             })
             .await
             .and_then(|session| state.limits.portal(&session.id).map(|()| session))
-            .inspect_err(|e| {
+            .map_err(|e| {
                 if e.status == StatusCode::UNAUTHORIZED {
                     // Never the token itself.
-                    tracing::info!(code = e.code, "portal token refused");
+                    tracing::info!(code = e.code.as_str(), "portal token refused");
+                    state.limits.auth_failed(&client, e)
+                } else {
+                    e
                 }
             })?;
             Ok(PortalAuth(session))
@@ -105,57 +125,95 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let limit = req
-            .app_data::<Data<AppState>>()
-            .map(|s| s.max_body_bytes)
-            .unwrap_or(1_048_576);
-        let content_type = req
-            .headers()
-            .get(header::CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_ascii_lowercase);
-        let declared_len = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
-        let mut payload = payload.take();
+        let read = read_json(req, payload);
         Box::pin(async move {
-            let is_json = content_type.as_deref().is_some_and(|ct| {
-                let essence = ct.split(';').next().unwrap_or("").trim();
-                essence == "application/json" || essence.ends_with("+json")
-            });
-            if !is_json {
-                return Err(ApiError::new(
-                    StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
-                    NOT_JSON,
-                ));
+            let raw = read.await?;
+            let value = parse_json(&raw)?;
+            if let Some(field) = nul_in_json(&raw) {
+                return Err(ApiError::validation(vec![FieldError::new(field, NUL)]));
             }
-            let too_large = || {
-                ApiError::new(
-                    StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!("The body exceeds {limit} bytes."),
-                )
-            };
-            if declared_len.is_some_and(|n| n > limit) {
-                return Err(too_large());
-            }
+            Ok(JsonBody { value, raw })
+        })
+    }
+}
+
+/// A batch whose items are judged one by one: like [`JsonBody`], except that NUL inside an item
+/// is left for the handler to refuse with that item alone (see [`nul_in_value`]).
+pub struct BatchBody<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for BatchBody<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let read = read_json(req, payload);
+        Box::pin(async move { Ok(BatchBody(parse_json(&read.await?)?)) })
+    }
+}
+
+/// The body's bytes, once its content type and size are right.
+fn read_json(
+    req: &HttpRequest,
+    payload: &mut Payload,
+) -> impl Future<Output = Result<Bytes, ApiError>> {
+    let state = req.app_data::<Data<AppState>>();
+    let limit = state.map(|s| s.max_body_bytes).unwrap_or(1_048_576);
+    let timeout = state
+        .map(|s| s.limits.body_timeout)
+        .unwrap_or(std::time::Duration::from_secs(30));
+    let content_type = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_ascii_lowercase);
+    let declared_len = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    let mut payload = payload.take();
+    async move {
+        let is_json = content_type.as_deref().is_some_and(|ct| {
+            let essence = ct.split(';').next().unwrap_or("").trim();
+            essence == "application/json" || essence.ends_with("+json")
+        });
+        if !is_json {
+            return Err(ApiError::new(ErrorCode::UnsupportedMediaType, NOT_JSON));
+        }
+        let too_large = || {
+            ApiError::new(
+                ErrorCode::PayloadTooLarge,
+                format!("The body exceeds {limit} bytes."),
+            )
+        };
+        if declared_len.is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let read = async {
             let mut body = BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| {
-                    ApiError::new(StatusCode::BAD_REQUEST, "malformed_body", e.to_string())
-                })?;
+                let chunk =
+                    chunk.map_err(|e| ApiError::new(ErrorCode::MalformedBody, e.to_string()))?;
                 if body.len() + chunk.len() > limit {
                     return Err(too_large());
                 }
                 body.extend_from_slice(&chunk);
             }
-            let raw = body.freeze();
-            let value = parse_json(&raw)?;
-            Ok(JsonBody { value, raw })
-        })
+            Ok(body.freeze())
+        };
+        // A client that trickles its body would otherwise hold a connection and a worker's
+        // attention for as long as it likes (headers have their own 5 s limit).
+        actix_web::rt::time::timeout(timeout, read)
+            .await
+            .map_err(|_| {
+                ApiError::new(
+                    ErrorCode::BodyTimeout,
+                    format!(
+                        "The request body did not arrive within {} seconds.",
+                        timeout.as_secs()
+                    ),
+                )
+            })?
     }
 }
 
@@ -177,8 +235,7 @@ fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
             )])
         } else {
             ApiError::new(
-                StatusCode::BAD_REQUEST,
-                "malformed_json",
+                ErrorCode::MalformedJson,
                 format!("The body is not valid JSON: {inner}."),
             )
         }
@@ -186,12 +243,52 @@ fn parse_json<T: DeserializeOwned>(raw: &[u8]) -> Result<T, ApiError> {
     // Anything but whitespace after the JSON value (`{"name":"x"} garbage`) is malformed.
     de.end().map_err(|e| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "malformed_json",
+            ErrorCode::MalformedJson,
             format!("The body is not valid JSON: {e}."),
         )
     })?;
     Ok(value)
+}
+
+/// NUL is refused in every text input: PostgreSQL cannot store it in text, and SQLite compares
+/// and searches around it differently, so the two backends would disagree.
+pub const NUL: &str = "must not contain the NUL character (U+0000)";
+
+/// Where a JSON body holds a NUL (written `\u0000`), as a field path (`lines[0].description`).
+fn nul_in_json(raw: &[u8]) -> Option<String> {
+    // Fast path: without the escape there is no NUL (raw control bytes are not valid JSON).
+    if !raw.windows(6).any(|w| w == b"\\u0000") {
+        return None;
+    }
+    let value: serde_json::Value = serde_json::from_slice(raw).ok()?;
+    nul_in_value(&value).map(|p| if p.is_empty() { "body".into() } else { p })
+}
+
+/// Where a JSON value holds a NUL, in a string or a key, as a field path (empty: the value).
+pub fn nul_in_value(value: &serde_json::Value) -> Option<String> {
+    fn walk(v: &serde_json::Value, path: &str) -> Option<String> {
+        match v {
+            serde_json::Value::String(s) => s.contains('\0').then(|| path.to_owned()),
+            serde_json::Value::Array(items) => items
+                .iter()
+                .enumerate()
+                .find_map(|(i, item)| walk(item, &format!("{path}[{i}]"))),
+            serde_json::Value::Object(map) => map.iter().find_map(|(k, item)| {
+                let here = if path.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{path}.{k}")
+                };
+                if k.contains('\0') {
+                    Some(here)
+                } else {
+                    walk(item, &here)
+                }
+            }),
+            _ => None,
+        }
+    }
+    walk(value, "")
 }
 
 /// serde's messages end with " at line 1 column 17"; the field path says more.
@@ -210,9 +307,17 @@ impl<T: DeserializeOwned> FromRequest for Query<T> {
     type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(
-            req.query_string().as_bytes(),
-        ));
+        let pairs = form_urlencoded::parse(req.query_string().as_bytes());
+        if let Some((name, _)) = pairs
+            .clone()
+            .find(|(k, v)| k.contains('\0') || v.contains('\0'))
+        {
+            return std::future::ready(Err(ApiError::validation(vec![FieldError::new(
+                name.replace('\0', ""),
+                NUL,
+            )])));
+        }
+        let de = serde_urlencoded::Deserializer::new(pairs);
         std::future::ready(
             serde_path_to_error::deserialize(de)
                 .map(Query)

@@ -1,22 +1,23 @@
 //! The `Idempotency-Key` mechanism, shared by every admin POST that creates objects or moves
-//! money. Rules (24 h retention, fingerprint, stale locks) are in `domain::idempotency`.
+//! money. Rules (24 h retention, fingerprint, one transaction) are in `domain::idempotency`.
 //!
-//! - first request: runs; its answer (success or 4xx) is stored and returned;
-//! - same key, same method/path/body: the stored answer is replayed with `Idempotent-Replayed: true`;
+//! - first request: runs; its answer (success or 4xx) is recorded in the same transaction as its
+//!   effects, and returned;
+//! - same key, same method/path/body: the recorded answer is replayed with
+//!   `Idempotent-Replayed: true`;
 //! - same key, different request: 422 `idempotency_key_reused`;
 //! - same key while the first request is still running: 409 `idempotency_key_in_use`;
-//! - a 5xx is not stored: the key is released so the client can retry.
-
-use std::future::Future;
+//! - a 5xx (or a crash) records nothing and undoes everything, so the client's retry runs.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
-use domain::idempotency::{fingerprint, valid_key, Begin, StoredResponse};
+use domain::idempotency::{fingerprint, valid_key, Answer, Claim, Once, StoredResponse};
 use domain::services::api_keys::Principal;
-use domain::FieldError;
+use domain::ErrorCode;
+use domain::{DomainError, FieldError};
 use serde::Serialize;
 
-use crate::error::{blocking, ApiError, PROBLEM_JSON};
+use crate::error::{ApiError, PROBLEM_JSON};
 use crate::state::AppState;
 
 pub const HEADER: &str = "Idempotency-Key";
@@ -25,21 +26,22 @@ pub const IN_USE: &str =
     "A request with this Idempotency-Key is still being processed; retry later.";
 pub const REUSED: &str = "This Idempotency-Key was used with a different request.";
 
-/// Runs `handler` at most once per idempotency key; without a key it simply runs.
-pub async fn run<T, F, Fut>(
+/// Runs `work` at most once per idempotency key; without a key it simply runs. `work` runs on a
+/// blocking thread, where its repository calls join the key's transaction: it should do the
+/// request's whole job (service calls and building the answer) and nothing else.
+pub async fn run<T, F>(
     state: &AppState,
     who: &Principal,
     req: &HttpRequest,
     body: &[u8],
-    handler: F,
+    work: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    T: Serialize + 'static,
-    F: FnOnce() -> Fut + 'static,
-    Fut: Future<Output = Result<(StatusCode, T), ApiError>> + 'static,
+    T: Serialize + Send + 'static,
+    F: FnOnce() -> Result<(StatusCode, T), ApiError> + Send + 'static,
 {
     let Some(key) = req.headers().get(HEADER) else {
-        let (status, value) = handler().await?;
+        let (status, value) = actix_web::web::block(work).await??;
         return Ok(HttpResponse::build(status).json(value));
     };
     let key = key
@@ -53,59 +55,89 @@ where
             )])
         })?
         .to_owned();
-    let print = fingerprint(req.method().as_str(), req.path(), body);
-    let (repo, tenant) = (state.idempotency.clone(), who.tenant_id.clone());
-    let begin = {
-        let (repo, tenant, key) = (repo.clone(), tenant.clone(), key.clone());
-        blocking(move || repo.begin(&tenant, &key, &print, domain::clock::now())).await?
+    let claim = Claim {
+        tenant_id: who.tenant_id.clone(),
+        key,
+        fingerprint: fingerprint(req.method().as_str(), req.path(), body),
+        now: domain::clock::now(),
     };
-    match begin {
-        Begin::Replay(stored) => Ok(replay(&stored)),
-        Begin::InProgress => Err(ApiError::new(
-            StatusCode::CONFLICT,
-            "idempotency_key_in_use",
-            IN_USE,
-        )),
-        Begin::Mismatch => Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "idempotency_key_reused",
-            REUSED,
-        )),
-        Begin::Started => {
-            // Run to completion in a task of its own: if the client goes away mid-request, the
-            // work still finishes and its answer is stored, so the retry gets a replay rather
-            // than a 409 or a second execution.
-            let task = actix_web::rt::spawn(async move {
-                let outcome = handler().await;
-                let stored = match &outcome {
-                    Ok((status, value)) => StoredResponse {
-                        status: status.as_u16(),
-                        body: serde_json::to_string(value)
-                            .map_err(|e| ApiError::internal(e.to_string()))?,
-                    },
-                    Err(e) if !e.status.is_server_error() => StoredResponse {
-                        status: e.status.as_u16(),
-                        body: serde_json::to_string(&e.problem()).expect("problem serialises"),
-                    },
-                    Err(_) => {
-                        blocking(move || repo.release(&tenant, &key)).await?;
-                        return Err(outcome.err().expect("matched Err"));
-                    }
-                };
-                let answer = stored.clone();
-                blocking(move || repo.complete(&tenant, &key, &stored)).await?;
-                Ok(answer)
+    let (repo, sealer) = (state.idempotency.clone(), state.sealer.clone());
+    // On a blocking thread, which finishes the work and records its answer even if the client
+    // goes away mid-request: the retry then gets a replay.
+    let (once, failure, plain) = actix_web::web::block(move || {
+        let mut work = Some(work);
+        let (mut failure, mut plain): (Option<ApiError>, Option<StoredResponse>) = (None, None);
+        let once = repo.run_once(&claim, &mut || {
+            let work = work.take().expect("runs once");
+            let (status, body, keep) = match work() {
+                Ok((status, value)) => (
+                    status,
+                    serde_json::to_string(&value)
+                        .map_err(|e| DomainError::internal(e.to_string()))?,
+                    true,
+                ),
+                Err(e) if !e.status.is_server_error() => (
+                    e.status,
+                    serde_json::to_string(&e.problem()).expect("problem serialises"),
+                    false,
+                ),
+                Err(e) => {
+                    let internal = DomainError::internal(e.problem().detail.clone());
+                    failure = Some(e);
+                    return Err(internal);
+                }
+            };
+            let sealed = StoredResponse {
+                status: status.as_u16(),
+                body: sealer.seal(&body)?,
+            };
+            plain = Some(StoredResponse {
+                status: status.as_u16(),
+                body,
             });
-            let stored = task
-                .await
-                .map_err(|e| ApiError::internal(format!("idempotent task: {e}")))??;
-            Ok(
-                HttpResponse::build(StatusCode::from_u16(stored.status).expect("valid status"))
-                    .insert_header((header::CONTENT_TYPE, content_type(stored.status)))
-                    .body(stored.body),
-            )
+            Ok(if keep {
+                Answer::Commit(sealed)
+            } else {
+                Answer::Refuse(sealed)
+            })
+        });
+        (once, failure, plain)
+    })
+    .await?;
+    match once {
+        Ok(Once::Ran(_)) => Ok(answer(plain.expect("the work answered"), false)),
+        Ok(Once::Replay(stored)) => {
+            // Answers recorded before they were sealed are plain JSON.
+            let body = if stored.body.starts_with("v4.local.") {
+                state
+                    .sealer
+                    .open(&stored.body)
+                    .ok_or_else(|| ApiError::internal("a stored answer no key can open"))?
+            } else {
+                stored.body
+            };
+            Ok(answer(
+                StoredResponse {
+                    status: stored.status,
+                    body,
+                },
+                true,
+            ))
         }
+        Ok(Once::InProgress) => Err(ApiError::new(ErrorCode::IdempotencyKeyInUse, IN_USE)),
+        Ok(Once::Mismatch) => Err(ApiError::new(ErrorCode::IdempotencyKeyReused, REUSED)),
+        Err(e) => Err(failure.unwrap_or_else(|| e.into())),
     }
+}
+
+fn answer(stored: StoredResponse, replayed: bool) -> HttpResponse {
+    let mut response =
+        HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK));
+    response.insert_header((header::CONTENT_TYPE, content_type(stored.status)));
+    if replayed {
+        response.insert_header((REPLAYED_HEADER, "true"));
+    }
+    response.body(stored.body)
 }
 
 fn content_type(status: u16) -> &'static str {
@@ -114,11 +146,4 @@ fn content_type(status: u16) -> &'static str {
     } else {
         "application/json"
     }
-}
-
-fn replay(stored: &StoredResponse) -> HttpResponse {
-    HttpResponse::build(StatusCode::from_u16(stored.status).unwrap_or(StatusCode::OK))
-        .insert_header((header::CONTENT_TYPE, content_type(stored.status)))
-        .insert_header((REPLAYED_HEADER, "true"))
-        .body(stored.body.clone())
 }

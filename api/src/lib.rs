@@ -9,12 +9,16 @@ pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod limits;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
+pub mod pagination;
 pub mod pdf;
+pub mod pdf_text;
 pub mod routes;
 pub mod server;
 pub mod state;
+pub mod timestamps;
 pub mod tokens;
 
 pub use server::{build_app, openapi_spec};

@@ -1,17 +1,23 @@
-//! Rate limits, per node (in memory): session creation per API key, login-code exchange per
-//! client address, portal requests per session. Over the limit → 429 `rate_limited` with
-//! `Retry-After`. With N replicas the effective limit is up to N times higher; the limits are a
-//! guard against runaway clients, not a quota, so nothing about correctness depends on them.
+//! Limits on what one client may cost, per node (in memory): session creation per API key,
+//! login-code exchange per client address, portal requests per session, failed credential
+//! checks per client address (over a limit → 429 `rate_limited` with `Retry-After`), and the
+//! time a request body may take to arrive. With N replicas the effective rate limits are up to
+//! N times higher; they guard against runaway clients, they are not a quota, so nothing about
+//! correctness depends on them.
 
+use std::collections::HashMap;
 use std::num::NonZeroU32;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
-use actix_web::http::StatusCode;
 use governor::clock::{Clock, DefaultClock};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use domain::ErrorCode;
+
 use crate::error::ApiError;
 
-/// Requests per minute for each limit; 0 turns it off.
+/// Requests per minute for each rate limit (0 turns it off), and the body read timeout.
 #[derive(Debug, Clone, Copy, clap::Args)]
 pub struct LimitConfig {
     /// Portal sessions an API key may create per minute (per node).
@@ -27,6 +33,17 @@ pub struct LimitConfig {
     /// Portal requests per session per minute (per node).
     #[arg(long, env = "PORTAL_RATE_PORTAL_PER_MINUTE", default_value_t = 600)]
     pub portal_per_minute: u32,
+    /// Failed API-key or session-token checks per client address per minute (per node); past
+    /// it, that address gets 429 until its allowance refills.
+    #[arg(
+        long,
+        env = "PORTAL_RATE_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = 60
+    )]
+    pub auth_failures_per_minute: u32,
+    /// Seconds a client may take to send a request body (slower → 408).
+    #[arg(long, env = "PORTAL_BODY_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub body_timeout_seconds: u64,
 }
 
 impl Default for LimitConfig {
@@ -35,6 +52,8 @@ impl Default for LimitConfig {
             session_create_per_minute: 600,
             exchange_per_minute: 60,
             portal_per_minute: 600,
+            auth_failures_per_minute: 60,
+            body_timeout_seconds: 30,
         }
     }
 }
@@ -47,6 +66,11 @@ pub struct RateLimits {
     session_create: Option<DefaultKeyedRateLimiter<String>>,
     exchange: Option<DefaultKeyedRateLimiter<String>>,
     portal: Option<DefaultKeyedRateLimiter<String>>,
+    auth_failures: Option<DefaultKeyedRateLimiter<String>>,
+    /// Addresses past their failure allowance, and until when. Read by every authenticated
+    /// request, written only past an allowance: a read-write lock, so readers do not queue.
+    auth_blocked: RwLock<HashMap<String, Instant>>,
+    pub body_timeout: Duration,
 }
 
 fn limiter(per_minute: u32) -> Option<DefaultKeyedRateLimiter<String>> {
@@ -62,16 +86,24 @@ fn check(
         return Ok(());
     };
     limiter.check_key(&key.to_owned()).map_err(|not_until| {
-        let wait = not_until.wait_time_from(DefaultClock::default().now());
-        let mut e = ApiError::new(
-            StatusCode::TOO_MANY_REQUESTS,
-            "rate_limited",
-            format!("Too many {what}; retry later."),
-        );
-        e.retry_after_secs = Some(wait.as_secs() + 1);
-        e
+        rate_limited(
+            what,
+            not_until.wait_time_from(DefaultClock::default().now()),
+        )
     })
 }
+
+/// 429 `rate_limited` for too many `what`, with `Retry-After` rounded up to a whole second.
+fn rate_limited(what: &str, wait: Duration) -> ApiError {
+    let mut e = ApiError::new(
+        ErrorCode::RateLimited,
+        format!("Too many {what}; retry later."),
+    );
+    e.retry_after_secs = Some(wait.as_secs() + 1);
+    e
+}
+
+const AUTH_FAILURES: &str = "failed credential checks from this address";
 
 impl RateLimits {
     pub fn new(c: LimitConfig) -> Self {
@@ -80,6 +112,47 @@ impl RateLimits {
             session_create: limiter(c.session_create_per_minute),
             exchange: limiter(c.exchange_per_minute),
             portal: limiter(c.portal_per_minute),
+            auth_failures: limiter(c.auth_failures_per_minute),
+            auth_blocked: RwLock::new(HashMap::new()),
+            body_timeout: Duration::from_secs(c.body_timeout_seconds.max(1)),
+        }
+    }
+
+    /// Before checking a client's credentials: 429 while its address is past its allowance of
+    /// failures. Only failures count, and only per address, so a merchant's servers are never
+    /// held back by someone else guessing keys from elsewhere.
+    pub fn auth_allowed(&self, client: &str) -> Result<(), ApiError> {
+        let until = self
+            .auth_blocked
+            .read()
+            .expect("not poisoned")
+            .get(client)
+            .copied();
+        match until {
+            Some(until) if until > Instant::now() => Err(rate_limited(
+                AUTH_FAILURES,
+                until.saturating_duration_since(Instant::now()),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a failed credential check from `client`; past the allowance, the answer to it is
+    /// already the 429 (and so are the next ones, until the allowance refills).
+    pub fn auth_failed(&self, client: &str, refusal: ApiError) -> ApiError {
+        let Some(limiter) = &self.auth_failures else {
+            return refusal;
+        };
+        match limiter.check_key(&client.to_owned()) {
+            Ok(()) => refusal,
+            Err(not_until) => {
+                let wait = not_until.wait_time_from(DefaultClock::default().now());
+                self.auth_blocked
+                    .write()
+                    .expect("not poisoned")
+                    .insert(client.to_owned(), Instant::now() + wait);
+                rate_limited(AUTH_FAILURES, wait)
+            }
         }
     }
 
@@ -112,9 +185,19 @@ impl RateLimits {
 
     /// Forgets keys that are back to a full allowance (bounded memory).
     pub fn prune(&self) {
-        for l in [&self.session_create, &self.exchange, &self.portal]
-            .into_iter()
-            .flatten()
+        let now = Instant::now();
+        self.auth_blocked
+            .write()
+            .expect("not poisoned")
+            .retain(|_, until| *until > now);
+        for l in [
+            &self.session_create,
+            &self.exchange,
+            &self.portal,
+            &self.auth_failures,
+        ]
+        .into_iter()
+        .flatten()
         {
             l.retain_recent();
             l.shrink_to_fit();

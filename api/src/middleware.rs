@@ -12,10 +12,9 @@ use actix_web::http::{Method, StatusCode};
 use actix_web::middleware::Next;
 use actix_web::web::Data;
 use actix_web::{HttpMessage, HttpRequest, HttpResponse};
-use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
-};
 use tracing::Instrument;
+
+use domain::ErrorCode;
 
 use crate::error::{Problem, PROBLEM_JSON};
 use crate::state::AppState;
@@ -51,11 +50,18 @@ pub async fn observe(
     let started = Instant::now();
     // Handlers' and extractors' errors arrive here as responses; an `Err` would only come from
     // a failing inner middleware, of which there are none.
-    let res = next
-        .call(req)
-        .instrument(span.clone())
-        .await?
-        .map_into_boxed_body();
+    let res = if let Some(refusal) = oversized(&req) {
+        req.into_response(refusal.response())
+    } else if has_nul(req.path()) {
+        // No route has NUL in its path; stopping here keeps it out of every lookup (PostgreSQL
+        // cannot compare text with NUL, SQLite would).
+        req.into_response(generic_problem(StatusCode::NOT_FOUND).response())
+    } else {
+        next.call(req)
+            .instrument(span.clone())
+            .await?
+            .map_into_boxed_body()
+    };
     let mut res = problem_for_every_error(res, &request_id);
     res.headers_mut().insert(
         HeaderName::from_static(REQUEST_ID),
@@ -80,6 +86,47 @@ pub async fn observe(
     Ok(res)
 }
 
+/// Longest accepted request target (path and query), in bytes.
+pub const MAX_URI_BYTES: usize = 8 * 1024;
+/// Largest accepted header value, and all headers together, in bytes.
+pub const MAX_HEADER_BYTES: usize = 8 * 1024;
+pub const MAX_HEADERS_BYTES: usize = 32 * 1024;
+
+/// 414 / 431 as problem+json for request heads larger than the API takes. (Heads past the HTTP
+/// layer's own buffer, 128 KiB, or with more than 96 headers are cut off there with a bare
+/// 431: they never reach the application.)
+fn oversized(req: &ServiceRequest) -> Option<Problem> {
+    let uri = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if uri > MAX_URI_BYTES {
+        return Some(Problem::new(
+            ErrorCode::UriTooLong,
+            format!("The request path and query exceed {MAX_URI_BYTES} bytes."),
+        ));
+    }
+    let sizes = req
+        .headers()
+        .iter()
+        .map(|(name, value)| (name.as_str().len(), value.len()));
+    let (mut total, mut largest) = (0, 0);
+    for (name, value) in sizes {
+        total += name + value;
+        largest = largest.max(value);
+    }
+    (largest > MAX_HEADER_BYTES || total > MAX_HEADERS_BYTES).then(|| {
+        Problem::new(
+            ErrorCode::HeadersTooLarge,
+            format!(
+                "A header exceeds {MAX_HEADER_BYTES} bytes or all headers exceed {MAX_HEADERS_BYTES}."
+            ),
+        )
+    })
+}
+
+/// Whether a (percent-encoded) path decodes to text holding NUL.
+fn has_nul(path: &str) -> bool {
+    path.contains("%00")
+}
+
 /// Errors that are not already problem+json (actix's own 404/405/413/…) get a problem body;
 /// 5xx bodies are always replaced so nothing internal leaks, and carry the request id.
 fn problem_for_every_error(
@@ -97,21 +144,21 @@ fn problem_for_every_error(
     if is_problem && !status.is_server_error() {
         return res;
     }
-    let mut problem = if status.is_server_error() {
+    let problem = if status.is_server_error() {
+        let code = if status == StatusCode::SERVICE_UNAVAILABLE {
+            ErrorCode::Unavailable
+        } else {
+            ErrorCode::InternalError
+        };
         let mut p = Problem::new(
-            status,
-            "internal_error",
+            code,
             "The server failed to handle the request; retry, and quote request_id if it persists.",
         );
         p.request_id = Some(request_id.to_owned());
-        p
+        p.answered_as(status)
     } else {
         generic_problem(status)
     };
-    if status == StatusCode::SERVICE_UNAVAILABLE {
-        problem.code = "unavailable".into();
-        problem.type_ = "urn:portal-api:problem:unavailable".into();
-    }
     let body = serde_json::to_string(&problem).expect("problem serialises");
     res.map_body(|head, _| {
         head.headers
@@ -123,16 +170,20 @@ fn problem_for_every_error(
 
 fn generic_problem(status: StatusCode) -> Problem {
     let (code, detail) = match status {
-        StatusCode::NOT_FOUND => ("route_not_found", "No route matches this path."),
+        StatusCode::NOT_FOUND => (ErrorCode::RouteNotFound, "No route matches this path."),
         StatusCode::METHOD_NOT_ALLOWED => (
-            "method_not_allowed",
+            ErrorCode::MethodNotAllowed,
             "This route does not accept this method.",
         ),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "The request body is too large."),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => ("unsupported_media_type", "Send the body as JSON."),
-        _ => ("bad_request", "The request could not be handled."),
+        StatusCode::PAYLOAD_TOO_LARGE => {
+            (ErrorCode::PayloadTooLarge, "The request body is too large.")
+        }
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            (ErrorCode::UnsupportedMediaType, "Send the body as JSON.")
+        }
+        _ => (ErrorCode::BadRequest, "The request could not be handled."),
     };
-    Problem::new(status, code, detail)
+    Problem::new(code, detail).answered_as(status)
 }
 
 /// Every documented route and its methods, built from the OpenAPI document, to tell an unknown
@@ -188,89 +239,5 @@ pub async fn fallback(req: HttpRequest, table: Data<RouteTable>) -> HttpResponse
             res
         }
         _ => generic_problem(StatusCode::NOT_FOUND).response(),
-    }
-}
-
-/// Prometheus metrics: request counts and latencies by route and status, pool state.
-#[derive(Clone)]
-pub struct Metrics {
-    registry: Registry,
-    requests: IntCounterVec,
-    latency: HistogramVec,
-    pool_connections: IntGauge,
-    pool_idle: IntGauge,
-    pool_max: IntGauge,
-}
-
-impl Default for Metrics {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-impl Metrics {
-    pub fn new() -> Self {
-        let registry = Registry::new();
-        let requests = IntCounterVec::new(
-            Opts::new(
-                "http_requests_total",
-                "HTTP requests by method, route and status.",
-            ),
-            &["method", "route", "status"],
-        )
-        .expect("valid metric");
-        let latency = HistogramVec::new(
-            HistogramOpts::new(
-                "http_request_duration_seconds",
-                "HTTP request latency by method and route.",
-            )
-            .buckets(vec![
-                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
-            ]),
-            &["method", "route"],
-        )
-        .expect("valid metric");
-        let gauge = |name: &str, help: &str| IntGauge::new(name, help).expect("valid metric");
-        let pool_connections = gauge("db_pool_connections", "Open database connections.");
-        let pool_idle = gauge("db_pool_idle_connections", "Idle database connections.");
-        let pool_max = gauge("db_pool_max_connections", "Configured pool size.");
-        for c in [
-            Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
-            Box::new(latency.clone()),
-            Box::new(pool_connections.clone()),
-            Box::new(pool_idle.clone()),
-            Box::new(pool_max.clone()),
-        ] {
-            registry.register(c).expect("metric registered once");
-        }
-        Self {
-            registry,
-            requests,
-            latency,
-            pool_connections,
-            pool_idle,
-            pool_max,
-        }
-    }
-
-    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
-        self.requests
-            .with_label_values(&[method, route, &status.to_string()])
-            .inc();
-        self.latency
-            .with_label_values(&[method, route])
-            .observe(seconds);
-    }
-
-    /// Prometheus text exposition, with the pool state read now.
-    pub fn render(&self, pool: (u32, u32, u32)) -> String {
-        self.pool_connections.set(pool.0 as i64);
-        self.pool_idle.set(pool.1 as i64);
-        self.pool_max.set(pool.2 as i64);
-        let mut out = Vec::new();
-        TextEncoder::new()
-            .encode(&self.registry.gather(), &mut out)
-            .expect("text encoding");
-        String::from_utf8(out).expect("prometheus text is UTF-8")
     }
 }

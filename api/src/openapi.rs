@@ -15,6 +15,8 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
 use utoipa::openapi::{Content, Ref, RefOr, Response};
 use utoipa::{Modify, OpenApi};
 
+use domain::ErrorCode;
+
 use crate::error::{Problem, ProblemField, PROBLEM_JSON};
 
 /// The document's frame; paths are collected from the handlers registered in `routes`.
@@ -29,7 +31,11 @@ serve one customer's own billing data to the customer's browser or the merchant'
 overview, profile, wallets, invoices with PDFs, payments and usage. \
 Every error is `application/problem+json` with a stable `code`. Lists use cursor pagination \
 (`limit`, `cursor` → `data`, `has_more`, `next_cursor`). Admin POSTs that create objects or move \
-money accept `Idempotency-Key`. Money is a decimal string.",
+money accept `Idempotency-Key`. Money is a decimal string. On any route, a request target over \
+8 KiB answers 414 `uri_too_long` and a header over 8 KiB (or all headers over 32 KiB) 431 \
+`headers_too_large`. The HTTP layer's own refusals answer 404 `route_not_found`, 405 \
+`method_not_allowed` (with `Allow`) and 400 `malformed_body` or `bad_request`; a failure of the \
+server is 500 `internal_error` with a `request_id`.",
         license(name = "Apache-2.0"),
     ),
     modifiers(&SecuritySchemes),
@@ -97,6 +103,7 @@ struct Shape {
     portal: bool,
     json_body: bool,
     query: bool,
+    paged: bool,
     idempotent: bool,
 }
 
@@ -119,6 +126,9 @@ impl Shape {
             query: params
                 .iter()
                 .any(|p| matches!(p.parameter_in, ParameterIn::Query)),
+            paged: params
+                .iter()
+                .any(|p| matches!(p.parameter_in, ParameterIn::Query) && p.name == "cursor"),
             idempotent: params.iter().any(|p| {
                 matches!(p.parameter_in, ParameterIn::Header)
                     && p.name == crate::idempotency::HEADER
@@ -127,36 +137,32 @@ impl Shape {
     }
 
     /// Codes the server can answer with on this operation, whatever its handler does.
-    fn implied(&self) -> Vec<(u16, &'static str)> {
+    fn implied(&self) -> Vec<ErrorCode> {
+        use ErrorCode::*;
         let mut codes = Vec::new();
         if self.admin {
-            codes.push((401, "unauthorized"));
+            codes.extend([Unauthorized, RateLimited]);
         }
         if self.portal {
-            codes.extend([
-                (401, "invalid_token"),
-                (401, "session_expired"),
-                (401, "session_revoked"),
-                (429, "rate_limited"),
-            ]);
+            codes.extend([InvalidToken, SessionExpired, SessionRevoked, RateLimited]);
         }
         if self.json_body {
             codes.extend([
-                (400, "malformed_json"),
-                (413, "payload_too_large"),
-                (415, "unsupported_media_type"),
-                (422, "validation_failed"),
+                MalformedJson,
+                BodyTimeout,
+                PayloadTooLarge,
+                UnsupportedMediaType,
+                ValidationFailed,
             ]);
         }
         if self.query {
-            codes.push((422, "validation_failed"));
+            codes.push(ValidationFailed);
+        }
+        if self.paged {
+            codes.push(InvalidCursor);
         }
         if self.idempotent {
-            codes.extend([
-                (409, "idempotency_key_in_use"),
-                (422, "idempotency_key_reused"),
-                (422, "validation_failed"),
-            ]);
+            codes.extend([IdempotencyKeyInUse, IdempotencyKeyReused, ValidationFailed]);
         }
         codes
     }
@@ -176,10 +182,10 @@ impl Modify for ErrorResponses {
             .flatten()
             {
                 let implied = Shape::of(path, op).implied();
-                for (status, _) in &implied {
+                for code in &implied {
                     op.responses
                         .responses
-                        .entry(status.to_string())
+                        .entry(code.status().to_string())
                         .or_insert_with(|| RefOr::T(Response::new("")));
                 }
                 for (status, response) in op.responses.responses.iter_mut() {
@@ -194,15 +200,15 @@ impl Modify for ErrorResponses {
                     }
                     let mut codes = codes_in(&response.description);
                     let declared = codes.clone();
-                    for (s, code) in &implied {
-                        if *s == status && !codes.iter().any(|c| c == code) {
-                            codes.push((*code).to_owned());
+                    for code in implied.iter().filter(|c| c.status() == status) {
+                        if !codes.iter().any(|c| c == code.as_str()) {
+                            codes.push(code.as_str().to_owned());
                         }
                     }
                     // A status whose handler names no code keeps no example; the spec test
                     // then fails until the handler documents it.
                     if codes.is_empty() {
-                        codes.extend(fallback_code(status).map(str::to_owned));
+                        codes.extend(fallback_code(status).map(|c| c.as_str().to_owned()));
                     }
                     response.description =
                         describe(status, &response.description, &declared, &codes);
@@ -258,50 +264,64 @@ fn success_description(status: u16) -> &'static str {
 }
 
 /// The code the server answers with for `status` when it can only mean one thing.
-fn fallback_code(status: u16) -> Option<&'static str> {
+fn fallback_code(status: u16) -> Option<ErrorCode> {
+    use ErrorCode::*;
     Some(match status {
-        400 => "malformed_json",
-        401 => "unauthorized",
-        413 => "payload_too_large",
-        415 => "unsupported_media_type",
-        422 => "validation_failed",
-        429 => "rate_limited",
-        503 => "unavailable",
+        400 => MalformedJson,
+        401 => Unauthorized,
+        408 => BodyTimeout,
+        413 => PayloadTooLarge,
+        415 => UnsupportedMediaType,
+        422 => ValidationFailed,
+        429 => RateLimited,
+        503 => Unavailable,
         _ => return None,
     })
 }
 
-/// A realistic problem document for `code`, as the server would send it.
+/// A realistic problem document for `code` (as named in a handler's description), as the
+/// server would send it. A name that is no `ErrorCode` still gets an example, so that the spec
+/// test can point at it.
 fn example_problem(status: u16, code: &str) -> serde_json::Value {
     use domain::services::portal_sessions as sessions;
-    let detail = match code {
-        "malformed_json" => {
+    use ErrorCode::*;
+    let status_code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    let Some(known) = ErrorCode::parse(code) else {
+        let mut p = Problem::new(BadRequest, "Not a documented code.").answered_as(status_code);
+        p.code = code.to_owned();
+        p.type_ = format!("urn:portal-api:problem:{code}");
+        return serde_json::to_value(p).expect("problem serialises");
+    };
+    let detail = match known {
+        MalformedJson => {
             "The body is not valid JSON: EOF while parsing an object at line 1 column 9.".to_owned()
         }
-        "payload_too_large" => "The body exceeds 1048576 bytes.".to_owned(),
-        "unsupported_media_type" => crate::extract::NOT_JSON.to_owned(),
-        "unauthorized" => domain::services::api_keys::INVALID_KEY.to_owned(),
-        "invalid_token" => sessions::INVALID_TOKEN.to_owned(),
-        "session_expired" => sessions::EXPIRED.to_owned(),
-        "session_revoked" => sessions::REVOKED.to_owned(),
-        "rate_limited" => "Too many requests; retry later.".to_owned(),
-        "validation_failed" => crate::error::INVALID_FIELDS.to_owned(),
-        "idempotency_key_reused" => crate::idempotency::REUSED.to_owned(),
-        "idempotency_key_in_use" => crate::idempotency::IN_USE.to_owned(),
-        "section_disabled" => "The invoices section is disabled for this session.".to_owned(),
-        other => match other.strip_suffix("_not_found") {
+        PayloadTooLarge => "The body exceeds 1048576 bytes.".to_owned(),
+        BodyTimeout => "The request body did not arrive within 30 seconds.".to_owned(),
+        UnsupportedMediaType => crate::extract::NOT_JSON.to_owned(),
+        Unauthorized => domain::services::api_keys::INVALID_KEY.to_owned(),
+        InvalidToken => sessions::INVALID_TOKEN.to_owned(),
+        SessionExpired => sessions::EXPIRED.to_owned(),
+        SessionRevoked => sessions::REVOKED.to_owned(),
+        RateLimited => "Too many requests; retry later.".to_owned(),
+        ValidationFailed => crate::error::INVALID_FIELDS.to_owned(),
+        IdempotencyKeyReused => crate::idempotency::REUSED.to_owned(),
+        IdempotencyKeyInUse => crate::idempotency::IN_USE.to_owned(),
+        SectionDisabled => "The invoices section is disabled for this session.".to_owned(),
+        InvalidCursor => domain::page::INVALID_CURSOR.to_owned(),
+        _ => match code.strip_suffix("_not_found") {
             Some(what) => format!("No such {}.", what.replace('_', " ")),
             None => {
-                let words = other.replace('_', " ");
+                let words = code.replace('_', " ");
                 let mut chars = words.chars();
                 let first = chars.next().map(|c| c.to_ascii_uppercase()).unwrap_or(' ');
                 format!("{first}{}.", chars.as_str())
             }
         },
     };
-    let status_code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
-    let mut problem = Problem::new(status_code, code, detail);
-    if code == "validation_failed" {
+    // Under the status it is declared with: the spec test compares that with the code's own.
+    let mut problem = Problem::new(known, detail).answered_as(status_code);
+    if known == ValidationFailed {
         problem.errors.push(ProblemField {
             field: "limit".into(),
             message: "must be between 1 and 100".into(),

@@ -1,6 +1,7 @@
-//! Invoice PDFs, rendered in-process with `pdf-writer` and the standard Helvetica fonts (no
-//! font embedding, no external service). Text is encoded as WinAnsi (Latin-1 plus €, dashes and
-//! quotes); other characters print as `?`.
+//! Invoice PDFs, rendered in-process with `pdf-writer` (no external service). The document's
+//! own labels and figures use the standard Helvetica fonts; everything people wrote (names,
+//! addresses, descriptions, memo) uses the embedded Unicode fonts of [`crate::pdf_text`], in any
+//! script, wrapped to its column.
 //!
 //! Amounts: unit prices and line amounts are shown exactly, the subtotal exactly, and total,
 //! paid and due rounded to the currency's minor unit (the rule of `domain::invoice`). Drafts
@@ -11,6 +12,8 @@ use domain::customer::Customer;
 use domain::invoice::{Invoice, InvoiceStatus};
 use domain::money::{canonical, Currency};
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
+
+use crate::pdf_text::{self, Glyphs};
 
 const WIDTH: f32 = 595.0;
 const HEIGHT: f32 = 842.0;
@@ -57,14 +60,6 @@ fn win_ansi(s: &str) -> Vec<u8> {
         .collect()
 }
 
-fn clip(s: &str, max_chars: usize) -> String {
-    if s.chars().count() <= max_chars {
-        s.to_owned()
-    } else {
-        format!("{}...", s.chars().take(max_chars - 3).collect::<String>())
-    }
-}
-
 fn date(t: Option<DateTime<Utc>>) -> String {
     t.map(|t| t.format("%Y-%m-%d").to_string())
         .unwrap_or_else(|| "-".into())
@@ -91,6 +86,11 @@ impl Page {
 
     fn right(&mut self, font: Name, size: f32, x: f32, y: f32, s: &str) {
         self.text(font, size, x - text_width(s, size), y, s);
+    }
+
+    /// People's text, in any script.
+    fn people(&mut self, g: &mut Glyphs, size: f32, x: f32, y: f32, s: &str) {
+        g.show(&mut self.content, size, x, y, s);
     }
 
     fn rule(&mut self, y: f32) {
@@ -121,6 +121,10 @@ impl Page {
 /// Column x positions: description, quantity (right edge), unit price (right edge), amount (right edge).
 const COL_QTY: f32 = 350.0;
 const COL_UNIT: f32 = 450.0;
+/// Room for a line's description: up to the quantity column, leaving space for the quantity.
+const DESCRIPTION_WIDTH: f32 = COL_QTY - LEFT - 70.0;
+/// Room for the bill-to block, left of the dates.
+const BILL_TO_WIDTH: f32 = 300.0;
 
 fn table_header(p: &mut Page, y: f32) -> f32 {
     p.text(BOLD, 10.0, LEFT, y, "Description");
@@ -133,6 +137,7 @@ fn table_header(p: &mut Page, y: f32) -> f32 {
 
 /// Renders an invoice as a PDF document.
 pub fn render_invoice(invoice: &Invoice, merchant: &str, customer: &Customer) -> Vec<u8> {
+    let mut g = Glyphs::default();
     let currency = Currency::parse(&invoice.currency).expect("invoice currencies are validated");
     let money = |a: &bigdecimal::BigDecimal| format!("{} {}", currency.display(a), currency.code());
     let draft = invoice.status == InvoiceStatus::Draft;
@@ -157,8 +162,11 @@ pub fn render_invoice(invoice: &Invoice, merchant: &str, customer: &Customer) ->
         invoice.number.as_deref().unwrap_or("Not yet numbered"),
     );
     y -= 30.0;
-    p.text(BOLD, 12.0, LEFT, y, &clip(merchant, 60));
-    y -= 30.0;
+    for line in pdf_text::wrap(merchant, 12.0, RIGHT - LEFT).iter().take(2) {
+        p.people(&mut g, 12.0, LEFT, y, line);
+        y -= 15.0;
+    }
+    y -= 15.0;
 
     // Bill-to on the left, dates on the right.
     let top = y;
@@ -179,8 +187,11 @@ pub fn render_invoice(invoice: &Invoice, merchant: &str, customer: &Customer) ->
         }
         bill_to.extend(a.country.clone());
     }
-    for line in &bill_to {
-        p.text(REGULAR, 10.0, LEFT, y, &clip(line, 50));
+    for line in bill_to
+        .iter()
+        .flat_map(|l| pdf_text::wrap(l, 10.0, BILL_TO_WIDTH).into_iter().take(3))
+    {
+        p.people(&mut g, 10.0, LEFT, y, &line);
         y -= LINE_HEIGHT - 2.0;
     }
     let mut ry = top;
@@ -205,7 +216,10 @@ pub fn render_invoice(invoice: &Invoice, merchant: &str, customer: &Customer) ->
 
     y = table_header(&mut p, y);
     for line in &invoice.lines {
-        if y < 140.0 {
+        let description = pdf_text::wrap(&line.description, 10.0, DESCRIPTION_WIDTH);
+        let needed =
+            description.len() as f32 * 12.0 + if line.feature.is_some() { 12.0 } else { 0.0 };
+        if y - needed < 140.0 {
             pages.push(std::mem::replace(&mut p, Page::new()));
             if draft {
                 p.watermark("DRAFT");
@@ -223,19 +237,24 @@ pub fn render_invoice(invoice: &Invoice, merchant: &str, customer: &Customer) ->
             );
             y = table_header(&mut p, y - 25.0);
         }
-        p.text(REGULAR, 10.0, LEFT, y, &clip(&line.description, 48));
         p.right(REGULAR, 10.0, COL_QTY, y, &canonical(&line.quantity));
         p.right(REGULAR, 10.0, COL_UNIT, y, &canonical(&line.unit_amount));
         p.right(REGULAR, 10.0, RIGHT, y, &canonical(&line.amount));
+        for (i, text) in description.iter().enumerate() {
+            if i > 0 {
+                y -= 12.0;
+            }
+            p.people(&mut g, 10.0, LEFT, y, text);
+        }
         if let Some(f) = &line.feature {
             y -= 12.0;
-            p.text(
-                REGULAR,
-                8.0,
-                LEFT + 10.0,
-                y,
-                &clip(&format!("feature: {f}"), 70),
-            );
+            let feature = format!("feature: {f}");
+            for text in pdf_text::wrap(&feature, 8.0, DESCRIPTION_WIDTH)
+                .iter()
+                .take(1)
+            {
+                p.people(&mut g, 8.0, LEFT + 10.0, y, text);
+            }
         }
         y -= LINE_HEIGHT;
     }
@@ -259,8 +278,8 @@ pub fn render_invoice(invoice: &Invoice, merchant: &str, customer: &Customer) ->
         y -= 10.0;
         p.text(BOLD, 10.0, LEFT, y, "Memo");
         y -= LINE_HEIGHT - 2.0;
-        for chunk in memo.chars().collect::<Vec<_>>().chunks(90).take(6) {
-            p.text(REGULAR, 10.0, LEFT, y, &chunk.iter().collect::<String>());
+        for line in pdf_text::wrap(memo, 10.0, RIGHT - LEFT).iter().take(6) {
+            p.people(&mut g, 10.0, LEFT, y, line);
             y -= LINE_HEIGHT - 2.0;
         }
     }
@@ -295,16 +314,21 @@ pub fn render_invoice(invoice: &Invoice, merchant: &str, customer: &Customer) ->
     pdf.document_info(info)
         .title(TextStr(&doc_title))
         .producer(TextStr("portal-api"));
+    let (unicode_fonts, _) = g.write(&mut pdf, 6 + 2 * pages.len() as i32);
     for (page, id) in pages.into_iter().zip(&page_ids) {
         let content_id = Ref::new(id.get() + 1);
         let mut w = pdf.page(*id);
         w.parent(tree)
             .media_box(Rect::new(0.0, 0.0, WIDTH, HEIGHT))
             .contents(content_id);
-        w.resources()
-            .fonts()
-            .pair(REGULAR, regular)
-            .pair(BOLD, bold);
+        let mut resources = w.resources();
+        let mut fonts = resources.fonts();
+        fonts.pair(REGULAR, regular).pair(BOLD, bold);
+        for (name, font) in &unicode_fonts {
+            fonts.pair(*name, *font);
+        }
+        fonts.finish();
+        resources.finish();
         w.finish();
         pdf.stream(content_id, &page.content.finish());
     }

@@ -1,6 +1,6 @@
 use std::sync::Arc;
 
-use domain::portal_session::TokenCodec;
+use crate::tokens::PasetoCodec;
 use domain::ports::{HealthCheck, IdempotencyRepo};
 use domain::services::api_keys::ApiKeyService;
 use domain::services::audit::AuditService;
@@ -14,7 +14,7 @@ use domain::services::wallets::WalletService;
 use storage::Store;
 
 use crate::limits::{LimitConfig, RateLimits};
-use crate::middleware::Metrics;
+use crate::metrics::Metrics;
 
 /// Everything a handler needs, shared by all workers. Holds no state that decides anything
 /// (all of that is in the database), so any number of nodes can serve one database.
@@ -30,6 +30,10 @@ pub struct AppState {
     pub usage: UsageService,
     pub overview: OverviewService,
     pub idempotency: Arc<dyn IdempotencyRepo>,
+    /// Encrypts recorded idempotent answers (they may hold new tokens and keys).
+    pub sealer: Arc<PasetoCodec>,
+    /// Signs list cursors (see `pagination`).
+    pub cursor_key: Arc<[u8; 32]>,
     pub health: Arc<dyn HealthCheck>,
     pub store: Store,
     pub metrics: Metrics,
@@ -40,7 +44,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    pub fn new(store: Store, tokens: Arc<dyn TokenCodec>, settings: Settings) -> Self {
+    pub fn new(store: Store, tokens: Arc<PasetoCodec>, settings: Settings) -> Self {
         let shared = Arc::new(store.clone());
         let wallets = WalletService::new(shared.clone(), shared.clone());
         let invoices = InvoiceService::new(shared.clone(), shared.clone());
@@ -60,12 +64,15 @@ impl AppState {
                 shared.clone(),
                 shared.clone(),
                 shared.clone(),
-                tokens,
+                shared.clone(),
+                tokens.clone(),
                 settings.url_base,
             ),
             audit: AuditService::new(shared.clone()),
             payments: PaymentService::new(shared.clone()),
             idempotency: shared.clone(),
+            cursor_key: Arc::new(tokens.derive_key("portal-api:list-cursors")),
+            sealer: tokens,
             health: shared,
             metrics: Metrics::new(),
             store,

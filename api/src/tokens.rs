@@ -26,6 +26,8 @@ use pasetors::{local, Local};
 
 /// Binds tokens to this use: a v4.local token made by the same key for another purpose fails.
 const IMPLICIT_ASSERTION: &[u8] = b"portal-api:portal-session";
+/// Binds sealed data at rest to its use (see [`PasetoCodec::seal`]).
+const SEALED_ASSERTION: &[u8] = b"portal-api:stored-answer";
 /// Tolerated clock difference between replicas for `iat`/`nbf`.
 const CLOCK_SKEW: Duration = Duration::seconds(30);
 
@@ -106,6 +108,43 @@ impl PasetoCodec {
             }
             Err(e) => Err(format!("{}: {e}", path.display())),
         }
+    }
+
+    /// Encrypts text kept at rest that may hold a secret (recorded idempotent answers carry new
+    /// portal tokens, login codes and API keys): v4.local under the same key ring, bound to this
+    /// use by its own implicit assertion. Rotation rules are the tokens' (keep an old key 24 h,
+    /// the retention of those answers).
+    pub fn seal(&self, text: &str) -> DomainResult<String> {
+        let (kid, key) = &self.ring[0];
+        let footer = serde_json::json!({ "kid": kid }).to_string();
+        LocalToken::encrypt(
+            key,
+            text.as_bytes(),
+            Some(footer.as_bytes()),
+            Some(SEALED_ASSERTION),
+        )
+        .map_err(|e| DomainError::internal(format!("sealing a stored answer: {e}")))
+    }
+
+    /// The text [`PasetoCodec::seal`] sealed, or None if no key of the ring opens it.
+    pub fn open(&self, sealed: &str) -> Option<String> {
+        let untrusted = UntrustedToken::<Local, V4>::try_from(sealed).ok()?;
+        let footer = untrusted.untrusted_footer();
+        let hint: KidFooter = serde_json::from_slice(footer).ok()?;
+        let key = self.key(&hint.kid)?;
+        LocalToken::decrypt(key, &untrusted, Some(footer), Some(SEALED_ASSERTION))
+            .ok()
+            .map(|t| t.payload().to_owned())
+    }
+
+    /// A 32-byte key for another use (e.g. signing list cursors), derived from the current token
+    /// key with HMAC-SHA256 so it is shared by every replica and independent of the token key.
+    pub fn derive_key(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{Hmac, Mac};
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(self.ring[0].1.as_bytes())
+            .expect("any key length");
+        mac.update(purpose.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 
     fn key(&self, kid: &str) -> Option<&SymmetricKey<V4>> {

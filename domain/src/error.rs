@@ -17,32 +17,128 @@ impl FieldError {
     }
 }
 
+/// Declares [`ErrorCode`]: each variant with its stable text and the HTTP status it answers with.
+macro_rules! error_codes {
+    ($($variant:ident = $text:literal, $status:literal;)*) => {
+        /// Every `code` the API answers with, in one place: the stable snake_case text clients
+        /// branch on, and the HTTP status that goes with it. New codes are added here, and the
+        /// spec tests fail until each one is used and documented.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $($variant,)*
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(ErrorCode::$variant => $text,)*
+                }
+            }
+
+            pub fn status(self) -> u16 {
+                match self {
+                    $(ErrorCode::$variant => $status,)*
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    MalformedJson = "malformed_json", 400;
+    MalformedBody = "malformed_body", 400;
+    InvalidCursor = "invalid_cursor", 400;
+    BadRequest = "bad_request", 400;
+    Unauthorized = "unauthorized", 401;
+    InvalidToken = "invalid_token", 401;
+    SessionExpired = "session_expired", 401;
+    SessionRevoked = "session_revoked", 401;
+    InvalidLoginCode = "invalid_login_code", 401;
+    SectionDisabled = "section_disabled", 403;
+    ReadOnlySession = "read_only_session", 403;
+    FieldNotAllowed = "field_not_allowed", 403;
+    RouteNotFound = "route_not_found", 404;
+    CustomerNotFound = "customer_not_found", 404;
+    WalletNotFound = "wallet_not_found", 404;
+    InvoiceNotFound = "invoice_not_found", 404;
+    PaymentNotFound = "payment_not_found", 404;
+    FeatureNotFound = "feature_not_found", 404;
+    PortalSessionNotFound = "portal_session_not_found", 404;
+    ApiKeyNotFound = "api_key_not_found", 404;
+    MethodNotAllowed = "method_not_allowed", 405;
+    BodyTimeout = "body_timeout", 408;
+    CustomerArchived = "customer_archived", 409;
+    ExternalIdTaken = "external_id_taken", 409;
+    FeatureKeyTaken = "feature_key_taken", 409;
+    IdempotencyKeyInUse = "idempotency_key_in_use", 409;
+    InvoiceHasPayments = "invoice_has_payments", 409;
+    InvoiceNotDraft = "invoice_not_draft", 409;
+    InvoiceNotFinalized = "invoice_not_finalized", 409;
+    InvoiceNotPayable = "invoice_not_payable", 409;
+    LastActiveKey = "last_active_key", 409;
+    PaymentNotRefundable = "payment_not_refundable", 409;
+    WalletClosed = "wallet_closed", 409;
+    WalletFrozen = "wallet_frozen", 409;
+    PayloadTooLarge = "payload_too_large", 413;
+    UriTooLong = "uri_too_long", 414;
+    UnsupportedMediaType = "unsupported_media_type", 415;
+    CurrencyMismatch = "currency_mismatch", 422;
+    EventRejected = "event_rejected", 422;
+    IdempotencyKeyReused = "idempotency_key_reused", 422;
+    InsufficientCredits = "insufficient_credits", 422;
+    InvoiceEmpty = "invoice_empty", 422;
+    Overpayment = "overpayment", 422;
+    RefundExceedsPayment = "refund_exceeds_payment", 422;
+    ValidationFailed = "validation_failed", 422;
+    RateLimited = "rate_limited", 429;
+    HeadersTooLarge = "headers_too_large", 431;
+    InternalError = "internal_error", 500;
+    Unavailable = "unavailable", 503;
+}
+
+impl ErrorCode {
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|c| c.as_str() == text)
+    }
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum DomainError {
     /// The object does not exist *for this tenant* (another tenant's object looks the same).
     #[error("{resource} not found")]
     NotFound {
         resource: &'static str,
-        code: &'static str,
+        code: ErrorCode,
     },
     /// The request is well-formed but conflicts with stored state (e.g. a duplicate external_id).
     #[error("{message}")]
-    Conflict { code: &'static str, message: String },
+    Conflict { code: ErrorCode, message: String },
     #[error("validation failed")]
     Validation(Vec<FieldError>),
     /// Well-formed and valid, but the state of things does not allow it (e.g. not enough
     /// credits). Nothing was changed.
     #[error("{message}")]
-    Unprocessable { code: &'static str, message: String },
+    Unprocessable { code: ErrorCode, message: String },
     /// Missing, malformed, unknown, expired or revoked credentials.
     #[error("{message}")]
     Unauthenticated {
-        code: &'static str,
+        code: ErrorCode,
         message: &'static str,
     },
     /// Authenticated, but this action is not allowed to this caller.
     #[error("{message}")]
-    Forbidden { code: &'static str, message: String },
+    Forbidden { code: ErrorCode, message: String },
+    /// The request itself is unusable as sent (e.g. a cursor not issued for this list).
+    #[error("{message}")]
+    BadRequest { code: ErrorCode, message: String },
     /// Storage or other infrastructure failure; the message is logged, never sent to clients.
     #[error("internal error: {0}")]
     Internal(String),

@@ -3,14 +3,16 @@
 //!
 //! - A key is scoped to the tenant and remembered for 24 hours.
 //! - The fingerprint covers method, path and body: the same key with another request is refused.
-//! - A key whose request is still running answers "in progress"; if the process that took it died,
-//!   the lock is considered stale after [`STALE_LOCK`] and the next request may take over.
+//! - Exactly once, also across a crash: the claim of the key, the request's effects and its
+//!   recorded answer commit in one transaction (see [`crate::ports::IdempotencyRepo::run_once`]).
+//!   A process that dies before the commit leaves nothing behind, so the retry simply runs; one
+//!   that dies after it leaves the answer, so the retry replays it. There is no lock to wait out.
+//! - While a request holds its key, a second one with the same key is told it is in progress.
 
 use chrono::{DateTime, Duration, Utc};
 use sha2::{Digest, Sha256};
 
 pub const RETENTION: Duration = Duration::hours(24);
-pub const STALE_LOCK: Duration = Duration::minutes(5);
 pub const MAX_KEY_LEN: usize = 255;
 
 /// A completed response, replayed verbatim.
@@ -20,29 +22,48 @@ pub struct StoredResponse {
     pub body: String,
 }
 
+/// The request claiming a key.
 #[derive(Debug, Clone)]
-pub struct IdempotencyRecord {
+pub struct Claim {
+    pub tenant_id: String,
+    pub key: String,
     pub fingerprint: String,
-    pub created_at: DateTime<Utc>,
-    pub locked_at: DateTime<Utc>,
-    pub response: Option<StoredResponse>,
+    pub now: DateTime<Utc>,
+}
+
+/// What the work of an idempotent request produced.
+#[derive(Debug, Clone)]
+pub enum Answer {
+    /// Success: its effects commit together with this answer.
+    Commit(StoredResponse),
+    /// A definite refusal (4xx): its partial effects are undone, the answer is still recorded.
+    Refuse(StoredResponse),
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Begin {
-    /// This request owns the key: run it, then complete or release the key.
-    Started,
+pub enum Once {
+    /// This request ran; here is its (now recorded) answer.
+    Ran(StoredResponse),
     Replay(StoredResponse),
     InProgress,
     Mismatch,
 }
 
+#[derive(Debug, Clone)]
+pub struct IdempotencyRecord {
+    pub fingerprint: String,
+    pub created_at: DateTime<Utc>,
+    /// Always present on records written since answers commit with their effects; a record
+    /// without one is from an older version and holds nothing to replay.
+    pub response: Option<StoredResponse>,
+}
+
 /// What to do with a request whose key already has a record.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Decision {
-    /// The record expired or its owner died: reset it to this request and run.
+    /// The record expired (or holds no answer): reset it to this request and run.
     TakeOver,
-    Answer(Begin),
+    Answer(Once),
 }
 
 pub fn decide(existing: &IdempotencyRecord, fingerprint: &str, now: DateTime<Utc>) -> Decision {
@@ -50,12 +71,11 @@ pub fn decide(existing: &IdempotencyRecord, fingerprint: &str, now: DateTime<Utc
         return Decision::TakeOver;
     }
     if existing.fingerprint != fingerprint {
-        return Decision::Answer(Begin::Mismatch);
+        return Decision::Answer(Once::Mismatch);
     }
     match &existing.response {
-        Some(resp) => Decision::Answer(Begin::Replay(resp.clone())),
-        None if existing.locked_at + STALE_LOCK <= now => Decision::TakeOver,
-        None => Decision::Answer(Begin::InProgress),
+        Some(resp) => Decision::Answer(Once::Replay(resp.clone())),
+        None => Decision::TakeOver,
     }
 }
 
@@ -67,6 +87,17 @@ pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
     h.update([0]);
     h.update(body);
     hex::encode(h.finalize())
+}
+
+/// A 64-bit number naming (tenant, key), for databases that lock by number (PostgreSQL's
+/// advisory locks). A collision at worst tells a request that its key is in progress.
+pub fn lock_id(tenant_id: &str, key: &str) -> i64 {
+    let mut h = Sha256::new();
+    h.update(tenant_id.as_bytes());
+    h.update([0]);
+    h.update(key.as_bytes());
+    let digest = h.finalize();
+    i64::from_be_bytes(digest[..8].try_into().expect("8 bytes"))
 }
 
 pub fn valid_key(key: &str) -> bool {
@@ -81,7 +112,6 @@ mod tests {
         IdempotencyRecord {
             fingerprint: "f".into(),
             created_at: now,
-            locked_at: now,
             response,
         }
     }
@@ -95,20 +125,13 @@ mod tests {
         });
         assert_eq!(
             decide(&record(now, done.clone()), "f", now),
-            Decision::Answer(Begin::Replay(done.clone().unwrap()))
+            Decision::Answer(Once::Replay(done.clone().unwrap()))
         );
         assert_eq!(
             decide(&record(now, done.clone()), "g", now),
-            Decision::Answer(Begin::Mismatch)
+            Decision::Answer(Once::Mismatch)
         );
-        assert_eq!(
-            decide(&record(now, None), "f", now),
-            Decision::Answer(Begin::InProgress)
-        );
-        assert_eq!(
-            decide(&record(now - STALE_LOCK, None), "f", now),
-            Decision::TakeOver
-        );
+        assert_eq!(decide(&record(now, None), "f", now), Decision::TakeOver);
         assert_eq!(
             decide(&record(now - RETENTION, done), "g", now),
             Decision::TakeOver

@@ -18,4 +18,4 @@ pub mod services;
 pub mod usage;
 pub mod wallet;
 
-pub use error::{DomainError, DomainResult, FieldError};
+pub use error::{DomainError, DomainResult, ErrorCode, FieldError};

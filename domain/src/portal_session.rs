@@ -14,8 +14,6 @@ pub const MIN_TTL_SECONDS: i64 = 60;
 pub const MIN_IDLE_SECONDS: i64 = 60;
 /// A login code in a URL is valid this long, once.
 pub const LOGIN_CODE_TTL: Duration = Duration::minutes(10);
-/// `last_seen_at` is written at most this often (sliding idle expiry without a write per request).
-pub const LAST_SEEN_GRANULARITY: Duration = Duration::minutes(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -243,9 +241,11 @@ impl PortalSession {
         Ok(())
     }
 
-    /// Whether this use should move `last_seen_at` forward (at most once a minute).
+    /// Whether this use moves `last_seen_at` forward: on every use of a session with an idle
+    /// timeout (one small write), so a session used more often than its timeout never idles out
+    /// and one left alone for the timeout always does. Sessions without one stay read-only.
     pub fn needs_touch(&self, now: DateTime<Utc>) -> bool {
-        self.idle_timeout_seconds.is_some() && now - self.last_seen_at >= LAST_SEEN_GRANULARITY
+        self.idle_timeout_seconds.is_some() && now > self.last_seen_at
     }
 
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
@@ -399,8 +399,8 @@ mod tests {
             Err(Refusal::IdleExpired)
         );
         assert_eq!(s.check(now + Duration::hours(1)), Err(Refusal::Expired));
-        assert!(!s.needs_touch(now + Duration::seconds(59)));
-        assert!(s.needs_touch(now + Duration::seconds(60)));
+        assert!(!s.needs_touch(now));
+        assert!(s.needs_touch(now + Duration::microseconds(1)));
         let ended = PortalSession {
             end_reason: Some(EndReason::Superseded),
             ..s

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::api_key::{ApiKey, StoredKey};
 use crate::audit::{AuditEvent, AuditFilter};
 use crate::customer::{Customer, CustomerFilter, CustomerStatus};
-use crate::idempotency::{Begin, StoredResponse};
+use crate::idempotency::{Answer, Claim, Once};
 use crate::page::{Page, PageRequest};
 use crate::portal_session::{EndReason, PortalSession};
 use crate::DomainResult;
@@ -63,18 +63,24 @@ pub trait CustomerRepo: Send + Sync {
     ) -> DomainResult<Page<Customer>>;
 }
 
+/// Makes several repository calls one transaction.
+pub trait UnitOfWork: Send + Sync {
+    /// Runs `work`: every repository call it makes on the calling thread joins one transaction,
+    /// which commits if `work` succeeds and rolls back otherwise (a crash included).
+    fn atomically(&self, work: &mut dyn FnMut() -> DomainResult<()>) -> DomainResult<()>;
+}
+
 pub trait IdempotencyRepo: Send + Sync {
-    /// Atomically claims `key` for a request with `fingerprint`, or reports why it cannot.
-    fn begin(
+    /// Runs `work` at most once per key. Claims `claim.key`, runs `work` and records its answer
+    /// in one transaction, which every repository call `work` makes on the calling thread joins;
+    /// a refusal's partial effects are undone but its answer is kept. A key already answered
+    /// replays, one used for another request is a mismatch, one held by a running request is in
+    /// progress. When `work` fails (`Err`), nothing is recorded and nothing it did remains.
+    fn run_once(
         &self,
-        tenant_id: &str,
-        key: &str,
-        fingerprint: &str,
-        now: DateTime<Utc>,
-    ) -> DomainResult<Begin>;
-    fn complete(&self, tenant_id: &str, key: &str, response: &StoredResponse) -> DomainResult<()>;
-    /// Forgets a claimed key whose request failed without a definite answer (5xx), so a retry runs.
-    fn release(&self, tenant_id: &str, key: &str) -> DomainResult<()>;
+        claim: &Claim,
+        work: &mut dyn FnMut() -> DomainResult<Answer>,
+    ) -> DomainResult<Once>;
     /// Deletes records created before `before` (past retention); returns how many.
     fn purge(&self, before: DateTime<Utc>) -> DomainResult<usize>;
 }

@@ -165,3 +165,59 @@ fn objects_declare_their_properties() {
     }
     walk(&serde_json::from_str(&generated()).unwrap(), "#");
 }
+
+/// Every `code` the spec shows is an `ErrorCode` answered with that status, and every
+/// `ErrorCode` is documented (an example of some operation, or named in the API description)
+/// and used by the code.
+#[test]
+fn error_codes_are_one_closed_set_used_and_documented() {
+    use domain::ErrorCode;
+    let spec: Value = serde_json::from_str(&generated()).unwrap();
+    let mut documented = std::collections::BTreeSet::new();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            for (status, response) in op["responses"].as_object().unwrap() {
+                let examples = &response["content"]["application/problem+json"]["examples"];
+                for code in examples.as_object().into_iter().flatten().map(|(k, _)| k) {
+                    let known = ErrorCode::parse(code)
+                        .unwrap_or_else(|| panic!("{method} {path}: `{code}` is not an ErrorCode"));
+                    assert_eq!(
+                        known.status().to_string(),
+                        *status,
+                        "{method} {path}: `{code}` is declared under {status}"
+                    );
+                    documented.insert(code.clone());
+                }
+            }
+        }
+    }
+    let description = spec["info"]["description"].as_str().unwrap();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+    let mut source = String::new();
+    for dir in ["api/src", "domain/src", "storage/src"] {
+        read_rust(&std::path::Path::new(root).join(dir), &mut source);
+    }
+    for code in ErrorCode::ALL {
+        let text = code.as_str();
+        assert!(
+            documented.contains(text) || description.contains(&format!("`{text}`")),
+            "`{text}` is documented nowhere in the spec"
+        );
+        let use_site = format!("ErrorCode::{code:?}");
+        assert!(source.contains(&use_site), "{use_site} is never used");
+    }
+}
+
+/// The Rust source under `dir`, except the file that declares the codes.
+fn read_rust(dir: &std::path::Path, out: &mut String) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            read_rust(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs")
+            && !path.ends_with("domain/src/error.rs")
+        {
+            out.push_str(&std::fs::read_to_string(&path).unwrap());
+        }
+    }
+}

@@ -1,10 +1,12 @@
-use std::path::Path;
+use std::cell::RefCell;
+use std::ops::{Deref, DerefMut};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
 use diesel::prelude::*;
 use diesel::r2d2::{self, CustomizeConnection, PooledConnection};
-use domain::DomainError;
+use domain::{DomainError, DomainResult};
 
 use crate::sql_types;
 
@@ -136,7 +138,63 @@ impl CustomizeConnection<DbConnection, r2d2::Error> for Setup {
 }
 
 pub type Pool = r2d2::Pool<Manager>;
-pub type Conn = PooledConnection<Manager>;
+type Pooled = PooledConnection<Manager>;
+
+thread_local! {
+    /// The connection of the unit of work open on this thread, if any (see [`Store::in_unit`]).
+    static UNIT: RefCell<Option<UnitSlot>> = const { RefCell::new(None) };
+}
+
+enum UnitSlot {
+    Free(Pooled),
+    /// Lent to a [`Conn`] of a repository call; it comes back when that `Conn` drops.
+    Lent,
+}
+
+/// A database connection for one repository call: from the pool, or, inside a unit of work,
+/// the unit's own connection (so the call joins the unit's transaction).
+pub struct Conn {
+    conn: Option<Pooled>,
+    from_unit: bool,
+}
+
+impl Deref for Conn {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        self.conn.as_ref().expect("connection present until drop")
+    }
+}
+
+impl DerefMut for Conn {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        self.conn.as_mut().expect("connection present until drop")
+    }
+}
+
+impl Drop for Conn {
+    fn drop(&mut self) {
+        if self.from_unit {
+            let conn = self.conn.take().expect("connection present until drop");
+            // Back to the unit, if it is still open (it always is: repository calls return
+            // before their unit ends); otherwise the connection simply returns to the pool.
+            UNIT.with(|u| {
+                if let Some(slot @ UnitSlot::Lent) = u.borrow_mut().as_mut() {
+                    *slot = UnitSlot::Free(conn);
+                }
+            });
+        }
+    }
+}
+
+/// Ends the unit on this thread however `in_unit` leaves (a panic included): the connection goes
+/// back to the pool, which discards it if a transaction is still open.
+struct UnitGuard;
+
+impl Drop for UnitGuard {
+    fn drop(&mut self) {
+        UNIT.with(|u| u.borrow_mut().take());
+    }
+}
 
 /// The storage adapter: a connection pool that implements every domain port.
 #[derive(Clone)]
@@ -155,6 +213,9 @@ impl Store {
             {
                 std::fs::create_dir_all(dir)
                     .map_err(|e| StorageError::Connect(format!("{}: {e}", dir.display())))?;
+            }
+            if !path.starts_with(':') && !path.starts_with("file:") {
+                owner_only(Path::new(path))?;
             }
         }
         // Try once by hand so the real error (bad password, unknown host…) reaches the operator.
@@ -180,16 +241,122 @@ impl Store {
         self.backend
     }
 
+    /// The connection for one repository call: the unit of work's, when one is open on this
+    /// thread, else one from the pool.
     pub fn conn(&self) -> Result<Conn, DomainError> {
+        let lent = UNIT.with(|u| {
+            u.borrow_mut()
+                .as_mut()
+                .map(|slot| match std::mem::replace(slot, UnitSlot::Lent) {
+                    UnitSlot::Free(conn) => Ok(conn),
+                    UnitSlot::Lent => Err(DomainError::internal(
+                        "the unit of work's connection is already in use on this thread",
+                    )),
+                })
+        });
+        match lent {
+            Some(conn) => Ok(Conn {
+                conn: Some(conn?),
+                from_unit: true,
+            }),
+            None => Ok(Conn {
+                conn: Some(self.pooled()?),
+                from_unit: false,
+            }),
+        }
+    }
+
+    fn pooled(&self) -> Result<Pooled, DomainError> {
         self.pool
             .get()
             .map_err(|e| DomainError::internal(format!("database pool: {e}")))
+    }
+
+    /// Runs `work` as one unit of work: one write transaction that every repository call `work`
+    /// makes on this thread joins (their own transactions become savepoints). It commits if
+    /// `work` succeeds and rolls back otherwise, so its effects happen together or not at all,
+    /// also across a crash. Inside a unit, a nested `in_unit` simply joins it.
+    pub fn in_unit<T>(&self, work: impl FnOnce() -> DomainResult<T>) -> DomainResult<T> {
+        if UNIT.with(|u| u.borrow().is_some()) {
+            return work();
+        }
+        let mut conn = self.pooled()?;
+        begin_write(&mut conn).map_err(|e| DomainError::internal(format!("database: {e}")))?;
+        UNIT.with(|u| *u.borrow_mut() = Some(UnitSlot::Free(conn)));
+        let _end = UnitGuard;
+        let result = work();
+        let Some(UnitSlot::Free(mut conn)) = UNIT.with(|u| u.borrow_mut().take()) else {
+            return Err(DomainError::internal(
+                "a repository call kept the unit of work's connection",
+            ));
+        };
+        type Tm = <DbConnection as Connection>::TransactionManager;
+        match result {
+            Ok(value) => {
+                Tm::commit_transaction(&mut conn)
+                    .map_err(|e| DomainError::internal(format!("database: {e}")))?;
+                Ok(value)
+            }
+            // A failed rollback leaves the transaction open: the pool then discards the connection.
+            Err(e) => {
+                let _ = Tm::rollback_transaction(&mut conn);
+                Err(e)
+            }
+        }
     }
 
     /// (open connections, idle connections, max size), for metrics.
     pub fn pool_state(&self) -> (u32, u32, u32) {
         let s = self.pool.state();
         (s.connections, s.idle_connections, self.pool.max_size())
+    }
+}
+
+impl domain::ports::UnitOfWork for Store {
+    fn atomically(&self, work: &mut dyn FnMut() -> DomainResult<()>) -> DomainResult<()> {
+        self.in_unit(work)
+    }
+}
+
+/// The database holds customers' data and hashed secrets: only its owner may read it. SQLite
+/// gives its `-wal` and `-shm` files the database file's mode, so creating that file 0600 (and
+/// tightening older ones) covers all three.
+fn owner_only(db: &Path) -> Result<(), StorageError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        let fail =
+            |p: &Path, e: std::io::Error| StorageError::Connect(format!("{}: {e}", p.display()));
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .mode(0o600)
+            .open(db)
+            .map_err(|e| fail(db, e))?;
+        for suffix in ["", "-wal", "-shm"] {
+            let file = PathBuf::from(format!("{}{suffix}", db.display()));
+            if file.exists() {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| fail(&file, e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Opens a write transaction (see [`write_tx`]); inside one already open (a unit of work), a
+/// savepoint.
+fn begin_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
+    type Tm = <DbConnection as Connection>::TransactionManager;
+    let nested = Tm::transaction_manager_status_mut(conn)
+        .transaction_depth()?
+        .is_some();
+    match conn {
+        DbConnection::Sqlite(c) if !nested => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")
+        }
+        _ => Tm::begin_transaction(conn),
     }
 }
 
@@ -204,14 +371,7 @@ pub fn write_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    match conn {
-        DbConnection::Sqlite(c) => {
-            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
-        }
-        DbConnection::Postgres(_) => {
-            <DbConnection as Connection>::TransactionManager::begin_transaction(conn)?
-        }
-    }
+    begin_write(conn)?;
     match f(conn) {
         Ok(value) => {
             <DbConnection as Connection>::TransactionManager::commit_transaction(conn)?;

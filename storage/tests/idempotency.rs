@@ -1,14 +1,27 @@
-//! The idempotency store's state machine and retention purge, on both backends.
+//! The idempotency store on both backends: the claim, the work's effects and the answer commit
+//! together; refusals keep their answer but not their effects; failures leave nothing; a key held
+//! by a running request is in progress; retention purge.
+
+use std::sync::{mpsc, Arc};
 
 use chrono::Duration;
 use domain::clock::now;
-use domain::idempotency::{Begin, StoredResponse, RETENTION, STALE_LOCK};
-use domain::ports::{ApiKeyRepo, IdempotencyRepo};
+use domain::customer::NewCustomer;
+use domain::idempotency::{Answer, Claim, Once, StoredResponse, RETENTION};
+use domain::ports::{ApiKeyRepo, CustomerRepo, IdempotencyRepo};
 use domain::services::api_keys::ApiKeyService;
-use std::sync::Arc;
-use storage::Store;
+use domain::services::customers::CustomerService;
+use domain::{DomainError, DomainResult};
+use storage::{Backend, Store};
 
 mod common;
+
+fn answer(status: u16, body: &str) -> StoredResponse {
+    StoredResponse {
+        status,
+        body: body.into(),
+    }
+}
 
 fn exercise(store: &Store) {
     let keys = ApiKeyService::new(Arc::new(store.clone()) as Arc<dyn ApiKeyRepo>);
@@ -16,51 +29,177 @@ fn exercise(store: &Store) {
         .bootstrap(None)
         .unwrap()
         .expect("empty database bootstraps");
-    let t = key.tenant_id.as_str();
-    let t0 = now();
-
-    assert_eq!(store.begin(t, "a", "f1", t0).unwrap(), Begin::Started);
-    assert_eq!(store.begin(t, "a", "f1", t0).unwrap(), Begin::InProgress);
-    assert_eq!(store.begin(t, "a", "f2", t0).unwrap(), Begin::Mismatch);
-    let done = StoredResponse {
-        status: 201,
-        body: "{\"id\":1}".into(),
+    let t = key.tenant_id.clone();
+    let customers = CustomerService::new(Arc::new(store.clone()) as Arc<dyn CustomerRepo>);
+    let count = |external_id: &str| {
+        customers
+            .get_by_external_id(&t, external_id)
+            .map(|_| 1)
+            .unwrap_or(0)
     };
-    store.complete(t, "a", &done).unwrap();
-    assert_eq!(
-        store.begin(t, "a", "f1", t0).unwrap(),
-        Begin::Replay(done.clone())
-    );
-    // release() only forgets unfinished requests.
-    store.release(t, "a").unwrap();
-    assert_eq!(store.begin(t, "a", "f1", t0).unwrap(), Begin::Replay(done));
+    let create = |external_id: &str| -> DomainResult<()> {
+        customers
+            .create(
+                &t,
+                NewCustomer {
+                    external_id: Some(external_id.into()),
+                    name: "Unit".into(),
+                    email: None,
+                    phone: None,
+                    address: None,
+                    timezone: None,
+                    metadata: Default::default(),
+                },
+            )
+            .map(drop)
+    };
+    let claim = |key: &str, fingerprint: &str, at| Claim {
+        tenant_id: t.clone(),
+        key: key.into(),
+        fingerprint: fingerprint.into(),
+        now: at,
+    };
+    let t0 = now();
+    let mut runs = 0;
 
-    // A claim whose owner died is taken over once the lock is stale.
-    assert_eq!(store.begin(t, "b", "f", t0).unwrap(), Begin::Started);
+    // Success: effect and answer together; then replays without running again.
+    let ran = store
+        .run_once(&claim("a", "f1", t0), &mut || {
+            runs += 1;
+            create("a")?;
+            Ok(Answer::Commit(answer(201, "{\"id\":1}")))
+        })
+        .unwrap();
+    assert_eq!(ran, Once::Ran(answer(201, "{\"id\":1}")));
+    assert_eq!(count("a"), 1);
+    for _ in 0..2 {
+        let again = store
+            .run_once(&claim("a", "f1", t0), &mut || {
+                runs += 1;
+                create("a-again")?;
+                Ok(Answer::Commit(answer(201, "{}")))
+            })
+            .unwrap();
+        assert_eq!(again, Once::Replay(answer(201, "{\"id\":1}")));
+    }
     assert_eq!(
         store
-            .begin(t, "b", "f", t0 + STALE_LOCK - Duration::seconds(1))
+            .run_once(&claim("a", "f2", t0), &mut || unreachable!())
             .unwrap(),
-        Begin::InProgress
+        Once::Mismatch
     );
+    assert_eq!((runs, count("a-again")), (1, 0));
+
+    // A refusal: what it wrote is undone, its answer is kept and replayed.
+    let refused = store
+        .run_once(&claim("r", "f", t0), &mut || {
+            create("r")?;
+            Ok(Answer::Refuse(answer(409, "{\"code\":\"x\"}")))
+        })
+        .unwrap();
+    assert_eq!(refused, Once::Ran(answer(409, "{\"code\":\"x\"}")));
+    assert_eq!(count("r"), 0, "a refusal's writes are undone");
     assert_eq!(
-        store.begin(t, "b", "f", t0 + STALE_LOCK).unwrap(),
-        Begin::Started
+        store
+            .run_once(&claim("r", "f", t0), &mut || unreachable!())
+            .unwrap(),
+        Once::Replay(answer(409, "{\"code\":\"x\"}"))
     );
 
-    // Retention: records older than 24 h are purged, newer ones kept.
+    // A refusal after a database error inside the work (PostgreSQL aborts the transaction until
+    // the savepoint is rolled back): the answer is still recorded.
+    let dup = store
+        .run_once(&claim("dup", "f", t0), &mut || match create("a") {
+            Err(DomainError::Conflict { .. }) => Ok(Answer::Refuse(answer(409, "{}"))),
+            other => panic!("expected a conflict, got {other:?}"),
+        })
+        .unwrap();
+    assert_eq!(dup, Once::Ran(answer(409, "{}")));
+
+    // A failure: nothing recorded, nothing kept, so the retry runs.
+    let failed = store.run_once(&claim("e", "f", t0), &mut || {
+        create("e")?;
+        Err(DomainError::internal("boom"))
+    });
+    assert!(failed.is_err());
+    assert_eq!(count("e"), 0, "a failure's writes are undone");
+    let retried = store
+        .run_once(&claim("e", "f", t0), &mut || {
+            create("e")?;
+            Ok(Answer::Commit(answer(201, "{}")))
+        })
+        .unwrap();
+    assert_eq!(retried, Once::Ran(answer(201, "{}")));
+    assert_eq!(count("e"), 1);
+
+    // A key held by a running request: PostgreSQL answers "in progress" at once; SQLite, one
+    // writer at a time, waits for it and replays its answer.
+    let (started_tx, started) = mpsc::channel();
+    let (go, go_rx) = mpsc::channel::<()>();
+    let holder = {
+        let (store, claim) = (store.clone(), claim("held", "f", t0));
+        std::thread::spawn(move || {
+            store.run_once(&claim, &mut || {
+                started_tx.send(()).unwrap();
+                go_rx.recv().unwrap();
+                Ok(Answer::Commit(answer(201, "{\"held\":true}")))
+            })
+        })
+    };
+    started.recv().unwrap();
+    if store.backend() == Backend::Postgres {
+        assert_eq!(
+            store
+                .run_once(&claim("held", "f", t0), &mut || unreachable!())
+                .unwrap(),
+            Once::InProgress
+        );
+        go.send(()).unwrap();
+    } else {
+        go.send(()).unwrap();
+    }
+    assert_eq!(
+        holder.join().unwrap().unwrap(),
+        Once::Ran(answer(201, "{\"held\":true}"))
+    );
+    assert_eq!(
+        store
+            .run_once(&claim("held", "f", t0), &mut || unreachable!())
+            .unwrap(),
+        Once::Replay(answer(201, "{\"held\":true}"))
+    );
+
+    // Retention: records older than 24 h are purged, newer ones kept; an expired record is
+    // replaced by the next request with its key.
     let old = t0 - RETENTION - Duration::minutes(1);
-    assert_eq!(store.begin(t, "old", "f", old).unwrap(), Begin::Started);
+    let ok = || Ok(Answer::Commit(answer(200, "{}")));
+    store
+        .run_once(&claim("old", "f", old), &mut ok.clone())
+        .unwrap();
     assert_eq!(store.purge(t0 - RETENTION).unwrap(), 1);
     assert_eq!(
-        store.begin(t, "old", "g", t0).unwrap(),
-        Begin::Started,
+        store
+            .run_once(&claim("old", "g", t0), &mut ok.clone())
+            .unwrap(),
+        Once::Ran(answer(200, "{}")),
         "purged key is free again"
     );
     assert_eq!(
-        store.begin(t, "a", "f2", t0).unwrap(),
-        Begin::Mismatch,
+        store
+            .run_once(&claim("a", "f2", t0), &mut ok.clone())
+            .unwrap(),
+        Once::Mismatch,
         "recent record kept"
+    );
+    store
+        .run_once(&claim("exp", "f", old), &mut ok.clone())
+        .unwrap();
+    assert_eq!(
+        store
+            .run_once(&claim("exp", "g", t0), &mut ok.clone())
+            .unwrap(),
+        Once::Ran(answer(200, "{}")),
+        "an expired record is taken over"
     );
 }
 

@@ -6,7 +6,9 @@
 //!   `search_path`), dropped when the test ends. Without it the PostgreSQL variant prints that it
 //!   was skipped; with `REQUIRE_POSTGRES=1` a skip is a failure.
 
+pub mod fixtures;
 pub mod load;
+pub mod spec;
 
 use std::net::TcpListener;
 
@@ -31,6 +33,12 @@ pub struct TestServer {
     handle: ServerHandle,
     db: Db,
     _data_dir: tempfile::TempDir,
+}
+
+/// A direct connection to a test server's database.
+enum Direct {
+    Sqlite(diesel::SqliteConnection),
+    Postgres(PgConnection),
 }
 
 enum Db {
@@ -165,18 +173,98 @@ impl TestServer {
 
     /// Runs SQL on the server's database behind its back (to simulate storage failures).
     pub fn execute_sql(&self, sql: &str) {
+        match self.direct() {
+            Direct::Sqlite(mut c) => c.batch_execute(sql),
+            Direct::Postgres(mut c) => c.batch_execute(sql),
+        }
+        .expect("sql runs");
+    }
+
+    /// Reads one text column (named `v`) of `sql` from the server's database behind its back.
+    pub fn query_texts(&self, sql: &str) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Text {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            v: String,
+        }
+        let query = diesel::sql_query(sql);
+        let rows: Vec<Text> = match self.direct() {
+            Direct::Sqlite(mut c) => diesel::RunQueryDsl::load(query, &mut c),
+            Direct::Postgres(mut c) => diesel::RunQueryDsl::load(query, &mut c),
+        }
+        .expect("query runs");
+        rows.into_iter().map(|r| r.v).collect()
+    }
+
+    /// A connection of its own to the server's database (on PostgreSQL, in the test's schema).
+    fn direct(&self) -> Direct {
         match &self.db {
             Db::Sqlite(dir) => {
                 let path = dir.path().join("portal.db");
-                let mut c = diesel::SqliteConnection::establish(path.to_str().unwrap())
-                    .expect("open sqlite");
-                c.batch_execute(sql).expect("sql runs");
+                Direct::Sqlite(
+                    diesel::SqliteConnection::establish(path.to_str().unwrap())
+                        .expect("open sqlite"),
+                )
             }
             Db::Postgres { admin_url, schema } => {
                 let mut c = PgConnection::establish(admin_url).expect("connect");
-                c.batch_execute(&format!("SET search_path TO {schema}; {sql}"))
-                    .expect("sql runs");
+                c.batch_execute(&format!("SET search_path TO {schema}"))
+                    .expect("search path");
+                Direct::Postgres(c)
             }
+        }
+    }
+
+    /// The OpenAPI document the server serves.
+    pub async fn served_spec(&self) -> Value {
+        self.client
+            .get(format!("{}/openapi.json", self.base))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
+    }
+
+    /// One query reading everything stored, as text (every row of every table, in order), to
+    /// tell with [`TestServer::query_texts`] whether a request changed anything. Leaves out
+    /// `last_used_at` / `last_seen_at`, which successful reads may move.
+    pub fn stored_state_query(&self) -> String {
+        const SKIP: [&str; 2] = ["last_used_at", "last_seen_at"];
+        let sqlite = matches!(self.db, Db::Sqlite(_));
+        let tables = self.query_texts(if sqlite {
+            "SELECT name AS v FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name"
+        } else {
+            "SELECT table_name::text AS v FROM information_schema.tables WHERE table_schema = current_schema() AND table_type = 'BASE TABLE' ORDER BY 1"
+        });
+        let mut parts = Vec::new();
+        for t in tables {
+            let columns: Vec<String> = self
+                .query_texts(&if sqlite {
+                    format!("SELECT name AS v FROM pragma_table_info('{t}')")
+                } else {
+                    format!("SELECT column_name::text AS v FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = '{t}' ORDER BY ordinal_position")
+                })
+                .into_iter()
+                .filter(|c| !SKIP.contains(&c.as_str()))
+                .collect();
+            parts.push(if sqlite {
+                let row = columns.iter().map(|c| format!("quote(\"{c}\")")).collect::<Vec<_>>().join(" || ',' || ");
+                format!("SELECT '{t}' || char(10) || coalesce((SELECT group_concat(r, char(10)) FROM (SELECT {row} AS r FROM \"{t}\" ORDER BY 1)), '') AS v")
+            } else {
+                let row = columns.iter().map(|c| format!("coalesce(\"{c}\"::text, '<null>')")).collect::<Vec<_>>().join(" || ',' || ");
+                format!("SELECT '{t}' || E'\\n' || coalesce((SELECT string_agg(r, E'\\n' ORDER BY r) FROM (SELECT {row} AS r FROM \"{t}\") s), '') AS v")
+            });
+        }
+        parts.join(" UNION ALL ")
+    }
+
+    /// The SQLite database file, when the server runs on SQLite.
+    pub fn sqlite_file(&self) -> Option<std::path::PathBuf> {
+        match &self.db {
+            Db::Sqlite(dir) => Some(dir.path().join("portal.db")),
+            Db::Postgres { .. } => None,
         }
     }
 

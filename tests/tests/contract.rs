@@ -4,98 +4,25 @@
 //! `Idempotency-Key`); each answer's status must be declared for that operation, and a problem's
 //! `code` must be one of the examples declared for that status.
 
-use serde_json::{json, Value};
-use tests::{on_both_backends, send, Backend, Method, Reply, TestServer};
+use serde_json::json;
+use tests::spec::operations;
+use tests::{on_both_backends, send, Backend, Method, TestServer};
 
 on_both_backends!(start = server; every_answer_is_declared);
 
 const MAX_BODY: usize = 4096;
 
 fn server(backend: Backend) -> Option<TestServer> {
-    TestServer::start_with(backend, |c| c.max_body_bytes = MAX_BODY)
-}
-
-struct Op {
-    method: String,
-    path: String,
-    spec: Value,
-}
-
-impl Op {
-    fn params(&self, place: &str) -> Vec<&str> {
-        self.spec["parameters"]
-            .as_array()
-            .into_iter()
-            .flatten()
-            .filter(|p| p["in"] == place)
-            .filter_map(|p| p["name"].as_str())
-            .collect()
-    }
-
-    fn json_body(&self) -> bool {
-        self.spec["requestBody"]["content"]["application/json"].is_object()
-    }
-
-    fn portal(&self) -> bool {
-        self.spec["security"][0]["session_token"].is_array()
-    }
-
-    fn admin(&self) -> bool {
-        self.spec["security"][0]["api_key"].is_array()
-    }
-
-    /// The path with every parameter replaced by an id that exists nowhere.
-    fn url(&self, query: &str) -> String {
-        let mut url = self.path.clone();
-        for p in self.params("path") {
-            url = url.replace(&format!("{{{p}}}"), "zz_does_not_exist");
-        }
-        if !query.is_empty() {
-            url = format!("{url}?{query}");
-        }
-        url
-    }
-
-    /// What is wrong with answer `r` to `probe`, if anything.
-    fn check(&self, probe: &str, r: &Reply) -> Option<String> {
-        let (method, path) = (&self.method, &self.path);
-        let status = r.status.as_u16().to_string();
-        let declared = &self.spec["responses"][&status];
-        if !declared.is_object() {
-            return Some(format!(
-                "{method} {path} ({probe}) answered {status}, which the spec does not declare; body: {}",
-                r.body
-            ));
-        }
-        if !(r.status.is_client_error() || r.status.is_server_error()) {
-            return None;
-        }
-        if r.header("content-type") != Some("application/problem+json") {
-            return Some(format!(
-                "{method} {path} ({probe}): {status} is not problem+json"
-            ));
-        }
-        let code = r.body["code"].as_str().unwrap_or_default();
-        let examples = &declared["content"]["application/problem+json"]["examples"];
-        (!examples[code].is_object()).then(|| {
-            format!(
-                "{method} {path} ({probe}) answered {status} `{code}`, not among the declared codes {:?}",
-                examples.as_object().map(|o| o.keys().collect::<Vec<_>>())
-            )
-        })
-    }
+    TestServer::start_with(backend, |c| {
+        c.max_body_bytes = MAX_BODY;
+        // The probes fail authentication on purpose, many times over; each must get its own
+        // answer (401), not the throttle's.
+        c.limits.auth_failures_per_minute = 0;
+    })
 }
 
 async fn every_answer_is_declared(s: TestServer) {
-    let spec: Value = s
-        .client
-        .get(format!("{}/openapi.json", s.base))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let spec = s.served_spec().await;
     let customer = send(
         s.admin(Method::POST, "/v1/customers")
             .json(&json!({"name": "Probe"})),
@@ -108,16 +35,7 @@ async fn every_answer_is_declared(s: TestServer) {
     .await;
     let token = session.body["token"].as_str().unwrap().to_owned();
 
-    let mut ops = Vec::new();
-    for (path, item) in spec["paths"].as_object().unwrap() {
-        for (method, op) in item.as_object().unwrap() {
-            ops.push(Op {
-                method: method.to_uppercase(),
-                path: path.clone(),
-                spec: op.clone(),
-            });
-        }
-    }
+    let mut ops = operations(&spec);
     // Logging out ends the session the other probes use.
     ops.sort_by_key(|o| o.spec["operationId"] == "end_portal_session");
     assert!(ops.len() >= 60, "{} operations", ops.len());

@@ -75,7 +75,7 @@ async fn errors_are_problem_json(s: TestServer) {
         .assert_problem(422, "validation_failed");
     send(s.admin(Method::GET, "/v1/customers?cursor=%25%25"))
         .await
-        .assert_problem(422, "validation_failed");
+        .assert_problem(400, "invalid_cursor");
     send(s.admin(Method::GET, "/v1/customers?unknown=1"))
         .await
         .assert_problem(422, "validation_failed");

@@ -7,7 +7,8 @@ use tests::{on_both_backends, send, Method, TestServer};
 on_both_backends!(
     replay_and_mismatch,
     racing_retries_create_once,
-    errors_are_replayed_too
+    errors_are_replayed_too,
+    stored_answers_hold_no_secrets
 );
 
 async fn count(s: &TestServer) -> usize {
@@ -123,4 +124,79 @@ async fn errors_are_replayed_too(s: TestServer) {
     .await;
     again.assert_problem(409, "external_id_taken");
     assert_eq!(again.header("idempotent-replayed"), Some("true"));
+}
+
+/// Recorded answers can carry a new portal token, its login code or a new API key: they are kept
+/// encrypted, and a replay still hands back the same working secret.
+async fn stored_answers_hold_no_secrets(s: TestServer) {
+    let customer = send(
+        s.admin(Method::POST, "/v1/customers")
+            .header("Idempotency-Key", "sec-customer")
+            .json(&json!({"name": "Zeynep Secretholder"})),
+    )
+    .await;
+    let session_body = json!({"customer_id": customer.body["id"]});
+    let session = |key: &'static str| {
+        send(
+            s.admin(Method::POST, "/v1/portal_sessions")
+                .header("Idempotency-Key", key)
+                .json(&session_body),
+        )
+    };
+    let first = session("sec-session").await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let api_key = || {
+        send(
+            s.admin(Method::POST, "/v1/api_keys")
+                .header("Idempotency-Key", "sec-key")
+                .json(&json!({"name": "ci"})),
+        )
+    };
+    let new_key = api_key().await;
+    assert_eq!(new_key.status, 201, "{}", new_key.body);
+
+    let token = first.body["token"].as_str().unwrap();
+    let url = first.body["url"].as_str().unwrap();
+    let code = url.split("code=").nth(1).expect("login code in the url");
+    let secret = new_key.body["key"].as_str().unwrap();
+    let stored = s.query_texts("SELECT response_body AS v FROM idempotency_keys");
+    assert_eq!(stored.len(), 3);
+    for body in &stored {
+        for needle in [token, code, secret, "Secretholder"] {
+            assert!(!body.contains(needle), "stored in clear: {needle}");
+        }
+    }
+
+    let again = session("sec-session").await;
+    assert_eq!(again.header("idempotent-replayed"), Some("true"));
+    assert_eq!(again.body, first.body);
+    let whoami = send(s.portal(Method::GET, "/v1/portal/session", token)).await;
+    assert_eq!(whoami.status, 200, "the replayed token works");
+    let key_again = api_key().await;
+    assert_eq!(key_again.body, new_key.body);
+    let listed = send(
+        s.request(Method::GET, "/v1/customers")
+            .header("x-api-key", secret),
+    )
+    .await;
+    assert_eq!(listed.status, 200, "the replayed API key works");
+}
+
+/// The SQLite database and its WAL files are readable by their owner only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite_files_are_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = TestServer::start(tests::Backend::Sqlite).unwrap();
+    let r = send(
+        s.admin(Method::POST, "/v1/customers")
+            .json(&json!({"name": "Files"})),
+    )
+    .await;
+    assert_eq!(r.status, 201);
+    let db = s.sqlite_file().unwrap();
+    for suffix in ["", "-wal", "-shm"] {
+        let file = format!("{}{suffix}", db.display());
+        let mode = std::fs::metadata(&file).expect(&file).permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file}: {mode:o}");
+    }
 }

@@ -12,15 +12,11 @@ on_both_backends!(
     search_and_filters,
     portal_shows_own_finalized_invoices,
     pdfs_are_real_documents,
+    pdfs_print_every_script,
 );
 
 async fn customer(s: &TestServer, ext: &str) -> String {
-    let r = send(
-        s.admin(Method::POST, "/v1/customers")
-            .json(&json!({"name": ext, "external_id": ext})),
-    )
-    .await;
-    r.body["id"].as_str().unwrap().to_owned()
+    tests::fixtures::customer_named(s, ext).await
 }
 
 fn line(q: &str, u: &str) -> Value {
@@ -537,4 +533,64 @@ async fn pdfs_are_real_documents(s: TestServer) {
         );
     }
     assert!(text.contains("70.00 USD"));
+}
+
+/// Names, addresses, descriptions and memos in any script come back out of the PDF as written
+/// (right-to-left text in the order it is read on the page), and a long description wraps in its
+/// column instead of running into the quantity.
+async fn pdfs_print_every_script(s: TestServer) {
+    let c = send(s.admin(Method::POST, "/v1/customers").json(&json!({
+        "name": "北京云计算有限公司",
+        "email": "billing@example.cn",
+        "address": {"line1": "улица Тверская, 7", "city": "Москва", "country": "RU"}
+    })))
+    .await;
+    assert_eq!(c.status, 201, "{}", c.body);
+    let cid = c.body["id"].as_str().unwrap().to_owned();
+    let long = "Managed storage and bandwidth for the production cluster in eu-central, including \
+                snapshots, cross-region replication and the premium support plan";
+    let d = draft(
+        &s,
+        &cid,
+        "EUR",
+        vec![
+            json!({"description": "שירות ענן", "quantity": "1", "unit_amount": "10"}),
+            json!({"description": "خدمة سحابية", "quantity": "1", "unit_amount": "10"}),
+            json!({"description": "Поддержка 😀 ★", "quantity": "2", "unit_amount": "5"}),
+            json!({"description": long, "quantity": "1", "unit_amount": "99"}),
+        ],
+        json!({"memo": "ありがとうございます — Спасибо"}),
+    )
+    .await;
+    let i = id(&d);
+    let (status, _, bytes) =
+        pdf_of(&s, s.admin(Method::GET, &format!("/v1/invoices/{i}/pdf"))).await;
+    assert_eq!(status, 200);
+    let (_, text) = pdf_text(&bytes);
+    for written in [
+        "北京云计算有限公司",
+        "улица Тверская, 7",
+        "Москва",
+        "Поддержка 😀 ★",
+        "ありがとうございます — Спасибо",
+    ] {
+        assert!(text.contains(written), "{written} not in: {text}");
+    }
+    // Right-to-left words read right to left: their characters come out in page order.
+    for rtl in ["שירות", "ענן", "خدمة", "سحابية"] {
+        let on_page: String = rtl.chars().rev().collect();
+        assert!(text.contains(&on_page), "{rtl} not in: {text}");
+    }
+    assert!(!text.contains('?'), "nothing printed as ?: {text}");
+    // The long description is wrapped into several lines, all of it kept.
+    let flat: String = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(flat.contains("premium support plan"), "{flat}");
+    let line_with_start = text
+        .lines()
+        .find(|l| l.contains("Managed storage"))
+        .expect("first line of the description");
+    assert!(
+        !line_with_start.contains("premium"),
+        "wrapped, not one long line: {line_with_start}"
+    );
 }

@@ -135,6 +135,10 @@ async fn wallet_and_external_payments_with_refunds(s: TestServer) {
     .await;
     assert_eq!(rf.status, 201, "{}", rf.body);
     assert_eq!(rf.body["refund"]["credits"], "3000");
+    assert_eq!(
+        rf.body["refund"]["amount"], "30.00",
+        "money as the payment shows it"
+    );
     assert_eq!(rf.body["payment"]["amount_refunded"], "30.00");
     assert_eq!(balance(&s, &x.wallet).await, "20000");
     let inv = send(s.admin(Method::GET, &format!("/v1/invoices/{}", x.invoice))).await;

@@ -4,7 +4,8 @@
 use chrono::{Duration, Utc};
 use domain::portal_session::{TokenClaims, TokenCodec};
 use futures_util::future::join_all;
-use serde_json::{json, Value};
+use serde_json::json;
+use tests::fixtures::{portal_session as session, token};
 use tests::{on_both_backends, send, Method, Reply, TestServer};
 
 on_both_backends!(
@@ -15,22 +16,13 @@ on_both_backends!(
     guards_sections_permissions_and_preview,
     accounts_and_customers_are_isolated,
     revocation_racing_with_use,
+    idle_timeout_is_exact,
+    a_session_exists_only_with_its_audit_entry,
 );
 
 async fn customer(s: &TestServer, ext: &str) -> String {
-    let r = send(s.admin(Method::POST, "/v1/customers").json(&json!({"name": format!("Customer {ext}"), "external_id": ext, "email": format!("{ext}@x.test")}))).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.body["id"].as_str().unwrap().to_owned()
-}
-
-async fn session(s: &TestServer, body: Value) -> Reply {
-    let r = send(s.admin(Method::POST, "/v1/portal_sessions").json(&body)).await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    r
-}
-
-fn token(r: &Reply) -> String {
-    r.body["token"].as_str().unwrap().to_owned()
+    let body = json!({"name": format!("Customer {ext}"), "external_id": ext, "email": format!("{ext}@x.test")});
+    tests::fixtures::customer(s, body).await
 }
 
 fn code_of(r: &Reply) -> String {
@@ -524,6 +516,22 @@ async fn guards_sections_permissions_and_preview(s: TestServer) {
             .starts_with("api_key:key_"),
         "attributed to the key that made the preview"
     );
+
+    // Leaving a preview ends the preview alone, and is audited with its mode.
+    let out = send(s.portal(Method::DELETE, "/v1/portal/session", &pt)).await;
+    assert_eq!(out.status, 204);
+    whoami(&s, &pt).await.assert_problem(401, "session_revoked");
+    assert_eq!(
+        whoami(&s, &limited).await.status,
+        200,
+        "the customer's own session goes on"
+    );
+    let audit = send(s.admin(
+        Method::GET,
+        "/v1/audit_events?action=portal_session.logged_out",
+    ))
+    .await;
+    assert_eq!(audit.body["data"][0]["details"]["mode"], "admin_preview");
 }
 
 async fn accounts_and_customers_are_isolated(s: TestServer) {
@@ -611,4 +619,84 @@ async fn revocation_racing_with_use(s: TestServer) {
         (1..=10).contains(&rows),
         "{rows} refusal rows for one session"
     );
+}
+
+/// Sets a session's last use, as if the time since had passed.
+fn age_session(s: &TestServer, id: &str, last_seen: chrono::DateTime<Utc>) {
+    s.execute_sql(&format!(
+        "UPDATE portal_sessions SET last_seen_at = '{}' WHERE id = '{id}'",
+        last_seen.format("%Y-%m-%dT%H:%M:%S%.6fZ")
+    ));
+}
+
+/// With the shortest idle timeout (60 s): a session used every 15 s never idles out; one left
+/// alone for 60 s does, and one left alone for 59 s does not.
+async fn idle_timeout_is_exact(s: TestServer) {
+    let cid = customer(&s, "idle-exact").await;
+    let t = token(&session(&s, json!({"customer_id": cid, "idle_timeout_seconds": 60})).await);
+    let mut me = whoami(&s, &t).await;
+    let id = me.body["id"].as_str().unwrap().to_owned();
+    for _ in 0..8 {
+        let idle_expires: chrono::DateTime<Utc> = me.body["idle_expires_at"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        // 15 s pass since the last use.
+        age_session(&s, &id, idle_expires - Duration::seconds(60 + 15));
+        me = whoami(&s, &t).await;
+        assert_eq!(me.status, 200, "used every 15 s: {}", me.body);
+    }
+    age_session(&s, &id, Utc::now() - Duration::seconds(59));
+    assert_eq!(whoami(&s, &t).await.status, 200, "59 s alone");
+    age_session(&s, &id, Utc::now() - Duration::seconds(60));
+    whoami(&s, &t).await.assert_problem(401, "session_expired");
+}
+
+/// Creating, revoking and ending a session write the session and its audit entry in one
+/// transaction: when the audit log cannot be written, nothing changes.
+async fn a_session_exists_only_with_its_audit_entry(s: TestServer) {
+    let cid = customer(&s, "audited").await;
+    let live = token(
+        &session(
+            &s,
+            json!({"customer_id": cid, "invalidate_existing": false}),
+        )
+        .await,
+    );
+    let live_id = whoami(&s, &live).await.body["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let sessions = || s.query_texts("SELECT id AS v FROM portal_sessions WHERE ended_at IS NULL");
+    let before = sessions();
+    if s.sqlite_file().is_some() {
+        s.execute_sql(
+            "CREATE TRIGGER audit_down BEFORE INSERT ON audit_events \
+             BEGIN SELECT RAISE(ABORT, 'audit log unavailable'); END;",
+        );
+    } else {
+        s.execute_sql(
+            "CREATE FUNCTION audit_down() RETURNS trigger LANGUAGE plpgsql AS \
+             $$ BEGIN RAISE EXCEPTION 'audit log unavailable'; END $$; \
+             CREATE TRIGGER audit_down BEFORE INSERT ON audit_events \
+             FOR EACH ROW EXECUTE FUNCTION audit_down();",
+        );
+    }
+    let created = send(
+        s.admin(Method::POST, "/v1/portal_sessions")
+            .json(&json!({"customer_id": cid})),
+    )
+    .await;
+    assert_eq!(created.status, 500, "{}", created.body);
+    let revoked = send(s.admin(Method::DELETE, &format!("/v1/portal_sessions/{live_id}"))).await;
+    assert_eq!(revoked.status, 500, "{}", revoked.body);
+    let logout = send(s.portal(Method::DELETE, "/v1/portal/session", &live)).await;
+    assert_eq!(logout.status, 500, "{}", logout.body);
+    assert_eq!(
+        sessions(),
+        before,
+        "no session created, revoked, superseded or ended"
+    );
+    assert_eq!(whoami(&s, &live).await.status, 200);
 }

@@ -20,12 +20,7 @@ on_both_backends!(
 );
 
 async fn customer(s: &TestServer, ext: &str, tz: &str) -> String {
-    let r = send(
-        s.admin(Method::POST, "/v1/customers")
-            .json(&json!({"name": ext, "external_id": ext, "timezone": tz})),
-    )
-    .await;
-    r.body["id"].as_str().unwrap().to_owned()
+    tests::fixtures::customer(s, json!({"name": ext, "external_id": ext, "timezone": tz})).await
 }
 
 async fn features(s: &TestServer) {
@@ -34,8 +29,7 @@ async fn features(s: &TestServer) {
         json!({"key": "bytes", "name": "Bandwidth", "unit": "MB", "aggregation": "sum", "value_property": "mb", "unit_price": "0.01", "currency": "USD"}),
         json!({"key": "seats", "name": "Seats", "unit": "seats", "aggregation": "max", "value_property": "n", "unit_price": "5", "currency": "USD"}),
     ] {
-        let r = send(s.admin(Method::POST, "/v1/features").json(&body)).await;
-        assert_eq!(r.status, 201, "{}", r.body);
+        tests::fixtures::feature(s, body).await;
     }
 }
 

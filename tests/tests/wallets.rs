@@ -30,22 +30,11 @@ fn dv(v: &Value) -> BigDecimal {
 }
 
 async fn customer(s: &TestServer, ext: &str) -> String {
-    let r = send(
-        s.admin(Method::POST, "/v1/customers")
-            .json(&json!({"name": ext, "external_id": ext})),
-    )
-    .await;
-    r.body["id"].as_str().unwrap().to_owned()
+    tests::fixtures::customer_named(s, ext).await
 }
 
 async fn wallet(s: &TestServer, customer_id: &str, rate: &str) -> String {
-    let r = send(
-        s.admin(Method::POST, "/v1/wallets")
-            .json(&json!({"customer_id": customer_id, "currency": "USD", "conversion_rate": rate})),
-    )
-    .await;
-    assert_eq!(r.status, 201, "{}", r.body);
-    r.body["id"].as_str().unwrap().to_owned()
+    tests::fixtures::wallet(s, customer_id, "USD", rate).await
 }
 
 async fn top_up(s: &TestServer, w: &str, body: Value) -> Reply {

@@ -24,7 +24,9 @@ pub struct LineBody {
     pub unit_amount: String,
     /// The usage feature this line bills.
     pub feature: Option<String>,
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub period_start: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub period_end: Option<DateTime<Utc>>,
 }
 
@@ -52,7 +54,9 @@ pub struct LineView {
     /// quantity × unit_amount, exact.
     pub amount: String,
     pub feature: Option<String>,
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub period_start: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub period_end: Option<DateTime<Utc>>,
 }
 

@@ -4,6 +4,7 @@ pub mod ops;
 pub mod overview_dto;
 pub mod portal;
 pub mod session_dto;
+pub mod usage_dto;
 pub mod wallet_dto;
 
 use utoipa_actix_web::scope;

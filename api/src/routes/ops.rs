@@ -6,6 +6,8 @@ use actix_web::{get, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use domain::ErrorCode;
+
 use crate::error::{blocking, ApiError, Problem};
 use crate::state::AppState;
 
@@ -39,11 +41,7 @@ pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     let health = state.health.clone();
     blocking(move || health.ping()).await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
-        ApiError::new(
-            actix_web::http::StatusCode::SERVICE_UNAVAILABLE,
-            "unavailable",
-            "The database does not answer.",
-        )
+        ApiError::new(ErrorCode::Unavailable, "The database does not answer.")
     })?;
     Ok(HttpResponse::Ok().json(Health {
         status: "ok",

@@ -5,8 +5,8 @@ use domain::services::overview::Overview;
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::routes::admin::usage::UsageView;
 use crate::routes::portal::invoices::OutstandingView;
+use crate::routes::usage_dto::UsageView;
 use crate::routes::wallet_dto::WalletView;
 
 /// Wallets with their credits and value, what is owed per currency, and the last 7 days of

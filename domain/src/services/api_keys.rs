@@ -3,6 +3,7 @@ use std::sync::Arc;
 use crate::api_key::{self, ApiKey, NewApiKey};
 use crate::page::{Page, PageRequest};
 use crate::ports::ApiKeyRepo;
+use crate::ErrorCode;
 use crate::{id, DomainError, DomainResult};
 
 /// The authenticated caller of an admin route.
@@ -53,7 +54,7 @@ impl ApiKeyService {
 
     pub fn authenticate(&self, presented: &str) -> DomainResult<Principal> {
         let unauthenticated = || DomainError::Unauthenticated {
-            code: "unauthorized",
+            code: ErrorCode::Unauthorized,
             message: INVALID_KEY,
         };
         let prefix = api_key::prefix_of(presented).ok_or_else(unauthenticated)?;
@@ -110,7 +111,7 @@ impl ApiKeyService {
 pub fn not_found() -> DomainError {
     DomainError::NotFound {
         resource: "API key",
-        code: "api_key_not_found",
+        code: ErrorCode::ApiKeyNotFound,
     }
 }
 

@@ -4,6 +4,7 @@ use crate::customer::{Customer, CustomerFilter, CustomerPatch, CustomerStatus, N
 use crate::page::{Page, PageRequest};
 use crate::portal_session::CustomerRef;
 use crate::ports::CustomerRepo;
+use crate::ErrorCode;
 use crate::{id, DomainError, DomainResult};
 
 #[derive(Clone)]
@@ -14,7 +15,7 @@ pub struct CustomerService {
 pub fn not_found() -> DomainError {
     DomainError::NotFound {
         resource: "customer",
-        code: "customer_not_found",
+        code: ErrorCode::CustomerNotFound,
     }
 }
 
@@ -139,7 +140,7 @@ pub fn active_customer(
     .ok_or_else(not_found)?;
     if customer.status == CustomerStatus::Archived {
         return Err(DomainError::Conflict {
-            code: "customer_archived",
+            code: ErrorCode::CustomerArchived,
             message: format!("archived customers cannot {what}"),
         });
     }
@@ -148,7 +149,7 @@ pub fn active_customer(
 
 fn archived() -> DomainError {
     DomainError::Conflict {
-        code: "customer_archived",
+        code: ErrorCode::CustomerArchived,
         message: "archived customers cannot be changed".into(),
     }
 }

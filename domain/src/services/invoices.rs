@@ -1,3 +1,4 @@
+use crate::ErrorCode;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -24,11 +25,11 @@ pub struct InvoiceService {
 pub fn not_found() -> DomainError {
     DomainError::NotFound {
         resource: "invoice",
-        code: "invoice_not_found",
+        code: ErrorCode::InvoiceNotFound,
     }
 }
 
-fn conflict(code: &'static str, message: &str) -> DomainError {
+fn conflict(code: ErrorCode, message: &str) -> DomainError {
     DomainError::Conflict {
         code,
         message: message.to_owned(),
@@ -136,7 +137,10 @@ impl InvoiceService {
         let mut lines = Some(lines);
         self.change(tenant_id, id, &mut |inv, _| {
             if inv.status != InvoiceStatus::Draft {
-                return Err(conflict("invoice_not_draft", "only drafts can be edited"));
+                return Err(conflict(
+                    ErrorCode::InvoiceNotDraft,
+                    "only drafts can be edited",
+                ));
             }
             if let Some(Some(l)) = lines.take() {
                 inv.lines = l;
@@ -156,7 +160,10 @@ impl InvoiceService {
     pub fn delete(&self, tenant_id: &str, id: &str) -> DomainResult<()> {
         let invoice = self.get(tenant_id, id)?;
         if invoice.status != InvoiceStatus::Draft || !self.invoices.delete_draft(tenant_id, id)? {
-            return Err(conflict("invoice_not_draft", "only drafts can be deleted"));
+            return Err(conflict(
+                ErrorCode::InvoiceNotDraft,
+                "only drafts can be deleted",
+            ));
         }
         Ok(())
     }
@@ -167,13 +174,13 @@ impl InvoiceService {
         self.change(tenant_id, id, &mut |inv, next_number: NextNumber<'_>| {
             if inv.status != InvoiceStatus::Draft {
                 return Err(conflict(
-                    "invoice_not_draft",
+                    ErrorCode::InvoiceNotDraft,
                     "only drafts can be finalized",
                 ));
             }
             if inv.lines.is_empty() {
                 return Err(DomainError::Unprocessable {
-                    code: "invoice_empty",
+                    code: ErrorCode::InvoiceEmpty,
                     message: "an invoice needs at least one line to be finalized".into(),
                 });
             }
@@ -198,7 +205,7 @@ impl InvoiceService {
                 InvoiceStatus::Voided => return Ok(()),
                 InvoiceStatus::Draft => {
                     return Err(conflict(
-                        "invoice_not_finalized",
+                        ErrorCode::InvoiceNotFinalized,
                         "drafts are deleted, not voided",
                     ));
                 }
@@ -206,7 +213,7 @@ impl InvoiceService {
             }
             if !inv.amount_paid.is_zero() {
                 return Err(conflict(
-                    "invoice_has_payments",
+                    ErrorCode::InvoiceHasPayments,
                     "refund the payments before voiding",
                 ));
             }

@@ -1,3 +1,4 @@
+use crate::ErrorCode;
 use std::sync::Arc;
 
 use bigdecimal::{BigDecimal, Zero};
@@ -21,11 +22,11 @@ pub struct PaymentService {
 pub fn not_found() -> DomainError {
     DomainError::NotFound {
         resource: "payment",
-        code: "payment_not_found",
+        code: ErrorCode::PaymentNotFound,
     }
 }
 
-fn unprocessable(code: &'static str, message: String) -> DomainError {
+fn unprocessable(code: ErrorCode, message: String) -> DomainError {
     DomainError::Unprocessable { code, message }
 }
 
@@ -109,7 +110,7 @@ impl PaymentService {
             &mut |inv, wallet| {
                 if inv.status != InvoiceStatus::Finalized {
                     return Err(DomainError::Conflict {
-                        code: "invoice_not_payable",
+                        code: ErrorCode::InvoiceNotPayable,
                         message: "only finalized invoices can be paid".into(),
                     });
                 }
@@ -136,7 +137,7 @@ impl PaymentService {
                 let due = inv.amount_due();
                 if p.amount > due {
                     return Err(unprocessable(
-                        "overpayment",
+                        ErrorCode::Overpayment,
                         format!(
                             "the invoice has {} left to pay",
                             crate::money::canonical(&due)
@@ -149,7 +150,7 @@ impl PaymentService {
                     }
                     if st.wallet.currency != inv.currency {
                         return Err(unprocessable(
-                            "currency_mismatch",
+                            ErrorCode::CurrencyMismatch,
                             format!("the wallet holds {} credits", st.wallet.currency),
                         ));
                     }
@@ -191,7 +192,7 @@ impl PaymentService {
             .record_refund(tenant_id, payment_id, &mut |pay, inv, wallet| {
                 if pay.status != PaymentState::Succeeded {
                     return Err(DomainError::Conflict {
-                        code: "payment_not_refundable",
+                        code: ErrorCode::PaymentNotRefundable,
                         message: "failed payments cannot be refunded".into(),
                     });
                 }
@@ -199,7 +200,7 @@ impl PaymentService {
                 let left = &pay.amount - &pay.amount_refunded;
                 if amount > left {
                     return Err(unprocessable(
-                        "refund_exceeds_payment",
+                        ErrorCode::RefundExceedsPayment,
                         format!(
                             "{} of the payment is left to refund",
                             crate::money::canonical(&left)

@@ -1,3 +1,4 @@
+use crate::ErrorCode;
 use std::sync::Arc;
 
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
@@ -11,7 +12,7 @@ use crate::portal_session::{
     EndReason, NewSession, PortalSession, ProfileField, Refusal, Section, SessionMode, TokenClaims,
     TokenCodec, TokenError, LOGIN_CODE_TTL,
 };
-use crate::ports::{AuditRepo, CustomerRepo, PortalSessionRepo};
+use crate::ports::{AuditRepo, CustomerRepo, PortalSessionRepo, UnitOfWork};
 use crate::services::api_keys::Principal;
 use crate::services::customers;
 use crate::{clock, id, DomainError, DomainResult};
@@ -30,6 +31,7 @@ pub struct PortalSessionService {
     sessions: Arc<dyn PortalSessionRepo>,
     customers: Arc<dyn CustomerRepo>,
     audit: Arc<dyn AuditRepo>,
+    units: Arc<dyn UnitOfWork>,
     tokens: Arc<dyn TokenCodec>,
     url_base: String,
 }
@@ -37,11 +39,11 @@ pub struct PortalSessionService {
 pub fn not_found() -> DomainError {
     DomainError::NotFound {
         resource: "portal session",
-        code: "portal_session_not_found",
+        code: ErrorCode::PortalSessionNotFound,
     }
 }
 
-fn unauthenticated(code: &'static str, message: &'static str) -> DomainError {
+fn unauthenticated(code: ErrorCode, message: &'static str) -> DomainError {
     DomainError::Unauthenticated { code, message }
 }
 
@@ -55,6 +57,7 @@ impl PortalSessionService {
         sessions: Arc<dyn PortalSessionRepo>,
         customers: Arc<dyn CustomerRepo>,
         audit: Arc<dyn AuditRepo>,
+        units: Arc<dyn UnitOfWork>,
         tokens: Arc<dyn TokenCodec>,
         url_base: String,
     ) -> Self {
@@ -62,6 +65,7 @@ impl PortalSessionService {
             sessions,
             customers,
             audit,
+            units,
             tokens,
             url_base,
         }
@@ -96,19 +100,22 @@ impl PortalSessionService {
         // An admin preview is an extra window on the customer's account, never a replacement of
         // the customer's own session.
         let supersede = input.invalidate_existing && session.mode == SessionMode::Customer;
-        self.sessions
-            .create(&session, &digest(&code), now + LOGIN_CODE_TTL, supersede)?;
         let token = self.mint(&session)?;
-        self.audit.record(
-            &AuditEvent::new(
-                &who.tenant_id,
-                actions::SESSION_CREATED,
-                format!("api_key:{}", who.key_id),
+        // The session and its audit entry exist together or not at all.
+        self.units.atomically(&mut || {
+            self.sessions
+                .create(&session, &digest(&code), now + LOGIN_CODE_TTL, supersede)?;
+            self.audit.record(
+                &AuditEvent::new(
+                    &who.tenant_id,
+                    actions::SESSION_CREATED,
+                    format!("api_key:{}", who.key_id),
+                )
+                .session(&session.customer_id, &session.id)
+                .detail("mode", session.mode.as_str())
+                .detail("superseded_others", supersede),
             )
-            .session(&session.customer_id, &session.id)
-            .detail("mode", session.mode.as_str())
-            .detail("superseded_others", supersede),
-        )?;
+        })?;
         let sep = if self.url_base.contains('?') {
             '&'
         } else {
@@ -144,26 +151,31 @@ impl PortalSessionService {
         if !id::is_valid(id::PORTAL_SESSION, id) {
             return Err(not_found());
         }
-        let session = self
-            .sessions
-            .end(&who.tenant_id, id, EndReason::Revoked, clock::now())?
-            .ok_or_else(not_found)?;
-        self.audit.record(
-            &AuditEvent::new(
-                &who.tenant_id,
-                actions::SESSION_REVOKED,
-                format!("api_key:{}", who.key_id),
-            )
-            .session(&session.customer_id, &session.id),
-        )?;
-        Ok(session)
+        let mut ended = None;
+        self.units.atomically(&mut || {
+            let session = self
+                .sessions
+                .end(&who.tenant_id, id, EndReason::Revoked, clock::now())?
+                .ok_or_else(not_found)?;
+            self.audit.record(
+                &AuditEvent::new(
+                    &who.tenant_id,
+                    actions::SESSION_REVOKED,
+                    format!("api_key:{}", who.key_id),
+                )
+                .session(&session.customer_id, &session.id),
+            )?;
+            ended = Some(session);
+            Ok(())
+        })?;
+        Ok(ended.expect("set when the unit succeeds"))
     }
 
     /// Trades a single-use login code for the session's token.
     pub fn exchange(&self, code: &str) -> DomainResult<(PortalSession, String)> {
         let invalid = || {
             unauthenticated(
-                "invalid_login_code",
+                ErrorCode::InvalidLoginCode,
                 "The login code is unknown, used or expired.",
             )
         };
@@ -189,8 +201,8 @@ impl PortalSessionService {
         Ok((session, token))
     }
 
-    /// The session a token stands for, if it may be used now. Refreshes the idle window at most
-    /// once a minute.
+    /// The session a token stands for, if it may be used now. A session with an idle timeout
+    /// records this use, so its idle window is exact.
     ///
     /// `audit_refusal(session_id)` decides whether a refusal is written to the audit log, so a
     /// client retrying a dead token in a loop cannot grow the log without bound.
@@ -203,17 +215,20 @@ impl PortalSessionService {
         let claims = match self.tokens.verify(token, now) {
             Ok(c) => c,
             Err(TokenError::Invalid) => {
-                return Err(unauthenticated("invalid_token", INVALID_TOKEN))
+                return Err(unauthenticated(ErrorCode::InvalidToken, INVALID_TOKEN))
             }
-            Err(TokenError::Expired) => return Err(unauthenticated("session_expired", EXPIRED)),
+            Err(TokenError::Expired) => {
+                return Err(unauthenticated(ErrorCode::SessionExpired, EXPIRED))
+            }
         };
-        let (session, _) =
+        let (mut session, _) =
             self.usable(&claims.tenant_id, &claims.session_id, now, audit_refusal)?;
         if session.customer_id != claims.customer_id {
-            return Err(unauthenticated("invalid_token", INVALID_TOKEN));
+            return Err(unauthenticated(ErrorCode::InvalidToken, INVALID_TOKEN));
         }
         if session.needs_touch(now) {
             self.sessions.touch(&session.tenant_id, &session.id, now)?;
+            session.last_seen_at = now;
         }
         Ok(session)
     }
@@ -229,7 +244,7 @@ impl PortalSessionService {
         let (session, status) = self
             .sessions
             .get(tenant_id, session_id)?
-            .ok_or_else(|| unauthenticated("invalid_token", INVALID_TOKEN))?;
+            .ok_or_else(|| unauthenticated(ErrorCode::InvalidToken, INVALID_TOKEN))?;
         let refusal = match session.check(now) {
             Err(r) => Some(r),
             Ok(()) if status == CustomerStatus::Archived => Some(Refusal::CustomerArchived),
@@ -239,10 +254,10 @@ impl PortalSessionService {
             return Ok((session, status));
         };
         let (code, message, reason) = match refusal {
-            Refusal::Expired => ("session_expired", EXPIRED, "expired"),
-            Refusal::IdleExpired => ("session_expired", EXPIRED, "idle_expired"),
-            Refusal::Ended(r) => ("session_revoked", REVOKED, r.as_str()),
-            Refusal::CustomerArchived => ("session_revoked", REVOKED, "customer_archived"),
+            Refusal::Expired => (ErrorCode::SessionExpired, EXPIRED, "expired"),
+            Refusal::IdleExpired => (ErrorCode::SessionExpired, EXPIRED, "idle_expired"),
+            Refusal::Ended(r) => (ErrorCode::SessionRevoked, REVOKED, r.as_str()),
+            Refusal::CustomerArchived => (ErrorCode::SessionRevoked, REVOKED, "customer_archived"),
         };
         if audit_refusal(&session.id) {
             self.audit.record(
@@ -258,22 +273,27 @@ impl PortalSessionService {
         Err(unauthenticated(code, message))
     }
 
-    /// Ends the caller's own session.
+    /// Ends this session. Allowed under an admin preview too: it ends only the preview (never the
+    /// customer's own sessions) and changes nothing of the customer's, so it is the staff's way
+    /// out of a preview rather than a write; the audit entry names the mode.
     pub fn logout(&self, session: &PortalSession) -> DomainResult<()> {
-        self.sessions.end(
-            &session.tenant_id,
-            &session.id,
-            EndReason::LoggedOut,
-            clock::now(),
-        )?;
-        self.audit.record(
-            &AuditEvent::new(
+        self.units.atomically(&mut || {
+            self.sessions.end(
                 &session.tenant_id,
-                actions::SESSION_LOGGED_OUT,
-                format!("session:{}", session.id),
+                &session.id,
+                EndReason::LoggedOut,
+                clock::now(),
+            )?;
+            self.audit.record(
+                &AuditEvent::new(
+                    &session.tenant_id,
+                    actions::SESSION_LOGGED_OUT,
+                    format!("session:{}", session.id),
+                )
+                .session(&session.customer_id, &session.id)
+                .detail("mode", session.mode.as_str()),
             )
-            .session(&session.customer_id, &session.id),
-        )
+        })
     }
 
     /// Records a request made under an admin preview (who looked at what, and when).
@@ -313,7 +333,7 @@ impl PortalSession {
             Ok(())
         } else {
             Err(DomainError::Forbidden {
-                code: "section_disabled",
+                code: ErrorCode::SectionDisabled,
                 message: format!(
                     "The {} section is disabled for this session.",
                     section.as_str()
@@ -326,7 +346,7 @@ impl PortalSession {
     pub fn require_write(&self) -> DomainResult<()> {
         if self.mode == SessionMode::AdminPreview {
             return Err(DomainError::Forbidden {
-                code: "read_only_session",
+                code: ErrorCode::ReadOnlySession,
                 message: "Admin preview sessions are read-only.".into(),
             });
         }
@@ -339,7 +359,7 @@ impl PortalSession {
         match fields.iter().find(|f| !allowed.contains(f)) {
             None => Ok(()),
             Some(f) => Err(DomainError::Forbidden {
-                code: "field_not_allowed",
+                code: ErrorCode::FieldNotAllowed,
                 message: format!("This session may not change `{}`.", f.as_str()),
             }),
         }

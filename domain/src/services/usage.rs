@@ -1,3 +1,4 @@
+use crate::ErrorCode;
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -23,7 +24,7 @@ pub struct UsageService {
 pub fn feature_not_found() -> DomainError {
     DomainError::NotFound {
         resource: "feature",
-        code: "feature_not_found",
+        code: ErrorCode::FeatureNotFound,
     }
 }
 

@@ -1,5 +1,6 @@
 use std::sync::Arc;
 
+use crate::ErrorCode;
 use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 
@@ -23,7 +24,7 @@ pub struct WalletService {
 pub fn not_found() -> DomainError {
     DomainError::NotFound {
         resource: "wallet",
-        code: "wallet_not_found",
+        code: ErrorCode::WalletNotFound,
     }
 }
 
@@ -163,11 +164,11 @@ fn require_open(w: &Wallet) -> DomainResult<()> {
     match w.status {
         WalletStatus::Active => Ok(()),
         WalletStatus::Frozen => Err(DomainError::Conflict {
-            code: "wallet_frozen",
+            code: ErrorCode::WalletFrozen,
             message: "the wallet is frozen".into(),
         }),
         WalletStatus::Closed => Err(DomainError::Conflict {
-            code: "wallet_closed",
+            code: ErrorCode::WalletClosed,
             message: "the wallet is closed".into(),
         }),
     }
@@ -251,7 +252,7 @@ pub(crate) fn debit_state(st: &mut WalletState, d: &Debit, now: DateTime<Utc>) -
     require_open(&st.wallet)?;
     if st.wallet.balance < d.credits {
         return Err(DomainError::Unprocessable {
-            code: "insufficient_credits",
+            code: ErrorCode::InsufficientCredits,
             message: format!(
                 "the wallet holds {} credits",
                 crate::money::canonical(&st.wallet.balance)

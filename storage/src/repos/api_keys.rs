@@ -4,9 +4,10 @@ use domain::api_key::{ApiKey, StoredKey};
 use domain::page::{Page, PageRequest};
 use domain::ports::ApiKeyRepo;
 use domain::services::api_keys::not_found;
+use domain::ErrorCode;
 use domain::{DomainError, DomainResult};
 
-use super::{internal, TxError};
+use super::{internal, newest_first, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::{api_keys, tenants};
 use crate::sql_types::DbTime;
@@ -135,18 +136,11 @@ impl ApiKeyRepo for Store {
 
     fn list(&self, tenant_id: &str, page: &PageRequest) -> DomainResult<Page<ApiKey>> {
         let mut conn = self.conn()?;
-        let mut q = api_keys::table
+        let q = api_keys::table
             .filter(api_keys::tenant_id.eq(tenant_id))
             .select(KeyRow::as_select())
             .into_boxed();
-        if let Some(after) = &page.after {
-            q = q.filter(api_keys::id.lt(after.clone()));
-        }
-        let rows = q
-            .order(api_keys::id.desc())
-            .limit(page.fetch_limit())
-            .load(&mut *conn)
-            .map_err(internal)?;
+        let rows = newest_first!(q, api_keys::id, page, &mut *conn).map_err(internal)?;
         let keys = rows.into_iter().map(|r| r.into_stored().key).collect();
         Ok(Page::from_rows(keys, page, |k: &ApiKey| &k.id))
     }
@@ -176,7 +170,7 @@ impl ApiKeyRepo for Store {
             let active: i64 = mine.filter(api_keys::revoked_at.is_null()).count().get_result(c)?;
             if active <= 1 {
                 return Err(DomainError::Conflict {
-                    code: "last_active_key",
+                    code: ErrorCode::LastActiveKey,
                     message: "the last active API key of an account cannot be revoked; create another key first".into(),
                 }
                 .into());

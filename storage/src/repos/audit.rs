@@ -4,7 +4,7 @@ use domain::page::{Page, PageRequest};
 use domain::ports::AuditRepo;
 use domain::{DomainError, DomainResult};
 
-use super::internal;
+use super::{internal, newest_first};
 use crate::schema::audit_events as ae;
 use crate::sql_types::DbTime;
 use crate::Store;
@@ -64,14 +64,7 @@ impl AuditRepo for Store {
         if let Some(to) = filter.to {
             q = q.filter(ae::occurred_at.lt(DbTime(to)));
         }
-        if let Some(after) = &page.after {
-            q = q.filter(ae::id.lt(after.clone()));
-        }
-        let rows: Vec<AuditRow> = q
-            .order(ae::id.desc())
-            .limit(page.fetch_limit())
-            .load(&mut *conn)
-            .map_err(internal)?;
+        let rows: Vec<AuditRow> = newest_first!(q, ae::id, page, &mut *conn).map_err(internal)?;
         let events = rows
             .into_iter()
             .map(|r| {

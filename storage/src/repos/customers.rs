@@ -3,10 +3,11 @@ use domain::customer::{Address, Customer, CustomerFilter, CustomerStatus, Metada
 use domain::page::{Page, PageRequest};
 use domain::ports::{CustomerChange, CustomerRepo};
 use domain::services::customers::not_found;
+use domain::ErrorCode;
 use domain::{DomainError, DomainResult};
 
-use super::{internal, lower, TxError};
-use crate::connection::{write_tx, DbConnection};
+use super::{first_locked, internal, lower, newest_first, TxError};
+use crate::connection::write_tx;
 use crate::schema::customers;
 use crate::sql_types::DbTime;
 use crate::Store;
@@ -84,7 +85,7 @@ impl CustomerRow {
 
 fn external_id_taken() -> DomainError {
     DomainError::Conflict {
-        code: "external_id_taken",
+        code: ErrorCode::ExternalIdTaken,
         message: "another customer already has this external_id".into(),
     }
 }
@@ -140,17 +141,7 @@ impl CustomerRepo for Store {
             let this = customers::table
                 .filter(customers::tenant_id.eq(tenant_id))
                 .filter(customers::id.eq(id));
-            // Row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes other writers.
-            let row = match c {
-                DbConnection::Postgres(pg) => this
-                    .select(CustomerRow::as_select())
-                    .for_update()
-                    .first(pg)
-                    .optional()?,
-                DbConnection::Sqlite(sq) => {
-                    this.select(CustomerRow::as_select()).first(sq).optional()?
-                }
-            };
+            let row = first_locked!(c, this.select(CustomerRow::as_select()))?;
             let mut customer = row.ok_or_else(not_found)?.into_domain()?;
             change(&mut customer)?;
             diesel::update(this)
@@ -194,14 +185,8 @@ impl CustomerRepo for Store {
         if let Some(to) = filter.created_to {
             q = q.filter(customers::created_at.lt(DbTime(to)));
         }
-        if let Some(after) = &page.after {
-            q = q.filter(customers::id.lt(after.clone()));
-        }
-        let rows: Vec<CustomerRow> = q
-            .order(customers::id.desc())
-            .limit(page.fetch_limit())
-            .load(&mut *conn)
-            .map_err(internal)?;
+        let rows: Vec<CustomerRow> =
+            newest_first!(q, customers::id, page, &mut *conn).map_err(internal)?;
         let items = rows
             .into_iter()
             .map(CustomerRow::into_domain)

@@ -5,7 +5,7 @@ use domain::ports::{InvoiceChange, InvoiceFilter, InvoiceRepo};
 use domain::services::invoices::not_found;
 use domain::{DomainError, DomainResult};
 
-use super::{internal, lower, TxError};
+use super::{first_locked, internal, lower, newest_first, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::{invoice_counters as ic, invoices as inv};
 use crate::sql_types::{DbDecimal, DbTime};
@@ -141,14 +141,7 @@ pub(crate) fn lock_invoice(
     let this = inv::table
         .filter(inv::tenant_id.eq(tenant_id))
         .filter(inv::id.eq(id));
-    let row = match c {
-        DbConnection::Postgres(pg) => this
-            .select(InvoiceRow::as_select())
-            .for_update()
-            .first(pg)
-            .optional()?,
-        DbConnection::Sqlite(sq) => this.select(InvoiceRow::as_select()).first(sq).optional()?,
-    };
+    let row = first_locked!(c, this.select(InvoiceRow::as_select()))?;
     Ok(row.ok_or_else(not_found)?.into_domain()?)
 }
 
@@ -278,14 +271,8 @@ impl InvoiceRepo for Store {
                 .filter(inv::payment_status.eq_any(["unpaid", "partially_paid"]))
                 .filter(inv::due_at.lt(DbTime(t)));
         }
-        if let Some(after) = &page.after {
-            q = q.filter(inv::id.lt(after.clone()));
-        }
-        let rows: Vec<InvoiceRow> = q
-            .order(inv::id.desc())
-            .limit(page.fetch_limit())
-            .load(&mut *conn)
-            .map_err(internal)?;
+        let rows: Vec<InvoiceRow> =
+            newest_first!(q, inv::id, page, &mut *conn).map_err(internal)?;
         let items = rows
             .into_iter()
             .map(InvoiceRow::into_domain)

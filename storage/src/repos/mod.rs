@@ -17,6 +17,36 @@ pub mod wallets;
 use diesel::result::{DatabaseErrorKind, Error};
 use domain::DomainError;
 
+/// `query.first(conn).optional()` with the row locked until the transaction ends: `FOR UPDATE`
+/// on PostgreSQL, where row locks serialise writers; on SQLite the `BEGIN IMMEDIATE` of the
+/// write transaction already excludes every other writer. (A macro: the query's diesel type
+/// differs per table, and `FOR UPDATE` exists only on the PostgreSQL connection.)
+macro_rules! first_locked {
+    ($conn:expr, $query:expr) => {
+        match $conn {
+            $crate::connection::DbConnection::Postgres(pg) => {
+                $query.for_update().first(pg).optional()
+            }
+            $crate::connection::DbConnection::Sqlite(sq) => $query.first(sq).optional(),
+        }
+    };
+}
+pub(crate) use first_locked;
+
+/// One page of a (boxed) query, newest first by id: the rows after the cursor's id, one more
+/// than the page so [`domain::page::Page::from_rows`] can tell whether another follows. Keyset
+/// paging: no OFFSET scans, and stable while rows are added.
+macro_rules! newest_first {
+    ($query:expr, $id:expr, $page:expr, $conn:expr) => {{
+        let mut q = $query;
+        if let Some(after) = &$page.after {
+            q = q.filter($id.lt(after.clone()));
+        }
+        q.order($id.desc()).limit($page.fetch_limit()).load($conn)
+    }};
+}
+pub(crate) use newest_first;
+
 pub(crate) fn internal(e: Error) -> DomainError {
     DomainError::internal(format!("database: {e}"))
 }

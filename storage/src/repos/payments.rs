@@ -8,8 +8,8 @@ use domain::{DomainError, DomainResult};
 
 use super::invoices::{lock_invoice, save_invoice};
 use super::wallets::{lock_wallet, save_wallet};
-use super::{internal, TxError};
-use crate::connection::{write_tx, DbConnection};
+use super::{first_locked, internal, newest_first, TxError};
+use crate::connection::write_tx;
 use crate::schema::{payments as p, refunds as r};
 use crate::sql_types::{DbDecimal, DbTime};
 use crate::Store;
@@ -126,16 +126,7 @@ impl PaymentRepo for Store {
             let this = p::table
                 .filter(p::tenant_id.eq(tenant_id))
                 .filter(p::id.eq(payment_id));
-            let row = match c {
-                DbConnection::Postgres(pg) => this
-                    .select(PaymentRow::as_select())
-                    .for_update()
-                    .first(pg)
-                    .optional()?,
-                DbConnection::Sqlite(sq) => {
-                    this.select(PaymentRow::as_select()).first(sq).optional()?
-                }
-            };
+            let row = first_locked!(c, this.select(PaymentRow::as_select()))?;
             let mut payment = row.ok_or_else(not_found)?.into_domain()?;
             let mut invoice = lock_invoice(c, tenant_id, &payment.invoice_id)?;
             let mut wallet = payment
@@ -208,14 +199,7 @@ impl PaymentRepo for Store {
         if let Some(s) = f.status {
             q = q.filter(p::status.eq(s.as_str()));
         }
-        if let Some(after) = &page.after {
-            q = q.filter(p::id.lt(after.clone()));
-        }
-        let rows: Vec<PaymentRow> = q
-            .order(p::id.desc())
-            .limit(page.fetch_limit())
-            .load(&mut *conn)
-            .map_err(internal)?;
+        let rows: Vec<PaymentRow> = newest_first!(q, p::id, page, &mut *conn).map_err(internal)?;
         let items = rows
             .into_iter()
             .map(PaymentRow::into_domain)

@@ -6,7 +6,7 @@ use domain::portal_session::{EndReason, PortalSession, SessionMode};
 use domain::ports::PortalSessionRepo;
 use domain::{DomainError, DomainResult};
 
-use super::internal;
+use super::{first_locked, internal, newest_first};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::{customers, portal_sessions as ps};
 use crate::sql_types::DbTime;
@@ -103,13 +103,10 @@ fn load(
     let this = ps::table
         .filter(ps::tenant_id.eq(tenant_id))
         .filter(ps::id.eq(id));
-    match conn {
-        DbConnection::Postgres(pg) if lock => this
-            .select(SessionRow::as_select())
-            .for_update()
-            .first(pg)
-            .optional(),
-        _ => this.select(SessionRow::as_select()).first(conn).optional(),
+    if lock {
+        first_locked!(conn, this.select(SessionRow::as_select()))
+    } else {
+        this.select(SessionRow::as_select()).first(conn).optional()
     }
 }
 
@@ -188,21 +185,14 @@ impl PortalSessionRepo for Store {
         page: &PageRequest,
     ) -> DomainResult<Page<PortalSession>> {
         let mut conn = self.conn()?;
-        let mut q = ps::table
+        let q = ps::table
             .filter(ps::tenant_id.eq(tenant_id))
             .filter(ps::customer_id.eq(customer_id))
             .filter(ps::ended_at.is_null())
             .filter(ps::expires_at.gt(DbTime(now)))
             .select(SessionRow::as_select())
             .into_boxed();
-        if let Some(after) = &page.after {
-            q = q.filter(ps::id.lt(after.clone()));
-        }
-        let rows: Vec<SessionRow> = q
-            .order(ps::id.desc())
-            .limit(page.fetch_limit())
-            .load(&mut *conn)
-            .map_err(internal)?;
+        let rows: Vec<SessionRow> = newest_first!(q, ps::id, page, &mut *conn).map_err(internal)?;
         let items = rows
             .into_iter()
             .map(SessionRow::into_domain)

@@ -6,9 +6,10 @@ use diesel::prelude::*;
 use domain::page::{Page, PageRequest};
 use domain::ports::{EventFilter, UsageRepo};
 use domain::usage::{Aggregation, Feature, Rollup, UsageEvent};
+use domain::ErrorCode;
 use domain::{DomainError, DomainResult};
 
-use super::{internal, TxError};
+use super::{internal, newest_first, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::{features as f, usage_events as ue, usage_rollups as ur};
 use crate::sql_types::{DbDecimal, DbTime, ExactDecimal, UtcTimestamp};
@@ -97,7 +98,7 @@ struct RollupRow {
 
 fn key_taken() -> DomainError {
     DomainError::Conflict {
-        code: "feature_key_taken",
+        code: ErrorCode::FeatureKeyTaken,
         message: "another feature already has this key".into(),
     }
 }
@@ -245,18 +246,11 @@ impl UsageRepo for Store {
 
     fn list_features(&self, tenant_id: &str, page: &PageRequest) -> DomainResult<Page<Feature>> {
         let mut conn = self.conn()?;
-        let mut q = f::table
+        let q = f::table
             .filter(f::tenant_id.eq(tenant_id))
             .select(FeatureRow::as_select())
             .into_boxed();
-        if let Some(after) = &page.after {
-            q = q.filter(f::id.lt(after.clone()));
-        }
-        let rows: Vec<FeatureRow> = q
-            .order(f::id.desc())
-            .limit(page.fetch_limit())
-            .load(&mut *conn)
-            .map_err(internal)?;
+        let rows: Vec<FeatureRow> = newest_first!(q, f::id, page, &mut *conn).map_err(internal)?;
         let items = rows
             .into_iter()
             .map(FeatureRow::into_domain)
@@ -347,14 +341,7 @@ impl UsageRepo for Store {
         if let Some(t) = filter.to {
             q = q.filter(ue::timestamp.lt(DbTime(t)));
         }
-        if let Some(after) = &page.after {
-            q = q.filter(ue::id.lt(after.clone()));
-        }
-        let rows: Vec<EventRow> = q
-            .order(ue::id.desc())
-            .limit(page.fetch_limit())
-            .load(&mut *conn)
-            .map_err(internal)?;
+        let rows: Vec<EventRow> = newest_first!(q, ue::id, page, &mut *conn).map_err(internal)?;
         let items = rows
             .into_iter()
             .map(|r| {

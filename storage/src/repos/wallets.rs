@@ -9,7 +9,7 @@ use domain::wallet::{
 };
 use domain::{DomainError, DomainResult};
 
-use super::{internal, TxError};
+use super::{first_locked, internal, newest_first, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::{credit_lots as cl, wallet_transactions as wt, wallets as w};
 use crate::sql_types::{DbDecimal, DbTime};
@@ -219,14 +219,7 @@ pub(crate) fn lock_wallet(
     let this = w::table
         .filter(w::tenant_id.eq(tenant_id))
         .filter(w::id.eq(id));
-    let row = match c {
-        DbConnection::Postgres(pg) => this
-            .select(WalletRow::as_select())
-            .for_update()
-            .first(pg)
-            .optional()?,
-        DbConnection::Sqlite(sq) => this.select(WalletRow::as_select()).first(sq).optional()?,
-    };
+    let row = first_locked!(c, this.select(WalletRow::as_select()))?;
     let (wallet, _) = row.ok_or_else(not_found)?.into_domain()?;
     let lots = load_live_lots(c, tenant_id, id)?
         .into_iter()
@@ -327,14 +320,7 @@ impl WalletRepo for Store {
         if let Some(c) = customer_id {
             q = q.filter(w::customer_id.eq(c.to_owned()));
         }
-        if let Some(after) = &page.after {
-            q = q.filter(w::id.lt(after.clone()));
-        }
-        let rows: Vec<WalletRow> = q
-            .order(w::id.desc())
-            .limit(page.fetch_limit())
-            .load(&mut *conn)
-            .map_err(internal)?;
+        let rows: Vec<WalletRow> = newest_first!(q, w::id, page, &mut *conn).map_err(internal)?;
         let items = rows
             .into_iter()
             .map(WalletRow::into_domain)

@@ -3,7 +3,6 @@ use actix_web::web::{Data, Path};
 use actix_web::{delete, get, post, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::api_key::ApiKey;
-use domain::page::PageRequest;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -11,6 +10,7 @@ use super::{list_type, PageParams};
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
+use crate::pagination::admin_page;
 use crate::state::AppState;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -94,8 +94,8 @@ pub async fn create(
         who.tenant_id.clone(),
         body.value.name,
     );
-    idempotency::run(&state, &who, &req, &body.raw, || async move {
-        let (key, plaintext) = blocking(move || svc.create(&tenant, &name)).await?;
+    idempotency::run(&state, &who, &req, &body.raw, move || {
+        let (key, plaintext) = svc.create(&tenant, &name)?;
         Ok((
             StatusCode::CREATED,
             CreatedApiKey {
@@ -122,10 +122,11 @@ pub async fn create(
 #[get("/api_keys")]
 pub async fn list(
     state: Data<AppState>,
+    req: HttpRequest,
     AdminKey(who): AdminKey,
     Query(q): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let svc = state.api_keys.clone();
     let keys = blocking(move || svc.list(&who.tenant_id, &page)).await?;
     Ok(HttpResponse::Ok().json(ApiKeyList::from(keys.map(ApiKeyView::from))))

@@ -1,14 +1,15 @@
 use actix_web::web::Data;
+use actix_web::HttpRequest;
 use actix_web::{get, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::audit::{AuditEvent, AuditFilter};
-use domain::page::PageRequest;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::list_type;
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{AdminKey, Query};
+use crate::pagination::admin_page;
 use crate::state::AppState;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -53,8 +54,10 @@ pub struct ListAuditEvents {
     /// e.g. `portal_session.preview_request`.
     pub action: Option<String>,
     /// At or after (RFC 3339).
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub from: Option<DateTime<Utc>>,
     /// Before (RFC 3339).
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub to: Option<DateTime<Utc>>,
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<i64>,
@@ -76,10 +79,11 @@ pub struct ListAuditEvents {
 #[get("/audit_events")]
 pub async fn list(
     state: Data<AppState>,
+    req: HttpRequest,
     AdminKey(who): AdminKey,
     Query(q): Query<ListAuditEvents>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let filter = AuditFilter {
         customer_id: q.customer_id,
         action: q.action,

@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use domain::customer::{
     Address, Customer, CustomerFilter, CustomerPatch, CustomerStatus, NewCustomer,
 };
-use domain::page::PageRequest;
 use domain::FieldError;
 use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -16,6 +15,7 @@ use super::list_type;
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
+use crate::pagination::admin_page;
 use crate::state::AppState;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
@@ -172,8 +172,10 @@ pub struct ListCustomers {
     #[param(example = "active")]
     pub status: Option<String>,
     /// Created at or after (RFC 3339, e.g. `2026-01-01T00:00:00Z`).
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub created_from: Option<DateTime<Utc>>,
     /// Created before (RFC 3339).
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub created_to: Option<DateTime<Utc>>,
 }
 
@@ -212,8 +214,8 @@ pub async fn create(
         metadata: b.metadata.unwrap_or_default(),
     };
     let (svc, tenant) = (state.customers.clone(), who.tenant_id.clone());
-    idempotency::run(&state, &who, &req, &body.raw, || async move {
-        let c = blocking(move || svc.create(&tenant, input)).await?;
+    idempotency::run(&state, &who, &req, &body.raw, move || {
+        let c = svc.create(&tenant, input)?;
         Ok((StatusCode::CREATED, CustomerView::from(c)))
     })
     .await
@@ -234,10 +236,11 @@ pub async fn create(
 #[get("/customers")]
 pub async fn list(
     state: Data<AppState>,
+    req: HttpRequest,
     AdminKey(who): AdminKey,
     Query(q): Query<ListCustomers>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let status = match q.status.as_deref() {
         None | Some("active") => Some(CustomerStatus::Active),
         Some("archived") => Some(CustomerStatus::Archived),

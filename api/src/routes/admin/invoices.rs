@@ -2,7 +2,6 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{delete, get, patch, post, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::page::PageRequest;
 use domain::services::invoices::{InvoicePatch, NewInvoice};
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -12,6 +11,7 @@ use super::list_type;
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
+use crate::pagination::admin_page;
 use crate::routes::invoice_dto::{
     lines, pdf_http, render_pdf, InvoiceView, LineBody, ListInvoices, PdfDocument,
 };
@@ -27,6 +27,7 @@ pub struct CreateInvoice {
     pub customer_id: String,
     /// ISO 4217.
     pub currency: String,
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub due_at: Option<DateTime<Utc>>,
     pub memo: Option<String>,
     #[serde(default)]
@@ -37,7 +38,7 @@ pub struct CreateInvoice {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateInvoice {
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::timestamps::nullable")]
     #[schema(value_type = Option<DateTime<Utc>>)]
     pub due_at: Option<Option<DateTime<Utc>>>,
     #[serde(default, deserialize_with = "present")]
@@ -77,8 +78,8 @@ pub async fn create(
         lines: lines(b.lines)?,
     };
     let (svc, tenant) = (state.invoices.clone(), who.tenant_id.clone());
-    idempotency::run(&state, &who, &req, &body.raw, || async move {
-        let i = blocking(move || svc.create(&tenant, input)).await?;
+    idempotency::run(&state, &who, &req, &body.raw, move || {
+        let i = svc.create(&tenant, input)?;
         Ok((StatusCode::CREATED, InvoiceView::from(i)))
     })
     .await
@@ -99,10 +100,11 @@ pub async fn create(
 #[get("/invoices")]
 pub async fn list(
     state: Data<AppState>,
+    req: HttpRequest,
     AdminKey(who): AdminKey,
     Query(q): Query<ListInvoices>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.invoices.clone();
     let found = blocking(move || svc.list(&who.tenant_id, &filter, &page)).await?;

@@ -3,7 +3,6 @@ use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::money::{canonical, Currency};
-use domain::page::PageRequest;
 use domain::payment::{Payment, PaymentMethod, PaymentState, Refund};
 use domain::ports::PaymentFilter;
 use domain::services::payments::NewPayment;
@@ -15,6 +14,7 @@ use super::list_type;
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
+use crate::pagination::admin_page;
 use crate::routes::invoice_dto::InvoiceView;
 use crate::routes::wallet_dto::decimal;
 use crate::state::AppState;
@@ -75,10 +75,12 @@ pub struct RefundView {
     pub created_at: DateTime<Utc>,
 }
 
-impl From<Refund> for RefundView {
-    fn from(r: Refund) -> Self {
+impl RefundView {
+    /// Money as the payment shows it: in its currency's minor units (`30.00`, not `30`).
+    fn new(r: Refund, currency: &str) -> Self {
+        let c = Currency::parse(currency).expect("payment currencies are validated");
         Self {
-            amount: canonical(&r.amount),
+            amount: c.display(&r.amount),
             credits: r.credits.as_ref().map(canonical),
             id: r.id,
             payment_id: r.payment_id,
@@ -212,8 +214,8 @@ pub async fn pay(
         who.tenant_id.clone(),
         id.into_inner(),
     );
-    idempotency::run(&state, &who, &req, &body.raw, || async move {
-        let (invoice, payment) = blocking(move || svc.pay(&tenant, &id, input)).await?;
+    idempotency::run(&state, &who, &req, &body.raw, move || {
+        let (invoice, payment) = svc.pay(&tenant, &id, input)?;
         Ok((
             StatusCode::CREATED,
             PaymentResult {
@@ -258,12 +260,12 @@ pub async fn refund(
         who.tenant_id.clone(),
         id.into_inner(),
     );
-    idempotency::run(&state, &who, &req, &body.raw, || async move {
-        let (payment, refund) = blocking(move || svc.refund(&tenant, &id, amount, reason)).await?;
+    idempotency::run(&state, &who, &req, &body.raw, move || {
+        let (payment, refund) = svc.refund(&tenant, &id, amount, reason)?;
         Ok((
             StatusCode::CREATED,
             RefundResult {
-                refund: refund.into(),
+                refund: RefundView::new(refund, &payment.currency),
                 payment: payment.into(),
             },
         ))
@@ -286,10 +288,11 @@ pub async fn refund(
 #[get("/payments")]
 pub async fn list(
     state: Data<AppState>,
+    req: HttpRequest,
     AdminKey(who): AdminKey,
     Query(q): Query<ListPayments>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.payments.clone();
     let found = blocking(move || svc.list(&who.tenant_id, &filter, &page)).await?;

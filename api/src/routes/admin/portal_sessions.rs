@@ -2,7 +2,6 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{delete, get, post, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::page::PageRequest;
 use domain::portal_session::{CustomerRef, NewSession};
 use domain::services::portal_sessions::CreatedSession;
 use domain::FieldError;
@@ -13,6 +12,7 @@ use super::list_type;
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
+use crate::pagination::admin_page;
 use crate::routes::session_dto::{ModeBody, PermissionsBody, SectionsBody, SessionView};
 use crate::state::AppState;
 
@@ -139,8 +139,8 @@ pub async fn create(
     };
     let svc = state.portal.clone();
     let principal = who.clone();
-    idempotency::run(&state, &who, &req, &body.raw, || async move {
-        let created = blocking(move || svc.create(&principal, input)).await?;
+    idempotency::run(&state, &who, &req, &body.raw, move || {
+        let created = svc.create(&principal, input)?;
         Ok((StatusCode::CREATED, CreatedPortalSession::from(created)))
     })
     .await
@@ -193,10 +193,11 @@ pub async fn shortcut(
 #[get("/portal_sessions")]
 pub async fn list(
     state: Data<AppState>,
+    req: HttpRequest,
     AdminKey(who): AdminKey,
     Query(q): Query<ListSessions>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let svc = state.portal.clone();
     let sessions = blocking(move || svc.list_open(&who.tenant_id, &q.customer_id, &page)).await?;
     Ok(HttpResponse::Ok().json(SessionList::from(sessions.map(SessionView::from))))

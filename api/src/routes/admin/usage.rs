@@ -3,20 +3,20 @@ use actix_web::web::{Data, Path};
 use actix_web::{get, patch, post, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
 use domain::money::canonical;
-use domain::page::PageRequest;
 use domain::ports::EventFilter;
 use domain::services::usage::{FeaturePatch, NewFeature};
-use domain::usage::{
-    Aggregation, EventOutcome, Feature, Granularity, IncomingEvent, UsageEvent, UsageReport,
-};
+use domain::usage::{Aggregation, EventOutcome, Feature, IncomingEvent, UsageEvent};
+use domain::ErrorCode;
 use domain::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::list_type;
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{AdminKey, JsonBody, Query};
+use crate::extract::{nul_in_value, AdminKey, BatchBody, JsonBody, Query, NUL};
 use crate::idempotency;
+use crate::pagination::admin_page;
+use crate::routes::usage_dto::{UsageQuery, UsageView};
 use crate::routes::wallet_dto::decimal;
 use crate::state::AppState;
 
@@ -104,6 +104,7 @@ pub struct EventBody {
     /// The feature key.
     pub feature: String,
     /// Default now; at most 5 minutes ahead, at most `PORTAL_EVENT_MAX_AGE_DAYS` old.
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub timestamp: Option<DateTime<Utc>>,
     #[serde(default)]
     #[schema(value_type = std::collections::HashMap<String, serde_json::Value>)]
@@ -220,143 +221,13 @@ pub struct ListEvents {
     pub customer_id: Option<String>,
     /// Feature key.
     pub feature: Option<String>,
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub from: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub to: Option<DateTime<Utc>>,
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
-}
-
-/// Usage window: `window` (1d, 7d, 30d; ending now) or `from` and `to`.
-#[derive(Debug, Deserialize, IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct UsageQuery {
-    /// `1d`, `7d` or `30d` (default 30d), ending now.
-    pub window: Option<String>,
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
-    /// `hour` or `day` (default: hour for 1d, day otherwise). Days are cut in the customer's
-    /// time zone.
-    pub granularity: Option<String>,
-    /// Only this feature key.
-    pub feature: Option<String>,
-}
-
-impl UsageQuery {
-    pub fn resolve(&self) -> Result<(DateTime<Utc>, DateTime<Utc>, Granularity), ApiError> {
-        let bad = |f: &str, m: &str| ApiError::validation(vec![FieldError::new(f, m)]);
-        let (from, to, default) = match (self.window.as_deref(), self.from, self.to) {
-            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
-                return Err(bad("window", "give either window or from/to"))
-            }
-            (None, Some(f), Some(t)) => (f, t, Granularity::Day),
-            (None, Some(_), None) | (None, None, Some(_)) => {
-                return Err(bad("from", "give both from and to"))
-            }
-            (w, None, None) => {
-                let days = match w.unwrap_or("30d") {
-                    "1d" => 1,
-                    "7d" => 7,
-                    "30d" => 30,
-                    _ => return Err(bad("window", "must be 1d, 7d or 30d")),
-                };
-                let now = domain::clock::now();
-                (
-                    now - chrono::Duration::days(days),
-                    now,
-                    if days == 1 {
-                        Granularity::Hour
-                    } else {
-                        Granularity::Day
-                    },
-                )
-            }
-        };
-        let granularity = match self.granularity.as_deref() {
-            None => default,
-            Some("hour") => Granularity::Hour,
-            Some("day") => Granularity::Day,
-            Some(_) => return Err(bad("granularity", "must be hour or day")),
-        };
-        Ok((from, to, granularity))
-    }
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct PointView {
-    pub t: DateTime<Utc>,
-    pub quantity: String,
-    pub events: i64,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct SeriesView {
-    pub feature: String,
-    pub unit: String,
-    pub points: Vec<PointView>,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct BreakdownView {
-    pub feature: String,
-    pub name: String,
-    pub unit: String,
-    pub total_usage: String,
-    pub events: i64,
-    /// total_usage × unit price, exact.
-    pub total_cost: String,
-    pub currency: String,
-}
-
-#[derive(Debug, Serialize, ToSchema)]
-pub struct UsageView {
-    pub from: DateTime<Utc>,
-    pub to: DateTime<Utc>,
-    /// `hour` or `day`.
-    pub granularity: &'static str,
-    pub series: Vec<SeriesView>,
-    pub breakdown: Vec<BreakdownView>,
-}
-
-impl From<UsageReport> for UsageView {
-    fn from(r: UsageReport) -> Self {
-        Self {
-            from: r.from,
-            to: r.to,
-            granularity: r.granularity.as_str(),
-            series: r
-                .series
-                .into_iter()
-                .map(|s| SeriesView {
-                    feature: s.feature,
-                    unit: s.unit,
-                    points: s
-                        .points
-                        .into_iter()
-                        .map(|p| PointView {
-                            t: p.t,
-                            quantity: canonical(&p.quantity),
-                            events: p.events,
-                        })
-                        .collect(),
-                })
-                .collect(),
-            breakdown: r
-                .breakdown
-                .into_iter()
-                .map(|b| BreakdownView {
-                    total_usage: canonical(&b.total_usage),
-                    total_cost: canonical(&b.total_cost),
-                    feature: b.feature,
-                    name: b.name,
-                    unit: b.unit,
-                    events: b.events,
-                    currency: b.currency,
-                })
-                .collect(),
-        }
-    }
 }
 
 /// Create a feature (meter).
@@ -397,8 +268,8 @@ pub async fn create_feature(
         currency: b.currency,
     };
     let (svc, tenant) = (state.usage.clone(), who.tenant_id.clone());
-    idempotency::run(&state, &who, &req, &body.raw, || async move {
-        let f = blocking(move || svc.create_feature(&tenant, input)).await?;
+    idempotency::run(&state, &who, &req, &body.raw, move || {
+        let f = svc.create_feature(&tenant, input)?;
         Ok((StatusCode::CREATED, FeatureView::from(f)))
     })
     .await
@@ -419,10 +290,11 @@ pub async fn create_feature(
 #[get("/features")]
 pub async fn list_features(
     state: Data<AppState>,
+    req: HttpRequest,
     AdminKey(who): AdminKey,
     Query(q): Query<super::PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let svc = state.usage.clone();
     let found = blocking(move || svc.list_features(&who.tenant_id, &page)).await?;
     Ok(HttpResponse::Ok().json(FeatureList::from(found.map(FeatureView::from))))
@@ -555,11 +427,7 @@ pub async fn send_event(
 ) -> Result<HttpResponse, ApiError> {
     let r = ingest(&state, who.tenant_id, vec![Ok(body.value)]).await?;
     if let Some(reason) = r.results[0].reason.clone() {
-        return Err(ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "event_rejected",
-            reason,
-        ));
+        return Err(ApiError::new(ErrorCode::EventRejected, reason));
     }
     Ok(HttpResponse::Ok().json(r))
 }
@@ -582,10 +450,9 @@ pub async fn send_event(
 pub async fn send_batch(
     state: Data<AppState>,
     AdminKey(who): AdminKey,
-    body: JsonBody<EventBatch>,
+    BatchBody(batch): BatchBody<EventBatch>,
 ) -> Result<HttpResponse, ApiError> {
-    let events = body
-        .value
+    let events = batch
         .events
         .into_iter()
         .map(|v| {
@@ -593,7 +460,10 @@ pub async fn send_batch(
                 .get("event_id")
                 .and_then(|x| x.as_str())
                 .unwrap_or_default()
-                .to_owned();
+                .replace('\0', "");
+            if let Some(field) = nul_in_value(&v) {
+                return Err((id, format!("malformed event: {field} {NUL}")));
+            }
             serde_json::from_value::<EventBody>(v)
                 .map_err(|e| (id, format!("malformed event: {e}")))
         })
@@ -616,10 +486,11 @@ pub async fn send_batch(
 #[get("/events")]
 pub async fn list_events(
     state: Data<AppState>,
+    req: HttpRequest,
     AdminKey(who): AdminKey,
     Query(q): Query<ListEvents>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let filter = EventFilter {
         customer_id: q.customer_id,
         feature: q.feature,

@@ -2,7 +2,6 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, patch, post, HttpRequest, HttpResponse};
 use chrono::{DateTime, Utc};
-use domain::page::PageRequest;
 use domain::services::api_keys::Principal;
 use domain::services::wallets::{Debit, NewWallet, TopUp, WalletPatch, WalletService};
 use domain::wallet::{LotKind, WalletStatus};
@@ -16,6 +15,7 @@ use super::list_type;
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
+use crate::pagination::admin_page;
 use crate::routes::wallet_dto::{
     decimal, ListTransactions, LotKindBody, TransactionView, WalletView,
 };
@@ -56,6 +56,7 @@ pub struct TopUpBody {
     /// Lower is consumed first (default 0); ties go to the earliest expiry, then the oldest.
     pub priority: Option<i32>,
     /// When the remaining credits of this top-up expire (future; default never).
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub expires_at: Option<DateTime<Utc>>,
     /// Default: the kind.
     pub reason: Option<String>,
@@ -107,8 +108,8 @@ where
         + 'static,
 {
     let (svc, tenant) = (state.wallets.clone(), who.tenant_id.clone());
-    idempotency::run(state, who, req, raw, || async move {
-        let (w, tx) = blocking(move || op(&svc, &tenant, &wallet_id)).await?;
+    idempotency::run(state, who, req, raw, move || {
+        let (w, tx) = op(&svc, &tenant, &wallet_id)?;
         Ok((
             StatusCode::CREATED,
             WalletOperation {
@@ -162,8 +163,8 @@ pub async fn create(
         conversion_rate,
     };
     let (svc, tenant) = (state.wallets.clone(), who.tenant_id.clone());
-    idempotency::run(&state, &who, &req, &body.raw, || async move {
-        let w = blocking(move || svc.create(&tenant, input)).await?;
+    idempotency::run(&state, &who, &req, &body.raw, move || {
+        let w = svc.create(&tenant, input)?;
         Ok((StatusCode::CREATED, WalletView::from(w)))
     })
     .await
@@ -184,10 +185,11 @@ pub async fn create(
 #[get("/wallets")]
 pub async fn list(
     state: Data<AppState>,
+    req: HttpRequest,
     AdminKey(who): AdminKey,
     Query(q): Query<ListWallets>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let svc = state.wallets.clone();
     let wallets =
         blocking(move || svc.list(&who.tenant_id, q.customer_id.as_deref(), &page)).await?;
@@ -394,11 +396,12 @@ pub async fn close(
 #[get("/wallets/{id}/transactions")]
 pub async fn transactions(
     state: Data<AppState>,
+    req: HttpRequest,
     AdminKey(who): AdminKey,
     id: Path<String>,
     Query(q): Query<ListTransactions>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.wallets.clone();
     let txs = blocking(move || svc.transactions(&who.tenant_id, &id, None, &filter, &page)).await?;

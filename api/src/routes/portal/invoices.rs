@@ -1,13 +1,14 @@
 use actix_web::web::{Data, Path};
+use actix_web::HttpRequest;
 use actix_web::{get, HttpResponse};
 use domain::invoice::InvoiceStatus;
-use domain::page::PageRequest;
 use domain::portal_session::Section;
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{PortalAuth, Query};
+use crate::pagination::portal_page;
 use crate::routes::admin::invoices::InvoiceList;
 use crate::routes::invoice_dto::{pdf_http, render_pdf, InvoiceView, ListInvoices, PdfDocument};
 use crate::state::AppState;
@@ -62,11 +63,12 @@ fn own_issued_invoice(
 #[get("/invoices")]
 pub async fn list(
     state: Data<AppState>,
+    req: HttpRequest,
     PortalAuth(session): PortalAuth,
     Query(q): Query<ListInvoices>,
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Invoices)?;
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
     let mut filter = q.filter()?;
     // Whatever was asked: this customer's, never drafts.
     filter.customer_id = Some(session.customer_id.clone());

@@ -1,11 +1,12 @@
 use actix_web::web::Data;
+use actix_web::HttpRequest;
 use actix_web::{get, HttpResponse};
-use domain::page::PageRequest;
 use domain::portal_session::Section;
 use domain::ports::PaymentFilter;
 
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{PortalAuth, Query};
+use crate::pagination::portal_page;
 use crate::routes::admin::payments::{PaymentList, PaymentView};
 use crate::routes::admin::PageParams;
 use crate::state::AppState;
@@ -26,11 +27,12 @@ use crate::state::AppState;
 #[get("/payments")]
 pub async fn list(
     state: Data<AppState>,
+    req: HttpRequest,
     PortalAuth(session): PortalAuth,
     Query(q): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Payments)?;
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
     let filter = PaymentFilter {
         customer_id: Some(session.customer_id.clone()),
         ..Default::default()

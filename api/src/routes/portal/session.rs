@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{JsonBody, PortalAuth};
+use crate::extract::{client_address, JsonBody, PortalAuth};
 use crate::routes::session_dto::SessionView;
 use crate::state::AppState;
 
@@ -47,12 +47,7 @@ pub async fn exchange(
     req: HttpRequest,
     body: JsonBody<ExchangeCode>,
 ) -> Result<HttpResponse, ApiError> {
-    // The TCP peer, not X-Forwarded-For, which any client can set.
-    let client = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
-    state.limits.exchange(&client)?;
+    state.limits.exchange(&client_address(&req))?;
     let svc = state.portal.clone();
     let code = body.value.code;
     let (session, token) = blocking(move || svc.exchange(&code)).await?;
@@ -79,7 +74,8 @@ pub async fn current(PortalAuth(session): PortalAuth) -> HttpResponse {
     HttpResponse::Ok().json(SessionView::from(session))
 }
 
-/// Log out: the session ends and its token stops working.
+/// Log out: the session ends and its token stops working. Under an admin preview this ends the
+/// preview only (audited with its mode); the customer's own sessions are untouched.
 #[utoipa::path(
     operation_id = "end_portal_session",
     tag = "Portal: session",

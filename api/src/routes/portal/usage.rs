@@ -4,7 +4,7 @@ use domain::portal_session::Section;
 
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{PortalAuth, Query};
-use crate::routes::admin::usage::{UsageQuery, UsageView};
+use crate::routes::usage_dto::{UsageQuery, UsageView};
 use crate::state::AppState;
 
 /// The customer's usage by feature: a graph series and a breakdown with cost (section `usage`).

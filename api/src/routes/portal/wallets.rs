@@ -1,6 +1,6 @@
 use actix_web::web::{Data, Path};
+use actix_web::HttpRequest;
 use actix_web::{get, HttpResponse};
-use domain::page::PageRequest;
 use domain::portal_session::{PortalSession, Section};
 use domain::wallet::Wallet;
 use serde::Serialize;
@@ -8,6 +8,7 @@ use utoipa::ToSchema;
 
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{PortalAuth, Query};
+use crate::pagination::portal_page;
 use crate::routes::admin::list_type;
 use crate::routes::admin::wallets::TransactionList;
 use crate::routes::admin::PageParams;
@@ -65,11 +66,12 @@ fn own_wallet(state: &AppState, session: &PortalSession, id: &str) -> domain::Do
 #[get("/wallets")]
 pub async fn list(
     state: Data<AppState>,
+    req: HttpRequest,
     PortalAuth(session): PortalAuth,
     Query(q): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Credits)?;
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
     let st = state.clone();
     let wallets = blocking(move || {
         let listed = st
@@ -134,12 +136,13 @@ pub async fn get(
 #[get("/wallets/{id}/transactions")]
 pub async fn transactions(
     state: Data<AppState>,
+    req: HttpRequest,
     PortalAuth(session): PortalAuth,
     id: Path<String>,
     Query(q): Query<ListTransactions>,
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Credits)?;
-    let page = PageRequest::new(q.limit, q.cursor.as_deref())?;
+    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.wallets.clone();
     let txs = blocking(move || {

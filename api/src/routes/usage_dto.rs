@@ -1,0 +1,144 @@
+//! Usage analytics as clients see them (admin and portal): the window query and the report.
+
+use chrono::{DateTime, Utc};
+use domain::money::canonical;
+use domain::usage::{Granularity, UsageReport};
+use domain::FieldError;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::ApiError;
+
+/// Usage window: `window` (1d, 7d, 30d; ending now) or `from` and `to`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct UsageQuery {
+    /// `1d`, `7d` or `30d` (default 30d), ending now.
+    pub window: Option<String>,
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
+    pub from: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
+    pub to: Option<DateTime<Utc>>,
+    /// `hour` or `day` (default: hour for 1d, day otherwise). Days are cut in the customer's
+    /// time zone.
+    pub granularity: Option<String>,
+    /// Only this feature key.
+    pub feature: Option<String>,
+}
+
+impl UsageQuery {
+    pub fn resolve(&self) -> Result<(DateTime<Utc>, DateTime<Utc>, Granularity), ApiError> {
+        let bad = |f: &str, m: &str| ApiError::validation(vec![FieldError::new(f, m)]);
+        let (from, to, default) = match (self.window.as_deref(), self.from, self.to) {
+            (Some(_), Some(_), _) | (Some(_), _, Some(_)) => {
+                return Err(bad("window", "give either window or from/to"))
+            }
+            (None, Some(f), Some(t)) => (f, t, Granularity::Day),
+            (None, Some(_), None) | (None, None, Some(_)) => {
+                return Err(bad("from", "give both from and to"))
+            }
+            (w, None, None) => {
+                let days = match w.unwrap_or("30d") {
+                    "1d" => 1,
+                    "7d" => 7,
+                    "30d" => 30,
+                    _ => return Err(bad("window", "must be 1d, 7d or 30d")),
+                };
+                let now = domain::clock::now();
+                (
+                    now - chrono::Duration::days(days),
+                    now,
+                    if days == 1 {
+                        Granularity::Hour
+                    } else {
+                        Granularity::Day
+                    },
+                )
+            }
+        };
+        let granularity = match self.granularity.as_deref() {
+            None => default,
+            Some("hour") => Granularity::Hour,
+            Some("day") => Granularity::Day,
+            Some(_) => return Err(bad("granularity", "must be hour or day")),
+        };
+        Ok((from, to, granularity))
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PointView {
+    pub t: DateTime<Utc>,
+    pub quantity: String,
+    pub events: i64,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SeriesView {
+    pub feature: String,
+    pub unit: String,
+    pub points: Vec<PointView>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BreakdownView {
+    pub feature: String,
+    pub name: String,
+    pub unit: String,
+    pub total_usage: String,
+    pub events: i64,
+    /// total_usage × unit price, exact.
+    pub total_cost: String,
+    pub currency: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UsageView {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    /// `hour` or `day`.
+    pub granularity: &'static str,
+    pub series: Vec<SeriesView>,
+    pub breakdown: Vec<BreakdownView>,
+}
+
+impl From<UsageReport> for UsageView {
+    fn from(r: UsageReport) -> Self {
+        Self {
+            from: r.from,
+            to: r.to,
+            granularity: r.granularity.as_str(),
+            series: r
+                .series
+                .into_iter()
+                .map(|s| SeriesView {
+                    feature: s.feature,
+                    unit: s.unit,
+                    points: s
+                        .points
+                        .into_iter()
+                        .map(|p| PointView {
+                            t: p.t,
+                            quantity: canonical(&p.quantity),
+                            events: p.events,
+                        })
+                        .collect(),
+                })
+                .collect(),
+            breakdown: r
+                .breakdown
+                .into_iter()
+                .map(|b| BreakdownView {
+                    total_usage: canonical(&b.total_usage),
+                    total_cost: canonical(&b.total_cost),
+                    feature: b.feature,
+                    name: b.name,
+                    unit: b.unit,
+                    events: b.events,
+                    currency: b.currency,
+                })
+                .collect(),
+        }
+    }
+}

@@ -1,0 +1,312 @@
+//! Exactly-once across `kill -9`. The real `portal-api` process serves wallet top-ups, each sent
+//! with its own `Idempotency-Key` and retried by its client until it gets an answer, while the
+//! process is killed with SIGKILL at random moments and restarted on the same database. However
+//! the kills fall (before the commit, between the commit and the answer, while answering), every
+//! top-up must be in the ledger exactly once and every client must hold the answer of that one
+//! ledger entry. On PostgreSQL two processes serve one database, as replicas do: a retry may
+//! land on the other one, while the first still holds the key or after it was killed.
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use bigdecimal::BigDecimal;
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use rand::Rng;
+use serde_json::{json, Value};
+
+const OPERATIONS: usize = 1200;
+const CLIENTS: usize = 24;
+const KILLS: usize = 8;
+
+/// The server binary with its database; restarted on the same port and database after a kill.
+struct Process {
+    child: Option<Child>,
+    port: u16,
+    env: Vec<(&'static str, String)>,
+    _dir: tempfile::TempDir,
+    pg_schema: Option<(String, String)>,
+}
+
+impl Process {
+    fn start(
+        database_url: Option<String>,
+        token_key: &str,
+        pg_schema: Option<(String, String)>,
+    ) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let database_url = database_url
+            .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("portal.db").display()));
+        let env = vec![
+            ("DATABASE_URL", database_url),
+            ("PORTAL_LISTEN", format!("127.0.0.1:{port}")),
+            (
+                "PORTAL_DATA_DIR",
+                dir.path().join("data").display().to_string(),
+            ),
+            ("PORTAL_BOOTSTRAP_API_KEY", KEY.to_owned()),
+            ("PORTAL_WORKERS", "2".to_owned()),
+            // Replicas share the key that seals stored answers (and signs tokens and cursors).
+            ("PORTAL_TOKEN_KEY", token_key.to_owned()),
+            ("RUST_LOG", "error".to_owned()),
+        ];
+        let mut p = Process {
+            child: None,
+            port,
+            env,
+            _dir: dir,
+            pg_schema,
+        };
+        p.spawn();
+        p
+    }
+
+    fn spawn(&mut self) {
+        let child = Command::new(PathBuf::from(env!("CARGO_BIN_EXE_portal-api")))
+            .arg("serve")
+            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start portal-api");
+        self.child = Some(child);
+    }
+
+    /// SIGKILL: no shutdown hook, no flush, no answer for what is in flight.
+    fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().expect("kill -9");
+            c.wait().expect("reaped");
+        }
+    }
+
+    fn base(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    async fn wait_ready(&self, client: &reqwest::Client) {
+        for _ in 0..300 {
+            if let Ok(r) = client.get(format!("{}/readyz", self.base())).send().await {
+                if r.status().is_success() {
+                    return;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("portal-api did not become ready");
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        self.kill9();
+        if let Some((admin_url, schema)) = &self.pg_schema {
+            if let Ok(mut c) = PgConnection::establish(admin_url) {
+                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+            }
+        }
+    }
+}
+
+const KEY: &str = "sk_crashtst_0123456789abcdefghijklmnopqrstuv";
+
+/// Sends one request until a server answers it (connection refused or reset while a server is
+/// down or dies mid-request; 409 while the key is still being processed), each attempt to the
+/// next server.
+async fn until_answered(
+    client: &reqwest::Client,
+    bases: &[String],
+    path: &str,
+    key: &str,
+    body: &Value,
+) -> (u16, Value) {
+    for attempt in 0.. {
+        let base = &bases[attempt % bases.len()];
+        let sent = client
+            .post(format!("{base}{path}"))
+            .header("x-api-key", KEY)
+            .header("Idempotency-Key", key)
+            .json(body)
+            .send()
+            .await;
+        if let Ok(r) = sent {
+            let status = r.status().as_u16();
+            if let Ok(v) = r.json::<Value>().await {
+                if status != 409 && status < 500 {
+                    return (status, v);
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    unreachable!()
+}
+
+/// An admin GET, read as JSON.
+async fn get(client: &reqwest::Client, url: &str) -> Value {
+    let r = client
+        .get(url)
+        .header("x-api-key", KEY)
+        .send()
+        .await
+        .unwrap();
+    r.json().await.unwrap()
+}
+
+fn amount(i: usize) -> String {
+    format!("{}.{:03}", i % 97 + 1, i % 1000)
+}
+
+async fn exactly_once_across_kill9(mut servers: Vec<Process>) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    for server in &servers {
+        server.wait_ready(&client).await;
+    }
+    let bases: Vec<String> = servers.iter().map(Process::base).collect();
+    let base = bases[0].clone();
+    let (s, customer) = until_answered(
+        &client,
+        &bases,
+        "/v1/customers",
+        "crash-customer",
+        &json!({"external_id": "crash-1", "name": "Crash Test"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{customer}");
+    let (s, wallet) = until_answered(
+        &client,
+        &bases,
+        "/v1/wallets",
+        "crash-wallet",
+        &json!({"customer_id": customer["id"], "currency": "USD"}),
+    )
+    .await;
+    assert_eq!(s, 201, "{wallet}");
+    let wallet_id = wallet["id"].as_str().unwrap().to_owned();
+
+    let mut clients = Vec::new();
+    for c in 0..CLIENTS {
+        let (client, wallet_id) = (client.clone(), wallet_id.clone());
+        // Each client starts on a different server.
+        let mut bases = bases.clone();
+        let n = bases.len();
+        bases.rotate_left(c % n);
+        clients.push(tokio::spawn(async move {
+            let mut answers = Vec::new();
+            for i in (c..OPERATIONS).step_by(CLIENTS) {
+                let (status, v) = until_answered(
+                    &client,
+                    &bases,
+                    &format!("/v1/wallets/{wallet_id}/top_up"),
+                    &format!("op-{i}"),
+                    &json!({"credits": amount(i), "reference": format!("op-{i}")}),
+                )
+                .await;
+                assert_eq!(status, 201, "op-{i}: {v}");
+                answers.push((
+                    format!("op-{i}"),
+                    v["transaction"]["id"].as_str().unwrap().to_owned(),
+                ));
+            }
+            answers
+        }));
+    }
+    for _ in 0..KILLS {
+        let pause = rand::rng().random_range(150..600);
+        tokio::time::sleep(Duration::from_millis(pause)).await;
+        let victim = rand::rng().random_range(0..servers.len());
+        let server = &mut servers[victim];
+        server.kill9();
+        server.spawn();
+        server.wait_ready(&client).await;
+    }
+    let mut answered = HashMap::new();
+    for c in clients {
+        for (reference, tx_id) in c.await.expect("client task") {
+            answered.insert(reference, tx_id);
+        }
+    }
+    assert_eq!(answered.len(), OPERATIONS);
+
+    // The ledger, read whole: one entry per operation, and it is the one its client was told of.
+    let mut ledger: HashMap<String, Vec<String>> = HashMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{base}/v1/wallets/{wallet_id}/transactions?limit=100");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page = get(&client, &url).await;
+        for tx in page["data"].as_array().unwrap() {
+            ledger
+                .entry(tx["reference"].as_str().unwrap_or_default().to_owned())
+                .or_default()
+                .push(tx["id"].as_str().unwrap().to_owned());
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => break,
+        }
+    }
+    let doubled: Vec<_> = ledger.iter().filter(|(_, ids)| ids.len() > 1).collect();
+    assert!(doubled.is_empty(), "applied more than once: {doubled:?}");
+    for (reference, tx_id) in &answered {
+        assert_eq!(
+            ledger.get(reference),
+            Some(&vec![tx_id.clone()]),
+            "{reference}: the client's answer names the ledger entry"
+        );
+    }
+    let expected: BigDecimal = (0..OPERATIONS)
+        .map(|i| amount(i).parse::<BigDecimal>().unwrap())
+        .sum();
+    let w = get(&client, &format!("{base}/v1/wallets/{wallet_id}")).await;
+    assert_eq!(
+        w["balance"]
+            .as_str()
+            .unwrap()
+            .parse::<BigDecimal>()
+            .unwrap(),
+        expected,
+        "balance"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sqlite() {
+    let token_key = api::tokens::PasetoCodec::generate_key();
+    exactly_once_across_kill9(vec![Process::start(None, &token_key, None)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[cfg_attr(
+    not(postgres_tests),
+    ignore = "PostgreSQL: set TEST_DATABASE_URL to run"
+)]
+async fn postgres() {
+    let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let schema = format!("crash_{}", rand::rng().random_range(0..u64::MAX));
+    PgConnection::establish(&admin_url)
+        .expect("connect to TEST_DATABASE_URL")
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .expect("create test schema");
+    let sep = if admin_url.contains('?') { '&' } else { '?' };
+    let url = format!("{admin_url}{sep}options=-csearch_path%3D{schema}");
+    let token_key = api::tokens::PasetoCodec::generate_key();
+    exactly_once_across_kill9(vec![
+        Process::start(Some(url.clone()), &token_key, Some((admin_url, schema))),
+        Process::start(Some(url), &token_key, None),
+    ])
+    .await;
+}
