@@ -313,6 +313,8 @@ fn seed_usage(state: &AppState, tenant: &str, cus: &str) -> DomainResult<()> {
             }
         }
     }
-    state.usage.ingest(tenant, events)?;
+    state
+        .usage
+        .ingest(tenant, events.into_iter().map(Ok).collect())?;
     Ok(())
 }

@@ -1,11 +1,20 @@
-pub mod admin;
-pub mod invoice_dto;
+//! Every route, one folder per resource: `dto.rs` (the JSON shapes), `admin.rs` (routes under
+//! `x-api-key`, scoped to the key's account), `portal.rs` (routes under `X-Session-Token`,
+//! scoped to the session's customer).
+
+pub mod api_keys;
+pub mod audit;
+pub mod common;
+pub mod customers;
+pub mod events;
+pub mod features;
+pub mod invoices;
 pub mod ops;
-pub mod overview_dto;
-pub mod portal;
-pub mod session_dto;
-pub mod usage_dto;
-pub mod wallet_dto;
+pub mod overview;
+pub mod payments;
+pub mod portal_sessions;
+pub mod usage;
+pub mod wallets;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -18,67 +27,67 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
         .service(ops::metrics);
     cfg.service(
         scope::scope("/v1")
-            .service(admin::api_keys::create)
-            .service(admin::api_keys::list)
-            .service(admin::api_keys::revoke)
-            .service(admin::customers::create)
-            .service(admin::customers::list)
-            .service(admin::customers::get_by_external_id)
-            .service(admin::customers::get)
-            .service(admin::customers::update)
-            .service(admin::customers::archive)
-            .service(admin::portal_sessions::create)
-            .service(admin::portal_sessions::list)
-            .service(admin::portal_sessions::revoke)
-            .service(admin::portal_sessions::shortcut)
-            .service(admin::audit::list)
-            .service(admin::wallets::create)
-            .service(admin::wallets::list)
-            .service(admin::wallets::get)
-            .service(admin::wallets::update)
-            .service(admin::wallets::top_up)
-            .service(admin::wallets::debit)
-            .service(admin::wallets::close)
-            .service(admin::wallets::transactions)
-            .service(admin::invoices::create)
-            .service(admin::invoices::list)
-            .service(admin::invoices::get)
-            .service(admin::invoices::update)
-            .service(admin::invoices::delete)
-            .service(admin::invoices::finalize)
-            .service(admin::invoices::void)
-            .service(admin::invoices::pdf)
-            .service(admin::payments::pay)
-            .service(admin::payments::refund)
-            .service(admin::payments::list)
-            .service(admin::payments::get)
-            .service(admin::usage::create_feature)
-            .service(admin::usage::list_features)
-            .service(admin::usage::get_feature)
-            .service(admin::usage::update_feature)
-            .service(admin::usage::send_event)
-            .service(admin::usage::send_batch)
-            .service(admin::usage::list_events)
-            .service(admin::usage::customer_usage)
-            .service(admin::usage::customer_overview)
+            .service(api_keys::admin::create)
+            .service(api_keys::admin::list)
+            .service(api_keys::admin::revoke)
+            .service(customers::admin::create)
+            .service(customers::admin::list)
+            .service(customers::admin::get_by_external_id)
+            .service(customers::admin::get)
+            .service(customers::admin::update)
+            .service(customers::admin::archive)
+            .service(portal_sessions::admin::create)
+            .service(portal_sessions::admin::list)
+            .service(portal_sessions::admin::revoke)
+            .service(portal_sessions::admin::shortcut)
+            .service(audit::admin::list)
+            .service(wallets::admin::create)
+            .service(wallets::admin::list)
+            .service(wallets::admin::get)
+            .service(wallets::admin::update)
+            .service(wallets::admin::top_up)
+            .service(wallets::admin::debit)
+            .service(wallets::admin::close)
+            .service(wallets::admin::transactions)
+            .service(invoices::admin::create)
+            .service(invoices::admin::list)
+            .service(invoices::admin::get)
+            .service(invoices::admin::update)
+            .service(invoices::admin::delete)
+            .service(invoices::admin::finalize)
+            .service(invoices::admin::void)
+            .service(invoices::admin::pdf)
+            .service(payments::admin::pay)
+            .service(payments::admin::refund)
+            .service(payments::admin::list)
+            .service(payments::admin::get)
+            .service(features::admin::create)
+            .service(features::admin::list)
+            .service(features::admin::get)
+            .service(features::admin::update)
+            .service(events::admin::send_event)
+            .service(events::admin::send_batch)
+            .service(events::admin::list)
+            .service(usage::admin::customer_usage)
+            .service(overview::admin::customer_overview)
             .service(
                 scope::scope("/portal")
                     .wrap(portal_cors(cors_origins))
-                    .service(portal::session::exchange)
-                    .service(portal::session::current)
-                    .service(portal::session::logout)
-                    .service(portal::customer::get)
-                    .service(portal::customer::update)
-                    .service(portal::wallets::list)
-                    .service(portal::wallets::get)
-                    .service(portal::wallets::transactions)
-                    .service(portal::invoices::list)
-                    .service(portal::invoices::summary)
-                    .service(portal::invoices::get)
-                    .service(portal::invoices::pdf)
-                    .service(portal::payments::list)
-                    .service(portal::usage::usage)
-                    .service(portal::usage::overview),
+                    .service(portal_sessions::portal::exchange)
+                    .service(portal_sessions::portal::current)
+                    .service(portal_sessions::portal::logout)
+                    .service(customers::portal::get)
+                    .service(customers::portal::update)
+                    .service(wallets::portal::list)
+                    .service(wallets::portal::get)
+                    .service(wallets::portal::transactions)
+                    .service(invoices::portal::list)
+                    .service(invoices::portal::summary)
+                    .service(invoices::portal::get)
+                    .service(invoices::portal::pdf)
+                    .service(payments::portal::list)
+                    .service(usage::portal::usage)
+                    .service(overview::portal::overview),
             ),
     );
 }

@@ -153,10 +153,13 @@ impl UsageService {
     /// Validates each event on its own; stores the valid ones (new `event_id`s only) with their
     /// rollups in one transaction; answers per event. Returns after the commit, so an
     /// `accepted` event is durable.
+    /// Stores the batch's valid events and answers one outcome per event, in order. An event
+    /// the request could not even read arrives as `Err(reason)` and is rejected with it; it
+    /// never blocks the others.
     pub fn ingest(
         &self,
         tenant_id: &str,
-        events: Vec<IncomingEvent>,
+        events: Vec<Result<IncomingEvent, String>>,
     ) -> DomainResult<Vec<EventOutcome>> {
         if events.is_empty() || events.len() > MAX_BATCH {
             return Err(DomainError::validation(
@@ -175,6 +178,13 @@ impl UsageService {
         let mut outcomes = Vec::with_capacity(events.len());
         let mut valid = Vec::new();
         for e in events {
+            let e = match e {
+                Ok(e) => e,
+                Err(unreadable) => {
+                    outcomes.push(EventOutcome::Rejected(unreadable));
+                    continue;
+                }
+            };
             match self.check(tenant_id, e, &features, &mut customers, now)? {
                 Ok(event) => {
                     outcomes.push(EventOutcome::Accepted);

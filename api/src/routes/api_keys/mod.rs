@@ -1,0 +1,4 @@
+//! API keys: create, list, revoke.
+
+pub mod admin;
+pub mod dto;

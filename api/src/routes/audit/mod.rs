@@ -1,0 +1,4 @@
+//! The audit log of who did what.
+
+pub mod admin;
+pub mod dto;

@@ -1,0 +1,65 @@
+//! What every resource's routes share: paging parameters, list envelopes, decimal input.
+
+use bigdecimal::BigDecimal;
+use domain::money::parse_amount;
+use domain::FieldError;
+use serde::{Deserialize, Deserializer};
+use utoipa::IntoParams;
+
+use crate::error::ApiError;
+
+/// Cursor pagination parameters shared by every list.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct PageParams {
+    /// Items per page, 1 to 100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// Declares a list response `{data, has_more, next_cursor}` for an item type.
+macro_rules! list_type {
+    ($name:ident, $item:ty) => {
+        #[derive(serde::Serialize, utoipa::ToSchema)]
+        pub struct $name {
+            pub data: Vec<$item>,
+            /// Whether another page follows.
+            pub has_more: bool,
+            /// Pass as `cursor` to get the next page; null on the last page.
+            pub next_cursor: Option<String>,
+        }
+
+        impl From<domain::page::Page<$item>> for $name {
+            fn from(p: domain::page::Page<$item>) -> Self {
+                Self {
+                    data: p.items,
+                    has_more: p.has_more,
+                    next_cursor: p.next_cursor,
+                }
+            }
+        }
+    };
+}
+pub(crate) use list_type;
+
+/// Parses a decimal string for `field` (plain notation, e.g. `"12.50"`).
+pub fn decimal(field: &str, s: &str) -> Result<BigDecimal, ApiError> {
+    parse_amount(s).map_err(|e| match e {
+        domain::DomainError::Validation(errs) => ApiError::validation(
+            errs.into_iter()
+                .map(|f| FieldError::new(field, f.message))
+                .collect(),
+        ),
+        other => other.into(),
+    })
+}
+
+/// Tells a field sent as `null` (Some(None)) from a field left out (None).
+pub fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}

@@ -1,0 +1,205 @@
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{get, patch, post, HttpRequest, HttpResponse};
+use domain::customer::{CustomerFilter, CustomerPatch, CustomerStatus, NewCustomer};
+use domain::FieldError;
+
+use super::dto::{CreateCustomer, CustomerList, CustomerView, ListCustomers, UpdateCustomer};
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{AdminKey, JsonBody, Query};
+use crate::idempotency;
+use crate::pagination::admin_page;
+use crate::state::AppState;
+
+/// Create a customer.
+#[utoipa::path(
+    operation_id = "create_customer",
+    tag = "Customers",
+    security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 h.")),
+    request_body = CreateCustomer,
+    responses(
+        (status = 201, body = CustomerView),
+        (status = 400, body = Problem, content_type = "application/problem+json", description = "`malformed_json`."),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`external_id_taken` or `idempotency_key_in_use`."),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 415, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` or `idempotency_key_reused`."),
+    ),
+)]
+#[post("/customers")]
+pub async fn create(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    req: HttpRequest,
+    body: JsonBody<CreateCustomer>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.value;
+    let input = NewCustomer {
+        external_id: b.external_id,
+        name: b.name,
+        email: b.email,
+        phone: b.phone,
+        address: b.address.map(Into::into),
+        timezone: b.timezone,
+        metadata: b.metadata.unwrap_or_default(),
+    };
+    let (svc, tenant) = (state.customers.clone(), who.tenant_id.clone());
+    idempotency::run(&state, &who, &req, &body.raw, move || {
+        let c = svc.create(&tenant, input)?;
+        Ok((StatusCode::CREATED, CustomerView::from(c)))
+    })
+    .await
+}
+
+/// List customers, newest first, with search and filters.
+#[utoipa::path(
+    operation_id = "list_customers",
+    tag = "Customers",
+    security(("api_key" = [])),
+    params(ListCustomers),
+    responses(
+        (status = 200, body = CustomerList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/customers")]
+pub async fn list(
+    state: Data<AppState>,
+    req: HttpRequest,
+    AdminKey(who): AdminKey,
+    Query(q): Query<ListCustomers>,
+) -> Result<HttpResponse, ApiError> {
+    let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
+    let status = match q.status.as_deref() {
+        None | Some("active") => Some(CustomerStatus::Active),
+        Some("archived") => Some(CustomerStatus::Archived),
+        Some("all") => None,
+        Some(_) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "status",
+                "must be active, archived or all",
+            )]))
+        }
+    };
+    let filter = CustomerFilter {
+        q: q.q,
+        email: q.email,
+        status,
+        created_from: q.created_from,
+        created_to: q.created_to,
+    };
+    let svc = state.customers.clone();
+    let customers = blocking(move || svc.list(&who.tenant_id, &filter, &page)).await?;
+    Ok(HttpResponse::Ok().json(CustomerList::from(customers.map(CustomerView::from))))
+}
+
+/// Get a customer by id.
+#[utoipa::path(
+    operation_id = "get_customer",
+    tag = "Customers",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = CustomerView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
+    ),
+)]
+#[get("/customers/{id}")]
+pub async fn get(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.customers.clone();
+    let c = blocking(move || svc.get(&who.tenant_id, &id)).await?;
+    Ok(HttpResponse::Ok().json(CustomerView::from(c)))
+}
+
+/// Get a customer by the merchant's external id.
+#[utoipa::path(
+    operation_id = "get_customer_by_external_id",
+    tag = "Customers",
+    security(("api_key" = [])),
+    params(("external_id" = String, Path, example = "acme-42")),
+    responses(
+        (status = 200, body = CustomerView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
+    ),
+)]
+#[get("/customers/external/{external_id}")]
+pub async fn get_by_external_id(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    external_id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.customers.clone();
+    let c = blocking(move || svc.get_by_external_id(&who.tenant_id, &external_id)).await?;
+    Ok(HttpResponse::Ok().json(CustomerView::from(c)))
+}
+
+/// Update a customer. Archived customers cannot be changed (409 `customer_archived`).
+#[utoipa::path(
+    operation_id = "update_customer",
+    tag = "Customers",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    request_body = UpdateCustomer,
+    responses(
+        (status = 200, body = CustomerView),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`external_id_taken` or `customer_archived`."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[patch("/customers/{id}")]
+pub async fn update(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+    body: JsonBody<UpdateCustomer>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.value;
+    let patch = CustomerPatch {
+        external_id: b.external_id,
+        name: b.name,
+        email: b.email,
+        phone: b.phone,
+        address: b.address.map(|a| a.map(Into::into)),
+        timezone: b.timezone,
+        metadata: b.metadata,
+    };
+    let svc = state.customers.clone();
+    let c = blocking(move || svc.update(&who.tenant_id, &id, patch)).await?;
+    Ok(HttpResponse::Ok().json(CustomerView::from(c)))
+}
+
+/// Archive a customer: kept with its history, read-only, hidden from default lists.
+/// Archiving an archived customer returns it unchanged.
+#[utoipa::path(
+    operation_id = "archive_customer",
+    tag = "Customers",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = CustomerView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
+    ),
+)]
+#[post("/customers/{id}/archive")]
+pub async fn archive(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.customers.clone();
+    let c = blocking(move || svc.archive(&who.tenant_id, &id)).await?;
+    Ok(HttpResponse::Ok().json(CustomerView::from(c)))
+}

@@ -1,0 +1,225 @@
+//! Customers as clients send and see them: the admin shape and the portal profile.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use domain::customer::{Address, Customer};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::routes::common::{list_type, present};
+use domain::portal_session::ProfileField;
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AddressBody {
+    #[schema(example = "1 Market St")]
+    pub line1: Option<String>,
+    pub line2: Option<String>,
+    #[schema(example = "San Francisco")]
+    pub city: Option<String>,
+    #[schema(example = "CA")]
+    pub state: Option<String>,
+    #[schema(example = "94105")]
+    pub postal_code: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    #[schema(example = "US")]
+    pub country: Option<String>,
+}
+
+impl From<AddressBody> for Address {
+    fn from(a: AddressBody) -> Self {
+        Address {
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            state: a.state,
+            postal_code: a.postal_code,
+            country: a.country,
+        }
+    }
+}
+
+impl From<Address> for AddressBody {
+    fn from(a: Address) -> Self {
+        AddressBody {
+            line1: a.line1,
+            line2: a.line2,
+            city: a.city,
+            state: a.state,
+            postal_code: a.postal_code,
+            country: a.country,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CustomerView {
+    #[schema(example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub id: String,
+    /// The merchant's own id for the customer; unique per account.
+    #[schema(example = "acme-42")]
+    pub external_id: Option<String>,
+    #[schema(example = "Acme Corp")]
+    pub name: String,
+    #[schema(example = "billing@acme.test")]
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<AddressBody>,
+    /// IANA time zone; usage days are cut in it.
+    #[schema(example = "Europe/Berlin")]
+    pub timezone: String,
+    pub metadata: BTreeMap<String, String>,
+    /// `active` or `archived`.
+    #[schema(example = "active")]
+    pub status: &'static str,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub archived_at: Option<DateTime<Utc>>,
+}
+
+impl From<Customer> for CustomerView {
+    fn from(c: Customer) -> Self {
+        Self {
+            id: c.id,
+            external_id: c.external_id,
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            address: c.address.map(Into::into),
+            timezone: c.timezone,
+            metadata: c.metadata,
+            status: c.status.as_str(),
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+            archived_at: c.archived_at,
+        }
+    }
+}
+
+list_type!(CustomerList, CustomerView);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"external_id": "acme-42", "name": "Acme Corp", "email": "billing@acme.test",
+    "address": {"city": "Berlin", "country": "DE"}, "timezone": "Europe/Berlin", "metadata": {"plan": "pro"}}))]
+pub struct CreateCustomer {
+    /// Letters, digits and `- _ . : @ + = ~`, up to 255; unique per account.
+    pub external_id: Option<String>,
+    /// 1 to 255 characters.
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<AddressBody>,
+    /// IANA time zone (default `UTC`).
+    pub timezone: Option<String>,
+    /// Up to 50 keys (≤ 40 chars) with string values (≤ 500 chars).
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+/// Fields left out stay as they are; `null` clears an optional field. `metadata` replaces the
+/// whole map.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ap@acme.test", "phone": null}))]
+pub struct UpdateCustomer {
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub external_id: Option<Option<String>>,
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<AddressBody>)]
+    pub address: Option<Option<AddressBody>>,
+    pub timezone: Option<String>,
+    pub metadata: Option<BTreeMap<String, String>>,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListCustomers {
+    /// Items per page, 1 to 100.
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    /// `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+    /// Case-insensitive text in name, email or external_id.
+    pub q: Option<String>,
+    /// Exact email, case-insensitive.
+    pub email: Option<String>,
+    /// `active` (default), `archived` or `all`.
+    #[param(example = "active")]
+    pub status: Option<String>,
+    /// Created at or after (RFC 3339, e.g. `2026-01-01T00:00:00Z`).
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
+    pub created_from: Option<DateTime<Utc>>,
+    /// Created before (RFC 3339).
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+/// The customer's profile as the portal shows it (the merchant's metadata stays private).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ProfileView {
+    pub id: String,
+    pub external_id: Option<String>,
+    pub name: String,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub address: Option<AddressBody>,
+    pub timezone: String,
+}
+
+impl From<Customer> for ProfileView {
+    fn from(c: Customer) -> Self {
+        Self {
+            id: c.id,
+            external_id: c.external_id,
+            name: c.name,
+            email: c.email,
+            phone: c.phone,
+            address: c.address.map(Into::into),
+            timezone: c.timezone,
+        }
+    }
+}
+
+/// Profile changes; only the fields the session's `permissions.profile_update.allowed_fields`
+/// grant. `null` clears an optional field.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"email": "ap@acme.test"}))]
+pub struct ProfilePatch {
+    pub name: Option<String>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<AddressBody>)]
+    pub address: Option<Option<AddressBody>>,
+    pub timezone: Option<String>,
+}
+
+impl ProfilePatch {
+    pub fn fields(&self) -> Vec<ProfileField> {
+        [
+            (self.name.is_some(), ProfileField::Name),
+            (self.email.is_some(), ProfileField::Email),
+            (self.phone.is_some(), ProfileField::Phone),
+            (self.address.is_some(), ProfileField::Address),
+            (self.timezone.is_some(), ProfileField::Timezone),
+        ]
+        .into_iter()
+        .filter_map(|(given, f)| given.then_some(f))
+        .collect()
+    }
+}

@@ -1,0 +1,70 @@
+use actix_web::web::Data;
+use actix_web::{get, patch, HttpResponse};
+use domain::customer::CustomerPatch;
+use domain::portal_session::Section;
+
+use super::dto::{ProfilePatch, ProfileView};
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{JsonBody, PortalAuth};
+use crate::state::AppState;
+
+/// The session's customer profile (section `profile`).
+#[utoipa::path(
+    operation_id = "get_portal_customer",
+    tag = "Portal: profile",
+    security(("session_token" = [])),
+    responses(
+        (status = 200, body = ProfileView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/customer")]
+pub async fn get(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Profile)?;
+    let svc = state.customers.clone();
+    let c = blocking(move || svc.get(&session.tenant_id, &session.customer_id)).await?;
+    Ok(HttpResponse::Ok().json(ProfileView::from(c)))
+}
+
+/// Update the profile, limited to the fields the session allows.
+#[utoipa::path(
+    operation_id = "update_portal_customer",
+    tag = "Portal: profile",
+    security(("session_token" = [])),
+    request_body = ProfilePatch,
+    responses(
+        (status = 200, body = ProfileView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json",
+            description = "`section_disabled`, `read_only_session` (admin preview) or `field_not_allowed` (names the field)."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[patch("/customer")]
+pub async fn update(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+    body: JsonBody<ProfilePatch>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Profile)?;
+    session.require_write()?;
+    let b = body.value;
+    session.require_profile_fields(&b.fields())?;
+    let patch = CustomerPatch {
+        name: b.name,
+        email: b.email,
+        phone: b.phone,
+        address: b.address.map(|a| a.map(Into::into)),
+        timezone: b.timezone,
+        ..Default::default()
+    };
+    let svc = state.customers.clone();
+    let c = blocking(move || svc.update(&session.tenant_id, &session.customer_id, patch)).await?;
+    Ok(HttpResponse::Ok().json(ProfileView::from(c)))
+}

@@ -1,0 +1,4 @@
+//! Features: the meters usage events feed.
+
+pub mod admin;
+pub mod dto;

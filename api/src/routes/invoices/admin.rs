@@ -1,0 +1,232 @@
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{delete, get, patch, post, HttpRequest, HttpResponse};
+use domain::services::invoices::{InvoicePatch, NewInvoice};
+
+use super::dto::{CreateInvoice, InvoiceList, UpdateInvoice};
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{AdminKey, JsonBody, Query};
+use crate::idempotency;
+use crate::pagination::admin_page;
+use crate::routes::invoices::dto::{
+    lines, pdf_http, render_pdf, InvoiceView, ListInvoices, PdfDocument,
+};
+use crate::state::AppState;
+
+/// Create a draft invoice.
+#[utoipa::path(
+    operation_id = "create_invoice",
+    tag = "Invoices",
+    security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 h.")),
+    request_body = CreateInvoice,
+    responses(
+        (status = 201, body = InvoiceView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived` or `idempotency_key_in_use`."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[post("/invoices")]
+pub async fn create(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    req: HttpRequest,
+    body: JsonBody<CreateInvoice>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.value;
+    let input = NewInvoice {
+        customer_id: b.customer_id,
+        currency: b.currency,
+        due_at: b.due_at,
+        memo: b.memo,
+        lines: lines(b.lines)?,
+    };
+    let (svc, tenant) = (state.invoices.clone(), who.tenant_id.clone());
+    idempotency::run(&state, &who, &req, &body.raw, move || {
+        let i = svc.create(&tenant, input)?;
+        Ok((StatusCode::CREATED, InvoiceView::from(i)))
+    })
+    .await
+}
+
+/// Search invoices, newest first.
+#[utoipa::path(
+    operation_id = "list_invoices",
+    tag = "Invoices",
+    security(("api_key" = [])),
+    params(ListInvoices),
+    responses(
+        (status = 200, body = InvoiceList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/invoices")]
+pub async fn list(
+    state: Data<AppState>,
+    req: HttpRequest,
+    AdminKey(who): AdminKey,
+    Query(q): Query<ListInvoices>,
+) -> Result<HttpResponse, ApiError> {
+    let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
+    let filter = q.filter()?;
+    let svc = state.invoices.clone();
+    let found = blocking(move || svc.list(&who.tenant_id, &filter, &page)).await?;
+    Ok(HttpResponse::Ok().json(InvoiceList::from(found.map(InvoiceView::from))))
+}
+
+/// Get an invoice.
+#[utoipa::path(
+    operation_id = "get_invoice",
+    tag = "Invoices",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = InvoiceView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
+    ),
+)]
+#[get("/invoices/{id}")]
+pub async fn get(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.invoices.clone();
+    let i = blocking(move || svc.get(&who.tenant_id, &id)).await?;
+    Ok(HttpResponse::Ok().json(InvoiceView::from(i)))
+}
+
+/// Edit a draft (finalized invoices are immutable: 409 `invoice_not_draft`).
+#[utoipa::path(
+    operation_id = "update_invoice",
+    tag = "Invoices",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    request_body = UpdateInvoice,
+    responses(
+        (status = 200, body = InvoiceView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_draft`."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[patch("/invoices/{id}")]
+pub async fn update(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+    body: JsonBody<UpdateInvoice>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.value;
+    let patch = InvoicePatch {
+        due_at: b.due_at,
+        memo: b.memo,
+        lines: b.lines.map(lines).transpose()?,
+    };
+    let svc = state.invoices.clone();
+    let i = blocking(move || svc.update(&who.tenant_id, &id, patch)).await?;
+    Ok(HttpResponse::Ok().json(InvoiceView::from(i)))
+}
+
+/// Delete a draft.
+#[utoipa::path(
+    operation_id = "delete_draft_invoice",
+    tag = "Invoices",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 204, description = "Deleted."),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_draft`."),
+    ),
+)]
+#[delete("/invoices/{id}")]
+pub async fn delete(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.invoices.clone();
+    blocking(move || svc.delete(&who.tenant_id, &id)).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Finalize a draft: assigns the next `INV-YYYYMM-NNNNN` number, freezes the totals, sets
+/// `issued_at`.
+#[utoipa::path(
+    operation_id = "finalize_invoice",
+    tag = "Invoices",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = InvoiceView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_draft`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`invoice_empty`."),
+    ),
+)]
+#[post("/invoices/{id}/finalize")]
+pub async fn finalize(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.invoices.clone();
+    let i = blocking(move || svc.finalize(&who.tenant_id, &id)).await?;
+    Ok(HttpResponse::Ok().json(InvoiceView::from(i)))
+}
+
+/// Void a finalized invoice. Invoices with payments must be refunded first.
+#[utoipa::path(
+    operation_id = "void_invoice",
+    tag = "Invoices",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = InvoiceView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_finalized` or `invoice_has_payments`."),
+    ),
+)]
+#[post("/invoices/{id}/void")]
+pub async fn void(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.invoices.clone();
+    let i = blocking(move || svc.void(&who.tenant_id, &id)).await?;
+    Ok(HttpResponse::Ok().json(InvoiceView::from(i)))
+}
+
+/// The invoice as a PDF. Drafts render with a DRAFT watermark.
+#[utoipa::path(
+    operation_id = "get_invoice_pdf",
+    tag = "Invoices",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, description = "The invoice PDF.", content_type = "application/pdf", body = PdfDocument),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
+    ),
+)]
+#[get("/invoices/{id}/pdf")]
+pub async fn pdf(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let st = state.clone();
+    Ok(pdf_http(
+        blocking(move || render_pdf(&st, st.invoices.get(&who.tenant_id, &id)?)).await?,
+    ))
+}

@@ -1,0 +1,310 @@
+//! Invoice JSON shapes and the list query, shared by admin and portal routes.
+
+use chrono::{DateTime, Utc};
+use domain::invoice::{Invoice, InvoiceStatus, NewLine, PaymentStatus};
+use domain::money::{canonical, Currency};
+use domain::ports::InvoiceFilter;
+use domain::FieldError;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::ApiError;
+use crate::routes::common::list_type;
+use crate::routes::common::{decimal, present};
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LineBody {
+    #[schema(example = "API calls, November")]
+    pub description: String,
+    /// Decimal string > 0.
+    #[schema(example = "1200")]
+    pub quantity: String,
+    /// Decimal string ≥ 0, in the invoice currency.
+    #[schema(example = "0.002")]
+    pub unit_amount: String,
+    /// The usage feature this line bills.
+    pub feature: Option<String>,
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
+    pub period_start: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
+    pub period_end: Option<DateTime<Utc>>,
+}
+
+pub fn lines(body: Vec<LineBody>) -> Result<Vec<NewLine>, ApiError> {
+    body.into_iter()
+        .enumerate()
+        .map(|(i, l)| {
+            Ok(NewLine {
+                quantity: decimal(&format!("lines[{i}].quantity"), &l.quantity)?,
+                unit_amount: decimal(&format!("lines[{i}].unit_amount"), &l.unit_amount)?,
+                description: l.description,
+                feature: l.feature,
+                period_start: l.period_start,
+                period_end: l.period_end,
+            })
+        })
+        .collect()
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineView {
+    pub description: String,
+    pub quantity: String,
+    pub unit_amount: String,
+    /// quantity × unit_amount, exact.
+    pub amount: String,
+    pub feature: Option<String>,
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
+    pub period_start: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
+    pub period_end: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceView {
+    #[schema(example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub id: String,
+    /// `INV-YYYYMM-NNNNN`, from finalization on.
+    #[schema(example = "INV-202611-00042")]
+    pub number: Option<String>,
+    pub customer_id: String,
+    /// `draft`, `finalized` or `voided`.
+    #[schema(example = "finalized")]
+    pub status: &'static str,
+    /// `unpaid`, `partially_paid`, `paid` or `refunded`.
+    #[schema(example = "unpaid")]
+    pub payment_status: &'static str,
+    #[schema(example = "USD")]
+    pub currency: String,
+    pub memo: Option<String>,
+    pub lines: Vec<LineView>,
+    /// Exact sum of the line amounts.
+    #[schema(example = "12.345")]
+    pub subtotal: String,
+    /// Subtotal rounded to the currency's minor unit, half away from zero.
+    #[schema(example = "12.35")]
+    pub total: String,
+    #[schema(example = "0.00")]
+    pub amount_paid: String,
+    #[schema(example = "12.35")]
+    pub amount_due: String,
+    /// Finalized, not fully paid, and past its due date.
+    pub overdue: bool,
+    pub due_at: Option<DateTime<Utc>>,
+    pub issued_at: Option<DateTime<Utc>>,
+    pub voided_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Invoice> for InvoiceView {
+    fn from(i: Invoice) -> Self {
+        let currency = Currency::parse(&i.currency).expect("invoice currencies are validated");
+        Self {
+            overdue: i.is_overdue(domain::clock::now()),
+            amount_due: currency.display(&i.amount_due()),
+            amount_paid: currency.display(&i.amount_paid),
+            total: currency.display(&i.total),
+            subtotal: canonical(&i.subtotal),
+            status: i.status.as_str(),
+            payment_status: i.payment_status.as_str(),
+            lines: i
+                .lines
+                .into_iter()
+                .map(|l| LineView {
+                    description: l.description,
+                    quantity: canonical(&l.quantity),
+                    unit_amount: canonical(&l.unit_amount),
+                    amount: canonical(&l.amount),
+                    feature: l.feature,
+                    period_start: l.period_start,
+                    period_end: l.period_end,
+                })
+                .collect(),
+            id: i.id,
+            number: i.number,
+            customer_id: i.customer_id,
+            currency: i.currency,
+            memo: i.memo,
+            due_at: i.due_at,
+            issued_at: i.issued_at,
+            voided_at: i.voided_at,
+            created_at: i.created_at,
+            updated_at: i.updated_at,
+        }
+    }
+}
+
+/// Invoice search. Amount filters compare the total and need `currency`.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListInvoices {
+    /// Admin only.
+    pub customer_id: Option<String>,
+    /// `draft` (admin only), `finalized` or `voided`.
+    pub status: Option<String>,
+    /// `unpaid`, `partially_paid`, `paid` or `refunded`.
+    pub payment_status: Option<String>,
+    /// Text in the number or memo.
+    pub q: Option<String>,
+    pub currency: Option<String>,
+    pub issued_from: Option<DateTime<Utc>>,
+    pub issued_to: Option<DateTime<Utc>>,
+    pub due_from: Option<DateTime<Utc>>,
+    pub due_to: Option<DateTime<Utc>>,
+    /// Total at least this (decimal string, needs `currency`).
+    pub amount_min: Option<String>,
+    /// Total at most this (decimal string, needs `currency`).
+    pub amount_max: Option<String>,
+    /// Only finalized invoices past due and not fully paid.
+    pub overdue: Option<bool>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+impl ListInvoices {
+    pub fn filter(&self) -> Result<InvoiceFilter, ApiError> {
+        let bad = |f: &str, m: &str| ApiError::validation(vec![FieldError::new(f, m)]);
+        let status = match self.status.as_deref() {
+            None => None,
+            Some(s) => Some(
+                InvoiceStatus::parse(s)
+                    .ok_or_else(|| bad("status", "must be draft, finalized or voided"))?,
+            ),
+        };
+        let payment_status = match self.payment_status.as_deref() {
+            None => None,
+            Some(s) => Some(PaymentStatus::parse(s).ok_or_else(|| {
+                bad(
+                    "payment_status",
+                    "must be unpaid, partially_paid, paid or refunded",
+                )
+            })?),
+        };
+        let currency = self.currency.as_deref().map(Currency::parse).transpose()?;
+        let minor = |field: &str, v: &Option<String>| -> Result<Option<i64>, ApiError> {
+            let Some(v) = v else { return Ok(None) };
+            let c = currency.ok_or_else(|| bad(field, "needs `currency`"))?;
+            let scaled = decimal(field, v)?
+                * bigdecimal::BigDecimal::from(10i64.pow(c.minor_units() as u32));
+            if !scaled.is_integer() {
+                return Err(bad(field, "has more decimals than the currency"));
+            }
+            bigdecimal::ToPrimitive::to_i64(&scaled)
+                .map(Some)
+                .ok_or_else(|| bad(field, "is too large"))
+        };
+        Ok(InvoiceFilter {
+            customer_id: self.customer_id.clone(),
+            status,
+            exclude_drafts: false,
+            payment_status,
+            q: self.q.clone(),
+            currency: currency.map(|c| c.code().to_owned()),
+            issued_from: self.issued_from,
+            issued_to: self.issued_to,
+            due_from: self.due_from,
+            due_to: self.due_to,
+            total_minor_min: minor("amount_min", &self.amount_min)?,
+            total_minor_max: minor("amount_max", &self.amount_max)?,
+            overdue_at: self.overdue.filter(|o| *o).map(|_| domain::clock::now()),
+        })
+    }
+}
+
+/// A PDF document.
+#[derive(ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct PdfDocument(#[allow(dead_code)] Vec<u8>);
+
+/// Renders an invoice with the merchant's name and the customer's billing details: the file
+/// name and the PDF bytes. Blocking (it reads the database); see [`pdf_http`].
+pub fn render_pdf(
+    state: &crate::state::AppState,
+    invoice: Invoice,
+) -> domain::DomainResult<(String, Vec<u8>)> {
+    let merchant = state.api_keys.tenant_name(&invoice.tenant_id)?;
+    let customer = state
+        .customers
+        .get(&invoice.tenant_id, &invoice.customer_id)?;
+    let bytes = crate::pdf::render_invoice(&invoice, &merchant, &customer);
+    let name = invoice
+        .number
+        .clone()
+        .unwrap_or_else(|| format!("draft-{}", invoice.id));
+    Ok((name, bytes))
+}
+
+pub fn pdf_http((name, bytes): (String, Vec<u8>)) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("application/pdf")
+        .insert_header((
+            "Content-Disposition",
+            format!("inline; filename=\"{name}.pdf\""),
+        ))
+        .body(bytes)
+}
+
+list_type!(InvoiceList, InvoiceView);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"customer_id": "cus_01jd3x6v9f5m2q8r7t4w0y1z3a", "currency": "USD", "due_at": "2026-12-15T00:00:00Z",
+    "memo": "November usage", "lines": [{"description": "API calls", "quantity": "1200", "unit_amount": "0.002"}]}))]
+pub struct CreateInvoice {
+    pub customer_id: String,
+    /// ISO 4217.
+    pub currency: String,
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
+    pub due_at: Option<DateTime<Utc>>,
+    pub memo: Option<String>,
+    #[serde(default)]
+    pub lines: Vec<LineBody>,
+}
+
+/// Draft edits. Fields left out stay; `null` clears `due_at` or `memo`; `lines` replaces all lines.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateInvoice {
+    #[serde(default, deserialize_with = "crate::timestamps::nullable")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub due_at: Option<Option<DateTime<Utc>>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub memo: Option<Option<String>>,
+    pub lines: Option<Vec<LineBody>>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OutstandingView {
+    #[schema(example = "USD")]
+    pub currency: String,
+    /// Still to pay on finalized invoices.
+    #[schema(example = "120.00")]
+    pub outstanding: String,
+    /// The part of it that is past due.
+    #[schema(example = "20.00")]
+    pub overdue: String,
+    pub open_invoices: u32,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceSummary {
+    /// One entry per currency with something to pay.
+    pub data: Vec<OutstandingView>,
+}
+
+impl From<domain::services::invoices::Outstanding> for OutstandingView {
+    fn from(o: domain::services::invoices::Outstanding) -> Self {
+        let c = Currency::parse(&o.currency).expect("invoice currencies are validated");
+        OutstandingView {
+            outstanding: c.display(&o.outstanding),
+            overdue: c.display(&o.overdue),
+            currency: o.currency,
+            open_invoices: o.open_invoices,
+        }
+    }
+}

@@ -1,0 +1,142 @@
+use actix_web::web::{Data, Path};
+use actix_web::HttpRequest;
+use actix_web::{get, HttpResponse};
+use domain::invoice::InvoiceStatus;
+use domain::portal_session::Section;
+
+use super::dto::{InvoiceSummary, OutstandingView};
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{PortalAuth, Query};
+use crate::pagination::portal_page;
+use crate::routes::invoices::dto::InvoiceList;
+use crate::routes::invoices::dto::{pdf_http, render_pdf, InvoiceView, ListInvoices, PdfDocument};
+use crate::state::AppState;
+
+/// The session customer's invoice if it has been issued; drafts and other customers' invoices
+/// are not found.
+fn own_issued_invoice(
+    svc: &domain::services::invoices::InvoiceService,
+    session: &domain::portal_session::PortalSession,
+    id: &str,
+) -> domain::DomainResult<domain::invoice::Invoice> {
+    let i = svc.get(&session.tenant_id, id)?;
+    if i.customer_id != session.customer_id || i.status == InvoiceStatus::Draft {
+        return Err(domain::services::invoices::not_found());
+    }
+    Ok(i)
+}
+
+/// The customer's invoices (drafts are never shown), newest first (section `invoices`).
+#[utoipa::path(
+    operation_id = "list_portal_invoices",
+    tag = "Portal: invoices",
+    security(("session_token" = [])),
+    params(ListInvoices),
+    responses(
+        (status = 200, body = InvoiceList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/invoices")]
+pub async fn list(
+    state: Data<AppState>,
+    req: HttpRequest,
+    PortalAuth(session): PortalAuth,
+    Query(q): Query<ListInvoices>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Invoices)?;
+    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
+    let mut filter = q.filter()?;
+    // Whatever was asked: this customer's, never drafts.
+    filter.customer_id = Some(session.customer_id.clone());
+    filter.exclude_drafts = true;
+    if filter.status == Some(InvoiceStatus::Draft) {
+        filter.status = None;
+    }
+    let svc = state.invoices.clone();
+    let found = blocking(move || svc.list(&session.tenant_id, &filter, &page)).await?;
+    Ok(HttpResponse::Ok().json(InvoiceList::from(found.map(InvoiceView::from))))
+}
+
+/// Outstanding and overdue amounts per currency.
+#[utoipa::path(
+    operation_id = "get_portal_invoice_summary",
+    tag = "Portal: invoices",
+    security(("session_token" = [])),
+    responses(
+        (status = 200, body = InvoiceSummary),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/invoices/summary")]
+pub async fn summary(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Invoices)?;
+    let svc = state.invoices.clone();
+    let rows = blocking(move || svc.outstanding(&session.tenant_id, &session.customer_id)).await?;
+    let data = rows.into_iter().map(OutstandingView::from).collect();
+    Ok(HttpResponse::Ok().json(InvoiceSummary { data }))
+}
+
+/// One of the customer's invoices; a draft or another customer's invoice is a 404.
+#[utoipa::path(
+    operation_id = "get_portal_invoice",
+    tag = "Portal: invoices",
+    security(("session_token" = [])),
+    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = InvoiceView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/invoices/{id}")]
+pub async fn get(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Invoices)?;
+    let svc = state.invoices.clone();
+    let invoice = blocking(move || own_issued_invoice(&svc, &session, &id)).await?;
+    Ok(HttpResponse::Ok().json(InvoiceView::from(invoice)))
+}
+
+/// One of the customer's invoices as a PDF (section `invoices`).
+#[utoipa::path(
+    operation_id = "get_portal_invoice_pdf",
+    tag = "Portal: invoices",
+    security(("session_token" = [])),
+    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, description = "The invoice PDF.", content_type = "application/pdf", body = PdfDocument),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/invoices/{id}/pdf")]
+pub async fn pdf(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Invoices)?;
+    let st = state.clone();
+    blocking(move || {
+        let i = own_issued_invoice(&st.invoices, &session, &id)?;
+        render_pdf(&st, i)
+    })
+    .await
+    .map(pdf_http)
+}

@@ -1,0 +1,39 @@
+use actix_web::web::Data;
+use actix_web::{get, HttpResponse};
+use domain::portal_session::Section;
+use domain::services::overview::OverviewParts;
+
+use super::dto::OverviewView;
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::PortalAuth;
+use crate::state::AppState;
+
+/// The dashboard in one call (section `overview`): wallets (section `credits`), outstanding and
+/// overdue amounts (section `invoices`), the last 7 days of usage with cost (section `usage`);
+/// parts whose section is off are null.
+#[utoipa::path(
+    operation_id = "get_portal_overview",
+    tag = "Portal: overview",
+    security(("session_token" = [])),
+    responses(
+        (status = 200, body = OverviewView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/overview")]
+pub async fn overview(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Overview)?;
+    let parts = OverviewParts {
+        wallets: session.sections.credits,
+        outstanding: session.sections.invoices,
+        usage: session.sections.usage,
+    };
+    let svc = state.overview.clone();
+    let o = blocking(move || svc.overview(&session.tenant_id, &session.customer_id, parts)).await?;
+    Ok(HttpResponse::Ok().json(OverviewView::from(o)))
+}

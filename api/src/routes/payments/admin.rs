@@ -1,0 +1,172 @@
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{get, post, HttpRequest, HttpResponse};
+use domain::payment::{PaymentMethod, PaymentState};
+use domain::services::payments::NewPayment;
+use domain::FieldError;
+
+use super::dto::{
+    CreatePayment, CreateRefund, ListPayments, PaymentList, PaymentResult, PaymentView,
+    RefundResult, RefundView,
+};
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{AdminKey, JsonBody, Query};
+use crate::idempotency;
+use crate::pagination::admin_page;
+use crate::routes::common::decimal;
+use crate::state::AppState;
+
+/// Record a payment of a finalized invoice. Wallet payments debit the wallet in the same
+/// transaction. Over-payment → 422 `overpayment`.
+#[utoipa::path(
+    operation_id = "pay_invoice",
+    tag = "Payments",
+    security(("api_key" = [])),
+    params(
+        ("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retried payment is applied once."),
+    ),
+    request_body = CreatePayment,
+    responses(
+        (status = 201, body = PaymentResult),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found` or `wallet_not_found` (also another customer's wallet)."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_payable`, `wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`overpayment`, `insufficient_credits`, `currency_mismatch`, `validation_failed` or `idempotency_key_reused`."),
+    ),
+)]
+#[post("/invoices/{id}/payments")]
+pub async fn pay(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    req: HttpRequest,
+    id: Path<String>,
+    body: JsonBody<CreatePayment>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.value;
+    let bad = |f: &str, m: &str| ApiError::validation(vec![FieldError::new(f, m)]);
+    let input = NewPayment {
+        amount: decimal("amount", &b.amount)?,
+        method: PaymentMethod::parse(&b.method)
+            .ok_or_else(|| bad("method", "must be wallet or external"))?,
+        wallet_id: b.wallet_id,
+        reference: b.reference,
+        status: match b.status.as_deref() {
+            None => PaymentState::Succeeded,
+            Some(s) => PaymentState::parse(s)
+                .ok_or_else(|| bad("status", "must be succeeded or failed"))?,
+        },
+        failure_reason: b.failure_reason,
+    };
+    let (svc, tenant, id) = (
+        state.payments.clone(),
+        who.tenant_id.clone(),
+        id.into_inner(),
+    );
+    idempotency::run(&state, &who, &req, &body.raw, move || {
+        let (invoice, payment) = svc.pay(&tenant, &id, input)?;
+        Ok((
+            StatusCode::CREATED,
+            PaymentResult {
+                payment: payment.into(),
+                invoice: invoice.into(),
+            },
+        ))
+    })
+    .await
+}
+
+/// Refund part or all of a payment; wallet payments return their credits to the wallet.
+#[utoipa::path(
+    operation_id = "refund_payment",
+    tag = "Payments",
+    security(("api_key" = [])),
+    params(
+        ("id" = String, Path, example = "pay_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retried refund is applied once."),
+    ),
+    request_body = CreateRefund,
+    responses(
+        (status = 201, body = RefundResult),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_not_refundable`, `wallet_closed` or `idempotency_key_in_use`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`refund_exceeds_payment` or `validation_failed`."),
+    ),
+)]
+#[post("/payments/{id}/refunds")]
+pub async fn refund(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    req: HttpRequest,
+    id: Path<String>,
+    body: JsonBody<CreateRefund>,
+) -> Result<HttpResponse, ApiError> {
+    let amount = decimal("amount", &body.value.amount)?;
+    let reason = body.value.reason;
+    let (svc, tenant, id) = (
+        state.payments.clone(),
+        who.tenant_id.clone(),
+        id.into_inner(),
+    );
+    idempotency::run(&state, &who, &req, &body.raw, move || {
+        let (payment, refund) = svc.refund(&tenant, &id, amount, reason)?;
+        Ok((
+            StatusCode::CREATED,
+            RefundResult {
+                refund: RefundView::new(refund, &payment.currency),
+                payment: payment.into(),
+            },
+        ))
+    })
+    .await
+}
+
+/// Payment history, newest first.
+#[utoipa::path(
+    operation_id = "list_payments",
+    tag = "Payments",
+    security(("api_key" = [])),
+    params(ListPayments),
+    responses(
+        (status = 200, body = PaymentList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/payments")]
+pub async fn list(
+    state: Data<AppState>,
+    req: HttpRequest,
+    AdminKey(who): AdminKey,
+    Query(q): Query<ListPayments>,
+) -> Result<HttpResponse, ApiError> {
+    let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
+    let filter = q.filter()?;
+    let svc = state.payments.clone();
+    let found = blocking(move || svc.list(&who.tenant_id, &filter, &page)).await?;
+    Ok(HttpResponse::Ok().json(PaymentList::from(found.map(PaymentView::from))))
+}
+
+/// Get a payment.
+#[utoipa::path(
+    operation_id = "get_payment",
+    tag = "Payments",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "pay_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = PaymentView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_not_found`."),
+    ),
+)]
+#[get("/payments/{id}")]
+pub async fn get(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.payments.clone();
+    let p = blocking(move || svc.get(&who.tenant_id, &id)).await?;
+    Ok(HttpResponse::Ok().json(PaymentView::from(p)))
+}

@@ -1,0 +1,161 @@
+//! Payments and refunds as clients send and see them; money in the currency's minor units.
+
+use chrono::{DateTime, Utc};
+use domain::money::{canonical, Currency};
+use domain::payment::{Payment, PaymentMethod, PaymentState, Refund};
+use domain::ports::PaymentFilter;
+use domain::FieldError;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::ApiError;
+use crate::routes::common::list_type;
+use crate::routes::invoices::dto::InvoiceView;
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentView {
+    #[schema(example = "pay_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub id: String,
+    pub invoice_id: String,
+    pub customer_id: String,
+    #[schema(example = "25.00")]
+    pub amount: String,
+    pub currency: String,
+    /// `wallet` or `external`.
+    pub method: &'static str,
+    /// `succeeded` or `failed`.
+    pub status: &'static str,
+    pub wallet_id: Option<String>,
+    /// Credits debited from the wallet.
+    pub credits: Option<String>,
+    pub reference: Option<String>,
+    pub failure_reason: Option<String>,
+    pub amount_refunded: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Payment> for PaymentView {
+    fn from(p: Payment) -> Self {
+        let c = Currency::parse(&p.currency).expect("payment currencies are validated");
+        Self {
+            amount: c.display(&p.amount),
+            amount_refunded: c.display(&p.amount_refunded),
+            credits: p.credits.as_ref().map(canonical),
+            method: p.method.as_str(),
+            status: p.status.as_str(),
+            id: p.id,
+            invoice_id: p.invoice_id,
+            customer_id: p.customer_id,
+            currency: p.currency,
+            wallet_id: p.wallet_id,
+            reference: p.reference,
+            failure_reason: p.failure_reason,
+            created_at: p.created_at,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundView {
+    #[schema(example = "re_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub id: String,
+    pub payment_id: String,
+    pub invoice_id: String,
+    pub amount: String,
+    /// Credits returned to the wallet.
+    pub credits: Option<String>,
+    pub reason: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl RefundView {
+    /// Money as the payment shows it: in its currency's minor units (`30.00`, not `30`).
+    pub fn new(r: Refund, currency: &str) -> Self {
+        let c = Currency::parse(currency).expect("payment currencies are validated");
+        Self {
+            amount: c.display(&r.amount),
+            credits: r.credits.as_ref().map(canonical),
+            id: r.id,
+            payment_id: r.payment_id,
+            invoice_id: r.invoice_id,
+            reason: r.reason,
+            created_at: r.created_at,
+        }
+    }
+}
+
+list_type!(PaymentList, PaymentView);
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"amount": "25.00", "method": "wallet", "wallet_id": "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"}))]
+pub struct CreatePayment {
+    /// Decimal string in the invoice currency, at most the amount due.
+    pub amount: String,
+    /// `wallet` (debits `wallet_id`, same currency) or `external` (money received elsewhere).
+    pub method: String,
+    pub wallet_id: Option<String>,
+    pub reference: Option<String>,
+    /// `succeeded` (default) or, for external payments, `failed` (recorded in the history only).
+    pub status: Option<String>,
+    pub failure_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRefund {
+    /// Decimal string, at most what is left of the payment.
+    pub amount: String,
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PaymentResult {
+    pub payment: PaymentView,
+    pub invoice: InvoiceView,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RefundResult {
+    pub refund: RefundView,
+    pub payment: PaymentView,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListPayments {
+    pub customer_id: Option<String>,
+    pub invoice_id: Option<String>,
+    /// `wallet` or `external`.
+    pub method: Option<String>,
+    /// `succeeded` or `failed`.
+    pub status: Option<String>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+impl ListPayments {
+    pub fn filter(&self) -> Result<PaymentFilter, ApiError> {
+        let bad = |f: &str, m: &str| ApiError::validation(vec![FieldError::new(f, m)]);
+        Ok(PaymentFilter {
+            customer_id: self.customer_id.clone(),
+            invoice_id: self.invoice_id.clone(),
+            method: match self.method.as_deref() {
+                None => None,
+                Some(m) => Some(
+                    PaymentMethod::parse(m)
+                        .ok_or_else(|| bad("method", "must be wallet or external"))?,
+                ),
+            },
+            status: match self.status.as_deref() {
+                None => None,
+                Some(s) => Some(
+                    PaymentState::parse(s)
+                        .ok_or_else(|| bad("status", "must be succeeded or failed"))?,
+                ),
+            },
+        })
+    }
+}

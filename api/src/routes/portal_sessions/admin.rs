@@ -1,0 +1,155 @@
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{delete, get, post, HttpRequest, HttpResponse};
+use domain::portal_session::{CustomerRef, NewSession};
+use domain::FieldError;
+
+use super::dto::{
+    CreatePortalSession, CreatedPortalSession, ListSessions, PortalLink, SessionList,
+};
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{AdminKey, JsonBody, Query};
+use crate::idempotency;
+use crate::pagination::admin_page;
+use crate::routes::portal_sessions::dto::SessionView;
+use crate::state::AppState;
+
+/// Create a portal session for one customer.
+#[utoipa::path(
+    operation_id = "create_portal_session",
+    tag = "Portal sessions",
+    security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 h.")),
+    request_body = CreatePortalSession,
+    responses(
+        (status = 201, body = CreatedPortalSession),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found` (also for another account's customer)."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived` or `idempotency_key_in_use`."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[post("/portal_sessions")]
+pub async fn create(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    req: HttpRequest,
+    body: JsonBody<CreatePortalSession>,
+) -> Result<HttpResponse, ApiError> {
+    state.limits.session_create(&who.key_id)?;
+    let b = body.value;
+    let customer = match (b.customer_id, b.external_customer_id) {
+        (Some(id), None) => CustomerRef::Id(id),
+        (None, Some(ext)) => CustomerRef::ExternalId(ext),
+        _ => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "customer_id",
+                "give exactly one of customer_id and external_customer_id",
+            )]))
+        }
+    };
+    let defaults = NewSession::new(customer);
+    let input = NewSession {
+        return_url: b.return_url,
+        expires_in_seconds: b.expires_in_seconds,
+        idle_timeout_seconds: b.idle_timeout_seconds,
+        invalidate_existing: b
+            .invalidate_existing
+            .unwrap_or(defaults.invalidate_existing),
+        mode: b.mode.map(Into::into).unwrap_or(defaults.mode),
+        sections: b.sections.map(Into::into).unwrap_or(defaults.sections),
+        permissions: b
+            .permissions
+            .map(Into::into)
+            .unwrap_or(defaults.permissions),
+        ..defaults
+    };
+    let svc = state.portal.clone();
+    let principal = who.clone();
+    idempotency::run(&state, &who, &req, &body.raw, move || {
+        let created = svc.create(&principal, input)?;
+        Ok((StatusCode::CREATED, CreatedPortalSession::from(created)))
+    })
+    .await
+}
+
+/// Flexprice-compatible shortcut: a session with default settings for a customer given by
+/// external id (`token`, `url`, `expires_at`; one hour; older sessions end).
+#[utoipa::path(
+    operation_id = "create_portal_link_by_external_id",
+    tag = "Portal sessions",
+    security(("api_key" = [])),
+    params(("external_id" = String, Path, example = "acme-42")),
+    responses(
+        (status = 200, body = PortalLink),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived`."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/customers/portal/{external_id}")]
+pub async fn shortcut(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    external_id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    state.limits.session_create(&who.key_id)?;
+    let input = NewSession::new(CustomerRef::ExternalId(external_id.into_inner()));
+    let svc = state.portal.clone();
+    let created = blocking(move || svc.create(&who, input)).await?;
+    Ok(HttpResponse::Ok().json(PortalLink {
+        token: created.token,
+        url: created.url,
+        expires_at: created.session.expires_at,
+    }))
+}
+
+/// List a customer's open sessions, newest first.
+#[utoipa::path(
+    operation_id = "list_portal_sessions",
+    tag = "Portal sessions",
+    security(("api_key" = [])),
+    params(ListSessions),
+    responses(
+        (status = 200, body = SessionList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/portal_sessions")]
+pub async fn list(
+    state: Data<AppState>,
+    req: HttpRequest,
+    AdminKey(who): AdminKey,
+    Query(q): Query<ListSessions>,
+) -> Result<HttpResponse, ApiError> {
+    let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
+    let svc = state.portal.clone();
+    let sessions = blocking(move || svc.list_open(&who.tenant_id, &q.customer_id, &page)).await?;
+    Ok(HttpResponse::Ok().json(SessionList::from(sessions.map(SessionView::from))))
+}
+
+/// Revoke a session: its token and login code stop working at once. Idempotent.
+#[utoipa::path(
+    operation_id = "revoke_portal_session",
+    tag = "Portal sessions",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "ps_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = SessionView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`portal_session_not_found`."),
+    ),
+)]
+#[delete("/portal_sessions/{id}")]
+pub async fn revoke(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.portal.clone();
+    let session = blocking(move || svc.revoke(&who, &id)).await?;
+    Ok(HttpResponse::Ok().json(SessionView::from(session)))
+}

@@ -1,0 +1,333 @@
+//! Session settings as they appear in JSON, shared by admin and portal routes.
+
+use chrono::{DateTime, Utc};
+use domain::portal_session::{
+    CancelMode, Permissions, PortalSession, ProfileField, ProfileUpdate, Sections, SessionMode,
+    SubscriptionCancel,
+};
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::routes::common::list_type;
+use domain::services::portal_sessions::CreatedSession;
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ModeBody {
+    /// The customer's own session.
+    Customer,
+    /// Read-only "see what the customer sees", audited per request.
+    AdminPreview,
+}
+
+impl From<ModeBody> for SessionMode {
+    fn from(m: ModeBody) -> Self {
+        match m {
+            ModeBody::Customer => SessionMode::Customer,
+            ModeBody::AdminPreview => SessionMode::AdminPreview,
+        }
+    }
+}
+
+impl From<SessionMode> for ModeBody {
+    fn from(m: SessionMode) -> Self {
+        match m {
+            SessionMode::Customer => ModeBody::Customer,
+            SessionMode::AdminPreview => ModeBody::AdminPreview,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SectionSetting {
+    pub enabled: bool,
+}
+
+/// Portal tabs; each is enabled unless `{"enabled": false}`.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SectionsBody {
+    pub overview: Option<SectionSetting>,
+    pub credits: Option<SectionSetting>,
+    pub invoices: Option<SectionSetting>,
+    pub usage: Option<SectionSetting>,
+    pub payments: Option<SectionSetting>,
+    pub subscriptions: Option<SectionSetting>,
+    pub profile: Option<SectionSetting>,
+}
+
+impl From<SectionsBody> for Sections {
+    fn from(b: SectionsBody) -> Self {
+        let on = |s: Option<SectionSetting>| s.is_none_or(|s| s.enabled);
+        Sections {
+            overview: on(b.overview),
+            credits: on(b.credits),
+            invoices: on(b.invoices),
+            usage: on(b.usage),
+            payments: on(b.payments),
+            subscriptions: on(b.subscriptions),
+            profile: on(b.profile),
+        }
+    }
+}
+
+impl From<Sections> for SectionsBody {
+    fn from(s: Sections) -> Self {
+        let set = |enabled| Some(SectionSetting { enabled });
+        SectionsBody {
+            overview: set(s.overview),
+            credits: set(s.credits),
+            invoices: set(s.invoices),
+            usage: set(s.usage),
+            payments: set(s.payments),
+            subscriptions: set(s.subscriptions),
+            profile: set(s.profile),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ProfileFieldBody {
+    Name,
+    Email,
+    Phone,
+    Address,
+    Timezone,
+}
+
+impl ProfileFieldBody {
+    pub fn domain(self) -> ProfileField {
+        match self {
+            Self::Name => ProfileField::Name,
+            Self::Email => ProfileField::Email,
+            Self::Phone => ProfileField::Phone,
+            Self::Address => ProfileField::Address,
+            Self::Timezone => ProfileField::Timezone,
+        }
+    }
+
+    fn of(f: ProfileField) -> Self {
+        match f {
+            ProfileField::Name => Self::Name,
+            ProfileField::Email => Self::Email,
+            ProfileField::Phone => Self::Phone,
+            ProfileField::Address => Self::Address,
+            ProfileField::Timezone => Self::Timezone,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum CancelModeBody {
+    AtPeriodEnd,
+    Immediately,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfileUpdateBody {
+    /// Profile fields the customer may change from the portal (none by default).
+    #[serde(default)]
+    pub allowed_fields: Vec<ProfileFieldBody>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriptionCancelBody {
+    pub enabled: bool,
+    /// Default `at_period_end`.
+    pub mode: Option<CancelModeBody>,
+}
+
+/// What the session may change; a portal is read-only unless granted.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PermissionsBody {
+    pub profile_update: Option<ProfileUpdateBody>,
+    pub subscription_cancel: Option<SubscriptionCancelBody>,
+}
+
+impl From<PermissionsBody> for Permissions {
+    fn from(b: PermissionsBody) -> Self {
+        let defaults = Permissions::default();
+        Permissions {
+            profile_update: b
+                .profile_update
+                .map(|p| ProfileUpdate {
+                    allowed_fields: p
+                        .allowed_fields
+                        .into_iter()
+                        .map(ProfileFieldBody::domain)
+                        .collect(),
+                })
+                .unwrap_or(defaults.profile_update),
+            subscription_cancel: b
+                .subscription_cancel
+                .map(|c| SubscriptionCancel {
+                    enabled: c.enabled,
+                    mode: match c.mode {
+                        Some(CancelModeBody::Immediately) => CancelMode::Immediately,
+                        _ => CancelMode::AtPeriodEnd,
+                    },
+                })
+                .unwrap_or(defaults.subscription_cancel),
+        }
+    }
+}
+
+impl From<Permissions> for PermissionsBody {
+    fn from(p: Permissions) -> Self {
+        PermissionsBody {
+            profile_update: Some(ProfileUpdateBody {
+                allowed_fields: p
+                    .profile_update
+                    .allowed_fields
+                    .into_iter()
+                    .map(ProfileFieldBody::of)
+                    .collect(),
+            }),
+            subscription_cancel: Some(SubscriptionCancelBody {
+                enabled: p.subscription_cancel.enabled,
+                mode: Some(match p.subscription_cancel.mode {
+                    CancelMode::AtPeriodEnd => CancelModeBody::AtPeriodEnd,
+                    CancelMode::Immediately => CancelModeBody::Immediately,
+                }),
+            }),
+        }
+    }
+}
+
+/// A portal session as the admin API and the portal show it (never its token).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SessionView {
+    #[schema(example = "ps_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub id: String,
+    pub customer_id: String,
+    pub mode: ModeBody,
+    /// `active`, `expired`, `revoked`, `superseded` or `logged_out`.
+    #[schema(example = "active")]
+    pub status: &'static str,
+    pub return_url: Option<String>,
+    pub sections: SectionsBody,
+    pub permissions: PermissionsBody,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// With an idle timeout: when the session lapses unless used before.
+    pub idle_expires_at: Option<DateTime<Utc>>,
+    pub idle_timeout_seconds: Option<i64>,
+    pub ended_at: Option<DateTime<Utc>>,
+}
+
+impl From<PortalSession> for SessionView {
+    fn from(s: PortalSession) -> Self {
+        let status = match (s.end_reason, s.is_active(domain::clock::now())) {
+            (Some(r), _) => r.as_str(),
+            (None, true) => "active",
+            (None, false) => "expired",
+        };
+        Self {
+            status,
+            idle_expires_at: s.idle_expires_at(),
+            id: s.id,
+            customer_id: s.customer_id,
+            mode: s.mode.into(),
+            return_url: s.return_url,
+            sections: s.sections.into(),
+            permissions: s.permissions.into(),
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+            idle_timeout_seconds: s.idle_timeout_seconds,
+            ended_at: s.ended_at,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"external_customer_id": "acme-42", "return_url": "https://shop.test/account",
+    "expires_in_seconds": 3600, "idle_timeout_seconds": 900,
+    "sections": {"payments": {"enabled": false}},
+    "permissions": {"profile_update": {"allowed_fields": ["email", "phone"]}}}))]
+pub struct CreatePortalSession {
+    /// The customer, by id…
+    pub customer_id: Option<String>,
+    /// …or by the merchant's external id (exactly one of the two).
+    pub external_customer_id: Option<String>,
+    /// Where the portal's "back" link leads.
+    pub return_url: Option<String>,
+    /// 60 to 86400, default 3600.
+    pub expires_in_seconds: Option<i64>,
+    /// Optional sliding idle window (≥ 60, ≤ expires_in_seconds).
+    pub idle_timeout_seconds: Option<i64>,
+    /// End the customer's other open sessions (default true). Ignored for admin previews.
+    pub invalidate_existing: Option<bool>,
+    /// Default `customer`.
+    pub mode: Option<ModeBody>,
+    pub sections: Option<SectionsBody>,
+    pub permissions: Option<PermissionsBody>,
+}
+
+/// A new session. `token` is for the merchant's backend or frontend; `url` is for the
+/// customer's browser and carries a single-use login code (10 minutes), never the token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedPortalSession {
+    #[serde(flatten)]
+    pub session: SessionView,
+    #[schema(example = "v4.local.xxxxxxxx")]
+    pub token: String,
+    #[schema(
+        example = "http://localhost:3000/portal?code=q8wJ2mXk9Pz4Lr7Tn1Vb6Yc3Hd5Fg0Se2aB4cD6eF8g"
+    )]
+    pub url: String,
+}
+
+impl From<CreatedSession> for CreatedPortalSession {
+    fn from(c: CreatedSession) -> Self {
+        Self {
+            session: c.session.into(),
+            token: c.token,
+            url: c.url,
+        }
+    }
+}
+
+/// The Flexprice-compatible shortcut's answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortalLink {
+    pub token: String,
+    pub url: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+list_type!(SessionList, SessionView);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListSessions {
+    /// The customer whose open sessions to list.
+    pub customer_id: String,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ExchangeCode {
+    /// The `code` query parameter of the session's `url`.
+    #[schema(example = "q8wJ2mXk9Pz4Lr7Tn1Vb6Yc3Hd5Fg0Se2aB4cD6eF8g")]
+    pub code: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExchangedToken {
+    /// Send as `X-Session-Token` on portal routes.
+    #[schema(example = "v4.local.xxxxxxxx")]
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+    pub session: SessionView,
+}

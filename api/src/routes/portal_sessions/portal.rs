@@ -1,0 +1,78 @@
+use actix_web::http::StatusCode;
+use actix_web::web::Data;
+use actix_web::{delete, get, post, HttpRequest, HttpResponse};
+
+use super::dto::{ExchangeCode, ExchangedToken};
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{client_address, JsonBody, PortalAuth};
+use crate::routes::portal_sessions::dto::SessionView;
+use crate::state::AppState;
+
+/// Exchange the single-use login code from a session's `url` for the session token. A code
+/// works once, for 10 minutes; of simultaneous exchanges exactly one succeeds.
+#[utoipa::path(
+    operation_id = "exchange_portal_login_code",
+    tag = "Portal: session",
+    request_body = ExchangeCode,
+    responses(
+        (status = 200, body = ExchangedToken),
+        (status = 401, body = Problem, content_type = "application/problem+json",
+            description = "`invalid_login_code` (unknown, used or expired), or the session has ended (`session_revoked`, `session_expired`)."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[post("/session/exchange")]
+pub async fn exchange(
+    state: Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody<ExchangeCode>,
+) -> Result<HttpResponse, ApiError> {
+    state.limits.exchange(&client_address(&req))?;
+    let svc = state.portal.clone();
+    let code = body.value.code;
+    let (session, token) = blocking(move || svc.exchange(&code)).await?;
+    Ok(HttpResponse::Ok().json(ExchangedToken {
+        token,
+        expires_at: session.expires_at,
+        session: session.into(),
+    }))
+}
+
+/// The current session: customer, mode, expiry, idle expiry, sections, permissions, return URL.
+#[utoipa::path(
+    operation_id = "get_portal_session",
+    tag = "Portal: session",
+    security(("session_token" = [])),
+    responses(
+        (status = 200, body = SessionView),
+        (status = 401, body = Problem, content_type = "application/problem+json", description = "`invalid_token`, `session_expired` or `session_revoked`."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/session")]
+pub async fn current(PortalAuth(session): PortalAuth) -> HttpResponse {
+    HttpResponse::Ok().json(SessionView::from(session))
+}
+
+/// Log out: the session ends and its token stops working. Under an admin preview this ends the
+/// preview only (audited with its mode); the customer's own sessions are untouched.
+#[utoipa::path(
+    operation_id = "end_portal_session",
+    tag = "Portal: session",
+    security(("session_token" = [])),
+    responses(
+        (status = 204, description = "Logged out."),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[delete("/session")]
+pub async fn logout(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.portal.clone();
+    blocking(move || svc.logout(&session)).await?;
+    Ok(HttpResponse::build(StatusCode::NO_CONTENT).finish())
+}

@@ -1,0 +1,43 @@
+use actix_web::web::{Data, Path};
+use actix_web::{get, HttpResponse};
+
+use super::dto::{UsageQuery, UsageView};
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{AdminKey, Query};
+use crate::state::AppState;
+
+/// A customer's usage by feature over a window, from rollups: series and breakdown with cost.
+#[utoipa::path(
+    operation_id = "get_customer_usage",
+    tag = "Usage",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a"), UsageQuery),
+    responses(
+        (status = 200, body = UsageView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+    ),
+)]
+#[get("/customers/{id}/usage")]
+pub async fn customer_usage(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+    Query(q): Query<UsageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (from, to, granularity) = q.resolve()?;
+    let svc = state.usage.clone();
+    let report = blocking(move || {
+        svc.report(
+            &who.tenant_id,
+            &id,
+            from,
+            to,
+            granularity,
+            q.feature.as_deref(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(UsageView::from(report)))
+}

@@ -1,0 +1,45 @@
+use actix_web::web::Data;
+use actix_web::{get, HttpResponse};
+use domain::portal_session::Section;
+
+use super::dto::{UsageQuery, UsageView};
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{PortalAuth, Query};
+use crate::state::AppState;
+
+/// The customer's usage by feature: a graph series and a breakdown with cost (section `usage`).
+#[utoipa::path(
+    operation_id = "get_portal_usage",
+    tag = "Portal: usage",
+    security(("session_token" = [])),
+    params(UsageQuery),
+    responses(
+        (status = 200, body = UsageView),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/usage")]
+pub async fn usage(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+    Query(q): Query<UsageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Usage)?;
+    let (from, to, granularity) = q.resolve()?;
+    let svc = state.usage.clone();
+    let report = blocking(move || {
+        svc.report(
+            &session.tenant_id,
+            &session.customer_id,
+            from,
+            to,
+            granularity,
+            q.feature.as_deref(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(UsageView::from(report)))
+}

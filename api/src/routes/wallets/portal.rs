@@ -1,0 +1,145 @@
+use actix_web::web::{Data, Path};
+use actix_web::HttpRequest;
+use actix_web::{get, HttpResponse};
+use domain::portal_session::{PortalSession, Section};
+use domain::wallet::Wallet;
+
+use super::dto::{PortalWallet, PortalWalletList};
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{PortalAuth, Query};
+use crate::pagination::portal_page;
+use crate::routes::common::PageParams;
+use crate::routes::wallets::dto::TransactionList;
+use crate::routes::wallets::dto::{ListTransactions, TransactionView};
+use crate::state::AppState;
+
+const EXPIRY_HORIZON_DAYS: i64 = 30;
+
+fn portal_wallet(state: &AppState, w: Wallet) -> domain::DomainResult<PortalWallet> {
+    let expiring = state.wallets.expiring_within(
+        &w.tenant_id,
+        &w.id,
+        chrono::Duration::days(EXPIRY_HORIZON_DAYS),
+    )?;
+    Ok(PortalWallet {
+        credits_expiring_next_30_days: domain::money::canonical(&expiring),
+        wallet: w.into(),
+    })
+}
+
+/// The session customer's wallet, or 404 (also for another customer's wallet).
+fn own_wallet(state: &AppState, session: &PortalSession, id: &str) -> domain::DomainResult<Wallet> {
+    let w = state.wallets.get(&session.tenant_id, id)?;
+    if w.customer_id != session.customer_id {
+        return Err(domain::services::wallets::not_found());
+    }
+    Ok(w)
+}
+
+/// The customer's wallets: credits, their currency value, what expires soon (section `credits`).
+#[utoipa::path(
+    operation_id = "list_portal_wallets",
+    tag = "Portal: wallets",
+    security(("session_token" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, body = PortalWalletList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/wallets")]
+pub async fn list(
+    state: Data<AppState>,
+    req: HttpRequest,
+    PortalAuth(session): PortalAuth,
+    Query(q): Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Credits)?;
+    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
+    let st = state.clone();
+    let wallets = blocking(move || {
+        let listed = st
+            .wallets
+            .list(&session.tenant_id, Some(&session.customer_id), &page)?;
+        let items = listed
+            .items
+            .into_iter()
+            .map(|w| portal_wallet(&st, w))
+            .collect::<domain::DomainResult<Vec<_>>>()?;
+        Ok(PortalWalletList {
+            data: items,
+            has_more: listed.has_more,
+            next_cursor: listed.next_cursor,
+        })
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(wallets))
+}
+
+/// One of the customer's wallets.
+#[utoipa::path(
+    operation_id = "get_portal_wallet",
+    tag = "Portal: wallets",
+    security(("session_token" = [])),
+    params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = PortalWallet),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`, also for another customer's wallet."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/wallets/{id}")]
+pub async fn get(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Credits)?;
+    let st = state.clone();
+    let w = blocking(move || portal_wallet(&st, own_wallet(&st, &session, &id)?)).await?;
+    Ok(HttpResponse::Ok().json(w))
+}
+
+/// The ledger of one of the customer's wallets, newest first.
+#[utoipa::path(
+    operation_id = "list_portal_wallet_transactions",
+    tag = "Portal: wallets",
+    security(("session_token" = [])),
+    params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"), ListTransactions),
+    responses(
+        (status = 200, body = TransactionList),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
+        (status = 422, body = Problem, content_type = "application/problem+json"),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/wallets/{id}/transactions")]
+pub async fn transactions(
+    state: Data<AppState>,
+    req: HttpRequest,
+    PortalAuth(session): PortalAuth,
+    id: Path<String>,
+    Query(q): Query<ListTransactions>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Credits)?;
+    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
+    let filter = q.filter()?;
+    let svc = state.wallets.clone();
+    let txs = blocking(move || {
+        svc.transactions(
+            &session.tenant_id,
+            &id,
+            Some(&session.customer_id),
+            &filter,
+            &page,
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(TransactionList::from(txs.map(TransactionView::from))))
+}
