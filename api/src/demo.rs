@@ -16,6 +16,7 @@ use domain::page::PageRequest;
 use domain::payment::{PaymentMethod, PaymentState};
 use domain::portal_session::{CustomerRef, NewSession};
 use domain::ports::InvoiceFilter;
+use domain::scope::{CustomerScope, Scope};
 use domain::services::api_keys::Principal;
 use domain::services::invoices::NewInvoice;
 use domain::services::payments::NewPayment;
@@ -92,23 +93,15 @@ pub fn seed(state: &AppState) -> DomainResult<DemoLogin> {
         Err(e) => return Err(e),
     };
     let cus = customer.id.clone();
+    let theirs: Scope = CustomerScope::new(&tenant, &cus).into();
 
-    let wallet_id = match state
-        .wallets
-        .list(&tenant, Some(&cus), &first)?
-        .items
-        .first()
-    {
+    let wallet_id = match state.wallets.list(&theirs, None, &first)?.items.first() {
         Some(w) => w.id.clone(),
         None => seed_wallet(state, &tenant, &cus)?,
     };
-    let invoices = InvoiceFilter {
-        customer_id: Some(cus.clone()),
-        ..Default::default()
-    };
     if state
         .invoices
-        .list(&tenant, &invoices, &first)?
+        .list(&theirs, &InvoiceFilter::default(), &first)?
         .items
         .is_empty()
     {

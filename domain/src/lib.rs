@@ -14,6 +14,7 @@ pub mod page;
 pub mod payment;
 pub mod portal_session;
 pub mod ports;
+pub mod scope;
 pub mod services;
 pub mod usage;
 pub mod wallet;

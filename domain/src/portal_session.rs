@@ -222,6 +222,15 @@ pub enum Refusal {
 }
 
 impl PortalSession {
+    /// A session sees its one customer's data and nothing else.
+    pub fn scope(&self) -> crate::scope::Scope {
+        self.customer().into()
+    }
+
+    pub fn customer(&self) -> crate::scope::CustomerScope {
+        crate::scope::CustomerScope::new(&self.tenant_id, &self.customer_id)
+    }
+
     pub fn idle_expires_at(&self) -> Option<DateTime<Utc>> {
         self.idle_timeout_seconds
             .map(|s| self.last_seen_at + Duration::seconds(s))

@@ -9,6 +9,7 @@ use crate::customer::{Customer, CustomerFilter, CustomerStatus};
 use crate::idempotency::{Answer, Claim, Once};
 use crate::page::{Page, PageRequest};
 use crate::portal_session::{EndReason, PortalSession};
+use crate::scope::{CustomerScope, Scope};
 use crate::DomainResult;
 
 pub trait ApiKeyRepo: Send + Sync {
@@ -169,12 +170,13 @@ pub trait WalletRepo: Send + Sync {
     /// The wallet and when its next lot expires.
     fn get(
         &self,
-        tenant_id: &str,
+        scope: &Scope,
         id: &str,
     ) -> DomainResult<Option<(crate::wallet::Wallet, Option<DateTime<Utc>>)>>;
+    /// The scope's wallets; `customer_id` narrows an account scope to one customer.
     fn list(
         &self,
-        tenant_id: &str,
+        scope: &Scope,
         customer_id: Option<&str>,
         page: &PageRequest,
     ) -> DomainResult<Page<(crate::wallet::Wallet, Option<DateTime<Utc>>)>>;
@@ -231,7 +233,7 @@ pub struct InvoiceFilter {
 
 pub trait InvoiceRepo: Send + Sync {
     fn insert(&self, invoice: &crate::invoice::Invoice) -> DomainResult<()>;
-    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<crate::invoice::Invoice>>;
+    fn get(&self, scope: &Scope, id: &str) -> DomainResult<Option<crate::invoice::Invoice>>;
     /// Locks the invoice, runs `change` (which may take invoice numbers) and writes the result,
     /// all in one transaction.
     fn change(
@@ -244,16 +246,13 @@ pub trait InvoiceRepo: Send + Sync {
     fn delete_draft(&self, tenant_id: &str, id: &str) -> DomainResult<bool>;
     fn list(
         &self,
-        tenant_id: &str,
+        scope: &Scope,
         filter: &InvoiceFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::invoice::Invoice>>;
     /// Finalized invoices of a customer with something left to pay.
-    fn open_invoices(
-        &self,
-        tenant_id: &str,
-        customer_id: &str,
-    ) -> DomainResult<Vec<crate::invoice::Invoice>>;
+    fn open_invoices(&self, customer: &CustomerScope)
+        -> DomainResult<Vec<crate::invoice::Invoice>>;
 }
 
 /// Runs with the invoice (and the paying wallet, if any) locked; returns the payment to record.
@@ -293,10 +292,10 @@ pub trait PaymentRepo: Send + Sync {
         payment_id: &str,
         change: RefundChange<'_>,
     ) -> DomainResult<(crate::payment::Payment, crate::payment::Refund)>;
-    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<crate::payment::Payment>>;
+    fn get(&self, scope: &Scope, id: &str) -> DomainResult<Option<crate::payment::Payment>>;
     fn list(
         &self,
-        tenant_id: &str,
+        scope: &Scope,
         filter: &PaymentFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::payment::Payment>>;

@@ -13,6 +13,18 @@ pub struct Principal {
     pub key_id: String,
 }
 
+impl Principal {
+    /// An admin key sees its whole account.
+    pub fn scope(&self) -> crate::scope::Scope {
+        crate::scope::Scope::account(&self.tenant_id)
+    }
+
+    /// One customer of the key's account.
+    pub fn customer(&self, customer_id: &str) -> crate::scope::CustomerScope {
+        crate::scope::CustomerScope::new(&self.tenant_id, customer_id)
+    }
+}
+
 #[derive(Clone)]
 pub struct ApiKeyService {
     repo: Arc<dyn ApiKeyRepo>,

@@ -12,6 +12,7 @@ use crate::money::Currency;
 use crate::page::{Page, PageRequest};
 use crate::portal_session::CustomerRef;
 use crate::ports::{CustomerRepo, InvoiceFilter, InvoiceRepo, NextNumber};
+use crate::scope::{CustomerScope, Scope};
 use crate::services::customers;
 use crate::wallet::validate_text;
 use crate::{clock, id, DomainError, DomainResult, FieldError};
@@ -115,11 +116,15 @@ impl InvoiceService {
         Ok(invoice)
     }
 
-    pub fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Invoice> {
+    /// An invoice in the scope. A customer never sees drafts: they are not issued yet.
+    pub fn get(&self, scope: &Scope, id: &str) -> DomainResult<Invoice> {
         if !id::is_valid(id::INVOICE, id) {
             return Err(not_found());
         }
-        self.invoices.get(tenant_id, id)?.ok_or_else(not_found)
+        self.invoices
+            .get(scope, id)?
+            .filter(|i| scope.customer_id().is_none() || i.status != InvoiceStatus::Draft)
+            .ok_or_else(not_found)
     }
 
     /// Edits a draft; a finalized or voided invoice is immutable (409 `invoice_not_draft`).
@@ -158,7 +163,7 @@ impl InvoiceService {
     }
 
     pub fn delete(&self, tenant_id: &str, id: &str) -> DomainResult<()> {
-        let invoice = self.get(tenant_id, id)?;
+        let invoice = self.get(&Scope::account(tenant_id), id)?;
         if invoice.status != InvoiceStatus::Draft || !self.invoices.delete_draft(tenant_id, id)? {
             return Err(conflict(
                 ErrorCode::InvoiceNotDraft,
@@ -225,12 +230,22 @@ impl InvoiceService {
         })
     }
 
+    /// The scope's invoices matching `filter`; a customer scope never lists drafts.
     pub fn list(
         &self,
-        tenant_id: &str,
+        scope: &Scope,
         filter: &InvoiceFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<Invoice>> {
+        let mut filter = filter.clone();
+        if scope.customer_id().is_some() {
+            // The scope names the customer; drafts are not issued yet.
+            filter.customer_id = None;
+            filter.exclude_drafts = true;
+            if filter.status == Some(InvoiceStatus::Draft) {
+                filter.status = None;
+            }
+        }
         let mut errs = Vec::new();
         for (field, from, to) in [
             ("issued_from", filter.issued_from, filter.issued_to),
@@ -246,21 +261,17 @@ impl InvoiceService {
             }
         }
         if errs.is_empty() {
-            self.invoices.list(tenant_id, filter, page)
+            self.invoices.list(scope, &filter, page)
         } else {
             Err(DomainError::Validation(errs))
         }
     }
 
     /// Outstanding and overdue amounts per currency for one customer.
-    pub fn outstanding(
-        &self,
-        tenant_id: &str,
-        customer_id: &str,
-    ) -> DomainResult<Vec<Outstanding>> {
+    pub fn outstanding(&self, customer: &CustomerScope) -> DomainResult<Vec<Outstanding>> {
         let now = clock::now();
         let mut by_currency: BTreeMap<String, Outstanding> = BTreeMap::new();
-        for inv in self.invoices.open_invoices(tenant_id, customer_id)? {
+        for inv in self.invoices.open_invoices(customer)? {
             let due = inv.amount_due();
             if due <= BigDecimal::zero() {
                 continue;

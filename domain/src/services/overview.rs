@@ -1,4 +1,5 @@
 use crate::page::PageRequest;
+use crate::scope::CustomerScope;
 use crate::services::invoices::{InvoiceService, Outstanding};
 use crate::services::usage::UsageService;
 use crate::services::wallets::WalletService;
@@ -41,15 +42,13 @@ impl OverviewService {
 
     pub fn overview(
         &self,
-        tenant_id: &str,
-        customer_id: &str,
+        customer: &CustomerScope,
         parts: OverviewParts,
     ) -> DomainResult<Overview> {
         // Fails with 404 for another account's customer before anything else is read.
         let now = clock::now();
         let usage = self.usage.report(
-            tenant_id,
-            customer_id,
+            customer,
             now - chrono::Duration::days(7),
             now,
             Granularity::Day,
@@ -59,14 +58,14 @@ impl OverviewService {
             let page = PageRequest::new(Some(100), None)?;
             Some(
                 self.wallets
-                    .list(tenant_id, Some(customer_id), &page)?
+                    .list(&customer.clone().into(), None, &page)?
                     .items,
             )
         } else {
             None
         };
         let outstanding = if parts.outstanding {
-            Some(self.invoices.outstanding(tenant_id, customer_id)?)
+            Some(self.invoices.outstanding(customer)?)
         } else {
             None
         };

@@ -8,6 +8,7 @@ use crate::money::Currency;
 use crate::page::{Page, PageRequest};
 use crate::payment::{credits_for, settle, Payment, PaymentMethod, PaymentState, Refund};
 use crate::ports::{PaymentFilter, PaymentRepo};
+use crate::scope::Scope;
 use crate::services::wallets::{
     check_invariants, check_movement, credit_state, debit_state, Debit, TopUp,
 };
@@ -242,19 +243,19 @@ impl PaymentService {
             })
     }
 
-    pub fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Payment> {
+    pub fn get(&self, scope: &Scope, id: &str) -> DomainResult<Payment> {
         if !id::is_valid(id::PAYMENT, id) {
             return Err(not_found());
         }
-        self.payments.get(tenant_id, id)?.ok_or_else(not_found)
+        self.payments.get(scope, id)?.ok_or_else(not_found)
     }
 
     pub fn list(
         &self,
-        tenant_id: &str,
+        scope: &Scope,
         filter: &PaymentFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<Payment>> {
-        self.payments.list(tenant_id, filter, page)
+        self.payments.list(scope, filter, page)
     }
 }

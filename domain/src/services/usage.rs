@@ -7,6 +7,7 @@ use bigdecimal::BigDecimal;
 use crate::idempotency::valid_key;
 use crate::page::{Page, PageRequest};
 use crate::ports::{CustomerRepo, EventFilter, UsageRepo};
+use crate::scope::CustomerScope;
 use crate::usage::{
     build_report, hour_of, validate_feature, Aggregation, EventOutcome, Feature, Granularity,
     IncomingEvent, UsageEvent, UsageReport, MAX_BATCH, MAX_FUTURE,
@@ -286,8 +287,7 @@ impl UsageService {
     /// Usage of one customer over `[from, to)`, from rollups only (never raw events).
     pub fn report(
         &self,
-        tenant_id: &str,
-        customer_id: &str,
+        customer: &CustomerScope,
         from: chrono::DateTime<chrono::Utc>,
         to: chrono::DateTime<chrono::Utc>,
         granularity: Granularity,
@@ -305,8 +305,9 @@ impl UsageService {
                 "the window is too long (at most 31 days by hour, 366 days by day)",
             ));
         }
+        let tenant_id = customer.tenant_id.as_str();
         let customer = crate::services::customers::CustomerService::new(self.customers.clone())
-            .get(tenant_id, customer_id)?;
+            .get(tenant_id, &customer.customer_id)?;
         let tz: chrono_tz::Tz = customer.timezone.parse().unwrap_or(chrono_tz::UTC);
         let features = self.repo.features(tenant_id)?;
         if let Some(k) = feature {

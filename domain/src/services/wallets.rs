@@ -8,6 +8,7 @@ use crate::money::Currency;
 use crate::page::{Page, PageRequest};
 use crate::portal_session::CustomerRef;
 use crate::ports::{CustomerRepo, TxFilter, WalletRepo, WalletState};
+use crate::scope::Scope;
 use crate::services::customers;
 use crate::wallet::{
     consumption_order, draw, validate_credits, validate_text, Allocation, CreditLot, LotKind,
@@ -332,16 +333,17 @@ impl WalletService {
         Ok(wallet)
     }
 
-    /// The wallet as of now: lots past their expiry have left the balance.
-    pub fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Wallet> {
+    /// The wallet as of now: lots past their expiry have left the balance. Outside the scope
+    /// (another account's, or another customer's) it is not found.
+    pub fn get(&self, scope: &Scope, id: &str) -> DomainResult<Wallet> {
         if !id::is_valid(id::WALLET, id) {
             return Err(not_found());
         }
-        let (wallet, next_expiry) = self.wallets.get(tenant_id, id)?.ok_or_else(not_found)?;
+        let (wallet, next_expiry) = self.wallets.get(scope, id)?.ok_or_else(not_found)?;
         let now = clock::now();
         if next_expiry.is_some_and(|t| t <= now) {
             return Ok(self
-                .change(tenant_id, id, |st| {
+                .change(scope.tenant_id(), id, |st| {
                     apply_expiry(st, now);
                     Ok(())
                 })?
@@ -350,19 +352,19 @@ impl WalletService {
         Ok(wallet)
     }
 
-    /// A customer's wallets (or all of the account's), each as of now.
+    /// The scope's wallets (narrowed to `customer_id` if given), each as of now.
     pub fn list(
         &self,
-        tenant_id: &str,
+        scope: &Scope,
         customer_id: Option<&str>,
         page: &PageRequest,
     ) -> DomainResult<Page<Wallet>> {
-        let listed = self.wallets.list(tenant_id, customer_id, page)?;
+        let listed = self.wallets.list(scope, customer_id, page)?;
         let now = clock::now();
         let mut items = Vec::with_capacity(listed.items.len());
         for (wallet, next_expiry) in listed.items {
             items.push(if next_expiry.is_some_and(|t| t <= now) {
-                self.get(tenant_id, &wallet.id)?
+                self.get(scope, &wallet.id)?
             } else {
                 wallet
             });
@@ -494,12 +496,11 @@ impl WalletService {
             .wallet)
     }
 
-    /// The wallet's ledger. With `owner`, a wallet of another customer is not found (portal).
+    /// The ledger of a wallet in the scope.
     pub fn transactions(
         &self,
-        tenant_id: &str,
+        scope: &Scope,
         id: &str,
-        owner: Option<&str>,
         filter: &TxFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<WalletTransaction>> {
@@ -508,25 +509,22 @@ impl WalletService {
                 return Err(DomainError::validation("from", "must not be after to"));
             }
         }
-        // Brings the ledger up to date (expiries) and checks the wallet exists for this account.
-        let wallet = self.get(tenant_id, id)?;
-        if owner.is_some_and(|o| o != wallet.customer_id) {
-            return Err(not_found());
-        }
-        self.wallets.transactions(tenant_id, id, filter, page)
+        // Brings the ledger up to date (expiries) and checks the wallet is in the scope.
+        let wallet = self.get(scope, id)?;
+        self.wallets
+            .transactions(&wallet.tenant_id, &wallet.id, filter, page)
     }
 
-    /// Credits that expire within `horizon` from now.
+    /// Credits of a wallet already read (in its scope) that expire within `horizon` from now.
     pub fn expiring_within(
         &self,
-        tenant_id: &str,
-        id: &str,
+        wallet: &Wallet,
         horizon: chrono::Duration,
     ) -> DomainResult<BigDecimal> {
         let until = clock::now() + horizon;
         Ok(self
             .wallets
-            .live_lots(tenant_id, id)?
+            .live_lots(&wallet.tenant_id, &wallet.id)?
             .into_iter()
             .filter(|l| l.expires_at.is_some_and(|t| t <= until))
             .map(|l| l.available)

@@ -2,10 +2,11 @@ use diesel::prelude::*;
 use domain::invoice::{Invoice, InvoiceStatus, LineItem, PaymentStatus};
 use domain::page::{Page, PageRequest};
 use domain::ports::{InvoiceChange, InvoiceFilter, InvoiceRepo};
+use domain::scope::{CustomerScope, Scope};
 use domain::services::invoices::not_found;
 use domain::{DomainError, DomainResult};
 
-use super::{first_locked, internal, lower, newest_first, TxError};
+use super::{first_locked, internal, lower, newest_first, scoped, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::{invoice_counters as ic, invoices as inv};
 use crate::sql_types::{DbDecimal, DbTime};
@@ -166,10 +167,9 @@ impl InvoiceRepo for Store {
         Ok(())
     }
 
-    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<Invoice>> {
+    fn get(&self, scope: &Scope, id: &str) -> DomainResult<Option<Invoice>> {
         let mut conn = self.conn()?;
-        inv::table
-            .filter(inv::tenant_id.eq(tenant_id))
+        scoped!(inv::table.into_boxed(), inv, scope)
             .filter(inv::id.eq(id))
             .select(InvoiceRow::as_select())
             .first(&mut *conn)
@@ -214,15 +214,16 @@ impl InvoiceRepo for Store {
 
     fn list(
         &self,
-        tenant_id: &str,
+        scope: &Scope,
         f: &InvoiceFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<Invoice>> {
         let mut conn = self.conn()?;
-        let mut q = inv::table
-            .filter(inv::tenant_id.eq(tenant_id))
-            .select(InvoiceRow::as_select())
-            .into_boxed();
+        let mut q = scoped!(
+            inv::table.select(InvoiceRow::as_select()).into_boxed(),
+            inv,
+            scope
+        );
         if let Some(c) = &f.customer_id {
             q = q.filter(inv::customer_id.eq(c.clone()));
         }
@@ -280,11 +281,11 @@ impl InvoiceRepo for Store {
         Ok(Page::from_rows(items, page, |i: &Invoice| &i.id))
     }
 
-    fn open_invoices(&self, tenant_id: &str, customer_id: &str) -> DomainResult<Vec<Invoice>> {
+    fn open_invoices(&self, customer: &CustomerScope) -> DomainResult<Vec<Invoice>> {
         let mut conn = self.conn()?;
         let rows: Vec<InvoiceRow> = inv::table
-            .filter(inv::tenant_id.eq(tenant_id))
-            .filter(inv::customer_id.eq(customer_id))
+            .filter(inv::tenant_id.eq(&customer.tenant_id))
+            .filter(inv::customer_id.eq(&customer.customer_id))
             .filter(inv::status.eq("finalized"))
             .filter(inv::payment_status.eq_any(["unpaid", "partially_paid"]))
             .select(InvoiceRow::as_select())

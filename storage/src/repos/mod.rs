@@ -33,6 +33,21 @@ macro_rules! first_locked {
 }
 pub(crate) use first_locked;
 
+/// A boxed query of a table with `tenant_id` and `customer_id`, narrowed to a
+/// [`domain::scope::Scope`]: the account, and for a customer scope that customer too. Every read
+/// a portal session can reach goes through it.
+macro_rules! scoped {
+    ($query:expr, $table:ident, $scope:expr) => {{
+        let scope: &domain::scope::Scope = $scope;
+        let q = $query.filter($table::tenant_id.eq(scope.tenant_id().to_owned()));
+        match scope.customer_id() {
+            Some(c) => q.filter($table::customer_id.eq(c.to_owned())),
+            None => q,
+        }
+    }};
+}
+pub(crate) use scoped;
+
 /// One page of a (boxed) query, newest first by id: the rows after the cursor's id, one more
 /// than the page so [`domain::page::Page::from_rows`] can tell whether another follows. Keyset
 /// paging: no OFFSET scans, and stable while rows are added.

@@ -3,12 +3,13 @@ use domain::invoice::Invoice;
 use domain::page::{Page, PageRequest};
 use domain::payment::{Payment, PaymentMethod, PaymentState, Refund};
 use domain::ports::{PaymentChange, PaymentFilter, PaymentRepo, RefundChange};
+use domain::scope::Scope;
 use domain::services::payments::not_found;
 use domain::{DomainError, DomainResult};
 
 use super::invoices::{lock_invoice, save_invoice};
 use super::wallets::{lock_wallet, save_wallet};
-use super::{first_locked, internal, newest_first, TxError};
+use super::{first_locked, internal, newest_first, scoped, TxError};
 use crate::connection::write_tx;
 use crate::schema::{payments as p, refunds as r};
 use crate::sql_types::{DbDecimal, DbTime};
@@ -163,10 +164,9 @@ impl PaymentRepo for Store {
         .map_err(|e| e.into_domain(|| DomainError::internal("unexpected unique violation")))
     }
 
-    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<Payment>> {
+    fn get(&self, scope: &Scope, id: &str) -> DomainResult<Option<Payment>> {
         let mut conn = self.conn()?;
-        p::table
-            .filter(p::tenant_id.eq(tenant_id))
+        scoped!(p::table.into_boxed(), p, scope)
             .filter(p::id.eq(id))
             .select(PaymentRow::as_select())
             .first(&mut *conn)
@@ -178,15 +178,16 @@ impl PaymentRepo for Store {
 
     fn list(
         &self,
-        tenant_id: &str,
+        scope: &Scope,
         f: &PaymentFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<Payment>> {
         let mut conn = self.conn()?;
-        let mut q = p::table
-            .filter(p::tenant_id.eq(tenant_id))
-            .select(PaymentRow::as_select())
-            .into_boxed();
+        let mut q = scoped!(
+            p::table.select(PaymentRow::as_select()).into_boxed(),
+            p,
+            scope
+        );
         if let Some(c) = &f.customer_id {
             q = q.filter(p::customer_id.eq(c.clone()));
         }

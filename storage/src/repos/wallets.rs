@@ -3,13 +3,14 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::page::{Page, PageRequest};
 use domain::ports::{TxFilter, WalletChange, WalletRepo, WalletState};
+use domain::scope::Scope;
 use domain::services::wallets::not_found;
 use domain::wallet::{
     Allocation, CreditLot, LotKind, TxType, Wallet, WalletStatus, WalletTransaction,
 };
 use domain::{DomainError, DomainResult};
 
-use super::{first_locked, internal, newest_first, TxError};
+use super::{first_locked, internal, newest_first, scoped, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::{credit_lots as cl, wallet_transactions as wt, wallets as w};
 use crate::sql_types::{DbDecimal, DbTime};
@@ -291,12 +292,11 @@ impl WalletRepo for Store {
 
     fn get(
         &self,
-        tenant_id: &str,
+        scope: &Scope,
         id: &str,
     ) -> DomainResult<Option<(Wallet, Option<DateTime<Utc>>)>> {
         let mut conn = self.conn()?;
-        w::table
-            .filter(w::tenant_id.eq(tenant_id))
+        scoped!(w::table.into_boxed(), w, scope)
             .filter(w::id.eq(id))
             .select(WalletRow::as_select())
             .first(&mut *conn)
@@ -308,15 +308,16 @@ impl WalletRepo for Store {
 
     fn list(
         &self,
-        tenant_id: &str,
+        scope: &Scope,
         customer_id: Option<&str>,
         page: &PageRequest,
     ) -> DomainResult<Page<(Wallet, Option<DateTime<Utc>>)>> {
         let mut conn = self.conn()?;
-        let mut q = w::table
-            .filter(w::tenant_id.eq(tenant_id))
-            .select(WalletRow::as_select())
-            .into_boxed();
+        let mut q = scoped!(
+            w::table.select(WalletRow::as_select()).into_boxed(),
+            w,
+            scope
+        );
         if let Some(c) = customer_id {
             q = q.filter(w::customer_id.eq(c.to_owned()));
         }

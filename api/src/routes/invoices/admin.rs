@@ -73,7 +73,7 @@ pub async fn list(
     let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.invoices.clone();
-    let found = blocking(move || svc.list(&who.tenant_id, &filter, &page)).await?;
+    let found = blocking(move || svc.list(&who.scope(), &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(InvoiceList::from(found.map(InvoiceView::from))))
 }
 
@@ -96,7 +96,7 @@ pub async fn get(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.invoices.clone();
-    let i = blocking(move || svc.get(&who.tenant_id, &id)).await?;
+    let i = blocking(move || svc.get(&who.scope(), &id)).await?;
     Ok(HttpResponse::Ok().json(InvoiceView::from(i)))
 }
 
@@ -227,6 +227,6 @@ pub async fn pdf(
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
     Ok(pdf_http(
-        blocking(move || render_pdf(&st, st.invoices.get(&who.tenant_id, &id)?)).await?,
+        blocking(move || render_pdf(&st, st.invoices.get(&who.scope(), &id)?)).await?,
     ))
 }

@@ -1,7 +1,6 @@
 use actix_web::web::{Data, Path};
 use actix_web::HttpRequest;
 use actix_web::{get, HttpResponse};
-use domain::invoice::InvoiceStatus;
 use domain::portal_session::Section;
 
 use super::dto::{InvoiceSummary, OutstandingView};
@@ -11,20 +10,6 @@ use crate::pagination::portal_page;
 use crate::routes::invoices::dto::InvoiceList;
 use crate::routes::invoices::dto::{pdf_http, render_pdf, InvoiceView, ListInvoices, PdfDocument};
 use crate::state::AppState;
-
-/// The session customer's invoice if it has been issued; drafts and other customers' invoices
-/// are not found.
-fn own_issued_invoice(
-    svc: &domain::services::invoices::InvoiceService,
-    session: &domain::portal_session::PortalSession,
-    id: &str,
-) -> domain::DomainResult<domain::invoice::Invoice> {
-    let i = svc.get(&session.tenant_id, id)?;
-    if i.customer_id != session.customer_id || i.status == InvoiceStatus::Draft {
-        return Err(domain::services::invoices::not_found());
-    }
-    Ok(i)
-}
 
 /// The customer's invoices (drafts are never shown), newest first (section `invoices`).
 #[utoipa::path(
@@ -49,15 +34,9 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Invoices)?;
     let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
-    let mut filter = q.filter()?;
-    // Whatever was asked: this customer's, never drafts.
-    filter.customer_id = Some(session.customer_id.clone());
-    filter.exclude_drafts = true;
-    if filter.status == Some(InvoiceStatus::Draft) {
-        filter.status = None;
-    }
+    let filter = q.filter()?;
     let svc = state.invoices.clone();
-    let found = blocking(move || svc.list(&session.tenant_id, &filter, &page)).await?;
+    let found = blocking(move || svc.list(&session.scope(), &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(InvoiceList::from(found.map(InvoiceView::from))))
 }
 
@@ -80,7 +59,7 @@ pub async fn summary(
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Invoices)?;
     let svc = state.invoices.clone();
-    let rows = blocking(move || svc.outstanding(&session.tenant_id, &session.customer_id)).await?;
+    let rows = blocking(move || svc.outstanding(&session.customer())).await?;
     let data = rows.into_iter().map(OutstandingView::from).collect();
     Ok(HttpResponse::Ok().json(InvoiceSummary { data }))
 }
@@ -107,7 +86,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Invoices)?;
     let svc = state.invoices.clone();
-    let invoice = blocking(move || own_issued_invoice(&svc, &session, &id)).await?;
+    let invoice = blocking(move || svc.get(&session.scope(), &id)).await?;
     Ok(HttpResponse::Ok().json(InvoiceView::from(invoice)))
 }
 
@@ -134,7 +113,7 @@ pub async fn pdf(
     session.require_section(Section::Invoices)?;
     let st = state.clone();
     blocking(move || {
-        let i = own_issued_invoice(&st.invoices, &session, &id)?;
+        let i = st.invoices.get(&session.scope(), &id)?;
         render_pdf(&st, i)
     })
     .await

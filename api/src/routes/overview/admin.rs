@@ -31,6 +31,6 @@ pub async fn customer_overview(
         outstanding: true,
         usage: true,
     };
-    let o = blocking(move || svc.overview(&who.tenant_id, &id, all)).await?;
+    let o = blocking(move || svc.overview(&who.customer(&id), all)).await?;
     Ok(HttpResponse::Ok().json(OverviewView::from(o)))
 }

@@ -34,6 +34,6 @@ pub async fn overview(
         usage: session.sections.usage,
     };
     let svc = state.overview.clone();
-    let o = blocking(move || svc.overview(&session.tenant_id, &session.customer_id, parts)).await?;
+    let o = blocking(move || svc.overview(&session.customer(), parts)).await?;
     Ok(HttpResponse::Ok().json(OverviewView::from(o)))
 }

@@ -144,7 +144,7 @@ pub async fn list(
     let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.payments.clone();
-    let found = blocking(move || svc.list(&who.tenant_id, &filter, &page)).await?;
+    let found = blocking(move || svc.list(&who.scope(), &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(PaymentList::from(found.map(PaymentView::from))))
 }
 
@@ -167,6 +167,6 @@ pub async fn get(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.payments.clone();
-    let p = blocking(move || svc.get(&who.tenant_id, &id)).await?;
+    let p = blocking(move || svc.get(&who.scope(), &id)).await?;
     Ok(HttpResponse::Ok().json(PaymentView::from(p)))
 }

@@ -33,11 +33,8 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Payments)?;
     let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
-    let filter = PaymentFilter {
-        customer_id: Some(session.customer_id.clone()),
-        ..Default::default()
-    };
     let svc = state.payments.clone();
-    let found = blocking(move || svc.list(&session.tenant_id, &filter, &page)).await?;
+    let found =
+        blocking(move || svc.list(&session.scope(), &PaymentFilter::default(), &page)).await?;
     Ok(HttpResponse::Ok().json(PaymentList::from(found.map(PaymentView::from))))
 }

@@ -30,8 +30,7 @@ pub async fn customer_usage(
     let svc = state.usage.clone();
     let report = blocking(move || {
         svc.report(
-            &who.tenant_id,
-            &id,
+            &who.customer(&id),
             from,
             to,
             granularity,

@@ -32,8 +32,7 @@ pub async fn usage(
     let svc = state.usage.clone();
     let report = blocking(move || {
         svc.report(
-            &session.tenant_id,
-            &session.customer_id,
+            &session.customer(),
             from,
             to,
             granularity,

@@ -118,8 +118,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let svc = state.wallets.clone();
-    let wallets =
-        blocking(move || svc.list(&who.tenant_id, q.customer_id.as_deref(), &page)).await?;
+    let wallets = blocking(move || svc.list(&who.scope(), q.customer_id.as_deref(), &page)).await?;
     Ok(HttpResponse::Ok().json(WalletList::from(wallets.map(WalletView::from))))
 }
 
@@ -142,7 +141,7 @@ pub async fn get(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.wallets.clone();
-    let w = blocking(move || svc.get(&who.tenant_id, &id)).await?;
+    let w = blocking(move || svc.get(&who.scope(), &id)).await?;
     Ok(HttpResponse::Ok().json(WalletView::from(w)))
 }
 
@@ -331,6 +330,6 @@ pub async fn transactions(
     let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.wallets.clone();
-    let txs = blocking(move || svc.transactions(&who.tenant_id, &id, None, &filter, &page)).await?;
+    let txs = blocking(move || svc.transactions(&who.scope(), &id, &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(TransactionList::from(txs.map(TransactionView::from))))
 }

@@ -1,7 +1,7 @@
 use actix_web::web::{Data, Path};
 use actix_web::HttpRequest;
 use actix_web::{get, HttpResponse};
-use domain::portal_session::{PortalSession, Section};
+use domain::portal_session::Section;
 use domain::wallet::Wallet;
 
 use super::dto::{PortalWallet, PortalWalletList};
@@ -16,24 +16,13 @@ use crate::state::AppState;
 const EXPIRY_HORIZON_DAYS: i64 = 30;
 
 fn portal_wallet(state: &AppState, w: Wallet) -> domain::DomainResult<PortalWallet> {
-    let expiring = state.wallets.expiring_within(
-        &w.tenant_id,
-        &w.id,
-        chrono::Duration::days(EXPIRY_HORIZON_DAYS),
-    )?;
+    let expiring = state
+        .wallets
+        .expiring_within(&w, chrono::Duration::days(EXPIRY_HORIZON_DAYS))?;
     Ok(PortalWallet {
         credits_expiring_next_30_days: domain::money::canonical(&expiring),
         wallet: w.into(),
     })
-}
-
-/// The session customer's wallet, or 404 (also for another customer's wallet).
-fn own_wallet(state: &AppState, session: &PortalSession, id: &str) -> domain::DomainResult<Wallet> {
-    let w = state.wallets.get(&session.tenant_id, id)?;
-    if w.customer_id != session.customer_id {
-        return Err(domain::services::wallets::not_found());
-    }
-    Ok(w)
 }
 
 /// The customer's wallets: credits, their currency value, what expires soon (section `credits`).
@@ -60,9 +49,7 @@ pub async fn list(
     let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
     let st = state.clone();
     let wallets = blocking(move || {
-        let listed = st
-            .wallets
-            .list(&session.tenant_id, Some(&session.customer_id), &page)?;
+        let listed = st.wallets.list(&session.scope(), None, &page)?;
         let items = listed
             .items
             .into_iter()
@@ -100,7 +87,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Credits)?;
     let st = state.clone();
-    let w = blocking(move || portal_wallet(&st, own_wallet(&st, &session, &id)?)).await?;
+    let w = blocking(move || portal_wallet(&st, st.wallets.get(&session.scope(), &id)?)).await?;
     Ok(HttpResponse::Ok().json(w))
 }
 
@@ -131,15 +118,6 @@ pub async fn transactions(
     let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.wallets.clone();
-    let txs = blocking(move || {
-        svc.transactions(
-            &session.tenant_id,
-            &id,
-            Some(&session.customer_id),
-            &filter,
-            &page,
-        )
-    })
-    .await?;
+    let txs = blocking(move || svc.transactions(&session.scope(), &id, &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(TransactionList::from(txs.map(TransactionView::from))))
 }

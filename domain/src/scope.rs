@@ -1,0 +1,78 @@
+//! Whose data a call may see: a whole account (an admin key) or one customer of an account (a
+//! portal session, or an admin looking at one customer). Services hand the scope to the
+//! repositories, which filter by it, so a customer-scoped read cannot return another customer's
+//! object: it is simply not found.
+
+/// One customer of one account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CustomerScope {
+    pub tenant_id: String,
+    pub customer_id: String,
+}
+
+impl CustomerScope {
+    pub fn new(tenant_id: &str, customer_id: &str) -> Self {
+        Self {
+            tenant_id: tenant_id.to_owned(),
+            customer_id: customer_id.to_owned(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Everything of the account.
+    Account { tenant_id: String },
+    /// Only what belongs to this customer.
+    Customer(CustomerScope),
+}
+
+impl Scope {
+    pub fn account(tenant_id: &str) -> Self {
+        Scope::Account {
+            tenant_id: tenant_id.to_owned(),
+        }
+    }
+
+    pub fn tenant_id(&self) -> &str {
+        match self {
+            Scope::Account { tenant_id } => tenant_id,
+            Scope::Customer(c) => &c.tenant_id,
+        }
+    }
+
+    /// The customer every object must belong to, if the scope is one customer.
+    pub fn customer_id(&self) -> Option<&str> {
+        match self {
+            Scope::Account { .. } => None,
+            Scope::Customer(c) => Some(&c.customer_id),
+        }
+    }
+
+    /// Whether an object of `customer_id` is inside the scope.
+    pub fn admits(&self, customer_id: &str) -> bool {
+        self.customer_id().is_none_or(|c| c == customer_id)
+    }
+}
+
+impl From<CustomerScope> for Scope {
+    fn from(c: CustomerScope) -> Self {
+        Scope::Customer(c)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_customer_scope_admits_only_its_customer() {
+        let s = Scope::from(CustomerScope::new("ten_a", "cus_1"));
+        assert_eq!(s.tenant_id(), "ten_a");
+        assert!(s.admits("cus_1"));
+        assert!(!s.admits("cus_2"));
+        let a = Scope::account("ten_a");
+        assert!(a.admits("cus_1") && a.admits("cus_2"));
+        assert_eq!(a.customer_id(), None);
+    }
+}
