@@ -248,8 +248,17 @@ fn describe(status: u16, given: &str, declared: &[String], codes: &[String]) -> 
             None => String::new(),
         }
     };
+    // Every 429 tells the client when to come back.
+    let after = if status == 429 {
+        "; see `Retry-After`"
+    } else {
+        ""
+    };
     match (given.trim(), extra.is_empty()) {
-        ("", _) => format!("{phrase}: {}.", list(&codes.iter().collect::<Vec<_>>())),
+        ("", _) => format!(
+            "{phrase}: {}{after}.",
+            list(&codes.iter().collect::<Vec<_>>())
+        ),
         (given, true) => format!("{phrase}: {given}"),
         (given, false) => format!("{phrase}: {given} Also {}.", list(&extra)),
     }

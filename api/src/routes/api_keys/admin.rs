@@ -57,8 +57,6 @@ pub async fn create(
     params(PageParams),
     responses(
         (status = 200, body = ApiKeyList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[get("/api_keys")]
@@ -83,7 +81,6 @@ pub async fn list(
     params(("id" = String, Path, example = "key_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = ApiKeyView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`api_key_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`last_active_key`."),
     ),

@@ -17,8 +17,6 @@ use crate::state::AppState;
     params(ListAuditEvents),
     responses(
         (status = 200, body = AuditEventList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[get("/audit_events")]

@@ -21,7 +21,6 @@ use crate::state::AppState;
     responses(
         (status = 201, body = CustomerView),
         (status = 400, body = Problem, content_type = "application/problem+json", description = "`malformed_json`."),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`external_id_taken` or `idempotency_key_in_use`."),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
@@ -61,8 +60,6 @@ pub async fn create(
     params(ListCustomers),
     responses(
         (status = 200, body = CustomerList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[get("/customers")]
@@ -104,7 +101,6 @@ pub async fn list(
     params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = CustomerView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
     ),
 )]
@@ -127,7 +123,6 @@ pub async fn get(
     params(("external_id" = String, Path, example = "acme-42")),
     responses(
         (status = 200, body = CustomerView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
     ),
 )]
@@ -152,10 +147,8 @@ pub async fn get_by_external_id(
     responses(
         (status = 200, body = CustomerView),
         (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`external_id_taken` or `customer_archived`."),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[patch("/customers/{id}")]
@@ -189,7 +182,6 @@ pub async fn update(
     params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = CustomerView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
     ),
 )]

@@ -15,9 +15,7 @@ use crate::state::AppState;
     security(("session_token" = [])),
     responses(
         (status = 200, body = ProfileView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[get("/customer")]
@@ -39,11 +37,8 @@ pub async fn get(
     request_body = ProfilePatch,
     responses(
         (status = 200, body = ProfileView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json",
             description = "`section_disabled`, `read_only_session` (admin preview) or `field_not_allowed` (names the field)."),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[patch("/customer")]

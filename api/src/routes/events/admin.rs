@@ -32,7 +32,6 @@ async fn ingest(
     request_body = EventBody,
     responses(
         (status = 200, body = IngestResult, description = "`accepted` or `duplicate`."),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`event_rejected` (unknown feature or customer, bad timestamp, missing value) or `validation_failed`."),
     ),
 )]
@@ -64,7 +63,6 @@ pub async fn send_event(
     request_body = EventBatch,
     responses(
         (status = 200, body = IngestResult),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "No events, or more than 1,000."),
     ),
@@ -104,8 +102,6 @@ pub async fn send_batch(
     params(ListEvents),
     responses(
         (status = 200, body = EventList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[get("/events")]

@@ -22,9 +22,7 @@ use crate::state::AppState;
     request_body = CreateFeature,
     responses(
         (status = 201, body = FeatureView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`feature_key_taken` or `idempotency_key_in_use`."),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/features")]
@@ -66,8 +64,6 @@ pub async fn create(
     params(PageParams),
     responses(
         (status = 200, body = FeatureList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[get("/features")]
@@ -91,7 +87,6 @@ pub async fn list(
     params(("id" = String, Path, example = "feat_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = FeatureView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`feature_not_found`."),
     ),
 )]
@@ -115,9 +110,7 @@ pub async fn get(
     request_body = UpdateFeature,
     responses(
         (status = 200, body = FeatureView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`feature_not_found`."),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[patch("/features/{id}")]

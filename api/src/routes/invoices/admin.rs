@@ -22,10 +22,8 @@ use crate::state::AppState;
     request_body = CreateInvoice,
     responses(
         (status = 201, body = InvoiceView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived` or `idempotency_key_in_use`."),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/invoices")]
@@ -59,8 +57,6 @@ pub async fn create(
     params(ListInvoices),
     responses(
         (status = 200, body = InvoiceList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[get("/invoices")]
@@ -85,7 +81,6 @@ pub async fn list(
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = InvoiceView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
     ),
 )]
@@ -109,10 +104,8 @@ pub async fn get(
     request_body = UpdateInvoice,
     responses(
         (status = 200, body = InvoiceView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_draft`."),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[patch("/invoices/{id}")]
@@ -141,7 +134,6 @@ pub async fn update(
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_draft`."),
     ),
@@ -166,7 +158,6 @@ pub async fn delete(
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = InvoiceView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_draft`."),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`invoice_empty`."),
@@ -191,7 +182,6 @@ pub async fn finalize(
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = InvoiceView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_finalized` or `invoice_has_payments`."),
     ),
@@ -215,7 +205,6 @@ pub async fn void(
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, description = "The invoice PDF.", content_type = "application/pdf", body = PdfDocument),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
     ),
 )]

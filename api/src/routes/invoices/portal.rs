@@ -19,10 +19,7 @@ use crate::state::AppState;
     params(ListInvoices),
     responses(
         (status = 200, body = InvoiceList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[get("/invoices")]
@@ -47,9 +44,7 @@ pub async fn list(
     security(("session_token" = [])),
     responses(
         (status = 200, body = InvoiceSummary),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[get("/invoices/summary")]
@@ -72,10 +67,8 @@ pub async fn summary(
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = InvoiceView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[get("/invoices/{id}")]
@@ -98,10 +91,8 @@ pub async fn get(
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, description = "The invoice PDF.", content_type = "application/pdf", body = PdfDocument),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[get("/invoices/{id}/pdf")]

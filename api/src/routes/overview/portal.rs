@@ -17,9 +17,7 @@ use crate::state::AppState;
     security(("session_token" = [])),
     responses(
         (status = 200, body = OverviewView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[get("/overview")]

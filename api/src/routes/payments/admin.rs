@@ -29,7 +29,6 @@ use crate::state::AppState;
     request_body = CreatePayment,
     responses(
         (status = 201, body = PaymentResult),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found` or `wallet_not_found` (also another customer's wallet)."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_payable`, `wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`overpayment`, `insufficient_credits`, `currency_mismatch`, `validation_failed` or `idempotency_key_reused`."),
@@ -88,7 +87,6 @@ pub async fn pay(
     request_body = CreateRefund,
     responses(
         (status = 201, body = RefundResult),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_not_refundable`, `wallet_closed` or `idempotency_key_in_use`."),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`refund_exceeds_payment` or `validation_failed`."),
@@ -130,8 +128,6 @@ pub async fn refund(
     params(ListPayments),
     responses(
         (status = 200, body = PaymentList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[get("/payments")]
@@ -156,7 +152,6 @@ pub async fn list(
     params(("id" = String, Path, example = "pay_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = PaymentView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_not_found`."),
     ),
 )]

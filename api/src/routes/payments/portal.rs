@@ -19,9 +19,7 @@ use crate::state::AppState;
     params(PageParams),
     responses(
         (status = 200, body = PaymentList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[get("/payments")]

@@ -23,11 +23,8 @@ use crate::state::AppState;
     request_body = CreatePortalSession,
     responses(
         (status = 201, body = CreatedPortalSession),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found` (also for another account's customer)."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived` or `idempotency_key_in_use`."),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[post("/portal_sessions")]
@@ -83,10 +80,8 @@ pub async fn create(
     params(("external_id" = String, Path, example = "acme-42")),
     responses(
         (status = 200, body = PortalLink),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived`."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[get("/customers/portal/{external_id}")]
@@ -114,8 +109,6 @@ pub async fn shortcut(
     params(ListSessions),
     responses(
         (status = 200, body = SessionList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[get("/portal_sessions")]
@@ -139,7 +132,6 @@ pub async fn list(
     params(("id" = String, Path, example = "ps_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = SessionView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`portal_session_not_found`."),
     ),
 )]

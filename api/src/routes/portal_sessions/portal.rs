@@ -18,7 +18,6 @@ use crate::state::AppState;
         (status = 200, body = ExchangedToken),
         (status = 401, body = Problem, content_type = "application/problem+json",
             description = "`invalid_login_code` (unknown, used or expired), or the session has ended (`session_revoked`, `session_expired`)."),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
         (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
@@ -47,7 +46,6 @@ pub async fn exchange(
     responses(
         (status = 200, body = SessionView),
         (status = 401, body = Problem, content_type = "application/problem+json", description = "`invalid_token`, `session_expired` or `session_revoked`."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[get("/session")]
@@ -63,8 +61,6 @@ pub async fn current(PortalAuth(session): PortalAuth) -> HttpResponse {
     security(("session_token" = [])),
     responses(
         (status = 204, description = "Logged out."),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[delete("/session")]

@@ -14,9 +14,7 @@ use crate::state::AppState;
     params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a"), UsageQuery),
     responses(
         (status = 200, body = UsageView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[get("/customers/{id}/usage")]

@@ -15,10 +15,7 @@ use crate::state::AppState;
     params(UsageQuery),
     responses(
         (status = 200, body = UsageView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[get("/usage")]

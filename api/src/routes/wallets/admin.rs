@@ -64,10 +64,8 @@ fn idempotency_key(req: &HttpRequest) -> Option<String> {
     request_body = CreateWallet,
     responses(
         (status = 201, body = WalletView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived` or `idempotency_key_in_use`."),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[post("/wallets")]
@@ -105,8 +103,6 @@ pub async fn create(
     params(ListWallets),
     responses(
         (status = 200, body = WalletList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[get("/wallets")]
@@ -130,7 +126,6 @@ pub async fn list(
     params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = WalletView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
     ),
 )]
@@ -154,10 +149,8 @@ pub async fn get(
     request_body = UpdateWallet,
     responses(
         (status = 200, body = WalletView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`wallet_closed`."),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[patch("/wallets/{id}")]
@@ -201,7 +194,6 @@ pub async fn update(
     request_body = TopUpBody,
     responses(
         (status = 201, body = WalletOperation),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` or `idempotency_key_reused`."),
@@ -250,7 +242,6 @@ pub async fn top_up(
     request_body = DebitBody,
     responses(
         (status = 201, body = WalletOperation),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`insufficient_credits`, `validation_failed` or `idempotency_key_reused`."),
@@ -291,7 +282,6 @@ pub async fn debit(
     params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = WalletView),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
     ),
 )]
@@ -314,9 +304,7 @@ pub async fn close(
     params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"), ListTransactions),
     responses(
         (status = 200, body = TransactionList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
     ),
 )]
 #[get("/wallets/{id}/transactions")]

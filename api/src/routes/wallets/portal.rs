@@ -33,9 +33,7 @@ fn portal_wallet(state: &AppState, w: Wallet) -> domain::DomainResult<PortalWall
     params(PageParams),
     responses(
         (status = 200, body = PortalWalletList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[get("/wallets")]
@@ -73,10 +71,8 @@ pub async fn list(
     params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = PortalWallet),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`, also for another customer's wallet."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[get("/wallets/{id}")]
@@ -99,11 +95,8 @@ pub async fn get(
     params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"), ListTransactions),
     responses(
         (status = 200, body = TransactionList),
-        (status = 401, body = Problem, content_type = "application/problem+json"),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
-        (status = 422, body = Problem, content_type = "application/problem+json"),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[get("/wallets/{id}/transactions")]
