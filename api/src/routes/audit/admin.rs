@@ -4,7 +4,7 @@ use actix_web::{get, HttpResponse};
 use domain::audit::AuditFilter;
 
 use super::dto::{AuditEventList, AuditEventView, ListAuditEvents};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, Query};
 use crate::pagination::admin_page;
 use crate::state::AppState;
