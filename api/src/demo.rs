@@ -7,6 +7,7 @@
 //! hours with deterministic `event_id`s, so a restart adds only the hours that passed since.
 //! Every start opens a new session (ending the previous demo session).
 
+use domain::id::parse;
 use std::str::FromStr;
 
 use bigdecimal::BigDecimal;
@@ -144,12 +145,12 @@ fn seed_wallet(state: &AppState, tenant: &str, cus: &str) -> DomainResult<String
     };
     state.wallets.top_up(
         tenant,
-        &w.id,
+        &parse(&w.id)?,
         top_up("20000", LotKind::Purchased, None, None, "purchase"),
     )?;
     state.wallets.top_up(
         tenant,
-        &w.id,
+        &parse(&w.id)?,
         top_up(
             "2500",
             LotKind::Promotional,
@@ -160,7 +161,7 @@ fn seed_wallet(state: &AppState, tenant: &str, cus: &str) -> DomainResult<String
     )?;
     state.wallets.debit(
         tenant,
-        &w.id,
+        &parse(&w.id)?,
         Debit {
             credits: dec("1200"),
             reason: Some("usage".into()),
@@ -196,7 +197,7 @@ fn seed_invoices(state: &AppState, tenant: &str, cus: &str, wallet: &str) -> Dom
                     .collect(),
             },
         )?;
-        state.invoices.finalize(tenant, &created.id)
+        state.invoices.finalize(tenant, &parse(&created.id)?)
     };
     let payment = |amount: &str, method, wallet_id: Option<&str>| NewPayment {
         amount: dec(amount),
@@ -213,7 +214,7 @@ fn seed_invoices(state: &AppState, tenant: &str, cus: &str, wallet: &str) -> Dom
     )?;
     state.payments.pay(
         tenant,
-        &paid.id,
+        &parse(&paid.id)?,
         payment("74.00", PaymentMethod::Wallet, Some(wallet)),
     )?;
     invoice(
@@ -231,7 +232,7 @@ fn seed_invoices(state: &AppState, tenant: &str, cus: &str, wallet: &str) -> Dom
     )?;
     state.payments.pay(
         tenant,
-        &partly.id,
+        &parse(&partly.id)?,
         payment("30.00", PaymentMethod::External, None),
     )?;
     Ok(())

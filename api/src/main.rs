@@ -240,7 +240,7 @@ fn keys(config: &Config, command: KeysCommand) -> AnyResult {
             }
         }
         KeysCommand::Revoke { id, tenant } => {
-            let key = svc.revoke(&tenant_of(tenant)?, &id)?;
+            let key = svc.revoke(&tenant_of(tenant)?, &domain::id::parse(&id)?)?;
             println!("revoked {} ({})", key.id, key.prefix);
         }
     }

@@ -10,7 +10,7 @@
 use chrono::{DateTime, Utc};
 use domain::customer::Customer;
 use domain::invoice::{Invoice, InvoiceStatus};
-use domain::money::{canonical, Currency};
+use domain::money::canonical;
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use crate::pdf_text::{self, Glyphs};
@@ -138,7 +138,7 @@ fn table_header(p: &mut Page, y: f32) -> f32 {
 /// Renders an invoice as a PDF document.
 pub fn render_invoice(invoice: &Invoice, merchant: &str, customer: &Customer) -> Vec<u8> {
     let mut g = Glyphs::default();
-    let currency = Currency::parse(&invoice.currency).expect("invoice currencies are validated");
+    let currency = invoice.currency;
     let money = |a: &bigdecimal::BigDecimal| format!("{} {}", currency.display(a), currency.code());
     let draft = invoice.status == InvoiceStatus::Draft;
     let title = match invoice.status {

@@ -38,6 +38,107 @@ pub fn is_valid(prefix: &str, id: &str) -> bool {
         .is_some_and(|body| body.len() == 26 && ulid::Ulid::from_string(body).is_ok())
 }
 
+use crate::ErrorCode;
+
+/// An id of one resource: parsed once where it enters (a path, a body), so a `cus_` id cannot
+/// be passed where a `wal_` id is meant, and a malformed one is that resource's 404 without a
+/// database round trip.
+pub trait PrefixedId: Sized {
+    const PREFIX: &'static str;
+    /// The resource's not-found answer, for a malformed id as for a missing one.
+    fn not_found() -> crate::DomainError;
+    fn parse(id: &str) -> Option<Self>;
+    fn as_str(&self) -> &str;
+}
+
+macro_rules! prefixed_id {
+    ($(#[$doc:meta])* $name:ident, $prefix:expr, $resource:literal, $code:path) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(String);
+
+        impl $name {
+            pub fn new() -> Self {
+                Self(new_id($prefix))
+            }
+
+            /// The resource's not-found answer, for a malformed id as for a missing one.
+            pub fn not_found() -> crate::DomainError {
+                crate::DomainError::NotFound {
+                    resource: $resource,
+                    code: $code,
+                }
+            }
+
+            pub fn parse(id: &str) -> Option<Self> {
+                is_valid($prefix, id).then(|| Self(id.to_owned()))
+            }
+
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl Default for $name {
+            fn default() -> Self {
+                Self::new()
+            }
+        }
+
+        impl PrefixedId for $name {
+            const PREFIX: &'static str = $prefix;
+
+            fn not_found() -> crate::DomainError {
+                Self::not_found()
+            }
+
+            fn parse(id: &str) -> Option<Self> {
+                Self::parse(id)
+            }
+
+            fn as_str(&self) -> &str {
+                self.as_str()
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+    };
+}
+
+prefixed_id!(
+    CustomerId,
+    CUSTOMER,
+    "customer",
+    ErrorCode::CustomerNotFound
+);
+prefixed_id!(WalletId, WALLET, "wallet", ErrorCode::WalletNotFound);
+prefixed_id!(InvoiceId, INVOICE, "invoice", ErrorCode::InvoiceNotFound);
+prefixed_id!(PaymentId, PAYMENT, "payment", ErrorCode::PaymentNotFound);
+prefixed_id!(FeatureId, FEATURE, "feature", ErrorCode::FeatureNotFound);
+prefixed_id!(
+    PortalSessionId,
+    PORTAL_SESSION,
+    "portal session",
+    ErrorCode::PortalSessionNotFound
+);
+prefixed_id!(ApiKeyId, API_KEY, "API key", ErrorCode::ApiKeyNotFound);
+
+/// Parses a client's id for a resource, or that resource's 404.
+pub fn parse<T: PrefixedId>(id: &str) -> crate::DomainResult<T> {
+    T::parse(id).ok_or_else(T::not_found)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -53,5 +154,22 @@ mod tests {
         assert!(is_valid(CUSTOMER, &a));
         assert!(!is_valid(API_KEY, &a));
         assert!(!is_valid(CUSTOMER, "cus_nope"));
+    }
+
+    #[test]
+    fn typed_ids_parse_only_their_own_prefix() {
+        let w = WalletId::new();
+        assert_eq!(WalletId::parse(&w), Some(w.clone()));
+        assert!(
+            CustomerId::parse(&w).is_none(),
+            "a wallet id is not a customer id"
+        );
+        assert!(matches!(
+            parse::<InvoiceId>("inv_nope"),
+            Err(crate::DomainError::NotFound {
+                code: crate::ErrorCode::InvoiceNotFound,
+                ..
+            })
+        ));
     }
 }

@@ -15,59 +15,45 @@ use crate::money::Currency;
 use crate::wallet::validate_text;
 use crate::{DomainError, DomainResult, FieldError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum InvoiceStatus {
     Draft,
     Finalized,
     Voided,
 }
 
-impl InvoiceStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Draft => "draft",
-            Self::Finalized => "finalized",
-            Self::Voided => "voided",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "draft" => Some(Self::Draft),
-            "finalized" => Some(Self::Finalized),
-            "voided" => Some(Self::Voided),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum PaymentStatus {
     Unpaid,
     PartiallyPaid,
     Paid,
     Refunded,
-}
-
-impl PaymentStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Unpaid => "unpaid",
-            Self::PartiallyPaid => "partially_paid",
-            Self::Paid => "paid",
-            Self::Refunded => "refunded",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "unpaid" => Some(Self::Unpaid),
-            "partially_paid" => Some(Self::PartiallyPaid),
-            "paid" => Some(Self::Paid),
-            "refunded" => Some(Self::Refunded),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,7 +138,7 @@ pub struct Invoice {
     pub number: Option<String>,
     pub status: InvoiceStatus,
     pub payment_status: PaymentStatus,
-    pub currency: String,
+    pub currency: Currency,
     pub memo: Option<String>,
     pub lines: Vec<LineItem>,
     /// Exact sum of the line amounts.
@@ -172,8 +158,7 @@ impl Invoice {
     /// Recomputes subtotal and total from the lines.
     pub fn reprice(&mut self) {
         self.subtotal = self.lines.iter().map(|l| l.amount.clone()).sum();
-        let currency = Currency::parse(&self.currency).expect("invoice currencies are validated");
-        self.total = currency.round(&self.subtotal);
+        self.total = self.currency.round(&self.subtotal);
     }
 
     pub fn amount_due(&self) -> BigDecimal {
@@ -186,8 +171,7 @@ impl Invoice {
     /// Total in minor units (cents): an integer, for range filters that must be exact on both
     /// databases.
     pub fn total_minor(&self) -> i64 {
-        let currency = Currency::parse(&self.currency).expect("invoice currencies are validated");
-        let scaled = &self.total * BigDecimal::from(10i64.pow(currency.minor_units() as u32));
+        let scaled = &self.total * BigDecimal::from(10i64.pow(self.currency.minor_units() as u32));
         // The total is rounded to the minor unit, so this is an integer.
         bigdecimal::ToPrimitive::to_i64(&scaled).unwrap_or(i64::MAX)
     }
@@ -241,7 +225,7 @@ mod tests {
             number: None,
             status: InvoiceStatus::Finalized,
             payment_status: PaymentStatus::Unpaid,
-            currency: currency.into(),
+            currency: Currency::parse(currency).unwrap(),
             memo: None,
             lines,
             subtotal: BigDecimal::zero(),
@@ -301,3 +285,5 @@ mod tests {
         );
     }
 }
+
+crate::text_form!(InvoiceStatus, PaymentStatus);

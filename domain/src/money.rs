@@ -102,6 +102,12 @@ pub struct Currency {
     minor_units: u8,
 }
 
+impl std::fmt::Display for Currency {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code)
+    }
+}
+
 impl Currency {
     pub fn parse(code: &str) -> DomainResult<Self> {
         let upper = code.to_ascii_uppercase();

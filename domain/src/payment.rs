@@ -9,53 +9,47 @@
 
 use bigdecimal::{BigDecimal, RoundingMode, Zero};
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::invoice::{Invoice, PaymentStatus};
+use crate::money::Currency;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum PaymentMethod {
     Wallet,
     External,
 }
 
-impl PaymentMethod {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Wallet => "wallet",
-            Self::External => "external",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "wallet" => Some(Self::Wallet),
-            "external" => Some(Self::External),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum PaymentState {
     Succeeded,
     Failed,
-}
-
-impl PaymentState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Succeeded => "succeeded",
-            Self::Failed => "failed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "succeeded" => Some(Self::Succeeded),
-            "failed" => Some(Self::Failed),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -65,7 +59,7 @@ pub struct Payment {
     pub invoice_id: String,
     pub customer_id: String,
     pub amount: BigDecimal,
-    pub currency: String,
+    pub currency: Currency,
     pub method: PaymentMethod,
     pub status: PaymentState,
     pub wallet_id: Option<String>,
@@ -122,3 +116,5 @@ mod tests {
         assert_eq!(credits_for(&d("1"), &d("3")), d("0.333333333333333334"));
     }
 }
+
+crate::text_form!(PaymentMethod, PaymentState);

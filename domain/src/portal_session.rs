@@ -15,8 +15,20 @@ pub const MIN_IDLE_SECONDS: i64 = 60;
 /// A login code in a URL is valid this long, once.
 pub const LOGIN_CODE_TTL: Duration = Duration::minutes(10);
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum SessionMode {
     /// The customer's own session.
     Customer,
@@ -24,24 +36,20 @@ pub enum SessionMode {
     AdminPreview,
 }
 
-impl SessionMode {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Customer => "customer",
-            Self::AdminPreview => "admin_preview",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "customer" => Some(Self::Customer),
-            "admin_preview" => Some(Self::AdminPreview),
-            _ => None,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Section {
     Overview,
     Credits,
@@ -50,20 +58,6 @@ pub enum Section {
     Payments,
     Subscriptions,
     Profile,
-}
-
-impl Section {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Overview => "overview",
-            Self::Credits => "credits",
-            Self::Invoices => "invoices",
-            Self::Usage => "usage",
-            Self::Payments => "payments",
-            Self::Subscriptions => "subscriptions",
-            Self::Profile => "profile",
-        }
-    }
 }
 
 /// Which portal tabs the session may open. All enabled unless turned off.
@@ -107,26 +101,28 @@ impl Sections {
 }
 
 /// Customer fields a portal session may change.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ProfileField {
     Name,
     Email,
     Phone,
     Address,
     Timezone,
-}
-
-impl ProfileField {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Name => "name",
-            Self::Email => "email",
-            Self::Phone => "phone",
-            Self::Address => "address",
-            Self::Timezone => "timezone",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -166,31 +162,25 @@ impl Default for Permissions {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum EndReason {
     Revoked,
     /// A newer session for the same customer was created with `invalidate_existing`.
     Superseded,
     LoggedOut,
-}
-
-impl EndReason {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Revoked => "revoked",
-            Self::Superseded => "superseded",
-            Self::LoggedOut => "logged_out",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "revoked" => Some(Self::Revoked),
-            "superseded" => Some(Self::Superseded),
-            "logged_out" => Some(Self::LoggedOut),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -450,3 +440,5 @@ mod tests {
         .is_err());
     }
 }
+
+crate::text_form!(EndReason, ProfileField, Section, SessionMode);

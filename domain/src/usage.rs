@@ -9,35 +9,30 @@
 
 use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::money::Currency;
 use crate::wallet::validate_text;
 use crate::{DomainError, DomainResult, FieldError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Aggregation {
     Count,
     Sum,
     Max,
-}
-
-impl Aggregation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Count => "count",
-            Self::Sum => "sum",
-            Self::Max => "max",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "count" => Some(Self::Count),
-            "sum" => Some(Self::Sum),
-            "max" => Some(Self::Max),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -52,7 +47,7 @@ pub struct Feature {
     pub aggregation: Aggregation,
     pub value_property: Option<String>,
     pub unit_price: BigDecimal,
-    pub currency: String,
+    pub currency: Currency,
     pub archived: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -229,7 +224,7 @@ mod tests {
             aggregation: agg,
             value_property: prop.map(Into::into),
             unit_price: BigDecimal::from_str("0.01").unwrap(),
-            currency: "USD".into(),
+            currency: crate::money::Currency::parse("USD").unwrap(),
             archived: false,
             created_at: now,
             updated_at: now,
@@ -292,19 +287,23 @@ mod tests {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Granularity {
     Hour,
     Day,
-}
-
-impl Granularity {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Hour => "hour",
-            Self::Day => "day",
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -332,7 +331,7 @@ pub struct FeatureUsage {
     pub events: i64,
     /// total_usage × unit_price, exact.
     pub total_cost: BigDecimal,
-    pub currency: String,
+    pub currency: Currency,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -448,7 +447,7 @@ pub fn build_report(
             total_cost: feature.cost_of(&total),
             total_usage: total,
             events,
-            currency: feature.currency.clone(),
+            currency: feature.currency,
         });
     }
     UsageReport {
@@ -459,3 +458,5 @@ pub fn build_report(
         breakdown,
     }
 }
+
+crate::text_form!(Aggregation, Granularity);

@@ -16,7 +16,20 @@ use serde::{Deserialize, Serialize};
 use crate::money::Currency;
 use crate::{DomainError, DomainResult, FieldError};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum WalletStatus {
     Active,
     /// Keeps its credits; no top-ups or debits until reactivated.
@@ -25,32 +38,13 @@ pub enum WalletStatus {
     Closed,
 }
 
-impl WalletStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Frozen => "frozen",
-            Self::Closed => "closed",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "active" => Some(Self::Active),
-            "frozen" => Some(Self::Frozen),
-            "closed" => Some(Self::Closed),
-            _ => None,
-        }
-    }
-}
-
 #[derive(Debug, Clone)]
 pub struct Wallet {
     pub id: String,
     pub tenant_id: String,
     pub customer_id: String,
     pub name: String,
-    pub currency: String,
+    pub currency: Currency,
     /// Currency value of one credit (> 0).
     pub conversion_rate: BigDecimal,
     pub status: WalletStatus,
@@ -71,34 +65,27 @@ impl Wallet {
     /// The balance's currency value for display: rounded to the currency's minor unit, half
     /// away from zero (see `money`).
     pub fn display_value(&self, credits: &BigDecimal) -> String {
-        Currency::parse(&self.currency)
-            .map(|c| c.display(&self.value_of(credits)))
-            .unwrap_or_default()
+        self.currency.display(&self.value_of(credits))
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum LotKind {
     Purchased,
     Promotional,
-}
-
-impl LotKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Purchased => "purchased",
-            Self::Promotional => "promotional",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "purchased" => Some(Self::Purchased),
-            "promotional" => Some(Self::Promotional),
-            _ => None,
-        }
-    }
 }
 
 #[derive(Debug, Clone)]
@@ -113,7 +100,20 @@ pub struct CreditLot {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::IntoStaticStr,
+    strum::EnumString,
+    strum::VariantArray,
+)]
+#[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum TxType {
     Credit,
     Debit,
@@ -122,25 +122,6 @@ pub enum TxType {
 }
 
 impl TxType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Credit => "credit",
-            Self::Debit => "debit",
-            Self::Expiry => "expiry",
-            Self::Void => "void",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "credit" => Some(Self::Credit),
-            "debit" => Some(Self::Debit),
-            "expiry" => Some(Self::Expiry),
-            "void" => Some(Self::Void),
-            _ => None,
-        }
-    }
-
     /// +1 for credits, −1 for everything that removes credits.
     pub fn adds(self) -> bool {
         self == Self::Credit
@@ -312,3 +293,5 @@ mod tests {
         assert!(validate_credits("c", &d("100000000000000000000")).is_err());
     }
 }
+
+crate::text_form!(LotKind, TxType, WalletStatus);

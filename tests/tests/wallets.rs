@@ -86,7 +86,7 @@ async fn assert_invariants(s: &TestServer, w: &str) {
     let lots: BigDecimal = s
         .state
         .wallets
-        .live_lots(&tenant, w)
+        .live_lots(&tenant, &domain::id::parse(w).unwrap())
         .unwrap()
         .into_iter()
         .map(|l| l.available)
@@ -471,7 +471,11 @@ async fn random_operations_keep_the_invariants(s: TestServer) {
             8 => {
                 // Expire one random live lot.
                 let tenant = s.state.api_keys.tenant_ids().unwrap()[0].clone();
-                let lots = s.state.wallets.live_lots(&tenant, &w).unwrap();
+                let lots = s
+                    .state
+                    .wallets
+                    .live_lots(&tenant, &domain::id::parse(&w).unwrap())
+                    .unwrap();
                 if !lots.is_empty() {
                     let lot = &lots[rng.random_range(0..lots.len())];
                     s.execute_sql(&format!("UPDATE credit_lots SET expires_at = '2000-01-01T00:00:00.000000Z' WHERE id = '{}'", lot.id));

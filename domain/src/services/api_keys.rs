@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use crate::api_key::{self, ApiKey, NewApiKey};
+use crate::id::ApiKeyId;
 use crate::page::{Page, PageRequest};
 use crate::ports::ApiKeyRepo;
 use crate::ErrorCode;
@@ -104,10 +105,7 @@ impl ApiKeyService {
         self.repo.list(tenant_id, page)
     }
 
-    pub fn revoke(&self, tenant_id: &str, id: &str) -> DomainResult<ApiKey> {
-        if !id::is_valid(id::API_KEY, id) {
-            return Err(not_found());
-        }
+    pub fn revoke(&self, tenant_id: &str, id: &ApiKeyId) -> DomainResult<ApiKey> {
         self.repo.revoke(tenant_id, id, crate::clock::now())
     }
 
@@ -121,10 +119,7 @@ impl ApiKeyService {
 }
 
 pub fn not_found() -> DomainError {
-    DomainError::NotFound {
-        resource: "API key",
-        code: ErrorCode::ApiKeyNotFound,
-    }
+    ApiKeyId::not_found()
 }
 
 fn new_key_row(tenant_id: &str, name: &str, new: &NewApiKey) -> ApiKey {

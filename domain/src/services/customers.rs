@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use crate::customer::{Customer, CustomerFilter, CustomerPatch, CustomerStatus, NewCustomer};
+use crate::id::CustomerId;
 use crate::page::{Page, PageRequest};
 use crate::portal_session::CustomerRef;
 use crate::ports::CustomerRepo;
@@ -13,10 +14,7 @@ pub struct CustomerService {
 }
 
 pub fn not_found() -> DomainError {
-    DomainError::NotFound {
-        resource: "customer",
-        code: ErrorCode::CustomerNotFound,
-    }
+    CustomerId::not_found()
 }
 
 impl CustomerService {
@@ -46,10 +44,7 @@ impl CustomerService {
         Ok(customer)
     }
 
-    pub fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Customer> {
-        if !id::is_valid(id::CUSTOMER, id) {
-            return Err(not_found());
-        }
+    pub fn get(&self, tenant_id: &str, id: &CustomerId) -> DomainResult<Customer> {
         self.repo.get(tenant_id, id)?.ok_or_else(not_found)
     }
 
@@ -63,13 +58,10 @@ impl CustomerService {
     pub fn update(
         &self,
         tenant_id: &str,
-        id: &str,
+        id: &CustomerId,
         patch: CustomerPatch,
     ) -> DomainResult<Customer> {
         let patch = patch.validate()?;
-        if !id::is_valid(id::CUSTOMER, id) {
-            return Err(not_found());
-        }
         let mut patch = Some(patch);
         self.repo.update(tenant_id, id, &mut |c| {
             if c.status == CustomerStatus::Archived {
@@ -84,10 +76,7 @@ impl CustomerService {
     }
 
     /// Archives a customer. Archiving an archived customer is a no-op that returns it unchanged.
-    pub fn archive(&self, tenant_id: &str, id: &str) -> DomainResult<Customer> {
-        if !id::is_valid(id::CUSTOMER, id) {
-            return Err(not_found());
-        }
+    pub fn archive(&self, tenant_id: &str, id: &CustomerId) -> DomainResult<Customer> {
         self.repo.update(tenant_id, id, &mut |c| {
             if c.status != CustomerStatus::Archived {
                 let now = crate::clock::now();

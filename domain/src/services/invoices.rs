@@ -5,6 +5,7 @@ use std::sync::Arc;
 use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 
+use crate::id::InvoiceId;
 use crate::invoice::{
     format_number, number_period, price_lines, Invoice, InvoiceStatus, NewLine, PaymentStatus,
 };
@@ -24,10 +25,7 @@ pub struct InvoiceService {
 }
 
 pub fn not_found() -> DomainError {
-    DomainError::NotFound {
-        resource: "invoice",
-        code: ErrorCode::InvoiceNotFound,
-    }
+    InvoiceId::not_found()
 }
 
 fn conflict(code: ErrorCode, message: &str) -> DomainError {
@@ -57,7 +55,7 @@ pub struct InvoicePatch {
 /// What a customer owes in one currency.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Outstanding {
-    pub currency: String,
+    pub currency: Currency,
     pub outstanding: BigDecimal,
     pub overdue: BigDecimal,
     pub open_invoices: u32,
@@ -99,7 +97,7 @@ impl InvoiceService {
             number: None,
             status: InvoiceStatus::Draft,
             payment_status: PaymentStatus::Unpaid,
-            currency: currency.code().to_owned(),
+            currency,
             memo: input.memo,
             lines,
             subtotal: BigDecimal::zero(),
@@ -117,10 +115,7 @@ impl InvoiceService {
     }
 
     /// An invoice in the scope. A customer never sees drafts: they are not issued yet.
-    pub fn get(&self, scope: &Scope, id: &str) -> DomainResult<Invoice> {
-        if !id::is_valid(id::INVOICE, id) {
-            return Err(not_found());
-        }
+    pub fn get(&self, scope: &Scope, id: &InvoiceId) -> DomainResult<Invoice> {
         self.invoices
             .get(scope, id)?
             .filter(|i| scope.customer_id().is_none() || i.status != InvoiceStatus::Draft)
@@ -128,7 +123,12 @@ impl InvoiceService {
     }
 
     /// Edits a draft; a finalized or voided invoice is immutable (409 `invoice_not_draft`).
-    pub fn update(&self, tenant_id: &str, id: &str, patch: InvoicePatch) -> DomainResult<Invoice> {
+    pub fn update(
+        &self,
+        tenant_id: &str,
+        id: &InvoiceId,
+        patch: InvoicePatch,
+    ) -> DomainResult<Invoice> {
         if patch.due_at.is_none() && patch.memo.is_none() && patch.lines.is_none() {
             return Err(DomainError::validation(
                 "body",
@@ -162,7 +162,7 @@ impl InvoiceService {
         })
     }
 
-    pub fn delete(&self, tenant_id: &str, id: &str) -> DomainResult<()> {
+    pub fn delete(&self, tenant_id: &str, id: &InvoiceId) -> DomainResult<()> {
         let invoice = self.get(&Scope::account(tenant_id), id)?;
         if invoice.status != InvoiceStatus::Draft || !self.invoices.delete_draft(tenant_id, id)? {
             return Err(conflict(
@@ -175,7 +175,7 @@ impl InvoiceService {
 
     /// Assigns the next number, freezes the totals and sets `issued_at`. An invoice needs at
     /// least one line.
-    pub fn finalize(&self, tenant_id: &str, id: &str) -> DomainResult<Invoice> {
+    pub fn finalize(&self, tenant_id: &str, id: &InvoiceId) -> DomainResult<Invoice> {
         self.change(tenant_id, id, &mut |inv, next_number: NextNumber<'_>| {
             if inv.status != InvoiceStatus::Draft {
                 return Err(conflict(
@@ -204,7 +204,7 @@ impl InvoiceService {
 
     /// Voids a finalized invoice. One with payments must be refunded first (409
     /// `invoice_has_payments`), so money is never silently orphaned.
-    pub fn void(&self, tenant_id: &str, id: &str) -> DomainResult<Invoice> {
+    pub fn void(&self, tenant_id: &str, id: &InvoiceId) -> DomainResult<Invoice> {
         self.change(tenant_id, id, &mut |inv, _| {
             match inv.status {
                 InvoiceStatus::Voided => return Ok(()),
@@ -270,16 +270,16 @@ impl InvoiceService {
     /// Outstanding and overdue amounts per currency for one customer.
     pub fn outstanding(&self, customer: &CustomerScope) -> DomainResult<Vec<Outstanding>> {
         let now = clock::now();
-        let mut by_currency: BTreeMap<String, Outstanding> = BTreeMap::new();
+        let mut by_currency: BTreeMap<&str, Outstanding> = BTreeMap::new();
         for inv in self.invoices.open_invoices(customer)? {
             let due = inv.amount_due();
             if due <= BigDecimal::zero() {
                 continue;
             }
             let entry = by_currency
-                .entry(inv.currency.clone())
+                .entry(inv.currency.code())
                 .or_insert_with(|| Outstanding {
-                    currency: inv.currency.clone(),
+                    currency: inv.currency,
                     outstanding: BigDecimal::zero(),
                     overdue: BigDecimal::zero(),
                     open_invoices: 0,
@@ -296,12 +296,9 @@ impl InvoiceService {
     fn change(
         &self,
         tenant_id: &str,
-        id: &str,
+        id: &InvoiceId,
         f: &mut dyn FnMut(&mut Invoice, NextNumber<'_>) -> DomainResult<()>,
     ) -> DomainResult<Invoice> {
-        if !id::is_valid(id::INVOICE, id) {
-            return Err(not_found());
-        }
         self.invoices.change(tenant_id, id, f)
     }
 }

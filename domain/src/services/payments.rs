@@ -3,6 +3,7 @@ use std::sync::Arc;
 
 use bigdecimal::{BigDecimal, Zero};
 
+use crate::id::{InvoiceId, PaymentId, WalletId};
 use crate::invoice::{Invoice, InvoiceStatus};
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
@@ -21,10 +22,7 @@ pub struct PaymentService {
 }
 
 pub fn not_found() -> DomainError {
-    DomainError::NotFound {
-        resource: "payment",
-        code: ErrorCode::PaymentNotFound,
-    }
+    PaymentId::not_found()
 }
 
 fn unprocessable(code: ErrorCode, message: String) -> DomainError {
@@ -35,6 +33,7 @@ fn unprocessable(code: ErrorCode, message: String) -> DomainError {
 pub struct NewPayment {
     pub amount: BigDecimal,
     pub method: PaymentMethod,
+    /// As the client sent it; a malformed one is a 404 once the rest of the request is valid.
     pub wallet_id: Option<String>,
     pub reference: Option<String>,
     /// `Failed` records an unsuccessful external payment (history only).
@@ -43,8 +42,7 @@ pub struct NewPayment {
 }
 
 /// An amount in the currency: positive, with no more decimals than its minor unit.
-fn check_amount(field: &str, amount: &BigDecimal, currency: &str) -> DomainResult<()> {
-    let c = Currency::parse(currency)?;
+fn check_amount(field: &str, amount: &BigDecimal, c: Currency) -> DomainResult<()> {
     if amount <= &BigDecimal::zero() {
         return Err(DomainError::validation(field, "must be greater than zero"));
     }
@@ -65,7 +63,7 @@ impl PaymentService {
     pub fn pay(
         &self,
         tenant_id: &str,
-        invoice_id: &str,
+        invoice_id: &InvoiceId,
         p: NewPayment,
     ) -> DomainResult<(Invoice, Payment)> {
         let mut errs = Vec::new();
@@ -94,20 +92,16 @@ impl PaymentService {
             p.failure_reason.as_deref(),
             p.reference.as_deref(),
         )?;
-        if !id::is_valid(id::INVOICE, invoice_id) {
-            return Err(crate::services::invoices::not_found());
-        }
-        if p.wallet_id
+        let wallet_id = p
+            .wallet_id
             .as_deref()
-            .is_some_and(|w| !id::is_valid(id::WALLET, w))
-        {
-            return Err(crate::services::wallets::not_found());
-        }
+            .map(crate::id::parse::<WalletId>)
+            .transpose()?;
         let now = clock::now();
         self.payments.record_payment(
             tenant_id,
             invoice_id,
-            p.wallet_id.as_deref(),
+            wallet_id.as_ref().map(WalletId::as_str),
             &mut |inv, wallet| {
                 if inv.status != InvoiceStatus::Finalized {
                     return Err(DomainError::Conflict {
@@ -115,14 +109,14 @@ impl PaymentService {
                         message: "only finalized invoices can be paid".into(),
                     });
                 }
-                check_amount("amount", &p.amount, &inv.currency)?;
+                check_amount("amount", &p.amount, inv.currency)?;
                 let mut payment = Payment {
                     id: id::new_id(id::PAYMENT),
                     tenant_id: inv.tenant_id.clone(),
                     invoice_id: inv.id.clone(),
                     customer_id: inv.customer_id.clone(),
                     amount: p.amount.clone(),
-                    currency: inv.currency.clone(),
+                    currency: inv.currency,
                     method: p.method,
                     status: p.status,
                     wallet_id: p.wallet_id.clone(),
@@ -180,14 +174,11 @@ impl PaymentService {
     pub fn refund(
         &self,
         tenant_id: &str,
-        payment_id: &str,
+        payment_id: &PaymentId,
         amount: BigDecimal,
         reason: Option<String>,
     ) -> DomainResult<(Payment, Refund)> {
         check_movement(&amount, None, reason.as_deref(), None)?;
-        if !id::is_valid(id::PAYMENT, payment_id) {
-            return Err(not_found());
-        }
         let now = clock::now();
         self.payments
             .record_refund(tenant_id, payment_id, &mut |pay, inv, wallet| {
@@ -197,7 +188,7 @@ impl PaymentService {
                         message: "failed payments cannot be refunded".into(),
                     });
                 }
-                check_amount("amount", &amount, &pay.currency)?;
+                check_amount("amount", &amount, pay.currency)?;
                 let left = &pay.amount - &pay.amount_refunded;
                 if amount > left {
                     return Err(unprocessable(
@@ -243,10 +234,7 @@ impl PaymentService {
             })
     }
 
-    pub fn get(&self, scope: &Scope, id: &str) -> DomainResult<Payment> {
-        if !id::is_valid(id::PAYMENT, id) {
-            return Err(not_found());
-        }
+    pub fn get(&self, scope: &Scope, id: &PaymentId) -> DomainResult<Payment> {
         self.payments.get(scope, id)?.ok_or_else(not_found)
     }
 

@@ -7,6 +7,7 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::{actions, AuditEvent};
 use crate::customer::CustomerStatus;
+use crate::id::PortalSessionId;
 use crate::page::{Page, PageRequest};
 use crate::portal_session::{
     EndReason, NewSession, PortalSession, ProfileField, Refusal, Section, SessionMode, TokenClaims,
@@ -37,10 +38,7 @@ pub struct PortalSessionService {
 }
 
 pub fn not_found() -> DomainError {
-    DomainError::NotFound {
-        resource: "portal session",
-        code: ErrorCode::PortalSessionNotFound,
-    }
+    PortalSessionId::not_found()
 }
 
 fn unauthenticated(code: ErrorCode, message: &'static str) -> DomainError {
@@ -129,10 +127,7 @@ impl PortalSessionService {
         })
     }
 
-    pub fn get(&self, tenant_id: &str, id: &str) -> DomainResult<PortalSession> {
-        if !id::is_valid(id::PORTAL_SESSION, id) {
-            return Err(not_found());
-        }
+    pub fn get(&self, tenant_id: &str, id: &PortalSessionId) -> DomainResult<PortalSession> {
         Ok(self.sessions.get(tenant_id, id)?.ok_or_else(not_found)?.0)
     }
 
@@ -147,10 +142,7 @@ impl PortalSessionService {
     }
 
     /// Ends a session at once; its token and login code stop working. Idempotent.
-    pub fn revoke(&self, who: &Principal, id: &str) -> DomainResult<PortalSession> {
-        if !id::is_valid(id::PORTAL_SESSION, id) {
-            return Err(not_found());
-        }
+    pub fn revoke(&self, who: &Principal, id: &PortalSessionId) -> DomainResult<PortalSession> {
         let mut ended = None;
         self.units.atomically(&mut || {
             let session = self

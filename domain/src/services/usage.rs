@@ -1,9 +1,9 @@
-use crate::ErrorCode;
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use bigdecimal::BigDecimal;
 
+use crate::id::FeatureId;
 use crate::idempotency::valid_key;
 use crate::page::{Page, PageRequest};
 use crate::ports::{CustomerRepo, EventFilter, UsageRepo};
@@ -23,10 +23,7 @@ pub struct UsageService {
 }
 
 pub fn feature_not_found() -> DomainError {
-    DomainError::NotFound {
-        resource: "feature",
-        code: ErrorCode::FeatureNotFound,
-    }
+    FeatureId::not_found()
 }
 
 #[derive(Debug, Clone)]
@@ -84,9 +81,7 @@ impl UsageService {
                 .value_property
                 .filter(|_| f.aggregation != Aggregation::Count),
             unit_price: f.unit_price,
-            currency: crate::money::Currency::parse(&f.currency)?
-                .code()
-                .to_owned(),
+            currency: crate::money::Currency::parse(&f.currency)?,
             archived: false,
             created_at: now,
             updated_at: now,
@@ -95,10 +90,7 @@ impl UsageService {
         Ok(feature)
     }
 
-    pub fn get_feature(&self, tenant_id: &str, id: &str) -> DomainResult<Feature> {
-        if !id::is_valid(id::FEATURE, id) {
-            return Err(feature_not_found());
-        }
+    pub fn get_feature(&self, tenant_id: &str, id: &FeatureId) -> DomainResult<Feature> {
         self.repo
             .get_feature(tenant_id, id)?
             .ok_or_else(feature_not_found)
@@ -107,7 +99,7 @@ impl UsageService {
     pub fn update_feature(
         &self,
         tenant_id: &str,
-        id: &str,
+        id: &FeatureId,
         p: FeaturePatch,
     ) -> DomainResult<Feature> {
         if p.name.is_none() && p.unit.is_none() && p.unit_price.is_none() && p.archived.is_none() {
@@ -306,8 +298,10 @@ impl UsageService {
             ));
         }
         let tenant_id = customer.tenant_id.as_str();
-        let customer = crate::services::customers::CustomerService::new(self.customers.clone())
-            .get(tenant_id, &customer.customer_id)?;
+        let customer = self
+            .customers
+            .get(tenant_id, &customer.customer_id)?
+            .ok_or_else(crate::id::CustomerId::not_found)?;
         let tz: chrono_tz::Tz = customer.timezone.parse().unwrap_or(chrono_tz::UTC);
         let features = self.repo.features(tenant_id)?;
         if let Some(k) = feature {

@@ -4,6 +4,7 @@ use crate::ErrorCode;
 use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 
+use crate::id::WalletId;
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
 use crate::portal_session::CustomerRef;
@@ -23,10 +24,7 @@ pub struct WalletService {
 }
 
 pub fn not_found() -> DomainError {
-    DomainError::NotFound {
-        resource: "wallet",
-        code: ErrorCode::WalletNotFound,
-    }
+    WalletId::not_found()
 }
 
 #[derive(Debug, Clone)]
@@ -321,7 +319,7 @@ impl WalletService {
             tenant_id: tenant_id.to_owned(),
             customer_id: customer.id,
             name,
-            currency: currency.expect("validated").code().to_owned(),
+            currency: currency.expect("validated"),
             conversion_rate: rate,
             status: WalletStatus::Active,
             balance: BigDecimal::zero(),
@@ -335,15 +333,20 @@ impl WalletService {
 
     /// The wallet as of now: lots past their expiry have left the balance. Outside the scope
     /// (another account's, or another customer's) it is not found.
-    pub fn get(&self, scope: &Scope, id: &str) -> DomainResult<Wallet> {
-        if !id::is_valid(id::WALLET, id) {
-            return Err(not_found());
-        }
-        let (wallet, next_expiry) = self.wallets.get(scope, id)?.ok_or_else(not_found)?;
+    pub fn get(&self, scope: &Scope, id: &WalletId) -> DomainResult<Wallet> {
+        let found = self.wallets.get(scope, id)?.ok_or_else(not_found)?;
+        self.as_of_now(found)
+    }
+
+    /// A stored wallet with the expiries that fell due since it was written applied.
+    fn as_of_now(
+        &self,
+        (wallet, next_expiry): (Wallet, Option<chrono::DateTime<chrono::Utc>>),
+    ) -> DomainResult<Wallet> {
         let now = clock::now();
         if next_expiry.is_some_and(|t| t <= now) {
             return Ok(self
-                .change(scope.tenant_id(), id, |st| {
+                .change(&wallet.tenant_id, &wallet.id, |st| {
                     apply_expiry(st, now);
                     Ok(())
                 })?
@@ -360,14 +363,9 @@ impl WalletService {
         page: &PageRequest,
     ) -> DomainResult<Page<Wallet>> {
         let listed = self.wallets.list(scope, customer_id, page)?;
-        let now = clock::now();
         let mut items = Vec::with_capacity(listed.items.len());
-        for (wallet, next_expiry) in listed.items {
-            items.push(if next_expiry.is_some_and(|t| t <= now) {
-                self.get(scope, &wallet.id)?
-            } else {
-                wallet
-            });
+        for found in listed.items {
+            items.push(self.as_of_now(found)?);
         }
         Ok(Page {
             items,
@@ -376,7 +374,12 @@ impl WalletService {
         })
     }
 
-    pub fn update(&self, tenant_id: &str, id: &str, patch: WalletPatch) -> DomainResult<Wallet> {
+    pub fn update(
+        &self,
+        tenant_id: &str,
+        id: &WalletId,
+        patch: WalletPatch,
+    ) -> DomainResult<Wallet> {
         let mut errs = Vec::new();
         if let Some(n) = &patch.name {
             if n.trim().is_empty() {
@@ -418,7 +421,7 @@ impl WalletService {
     pub fn top_up(
         &self,
         tenant_id: &str,
-        id: &str,
+        id: &WalletId,
         t: TopUp,
     ) -> DomainResult<(Wallet, WalletTransaction)> {
         check_movement(
@@ -442,7 +445,7 @@ impl WalletService {
     pub fn debit(
         &self,
         tenant_id: &str,
-        id: &str,
+        id: &WalletId,
         d: Debit,
     ) -> DomainResult<(Wallet, WalletTransaction)> {
         check_movement(
@@ -457,7 +460,7 @@ impl WalletService {
     }
 
     /// Closes a wallet: remaining credits are voided by one ledger entry. Idempotent.
-    pub fn close(&self, tenant_id: &str, id: &str) -> DomainResult<Wallet> {
+    pub fn close(&self, tenant_id: &str, id: &WalletId) -> DomainResult<Wallet> {
         let now = clock::now();
         Ok(self
             .change(tenant_id, id, |st| {
@@ -500,7 +503,7 @@ impl WalletService {
     pub fn transactions(
         &self,
         scope: &Scope,
-        id: &str,
+        id: &WalletId,
         filter: &TxFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<WalletTransaction>> {
@@ -531,7 +534,7 @@ impl WalletService {
             .sum())
     }
 
-    pub fn live_lots(&self, tenant_id: &str, id: &str) -> DomainResult<Vec<CreditLot>> {
+    pub fn live_lots(&self, tenant_id: &str, id: &WalletId) -> DomainResult<Vec<CreditLot>> {
         self.wallets.live_lots(tenant_id, id)
     }
 
@@ -554,9 +557,6 @@ impl WalletService {
         id: &str,
         mut f: impl FnMut(&mut WalletState) -> DomainResult<()>,
     ) -> DomainResult<WalletState> {
-        if !id::is_valid(id::WALLET, id) {
-            return Err(not_found());
-        }
         let now = clock::now();
         self.wallets.change(tenant_id, id, &mut |st| {
             f(st)?;

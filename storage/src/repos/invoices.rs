@@ -6,7 +6,7 @@ use domain::scope::{CustomerScope, Scope};
 use domain::services::invoices::not_found;
 use domain::{DomainError, DomainResult};
 
-use super::{first_locked, internal, lower, newest_first, scoped, TxError};
+use super::{first_locked, internal, lower, newest_first, scoped, stored_currency, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::{invoice_counters as ic, invoices as inv};
 use crate::sql_types::{DbDecimal, DbTime};
@@ -44,7 +44,7 @@ impl InvoiceRow {
             number: i.number.clone(),
             status: i.status.as_str().to_owned(),
             payment_status: i.payment_status.as_str().to_owned(),
-            currency: i.currency.clone(),
+            currency: i.currency.code().to_owned(),
             memo: i.memo.clone(),
             lines: serde_json::to_string(&i.lines).expect("lines serialise"),
             subtotal: DbDecimal(i.subtotal.clone()),
@@ -74,7 +74,7 @@ impl InvoiceRow {
             number: self.number,
             status,
             payment_status,
-            currency: self.currency,
+            currency: stored_currency(&self.currency)?,
             memo: self.memo,
             lines,
             subtotal: self.subtotal.0,

@@ -9,7 +9,7 @@ use domain::{DomainError, DomainResult};
 
 use super::invoices::{lock_invoice, save_invoice};
 use super::wallets::{lock_wallet, save_wallet};
-use super::{first_locked, internal, newest_first, scoped, TxError};
+use super::{first_locked, internal, newest_first, scoped, stored_currency, TxError};
 use crate::connection::write_tx;
 use crate::schema::{payments as p, refunds as r};
 use crate::sql_types::{DbDecimal, DbTime};
@@ -42,7 +42,7 @@ impl PaymentRow {
             invoice_id: x.invoice_id.clone(),
             customer_id: x.customer_id.clone(),
             amount: DbDecimal(x.amount.clone()),
-            currency: x.currency.clone(),
+            currency: x.currency.code().to_owned(),
             method: x.method.as_str().to_owned(),
             status: x.status.as_str().to_owned(),
             wallet_id: x.wallet_id.clone(),
@@ -64,7 +64,7 @@ impl PaymentRow {
             invoice_id: self.invoice_id,
             customer_id: self.customer_id,
             amount: self.amount.0,
-            currency: self.currency,
+            currency: stored_currency(&self.currency)?,
             wallet_id: self.wallet_id,
             credits: self.credits.map(|c| c.0),
             reference: self.reference,

@@ -9,7 +9,7 @@ use domain::usage::{Aggregation, Feature, Rollup, UsageEvent};
 use domain::ErrorCode;
 use domain::{DomainError, DomainResult};
 
-use super::{internal, newest_first, TxError};
+use super::{internal, newest_first, stored_currency, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::{features as f, usage_events as ue, usage_rollups as ur};
 use crate::sql_types::{DbDecimal, DbTime, ExactDecimal, UtcTimestamp};
@@ -43,7 +43,7 @@ impl FeatureRow {
             aggregation: x.aggregation.as_str().to_owned(),
             value_property: x.value_property.clone(),
             unit_price: DbDecimal(x.unit_price.clone()),
-            currency: x.currency.clone(),
+            currency: x.currency.code().to_owned(),
             archived: x.archived,
             created_at: DbTime(x.created_at),
             updated_at: DbTime(x.updated_at),
@@ -62,7 +62,7 @@ impl FeatureRow {
             unit: self.unit,
             value_property: self.value_property,
             unit_price: self.unit_price.0,
-            currency: self.currency,
+            currency: stored_currency(&self.currency)?,
             archived: self.archived,
             created_at: self.created_at.0,
             updated_at: self.updated_at.0,

@@ -10,7 +10,7 @@ use domain::wallet::{
 };
 use domain::{DomainError, DomainResult};
 
-use super::{first_locked, internal, newest_first, scoped, TxError};
+use super::{first_locked, internal, newest_first, scoped, stored_currency, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::{credit_lots as cl, wallet_transactions as wt, wallets as w};
 use crate::sql_types::{DbDecimal, DbTime};
@@ -40,7 +40,7 @@ impl WalletRow {
             tenant_id: x.tenant_id.clone(),
             customer_id: x.customer_id.clone(),
             name: x.name.clone(),
-            currency: x.currency.clone(),
+            currency: x.currency.code().to_owned(),
             conversion_rate: DbDecimal(x.conversion_rate.clone()),
             status: x.status.as_str().to_owned(),
             balance: DbDecimal(x.balance.clone()),
@@ -60,7 +60,7 @@ impl WalletRow {
                 tenant_id: self.tenant_id,
                 customer_id: self.customer_id,
                 name: self.name,
-                currency: self.currency,
+                currency: stored_currency(&self.currency)?,
                 conversion_rate: self.conversion_rate.0,
                 status,
                 balance: self.balance.0,

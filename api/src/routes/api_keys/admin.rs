@@ -1,6 +1,7 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{delete, get, post, HttpRequest, HttpResponse};
+use domain::id::parse;
 
 use super::dto::{ApiKeyList, ApiKeyView, CreateApiKey, CreatedApiKey};
 use crate::error::{blocking, ApiError, Problem};
@@ -92,6 +93,6 @@ pub async fn revoke(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.api_keys.clone();
-    let key = blocking(move || svc.revoke(&who.tenant_id, &id)).await?;
+    let key = blocking(move || svc.revoke(&who.tenant_id, &parse(&id)?)).await?;
     Ok(HttpResponse::Ok().json(ApiKeyView::from(key)))
 }

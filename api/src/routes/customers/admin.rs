@@ -2,6 +2,7 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, patch, post, HttpRequest, HttpResponse};
 use domain::customer::{CustomerFilter, CustomerPatch, CustomerStatus, NewCustomer};
+use domain::id::parse;
 use domain::FieldError;
 
 use super::dto::{CreateCustomer, CustomerList, CustomerView, ListCustomers, UpdateCustomer};
@@ -111,7 +112,7 @@ pub async fn get(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.customers.clone();
-    let c = blocking(move || svc.get(&who.tenant_id, &id)).await?;
+    let c = blocking(move || svc.get(&who.tenant_id, &parse(&id)?)).await?;
     Ok(HttpResponse::Ok().json(CustomerView::from(c)))
 }
 
@@ -169,7 +170,7 @@ pub async fn update(
         metadata: b.metadata,
     };
     let svc = state.customers.clone();
-    let c = blocking(move || svc.update(&who.tenant_id, &id, patch)).await?;
+    let c = blocking(move || svc.update(&who.tenant_id, &parse(&id)?, patch)).await?;
     Ok(HttpResponse::Ok().json(CustomerView::from(c)))
 }
 
@@ -192,6 +193,6 @@ pub async fn archive(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.customers.clone();
-    let c = blocking(move || svc.archive(&who.tenant_id, &id)).await?;
+    let c = blocking(move || svc.archive(&who.tenant_id, &parse(&id)?)).await?;
     Ok(HttpResponse::Ok().json(CustomerView::from(c)))
 }

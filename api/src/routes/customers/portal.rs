@@ -1,6 +1,7 @@
 use actix_web::web::Data;
 use actix_web::{get, patch, HttpResponse};
 use domain::customer::CustomerPatch;
+use domain::id::parse;
 use domain::portal_session::Section;
 
 use super::dto::{ProfilePatch, ProfileView};
@@ -25,7 +26,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Profile)?;
     let svc = state.customers.clone();
-    let c = blocking(move || svc.get(&session.tenant_id, &session.customer_id)).await?;
+    let c = blocking(move || svc.get(&session.tenant_id, &parse(&session.customer_id)?)).await?;
     Ok(HttpResponse::Ok().json(ProfileView::from(c)))
 }
 
@@ -60,6 +61,7 @@ pub async fn update(
         ..Default::default()
     };
     let svc = state.customers.clone();
-    let c = blocking(move || svc.update(&session.tenant_id, &session.customer_id, patch)).await?;
+    let c = blocking(move || svc.update(&session.tenant_id, &parse(&session.customer_id)?, patch))
+        .await?;
     Ok(HttpResponse::Ok().json(ProfileView::from(c)))
 }

@@ -1,6 +1,7 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, patch, post, HttpRequest, HttpResponse};
+use domain::id::parse;
 use domain::services::usage::{FeaturePatch, NewFeature};
 use domain::usage::Aggregation;
 use domain::FieldError;
@@ -46,7 +47,7 @@ pub async fn create(
         unit: b.unit,
         aggregation,
         value_property: b.value_property,
-        currency: b.currency,
+        currency: b.currency.to_string(),
     };
     let (svc, tenant) = (state.usage.clone(), who.tenant_id.clone());
     idempotency::run(&state, &who, &req, &body.raw, move || {
@@ -97,7 +98,7 @@ pub async fn get(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.usage.clone();
-    let f = blocking(move || svc.get_feature(&who.tenant_id, &id)).await?;
+    let f = blocking(move || svc.get_feature(&who.tenant_id, &parse(&id)?)).await?;
     Ok(HttpResponse::Ok().json(FeatureView::from(f)))
 }
 
@@ -132,6 +133,6 @@ pub async fn update(
         archived: b.archived,
     };
     let svc = state.usage.clone();
-    let f = blocking(move || svc.update_feature(&who.tenant_id, &id, patch)).await?;
+    let f = blocking(move || svc.update_feature(&who.tenant_id, &parse(&id)?, patch)).await?;
     Ok(HttpResponse::Ok().json(FeatureView::from(f)))
 }

@@ -44,7 +44,7 @@ impl From<Feature> for FeatureView {
             name: f.name,
             unit: f.unit,
             value_property: f.value_property,
-            currency: f.currency,
+            currency: f.currency.to_string(),
             archived: f.archived,
             created_at: f.created_at,
             updated_at: f.updated_at,

@@ -1,6 +1,7 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{delete, get, patch, post, HttpRequest, HttpResponse};
+use domain::id::parse;
 use domain::services::invoices::{InvoicePatch, NewInvoice};
 
 use super::dto::{CreateInvoice, InvoiceList, UpdateInvoice};
@@ -36,7 +37,7 @@ pub async fn create(
     let b = body.value;
     let input = NewInvoice {
         customer_id: b.customer_id,
-        currency: b.currency,
+        currency: b.currency.to_string(),
         due_at: b.due_at,
         memo: b.memo,
         lines: lines(b.lines)?,
@@ -91,7 +92,7 @@ pub async fn get(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.invoices.clone();
-    let i = blocking(move || svc.get(&who.scope(), &id)).await?;
+    let i = blocking(move || svc.get(&who.scope(), &parse(&id)?)).await?;
     Ok(HttpResponse::Ok().json(InvoiceView::from(i)))
 }
 
@@ -122,7 +123,7 @@ pub async fn update(
         lines: b.lines.map(lines).transpose()?,
     };
     let svc = state.invoices.clone();
-    let i = blocking(move || svc.update(&who.tenant_id, &id, patch)).await?;
+    let i = blocking(move || svc.update(&who.tenant_id, &parse(&id)?, patch)).await?;
     Ok(HttpResponse::Ok().json(InvoiceView::from(i)))
 }
 
@@ -145,7 +146,7 @@ pub async fn delete(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.invoices.clone();
-    blocking(move || svc.delete(&who.tenant_id, &id)).await?;
+    blocking(move || svc.delete(&who.tenant_id, &parse(&id)?)).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -170,7 +171,7 @@ pub async fn finalize(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.invoices.clone();
-    let i = blocking(move || svc.finalize(&who.tenant_id, &id)).await?;
+    let i = blocking(move || svc.finalize(&who.tenant_id, &parse(&id)?)).await?;
     Ok(HttpResponse::Ok().json(InvoiceView::from(i)))
 }
 
@@ -193,7 +194,7 @@ pub async fn void(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.invoices.clone();
-    let i = blocking(move || svc.void(&who.tenant_id, &id)).await?;
+    let i = blocking(move || svc.void(&who.tenant_id, &parse(&id)?)).await?;
     Ok(HttpResponse::Ok().json(InvoiceView::from(i)))
 }
 
@@ -216,6 +217,6 @@ pub async fn pdf(
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
     Ok(pdf_http(
-        blocking(move || render_pdf(&st, st.invoices.get(&who.scope(), &id)?)).await?,
+        blocking(move || render_pdf(&st, st.invoices.get(&who.scope(), &parse(&id)?)?)).await?,
     ))
 }

@@ -1,6 +1,7 @@
 //! Invoice JSON shapes and the list query, shared by admin and portal routes.
 
 use chrono::{DateTime, Utc};
+use domain::id::parse;
 use domain::invoice::{Invoice, InvoiceStatus, NewLine, PaymentStatus};
 use domain::money::{canonical, Currency};
 use domain::ports::InvoiceFilter;
@@ -100,7 +101,7 @@ pub struct InvoiceView {
 
 impl From<Invoice> for InvoiceView {
     fn from(i: Invoice) -> Self {
-        let currency = Currency::parse(&i.currency).expect("invoice currencies are validated");
+        let currency = i.currency;
         Self {
             overdue: i.is_overdue(domain::clock::now()),
             amount_due: currency.display(&i.amount_due()),
@@ -125,7 +126,7 @@ impl From<Invoice> for InvoiceView {
             id: i.id,
             number: i.number,
             customer_id: i.customer_id,
-            currency: i.currency,
+            currency: i.currency.to_string(),
             memo: i.memo,
             due_at: i.due_at,
             issued_at: i.issued_at,
@@ -229,7 +230,7 @@ pub fn render_pdf(
     let merchant = state.api_keys.tenant_name(&invoice.tenant_id)?;
     let customer = state
         .customers
-        .get(&invoice.tenant_id, &invoice.customer_id)?;
+        .get(&invoice.tenant_id, &parse(&invoice.customer_id)?)?;
     let bytes = crate::pdf::render_invoice(&invoice, &merchant, &customer);
     let name = invoice
         .number
@@ -299,11 +300,11 @@ pub struct InvoiceSummary {
 
 impl From<domain::services::invoices::Outstanding> for OutstandingView {
     fn from(o: domain::services::invoices::Outstanding) -> Self {
-        let c = Currency::parse(&o.currency).expect("invoice currencies are validated");
+        let c = o.currency;
         OutstandingView {
             outstanding: c.display(&o.outstanding),
             overdue: c.display(&o.overdue),
-            currency: o.currency,
+            currency: o.currency.to_string(),
             open_invoices: o.open_invoices,
         }
     }

@@ -1,6 +1,7 @@
 use actix_web::web::{Data, Path};
 use actix_web::HttpRequest;
 use actix_web::{get, HttpResponse};
+use domain::id::parse;
 use domain::portal_session::Section;
 
 use super::dto::{InvoiceSummary, OutstandingView};
@@ -79,7 +80,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Invoices)?;
     let svc = state.invoices.clone();
-    let invoice = blocking(move || svc.get(&session.scope(), &id)).await?;
+    let invoice = blocking(move || svc.get(&session.scope(), &parse(&id)?)).await?;
     Ok(HttpResponse::Ok().json(InvoiceView::from(invoice)))
 }
 
@@ -104,7 +105,7 @@ pub async fn pdf(
     session.require_section(Section::Invoices)?;
     let st = state.clone();
     blocking(move || {
-        let i = st.invoices.get(&session.scope(), &id)?;
+        let i = st.invoices.get(&session.scope(), &parse(&id)?)?;
         render_pdf(&st, i)
     })
     .await

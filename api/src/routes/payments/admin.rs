@@ -1,6 +1,7 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpRequest, HttpResponse};
+use domain::id::parse;
 use domain::payment::{PaymentMethod, PaymentState};
 use domain::services::payments::NewPayment;
 use domain::FieldError;
@@ -63,7 +64,7 @@ pub async fn pay(
         id.into_inner(),
     );
     idempotency::run(&state, &who, &req, &body.raw, move || {
-        let (invoice, payment) = svc.pay(&tenant, &id, input)?;
+        let (invoice, payment) = svc.pay(&tenant, &parse(&id)?, input)?;
         Ok((
             StatusCode::CREATED,
             PaymentResult {
@@ -108,11 +109,11 @@ pub async fn refund(
         id.into_inner(),
     );
     idempotency::run(&state, &who, &req, &body.raw, move || {
-        let (payment, refund) = svc.refund(&tenant, &id, amount, reason)?;
+        let (payment, refund) = svc.refund(&tenant, &parse(&id)?, amount, reason)?;
         Ok((
             StatusCode::CREATED,
             RefundResult {
-                refund: RefundView::new(refund, &payment.currency),
+                refund: RefundView::new(refund, payment.currency),
                 payment: payment.into(),
             },
         ))
@@ -162,6 +163,6 @@ pub async fn get(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.payments.clone();
-    let p = blocking(move || svc.get(&who.scope(), &id)).await?;
+    let p = blocking(move || svc.get(&who.scope(), &parse(&id)?)).await?;
     Ok(HttpResponse::Ok().json(PaymentView::from(p)))
 }

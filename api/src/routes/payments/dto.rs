@@ -36,7 +36,7 @@ pub struct PaymentView {
 
 impl From<Payment> for PaymentView {
     fn from(p: Payment) -> Self {
-        let c = Currency::parse(&p.currency).expect("payment currencies are validated");
+        let c = p.currency;
         Self {
             amount: c.display(&p.amount),
             amount_refunded: c.display(&p.amount_refunded),
@@ -46,7 +46,7 @@ impl From<Payment> for PaymentView {
             id: p.id,
             invoice_id: p.invoice_id,
             customer_id: p.customer_id,
-            currency: p.currency,
+            currency: p.currency.to_string(),
             wallet_id: p.wallet_id,
             reference: p.reference,
             failure_reason: p.failure_reason,
@@ -70,8 +70,7 @@ pub struct RefundView {
 
 impl RefundView {
     /// Money as the payment shows it: in its currency's minor units (`30.00`, not `30`).
-    pub fn new(r: Refund, currency: &str) -> Self {
-        let c = Currency::parse(currency).expect("payment currencies are validated");
+    pub fn new(r: Refund, c: Currency) -> Self {
         Self {
             amount: c.display(&r.amount),
             credits: r.credits.as_ref().map(canonical),

@@ -1,6 +1,7 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{delete, get, post, HttpRequest, HttpResponse};
+use domain::id::parse;
 use domain::portal_session::{CustomerRef, NewSession};
 use domain::FieldError;
 
@@ -142,6 +143,6 @@ pub async fn revoke(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.portal.clone();
-    let session = blocking(move || svc.revoke(&who, &id)).await?;
+    let session = blocking(move || svc.revoke(&who, &parse(&id)?)).await?;
     Ok(HttpResponse::Ok().json(SessionView::from(session)))
 }

@@ -136,7 +136,7 @@ impl From<UsageReport> for UsageView {
                     name: b.name,
                     unit: b.unit,
                     events: b.events,
-                    currency: b.currency,
+                    currency: b.currency.to_string(),
                 })
                 .collect(),
         }

@@ -1,6 +1,7 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, patch, post, HttpRequest, HttpResponse};
+use domain::id::parse;
 use domain::services::api_keys::Principal;
 use domain::services::wallets::{Debit, NewWallet, TopUp, WalletPatch, WalletService};
 use domain::wallet::{LotKind, WalletStatus};
@@ -19,6 +20,7 @@ use crate::pagination::admin_page;
 use crate::routes::common::decimal;
 use crate::routes::wallets::dto::{ListTransactions, TransactionView, WalletView};
 use crate::state::AppState;
+use domain::id::WalletId;
 
 /// Runs a top-up or debit once per Idempotency-Key and answers with the wallet and its entry.
 async fn movement<F>(
@@ -30,13 +32,13 @@ async fn movement<F>(
     op: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce(&WalletService, &str, &str) -> DomainResult<(Wallet, WalletTransaction)>
+    F: FnOnce(&WalletService, &str, &WalletId) -> DomainResult<(Wallet, WalletTransaction)>
         + Send
         + 'static,
 {
     let (svc, tenant) = (state.wallets.clone(), who.tenant_id.clone());
     idempotency::run(state, who, req, raw, move || {
-        let (w, tx) = op(&svc, &tenant, &wallet_id)?;
+        let (w, tx) = op(&svc, &tenant, &parse(&wallet_id)?)?;
         Ok((
             StatusCode::CREATED,
             WalletOperation {
@@ -84,7 +86,7 @@ pub async fn create(
     let input = NewWallet {
         customer_id: b.customer_id,
         name: b.name,
-        currency: b.currency,
+        currency: b.currency.to_string(),
         conversion_rate,
     };
     let (svc, tenant) = (state.wallets.clone(), who.tenant_id.clone());
@@ -136,7 +138,7 @@ pub async fn get(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.wallets.clone();
-    let w = blocking(move || svc.get(&who.scope(), &id)).await?;
+    let w = blocking(move || svc.get(&who.scope(), &parse(&id)?)).await?;
     Ok(HttpResponse::Ok().json(WalletView::from(w)))
 }
 
@@ -171,7 +173,7 @@ pub async fn update(
     let w = blocking(move || {
         svc.update(
             &who.tenant_id,
-            &id,
+            &parse(&id)?,
             WalletPatch {
                 name: b.name,
                 status,
@@ -292,7 +294,7 @@ pub async fn close(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.wallets.clone();
-    let w = blocking(move || svc.close(&who.tenant_id, &id)).await?;
+    let w = blocking(move || svc.close(&who.tenant_id, &parse(&id)?)).await?;
     Ok(HttpResponse::Ok().json(WalletView::from(w)))
 }
 
@@ -318,6 +320,7 @@ pub async fn transactions(
     let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.wallets.clone();
-    let txs = blocking(move || svc.transactions(&who.scope(), &id, &filter, &page)).await?;
+    let txs =
+        blocking(move || svc.transactions(&who.scope(), &parse(&id)?, &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(TransactionList::from(txs.map(TransactionView::from))))
 }

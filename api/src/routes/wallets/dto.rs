@@ -63,7 +63,7 @@ impl From<Wallet> for WalletView {
             id: w.id,
             customer_id: w.customer_id,
             name: w.name,
-            currency: w.currency,
+            currency: w.currency.to_string(),
             created_at: w.created_at,
             updated_at: w.updated_at,
         }

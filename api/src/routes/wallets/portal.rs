@@ -1,6 +1,7 @@
 use actix_web::web::{Data, Path};
 use actix_web::HttpRequest;
 use actix_web::{get, HttpResponse};
+use domain::id::parse;
 use domain::portal_session::Section;
 use domain::wallet::Wallet;
 
@@ -83,7 +84,8 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Credits)?;
     let st = state.clone();
-    let w = blocking(move || portal_wallet(&st, st.wallets.get(&session.scope(), &id)?)).await?;
+    let w = blocking(move || portal_wallet(&st, st.wallets.get(&session.scope(), &parse(&id)?)?))
+        .await?;
     Ok(HttpResponse::Ok().json(w))
 }
 
@@ -111,6 +113,7 @@ pub async fn transactions(
     let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.wallets.clone();
-    let txs = blocking(move || svc.transactions(&session.scope(), &id, &filter, &page)).await?;
+    let txs =
+        blocking(move || svc.transactions(&session.scope(), &parse(&id)?, &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(TransactionList::from(txs.map(TransactionView::from))))
 }
