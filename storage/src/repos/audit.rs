@@ -2,8 +2,9 @@ use diesel::prelude::*;
 use domain::audit::{AuditEvent, AuditFilter};
 use domain::page::{Page, PageRequest};
 use domain::ports::AuditRepo;
-use domain::{DomainError, DomainResult};
+use domain::DomainResult;
 
+use super::stored::Stored;
 use super::{internal, newest_first};
 use crate::schema::audit_events as ae;
 use crate::sql_types::DbTime;
@@ -68,15 +69,11 @@ impl AuditRepo for Store {
         let events = rows
             .into_iter()
             .map(|r| {
-                let details = match serde_json::from_str(&r.details) {
-                    Ok(serde_json::Value::Object(m)) => m,
-                    _ => {
-                        return Err(DomainError::internal(format!(
-                            "audit event {}: corrupt details",
-                            r.id
-                        )))
-                    }
-                };
+                let details = Stored {
+                    kind: "audit event",
+                    id: &r.id,
+                }
+                .object("details", &r.details)?;
                 Ok(AuditEvent {
                     id: r.id,
                     tenant_id: r.tenant_id,

@@ -6,6 +6,7 @@ use domain::services::customers::not_found;
 use domain::ErrorCode;
 use domain::{DomainError, DomainResult};
 
+use super::stored::{json, Stored};
 use super::{first_locked, internal, lower, newest_first, TxError};
 use crate::connection::write_tx;
 use crate::schema::customers;
@@ -39,12 +40,9 @@ impl CustomerRow {
             name: c.name.clone(),
             email: c.email.clone(),
             phone: c.phone.clone(),
-            address: c
-                .address
-                .as_ref()
-                .map(|a| serde_json::to_string(a).expect("address serialises")),
+            address: c.address.as_ref().map(json),
             timezone: c.timezone.clone(),
-            metadata: serde_json::to_string(&c.metadata).expect("metadata serialises"),
+            metadata: json(&c.metadata),
             status: c.status.as_str().to_owned(),
             created_at: DbTime(c.created_at),
             updated_at: DbTime(c.updated_at),
@@ -53,18 +51,16 @@ impl CustomerRow {
     }
 
     fn into_domain(self) -> DomainResult<Customer> {
-        let corrupt = |what: &str| {
-            DomainError::internal(format!("customer {}: stored {what} is corrupt", self.id))
+        let row = Stored {
+            kind: "customer",
+            id: &self.id,
         };
         let address = match &self.address {
-            Some(json) => {
-                Some(serde_json::from_str::<Address>(json).map_err(|_| corrupt("address"))?)
-            }
+            Some(text) => Some(row.json::<Address>("address", text)?),
             None => None,
         };
-        let metadata: Metadata =
-            serde_json::from_str(&self.metadata).map_err(|_| corrupt("metadata"))?;
-        let status = CustomerStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?;
+        let metadata: Metadata = row.json("metadata", &self.metadata)?;
+        let status = row.text("status", &self.status, CustomerStatus::parse)?;
         Ok(Customer {
             id: self.id,
             tenant_id: self.tenant_id,

@@ -6,7 +6,8 @@ use domain::scope::{CustomerScope, Scope};
 use domain::services::invoices::not_found;
 use domain::{DomainError, DomainResult};
 
-use super::{first_locked, internal, lower, newest_first, scoped, stored_currency, TxError};
+use super::stored::{json, Stored};
+use super::{first_locked, internal, lower, newest_first, scoped, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::{invoice_counters as ic, invoices as inv};
 use crate::sql_types::{DbDecimal, DbTime};
@@ -46,7 +47,7 @@ impl InvoiceRow {
             payment_status: i.payment_status.as_str().to_owned(),
             currency: i.currency.code().to_owned(),
             memo: i.memo.clone(),
-            lines: serde_json::to_string(&i.lines).expect("lines serialise"),
+            lines: json(&i.lines),
             subtotal: DbDecimal(i.subtotal.clone()),
             total: DbDecimal(i.total.clone()),
             total_minor: i.total_minor(),
@@ -60,13 +61,15 @@ impl InvoiceRow {
     }
 
     fn into_domain(self) -> DomainResult<Invoice> {
-        let corrupt =
-            |what: &str| DomainError::internal(format!("invoice {}: corrupt {what}", self.id));
-        let status = InvoiceStatus::parse(&self.status).ok_or_else(|| corrupt("status"))?;
+        let row = Stored {
+            kind: "invoice",
+            id: &self.id,
+        };
+        let status = row.text("status", &self.status, InvoiceStatus::parse)?;
         let payment_status =
-            PaymentStatus::parse(&self.payment_status).ok_or_else(|| corrupt("payment status"))?;
-        let lines: Vec<LineItem> =
-            serde_json::from_str(&self.lines).map_err(|_| corrupt("lines"))?;
+            row.text("payment_status", &self.payment_status, PaymentStatus::parse)?;
+        let lines: Vec<LineItem> = row.json("lines", &self.lines)?;
+        let currency = row.currency(&self.currency)?;
         Ok(Invoice {
             id: self.id,
             tenant_id: self.tenant_id,
@@ -74,7 +77,7 @@ impl InvoiceRow {
             number: self.number,
             status,
             payment_status,
-            currency: stored_currency(&self.currency)?,
+            currency,
             memo: self.memo,
             lines,
             subtotal: self.subtotal.0,

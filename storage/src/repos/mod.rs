@@ -11,6 +11,7 @@ pub mod idempotency;
 pub mod invoices;
 pub mod payments;
 pub mod portal_sessions;
+mod stored;
 pub mod usage;
 pub mod wallets;
 
@@ -61,13 +62,6 @@ macro_rules! newest_first {
     }};
 }
 pub(crate) use newest_first;
-
-/// A currency column read back: it was validated on the way in, so an unknown code means the
-/// stored data is damaged.
-pub(crate) fn stored_currency(code: &str) -> domain::DomainResult<domain::money::Currency> {
-    domain::money::Currency::parse(code)
-        .map_err(|_| DomainError::internal(format!("stored currency `{code}` is unknown")))
-}
 
 pub(crate) fn internal(e: Error) -> DomainError {
     DomainError::internal(format!("database: {e}"))

@@ -8,8 +8,9 @@ use domain::services::payments::not_found;
 use domain::{DomainError, DomainResult};
 
 use super::invoices::{lock_invoice, save_invoice};
+use super::stored::Stored;
 use super::wallets::{lock_wallet, save_wallet};
-use super::{first_locked, internal, newest_first, scoped, stored_currency, TxError};
+use super::{first_locked, internal, newest_first, scoped, TxError};
 use crate::connection::write_tx;
 use crate::schema::{payments as p, refunds as r};
 use crate::sql_types::{DbDecimal, DbTime};
@@ -55,16 +56,19 @@ impl PaymentRow {
     }
 
     fn into_domain(self) -> DomainResult<Payment> {
-        let corrupt = |w: &str| DomainError::internal(format!("payment {}: corrupt {w}", self.id));
+        let row = Stored {
+            kind: "payment",
+            id: &self.id,
+        };
         Ok(Payment {
-            method: PaymentMethod::parse(&self.method).ok_or_else(|| corrupt("method"))?,
-            status: PaymentState::parse(&self.status).ok_or_else(|| corrupt("status"))?,
+            method: row.text("method", &self.method, PaymentMethod::parse)?,
+            status: row.text("status", &self.status, PaymentState::parse)?,
+            currency: row.currency(&self.currency)?,
             id: self.id,
             tenant_id: self.tenant_id,
             invoice_id: self.invoice_id,
             customer_id: self.customer_id,
             amount: self.amount.0,
-            currency: stored_currency(&self.currency)?,
             wallet_id: self.wallet_id,
             credits: self.credits.map(|c| c.0),
             reference: self.reference,

@@ -4,8 +4,9 @@ use domain::customer::CustomerStatus;
 use domain::page::{Page, PageRequest};
 use domain::portal_session::{EndReason, PortalSession, SessionMode};
 use domain::ports::PortalSessionRepo;
-use domain::{DomainError, DomainResult};
+use domain::DomainResult;
 
+use super::stored::{json, Stored};
 use super::{first_locked, internal, newest_first};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::{customers, portal_sessions as ps};
@@ -48,8 +49,8 @@ impl SessionRow {
             customer_id: s.customer_id.clone(),
             mode: s.mode.as_str().to_owned(),
             return_url: s.return_url.clone(),
-            sections: serde_json::to_string(&s.sections).expect("sections serialise"),
-            permissions: serde_json::to_string(&s.permissions).expect("permissions serialise"),
+            sections: json(&s.sections),
+            permissions: json(&s.permissions),
             created_at: DbTime(s.created_at),
             expires_at: DbTime(s.expires_at),
             idle_timeout_seconds: s.idle_timeout_seconds,
@@ -61,18 +62,15 @@ impl SessionRow {
     }
 
     fn into_domain(self) -> DomainResult<PortalSession> {
-        let corrupt = |what: &str| {
-            DomainError::internal(format!(
-                "portal session {}: stored {what} is corrupt",
-                self.id
-            ))
+        let row = Stored {
+            kind: "portal session",
+            id: &self.id,
         };
-        let mode = SessionMode::parse(&self.mode).ok_or_else(|| corrupt("mode"))?;
-        let sections = serde_json::from_str(&self.sections).map_err(|_| corrupt("sections"))?;
-        let permissions =
-            serde_json::from_str(&self.permissions).map_err(|_| corrupt("permissions"))?;
+        let mode = row.text("mode", &self.mode, SessionMode::parse)?;
+        let sections = row.json("sections", &self.sections)?;
+        let permissions = row.json("permissions", &self.permissions)?;
         let end_reason = match &self.end_reason {
-            Some(r) => Some(EndReason::parse(r).ok_or_else(|| corrupt("end_reason"))?),
+            Some(r) => Some(row.text("end_reason", r, EndReason::parse)?),
             None => None,
         };
         Ok(PortalSession {
@@ -170,8 +168,11 @@ impl PortalSessionRepo for Store {
             .optional()
             .map_err(internal)?;
         row.map(|(s, status)| {
-            let status = CustomerStatus::parse(&status)
-                .ok_or_else(|| DomainError::internal("corrupt customer status"))?;
+            let status = Stored {
+                kind: "customer of portal session",
+                id: &s.id,
+            }
+            .text("status", &status, CustomerStatus::parse)?;
             Ok((s.into_domain()?, status))
         })
         .transpose()

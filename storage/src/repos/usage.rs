@@ -9,7 +9,8 @@ use domain::usage::{Aggregation, Feature, Rollup, UsageEvent};
 use domain::ErrorCode;
 use domain::{DomainError, DomainResult};
 
-use super::{internal, newest_first, stored_currency, TxError};
+use super::stored::Stored;
+use super::{internal, newest_first, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::{features as f, usage_events as ue, usage_rollups as ur};
 use crate::sql_types::{DbDecimal, DbTime, ExactDecimal, UtcTimestamp};
@@ -51,10 +52,13 @@ impl FeatureRow {
     }
 
     fn into_domain(self) -> DomainResult<Feature> {
+        let row = Stored {
+            kind: "feature",
+            id: &self.id,
+        };
         Ok(Feature {
-            aggregation: Aggregation::parse(&self.aggregation).ok_or_else(|| {
-                DomainError::internal(format!("feature {}: corrupt aggregation", self.id))
-            })?,
+            aggregation: row.text("aggregation", &self.aggregation, Aggregation::parse)?,
+            currency: row.currency(&self.currency)?,
             id: self.id,
             tenant_id: self.tenant_id,
             key: self.key,
@@ -62,7 +66,6 @@ impl FeatureRow {
             unit: self.unit,
             value_property: self.value_property,
             unit_price: self.unit_price.0,
-            currency: stored_currency(&self.currency)?,
             archived: self.archived,
             created_at: self.created_at.0,
             updated_at: self.updated_at.0,
@@ -345,15 +348,11 @@ impl UsageRepo for Store {
         let items = rows
             .into_iter()
             .map(|r| {
-                let properties = match serde_json::from_str(&r.properties) {
-                    Ok(serde_json::Value::Object(m)) => m,
-                    _ => {
-                        return Err(DomainError::internal(format!(
-                            "event {}: corrupt properties",
-                            r.id
-                        )))
-                    }
-                };
+                let properties = Stored {
+                    kind: "usage event",
+                    id: &r.id,
+                }
+                .object("properties", &r.properties)?;
                 Ok(UsageEvent {
                     id: r.id,
                     tenant_id: r.tenant_id,

@@ -10,7 +10,8 @@ use domain::wallet::{
 };
 use domain::{DomainError, DomainResult};
 
-use super::{first_locked, internal, newest_first, scoped, stored_currency, TxError};
+use super::stored::{json, Stored};
+use super::{first_locked, internal, newest_first, scoped, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::{credit_lots as cl, wallet_transactions as wt, wallets as w};
 use crate::sql_types::{DbDecimal, DbTime};
@@ -52,15 +53,19 @@ impl WalletRow {
     }
 
     fn into_domain(self) -> DomainResult<(Wallet, Option<DateTime<Utc>>)> {
-        let status = WalletStatus::parse(&self.status)
-            .ok_or_else(|| DomainError::internal(format!("wallet {}: corrupt status", self.id)))?;
+        let row = Stored {
+            kind: "wallet",
+            id: &self.id,
+        };
+        let status = row.text("status", &self.status, WalletStatus::parse)?;
+        let currency = row.currency(&self.currency)?;
         Ok((
             Wallet {
                 id: self.id,
                 tenant_id: self.tenant_id,
                 customer_id: self.customer_id,
                 name: self.name,
-                currency: stored_currency(&self.currency)?,
+                currency,
                 conversion_rate: self.conversion_rate.0,
                 status,
                 balance: self.balance.0,
@@ -103,8 +108,11 @@ impl LotRow {
     }
 
     fn into_domain(self) -> DomainResult<CreditLot> {
-        let kind = LotKind::parse(&self.kind)
-            .ok_or_else(|| DomainError::internal(format!("lot {}: corrupt kind", self.id)))?;
+        let kind = Stored {
+            kind: "credit lot",
+            id: &self.id,
+        }
+        .text("kind", &self.kind, LotKind::parse)?;
         Ok(CreditLot {
             id: self.id,
             wallet_id: self.wallet_id,
@@ -154,18 +162,18 @@ impl TxRow {
             description: t.description.clone(),
             reference: t.reference.clone(),
             idempotency_key: t.idempotency_key.clone(),
-            allocations: serde_json::to_string(&t.allocations).expect("allocations serialise"),
+            allocations: json(&t.allocations),
             created_at: DbTime(t.created_at),
         }
     }
 
     fn into_domain(self) -> DomainResult<WalletTransaction> {
-        let corrupt = |what: &str| {
-            DomainError::internal(format!("wallet transaction {}: corrupt {what}", self.id))
+        let row = Stored {
+            kind: "wallet transaction",
+            id: &self.id,
         };
-        let tx_type = TxType::parse(&self.tx_type).ok_or_else(|| corrupt("type"))?;
-        let allocations: Vec<Allocation> =
-            serde_json::from_str(&self.allocations).map_err(|_| corrupt("allocations"))?;
+        let tx_type = row.text("type", &self.tx_type, TxType::parse)?;
+        let allocations: Vec<Allocation> = row.json("allocations", &self.allocations)?;
         Ok(WalletTransaction {
             id: self.id,
             tenant_id: self.tenant_id,
