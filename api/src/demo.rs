@@ -97,7 +97,7 @@ pub fn seed(state: &AppState) -> DomainResult<DemoLogin> {
     let theirs: Scope = CustomerScope::new(&tenant, &cus).into();
 
     let wallet_id = match state.wallets.list(&theirs, None, &first)?.items.first() {
-        Some(w) => w.id.clone(),
+        Some(w) => w.id.to_string(),
         None => seed_wallet(state, &tenant, &cus)?,
     };
     if state
@@ -112,9 +112,9 @@ pub fn seed(state: &AppState) -> DomainResult<DemoLogin> {
 
     let created = state
         .portal
-        .create(&who, NewSession::new(CustomerRef::Id(cus.clone())))?;
+        .create(&who, NewSession::new(CustomerRef::Id(cus.to_string())))?;
     Ok(DemoLogin {
-        customer_id: cus,
+        customer_id: cus.into(),
         customer_name: customer.name,
         url: created.url,
         token: created.token,
@@ -170,7 +170,7 @@ fn seed_wallet(state: &AppState, tenant: &str, cus: &str) -> DomainResult<String
             idempotency_key: None,
         },
     )?;
-    Ok(w.id)
+    Ok(w.id.into())
 }
 
 /// Three finalized invoices: one paid from the wallet, one partly paid, one overdue.

@@ -9,11 +9,12 @@ use rand::{distr::Alphanumeric, Rng};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use crate::id::ApiKeyId;
 use crate::{DomainError, DomainResult};
 
 #[derive(Debug, Clone)]
 pub struct ApiKey {
-    pub id: String,
+    pub id: ApiKeyId,
     pub tenant_id: String,
     pub name: String,
     /// `sk_<lookup id>`: safe to show in lists and logs.

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::id::CustomerId;
 use crate::{DomainError, DomainResult, FieldError};
 
 #[derive(
@@ -41,7 +42,7 @@ pub type Metadata = BTreeMap<String, String>;
 
 #[derive(Debug, Clone)]
 pub struct Customer {
-    pub id: String,
+    pub id: CustomerId,
     pub tenant_id: String,
     pub external_id: Option<String>,
     pub name: String,

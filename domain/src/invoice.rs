@@ -11,6 +11,7 @@ use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::id::{CustomerId, InvoiceId};
 use crate::money::Currency;
 use crate::wallet::validate_text;
 use crate::{DomainError, DomainResult, FieldError};
@@ -132,9 +133,9 @@ pub fn price_lines(lines: Vec<NewLine>) -> DomainResult<Vec<LineItem>> {
 
 #[derive(Debug, Clone)]
 pub struct Invoice {
-    pub id: String,
+    pub id: InvoiceId,
     pub tenant_id: String,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub number: Option<String>,
     pub status: InvoiceStatus,
     pub payment_status: PaymentStatus,
@@ -219,9 +220,9 @@ mod tests {
         .unwrap();
         let now = Utc::now();
         let mut inv = Invoice {
-            id: "inv".into(),
+            id: InvoiceId::new(),
             tenant_id: "t".into(),
-            customer_id: "c".into(),
+            customer_id: CustomerId::new(),
             number: None,
             status: InvoiceStatus::Finalized,
             payment_status: PaymentStatus::Unpaid,

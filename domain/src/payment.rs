@@ -11,6 +11,7 @@ use bigdecimal::{BigDecimal, RoundingMode, Zero};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::id::{CustomerId, InvoiceId, PaymentId, WalletId};
 use crate::invoice::{Invoice, PaymentStatus};
 use crate::money::Currency;
 
@@ -54,15 +55,15 @@ pub enum PaymentState {
 
 #[derive(Debug, Clone)]
 pub struct Payment {
-    pub id: String,
+    pub id: PaymentId,
     pub tenant_id: String,
-    pub invoice_id: String,
-    pub customer_id: String,
+    pub invoice_id: InvoiceId,
+    pub customer_id: CustomerId,
     pub amount: BigDecimal,
     pub currency: Currency,
     pub method: PaymentMethod,
     pub status: PaymentState,
-    pub wallet_id: Option<String>,
+    pub wallet_id: Option<WalletId>,
     /// Credits debited (wallet payments).
     pub credits: Option<BigDecimal>,
     pub reference: Option<String>,
@@ -75,8 +76,8 @@ pub struct Payment {
 pub struct Refund {
     pub id: String,
     pub tenant_id: String,
-    pub payment_id: String,
-    pub invoice_id: String,
+    pub payment_id: PaymentId,
+    pub invoice_id: InvoiceId,
     pub amount: BigDecimal,
     /// Credits returned (wallet payments).
     pub credits: Option<BigDecimal>,

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::id::{ApiKeyId, CustomerId, PortalSessionId};
 use crate::{DomainError, DomainResult, FieldError};
 
 pub const DEFAULT_TTL_SECONDS: i64 = 3600;
@@ -185,9 +186,9 @@ pub enum EndReason {
 
 #[derive(Debug, Clone)]
 pub struct PortalSession {
-    pub id: String,
+    pub id: PortalSessionId,
     pub tenant_id: String,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub mode: SessionMode,
     pub return_url: Option<String>,
     pub sections: Sections,
@@ -199,7 +200,7 @@ pub struct PortalSession {
     pub ended_at: Option<DateTime<Utc>>,
     pub end_reason: Option<EndReason>,
     /// The API key that created the session (admin previews are attributed to it).
-    pub created_by_key_id: String,
+    pub created_by_key_id: ApiKeyId,
 }
 
 /// Why a session cannot be used.
@@ -371,9 +372,9 @@ mod tests {
 
     fn session(now: DateTime<Utc>) -> PortalSession {
         PortalSession {
-            id: "ps_1".into(),
+            id: PortalSessionId::new(),
             tenant_id: "t".into(),
-            customer_id: "c".into(),
+            customer_id: CustomerId::new(),
             mode: SessionMode::Customer,
             return_url: None,
             sections: Sections::default(),
@@ -384,7 +385,7 @@ mod tests {
             last_seen_at: now,
             ended_at: None,
             end_reason: None,
-            created_by_key_id: "key".into(),
+            created_by_key_id: ApiKeyId::new(),
         }
     }
 

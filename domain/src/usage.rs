@@ -11,6 +11,7 @@ use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::id::FeatureId;
 use crate::money::Currency;
 use crate::wallet::validate_text;
 use crate::{DomainError, DomainResult, FieldError};
@@ -37,7 +38,7 @@ pub enum Aggregation {
 
 #[derive(Debug, Clone)]
 pub struct Feature {
-    pub id: String,
+    pub id: FeatureId,
     pub tenant_id: String,
     /// The event name that feeds this meter; unique per account.
     pub key: String,
@@ -216,7 +217,7 @@ mod tests {
     fn feature(agg: Aggregation, prop: Option<&str>) -> Feature {
         let now = Utc::now();
         Feature {
-            id: "f".into(),
+            id: FeatureId::new(),
             tenant_id: "t".into(),
             key: "k".into(),
             name: "n".into(),

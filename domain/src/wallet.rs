@@ -13,6 +13,7 @@ use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::id::{CustomerId, WalletId};
 use crate::money::Currency;
 use crate::{DomainError, DomainResult, FieldError};
 
@@ -40,9 +41,9 @@ pub enum WalletStatus {
 
 #[derive(Debug, Clone)]
 pub struct Wallet {
-    pub id: String,
+    pub id: WalletId,
     pub tenant_id: String,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
     pub name: String,
     pub currency: Currency,
     /// Currency value of one credit (> 0).
@@ -91,7 +92,7 @@ pub enum LotKind {
 #[derive(Debug, Clone)]
 pub struct CreditLot {
     pub id: String,
-    pub wallet_id: String,
+    pub wallet_id: WalletId,
     pub kind: LotKind,
     pub priority: i32,
     pub granted: BigDecimal,
@@ -140,7 +141,7 @@ pub struct Allocation {
 pub struct WalletTransaction {
     pub id: String,
     pub tenant_id: String,
-    pub wallet_id: String,
+    pub wallet_id: WalletId,
     /// Position in the wallet's ledger (1, 2, …): the order entries happened in.
     pub seq: i64,
     pub tx_type: TxType,
@@ -244,7 +245,7 @@ mod tests {
         let now = Utc::now();
         CreditLot {
             id: id.into(),
-            wallet_id: "w".into(),
+            wallet_id: WalletId::new(),
             kind: LotKind::Purchased,
             priority,
             granted: BigDecimal::from_str(available).unwrap(),

@@ -94,7 +94,7 @@ fn exercise(store: &Store) {
         .unwrap()
         .items
         .into_iter()
-        .map(|(w, _)| w.id)
+        .map(|(w, _)| w.id.to_string())
         .collect();
     assert_eq!(listed, vec![alice_wallet.clone()]);
     // Narrowing a customer scope to another customer finds nothing, never the other's.
@@ -127,7 +127,7 @@ fn exercise(store: &Store) {
         .unwrap()
         .items
         .into_iter()
-        .map(|i| i.id)
+        .map(|i| i.id.to_string())
         .collect();
     assert_eq!(mine, vec![alice_invoice.clone()]);
     assert_eq!(

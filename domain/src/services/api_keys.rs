@@ -11,7 +11,7 @@ use crate::{id, DomainError, DomainResult};
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub tenant_id: String,
-    pub key_id: String,
+    pub key_id: ApiKeyId,
 }
 
 impl Principal {
@@ -124,7 +124,7 @@ pub fn not_found() -> DomainError {
 
 fn new_key_row(tenant_id: &str, name: &str, new: &NewApiKey) -> ApiKey {
     ApiKey {
-        id: id::new_id(id::API_KEY),
+        id: crate::id::ApiKeyId::new(),
         tenant_id: tenant_id.to_owned(),
         name: name.to_owned(),
         prefix: new.prefix.clone(),

@@ -26,7 +26,7 @@ impl CustomerService {
         let input = input.validate()?;
         let now = crate::clock::now();
         let customer = Customer {
-            id: id::new_id(id::CUSTOMER),
+            id: crate::id::CustomerId::new(),
             tenant_id: tenant_id.to_owned(),
             external_id: input.external_id,
             name: input.name,

@@ -16,7 +16,7 @@ use crate::ports::{CustomerRepo, InvoiceFilter, InvoiceRepo, NextNumber};
 use crate::scope::{CustomerScope, Scope};
 use crate::services::customers;
 use crate::wallet::validate_text;
-use crate::{clock, id, DomainError, DomainResult, FieldError};
+use crate::{clock, DomainError, DomainResult, FieldError};
 
 #[derive(Clone)]
 pub struct InvoiceService {
@@ -91,7 +91,7 @@ impl InvoiceService {
         )?;
         let now = clock::now();
         let mut invoice = Invoice {
-            id: id::new_id(id::INVOICE),
+            id: crate::id::InvoiceId::new(),
             tenant_id: tenant_id.to_owned(),
             customer_id: customer.id,
             number: None,

@@ -111,7 +111,7 @@ impl PaymentService {
                 }
                 check_amount("amount", &p.amount, inv.currency)?;
                 let mut payment = Payment {
-                    id: id::new_id(id::PAYMENT),
+                    id: crate::id::PaymentId::new(),
                     tenant_id: inv.tenant_id.clone(),
                     invoice_id: inv.id.clone(),
                     customer_id: inv.customer_id.clone(),
@@ -119,7 +119,7 @@ impl PaymentService {
                     currency: inv.currency,
                     method: p.method,
                     status: p.status,
-                    wallet_id: p.wallet_id.clone(),
+                    wallet_id: wallet_id.clone(),
                     credits: None,
                     reference: p.reference.clone(),
                     failure_reason: p.failure_reason.clone(),
@@ -154,7 +154,7 @@ impl PaymentService {
                         credits: credits.clone(),
                         reason: Some("invoice_payment".into()),
                         description: inv.number.clone(),
-                        reference: Some(payment.id.clone()),
+                        reference: Some(payment.id.to_string()),
                         idempotency_key: None,
                     };
                     debit_state(st, &debit, now)?;

@@ -16,7 +16,7 @@ use crate::portal_session::{
 use crate::ports::{AuditRepo, CustomerRepo, PortalSessionRepo, UnitOfWork};
 use crate::services::api_keys::Principal;
 use crate::services::customers;
-use crate::{clock, id, DomainError, DomainResult};
+use crate::{clock, DomainError, DomainResult};
 
 /// A created session: the token for the merchant's backend, the single-use login URL for the
 /// customer's browser.
@@ -79,7 +79,7 @@ impl PortalSessionService {
         )?;
         let now = clock::now();
         let session = PortalSession {
-            id: id::new_id(id::PORTAL_SESSION),
+            id: crate::id::PortalSessionId::new(),
             tenant_id: who.tenant_id.clone(),
             customer_id: customer.id,
             mode: input.mode,
@@ -309,9 +309,9 @@ impl PortalSessionService {
 
     fn mint(&self, s: &PortalSession) -> DomainResult<String> {
         self.tokens.mint(&TokenClaims {
-            session_id: s.id.clone(),
+            session_id: s.id.to_string(),
             tenant_id: s.tenant_id.clone(),
-            customer_id: s.customer_id.clone(),
+            customer_id: s.customer_id.to_string(),
             expires_at: s.expires_at,
         })
     }

@@ -71,7 +71,7 @@ impl UsageService {
         )?;
         let now = clock::now();
         let feature = Feature {
-            id: id::new_id(id::FEATURE),
+            id: crate::id::FeatureId::new(),
             tenant_id: tenant_id.to_owned(),
             key: f.key,
             name: f.name.trim().to_owned(),
@@ -234,7 +234,7 @@ impl UsageService {
                 } else {
                     None
                 };
-                let found = found.map(|c| c.id);
+                let found = found.map(|c| c.id.to_string());
                 customers.insert((by_external, key.clone()), found.clone());
                 found
             }

@@ -315,7 +315,7 @@ impl WalletService {
         )?;
         let now = clock::now();
         let wallet = Wallet {
-            id: id::new_id(id::WALLET),
+            id: crate::id::WalletId::new(),
             tenant_id: tenant_id.to_owned(),
             customer_id: customer.id,
             name,

@@ -7,6 +7,7 @@ use domain::services::api_keys::not_found;
 use domain::ErrorCode;
 use domain::{DomainError, DomainResult};
 
+use super::stored::stored_id;
 use super::{internal, newest_first, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::{api_keys, tenants};
@@ -29,7 +30,7 @@ struct KeyRow {
 impl KeyRow {
     fn new(k: &ApiKey, secret_hash: &str) -> Self {
         Self {
-            id: k.id.clone(),
+            id: k.id.to_string(),
             tenant_id: k.tenant_id.clone(),
             name: k.name.clone(),
             prefix: k.prefix.clone(),
@@ -40,11 +41,11 @@ impl KeyRow {
         }
     }
 
-    fn into_stored(self) -> StoredKey {
-        StoredKey {
+    fn into_stored(self) -> DomainResult<StoredKey> {
+        Ok(StoredKey {
             secret_hash: self.secret_hash,
             key: ApiKey {
-                id: self.id,
+                id: stored_id(&self.id)?,
                 tenant_id: self.tenant_id,
                 name: self.name,
                 prefix: self.prefix,
@@ -52,7 +53,7 @@ impl KeyRow {
                 last_used_at: self.last_used_at.map(|t| t.0),
                 revoked_at: self.revoked_at.map(|t| t.0),
             },
-        }
+        })
     }
 }
 
@@ -122,7 +123,7 @@ impl ApiKeyRepo for Store {
             .first(&mut *conn)
             .optional()
             .map_err(internal)?;
-        Ok(row.map(KeyRow::into_stored))
+        row.map(KeyRow::into_stored).transpose()
     }
 
     fn touch(&self, key_id: &str, now: DateTime<Utc>) -> DomainResult<()> {
@@ -141,7 +142,10 @@ impl ApiKeyRepo for Store {
             .select(KeyRow::as_select())
             .into_boxed();
         let rows = newest_first!(q, api_keys::id, page, &mut *conn).map_err(internal)?;
-        let keys = rows.into_iter().map(|r| r.into_stored().key).collect();
+        let keys = rows
+            .into_iter()
+            .map(|r| r.into_stored().map(|s| s.key))
+            .collect::<DomainResult<Vec<_>>>()?;
         Ok(Page::from_rows(keys, page, |k: &ApiKey| &k.id))
     }
 
@@ -154,7 +158,7 @@ impl ApiKeyRepo for Store {
             .first(&mut *conn)
             .optional()
             .map_err(internal)?;
-        Ok(row.map(|r| r.into_stored().key))
+        row.map(|r| r.into_stored().map(|s| s.key)).transpose()
     }
 
     fn revoke(&self, tenant_id: &str, id: &str, now: DateTime<Utc>) -> DomainResult<ApiKey> {
@@ -163,7 +167,7 @@ impl ApiKeyRepo for Store {
             lock_tenant(c, tenant_id)?;
             let mine = api_keys::table.filter(api_keys::tenant_id.eq(tenant_id));
             let row = mine.filter(api_keys::id.eq(id)).select(KeyRow::as_select()).first(c).optional()?;
-            let mut key = row.ok_or_else(not_found)?.into_stored().key;
+            let mut key = row.ok_or_else(not_found)?.into_stored()?.key;
             if key.revoked_at.is_some() {
                 return Ok(key);
             }

@@ -6,6 +6,7 @@ use domain::services::customers::not_found;
 use domain::ErrorCode;
 use domain::{DomainError, DomainResult};
 
+use super::stored::stored_id;
 use super::stored::{json, Stored};
 use super::{first_locked, internal, lower, newest_first, TxError};
 use crate::connection::write_tx;
@@ -34,7 +35,7 @@ struct CustomerRow {
 impl CustomerRow {
     fn from_domain(c: &Customer) -> Self {
         Self {
-            id: c.id.clone(),
+            id: c.id.to_string(),
             tenant_id: c.tenant_id.clone(),
             external_id: c.external_id.clone(),
             name: c.name.clone(),
@@ -62,7 +63,7 @@ impl CustomerRow {
         let metadata: Metadata = row.json("metadata", &self.metadata)?;
         let status = row.text("status", &self.status, CustomerStatus::parse)?;
         Ok(Customer {
-            id: self.id,
+            id: stored_id(&self.id)?,
             tenant_id: self.tenant_id,
             external_id: self.external_id,
             name: self.name,

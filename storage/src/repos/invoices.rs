@@ -6,6 +6,7 @@ use domain::scope::{CustomerScope, Scope};
 use domain::services::invoices::not_found;
 use domain::{DomainError, DomainResult};
 
+use super::stored::stored_id;
 use super::stored::{json, Stored};
 use super::{first_locked, internal, lower, newest_first, scoped, TxError};
 use crate::connection::{write_tx, DbConnection};
@@ -39,9 +40,9 @@ struct InvoiceRow {
 impl InvoiceRow {
     fn from_domain(i: &Invoice) -> Self {
         Self {
-            id: i.id.clone(),
+            id: i.id.to_string(),
             tenant_id: i.tenant_id.clone(),
-            customer_id: i.customer_id.clone(),
+            customer_id: i.customer_id.to_string(),
             number: i.number.clone(),
             status: i.status.as_str().to_owned(),
             payment_status: i.payment_status.as_str().to_owned(),
@@ -71,9 +72,9 @@ impl InvoiceRow {
         let lines: Vec<LineItem> = row.json("lines", &self.lines)?;
         let currency = row.currency(&self.currency)?;
         Ok(Invoice {
-            id: self.id,
+            id: stored_id(&self.id)?,
             tenant_id: self.tenant_id,
-            customer_id: self.customer_id,
+            customer_id: stored_id(&self.customer_id)?,
             number: self.number,
             status,
             payment_status,
@@ -153,7 +154,7 @@ pub(crate) fn save_invoice(c: &mut DbConnection, invoice: &Invoice) -> QueryResu
     diesel::update(
         inv::table
             .filter(inv::tenant_id.eq(&invoice.tenant_id))
-            .filter(inv::id.eq(&invoice.id)),
+            .filter(inv::id.eq(invoice.id.as_str())),
     )
     .set(InvoiceRow::from_domain(invoice))
     .execute(c)?;

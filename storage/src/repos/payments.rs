@@ -8,6 +8,7 @@ use domain::services::payments::not_found;
 use domain::{DomainError, DomainResult};
 
 use super::invoices::{lock_invoice, save_invoice};
+use super::stored::stored_id;
 use super::stored::Stored;
 use super::wallets::{lock_wallet, save_wallet};
 use super::{first_locked, internal, newest_first, scoped, TxError};
@@ -38,15 +39,15 @@ struct PaymentRow {
 impl PaymentRow {
     fn from_domain(x: &Payment) -> Self {
         Self {
-            id: x.id.clone(),
+            id: x.id.to_string(),
             tenant_id: x.tenant_id.clone(),
-            invoice_id: x.invoice_id.clone(),
-            customer_id: x.customer_id.clone(),
+            invoice_id: x.invoice_id.to_string(),
+            customer_id: x.customer_id.to_string(),
             amount: DbDecimal(x.amount.clone()),
             currency: x.currency.code().to_owned(),
             method: x.method.as_str().to_owned(),
             status: x.status.as_str().to_owned(),
-            wallet_id: x.wallet_id.clone(),
+            wallet_id: x.wallet_id.as_ref().map(ToString::to_string),
             credits: x.credits.clone().map(DbDecimal),
             reference: x.reference.clone(),
             failure_reason: x.failure_reason.clone(),
@@ -64,12 +65,12 @@ impl PaymentRow {
             method: row.text("method", &self.method, PaymentMethod::parse)?,
             status: row.text("status", &self.status, PaymentState::parse)?,
             currency: row.currency(&self.currency)?,
-            id: self.id,
+            id: stored_id(&self.id)?,
             tenant_id: self.tenant_id,
-            invoice_id: self.invoice_id,
-            customer_id: self.customer_id,
+            invoice_id: stored_id(&self.invoice_id)?,
+            customer_id: stored_id(&self.customer_id)?,
             amount: self.amount.0,
-            wallet_id: self.wallet_id,
+            wallet_id: self.wallet_id.as_deref().map(stored_id).transpose()?,
             credits: self.credits.map(|c| c.0),
             reference: self.reference,
             failure_reason: self.failure_reason,
@@ -155,8 +156,8 @@ impl PaymentRepo for Store {
                 .values(RefundRow {
                     id: refund.id.clone(),
                     tenant_id: refund.tenant_id.clone(),
-                    payment_id: refund.payment_id.clone(),
-                    invoice_id: refund.invoice_id.clone(),
+                    payment_id: refund.payment_id.to_string(),
+                    invoice_id: refund.invoice_id.to_string(),
                     amount: DbDecimal(refund.amount.clone()),
                     credits: refund.credits.clone().map(DbDecimal),
                     reason: refund.reason.clone(),

@@ -6,6 +6,7 @@ use domain::portal_session::{EndReason, PortalSession, SessionMode};
 use domain::ports::PortalSessionRepo;
 use domain::DomainResult;
 
+use super::stored::stored_id;
 use super::stored::{json, Stored};
 use super::{first_locked, internal, newest_first};
 use crate::connection::{write_tx, DbConnection};
@@ -44,9 +45,9 @@ struct NewSessionRow {
 impl SessionRow {
     fn from_domain(s: &PortalSession) -> Self {
         Self {
-            id: s.id.clone(),
+            id: s.id.to_string(),
             tenant_id: s.tenant_id.clone(),
-            customer_id: s.customer_id.clone(),
+            customer_id: s.customer_id.to_string(),
             mode: s.mode.as_str().to_owned(),
             return_url: s.return_url.clone(),
             sections: json(&s.sections),
@@ -57,7 +58,7 @@ impl SessionRow {
             last_seen_at: DbTime(s.last_seen_at),
             ended_at: s.ended_at.map(DbTime),
             end_reason: s.end_reason.map(|r| r.as_str().to_owned()),
-            created_by_key_id: s.created_by_key_id.clone(),
+            created_by_key_id: s.created_by_key_id.to_string(),
         }
     }
 
@@ -74,9 +75,9 @@ impl SessionRow {
             None => None,
         };
         Ok(PortalSession {
-            id: self.id,
+            id: stored_id(&self.id)?,
             tenant_id: self.tenant_id,
-            customer_id: self.customer_id,
+            customer_id: stored_id(&self.customer_id)?,
             mode,
             return_url: self.return_url,
             sections,
@@ -87,7 +88,7 @@ impl SessionRow {
             last_seen_at: self.last_seen_at.0,
             ended_at: self.ended_at.map(|t| t.0),
             end_reason,
-            created_by_key_id: self.created_by_key_id,
+            created_by_key_id: stored_id(&self.created_by_key_id)?,
         })
     }
 }
@@ -123,7 +124,7 @@ impl PortalSessionRepo for Store {
                 // open sessions when two creations race (SQLite's BEGIN IMMEDIATE already does).
                 customers::table
                     .filter(customers::tenant_id.eq(&session.tenant_id))
-                    .filter(customers::id.eq(&session.customer_id))
+                    .filter(customers::id.eq(session.customer_id.as_str()))
                     .select(customers::id)
                     .for_update()
                     .first::<String>(pg)?;
@@ -132,7 +133,7 @@ impl PortalSessionRepo for Store {
                 diesel::update(
                     ps::table
                         .filter(ps::tenant_id.eq(&session.tenant_id))
-                        .filter(ps::customer_id.eq(&session.customer_id))
+                        .filter(ps::customer_id.eq(session.customer_id.as_str()))
                         .filter(ps::ended_at.is_null()),
                 )
                 .set((

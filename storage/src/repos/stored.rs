@@ -2,6 +2,7 @@
 //! them, so a value that does not read back is damaged data: an internal error naming the row
 //! and the column (logged, never shown to clients).
 
+use domain::id::PrefixedId;
 use domain::money::Currency;
 use domain::{DomainError, DomainResult};
 use serde::de::DeserializeOwned;
@@ -56,4 +57,9 @@ impl Stored<'_> {
     pub fn currency(&self, value: &str) -> DomainResult<Currency> {
         Currency::parse(value).map_err(|_| self.damaged("currency"))
     }
+}
+
+/// An id column read back: this code minted it, so it parses.
+pub(crate) fn stored_id<T: PrefixedId>(value: &str) -> DomainResult<T> {
+    T::parse(value).ok_or_else(|| DomainError::internal(format!("stored id `{value}` is damaged")))
 }

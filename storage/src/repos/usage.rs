@@ -9,6 +9,7 @@ use domain::usage::{Aggregation, Feature, Rollup, UsageEvent};
 use domain::ErrorCode;
 use domain::{DomainError, DomainResult};
 
+use super::stored::stored_id;
 use super::stored::Stored;
 use super::{internal, newest_first, TxError};
 use crate::connection::{write_tx, DbConnection};
@@ -36,7 +37,7 @@ struct FeatureRow {
 impl FeatureRow {
     fn from_domain(x: &Feature) -> Self {
         Self {
-            id: x.id.clone(),
+            id: x.id.to_string(),
             tenant_id: x.tenant_id.clone(),
             key: x.key.clone(),
             name: x.name.clone(),
@@ -59,7 +60,7 @@ impl FeatureRow {
         Ok(Feature {
             aggregation: row.text("aggregation", &self.aggregation, Aggregation::parse)?,
             currency: row.currency(&self.currency)?,
-            id: self.id,
+            id: stored_id(&self.id)?,
             tenant_id: self.tenant_id,
             key: self.key,
             name: self.name,
@@ -216,7 +217,7 @@ impl UsageRepo for Store {
         diesel::update(
             f::table
                 .filter(f::tenant_id.eq(&feature.tenant_id))
-                .filter(f::id.eq(&feature.id)),
+                .filter(f::id.eq(feature.id.as_str())),
         )
         .set(FeatureRow::from_domain(feature))
         .execute(&mut *conn)

@@ -10,6 +10,7 @@ use domain::wallet::{
 };
 use domain::{DomainError, DomainResult};
 
+use super::stored::stored_id;
 use super::stored::{json, Stored};
 use super::{first_locked, internal, newest_first, scoped, TxError};
 use crate::connection::{write_tx, DbConnection};
@@ -37,9 +38,9 @@ struct WalletRow {
 impl WalletRow {
     fn from_domain(x: &Wallet, next_expiry_at: Option<DateTime<Utc>>) -> Self {
         Self {
-            id: x.id.clone(),
+            id: x.id.to_string(),
             tenant_id: x.tenant_id.clone(),
-            customer_id: x.customer_id.clone(),
+            customer_id: x.customer_id.to_string(),
             name: x.name.clone(),
             currency: x.currency.code().to_owned(),
             conversion_rate: DbDecimal(x.conversion_rate.clone()),
@@ -61,9 +62,9 @@ impl WalletRow {
         let currency = row.currency(&self.currency)?;
         Ok((
             Wallet {
-                id: self.id,
+                id: stored_id(&self.id)?,
                 tenant_id: self.tenant_id,
-                customer_id: self.customer_id,
+                customer_id: stored_id(&self.customer_id)?,
                 name: self.name,
                 currency,
                 conversion_rate: self.conversion_rate.0,
@@ -97,7 +98,7 @@ impl LotRow {
         Self {
             id: l.id.clone(),
             tenant_id: tenant_id.to_owned(),
-            wallet_id: l.wallet_id.clone(),
+            wallet_id: l.wallet_id.to_string(),
             kind: l.kind.as_str().to_owned(),
             priority: l.priority,
             granted: DbDecimal(l.granted.clone()),
@@ -115,7 +116,7 @@ impl LotRow {
         .text("kind", &self.kind, LotKind::parse)?;
         Ok(CreditLot {
             id: self.id,
-            wallet_id: self.wallet_id,
+            wallet_id: stored_id(&self.wallet_id)?,
             kind,
             priority: self.priority,
             granted: self.granted.0,
@@ -151,7 +152,7 @@ impl TxRow {
         Self {
             id: t.id.clone(),
             tenant_id: t.tenant_id.clone(),
-            wallet_id: t.wallet_id.clone(),
+            wallet_id: t.wallet_id.to_string(),
             seq: t.seq,
             tx_type: t.tx_type.as_str().to_owned(),
             credits: DbDecimal(t.credits.clone()),
@@ -177,7 +178,7 @@ impl TxRow {
         Ok(WalletTransaction {
             id: self.id,
             tenant_id: self.tenant_id,
-            wallet_id: self.wallet_id,
+            wallet_id: stored_id(&self.wallet_id)?,
             seq: self.seq,
             tx_type,
             credits: self.credits.0,
@@ -281,7 +282,7 @@ pub(crate) fn save_wallet(
     diesel::update(
         w::table
             .filter(w::tenant_id.eq(tenant_id))
-            .filter(w::id.eq(&st.wallet.id)),
+            .filter(w::id.eq(st.wallet.id.as_str())),
     )
     .set(WalletRow::from_domain(&st.wallet, next_expiry))
     .execute(c)?;

@@ -64,7 +64,7 @@ fn main() {
             &who,
             NewSession {
                 idle_timeout_seconds: Some(3600),
-                ..NewSession::new(CustomerRef::Id(customer.id))
+                ..NewSession::new(CustomerRef::Id(customer.id.into()))
             },
         )
         .unwrap();

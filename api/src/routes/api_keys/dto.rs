@@ -41,7 +41,7 @@ impl From<ApiKey> for ApiKeyView {
             } else {
                 "active"
             },
-            id: k.id,
+            id: k.id.into(),
             name: k.name,
             prefix: k.prefix,
             created_at: k.created_at,

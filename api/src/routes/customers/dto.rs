@@ -81,7 +81,7 @@ pub struct CustomerView {
 impl From<Customer> for CustomerView {
     fn from(c: Customer) -> Self {
         Self {
-            id: c.id,
+            id: c.id.into(),
             external_id: c.external_id,
             name: c.name,
             email: c.email,
@@ -179,7 +179,7 @@ pub struct ProfileView {
 impl From<Customer> for ProfileView {
     fn from(c: Customer) -> Self {
         Self {
-            id: c.id,
+            id: c.id.into(),
             external_id: c.external_id,
             name: c.name,
             email: c.email,

@@ -39,7 +39,7 @@ impl From<Feature> for FeatureView {
         Self {
             aggregation: f.aggregation.as_str(),
             unit_price: canonical(&f.unit_price),
-            id: f.id,
+            id: f.id.into(),
             key: f.key,
             name: f.name,
             unit: f.unit,

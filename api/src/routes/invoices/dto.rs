@@ -123,9 +123,9 @@ impl From<Invoice> for InvoiceView {
                     period_end: l.period_end,
                 })
                 .collect(),
-            id: i.id,
+            id: i.id.into(),
             number: i.number,
-            customer_id: i.customer_id,
+            customer_id: i.customer_id.into(),
             currency: i.currency.to_string(),
             memo: i.memo,
             due_at: i.due_at,

@@ -231,8 +231,8 @@ impl From<PortalSession> for SessionView {
         Self {
             status,
             idle_expires_at: s.idle_expires_at(),
-            id: s.id,
-            customer_id: s.customer_id,
+            id: s.id.into(),
+            customer_id: s.customer_id.into(),
             mode: s.mode.into(),
             return_url: s.return_url,
             sections: s.sections.into(),
