@@ -1,6 +1,5 @@
 //! Customers: the merchant's buyers, each seen by exactly one tenant.
 
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
@@ -8,23 +7,11 @@ use chrono::{DateTime, Utc};
 use crate::id::CustomerId;
 use crate::{DomainError, DomainResult, FieldError};
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum CustomerStatus {
-    Active,
-    Archived,
+crate::text_enum! {
+    pub enum CustomerStatus {
+        Active,
+        Archived,
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -417,5 +404,3 @@ mod tests {
         assert!(CustomerPatch::default().validate().is_err());
     }
 }
-
-crate::text_form!(CustomerStatus);

@@ -16,45 +16,21 @@ use crate::money::Currency;
 use crate::wallet::validate_text;
 use crate::{DomainError, DomainResult, FieldError};
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum InvoiceStatus {
-    Draft,
-    Finalized,
-    Voided,
+crate::text_enum! {
+    pub enum InvoiceStatus {
+        Draft,
+        Finalized,
+        Voided,
+    }
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum PaymentStatus {
-    Unpaid,
-    PartiallyPaid,
-    Paid,
-    Refunded,
+crate::text_enum! {
+    pub enum PaymentStatus {
+        Unpaid,
+        PartiallyPaid,
+        Paid,
+        Refunded,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -286,5 +262,3 @@ mod tests {
         );
     }
 }
-
-crate::text_form!(InvoiceStatus, PaymentStatus);

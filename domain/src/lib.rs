@@ -1,13 +1,30 @@
 //! The billing portal's model and rules. Pure Rust: no web, database or OpenAPI crate here;
 //! adapters (`storage`, `api`) depend on this crate, never the other way round.
 
-/// `as_str` and `parse` for an enum whose text form (database column, query parameter, JSON) is
-/// its snake_case variant name. strum derives the conversions and serde the JSON; the test
-/// `text_forms_agree` checks the two agree for every variant.
+/// An enum whose text form (database column, query parameter, JSON) is its snake_case variant
+/// name: strum derives `as_str`/`parse`, serde the JSON; `text_forms_agree` checks the two
+/// agree for every variant. Extra derives may be given with a `#[derive(..)]` inside.
 #[macro_export]
-macro_rules! text_form {
-    ($($t:ty),+ $(,)?) => {$(
-        impl $t {
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($body:tt)* }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug,
+            Clone,
+            Copy,
+            PartialEq,
+            Eq,
+            serde::Serialize,
+            serde::Deserialize,
+            strum::IntoStaticStr,
+            strum::EnumString,
+            strum::VariantArray,
+        )]
+        #[serde(rename_all = "snake_case")]
+        #[strum(serialize_all = "snake_case")]
+        $vis enum $name { $($body)* }
+
+        impl $name {
             pub fn as_str(self) -> &'static str {
                 self.into()
             }
@@ -16,7 +33,7 @@ macro_rules! text_form {
                 s.parse().ok()
             }
         }
-    )+};
+    };
 }
 
 pub mod api_key;

@@ -9,48 +9,23 @@
 
 use bigdecimal::{BigDecimal, RoundingMode, Zero};
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::id::{CustomerId, InvoiceId, PaymentId, WalletId};
 use crate::invoice::{Invoice, PaymentStatus};
 use crate::money::Currency;
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum PaymentMethod {
-    Wallet,
-    External,
+crate::text_enum! {
+    pub enum PaymentMethod {
+        Wallet,
+        External,
+    }
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum PaymentState {
-    Succeeded,
-    Failed,
+crate::text_enum! {
+    pub enum PaymentState {
+        Succeeded,
+        Failed,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -117,5 +92,3 @@ mod tests {
         assert_eq!(credits_for(&d("1"), &d("3")), d("0.333333333333333334"));
     }
 }
-
-crate::text_form!(PaymentMethod, PaymentState);

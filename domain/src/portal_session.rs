@@ -16,49 +16,25 @@ pub const MIN_IDLE_SECONDS: i64 = 60;
 /// A login code in a URL is valid this long, once.
 pub const LOGIN_CODE_TTL: Duration = Duration::minutes(10);
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum SessionMode {
-    /// The customer's own session.
-    Customer,
-    /// The merchant's staff seeing what the customer sees: read-only and audited.
-    AdminPreview,
+crate::text_enum! {
+    pub enum SessionMode {
+        /// The customer's own session.
+        Customer,
+        /// The merchant's staff seeing what the customer sees: read-only and audited.
+        AdminPreview,
+    }
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Section {
-    Overview,
-    Credits,
-    Invoices,
-    Usage,
-    Payments,
-    Subscriptions,
-    Profile,
+crate::text_enum! {
+    pub enum Section {
+        Overview,
+        Credits,
+        Invoices,
+        Usage,
+        Payments,
+        Subscriptions,
+        Profile,
+    }
 }
 
 /// Which portal tabs the session may open. All enabled unless turned off.
@@ -101,29 +77,16 @@ impl Sections {
     }
 }
 
-/// Customer fields a portal session may change.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    PartialOrd,
-    Ord,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum ProfileField {
-    Name,
-    Email,
-    Phone,
-    Address,
-    Timezone,
+crate::text_enum! {
+    /// Customer fields a portal session may change.
+    #[derive(PartialOrd, Ord)]
+    pub enum ProfileField {
+        Name,
+        Email,
+        Phone,
+        Address,
+        Timezone,
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -163,25 +126,13 @@ impl Default for Permissions {
     }
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum EndReason {
-    Revoked,
-    /// A newer session for the same customer was created with `invalidate_existing`.
-    Superseded,
-    LoggedOut,
+crate::text_enum! {
+    pub enum EndReason {
+        Revoked,
+        /// A newer session for the same customer was created with `invalidate_existing`.
+        Superseded,
+        LoggedOut,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -441,5 +392,3 @@ mod tests {
         .is_err());
     }
 }
-
-crate::text_form!(EndReason, ProfileField, Section, SessionMode);

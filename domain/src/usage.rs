@@ -9,31 +9,18 @@
 
 use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use serde::{Deserialize, Serialize};
 
 use crate::id::FeatureId;
 use crate::money::Currency;
 use crate::wallet::validate_text;
 use crate::{DomainError, DomainResult, FieldError};
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Aggregation {
-    Count,
-    Sum,
-    Max,
+crate::text_enum! {
+    pub enum Aggregation {
+        Count,
+        Sum,
+        Max,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -288,23 +275,11 @@ mod tests {
     }
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Granularity {
-    Hour,
-    Day,
+crate::text_enum! {
+    pub enum Granularity {
+        Hour,
+        Day,
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -459,5 +434,3 @@ pub fn build_report(
         breakdown,
     }
 }
-
-crate::text_form!(Aggregation, Granularity);

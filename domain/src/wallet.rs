@@ -17,26 +17,14 @@ use crate::id::{CustomerId, WalletId};
 use crate::money::Currency;
 use crate::{DomainError, DomainResult, FieldError};
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum WalletStatus {
-    Active,
-    /// Keeps its credits; no top-ups or debits until reactivated.
-    Frozen,
-    /// Final: remaining credits were voided.
-    Closed,
+crate::text_enum! {
+    pub enum WalletStatus {
+        Active,
+        /// Keeps its credits; no top-ups or debits until reactivated.
+        Frozen,
+        /// Final: remaining credits were voided.
+        Closed,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -70,23 +58,11 @@ impl Wallet {
     }
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum LotKind {
-    Purchased,
-    Promotional,
+crate::text_enum! {
+    pub enum LotKind {
+        Purchased,
+        Promotional,
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -101,25 +77,13 @@ pub struct CreditLot {
     pub created_at: DateTime<Utc>,
 }
 
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::IntoStaticStr,
-    strum::EnumString,
-    strum::VariantArray,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum TxType {
-    Credit,
-    Debit,
-    Expiry,
-    Void,
+crate::text_enum! {
+    pub enum TxType {
+        Credit,
+        Debit,
+        Expiry,
+        Void,
+    }
 }
 
 impl TxType {
@@ -294,5 +258,3 @@ mod tests {
         assert!(validate_credits("c", &d("100000000000000000000")).is_err());
     }
 }
-
-crate::text_form!(LotKind, TxType, WalletStatus);
