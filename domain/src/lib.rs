@@ -47,6 +47,7 @@ pub mod invoice;
 pub mod money;
 pub mod page;
 pub mod payment;
+pub mod plan;
 pub mod portal_session;
 pub mod ports;
 pub mod scope;
