@@ -8,6 +8,7 @@ use domain::services::customers::CustomerService;
 use domain::services::invoices::InvoiceService;
 use domain::services::overview::OverviewService;
 use domain::services::payments::PaymentService;
+use domain::services::plans::PlanService;
 use domain::services::portal_sessions::PortalSessionService;
 use domain::services::usage::UsageService;
 use domain::services::wallets::WalletService;
@@ -28,6 +29,7 @@ pub struct AppState {
     pub invoices: InvoiceService,
     pub payments: PaymentService,
     pub usage: UsageService,
+    pub plans: PlanService,
     pub overview: OverviewService,
     pub idempotency: Arc<dyn IdempotencyRepo>,
     /// Encrypts recorded idempotent answers (they may hold new tokens and keys).
@@ -70,6 +72,7 @@ impl AppState {
             ),
             audit: AuditService::new(shared.clone()),
             payments: PaymentService::new(shared.clone()),
+            plans: PlanService::new(shared.clone(), shared.clone(), shared.clone()),
             idempotency: shared.clone(),
             cursor_key: Arc::new(tokens.derive_key("portal-api:list-cursors")),
             sealer: tokens,

@@ -67,11 +67,13 @@ error_codes! {
     FeatureNotFound = "feature_not_found", 404;
     PortalSessionNotFound = "portal_session_not_found", 404;
     ApiKeyNotFound = "api_key_not_found", 404;
+    PlanNotFound = "plan_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     BodyTimeout = "body_timeout", 408;
     CustomerArchived = "customer_archived", 409;
     ExternalIdTaken = "external_id_taken", 409;
     FeatureKeyTaken = "feature_key_taken", 409;
+    PlanCodeTaken = "plan_code_taken", 409;
     IdempotencyKeyInUse = "idempotency_key_in_use", 409;
     InvoiceHasPayments = "invoice_has_payments", 409;
     InvoiceNotDraft = "invoice_not_draft", 409;

@@ -16,6 +16,7 @@ pub const PAYMENT: &str = "pay";
 pub const REFUND: &str = "re";
 pub const FEATURE: &str = "feat";
 pub const EVENT: &str = "evt";
+pub const PLAN: &str = "plan";
 
 pub fn new_id(prefix: &str) -> String {
     // Monotonic within the process: ids made in the same millisecond still sort in the order
@@ -157,6 +158,7 @@ prefixed_id!(
     ErrorCode::PortalSessionNotFound
 );
 prefixed_id!(ApiKeyId, API_KEY, "API key", ErrorCode::ApiKeyNotFound);
+prefixed_id!(PlanId, PLAN, "plan", ErrorCode::PlanNotFound);
 
 /// Parses a client's id for a resource, or that resource's 404.
 pub fn parse<T: PrefixedId>(id: &str) -> crate::DomainResult<T> {

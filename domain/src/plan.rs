@@ -17,7 +17,10 @@
 use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Datelike, Duration, LocalResult, Months, NaiveDateTime, TimeZone, Utc};
 use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
 
+use crate::id::PlanId;
+use crate::money::Currency;
 use crate::FieldError;
 
 crate::text_enum! {
@@ -29,18 +32,60 @@ crate::text_enum! {
     }
 }
 
+crate::text_enum! {
+    /// Public plans appear in the portal's catalogue; private ones are sold by the merchant.
+    pub enum Visibility {
+        Public,
+        Private,
+    }
+}
+
+crate::text_enum! {
+    /// Archived plans take no new subscriptions and leave the catalogue; existing
+    /// subscriptions keep them.
+    pub enum PlanStatus {
+        Active,
+        Archived,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Plan {
+    pub id: PlanId,
+    pub tenant_id: String,
+    /// Unique per account; how merchants and subscriptions name the plan.
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub currency: Currency,
+    pub interval: Interval,
+    pub interval_count: u32,
+    /// The fixed fee, charged in advance each period.
+    pub amount: BigDecimal,
+    pub trial_days: u32,
+    pub charges: Vec<Charge>,
+    pub entitlements: Vec<Entitlement>,
+    pub visibility: Visibility,
+    pub status: PlanStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// The longest trial a plan may give.
+pub const MAX_TRIAL_DAYS: u32 = 730;
+
 /// The longest period a plan may bill: ten years.
 pub const MAX_PERIOD_MONTHS: u32 = 120;
 
 /// One step of a graduated price: units up to `up_to` (all remaining units when `None`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Tier {
     pub up_to: Option<BigDecimal>,
     pub unit_price: BigDecimal,
 }
 
 /// A metered charge for one feature, billed in arrears.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Charge {
     /// The feature key.
     pub feature: String,
@@ -140,7 +185,7 @@ pub fn check_charges(charges: &[Charge], errs: &mut Vec<FieldError>) {
 }
 
 /// A limit on a feature per billing period; no entitlement for a feature means no access.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entitlement {
     pub feature: String,
     /// `None`: access without a limit.

@@ -344,3 +344,28 @@ pub trait UsageRepo: Send + Sync {
         to: DateTime<Utc>,
     ) -> DomainResult<Vec<crate::usage::Rollup>>;
 }
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanFilter {
+    pub status: Option<crate::plan::PlanStatus>,
+    pub visibility: Option<crate::plan::Visibility>,
+    /// Only plans in one of these currencies (none given: any).
+    pub currencies: Vec<crate::money::Currency>,
+}
+
+pub trait PlanRepo: Send + Sync {
+    /// 409 `plan_code_taken` when the account already has the code.
+    fn insert(&self, plan: &crate::plan::Plan) -> DomainResult<()>;
+    fn get(
+        &self,
+        tenant_id: &str,
+        id: &crate::id::PlanId,
+    ) -> DomainResult<Option<crate::plan::Plan>>;
+    fn update(&self, plan: &crate::plan::Plan) -> DomainResult<()>;
+    fn list(
+        &self,
+        tenant_id: &str,
+        filter: &PlanFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::plan::Plan>>;
+}

@@ -290,6 +290,30 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{ExactDecimal, UtcTimestamp};
+
+    plans (id) {
+        id -> Text,
+        tenant_id -> Text,
+        code -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        currency -> Text,
+        billing_interval -> Text,
+        interval_count -> Integer,
+        amount -> ExactDecimal,
+        trial_days -> Integer,
+        charges -> Text,
+        entitlements -> Text,
+        visibility -> Text,
+        status -> Text,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(portal_sessions -> customers (customer_id));
 diesel::joinable!(customers -> tenants (tenant_id));
@@ -309,5 +333,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     refunds,
     features,
     usage_events,
-    usage_rollups
+    usage_rollups,
+    plans
 );

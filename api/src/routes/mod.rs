@@ -12,6 +12,7 @@ pub mod invoices;
 pub mod ops;
 pub mod overview;
 pub mod payments;
+pub mod plans;
 pub mod portal_sessions;
 pub mod usage;
 pub mod wallets;
@@ -70,6 +71,11 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .service(events::admin::list)
             .service(usage::admin::customer_usage)
             .service(overview::admin::customer_overview)
+            .service(plans::admin::create)
+            .service(plans::admin::list)
+            .service(plans::admin::get)
+            .service(plans::admin::update)
+            .service(plans::admin::archive)
             .service(
                 scope::scope("/portal")
                     .wrap(portal_cors(cors_origins))
@@ -87,6 +93,7 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                     .service(invoices::portal::pdf)
                     .service(payments::portal::list)
                     .service(usage::portal::usage)
+                    .service(plans::portal::list)
                     .service(overview::portal::overview),
             ),
     );

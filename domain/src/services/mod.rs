@@ -6,6 +6,7 @@ pub mod customers;
 pub mod invoices;
 pub mod overview;
 pub mod payments;
+pub mod plans;
 pub mod portal_sessions;
 pub mod usage;
 pub mod wallets;

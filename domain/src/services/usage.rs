@@ -144,11 +144,9 @@ impl UsageService {
     }
 
     /// Validates each event on its own; stores the valid ones (new `event_id`s only) with their
-    /// rollups in one transaction; answers per event. Returns after the commit, so an
-    /// `accepted` event is durable.
-    /// Stores the batch's valid events and answers one outcome per event, in order. An event
-    /// the request could not even read arrives as `Err(reason)` and is rejected with it; it
-    /// never blocks the others.
+    /// rollups in one transaction; answers one outcome per event, in order. An event the request
+    /// could not even read arrives as `Err(reason)` and is rejected with it; it never blocks the
+    /// others. Returns after the commit, so an `accepted` event is durable.
     pub fn ingest(
         &self,
         tenant_id: &str,

@@ -10,6 +10,7 @@ pub mod health;
 pub mod idempotency;
 pub mod invoices;
 pub mod payments;
+pub mod plans;
 pub mod portal_sessions;
 mod stored;
 pub mod usage;

@@ -47,7 +47,7 @@ pub async fn create(
         unit: b.unit,
         aggregation,
         value_property: b.value_property,
-        currency: b.currency.to_string(),
+        currency: b.currency,
     };
     let (svc, tenant) = (state.usage.clone(), who.tenant_id.clone());
     idempotency::run(&state, &who, &req, &body.raw, move || {

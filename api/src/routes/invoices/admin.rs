@@ -37,7 +37,7 @@ pub async fn create(
     let b = body.value;
     let input = NewInvoice {
         customer_id: b.customer_id,
-        currency: b.currency.to_string(),
+        currency: b.currency,
         due_at: b.due_at,
         memo: b.memo,
         lines: lines(b.lines)?,

@@ -86,7 +86,7 @@ pub async fn create(
     let input = NewWallet {
         customer_id: b.customer_id,
         name: b.name,
-        currency: b.currency.to_string(),
+        currency: b.currency,
         conversion_rate,
     };
     let (svc, tenant) = (state.wallets.clone(), who.tenant_id.clone());

@@ -1,0 +1,344 @@
+//! Plans as clients send and see them. Prices are exact decimal strings; the fixed fee shows in
+//! the currency's minor units.
+
+use chrono::{DateTime, Utc};
+use domain::money::canonical;
+use domain::plan::{Charge, Entitlement, Interval, Plan, PlanStatus, Tier, Visibility};
+use domain::ports::PlanFilter;
+use domain::services::plans::{NewPlan, PlanPatch};
+use domain::FieldError;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::ApiError;
+use crate::routes::common::{decimal, list_type, present};
+
+/// One step of a graduated price.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TierBody {
+    /// The last unit this price applies to (counted from the first unit used in the period);
+    /// null on the last tier: every unit beyond.
+    #[schema(example = "10000")]
+    pub up_to: Option<String>,
+    #[schema(example = "0.002")]
+    pub unit_price: String,
+}
+
+/// A metered charge for one feature, billed in arrears each period.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChargeBody {
+    /// The feature key.
+    #[schema(example = "api_calls")]
+    pub feature: String,
+    /// Price per unit beyond the included quantity. Give this or `tiers`.
+    #[schema(example = "0.002")]
+    pub unit_price: Option<String>,
+    /// Units free each period (default 0).
+    #[schema(example = "1000")]
+    pub included_quantity: Option<String>,
+    /// Graduated prices, rising `up_to`, the last one open-ended. Give these or `unit_price`.
+    #[serde(default)]
+    pub tiers: Vec<TierBody>,
+}
+
+/// Access to a feature, with a limit per billing period.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EntitlementBody {
+    #[schema(example = "api_calls")]
+    pub feature: String,
+    /// Units per billing period; null: no limit.
+    #[schema(example = "50000")]
+    pub limit: Option<String>,
+    /// A soft limit is only reported when exceeded; a hard one refuses (default false).
+    #[serde(default)]
+    pub soft: bool,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"code": "pro-monthly", "name": "Pro", "currency": "USD", "interval": "month",
+    "amount": "49.00", "trial_days": 14,
+    "charges": [{"feature": "api_calls", "included_quantity": "10000", "tiers": [{"up_to": "100000", "unit_price": "0.002"}, {"up_to": null, "unit_price": "0.001"}]}],
+    "entitlements": [{"feature": "api_calls", "limit": "200000", "soft": true}]}))]
+pub struct CreatePlan {
+    /// Unique in the account: 1 to 64 lower-case letters, digits and `_ - .`.
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+    /// ISO 4217; every price of the plan is in it.
+    pub currency: String,
+    /// `day`, `week`, `month` or `year`.
+    pub interval: String,
+    /// Intervals per billing period (default 1); the period is at most ten years.
+    pub interval_count: Option<u32>,
+    /// The fixed fee, charged in advance each period (default 0).
+    pub amount: Option<String>,
+    /// Days of trial for new subscriptions (default 0, at most 730).
+    pub trial_days: Option<u32>,
+    #[serde(default)]
+    pub charges: Vec<ChargeBody>,
+    #[serde(default)]
+    pub entitlements: Vec<EntitlementBody>,
+    /// `public` (in the portal's catalogue, the default) or `private`.
+    pub visibility: Option<String>,
+}
+
+/// How a plan is presented and offered. Its prices, currency, interval, charges and
+/// entitlements never change: sell new prices as a new plan and archive this one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdatePlan {
+    pub name: Option<String>,
+    /// `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub description: Option<Option<String>>,
+    /// `public` or `private`.
+    pub visibility: Option<String>,
+    /// For subscriptions started from now on.
+    pub trial_days: Option<u32>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanView {
+    #[schema(example = "plan_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub id: String,
+    #[schema(example = "pro-monthly")]
+    pub code: String,
+    #[schema(example = "Pro")]
+    pub name: String,
+    pub description: Option<String>,
+    #[schema(example = "USD")]
+    pub currency: String,
+    /// `day`, `week`, `month` or `year`.
+    #[schema(example = "month")]
+    pub interval: &'static str,
+    pub interval_count: u32,
+    /// The fixed fee per period, in the currency's minor units.
+    #[schema(example = "49.00")]
+    pub amount: String,
+    pub trial_days: u32,
+    pub charges: Vec<ChargeBody>,
+    pub entitlements: Vec<EntitlementBody>,
+    /// `public` or `private`.
+    #[schema(example = "public")]
+    pub visibility: &'static str,
+    /// `active` or `archived`.
+    #[schema(example = "active")]
+    pub status: &'static str,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<Plan> for PlanView {
+    fn from(p: Plan) -> Self {
+        Self {
+            id: p.id.into(),
+            amount: p.currency.display(&p.amount),
+            currency: p.currency.to_string(),
+            code: p.code,
+            name: p.name,
+            description: p.description,
+            interval: p.interval.as_str(),
+            interval_count: p.interval_count,
+            trial_days: p.trial_days,
+            charges: p
+                .charges
+                .into_iter()
+                .map(|c| ChargeBody {
+                    feature: c.feature,
+                    unit_price: c.unit_price.as_ref().map(canonical),
+                    included_quantity: Some(canonical(&c.included_quantity)),
+                    tiers: c
+                        .tiers
+                        .iter()
+                        .map(|t| TierBody {
+                            up_to: t.up_to.as_ref().map(canonical),
+                            unit_price: canonical(&t.unit_price),
+                        })
+                        .collect(),
+                })
+                .collect(),
+            entitlements: p
+                .entitlements
+                .into_iter()
+                .map(|e| EntitlementBody {
+                    feature: e.feature,
+                    limit: e.limit.as_ref().map(canonical),
+                    soft: e.soft,
+                })
+                .collect(),
+            visibility: p.visibility.as_str(),
+            status: p.status.as_str(),
+            created_at: p.created_at,
+            updated_at: p.updated_at,
+        }
+    }
+}
+
+list_type!(PlanList, PlanView);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ListPlans {
+    /// `active` or `archived`.
+    pub status: Option<String>,
+    /// `public` or `private`.
+    pub visibility: Option<String>,
+    #[param(minimum = 1, maximum = 100, default = 20)]
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+/// Reads one field of a request, collecting what is wrong instead of stopping at the first.
+struct Reader(Vec<FieldError>);
+
+impl Reader {
+    fn decimal(&mut self, field: &str, s: &str) -> bigdecimal::BigDecimal {
+        decimal(field, s).unwrap_or_else(|e| {
+            self.0.extend(e.errors);
+            bigdecimal::BigDecimal::default()
+        })
+    }
+
+    fn text<T>(
+        &mut self,
+        field: &str,
+        s: &str,
+        parse: fn(&str) -> Option<T>,
+        what: &str,
+    ) -> Option<T> {
+        let v = parse(s);
+        if v.is_none() {
+            self.0
+                .push(FieldError::new(field, format!("must be {what}")));
+        }
+        v
+    }
+
+    fn done<T>(self, value: T) -> Result<T, ApiError> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(ApiError::validation(self.0))
+        }
+    }
+}
+
+const INTERVALS: &str = "day, week, month or year";
+const VISIBILITIES: &str = "public or private";
+
+impl CreatePlan {
+    pub fn into_new(self) -> Result<NewPlan, ApiError> {
+        let mut r = Reader(Vec::new());
+        let interval = r.text("interval", &self.interval, Interval::parse, INTERVALS);
+        let visibility = match &self.visibility {
+            Some(v) => r.text("visibility", v, Visibility::parse, VISIBILITIES),
+            None => Some(Visibility::Public),
+        };
+        let amount = match &self.amount {
+            Some(a) => r.decimal("amount", a),
+            None => bigdecimal::BigDecimal::default(),
+        };
+        let charges = self
+            .charges
+            .iter()
+            .enumerate()
+            .map(|(i, c)| Charge {
+                feature: c.feature.clone(),
+                included_quantity: c
+                    .included_quantity
+                    .as_deref()
+                    .map(|q| r.decimal(&format!("charges[{i}].included_quantity"), q))
+                    .unwrap_or_default(),
+                unit_price: c
+                    .unit_price
+                    .as_deref()
+                    .map(|p| r.decimal(&format!("charges[{i}].unit_price"), p)),
+                tiers: c
+                    .tiers
+                    .iter()
+                    .enumerate()
+                    .map(|(j, t)| Tier {
+                        up_to: t
+                            .up_to
+                            .as_deref()
+                            .map(|u| r.decimal(&format!("charges[{i}].tiers[{j}].up_to"), u)),
+                        unit_price: r.decimal(
+                            &format!("charges[{i}].tiers[{j}].unit_price"),
+                            &t.unit_price,
+                        ),
+                    })
+                    .collect(),
+            })
+            .collect();
+        let entitlements = self
+            .entitlements
+            .iter()
+            .enumerate()
+            .map(|(i, e)| Entitlement {
+                feature: e.feature.clone(),
+                limit: e
+                    .limit
+                    .as_deref()
+                    .map(|l| r.decimal(&format!("entitlements[{i}].limit"), l)),
+                soft: e.soft,
+            })
+            .collect();
+        let (Some(interval), Some(visibility)) = (interval, visibility) else {
+            return Err(ApiError::validation(r.0));
+        };
+        r.done(NewPlan {
+            code: self.code,
+            name: self.name,
+            description: self.description,
+            currency: self.currency,
+            interval,
+            interval_count: self.interval_count.unwrap_or(1),
+            amount,
+            trial_days: self.trial_days.unwrap_or(0),
+            charges,
+            entitlements,
+            visibility,
+        })
+    }
+}
+
+impl UpdatePlan {
+    pub fn into_patch(self) -> Result<PlanPatch, ApiError> {
+        let mut r = Reader(Vec::new());
+        let visibility = match &self.visibility {
+            Some(v) => r.text("visibility", v, Visibility::parse, VISIBILITIES),
+            None => None,
+        };
+        r.done(PlanPatch {
+            name: self.name,
+            description: self.description,
+            visibility,
+            trial_days: self.trial_days,
+        })
+    }
+}
+
+impl ListPlans {
+    pub fn filter(&self) -> Result<PlanFilter, ApiError> {
+        let mut r = Reader(Vec::new());
+        let status = self
+            .status
+            .as_deref()
+            .and_then(|s| r.text("status", s, PlanStatus::parse, "active or archived"));
+        let visibility = self
+            .visibility
+            .as_deref()
+            .and_then(|v| r.text("visibility", v, Visibility::parse, VISIBILITIES));
+        r.done(PlanFilter {
+            status,
+            visibility,
+            currencies: Vec::new(),
+        })
+    }
+}

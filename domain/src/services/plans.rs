@@ -1,0 +1,253 @@
+//! The plan catalogue: what merchants sell and what the portal offers.
+
+use std::sync::Arc;
+
+use bigdecimal::{BigDecimal, Zero};
+
+use crate::id::PlanId;
+use crate::money::Currency;
+use crate::page::{Page, PageRequest};
+use crate::plan::{
+    check_charges, check_entitlements, check_interval, Charge, Entitlement, Interval, Plan,
+    PlanStatus, Visibility, MAX_TRIAL_DAYS,
+};
+use crate::ports::{PlanFilter, PlanRepo, UsageRepo, WalletRepo};
+use crate::scope::{CustomerScope, Scope};
+use crate::wallet::validate_text;
+use crate::{clock, DomainError, DomainResult, FieldError};
+
+#[derive(Debug, Clone)]
+pub struct NewPlan {
+    pub code: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub currency: String,
+    pub interval: Interval,
+    pub interval_count: u32,
+    pub amount: BigDecimal,
+    pub trial_days: u32,
+    pub charges: Vec<Charge>,
+    pub entitlements: Vec<Entitlement>,
+    pub visibility: Visibility,
+}
+
+/// What may change on a plan: how it is presented and offered, never what it charges.
+#[derive(Debug, Clone, Default)]
+pub struct PlanPatch {
+    pub name: Option<String>,
+    /// `Some(None)` clears it.
+    pub description: Option<Option<String>>,
+    pub visibility: Option<Visibility>,
+    /// Applies to subscriptions started afterwards.
+    pub trial_days: Option<u32>,
+}
+
+#[derive(Clone)]
+pub struct PlanService {
+    plans: Arc<dyn PlanRepo>,
+    usage: Arc<dyn UsageRepo>,
+    wallets: Arc<dyn WalletRepo>,
+}
+
+fn check_code(code: &str, errs: &mut Vec<FieldError>) {
+    let ok = !code.is_empty()
+        && code.len() <= 64
+        && code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"_-.".contains(&b));
+    if !ok {
+        errs.push(FieldError::new(
+            "code",
+            "must be 1 to 64 lower-case letters, digits and _ - .",
+        ));
+    }
+}
+
+fn check_name(name: &str, errs: &mut Vec<FieldError>) {
+    if name.trim().is_empty() {
+        errs.push(FieldError::new("name", "must not be empty"));
+    }
+    validate_text("name", Some(name), 200, errs);
+}
+
+fn check_trial(days: u32, errs: &mut Vec<FieldError>) {
+    if days > MAX_TRIAL_DAYS {
+        errs.push(FieldError::new(
+            "trial_days",
+            format!("must be at most {MAX_TRIAL_DAYS}"),
+        ));
+    }
+}
+
+impl PlanService {
+    pub fn new(
+        plans: Arc<dyn PlanRepo>,
+        usage: Arc<dyn UsageRepo>,
+        wallets: Arc<dyn WalletRepo>,
+    ) -> Self {
+        Self {
+            plans,
+            usage,
+            wallets,
+        }
+    }
+
+    pub fn create(&self, tenant_id: &str, p: NewPlan) -> DomainResult<Plan> {
+        let mut errs = Vec::new();
+        check_code(&p.code, &mut errs);
+        check_name(&p.name, &mut errs);
+        validate_text("description", p.description.as_deref(), 1000, &mut errs);
+        let currency = Currency::parse(&p.currency).map_err(|_| {
+            errs.push(FieldError::new(
+                "currency",
+                "must be an ISO 4217 currency code such as \"USD\"",
+            ))
+        });
+        check_interval(p.interval, p.interval_count, &mut errs);
+        check_trial(p.trial_days, &mut errs);
+        if p.amount < BigDecimal::zero() {
+            errs.push(FieldError::new("amount", "must not be negative"));
+        } else if let Ok(c) = currency {
+            if c.round(&p.amount) != p.amount {
+                errs.push(FieldError::new(
+                    "amount",
+                    format!("has more decimals than {} allows", c.code()),
+                ));
+            }
+        }
+        check_charges(&p.charges, &mut errs);
+        check_entitlements(&p.entitlements, &mut errs);
+        // Every charge and entitlement names a live feature of the account.
+        let features = self.usage.features(tenant_id)?;
+        let known = |key: &str| features.iter().any(|f| f.key == key && !f.archived);
+        for (i, c) in p.charges.iter().enumerate() {
+            if !known(&c.feature) {
+                errs.push(FieldError::new(
+                    format!("charges[{i}].feature"),
+                    format!("unknown feature `{}`", c.feature),
+                ));
+            }
+        }
+        for (i, e) in p.entitlements.iter().enumerate() {
+            if !known(&e.feature) {
+                errs.push(FieldError::new(
+                    format!("entitlements[{i}].feature"),
+                    format!("unknown feature `{}`", e.feature),
+                ));
+            }
+        }
+        let Ok(currency) = currency.and_then(|c| errs.is_empty().then_some(c).ok_or(())) else {
+            return Err(DomainError::Validation(errs));
+        };
+        let now = clock::now();
+        let plan = Plan {
+            id: PlanId::new(),
+            tenant_id: tenant_id.to_owned(),
+            code: p.code,
+            name: p.name.trim().to_owned(),
+            description: p.description,
+            currency,
+            interval: p.interval,
+            interval_count: p.interval_count,
+            amount: p.amount,
+            trial_days: p.trial_days,
+            charges: p.charges,
+            entitlements: p.entitlements,
+            visibility: p.visibility,
+            status: PlanStatus::Active,
+            created_at: now,
+            updated_at: now,
+        };
+        self.plans.insert(&plan)?;
+        Ok(plan)
+    }
+
+    pub fn get(&self, tenant_id: &str, id: &PlanId) -> DomainResult<Plan> {
+        self.plans.get(tenant_id, id)?.ok_or_else(PlanId::not_found)
+    }
+
+    pub fn list(
+        &self,
+        tenant_id: &str,
+        filter: &PlanFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<Plan>> {
+        self.plans.list(tenant_id, filter, page)
+    }
+
+    pub fn update(&self, tenant_id: &str, id: &PlanId, patch: PlanPatch) -> DomainResult<Plan> {
+        let mut errs = Vec::new();
+        if patch.name.is_none()
+            && patch.description.is_none()
+            && patch.visibility.is_none()
+            && patch.trial_days.is_none()
+        {
+            errs.push(FieldError::new("body", "at least one field must be given"));
+        }
+        if let Some(n) = &patch.name {
+            check_name(n, &mut errs);
+        }
+        if let Some(Some(d)) = &patch.description {
+            validate_text("description", Some(d), 1000, &mut errs);
+        }
+        if let Some(t) = patch.trial_days {
+            check_trial(t, &mut errs);
+        }
+        if !errs.is_empty() {
+            return Err(DomainError::Validation(errs));
+        }
+        let mut plan = self.get(tenant_id, id)?;
+        if let Some(n) = patch.name {
+            plan.name = n.trim().to_owned();
+        }
+        if let Some(d) = patch.description {
+            plan.description = d;
+        }
+        if let Some(v) = patch.visibility {
+            plan.visibility = v;
+        }
+        if let Some(t) = patch.trial_days {
+            plan.trial_days = t;
+        }
+        plan.updated_at = clock::now();
+        self.plans.update(&plan)?;
+        Ok(plan)
+    }
+
+    /// Takes the plan out of the catalogue and out of sale. Archiving an archived plan changes
+    /// nothing.
+    pub fn archive(&self, tenant_id: &str, id: &PlanId) -> DomainResult<Plan> {
+        let mut plan = self.get(tenant_id, id)?;
+        if plan.status != PlanStatus::Archived {
+            plan.status = PlanStatus::Archived;
+            plan.updated_at = clock::now();
+            self.plans.update(&plan)?;
+        }
+        Ok(plan)
+    }
+
+    /// The portal's catalogue for one customer: public, active plans in the currencies of the
+    /// customer's wallets (every currency when the customer has no wallet yet).
+    pub fn catalogue(
+        &self,
+        customer: &CustomerScope,
+        page: &PageRequest,
+    ) -> DomainResult<Page<Plan>> {
+        let everything = PageRequest::new(Some(100), None)?;
+        let mut currencies: Vec<Currency> = Vec::new();
+        let wallets = self
+            .wallets
+            .list(&Scope::from(customer.clone()), None, &everything)?;
+        for (w, _) in wallets.items {
+            if !currencies.contains(&w.currency) {
+                currencies.push(w.currency);
+            }
+        }
+        let filter = PlanFilter {
+            status: Some(PlanStatus::Active),
+            visibility: Some(Visibility::Public),
+            currencies,
+        };
+        self.plans.list(&customer.tenant_id, &filter, page)
+    }
+}
