@@ -10,6 +10,7 @@ use domain::services::overview::OverviewService;
 use domain::services::payments::PaymentService;
 use domain::services::plans::PlanService;
 use domain::services::portal_sessions::PortalSessionService;
+use domain::services::subscriptions::SubscriptionService;
 use domain::services::usage::UsageService;
 use domain::services::wallets::WalletService;
 use storage::Store;
@@ -30,6 +31,7 @@ pub struct AppState {
     pub payments: PaymentService,
     pub usage: UsageService,
     pub plans: PlanService,
+    pub subscriptions: SubscriptionService,
     pub overview: OverviewService,
     pub idempotency: Arc<dyn IdempotencyRepo>,
     /// Encrypts recorded idempotent answers (they may hold new tokens and keys).
@@ -73,6 +75,14 @@ impl AppState {
             audit: AuditService::new(shared.clone()),
             payments: PaymentService::new(shared.clone()),
             plans: PlanService::new(shared.clone(), shared.clone(), shared.clone()),
+            subscriptions: SubscriptionService::new(
+                shared.clone(),
+                shared.clone(),
+                shared.clone(),
+                shared.clone(),
+                shared.clone(),
+                shared.clone(),
+            ),
             idempotency: shared.clone(),
             cursor_key: Arc::new(tokens.derive_key("portal-api:list-cursors")),
             sealer: tokens,

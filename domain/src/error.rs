@@ -58,6 +58,7 @@ error_codes! {
     InvalidLoginCode = "invalid_login_code", 401;
     SectionDisabled = "section_disabled", 403;
     ReadOnlySession = "read_only_session", 403;
+    ActionNotAllowed = "action_not_allowed", 403;
     FieldNotAllowed = "field_not_allowed", 403;
     RouteNotFound = "route_not_found", 404;
     CustomerNotFound = "customer_not_found", 404;
@@ -68,12 +69,15 @@ error_codes! {
     PortalSessionNotFound = "portal_session_not_found", 404;
     ApiKeyNotFound = "api_key_not_found", 404;
     PlanNotFound = "plan_not_found", 404;
+    SubscriptionNotFound = "subscription_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     BodyTimeout = "body_timeout", 408;
     CustomerArchived = "customer_archived", 409;
     ExternalIdTaken = "external_id_taken", 409;
     FeatureKeyTaken = "feature_key_taken", 409;
     PlanCodeTaken = "plan_code_taken", 409;
+    SubscriptionEnded = "subscription_ended", 409;
+    PlanArchived = "plan_archived", 409;
     IdempotencyKeyInUse = "idempotency_key_in_use", 409;
     InvoiceHasPayments = "invoice_has_payments", 409;
     InvoiceNotDraft = "invoice_not_draft", 409;

@@ -17,6 +17,7 @@ pub const REFUND: &str = "re";
 pub const FEATURE: &str = "feat";
 pub const EVENT: &str = "evt";
 pub const PLAN: &str = "plan";
+pub const SUBSCRIPTION: &str = "sub";
 
 pub fn new_id(prefix: &str) -> String {
     // Monotonic within the process: ids made in the same millisecond still sort in the order
@@ -159,6 +160,12 @@ prefixed_id!(
 );
 prefixed_id!(ApiKeyId, API_KEY, "API key", ErrorCode::ApiKeyNotFound);
 prefixed_id!(PlanId, PLAN, "plan", ErrorCode::PlanNotFound);
+prefixed_id!(
+    SubscriptionId,
+    SUBSCRIPTION,
+    "subscription",
+    ErrorCode::SubscriptionNotFound
+);
 
 /// Parses a client's id for a resource, or that resource's 404.
 pub fn parse<T: PrefixedId>(id: &str) -> crate::DomainResult<T> {

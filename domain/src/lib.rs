@@ -52,6 +52,7 @@ pub mod portal_session;
 pub mod ports;
 pub mod scope;
 pub mod services;
+pub mod subscription;
 pub mod usage;
 pub mod wallet;
 

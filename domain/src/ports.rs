@@ -369,3 +369,35 @@ pub trait PlanRepo: Send + Sync {
         page: &PageRequest,
     ) -> DomainResult<Page<crate::plan::Plan>>;
 }
+
+#[derive(Debug, Clone, Default)]
+pub struct SubscriptionFilter {
+    pub customer_id: Option<String>,
+    pub status: Option<crate::subscription::SubscriptionStatus>,
+}
+
+pub type SubscriptionChange<'a> =
+    &'a mut dyn FnMut(&mut crate::subscription::Subscription) -> DomainResult<()>;
+
+pub trait SubscriptionRepo: Send + Sync {
+    fn insert(&self, subscription: &crate::subscription::Subscription) -> DomainResult<()>;
+    /// A subscription in the scope (another customer's is not found).
+    fn get(
+        &self,
+        scope: &Scope,
+        id: &crate::id::SubscriptionId,
+    ) -> DomainResult<Option<crate::subscription::Subscription>>;
+    /// Locks the subscription, runs `change`, writes it back, in one transaction.
+    fn change(
+        &self,
+        scope: &Scope,
+        id: &crate::id::SubscriptionId,
+        change: SubscriptionChange<'_>,
+    ) -> DomainResult<crate::subscription::Subscription>;
+    fn list(
+        &self,
+        scope: &Scope,
+        filter: &SubscriptionFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::subscription::Subscription>>;
+}

@@ -314,6 +314,33 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    subscriptions (id) {
+        id -> Text,
+        tenant_id -> Text,
+        customer_id -> Text,
+        plan_id -> Text,
+        status -> Text,
+        billing_anchor -> Text,
+        collection -> Text,
+        anchor_at -> UtcTimestamp,
+        billing_interval -> Text,
+        interval_count -> Integer,
+        started_at -> UtcTimestamp,
+        current_period_start -> UtcTimestamp,
+        current_period_end -> UtcTimestamp,
+        trial_end -> Nullable<UtcTimestamp>,
+        cancel_at_period_end -> Bool,
+        canceled_at -> Nullable<UtcTimestamp>,
+        ended_at -> Nullable<UtcTimestamp>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(portal_sessions -> customers (customer_id));
 diesel::joinable!(customers -> tenants (tenant_id));
@@ -334,5 +361,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     features,
     usage_events,
     usage_rollups,
-    plans
+    plans,
+    subscriptions
 );

@@ -14,6 +14,7 @@ pub mod overview;
 pub mod payments;
 pub mod plans;
 pub mod portal_sessions;
+pub mod subscriptions;
 pub mod usage;
 pub mod wallets;
 
@@ -76,6 +77,11 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .service(plans::admin::get)
             .service(plans::admin::update)
             .service(plans::admin::archive)
+            .service(subscriptions::admin::create)
+            .service(subscriptions::admin::list)
+            .service(subscriptions::admin::get)
+            .service(subscriptions::admin::cancel)
+            .service(subscriptions::admin::uncancel)
             .service(
                 scope::scope("/portal")
                     .wrap(portal_cors(cors_origins))
@@ -94,6 +100,10 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                     .service(payments::portal::list)
                     .service(usage::portal::usage)
                     .service(plans::portal::list)
+                    .service(subscriptions::portal::list)
+                    .service(subscriptions::portal::get)
+                    .service(subscriptions::portal::cancel)
+                    .service(subscriptions::portal::uncancel)
                     .service(overview::portal::overview),
             ),
     );

@@ -8,5 +8,6 @@ pub mod overview;
 pub mod payments;
 pub mod plans;
 pub mod portal_sessions;
+pub mod subscriptions;
 pub mod usage;
 pub mod wallets;

@@ -13,6 +13,7 @@ pub mod payments;
 pub mod plans;
 pub mod portal_sessions;
 mod stored;
+pub mod subscriptions;
 pub mod usage;
 pub mod wallets;
 

@@ -1,0 +1,159 @@
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{get, post, HttpRequest, HttpResponse};
+use domain::id::parse;
+use domain::portal_session::CustomerRef;
+use domain::services::subscriptions::{Actor, NewSubscription};
+use domain::FieldError;
+
+use super::dto::{
+    choices, CancelSubscription, CreateSubscription, ListSubscriptions, SubscriptionList,
+    SubscriptionView,
+};
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{AdminKey, JsonBody, Query};
+use crate::idempotency;
+use crate::pagination::admin_page;
+use crate::state::AppState;
+
+/// Subscribe a customer to a plan, starting now: a trial first when the plan (or the request)
+/// gives one; periods in the customer's time zone.
+#[utoipa::path(
+    operation_id = "create_subscription",
+    tag = "Subscriptions",
+    security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 h.")),
+    request_body = CreateSubscription,
+    responses(
+        (status = 201, body = SubscriptionView),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found` or `plan_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived`, `plan_archived` or `idempotency_key_in_use`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`currency_mismatch` (wallet collection without a wallet in the plan's currency), `validation_failed` or `idempotency_key_reused`."),
+    ),
+)]
+#[post("/subscriptions")]
+pub async fn create(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    req: HttpRequest,
+    body: JsonBody<CreateSubscription>,
+) -> Result<HttpResponse, ApiError> {
+    let b = &body.value;
+    let (billing_anchor, collection) = choices(b)?;
+    let customer = match (b.customer_id.clone(), b.external_customer_id.clone()) {
+        (Some(id), None) => CustomerRef::Id(id),
+        (None, Some(ext)) => CustomerRef::ExternalId(ext),
+        _ => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "customer_id",
+                "give exactly one of customer_id and external_customer_id",
+            )]))
+        }
+    };
+    let input = NewSubscription {
+        customer,
+        plan: b.plan.clone(),
+        trial_days: b.trial_days,
+        billing_anchor,
+        collection,
+    };
+    let (svc, tenant) = (state.subscriptions.clone(), who.tenant_id.clone());
+    idempotency::run(&state, &who, &req, &body.raw, move || {
+        let s = svc.create(&tenant, input)?;
+        Ok((StatusCode::CREATED, SubscriptionView::from(s)))
+    })
+    .await
+}
+
+/// List subscriptions, newest first.
+#[utoipa::path(
+    operation_id = "list_subscriptions",
+    tag = "Subscriptions",
+    security(("api_key" = [])),
+    params(ListSubscriptions),
+    responses((status = 200, body = SubscriptionList)),
+)]
+#[get("/subscriptions")]
+pub async fn list(
+    state: Data<AppState>,
+    req: HttpRequest,
+    AdminKey(who): AdminKey,
+    Query(q): Query<ListSubscriptions>,
+) -> Result<HttpResponse, ApiError> {
+    let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
+    let filter = q.filter()?;
+    let svc = state.subscriptions.clone();
+    let found = blocking(move || svc.list(&who.scope(), &filter, &page)).await?;
+    Ok(HttpResponse::Ok().json(SubscriptionList::from(found.map(SubscriptionView::from))))
+}
+
+/// Get a subscription.
+#[utoipa::path(
+    operation_id = "get_subscription",
+    tag = "Subscriptions",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = SubscriptionView),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
+    ),
+)]
+#[get("/subscriptions/{id}")]
+pub async fn get(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.subscriptions.clone();
+    let s = blocking(move || svc.get(&who.scope(), &parse(&id)?)).await?;
+    Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
+}
+
+/// Cancel at the end of the current period (the default) or immediately.
+#[utoipa::path(
+    operation_id = "cancel_subscription",
+    tag = "Subscriptions",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    request_body = CancelSubscription,
+    responses(
+        (status = 200, body = SubscriptionView),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended`."),
+    ),
+)]
+#[post("/subscriptions/{id}/cancel")]
+pub async fn cancel(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+    body: JsonBody<CancelSubscription>,
+) -> Result<HttpResponse, ApiError> {
+    let at = body.value.at()?;
+    let svc = state.subscriptions.clone();
+    let s = blocking(move || svc.cancel(&who.scope(), &parse(&id)?, at, Actor::Merchant)).await?;
+    Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
+}
+
+/// Take back a cancellation at period end, while the period runs.
+#[utoipa::path(
+    operation_id = "uncancel_subscription",
+    tag = "Subscriptions",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = SubscriptionView),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended`."),
+    ),
+)]
+#[post("/subscriptions/{id}/uncancel")]
+pub async fn uncancel(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.subscriptions.clone();
+    let s = blocking(move || svc.uncancel(&who.scope(), &parse(&id)?, Actor::Merchant)).await?;
+    Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
+}

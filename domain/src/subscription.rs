@@ -1,0 +1,286 @@
+//! Subscriptions: a customer on a plan, period after period.
+//!
+//! Lifecycle: `trialing` (when the plan or the request gives trial days) → `active`; a
+//! cancellation takes effect at the end of the current period (`cancel_at_period_end`, undone by
+//! uncancel while the period runs) or at once (`canceled`). Periods are computed in the
+//! customer's time zone from the anchor (`plan::boundary`): `anniversary` counts from the start
+//! (or the trial's end), `calendar` from the start of the calendar unit (the 1st of the month,
+//! January 1st, Monday, midnight). The billing cycle moves periods on, invoices them and ends
+//! canceled subscriptions; this module only decides the states and the periods.
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+
+use crate::id::{CustomerId, PlanId, SubscriptionId};
+use crate::plan::{boundary, calendar_start, Interval, Plan};
+use crate::{DomainError, DomainResult, ErrorCode};
+
+crate::text_enum! {
+    pub enum SubscriptionStatus {
+        Trialing,
+        Active,
+        PastDue,
+        Paused,
+        Canceled,
+        Ended,
+    }
+}
+
+crate::text_enum! {
+    /// What periods are counted from.
+    pub enum BillingAnchor {
+        Anniversary,
+        Calendar,
+    }
+}
+
+crate::text_enum! {
+    /// How invoices are paid: from the customer's wallet credits, or sent to be paid.
+    pub enum Collection {
+        Wallet,
+        SendInvoice,
+    }
+}
+
+crate::text_enum! {
+    pub enum CancelAt {
+        PeriodEnd,
+        Immediately,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Subscription {
+    pub id: SubscriptionId,
+    pub tenant_id: String,
+    pub customer_id: CustomerId,
+    pub plan_id: PlanId,
+    pub status: SubscriptionStatus,
+    pub billing_anchor: BillingAnchor,
+    pub collection: Collection,
+    /// The instant periods are counted from.
+    pub anchor_at: DateTime<Utc>,
+    pub interval: Interval,
+    pub interval_count: u32,
+    pub started_at: DateTime<Utc>,
+    pub current_period_start: DateTime<Utc>,
+    pub current_period_end: DateTime<Utc>,
+    pub trial_end: Option<DateTime<Utc>>,
+    pub cancel_at_period_end: bool,
+    pub canceled_at: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+fn ended() -> DomainError {
+    DomainError::Conflict {
+        code: ErrorCode::SubscriptionEnded,
+        message: "the subscription has ended".into(),
+    }
+}
+
+impl Subscription {
+    /// A subscription to `plan` starting at `now`, its first period computed in `tz`.
+    #[allow(clippy::too_many_arguments)]
+    pub fn start(
+        tenant_id: &str,
+        customer_id: CustomerId,
+        plan: &Plan,
+        trial_days: u32,
+        billing_anchor: BillingAnchor,
+        collection: Collection,
+        tz: Tz,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let (interval, count) = (plan.interval, plan.interval_count);
+        let trial_end = (trial_days > 0).then(|| boundary(now, Interval::Day, trial_days, 1, tz));
+        let paid_from = trial_end.unwrap_or(now);
+        let anchor_at = match billing_anchor {
+            BillingAnchor::Anniversary => paid_from,
+            BillingAnchor::Calendar => calendar_start(paid_from, interval, tz),
+        };
+        let (status, period_end) = match trial_end {
+            Some(t) => (SubscriptionStatus::Trialing, t),
+            None => (
+                SubscriptionStatus::Active,
+                boundary(anchor_at, interval, count, 1, tz),
+            ),
+        };
+        Self {
+            id: SubscriptionId::new(),
+            tenant_id: tenant_id.to_owned(),
+            customer_id,
+            plan_id: plan.id.clone(),
+            status,
+            billing_anchor,
+            collection,
+            anchor_at,
+            interval,
+            interval_count: count,
+            started_at: now,
+            current_period_start: now,
+            current_period_end: period_end,
+            trial_end,
+            cancel_at_period_end: false,
+            canceled_at: None,
+            ended_at: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    /// Canceled or ended: nothing more happens to it.
+    pub fn is_over(&self) -> bool {
+        matches!(
+            self.status,
+            SubscriptionStatus::Canceled | SubscriptionStatus::Ended
+        )
+    }
+
+    /// When the next invoice is due: the end of the current period, unless the subscription
+    /// ends there.
+    pub fn next_billing_at(&self) -> Option<DateTime<Utc>> {
+        (!self.is_over() && !self.cancel_at_period_end).then_some(self.current_period_end)
+    }
+
+    pub fn cancel(&mut self, at: CancelAt, now: DateTime<Utc>) -> DomainResult<()> {
+        if self.is_over() {
+            return Err(ended());
+        }
+        self.canceled_at = Some(now);
+        match at {
+            CancelAt::PeriodEnd => self.cancel_at_period_end = true,
+            CancelAt::Immediately => {
+                self.status = SubscriptionStatus::Canceled;
+                self.cancel_at_period_end = false;
+                self.ended_at = Some(now);
+            }
+        }
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Takes back a cancellation at period end while the period runs. Uncanceling a
+    /// subscription that is not canceling changes nothing.
+    pub fn uncancel(&mut self, now: DateTime<Utc>) -> DomainResult<()> {
+        if self.is_over() || (self.cancel_at_period_end && now >= self.current_period_end) {
+            return Err(ended());
+        }
+        if self.cancel_at_period_end {
+            self.cancel_at_period_end = false;
+            self.canceled_at = None;
+            self.updated_at = now;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::money::Currency;
+    use crate::plan::{PlanStatus, Visibility};
+
+    fn utc(s: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+    }
+
+    fn plan(interval: Interval, count: u32) -> Plan {
+        Plan {
+            id: PlanId::new(),
+            tenant_id: "t".into(),
+            code: "p".into(),
+            name: "P".into(),
+            description: None,
+            currency: Currency::parse("USD").unwrap(),
+            interval,
+            interval_count: count,
+            amount: 10.into(),
+            trial_days: 0,
+            charges: vec![],
+            entitlements: vec![],
+            visibility: Visibility::Public,
+            status: PlanStatus::Active,
+            created_at: utc("2027-01-01T00:00:00Z"),
+            updated_at: utc("2027-01-01T00:00:00Z"),
+        }
+    }
+
+    fn start(p: &Plan, trial: u32, anchor: BillingAnchor, tz: &str, now: &str) -> Subscription {
+        Subscription::start(
+            "t",
+            CustomerId::new(),
+            p,
+            trial,
+            anchor,
+            Collection::SendInvoice,
+            tz.parse().unwrap(),
+            utc(now),
+        )
+    }
+
+    #[test]
+    fn first_periods() {
+        let monthly = plan(Interval::Month, 1);
+        let s = start(
+            &monthly,
+            0,
+            BillingAnchor::Anniversary,
+            "UTC",
+            "2027-01-31T09:00:00Z",
+        );
+        assert_eq!(s.status, SubscriptionStatus::Active);
+        assert_eq!(s.current_period_end, utc("2027-02-28T09:00:00Z"));
+        assert_eq!(s.next_billing_at(), Some(utc("2027-02-28T09:00:00Z")));
+        // Calendar billing in Berlin: the first period runs to local midnight on the 1st.
+        let c = start(
+            &monthly,
+            0,
+            BillingAnchor::Calendar,
+            "Europe/Berlin",
+            "2027-01-15T12:00:00Z",
+        );
+        assert_eq!(c.anchor_at, utc("2026-12-31T23:00:00Z"));
+        assert_eq!(c.current_period_end, utc("2027-01-31T23:00:00Z"));
+        // A 14-day trial is the first period; paid periods count from its end.
+        let t = start(
+            &monthly,
+            14,
+            BillingAnchor::Anniversary,
+            "UTC",
+            "2027-01-01T00:00:00Z",
+        );
+        assert_eq!(t.status, SubscriptionStatus::Trialing);
+        assert_eq!(t.trial_end, Some(utc("2027-01-15T00:00:00Z")));
+        assert_eq!(t.current_period_end, utc("2027-01-15T00:00:00Z"));
+        assert_eq!(t.anchor_at, utc("2027-01-15T00:00:00Z"));
+    }
+
+    #[test]
+    fn cancel_and_uncancel() {
+        let p = plan(Interval::Month, 1);
+        let now = utc("2027-03-10T00:00:00Z");
+        let mut s = start(
+            &p,
+            0,
+            BillingAnchor::Anniversary,
+            "UTC",
+            "2027-03-01T00:00:00Z",
+        );
+        s.cancel(CancelAt::PeriodEnd, now).unwrap();
+        assert!(s.cancel_at_period_end && s.status == SubscriptionStatus::Active);
+        assert_eq!(s.next_billing_at(), None);
+        s.uncancel(now).unwrap();
+        assert!(!s.cancel_at_period_end && s.canceled_at.is_none());
+        s.uncancel(now).unwrap();
+        // Too late: the period it was to end with is over.
+        s.cancel(CancelAt::PeriodEnd, now).unwrap();
+        assert!(s.uncancel(utc("2027-04-01T00:00:00Z")).is_err());
+        s.cancel(CancelAt::Immediately, now).unwrap();
+        assert_eq!(s.status, SubscriptionStatus::Canceled);
+        assert_eq!(s.ended_at, Some(now));
+        assert!(s.cancel(CancelAt::PeriodEnd, now).is_err());
+        assert!(s.uncancel(now).is_err());
+    }
+}

@@ -1,0 +1,302 @@
+//! Subscriptions over HTTP: subscribe (trial, anchors, time zones, wallet collection), cancel at
+//! period end or at once, uncancel, bad input that stores nothing, and the portal with its
+//! permissions and audit.
+
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use tests::fixtures::{created, customer, feature, id, portal_session, token, wallet};
+use tests::{on_both_backends, send, Method, Reply, TestServer};
+
+on_both_backends!(
+    subscribe_and_cancel,
+    bad_subscriptions_store_nothing,
+    portal_subscriptions_follow_the_session_permissions,
+);
+
+async fn plan(s: &TestServer, code: &str, extra: Value) -> String {
+    let mut body =
+        json!({"code": code, "name": code, "currency": "USD", "interval": "month", "amount": "20"});
+    for (k, v) in extra.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    id(&created(s, "/v1/plans", body).await)
+}
+
+fn at(v: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(v.as_str().unwrap_or_else(|| panic!("not a time: {v}")))
+        .unwrap()
+        .with_timezone(&Utc)
+}
+
+async fn subscribe(s: &TestServer, body: Value) -> Reply {
+    send(s.admin(Method::POST, "/v1/subscriptions").json(&body)).await
+}
+
+async fn subscribe_and_cancel(s: TestServer) {
+    let berlin = customer(
+        &s,
+        json!({"name": "Berlin GmbH", "external_id": "ber", "timezone": "Europe/Berlin"}),
+    )
+    .await;
+    plan(&s, "monthly", json!({})).await;
+    let trial_plan = plan(&s, "trial", json!({"trial_days": 14})).await;
+
+    // Calendar anchor: the first period ends at local midnight on the 1st of next month.
+    let r = subscribe(
+        &s,
+        json!({"external_customer_id": "ber", "plan": "monthly", "billing_anchor": "calendar"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let sub = r.body.clone();
+    assert_eq!(sub["status"], "active");
+    assert_eq!(sub["customer_id"], berlin.as_str());
+    assert_eq!(sub["interval"], "month");
+    let end = at(&sub["current_period_end"]).with_timezone(&chrono_tz::Europe::Berlin);
+    assert_eq!(end.format("%d %H:%M").to_string(), "01 00:00", "{sub}");
+    assert_eq!(sub["next_billing_at"], sub["current_period_end"]);
+    assert!(at(&sub["current_period_start"]) <= Utc::now());
+
+    // A trial: the first period is the trial.
+    let t = subscribe(&s, json!({"customer_id": berlin, "plan": trial_plan})).await;
+    assert_eq!(t.status, 201, "{}", t.body);
+    assert_eq!(t.body["status"], "trialing");
+    let trial = at(&t.body["trial_end"]) - at(&t.body["current_period_start"]);
+    assert!(
+        (trial.num_hours() - 14 * 24).abs() <= 1,
+        "14 days, give or take a DST hour: {trial}"
+    );
+    // The request may start without the trial.
+    let no_trial = subscribe(
+        &s,
+        json!({"customer_id": berlin, "plan": "trial", "trial_days": 0}),
+    )
+    .await;
+    assert_eq!(no_trial.body["status"], "active", "{}", no_trial.body);
+
+    // Cancel at period end, take it back, cancel immediately; then nothing more.
+    let sid = sub["id"].as_str().unwrap().to_owned();
+    let path = |verb: &str| format!("/v1/subscriptions/{sid}/{verb}");
+    let c = send(s.admin(Method::POST, &path("cancel")).json(&json!({}))).await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_eq!(c.body["cancel_at_period_end"], true);
+    assert_eq!(c.body["status"], "active");
+    assert_eq!(c.body["next_billing_at"], Value::Null);
+    let u = send(s.admin(Method::POST, &path("uncancel"))).await;
+    assert_eq!(u.body["cancel_at_period_end"], false, "{}", u.body);
+    assert_eq!(u.body["canceled_at"], Value::Null);
+    let now = send(
+        s.admin(Method::POST, &path("cancel"))
+            .json(&json!({"at": "immediately"})),
+    )
+    .await;
+    assert_eq!(now.body["status"], "canceled", "{}", now.body);
+    assert!(now.body["ended_at"].is_string());
+    for verb in ["cancel", "uncancel"] {
+        send(s.admin(Method::POST, &path(verb)).json(&json!({})))
+            .await
+            .assert_problem(409, "subscription_ended");
+    }
+
+    // Lists filter by customer and status; reads are the account's only.
+    let list = send(s.admin(
+        Method::GET,
+        &format!("/v1/subscriptions?customer_id={berlin}&status=canceled"),
+    ))
+    .await;
+    assert_eq!(
+        list.body["data"].as_array().unwrap().len(),
+        1,
+        "{}",
+        list.body
+    );
+    let got = send(s.admin(Method::GET, &format!("/v1/subscriptions/{sid}"))).await;
+    assert_eq!(got.body["status"], "canceled");
+    send(
+        s.request(Method::GET, &format!("/v1/subscriptions/{sid}"))
+            .header("x-api-key", s.other_tenant_key()),
+    )
+    .await
+    .assert_problem(404, "subscription_not_found");
+    send(s.admin(Method::GET, "/v1/subscriptions/sub_nope"))
+        .await
+        .assert_problem(404, "subscription_not_found");
+}
+
+async fn bad_subscriptions_store_nothing(s: TestServer) {
+    let c = customer(&s, json!({"name": "Acme", "external_id": "acme"})).await;
+    feature(
+        &s,
+        json!({"key": "api_calls", "name": "API calls", "unit": "calls", "aggregation": "count", "unit_price": "0.002", "currency": "USD"}),
+    )
+    .await;
+    plan(&s, "usd", json!({})).await;
+    let old = plan(&s, "old", json!({})).await;
+    send(s.admin(Method::POST, &format!("/v1/plans/{old}/archive"))).await;
+
+    subscribe(&s, json!({"customer_id": c, "plan": "nope"}))
+        .await
+        .assert_problem(404, "plan_not_found");
+    subscribe(
+        &s,
+        json!({"customer_id": "cus_01jd3x6v9f5m2q8r7t4w0y1z3a", "plan": "usd"}),
+    )
+    .await
+    .assert_problem(404, "customer_not_found");
+    subscribe(&s, json!({"customer_id": c, "plan": "old"}))
+        .await
+        .assert_problem(409, "plan_archived");
+    // Paying from the wallet needs a wallet in the plan's currency.
+    wallet(&s, &c, "EUR", "1").await;
+    subscribe(
+        &s,
+        json!({"customer_id": c, "plan": "usd", "collection": "wallet"}),
+    )
+    .await
+    .assert_problem(422, "currency_mismatch");
+    for (body, field) in [
+        (
+            json!({"customer_id": c, "plan": "usd", "collection": "card"}),
+            "collection",
+        ),
+        (
+            json!({"customer_id": c, "plan": "usd", "billing_anchor": "fortnight"}),
+            "billing_anchor",
+        ),
+        (
+            json!({"customer_id": c, "plan": "usd", "trial_days": 9999}),
+            "trial_days",
+        ),
+        (json!({"plan": "usd"}), "customer_id"),
+    ] {
+        let r = subscribe(&s, body.clone()).await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.body["errors"][0]["field"], field, "{body}: {}", r.body);
+    }
+    let all = send(s.admin(Method::GET, "/v1/subscriptions")).await;
+    assert_eq!(all.body["data"], json!([]), "nothing was stored");
+
+    // With a USD wallet, wallet collection works; a bad cancel mode changes nothing.
+    wallet(&s, &c, "USD", "1").await;
+    let ok = subscribe(
+        &s,
+        json!({"customer_id": c, "plan": "usd", "collection": "wallet"}),
+    )
+    .await;
+    assert_eq!(ok.status, 201, "{}", ok.body);
+    assert_eq!(ok.body["collection"], "wallet");
+    let sid = ok.body["id"].as_str().unwrap();
+    send(
+        s.admin(Method::POST, &format!("/v1/subscriptions/{sid}/cancel"))
+            .json(&json!({"at": "tomorrow"})),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    let same = send(s.admin(Method::GET, &format!("/v1/subscriptions/{sid}"))).await;
+    assert_eq!(same.body["cancel_at_period_end"], false);
+    assert_eq!(same.body["status"], "active");
+}
+
+async fn portal_subscriptions_follow_the_session_permissions(s: TestServer) {
+    let alice = customer(&s, json!({"name": "Alice", "external_id": "alice"})).await;
+    let bob = customer(&s, json!({"name": "Bob", "external_id": "bob"})).await;
+    plan(&s, "monthly", json!({})).await;
+    let mine = subscribe(&s, json!({"customer_id": alice, "plan": "monthly"}))
+        .await
+        .body;
+    let theirs = subscribe(&s, json!({"customer_id": bob, "plan": "monthly"}))
+        .await
+        .body;
+    let (mine, theirs) = (mine["id"].as_str().unwrap(), theirs["id"].as_str().unwrap());
+
+    // Read-only by default: the customer sees its own subscriptions, not Bob's.
+    let ro = token(&portal_session(&s, json!({"customer_id": alice})).await);
+    let list = send(s.portal(Method::GET, "/v1/portal/subscriptions", &ro)).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert_eq!(list.body["data"].as_array().unwrap().len(), 1);
+    assert_eq!(list.body["data"][0]["id"], mine);
+    send(s.portal(
+        Method::GET,
+        &format!("/v1/portal/subscriptions/{theirs}"),
+        &ro,
+    ))
+    .await
+    .assert_problem(404, "subscription_not_found");
+    let cancel = |t: &str, id: &str, body: Value| {
+        s.portal(
+            Method::POST,
+            &format!("/v1/portal/subscriptions/{id}/cancel"),
+            t,
+        )
+        .json(&body)
+    };
+    send(cancel(&ro, mine, json!({})))
+        .await
+        .assert_problem(403, "action_not_allowed");
+
+    // Allowed at period end only.
+    let may = token(
+        &portal_session(
+            &s,
+            json!({"customer_id": alice, "permissions": {"subscription_cancel": {"enabled": true, "mode": "at_period_end"}}}),
+        )
+        .await,
+    );
+    send(cancel(&may, mine, json!({"at": "immediately"})))
+        .await
+        .assert_problem(403, "action_not_allowed");
+    send(cancel(&may, theirs, json!({})))
+        .await
+        .assert_problem(404, "subscription_not_found");
+    let c = send(cancel(&may, mine, json!({}))).await;
+    assert_eq!(c.status, 200, "{}", c.body);
+    assert_eq!(c.body["cancel_at_period_end"], true);
+    let u = send(s.portal(
+        Method::POST,
+        &format!("/v1/portal/subscriptions/{mine}/uncancel"),
+        &may,
+    ))
+    .await;
+    assert_eq!(u.body["cancel_at_period_end"], false, "{}", u.body);
+    // Bob's subscription was never touched.
+    let bobs = send(s.admin(Method::GET, &format!("/v1/subscriptions/{theirs}"))).await;
+    assert_eq!(bobs.body["cancel_at_period_end"], false);
+
+    // Both writes are in the audit log, attributed to the session.
+    let audit = send(s.admin(
+        Method::GET,
+        &format!("/v1/audit_events?customer_id={alice}"),
+    ))
+    .await;
+    let actions: Vec<&str> = audit.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert!(actions.contains(&"subscription.canceled"), "{actions:?}");
+    assert!(actions.contains(&"subscription.uncanceled"), "{actions:?}");
+
+    // An admin preview never writes, whatever its permissions.
+    let preview = token(
+        &portal_session(
+            &s,
+            json!({"customer_id": alice, "mode": "admin_preview", "permissions": {"subscription_cancel": {"enabled": true, "mode": "immediately"}}}),
+        )
+        .await,
+    );
+    send(cancel(&preview, mine, json!({})))
+        .await
+        .assert_problem(403, "read_only_session");
+    // The section can be switched off.
+    let off = token(
+        &portal_session(
+            &s,
+            json!({"customer_id": alice, "sections": {"subscriptions": {"enabled": false}}}),
+        )
+        .await,
+    );
+    send(s.portal(Method::GET, "/v1/portal/subscriptions", &off))
+        .await
+        .assert_problem(403, "section_disabled");
+}
