@@ -52,13 +52,26 @@ impl AppState {
         let shared = Arc::new(store.clone());
         let wallets = WalletService::new(shared.clone(), shared.clone());
         let invoices = InvoiceService::new(shared.clone(), shared.clone());
+        let subscriptions = SubscriptionService::new(
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+        );
         let usage = UsageService::new(
             shared.clone(),
             shared.clone(),
             chrono::Duration::days(settings.event_max_age_days),
         );
         Self {
-            overview: OverviewService::new(wallets.clone(), invoices.clone(), usage.clone()),
+            overview: OverviewService::new(
+                wallets.clone(),
+                invoices.clone(),
+                usage.clone(),
+                subscriptions.clone(),
+            ),
             wallets,
             invoices,
             usage,
@@ -75,14 +88,7 @@ impl AppState {
             audit: AuditService::new(shared.clone()),
             payments: PaymentService::new(shared.clone()),
             plans: PlanService::new(shared.clone(), shared.clone(), shared.clone()),
-            subscriptions: SubscriptionService::new(
-                shared.clone(),
-                shared.clone(),
-                shared.clone(),
-                shared.clone(),
-                shared.clone(),
-                shared.clone(),
-            ),
+            subscriptions,
             idempotency: shared.clone(),
             cursor_key: Arc::new(tokens.derive_key("portal-api:list-cursors")),
             sealer: tokens,

@@ -112,6 +112,15 @@ async fn subscribe_and_cancel(s: TestServer) {
     );
     let got = send(s.admin(Method::GET, &format!("/v1/subscriptions/{sid}"))).await;
     assert_eq!(got.body["status"], "canceled");
+    // The admin dashboard lists the two running ones, not the canceled one.
+    let dash = send(s.admin(Method::GET, &format!("/v1/customers/{berlin}/overview"))).await;
+    let running: Vec<&str> = dash.body["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(running, ["active", "trialing"], "{}", dash.body);
     send(
         s.request(Method::GET, &format!("/v1/subscriptions/{sid}"))
             .header("x-api-key", s.other_tenant_key()),
@@ -258,6 +267,15 @@ async fn portal_subscriptions_follow_the_session_permissions(s: TestServer) {
     ))
     .await;
     assert_eq!(u.body["cancel_at_period_end"], false, "{}", u.body);
+    // The dashboard shows the running subscription with its next billing date.
+    let overview = send(s.portal(Method::GET, "/v1/portal/overview", &may)).await;
+    assert_eq!(
+        overview.body["subscriptions"][0]["id"], mine,
+        "{}",
+        overview.body
+    );
+    assert!(overview.body["subscriptions"][0]["next_billing_at"].is_string());
+    assert_eq!(overview.body["subscriptions"].as_array().unwrap().len(), 1);
     // Bob's subscription was never touched.
     let bobs = send(s.admin(Method::GET, &format!("/v1/subscriptions/{theirs}"))).await;
     assert_eq!(bobs.body["cancel_at_period_end"], false);
@@ -299,4 +317,11 @@ async fn portal_subscriptions_follow_the_session_permissions(s: TestServer) {
     send(s.portal(Method::GET, "/v1/portal/subscriptions", &off))
         .await
         .assert_problem(403, "section_disabled");
+    let dashboard = send(s.portal(Method::GET, "/v1/portal/overview", &off)).await;
+    assert_eq!(
+        dashboard.body["subscriptions"],
+        Value::Null,
+        "{}",
+        dashboard.body
+    );
 }

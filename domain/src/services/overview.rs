@@ -1,8 +1,11 @@
 use crate::page::PageRequest;
+use crate::ports::SubscriptionFilter;
 use crate::scope::CustomerScope;
 use crate::services::invoices::{InvoiceService, Outstanding};
+use crate::services::subscriptions::SubscriptionService;
 use crate::services::usage::UsageService;
 use crate::services::wallets::WalletService;
+use crate::subscription::Subscription;
 use crate::usage::{Granularity, UsageReport};
 use crate::wallet::Wallet;
 use crate::{clock, DomainResult};
@@ -13,6 +16,7 @@ pub struct OverviewService {
     wallets: WalletService,
     invoices: InvoiceService,
     usage: UsageService,
+    subscriptions: SubscriptionService,
 }
 
 /// Which parts to include (a portal session may have sections switched off).
@@ -21,6 +25,7 @@ pub struct OverviewParts {
     pub wallets: bool,
     pub outstanding: bool,
     pub usage: bool,
+    pub subscriptions: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -29,14 +34,22 @@ pub struct Overview {
     pub outstanding: Option<Vec<Outstanding>>,
     /// The last 7 days by day, with cost per feature.
     pub usage: Option<UsageReport>,
+    /// Subscriptions still running (trialing, active, past due or paused), newest first.
+    pub subscriptions: Option<Vec<Subscription>>,
 }
 
 impl OverviewService {
-    pub fn new(wallets: WalletService, invoices: InvoiceService, usage: UsageService) -> Self {
+    pub fn new(
+        wallets: WalletService,
+        invoices: InvoiceService,
+        usage: UsageService,
+        subscriptions: SubscriptionService,
+    ) -> Self {
         Self {
             wallets,
             invoices,
             usage,
+            subscriptions,
         }
     }
 
@@ -69,10 +82,21 @@ impl OverviewService {
         } else {
             None
         };
+        let subscriptions = if parts.subscriptions {
+            let page = PageRequest::new(Some(100), None)?;
+            let all = SubscriptionFilter::default();
+            let listed = self
+                .subscriptions
+                .list(&customer.clone().into(), &all, &page)?;
+            Some(listed.items.into_iter().filter(|s| !s.is_over()).collect())
+        } else {
+            None
+        };
         Ok(Overview {
             wallets,
             outstanding,
             usage: parts.usage.then_some(usage),
+            subscriptions,
         })
     }
 }

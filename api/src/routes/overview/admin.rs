@@ -7,7 +7,8 @@ use crate::error::{blocking, ApiError, Problem};
 use crate::extract::AdminKey;
 use crate::state::AppState;
 
-/// The customer dashboard: wallets, outstanding amounts, 7-day usage and cost.
+/// The customer dashboard: wallets, outstanding amounts, 7-day usage and cost, running
+/// subscriptions.
 #[utoipa::path(
     operation_id = "get_customer_overview",
     tag = "Customers",
@@ -29,6 +30,7 @@ pub async fn customer_overview(
         wallets: true,
         outstanding: true,
         usage: true,
+        subscriptions: true,
     };
     let o = blocking(move || svc.overview(&who.customer(&id), all)).await?;
     Ok(HttpResponse::Ok().json(OverviewView::from(o)))

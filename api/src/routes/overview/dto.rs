@@ -5,6 +5,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::routes::invoices::dto::OutstandingView;
+use crate::routes::subscriptions::dto::SubscriptionView;
 use crate::routes::usage::dto::UsageView;
 use crate::routes::wallets::dto::WalletView;
 
@@ -15,6 +16,8 @@ pub struct OverviewView {
     pub wallets: Option<Vec<WalletView>>,
     pub outstanding: Option<Vec<OutstandingView>>,
     pub usage_7d: Option<UsageView>,
+    /// Running subscriptions with their period and next billing date.
+    pub subscriptions: Option<Vec<SubscriptionView>>,
 }
 
 impl From<Overview> for OverviewView {
@@ -25,6 +28,9 @@ impl From<Overview> for OverviewView {
                 .outstanding
                 .map(|rows| rows.into_iter().map(OutstandingView::from).collect()),
             usage_7d: o.usage.map(Into::into),
+            subscriptions: o
+                .subscriptions
+                .map(|ss| ss.into_iter().map(SubscriptionView::from).collect()),
         }
     }
 }

@@ -9,8 +9,9 @@ use crate::extract::PortalAuth;
 use crate::state::AppState;
 
 /// The dashboard in one call (section `overview`): wallets (section `credits`), outstanding and
-/// overdue amounts (section `invoices`), the last 7 days of usage with cost (section `usage`);
-/// parts whose section is off are null.
+/// overdue amounts (section `invoices`), the last 7 days of usage with cost (section `usage`),
+/// running subscriptions with their next billing date (section `subscriptions`); parts whose
+/// section is off are null.
 #[utoipa::path(
     operation_id = "get_portal_overview",
     tag = "Portal: overview",
@@ -30,6 +31,7 @@ pub async fn overview(
         wallets: session.sections.credits,
         outstanding: session.sections.invoices,
         usage: session.sections.usage,
+        subscriptions: session.sections.subscriptions,
     };
     let svc = state.overview.clone();
     let o = blocking(move || svc.overview(&session.customer(), parts)).await?;
