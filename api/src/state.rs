@@ -5,6 +5,7 @@ use domain::ports::{HealthCheck, IdempotencyRepo};
 use domain::services::api_keys::ApiKeyService;
 use domain::services::audit::AuditService;
 use domain::services::customers::CustomerService;
+use domain::services::entitlements::EntitlementService;
 use domain::services::invoices::InvoiceService;
 use domain::services::overview::OverviewService;
 use domain::services::payments::PaymentService;
@@ -32,6 +33,7 @@ pub struct AppState {
     pub usage: UsageService,
     pub plans: PlanService,
     pub subscriptions: SubscriptionService,
+    pub entitlements: EntitlementService,
     pub overview: OverviewService,
     pub idempotency: Arc<dyn IdempotencyRepo>,
     /// Encrypts recorded idempotent answers (they may hold new tokens and keys).
@@ -89,6 +91,12 @@ impl AppState {
             payments: PaymentService::new(shared.clone()),
             plans: PlanService::new(shared.clone(), shared.clone(), shared.clone()),
             subscriptions,
+            entitlements: EntitlementService::new(
+                shared.clone(),
+                shared.clone(),
+                shared.clone(),
+                shared.clone(),
+            ),
             idempotency: shared.clone(),
             cursor_key: Arc::new(tokens.derive_key("portal-api:list-cursors")),
             sealer: tokens,

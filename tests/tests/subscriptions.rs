@@ -11,6 +11,7 @@ on_both_backends!(
     subscribe_and_cancel,
     bad_subscriptions_store_nothing,
     portal_subscriptions_follow_the_session_permissions,
+    entitlements_count_this_period,
 );
 
 async fn plan(s: &TestServer, code: &str, extra: Value) -> String {
@@ -323,5 +324,119 @@ async fn portal_subscriptions_follow_the_session_permissions(s: TestServer) {
         Value::Null,
         "{}",
         dashboard.body
+    );
+}
+
+async fn entitlements_count_this_period(s: TestServer) {
+    let c = customer(&s, json!({"name": "Acme", "external_id": "acme"})).await;
+    let idle = customer(&s, json!({"name": "Idle", "external_id": "idle"})).await;
+    feature(
+        &s,
+        json!({"key": "api_calls", "name": "API calls", "unit": "calls", "aggregation": "count", "unit_price": "0.002", "currency": "USD"}),
+    )
+    .await;
+    feature(
+        &s,
+        json!({"key": "seats", "name": "Seats", "unit": "seats", "aggregation": "max", "value_property": "n", "unit_price": "5", "currency": "USD"}),
+    )
+    .await;
+    plan(
+        &s,
+        "team",
+        json!({"entitlements": [{"feature": "api_calls", "limit": "100"}, {"feature": "seats", "limit": "5", "soft": true}]}),
+    )
+    .await;
+    let sub = subscribe(&s, json!({"customer_id": c, "plan": "team"}))
+        .await
+        .body;
+    let mut events: Vec<Value> = (0..30)
+        .map(|i| json!({"event_id": format!("call-{i}"), "customer_id": c, "feature": "api_calls"}))
+        .collect();
+    events.push(json!({"event_id": "seats-1", "customer_id": c, "feature": "seats", "properties": {"n": 3}}));
+    events.push(json!({"event_id": "seats-2", "customer_id": c, "feature": "seats", "properties": {"n": 7}}));
+    let r = send(
+        s.admin(Method::POST, "/v1/events/batch")
+            .json(&json!({"events": events})),
+    )
+    .await;
+    assert_eq!(r.body["accepted"], 32, "{}", r.body);
+
+    let list = send(s.admin(Method::GET, &format!("/v1/customers/{c}/entitlements"))).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    let by = |f: &str| {
+        list.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|e| e["feature"] == f)
+            .unwrap_or_else(|| panic!("no {f} in {}", list.body))
+            .clone()
+    };
+    let calls = by("api_calls");
+    assert_eq!(calls["used"], "30");
+    assert_eq!(calls["limit"], "100");
+    assert_eq!(calls["remaining"], "70");
+    assert_eq!(calls["usage_percent"], "30.00");
+    assert_eq!(calls["soft"], false);
+    assert_eq!(calls["resets_at"], sub["current_period_end"]);
+    assert_eq!(calls["subscription_id"], sub["id"]);
+    let seats = by("seats");
+    assert_eq!(seats["used"], "7", "max features count their peak");
+    assert_eq!(seats["remaining"], "0");
+    assert_eq!(seats["usage_percent"], "140.00");
+
+    let check = |feature: &str, quantity: &str, who: &str| {
+        s.admin(Method::POST, "/v1/entitlements/check")
+            .json(&json!({"customer_id": who, "feature": feature, "quantity": quantity}))
+    };
+    let yes = send(check("api_calls", "70", &c)).await;
+    assert_eq!(yes.body["allowed"], true, "{}", yes.body);
+    assert_eq!(yes.body["remaining"], "70");
+    assert_eq!(
+        send(check("api_calls", "71", &c)).await.body["allowed"],
+        false
+    );
+    assert_eq!(
+        send(check("seats", "10", &c)).await.body["allowed"],
+        true,
+        "soft limits report, never refuse"
+    );
+    assert_eq!(
+        send(check("storage", "1", &c)).await.body["allowed"],
+        false,
+        "not entitled"
+    );
+    assert_eq!(
+        send(check("api_calls", "1", &idle)).await.body["allowed"],
+        false
+    );
+    send(check("api_calls", "1", "cus_01jd3x6v9f5m2q8r7t4w0y1z3a"))
+        .await
+        .assert_problem(404, "customer_not_found");
+    send(check("api_calls", "-1", &c))
+        .await
+        .assert_problem(422, "validation_failed");
+    let none = send(s.admin(Method::GET, &format!("/v1/customers/{idle}/entitlements"))).await;
+    assert_eq!(none.body["data"], json!([]));
+
+    // The portal shows the same numbers to the customer, and only the customer's.
+    let t = token(&portal_session(&s, json!({"customer_id": c})).await);
+    let mine = send(s.portal(Method::GET, "/v1/portal/entitlements", &t)).await;
+    assert_eq!(mine.status, 200, "{}", mine.body);
+    assert_eq!(mine.body["data"], list.body["data"]);
+    let theirs = token(&portal_session(&s, json!({"customer_id": idle})).await);
+    let other = send(s.portal(Method::GET, "/v1/portal/entitlements", &theirs)).await;
+    assert_eq!(other.body["data"], json!([]));
+
+    // Canceled immediately: nothing is granted any more.
+    let sid = sub["id"].as_str().unwrap();
+    send(
+        s.admin(Method::POST, &format!("/v1/subscriptions/{sid}/cancel"))
+            .json(&json!({"at": "immediately"})),
+    )
+    .await;
+    assert_eq!(
+        send(check("api_calls", "1", &c)).await.body["allowed"],
+        false
     );
 }

@@ -6,6 +6,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod common;
 pub mod customers;
+pub mod entitlements;
 pub mod events;
 pub mod features;
 pub mod invoices;
@@ -82,6 +83,8 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .service(subscriptions::admin::get)
             .service(subscriptions::admin::cancel)
             .service(subscriptions::admin::uncancel)
+            .service(entitlements::admin::list)
+            .service(entitlements::admin::check)
             .service(
                 scope::scope("/portal")
                     .wrap(portal_cors(cors_origins))
@@ -104,6 +107,7 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                     .service(subscriptions::portal::get)
                     .service(subscriptions::portal::cancel)
                     .service(subscriptions::portal::uncancel)
+                    .service(entitlements::portal::list)
                     .service(overview::portal::overview),
             ),
     );

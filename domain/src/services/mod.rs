@@ -3,6 +3,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod customers;
+pub mod entitlements;
 pub mod invoices;
 pub mod overview;
 pub mod payments;

@@ -1,0 +1,32 @@
+use actix_web::web::Data;
+use actix_web::{get, HttpResponse};
+use domain::portal_session::Section;
+
+use super::dto::{EntitlementList, EntitlementView};
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::PortalAuth;
+use crate::state::AppState;
+
+/// What the customer's plans include, per feature, with this period's use (section
+/// `subscriptions`).
+#[utoipa::path(
+    operation_id = "list_portal_entitlements",
+    tag = "Portal: subscriptions",
+    security(("session_token" = [])),
+    responses(
+        (status = 200, body = EntitlementList),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+    ),
+)]
+#[get("/entitlements")]
+pub async fn list(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Subscriptions)?;
+    let svc = state.entitlements.clone();
+    let found = blocking(move || svc.of(&session.customer())).await?;
+    let data = found.into_iter().map(EntitlementView::from).collect();
+    Ok(HttpResponse::Ok().json(EntitlementList { data }))
+}
