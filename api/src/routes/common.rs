@@ -63,3 +63,19 @@ pub fn present<'de, T: Deserialize<'de>, D: Deserializer<'de>>(
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
+
+/// The customer a request names: exactly one of `customer_id` and `external_customer_id`.
+pub fn customer_ref(
+    customer_id: Option<String>,
+    external_customer_id: Option<String>,
+) -> Result<domain::portal_session::CustomerRef, ApiError> {
+    use domain::portal_session::CustomerRef;
+    match (customer_id, external_customer_id) {
+        (Some(id), None) => Ok(CustomerRef::Id(id)),
+        (None, Some(ext)) => Ok(CustomerRef::ExternalId(ext)),
+        _ => Err(ApiError::validation(vec![FieldError::new(
+            "customer_id",
+            "give exactly one of customer_id and external_customer_id",
+        )])),
+    }
+}

@@ -3,7 +3,6 @@ use actix_web::web::{Data, Path};
 use actix_web::{delete, get, post, HttpRequest, HttpResponse};
 use domain::id::parse;
 use domain::portal_session::{CustomerRef, NewSession};
-use domain::FieldError;
 
 use super::dto::{
     CreatePortalSession, CreatedPortalSession, ListSessions, PortalLink, SessionList,
@@ -12,6 +11,7 @@ use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
+use crate::routes::common::customer_ref;
 use crate::routes::portal_sessions::dto::SessionView;
 use crate::state::AppState;
 
@@ -37,16 +37,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     state.limits.session_create(&who.key_id)?;
     let b = body.value;
-    let customer = match (b.customer_id, b.external_customer_id) {
-        (Some(id), None) => CustomerRef::Id(id),
-        (None, Some(ext)) => CustomerRef::ExternalId(ext),
-        _ => {
-            return Err(ApiError::validation(vec![FieldError::new(
-                "customer_id",
-                "give exactly one of customer_id and external_customer_id",
-            )]))
-        }
-    };
+    let customer = customer_ref(b.customer_id, b.external_customer_id)?;
     let defaults = NewSession::new(customer);
     let input = NewSession {
         return_url: b.return_url,

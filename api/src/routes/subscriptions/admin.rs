@@ -2,9 +2,7 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpRequest, HttpResponse};
 use domain::id::parse;
-use domain::portal_session::CustomerRef;
 use domain::services::subscriptions::{Actor, NewSubscription};
-use domain::FieldError;
 
 use super::dto::{
     choices, CancelSubscription, CreateSubscription, ListSubscriptions, SubscriptionList,
@@ -14,6 +12,7 @@ use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
+use crate::routes::common::customer_ref;
 use crate::state::AppState;
 
 /// Subscribe a customer to a plan, starting now: a trial first when the plan (or the request)
@@ -40,16 +39,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let b = &body.value;
     let (billing_anchor, collection) = choices(b)?;
-    let customer = match (b.customer_id.clone(), b.external_customer_id.clone()) {
-        (Some(id), None) => CustomerRef::Id(id),
-        (None, Some(ext)) => CustomerRef::ExternalId(ext),
-        _ => {
-            return Err(ApiError::validation(vec![FieldError::new(
-                "customer_id",
-                "give exactly one of customer_id and external_customer_id",
-            )]))
-        }
-    };
+    let customer = customer_ref(b.customer_id.clone(), b.external_customer_id.clone())?;
     let input = NewSubscription {
         customer,
         plan: b.plan.clone(),
