@@ -57,6 +57,8 @@ pub struct AuditFilter {
 pub mod actions {
     pub const SUBSCRIPTION_CANCELED: &str = "subscription.canceled";
     pub const SUBSCRIPTION_UNCANCELED: &str = "subscription.uncanceled";
+    pub const SUBSCRIPTION_PAUSED: &str = "subscription.paused";
+    pub const SUBSCRIPTION_RESUMED: &str = "subscription.resumed";
     pub const SESSION_CREATED: &str = "portal_session.created";
     pub const SESSION_EXCHANGED: &str = "portal_session.exchanged";
     pub const SESSION_REVOKED: &str = "portal_session.revoked";

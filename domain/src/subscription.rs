@@ -139,9 +139,39 @@ impl Subscription {
     }
 
     /// When the next invoice is due: the end of the current period, unless the subscription
-    /// ends there.
+    /// ends there or is paused.
     pub fn next_billing_at(&self) -> Option<DateTime<Utc>> {
-        (!self.is_over() && !self.cancel_at_period_end).then_some(self.current_period_end)
+        (!self.is_over() && !self.cancel_at_period_end && self.status != SubscriptionStatus::Paused)
+            .then_some(self.current_period_end)
+    }
+
+    /// Stops billing until resumed. Pausing a paused subscription changes nothing.
+    pub fn pause(&mut self, now: DateTime<Utc>) -> DomainResult<()> {
+        if self.is_over() {
+            return Err(ended());
+        }
+        if self.status != SubscriptionStatus::Paused {
+            self.status = SubscriptionStatus::Paused;
+            self.updated_at = now;
+        }
+        Ok(())
+    }
+
+    /// Back to trialing (while the trial runs) or active. Resuming a subscription that is not
+    /// paused changes nothing.
+    pub fn resume(&mut self, now: DateTime<Utc>) -> DomainResult<()> {
+        if self.is_over() {
+            return Err(ended());
+        }
+        if self.status == SubscriptionStatus::Paused {
+            self.status = if self.trial_end.is_some_and(|t| t > now) {
+                SubscriptionStatus::Trialing
+            } else {
+                SubscriptionStatus::Active
+            };
+            self.updated_at = now;
+        }
+        Ok(())
     }
 
     pub fn cancel(&mut self, at: CancelAt, now: DateTime<Utc>) -> DomainResult<()> {

@@ -78,6 +78,23 @@ async fn subscribe_and_cancel(s: TestServer) {
     // Cancel at period end, take it back, cancel immediately; then nothing more.
     let sid = sub["id"].as_str().unwrap().to_owned();
     let path = |verb: &str| format!("/v1/subscriptions/{sid}/{verb}");
+    // Pause and resume first: no billing date while paused; twice is the same as once.
+    for _ in 0..2 {
+        let p = send(s.admin(Method::POST, &path("pause"))).await;
+        assert_eq!(p.body["status"], "paused", "{}", p.body);
+        assert_eq!(p.body["next_billing_at"], Value::Null);
+    }
+    let r = send(s.admin(Method::POST, &path("resume"))).await;
+    assert_eq!(r.body["status"], "active", "{}", r.body);
+    assert_eq!(r.body["next_billing_at"], sub["current_period_end"]);
+    let tid = t.body["id"].as_str().unwrap();
+    send(s.admin(Method::POST, &format!("/v1/subscriptions/{tid}/pause"))).await;
+    let back = send(s.admin(Method::POST, &format!("/v1/subscriptions/{tid}/resume"))).await;
+    assert_eq!(
+        back.body["status"], "trialing",
+        "still in its trial: {}",
+        back.body
+    );
     let c = send(s.admin(Method::POST, &path("cancel")).json(&json!({}))).await;
     assert_eq!(c.status, 200, "{}", c.body);
     assert_eq!(c.body["cancel_at_period_end"], true);
@@ -93,7 +110,7 @@ async fn subscribe_and_cancel(s: TestServer) {
     .await;
     assert_eq!(now.body["status"], "canceled", "{}", now.body);
     assert!(now.body["ended_at"].is_string());
-    for verb in ["cancel", "uncancel"] {
+    for verb in ["cancel", "uncancel", "pause", "resume"] {
         send(s.admin(Method::POST, &path(verb)).json(&json!({})))
             .await
             .assert_problem(409, "subscription_ended");

@@ -83,6 +83,8 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .service(subscriptions::admin::get)
             .service(subscriptions::admin::cancel)
             .service(subscriptions::admin::uncancel)
+            .service(subscriptions::admin::pause)
+            .service(subscriptions::admin::resume)
             .service(entitlements::admin::list)
             .service(entitlements::admin::check)
             .service(

@@ -206,8 +206,29 @@ impl SubscriptionService {
         )
     }
 
-    /// Applies `f` to the locked subscription; a customer's change is audited in the same
-    /// transaction.
+    /// Stops billing until resumed (merchant only).
+    pub fn pause(&self, scope: &Scope, id: &SubscriptionId) -> DomainResult<Subscription> {
+        self.changed(
+            scope,
+            id,
+            &Actor::Merchant,
+            actions::SUBSCRIPTION_PAUSED,
+            &mut |s| s.pause(clock::now()),
+        )
+    }
+
+    pub fn resume(&self, scope: &Scope, id: &SubscriptionId) -> DomainResult<Subscription> {
+        self.changed(
+            scope,
+            id,
+            &Actor::Merchant,
+            actions::SUBSCRIPTION_RESUMED,
+            &mut |s| s.resume(clock::now()),
+        )
+    }
+
+    /// Applies `f` to the locked subscription; a customer's change is audited as `action` in
+    /// the same transaction (the merchant's own changes are its API calls).
     fn changed(
         &self,
         scope: &Scope,

@@ -147,3 +147,49 @@ pub async fn uncancel(
     let s = blocking(move || svc.uncancel(&who.scope(), &parse(&id)?, Actor::Merchant)).await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
 }
+
+/// Pause billing: no invoices until resumed (`next_billing_at` is null while paused).
+#[utoipa::path(
+    operation_id = "pause_subscription",
+    tag = "Subscriptions",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = SubscriptionView),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended`."),
+    ),
+)]
+#[post("/subscriptions/{id}/pause")]
+pub async fn pause(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.subscriptions.clone();
+    let s = blocking(move || svc.pause(&who.scope(), &parse(&id)?)).await?;
+    Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
+}
+
+/// Resume a paused subscription: trialing while its trial runs, active otherwise.
+#[utoipa::path(
+    operation_id = "resume_subscription",
+    tag = "Subscriptions",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = SubscriptionView),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended`."),
+    ),
+)]
+#[post("/subscriptions/{id}/resume")]
+pub async fn resume(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.subscriptions.clone();
+    let s = blocking(move || svc.resume(&who.scope(), &parse(&id)?)).await?;
+    Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
+}
