@@ -361,6 +361,7 @@ pub trait PlanRepo: Send + Sync {
         tenant_id: &str,
         id: &crate::id::PlanId,
     ) -> DomainResult<Option<crate::plan::Plan>>;
+    fn get_by_code(&self, tenant_id: &str, code: &str) -> DomainResult<Option<crate::plan::Plan>>;
     fn update(&self, plan: &crate::plan::Plan) -> DomainResult<()>;
     fn list(
         &self,

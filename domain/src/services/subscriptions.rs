@@ -67,20 +67,7 @@ impl SubscriptionService {
     fn plan(&self, tenant_id: &str, plan: &str) -> DomainResult<Plan> {
         let found = match PlanId::parse(plan) {
             Some(id) => self.plans.get(tenant_id, &id)?,
-            None => {
-                let everything = crate::ports::PlanFilter::default();
-                let mut page = PageRequest::new(Some(100), None)?;
-                let mut hit = None;
-                loop {
-                    let listed = self.plans.list(tenant_id, &everything, &page)?;
-                    hit = hit.or(listed.items.into_iter().find(|p| p.code == plan));
-                    match (hit.is_some(), listed.next_cursor) {
-                        (false, Some(next)) => page = PageRequest::new(Some(100), Some(&next))?,
-                        _ => break,
-                    }
-                }
-                hit
-            }
+            None => self.plans.get_by_code(tenant_id, plan)?,
         };
         found.ok_or_else(PlanId::not_found)
     }

@@ -112,6 +112,19 @@ impl PlanRepo for Store {
             .transpose()
     }
 
+    fn get_by_code(&self, tenant_id: &str, code: &str) -> DomainResult<Option<Plan>> {
+        let mut conn = self.conn()?;
+        pl::table
+            .filter(pl::tenant_id.eq(tenant_id))
+            .filter(pl::code.eq(code))
+            .select(PlanRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(internal)?
+            .map(PlanRow::into_domain)
+            .transpose()
+    }
+
     fn update(&self, plan: &Plan) -> DomainResult<()> {
         let mut conn = self.conn()?;
         diesel::update(
