@@ -396,7 +396,8 @@ async fn entitlements_count_this_period(s: TestServer) {
     assert_eq!(calls["usage_percent"], "30.00");
     assert_eq!(calls["soft"], false);
     assert_eq!(calls["resets_at"], sub["current_period_end"]);
-    assert_eq!(calls["subscription_id"], sub["id"]);
+    assert_eq!(calls["source"]["subscription_id"], sub["id"]);
+    assert_eq!(calls["source"]["plan_id"], sub["plan_id"]);
     let seats = by("seats");
     assert_eq!(seats["used"], "7", "max features count their peak");
     assert_eq!(seats["remaining"], "0");

@@ -25,7 +25,12 @@ pub struct EntitlementView {
     pub usage_percent: Option<String>,
     /// The end of the current period, when `used` starts again from 0.
     pub resets_at: DateTime<Utc>,
-    /// Where it comes from.
+    pub source: EntitlementSource,
+}
+
+/// Where an entitlement comes from.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EntitlementSource {
     pub subscription_id: String,
     pub plan_id: String,
 }
@@ -41,8 +46,10 @@ impl From<EntitlementStatus> for EntitlementView {
             remaining: e.remaining.as_ref().map(canonical),
             usage_percent: e.usage_percent.as_ref().map(|p| p.to_string()),
             resets_at: e.resets_at,
-            subscription_id: e.subscription_id.into(),
-            plan_id: e.plan_id.into(),
+            source: EntitlementSource {
+                subscription_id: e.subscription_id.into(),
+                plan_id: e.plan_id.into(),
+            },
         }
     }
 }
