@@ -401,4 +401,10 @@ pub trait SubscriptionRepo: Send + Sync {
         filter: &SubscriptionFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::subscription::Subscription>>;
+    /// All of the customer's subscriptions still running (trialing, active, past due,
+    /// paused), newest first.
+    fn running(
+        &self,
+        customer: &CustomerScope,
+    ) -> DomainResult<Vec<crate::subscription::Subscription>>;
 }

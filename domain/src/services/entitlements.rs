@@ -11,9 +11,8 @@ use bigdecimal::{BigDecimal, RoundingMode, Zero};
 use chrono::{DateTime, Utc};
 
 use crate::id::{CustomerId, PlanId, SubscriptionId};
-use crate::page::PageRequest;
-use crate::ports::{CustomerRepo, PlanRepo, SubscriptionFilter, SubscriptionRepo, UsageRepo};
-use crate::scope::{CustomerScope, Scope};
+use crate::ports::{CustomerRepo, PlanRepo, SubscriptionRepo, UsageRepo};
+use crate::scope::CustomerScope;
 use crate::usage::{hour_of, Aggregation};
 use crate::DomainResult;
 
@@ -74,17 +73,7 @@ impl EntitlementService {
             .get(&customer.tenant_id, &customer.customer_id)?
             .ok_or_else(CustomerId::not_found)?;
         let now = crate::clock::now();
-        let page = PageRequest::new(Some(100), None)?;
-        let running = self
-            .subscriptions
-            .list(
-                &Scope::from(customer.clone()),
-                &SubscriptionFilter::default(),
-                &page,
-            )?
-            .items
-            .into_iter()
-            .filter(|s| !s.is_over());
+        let running = self.subscriptions.running(customer)?;
         let features = self.usage.features(&customer.tenant_id)?;
         let mut out = Vec::new();
         for s in running {

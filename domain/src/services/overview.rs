@@ -1,5 +1,4 @@
 use crate::page::PageRequest;
-use crate::ports::SubscriptionFilter;
 use crate::scope::CustomerScope;
 use crate::services::invoices::{InvoiceService, Outstanding};
 use crate::services::subscriptions::SubscriptionService;
@@ -83,12 +82,7 @@ impl OverviewService {
             None
         };
         let subscriptions = if parts.subscriptions {
-            let page = PageRequest::new(Some(100), None)?;
-            let all = SubscriptionFilter::default();
-            let listed = self
-                .subscriptions
-                .list(&customer.clone().into(), &all, &page)?;
-            Some(listed.items.into_iter().filter(|s| !s.is_over()).collect())
+            Some(self.subscriptions.running(customer)?)
         } else {
             None
         };

@@ -12,7 +12,8 @@ use crate::plan::{
     PlanStatus, Visibility, MAX_TRIAL_DAYS,
 };
 use crate::ports::{PlanFilter, PlanRepo, UsageRepo, WalletRepo};
-use crate::scope::{CustomerScope, Scope};
+use crate::scope::CustomerScope;
+use crate::services::wallets::customer_wallets;
 use crate::wallet::validate_text;
 use crate::{clock, DomainError, DomainResult, FieldError};
 
@@ -233,12 +234,8 @@ impl PlanService {
         customer: &CustomerScope,
         page: &PageRequest,
     ) -> DomainResult<Page<Plan>> {
-        let everything = PageRequest::new(Some(100), None)?;
         let mut currencies: Vec<Currency> = Vec::new();
-        let wallets = self
-            .wallets
-            .list(&Scope::from(customer.clone()), None, &everything)?;
-        for (w, _) in wallets.items {
+        for w in customer_wallets(self.wallets.as_ref(), customer)? {
             if !currencies.contains(&w.currency) {
                 currencies.push(w.currency);
             }

@@ -13,6 +13,7 @@ use crate::ports::{
 };
 use crate::scope::Scope;
 use crate::services::customers::active_customer;
+use crate::services::wallets::customer_wallets;
 use crate::subscription::{BillingAnchor, CancelAt, Collection, Subscription};
 use crate::wallet::WalletStatus;
 use crate::{clock, DomainError, DomainResult, ErrorCode};
@@ -93,14 +94,10 @@ impl SubscriptionService {
             });
         }
         if input.collection == Collection::Wallet {
-            let scope = Scope::from(crate::scope::CustomerScope::new(tenant_id, &customer.id));
-            let everything = PageRequest::new(Some(100), None)?;
-            let has_wallet = self
-                .wallets
-                .list(&scope, None, &everything)?
-                .items
+            let theirs = crate::scope::CustomerScope::new(tenant_id, &customer.id);
+            let has_wallet = customer_wallets(self.wallets.as_ref(), &theirs)?
                 .iter()
-                .any(|(w, _)| w.currency == plan.currency && w.status != WalletStatus::Closed);
+                .any(|w| w.currency == plan.currency && w.status != WalletStatus::Closed);
             if !has_wallet {
                 return Err(DomainError::Unprocessable {
                     code: ErrorCode::CurrencyMismatch,
@@ -139,6 +136,14 @@ impl SubscriptionService {
         page: &PageRequest,
     ) -> DomainResult<Page<Subscription>> {
         self.subscriptions.list(scope, filter, page)
+    }
+
+    /// The customer's subscriptions still running, newest first.
+    pub fn running(
+        &self,
+        customer: &crate::scope::CustomerScope,
+    ) -> DomainResult<Vec<Subscription>> {
+        self.subscriptions.running(customer)
     }
 
     /// Cancels at period end or at once. A portal session needs the `subscription_cancel`

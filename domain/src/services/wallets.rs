@@ -106,6 +106,25 @@ fn record(
 }
 
 /// Moves every lot past its expiry out of the balance, one `expiry` entry per lot.
+/// Every wallet of a customer as stored (for its currency and status; balances may predate
+/// due expiries), all pages.
+pub fn customer_wallets(
+    repo: &dyn WalletRepo,
+    customer: &crate::scope::CustomerScope,
+) -> DomainResult<Vec<Wallet>> {
+    let scope = Scope::from(customer.clone());
+    let mut page = PageRequest::new(Some(100), None)?;
+    let mut all = Vec::new();
+    loop {
+        let listed = repo.list(&scope, None, &page)?;
+        all.extend(listed.items.into_iter().map(|(w, _)| w));
+        match listed.next_cursor {
+            Some(next) => page = PageRequest::new(Some(100), Some(&next))?,
+            None => return Ok(all),
+        }
+    }
+}
+
 pub fn apply_expiry(st: &mut WalletState, now: DateTime<Utc>) {
     let mut due: Vec<usize> = (0..st.lots.len())
         .filter(|&i| {

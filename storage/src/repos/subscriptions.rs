@@ -3,7 +3,7 @@ use domain::id::SubscriptionId;
 use domain::page::{Page, PageRequest};
 use domain::plan::Interval;
 use domain::ports::{SubscriptionChange, SubscriptionFilter, SubscriptionRepo};
-use domain::scope::Scope;
+use domain::scope::{CustomerScope, Scope};
 use domain::subscription::{BillingAnchor, Collection, Subscription, SubscriptionStatus};
 use domain::DomainResult;
 
@@ -178,5 +178,27 @@ impl SubscriptionRepo for Store {
         Ok(Page::from_rows(items, page, |s: &Subscription| {
             s.id.as_str()
         }))
+    }
+
+    fn running(&self, customer: &CustomerScope) -> DomainResult<Vec<Subscription>> {
+        let mut conn = self.conn()?;
+        let live = [
+            SubscriptionStatus::Trialing,
+            SubscriptionStatus::Active,
+            SubscriptionStatus::PastDue,
+            SubscriptionStatus::Paused,
+        ]
+        .map(SubscriptionStatus::as_str);
+        su::table
+            .filter(su::tenant_id.eq(&customer.tenant_id))
+            .filter(su::customer_id.eq(&customer.customer_id))
+            .filter(su::status.eq_any(live))
+            .order(su::id.desc())
+            .select(SubscriptionRow::as_select())
+            .load(&mut *conn)
+            .map_err(internal)?
+            .into_iter()
+            .map(SubscriptionRow::into_domain)
+            .collect()
     }
 }
