@@ -79,3 +79,46 @@ pub fn customer_ref(
         )])),
     }
 }
+
+/// Reads a request's fields, collecting every problem instead of stopping at the first. A bad
+/// field yields a placeholder that `done` never lets out.
+#[derive(Default)]
+pub struct Fields(Vec<FieldError>);
+
+impl Fields {
+    /// A decimal string (see `decimal`).
+    pub fn decimal(&mut self, field: &str, s: &str) -> BigDecimal {
+        decimal(field, s).unwrap_or_else(|e| {
+            self.0.extend(e.errors);
+            BigDecimal::default()
+        })
+    }
+
+    /// One of an enum's text forms; `value` absent gives `default`. `what` lists the choices.
+    pub fn one_of<T>(
+        &mut self,
+        field: &str,
+        value: Option<&str>,
+        default: T,
+        parse: fn(&str) -> Option<T>,
+        what: &str,
+    ) -> T {
+        match value {
+            None => default,
+            Some(v) => parse(v).unwrap_or_else(|| {
+                self.0
+                    .push(FieldError::new(field, format!("must be {what}")));
+                default
+            }),
+        }
+    }
+
+    /// `value`, or 422 `validation_failed` with every problem found.
+    pub fn done<T>(self, value: T) -> Result<T, ApiError> {
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(ApiError::validation(self.0))
+        }
+    }
+}

@@ -6,12 +6,11 @@ use domain::money::canonical;
 use domain::plan::{Charge, Entitlement, Interval, Plan, PlanStatus, Tier, Visibility};
 use domain::ports::PlanFilter;
 use domain::services::plans::{NewPlan, PlanPatch};
-use domain::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
-use crate::routes::common::{decimal, list_type, present};
+use crate::routes::common::{list_type, present, Fields};
 
 /// One step of a graduated price.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -194,52 +193,26 @@ pub struct ListPlans {
     pub cursor: Option<String>,
 }
 
-/// Reads one field of a request, collecting what is wrong instead of stopping at the first.
-struct Reader(Vec<FieldError>);
-
-impl Reader {
-    fn decimal(&mut self, field: &str, s: &str) -> bigdecimal::BigDecimal {
-        decimal(field, s).unwrap_or_else(|e| {
-            self.0.extend(e.errors);
-            bigdecimal::BigDecimal::default()
-        })
-    }
-
-    fn text<T>(
-        &mut self,
-        field: &str,
-        s: &str,
-        parse: fn(&str) -> Option<T>,
-        what: &str,
-    ) -> Option<T> {
-        let v = parse(s);
-        if v.is_none() {
-            self.0
-                .push(FieldError::new(field, format!("must be {what}")));
-        }
-        v
-    }
-
-    fn done<T>(self, value: T) -> Result<T, ApiError> {
-        if self.0.is_empty() {
-            Ok(value)
-        } else {
-            Err(ApiError::validation(self.0))
-        }
-    }
-}
-
 const INTERVALS: &str = "day, week, month or year";
 const VISIBILITIES: &str = "public or private";
 
 impl CreatePlan {
     pub fn into_new(self) -> Result<NewPlan, ApiError> {
-        let mut r = Reader(Vec::new());
-        let interval = r.text("interval", &self.interval, Interval::parse, INTERVALS);
-        let visibility = match &self.visibility {
-            Some(v) => r.text("visibility", v, Visibility::parse, VISIBILITIES),
-            None => Some(Visibility::Public),
-        };
+        let mut r = Fields::default();
+        let interval = r.one_of(
+            "interval",
+            Some(&self.interval),
+            Interval::Month,
+            Interval::parse,
+            INTERVALS,
+        );
+        let visibility = r.one_of(
+            "visibility",
+            self.visibility.as_deref(),
+            Visibility::Public,
+            Visibility::parse,
+            VISIBILITIES,
+        );
         let amount = match &self.amount {
             Some(a) => r.decimal("amount", a),
             None => bigdecimal::BigDecimal::default(),
@@ -289,9 +262,6 @@ impl CreatePlan {
                 soft: e.soft,
             })
             .collect();
-        let (Some(interval), Some(visibility)) = (interval, visibility) else {
-            return Err(ApiError::validation(r.0));
-        };
         r.done(NewPlan {
             code: self.code,
             name: self.name,
@@ -310,11 +280,16 @@ impl CreatePlan {
 
 impl UpdatePlan {
     pub fn into_patch(self) -> Result<PlanPatch, ApiError> {
-        let mut r = Reader(Vec::new());
-        let visibility = match &self.visibility {
-            Some(v) => r.text("visibility", v, Visibility::parse, VISIBILITIES),
-            None => None,
-        };
+        let mut r = Fields::default();
+        let visibility = self.visibility.as_deref().map(|v| {
+            r.one_of(
+                "visibility",
+                Some(v),
+                Visibility::Public,
+                Visibility::parse,
+                VISIBILITIES,
+            )
+        });
         r.done(PlanPatch {
             name: self.name,
             description: self.description,
@@ -326,15 +301,25 @@ impl UpdatePlan {
 
 impl ListPlans {
     pub fn filter(&self) -> Result<PlanFilter, ApiError> {
-        let mut r = Reader(Vec::new());
-        let status = self
-            .status
-            .as_deref()
-            .and_then(|s| r.text("status", s, PlanStatus::parse, "active or archived"));
-        let visibility = self
-            .visibility
-            .as_deref()
-            .and_then(|v| r.text("visibility", v, Visibility::parse, VISIBILITIES));
+        let mut r = Fields::default();
+        let status = self.status.as_deref().map(|s| {
+            r.one_of(
+                "status",
+                Some(s),
+                PlanStatus::Active,
+                PlanStatus::parse,
+                "active or archived",
+            )
+        });
+        let visibility = self.visibility.as_deref().map(|v| {
+            r.one_of(
+                "visibility",
+                Some(v),
+                Visibility::Public,
+                Visibility::parse,
+                VISIBILITIES,
+            )
+        });
         r.done(PlanFilter {
             status,
             visibility,

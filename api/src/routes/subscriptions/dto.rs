@@ -3,12 +3,11 @@
 use chrono::{DateTime, Utc};
 use domain::ports::SubscriptionFilter;
 use domain::subscription::{BillingAnchor, CancelAt, Collection, Subscription, SubscriptionStatus};
-use domain::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
-use crate::routes::common::list_type;
+use crate::routes::common::{list_type, Fields};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -106,75 +105,45 @@ pub struct ListSubscriptions {
     pub cursor: Option<String>,
 }
 
-/// A text form of `T`, or a field error naming what it must be.
-fn one_of<T>(
-    errs: &mut Vec<FieldError>,
-    field: &str,
-    value: Option<&str>,
-    default: T,
-    parse: fn(&str) -> Option<T>,
-    what: &str,
-) -> T {
-    match value {
-        None => default,
-        Some(v) => parse(v).unwrap_or_else(|| {
-            errs.push(FieldError::new(field, format!("must be {what}")));
-            default
-        }),
-    }
-}
-
 /// The parsed choices of a create request: anchor and collection.
 pub fn choices(b: &CreateSubscription) -> Result<(BillingAnchor, Collection), ApiError> {
-    let mut errs = Vec::new();
-    let anchor = one_of(
-        &mut errs,
+    let mut f = Fields::default();
+    let anchor = f.one_of(
         "billing_anchor",
         b.billing_anchor.as_deref(),
         BillingAnchor::Anniversary,
         BillingAnchor::parse,
         "anniversary or calendar",
     );
-    let collection = one_of(
-        &mut errs,
+    let collection = f.one_of(
         "collection",
         b.collection.as_deref(),
         Collection::SendInvoice,
         Collection::parse,
         "send_invoice or wallet",
     );
-    if errs.is_empty() {
-        Ok((anchor, collection))
-    } else {
-        Err(ApiError::validation(errs))
-    }
+    f.done((anchor, collection))
 }
 
 impl CancelSubscription {
     pub fn at(&self) -> Result<CancelAt, ApiError> {
-        let mut errs = Vec::new();
-        let at = one_of(
-            &mut errs,
+        let mut f = Fields::default();
+        let at = f.one_of(
             "at",
             self.at.as_deref(),
             CancelAt::PeriodEnd,
             CancelAt::parse,
             "period_end or immediately",
         );
-        if errs.is_empty() {
-            Ok(at)
-        } else {
-            Err(ApiError::validation(errs))
-        }
+        f.done(at)
     }
 }
 
 impl ListSubscriptions {
     pub fn filter(&self) -> Result<SubscriptionFilter, ApiError> {
-        let mut errs = Vec::new();
+        let mut f = Fields::default();
         let status = self.status.as_deref().map(|s| {
-            one_of(
-                &mut errs,
+            f.one_of(
                 "status",
                 Some(s),
                 SubscriptionStatus::Active,
@@ -182,13 +151,9 @@ impl ListSubscriptions {
                 "trialing, active, past_due, paused, canceled or ended",
             )
         });
-        if errs.is_empty() {
-            Ok(SubscriptionFilter {
-                customer_id: self.customer_id.clone(),
-                status,
-            })
-        } else {
-            Err(ApiError::validation(errs))
-        }
+        f.done(SubscriptionFilter {
+            customer_id: self.customer_id.clone(),
+            status,
+        })
     }
 }
