@@ -50,6 +50,10 @@ pub struct Config {
     #[arg(long, env = "PORTAL_DEMO", global = true, action = clap::ArgAction::SetTrue,
           value_parser = clap::builder::BoolishValueParser::new())]
     pub demo: bool,
+    /// Seconds between the billing worker's passes (renewals, collection retries); 0 turns the
+    /// worker off on this node. Every replica may run it: each period is billed once.
+    #[arg(long, env = "PORTAL_BILLING_INTERVAL_SECS", default_value_t = 15)]
+    pub billing_interval_secs: u64,
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "PORTAL_WORKERS")]
     pub workers: Option<usize>,

@@ -89,6 +89,7 @@ pub fn seed(state: &AppState) -> DomainResult<DemoLogin> {
                 }),
                 timezone: Some("Europe/Berlin".into()),
                 metadata: [("demo".to_owned(), "true".to_owned())].into(),
+                test_clock: None,
             },
         )?,
         Err(e) => return Err(e),

@@ -74,6 +74,8 @@ pub fn prepare(
         max_body_bytes: config.max_body_bytes,
         limits: config.limits,
         cors_origins: config.cors_origins()?,
+        billing_every: (config.billing_interval_secs > 0)
+            .then(|| std::time::Duration::from_secs(config.billing_interval_secs)),
     };
     let state = AppState::new(store, Arc::new(tokens), settings);
     // An empty variable (as docker compose passes an unset one) means "generate a key".
@@ -101,11 +103,33 @@ pub fn start(
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
     actix_web::rt::spawn(housekeeping(state.clone()));
+    if let Some(every) = state.billing_every {
+        actix_web::rt::spawn(billing_worker(state.clone(), every));
+    }
     let mut server = HttpServer::new(move || build_app(state.clone())).listen(listener)?;
     if let Some(n) = workers {
         server = server.workers(n.max(1));
     }
     Ok(server.run())
+}
+
+/// The billing worker: bills every subscription due (renewals, trial ends, cancellations at
+/// period end, dunning retries), then sleeps. Each step is its own transaction over a claimed
+/// row, so any number of replicas may run it at once and a crash loses or doubles nothing.
+async fn billing_worker(state: Data<AppState>, every: std::time::Duration) {
+    let mut tick = actix_web::rt::time::interval(every);
+    loop {
+        tick.tick().await;
+        let billing = state.billing.clone();
+        match actix_web::web::block(move || billing.run_due(domain::clock::now())).await {
+            Ok(Ok(d)) if d.steps + d.failures > 0 => {
+                tracing::info!(steps = d.steps, failures = d.failures, "billing pass")
+            }
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "billing pass failed"),
+            Err(e) => tracing::warn!(error = %e, "billing pass could not run"),
+        }
+    }
 }
 
 /// Periodic work. Every minute: rate-limiter keys back at full allowance, and credit lots past

@@ -4,6 +4,7 @@ use crate::tokens::PasetoCodec;
 use domain::ports::{HealthCheck, IdempotencyRepo};
 use domain::services::api_keys::ApiKeyService;
 use domain::services::audit::AuditService;
+use domain::services::billing::{BillingPorts, BillingService};
 use domain::services::customers::CustomerService;
 use domain::services::entitlements::EntitlementService;
 use domain::services::invoices::InvoiceService;
@@ -33,6 +34,7 @@ pub struct AppState {
     pub usage: UsageService,
     pub plans: PlanService,
     pub subscriptions: SubscriptionService,
+    pub billing: BillingService,
     pub entitlements: EntitlementService,
     pub overview: OverviewService,
     pub idempotency: Arc<dyn IdempotencyRepo>,
@@ -47,6 +49,7 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// Origins allowed to call portal routes from a browser.
     pub cors_origins: Arc<Vec<String>>,
+    pub billing_every: Option<std::time::Duration>,
 }
 
 impl AppState {
@@ -54,6 +57,26 @@ impl AppState {
         let shared = Arc::new(store.clone());
         let wallets = WalletService::new(shared.clone(), shared.clone());
         let invoices = InvoiceService::new(shared.clone(), shared.clone());
+        let payments = PaymentService::new(
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+        );
+        let billing = BillingService::new(
+            BillingPorts {
+                subscriptions: shared.clone(),
+                plans: shared.clone(),
+                customers: shared.clone(),
+                usage: shared.clone(),
+                invoices: shared.clone(),
+                wallets: shared.clone(),
+                clocks: shared.clone(),
+                runs: shared.clone(),
+                units: shared.clone(),
+            },
+            payments.clone(),
+        );
         let subscriptions = SubscriptionService::new(
             shared.clone(),
             shared.clone(),
@@ -61,8 +84,10 @@ impl AppState {
             shared.clone(),
             shared.clone(),
             shared.clone(),
+            billing.clone(),
         );
         let usage = UsageService::new(
+            shared.clone(),
             shared.clone(),
             shared.clone(),
             chrono::Duration::days(settings.event_max_age_days),
@@ -78,7 +103,7 @@ impl AppState {
             invoices,
             usage,
             api_keys: ApiKeyService::new(shared.clone()),
-            customers: CustomerService::new(shared.clone()),
+            customers: CustomerService::new(shared.clone(), shared.clone()),
             portal: PortalSessionService::new(
                 shared.clone(),
                 shared.clone(),
@@ -88,7 +113,8 @@ impl AppState {
                 settings.url_base,
             ),
             audit: AuditService::new(shared.clone()),
-            payments: PaymentService::new(shared.clone()),
+            payments,
+            billing,
             plans: PlanService::new(shared.clone(), shared.clone(), shared.clone()),
             subscriptions,
             entitlements: EntitlementService::new(
@@ -106,6 +132,7 @@ impl AppState {
             max_body_bytes: settings.max_body_bytes,
             limits: Arc::new(RateLimits::new(settings.limits)),
             cors_origins: Arc::new(settings.cors_origins),
+            billing_every: settings.billing_every,
         }
     }
 }
@@ -117,4 +144,6 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub limits: LimitConfig,
     pub cors_origins: Vec<String>,
+    /// How often the billing worker runs; `None`: not on this node.
+    pub billing_every: Option<std::time::Duration>,
 }

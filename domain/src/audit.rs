@@ -59,6 +59,7 @@ pub mod actions {
     pub const SUBSCRIPTION_UNCANCELED: &str = "subscription.uncanceled";
     pub const SUBSCRIPTION_PAUSED: &str = "subscription.paused";
     pub const SUBSCRIPTION_RESUMED: &str = "subscription.resumed";
+    pub const SUBSCRIPTION_PLAN_CHANGED: &str = "subscription.plan_changed";
     pub const SESSION_CREATED: &str = "portal_session.created";
     pub const SESSION_EXCHANGED: &str = "portal_session.exchanged";
     pub const SESSION_REVOKED: &str = "portal_session.revoked";

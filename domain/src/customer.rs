@@ -43,6 +43,8 @@ pub struct Customer {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
+    /// Set when the customer was created on a test clock: their billing runs on its time.
+    pub test_clock_id: Option<crate::id::TestClockId>,
 }
 
 /// Input of a create. Optional fields left out are stored empty; `timezone` defaults to UTC.
@@ -55,6 +57,8 @@ pub struct NewCustomer {
     pub address: Option<Address>,
     pub timezone: Option<String>,
     pub metadata: Metadata,
+    /// A test clock's id, as the client sent it.
+    pub test_clock: Option<String>,
 }
 
 /// Input of an update: `None` leaves a field alone, `Some(None)` clears an optional field.

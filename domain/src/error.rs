@@ -70,6 +70,7 @@ error_codes! {
     ApiKeyNotFound = "api_key_not_found", 404;
     PlanNotFound = "plan_not_found", 404;
     SubscriptionNotFound = "subscription_not_found", 404;
+    TestClockNotFound = "test_clock_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     BodyTimeout = "body_timeout", 408;
     CustomerArchived = "customer_archived", 409;

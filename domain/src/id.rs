@@ -18,6 +18,8 @@ pub const FEATURE: &str = "feat";
 pub const EVENT: &str = "evt";
 pub const PLAN: &str = "plan";
 pub const SUBSCRIPTION: &str = "sub";
+pub const TEST_CLOCK: &str = "clock";
+pub const BILLING_RUN: &str = "brun";
 
 pub fn new_id(prefix: &str) -> String {
     // Monotonic within the process: ids made in the same millisecond still sort in the order
@@ -160,6 +162,12 @@ prefixed_id!(
 );
 prefixed_id!(ApiKeyId, API_KEY, "API key", ErrorCode::ApiKeyNotFound);
 prefixed_id!(PlanId, PLAN, "plan", ErrorCode::PlanNotFound);
+prefixed_id!(
+    TestClockId,
+    TEST_CLOCK,
+    "test clock",
+    ErrorCode::TestClockNotFound
+);
 prefixed_id!(
     SubscriptionId,
     SUBSCRIPTION,

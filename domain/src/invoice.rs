@@ -129,9 +129,57 @@ pub struct Invoice {
     pub voided_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Set on the invoices billing makes: the subscription and the boundary it billed (one
+    /// invoice per pair, enforced by a unique index).
+    pub subscription_id: Option<crate::id::SubscriptionId>,
+    pub billing_period_start: Option<DateTime<Utc>>,
 }
 
 impl Invoice {
+    /// A draft of `lines` for the customer.
+    pub fn draft(
+        tenant_id: &str,
+        customer_id: CustomerId,
+        currency: Currency,
+        lines: Vec<LineItem>,
+        now: DateTime<Utc>,
+    ) -> Self {
+        let mut invoice = Invoice {
+            id: InvoiceId::new(),
+            tenant_id: tenant_id.to_owned(),
+            customer_id,
+            number: None,
+            status: InvoiceStatus::Draft,
+            payment_status: PaymentStatus::Unpaid,
+            currency,
+            memo: None,
+            lines,
+            subtotal: BigDecimal::zero(),
+            total: BigDecimal::zero(),
+            amount_paid: BigDecimal::zero(),
+            due_at: None,
+            issued_at: None,
+            voided_at: None,
+            created_at: now,
+            updated_at: now,
+            subscription_id: None,
+            billing_period_start: None,
+        };
+        invoice.reprice();
+        invoice
+    }
+
+    /// Finalizes a draft with `number`: totals frozen, issued at `now`; a zero total is settled
+    /// the moment it is issued.
+    pub fn issue(&mut self, number: String, now: DateTime<Utc>) {
+        self.reprice();
+        self.number = Some(number);
+        self.status = InvoiceStatus::Finalized;
+        crate::payment::settle(self, false);
+        self.issued_at = Some(now);
+        self.updated_at = now;
+    }
+
     /// Recomputes subtotal and total from the lines.
     pub fn reprice(&mut self) {
         self.subtotal = self.lines.iter().map(|l| l.amount.clone()).sum();
@@ -195,25 +243,14 @@ mod tests {
         )
         .unwrap();
         let now = Utc::now();
-        let mut inv = Invoice {
-            id: InvoiceId::new(),
-            tenant_id: "t".into(),
-            customer_id: CustomerId::new(),
-            number: None,
-            status: InvoiceStatus::Finalized,
-            payment_status: PaymentStatus::Unpaid,
-            currency: Currency::parse(currency).unwrap(),
-            memo: None,
+        let mut inv = Invoice::draft(
+            "t",
+            CustomerId::new(),
+            Currency::parse(currency).unwrap(),
             lines,
-            subtotal: BigDecimal::zero(),
-            total: BigDecimal::zero(),
-            amount_paid: BigDecimal::zero(),
-            due_at: None,
-            issued_at: None,
-            voided_at: None,
-            created_at: now,
-            updated_at: now,
-        };
+            now,
+        );
+        inv.status = InvoiceStatus::Finalized;
         inv.reprice();
         inv
     }

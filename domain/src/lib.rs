@@ -38,6 +38,7 @@ macro_rules! text_enum {
 
 pub mod api_key;
 pub mod audit;
+pub mod billing;
 pub mod clock;
 pub mod customer;
 pub mod error;
@@ -53,6 +54,7 @@ pub mod ports;
 pub mod scope;
 pub mod services;
 pub mod subscription;
+pub mod test_clock;
 pub mod usage;
 pub mod wallet;
 

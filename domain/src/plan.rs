@@ -98,30 +98,39 @@ pub struct Charge {
 impl Charge {
     /// What `quantity` units used in one period cost, exact.
     pub fn cost(&self, quantity: &BigDecimal) -> BigDecimal {
+        self.bands(quantity)
+            .iter()
+            .map(|(units, price)| units * price)
+            .sum()
+    }
+
+    /// The billable units of `quantity` by price: `(units, unit_price)` for each band with units
+    /// in it (one band for a flat price). An invoice shows one line per band.
+    pub fn bands(&self, quantity: &BigDecimal) -> Vec<(BigDecimal, BigDecimal)> {
         let billable = quantity - &self.included_quantity;
         if billable <= BigDecimal::zero() {
-            return BigDecimal::zero();
+            return Vec::new();
         }
         if self.tiers.is_empty() {
-            return billable * self.unit_price.clone().unwrap_or_default();
+            return vec![(billable, self.unit_price.clone().unwrap_or_default())];
         }
         // Units are numbered from the first one used; the included ones are the cheapest
         // first units, so the tiers price units included_quantity+1 ..= quantity.
-        let mut cost = BigDecimal::zero();
+        let mut bands = Vec::new();
         let mut floor = BigDecimal::zero();
         for tier in &self.tiers {
             let ceiling = tier.up_to.clone().unwrap_or_else(|| quantity.clone());
             let from = floor.clone().max(self.included_quantity.clone());
             let to = ceiling.clone().min(quantity.clone());
             if to > from {
-                cost += (to - from) * &tier.unit_price;
+                bands.push((to - from, tier.unit_price.clone()));
             }
             if tier.up_to.is_none() || ceiling >= *quantity {
                 break;
             }
             floor = ceiling;
         }
-        cost
+        bands
     }
 }
 

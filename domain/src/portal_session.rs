@@ -101,6 +101,15 @@ pub enum CancelMode {
 pub struct Permissions {
     pub profile_update: ProfileUpdate,
     pub subscription_cancel: SubscriptionCancel,
+    /// Sessions stored before plan changes existed read as "not allowed".
+    #[serde(default)]
+    pub plan_change: PlanChangePermission,
+}
+
+/// Whether the customer may change their subscription's plan from the portal.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PlanChangePermission {
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -122,6 +131,7 @@ impl Default for Permissions {
                 enabled: false,
                 mode: CancelMode::AtPeriodEnd,
             },
+            plan_change: PlanChangePermission::default(),
         }
     }
 }

@@ -407,4 +407,53 @@ pub trait SubscriptionRepo: Send + Sync {
         &self,
         customer: &CustomerScope,
     ) -> DomainResult<Vec<crate::subscription::Subscription>>;
+    /// The subscription in the scope, locked until the unit of work ends.
+    fn lock(
+        &self,
+        scope: &Scope,
+        id: &crate::id::SubscriptionId,
+    ) -> DomainResult<Option<crate::subscription::Subscription>>;
+    /// Writes a subscription the caller holds locked (inside a unit of work).
+    fn update(&self, subscription: &crate::subscription::Subscription) -> DomainResult<()>;
+    /// The subscription whose `due_at` is earliest and at most `now`, locked until the unit of
+    /// work ends, skipping rows another worker holds (`FOR UPDATE SKIP LOCKED` on PostgreSQL;
+    /// SQLite's single writer needs nothing). `clock`: only that test clock's subscriptions;
+    /// `None`: only subscriptions on no clock.
+    fn claim_due(
+        &self,
+        clock: Option<&crate::id::TestClockId>,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Option<crate::subscription::Subscription>>;
+}
+
+pub trait TestClockRepo: Send + Sync {
+    fn insert(&self, clock: &crate::test_clock::TestClock) -> DomainResult<()>;
+    fn get(
+        &self,
+        tenant_id: &str,
+        id: &crate::id::TestClockId,
+    ) -> DomainResult<Option<crate::test_clock::TestClock>>;
+    /// The clock locked until the unit of work ends: advances of one clock run one at a time.
+    fn lock(
+        &self,
+        tenant_id: &str,
+        id: &crate::id::TestClockId,
+    ) -> DomainResult<Option<crate::test_clock::TestClock>>;
+    fn update(&self, clock: &crate::test_clock::TestClock) -> DomainResult<()>;
+    fn list(
+        &self,
+        tenant_id: &str,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::test_clock::TestClock>>;
+}
+
+pub trait BillingRunRepo: Send + Sync {
+    fn record(&self, run: &crate::test_clock::BillingRun) -> DomainResult<()>;
+    /// The account's runs, newest first; optionally one subscription's.
+    fn list(
+        &self,
+        tenant_id: &str,
+        subscription_id: Option<&crate::id::SubscriptionId>,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::test_clock::BillingRun>>;
 }

@@ -11,7 +11,8 @@
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use crate::id::{CustomerId, PlanId, SubscriptionId};
+use crate::id::{CustomerId, PlanId, SubscriptionId, TestClockId};
+use crate::invoice::LineItem;
 use crate::plan::{boundary, calendar_start, Interval, Plan};
 use crate::{DomainError, DomainResult, ErrorCode};
 
@@ -71,6 +72,22 @@ pub struct Subscription {
     pub ended_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The customer's test clock: only advancing that clock bills this subscription.
+    pub test_clock_id: Option<TestClockId>,
+    /// The current paid period is the `period_index`th after the anchor (while trialing, the
+    /// first paid period will be the 0th).
+    pub period_index: u32,
+    /// Past due: when collection is tried again (see `billing::DUNNING_DAYS`).
+    pub collection_retry_at: Option<DateTime<Utc>>,
+    /// Collection retries made since the subscription went past due.
+    pub dunning_attempts: u32,
+    /// Billing failed: not tried again before this time (never in a hot loop).
+    pub billing_retry_at: Option<DateTime<Utc>>,
+    pub billing_error: Option<String>,
+    /// A plan change waiting for the period's end (a downgrade, by default).
+    pub pending_plan_id: Option<PlanId>,
+    /// Proration lines waiting for the next renewal invoice.
+    pub pending_lines: Vec<LineItem>,
 }
 
 fn ended() -> DomainError {
@@ -127,7 +144,30 @@ impl Subscription {
             ended_at: None,
             created_at: now,
             updated_at: now,
+            test_clock_id: None,
+            period_index: 0,
+            collection_retry_at: None,
+            dunning_attempts: 0,
+            billing_retry_at: None,
+            billing_error: None,
+            pending_plan_id: None,
+            pending_lines: Vec::new(),
         }
+    }
+
+    /// When billing next has something to do for this subscription: its period's end, a
+    /// dunning retry, or the retry after a failure. `None` once it is over.
+    pub fn due_at(&self) -> Option<DateTime<Utc>> {
+        if self.is_over() {
+            return None;
+        }
+        if let Some(retry) = self.billing_retry_at {
+            return Some(retry);
+        }
+        Some(match self.collection_retry_at {
+            Some(r) if r < self.current_period_end => r,
+            _ => self.current_period_end,
+        })
     }
 
     /// Canceled or ended: nothing more happens to it.
@@ -181,14 +221,56 @@ impl Subscription {
         self.canceled_at = Some(now);
         match at {
             CancelAt::PeriodEnd => self.cancel_at_period_end = true,
-            CancelAt::Immediately => {
-                self.status = SubscriptionStatus::Canceled;
-                self.cancel_at_period_end = false;
-                self.ended_at = Some(now);
-            }
+            CancelAt::Immediately => self.end(now),
         }
         self.updated_at = now;
         Ok(())
+    }
+
+    /// Canceled as of `at`: nothing more is billed.
+    pub fn end(&mut self, at: DateTime<Utc>) {
+        self.status = SubscriptionStatus::Canceled;
+        self.cancel_at_period_end = false;
+        self.canceled_at.get_or_insert(at);
+        self.ended_at = Some(at);
+        self.collection_retry_at = None;
+        self.pending_plan_id = None;
+        self.updated_at = at;
+    }
+
+    /// The period after the current one: `(start, end, index)`. A trial is followed by the
+    /// 0th paid period; `plan` is the plan in force from then on (a pending change applied):
+    /// a different interval starts counting anew from the boundary.
+    pub fn next_period(&self, plan: &Plan, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>, u32, DateTime<Utc>) {
+        let start = self.current_period_end;
+        if plan.interval != self.interval || plan.interval_count != self.interval_count {
+            let end = boundary(start, plan.interval, plan.interval_count, 1, tz);
+            return (start, end, 0, start);
+        }
+        let index = if self.status == SubscriptionStatus::Trialing {
+            0
+        } else {
+            self.period_index + 1
+        };
+        let end = boundary(self.anchor_at, self.interval, self.interval_count, index + 1, tz);
+        (start, end, index, self.anchor_at)
+    }
+
+    /// Moves on to the next period (see [`Self::next_period`]) on `plan`.
+    pub fn roll(&mut self, plan: &Plan, tz: Tz) {
+        let (start, end, index, anchor) = self.next_period(plan, tz);
+        if self.status == SubscriptionStatus::Trialing {
+            self.status = SubscriptionStatus::Active;
+        }
+        self.plan_id = plan.id.clone();
+        self.interval = plan.interval;
+        self.interval_count = plan.interval_count;
+        self.anchor_at = anchor;
+        self.current_period_start = start;
+        self.current_period_end = end;
+        self.period_index = index;
+        self.pending_plan_id = None;
+        self.updated_at = start;
     }
 
     /// Takes back a cancellation at period end while the period runs. Uncanceling a

@@ -46,6 +46,7 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         archived_at -> Nullable<UtcTimestamp>,
+        test_clock_id -> Nullable<Text>,
     }
 }
 
@@ -189,6 +190,8 @@ diesel::table! {
         voided_at -> Nullable<UtcTimestamp>,
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
+        subscription_id -> Nullable<Text>,
+        billing_period_start -> Nullable<UtcTimestamp>,
     }
 }
 
@@ -338,6 +341,48 @@ diesel::table! {
         ended_at -> Nullable<UtcTimestamp>,
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
+        test_clock_id -> Nullable<Text>,
+        period_index -> Integer,
+        due_at -> Nullable<UtcTimestamp>,
+        collection_retry_at -> Nullable<UtcTimestamp>,
+        dunning_attempts -> Integer,
+        billing_retry_at -> Nullable<UtcTimestamp>,
+        billing_error -> Nullable<Text>,
+        pending_plan_id -> Nullable<Text>,
+        pending_lines -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    test_clocks (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Nullable<Text>,
+        frozen_time -> UtcTimestamp,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    billing_runs (id) {
+        id -> Text,
+        tenant_id -> Text,
+        subscription_id -> Text,
+        customer_id -> Text,
+        kind -> Text,
+        period_start -> Nullable<UtcTimestamp>,
+        invoice_id -> Nullable<Text>,
+        outcome -> Text,
+        error -> Nullable<Text>,
+        source -> Text,
+        created_at -> UtcTimestamp,
     }
 }
 
@@ -362,5 +407,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     usage_events,
     usage_rollups,
     plans,
-    subscriptions
+    subscriptions,
+    test_clocks,
+    billing_runs
 );

@@ -132,6 +132,8 @@ impl TestServer {
             max_body_bytes: 64 * 1024,
             workers: Some(2),
             demo: false,
+            // Tests drive billing with test clocks; a test that wants the worker turns it on.
+            billing_interval_secs: 0,
         };
         let mut config = config;
         customize(&mut config);

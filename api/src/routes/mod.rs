@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod billing_runs;
 pub mod common;
 pub mod customers;
 pub mod entitlements;
@@ -16,6 +17,7 @@ pub mod payments;
 pub mod plans;
 pub mod portal_sessions;
 pub mod subscriptions;
+pub mod test_clocks;
 pub mod usage;
 pub mod wallets;
 
@@ -85,6 +87,14 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .service(subscriptions::admin::uncancel)
             .service(subscriptions::admin::pause)
             .service(subscriptions::admin::resume)
+            .service(subscriptions::admin::change)
+            .service(subscriptions::admin::change_preview)
+            .service(subscriptions::admin::upcoming_invoice)
+            .service(test_clocks::admin::create)
+            .service(test_clocks::admin::list)
+            .service(test_clocks::admin::get)
+            .service(test_clocks::admin::advance)
+            .service(billing_runs::admin::list)
             .service(entitlements::admin::list)
             .service(entitlements::admin::check)
             .service(
@@ -109,6 +119,9 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                     .service(subscriptions::portal::get)
                     .service(subscriptions::portal::cancel)
                     .service(subscriptions::portal::uncancel)
+                    .service(subscriptions::portal::change)
+                    .service(subscriptions::portal::change_preview)
+                    .service(subscriptions::portal::upcoming_invoice)
                     .service(entitlements::portal::list)
                     .service(overview::portal::overview),
             ),

@@ -1,16 +1,17 @@
 use std::sync::Arc;
 
 use crate::customer::{Customer, CustomerFilter, CustomerPatch, CustomerStatus, NewCustomer};
-use crate::id::CustomerId;
+use crate::id::{CustomerId, TestClockId};
 use crate::page::{Page, PageRequest};
 use crate::portal_session::CustomerRef;
-use crate::ports::CustomerRepo;
+use crate::ports::{CustomerRepo, TestClockRepo};
 use crate::ErrorCode;
 use crate::{id, DomainError, DomainResult};
 
 #[derive(Clone)]
 pub struct CustomerService {
     repo: Arc<dyn CustomerRepo>,
+    clocks: Arc<dyn TestClockRepo>,
 }
 
 pub fn not_found() -> DomainError {
@@ -18,12 +19,23 @@ pub fn not_found() -> DomainError {
 }
 
 impl CustomerService {
-    pub fn new(repo: Arc<dyn CustomerRepo>) -> Self {
-        Self { repo }
+    pub fn new(repo: Arc<dyn CustomerRepo>, clocks: Arc<dyn TestClockRepo>) -> Self {
+        Self { repo, clocks }
     }
 
     pub fn create(&self, tenant_id: &str, input: NewCustomer) -> DomainResult<Customer> {
         let input = input.validate()?;
+        // A customer on a test clock lives in the clock's time, for good.
+        let test_clock = match &input.test_clock {
+            Some(raw) => {
+                let id = id::parse::<TestClockId>(raw)?;
+                self.clocks
+                    .get(tenant_id, &id)?
+                    .ok_or_else(TestClockId::not_found)?;
+                Some(id)
+            }
+            None => None,
+        };
         let now = crate::clock::now();
         let customer = Customer {
             id: crate::id::CustomerId::new(),
@@ -39,6 +51,7 @@ impl CustomerService {
             created_at: now,
             updated_at: now,
             archived_at: None,
+            test_clock_id: test_clock,
         };
         self.repo.insert(&customer)?;
         Ok(customer)

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::id::InvoiceId;
 use crate::invoice::{
-    format_number, number_period, price_lines, Invoice, InvoiceStatus, NewLine, PaymentStatus,
+    format_number, number_period, price_lines, Invoice, InvoiceStatus, NewLine,
 };
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
@@ -89,26 +89,9 @@ impl InvoiceService {
             CustomerRef::Id(input.customer_id),
             "be invoiced",
         )?;
-        let now = clock::now();
-        let mut invoice = Invoice {
-            id: crate::id::InvoiceId::new(),
-            tenant_id: tenant_id.to_owned(),
-            customer_id: customer.id,
-            number: None,
-            status: InvoiceStatus::Draft,
-            payment_status: PaymentStatus::Unpaid,
-            currency,
-            memo: input.memo,
-            lines,
-            subtotal: BigDecimal::zero(),
-            total: BigDecimal::zero(),
-            amount_paid: BigDecimal::zero(),
-            due_at: input.due_at,
-            issued_at: None,
-            voided_at: None,
-            created_at: now,
-            updated_at: now,
-        };
+        let mut invoice = Invoice::draft(tenant_id, customer.id, currency, lines, clock::now());
+        invoice.memo = input.memo;
+        invoice.due_at = input.due_at;
         invoice.reprice();
         self.invoices.insert(&invoice)?;
         Ok(invoice)
@@ -191,13 +174,7 @@ impl InvoiceService {
             }
             let now = clock::now();
             let period = number_period(now);
-            inv.reprice();
-            inv.number = Some(format_number(&period, next_number(&period)?));
-            inv.status = InvoiceStatus::Finalized;
-            // A zero total is settled the moment it is issued.
-            crate::payment::settle(inv, false);
-            inv.issued_at = Some(now);
-            inv.updated_at = now;
+            inv.issue(format_number(&period, next_number(&period)?), now);
             Ok(())
         })
     }

@@ -8,7 +8,7 @@ use crate::invoice::{Invoice, InvoiceStatus};
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
 use crate::payment::{credits_for, settle, Payment, PaymentMethod, PaymentState, Refund};
-use crate::ports::{PaymentFilter, PaymentRepo};
+use crate::ports::{InvoiceRepo, PaymentFilter, PaymentRepo, SubscriptionRepo, UnitOfWork};
 use crate::scope::Scope;
 use crate::services::wallets::{
     check_invariants, check_movement, credit_state, debit_state, Debit, TopUp,
@@ -19,6 +19,9 @@ use crate::{clock, id, DomainError, DomainResult, FieldError};
 #[derive(Clone)]
 pub struct PaymentService {
     payments: Arc<dyn PaymentRepo>,
+    subscriptions: Arc<dyn SubscriptionRepo>,
+    invoices: Arc<dyn InvoiceRepo>,
+    units: Arc<dyn UnitOfWork>,
 }
 
 pub fn not_found() -> DomainError {
@@ -56,8 +59,18 @@ fn check_amount(field: &str, amount: &BigDecimal, c: Currency) -> DomainResult<(
 }
 
 impl PaymentService {
-    pub fn new(payments: Arc<dyn PaymentRepo>) -> Self {
-        Self { payments }
+    pub fn new(
+        payments: Arc<dyn PaymentRepo>,
+        subscriptions: Arc<dyn SubscriptionRepo>,
+        invoices: Arc<dyn InvoiceRepo>,
+        units: Arc<dyn UnitOfWork>,
+    ) -> Self {
+        Self {
+            payments,
+            subscriptions,
+            invoices,
+            units,
+        }
     }
 
     pub fn pay(
@@ -65,6 +78,45 @@ impl PaymentService {
         tenant_id: &str,
         invoice_id: &InvoiceId,
         p: NewPayment,
+    ) -> DomainResult<(Invoice, Payment)> {
+        self.pay_at(tenant_id, invoice_id, p, clock::now())
+    }
+
+    /// Records a payment made at `now`. Paying a subscription's last open invoice brings a
+    /// past-due subscription back to active, in the same transaction.
+    pub fn pay_at(
+        &self,
+        tenant_id: &str,
+        invoice_id: &InvoiceId,
+        p: NewPayment,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> DomainResult<(Invoice, Payment)> {
+        let mut done = None;
+        self.units.atomically(&mut || {
+            let (invoice, payment) = self.record(tenant_id, invoice_id, p.clone(), now)?;
+            if let Some(sub) = &invoice.subscription_id {
+                if invoice.amount_due().is_zero() {
+                    crate::services::billing::recover(
+                        self.subscriptions.as_ref(),
+                        self.invoices.as_ref(),
+                        tenant_id,
+                        sub,
+                        now,
+                    )?;
+                }
+            }
+            done = Some((invoice, payment));
+            Ok(())
+        })?;
+        done.ok_or_else(|| DomainError::internal("unit of work returned without a result"))
+    }
+
+    fn record(
+        &self,
+        tenant_id: &str,
+        invoice_id: &InvoiceId,
+        p: NewPayment,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> DomainResult<(Invoice, Payment)> {
         let mut errs = Vec::new();
         match (p.method, &p.wallet_id) {
@@ -97,7 +149,6 @@ impl PaymentService {
             .as_deref()
             .map(crate::id::parse::<WalletId>)
             .transpose()?;
-        let now = clock::now();
         self.payments.record_payment(
             tenant_id,
             invoice_id,

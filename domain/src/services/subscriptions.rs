@@ -6,7 +6,9 @@ use std::sync::Arc;
 use crate::audit::{actions, AuditEvent};
 use crate::id::{PlanId, SubscriptionId};
 use crate::page::{Page, PageRequest};
-use crate::plan::{Plan, PlanStatus, MAX_TRIAL_DAYS};
+use crate::plan::{Interval, Plan, PlanStatus, Visibility, MAX_TRIAL_DAYS};
+use bigdecimal::{BigDecimal, Zero};
+use chrono::{DateTime, Utc};
 use crate::portal_session::{CancelMode, CustomerRef, PortalSession};
 use crate::ports::{
     AuditRepo, CustomerRepo, PlanRepo, SubscriptionFilter, SubscriptionRepo, UnitOfWork, WalletRepo,
@@ -14,9 +16,12 @@ use crate::ports::{
 use crate::scope::Scope;
 use crate::services::customers::active_customer;
 use crate::services::wallets::customer_wallets;
-use crate::subscription::{BillingAnchor, CancelAt, Collection, Subscription};
+use crate::billing::{proration_lines, unused_fee};
+use crate::invoice::LineItem;
+use crate::services::billing::{timezone, BillingService};
+use crate::subscription::{BillingAnchor, CancelAt, Collection, Subscription, SubscriptionStatus};
 use crate::wallet::WalletStatus;
-use crate::{clock, DomainError, DomainResult, ErrorCode};
+use crate::{DomainError, DomainResult, ErrorCode};
 
 #[derive(Debug, Clone)]
 pub struct NewSubscription {
@@ -37,6 +42,7 @@ pub struct SubscriptionService {
     wallets: Arc<dyn WalletRepo>,
     audit: Arc<dyn AuditRepo>,
     units: Arc<dyn UnitOfWork>,
+    billing: BillingService,
 }
 
 /// Who asks for a change: the merchant's key, or a portal session (checked and audited).
@@ -53,6 +59,7 @@ impl SubscriptionService {
         wallets: Arc<dyn WalletRepo>,
         audit: Arc<dyn AuditRepo>,
         units: Arc<dyn UnitOfWork>,
+        billing: BillingService,
     ) -> Self {
         Self {
             subscriptions,
@@ -61,6 +68,7 @@ impl SubscriptionService {
             wallets,
             audit,
             units,
+            billing,
         }
     }
 
@@ -108,8 +116,11 @@ impl SubscriptionService {
                 });
             }
         }
-        let tz: chrono_tz::Tz = customer.timezone.parse().unwrap_or(chrono_tz::UTC);
-        let subscription = Subscription::start(
+        let tz = timezone(&customer);
+        let now = self
+            .billing
+            .now_for(tenant_id, customer.test_clock_id.as_ref())?;
+        let mut subscription = Subscription::start(
             tenant_id,
             customer.id,
             &plan,
@@ -117,9 +128,15 @@ impl SubscriptionService {
             input.billing_anchor,
             input.collection,
             tz,
-            clock::now(),
+            now,
         );
-        self.subscriptions.insert(&subscription)?;
+        subscription.test_clock_id = customer.test_clock_id;
+        // The subscription and its first invoice (the first period's fee, in advance) together.
+        self.units.atomically(&mut || {
+            self.subscriptions.insert(&subscription)?;
+            self.billing.open(&mut subscription, &plan, tz)?;
+            Ok(())
+        })?;
         Ok(subscription)
     }
 
@@ -148,11 +165,16 @@ impl SubscriptionService {
 
     /// Cancels at period end or at once. A portal session needs the `subscription_cancel`
     /// permission, and `immediately` only when its mode allows it.
+    ///
+    /// At once: the usage so far (and any pending proration) is invoiced now, and with
+    /// `unused = wallet_credit` the unused part of the period's fee is credited to the
+    /// customer's wallet in the plan's currency.
     pub fn cancel(
         &self,
         scope: &Scope,
         id: &SubscriptionId,
         at: CancelAt,
+        unused: UnusedFee,
         actor: Actor<'_>,
     ) -> DomainResult<Subscription> {
         if let Actor::Customer(session) = &actor {
@@ -172,7 +194,10 @@ impl SubscriptionService {
             id,
             &actor,
             actions::SUBSCRIPTION_CANCELED,
-            &mut |s| s.cancel(at, clock::now()),
+            &mut |s, now| match at {
+                CancelAt::PeriodEnd => s.cancel(at, now),
+                CancelAt::Immediately => self.end_now(s, unused, now),
+            },
         )
     }
 
@@ -194,7 +219,7 @@ impl SubscriptionService {
             id,
             &actor,
             actions::SUBSCRIPTION_UNCANCELED,
-            &mut |s| s.uncancel(clock::now()),
+            &mut |s, now| s.uncancel(now),
         )
     }
 
@@ -205,7 +230,7 @@ impl SubscriptionService {
             id,
             &Actor::Merchant,
             actions::SUBSCRIPTION_PAUSED,
-            &mut |s| s.pause(clock::now()),
+            &mut |s, now| s.pause(now),
         )
     }
 
@@ -215,23 +240,202 @@ impl SubscriptionService {
             id,
             &Actor::Merchant,
             actions::SUBSCRIPTION_RESUMED,
-            &mut |s| s.resume(clock::now()),
+            &mut |s, now| s.resume(now),
         )
     }
 
-    /// Applies `f` to the locked subscription; a customer's change is audited as `action` in
-    /// the same transaction (the merchant's own changes are its API calls).
+    /// Ends `s` at `now`: the usage so far and pending lines are invoiced, and the unused fee
+    /// credited when asked.
+    fn end_now(&self, s: &mut Subscription, unused: UnusedFee, now: DateTime<Utc>) -> DomainResult<()> {
+        if s.is_over() {
+            return s.cancel(CancelAt::Immediately, now);
+        }
+        let plan = self.plan_of(s)?;
+        let tz = self.tz_of(s)?;
+        let mut lines: Vec<LineItem> = std::mem::take(&mut s.pending_lines);
+        if matches!(s.status, SubscriptionStatus::Active | SubscriptionStatus::PastDue) {
+            lines.extend(self.billing.usage_so_far(s, &plan, now)?);
+        }
+        if unused == UnusedFee::WalletCredit {
+            let value = unused_fee(s, &plan, now, tz);
+            if value > BigDecimal::zero() {
+                self.billing
+                    .credit_wallet(s, plan.currency, &value, "unused_subscription_fee", now)?;
+            }
+        }
+        s.cancel(CancelAt::Immediately, now)?;
+        if !lines.is_empty() {
+            self.billing.invoice_now(s, plan.currency, lines, now)?;
+        }
+        Ok(())
+    }
+
+    fn plan_of(&self, s: &Subscription) -> DomainResult<Plan> {
+        self.plans
+            .get(&s.tenant_id, &s.plan_id)?
+            .ok_or_else(PlanId::not_found)
+    }
+
+    fn tz_of(&self, s: &Subscription) -> DomainResult<chrono_tz::Tz> {
+        let customer = self
+            .customers
+            .get(&s.tenant_id, &s.customer_id)?
+            .ok_or_else(crate::id::CustomerId::not_found)?;
+        Ok(timezone(&customer))
+    }
+
+    /// What changing to `change.plan` would do now, without doing it.
+    pub fn preview_change(
+        &self,
+        scope: &Scope,
+        id: &SubscriptionId,
+        change: &PlanChange,
+        actor: Actor<'_>,
+    ) -> DomainResult<ChangePreview> {
+        let s = self.get(scope, id)?;
+        let now = self.billing.now_for(&s.tenant_id, s.test_clock_id.as_ref())?;
+        self.plan_change(&s, change, &actor, now)
+    }
+
+    /// Changes the plan: at once (an upgrade, by default: the price difference for the rest of
+    /// the period is invoiced now or added to the next renewal; an immediate downgrade credits
+    /// the difference to the wallet) or at the period's end (a downgrade, by default: the
+    /// customer keeps what they paid for until then). A portal session needs `plan_change`.
+    pub fn change_plan(
+        &self,
+        scope: &Scope,
+        id: &SubscriptionId,
+        change: PlanChange,
+        actor: Actor<'_>,
+    ) -> DomainResult<Subscription> {
+        if let Actor::Customer(session) = &actor {
+            session.require_write()?;
+            if !session.permissions.plan_change.enabled {
+                return Err(not_allowed("This session may not change plans."));
+            }
+        }
+        self.changed(
+            scope,
+            id,
+            &actor,
+            actions::SUBSCRIPTION_PLAN_CHANGED,
+            &mut |s, now| {
+                let p = self.plan_change(s, &change, &actor, now)?;
+                match p.at {
+                    CancelAt::PeriodEnd => s.pending_plan_id = Some(p.plan.id.clone()),
+                    CancelAt::Immediately => {
+                        let net: BigDecimal = p.lines.iter().map(|l| &l.amount).sum();
+                        s.plan_id = p.plan.id.clone();
+                        s.pending_plan_id = None;
+                        if net < BigDecimal::zero() {
+                            self.billing.credit_wallet(
+                                s,
+                                p.plan.currency,
+                                &-net,
+                                "plan_downgrade_credit",
+                                now,
+                            )?;
+                        } else if !p.lines.is_empty() {
+                            match p.proration {
+                                Proration::InvoiceNow => {
+                                    self.billing.invoice_now(s, p.plan.currency, p.lines, now)?;
+                                }
+                                Proration::NextRenewal => s.pending_lines.extend(p.lines),
+                            }
+                        }
+                    }
+                }
+                s.updated_at = now;
+                Ok(())
+            },
+        )
+    }
+
+    /// Decides a plan change of `s` at `now` (shared by the change and its preview).
+    fn plan_change(
+        &self,
+        s: &Subscription,
+        change: &PlanChange,
+        actor: &Actor<'_>,
+        now: DateTime<Utc>,
+    ) -> DomainResult<ChangePreview> {
+        if s.is_over() {
+            return Err(DomainError::Conflict {
+                code: ErrorCode::SubscriptionEnded,
+                message: "the subscription has ended".into(),
+            });
+        }
+        let old = self.plan_of(s)?;
+        let new = self.plan(&s.tenant_id, &change.plan)?;
+        // Customers choose from the public catalogue only.
+        if matches!(actor, Actor::Customer(_)) && new.visibility != Visibility::Public {
+            return Err(PlanId::not_found());
+        }
+        if new.id == old.id {
+            return Err(DomainError::validation("plan", "is the subscription's current plan"));
+        }
+        if new.status == PlanStatus::Archived {
+            return Err(DomainError::Conflict {
+                code: ErrorCode::PlanArchived,
+                message: "the plan is archived and takes no new subscriptions".into(),
+            });
+        }
+        if new.currency != old.currency {
+            return Err(DomainError::Unprocessable {
+                code: ErrorCode::CurrencyMismatch,
+                message: format!(
+                    "the subscription is billed in {}; the plan is in {}",
+                    old.currency, new.currency
+                ),
+            });
+        }
+        let upgrade = costs_more(&new, &old);
+        let at = change.at.unwrap_or(if upgrade {
+            CancelAt::Immediately
+        } else {
+            CancelAt::PeriodEnd
+        });
+        let same_cycle = new.interval == old.interval && new.interval_count == old.interval_count;
+        if at == CancelAt::Immediately && !same_cycle {
+            return Err(DomainError::validation(
+                "at",
+                "a plan with another billing interval starts at the period's end",
+            ));
+        }
+        let (effective_at, lines) = match at {
+            CancelAt::PeriodEnd => (s.current_period_end, Vec::new()),
+            CancelAt::Immediately => (now, proration_lines(s, &old, &new, now, self.tz_of(s)?)),
+        };
+        Ok(ChangePreview {
+            plan: new,
+            at,
+            effective_at,
+            upgrade,
+            proration: change.proration.unwrap_or(Proration::InvoiceNow),
+            lines,
+        })
+    }
+
+    /// Locks the subscription, applies `f` at the customer's now (their test clock's time, if
+    /// any) and writes it back; a customer's change is audited as `action` in the same
+    /// transaction (the merchant's own changes are its API calls).
     fn changed(
         &self,
         scope: &Scope,
         id: &SubscriptionId,
         actor: &Actor<'_>,
         action: &str,
-        f: &mut dyn FnMut(&mut Subscription) -> DomainResult<()>,
+        f: &mut dyn FnMut(&mut Subscription, DateTime<Utc>) -> DomainResult<()>,
     ) -> DomainResult<Subscription> {
         let mut done = None;
         self.units.atomically(&mut || {
-            let s = self.subscriptions.change(scope, id, f)?;
+            let mut s = self
+                .subscriptions
+                .lock(scope, id)?
+                .ok_or_else(SubscriptionId::not_found)?;
+            let now = self.billing.now_for(&s.tenant_id, s.test_clock_id.as_ref())?;
+            f(&mut s, now)?;
+            self.subscriptions.update(&s)?;
             if let Actor::Customer(session) = actor {
                 self.audit.record(
                     &AuditEvent::new(&s.tenant_id, action, format!("session:{}", session.id))
@@ -244,6 +448,62 @@ impl SubscriptionService {
         })?;
         done.ok_or_else(|| DomainError::internal("unit of work returned without a result"))
     }
+}
+
+/// Whether `a` costs more than `b` per unit of time (fees compared over a common span).
+fn costs_more(a: &Plan, b: &Plan) -> bool {
+    fn per_year(p: &Plan) -> (BigDecimal, i64) {
+        let n: i64 = match p.interval {
+            Interval::Day => 365,
+            Interval::Week => 52,
+            Interval::Month => 12,
+            Interval::Year => 1,
+        };
+        (&p.amount * BigDecimal::from(n), i64::from(p.interval_count))
+    }
+    let ((fa, ca), (fb, cb)) = (per_year(a), per_year(b));
+    fa * BigDecimal::from(cb) > fb * BigDecimal::from(ca)
+}
+
+crate::text_enum! {
+    /// What happens to the unused part of the period's fee at an immediate cancellation.
+    pub enum UnusedFee {
+        /// Credited to the customer's wallet in the plan's currency.
+        WalletCredit,
+        /// Kept.
+        None,
+    }
+}
+
+crate::text_enum! {
+    /// When the price difference of an immediate change is invoiced.
+    pub enum Proration {
+        InvoiceNow,
+        NextRenewal,
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct PlanChange {
+    /// The new plan's id or code.
+    pub plan: String,
+    /// Default: `immediately` for an upgrade, `period_end` for a downgrade.
+    pub at: Option<CancelAt>,
+    /// Default: `invoice_now`.
+    pub proration: Option<Proration>,
+}
+
+/// What a plan change does.
+#[derive(Debug, Clone)]
+pub struct ChangePreview {
+    pub plan: Plan,
+    pub at: CancelAt,
+    pub effective_at: DateTime<Utc>,
+    /// The new plan's fee is higher per unit of time.
+    pub upgrade: bool,
+    pub proration: Proration,
+    /// Proration lines (immediate changes only): unused time back, remaining time charged.
+    pub lines: Vec<LineItem>,
 }
 
 fn not_allowed(message: &str) -> DomainError {

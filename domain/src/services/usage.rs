@@ -12,15 +12,20 @@ use crate::usage::{
     build_report, hour_of, validate_feature, Aggregation, EventOutcome, Feature, Granularity,
     IncomingEvent, UsageEvent, UsageReport, MAX_BATCH, MAX_FUTURE,
 };
+use crate::ports::TestClockRepo;
 use crate::{clock, id, DomainError, DomainResult};
 
 #[derive(Clone)]
 pub struct UsageService {
     repo: Arc<dyn UsageRepo>,
     customers: Arc<dyn CustomerRepo>,
+    clocks: Arc<dyn TestClockRepo>,
     /// Events older than this are refused (late data would change closed periods).
     max_age: chrono::Duration,
 }
+
+/// A customer as ingestion sees them: their id and their now (a test clock's frozen time).
+type Known = Option<(String, chrono::DateTime<chrono::Utc>)>;
 
 pub fn feature_not_found() -> DomainError {
     FeatureId::not_found()
@@ -50,11 +55,13 @@ impl UsageService {
     pub fn new(
         repo: Arc<dyn UsageRepo>,
         customers: Arc<dyn CustomerRepo>,
+        clocks: Arc<dyn TestClockRepo>,
         max_age: chrono::Duration,
     ) -> Self {
         Self {
             repo,
             customers,
+            clocks,
             max_age,
         }
     }
@@ -165,7 +172,7 @@ impl UsageService {
             .into_iter()
             .map(|f| (f.key.clone(), f))
             .collect();
-        let mut customers: HashMap<(bool, String), Option<String>> = HashMap::new();
+        let mut customers: HashMap<(bool, String), Known> = HashMap::new();
         let mut outcomes = Vec::with_capacity(events.len());
         let mut valid = Vec::new();
         for e in events {
@@ -202,7 +209,7 @@ impl UsageService {
         tenant_id: &str,
         e: IncomingEvent,
         features: &HashMap<String, Feature>,
-        customers: &mut HashMap<(bool, String), Option<String>>,
+        customers: &mut HashMap<(bool, String), Known>,
         now: chrono::DateTime<chrono::Utc>,
     ) -> DomainResult<Result<UsageEvent, String>> {
         if !valid_key(&e.event_id) {
@@ -232,12 +239,25 @@ impl UsageService {
                 } else {
                     None
                 };
-                let found = found.map(|c| c.id.to_string());
+                // Events of a customer on a test clock are checked against the clock's time.
+                let found = match found {
+                    Some(c) => {
+                        let their_now = match &c.test_clock_id {
+                            Some(clock) => self
+                                .clocks
+                                .get(tenant_id, clock)?
+                                .map_or(now, |c| c.frozen_time),
+                            None => now,
+                        };
+                        Some((c.id.to_string(), their_now))
+                    }
+                    None => None,
+                };
                 customers.insert((by_external, key.clone()), found.clone());
                 found
             }
         };
-        let Some(customer_id) = customer_id else {
+        let Some((customer_id, now)) = customer_id else {
             return Ok(Err(format!("unknown customer `{key}`")));
         };
         let timestamp = e.timestamp.unwrap_or(now);

@@ -223,7 +223,7 @@ fn movement(st: WalletState) -> (Wallet, WalletTransaction) {
 }
 
 /// Adds a top-up to a locked wallet: expiries first, then a new lot and a `credit` entry.
-pub(crate) fn credit_state(
+pub fn credit_state(
     st: &mut WalletState,
     t: &TopUp,
     now: DateTime<Utc>,

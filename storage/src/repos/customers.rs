@@ -30,6 +30,7 @@ struct CustomerRow {
     created_at: DbTime,
     updated_at: DbTime,
     archived_at: Option<DbTime>,
+    test_clock_id: Option<String>,
 }
 
 impl CustomerRow {
@@ -48,6 +49,7 @@ impl CustomerRow {
             created_at: DbTime(c.created_at),
             updated_at: DbTime(c.updated_at),
             archived_at: c.archived_at.map(DbTime),
+            test_clock_id: c.test_clock_id.as_ref().map(|t| t.to_string()),
         }
     }
 
@@ -76,6 +78,7 @@ impl CustomerRow {
             created_at: self.created_at.0,
             updated_at: self.updated_at.0,
             archived_at: self.archived_at.map(|t| t.0),
+            test_clock_id: self.test_clock_id.as_deref().map(stored_id).transpose()?,
         })
     }
 }

@@ -35,6 +35,8 @@ struct InvoiceRow {
     voided_at: Option<DbTime>,
     created_at: DbTime,
     updated_at: DbTime,
+    subscription_id: Option<String>,
+    billing_period_start: Option<DbTime>,
 }
 
 impl InvoiceRow {
@@ -58,6 +60,8 @@ impl InvoiceRow {
             voided_at: i.voided_at.map(DbTime),
             created_at: DbTime(i.created_at),
             updated_at: DbTime(i.updated_at),
+            subscription_id: i.subscription_id.as_ref().map(|s| s.to_string()),
+            billing_period_start: i.billing_period_start.map(DbTime),
         }
     }
 
@@ -89,6 +93,8 @@ impl InvoiceRow {
             voided_at: self.voided_at.map(|t| t.0),
             created_at: self.created_at.0,
             updated_at: self.updated_at.0,
+            subscription_id: self.subscription_id.as_deref().map(stored_id).transpose()?,
+            billing_period_start: self.billing_period_start.map(|t| t.0),
         })
     }
 }

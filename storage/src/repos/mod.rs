@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod billing;
 pub mod customers;
 pub mod health;
 pub mod idempotency;

@@ -1,5 +1,6 @@
 use diesel::prelude::*;
-use domain::id::SubscriptionId;
+use chrono::{DateTime, Utc};
+use domain::id::{SubscriptionId, TestClockId};
 use domain::page::{Page, PageRequest};
 use domain::plan::Interval;
 use domain::ports::{SubscriptionChange, SubscriptionFilter, SubscriptionRepo};
@@ -7,9 +8,9 @@ use domain::scope::{CustomerScope, Scope};
 use domain::subscription::{BillingAnchor, Collection, Subscription, SubscriptionStatus};
 use domain::DomainResult;
 
-use super::stored::{stored_id, Stored};
+use super::stored::{json, stored_id, Stored};
 use super::{first_locked, internal, newest_first, scoped, TxError};
-use crate::connection::write_tx;
+use crate::connection::{write_tx, DbConnection};
 use crate::schema::subscriptions as su;
 use crate::sql_types::DbTime;
 use crate::Store;
@@ -36,6 +37,15 @@ struct SubscriptionRow {
     ended_at: Option<DbTime>,
     created_at: DbTime,
     updated_at: DbTime,
+    test_clock_id: Option<String>,
+    period_index: i32,
+    due_at: Option<DbTime>,
+    collection_retry_at: Option<DbTime>,
+    dunning_attempts: i32,
+    billing_retry_at: Option<DbTime>,
+    billing_error: Option<String>,
+    pending_plan_id: Option<String>,
+    pending_lines: String,
 }
 
 impl SubscriptionRow {
@@ -61,6 +71,16 @@ impl SubscriptionRow {
             ended_at: s.ended_at.map(DbTime),
             created_at: DbTime(s.created_at),
             updated_at: DbTime(s.updated_at),
+            test_clock_id: s.test_clock_id.as_ref().map(|c| c.to_string()),
+            period_index: i32::try_from(s.period_index).unwrap_or(i32::MAX),
+            // The worker's schedule, kept in step with the state on every write.
+            due_at: s.due_at().map(DbTime),
+            collection_retry_at: s.collection_retry_at.map(DbTime),
+            dunning_attempts: i32::try_from(s.dunning_attempts).unwrap_or(i32::MAX),
+            billing_retry_at: s.billing_retry_at.map(DbTime),
+            billing_error: s.billing_error.clone(),
+            pending_plan_id: s.pending_plan_id.as_ref().map(|p| p.to_string()),
+            pending_lines: json(&s.pending_lines),
         }
     }
 
@@ -94,6 +114,16 @@ impl SubscriptionRow {
             ended_at: self.ended_at.map(|t| t.0),
             created_at: self.created_at.0,
             updated_at: self.updated_at.0,
+            test_clock_id: self.test_clock_id.as_deref().map(stored_id).transpose()?,
+            period_index: u32::try_from(self.period_index)
+                .map_err(|_| row.damaged("period_index"))?,
+            collection_retry_at: self.collection_retry_at.map(|t| t.0),
+            dunning_attempts: u32::try_from(self.dunning_attempts)
+                .map_err(|_| row.damaged("dunning_attempts"))?,
+            billing_retry_at: self.billing_retry_at.map(|t| t.0),
+            billing_error: self.billing_error,
+            pending_plan_id: self.pending_plan_id.as_deref().map(stored_id).transpose()?,
+            pending_lines: row.json("pending_lines", &self.pending_lines)?,
         })
     }
 }
@@ -200,5 +230,76 @@ impl SubscriptionRepo for Store {
             .into_iter()
             .map(SubscriptionRow::into_domain)
             .collect()
+    }
+
+    fn lock(&self, scope: &Scope, id: &SubscriptionId) -> DomainResult<Option<Subscription>> {
+        let mut conn = self.conn()?;
+        let this = su::table
+            .filter(su::tenant_id.eq(scope.tenant_id()))
+            .filter(su::id.eq(id.as_str()));
+        let row = first_locked!(&mut *conn, this.select(SubscriptionRow::as_select()))
+            .map_err(internal)?;
+        // The customer of a customer scope is checked on the locked row.
+        Ok(row
+            .map(SubscriptionRow::into_domain)
+            .transpose()?
+            .filter(|s| scope.admits(&s.customer_id)))
+    }
+
+    fn update(&self, s: &Subscription) -> DomainResult<()> {
+        let mut conn = self.conn()?;
+        diesel::update(
+            su::table
+                .filter(su::tenant_id.eq(&s.tenant_id))
+                .filter(su::id.eq(s.id.as_str())),
+        )
+        .set(SubscriptionRow::from_domain(s))
+        .execute(&mut *conn)
+        .map_err(internal)?;
+        Ok(())
+    }
+
+    fn claim_due(
+        &self,
+        clock: Option<&TestClockId>,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Option<Subscription>> {
+        let mut conn = self.conn()?;
+        // (A macro: the select's type is fixed per backend.)
+        macro_rules! due {
+            () => {
+                su::table
+                    .filter(su::due_at.le(DbTime(now)))
+                    .order((su::due_at.asc(), su::id.asc()))
+                    .select(SubscriptionRow::as_select())
+            };
+        }
+        // Each filter matches one of the two partial indexes (subscriptions_due,
+        // subscriptions_clock_due). On PostgreSQL, rows another replica's worker holds are
+        // skipped, not waited for.
+        let clock = clock.map(|c| c.to_string());
+        let row = match (&mut *conn, clock) {
+            (DbConnection::Postgres(pg), None) => due!()
+                .filter(su::test_clock_id.is_null())
+                .for_update()
+                .skip_locked()
+                .first(pg)
+                .optional(),
+            (DbConnection::Postgres(pg), Some(c)) => due!()
+                .filter(su::test_clock_id.eq(c))
+                .for_update()
+                .skip_locked()
+                .first(pg)
+                .optional(),
+            (DbConnection::Sqlite(sq), None) => due!()
+                .filter(su::test_clock_id.is_null())
+                .first(sq)
+                .optional(),
+            (DbConnection::Sqlite(sq), Some(c)) => {
+                due!().filter(su::test_clock_id.eq(c)).first(sq).optional()
+            }
+        }
+        .map_err(internal)?;
+        row.map(SubscriptionRow::into_domain).transpose()
     }
 }

@@ -22,6 +22,7 @@ use crate::state::AppState;
     responses(
         (status = 201, body = CustomerView),
         (status = 400, body = Problem, content_type = "application/problem+json", description = "`malformed_json`."),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`test_clock_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`external_id_taken` or `idempotency_key_in_use`."),
         (status = 413, body = Problem, content_type = "application/problem+json"),
         (status = 415, body = Problem, content_type = "application/problem+json"),
@@ -44,6 +45,7 @@ pub async fn create(
         address: b.address.map(Into::into),
         timezone: b.timezone,
         metadata: b.metadata.unwrap_or_default(),
+        test_clock: b.test_clock,
     };
     let (svc, tenant) = (state.customers.clone(), who.tenant_id.clone());
     idempotency::run(&state, &who, &req, &body.raw, move || {

@@ -76,6 +76,8 @@ pub struct CustomerView {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub archived_at: Option<DateTime<Utc>>,
+    /// The test clock the customer lives on, if any.
+    pub test_clock_id: Option<String>,
 }
 
 impl From<Customer> for CustomerView {
@@ -93,6 +95,7 @@ impl From<Customer> for CustomerView {
             created_at: c.created_at,
             updated_at: c.updated_at,
             archived_at: c.archived_at,
+            test_clock_id: c.test_clock_id.map(String::from),
         }
     }
 }
@@ -115,6 +118,9 @@ pub struct CreateCustomer {
     pub timezone: Option<String>,
     /// Up to 50 keys (≤ 40 chars) with string values (≤ 500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
+    /// A test clock's id: the customer lives in its time for good (their subscriptions are
+    /// billed only when the clock is advanced). For rehearsals, never for real customers.
+    pub test_clock: Option<String>,
 }
 
 /// Fields left out stay as they are; `null` clears an optional field. `metadata` replaces the

@@ -97,6 +97,24 @@ pub struct InvoiceView {
     pub voided_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The subscription billing made this invoice for, if any.
+    pub subscription_id: Option<String>,
+    /// The period boundary it bills (with `subscription_id`, unique).
+    pub billing_period_start: Option<DateTime<Utc>>,
+}
+
+impl From<domain::invoice::LineItem> for LineView {
+    fn from(l: domain::invoice::LineItem) -> Self {
+        Self {
+            description: l.description,
+            quantity: canonical(&l.quantity),
+            unit_amount: canonical(&l.unit_amount),
+            amount: canonical(&l.amount),
+            feature: l.feature,
+            period_start: l.period_start,
+            period_end: l.period_end,
+        }
+    }
 }
 
 impl From<Invoice> for InvoiceView {
@@ -110,19 +128,9 @@ impl From<Invoice> for InvoiceView {
             subtotal: canonical(&i.subtotal),
             status: i.status.as_str(),
             payment_status: i.payment_status.as_str(),
-            lines: i
-                .lines
-                .into_iter()
-                .map(|l| LineView {
-                    description: l.description,
-                    quantity: canonical(&l.quantity),
-                    unit_amount: canonical(&l.unit_amount),
-                    amount: canonical(&l.amount),
-                    feature: l.feature,
-                    period_start: l.period_start,
-                    period_end: l.period_end,
-                })
-                .collect(),
+            lines: i.lines.into_iter().map(LineView::from).collect(),
+            subscription_id: i.subscription_id.map(String::from),
+            billing_period_start: i.billing_period_start,
             id: i.id.into(),
             number: i.number,
             customer_id: i.customer_id.into(),

@@ -1,7 +1,7 @@
 //! Session settings as they appear in JSON, shared by admin and portal routes.
 
 use chrono::{DateTime, Utc};
-use domain::portal_session::{
+use domain::portal_session::{PlanChangePermission, 
     CancelMode, Permissions, PortalSession, ProfileField, ProfileUpdate, Sections, SessionMode,
     SubscriptionCancel,
 };
@@ -148,6 +148,14 @@ pub struct SubscriptionCancelBody {
 pub struct PermissionsBody {
     pub profile_update: Option<ProfileUpdateBody>,
     pub subscription_cancel: Option<SubscriptionCancelBody>,
+    /// Changing a subscription's plan to a public plan (off by default).
+    pub plan_change: Option<PlanChangeBody>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PlanChangeBody {
+    pub enabled: bool,
 }
 
 impl From<PermissionsBody> for Permissions {
@@ -174,6 +182,10 @@ impl From<PermissionsBody> for Permissions {
                     },
                 })
                 .unwrap_or(defaults.subscription_cancel),
+            plan_change: b
+                .plan_change
+                .map(|c| PlanChangePermission { enabled: c.enabled })
+                .unwrap_or(defaults.plan_change),
         }
     }
 }
@@ -195,6 +207,9 @@ impl From<Permissions> for PermissionsBody {
                     CancelMode::AtPeriodEnd => CancelModeBody::AtPeriodEnd,
                     CancelMode::Immediately => CancelModeBody::Immediately,
                 }),
+            }),
+            plan_change: Some(PlanChangeBody {
+                enabled: p.plan_change.enabled,
             }),
         }
     }

@@ -5,8 +5,8 @@ use domain::id::parse;
 use domain::services::subscriptions::{Actor, NewSubscription};
 
 use super::dto::{
-    choices, CancelSubscription, CreateSubscription, ListSubscriptions, SubscriptionList,
-    SubscriptionView,
+    choices, CancelSubscription, ChangePlan, CreateSubscription, ListSubscriptions,
+    PlanChangePreview, SubscriptionList, SubscriptionView, UpcomingInvoice,
 };
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{AdminKey, JsonBody, Query};
@@ -110,6 +110,7 @@ pub async fn get(
         (status = 200, body = SubscriptionView),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`currency_mismatch` (`wallet_credit` without an active wallet in the plan's currency) or `validation_failed`."),
     ),
 )]
 #[post("/subscriptions/{id}/cancel")]
@@ -119,10 +120,94 @@ pub async fn cancel(
     id: Path<String>,
     body: JsonBody<CancelSubscription>,
 ) -> Result<HttpResponse, ApiError> {
-    let at = body.value.at()?;
+    let (at, unused) = body.value.choices()?;
     let svc = state.subscriptions.clone();
-    let s = blocking(move || svc.cancel(&who.scope(), &parse(&id)?, at, Actor::Merchant)).await?;
+    let s = blocking(move || svc.cancel(&who.scope(), &parse(&id)?, at, unused, Actor::Merchant))
+        .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
+}
+
+/// Change the plan: upgrades at once by default (the price difference for the rest of the
+/// period prorated by days), downgrades at the period's end.
+#[utoipa::path(
+    operation_id = "change_subscription_plan",
+    tag = "Subscriptions",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    request_body = ChangePlan,
+    responses(
+        (status = 200, body = SubscriptionView),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found` or `plan_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended` or `plan_archived`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`currency_mismatch` (another currency, or an immediate downgrade without a wallet to credit) or `validation_failed` (the current plan, or an immediate change to another interval)."),
+    ),
+)]
+#[post("/subscriptions/{id}/change")]
+pub async fn change(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+    body: JsonBody<ChangePlan>,
+) -> Result<HttpResponse, ApiError> {
+    let wanted = body.value.change()?;
+    let svc = state.subscriptions.clone();
+    let s = blocking(move || svc.change_plan(&who.scope(), &parse(&id)?, wanted, Actor::Merchant))
+        .await?;
+    Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
+}
+
+/// What a plan change would do now (effective date, proration lines), without doing it.
+#[utoipa::path(
+    operation_id = "preview_subscription_plan_change",
+    tag = "Subscriptions",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    request_body = ChangePlan,
+    responses(
+        (status = 200, body = PlanChangePreview),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found` or `plan_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended` or `plan_archived`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`currency_mismatch` or `validation_failed`."),
+    ),
+)]
+#[post("/subscriptions/{id}/change/preview")]
+pub async fn change_preview(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+    body: JsonBody<ChangePlan>,
+) -> Result<HttpResponse, ApiError> {
+    let wanted = body.value.change()?;
+    let svc = state.subscriptions.clone();
+    let p = blocking(move || {
+        svc.preview_change(&who.scope(), &parse(&id)?, &wanted, Actor::Merchant)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(PlanChangePreview::from(p)))
+}
+
+/// The next invoice as it stands now: the next period's fee, this period's usage so far priced
+/// by the plan's charges, and pending proration, computed by the renewal's own code.
+#[utoipa::path(
+    operation_id = "get_subscription_upcoming_invoice",
+    tag = "Subscriptions",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = UpcomingInvoice),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended`."),
+    ),
+)]
+#[get("/subscriptions/{id}/upcoming_invoice")]
+pub async fn upcoming_invoice(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.billing.clone();
+    let u = blocking(move || svc.upcoming(&who.scope(), &parse(&id)?)).await?;
+    Ok(HttpResponse::Ok().json(UpcomingInvoice::from(u)))
 }
 
 /// Take back a cancellation at period end, while the period runs.

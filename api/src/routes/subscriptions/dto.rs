@@ -2,12 +2,15 @@
 
 use chrono::{DateTime, Utc};
 use domain::ports::SubscriptionFilter;
+use domain::services::billing::Upcoming;
+use domain::services::subscriptions::{ChangePreview, PlanChange, Proration, UnusedFee};
 use domain::subscription::{BillingAnchor, CancelAt, Collection, Subscription, SubscriptionStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
 use crate::routes::common::{list_type, Fields};
+use crate::routes::invoices::dto::LineView;
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -33,8 +36,101 @@ pub struct CreateSubscription {
 #[serde(deny_unknown_fields)]
 pub struct CancelSubscription {
     /// `period_end` (the default: the subscription runs to the end of the period already
-    /// paid) or `immediately`.
+    /// paid) or `immediately` (the usage so far is invoiced at once).
     pub at: Option<String>,
+    /// With `immediately`: `none` (the default) or `wallet_credit`: the unused part of the
+    /// period's fee (by calendar days, rounded once to the minor unit) is credited to the
+    /// customer's active wallet in the plan's currency.
+    pub unused: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"plan": "pro-monthly"}))]
+pub struct ChangePlan {
+    /// The new plan's code or id: active, in the same currency.
+    pub plan: String,
+    /// `immediately` (the default for an upgrade) or `period_end` (the default for a
+    /// downgrade: the customer keeps what they paid for until then). A plan with another
+    /// billing interval always starts at the period's end.
+    pub at: Option<String>,
+    /// For an immediate upgrade: `invoice_now` (the default) invoices the price difference for
+    /// the rest of the period at once; `next_renewal` adds it to the next renewal invoice. An
+    /// immediate downgrade credits the difference to the customer's wallet.
+    pub proration: Option<String>,
+}
+
+/// What a plan change does (the change's answer, or its preview).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanChangePreview {
+    pub plan_id: String,
+    pub plan_code: String,
+    /// `immediately` or `period_end`.
+    pub at: &'static str,
+    pub effective_at: DateTime<Utc>,
+    /// The new plan costs more per unit of time.
+    pub upgrade: bool,
+    /// `invoice_now` or `next_renewal`.
+    pub proration: &'static str,
+    pub currency: String,
+    /// Immediate changes: the unused time on the old plan (negative) and the remaining time on
+    /// the new one, each rounded once to the minor unit.
+    pub lines: Vec<LineView>,
+    /// The lines' sum: charged (positive) or credited to the wallet (negative).
+    #[schema(example = "12.50")]
+    pub net: String,
+}
+
+impl From<ChangePreview> for PlanChangePreview {
+    fn from(p: ChangePreview) -> Self {
+        let net: bigdecimal::BigDecimal = p.lines.iter().map(|l| &l.amount).sum();
+        Self {
+            net: p.plan.currency.display(&net),
+            currency: p.plan.currency.to_string(),
+            plan_id: p.plan.id.into(),
+            plan_code: p.plan.code,
+            at: p.at.as_str(),
+            effective_at: p.effective_at,
+            upgrade: p.upgrade,
+            proration: p.proration.as_str(),
+            lines: p.lines.into_iter().map(LineView::from).collect(),
+        }
+    }
+}
+
+/// The next invoice as it stands: the renewal's own computation with the usage so far.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UpcomingInvoice {
+    pub subscription_id: String,
+    pub customer_id: String,
+    pub currency: String,
+    /// When it will be issued: the end of the current period.
+    pub billing_at: DateTime<Utc>,
+    /// The fee for the next period (in advance), the usage of this one so far (in arrears) and
+    /// any pending proration.
+    pub lines: Vec<LineView>,
+    /// Exact sum of the lines.
+    #[schema(example = "58.345")]
+    pub subtotal: String,
+    /// Rounded to the currency's minor unit, half away from zero: what will be charged if no
+    /// more usage comes in.
+    #[schema(example = "58.35")]
+    pub total: String,
+}
+
+impl From<Upcoming> for UpcomingInvoice {
+    fn from(u: Upcoming) -> Self {
+        let i = u.invoice;
+        Self {
+            subscription_id: u.subscription.id.into(),
+            customer_id: u.subscription.customer_id.into(),
+            currency: i.currency.to_string(),
+            billing_at: u.subscription.current_period_end,
+            subtotal: domain::money::canonical(&i.subtotal),
+            total: i.currency.display(&i.total),
+            lines: i.lines.into_iter().map(LineView::from).collect(),
+        }
+    }
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -64,6 +160,12 @@ pub struct SubscriptionView {
     pub ended_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A plan change waiting for the end of the period.
+    pub pending_plan_id: Option<String>,
+    /// The customer's test clock, when they are on one.
+    pub test_clock_id: Option<String>,
+    /// Why billing last failed for this subscription (it is tried again later).
+    pub billing_error: Option<String>,
 }
 
 impl From<Subscription> for SubscriptionView {
@@ -87,6 +189,9 @@ impl From<Subscription> for SubscriptionView {
             ended_at: s.ended_at,
             created_at: s.created_at,
             updated_at: s.updated_at,
+            pending_plan_id: s.pending_plan_id.map(String::from),
+            test_clock_id: s.test_clock_id.map(String::from),
+            billing_error: s.billing_error,
         }
     }
 }
@@ -126,7 +231,7 @@ pub fn choices(b: &CreateSubscription) -> Result<(BillingAnchor, Collection), Ap
 }
 
 impl CancelSubscription {
-    pub fn at(&self) -> Result<CancelAt, ApiError> {
+    pub fn choices(&self) -> Result<(CancelAt, UnusedFee), ApiError> {
         let mut f = Fields::default();
         let at = f.one_of(
             "at",
@@ -135,7 +240,37 @@ impl CancelSubscription {
             CancelAt::parse,
             "period_end or immediately",
         );
-        f.done(at)
+        let unused = f.one_of(
+            "unused",
+            self.unused.as_deref(),
+            UnusedFee::None,
+            UnusedFee::parse,
+            "none or wallet_credit",
+        );
+        f.done((at, unused))
+    }
+}
+
+impl ChangePlan {
+    pub fn change(&self) -> Result<PlanChange, ApiError> {
+        let mut f = Fields::default();
+        let at = self.at.as_deref().map(|a| {
+            f.one_of("at", Some(a), CancelAt::PeriodEnd, CancelAt::parse, "period_end or immediately")
+        });
+        let proration = self.proration.as_deref().map(|p| {
+            f.one_of(
+                "proration",
+                Some(p),
+                Proration::InvoiceNow,
+                Proration::parse,
+                "invoice_now or next_renewal",
+            )
+        });
+        f.done(PlanChange {
+            plan: self.plan.clone(),
+            at,
+            proration,
+        })
     }
 }
 

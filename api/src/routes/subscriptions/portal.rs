@@ -3,9 +3,13 @@ use actix_web::{get, post, HttpRequest, HttpResponse};
 use domain::id::parse;
 use domain::portal_session::Section;
 use domain::ports::SubscriptionFilter;
-use domain::services::subscriptions::Actor;
+use domain::services::subscriptions::{Actor, UnusedFee};
+use domain::ErrorCode;
 
-use super::dto::{CancelSubscription, SubscriptionList, SubscriptionView};
+use super::dto::{
+    CancelSubscription, ChangePlan, PlanChangePreview, SubscriptionList, SubscriptionView,
+    UpcomingInvoice,
+};
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{JsonBody, PortalAuth, Query};
 use crate::pagination::portal_page;
@@ -89,13 +93,21 @@ pub async fn cancel(
     body: JsonBody<CancelSubscription>,
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Subscriptions)?;
-    let at = body.value.at()?;
+    let (at, unused) = body.value.choices()?;
+    if unused != UnusedFee::None {
+        // Refunds of unused time are the merchant's call, made with the admin API.
+        return Err(ApiError::new(
+            ErrorCode::ActionNotAllowed,
+            "A portal cancellation cannot credit the unused fee.",
+        ));
+    }
     let svc = state.subscriptions.clone();
     let s = blocking(move || {
         svc.cancel(
             &session.scope(),
             &parse(&id)?,
             at,
+            unused,
             Actor::Customer(&session),
         )
     })
@@ -129,4 +141,95 @@ pub async fn uncancel(
         blocking(move || svc.uncancel(&session.scope(), &parse(&id)?, Actor::Customer(&session)))
             .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
+}
+
+/// Change the plan of one of the customer's subscriptions to a public plan, if the session's
+/// `plan_change` permission allows it (upgrades at once, downgrades at the period's end, as for
+/// the admin route). Audited.
+#[utoipa::path(
+    operation_id = "change_portal_subscription_plan",
+    tag = "Portal: subscriptions",
+    security(("session_token" = [])),
+    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    request_body = ChangePlan,
+    responses(
+        (status = 200, body = SubscriptionView),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found` or `plan_not_found` (private plans included)."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended` or `plan_archived`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`currency_mismatch` or `validation_failed`."),
+    ),
+)]
+#[post("/subscriptions/{id}/change")]
+pub async fn change(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+    id: Path<String>,
+    body: JsonBody<ChangePlan>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Subscriptions)?;
+    let wanted = body.value.change()?;
+    let svc = state.subscriptions.clone();
+    let s = blocking(move || {
+        svc.change_plan(&session.scope(), &parse(&id)?, wanted, Actor::Customer(&session))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
+}
+
+/// What changing to a public plan would do now, without doing it.
+#[utoipa::path(
+    operation_id = "preview_portal_subscription_plan_change",
+    tag = "Portal: subscriptions",
+    security(("session_token" = [])),
+    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    request_body = ChangePlan,
+    responses(
+        (status = 200, body = PlanChangePreview),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found` or `plan_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended` or `plan_archived`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`currency_mismatch` or `validation_failed`."),
+    ),
+)]
+#[post("/subscriptions/{id}/change/preview")]
+pub async fn change_preview(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+    id: Path<String>,
+    body: JsonBody<ChangePlan>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Subscriptions)?;
+    let wanted = body.value.change()?;
+    let svc = state.subscriptions.clone();
+    let p = blocking(move || {
+        svc.preview_change(&session.scope(), &parse(&id)?, &wanted, Actor::Customer(&session))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(PlanChangePreview::from(p)))
+}
+
+/// The estimated next charge: the upcoming invoice as it stands now.
+#[utoipa::path(
+    operation_id = "get_portal_subscription_upcoming_invoice",
+    tag = "Portal: subscriptions",
+    security(("session_token" = [])),
+    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = UpcomingInvoice),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended`."),
+    ),
+)]
+#[get("/subscriptions/{id}/upcoming_invoice")]
+pub async fn upcoming_invoice(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::Subscriptions)?;
+    let svc = state.billing.clone();
+    let u = blocking(move || svc.upcoming(&session.scope(), &parse(&id)?)).await?;
+    Ok(HttpResponse::Ok().json(UpcomingInvoice::from(u)))
 }

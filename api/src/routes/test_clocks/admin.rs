@@ -1,0 +1,116 @@
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{get, post, HttpRequest, HttpResponse};
+use domain::id::parse;
+
+use super::dto::{
+    clock_name, clock_time, AdvanceTestClock, CreateTestClock, TestClockList, TestClockView,
+};
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{AdminKey, JsonBody, Query};
+use crate::idempotency;
+use crate::pagination::admin_page;
+use crate::routes::common::PageParams;
+use crate::state::AppState;
+
+/// Create a test clock. Customers created with `"test_clock": "<id>"` live in its time: their
+/// subscriptions start, renew and dun only when the clock is advanced.
+#[utoipa::path(
+    operation_id = "create_test_clock",
+    tag = "Test clocks",
+    security(("api_key" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 h.")),
+    request_body = CreateTestClock,
+    responses(
+        (status = 201, body = TestClockView),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`idempotency_key_in_use`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` or `idempotency_key_reused`."),
+    ),
+)]
+#[post("/test_clocks")]
+pub async fn create(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    req: HttpRequest,
+    body: JsonBody<CreateTestClock>,
+) -> Result<HttpResponse, ApiError> {
+    let frozen = clock_time("frozen_time", body.value.frozen_time)?;
+    let name = clock_name(body.value.name.clone())?;
+    let (svc, tenant) = (state.billing.clone(), who.tenant_id.clone());
+    idempotency::run(&state, &who, &req, &body.raw, move || {
+        let c = svc.create_clock(&tenant, name, frozen)?;
+        Ok((StatusCode::CREATED, TestClockView::from(c)))
+    })
+    .await
+}
+
+/// List test clocks, newest first.
+#[utoipa::path(
+    operation_id = "list_test_clocks",
+    tag = "Test clocks",
+    security(("api_key" = [])),
+    params(PageParams),
+    responses((status = 200, body = TestClockList)),
+)]
+#[get("/test_clocks")]
+pub async fn list(
+    state: Data<AppState>,
+    req: HttpRequest,
+    AdminKey(who): AdminKey,
+    Query(q): Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
+    let svc = state.billing.clone();
+    let found = blocking(move || svc.clocks(&who.tenant_id, &page)).await?;
+    Ok(HttpResponse::Ok().json(TestClockList::from(found.map(TestClockView::from))))
+}
+
+/// Get a test clock.
+#[utoipa::path(
+    operation_id = "get_test_clock",
+    tag = "Test clocks",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "clock_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = TestClockView),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`test_clock_not_found`."),
+    ),
+)]
+#[get("/test_clocks/{id}")]
+pub async fn get(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let svc = state.billing.clone();
+    let c = blocking(move || svc.clock(&who.tenant_id, &parse(&id)?)).await?;
+    Ok(HttpResponse::Ok().json(TestClockView::from(c)))
+}
+
+/// Move the clock forward and run, synchronously and in time order, every renewal, trial end,
+/// cancellation and dunning step due up to `to` for its customers' subscriptions (each at its
+/// own time). Other customers are never touched. What happened is in `/v1/billing_runs`.
+#[utoipa::path(
+    operation_id = "advance_test_clock",
+    tag = "Test clocks",
+    security(("api_key" = [])),
+    params(("id" = String, Path, example = "clock_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    request_body = AdvanceTestClock,
+    responses(
+        (status = 200, body = TestClockView),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`test_clock_not_found`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` (`to` not later than `frozen_time`, or more than three years on)."),
+    ),
+)]
+#[post("/test_clocks/{id}/advance")]
+pub async fn advance(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+    body: JsonBody<AdvanceTestClock>,
+) -> Result<HttpResponse, ApiError> {
+    let to = clock_time("to", body.value.to)?;
+    let svc = state.billing.clone();
+    let c = blocking(move || svc.advance(&who.tenant_id, &parse(&id)?, to)).await?;
+    Ok(HttpResponse::Ok().json(TestClockView::from(c)))
+}

@@ -1,0 +1,645 @@
+//! The billing engine: renewals, collection from wallets, dunning and test clocks.
+//!
+//! Exactly once: each step (one subscription's period boundary, or one dunning retry) runs in
+//! one unit of work that claims the subscription row (`claim_due`: locked, rows other workers
+//! hold skipped), writes the invoice, its payment and the moved-on subscription, and commits.
+//! A crash before the commit leaves nothing; after it, the subscription is no longer due. The
+//! invoice's unique key (subscription, period start) backs this up in the database. A server
+//! that was down catches up: a subscription three periods behind is due three times in a row,
+//! and each boundary is billed once, in order.
+//!
+//! Collection (`collection = wallet`): the invoice is paid from the customer's open wallet in its
+//! currency as far as the credits cover it, to the minor unit (a partial payment when they
+//! cover part). Anything left makes the subscription `past_due`; collection is retried
+//! [`DUNNING_DAYS`] after the invoice's issue, and after the last failed retry the subscription
+//! is canceled (its invoices stay open). Paying the open invoices another way (admin payment,
+//! a top-up then the next retry) brings it back to `active`.
+
+use std::sync::Arc;
+
+use bigdecimal::{BigDecimal, RoundingMode, Zero};
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+
+use crate::billing::{
+    self, fee_line, usage_hours, usage_lines, usage_totals, Renewal, DUNNING_DAYS,
+    PAYMENT_TERMS_DAYS,
+};
+use crate::customer::Customer;
+use crate::id::{CustomerId, PlanId, SubscriptionId, TestClockId};
+use crate::invoice::{format_number, number_period, Invoice, LineItem};
+use crate::page::{Page, PageRequest};
+use crate::payment::{PaymentMethod, PaymentState};
+use crate::plan::Plan;
+use crate::ports::{
+    BillingRunRepo, CustomerRepo, InvoiceRepo, PlanRepo, SubscriptionRepo, TestClockRepo,
+    UnitOfWork, UsageRepo, WalletRepo,
+};
+use crate::scope::{CustomerScope, Scope};
+use crate::services::payments::{NewPayment, PaymentService};
+use crate::services::wallets::customer_wallets;
+use crate::subscription::{Collection, Subscription, SubscriptionStatus};
+use crate::test_clock::{BillingRun, RunKind, RunSource, TestClock, MAX_ADVANCE_DAYS};
+use crate::wallet::{Wallet, WalletStatus};
+use crate::{clock, DomainError, DomainResult, ErrorCode};
+
+/// How long billing waits before trying a failed subscription again.
+const RETRY_AFTER_FAILURE: Duration = Duration::hours(1);
+
+#[derive(Clone)]
+pub struct BillingService {
+    subscriptions: Arc<dyn SubscriptionRepo>,
+    plans: Arc<dyn PlanRepo>,
+    customers: Arc<dyn CustomerRepo>,
+    usage: Arc<dyn UsageRepo>,
+    invoices: Arc<dyn InvoiceRepo>,
+    wallets: Arc<dyn WalletRepo>,
+    clocks: Arc<dyn TestClockRepo>,
+    runs: Arc<dyn BillingRunRepo>,
+    units: Arc<dyn UnitOfWork>,
+    payments: PaymentService,
+}
+
+/// What one drain did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Drained {
+    pub steps: usize,
+    pub failures: usize,
+}
+
+/// The next invoice of a subscription as it stands now.
+#[derive(Debug, Clone)]
+pub struct Upcoming {
+    pub subscription: Subscription,
+    /// A draft: not stored, no number. `billing_period_start` is the boundary it will bill.
+    pub invoice: Invoice,
+}
+
+/// Repositories the engine needs.
+pub struct BillingPorts {
+    pub subscriptions: Arc<dyn SubscriptionRepo>,
+    pub plans: Arc<dyn PlanRepo>,
+    pub customers: Arc<dyn CustomerRepo>,
+    pub usage: Arc<dyn UsageRepo>,
+    pub invoices: Arc<dyn InvoiceRepo>,
+    pub wallets: Arc<dyn WalletRepo>,
+    pub clocks: Arc<dyn TestClockRepo>,
+    pub runs: Arc<dyn BillingRunRepo>,
+    pub units: Arc<dyn UnitOfWork>,
+}
+
+impl BillingService {
+    pub fn new(ports: BillingPorts, payments: PaymentService) -> Self {
+        Self {
+            subscriptions: ports.subscriptions,
+            plans: ports.plans,
+            customers: ports.customers,
+            usage: ports.usage,
+            invoices: ports.invoices,
+            wallets: ports.wallets,
+            clocks: ports.clocks,
+            runs: ports.runs,
+            units: ports.units,
+            payments,
+        }
+    }
+
+    /// Now for a customer: their test clock's frozen time, or the real time.
+    pub fn now_for(&self, tenant_id: &str, clock: Option<&TestClockId>) -> DomainResult<DateTime<Utc>> {
+        match clock {
+            None => Ok(clock::now()),
+            Some(id) => Ok(self
+                .clocks
+                .get(tenant_id, id)?
+                .ok_or_else(TestClockId::not_found)?
+                .frozen_time),
+        }
+    }
+
+    /// Bills everything due at `now` for subscriptions on no test clock (the worker's pass).
+    pub fn run_due(&self, now: DateTime<Utc>) -> DomainResult<Drained> {
+        self.drain(None, now, RunSource::Worker)
+    }
+
+    /// Steps until nothing is due at `until`. Each step is its own unit of work.
+    fn drain(
+        &self,
+        clock: Option<&TestClockId>,
+        until: DateTime<Utc>,
+        source: RunSource,
+    ) -> DomainResult<Drained> {
+        let mut done = Drained::default();
+        loop {
+            let mut claimed: Option<(Subscription, DateTime<Utc>)> = None;
+            let stepped = self.units.atomically(&mut || {
+                claimed = None;
+                let Some(sub) = self.subscriptions.claim_due(clock, until)? else {
+                    return Ok(());
+                };
+                // A clock bills each boundary at its own time; the worker at the real time.
+                let at = match clock {
+                    Some(_) => sub.due_at().unwrap_or(until).min(until),
+                    None => until,
+                };
+                claimed = Some((sub.clone(), at));
+                self.step(sub, at, source)
+            });
+            match (stepped, claimed) {
+                (Ok(()), None) => return Ok(done),
+                (Ok(()), Some(_)) => done.steps += 1,
+                (Err(e), Some((sub, at))) => {
+                    done.failures += 1;
+                    // On a clock, a failed subscription waits for the next advance; the worker
+                    // tries it again in an hour. Either way the others go on.
+                    let retry = match clock {
+                        Some(_) => until + Duration::seconds(1),
+                        None => at + RETRY_AFTER_FAILURE,
+                    };
+                    self.record_failure(&sub, at, retry, &e, source)?;
+                }
+                (Err(e), None) => return Err(e),
+            }
+        }
+    }
+
+    fn record_failure(
+        &self,
+        sub: &Subscription,
+        at: DateTime<Utc>,
+        retry: DateTime<Utc>,
+        error: &DomainError,
+        source: RunSource,
+    ) -> DomainResult<()> {
+        let message = error.to_string();
+        self.units.atomically(&mut || {
+            self.subscriptions
+                .change(&Scope::account(&sub.tenant_id), &sub.id, &mut |s| {
+                    s.billing_retry_at = Some(retry);
+                    s.billing_error = Some(message.clone());
+                    Ok(())
+                })?;
+            self.runs.record(&run(
+                sub,
+                RunKind::Failure,
+                Some(sub.current_period_end),
+                None,
+                "failed",
+                Some(message.clone()),
+                source,
+                at,
+            ))
+        })
+    }
+
+    /// One step for a claimed subscription at `at`: its period boundary, or a dunning retry.
+    fn step(&self, mut sub: Subscription, at: DateTime<Utc>, source: RunSource) -> DomainResult<()> {
+        sub.billing_retry_at = None;
+        sub.billing_error = None;
+        let customer = self.customer(&sub.tenant_id, &sub.customer_id)?;
+        let tz = timezone(&customer);
+        if at >= sub.current_period_end {
+            self.renew(sub, tz, at, source)
+        } else if sub.collection_retry_at.is_some_and(|r| r <= at) {
+            self.retry_collection(sub, at, source)
+        } else {
+            // Due only for a retry after a failure that has nothing else due: write it back.
+            self.subscriptions.update(&sub)
+        }
+    }
+
+    fn customer(&self, tenant_id: &str, id: &CustomerId) -> DomainResult<Customer> {
+        self.customers
+            .get(tenant_id, id)?
+            .ok_or_else(CustomerId::not_found)
+    }
+
+    fn plan(&self, tenant_id: &str, id: &PlanId) -> DomainResult<Plan> {
+        self.plans.get(tenant_id, id)?.ok_or_else(PlanId::not_found)
+    }
+
+    /// What the subscription's current period's end will bill, with usage up to `until`.
+    fn renewal_of(&self, sub: &Subscription, tz: Tz) -> DomainResult<(Renewal, Plan)> {
+        let ended_plan = self.plan(&sub.tenant_id, &sub.plan_id)?;
+        let next_plan = match &sub.pending_plan_id {
+            Some(p) => self.plan(&sub.tenant_id, p)?,
+            None => ended_plan.clone(),
+        };
+        let usage = self.period_usage(sub, &ended_plan)?;
+        let r = billing::renewal(sub, &ended_plan, &next_plan, &usage, tz);
+        Ok((r, next_plan))
+    }
+
+    fn period_usage(
+        &self,
+        sub: &Subscription,
+        plan: &Plan,
+    ) -> DomainResult<std::collections::HashMap<String, BigDecimal>> {
+        if plan.charges.is_empty() {
+            return Ok(Default::default());
+        }
+        let (from, to) = usage_hours(sub.current_period_start, sub.current_period_end);
+        let rollups = self.usage.rollups(&sub.tenant_id, &sub.customer_id, from, to)?;
+        let features = self.usage.features(&sub.tenant_id)?;
+        Ok(usage_totals(&rollups, &features))
+    }
+
+    fn renew(&self, sub: Subscription, tz: Tz, at: DateTime<Utc>, source: RunSource) -> DomainResult<()> {
+        let (r, next_plan) = self.renewal_of(&sub, tz)?;
+        let mut after = r.after;
+        after.updated_at = at;
+        let mut outcome = if after.is_over() { "canceled" } else { "renewed" };
+        let mut invoice_id = None;
+        if !r.lines.is_empty() {
+            let invoice = self.issue(&sub, next_plan.currency, r.lines, r.period_start, at)?;
+            invoice_id = Some(invoice.id.to_string());
+            outcome = self.settle_new(&mut after, &invoice, at)?.unwrap_or(outcome);
+        }
+        self.subscriptions.update(&after)?;
+        self.runs.record(&run(
+            &sub,
+            RunKind::Renewal,
+            Some(r.period_start),
+            invoice_id,
+            outcome,
+            None,
+            source,
+            at,
+        ))
+    }
+
+    /// Collects a new invoice when the subscription pays from its wallet; what is left makes it
+    /// past due. Returns the outcome when there was something to collect.
+    fn settle_new(
+        &self,
+        sub: &mut Subscription,
+        invoice: &Invoice,
+        at: DateTime<Utc>,
+    ) -> DomainResult<Option<&'static str>> {
+        if sub.collection != Collection::Wallet || invoice.amount_due().is_zero() {
+            return Ok(None);
+        }
+        if self.collect(invoice, at)? {
+            return Ok(Some("paid"));
+        }
+        if !sub.is_over() {
+            sub.status = SubscriptionStatus::PastDue;
+            sub.dunning_attempts = 0;
+            sub.collection_retry_at = Some(at + Duration::days(DUNNING_DAYS[0]));
+        }
+        Ok(Some("past_due"))
+    }
+
+    /// Pays `invoice` from the customer's open wallet in its currency as far as the credits
+    /// cover it (to the minor unit). True when nothing is left to pay.
+    fn collect(&self, invoice: &Invoice, at: DateTime<Utc>) -> DomainResult<bool> {
+        let due = invoice.amount_due();
+        if due.is_zero() {
+            return Ok(true);
+        }
+        let Some(wallet) = self.wallet_for(invoice)? else {
+            return Ok(false);
+        };
+        let covered = wallet
+            .value_of(&wallet.balance)
+            .with_scale_round(i64::from(invoice.currency.minor_units()), RoundingMode::Down);
+        let amount = covered.min(due.clone());
+        if amount <= BigDecimal::zero() {
+            return Ok(false);
+        }
+        let (paid, _) = self.payments.pay_at(
+            &invoice.tenant_id,
+            &invoice.id,
+            NewPayment {
+                amount: amount.clone(),
+                method: PaymentMethod::Wallet,
+                wallet_id: Some(wallet.id.to_string()),
+                reference: Some("auto_collection".into()),
+                status: PaymentState::Succeeded,
+                failure_reason: None,
+            },
+            at,
+        )?;
+        Ok(paid.amount_due().is_zero())
+    }
+
+    fn wallet_for(&self, invoice: &Invoice) -> DomainResult<Option<Wallet>> {
+        let theirs = CustomerScope::new(&invoice.tenant_id, &invoice.customer_id);
+        Ok(customer_wallets(self.wallets.as_ref(), &theirs)?
+            .into_iter()
+            .find(|w| w.currency == invoice.currency && w.status == WalletStatus::Active))
+    }
+
+    /// A dunning retry: collect the subscription's open invoices, oldest first.
+    fn retry_collection(&self, mut sub: Subscription, at: DateTime<Utc>, source: RunSource) -> DomainResult<()> {
+        let open = open_invoices(self.invoices.as_ref(), &sub)?;
+        let mut all_paid = true;
+        for inv in &open {
+            all_paid &= self.collect(inv, at)?;
+        }
+        let outcome = if all_paid {
+            sub.status = SubscriptionStatus::Active;
+            sub.collection_retry_at = None;
+            sub.dunning_attempts = 0;
+            "paid"
+        } else {
+            sub.dunning_attempts += 1;
+            let step = sub.dunning_attempts as usize;
+            let issued = open
+                .first()
+                .and_then(|i| i.issued_at)
+                .unwrap_or(at);
+            match DUNNING_DAYS.get(step) {
+                Some(days) => {
+                    sub.collection_retry_at = Some((issued + Duration::days(*days)).max(at + Duration::seconds(1)));
+                    "past_due"
+                }
+                None => {
+                    sub.end(at);
+                    "canceled_unpaid"
+                }
+            }
+        };
+        sub.updated_at = at;
+        self.subscriptions.update(&sub)?;
+        self.runs.record(&run(
+            &sub,
+            RunKind::Collection,
+            None,
+            open.first().map(|i| i.id.to_string()),
+            outcome,
+            None,
+            source,
+            at,
+        ))
+    }
+
+    /// Inserts and finalizes an invoice of `sub` with its billing key.
+    fn issue(
+        &self,
+        sub: &Subscription,
+        currency: crate::money::Currency,
+        lines: Vec<LineItem>,
+        period_start: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> DomainResult<Invoice> {
+        let mut draft = Invoice::draft(&sub.tenant_id, sub.customer_id.clone(), currency, lines, at);
+        draft.subscription_id = Some(sub.id.clone());
+        draft.billing_period_start = Some(period_start);
+        draft.due_at = Some(match sub.collection {
+            Collection::Wallet => at,
+            Collection::SendInvoice => at + Duration::days(PAYMENT_TERMS_DAYS),
+        });
+        self.invoices.insert(&draft)?;
+        self.invoices.change(&sub.tenant_id, &draft.id, &mut |inv, next_number| {
+            let period = number_period(at);
+            inv.issue(format_number(&period, next_number(&period)?), at);
+            Ok(())
+        })
+    }
+
+    /// The first invoice of a subscription that starts paid (no trial): the first period's fee
+    /// in advance, collected like a renewal. Runs inside the creating unit of work, after the
+    /// subscription is stored.
+    pub fn open(&self, sub: &mut Subscription, plan: &Plan, tz: Tz) -> DomainResult<Option<Invoice>> {
+        if sub.status != SubscriptionStatus::Active {
+            return Ok(None);
+        }
+        let Some(fee) = fee_line(sub, plan, tz) else {
+            return Ok(None);
+        };
+        let at = sub.started_at;
+        let invoice = self.issue(sub, plan.currency, vec![fee], sub.current_period_start, at)?;
+        self.settle_new(sub, &invoice, at)?;
+        self.subscriptions.update(sub)?;
+        Ok(Some(invoice))
+    }
+
+    /// Invoices `lines` for `sub` now (a proration or a final usage invoice), keyed by `at`,
+    /// and collects it like a renewal.
+    pub fn invoice_now(
+        &self,
+        sub: &mut Subscription,
+        currency: crate::money::Currency,
+        lines: Vec<LineItem>,
+        at: DateTime<Utc>,
+    ) -> DomainResult<Invoice> {
+        let invoice = self.issue(sub, currency, lines, at, at)?;
+        self.settle_new(sub, &invoice, at)?;
+        Ok(invoice)
+    }
+
+    /// The usage lines of the current period so far (for a final invoice at an immediate
+    /// cancellation).
+    pub fn usage_so_far(&self, sub: &Subscription, plan: &Plan, at: DateTime<Utc>) -> DomainResult<Vec<LineItem>> {
+        let usage = self.period_usage(sub, plan)?;
+        Ok(usage_lines(plan, &usage, sub.current_period_start, at))
+    }
+
+    /// Credits `value` (in the wallet's currency) to the customer's open wallet in `currency`:
+    /// refused with 422 `currency_mismatch` when they have none.
+    pub fn credit_wallet(
+        &self,
+        sub: &Subscription,
+        currency: crate::money::Currency,
+        value: &BigDecimal,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        let theirs = CustomerScope::new(&sub.tenant_id, &sub.customer_id);
+        let wallet = customer_wallets(self.wallets.as_ref(), &theirs)?
+            .into_iter()
+            .find(|w| w.currency == currency && w.status == WalletStatus::Active)
+            .ok_or_else(|| DomainError::Unprocessable {
+                code: ErrorCode::CurrencyMismatch,
+                message: format!(
+                    "crediting the unused fee needs an active {currency} wallet of the customer"
+                ),
+            })?;
+        let credits = crate::payment::credits_for(value, &wallet.conversion_rate);
+        let top_up = crate::services::wallets::TopUp {
+            credits,
+            kind: crate::wallet::LotKind::Promotional,
+            priority: None,
+            expires_at: None,
+            reason: Some(reason.into()),
+            description: Some(format!("subscription {}", sub.id)),
+            reference: Some(sub.id.to_string()),
+            idempotency_key: None,
+        };
+        self.wallets.change(&sub.tenant_id, &wallet.id, &mut |st| {
+            crate::services::wallets::credit_state(st, &top_up, at)
+        })?;
+        Ok(())
+    }
+
+    /// The next invoice as it stands now: the same computation as the renewal, with the usage
+    /// so far.
+    pub fn upcoming(&self, scope: &Scope, id: &SubscriptionId) -> DomainResult<Upcoming> {
+        let sub = self
+            .subscriptions
+            .get(scope, id)?
+            .ok_or_else(SubscriptionId::not_found)?;
+        if sub.is_over() {
+            return Err(DomainError::Conflict {
+                code: ErrorCode::SubscriptionEnded,
+                message: "the subscription has ended: it has no upcoming invoice".into(),
+            });
+        }
+        let customer = self.customer(&sub.tenant_id, &sub.customer_id)?;
+        let (r, next_plan) = self.renewal_of(&sub, timezone(&customer))?;
+        let at = sub.current_period_end;
+        let mut invoice = Invoice::draft(&sub.tenant_id, sub.customer_id.clone(), next_plan.currency, r.lines, at);
+        invoice.subscription_id = Some(sub.id.clone());
+        invoice.billing_period_start = Some(r.period_start);
+        invoice.due_at = Some(at);
+        Ok(Upcoming {
+            subscription: sub,
+            invoice,
+        })
+    }
+
+    pub fn create_clock(
+        &self,
+        tenant_id: &str,
+        name: Option<String>,
+        frozen_time: DateTime<Utc>,
+    ) -> DomainResult<TestClock> {
+        let now = clock::now();
+        let c = TestClock {
+            id: TestClockId::new(),
+            tenant_id: tenant_id.to_owned(),
+            name,
+            frozen_time: clock::to_micros(frozen_time),
+            created_at: now,
+            updated_at: now,
+        };
+        self.clocks.insert(&c)?;
+        Ok(c)
+    }
+
+    pub fn clock(&self, tenant_id: &str, id: &TestClockId) -> DomainResult<TestClock> {
+        self.clocks
+            .get(tenant_id, id)?
+            .ok_or_else(TestClockId::not_found)
+    }
+
+    pub fn clocks(&self, tenant_id: &str, page: &PageRequest) -> DomainResult<Page<TestClock>> {
+        self.clocks.list(tenant_id, page)
+    }
+
+    /// Moves the clock to `to` and runs everything due up to then for its customers, in time
+    /// order, each boundary at its own time. Synchronous: the answer shows the clock moved.
+    pub fn advance(&self, tenant_id: &str, id: &TestClockId, to: DateTime<Utc>) -> DomainResult<TestClock> {
+        let to = clock::to_micros(to);
+        let current = self.clock(tenant_id, id)?;
+        if to <= current.frozen_time {
+            return Err(DomainError::validation(
+                "to",
+                "must be later than the clock's frozen_time",
+            ));
+        }
+        if to - current.frozen_time > Duration::days(MAX_ADVANCE_DAYS) {
+            return Err(DomainError::validation(
+                "to",
+                format!("a clock moves at most {MAX_ADVANCE_DAYS} days at a time"),
+            ));
+        }
+        self.drain(Some(id), to, RunSource::TestClock)?;
+        let mut moved = None;
+        self.units.atomically(&mut || {
+            let mut c = self
+                .clocks
+                .lock(tenant_id, id)?
+                .ok_or_else(TestClockId::not_found)?;
+            // Two advances at once: the later target wins, time never goes back.
+            if to > c.frozen_time {
+                c.frozen_time = to;
+                c.updated_at = clock::now();
+                self.clocks.update(&c)?;
+            }
+            moved = Some(c);
+            Ok(())
+        })?;
+        moved.ok_or_else(|| DomainError::internal("unit of work returned without a result"))
+    }
+
+    pub fn runs(
+        &self,
+        tenant_id: &str,
+        subscription: Option<&SubscriptionId>,
+        page: &PageRequest,
+    ) -> DomainResult<Page<BillingRun>> {
+        self.runs.list(tenant_id, subscription, page)
+    }
+}
+
+/// Brings a past-due subscription back to active once none of its invoices is open (called
+/// after a payment, inside the payment's unit of work).
+pub(crate) fn recover(
+    subscriptions: &dyn SubscriptionRepo,
+    invoices: &dyn InvoiceRepo,
+    tenant_id: &str,
+    id: &SubscriptionId,
+    now: DateTime<Utc>,
+) -> DomainResult<()> {
+    let scope = Scope::account(tenant_id);
+    let Some(sub) = subscriptions.get(&scope, id)? else {
+        return Ok(());
+    };
+    if sub.status != SubscriptionStatus::PastDue || !open_invoices(invoices, &sub)?.is_empty() {
+        return Ok(());
+    }
+    subscriptions.change(&scope, id, &mut |s| {
+        if s.status == SubscriptionStatus::PastDue {
+            s.status = SubscriptionStatus::Active;
+            s.collection_retry_at = None;
+            s.dunning_attempts = 0;
+            s.updated_at = now;
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// The subscription's finalized invoices with something left to pay, oldest first.
+fn open_invoices(invoices: &dyn InvoiceRepo, sub: &Subscription) -> DomainResult<Vec<Invoice>> {
+    let theirs = CustomerScope::new(&sub.tenant_id, &sub.customer_id);
+    let mut open: Vec<Invoice> = invoices
+        .open_invoices(&theirs)?
+        .into_iter()
+        .filter(|i| i.subscription_id.as_ref() == Some(&sub.id))
+        .collect();
+    open.sort_by(|a, b| a.issued_at.cmp(&b.issued_at).then(a.id.cmp(&b.id)));
+    Ok(open)
+}
+
+/// The customer's time zone (UTC when it no longer parses).
+pub fn timezone(customer: &Customer) -> Tz {
+    customer.timezone.parse().unwrap_or(chrono_tz::UTC)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn run(
+    sub: &Subscription,
+    kind: RunKind,
+    period_start: Option<DateTime<Utc>>,
+    invoice_id: Option<String>,
+    outcome: &str,
+    error: Option<String>,
+    source: RunSource,
+    at: DateTime<Utc>,
+) -> BillingRun {
+    BillingRun {
+        id: crate::id::new_id(crate::id::BILLING_RUN),
+        tenant_id: sub.tenant_id.clone(),
+        subscription_id: sub.id.clone(),
+        customer_id: sub.customer_id.to_string(),
+        kind,
+        period_start,
+        invoice_id,
+        outcome: outcome.to_owned(),
+        error,
+        source,
+        created_at: at,
+    }
+}

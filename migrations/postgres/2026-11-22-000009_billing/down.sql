@@ -1,0 +1,18 @@
+DROP TABLE billing_runs;
+DROP INDEX invoices_billing_period;
+ALTER TABLE invoices DROP COLUMN billing_period_start;
+ALTER TABLE invoices DROP COLUMN subscription_id;
+DROP INDEX subscriptions_clock_due;
+DROP INDEX subscriptions_due;
+ALTER TABLE subscriptions DROP COLUMN pending_lines;
+ALTER TABLE subscriptions DROP COLUMN pending_plan_id;
+ALTER TABLE subscriptions DROP COLUMN billing_error;
+ALTER TABLE subscriptions DROP COLUMN billing_retry_at;
+ALTER TABLE subscriptions DROP COLUMN dunning_attempts;
+ALTER TABLE subscriptions DROP COLUMN collection_retry_at;
+ALTER TABLE subscriptions DROP COLUMN due_at;
+ALTER TABLE subscriptions DROP COLUMN period_index;
+ALTER TABLE subscriptions DROP COLUMN test_clock_id;
+CREATE INDEX subscriptions_due ON subscriptions (current_period_end) WHERE status IN ('trialing', 'active', 'past_due');
+ALTER TABLE customers DROP COLUMN test_clock_id;
+DROP TABLE test_clocks;
