@@ -80,7 +80,14 @@ pub fn usage_lines(
             } else {
                 format!("{} usage", charge.feature)
             };
-            lines.push(line(description, units, price, Some(&charge.feature), start, end));
+            lines.push(line(
+                description,
+                units,
+                price,
+                Some(&charge.feature),
+                start,
+                end,
+            ));
         }
     }
     lines
@@ -154,7 +161,13 @@ pub fn fee_line(sub: &Subscription, plan: &Plan, tz: Tz) -> Option<LineItem> {
         return None;
     }
     let (start, end) = (sub.current_period_start, sub.current_period_end);
-    let full_start = boundary(sub.anchor_at, sub.interval, sub.interval_count, sub.period_index, tz);
+    let full_start = boundary(
+        sub.anchor_at,
+        sub.interval,
+        sub.interval_count,
+        sub.period_index,
+        tz,
+    );
     let amount = if start > full_start {
         prorate(plan, &plan.amount, start, full_start, end, tz)
     } else {
@@ -231,7 +244,13 @@ pub fn proration_lines(
         return Vec::new();
     }
     let end = sub.current_period_end;
-    let full_start = boundary(sub.anchor_at, sub.interval, sub.interval_count, sub.period_index, tz);
+    let full_start = boundary(
+        sub.anchor_at,
+        sub.interval,
+        sub.interval_count,
+        sub.period_index,
+        tz,
+    );
     let unused = prorate(old, &old.amount, at, full_start, end, tz);
     let remaining = prorate(new, &new.amount, at, full_start, end, tz);
     let mut lines = Vec::new();
@@ -267,8 +286,21 @@ pub fn unused_fee(sub: &Subscription, plan: &Plan, at: DateTime<Utc>, tz: Tz) ->
     ) {
         return BigDecimal::zero();
     }
-    let full_start = boundary(sub.anchor_at, sub.interval, sub.interval_count, sub.period_index, tz);
-    prorate(plan, &plan.amount, at, full_start, sub.current_period_end, tz)
+    let full_start = boundary(
+        sub.anchor_at,
+        sub.interval,
+        sub.interval_count,
+        sub.period_index,
+        tz,
+    );
+    prorate(
+        plan,
+        &plan.amount,
+        at,
+        full_start,
+        sub.current_period_end,
+        tz,
+    )
 }
 
 #[cfg(test)]

@@ -453,7 +453,7 @@ pub trait BillingRunRepo: Send + Sync {
     fn list(
         &self,
         tenant_id: &str,
-        subscription_id: Option<&crate::id::SubscriptionId>,
+        subscription_id: Option<&str>,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::test_clock::BillingRun>>;
 }

@@ -241,7 +241,11 @@ impl Subscription {
     /// The period after the current one: `(start, end, index)`. A trial is followed by the
     /// 0th paid period; `plan` is the plan in force from then on (a pending change applied):
     /// a different interval starts counting anew from the boundary.
-    pub fn next_period(&self, plan: &Plan, tz: Tz) -> (DateTime<Utc>, DateTime<Utc>, u32, DateTime<Utc>) {
+    pub fn next_period(
+        &self,
+        plan: &Plan,
+        tz: Tz,
+    ) -> (DateTime<Utc>, DateTime<Utc>, u32, DateTime<Utc>) {
         let start = self.current_period_end;
         if plan.interval != self.interval || plan.interval_count != self.interval_count {
             let end = boundary(start, plan.interval, plan.interval_count, 1, tz);
@@ -252,7 +256,13 @@ impl Subscription {
         } else {
             self.period_index + 1
         };
-        let end = boundary(self.anchor_at, self.interval, self.interval_count, index + 1, tz);
+        let end = boundary(
+            self.anchor_at,
+            self.interval,
+            self.interval_count,
+            index + 1,
+            tz,
+        );
         (start, end, index, self.anchor_at)
     }
 

@@ -30,7 +30,8 @@ fn exercise(store: &Store) {
         .unwrap()
         .expect("empty database bootstraps");
     let t = key.tenant_id.clone();
-    let customers = CustomerService::new(Arc::new(store.clone()) as Arc<dyn CustomerRepo>);
+    let shared = Arc::new(store.clone());
+    let customers = CustomerService::new(shared.clone() as Arc<dyn CustomerRepo>, shared);
     let count = |external_id: &str| {
         customers
             .get_by_external_id(&t, external_id)
@@ -49,6 +50,7 @@ fn exercise(store: &Store) {
                     address: None,
                     timezone: None,
                     metadata: Default::default(),
+                    test_clock: None,
                 },
             )
             .map(drop)

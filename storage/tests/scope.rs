@@ -21,7 +21,8 @@ fn exercise(store: &Store) {
     let keys = ApiKeyService::new(Arc::new(store.clone()) as Arc<dyn ApiKeyRepo>);
     let (key, _) = keys.bootstrap(None).unwrap().expect("empty database");
     let t = key.tenant_id.clone();
-    let customers = CustomerService::new(Arc::new(store.clone()) as Arc<dyn CustomerRepo>);
+    let shared = Arc::new(store.clone());
+    let customers = CustomerService::new(shared.clone() as Arc<dyn CustomerRepo>, shared);
     let repo_wallets: Arc<dyn WalletRepo> = Arc::new(store.clone());
     let repo_invoices: Arc<dyn InvoiceRepo> = Arc::new(store.clone());
     let wallets = WalletService::new(repo_wallets.clone(), Arc::new(store.clone()));
@@ -38,6 +39,7 @@ fn exercise(store: &Store) {
                     address: None,
                     timezone: None,
                     metadata: Default::default(),
+                    test_clock: None,
                 },
             )
             .unwrap()

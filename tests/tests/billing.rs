@@ -109,11 +109,22 @@ async fn renewals_bill_each_period_once_as_previewed(s: TestServer) {
     top_up(&s, &w, "100").await;
     // A customer on no clock, subscribed too: advancing the clock never touches them.
     let bystander = customer(&s, json!({"name": "Real time"})).await;
-    let sub = post(&s, "/v1/subscriptions", json!({"customer_id": cus, "plan": "pro", "collection": "wallet"})).await;
+    let sub = post(
+        &s,
+        "/v1/subscriptions",
+        json!({"customer_id": cus, "plan": "pro", "collection": "wallet"}),
+    )
+    .await;
     assert_eq!(sub.status, 201, "{}", sub.body);
     let sub = id(&sub);
     assert_eq!(
-        post(&s, "/v1/subscriptions", json!({"customer_id": bystander, "plan": "pro"})).await.status,
+        post(
+            &s,
+            "/v1/subscriptions",
+            json!({"customer_id": bystander, "plan": "pro"})
+        )
+        .await
+        .status,
         201
     );
     let sub_view = get(&s, &format!("/v1/subscriptions/{sub}")).await;
@@ -139,7 +150,11 @@ async fn renewals_bill_each_period_once_as_previewed(s: TestServer) {
     .await;
     early.assert_problem(422, "event_rejected");
     advance(&s, &c, "2027-02-10T12:00:00Z").await;
-    assert_eq!(invoices_of(&s, &cus, &sub).await.len(), 1, "nothing due yet");
+    assert_eq!(
+        invoices_of(&s, &cus, &sub).await.len(),
+        1,
+        "nothing due yet"
+    );
     let ev = post(
         &s,
         "/v1/events",
@@ -147,7 +162,11 @@ async fn renewals_bill_each_period_once_as_previewed(s: TestServer) {
                "timestamp": "2027-02-10T12:00:00Z", "properties": {"quantity": 1600}}),
     )
     .await;
-    assert!(ev.status == 200 || ev.status == 201 || ev.status == 202, "{}", ev.body);
+    assert!(
+        ev.status == 200 || ev.status == 201 || ev.status == 202,
+        "{}",
+        ev.body
+    );
     let up = get(&s, &format!("/v1/subscriptions/{sub}/upcoming_invoice")).await;
     // Line amounts are exact (canonical text); the total is rounded once.
     assert_eq!(amounts(&up["lines"]), vec!["9", "3", "49"], "{up}");
@@ -167,13 +186,22 @@ async fn renewals_bill_each_period_once_as_previewed(s: TestServer) {
     assert_eq!(renewal["payment_status"], "partially_paid");
     let after = get(&s, &format!("/v1/subscriptions/{sub}")).await;
     assert_eq!(after["status"], "past_due");
-    assert_eq!(after["current_period_end"], "2027-03-31T10:00:00Z", "month-end anchor");
+    assert_eq!(
+        after["current_period_end"], "2027-03-31T10:00:00Z",
+        "month-end anchor"
+    );
 
     // A top-up, then the first dunning retry a day later collects the rest.
     top_up(&s, &w, "1000").await;
     advance(&s, &c, "2027-03-01T10:00:00Z").await;
-    assert_eq!(get(&s, &format!("/v1/subscriptions/{sub}")).await["status"], "active");
-    assert_eq!(invoices_of(&s, &cus, &sub).await[1]["payment_status"], "paid");
+    assert_eq!(
+        get(&s, &format!("/v1/subscriptions/{sub}")).await["status"],
+        "active"
+    );
+    assert_eq!(
+        invoices_of(&s, &cus, &sub).await[1]["payment_status"],
+        "paid"
+    );
 
     // Three and a half months at once: Mar 31, Apr 30 and May 31 each billed once, in order.
     advance(&s, &c, "2027-06-15T00:00:00Z").await;
@@ -195,7 +223,11 @@ async fn renewals_bill_each_period_once_as_previewed(s: TestServer) {
     // Advancing again over the same ground bills nothing more.
     advance(&s, &c, "2027-06-16T00:00:00Z").await;
     assert_eq!(invoices_of(&s, &cus, &sub).await.len(), 5);
-    let runs = get(&s, &format!("/v1/billing_runs?subscription_id={sub}&limit=100")).await;
+    let runs = get(
+        &s,
+        &format!("/v1/billing_runs?subscription_id={sub}&limit=100"),
+    )
+    .await;
     let renewals = runs["data"]
         .as_array()
         .unwrap()
@@ -203,7 +235,11 @@ async fn renewals_bill_each_period_once_as_previewed(s: TestServer) {
         .filter(|r| r["kind"] == "renewal")
         .count();
     assert_eq!(renewals, 4, "{runs}");
-    assert!(runs["data"].as_array().unwrap().iter().all(|r| r["source"] == "test_clock"));
+    assert!(runs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["source"] == "test_clock"));
 
     // The bystander still has only its first invoice.
     let theirs = get(&s, &format!("/v1/invoices?customer_id={bystander}")).await;
@@ -232,7 +268,12 @@ async fn plan_changes_prorate_and_cancellation_credits_the_unused_fee(s: TestSer
 
     // Jan 15: 17 of January's 31 days remain. 10 × 17/31 = 5.4838… → 5.48 back; plus 31 × 17/31.
     advance(&s, &c, "2027-01-15T00:00:00Z").await;
-    let preview = post(&s, &format!("/v1/subscriptions/{sub}/change/preview"), json!({"plan": "plus"})).await;
+    let preview = post(
+        &s,
+        &format!("/v1/subscriptions/{sub}/change/preview"),
+        json!({"plan": "plus"}),
+    )
+    .await;
     assert_eq!(preview.status, 200, "{}", preview.body);
     assert_eq!(preview.body["at"], "immediately");
     assert_eq!(preview.body["upgrade"], true);
@@ -241,7 +282,12 @@ async fn plan_changes_prorate_and_cancellation_credits_the_unused_fee(s: TestSer
     // The preview changed nothing.
     assert_eq!(invoices_of(&s, &cus, &sub).await.len(), 1);
 
-    let changed = post(&s, &format!("/v1/subscriptions/{sub}/change"), json!({"plan": "plus"})).await;
+    let changed = post(
+        &s,
+        &format!("/v1/subscriptions/{sub}/change"),
+        json!({"plan": "plus"}),
+    )
+    .await;
     assert_eq!(changed.status, 200, "{}", changed.body);
     let all = invoices_of(&s, &cus, &sub).await;
     assert_eq!(all.len(), 2);
@@ -250,7 +296,12 @@ async fn plan_changes_prorate_and_cancellation_credits_the_unused_fee(s: TestSer
     assert_eq!(balance(&s, &w).await, "978.48");
 
     // A downgrade waits for the period's end.
-    let down = post(&s, &format!("/v1/subscriptions/{sub}/change"), json!({"plan": "basic"})).await;
+    let down = post(
+        &s,
+        &format!("/v1/subscriptions/{sub}/change"),
+        json!({"plan": "basic"}),
+    )
+    .await;
     assert_eq!(down.status, 200, "{}", down.body);
     assert!(down.body["pending_plan_id"].is_string(), "{}", down.body);
     advance(&s, &c, "2027-02-01T00:00:00Z").await;
@@ -276,10 +327,18 @@ async fn plan_changes_prorate_and_cancellation_credits_the_unused_fee(s: TestSer
     // Nothing more is billed.
     advance(&s, &c, "2027-04-01T00:00:00Z").await;
     assert_eq!(invoices_of(&s, &cus, &sub).await.len(), 3);
-    post(&s, &format!("/v1/subscriptions/{sub}/upcoming_invoice"), json!({})).await;
-    send(s.admin(Method::GET, &format!("/v1/subscriptions/{sub}/upcoming_invoice")))
-        .await
-        .assert_problem(409, "subscription_ended");
+    post(
+        &s,
+        &format!("/v1/subscriptions/{sub}/upcoming_invoice"),
+        json!({}),
+    )
+    .await;
+    send(s.admin(
+        Method::GET,
+        &format!("/v1/subscriptions/{sub}/upcoming_invoice"),
+    ))
+    .await
+    .assert_problem(409, "subscription_ended");
 }
 
 async fn dunning_retries_then_cancels_and_payment_recovers(s: TestServer) {
@@ -315,7 +374,10 @@ async fn dunning_retries_then_cancels_and_payment_recovers(s: TestServer) {
     )
     .await;
     assert_eq!(paid.status, 201, "{}", paid.body);
-    assert_eq!(get(&s, &format!("/v1/subscriptions/{}", subs[1])).await["status"], "active");
+    assert_eq!(
+        get(&s, &format!("/v1/subscriptions/{}", subs[1])).await["status"],
+        "active"
+    );
 
     // Retries on Jan 2, 4 and 8 fail; then the subscription is canceled, the invoice open.
     advance(&s, &c, "2027-01-09T00:00:00Z").await;
@@ -330,9 +392,19 @@ async fn dunning_retries_then_cancels_and_payment_recovers(s: TestServer) {
         .rev()
         .map(|r| r["outcome"].as_str().unwrap())
         .collect();
-    assert_eq!(outcomes, vec!["past_due", "past_due", "canceled_unpaid"], "{runs}");
-    assert_eq!(invoices_of(&s, &broke, &subs[0]).await[0]["payment_status"], "unpaid");
-    assert_eq!(get(&s, &format!("/v1/subscriptions/{}", subs[1])).await["status"], "active");
+    assert_eq!(
+        outcomes,
+        vec!["past_due", "past_due", "canceled_unpaid"],
+        "{runs}"
+    );
+    assert_eq!(
+        invoices_of(&s, &broke, &subs[0]).await[0]["payment_status"],
+        "unpaid"
+    );
+    assert_eq!(
+        get(&s, &format!("/v1/subscriptions/{}", subs[1])).await["status"],
+        "active"
+    );
 }
 
 /// A server that was down for three daily periods: its worker (every second here) bills each
@@ -345,11 +417,17 @@ async fn the_worker_catches_up_missed_periods_once(s: TestServer) {
     )
     .await;
     let cus = customer(&s, json!({"name": "Daily"})).await;
-    let sub = id(&created(&s, "/v1/subscriptions", json!({"customer_id": cus, "plan": "daily"})).await);
+    let sub = id(&created(
+        &s,
+        "/v1/subscriptions",
+        json!({"customer_id": cus, "plan": "daily"}),
+    )
+    .await);
     // Move the subscription's start three days and an hour back, as if the server had been off.
     let start = chrono::Utc::now() - chrono::Duration::days(3) - chrono::Duration::hours(1);
     let end = start + chrono::Duration::days(1);
-    let t = |x: chrono::DateTime<chrono::Utc>| x.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let t =
+        |x: chrono::DateTime<chrono::Utc>| x.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     s.execute_sql(&format!(
         "UPDATE subscriptions SET anchor_at = '{a}', started_at = '{a}', current_period_start = '{a}', \
          current_period_end = '{e}', due_at = '{e}' WHERE id = '{sub}'",
@@ -381,12 +459,19 @@ async fn the_worker_catches_up_missed_periods_once(s: TestServer) {
     assert_eq!(billed.len(), 4, "the first invoice and three renewals");
     assert_eq!(
         keys.iter().map(|k| k[..19].to_owned()).collect::<Vec<_>>(),
-        expected.iter().map(|k| k[..19].to_owned()).collect::<Vec<_>>()
+        expected
+            .iter()
+            .map(|k| k[..19].to_owned())
+            .collect::<Vec<_>>()
     );
     let view = get(&s, &format!("/v1/subscriptions/{sub}")).await;
     assert!(view["current_period_end"].as_str().unwrap() > t(chrono::Utc::now()).as_str());
     let runs = get(&s, &format!("/v1/billing_runs?subscription_id={sub}")).await;
-    assert!(runs["data"].as_array().unwrap().iter().all(|r| r["source"] == "worker"));
+    assert!(runs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| r["source"] == "worker"));
 }
 
 async fn bad_billing_input_changes_nothing(s: TestServer) {
@@ -421,21 +506,45 @@ async fn bad_billing_input_changes_nothing(s: TestServer) {
         r.assert_problem(422, "validation_failed");
         assert!(r.fields().contains(&field.to_owned()), "{}", r.body);
     }
-    assert_eq!(get(&s, &format!("/v1/test_clocks/{c}")).await["frozen_time"], "2027-01-01T00:00:00Z");
-    post(&s, "/v1/test_clocks/clock_01jd3x6v9f5m2q8r7t4w0y1z3a/advance", json!({"to": "2027-02-01T00:00:00Z"}))
+    assert_eq!(
+        get(&s, &format!("/v1/test_clocks/{c}")).await["frozen_time"],
+        "2027-01-01T00:00:00Z"
+    );
+    post(
+        &s,
+        "/v1/test_clocks/clock_01jd3x6v9f5m2q8r7t4w0y1z3a/advance",
+        json!({"to": "2027-02-01T00:00:00Z"}),
+    )
+    .await
+    .assert_problem(404, "test_clock_not_found");
+    post(&s, "/v1/test_clocks", json!({}))
         .await
-        .assert_problem(404, "test_clock_not_found");
-    post(&s, "/v1/test_clocks", json!({})).await.assert_problem(422, "validation_failed");
-    post(&s, "/v1/customers", json!({"name": "x", "test_clock": "clock_01jd3x6v9f5m2q8r7t4w0y1z3a"}))
-        .await
-        .assert_problem(404, "test_clock_not_found");
+        .assert_problem(422, "validation_failed");
+    post(
+        &s,
+        "/v1/customers",
+        json!({"name": "x", "test_clock": "clock_01jd3x6v9f5m2q8r7t4w0y1z3a"}),
+    )
+    .await
+    .assert_problem(404, "test_clock_not_found");
 
     let cus = customer(&s, json!({"name": "Careful", "test_clock": c})).await;
-    let sub = id(&created(&s, "/v1/subscriptions", json!({"customer_id": cus, "plan": "pro"})).await);
+    let sub = id(&created(
+        &s,
+        "/v1/subscriptions",
+        json!({"customer_id": cus, "plan": "pro"}),
+    )
+    .await);
     let change = format!("/v1/subscriptions/{sub}/change");
-    post(&s, &change, json!({"plan": "pro"})).await.assert_problem(422, "validation_failed");
-    post(&s, &change, json!({"plan": "euro"})).await.assert_problem(422, "currency_mismatch");
-    post(&s, &change, json!({"plan": "nope"})).await.assert_problem(404, "plan_not_found");
+    post(&s, &change, json!({"plan": "pro"}))
+        .await
+        .assert_problem(422, "validation_failed");
+    post(&s, &change, json!({"plan": "euro"}))
+        .await
+        .assert_problem(422, "currency_mismatch");
+    post(&s, &change, json!({"plan": "nope"}))
+        .await
+        .assert_problem(404, "plan_not_found");
     post(&s, &change, json!({"plan": "yearly", "at": "immediately"}))
         .await
         .assert_problem(422, "validation_failed");
@@ -447,12 +556,20 @@ async fn bad_billing_input_changes_nothing(s: TestServer) {
     post(&s, &change, json!({"plan": "mini", "at": "immediately"}))
         .await
         .assert_problem(422, "currency_mismatch");
-    post(&s, &format!("/v1/subscriptions/{sub}/cancel"), json!({"at": "immediately", "unused": "wallet_credit"}))
-        .await
-        .assert_problem(422, "currency_mismatch");
-    post(&s, &format!("/v1/subscriptions/{sub}/cancel"), json!({"unused": "everything"}))
-        .await
-        .assert_problem(422, "validation_failed");
+    post(
+        &s,
+        &format!("/v1/subscriptions/{sub}/cancel"),
+        json!({"at": "immediately", "unused": "wallet_credit"}),
+    )
+    .await
+    .assert_problem(422, "currency_mismatch");
+    post(
+        &s,
+        &format!("/v1/subscriptions/{sub}/cancel"),
+        json!({"unused": "everything"}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
     let view = get(&s, &format!("/v1/subscriptions/{sub}")).await;
     assert_eq!(view["status"], "active");
     assert!(view["pending_plan_id"].is_null());
@@ -461,31 +578,63 @@ async fn bad_billing_input_changes_nothing(s: TestServer) {
     // The portal: changing plans needs `plan_change`, and only public plans are offered.
     let locked = token(&portal_session(&s, json!({"customer_id": cus})).await);
     let portal_change = format!("/v1/portal/subscriptions/{sub}/change");
-    send(s.portal(Method::POST, &portal_change, &locked).json(&json!({"plan": "yearly"})))
-        .await
-        .assert_problem(403, "action_not_allowed");
+    send(
+        s.portal(Method::POST, &portal_change, &locked)
+            .json(&json!({"plan": "yearly"})),
+    )
+    .await
+    .assert_problem(403, "action_not_allowed");
     let open = token(
-        &portal_session(&s, json!({"customer_id": cus, "permissions": {"plan_change": {"enabled": true}}})).await,
+        &portal_session(
+            &s,
+            json!({"customer_id": cus, "permissions": {"plan_change": {"enabled": true}}}),
+        )
+        .await,
     );
-    send(s.portal(Method::POST, &portal_change, &open).json(&json!({"plan": "secret"})))
-        .await
-        .assert_problem(404, "plan_not_found");
-    let up = send(s.portal(Method::GET, &format!("/v1/portal/subscriptions/{sub}/upcoming_invoice"), &open)).await;
+    send(
+        s.portal(Method::POST, &portal_change, &open)
+            .json(&json!({"plan": "secret"})),
+    )
+    .await
+    .assert_problem(404, "plan_not_found");
+    let up = send(s.portal(
+        Method::GET,
+        &format!("/v1/portal/subscriptions/{sub}/upcoming_invoice"),
+        &open,
+    ))
+    .await;
     assert_eq!(up.status, 200, "{}", up.body);
     assert_eq!(up.body["total"], "49.00");
     // The yearly plan starts at the period's end; the change is audited.
-    let ok = send(s.portal(Method::POST, &portal_change, &open).json(&json!({"plan": "yearly"}))).await;
+    let ok = send(
+        s.portal(Method::POST, &portal_change, &open)
+            .json(&json!({"plan": "yearly"})),
+    )
+    .await;
     assert_eq!(ok.status, 200, "{}", ok.body);
     assert!(ok.body["pending_plan_id"].is_string());
     let audit = get(&s, "/v1/audit_events?limit=100").await;
     assert!(
-        audit["data"].as_array().unwrap().iter().any(|e| e["action"] == "subscription.plan_changed"),
+        audit["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "subscription.plan_changed"),
         "{audit}"
     );
     // Another customer's subscription is not found from this session.
     let other = customer(&s, json!({"name": "Other"})).await;
-    let theirs = id(&created(&s, "/v1/subscriptions", json!({"customer_id": other, "plan": "pro"})).await);
-    send(s.portal(Method::GET, &format!("/v1/portal/subscriptions/{theirs}/upcoming_invoice"), &open))
-        .await
-        .assert_problem(404, "subscription_not_found");
+    let theirs = id(&created(
+        &s,
+        "/v1/subscriptions",
+        json!({"customer_id": other, "plan": "pro"}),
+    )
+    .await);
+    send(s.portal(
+        Method::GET,
+        &format!("/v1/portal/subscriptions/{theirs}/upcoming_invoice"),
+        &open,
+    ))
+    .await
+    .assert_problem(404, "subscription_not_found");
 }

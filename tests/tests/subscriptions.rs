@@ -203,8 +203,15 @@ async fn bad_subscriptions_store_nothing(s: TestServer) {
     let all = send(s.admin(Method::GET, "/v1/subscriptions")).await;
     assert_eq!(all.body["data"], json!([]), "nothing was stored");
 
-    // With a USD wallet, wallet collection works; a bad cancel mode changes nothing.
-    wallet(&s, &c, "USD", "1").await;
+    // With a funded USD wallet, wallet collection works (the first fee is paid from it at
+    // once); a bad cancel mode changes nothing.
+    let w = wallet(&s, &c, "USD", "1").await;
+    let funded = send(
+        s.admin(Method::POST, &format!("/v1/wallets/{w}/top_up"))
+            .json(&json!({"credits": "100"})),
+    )
+    .await;
+    assert!(funded.status < 300, "{}", funded.body);
     let ok = subscribe(
         &s,
         json!({"customer_id": c, "plan": "usd", "collection": "wallet"}),

@@ -105,7 +105,11 @@ impl BillingService {
     }
 
     /// Now for a customer: their test clock's frozen time, or the real time.
-    pub fn now_for(&self, tenant_id: &str, clock: Option<&TestClockId>) -> DomainResult<DateTime<Utc>> {
+    pub fn now_for(
+        &self,
+        tenant_id: &str,
+        clock: Option<&TestClockId>,
+    ) -> DomainResult<DateTime<Utc>> {
         match clock {
             None => Ok(clock::now()),
             Some(id) => Ok(self
@@ -192,7 +196,12 @@ impl BillingService {
     }
 
     /// One step for a claimed subscription at `at`: its period boundary, or a dunning retry.
-    fn step(&self, mut sub: Subscription, at: DateTime<Utc>, source: RunSource) -> DomainResult<()> {
+    fn step(
+        &self,
+        mut sub: Subscription,
+        at: DateTime<Utc>,
+        source: RunSource,
+    ) -> DomainResult<()> {
         sub.billing_retry_at = None;
         sub.billing_error = None;
         let customer = self.customer(&sub.tenant_id, &sub.customer_id)?;
@@ -238,21 +247,35 @@ impl BillingService {
             return Ok(Default::default());
         }
         let (from, to) = usage_hours(sub.current_period_start, sub.current_period_end);
-        let rollups = self.usage.rollups(&sub.tenant_id, &sub.customer_id, from, to)?;
+        let rollups = self
+            .usage
+            .rollups(&sub.tenant_id, &sub.customer_id, from, to)?;
         let features = self.usage.features(&sub.tenant_id)?;
         Ok(usage_totals(&rollups, &features))
     }
 
-    fn renew(&self, sub: Subscription, tz: Tz, at: DateTime<Utc>, source: RunSource) -> DomainResult<()> {
+    fn renew(
+        &self,
+        sub: Subscription,
+        tz: Tz,
+        at: DateTime<Utc>,
+        source: RunSource,
+    ) -> DomainResult<()> {
         let (r, next_plan) = self.renewal_of(&sub, tz)?;
         let mut after = r.after;
         after.updated_at = at;
-        let mut outcome = if after.is_over() { "canceled" } else { "renewed" };
+        let mut outcome = if after.is_over() {
+            "canceled"
+        } else {
+            "renewed"
+        };
         let mut invoice_id = None;
         if !r.lines.is_empty() {
             let invoice = self.issue(&sub, next_plan.currency, r.lines, r.period_start, at)?;
             invoice_id = Some(invoice.id.to_string());
-            outcome = self.settle_new(&mut after, &invoice, at)?.unwrap_or(outcome);
+            outcome = self
+                .settle_new(&mut after, &invoice, at)?
+                .unwrap_or(outcome);
         }
         self.subscriptions.update(&after)?;
         self.runs.record(&run(
@@ -299,9 +322,10 @@ impl BillingService {
         let Some(wallet) = self.wallet_for(invoice)? else {
             return Ok(false);
         };
-        let covered = wallet
-            .value_of(&wallet.balance)
-            .with_scale_round(i64::from(invoice.currency.minor_units()), RoundingMode::Down);
+        let covered = wallet.value_of(&wallet.balance).with_scale_round(
+            i64::from(invoice.currency.minor_units()),
+            RoundingMode::Down,
+        );
         let amount = covered.min(due.clone());
         if amount <= BigDecimal::zero() {
             return Ok(false);
@@ -330,7 +354,12 @@ impl BillingService {
     }
 
     /// A dunning retry: collect the subscription's open invoices, oldest first.
-    fn retry_collection(&self, mut sub: Subscription, at: DateTime<Utc>, source: RunSource) -> DomainResult<()> {
+    fn retry_collection(
+        &self,
+        mut sub: Subscription,
+        at: DateTime<Utc>,
+        source: RunSource,
+    ) -> DomainResult<()> {
         let open = open_invoices(self.invoices.as_ref(), &sub)?;
         let mut all_paid = true;
         for inv in &open {
@@ -344,13 +373,11 @@ impl BillingService {
         } else {
             sub.dunning_attempts += 1;
             let step = sub.dunning_attempts as usize;
-            let issued = open
-                .first()
-                .and_then(|i| i.issued_at)
-                .unwrap_or(at);
+            let issued = open.first().and_then(|i| i.issued_at).unwrap_or(at);
             match DUNNING_DAYS.get(step) {
                 Some(days) => {
-                    sub.collection_retry_at = Some((issued + Duration::days(*days)).max(at + Duration::seconds(1)));
+                    sub.collection_retry_at =
+                        Some((issued + Duration::days(*days)).max(at + Duration::seconds(1)));
                     "past_due"
                 }
                 None => {
@@ -382,7 +409,8 @@ impl BillingService {
         period_start: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> DomainResult<Invoice> {
-        let mut draft = Invoice::draft(&sub.tenant_id, sub.customer_id.clone(), currency, lines, at);
+        let mut draft =
+            Invoice::draft(&sub.tenant_id, sub.customer_id.clone(), currency, lines, at);
         draft.subscription_id = Some(sub.id.clone());
         draft.billing_period_start = Some(period_start);
         draft.due_at = Some(match sub.collection {
@@ -390,17 +418,23 @@ impl BillingService {
             Collection::SendInvoice => at + Duration::days(PAYMENT_TERMS_DAYS),
         });
         self.invoices.insert(&draft)?;
-        self.invoices.change(&sub.tenant_id, &draft.id, &mut |inv, next_number| {
-            let period = number_period(at);
-            inv.issue(format_number(&period, next_number(&period)?), at);
-            Ok(())
-        })
+        self.invoices
+            .change(&sub.tenant_id, &draft.id, &mut |inv, next_number| {
+                let period = number_period(at);
+                inv.issue(format_number(&period, next_number(&period)?), at);
+                Ok(())
+            })
     }
 
     /// The first invoice of a subscription that starts paid (no trial): the first period's fee
     /// in advance, collected like a renewal. Runs inside the creating unit of work, after the
     /// subscription is stored.
-    pub fn open(&self, sub: &mut Subscription, plan: &Plan, tz: Tz) -> DomainResult<Option<Invoice>> {
+    pub fn open(
+        &self,
+        sub: &mut Subscription,
+        plan: &Plan,
+        tz: Tz,
+    ) -> DomainResult<Option<Invoice>> {
         if sub.status != SubscriptionStatus::Active {
             return Ok(None);
         }
@@ -430,7 +464,12 @@ impl BillingService {
 
     /// The usage lines of the current period so far (for a final invoice at an immediate
     /// cancellation).
-    pub fn usage_so_far(&self, sub: &Subscription, plan: &Plan, at: DateTime<Utc>) -> DomainResult<Vec<LineItem>> {
+    pub fn usage_so_far(
+        &self,
+        sub: &Subscription,
+        plan: &Plan,
+        at: DateTime<Utc>,
+    ) -> DomainResult<Vec<LineItem>> {
         let usage = self.period_usage(sub, plan)?;
         Ok(usage_lines(plan, &usage, sub.current_period_start, at))
     }
@@ -488,7 +527,13 @@ impl BillingService {
         let customer = self.customer(&sub.tenant_id, &sub.customer_id)?;
         let (r, next_plan) = self.renewal_of(&sub, timezone(&customer))?;
         let at = sub.current_period_end;
-        let mut invoice = Invoice::draft(&sub.tenant_id, sub.customer_id.clone(), next_plan.currency, r.lines, at);
+        let mut invoice = Invoice::draft(
+            &sub.tenant_id,
+            sub.customer_id.clone(),
+            next_plan.currency,
+            r.lines,
+            at,
+        );
         invoice.subscription_id = Some(sub.id.clone());
         invoice.billing_period_start = Some(r.period_start);
         invoice.due_at = Some(at);
@@ -529,7 +574,12 @@ impl BillingService {
 
     /// Moves the clock to `to` and runs everything due up to then for its customers, in time
     /// order, each boundary at its own time. Synchronous: the answer shows the clock moved.
-    pub fn advance(&self, tenant_id: &str, id: &TestClockId, to: DateTime<Utc>) -> DomainResult<TestClock> {
+    pub fn advance(
+        &self,
+        tenant_id: &str,
+        id: &TestClockId,
+        to: DateTime<Utc>,
+    ) -> DomainResult<TestClock> {
         let to = clock::to_micros(to);
         let current = self.clock(tenant_id, id)?;
         if to <= current.frozen_time {
@@ -566,7 +616,7 @@ impl BillingService {
     pub fn runs(
         &self,
         tenant_id: &str,
-        subscription: Option<&SubscriptionId>,
+        subscription: Option<&str>,
         page: &PageRequest,
     ) -> DomainResult<Page<BillingRun>> {
         self.runs.list(tenant_id, subscription, page)

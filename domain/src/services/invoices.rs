@@ -6,9 +6,7 @@ use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 
 use crate::id::InvoiceId;
-use crate::invoice::{
-    format_number, number_period, price_lines, Invoice, InvoiceStatus, NewLine,
-};
+use crate::invoice::{format_number, number_period, price_lines, Invoice, InvoiceStatus, NewLine};
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
 use crate::portal_session::CustomerRef;

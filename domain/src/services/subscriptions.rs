@@ -4,24 +4,24 @@
 use std::sync::Arc;
 
 use crate::audit::{actions, AuditEvent};
+use crate::billing::{proration_lines, unused_fee};
 use crate::id::{PlanId, SubscriptionId};
+use crate::invoice::LineItem;
 use crate::page::{Page, PageRequest};
 use crate::plan::{Interval, Plan, PlanStatus, Visibility, MAX_TRIAL_DAYS};
-use bigdecimal::{BigDecimal, Zero};
-use chrono::{DateTime, Utc};
 use crate::portal_session::{CancelMode, CustomerRef, PortalSession};
 use crate::ports::{
     AuditRepo, CustomerRepo, PlanRepo, SubscriptionFilter, SubscriptionRepo, UnitOfWork, WalletRepo,
 };
 use crate::scope::Scope;
+use crate::services::billing::{timezone, BillingService};
 use crate::services::customers::active_customer;
 use crate::services::wallets::customer_wallets;
-use crate::billing::{proration_lines, unused_fee};
-use crate::invoice::LineItem;
-use crate::services::billing::{timezone, BillingService};
 use crate::subscription::{BillingAnchor, CancelAt, Collection, Subscription, SubscriptionStatus};
 use crate::wallet::WalletStatus;
 use crate::{DomainError, DomainResult, ErrorCode};
+use bigdecimal::{BigDecimal, Zero};
+use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone)]
 pub struct NewSubscription {
@@ -246,21 +246,34 @@ impl SubscriptionService {
 
     /// Ends `s` at `now`: the usage so far and pending lines are invoiced, and the unused fee
     /// credited when asked.
-    fn end_now(&self, s: &mut Subscription, unused: UnusedFee, now: DateTime<Utc>) -> DomainResult<()> {
+    fn end_now(
+        &self,
+        s: &mut Subscription,
+        unused: UnusedFee,
+        now: DateTime<Utc>,
+    ) -> DomainResult<()> {
         if s.is_over() {
             return s.cancel(CancelAt::Immediately, now);
         }
         let plan = self.plan_of(s)?;
         let tz = self.tz_of(s)?;
         let mut lines: Vec<LineItem> = std::mem::take(&mut s.pending_lines);
-        if matches!(s.status, SubscriptionStatus::Active | SubscriptionStatus::PastDue) {
+        if matches!(
+            s.status,
+            SubscriptionStatus::Active | SubscriptionStatus::PastDue
+        ) {
             lines.extend(self.billing.usage_so_far(s, &plan, now)?);
         }
         if unused == UnusedFee::WalletCredit {
             let value = unused_fee(s, &plan, now, tz);
             if value > BigDecimal::zero() {
-                self.billing
-                    .credit_wallet(s, plan.currency, &value, "unused_subscription_fee", now)?;
+                self.billing.credit_wallet(
+                    s,
+                    plan.currency,
+                    &value,
+                    "unused_subscription_fee",
+                    now,
+                )?;
             }
         }
         s.cancel(CancelAt::Immediately, now)?;
@@ -293,7 +306,9 @@ impl SubscriptionService {
         actor: Actor<'_>,
     ) -> DomainResult<ChangePreview> {
         let s = self.get(scope, id)?;
-        let now = self.billing.now_for(&s.tenant_id, s.test_clock_id.as_ref())?;
+        let now = self
+            .billing
+            .now_for(&s.tenant_id, s.test_clock_id.as_ref())?;
         self.plan_change(&s, change, &actor, now)
     }
 
@@ -372,7 +387,10 @@ impl SubscriptionService {
             return Err(PlanId::not_found());
         }
         if new.id == old.id {
-            return Err(DomainError::validation("plan", "is the subscription's current plan"));
+            return Err(DomainError::validation(
+                "plan",
+                "is the subscription's current plan",
+            ));
         }
         if new.status == PlanStatus::Archived {
             return Err(DomainError::Conflict {
@@ -433,7 +451,9 @@ impl SubscriptionService {
                 .subscriptions
                 .lock(scope, id)?
                 .ok_or_else(SubscriptionId::not_found)?;
-            let now = self.billing.now_for(&s.tenant_id, s.test_clock_id.as_ref())?;
+            let now = self
+                .billing
+                .now_for(&s.tenant_id, s.test_clock_id.as_ref())?;
             f(&mut s, now)?;
             self.subscriptions.update(&s)?;
             if let Actor::Customer(session) = actor {

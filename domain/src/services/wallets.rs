@@ -223,11 +223,7 @@ fn movement(st: WalletState) -> (Wallet, WalletTransaction) {
 }
 
 /// Adds a top-up to a locked wallet: expiries first, then a new lot and a `credit` entry.
-pub fn credit_state(
-    st: &mut WalletState,
-    t: &TopUp,
-    now: DateTime<Utc>,
-) -> DomainResult<()> {
+pub fn credit_state(st: &mut WalletState, t: &TopUp, now: DateTime<Utc>) -> DomainResult<()> {
     apply_expiry(st, now);
     require_open(&st.wallet)?;
     let lot = CreditLot {

@@ -1,7 +1,7 @@
 //! Test clocks and the billing run log.
 
 use diesel::prelude::*;
-use domain::id::{SubscriptionId, TestClockId};
+use domain::id::TestClockId;
 use domain::page::{Page, PageRequest};
 use domain::ports::{BillingRunRepo, TestClockRepo};
 use domain::test_clock::{BillingRun, RunKind, RunSource, TestClock};
@@ -173,7 +173,7 @@ impl BillingRunRepo for Store {
     fn list(
         &self,
         tenant_id: &str,
-        subscription_id: Option<&SubscriptionId>,
+        subscription_id: Option<&str>,
         page: &PageRequest,
     ) -> DomainResult<Page<BillingRun>> {
         let mut conn = self.conn()?;
@@ -182,7 +182,7 @@ impl BillingRunRepo for Store {
             .select(RunRow::as_select())
             .into_boxed();
         if let Some(s) = subscription_id {
-            q = q.filter(br::subscription_id.eq(s.to_string()));
+            q = q.filter(br::subscription_id.eq(s.to_owned()));
         }
         let rows: Vec<RunRow> = newest_first!(q, br::id, page, &mut *conn).map_err(internal)?;
         let items = rows

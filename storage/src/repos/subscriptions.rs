@@ -1,5 +1,5 @@
-use diesel::prelude::*;
 use chrono::{DateTime, Utc};
+use diesel::prelude::*;
 use domain::id::{SubscriptionId, TestClockId};
 use domain::page::{Page, PageRequest};
 use domain::plan::Interval;

@@ -1,9 +1,9 @@
 //! Session settings as they appear in JSON, shared by admin and portal routes.
 
 use chrono::{DateTime, Utc};
-use domain::portal_session::{PlanChangePermission, 
-    CancelMode, Permissions, PortalSession, ProfileField, ProfileUpdate, Sections, SessionMode,
-    SubscriptionCancel,
+use domain::portal_session::{
+    CancelMode, Permissions, PlanChangePermission, PortalSession, ProfileField, ProfileUpdate,
+    Sections, SessionMode, SubscriptionCancel,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

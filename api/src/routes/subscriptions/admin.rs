@@ -110,7 +110,7 @@ pub async fn get(
         (status = 200, body = SubscriptionView),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`currency_mismatch` (`wallet_credit` without an active wallet in the plan's currency) or `validation_failed`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`currency_mismatch` (a wallet credit without an active wallet in the plan's currency) or `validation_failed`."),
     ),
 )]
 #[post("/subscriptions/{id}/cancel")]
@@ -179,10 +179,9 @@ pub async fn change_preview(
 ) -> Result<HttpResponse, ApiError> {
     let wanted = body.value.change()?;
     let svc = state.subscriptions.clone();
-    let p = blocking(move || {
-        svc.preview_change(&who.scope(), &parse(&id)?, &wanted, Actor::Merchant)
-    })
-    .await?;
+    let p =
+        blocking(move || svc.preview_change(&who.scope(), &parse(&id)?, &wanted, Actor::Merchant))
+            .await?;
     Ok(HttpResponse::Ok().json(PlanChangePreview::from(p)))
 }
 

@@ -255,7 +255,13 @@ impl ChangePlan {
     pub fn change(&self) -> Result<PlanChange, ApiError> {
         let mut f = Fields::default();
         let at = self.at.as_deref().map(|a| {
-            f.one_of("at", Some(a), CancelAt::PeriodEnd, CancelAt::parse, "period_end or immediately")
+            f.one_of(
+                "at",
+                Some(a),
+                CancelAt::PeriodEnd,
+                CancelAt::parse,
+                "period_end or immediately",
+            )
         });
         let proration = self.proration.as_deref().map(|p| {
             f.one_of(

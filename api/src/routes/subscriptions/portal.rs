@@ -171,7 +171,12 @@ pub async fn change(
     let wanted = body.value.change()?;
     let svc = state.subscriptions.clone();
     let s = blocking(move || {
-        svc.change_plan(&session.scope(), &parse(&id)?, wanted, Actor::Customer(&session))
+        svc.change_plan(
+            &session.scope(),
+            &parse(&id)?,
+            wanted,
+            Actor::Customer(&session),
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
@@ -203,7 +208,12 @@ pub async fn change_preview(
     let wanted = body.value.change()?;
     let svc = state.subscriptions.clone();
     let p = blocking(move || {
-        svc.preview_change(&session.scope(), &parse(&id)?, &wanted, Actor::Customer(&session))
+        svc.preview_change(
+            &session.scope(),
+            &parse(&id)?,
+            &wanted,
+            Actor::Customer(&session),
+        )
     })
     .await?;
     Ok(HttpResponse::Ok().json(PlanChangePreview::from(p)))

@@ -99,7 +99,7 @@ pub async fn get(
     responses(
         (status = 200, body = TestClockView),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`test_clock_not_found`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` (`to` not later than `frozen_time`, or more than three years on)."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` (the new time is not later than the clock's, or more than three years on)."),
     ),
 )]
 #[post("/test_clocks/{id}/advance")]
