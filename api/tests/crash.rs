@@ -6,160 +6,22 @@
 //! ledger entry. On PostgreSQL two processes serve one database, as replicas do: a retry may
 //! land on the other one, while the first still holds the key or after it was killed.
 
+mod common;
+
 use std::collections::HashMap;
-use std::net::TcpListener;
-use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use bigdecimal::BigDecimal;
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use rand::Rng;
-use serde_json::{json, Value};
+use serde_json::json;
 
 const OPERATIONS: usize = 1200;
 const CLIENTS: usize = 24;
 const KILLS: usize = 8;
 
-/// The server binary with its database; restarted on the same port and database after a kill.
-struct Process {
-    child: Option<Child>,
-    port: u16,
-    env: Vec<(&'static str, String)>,
-    _dir: tempfile::TempDir,
-    pg_schema: Option<(String, String)>,
-}
-
-impl Process {
-    fn start(
-        database_url: Option<String>,
-        token_key: &str,
-        pg_schema: Option<(String, String)>,
-    ) -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let database_url = database_url
-            .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("portal.db").display()));
-        let env = vec![
-            ("DATABASE_URL", database_url),
-            ("PORTAL_LISTEN", format!("127.0.0.1:{port}")),
-            (
-                "PORTAL_DATA_DIR",
-                dir.path().join("data").display().to_string(),
-            ),
-            ("PORTAL_BOOTSTRAP_API_KEY", KEY.to_owned()),
-            ("PORTAL_WORKERS", "2".to_owned()),
-            // Replicas share the key that seals stored answers (and signs tokens and cursors).
-            ("PORTAL_TOKEN_KEY", token_key.to_owned()),
-            ("RUST_LOG", "error".to_owned()),
-        ];
-        let mut p = Process {
-            child: None,
-            port,
-            env,
-            _dir: dir,
-            pg_schema,
-        };
-        p.spawn();
-        p
-    }
-
-    fn spawn(&mut self) {
-        let child = Command::new(PathBuf::from(env!("CARGO_BIN_EXE_portal-api")))
-            .arg("serve")
-            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
-            .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start portal-api");
-        self.child = Some(child);
-    }
-
-    /// SIGKILL: no shutdown hook, no flush, no answer for what is in flight.
-    fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().expect("kill -9");
-            c.wait().expect("reaped");
-        }
-    }
-
-    fn base(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    async fn wait_ready(&self, client: &reqwest::Client) {
-        for _ in 0..300 {
-            if let Ok(r) = client.get(format!("{}/readyz", self.base())).send().await {
-                if r.status().is_success() {
-                    return;
-                }
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("portal-api did not become ready");
-    }
-}
-
-impl Drop for Process {
-    fn drop(&mut self) {
-        self.kill9();
-        if let Some((admin_url, schema)) = &self.pg_schema {
-            if let Ok(mut c) = PgConnection::establish(admin_url) {
-                let _ = c.batch_execute(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
-            }
-        }
-    }
-}
-
-const KEY: &str = "sk_crashtst_0123456789abcdefghijklmnopqrstuv";
-
-/// Sends one request until a server answers it (connection refused or reset while a server is
-/// down or dies mid-request; 409 while the key is still being processed), each attempt to the
-/// next server.
-async fn until_answered(
-    client: &reqwest::Client,
-    bases: &[String],
-    path: &str,
-    key: &str,
-    body: &Value,
-) -> (u16, Value) {
-    for attempt in 0.. {
-        let base = &bases[attempt % bases.len()];
-        let sent = client
-            .post(format!("{base}{path}"))
-            .header("x-api-key", KEY)
-            .header("Idempotency-Key", key)
-            .json(body)
-            .send()
-            .await;
-        if let Ok(r) = sent {
-            let status = r.status().as_u16();
-            if let Ok(v) = r.json::<Value>().await {
-                if status != 409 && status < 500 {
-                    return (status, v);
-                }
-            }
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    unreachable!()
-}
-
-/// An admin GET, read as JSON.
-async fn get(client: &reqwest::Client, url: &str) -> Value {
-    let r = client
-        .get(url)
-        .header("x-api-key", KEY)
-        .send()
-        .await
-        .unwrap();
-    r.json().await.unwrap()
-}
+use common::{get, until_answered, Process};
 
 fn amount(i: usize) -> String {
     format!("{}.{:03}", i % 97 + 1, i % 1000)
