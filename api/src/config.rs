@@ -54,6 +54,10 @@ pub struct Config {
     /// worker off on this node. Every replica may run it: each period is billed once.
     #[arg(long, env = "PORTAL_BILLING_INTERVAL_SECS", default_value_t = 15)]
     pub billing_interval_secs: u64,
+    /// Billing steps this node runs at once in each pass (each its own transaction on its own
+    /// claimed subscription; more than 1 helps only on PostgreSQL).
+    #[arg(long, env = "PORTAL_BILLING_CONCURRENCY", default_value_t = 2)]
+    pub billing_concurrency: usize,
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "PORTAL_WORKERS")]
     pub workers: Option<usize>,

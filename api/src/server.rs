@@ -76,6 +76,7 @@ pub fn prepare(
         cors_origins: config.cors_origins()?,
         billing_every: (config.billing_interval_secs > 0)
             .then(|| std::time::Duration::from_secs(config.billing_interval_secs)),
+        billing_concurrency: config.billing_concurrency,
     };
     let state = AppState::new(store, Arc::new(tokens), settings);
     // An empty variable (as docker compose passes an unset one) means "generate a key".
@@ -115,19 +116,26 @@ pub fn start(
 
 /// The billing worker: bills every subscription due (renewals, trial ends, cancellations at
 /// period end, dunning retries), then sleeps. Each step is its own transaction over a claimed
-/// row, so any number of replicas may run it at once and a crash loses or doubles nothing.
+/// row, so several drains on this node, and any number of replicas, may run at once, and a
+/// crash loses or doubles nothing.
 async fn billing_worker(state: Data<AppState>, every: std::time::Duration) {
     let mut tick = actix_web::rt::time::interval(every);
     loop {
         tick.tick().await;
-        let billing = state.billing.clone();
-        match actix_web::web::block(move || billing.run_due(domain::clock::now())).await {
-            Ok(Ok(d)) if d.steps + d.failures > 0 => {
-                tracing::info!(steps = d.steps, failures = d.failures, "billing pass")
+        let now = domain::clock::now();
+        let drains = (0..state.billing_concurrency).map(|_| {
+            let billing = state.billing.clone();
+            actix_web::web::block(move || billing.run_due(now))
+        });
+        for outcome in futures_util::future::join_all(drains).await {
+            match outcome {
+                Ok(Ok(d)) if d.steps + d.failures > 0 => {
+                    tracing::info!(steps = d.steps, failures = d.failures, "billing pass")
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "billing pass failed"),
+                Err(e) => tracing::warn!(error = %e, "billing pass could not run"),
             }
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "billing pass failed"),
-            Err(e) => tracing::warn!(error = %e, "billing pass could not run"),
         }
     }
 }

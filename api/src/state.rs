@@ -50,6 +50,7 @@ pub struct AppState {
     /// Origins allowed to call portal routes from a browser.
     pub cors_origins: Arc<Vec<String>>,
     pub billing_every: Option<std::time::Duration>,
+    pub billing_concurrency: usize,
 }
 
 impl AppState {
@@ -133,6 +134,7 @@ impl AppState {
             limits: Arc::new(RateLimits::new(settings.limits)),
             cors_origins: Arc::new(settings.cors_origins),
             billing_every: settings.billing_every,
+            billing_concurrency: settings.billing_concurrency.max(1),
         }
     }
 }
@@ -146,4 +148,6 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// How often the billing worker runs; `None`: not on this node.
     pub billing_every: Option<std::time::Duration>,
+    /// Billing drains run at once in each pass.
+    pub billing_concurrency: usize,
 }

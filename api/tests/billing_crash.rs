@@ -109,8 +109,10 @@ async fn billed_once_across_kill9(mut servers: Vec<Process>, mut db: Direct) {
         assert_eq!(status, 201, "{s}");
     }
     // As if every server had been off for eight days: each subscription is eight periods behind.
-    let start = chrono::Utc::now() - chrono::Duration::days(MISSED_DAYS) - chrono::Duration::hours(1);
-    let t = |x: chrono::DateTime<chrono::Utc>| x.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let start =
+        chrono::Utc::now() - chrono::Duration::days(MISSED_DAYS) - chrono::Duration::hours(1);
+    let t =
+        |x: chrono::DateTime<chrono::Utc>| x.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     db.execute(&format!(
         "UPDATE subscriptions SET anchor_at = '{a}', started_at = '{a}', current_period_start = '{a}', \
          current_period_end = '{e}', due_at = '{e}'",
@@ -143,7 +145,10 @@ async fn billed_once_across_kill9(mut servers: Vec<Process>, mut db: Direct) {
     }
     assert_eq!(left, 0, "every subscription caught up");
     eprintln!("{killed_mid_run} of {KILLS} kills fell while periods were still due");
-    assert!(killed_mid_run > 0, "the kills must interrupt the billing run");
+    assert!(
+        killed_mid_run > 0,
+        "the kills must interrupt the billing run"
+    );
     let n = CUSTOMERS as i64;
     let renewals = n * MISSED_DAYS;
     assert_eq!(

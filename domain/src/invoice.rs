@@ -172,8 +172,14 @@ impl Invoice {
     /// Finalizes a draft with `number`: totals frozen, issued at `now`; a zero total is settled
     /// the moment it is issued.
     pub fn issue(&mut self, number: String, now: DateTime<Utc>) {
-        self.reprice();
         self.number = Some(number);
+        self.finalize_unnumbered(now);
+    }
+
+    /// What `issue` does but the number, for a caller that takes the number last, just
+    /// before its transaction commits (the number counter stays locked until then).
+    pub fn finalize_unnumbered(&mut self, now: DateTime<Utc>) {
+        self.reprice();
         self.status = InvoiceStatus::Finalized;
         crate::payment::settle(self, false);
         self.issued_at = Some(now);

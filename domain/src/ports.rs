@@ -233,6 +233,16 @@ pub struct InvoiceFilter {
 
 pub trait InvoiceRepo: Send + Sync {
     fn insert(&self, invoice: &crate::invoice::Invoice) -> DomainResult<()>;
+    /// Takes the next number of `period` for the account and gives it to the invoice, in the
+    /// caller's unit of work. The counter's row stays locked until the unit ends (numbers are
+    /// gapless), so billing does this last, just before its commit.
+    fn assign_number(
+        &self,
+        tenant_id: &str,
+        id: &crate::id::InvoiceId,
+        period: &str,
+        format: &dyn Fn(i64) -> String,
+    ) -> DomainResult<String>;
     fn get(&self, scope: &Scope, id: &str) -> DomainResult<Option<crate::invoice::Invoice>>;
     /// Locks the invoice, runs `change` (which may take invoice numbers) and writes the result,
     /// all in one transaction.
@@ -419,10 +429,13 @@ pub trait SubscriptionRepo: Send + Sync {
     /// work ends, skipping rows another worker holds (`FOR UPDATE SKIP LOCKED` on PostgreSQL;
     /// SQLite's single writer needs nothing). `clock`: only that test clock's subscriptions;
     /// `None`: only subscriptions on no clock.
+    /// `after`: the (due time, id) of the caller's previous claim; only rows after it in
+    /// that order are claimed (none: from the start).
     fn claim_due(
         &self,
         clock: Option<&crate::id::TestClockId>,
         now: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, &crate::id::SubscriptionId)>,
     ) -> DomainResult<Option<crate::subscription::Subscription>>;
 }
 

@@ -26,7 +26,12 @@ fn milli(n: u32) -> BigDecimal {
 }
 
 /// The cost of `used` units, unit by unit: independent of `Charge::bands`.
-fn unit_by_unit(included: u32, used: u32, flat: Option<u32>, tiers: &[(Option<u32>, u32)]) -> BigDecimal {
+fn unit_by_unit(
+    included: u32,
+    used: u32,
+    flat: Option<u32>,
+    tiers: &[(Option<u32>, u32)],
+) -> BigDecimal {
     let mut cost = BigDecimal::from(0);
     for unit in (included + 1)..=used {
         let price = match flat {

@@ -134,6 +134,7 @@ impl TestServer {
             demo: false,
             // Tests drive billing with test clocks; a test that wants the worker turns it on.
             billing_interval_secs: 0,
+            billing_concurrency: 2,
         };
         let mut config = config;
         customize(&mut config);

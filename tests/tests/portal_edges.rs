@@ -169,6 +169,7 @@ async fn bad_cors_configuration_is_refused_at_start() {
         workers: None,
         demo: false,
         billing_interval_secs: 0,
+        billing_concurrency: 2,
     };
     assert!(api::server::prepare(&config).is_err(), "`*` is refused");
     config.cors_origins = "https://ok.test/path".into();

@@ -47,9 +47,7 @@ impl Process {
             .port();
         let database_url = database_url
             .unwrap_or_else(|| format!("sqlite://{}", dir.path().join("portal.db").display()));
-        let sqlite_path = database_url
-            .strip_prefix("sqlite://")
-            .map(str::to_owned);
+        let sqlite_path = database_url.strip_prefix("sqlite://").map(str::to_owned);
         let env = vec![
             ("DATABASE_URL", database_url),
             ("PORTAL_LISTEN", format!("127.0.0.1:{port}")),
@@ -168,4 +166,3 @@ pub async fn get(client: &reqwest::Client, url: &str) -> Value {
         .unwrap();
     r.json().await.unwrap()
 }
-

@@ -60,6 +60,14 @@ pub struct BillingService {
     payments: PaymentService,
 }
 
+/// Plans and features read during one drain: what they charge never changes, so a drain
+/// reads each once.
+#[derive(Default)]
+struct Catalog {
+    plans: std::collections::HashMap<PlanId, Plan>,
+    features: std::collections::HashMap<String, Vec<crate::usage::Feature>>,
+}
+
 /// What one drain did.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Drained {
@@ -133,11 +141,15 @@ impl BillingService {
         source: RunSource,
     ) -> DomainResult<Drained> {
         let mut done = Drained::default();
+        let mut catalog = Catalog::default();
+        // Where the previous claim was, in (due time, id) order: each claim starts after it.
+        let mut cursor: Option<(DateTime<Utc>, SubscriptionId)> = None;
         loop {
             let mut claimed: Option<(Subscription, DateTime<Utc>)> = None;
             let stepped = self.units.atomically(&mut || {
                 claimed = None;
-                let Some(sub) = self.subscriptions.claim_due(clock, until)? else {
+                let after = cursor.as_ref().map(|(t, id)| (*t, id));
+                let Some(sub) = self.subscriptions.claim_due(clock, until, after)? else {
                     return Ok(());
                 };
                 // A clock bills each boundary at its own time; the worker at the real time.
@@ -146,9 +158,15 @@ impl BillingService {
                     None => until,
                 };
                 claimed = Some((sub.clone(), at));
-                self.step(sub, at, source)
+                self.step(sub, at, source, &mut catalog)
             });
+            if let Some((sub, _)) = &claimed {
+                cursor = sub.due_at().map(|t| (t, sub.id.clone()));
+            }
             match (stepped, claimed) {
+                // The end of the order: once more from the start (rows another worker held, or
+                // that came due meanwhile), then done.
+                (Ok(()), None) if cursor.is_some() => cursor = None,
                 (Ok(()), None) => return Ok(done),
                 (Ok(()), Some(_)) => done.steps += 1,
                 (Err(e), Some((sub, at))) => {
@@ -201,13 +219,14 @@ impl BillingService {
         mut sub: Subscription,
         at: DateTime<Utc>,
         source: RunSource,
+        catalog: &mut Catalog,
     ) -> DomainResult<()> {
         sub.billing_retry_at = None;
         sub.billing_error = None;
         let customer = self.customer(&sub.tenant_id, &sub.customer_id)?;
         let tz = timezone(&customer);
         if at >= sub.current_period_end {
-            self.renew(sub, tz, at, source)
+            self.renew(sub, tz, at, source, catalog)
         } else if sub.collection_retry_at.is_some_and(|r| r <= at) {
             self.retry_collection(sub, at, source)
         } else {
@@ -222,18 +241,32 @@ impl BillingService {
             .ok_or_else(CustomerId::not_found)
     }
 
-    fn plan(&self, tenant_id: &str, id: &PlanId) -> DomainResult<Plan> {
-        self.plans.get(tenant_id, id)?.ok_or_else(PlanId::not_found)
+    /// A plan, read once per drain (what a plan charges never changes).
+    fn plan(&self, catalog: &mut Catalog, tenant_id: &str, id: &PlanId) -> DomainResult<Plan> {
+        if let Some(p) = catalog.plans.get(id) {
+            return Ok(p.clone());
+        }
+        let p = self
+            .plans
+            .get(tenant_id, id)?
+            .ok_or_else(PlanId::not_found)?;
+        catalog.plans.insert(id.clone(), p.clone());
+        Ok(p)
     }
 
     /// What the subscription's current period's end will bill, with usage up to `until`.
-    fn renewal_of(&self, sub: &Subscription, tz: Tz) -> DomainResult<(Renewal, Plan)> {
-        let ended_plan = self.plan(&sub.tenant_id, &sub.plan_id)?;
+    fn renewal_of(
+        &self,
+        sub: &Subscription,
+        tz: Tz,
+        catalog: &mut Catalog,
+    ) -> DomainResult<(Renewal, Plan)> {
+        let ended_plan = self.plan(catalog, &sub.tenant_id, &sub.plan_id)?;
         let next_plan = match &sub.pending_plan_id {
-            Some(p) => self.plan(&sub.tenant_id, p)?,
+            Some(p) => self.plan(catalog, &sub.tenant_id, p)?,
             None => ended_plan.clone(),
         };
-        let usage = self.period_usage(sub, &ended_plan)?;
+        let usage = self.period_usage(sub, &ended_plan, catalog)?;
         let r = billing::renewal(sub, &ended_plan, &next_plan, &usage, tz);
         Ok((r, next_plan))
     }
@@ -242,6 +275,7 @@ impl BillingService {
         &self,
         sub: &Subscription,
         plan: &Plan,
+        catalog: &mut Catalog,
     ) -> DomainResult<std::collections::HashMap<String, BigDecimal>> {
         if plan.charges.is_empty() {
             return Ok(Default::default());
@@ -250,8 +284,11 @@ impl BillingService {
         let rollups = self
             .usage
             .rollups(&sub.tenant_id, &sub.customer_id, from, to)?;
-        let features = self.usage.features(&sub.tenant_id)?;
-        Ok(usage_totals(&rollups, &features))
+        if !catalog.features.contains_key(&sub.tenant_id) {
+            let all = self.usage.features(&sub.tenant_id)?;
+            catalog.features.insert(sub.tenant_id.clone(), all);
+        }
+        Ok(usage_totals(&rollups, &catalog.features[&sub.tenant_id]))
     }
 
     fn renew(
@@ -260,8 +297,9 @@ impl BillingService {
         tz: Tz,
         at: DateTime<Utc>,
         source: RunSource,
+        catalog: &mut Catalog,
     ) -> DomainResult<()> {
-        let (r, next_plan) = self.renewal_of(&sub, tz)?;
+        let (r, next_plan) = self.renewal_of(&sub, tz, catalog)?;
         let mut after = r.after;
         after.updated_at = at;
         let mut outcome = if after.is_over() {
@@ -269,25 +307,27 @@ impl BillingService {
         } else {
             "renewed"
         };
-        let mut invoice_id = None;
+        let mut invoice = None;
         if !r.lines.is_empty() {
-            let invoice = self.issue(&sub, next_plan.currency, r.lines, r.period_start, at)?;
-            invoice_id = Some(invoice.id.to_string());
-            outcome = self
-                .settle_new(&mut after, &invoice, at)?
-                .unwrap_or(outcome);
+            let issued = self.issue(&sub, next_plan.currency, r.lines, r.period_start, at)?;
+            outcome = self.settle_new(&mut after, &issued, at)?.unwrap_or(outcome);
+            invoice = Some(issued);
         }
         self.subscriptions.update(&after)?;
         self.runs.record(&run(
             &sub,
             RunKind::Renewal,
             Some(r.period_start),
-            invoice_id,
+            invoice.as_ref().map(|i| i.id.to_string()),
             outcome,
             None,
             source,
             at,
-        ))
+        ))?;
+        match &mut invoice {
+            Some(i) => self.number(i, at),
+            None => Ok(()),
+        }
     }
 
     /// Collects a new invoice when the subscription pays from its wallet; what is left makes it
@@ -330,7 +370,8 @@ impl BillingService {
         if amount <= BigDecimal::zero() {
             return Ok(false);
         }
-        let (paid, _) = self.payments.pay_at(
+        // Recorded without `pay_at`'s recovery step: the caller sets the subscription's state.
+        let (paid, _) = self.payments.record(
             &invoice.tenant_id,
             &invoice.id,
             NewPayment {
@@ -417,13 +458,25 @@ impl BillingService {
             Collection::Wallet => at,
             Collection::SendInvoice => at + Duration::days(PAYMENT_TERMS_DAYS),
         });
+        // Numbered last (see `number`): until then the finalized invoice exists only in this
+        // uncommitted transaction.
+        draft.finalize_unnumbered(at);
         self.invoices.insert(&draft)?;
-        self.invoices
-            .change(&sub.tenant_id, &draft.id, &mut |inv, next_number| {
-                let period = number_period(at);
-                inv.issue(format_number(&period, next_number(&period)?), at);
-                Ok(())
-            })
+        Ok(draft)
+    }
+
+    /// Gives an invoice from `issue` its number: the last write before the commit, so the
+    /// account's number counter is held locked as briefly as possible and renewals on several
+    /// workers run in parallel up to here.
+    fn number(&self, invoice: &mut Invoice, at: DateTime<Utc>) -> DomainResult<()> {
+        let period = number_period(at);
+        let number =
+            self.invoices
+                .assign_number(&invoice.tenant_id, &invoice.id, &period, &|n| {
+                    format_number(&period, n)
+                })?;
+        invoice.number = Some(number);
+        Ok(())
     }
 
     /// The first invoice of a subscription that starts paid (no trial): the first period's fee
@@ -442,9 +495,11 @@ impl BillingService {
             return Ok(None);
         };
         let at = sub.started_at;
-        let invoice = self.issue(sub, plan.currency, vec![fee], sub.current_period_start, at)?;
+        let mut invoice =
+            self.issue(sub, plan.currency, vec![fee], sub.current_period_start, at)?;
         self.settle_new(sub, &invoice, at)?;
         self.subscriptions.update(sub)?;
+        self.number(&mut invoice, at)?;
         Ok(Some(invoice))
     }
 
@@ -457,8 +512,9 @@ impl BillingService {
         lines: Vec<LineItem>,
         at: DateTime<Utc>,
     ) -> DomainResult<Invoice> {
-        let invoice = self.issue(sub, currency, lines, at, at)?;
+        let mut invoice = self.issue(sub, currency, lines, at, at)?;
         self.settle_new(sub, &invoice, at)?;
+        self.number(&mut invoice, at)?;
         Ok(invoice)
     }
 
@@ -470,7 +526,7 @@ impl BillingService {
         plan: &Plan,
         at: DateTime<Utc>,
     ) -> DomainResult<Vec<LineItem>> {
-        let usage = self.period_usage(sub, plan)?;
+        let usage = self.period_usage(sub, plan, &mut Catalog::default())?;
         Ok(usage_lines(plan, &usage, sub.current_period_start, at))
     }
 
@@ -525,7 +581,7 @@ impl BillingService {
             });
         }
         let customer = self.customer(&sub.tenant_id, &sub.customer_id)?;
-        let (r, next_plan) = self.renewal_of(&sub, timezone(&customer))?;
+        let (r, next_plan) = self.renewal_of(&sub, timezone(&customer), &mut Catalog::default())?;
         let at = sub.current_period_end;
         let mut invoice = Invoice::draft(
             &sub.tenant_id,

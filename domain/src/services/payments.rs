@@ -111,7 +111,8 @@ impl PaymentService {
         done.ok_or_else(|| DomainError::internal("unit of work returned without a result"))
     }
 
-    fn record(
+    /// Records a payment at `now` (what `pay_at` does, without bringing a subscription back).
+    pub(crate) fn record(
         &self,
         tenant_id: &str,
         invoice_id: &InvoiceId,
@@ -204,7 +205,7 @@ impl PaymentService {
                     let debit = Debit {
                         credits: credits.clone(),
                         reason: Some("invoice_payment".into()),
-                        description: inv.number.clone(),
+                        description: inv.number.clone().or_else(|| Some(inv.id.to_string())),
                         reference: Some(payment.id.to_string()),
                         idempotency_key: None,
                     };
@@ -268,7 +269,7 @@ impl PaymentService {
                         priority: None,
                         expires_at: None,
                         reason: Some("refund".into()),
-                        description: inv.number.clone(),
+                        description: inv.number.clone().or_else(|| Some(inv.id.to_string())),
                         reference: Some(refund.id.clone()),
                         idempotency_key: None,
                     };

@@ -29,8 +29,8 @@ ALTER TABLE subscriptions ADD COLUMN pending_lines TEXT NOT NULL DEFAULT '[]';
 UPDATE subscriptions SET due_at = current_period_end
     WHERE status IN ('trialing', 'active', 'past_due', 'paused');
 DROP INDEX subscriptions_due;
-CREATE INDEX subscriptions_due ON subscriptions (due_at) WHERE due_at IS NOT NULL AND test_clock_id IS NULL;
-CREATE INDEX subscriptions_clock_due ON subscriptions (test_clock_id, due_at) WHERE test_clock_id IS NOT NULL;
+CREATE INDEX subscriptions_due ON subscriptions (due_at, id) WHERE due_at IS NOT NULL AND test_clock_id IS NULL;
+CREATE INDEX subscriptions_clock_due ON subscriptions (test_clock_id, due_at, id) WHERE test_clock_id IS NOT NULL;
 
 -- A subscription's period is invoiced once: the key (subscription, period start) is unique.
 ALTER TABLE invoices ADD COLUMN subscription_id TEXT REFERENCES subscriptions (id);

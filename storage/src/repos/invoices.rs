@@ -177,6 +177,26 @@ impl InvoiceRepo for Store {
         Ok(())
     }
 
+    fn assign_number(
+        &self,
+        tenant_id: &str,
+        id: &domain::id::InvoiceId,
+        period: &str,
+        format: &dyn Fn(i64) -> String,
+    ) -> DomainResult<String> {
+        let mut conn = self.conn()?;
+        let number = format(next_number(&mut conn, tenant_id, period).map_err(internal)?);
+        diesel::update(
+            inv::table
+                .filter(inv::tenant_id.eq(tenant_id))
+                .filter(inv::id.eq(id.as_str())),
+        )
+        .set(inv::number.eq(&number))
+        .execute(&mut *conn)
+        .map_err(internal)?;
+        Ok(number)
+    }
+
     fn get(&self, scope: &Scope, id: &str) -> DomainResult<Option<Invoice>> {
         let mut conn = self.conn()?;
         scoped!(inv::table.into_boxed(), inv, scope)

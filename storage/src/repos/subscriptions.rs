@@ -263,13 +263,29 @@ impl SubscriptionRepo for Store {
         &self,
         clock: Option<&TestClockId>,
         now: DateTime<Utc>,
+        after: Option<(DateTime<Utc>, &SubscriptionId)>,
     ) -> DomainResult<Option<Subscription>> {
         let mut conn = self.conn()?;
+        // Keyset from the caller's last claim: the index scan starts there instead of walking
+        // again over the entries of rows just billed (their old versions stay in the index
+        // until vacuum, all at the same due time in a bulk renewal).
+        let (from, from_id) = after
+            .map(|(t, id)| (t, id.to_string()))
+            .unwrap_or((DateTime::<Utc>::UNIX_EPOCH, String::new()));
         // (A macro: the select's type is fixed per backend.)
         macro_rules! due {
             () => {
                 su::table
                     .filter(su::due_at.le(DbTime(now)))
+                    .filter(
+                        diesel::dsl::sql::<diesel::sql_types::Bool>(
+                            "(subscriptions.due_at, subscriptions.id) > (",
+                        )
+                        .bind::<crate::sql_types::UtcTimestamp, _>(DbTime(from))
+                        .sql(", ")
+                        .bind::<diesel::sql_types::Text, _>(from_id.clone())
+                        .sql(")"),
+                    )
                     .order((su::due_at.asc(), su::id.asc()))
                     .select(SubscriptionRow::as_select())
             };
