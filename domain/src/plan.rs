@@ -49,6 +49,16 @@ crate::text_enum! {
     }
 }
 
+crate::text_enum! {
+    /// What dunning does when the last collection retry of a past-due subscription fails.
+    pub enum PastDueAction {
+        /// The subscription is canceled; its invoices stay open.
+        Cancel,
+        /// The subscription stays past due, its invoices open, until paid.
+        LeaveUnpaid,
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub id: PlanId,
@@ -67,6 +77,7 @@ pub struct Plan {
     pub entitlements: Vec<Entitlement>,
     pub visibility: Visibility,
     pub status: PlanStatus,
+    pub past_due_action: PastDueAction,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -213,6 +213,8 @@ pub type InvoiceChange<'a> =
 #[derive(Debug, Clone, Default)]
 pub struct InvoiceFilter {
     pub customer_id: Option<String>,
+    /// Only the invoices billing made for this subscription.
+    pub subscription_id: Option<String>,
     pub status: Option<crate::invoice::InvoiceStatus>,
     /// Drafts are never shown to customers.
     pub exclude_drafts: bool,

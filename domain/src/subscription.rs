@@ -324,6 +324,7 @@ mod tests {
             entitlements: vec![],
             visibility: Visibility::Public,
             status: PlanStatus::Active,
+            past_due_action: crate::plan::PastDueAction::Cancel,
             created_at: utc("2027-01-01T00:00:00Z"),
             updated_at: utc("2027-01-01T00:00:00Z"),
         }

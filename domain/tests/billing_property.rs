@@ -141,6 +141,7 @@ fn plan_of(c: &Case) -> Plan {
         entitlements: vec![],
         visibility: Visibility::Public,
         status: PlanStatus::Active,
+        past_due_action: domain::plan::PastDueAction::Cancel,
         created_at: c.start,
         updated_at: c.start,
     }

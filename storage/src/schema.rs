@@ -314,6 +314,7 @@ diesel::table! {
         status -> Text,
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
+        past_due_action -> Text,
     }
 }
 

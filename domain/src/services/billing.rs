@@ -30,7 +30,7 @@ use crate::id::{CustomerId, PlanId, SubscriptionId, TestClockId};
 use crate::invoice::{format_number, number_period, Invoice, LineItem};
 use crate::page::{Page, PageRequest};
 use crate::payment::{PaymentMethod, PaymentState};
-use crate::plan::Plan;
+use crate::plan::{PastDueAction, Plan};
 use crate::ports::{
     BillingRunRepo, CustomerRepo, InvoiceRepo, PlanRepo, SubscriptionRepo, TestClockRepo,
     UnitOfWork, UsageRepo, WalletRepo,
@@ -228,7 +228,7 @@ impl BillingService {
         if at >= sub.current_period_end {
             self.renew(sub, tz, at, source, catalog)
         } else if sub.collection_retry_at.is_some_and(|r| r <= at) {
-            self.retry_collection(sub, at, source)
+            self.retry_collection(sub, at, source, catalog)
         } else {
             // Due only for a retry after a failure that has nothing else due: write it back.
             self.subscriptions.update(&sub)
@@ -400,6 +400,7 @@ impl BillingService {
         mut sub: Subscription,
         at: DateTime<Utc>,
         source: RunSource,
+        catalog: &mut Catalog,
     ) -> DomainResult<()> {
         let open = open_invoices(self.invoices.as_ref(), &sub)?;
         let mut all_paid = true;
@@ -422,8 +423,18 @@ impl BillingService {
                     "past_due"
                 }
                 None => {
-                    sub.end(at);
-                    "canceled_unpaid"
+                    let plan = self.plan(catalog, &sub.tenant_id, &sub.plan_id)?;
+                    match plan.past_due_action {
+                        PastDueAction::Cancel => {
+                            sub.end(at);
+                            "canceled_unpaid"
+                        }
+                        // No more retries: past due until the invoices are paid another way.
+                        PastDueAction::LeaveUnpaid => {
+                            sub.collection_retry_at = None;
+                            "left_unpaid"
+                        }
+                    }
                 }
             }
         };

@@ -8,8 +8,8 @@ use crate::id::PlanId;
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
 use crate::plan::{
-    check_charges, check_entitlements, check_interval, Charge, Entitlement, Interval, Plan,
-    PlanStatus, Visibility, MAX_TRIAL_DAYS,
+    check_charges, check_entitlements, check_interval, Charge, Entitlement, Interval,
+    PastDueAction, Plan, PlanStatus, Visibility, MAX_TRIAL_DAYS,
 };
 use crate::ports::{PlanFilter, PlanRepo, UsageRepo, WalletRepo};
 use crate::scope::CustomerScope;
@@ -30,6 +30,7 @@ pub struct NewPlan {
     pub charges: Vec<Charge>,
     pub entitlements: Vec<Entitlement>,
     pub visibility: Visibility,
+    pub past_due_action: PastDueAction,
 }
 
 /// What may change on a plan: how it is presented and offered, never what it charges.
@@ -41,6 +42,8 @@ pub struct PlanPatch {
     pub visibility: Option<Visibility>,
     /// Applies to subscriptions started afterwards.
     pub trial_days: Option<u32>,
+    /// Applies to the dunning of every subscription on the plan from now on.
+    pub past_due_action: Option<PastDueAction>,
 }
 
 #[derive(Clone)]
@@ -156,6 +159,7 @@ impl PlanService {
             entitlements: p.entitlements,
             visibility: p.visibility,
             status: PlanStatus::Active,
+            past_due_action: p.past_due_action,
             created_at: now,
             updated_at: now,
         };
@@ -182,6 +186,7 @@ impl PlanService {
             && patch.description.is_none()
             && patch.visibility.is_none()
             && patch.trial_days.is_none()
+            && patch.past_due_action.is_none()
         {
             errs.push(FieldError::new("body", "at least one field must be given"));
         }
@@ -209,6 +214,9 @@ impl PlanService {
         }
         if let Some(t) = patch.trial_days {
             plan.trial_days = t;
+        }
+        if let Some(a) = patch.past_due_action {
+            plan.past_due_action = a;
         }
         plan.updated_at = clock::now();
         self.plans.update(&plan)?;

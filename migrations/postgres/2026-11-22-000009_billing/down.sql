@@ -15,4 +15,5 @@ ALTER TABLE subscriptions DROP COLUMN period_index;
 ALTER TABLE subscriptions DROP COLUMN test_clock_id;
 CREATE INDEX subscriptions_due ON subscriptions (current_period_end) WHERE status IN ('trialing', 'active', 'past_due');
 ALTER TABLE customers DROP COLUMN test_clock_id;
+ALTER TABLE plans DROP COLUMN past_due_action;
 DROP TABLE test_clocks;

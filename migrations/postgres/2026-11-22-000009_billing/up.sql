@@ -13,6 +13,10 @@ CREATE INDEX test_clocks_tenant ON test_clocks (tenant_id, id);
 
 ALTER TABLE customers ADD COLUMN test_clock_id TEXT REFERENCES test_clocks (id);
 
+-- What dunning does after the last failed retry.
+ALTER TABLE plans ADD COLUMN past_due_action TEXT NOT NULL DEFAULT 'cancel'
+    CHECK (past_due_action IN ('cancel', 'leave_unpaid'));
+
 -- Copied from the customer: the worker skips clock-bound subscriptions by index.
 ALTER TABLE subscriptions ADD COLUMN test_clock_id TEXT REFERENCES test_clocks (id);
 -- The current paid period is [boundary(anchor, i), boundary(anchor, i + 1)).

@@ -254,6 +254,9 @@ impl InvoiceRepo for Store {
             inv,
             scope
         );
+        if let Some(s) = &f.subscription_id {
+            q = q.filter(inv::subscription_id.eq(s.clone()));
+        }
         if let Some(c) = &f.customer_id {
             q = q.filter(inv::customer_id.eq(c.clone()));
         }

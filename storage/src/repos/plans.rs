@@ -1,7 +1,7 @@
 use diesel::prelude::*;
 use domain::id::PlanId;
 use domain::page::{Page, PageRequest};
-use domain::plan::{Interval, Plan, PlanStatus, Visibility};
+use domain::plan::{Interval, PastDueAction, Plan, PlanStatus, Visibility};
 use domain::ports::{PlanFilter, PlanRepo};
 use domain::{DomainError, DomainResult, ErrorCode};
 
@@ -30,6 +30,7 @@ struct PlanRow {
     status: String,
     created_at: DbTime,
     updated_at: DbTime,
+    past_due_action: String,
 }
 
 impl PlanRow {
@@ -52,6 +53,7 @@ impl PlanRow {
             status: p.status.as_str().to_owned(),
             created_at: DbTime(p.created_at),
             updated_at: DbTime(p.updated_at),
+            past_due_action: p.past_due_action.as_str().to_owned(),
         }
     }
 
@@ -71,6 +73,11 @@ impl PlanRow {
             entitlements: row.json("entitlements", &self.entitlements)?,
             visibility: row.text("visibility", &self.visibility, Visibility::parse)?,
             status: row.text("status", &self.status, PlanStatus::parse)?,
+            past_due_action: row.text(
+                "past_due_action",
+                &self.past_due_action,
+                PastDueAction::parse,
+            )?,
             tenant_id: self.tenant_id,
             code: self.code,
             name: self.name,

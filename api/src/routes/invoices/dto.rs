@@ -152,6 +152,8 @@ impl From<Invoice> for InvoiceView {
 pub struct ListInvoices {
     /// Admin only.
     pub customer_id: Option<String>,
+    /// The invoices billing made for this subscription (a subscription's linked invoices).
+    pub subscription_id: Option<String>,
     /// `draft` (admin only), `finalized` or `voided`.
     pub status: Option<String>,
     /// `unpaid`, `partially_paid`, `paid` or `refunded`.
@@ -208,6 +210,7 @@ impl ListInvoices {
         };
         Ok(InvoiceFilter {
             customer_id: self.customer_id.clone(),
+            subscription_id: self.subscription_id.clone(),
             status,
             exclude_drafts: false,
             payment_status,

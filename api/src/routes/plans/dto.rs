@@ -3,7 +3,9 @@
 
 use chrono::{DateTime, Utc};
 use domain::money::canonical;
-use domain::plan::{Charge, Entitlement, Interval, Plan, PlanStatus, Tier, Visibility};
+use domain::plan::{
+    Charge, Entitlement, Interval, PastDueAction, Plan, PlanStatus, Tier, Visibility,
+};
 use domain::ports::PlanFilter;
 use domain::services::plans::{NewPlan, PlanPatch};
 use serde::{Deserialize, Serialize};
@@ -83,6 +85,9 @@ pub struct CreatePlan {
     pub entitlements: Vec<EntitlementBody>,
     /// `public` (in the portal's catalogue, the default) or `private`.
     pub visibility: Option<String>,
+    /// After the last failed dunning retry: `cancel` (the default) or `leave_unpaid` (the
+    /// subscription stays past due until its invoices are paid).
+    pub past_due_action: Option<String>,
 }
 
 /// How a plan is presented and offered. Its prices, currency, interval, charges and
@@ -99,6 +104,8 @@ pub struct UpdatePlan {
     pub visibility: Option<String>,
     /// For subscriptions started from now on.
     pub trial_days: Option<u32>,
+    /// `cancel` or `leave_unpaid`; applies to every subscription's dunning from now on.
+    pub past_due_action: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -128,6 +135,9 @@ pub struct PlanView {
     /// `active` or `archived`.
     #[schema(example = "active")]
     pub status: &'static str,
+    /// After the last failed dunning retry: `cancel` or `leave_unpaid`.
+    #[schema(example = "cancel")]
+    pub past_due_action: &'static str,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -171,6 +181,7 @@ impl From<Plan> for PlanView {
                 })
                 .collect(),
             visibility: p.visibility.as_str(),
+            past_due_action: p.past_due_action.as_str(),
             status: p.status.as_str(),
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -195,6 +206,7 @@ pub struct ListPlans {
 
 const INTERVALS: &str = "day, week, month or year";
 const VISIBILITIES: &str = "public or private";
+const PAST_DUE_ACTIONS: &str = "cancel or leave_unpaid";
 
 impl CreatePlan {
     pub fn into_new(self) -> Result<NewPlan, ApiError> {
@@ -212,6 +224,13 @@ impl CreatePlan {
             Visibility::Public,
             Visibility::parse,
             VISIBILITIES,
+        );
+        let past_due_action = r.one_of(
+            "past_due_action",
+            self.past_due_action.as_deref(),
+            PastDueAction::Cancel,
+            PastDueAction::parse,
+            PAST_DUE_ACTIONS,
         );
         let amount = match &self.amount {
             Some(a) => r.decimal("amount", a),
@@ -274,6 +293,7 @@ impl CreatePlan {
             charges,
             entitlements,
             visibility,
+            past_due_action,
         })
     }
 }
@@ -290,11 +310,21 @@ impl UpdatePlan {
                 VISIBILITIES,
             )
         });
+        let past_due_action = self.past_due_action.as_deref().map(|a| {
+            r.one_of(
+                "past_due_action",
+                Some(a),
+                PastDueAction::Cancel,
+                PastDueAction::parse,
+                PAST_DUE_ACTIONS,
+            )
+        });
         r.done(PlanPatch {
             name: self.name,
             description: self.description,
             visibility,
             trial_days: self.trial_days,
+            past_due_action,
         })
     }
 }
