@@ -348,7 +348,22 @@ async fn dunning_retries_then_cancels_and_payment_recovers(s: TestServer) {
         json!({"code": "basic", "name": "Basic", "currency": "EUR", "interval": "month", "amount": "10.00"}),
     )
     .await;
+    created(
+        &s,
+        "/v1/plans",
+        json!({"code": "patient", "name": "Patient", "currency": "EUR", "interval": "month", "amount": "10.00",
+               "past_due_action": "leave_unpaid"}),
+    )
+    .await;
     let c = clock(&s, "2027-01-01T00:00:00Z").await;
+    let waits = customer(&s, json!({"name": "Waited for", "test_clock": c})).await;
+    wallet(&s, &waits, "EUR", "1").await;
+    let patient = id(&created(
+        &s,
+        "/v1/subscriptions",
+        json!({"customer_id": waits, "plan": "patient", "collection": "wallet"}),
+    )
+    .await);
     let broke = customer(&s, json!({"name": "Broke", "test_clock": c})).await;
     wallet(&s, &broke, "EUR", "1").await;
     let payer = customer(&s, json!({"name": "Pays later", "test_clock": c})).await;
@@ -405,6 +420,11 @@ async fn dunning_retries_then_cancels_and_payment_recovers(s: TestServer) {
         get(&s, &format!("/v1/subscriptions/{}", subs[1])).await["status"],
         "active"
     );
+    // A plan that leaves unpaid subscriptions alone: past due after the last retry, not canceled.
+    let kept = get(&s, &format!("/v1/subscriptions/{patient}")).await;
+    assert_eq!(kept["status"], "past_due", "{kept}");
+    let runs = get(&s, &format!("/v1/billing_runs?subscription_id={patient}")).await;
+    assert_eq!(runs["data"][0]["outcome"], "left_unpaid", "{runs}");
 }
 
 /// A server that was down for three daily periods: its worker (every second here) bills each
