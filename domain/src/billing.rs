@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
 use crate::invoice::LineItem;
-use crate::plan::{boundary, Interval, Plan};
+use crate::plan::{Interval, Plan};
 use crate::subscription::{Subscription, SubscriptionStatus};
 use crate::usage::{Aggregation, Feature, Rollup};
 
@@ -161,13 +161,7 @@ pub fn fee_line(sub: &Subscription, plan: &Plan, tz: Tz) -> Option<LineItem> {
         return None;
     }
     let (start, end) = (sub.current_period_start, sub.current_period_end);
-    let full_start = boundary(
-        sub.anchor_at,
-        sub.interval,
-        sub.interval_count,
-        sub.period_index,
-        tz,
-    );
+    let full_start = sub.whole_period_start(tz);
     let amount = if start > full_start {
         prorate(plan, &plan.amount, start, full_start, end, tz)
     } else {
@@ -244,13 +238,7 @@ pub fn proration_lines(
         return Vec::new();
     }
     let end = sub.current_period_end;
-    let full_start = boundary(
-        sub.anchor_at,
-        sub.interval,
-        sub.interval_count,
-        sub.period_index,
-        tz,
-    );
+    let full_start = sub.whole_period_start(tz);
     let unused = prorate(old, &old.amount, at, full_start, end, tz);
     let remaining = prorate(new, &new.amount, at, full_start, end, tz);
     let mut lines = Vec::new();
@@ -286,13 +274,7 @@ pub fn unused_fee(sub: &Subscription, plan: &Plan, at: DateTime<Utc>, tz: Tz) ->
     ) {
         return BigDecimal::zero();
     }
-    let full_start = boundary(
-        sub.anchor_at,
-        sub.interval,
-        sub.interval_count,
-        sub.period_index,
-        tz,
-    );
+    let full_start = sub.whole_period_start(tz);
     prorate(
         plan,
         &plan.amount,

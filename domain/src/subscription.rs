@@ -266,6 +266,18 @@ impl Subscription {
         (start, end, index, self.anchor_at)
     }
 
+    /// Where the current period would start if it were whole: the boundary it counts from
+    /// (earlier than `current_period_start` for a partial first calendar period).
+    pub fn whole_period_start(&self, tz: Tz) -> DateTime<Utc> {
+        boundary(
+            self.anchor_at,
+            self.interval,
+            self.interval_count,
+            self.period_index,
+            tz,
+        )
+    }
+
     /// Moves on to the next period (see [`Self::next_period`]) on `plan`.
     pub fn roll(&mut self, plan: &Plan, tz: Tz) {
         let (start, end, index, anchor) = self.next_period(plan, tz);
