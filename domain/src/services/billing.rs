@@ -388,10 +388,20 @@ impl BillingService {
     }
 
     fn wallet_for(&self, invoice: &Invoice) -> DomainResult<Option<Wallet>> {
-        let theirs = CustomerScope::new(&invoice.tenant_id, &invoice.customer_id);
+        self.active_wallet(&invoice.tenant_id, &invoice.customer_id, invoice.currency)
+    }
+
+    /// The customer's active wallet in `currency` (the one billing pays from and credits).
+    fn active_wallet(
+        &self,
+        tenant_id: &str,
+        customer_id: &CustomerId,
+        currency: crate::money::Currency,
+    ) -> DomainResult<Option<Wallet>> {
+        let theirs = CustomerScope::new(tenant_id, customer_id);
         Ok(customer_wallets(self.wallets.as_ref(), &theirs)?
             .into_iter()
-            .find(|w| w.currency == invoice.currency && w.status == WalletStatus::Active))
+            .find(|w| w.currency == currency && w.status == WalletStatus::Active))
     }
 
     /// A dunning retry: collect the subscription's open invoices, oldest first.
@@ -551,10 +561,8 @@ impl BillingService {
         reason: &str,
         at: DateTime<Utc>,
     ) -> DomainResult<()> {
-        let theirs = CustomerScope::new(&sub.tenant_id, &sub.customer_id);
-        let wallet = customer_wallets(self.wallets.as_ref(), &theirs)?
-            .into_iter()
-            .find(|w| w.currency == currency && w.status == WalletStatus::Active)
+        let wallet = self
+            .active_wallet(&sub.tenant_id, &sub.customer_id, currency)?
             .ok_or_else(|| DomainError::Unprocessable {
                 code: ErrorCode::CurrencyMismatch,
                 message: format!(
