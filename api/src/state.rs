@@ -9,6 +9,7 @@ use domain::services::customers::CustomerService;
 use domain::services::entitlements::EntitlementService;
 use domain::services::invoices::InvoiceService;
 use domain::services::overview::OverviewService;
+use domain::services::payment_methods::PaymentMethodService;
 use domain::services::payments::PaymentService;
 use domain::services::plans::PlanService;
 use domain::services::portal_sessions::PortalSessionService;
@@ -31,6 +32,7 @@ pub struct AppState {
     pub wallets: WalletService,
     pub invoices: InvoiceService,
     pub payments: PaymentService,
+    pub payment_methods: PaymentMethodService,
     pub usage: UsageService,
     pub plans: PlanService,
     pub subscriptions: SubscriptionService,
@@ -115,6 +117,11 @@ impl AppState {
             ),
             audit: AuditService::new(shared.clone()),
             payments,
+            payment_methods: PaymentMethodService::new(
+                shared.clone(),
+                shared.clone(),
+                shared.clone(),
+            ),
             billing,
             plans: PlanService::new(shared.clone(), shared.clone(), shared.clone()),
             subscriptions,

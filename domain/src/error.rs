@@ -71,6 +71,7 @@ error_codes! {
     PlanNotFound = "plan_not_found", 404;
     SubscriptionNotFound = "subscription_not_found", 404;
     TestClockNotFound = "test_clock_not_found", 404;
+    PaymentMethodNotFound = "payment_method_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     BodyTimeout = "body_timeout", 408;
     CustomerArchived = "customer_archived", 409;
@@ -85,6 +86,7 @@ error_codes! {
     InvoiceNotFinalized = "invoice_not_finalized", 409;
     InvoiceNotPayable = "invoice_not_payable", 409;
     LastActiveKey = "last_active_key", 409;
+    PaymentMethodUnusable = "payment_method_unusable", 409;
     PaymentNotRefundable = "payment_not_refundable", 409;
     WalletClosed = "wallet_closed", 409;
     WalletFrozen = "wallet_frozen", 409;

@@ -20,6 +20,7 @@ pub const PLAN: &str = "plan";
 pub const SUBSCRIPTION: &str = "sub";
 pub const TEST_CLOCK: &str = "clock";
 pub const BILLING_RUN: &str = "brun";
+pub const PAYMENT_METHOD: &str = "pm";
 
 pub fn new_id(prefix: &str) -> String {
     // Monotonic within the process: ids made in the same millisecond still sort in the order
@@ -162,6 +163,12 @@ prefixed_id!(
 );
 prefixed_id!(ApiKeyId, API_KEY, "API key", ErrorCode::ApiKeyNotFound);
 prefixed_id!(PlanId, PLAN, "plan", ErrorCode::PlanNotFound);
+prefixed_id!(
+    PaymentMethodId,
+    PAYMENT_METHOD,
+    "payment method",
+    ErrorCode::PaymentMethodNotFound
+);
 prefixed_id!(
     TestClockId,
     TEST_CLOCK,

@@ -48,6 +48,7 @@ pub mod invoice;
 pub mod money;
 pub mod page;
 pub mod payment;
+pub mod payment_method;
 pub mod plan;
 pub mod portal_session;
 pub mod ports;

@@ -34,6 +34,7 @@ crate::text_enum! {
         Payments,
         Subscriptions,
         Profile,
+        PaymentMethods,
     }
 }
 
@@ -47,6 +48,13 @@ pub struct Sections {
     pub payments: bool,
     pub subscriptions: bool,
     pub profile: bool,
+    /// Sessions stored before this section existed read as enabled, like every section.
+    #[serde(default = "enabled")]
+    pub payment_methods: bool,
+}
+
+fn enabled() -> bool {
+    true
 }
 
 impl Default for Sections {
@@ -59,6 +67,7 @@ impl Default for Sections {
             payments: true,
             subscriptions: true,
             profile: true,
+            payment_methods: true,
         }
     }
 }
@@ -73,6 +82,7 @@ impl Sections {
             Section::Payments => self.payments,
             Section::Subscriptions => self.subscriptions,
             Section::Profile => self.profile,
+            Section::PaymentMethods => self.payment_methods,
         }
     }
 }
@@ -104,6 +114,15 @@ pub struct Permissions {
     /// Sessions stored before plan changes existed read as "not allowed".
     #[serde(default)]
     pub plan_change: PlanChangePermission,
+    /// Making a saved payment method the default and removing one (off by default).
+    #[serde(default)]
+    pub payment_method_manage: PaymentMethodManage,
+}
+
+/// Whether the customer may manage their saved payment methods from the portal.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct PaymentMethodManage {
+    pub enabled: bool,
 }
 
 /// Whether the customer may change their subscription's plan from the portal.
@@ -132,6 +151,7 @@ impl Default for Permissions {
                 mode: CancelMode::AtPeriodEnd,
             },
             plan_change: PlanChangePermission::default(),
+            payment_method_manage: PaymentMethodManage::default(),
         }
     }
 }

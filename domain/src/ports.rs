@@ -472,3 +472,39 @@ pub trait BillingRunRepo: Send + Sync {
         page: &PageRequest,
     ) -> DomainResult<Page<crate::test_clock::BillingRun>>;
 }
+
+/// Which of a customer's payment methods a list shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MethodFilter {
+    /// Detached methods too (the admin's `include_detached`); a portal never sees them.
+    pub include_detached: bool,
+}
+
+/// One customer's saved payment methods. Every call names the customer: there is no
+/// account-wide read.
+pub trait PaymentMethodRepo: Send + Sync {
+    /// Locks the customer's row until the unit of work ends, so changes of one customer's
+    /// default run one at a time. False when the customer does not exist in the account.
+    fn lock_owner(&self, owner: &CustomerScope) -> DomainResult<bool>;
+    fn insert(&self, method: &crate::payment_method::PaymentMethod) -> DomainResult<()>;
+    fn get(
+        &self,
+        owner: &CustomerScope,
+        id: &crate::id::PaymentMethodId,
+    ) -> DomainResult<Option<crate::payment_method::PaymentMethod>>;
+    /// Writes a method back (inside the unit of work that read it under `lock_owner`).
+    fn update(&self, method: &crate::payment_method::PaymentMethod) -> DomainResult<()>;
+    /// The customer's default method, if any.
+    fn default_of(
+        &self,
+        owner: &CustomerScope,
+    ) -> DomainResult<Option<crate::payment_method::PaymentMethod>>;
+    /// Whether the customer has any method that is not detached.
+    fn has_attached(&self, owner: &CustomerScope) -> DomainResult<bool>;
+    fn list(
+        &self,
+        owner: &CustomerScope,
+        filter: &MethodFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::payment_method::PaymentMethod>>;
+}

@@ -387,6 +387,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    payment_methods (id) {
+        id -> Text,
+        tenant_id -> Text,
+        customer_id -> Text,
+        #[sql_name = "type"]
+        kind -> Text,
+        provider -> Text,
+        provider_reference -> Text,
+        brand -> Nullable<Text>,
+        last4 -> Nullable<Text>,
+        exp_month -> Nullable<Integer>,
+        exp_year -> Nullable<Integer>,
+        holder_name -> Nullable<Text>,
+        bank_name -> Nullable<Text>,
+        is_default -> Bool,
+        status -> Text,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        detached_at -> Nullable<UtcTimestamp>,
+    }
+}
+
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(portal_sessions -> customers (customer_id));
 diesel::joinable!(customers -> tenants (tenant_id));
@@ -410,5 +436,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     plans,
     subscriptions,
     test_clocks,
-    billing_runs
+    billing_runs,
+    payment_methods
 );

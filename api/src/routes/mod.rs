@@ -13,6 +13,7 @@ pub mod features;
 pub mod invoices;
 pub mod ops;
 pub mod overview;
+pub mod payment_methods;
 pub mod payments;
 pub mod plans;
 pub mod portal_sessions;
@@ -95,6 +96,12 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .service(test_clocks::admin::get)
             .service(test_clocks::admin::advance)
             .service(billing_runs::admin::list)
+            .service(payment_methods::admin::create)
+            .service(payment_methods::admin::list)
+            .service(payment_methods::admin::get)
+            .service(payment_methods::admin::update)
+            .service(payment_methods::admin::make_default)
+            .service(payment_methods::admin::detach)
             .service(entitlements::admin::list)
             .service(entitlements::admin::check)
             .service(
@@ -123,6 +130,9 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                     .service(subscriptions::portal::change_preview)
                     .service(subscriptions::portal::upcoming_invoice)
                     .service(entitlements::portal::list)
+                    .service(payment_methods::portal::list)
+                    .service(payment_methods::portal::make_default)
+                    .service(payment_methods::portal::delete)
                     .service(overview::portal::overview),
             ),
     );

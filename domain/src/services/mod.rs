@@ -7,6 +7,7 @@ pub mod customers;
 pub mod entitlements;
 pub mod invoices;
 pub mod overview;
+pub mod payment_methods;
 pub mod payments;
 pub mod plans;
 pub mod portal_sessions;

@@ -10,6 +10,7 @@ pub mod customers;
 pub mod health;
 pub mod idempotency;
 pub mod invoices;
+pub mod payment_methods;
 pub mod payments;
 pub mod plans;
 pub mod portal_sessions;

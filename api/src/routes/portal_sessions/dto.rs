@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use domain::portal_session::{
-    CancelMode, Permissions, PlanChangePermission, PortalSession, ProfileField, ProfileUpdate,
-    Sections, SessionMode, SubscriptionCancel,
+    CancelMode, PaymentMethodManage, Permissions, PlanChangePermission, PortalSession,
+    ProfileField, ProfileUpdate, Sections, SessionMode, SubscriptionCancel,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -55,6 +55,7 @@ pub struct SectionsBody {
     pub payments: Option<SectionSetting>,
     pub subscriptions: Option<SectionSetting>,
     pub profile: Option<SectionSetting>,
+    pub payment_methods: Option<SectionSetting>,
 }
 
 impl From<SectionsBody> for Sections {
@@ -68,6 +69,7 @@ impl From<SectionsBody> for Sections {
             payments: on(b.payments),
             subscriptions: on(b.subscriptions),
             profile: on(b.profile),
+            payment_methods: on(b.payment_methods),
         }
     }
 }
@@ -83,6 +85,7 @@ impl From<Sections> for SectionsBody {
             payments: set(s.payments),
             subscriptions: set(s.subscriptions),
             profile: set(s.profile),
+            payment_methods: set(s.payment_methods),
         }
     }
 }
@@ -150,6 +153,14 @@ pub struct PermissionsBody {
     pub subscription_cancel: Option<SubscriptionCancelBody>,
     /// Changing a subscription's plan to a public plan (off by default).
     pub plan_change: Option<PlanChangeBody>,
+    /// Setting the default payment method and removing one (off by default).
+    pub payment_method_manage: Option<PaymentMethodManageBody>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PaymentMethodManageBody {
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -186,6 +197,10 @@ impl From<PermissionsBody> for Permissions {
                 .plan_change
                 .map(|c| PlanChangePermission { enabled: c.enabled })
                 .unwrap_or(defaults.plan_change),
+            payment_method_manage: b
+                .payment_method_manage
+                .map(|c| PaymentMethodManage { enabled: c.enabled })
+                .unwrap_or(defaults.payment_method_manage),
         }
     }
 }
@@ -210,6 +225,9 @@ impl From<Permissions> for PermissionsBody {
             }),
             plan_change: Some(PlanChangeBody {
                 enabled: p.plan_change.enabled,
+            }),
+            payment_method_manage: Some(PaymentMethodManageBody {
+                enabled: p.payment_method_manage.enabled,
             }),
         }
     }

@@ -1,0 +1,97 @@
+use actix_web::web::{Data, Path};
+use actix_web::{delete, get, post, HttpRequest, HttpResponse};
+use domain::id::parse;
+use domain::portal_session::Section;
+use domain::ports::MethodFilter;
+use domain::services::subscriptions::Actor;
+
+use super::dto::{PaymentMethodList, PaymentMethodView};
+use crate::error::{blocking, ApiError, Problem};
+use crate::extract::{PortalAuth, Query};
+use crate::pagination::portal_page;
+use crate::routes::common::PageParams;
+use crate::state::AppState;
+
+/// The customer's saved payment methods, newest first (section `payment_methods`). Detached
+/// ones are not shown; expired cards show as `expired`.
+#[utoipa::path(
+    operation_id = "list_portal_payment_methods",
+    tag = "Portal: payment methods",
+    security(("session_token" = [])),
+    params(PageParams),
+    responses(
+        (status = 200, body = PaymentMethodList),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+    ),
+)]
+#[get("/payment_methods")]
+pub async fn list(
+    state: Data<AppState>,
+    req: HttpRequest,
+    PortalAuth(session): PortalAuth,
+    Query(q): Query<PageParams>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::PaymentMethods)?;
+    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
+    let svc = state.payment_methods.clone();
+    let found =
+        blocking(move || svc.list(&session.customer(), &MethodFilter::default(), &page)).await?;
+    Ok(HttpResponse::Ok().json(PaymentMethodList::from(found.map(PaymentMethodView::from))))
+}
+
+/// Make one of the customer's active methods the default, if the session's
+/// `payment_method_manage` permission allows it. Audited.
+#[utoipa::path(
+    operation_id = "set_default_portal_payment_method",
+    tag = "Portal: payment methods",
+    security(("session_token" = [])),
+    params(("id" = String, Path, example = "pm_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = PaymentMethodView),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_method_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_method_unusable` (expired or detached)."),
+    ),
+)]
+#[post("/payment_methods/{id}/default")]
+pub async fn make_default(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::PaymentMethods)?;
+    let svc = state.payment_methods.clone();
+    let m = blocking(move || {
+        svc.make_default(&session.customer(), &parse(&id)?, Actor::Customer(&session))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(PaymentMethodView::from(m)))
+}
+
+/// Remove one of the customer's methods, if the session's `payment_method_manage` permission
+/// allows it. Removing the default leaves none. Audited.
+#[utoipa::path(
+    operation_id = "delete_portal_payment_method",
+    tag = "Portal: payment methods",
+    security(("session_token" = [])),
+    params(("id" = String, Path, example = "pm_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    responses(
+        (status = 200, body = PaymentMethodView),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_method_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_method_unusable` (already detached)."),
+    ),
+)]
+#[delete("/payment_methods/{id}")]
+pub async fn delete(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+    id: Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::PaymentMethods)?;
+    let svc = state.payment_methods.clone();
+    let m =
+        blocking(move || svc.detach(&session.customer(), &parse(&id)?, Actor::Customer(&session)))
+            .await?;
+    Ok(HttpResponse::Ok().json(PaymentMethodView::from(m)))
+}

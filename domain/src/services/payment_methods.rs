@@ -1,0 +1,187 @@
+//! A customer's saved payment methods: recorded by the merchant's backend (which holds the
+//! provider relationship), listed, made default and removed by the merchant or, when the
+//! session allows it, by the customer in the portal (audited).
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+use super::subscriptions::Actor;
+use crate::audit::{actions, AuditEvent};
+use crate::id::{CustomerId, PaymentMethodId};
+use crate::page::{Page, PageRequest};
+use crate::payment_method::{MethodChange, NewPaymentMethod, PaymentMethod};
+use crate::ports::{AuditRepo, MethodFilter, PaymentMethodRepo, UnitOfWork};
+use crate::scope::CustomerScope;
+use crate::{clock, DomainError, DomainResult, ErrorCode};
+
+#[derive(Clone)]
+pub struct PaymentMethodService {
+    methods: Arc<dyn PaymentMethodRepo>,
+    audit: Arc<dyn AuditRepo>,
+    units: Arc<dyn UnitOfWork>,
+}
+
+impl PaymentMethodService {
+    pub fn new(
+        methods: Arc<dyn PaymentMethodRepo>,
+        audit: Arc<dyn AuditRepo>,
+        units: Arc<dyn UnitOfWork>,
+    ) -> Self {
+        Self {
+            methods,
+            audit,
+            units,
+        }
+    }
+
+    /// Records a method the provider holds for the customer. The customer's first method, or
+    /// one sent with `make_default`, becomes the default (the previous default stays attached).
+    pub fn add(
+        &self,
+        owner: &CustomerScope,
+        input: NewPaymentMethod,
+    ) -> DomainResult<PaymentMethod> {
+        let customer_id =
+            CustomerId::parse(&owner.customer_id).ok_or_else(CustomerId::not_found)?;
+        let now = clock::now();
+        let mut method = PaymentMethod::new(&owner.tenant_id, customer_id, input, now)?;
+        self.in_unit(owner, &mut || {
+            let first = !self.methods.has_attached(owner)?;
+            if method.is_default || first {
+                method.usable_at(now)?;
+                self.demote_default(owner, now)?;
+                method.is_default = true;
+            }
+            self.methods.insert(&method)?;
+            Ok(method.clone())
+        })
+    }
+
+    pub fn get(&self, owner: &CustomerScope, id: &PaymentMethodId) -> DomainResult<PaymentMethod> {
+        self.methods
+            .get(owner, id)?
+            .ok_or_else(PaymentMethodId::not_found)
+    }
+
+    pub fn list(
+        &self,
+        owner: &CustomerScope,
+        filter: &MethodFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<PaymentMethod>> {
+        self.methods.list(owner, filter, page)
+    }
+
+    /// Display fields from the provider (e.g. a card updater's new expiry). Merchant only.
+    pub fn update(
+        &self,
+        owner: &CustomerScope,
+        id: &PaymentMethodId,
+        change: MethodChange,
+    ) -> DomainResult<PaymentMethod> {
+        self.in_unit(owner, &mut || {
+            let mut m = self.get(owner, id)?;
+            m.apply(change.clone(), clock::now())?;
+            self.methods.update(&m)?;
+            Ok(m)
+        })
+    }
+
+    /// Makes an active method the customer's default. A portal session needs
+    /// `payment_method_manage`.
+    pub fn make_default(
+        &self,
+        owner: &CustomerScope,
+        id: &PaymentMethodId,
+        actor: Actor<'_>,
+    ) -> DomainResult<PaymentMethod> {
+        allowed(&actor)?;
+        self.in_unit(owner, &mut || {
+            let now = clock::now();
+            let mut m = self.get(owner, id)?;
+            m.usable_at(now)?;
+            if !m.is_default {
+                self.demote_default(owner, now)?;
+                m.is_default = true;
+                m.updated_at = now;
+                self.methods.update(&m)?;
+            }
+            self.audited(&actor, actions::PAYMENT_METHOD_DEFAULT_SET, &m)?;
+            Ok(m)
+        })
+    }
+
+    /// Detaches a method: it stays on record but can no longer be used. Removing the default
+    /// leaves the customer without one (no other method is promoted behind their back). A
+    /// portal session needs `payment_method_manage`.
+    pub fn detach(
+        &self,
+        owner: &CustomerScope,
+        id: &PaymentMethodId,
+        actor: Actor<'_>,
+    ) -> DomainResult<PaymentMethod> {
+        allowed(&actor)?;
+        self.in_unit(owner, &mut || {
+            let mut m = self.get(owner, id)?;
+            m.detach(clock::now())?;
+            self.methods.update(&m)?;
+            self.audited(&actor, actions::PAYMENT_METHOD_DETACHED, &m)?;
+            Ok(m)
+        })
+    }
+
+    /// Runs `f` in one unit of work holding the customer's row, so that one customer's
+    /// default changes one at a time; an unknown customer is a 404.
+    fn in_unit(
+        &self,
+        owner: &CustomerScope,
+        f: &mut dyn FnMut() -> DomainResult<PaymentMethod>,
+    ) -> DomainResult<PaymentMethod> {
+        let mut done = None;
+        self.units.atomically(&mut || {
+            if !self.methods.lock_owner(owner)? {
+                return Err(CustomerId::not_found());
+            }
+            done = Some(f()?);
+            Ok(())
+        })?;
+        done.ok_or_else(|| DomainError::internal("unit of work returned without a result"))
+    }
+
+    fn demote_default(&self, owner: &CustomerScope, now: DateTime<Utc>) -> DomainResult<()> {
+        if let Some(mut previous) = self.methods.default_of(owner)? {
+            previous.is_default = false;
+            previous.updated_at = now;
+            self.methods.update(&previous)?;
+        }
+        Ok(())
+    }
+
+    fn audited(&self, actor: &Actor<'_>, action: &str, m: &PaymentMethod) -> DomainResult<()> {
+        let Actor::Customer(session) = actor else {
+            return Ok(());
+        };
+        self.audit.record(
+            &AuditEvent::new(&m.tenant_id, action, format!("session:{}", session.id))
+                .session(&session.customer_id, &session.id)
+                .detail("payment_method_id", m.id.as_str()),
+        )
+    }
+}
+
+/// A portal session may change payment methods only with `payment_method_manage`.
+fn allowed(actor: &Actor<'_>) -> DomainResult<()> {
+    let Actor::Customer(session) = actor else {
+        return Ok(());
+    };
+    session.require_write()?;
+    if session.permissions.payment_method_manage.enabled {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden {
+            code: ErrorCode::ActionNotAllowed,
+            message: "This session may not change payment methods.".into(),
+        })
+    }
+}
