@@ -12,6 +12,7 @@
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpRequest, HttpResponse};
 use domain::idempotency::{fingerprint, valid_key, Answer, Claim, Once, StoredResponse};
+use domain::portal_session::PortalSession;
 use domain::services::api_keys::Principal;
 use domain::ErrorCode;
 use domain::{DomainError, FieldError};
@@ -40,6 +41,39 @@ where
     T: Serialize + Send + 'static,
     F: FnOnce() -> Result<(StatusCode, T), ApiError> + Send + 'static,
 {
+    run_keyed(state, &who.tenant_id, "", req, body, work).await
+}
+
+/// [`run`] for a portal write: the customer's keys are their own, so one customer can never
+/// meet (or be replayed) another's answer under the same key.
+pub async fn run_for_customer<T, F>(
+    state: &AppState,
+    session: &PortalSession,
+    req: &HttpRequest,
+    body: &[u8],
+    work: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce() -> Result<(StatusCode, T), ApiError> + Send + 'static,
+{
+    let namespace = format!("customer:{}:", session.customer_id);
+    run_keyed(state, &session.tenant_id, &namespace, req, body, work).await
+}
+
+/// Keys are stored per account, prefixed with `namespace`.
+async fn run_keyed<T, F>(
+    state: &AppState,
+    tenant_id: &str,
+    namespace: &str,
+    req: &HttpRequest,
+    body: &[u8],
+    work: F,
+) -> Result<HttpResponse, ApiError>
+where
+    T: Serialize + Send + 'static,
+    F: FnOnce() -> Result<(StatusCode, T), ApiError> + Send + 'static,
+{
     let Some(key) = req.headers().get(HEADER) else {
         let (status, value) = actix_web::web::block(work).await??;
         return Ok(HttpResponse::build(status).json(value));
@@ -56,8 +90,8 @@ where
         })?
         .to_owned();
     let claim = Claim {
-        tenant_id: who.tenant_id.clone(),
-        key,
+        tenant_id: tenant_id.to_owned(),
+        key: format!("{namespace}{key}"),
         fingerprint: fingerprint(req.method().as_str(), req.path(), body),
         now: domain::clock::now(),
     };

@@ -65,6 +65,8 @@ impl AppState {
             shared.clone(),
             shared.clone(),
             shared.clone(),
+            shared.clone(),
+            shared.clone(),
         );
         let billing = BillingService::new(
             BillingPorts {

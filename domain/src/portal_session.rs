@@ -117,6 +117,15 @@ pub struct Permissions {
     /// Making a saved payment method the default and removing one (off by default).
     #[serde(default)]
     pub payment_method_manage: PaymentMethodManage,
+    /// Paying the customer's invoices from their wallet (off by default).
+    #[serde(default)]
+    pub invoice_pay: InvoicePay,
+}
+
+/// Whether the customer may pay their invoices from the portal.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct InvoicePay {
+    pub enabled: bool,
 }
 
 /// Whether the customer may manage their saved payment methods from the portal.
@@ -152,6 +161,7 @@ impl Default for Permissions {
             },
             plan_change: PlanChangePermission::default(),
             payment_method_manage: PaymentMethodManage::default(),
+            invoice_pay: InvoicePay::default(),
         }
     }
 }

@@ -4,7 +4,7 @@
 //! customer's method is a 404, and bad input changes nothing.
 
 use serde_json::{json, Value};
-use tests::fixtures::{created, customer, id, portal_session, token};
+use tests::fixtures::{created, customer, portal_session, token};
 use tests::{on_both_backends, send, Method, TestServer};
 
 on_both_backends!(
@@ -215,8 +215,8 @@ async fn the_portal_manages_methods_only_when_permitted(s: TestServer) {
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(r.body["is_default"], true);
-    assert_eq!(defaults(&methods(&s, &alice, "").await), [a2.clone()]);
-    assert_eq!(defaults(&methods(&s, &bob, "").await), [b1.clone()]);
+    assert_eq!(defaults(&methods(&s, &alice, "").await), [a2.as_str()]);
+    assert_eq!(defaults(&methods(&s, &bob, "").await), [b1.as_str()]);
     let r = send(s.portal(
         Method::DELETE,
         &format!("/v1/portal/payment_methods/{a1}"),

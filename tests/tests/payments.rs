@@ -3,6 +3,7 @@
 
 use futures_util::future::join_all;
 use serde_json::{json, Value};
+use tests::fixtures::{portal_session, token};
 use tests::{on_both_backends, send, Method, Reply, TestServer};
 
 on_both_backends!(
@@ -10,6 +11,8 @@ on_both_backends!(
     concurrent_wallet_payments_never_overpay,
     refused_payments_change_nothing,
     portal_lists_own_payments,
+    the_portal_pays_an_invoice_from_the_wallet_once,
+    refused_portal_payments_change_nothing,
 );
 
 struct Setup {
@@ -402,4 +405,197 @@ async fn portal_lists_own_payments(s: TestServer) {
     ))
     .await
     .assert_problem(403, "section_disabled");
+}
+
+/// A session for `customer` with `permissions` (and `mode`, when given).
+async fn session(s: &TestServer, customer: &str, extra: Value) -> String {
+    let mut body = json!({"customer_id": customer});
+    body.as_object_mut()
+        .unwrap()
+        .extend(extra.as_object().unwrap().clone());
+    token(&portal_session(s, body).await)
+}
+
+async fn portal_pay(
+    s: &TestServer,
+    t: &str,
+    invoice: &str,
+    key: Option<&str>,
+    body: Value,
+) -> Reply {
+    let mut rb = s
+        .portal(
+            Method::POST,
+            &format!("/v1/portal/invoices/{invoice}/pay"),
+            t,
+        )
+        .json(&body);
+    if let Some(k) = key {
+        rb = rb.header("Idempotency-Key", k);
+    }
+    send(rb).await
+}
+
+async fn the_portal_pays_an_invoice_from_the_wallet_once(s: TestServer) {
+    let a = setup(&s, "alice", "30", "5000").await;
+    let b = setup(&s, "bob", "30", "5000").await;
+    let pay_ok = json!({"invoice_pay": {"enabled": true}});
+    let wallet = json!({"source": "wallet"});
+
+    let plain = session(&s, &a.customer, json!({})).await;
+    portal_pay(&s, &plain, &a.invoice, None, wallet.clone())
+        .await
+        .assert_problem(403, "action_not_allowed");
+    let preview = session(
+        &s,
+        &a.customer,
+        json!({"mode": "admin_preview", "permissions": pay_ok}),
+    )
+    .await;
+    portal_pay(&s, &preview, &a.invoice, None, wallet.clone())
+        .await
+        .assert_problem(403, "read_only_session");
+    assert_eq!(balance(&s, &a.wallet).await, "5000");
+
+    let t = session(&s, &a.customer, json!({"permissions": pay_ok})).await;
+    let part = json!({"source": "wallet", "amount": "10.00"});
+    let first = portal_pay(&s, &t, &a.invoice, Some("pay-1"), part.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    assert_eq!(first.body["payment"]["amount"], "10.00");
+    assert_eq!(first.body["payment"]["method"], "wallet");
+    assert_eq!(first.body["payment"]["wallet_id"], a.wallet.as_str());
+    assert_eq!(first.body["invoice"]["payment_status"], "partially_paid");
+    assert_eq!(balance(&s, &a.wallet).await, "4000");
+    // The retry replays the first answer and pays nothing more.
+    let again = portal_pay(&s, &t, &a.invoice, Some("pay-1"), part.clone()).await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.header("Idempotent-Replayed"), Some("true"));
+    assert_eq!(again.body, first.body);
+    assert_eq!(balance(&s, &a.wallet).await, "4000");
+    // Without an amount: what is left, from the customer's wallet in the invoice's currency.
+    let rest = portal_pay(&s, &t, &a.invoice, None, wallet.clone()).await;
+    assert_eq!(rest.status, 201, "{}", rest.body);
+    assert_eq!(rest.body["payment"]["amount"], "20.00");
+    assert_eq!(rest.body["invoice"]["payment_status"], "paid");
+    assert_eq!(balance(&s, &a.wallet).await, "2000");
+    portal_pay(&s, &t, &a.invoice, None, wallet.clone())
+        .await
+        .assert_problem(409, "invoice_not_payable");
+
+    // Bob's invoice and Bob's wallet are not Alice's to use.
+    portal_pay(&s, &t, &b.invoice, None, wallet.clone())
+        .await
+        .assert_problem(404, "invoice_not_found");
+    let draft = send(s.admin(Method::POST, "/v1/invoices").json(&json!({"customer_id": a.customer, "currency": "USD", "lines": [{"description": "Draft", "quantity": "1", "unit_amount": "5"}]}))).await;
+    let draft = draft.body["id"].as_str().unwrap().to_owned();
+    portal_pay(&s, &t, &draft, None, wallet.clone())
+        .await
+        .assert_problem(404, "invoice_not_found");
+    // Bob's idempotency keys are his own: the same key pays his invoice, not a replay of Alice's.
+    let tb = session(&s, &b.customer, json!({"permissions": pay_ok})).await;
+    let bob_pays = portal_pay(
+        &s,
+        &tb,
+        &b.invoice,
+        Some("pay-1"),
+        json!({"source": "wallet", "wallet_id": b.wallet}),
+    )
+    .await;
+    assert_eq!(bob_pays.status, 201, "{}", bob_pays.body);
+    assert_eq!(bob_pays.header("Idempotent-Replayed"), None);
+    assert_eq!(balance(&s, &b.wallet).await, "2000");
+    assert_eq!(balance(&s, &a.wallet).await, "2000");
+
+    let audit = send(s.admin(
+        Method::GET,
+        &format!(
+            "/v1/audit_events?customer_id={}&action=invoice.paid",
+            a.customer
+        ),
+    ))
+    .await;
+    assert_eq!(
+        audit.body["data"].as_array().unwrap().len(),
+        2,
+        "{}",
+        audit.body
+    );
+}
+
+async fn refused_portal_payments_change_nothing(s: TestServer) {
+    let a = setup(&s, "alice", "30", "1000").await;
+    let b = setup(&s, "bob", "30", "5000").await;
+    let eur = send(s.admin(Method::POST, "/v1/invoices").json(&json!({"customer_id": a.customer, "currency": "EUR", "lines": [{"description": "Plan", "quantity": "1", "unit_amount": "5"}]}))).await;
+    let eur = eur.body["id"].as_str().unwrap().to_owned();
+    send(s.admin(Method::POST, &format!("/v1/invoices/{eur}/finalize"))).await;
+    let t = session(
+        &s,
+        &a.customer,
+        json!({"permissions": {"invoice_pay": {"enabled": true}}}),
+    )
+    .await;
+    let before = s.query_texts(&s.stored_state_query());
+    let cases = [
+        (
+            a.invoice.as_str(),
+            json!({"source": "wallet", "amount": "30.01"}),
+            422,
+            "overpayment",
+        ),
+        (
+            a.invoice.as_str(),
+            json!({"source": "wallet"}),
+            422,
+            "insufficient_credits",
+        ),
+        (
+            a.invoice.as_str(),
+            json!({"source": "card"}),
+            422,
+            "validation_failed",
+        ),
+        (
+            a.invoice.as_str(),
+            json!({"source": "wallet", "amount": "ten"}),
+            422,
+            "validation_failed",
+        ),
+        (
+            a.invoice.as_str(),
+            json!({"source": "wallet", "amount": "0"}),
+            422,
+            "validation_failed",
+        ),
+        (
+            a.invoice.as_str(),
+            json!({"source": "wallet", "wallet_id": b.wallet}),
+            404,
+            "wallet_not_found",
+        ),
+        (
+            a.invoice.as_str(),
+            json!({"source": "wallet", "wallet_id": "wal_nope"}),
+            404,
+            "wallet_not_found",
+        ),
+        (
+            eur.as_str(),
+            json!({"source": "wallet"}),
+            422,
+            "validation_failed",
+        ),
+        (
+            "inv_nope",
+            json!({"source": "wallet"}),
+            404,
+            "invoice_not_found",
+        ),
+    ];
+    for (invoice, body, status, code) in cases {
+        let r = portal_pay(&s, &t, invoice, None, body.clone()).await;
+        assert_eq!(r.status, status, "{body}: {}", r.body);
+        r.assert_problem(status, code);
+    }
+    // Nothing was paid, debited or recorded.
+    assert_eq!(s.query_texts(&s.stored_state_query()), before);
 }

@@ -120,6 +120,7 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                     .service(invoices::portal::get)
                     .service(invoices::portal::pdf)
                     .service(payments::portal::list)
+                    .service(payments::portal::pay)
                     .service(usage::portal::usage)
                     .service(plans::portal::list)
                     .service(subscriptions::portal::list)

@@ -3,17 +3,21 @@ use std::sync::Arc;
 
 use bigdecimal::{BigDecimal, Zero};
 
+use crate::audit::{actions, AuditEvent};
 use crate::id::{InvoiceId, PaymentId, WalletId};
 use crate::invoice::{Invoice, InvoiceStatus};
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
 use crate::payment::{credits_for, settle, Payment, PaymentMethod, PaymentState, Refund};
-use crate::ports::{InvoiceRepo, PaymentFilter, PaymentRepo, SubscriptionRepo, UnitOfWork};
+use crate::portal_session::PortalSession;
+use crate::ports::{
+    AuditRepo, InvoiceRepo, PaymentFilter, PaymentRepo, SubscriptionRepo, UnitOfWork, WalletRepo,
+};
 use crate::scope::Scope;
 use crate::services::wallets::{
-    check_invariants, check_movement, credit_state, debit_state, Debit, TopUp,
+    check_invariants, check_movement, credit_state, customer_wallets, debit_state, Debit, TopUp,
 };
-use crate::wallet::LotKind;
+use crate::wallet::{LotKind, WalletStatus};
 use crate::{clock, id, DomainError, DomainResult, FieldError};
 
 #[derive(Clone)]
@@ -21,7 +25,18 @@ pub struct PaymentService {
     payments: Arc<dyn PaymentRepo>,
     subscriptions: Arc<dyn SubscriptionRepo>,
     invoices: Arc<dyn InvoiceRepo>,
+    wallets: Arc<dyn WalletRepo>,
+    audit: Arc<dyn AuditRepo>,
     units: Arc<dyn UnitOfWork>,
+}
+
+/// What a customer pays from the portal.
+#[derive(Debug, Clone, Default)]
+pub struct CustomerPayment {
+    /// Default: the customer's active wallet in the invoice's currency.
+    pub wallet_id: Option<WalletId>,
+    /// Default: what is left to pay.
+    pub amount: Option<BigDecimal>,
 }
 
 pub fn not_found() -> DomainError {
@@ -63,12 +78,16 @@ impl PaymentService {
         payments: Arc<dyn PaymentRepo>,
         subscriptions: Arc<dyn SubscriptionRepo>,
         invoices: Arc<dyn InvoiceRepo>,
+        wallets: Arc<dyn WalletRepo>,
+        audit: Arc<dyn AuditRepo>,
         units: Arc<dyn UnitOfWork>,
     ) -> Self {
         Self {
             payments,
             subscriptions,
             invoices,
+            wallets,
+            audit,
             units,
         }
     }
@@ -93,18 +112,102 @@ impl PaymentService {
     ) -> DomainResult<(Invoice, Payment)> {
         let mut done = None;
         self.units.atomically(&mut || {
-            let (invoice, payment) = self.record(tenant_id, invoice_id, p.clone(), now)?;
-            if let Some(sub) = &invoice.subscription_id {
-                if invoice.amount_due().is_zero() {
-                    crate::services::billing::recover(
-                        self.subscriptions.as_ref(),
-                        self.invoices.as_ref(),
-                        tenant_id,
-                        sub,
-                        now,
-                    )?;
-                }
+            done = Some(self.record_and_recover(tenant_id, invoice_id, p.clone(), now)?);
+            Ok(())
+        })?;
+        done.ok_or_else(|| DomainError::internal("unit of work returned without a result"))
+    }
+
+    /// `record`, then, when that paid the invoice off, brings its subscription back from past
+    /// due. Inside the caller's unit of work.
+    fn record_and_recover(
+        &self,
+        tenant_id: &str,
+        invoice_id: &InvoiceId,
+        p: NewPayment,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> DomainResult<(Invoice, Payment)> {
+        let (invoice, payment) = self.record(tenant_id, invoice_id, p, now)?;
+        if let Some(sub) = &invoice.subscription_id {
+            if invoice.amount_due().is_zero() {
+                crate::services::billing::recover(
+                    self.subscriptions.as_ref(),
+                    self.invoices.as_ref(),
+                    tenant_id,
+                    sub,
+                    now,
+                )?;
             }
+        }
+        Ok((invoice, payment))
+    }
+
+    /// Pays one of the session customer's finalized invoices from their wallet, if the
+    /// session's `invoice_pay` permission allows it: the merchant's wallet payment (same
+    /// guards, same debit, same recovery of a past-due subscription), in one transaction and
+    /// audited. Without `wallet_id`, the customer's active wallet in the invoice's currency;
+    /// without `amount`, what is left to pay.
+    pub fn pay_as_customer(
+        &self,
+        session: &PortalSession,
+        invoice_id: &InvoiceId,
+        p: CustomerPayment,
+    ) -> DomainResult<(Invoice, Payment)> {
+        session.require_write()?;
+        if !session.permissions.invoice_pay.enabled {
+            return Err(DomainError::Forbidden {
+                code: ErrorCode::ActionNotAllowed,
+                message: "This session may not pay invoices.".into(),
+            });
+        }
+        let now = clock::now();
+        let mut done = None;
+        self.units.atomically(&mut || {
+            // The customer's own, and never a draft (customers do not see drafts).
+            let invoice = self
+                .invoices
+                .get(&session.scope(), invoice_id)?
+                .filter(|i| i.status != InvoiceStatus::Draft)
+                .ok_or_else(InvoiceId::not_found)?;
+            if invoice.status == InvoiceStatus::Finalized && invoice.amount_due().is_zero() {
+                return Err(DomainError::Conflict {
+                    code: ErrorCode::InvoiceNotPayable,
+                    message: "The invoice is paid.".into(),
+                });
+            }
+            let wallet_id = match &p.wallet_id {
+                Some(w) => w.clone(),
+                None => customer_wallets(self.wallets.as_ref(), &session.customer())?
+                    .into_iter()
+                    .find(|w| w.currency == invoice.currency && w.status == WalletStatus::Active)
+                    .map(|w| w.id)
+                    .ok_or_else(|| {
+                        DomainError::validation(
+                            "wallet_id",
+                            format!("the customer has no active {} wallet", invoice.currency),
+                        )
+                    })?,
+            };
+            let payment = NewPayment {
+                amount: p.amount.clone().unwrap_or_else(|| invoice.amount_due()),
+                method: PaymentMethod::Wallet,
+                wallet_id: Some(wallet_id.to_string()),
+                reference: Some("customer_portal".into()),
+                status: PaymentState::Succeeded,
+                failure_reason: None,
+            };
+            let (invoice, payment) =
+                self.record_and_recover(&session.tenant_id, invoice_id, payment, now)?;
+            self.audit.record(
+                &AuditEvent::new(
+                    &session.tenant_id,
+                    actions::INVOICE_PAID,
+                    format!("session:{}", session.id),
+                )
+                .session(&session.customer_id, &session.id)
+                .detail("invoice_id", invoice.id.as_str())
+                .detail("payment_id", payment.id.as_str()),
+            )?;
             done = Some((invoice, payment));
             Ok(())
         })?;

@@ -100,6 +100,20 @@ pub struct CreatePayment {
     pub failure_reason: Option<String>,
 }
 
+/// Where the customer pays from. `wallet` is the source today: the session customer's wallet
+/// (`wallet_id`, or their active wallet in the invoice's currency) is debited at once.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"source": "wallet"}))]
+pub struct PortalPayInvoice {
+    /// `wallet`.
+    pub source: String,
+    /// One of the customer's wallets; default: their active wallet in the invoice's currency.
+    pub wallet_id: Option<String>,
+    /// Decimal string, at most the amount due; default: the amount due.
+    pub amount: Option<String>,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRefund {

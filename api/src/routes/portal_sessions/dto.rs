@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::portal_session::{
-    CancelMode, PaymentMethodManage, Permissions, PlanChangePermission, PortalSession,
+    CancelMode, InvoicePay, PaymentMethodManage, Permissions, PlanChangePermission, PortalSession,
     ProfileField, ProfileUpdate, Sections, SessionMode, SubscriptionCancel,
 };
 use serde::{Deserialize, Serialize};
@@ -155,6 +155,14 @@ pub struct PermissionsBody {
     pub plan_change: Option<PlanChangeBody>,
     /// Setting the default payment method and removing one (off by default).
     pub payment_method_manage: Option<PaymentMethodManageBody>,
+    /// Paying invoices from the customer's wallet (off by default).
+    pub invoice_pay: Option<InvoicePayBody>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct InvoicePayBody {
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -201,6 +209,10 @@ impl From<PermissionsBody> for Permissions {
                 .payment_method_manage
                 .map(|c| PaymentMethodManage { enabled: c.enabled })
                 .unwrap_or(defaults.payment_method_manage),
+            invoice_pay: b
+                .invoice_pay
+                .map(|c| InvoicePay { enabled: c.enabled })
+                .unwrap_or(defaults.invoice_pay),
         }
     }
 }
@@ -228,6 +240,9 @@ impl From<Permissions> for PermissionsBody {
             }),
             payment_method_manage: Some(PaymentMethodManageBody {
                 enabled: p.payment_method_manage.enabled,
+            }),
+            invoice_pay: Some(InvoicePayBody {
+                enabled: p.invoice_pay.enabled,
             }),
         }
     }
