@@ -8,6 +8,7 @@
 //! carry a DRAFT watermark.
 
 use chrono::{DateTime, Utc};
+use domain::account::Account;
 use domain::customer::Customer;
 use domain::invoice::{Invoice, InvoiceStatus};
 use domain::money::canonical;
@@ -136,7 +137,7 @@ fn table_header(p: &mut Page, y: f32) -> f32 {
 }
 
 /// Renders an invoice as a PDF document.
-pub fn render_invoice(invoice: &Invoice, merchant: &str, customer: &Customer) -> Vec<u8> {
+pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer) -> Vec<u8> {
     let mut g = Glyphs::default();
     let currency = invoice.currency;
     let money = |a: &bigdecimal::BigDecimal| format!("{} {}", currency.display(a), currency.code());
@@ -162,9 +163,21 @@ pub fn render_invoice(invoice: &Invoice, merchant: &str, customer: &Customer) ->
         invoice.number.as_deref().unwrap_or("Not yet numbered"),
     );
     y -= 30.0;
-    for line in pdf_text::wrap(merchant, 12.0, RIGHT - LEFT).iter().take(2) {
+    for line in pdf_text::wrap(&merchant.name, 12.0, RIGHT - LEFT)
+        .iter()
+        .take(2)
+    {
         p.people(&mut g, 12.0, LEFT, y, line);
         y -= 15.0;
+    }
+    // The merchant's address and support contact, as the account sets them.
+    let s = &merchant.settings;
+    let contact = s.legal_address.iter().flat_map(|a| a.lines()).take(4);
+    for line in contact.chain(s.support_email.as_deref()) {
+        for part in pdf_text::wrap(line, 9.0, RIGHT - LEFT).iter().take(1) {
+            p.people(&mut g, 9.0, LEFT, y, part);
+            y -= 11.0;
+        }
     }
     y -= 15.0;
 
@@ -281,6 +294,27 @@ pub fn render_invoice(invoice: &Invoice, merchant: &str, customer: &Customer) ->
         for line in pdf_text::wrap(memo, 10.0, RIGHT - LEFT).iter().take(6) {
             p.people(&mut g, 10.0, LEFT, y, line);
             y -= LINE_HEIGHT - 2.0;
+        }
+    }
+    if let Some(footer) = &merchant.settings.invoice_footer {
+        // At the foot of the last page, below whatever else it holds.
+        let lines: Vec<String> = footer
+            .lines()
+            .flat_map(|l| pdf_text::wrap(l, 8.0, RIGHT - LEFT))
+            .take(6)
+            .collect();
+        let height = 10.0 * lines.len() as f32;
+        if y - 10.0 < height + 30.0 {
+            // No room left above the foot of this page: the footer gets a page of its own.
+            pages.push(std::mem::replace(&mut p, Page::new()));
+            if draft {
+                p.watermark("DRAFT");
+            }
+        }
+        let mut fy = 30.0 + height;
+        for line in &lines {
+            p.people(&mut g, 8.0, LEFT, fy, line);
+            fy -= 10.0;
         }
     }
     pages.push(p);

@@ -2,6 +2,7 @@ use std::sync::Arc;
 
 use crate::tokens::PasetoCodec;
 use domain::ports::{HealthCheck, IdempotencyRepo};
+use domain::services::accounts::AccountService;
 use domain::services::api_keys::ApiKeyService;
 use domain::services::audit::AuditService;
 use domain::services::billing::{BillingPorts, BillingService};
@@ -25,6 +26,7 @@ use crate::metrics::Metrics;
 /// (all of that is in the database), so any number of nodes can serve one database.
 #[derive(Clone)]
 pub struct AppState {
+    pub accounts: AccountService,
     pub api_keys: ApiKeyService,
     pub customers: CustomerService,
     pub portal: PortalSessionService,
@@ -107,6 +109,7 @@ impl AppState {
             wallets,
             invoices,
             usage,
+            accounts: AccountService::new(shared.clone()),
             api_keys: ApiKeyService::new(shared.clone()),
             customers: CustomerService::new(shared.clone(), shared.clone()),
             portal: PortalSessionService::new(

@@ -36,6 +36,7 @@ macro_rules! text_enum {
     };
 }
 
+pub mod account;
 pub mod api_key;
 pub mod audit;
 pub mod billing;

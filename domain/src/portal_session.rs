@@ -322,9 +322,19 @@ impl NewSession {
 }
 
 fn is_http_url(url: &str) -> bool {
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"));
+    is_web_url(url, false)
+}
+
+/// An absolute URL with a host and no credentials, whitespace or control characters, of at most
+/// 2048 characters: `https` only, or `http` too.
+pub(crate) fn is_web_url(url: &str, https_only: bool) -> bool {
+    let rest = url.strip_prefix("https://").or_else(|| {
+        if https_only {
+            None
+        } else {
+            url.strip_prefix("http://")
+        }
+    });
     url.len() <= 2048
         && rest.is_some_and(|r| {
             let host = r.split(['/', '?', '#']).next().unwrap_or("");

@@ -33,8 +33,6 @@ pub trait ApiKeyRepo: Send + Sync {
     fn revoke(&self, tenant_id: &str, id: &str, now: DateTime<Utc>) -> DomainResult<ApiKey>;
     /// Ids of all tenants (for the CLI).
     fn tenant_ids(&self) -> DomainResult<Vec<String>>;
-    /// The account's display name (the merchant on invoices).
-    fn tenant_name(&self, tenant_id: &str) -> DomainResult<Option<String>>;
 }
 
 /// Mutation applied to a customer inside the repository's transaction, with the row locked.
@@ -507,4 +505,15 @@ pub trait PaymentMethodRepo: Send + Sync {
         filter: &MethodFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::payment_method::PaymentMethod>>;
+}
+
+/// The merchant's account and its settings.
+pub trait AccountRepo: Send + Sync {
+    fn get(&self, tenant_id: &str) -> DomainResult<Option<crate::account::Account>>;
+    /// Locks the account, runs `change`, writes it back, in one transaction.
+    fn change(
+        &self,
+        tenant_id: &str,
+        change: &mut dyn FnMut(&mut crate::account::Account) -> DomainResult<()>,
+    ) -> DomainResult<crate::account::Account>;
 }

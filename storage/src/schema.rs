@@ -9,6 +9,7 @@ diesel::table! {
         id -> Text,
         name -> Text,
         created_at -> UtcTimestamp,
+        settings -> Text,
     }
 }
 

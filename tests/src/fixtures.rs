@@ -67,3 +67,11 @@ pub fn event_statuses(r: &Reply) -> Vec<String> {
         .map(|x| x["status"].as_str().unwrap_or_default().to_owned())
         .collect()
 }
+
+/// A PDF's page count and its text, as a third-party reader (lopdf) extracts it.
+pub fn pdf_text(bytes: &[u8]) -> (usize, String) {
+    let doc = lopdf::Document::load_mem(bytes).expect("a parseable PDF");
+    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
+    let text = doc.extract_text(&pages).expect("text extracts");
+    (pages.len(), text)
+}

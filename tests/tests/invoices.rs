@@ -3,6 +3,7 @@
 
 use futures_util::future::join_all;
 use serde_json::{json, Value};
+use tests::fixtures::pdf_text;
 use tests::{on_both_backends, send, Method, Reply, TestServer};
 
 on_both_backends!(
@@ -427,13 +428,6 @@ async fn portal_shows_own_finalized_invoices(s: TestServer) {
     send(s.portal(Method::GET, "/v1/portal/invoices/summary", ht))
         .await
         .assert_problem(403, "section_disabled");
-}
-
-fn pdf_text(bytes: &[u8]) -> (usize, String) {
-    let doc = lopdf::Document::load_mem(bytes).expect("a parseable PDF");
-    let pages: Vec<u32> = doc.get_pages().keys().copied().collect();
-    let text = doc.extract_text(&pages).expect("text extracts");
-    (pages.len(), text)
 }
 
 async fn pdf_of(

@@ -2,6 +2,7 @@
 //! `x-api-key`, scoped to the key's account), `portal.rs` (routes under `X-Session-Token`,
 //! scoped to the session's customer).
 
+pub mod account;
 pub mod api_keys;
 pub mod audit;
 pub mod billing_runs;
@@ -33,6 +34,8 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
         .service(ops::metrics);
     cfg.service(
         scope::scope("/v1")
+            .service(account::admin::get)
+            .service(account::admin::update)
             .service(api_keys::admin::create)
             .service(api_keys::admin::list)
             .service(api_keys::admin::revoke)
@@ -110,6 +113,7 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                     .service(portal_sessions::portal::exchange)
                     .service(portal_sessions::portal::current)
                     .service(portal_sessions::portal::logout)
+                    .service(account::portal::branding)
                     .service(customers::portal::get)
                     .service(customers::portal::update)
                     .service(wallets::portal::list)

@@ -109,10 +109,6 @@ impl ApiKeyService {
         self.repo.revoke(tenant_id, id, crate::clock::now())
     }
 
-    pub fn tenant_name(&self, tenant_id: &str) -> DomainResult<String> {
-        Ok(self.repo.tenant_name(tenant_id)?.unwrap_or_default())
-    }
-
     pub fn tenant_ids(&self) -> DomainResult<Vec<String>> {
         self.repo.tenant_ids()
     }

@@ -186,16 +186,6 @@ impl ApiKeyRepo for Store {
         .map_err(|e| e.into_domain(|| DomainError::internal("unexpected unique violation")))
     }
 
-    fn tenant_name(&self, tenant_id: &str) -> DomainResult<Option<String>> {
-        let mut conn = self.conn()?;
-        tenants::table
-            .filter(tenants::id.eq(tenant_id))
-            .select(tenants::name)
-            .first(&mut *conn)
-            .optional()
-            .map_err(internal)
-    }
-
     fn tenant_ids(&self) -> DomainResult<Vec<String>> {
         let mut conn = self.conn()?;
         tenants::table

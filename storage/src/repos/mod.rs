@@ -3,6 +3,7 @@
 //! expiry sweeper, a system job that visits every account (and then changes each wallet through
 //! its account).
 
+pub mod accounts;
 pub mod api_keys;
 pub mod audit;
 pub mod billing;

@@ -232,13 +232,13 @@ impl ListInvoices {
 #[schema(value_type = String, format = Binary)]
 pub struct PdfDocument(#[allow(dead_code)] Vec<u8>);
 
-/// Renders an invoice with the merchant's name and the customer's billing details: the file
+/// Renders an invoice with the merchant's account details and the customer's billing details: the file
 /// name and the PDF bytes. Blocking (it reads the database); see [`pdf_http`].
 pub fn render_pdf(
     state: &crate::state::AppState,
     invoice: Invoice,
 ) -> domain::DomainResult<(String, Vec<u8>)> {
-    let merchant = state.api_keys.tenant_name(&invoice.tenant_id)?;
+    let merchant = state.accounts.get(&invoice.tenant_id)?;
     let customer = state
         .customers
         .get(&invoice.tenant_id, &parse(&invoice.customer_id)?)?;

@@ -1,0 +1,124 @@
+//! The account as the admin API and the portal see it.
+
+use chrono::{DateTime, Utc};
+use domain::account::{Account, AccountPatch};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::routes::common::present;
+
+/// A change to the account. Fields left out keep their value; `null` clears an optional one.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Acme Billing GmbH", "legal_address": "Hauptstr. 1\n10115 Berlin\nGermany",
+    "support_email": "billing@acme.test", "logo_url": "https://cdn.acme.test/logo.svg",
+    "primary_color": "#1a2b3c", "invoice_footer": "IBAN DE89 3704 0044 0532 0130 00"}))]
+pub struct UpdateAccount {
+    /// The merchant's name on invoices and in the portal (1 to 200 characters).
+    pub name: Option<String>,
+    /// Printed under the name on invoices; newlines allowed (at most 500 characters).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub legal_address: Option<Option<String>>,
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub support_email: Option<Option<String>>,
+    /// An http(s) URL.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub support_url: Option<Option<String>>,
+    /// An https URL (portal pages load it).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub logo_url: Option<Option<String>>,
+    /// `#rrggbb`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub primary_color: Option<Option<String>>,
+    /// `#rrggbb`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub accent_color: Option<Option<String>>,
+    /// Printed at the foot of every invoice; newlines allowed (at most 1000 characters).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub invoice_footer: Option<Option<String>>,
+}
+
+impl From<UpdateAccount> for AccountPatch {
+    fn from(b: UpdateAccount) -> Self {
+        AccountPatch {
+            name: b.name,
+            legal_address: b.legal_address,
+            support_email: b.support_email,
+            support_url: b.support_url,
+            logo_url: b.logo_url,
+            primary_color: b.primary_color,
+            accent_color: b.accent_color,
+            invoice_footer: b.invoice_footer,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AccountView {
+    #[schema(example = "ten_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub id: String,
+    #[schema(example = "Acme Billing GmbH")]
+    pub name: String,
+    pub legal_address: Option<String>,
+    pub support_email: Option<String>,
+    pub support_url: Option<String>,
+    pub logo_url: Option<String>,
+    #[schema(example = "#1a2b3c")]
+    pub primary_color: Option<String>,
+    pub accent_color: Option<String>,
+    pub invoice_footer: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<Account> for AccountView {
+    fn from(a: Account) -> Self {
+        let s = a.settings;
+        Self {
+            id: a.id,
+            name: a.name,
+            legal_address: s.legal_address,
+            support_email: s.support_email,
+            support_url: s.support_url,
+            logo_url: s.logo_url,
+            primary_color: s.primary_color,
+            accent_color: s.accent_color,
+            invoice_footer: s.invoice_footer,
+            created_at: a.created_at,
+        }
+    }
+}
+
+/// What a portal frontend needs to render the merchant's look.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Branding {
+    #[schema(example = "Acme Billing GmbH")]
+    pub name: String,
+    #[schema(example = "https://cdn.acme.test/logo.svg")]
+    pub logo_url: Option<String>,
+    #[schema(example = "#1a2b3c")]
+    pub primary_color: Option<String>,
+    pub accent_color: Option<String>,
+    pub support_email: Option<String>,
+    pub support_url: Option<String>,
+}
+
+impl From<Account> for Branding {
+    fn from(a: Account) -> Self {
+        let s = a.settings;
+        Self {
+            name: a.name,
+            logo_url: s.logo_url,
+            primary_color: s.primary_color,
+            accent_color: s.accent_color,
+            support_email: s.support_email,
+            support_url: s.support_url,
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The merchant's account settings: read by admin routes, PDFs and the portal's branding;
+//! changed by the admin key.
+
+use std::sync::Arc;
+
+use crate::account::{Account, AccountPatch};
+use crate::ports::AccountRepo;
+use crate::{DomainError, DomainResult};
+
+#[derive(Clone)]
+pub struct AccountService {
+    repo: Arc<dyn AccountRepo>,
+}
+
+impl AccountService {
+    pub fn new(repo: Arc<dyn AccountRepo>) -> Self {
+        Self { repo }
+    }
+
+    pub fn get(&self, tenant_id: &str) -> DomainResult<Account> {
+        self.repo
+            .get(tenant_id)?
+            .ok_or_else(|| DomainError::internal(format!("account {tenant_id} is missing")))
+    }
+
+    pub fn update(&self, tenant_id: &str, patch: AccountPatch) -> DomainResult<Account> {
+        self.repo.change(tenant_id, &mut |a| a.apply(patch.clone()))
+    }
+}
