@@ -126,6 +126,7 @@ impl AppState {
                 shared.clone(),
                 shared.clone(),
                 shared.clone(),
+                shared.clone(),
             ),
             billing,
             plans: PlanService::new(shared.clone(), shared.clone(), shared.clone()),

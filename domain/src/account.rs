@@ -33,6 +33,9 @@ pub struct AccountSettings {
     pub accent_color: Option<String>,
     /// Printed at the foot of every invoice (payment instructions, registration numbers…).
     pub invoice_footer: Option<String>,
+    /// The merchant's page (an https URL) where a customer adds a payment method through the
+    /// payment provider; the portal hands customers over to it.
+    pub payment_method_setup_url: Option<String>,
 }
 
 /// A change: `None` keeps a field, `Some(None)` clears an optional one.
@@ -46,6 +49,7 @@ pub struct AccountPatch {
     pub primary_color: Option<Option<String>>,
     pub accent_color: Option<Option<String>>,
     pub invoice_footer: Option<Option<String>>,
+    pub payment_method_setup_url: Option<Option<String>>,
 }
 
 impl Account {
@@ -65,6 +69,10 @@ impl Account {
             (&mut s.primary_color, patch.primary_color),
             (&mut s.accent_color, patch.accent_color),
             (&mut s.invoice_footer, patch.invoice_footer),
+            (
+                &mut s.payment_method_setup_url,
+                patch.payment_method_setup_url,
+            ),
         ] {
             if let Some(v) = value {
                 *field = v;
@@ -118,11 +126,16 @@ impl Account {
                 "must be an absolute http(s) URL of at most 2048 characters",
             ));
         }
-        if s.logo_url.as_ref().is_some_and(|u| !is_web_url(u, true)) {
-            errors.push(FieldError::new(
-                "logo_url",
-                "must be an absolute https URL of at most 2048 characters",
-            ));
+        for (field, url) in [
+            ("logo_url", &s.logo_url),
+            ("payment_method_setup_url", &s.payment_method_setup_url),
+        ] {
+            if url.as_ref().is_some_and(|u| !is_web_url(u, true)) {
+                errors.push(FieldError::new(
+                    field,
+                    "must be an absolute https URL of at most 2048 characters",
+                ));
+            }
         }
         for (field, colour) in [
             ("primary_color", &s.primary_color),

@@ -10,6 +10,7 @@ use tests::{on_both_backends, send, Method, TestServer};
 on_both_backends!(
     one_default_per_customer_and_detached_methods_stay_on_record,
     the_portal_manages_methods_only_when_permitted,
+    the_portal_hands_customers_over_to_the_merchant_setup_page,
     bad_payment_method_input_changes_nothing,
 );
 
@@ -317,4 +318,57 @@ async fn bad_payment_method_input_changes_nothing(s: TestServer) {
     let r = send(s.admin(Method::DELETE, &format!("{base}/pm_nope"))).await;
     r.assert_problem(404, "payment_method_not_found");
     assert_eq!(s.query_texts(&s.stored_state_query()), before);
+}
+
+async fn the_portal_hands_customers_over_to_the_merchant_setup_page(s: TestServer) {
+    let c = customer(&s, json!({"name": "Ada"})).await;
+    let manage = json!({"payment_method_manage": {"enabled": true}});
+    let t = token(
+        &portal_session(
+            &s,
+            json!({"customer_id": c, "permissions": manage, "return_url": "https://shop.test/account?tab=billing"}),
+        )
+        .await,
+    );
+    let setup = |t: &str| s.portal(Method::POST, "/v1/portal/payment_methods/setup", t);
+    // Until the merchant names a setup page there is nowhere to send the customer.
+    send(setup(&t))
+        .await
+        .assert_problem(409, "payment_method_setup_unavailable");
+    let r = send(
+        s.admin(Method::PATCH, "/v1/account")
+            .json(&json!({"payment_method_setup_url": "http://shop.test/add-card"})),
+    )
+    .await;
+    r.assert_problem(422, "validation_failed");
+    let r = send(s.admin(Method::PATCH, "/v1/account").json(
+        &json!({"payment_method_setup_url": "https://shop.test/billing/add-card?brand=acme"}),
+    ))
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+
+    let r = send(setup(&t)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["url"],
+        format!("https://shop.test/billing/add-card?brand=acme&customer_id={c}&return_url=https%3A%2F%2Fshop.test%2Faccount%3Ftab%3Dbilling")
+    );
+    // Nothing secret travels in it.
+    assert!(!r.body["url"].as_str().unwrap().contains(&t));
+
+    // Only with the permission, never from a preview.
+    let plain = token(&portal_session(&s, json!({"customer_id": c})).await);
+    send(setup(&plain))
+        .await
+        .assert_problem(403, "action_not_allowed");
+    let preview = token(
+        &portal_session(
+            &s,
+            json!({"customer_id": c, "mode": "admin_preview", "permissions": manage}),
+        )
+        .await,
+    );
+    send(setup(&preview))
+        .await
+        .assert_problem(403, "read_only_session");
 }

@@ -136,6 +136,7 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                     .service(subscriptions::portal::upcoming_invoice)
                     .service(entitlements::portal::list)
                     .service(payment_methods::portal::list)
+                    .service(payment_methods::portal::setup)
                     .service(payment_methods::portal::make_default)
                     .service(payment_methods::portal::delete)
                     .service(overview::portal::overview),

@@ -11,28 +11,63 @@ use crate::audit::{actions, AuditEvent};
 use crate::id::{CustomerId, PaymentMethodId};
 use crate::page::{Page, PageRequest};
 use crate::payment_method::{MethodChange, NewPaymentMethod, PaymentMethod};
-use crate::ports::{AuditRepo, MethodFilter, PaymentMethodRepo, UnitOfWork};
+use crate::portal_session::PortalSession;
+use crate::ports::{AccountRepo, AuditRepo, MethodFilter, PaymentMethodRepo, UnitOfWork};
 use crate::scope::CustomerScope;
 use crate::{clock, DomainError, DomainResult, ErrorCode};
 
 #[derive(Clone)]
 pub struct PaymentMethodService {
     methods: Arc<dyn PaymentMethodRepo>,
+    accounts: Arc<dyn AccountRepo>,
     audit: Arc<dyn AuditRepo>,
     units: Arc<dyn UnitOfWork>,
+}
+
+/// Where the portal sends a customer to add a payment method: the merchant's page, told which
+/// customer is coming (for correlation only: that page signs its own user in) and where to
+/// send them back.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupHandOff {
+    pub page: String,
+    pub customer_id: String,
+    pub return_url: Option<String>,
 }
 
 impl PaymentMethodService {
     pub fn new(
         methods: Arc<dyn PaymentMethodRepo>,
+        accounts: Arc<dyn AccountRepo>,
         audit: Arc<dyn AuditRepo>,
         units: Arc<dyn UnitOfWork>,
     ) -> Self {
         Self {
             methods,
+            accounts,
             audit,
             units,
         }
+    }
+
+    /// The hand-off to the merchant's setup page, if the session's `payment_method_manage`
+    /// permission allows it and the account has a `payment_method_setup_url`. Card data is
+    /// entered on the payment provider's page, never here; the merchant's backend then records
+    /// the method with the admin API.
+    pub fn setup(&self, session: &PortalSession) -> DomainResult<SetupHandOff> {
+        allowed(&Actor::Customer(session))?;
+        let page = self
+            .accounts
+            .get(&session.tenant_id)?
+            .and_then(|a| a.settings.payment_method_setup_url)
+            .ok_or_else(|| DomainError::Conflict {
+                code: ErrorCode::PaymentMethodSetupUnavailable,
+                message: "The merchant has not set up adding payment methods.".into(),
+            })?;
+        Ok(SetupHandOff {
+            page,
+            customer_id: session.customer_id.to_string(),
+            return_url: session.return_url.clone(),
+        })
     }
 
     /// Records a method the provider holds for the customer. The customer's first method, or

@@ -43,6 +43,11 @@ pub struct UpdateAccount {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub invoice_footer: Option<Option<String>>,
+    /// The merchant's https page where customers add a payment method through the payment
+    /// provider (`POST /v1/portal/payment_methods/setup` hands them over to it).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub payment_method_setup_url: Option<Option<String>>,
 }
 
 impl From<UpdateAccount> for AccountPatch {
@@ -56,6 +61,7 @@ impl From<UpdateAccount> for AccountPatch {
             primary_color: b.primary_color,
             accent_color: b.accent_color,
             invoice_footer: b.invoice_footer,
+            payment_method_setup_url: b.payment_method_setup_url,
         }
     }
 }
@@ -74,6 +80,7 @@ pub struct AccountView {
     pub primary_color: Option<String>,
     pub accent_color: Option<String>,
     pub invoice_footer: Option<String>,
+    pub payment_method_setup_url: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -90,6 +97,7 @@ impl From<Account> for AccountView {
             primary_color: s.primary_color,
             accent_color: s.accent_color,
             invoice_footer: s.invoice_footer,
+            payment_method_setup_url: s.payment_method_setup_url,
             created_at: a.created_at,
         }
     }

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::payment_method::{Display, MethodChange, MethodType, NewPaymentMethod, PaymentMethod};
+use domain::services::payment_methods::SetupHandOff;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -170,3 +171,32 @@ impl From<PaymentMethod> for PaymentMethodView {
 }
 
 list_type!(PaymentMethodList, PaymentMethodView);
+
+/// Where to send the customer to add a payment method.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SetupLink {
+    /// The merchant's setup page with `customer_id` (and the session's `return_url`) in the
+    /// query: for correlation only, the page signs its own user in.
+    #[schema(
+        example = "https://shop.test/billing/add-card?customer_id=cus_01jd3x6v9f5m2q8r7t4w0y1z3a&return_url=https%3A%2F%2Fshop.test%2Faccount"
+    )]
+    pub url: String,
+}
+
+impl From<SetupHandOff> for SetupLink {
+    fn from(h: SetupHandOff) -> Self {
+        let mut query = form_urlencoded::Serializer::new(String::new());
+        query.append_pair("customer_id", &h.customer_id);
+        if let Some(back) = &h.return_url {
+            query.append_pair("return_url", back);
+        }
+        let (page, fragment) = match h.page.split_once('#') {
+            Some((p, f)) => (p, format!("#{f}")),
+            None => (h.page.as_str(), String::new()),
+        };
+        let joiner = if page.contains('?') { '&' } else { '?' };
+        Self {
+            url: format!("{page}{joiner}{}{fragment}", query.finish()),
+        }
+    }
+}

@@ -5,7 +5,7 @@ use domain::portal_session::Section;
 use domain::ports::MethodFilter;
 use domain::services::subscriptions::Actor;
 
-use super::dto::{PaymentMethodList, PaymentMethodView};
+use super::dto::{PaymentMethodList, PaymentMethodView, SetupLink};
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{PortalAuth, Query};
 use crate::pagination::portal_page;
@@ -94,4 +94,29 @@ pub async fn delete(
         blocking(move || svc.detach(&session.customer(), &parse(&id)?, Actor::Customer(&session)))
             .await?;
     Ok(HttpResponse::Ok().json(PaymentMethodView::from(m)))
+}
+
+/// Hand the customer over to the merchant's page for adding a payment method (the account's
+/// `payment_method_setup_url`), if the session's `payment_method_manage` permission allows it.
+/// Card data is entered on the payment provider's page and never reaches this service; the
+/// merchant's backend records the new method with the admin API.
+#[utoipa::path(
+    operation_id = "setup_portal_payment_method",
+    tag = "Portal: payment methods",
+    security(("session_token" = [])),
+    responses(
+        (status = 200, body = SetupLink),
+        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_method_setup_unavailable` (the account has no setup page)."),
+    ),
+)]
+#[post("/payment_methods/setup")]
+pub async fn setup(
+    state: Data<AppState>,
+    PortalAuth(session): PortalAuth,
+) -> Result<HttpResponse, ApiError> {
+    session.require_section(Section::PaymentMethods)?;
+    let svc = state.payment_methods.clone();
+    let hand_off = blocking(move || svc.setup(&session)).await?;
+    Ok(HttpResponse::Ok().json(SetupLink::from(hand_off)))
 }
