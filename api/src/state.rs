@@ -3,6 +3,7 @@ use std::sync::Arc;
 use crate::tokens::PasetoCodec;
 use domain::ports::{HealthCheck, IdempotencyRepo};
 use domain::services::accounts::AccountService;
+use domain::services::activity::ActivityService;
 use domain::services::api_keys::ApiKeyService;
 use domain::services::audit::AuditService;
 use domain::services::billing::{BillingPorts, BillingService};
@@ -27,6 +28,7 @@ use crate::metrics::Metrics;
 #[derive(Clone)]
 pub struct AppState {
     pub accounts: AccountService,
+    pub activity: ActivityService,
     pub api_keys: ApiKeyService,
     pub customers: CustomerService,
     pub portal: PortalSessionService,
@@ -110,6 +112,7 @@ impl AppState {
             invoices,
             usage,
             accounts: AccountService::new(shared.clone()),
+            activity: ActivityService::new(shared.clone()),
             api_keys: ApiKeyService::new(shared.clone()),
             customers: CustomerService::new(shared.clone(), shared.clone()),
             portal: PortalSessionService::new(

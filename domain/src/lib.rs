@@ -37,6 +37,7 @@ macro_rules! text_enum {
 }
 
 pub mod account;
+pub mod activity;
 pub mod api_key;
 pub mod audit;
 pub mod billing;

@@ -78,7 +78,7 @@ impl PartialEq for CursorBinding {
 
 impl Eq for CursorBinding {}
 
-fn invalid_cursor() -> DomainError {
+pub(crate) fn invalid_cursor() -> DomainError {
     DomainError::BadRequest {
         code: ErrorCode::InvalidCursor,
         message: INVALID_CURSOR.into(),

@@ -35,6 +35,7 @@ crate::text_enum! {
         Subscriptions,
         Profile,
         PaymentMethods,
+        Activity,
     }
 }
 
@@ -51,6 +52,8 @@ pub struct Sections {
     /// Sessions stored before this section existed read as enabled, like every section.
     #[serde(default = "enabled")]
     pub payment_methods: bool,
+    #[serde(default = "enabled")]
+    pub activity: bool,
 }
 
 fn enabled() -> bool {
@@ -68,6 +71,7 @@ impl Default for Sections {
             subscriptions: true,
             profile: true,
             payment_methods: true,
+            activity: true,
         }
     }
 }
@@ -83,6 +87,7 @@ impl Sections {
             Section::Subscriptions => self.subscriptions,
             Section::Profile => self.profile,
             Section::PaymentMethods => self.payment_methods,
+            Section::Activity => self.activity,
         }
     }
 }

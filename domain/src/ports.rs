@@ -517,3 +517,17 @@ pub trait AccountRepo: Send + Sync {
         change: &mut dyn FnMut(&mut crate::account::Account) -> DomainResult<()>,
     ) -> DomainResult<crate::account::Account>;
 }
+
+/// The sources of a customer's activity history.
+pub trait ActivityRepo: Send + Sync {
+    /// For each source the filter wants, up to `limit` of the customer's entries after `after`
+    /// (see [`crate::activity::Position`]), newest first; [`crate::activity::merge`] makes a
+    /// page of them.
+    fn activity(
+        &self,
+        owner: &CustomerScope,
+        filter: &crate::activity::ActivityFilter,
+        after: Option<&crate::activity::Position>,
+        limit: usize,
+    ) -> DomainResult<Vec<Vec<crate::activity::Activity>>>;
+}

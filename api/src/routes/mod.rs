@@ -3,6 +3,7 @@
 //! scoped to the session's customer).
 
 pub mod account;
+pub mod activity;
 pub mod api_keys;
 pub mod audit;
 pub mod billing_runs;
@@ -45,6 +46,7 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .service(customers::admin::get)
             .service(customers::admin::update)
             .service(customers::admin::archive)
+            .service(activity::admin::list)
             .service(portal_sessions::admin::create)
             .service(portal_sessions::admin::list)
             .service(portal_sessions::admin::revoke)
@@ -124,6 +126,7 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
                     .service(invoices::portal::get)
                     .service(invoices::portal::pdf)
                     .service(payments::portal::list)
+                    .service(activity::portal::list)
                     .service(payments::portal::pay)
                     .service(usage::portal::usage)
                     .service(plans::portal::list)

@@ -4,6 +4,7 @@
 //! its account).
 
 pub mod accounts;
+pub mod activity;
 pub mod api_keys;
 pub mod audit;
 pub mod billing;

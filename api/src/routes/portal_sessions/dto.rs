@@ -56,6 +56,7 @@ pub struct SectionsBody {
     pub subscriptions: Option<SectionSetting>,
     pub profile: Option<SectionSetting>,
     pub payment_methods: Option<SectionSetting>,
+    pub activity: Option<SectionSetting>,
 }
 
 impl From<SectionsBody> for Sections {
@@ -70,6 +71,7 @@ impl From<SectionsBody> for Sections {
             subscriptions: on(b.subscriptions),
             profile: on(b.profile),
             payment_methods: on(b.payment_methods),
+            activity: on(b.activity),
         }
     }
 }
@@ -86,6 +88,7 @@ impl From<Sections> for SectionsBody {
             subscriptions: set(s.subscriptions),
             profile: set(s.profile),
             payment_methods: set(s.payment_methods),
+            activity: set(s.activity),
         }
     }
 }
