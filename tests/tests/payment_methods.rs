@@ -140,6 +140,19 @@ async fn one_default_per_customer_and_detached_methods_stay_on_record(s: TestSer
     r.assert_problem(404, "payment_method_not_found");
     let r = send(s.admin(Method::GET, "/v1/customers/cus_nope/payment_methods")).await;
     r.assert_problem(404, "customer_not_found");
+
+    // An archived customer gets no new method.
+    let r = send(s.admin(Method::POST, &format!("/v1/customers/{other}/archive"))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = send(
+        s.admin(
+            Method::POST,
+            &format!("/v1/customers/{other}/payment_methods"),
+        )
+        .json(&card("pm_late", "9999")),
+    )
+    .await;
+    r.assert_problem(409, "customer_archived");
 }
 
 fn id_of(v: &Value) -> String {

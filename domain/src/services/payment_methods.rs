@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 
 use super::subscriptions::Actor;
 use crate::audit::{actions, AuditEvent};
+use crate::customer::CustomerStatus;
 use crate::id::{CustomerId, PaymentMethodId};
 use crate::page::{Page, PageRequest};
 use crate::payment_method::{MethodChange, NewPaymentMethod, PaymentMethod};
@@ -81,7 +82,13 @@ impl PaymentMethodService {
             CustomerId::parse(&owner.customer_id).ok_or_else(CustomerId::not_found)?;
         let now = clock::now();
         let mut method = PaymentMethod::new(&owner.tenant_id, customer_id, input, now)?;
-        self.in_unit(owner, &mut || {
+        self.in_unit(owner, &mut |status| {
+            if status == CustomerStatus::Archived {
+                return Err(DomainError::Conflict {
+                    code: ErrorCode::CustomerArchived,
+                    message: "archived customers cannot get payment methods".into(),
+                });
+            }
             let first = !self.methods.has_attached(owner)?;
             if method.is_default || first {
                 method.usable_at(now)?;
@@ -115,7 +122,7 @@ impl PaymentMethodService {
         id: &PaymentMethodId,
         change: MethodChange,
     ) -> DomainResult<PaymentMethod> {
-        self.in_unit(owner, &mut || {
+        self.in_unit(owner, &mut |_| {
             let mut m = self.get(owner, id)?;
             m.apply(change.clone(), clock::now())?;
             self.methods.update(&m)?;
@@ -132,7 +139,7 @@ impl PaymentMethodService {
         actor: Actor<'_>,
     ) -> DomainResult<PaymentMethod> {
         allowed(&actor)?;
-        self.in_unit(owner, &mut || {
+        self.in_unit(owner, &mut |_| {
             let now = clock::now();
             let mut m = self.get(owner, id)?;
             m.usable_at(now)?;
@@ -157,7 +164,7 @@ impl PaymentMethodService {
         actor: Actor<'_>,
     ) -> DomainResult<PaymentMethod> {
         allowed(&actor)?;
-        self.in_unit(owner, &mut || {
+        self.in_unit(owner, &mut |_| {
             let mut m = self.get(owner, id)?;
             m.detach(clock::now())?;
             self.methods.update(&m)?;
@@ -166,19 +173,20 @@ impl PaymentMethodService {
         })
     }
 
-    /// Runs `f` in one unit of work holding the customer's row, so that one customer's
-    /// default changes one at a time; an unknown customer is a 404.
+    /// Runs `f` with the customer's status in one unit of work holding the customer's row, so
+    /// that one customer's default changes one at a time; an unknown customer is a 404.
     fn in_unit(
         &self,
         owner: &CustomerScope,
-        f: &mut dyn FnMut() -> DomainResult<PaymentMethod>,
+        f: &mut dyn FnMut(CustomerStatus) -> DomainResult<PaymentMethod>,
     ) -> DomainResult<PaymentMethod> {
         let mut done = None;
         self.units.atomically(&mut || {
-            if !self.methods.lock_owner(owner)? {
-                return Err(CustomerId::not_found());
-            }
-            done = Some(f()?);
+            let status = self
+                .methods
+                .lock_owner(owner)?
+                .ok_or_else(CustomerId::not_found)?;
+            done = Some(f(status)?);
             Ok(())
         })?;
         done.ok_or_else(|| DomainError::internal("unit of work returned without a result"))

@@ -2,6 +2,7 @@
 //! `payment_methods_one_default` keeps at most one default per customer.
 
 use diesel::prelude::*;
+use domain::customer::CustomerStatus;
 use domain::id::PaymentMethodId;
 use domain::page::{Page, PageRequest};
 use domain::payment_method::{Display, MethodStatus, MethodType, PaymentMethod};
@@ -100,14 +101,20 @@ macro_rules! of {
 }
 
 impl PaymentMethodRepo for Store {
-    fn lock_owner(&self, owner: &CustomerScope) -> DomainResult<bool> {
+    fn lock_owner(&self, owner: &CustomerScope) -> DomainResult<Option<CustomerStatus>> {
         let mut conn = self.conn()?;
         let this = cu::table
             .filter(cu::tenant_id.eq(&owner.tenant_id))
             .filter(cu::id.eq(&owner.customer_id))
-            .select(cu::id);
+            .select(cu::status);
         let found: Option<String> = first_locked!(&mut *conn, this).map_err(internal)?;
-        Ok(found.is_some())
+        let row = Stored {
+            kind: "customer",
+            id: &owner.customer_id,
+        };
+        found
+            .map(|s| row.text("status", &s, CustomerStatus::parse))
+            .transpose()
     }
 
     fn insert(&self, method: &PaymentMethod) -> DomainResult<()> {

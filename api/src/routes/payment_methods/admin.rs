@@ -37,7 +37,7 @@ fn owner(who: &Principal, customer_id: &str) -> Result<CustomerScope, ApiError> 
     responses(
         (status = 201, body = PaymentMethodView),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_method_unusable` (an expired card cannot be the default) or `idempotency_key_in_use`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived`, `payment_method_unusable` (an expired card cannot be the default) or `idempotency_key_in_use`."),
     ),
 )]
 #[post("/customers/{id}/payment_methods")]
