@@ -114,7 +114,12 @@ impl AppState {
             accounts: AccountService::new(shared.clone()),
             activity: ActivityService::new(shared.clone()),
             api_keys: ApiKeyService::new(shared.clone()),
-            customers: CustomerService::new(shared.clone(), shared.clone()),
+            customers: CustomerService::new(
+                shared.clone(),
+                shared.clone(),
+                shared.clone(),
+                shared.clone(),
+            ),
             portal: PortalSessionService::new(
                 shared.clone(),
                 shared.clone(),

@@ -25,6 +25,7 @@ crate::text_enum! {
         InvoiceVoided,
         SubscriptionChanged,
         PaymentMethodChanged,
+        ProfileUpdated,
     }
 }
 

@@ -31,7 +31,12 @@ fn exercise(store: &Store) {
         .expect("empty database bootstraps");
     let t = key.tenant_id.clone();
     let shared = Arc::new(store.clone());
-    let customers = CustomerService::new(shared.clone() as Arc<dyn CustomerRepo>, shared);
+    let customers = CustomerService::new(
+        shared.clone() as Arc<dyn CustomerRepo>,
+        shared.clone(),
+        shared.clone(),
+        shared,
+    );
     let count = |external_id: &str| {
         customers
             .get_by_external_id(&t, external_id)

@@ -22,7 +22,12 @@ fn exercise(store: &Store) {
     let (key, _) = keys.bootstrap(None).unwrap().expect("empty database");
     let t = key.tenant_id.clone();
     let shared = Arc::new(store.clone());
-    let customers = CustomerService::new(shared.clone() as Arc<dyn CustomerRepo>, shared);
+    let customers = CustomerService::new(
+        shared.clone() as Arc<dyn CustomerRepo>,
+        shared.clone(),
+        shared.clone(),
+        shared,
+    );
     let repo_wallets: Arc<dyn WalletRepo> = Arc::new(store.clone());
     let repo_invoices: Arc<dyn InvoiceRepo> = Arc::new(store.clone());
     let wallets = WalletService::new(repo_wallets.clone(), Arc::new(store.clone()));

@@ -84,7 +84,8 @@ async fn the_activity_log_tells_the_customer_what_happened(s: TestServer) {
     let t = token(
         &portal_session(
             &s,
-            json!({"customer_id": alice, "permissions": {"payment_method_manage": {"enabled": true}}}),
+            json!({"customer_id": alice, "permissions": {"payment_method_manage": {"enabled": true},
+                                                        "profile_update": {"allowed_fields": ["phone"]}}}),
         )
         .await,
     );
@@ -93,6 +94,12 @@ async fn the_activity_log_tells_the_customer_what_happened(s: TestServer) {
         &format!("/v1/portal/payment_methods/{}", id(&pm)),
         &t,
     ))
+    .await)
+    .await;
+    ok(send(
+        s.portal(Method::PATCH, "/v1/portal/customer", &t)
+            .json(&json!({"phone": "+49 30 1234567"})),
+    )
     .await)
     .await;
     // Bob's money is his own.
@@ -119,6 +126,7 @@ async fn the_activity_log_tells_the_customer_what_happened(s: TestServer) {
         ("refund", 1),
         ("invoice_voided", 1),
         ("payment_method_changed", 1),
+        ("profile_updated", 1),
     ]
     .into();
     assert_eq!(kinds, expected, "{mine:#?}");
@@ -147,6 +155,19 @@ async fn the_activity_log_tells_the_customer_what_happened(s: TestServer) {
     assert!(f["description"].as_str().unwrap().contains("card declined"));
     assert_eq!(by("refund")["amount"], "5.00");
     assert_eq!(by("invoice_voided")["invoice_id"], inv2.as_str());
+    // The audit entry behind a profile edit names the fields, never their values.
+    let audit = ok(send(s.admin(
+        Method::GET,
+        &format!("/v1/audit_events?customer_id={alice}&action=customer.profile_updated"),
+    ))
+    .await)
+    .await;
+    assert_eq!(
+        audit["data"][0]["details"]["fields"],
+        json!(["phone"]),
+        "{audit}"
+    );
+    assert!(!audit.to_string().contains("1234567"));
 
     // Filtered by kind; the merchant sees the same history.
     let failed = ok(send(s.portal(

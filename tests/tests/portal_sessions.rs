@@ -149,12 +149,13 @@ async fn session_lifecycle(s: TestServer) {
             "portal_session.token_rejected",
             "portal_session.token_rejected",
             "portal_session.logged_out",
+            "customer.profile_updated",
             "portal_session.exchanged",
             "portal_session.created"
         ]
     );
     assert!(!audit.body.to_string().contains(&browser));
-    let created_event = &audit.body["data"][4];
+    let created_event = &audit.body["data"][5];
     assert!(created_event["actor"]
         .as_str()
         .unwrap()

@@ -1,10 +1,11 @@
 use std::sync::Arc;
 
+use crate::audit::{actions, AuditEvent};
 use crate::customer::{Customer, CustomerFilter, CustomerPatch, CustomerStatus, NewCustomer};
 use crate::id::{CustomerId, TestClockId};
 use crate::page::{Page, PageRequest};
-use crate::portal_session::CustomerRef;
-use crate::ports::{CustomerRepo, TestClockRepo};
+use crate::portal_session::{CustomerRef, PortalSession, ProfileField};
+use crate::ports::{AuditRepo, CustomerRepo, TestClockRepo, UnitOfWork};
 use crate::ErrorCode;
 use crate::{id, DomainError, DomainResult};
 
@@ -12,6 +13,8 @@ use crate::{id, DomainError, DomainResult};
 pub struct CustomerService {
     repo: Arc<dyn CustomerRepo>,
     clocks: Arc<dyn TestClockRepo>,
+    audit: Arc<dyn AuditRepo>,
+    units: Arc<dyn UnitOfWork>,
 }
 
 pub fn not_found() -> DomainError {
@@ -19,8 +22,48 @@ pub fn not_found() -> DomainError {
 }
 
 impl CustomerService {
-    pub fn new(repo: Arc<dyn CustomerRepo>, clocks: Arc<dyn TestClockRepo>) -> Self {
-        Self { repo, clocks }
+    pub fn new(
+        repo: Arc<dyn CustomerRepo>,
+        clocks: Arc<dyn TestClockRepo>,
+        audit: Arc<dyn AuditRepo>,
+        units: Arc<dyn UnitOfWork>,
+    ) -> Self {
+        Self {
+            repo,
+            clocks,
+            audit,
+            units,
+        }
+    }
+
+    /// The customer's own change from the portal: only `fields`, each allowed by the session's
+    /// `profile_update`, and audited with the names of the fields (never their values) in the
+    /// same transaction.
+    pub fn update_own(
+        &self,
+        session: &PortalSession,
+        fields: &[ProfileField],
+        patch: CustomerPatch,
+    ) -> DomainResult<Customer> {
+        session.require_write()?;
+        session.require_profile_fields(fields)?;
+        let names: Vec<&str> = fields.iter().map(|f| f.as_str()).collect();
+        let mut done = None;
+        self.units.atomically(&mut || {
+            let c = self.update(&session.tenant_id, &session.customer_id, patch.clone())?;
+            self.audit.record(
+                &AuditEvent::new(
+                    &session.tenant_id,
+                    actions::PROFILE_UPDATED,
+                    format!("session:{}", session.id),
+                )
+                .session(&session.customer_id, &session.id)
+                .detail("fields", names.clone()),
+            )?;
+            done = Some(c);
+            Ok(())
+        })?;
+        done.ok_or_else(|| DomainError::internal("unit of work returned without a result"))
     }
 
     pub fn create(&self, tenant_id: &str, input: NewCustomer) -> DomainResult<Customer> {

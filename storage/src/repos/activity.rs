@@ -310,6 +310,7 @@ impl ActivityRepo for Store {
                     actions::PAYMENT_METHOD_DETACHED,
                 ][..],
             ),
+            (ProfileUpdated, &[actions::PROFILE_UPDATED][..]),
         ] {
             if !filter.wants(kind) {
                 continue;
@@ -335,6 +336,7 @@ impl ActivityRepo for Store {
                             }
                             actions::SUBSCRIPTION_PLAN_CHANGED => "Subscription plan changed",
                             actions::PAYMENT_METHOD_DEFAULT_SET => "Default payment method changed",
+                            actions::PROFILE_UPDATED => "Profile updated",
                             _ => "Payment method removed",
                         };
                         entry(kind, id, at, description.to_owned())

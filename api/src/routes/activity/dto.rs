@@ -16,7 +16,7 @@ use crate::routes::common::list_type;
 pub struct ListActivity {
     /// Only these kinds, comma-separated: `payment_succeeded`, `payment_failed`, `refund`,
     /// `wallet_top_up`, `wallet_debit`, `credits_expired`, `invoice_issued`, `invoice_voided`,
-    /// `subscription_changed`, `payment_method_changed`.
+    /// `subscription_changed`, `payment_method_changed`, `profile_updated`.
     #[serde(rename = "type")]
     #[param(rename = "type", example = "payment_succeeded,refund")]
     pub kinds: Option<String>,

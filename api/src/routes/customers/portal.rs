@@ -49,9 +49,8 @@ pub async fn update(
     body: JsonBody<ProfilePatch>,
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Profile)?;
-    session.require_write()?;
     let b = body.value;
-    session.require_profile_fields(&b.fields())?;
+    let fields = b.fields();
     let patch = CustomerPatch {
         name: b.name,
         email: b.email,
@@ -61,7 +60,6 @@ pub async fn update(
         ..Default::default()
     };
     let svc = state.customers.clone();
-    let c = blocking(move || svc.update(&session.tenant_id, &parse(&session.customer_id)?, patch))
-        .await?;
+    let c = blocking(move || svc.update_own(&session, &fields, patch)).await?;
     Ok(HttpResponse::Ok().json(ProfileView::from(c)))
 }
