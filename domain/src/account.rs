@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::portal_session::is_web_url;
+use crate::portal_session::{is_web_url, Permissions, Sections};
 use crate::{DomainError, DomainResult, FieldError};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +36,22 @@ pub struct AccountSettings {
     /// The merchant's page (an https URL) where a customer adds a payment method through the
     /// payment provider; the portal hands customers over to it.
     pub payment_method_setup_url: Option<String>,
+    /// The sections a new portal session shows when its creator does not say (every section
+    /// otherwise).
+    pub portal_sections: Option<Sections>,
+    /// The permissions a new portal session has when its creator does not say (none
+    /// otherwise).
+    pub portal_permissions: Option<Permissions>,
+}
+
+impl AccountSettings {
+    /// What a new session starts from: the account's defaults, or the built-in ones.
+    pub fn session_defaults(&self) -> (Sections, Permissions) {
+        (
+            self.portal_sections.unwrap_or_default(),
+            self.portal_permissions.clone().unwrap_or_default(),
+        )
+    }
 }
 
 /// A change: `None` keeps a field, `Some(None)` clears an optional one.
@@ -50,6 +66,8 @@ pub struct AccountPatch {
     pub accent_color: Option<Option<String>>,
     pub invoice_footer: Option<Option<String>>,
     pub payment_method_setup_url: Option<Option<String>>,
+    pub portal_sections: Option<Option<Sections>>,
+    pub portal_permissions: Option<Option<Permissions>>,
 }
 
 impl Account {
@@ -60,6 +78,12 @@ impl Account {
         let s = &mut next.settings;
         if let Some(v) = patch.name {
             next.name = v;
+        }
+        if let Some(v) = patch.portal_sections {
+            s.portal_sections = v;
+        }
+        if let Some(v) = patch.portal_permissions {
+            s.portal_permissions = v;
         }
         for (field, value) in [
             (&mut s.legal_address, patch.legal_address),
@@ -134,6 +158,17 @@ impl Account {
                 errors.push(FieldError::new(
                     field,
                     "must be an absolute https URL of at most 2048 characters",
+                ));
+            }
+        }
+        if let Some(p) = &s.portal_permissions {
+            let mut fields = p.profile_update.allowed_fields.clone();
+            fields.sort();
+            fields.dedup();
+            if fields.len() != p.profile_update.allowed_fields.len() {
+                errors.push(FieldError::new(
+                    "portal_permissions.profile_update.allowed_fields",
+                    "must not repeat a field",
                 ));
             }
         }

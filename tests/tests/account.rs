@@ -8,6 +8,7 @@ use tests::{on_both_backends, send, Method, TestServer};
 
 on_both_backends!(
     the_account_names_the_merchant_on_invoices_and_in_the_portal,
+    new_sessions_start_from_the_account_defaults,
     bad_account_settings_change_nothing,
 );
 
@@ -93,6 +94,74 @@ async fn the_account_names_the_merchant_on_invoices_and_in_the_portal(s: TestSer
     assert_eq!(theirs.body["primary_color"], Value::Null);
 }
 
+async fn new_sessions_start_from_the_account_defaults(s: TestServer) {
+    let c = customer(&s, json!({"name": "Ada", "external_id": "ada"})).await;
+    let r = patch(
+        &s,
+        json!({"portal_sections": {"payments": {"enabled": false}, "usage": {"enabled": false}},
+               "portal_permissions": {"invoice_pay": {"enabled": true}}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["portal_sections"]["payments"]["enabled"], false);
+    assert_eq!(r.body["portal_sections"]["invoices"]["enabled"], true);
+    assert_eq!(r.body["portal_permissions"]["invoice_pay"]["enabled"], true);
+    assert_eq!(
+        r.body["portal_permissions"]["plan_change"]["enabled"],
+        false
+    );
+
+    let settings = |t: String| {
+        let s = &s;
+        async move {
+            send(s.portal(Method::GET, "/v1/portal/session", &t))
+                .await
+                .body
+        }
+    };
+    // Nothing said: the account's defaults.
+    let plain = settings(token(&portal_session(&s, json!({"customer_id": c})).await)).await;
+    assert_eq!(plain["sections"]["payments"]["enabled"], false);
+    assert_eq!(plain["sections"]["usage"]["enabled"], false);
+    assert_eq!(plain["sections"]["invoices"]["enabled"], true);
+    assert_eq!(plain["permissions"]["invoice_pay"]["enabled"], true);
+    // What the creator says wins, one section or permission at a time.
+    let mixed = settings(token(
+        &portal_session(
+            &s,
+            json!({"customer_id": c, "sections": {"payments": {"enabled": true}},
+                   "permissions": {"plan_change": {"enabled": true}}}),
+        )
+        .await,
+    ))
+    .await;
+    assert_eq!(mixed["sections"]["payments"]["enabled"], true);
+    assert_eq!(mixed["sections"]["usage"]["enabled"], false);
+    assert_eq!(mixed["permissions"]["plan_change"]["enabled"], true);
+    assert_eq!(mixed["permissions"]["invoice_pay"]["enabled"], true);
+    // The Flexprice-compatible shortcut too.
+    let link = send(s.admin(Method::GET, "/v1/customers/portal/ada")).await;
+    assert_eq!(link.status, 200, "{}", link.body);
+    let short = settings(link.body["token"].as_str().unwrap().to_owned()).await;
+    assert_eq!(short["sections"]["payments"]["enabled"], false);
+    assert_eq!(short["permissions"]["invoice_pay"]["enabled"], true);
+
+    // null: back to the built-in defaults.
+    let r = patch(
+        &s,
+        json!({"portal_sections": null, "portal_permissions": null}),
+    )
+    .await;
+    assert_eq!(r.body["portal_sections"]["payments"]["enabled"], true);
+    assert_eq!(
+        r.body["portal_permissions"]["invoice_pay"]["enabled"],
+        false
+    );
+    let back = settings(token(&portal_session(&s, json!({"customer_id": c})).await)).await;
+    assert_eq!(back["sections"]["payments"]["enabled"], true);
+    assert_eq!(back["permissions"]["invoice_pay"]["enabled"], false);
+}
+
 async fn bad_account_settings_change_nothing(s: TestServer) {
     patch(&s, json!({"name": "Acme", "primary_color": "#000000"})).await;
     let before = s.query_texts(&s.stored_state_query());
@@ -109,6 +178,10 @@ async fn bad_account_settings_change_nothing(s: TestServer) {
         (json!({"accent_color": "red"}), "accent_color"),
         (json!({"support_email": "nobody"}), "support_email"),
         (json!({"invoice_footer": "a\u{0007}b"}), "invoice_footer"),
+        (
+            json!({"portal_permissions": {"profile_update": {"allowed_fields": ["phone", "phone"]}}}),
+            "portal_permissions.profile_update.allowed_fields",
+        ),
     ];
     for (body, field) in cases {
         let r = patch(&s, body.clone()).await;
@@ -118,7 +191,16 @@ async fn bad_account_settings_change_nothing(s: TestServer) {
     // One bad field refuses the whole change.
     let r = patch(&s, json!({"name": "Renamed", "accent_color": "blue"})).await;
     r.assert_problem(422, "validation_failed");
-    let r = patch(&s, json!({"colour": "#ffffff"})).await;
-    assert_eq!(r.status, 422, "unknown fields are refused: {}", r.body);
+    for unknown in [
+        json!({"colour": "#ffffff"}),
+        json!({"portal_sections": {"billing": {"enabled": false}}}),
+    ] {
+        let r = patch(&s, unknown.clone()).await;
+        assert_eq!(
+            r.status, 422,
+            "unknown fields are refused: {unknown} {}",
+            r.body
+        );
+    }
     assert_eq!(s.query_texts(&s.stored_state_query()), before);
 }

@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::routes::common::present;
+use crate::routes::portal_sessions::dto::{PermissionsBody, SectionsBody};
 
 /// A change to the account. Fields left out keep their value; `null` clears an optional one.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -48,6 +49,16 @@ pub struct UpdateAccount {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub payment_method_setup_url: Option<Option<String>>,
+    /// What a new portal session shows when its creator leaves `sections` (or one of them)
+    /// out; sections left out here are on. `null`: every section.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<SectionsBody>)]
+    pub portal_sections: Option<Option<SectionsBody>>,
+    /// What a new portal session may do when its creator leaves `permissions` (or one of them)
+    /// out; permissions left out here are off. `null`: nothing.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<PermissionsBody>)]
+    pub portal_permissions: Option<Option<PermissionsBody>>,
 }
 
 impl From<UpdateAccount> for AccountPatch {
@@ -62,6 +73,8 @@ impl From<UpdateAccount> for AccountPatch {
             accent_color: b.accent_color,
             invoice_footer: b.invoice_footer,
             payment_method_setup_url: b.payment_method_setup_url,
+            portal_sections: b.portal_sections.map(|v| v.map(Into::into)),
+            portal_permissions: b.portal_permissions.map(|v| v.map(Into::into)),
         }
     }
 }
@@ -81,11 +94,16 @@ pub struct AccountView {
     pub accent_color: Option<String>,
     pub invoice_footer: Option<String>,
     pub payment_method_setup_url: Option<String>,
+    /// What new portal sessions show unless their creator says otherwise.
+    pub portal_sections: SectionsBody,
+    /// What new portal sessions may do unless their creator says otherwise.
+    pub portal_permissions: PermissionsBody,
     pub created_at: DateTime<Utc>,
 }
 
 impl From<Account> for AccountView {
     fn from(a: Account) -> Self {
+        let (sections, permissions) = a.settings.session_defaults();
         let s = a.settings;
         Self {
             id: a.id,
@@ -98,6 +116,8 @@ impl From<Account> for AccountView {
             accent_color: s.accent_color,
             invoice_footer: s.invoice_footer,
             payment_method_setup_url: s.payment_method_setup_url,
+            portal_sections: sections.into(),
+            portal_permissions: permissions.into(),
             created_at: a.created_at,
         }
     }

@@ -38,32 +38,36 @@ pub async fn create(
     state.limits.session_create(&who.key_id)?;
     let b = body.value;
     let customer = customer_ref(b.customer_id, b.external_customer_id)?;
-    let defaults = NewSession::new(customer);
-    let input = NewSession {
-        return_url: b.return_url,
-        expires_in_seconds: b.expires_in_seconds,
-        idle_timeout_seconds: b.idle_timeout_seconds,
-        invalidate_existing: b
-            .invalidate_existing
-            .unwrap_or(defaults.invalidate_existing),
-        mode: b.mode.map(Into::into).unwrap_or(defaults.mode),
-        sections: b.sections.map(Into::into).unwrap_or(defaults.sections),
-        permissions: b
-            .permissions
-            .map(Into::into)
-            .unwrap_or(defaults.permissions),
-        ..defaults
-    };
-    let svc = state.portal.clone();
+    let (svc, accounts) = (state.portal.clone(), state.accounts.clone());
     let principal = who.clone();
     idempotency::run(&state, &who, &req, &body.raw, move || {
+        // What the body leaves out comes from the account's defaults.
+        let account = accounts.get(&principal.tenant_id)?;
+        let (sections, permissions) = account.settings.session_defaults();
+        let defaults = NewSession::new(customer);
+        let input = NewSession {
+            return_url: b.return_url,
+            expires_in_seconds: b.expires_in_seconds,
+            idle_timeout_seconds: b.idle_timeout_seconds,
+            invalidate_existing: b
+                .invalidate_existing
+                .unwrap_or(defaults.invalidate_existing),
+            mode: b.mode.map(Into::into).unwrap_or(defaults.mode),
+            sections: b.sections.map_or(sections, |s| s.over(sections)),
+            permissions: match b.permissions {
+                Some(p) => p.over(permissions),
+                None => permissions,
+            },
+            ..defaults
+        };
         let created = svc.create(&principal, input)?;
         Ok((StatusCode::CREATED, CreatedPortalSession::from(created)))
     })
     .await
 }
 
-/// Flexprice-compatible shortcut: a session with default settings for a customer given by
+/// Flexprice-compatible shortcut: a session with the account's default sections and
+/// permissions (`PATCH /v1/account`) for a customer given by
 /// external id (`token`, `url`, `expires_at`; one hour; older sessions end).
 #[utoipa::path(
     operation_id = "create_portal_link_by_external_id",
@@ -83,9 +87,18 @@ pub async fn shortcut(
     external_id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     state.limits.session_create(&who.key_id)?;
-    let input = NewSession::new(CustomerRef::ExternalId(external_id.into_inner()));
-    let svc = state.portal.clone();
-    let created = blocking(move || svc.create(&who, input)).await?;
+    let customer = CustomerRef::ExternalId(external_id.into_inner());
+    let (svc, accounts) = (state.portal.clone(), state.accounts.clone());
+    let created = blocking(move || {
+        let (sections, permissions) = accounts.get(&who.tenant_id)?.settings.session_defaults();
+        let input = NewSession {
+            sections,
+            permissions,
+            ..NewSession::new(customer)
+        };
+        svc.create(&who, input)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(PortalLink {
         token: created.token,
         url: created.url,

@@ -61,17 +61,24 @@ pub struct SectionsBody {
 
 impl From<SectionsBody> for Sections {
     fn from(b: SectionsBody) -> Self {
-        let on = |s: Option<SectionSetting>| s.is_none_or(|s| s.enabled);
+        b.over(Sections::default())
+    }
+}
+
+impl SectionsBody {
+    /// The sections given here, and `base`'s for those left out.
+    pub fn over(self, base: Sections) -> Sections {
+        let on = |s: Option<SectionSetting>, default: bool| s.map_or(default, |s| s.enabled);
         Sections {
-            overview: on(b.overview),
-            credits: on(b.credits),
-            invoices: on(b.invoices),
-            usage: on(b.usage),
-            payments: on(b.payments),
-            subscriptions: on(b.subscriptions),
-            profile: on(b.profile),
-            payment_methods: on(b.payment_methods),
-            activity: on(b.activity),
+            overview: on(self.overview, base.overview),
+            credits: on(self.credits, base.credits),
+            invoices: on(self.invoices, base.invoices),
+            usage: on(self.usage, base.usage),
+            payments: on(self.payments, base.payments),
+            subscriptions: on(self.subscriptions, base.subscriptions),
+            profile: on(self.profile, base.profile),
+            payment_methods: on(self.payment_methods, base.payment_methods),
+            activity: on(self.activity, base.activity),
         }
     }
 }
@@ -182,7 +189,14 @@ pub struct PlanChangeBody {
 
 impl From<PermissionsBody> for Permissions {
     fn from(b: PermissionsBody) -> Self {
-        let defaults = Permissions::default();
+        b.over(Permissions::default())
+    }
+}
+
+impl PermissionsBody {
+    /// The permissions given here, and `defaults`' for those left out.
+    pub fn over(self, defaults: Permissions) -> Permissions {
+        let b = self;
         Permissions {
             profile_update: b
                 .profile_update
@@ -317,7 +331,9 @@ pub struct CreatePortalSession {
     pub invalidate_existing: Option<bool>,
     /// Default `customer`.
     pub mode: Option<ModeBody>,
+    /// Sections left out take the account's `portal_sections` (every section by default).
     pub sections: Option<SectionsBody>,
+    /// Permissions left out take the account's `portal_permissions` (none by default).
     pub permissions: Option<PermissionsBody>,
 }
 
