@@ -12,7 +12,7 @@ use std::str::FromStr;
 
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Duration, DurationRound, Utc};
-use domain::customer::{Address, NewCustomer};
+use domain::customer::{Address, BillingDetails, NewCustomer};
 use domain::page::PageRequest;
 use domain::payment::{PaymentMethod, PaymentState};
 use domain::portal_session::{CustomerRef, NewSession};
@@ -87,6 +87,11 @@ pub fn seed(state: &AppState) -> DomainResult<DemoLogin> {
                     postal_code: Some("10115".into()),
                     country: Some("DE".into()),
                 }),
+                billing: BillingDetails {
+                    legal_name: Some("Acme Robotics GmbH".into()),
+                    tax_id: Some("DE123456789".into()),
+                    ..BillingDetails::default()
+                },
                 timezone: Some("Europe/Berlin".into()),
                 metadata: [("demo".to_owned(), "true".to_owned())].into(),
                 test_clock: None,

@@ -185,9 +185,14 @@ pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer
     let top = y;
     p.text(BOLD, 10.0, LEFT, y, "Bill to");
     y -= LINE_HEIGHT;
-    let mut bill_to = vec![customer.name.clone()];
-    bill_to.extend(customer.email.clone());
-    if let Some(a) = &customer.address {
+    // The billing details first, the contact fields where they say nothing.
+    let billing = &customer.billing;
+    let mut bill_to = vec![billing
+        .legal_name
+        .clone()
+        .unwrap_or_else(|| customer.name.clone())];
+    bill_to.extend(billing.email.clone().or_else(|| customer.email.clone()));
+    if let Some(a) = billing.address.as_ref().or(customer.address.as_ref()) {
         bill_to.extend(a.line1.clone());
         bill_to.extend(a.line2.clone());
         let city = [a.postal_code.clone(), a.city.clone(), a.state.clone()]
@@ -200,6 +205,7 @@ pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer
         }
         bill_to.extend(a.country.clone());
     }
+    bill_to.extend(billing.tax_id.as_ref().map(|t| format!("Tax ID: {t}")));
     for line in bill_to
         .iter()
         .flat_map(|l| pdf_text::wrap(l, 10.0, BILL_TO_WIDTH).into_iter().take(3))

@@ -27,6 +27,18 @@ pub struct Address {
 
 pub type Metadata = BTreeMap<String, String>;
 
+/// Who an invoice is addressed to, when it is not the contact above: a company's legal name,
+/// tax id, accounts-payable email and billing address. Invoices and their PDFs use these
+/// first and fall back to the contact fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct BillingDetails {
+    pub legal_name: Option<String>,
+    pub tax_id: Option<String>,
+    pub email: Option<String>,
+    pub address: Option<Address>,
+}
+
 #[derive(Debug, Clone)]
 pub struct Customer {
     pub id: CustomerId,
@@ -36,6 +48,7 @@ pub struct Customer {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub address: Option<Address>,
+    pub billing: BillingDetails,
     /// IANA time zone name; day boundaries in the customer's reports use it.
     pub timezone: String,
     pub metadata: Metadata,
@@ -55,6 +68,7 @@ pub struct NewCustomer {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub address: Option<Address>,
+    pub billing: BillingDetails,
     pub timezone: Option<String>,
     pub metadata: Metadata,
     /// A test clock's id, as the client sent it.
@@ -70,6 +84,8 @@ pub struct CustomerPatch {
     pub email: Option<Option<String>>,
     pub phone: Option<Option<String>>,
     pub address: Option<Option<Address>>,
+    /// Replaces the billing details as a whole.
+    pub billing: Option<BillingDetails>,
     pub timezone: Option<String>,
     pub metadata: Option<Metadata>,
 }
@@ -100,7 +116,8 @@ impl NewCustomer {
         check_email(self.email.as_deref(), &mut errs);
         check_phone(self.phone.as_deref(), &mut errs);
         self.address = self.address.map(normalise_address);
-        check_address(self.address.as_ref(), &mut errs);
+        check_address("address", self.address.as_ref(), &mut errs);
+        self.billing = check_billing(self.billing, &mut errs);
         if let Some(tz) = &self.timezone {
             check_timezone(tz, &mut errs);
         }
@@ -116,6 +133,7 @@ impl CustomerPatch {
             && self.email.is_none()
             && self.phone.is_none()
             && self.address.is_none()
+            && self.billing.is_none()
             && self.timezone.is_none()
             && self.metadata.is_none()
     }
@@ -143,8 +161,11 @@ impl CustomerPatch {
         }
         if let Some(address) = self.address.take() {
             let address = address.map(normalise_address);
-            check_address(address.as_ref(), &mut errs);
+            check_address("address", address.as_ref(), &mut errs);
             self.address = Some(address);
+        }
+        if let Some(billing) = self.billing.take() {
+            self.billing = Some(check_billing(billing, &mut errs));
         }
         if let Some(tz) = &self.timezone {
             check_timezone(tz, &mut errs);
@@ -171,6 +192,9 @@ impl CustomerPatch {
         }
         if let Some(v) = self.address {
             c.address = v;
+        }
+        if let Some(v) = self.billing {
+            c.billing = v;
         }
         if let Some(v) = self.timezone {
             c.timezone = v;
@@ -232,6 +256,10 @@ fn check_external_id(ext: Option<&str>, errs: &mut Vec<FieldError>) {
 /// A pragmatic shape check (one `@`, a dotted domain, no spaces); deliverability is the
 /// merchant's concern.
 fn check_email(email: Option<&str>, errs: &mut Vec<FieldError>) {
+    check_email_field("email", email, errs)
+}
+
+fn check_email_field(field: &str, email: Option<&str>, errs: &mut Vec<FieldError>) {
     let Some(email) = email else { return };
     let valid = email.len() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())
@@ -249,7 +277,7 @@ fn check_email(email: Option<&str>, errs: &mut Vec<FieldError>) {
         };
     if !valid {
         errs.push(FieldError::new(
-            "email",
+            field,
             "must be an email address such as ada@example.com",
         ));
     }
@@ -276,23 +304,49 @@ fn normalise_address(mut a: Address) -> Address {
     a
 }
 
-fn check_address(a: Option<&Address>, errs: &mut Vec<FieldError>) {
+/// Trims the billing details, reports what is wrong with them, and returns them.
+fn check_billing(mut b: BillingDetails, errs: &mut Vec<FieldError>) -> BillingDetails {
+    let trim = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+    b.legal_name = trim(b.legal_name);
+    b.tax_id = trim(b.tax_id);
+    b.email = trim(b.email);
+    if let Some(n) = &b.legal_name {
+        check_len("billing.legal_name", n, 255, errs);
+    }
+    if let Some(t) = &b.tax_id {
+        let ok = t.len() <= 64
+            && t.bytes()
+                .all(|c| c.is_ascii_alphanumeric() || b" -./".contains(&c));
+        if !ok {
+            errs.push(FieldError::new(
+                "billing.tax_id",
+                "must be at most 64 letters, digits, spaces and - . /",
+            ));
+        }
+    }
+    check_email_field("billing.email", b.email.as_deref(), errs);
+    b.address = b.address.map(normalise_address);
+    check_address("billing.address", b.address.as_ref(), errs);
+    b
+}
+
+fn check_address(prefix: &str, a: Option<&Address>, errs: &mut Vec<FieldError>) {
     let Some(a) = a else { return };
     for (field, value, max) in [
-        ("address.line1", &a.line1, 200),
-        ("address.line2", &a.line2, 200),
-        ("address.city", &a.city, 100),
-        ("address.state", &a.state, 100),
-        ("address.postal_code", &a.postal_code, 20),
+        ("line1", &a.line1, 200),
+        ("line2", &a.line2, 200),
+        ("city", &a.city, 100),
+        ("state", &a.state, 100),
+        ("postal_code", &a.postal_code, 20),
     ] {
         if let Some(v) = value {
-            check_len(field, v, max, errs);
+            check_len(&format!("{prefix}.{field}"), v, max, errs);
         }
     }
     if let Some(country) = &a.country {
         if !is_country_code(country) {
             errs.push(FieldError::new(
-                "address.country",
+                format!("{prefix}.country"),
                 "must be an ISO 3166-1 alpha-2 country code such as \"DE\"",
             ));
         }

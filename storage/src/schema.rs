@@ -48,6 +48,7 @@ diesel::table! {
         updated_at -> UtcTimestamp,
         archived_at -> Nullable<UtcTimestamp>,
         test_clock_id -> Nullable<Text>,
+        billing -> Text,
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::HashSet;
 
 use futures_util::future::join_all;
 use serde_json::{json, Value};
+use tests::fixtures::{created, id, pdf_text, portal_session, token};
 use tests::{on_both_backends, send, Method, TestServer};
 
 on_both_backends!(
@@ -13,6 +14,7 @@ on_both_backends!(
     external_id_is_unique_even_under_concurrency,
     search_filters_and_pagination,
     accounts_cannot_see_each_other,
+    billing_details_address_the_invoices,
 );
 
 async fn create(s: &TestServer, body: Value) -> Value {
@@ -299,4 +301,126 @@ async fn accounts_cannot_see_each_other(s: TestServer) {
             .body,
         mine
     );
+}
+
+/// The text of a finalized invoice's PDF for `customer`.
+async fn invoice_pdf_text(s: &TestServer, customer: &str) -> String {
+    let inv = id(&created(
+        s,
+        "/v1/invoices",
+        json!({"customer_id": customer, "currency": "GBP",
+               "lines": [{"description": "Plan", "quantity": "1", "unit_amount": "10"}]}),
+    )
+    .await);
+    let f = send(s.admin(Method::POST, &format!("/v1/invoices/{inv}/finalize"))).await;
+    assert_eq!(f.status, 200, "{}", f.body);
+    let pdf = s
+        .admin(Method::GET, &format!("/v1/invoices/{inv}/pdf"))
+        .send()
+        .await
+        .unwrap();
+    pdf_text(&pdf.bytes().await.unwrap()).1
+}
+
+async fn billing_details_address_the_invoices(s: TestServer) {
+    let c = create(
+        &s,
+        json!({"name": "Ada Lovelace", "email": "ada@home.test",
+               "billing": {"legal_name": "Analytical Engines Ltd", "tax_id": "GB 123 4567 89",
+                           "email": "ap@engines.test",
+                           "address": {"line1": "12 Baker St", "city": "London", "postal_code": "NW1", "country": "gb"}}}),
+    )
+    .await;
+    let cid = c["id"].as_str().unwrap().to_owned();
+    assert_eq!(c["billing"]["address"]["country"], "GB");
+    let text = invoice_pdf_text(&s, &cid).await;
+    for expected in [
+        "Analytical Engines Ltd",
+        "Tax ID: GB 123 4567 89",
+        "ap@engines.test",
+        "12 Baker St",
+    ] {
+        assert!(text.contains(expected), "{expected} missing from: {text}");
+    }
+    assert!(!text.contains("ada@home.test"), "{text}");
+
+    // The customer edits them in the portal when the session allows the `billing` field.
+    let path = "/v1/portal/customer";
+    let phone_only = token(
+        &portal_session(
+            &s,
+            json!({"customer_id": cid,
+        "permissions": {"profile_update": {"allowed_fields": ["phone"]}}}),
+        )
+        .await,
+    );
+    let change = json!({"billing": {"legal_name": "Engines Ltd", "tax_id": "GB999"}});
+    send(s.portal(Method::PATCH, path, &phone_only).json(&change))
+        .await
+        .assert_problem(403, "field_not_allowed");
+    let t = token(
+        &portal_session(
+            &s,
+            json!({"customer_id": cid,
+        "permissions": {"profile_update": {"allowed_fields": ["billing"]}}}),
+        )
+        .await,
+    );
+    let r = send(s.portal(Method::PATCH, path, &t).json(&change)).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["billing"],
+        json!({"legal_name": "Engines Ltd", "tax_id": "GB999", "email": null, "address": null})
+    );
+    // The object replaced the details as a whole: the contact address is used again.
+    let text = invoice_pdf_text(&s, &cid).await;
+    assert!(
+        text.contains("Engines Ltd") && text.contains("Tax ID: GB999"),
+        "{text}"
+    );
+    assert!(
+        text.contains("ada@home.test") && !text.contains("12 Baker St"),
+        "{text}"
+    );
+
+    // null clears them: the invoice is addressed to the contact.
+    let r = send(
+        s.admin(Method::PATCH, &format!("/v1/customers/{cid}"))
+            .json(&json!({"billing": null})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["billing"]["legal_name"], Value::Null);
+    let text = invoice_pdf_text(&s, &cid).await;
+    assert!(
+        text.contains("Ada Lovelace") && !text.contains("Tax ID"),
+        "{text}"
+    );
+
+    // Bad billing details are refused, naming the field, and change nothing.
+    let before = s.query_texts(&s.stored_state_query());
+    for (billing, field) in [
+        (json!({"tax_id": "DE#1"}), "billing.tax_id"),
+        (json!({"email": "nobody"}), "billing.email"),
+        (
+            json!({"address": {"country": "XX1"}}),
+            "billing.address.country",
+        ),
+        (json!({"legal_name": "a\u{0000}b"}), "billing.legal_name"),
+    ] {
+        let r = send(
+            s.admin(Method::PATCH, &format!("/v1/customers/{cid}"))
+                .json(&json!({"billing": billing})),
+        )
+        .await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.fields(), [field.to_owned()], "{billing}: {}", r.body);
+    }
+    let r = send(
+        s.admin(Method::PATCH, &format!("/v1/customers/{cid}"))
+            .json(&json!({"billing": {"vat": "x"}})),
+    )
+    .await;
+    assert_eq!(r.status, 422, "unknown fields are refused: {}", r.body);
+    assert_eq!(s.query_texts(&s.stored_state_query()), before);
 }

@@ -31,6 +31,7 @@ struct CustomerRow {
     updated_at: DbTime,
     archived_at: Option<DbTime>,
     test_clock_id: Option<String>,
+    billing: String,
 }
 
 impl CustomerRow {
@@ -50,6 +51,7 @@ impl CustomerRow {
             updated_at: DbTime(c.updated_at),
             archived_at: c.archived_at.map(DbTime),
             test_clock_id: c.test_clock_id.as_ref().map(|t| t.to_string()),
+            billing: json(&c.billing),
         }
     }
 
@@ -72,6 +74,7 @@ impl CustomerRow {
             email: self.email,
             phone: self.phone,
             address,
+            billing: row.json("billing", &self.billing)?,
             timezone: self.timezone,
             metadata,
             status,

@@ -5,7 +5,9 @@ use domain::customer::{CustomerFilter, CustomerPatch, CustomerStatus, NewCustome
 use domain::id::parse;
 use domain::FieldError;
 
-use super::dto::{CreateCustomer, CustomerList, CustomerView, ListCustomers, UpdateCustomer};
+use super::dto::{
+    billing_patch, CreateCustomer, CustomerList, CustomerView, ListCustomers, UpdateCustomer,
+};
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
@@ -43,6 +45,7 @@ pub async fn create(
         email: b.email,
         phone: b.phone,
         address: b.address.map(Into::into),
+        billing: b.billing.map(Into::into).unwrap_or_default(),
         timezone: b.timezone,
         metadata: b.metadata.unwrap_or_default(),
         test_clock: b.test_clock,
@@ -168,6 +171,7 @@ pub async fn update(
         email: b.email,
         phone: b.phone,
         address: b.address.map(|a| a.map(Into::into)),
+        billing: billing_patch(b.billing),
         timezone: b.timezone,
         metadata: b.metadata,
     };

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use domain::customer::{Address, Customer};
+use domain::customer::{Address, BillingDetails, Customer};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -53,6 +53,50 @@ impl From<Address> for AddressBody {
     }
 }
 
+/// Who invoices are addressed to when it is not the contact: invoices and their PDFs use
+/// these first and fall back to `name`, `email` and `address`.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BillingBody {
+    /// The company's legal name.
+    #[schema(example = "Acme Corporation GmbH")]
+    pub legal_name: Option<String>,
+    /// VAT or tax number: letters, digits, spaces and `- . /`, up to 64.
+    #[schema(example = "DE123456789")]
+    pub tax_id: Option<String>,
+    /// Where invoices go (accounts payable).
+    #[schema(example = "ap@acme.test")]
+    pub email: Option<String>,
+    pub address: Option<AddressBody>,
+}
+
+impl From<BillingBody> for BillingDetails {
+    fn from(b: BillingBody) -> Self {
+        BillingDetails {
+            legal_name: b.legal_name,
+            tax_id: b.tax_id,
+            email: b.email,
+            address: b.address.map(Into::into),
+        }
+    }
+}
+
+impl From<BillingDetails> for BillingBody {
+    fn from(b: BillingDetails) -> Self {
+        BillingBody {
+            legal_name: b.legal_name,
+            tax_id: b.tax_id,
+            email: b.email,
+            address: b.address.map(Into::into),
+        }
+    }
+}
+
+/// A billing-details change: the object replaces them as a whole, `null` clears them.
+pub fn billing_patch(b: Option<Option<BillingBody>>) -> Option<BillingDetails> {
+    b.map(|b| b.map(Into::into).unwrap_or_default())
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct CustomerView {
     #[schema(example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")]
@@ -66,6 +110,7 @@ pub struct CustomerView {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub address: Option<AddressBody>,
+    pub billing: BillingBody,
     /// IANA time zone; usage days are cut in it.
     #[schema(example = "Europe/Berlin")]
     pub timezone: String,
@@ -89,6 +134,7 @@ impl From<Customer> for CustomerView {
             email: c.email,
             phone: c.phone,
             address: c.address.map(Into::into),
+            billing: c.billing.into(),
             timezone: c.timezone,
             metadata: c.metadata,
             status: c.status.as_str(),
@@ -114,6 +160,7 @@ pub struct CreateCustomer {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub address: Option<AddressBody>,
+    pub billing: Option<BillingBody>,
     /// IANA time zone (default `UTC`).
     pub timezone: Option<String>,
     /// Up to 50 keys (≤ 40 chars) with string values (≤ 500 chars).
@@ -142,6 +189,10 @@ pub struct UpdateCustomer {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<AddressBody>)]
     pub address: Option<Option<AddressBody>>,
+    /// Replaces the billing details as a whole; `null` clears them.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<BillingBody>)]
+    pub billing: Option<Option<BillingBody>>,
     pub timezone: Option<String>,
     pub metadata: Option<BTreeMap<String, String>>,
 }
@@ -179,6 +230,7 @@ pub struct ProfileView {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub address: Option<AddressBody>,
+    pub billing: BillingBody,
     pub timezone: String,
 }
 
@@ -191,6 +243,7 @@ impl From<Customer> for ProfileView {
             email: c.email,
             phone: c.phone,
             address: c.address.map(Into::into),
+            billing: c.billing.into(),
             timezone: c.timezone,
         }
     }
@@ -212,6 +265,10 @@ pub struct ProfilePatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<AddressBody>)]
     pub address: Option<Option<AddressBody>>,
+    /// Replaces the billing details as a whole; `null` clears them (field `billing`).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<BillingBody>)]
+    pub billing: Option<Option<BillingBody>>,
     pub timezone: Option<String>,
 }
 
@@ -223,6 +280,7 @@ impl ProfilePatch {
             (self.phone.is_some(), ProfileField::Phone),
             (self.address.is_some(), ProfileField::Address),
             (self.timezone.is_some(), ProfileField::Timezone),
+            (self.billing.is_some(), ProfileField::Billing),
         ]
         .into_iter()
         .filter_map(|(given, f)| given.then_some(f))

@@ -4,7 +4,7 @@ use domain::customer::CustomerPatch;
 use domain::id::parse;
 use domain::portal_session::Section;
 
-use super::dto::{ProfilePatch, ProfileView};
+use super::dto::{billing_patch, ProfilePatch, ProfileView};
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{JsonBody, PortalAuth};
 use crate::state::AppState;
@@ -56,6 +56,7 @@ pub async fn update(
         email: b.email,
         phone: b.phone,
         address: b.address.map(|a| a.map(Into::into)),
+        billing: billing_patch(b.billing),
         timezone: b.timezone,
         ..Default::default()
     };

@@ -108,6 +108,8 @@ pub enum ProfileFieldBody {
     Phone,
     Address,
     Timezone,
+    /// The billing details as a whole.
+    Billing,
 }
 
 impl ProfileFieldBody {
@@ -118,6 +120,7 @@ impl ProfileFieldBody {
             Self::Phone => ProfileField::Phone,
             Self::Address => ProfileField::Address,
             Self::Timezone => ProfileField::Timezone,
+            Self::Billing => ProfileField::Billing,
         }
     }
 
@@ -128,6 +131,7 @@ impl ProfileFieldBody {
             ProfileField::Phone => Self::Phone,
             ProfileField::Address => Self::Address,
             ProfileField::Timezone => Self::Timezone,
+            ProfileField::Billing => Self::Billing,
         }
     }
 }
