@@ -50,12 +50,7 @@ fn exercise(store: &Store) {
                 NewCustomer {
                     external_id: Some(external_id.into()),
                     name: "Unit".into(),
-                    email: None,
-                    phone: None,
-                    address: None,
-                    timezone: None,
-                    metadata: Default::default(),
-                    test_clock: None,
+                    ..NewCustomer::default()
                 },
             )
             .map(drop)

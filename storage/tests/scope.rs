@@ -39,12 +39,7 @@ fn exercise(store: &Store) {
                 NewCustomer {
                     external_id: None,
                     name: name.into(),
-                    email: None,
-                    phone: None,
-                    address: None,
-                    timezone: None,
-                    metadata: Default::default(),
-                    test_clock: None,
+                    ..NewCustomer::default()
                 },
             )
             .unwrap()
