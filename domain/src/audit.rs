@@ -34,6 +34,16 @@ impl AuditEvent {
         }
     }
 
+    /// What a portal session did: attributed to the session and its customer.
+    pub fn by_session(session: &crate::portal_session::PortalSession, action: &str) -> Self {
+        Self::new(
+            &session.tenant_id,
+            action,
+            format!("session:{}", session.id),
+        )
+        .session(&session.customer_id, &session.id)
+    }
+
     pub fn session(mut self, customer_id: &str, session_id: &str) -> Self {
         self.customer_id = Some(customer_id.to_owned());
         self.session_id = Some(session_id.to_owned());

@@ -69,6 +69,18 @@ pub trait UnitOfWork: Send + Sync {
     fn atomically(&self, work: &mut dyn FnMut() -> DomainResult<()>) -> DomainResult<()>;
 }
 
+impl dyn UnitOfWork {
+    /// [`UnitOfWork::atomically`] for work with a result: the result once committed.
+    pub fn run<T>(&self, work: &mut dyn FnMut() -> DomainResult<T>) -> DomainResult<T> {
+        let mut done = None;
+        self.atomically(&mut || {
+            done = Some(work()?);
+            Ok(())
+        })?;
+        done.ok_or_else(|| crate::DomainError::internal("unit of work returned without a result"))
+    }
+}
+
 pub trait IdempotencyRepo: Send + Sync {
     /// Runs `work` at most once per key. Claims `claim.key`, runs `work` and records its answer
     /// in one transaction, which every repository call `work` makes on the calling thread joins;

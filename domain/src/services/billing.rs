@@ -670,8 +670,7 @@ impl BillingService {
             ));
         }
         self.drain(Some(id), to, RunSource::TestClock)?;
-        let mut moved = None;
-        self.units.atomically(&mut || {
+        self.units.run(&mut || {
             let mut c = self
                 .clocks
                 .lock(tenant_id, id)?
@@ -682,10 +681,8 @@ impl BillingService {
                 c.updated_at = clock::now();
                 self.clocks.update(&c)?;
             }
-            moved = Some(c);
-            Ok(())
-        })?;
-        moved.ok_or_else(|| DomainError::internal("unit of work returned without a result"))
+            Ok(c)
+        })
     }
 
     pub fn runs(

@@ -48,22 +48,14 @@ impl CustomerService {
         session.require_write()?;
         session.require_profile_fields(fields)?;
         let names: Vec<&str> = fields.iter().map(|f| f.as_str()).collect();
-        let mut done = None;
-        self.units.atomically(&mut || {
+        self.units.run(&mut || {
             let c = self.update(&session.tenant_id, &session.customer_id, patch.clone())?;
             self.audit.record(
-                &AuditEvent::new(
-                    &session.tenant_id,
-                    actions::PROFILE_UPDATED,
-                    format!("session:{}", session.id),
-                )
-                .session(&session.customer_id, &session.id)
-                .detail("fields", names.clone()),
+                &AuditEvent::by_session(session, actions::PROFILE_UPDATED)
+                    .detail("fields", names.clone()),
             )?;
-            done = Some(c);
-            Ok(())
-        })?;
-        done.ok_or_else(|| DomainError::internal("unit of work returned without a result"))
+            Ok(c)
+        })
     }
 
     pub fn create(&self, tenant_id: &str, input: NewCustomer) -> DomainResult<Customer> {

@@ -180,16 +180,13 @@ impl PaymentMethodService {
         owner: &CustomerScope,
         f: &mut dyn FnMut(CustomerStatus) -> DomainResult<PaymentMethod>,
     ) -> DomainResult<PaymentMethod> {
-        let mut done = None;
-        self.units.atomically(&mut || {
+        self.units.run(&mut || {
             let status = self
                 .methods
                 .lock_owner(owner)?
                 .ok_or_else(CustomerId::not_found)?;
-            done = Some(f(status)?);
-            Ok(())
-        })?;
-        done.ok_or_else(|| DomainError::internal("unit of work returned without a result"))
+            f(status)
+        })
     }
 
     fn demote_default(&self, owner: &CustomerScope, now: DateTime<Utc>) -> DomainResult<()> {
@@ -206,9 +203,7 @@ impl PaymentMethodService {
             return Ok(());
         };
         self.audit.record(
-            &AuditEvent::new(&m.tenant_id, action, format!("session:{}", session.id))
-                .session(&session.customer_id, &session.id)
-                .detail("payment_method_id", m.id.as_str()),
+            &AuditEvent::by_session(session, action).detail("payment_method_id", m.id.as_str()),
         )
     }
 }

@@ -110,12 +110,8 @@ impl PaymentService {
         p: NewPayment,
         now: chrono::DateTime<chrono::Utc>,
     ) -> DomainResult<(Invoice, Payment)> {
-        let mut done = None;
-        self.units.atomically(&mut || {
-            done = Some(self.record_and_recover(tenant_id, invoice_id, p.clone(), now)?);
-            Ok(())
-        })?;
-        done.ok_or_else(|| DomainError::internal("unit of work returned without a result"))
+        self.units
+            .run(&mut || self.record_and_recover(tenant_id, invoice_id, p.clone(), now))
     }
 
     /// `record`, then, when that paid the invoice off, brings its subscription back from past
@@ -161,8 +157,7 @@ impl PaymentService {
             });
         }
         let now = clock::now();
-        let mut done = None;
-        self.units.atomically(&mut || {
+        self.units.run(&mut || {
             // The customer's own, and never a draft (customers do not see drafts).
             let invoice = self
                 .invoices
@@ -199,19 +194,12 @@ impl PaymentService {
             let (invoice, payment) =
                 self.record_and_recover(&session.tenant_id, invoice_id, payment, now)?;
             self.audit.record(
-                &AuditEvent::new(
-                    &session.tenant_id,
-                    actions::INVOICE_PAID,
-                    format!("session:{}", session.id),
-                )
-                .session(&session.customer_id, &session.id)
-                .detail("invoice_id", invoice.id.as_str())
-                .detail("payment_id", payment.id.as_str()),
+                &AuditEvent::by_session(session, actions::INVOICE_PAID)
+                    .detail("invoice_id", invoice.id.as_str())
+                    .detail("payment_id", payment.id.as_str()),
             )?;
-            done = Some((invoice, payment));
-            Ok(())
-        })?;
-        done.ok_or_else(|| DomainError::internal("unit of work returned without a result"))
+            Ok((invoice, payment))
+        })
     }
 
     /// Records a payment at `now` (what `pay_at` does, without bringing a subscription back).

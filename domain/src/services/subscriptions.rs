@@ -445,8 +445,7 @@ impl SubscriptionService {
         action: &str,
         f: &mut dyn FnMut(&mut Subscription, DateTime<Utc>) -> DomainResult<()>,
     ) -> DomainResult<Subscription> {
-        let mut done = None;
-        self.units.atomically(&mut || {
+        self.units.run(&mut || {
             let mut s = self
                 .subscriptions
                 .lock(scope, id)?
@@ -458,15 +457,12 @@ impl SubscriptionService {
             self.subscriptions.update(&s)?;
             if let Actor::Customer(session) = actor {
                 self.audit.record(
-                    &AuditEvent::new(&s.tenant_id, action, format!("session:{}", session.id))
-                        .session(&session.customer_id, &session.id)
+                    &AuditEvent::by_session(session, action)
                         .detail("subscription_id", s.id.as_str()),
                 )?;
             }
-            done = Some(s);
-            Ok(())
-        })?;
-        done.ok_or_else(|| DomainError::internal("unit of work returned without a result"))
+            Ok(s)
+        })
     }
 }
 
