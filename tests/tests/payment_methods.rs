@@ -88,6 +88,24 @@ async fn one_default_per_customer_and_detached_methods_stay_on_record(s: TestSer
     }));
     assert!(refused.is_err(), "a second default was stored");
 
+    // An expired card that is a customer's first method is recorded, but not as the default.
+    let late = customer(&s, json!({"name": "Late"})).await;
+    let mut expired = card("pm_expired", "0004");
+    expired["exp_year"] = json!(2020);
+    let first_expired = add(&s, &late, expired.clone()).await;
+    assert_eq!(first_expired["status"], "expired");
+    assert_eq!(first_expired["is_default"], false);
+    expired["is_default"] = json!(true);
+    let r = send(
+        s.admin(
+            Method::POST,
+            &format!("/v1/customers/{late}/payment_methods"),
+        )
+        .json(&expired),
+    )
+    .await;
+    r.assert_problem(409, "payment_method_unusable");
+
     // A card past its expiry month reads as expired and cannot become the default.
     let old = add(&s, &c, {
         let mut b = card("pm_old", "0005");

@@ -71,8 +71,9 @@ impl PaymentMethodService {
         })
     }
 
-    /// Records a method the provider holds for the customer. The customer's first method, or
-    /// one sent with `make_default`, becomes the default (the previous default stays attached).
+    /// Records a method the provider holds for the customer. One sent with `make_default`
+    /// becomes the default (an expired card cannot: 409), and so does the customer's first
+    /// method when it is usable; the previous default stays attached.
     pub fn add(
         &self,
         owner: &CustomerScope,
@@ -89,9 +90,11 @@ impl PaymentMethodService {
                     message: "archived customers cannot get payment methods".into(),
                 });
             }
-            let first = !self.methods.has_attached(owner)?;
-            if method.is_default || first {
+            if method.is_default {
                 method.usable_at(now)?;
+            }
+            let first = !self.methods.has_attached(owner)?;
+            if method.is_default || (first && method.usable_at(now).is_ok()) {
                 self.demote_default(owner, now)?;
                 method.is_default = true;
             }
