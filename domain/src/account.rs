@@ -5,6 +5,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::customer::check_email_field;
+use crate::error::check_text;
 use crate::portal_session::{is_web_url, Permissions, Sections};
 use crate::{DomainError, DomainResult, FieldError};
 
@@ -113,34 +115,22 @@ impl Account {
     fn problems(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         let s = &self.settings;
-        let mut text = |field: &str, value: Option<&String>, max: usize, lines: bool| {
-            let Some(v) = value else { return };
-            let bad_char = v.chars().any(|c| c.is_control() && !(lines && c == '\n'));
-            if v.trim().is_empty() {
-                errors.push(FieldError::new(field, "must not be blank"));
-            } else if v.chars().count() > max {
-                errors.push(FieldError::new(
-                    field,
-                    format!("must be at most {max} characters"),
-                ));
-            } else if bad_char {
-                errors.push(FieldError::new(
-                    field,
-                    "must not contain control characters",
-                ));
-            }
-        };
-        text("name", Some(&self.name), 200, false);
-        text("legal_address", s.legal_address.as_ref(), 500, true);
-        text("invoice_footer", s.invoice_footer.as_ref(), 1000, true);
-        text("support_email", s.support_email.as_ref(), 254, false);
-        if let Some(e) = &s.support_email {
-            let parts: Vec<&str> = e.split('@').collect();
-            if parts.len() != 2 || parts[0].is_empty() || !parts[1].contains('.') || e.contains(' ')
-            {
-                errors.push(FieldError::new("support_email", "must be an email address"));
-            }
-        }
+        check_text(&mut errors, "name", Some(&self.name), 200, false);
+        check_text(
+            &mut errors,
+            "legal_address",
+            s.legal_address.as_ref(),
+            500,
+            true,
+        );
+        check_text(
+            &mut errors,
+            "invoice_footer",
+            s.invoice_footer.as_ref(),
+            1000,
+            true,
+        );
+        check_email_field("support_email", s.support_email.as_deref(), &mut errors);
         if s.support_url
             .as_ref()
             .is_some_and(|u| !is_web_url(u, false))

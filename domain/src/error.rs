@@ -165,3 +165,31 @@ impl DomainError {
 }
 
 pub type DomainResult<T> = Result<T, DomainError>;
+
+/// Reports a text field that is blank, longer than `max` characters, or holds control
+/// characters (newlines allowed when `multiline`). `None` is fine.
+pub(crate) fn check_text(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    value: Option<&String>,
+    max: usize,
+    multiline: bool,
+) {
+    let Some(v) = value else { return };
+    if v.trim().is_empty() {
+        errors.push(FieldError::new(field, "must not be blank"));
+    } else if v.chars().count() > max {
+        errors.push(FieldError::new(
+            field,
+            format!("must be at most {max} characters"),
+        ));
+    } else if v
+        .chars()
+        .any(|c| c.is_control() && !(multiline && c == '\n'))
+    {
+        errors.push(FieldError::new(
+            field,
+            "must not contain control characters",
+        ));
+    }
+}

@@ -5,6 +5,7 @@
 
 use chrono::{DateTime, Datelike, Utc};
 
+use crate::error::check_text;
 use crate::id::{CustomerId, PaymentMethodId};
 use crate::{DomainError, DomainResult, ErrorCode, FieldError};
 
@@ -88,12 +89,13 @@ impl PaymentMethod {
         now: DateTime<Utc>,
     ) -> DomainResult<Self> {
         let mut errors = Vec::new();
-        check_text(&mut errors, "provider", Some(&input.provider), 100);
+        check_text(&mut errors, "provider", Some(&input.provider), 100, false);
         check_text(
             &mut errors,
             "provider_reference",
             Some(&input.provider_reference),
             255,
+            false,
         );
         if looks_like_card_number(&input.provider_reference) {
             errors.push(FieldError::new(
@@ -198,27 +200,16 @@ impl PaymentMethod {
     }
 }
 
-fn check_text(errors: &mut Vec<FieldError>, field: &str, value: Option<&String>, max: usize) {
-    let Some(v) = value else { return };
-    if v.trim().is_empty() {
-        errors.push(FieldError::new(field, "must not be blank"));
-    } else if v.chars().count() > max {
-        errors.push(FieldError::new(
-            field,
-            format!("must be at most {max} characters"),
-        ));
-    } else if v.chars().any(char::is_control) {
-        errors.push(FieldError::new(
-            field,
-            "must not contain control characters",
-        ));
-    }
-}
-
 fn check_display(errors: &mut Vec<FieldError>, d: &Display) {
-    check_text(errors, "brand", d.brand.as_ref(), 40);
-    check_text(errors, "holder_name", d.holder_name.as_ref(), MAX_TEXT);
-    check_text(errors, "bank_name", d.bank_name.as_ref(), MAX_TEXT);
+    check_text(errors, "brand", d.brand.as_ref(), 40, false);
+    check_text(
+        errors,
+        "holder_name",
+        d.holder_name.as_ref(),
+        MAX_TEXT,
+        false,
+    );
+    check_text(errors, "bank_name", d.bank_name.as_ref(), MAX_TEXT, false);
     if d.exp_month.is_some_and(|m| !(1..=12).contains(&m)) {
         errors.push(FieldError::new("exp_month", "must be between 1 and 12"));
     }

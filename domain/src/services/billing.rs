@@ -37,10 +37,10 @@ use crate::ports::{
 };
 use crate::scope::{CustomerScope, Scope};
 use crate::services::payments::{NewPayment, PaymentService};
-use crate::services::wallets::customer_wallets;
+use crate::services::wallets::active_wallet;
 use crate::subscription::{Collection, Subscription, SubscriptionStatus};
 use crate::test_clock::{BillingRun, RunKind, RunSource, TestClock, MAX_ADVANCE_DAYS};
-use crate::wallet::{Wallet, WalletStatus};
+use crate::wallet::Wallet;
 use crate::{clock, DomainError, DomainResult, ErrorCode};
 
 /// How long billing waits before trying a failed subscription again.
@@ -399,9 +399,7 @@ impl BillingService {
         currency: crate::money::Currency,
     ) -> DomainResult<Option<Wallet>> {
         let theirs = CustomerScope::new(tenant_id, customer_id);
-        Ok(customer_wallets(self.wallets.as_ref(), &theirs)?
-            .into_iter()
-            .find(|w| w.currency == currency && w.status == WalletStatus::Active))
+        active_wallet(self.wallets.as_ref(), &theirs, currency)
     }
 
     /// A dunning retry: collect the subscription's open invoices, oldest first.

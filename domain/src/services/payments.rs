@@ -15,9 +15,9 @@ use crate::ports::{
 };
 use crate::scope::Scope;
 use crate::services::wallets::{
-    check_invariants, check_movement, credit_state, customer_wallets, debit_state, Debit, TopUp,
+    active_wallet, check_invariants, check_movement, credit_state, debit_state, Debit, TopUp,
 };
-use crate::wallet::{LotKind, WalletStatus};
+use crate::wallet::LotKind;
 use crate::{clock, id, DomainError, DomainResult, FieldError};
 
 #[derive(Clone)]
@@ -172,16 +172,16 @@ impl PaymentService {
             }
             let wallet_id = match &p.wallet_id {
                 Some(w) => w.clone(),
-                None => customer_wallets(self.wallets.as_ref(), &session.customer())?
-                    .into_iter()
-                    .find(|w| w.currency == invoice.currency && w.status == WalletStatus::Active)
-                    .map(|w| w.id)
-                    .ok_or_else(|| {
-                        DomainError::validation(
-                            "wallet_id",
-                            format!("the customer has no active {} wallet", invoice.currency),
-                        )
-                    })?,
+                None => {
+                    active_wallet(self.wallets.as_ref(), &session.customer(), invoice.currency)?
+                        .map(|w| w.id)
+                        .ok_or_else(|| {
+                            DomainError::validation(
+                                "wallet_id",
+                                format!("the customer has no active {} wallet", invoice.currency),
+                            )
+                        })?
+                }
             };
             let payment = NewPayment {
                 amount: p.amount.clone().unwrap_or_else(|| invoice.amount_due()),

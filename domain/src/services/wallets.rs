@@ -125,6 +125,18 @@ pub fn customer_wallets(
     }
 }
 
+/// The customer's active wallet in `currency`: the one billing and the portal pay from (and
+/// billing credits).
+pub fn active_wallet(
+    repo: &dyn WalletRepo,
+    customer: &crate::scope::CustomerScope,
+    currency: Currency,
+) -> DomainResult<Option<Wallet>> {
+    Ok(customer_wallets(repo, customer)?
+        .into_iter()
+        .find(|w| w.currency == currency && w.status == WalletStatus::Active))
+}
+
 pub fn apply_expiry(st: &mut WalletState, now: DateTime<Utc>) {
     let mut due: Vec<usize> = (0..st.lots.len())
         .filter(|&i| {

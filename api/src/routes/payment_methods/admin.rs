@@ -23,6 +23,14 @@ fn owner(who: &Principal, customer_id: &str) -> Result<CustomerScope, ApiError> 
     Ok(who.customer(id.as_str()))
 }
 
+/// The customer and the method a `…/{id}/payment_methods/{payment_method_id}` path names.
+fn method(
+    who: &Principal,
+    (customer_id, method_id): &(String, String),
+) -> Result<(CustomerScope, PaymentMethodId), ApiError> {
+    Ok((owner(who, customer_id)?, parse(method_id)?))
+}
+
 /// Record a payment method the provider holds for the customer (after the provider's own
 /// setup flow). Card data never reaches this service: send the provider's token.
 #[utoipa::path(
@@ -110,7 +118,7 @@ pub async fn get(
     AdminKey(who): AdminKey,
     path: Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (owner, id) = (owner(&who, &path.0)?, parse::<PaymentMethodId>(&path.1)?);
+    let (owner, id) = method(&who, &path)?;
     let svc = state.payment_methods.clone();
     let m = blocking(move || svc.get(&owner, &id)).await?;
     Ok(HttpResponse::Ok().json(PaymentMethodView::from(m)))
@@ -139,7 +147,7 @@ pub async fn update(
     path: Path<(String, String)>,
     body: JsonBody<UpdatePaymentMethod>,
 ) -> Result<HttpResponse, ApiError> {
-    let (owner, id) = (owner(&who, &path.0)?, parse::<PaymentMethodId>(&path.1)?);
+    let (owner, id) = method(&who, &path)?;
     let change = body.value.into();
     let svc = state.payment_methods.clone();
     let m = blocking(move || svc.update(&owner, &id, change)).await?;
@@ -167,7 +175,7 @@ pub async fn make_default(
     AdminKey(who): AdminKey,
     path: Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (owner, id) = (owner(&who, &path.0)?, parse::<PaymentMethodId>(&path.1)?);
+    let (owner, id) = method(&who, &path)?;
     let svc = state.payment_methods.clone();
     let m = blocking(move || svc.make_default(&owner, &id, Actor::Merchant)).await?;
     Ok(HttpResponse::Ok().json(PaymentMethodView::from(m)))
@@ -195,7 +203,7 @@ pub async fn detach(
     AdminKey(who): AdminKey,
     path: Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
-    let (owner, id) = (owner(&who, &path.0)?, parse::<PaymentMethodId>(&path.1)?);
+    let (owner, id) = method(&who, &path)?;
     let svc = state.payment_methods.clone();
     let m = blocking(move || svc.detach(&owner, &id, Actor::Merchant)).await?;
     Ok(HttpResponse::Ok().json(PaymentMethodView::from(m)))

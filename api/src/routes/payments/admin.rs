@@ -64,13 +64,9 @@ pub async fn pay(
         id.into_inner(),
     );
     idempotency::run(&state, &who, &req, &body.raw, move || {
-        let (invoice, payment) = svc.pay(&tenant, &parse(&id)?, input)?;
         Ok((
             StatusCode::CREATED,
-            PaymentResult {
-                payment: payment.into(),
-                invoice: invoice.into(),
-            },
+            PaymentResult::from(svc.pay(&tenant, &parse(&id)?, input)?),
         ))
     })
     .await

@@ -128,6 +128,15 @@ pub struct PaymentResult {
     pub invoice: InvoiceView,
 }
 
+impl From<(domain::invoice::Invoice, Payment)> for PaymentResult {
+    fn from((invoice, payment): (domain::invoice::Invoice, Payment)) -> Self {
+        Self {
+            payment: payment.into(),
+            invoice: invoice.into(),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RefundResult {
     pub refund: RefundView,

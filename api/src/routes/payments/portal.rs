@@ -63,13 +63,9 @@ pub async fn pay(
     let (svc, who) = (state.payments.clone(), session.clone());
     idempotency::run_for_customer(&state, &session, &req, &body.raw, move || {
         let input = CustomerPayment { wallet_id, amount };
-        let (invoice, payment) = svc.pay_as_customer(&who, &invoice, input)?;
         Ok((
             StatusCode::CREATED,
-            PaymentResult {
-                payment: payment.into(),
-                invoice: invoice.into(),
-            },
+            PaymentResult::from(svc.pay_as_customer(&who, &invoice, input)?),
         ))
     })
     .await
