@@ -67,6 +67,9 @@ pub trait UnitOfWork: Send + Sync {
     /// Runs `work`: every repository call it makes on the calling thread joins one transaction,
     /// which commits if `work` succeeds and rolls back otherwise (a crash included).
     fn atomically(&self, work: &mut dyn FnMut() -> DomainResult<()>) -> DomainResult<()>;
+    /// Inside a unit of work: runs `work` so that, if it fails, only its own effects are undone
+    /// and the unit goes on (a savepoint). Outside one, the same as `atomically`.
+    fn attempt(&self, work: &mut dyn FnMut() -> DomainResult<()>) -> DomainResult<()>;
 }
 
 impl dyn UnitOfWork {
@@ -245,16 +248,17 @@ pub struct InvoiceFilter {
 
 pub trait InvoiceRepo: Send + Sync {
     fn insert(&self, invoice: &crate::invoice::Invoice) -> DomainResult<()>;
-    /// Takes the next number of `period` for the account and gives it to the invoice, in the
-    /// caller's unit of work. The counter's row stays locked until the unit ends (numbers are
-    /// gapless), so billing does this last, just before its commit.
-    fn assign_number(
+    /// Takes the next numbers of `period` for the account, one per invoice in `ids` in that
+    /// order, and gives them to the invoices, in the caller's unit of work (one counter update
+    /// for all). The counter's row stays locked until the unit ends (numbers are gapless), so
+    /// billing does this last, just before its commit.
+    fn assign_numbers(
         &self,
         tenant_id: &str,
-        id: &crate::id::InvoiceId,
+        ids: &[crate::id::InvoiceId],
         period: &str,
         format: &dyn Fn(i64) -> String,
-    ) -> DomainResult<String>;
+    ) -> DomainResult<Vec<String>>;
     fn get(&self, scope: &Scope, id: &str) -> DomainResult<Option<crate::invoice::Invoice>>;
     /// Locks the invoice, runs `change` (which may take invoice numbers) and writes the result,
     /// all in one transaction.
@@ -437,10 +441,10 @@ pub trait SubscriptionRepo: Send + Sync {
     ) -> DomainResult<Option<crate::subscription::Subscription>>;
     /// Writes a subscription the caller holds locked (inside a unit of work).
     fn update(&self, subscription: &crate::subscription::Subscription) -> DomainResult<()>;
-    /// The subscription whose `due_at` is earliest and at most `now`, locked until the unit of
-    /// work ends, skipping rows another worker holds (`FOR UPDATE SKIP LOCKED` on PostgreSQL;
-    /// SQLite's single writer needs nothing). `clock`: only that test clock's subscriptions;
-    /// `None`: only subscriptions on no clock.
+    /// Up to `limit` subscriptions whose `due_at` is at most `now`, earliest first, locked until
+    /// the unit of work ends, skipping rows another worker holds (`FOR UPDATE SKIP LOCKED` on
+    /// PostgreSQL; SQLite's single writer needs nothing). `clock`: only that test clock's
+    /// subscriptions; `None`: only subscriptions on no clock.
     /// `after`: the (due time, id) of the caller's previous claim; only rows after it in
     /// that order are claimed (none: from the start).
     fn claim_due(
@@ -448,7 +452,8 @@ pub trait SubscriptionRepo: Send + Sync {
         clock: Option<&crate::id::TestClockId>,
         now: DateTime<Utc>,
         after: Option<(DateTime<Utc>, &crate::id::SubscriptionId)>,
-    ) -> DomainResult<Option<crate::subscription::Subscription>>;
+        limit: usize,
+    ) -> DomainResult<Vec<crate::subscription::Subscription>>;
 }
 
 pub trait TestClockRepo: Send + Sync {

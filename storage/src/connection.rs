@@ -305,6 +305,30 @@ impl Store {
         }
     }
 
+    /// Inside a unit of work, runs `work` in a savepoint: if it fails, only its own effects are
+    /// undone and the unit goes on (on PostgreSQL a failed statement otherwise spoils the whole
+    /// transaction). Outside one, `work` is a unit of its own.
+    pub fn in_savepoint<T>(&self, work: impl FnOnce() -> DomainResult<T>) -> DomainResult<T> {
+        if UNIT.with(|u| u.borrow().is_none()) {
+            return self.in_unit(work);
+        }
+        type Tm = <DbConnection as Connection>::TransactionManager;
+        let db = |e: diesel::result::Error| DomainError::internal(format!("database: {e}"));
+        Tm::begin_transaction(&mut *self.conn()?).map_err(db)?;
+        let result = work();
+        let mut conn = self.conn()?;
+        match result {
+            Ok(value) => {
+                Tm::commit_transaction(&mut *conn).map_err(db)?;
+                Ok(value)
+            }
+            Err(e) => {
+                Tm::rollback_transaction(&mut *conn).map_err(db)?;
+                Err(e)
+            }
+        }
+    }
+
     /// (open connections, idle connections, max size), for metrics.
     pub fn pool_state(&self) -> (u32, u32, u32) {
         let s = self.pool.state();
@@ -315,6 +339,10 @@ impl Store {
 impl domain::ports::UnitOfWork for Store {
     fn atomically(&self, work: &mut dyn FnMut() -> DomainResult<()>) -> DomainResult<()> {
         self.in_unit(work)
+    }
+
+    fn attempt(&self, work: &mut dyn FnMut() -> DomainResult<()>) -> DomainResult<()> {
+        self.in_savepoint(work)
     }
 }
 

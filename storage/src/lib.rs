@@ -4,9 +4,11 @@
 //!   SQLite setup, write transactions.
 //! - [`sql_types`]: exact decimals (NUMERIC / canonical TEXT) and UTC timestamps.
 //! - [`repos`]: one module per port.
+//! - `prepared`: fixed-shape writes kept prepared (diesel leaves every write unprepared).
 
 pub mod connection;
 pub mod migrations;
+mod prepared;
 pub mod repos;
 pub mod schema;
 pub mod sql_types;

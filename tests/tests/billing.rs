@@ -14,7 +14,11 @@ on_both_backends!(
     dunning_retries_then_cancels_and_payment_recovers,
     bad_billing_input_changes_nothing,
 );
-on_both_backends!(start = with_worker; the_worker_catches_up_missed_periods_once);
+on_both_backends!(
+    start = with_worker;
+    the_worker_catches_up_missed_periods_once,
+    a_failing_renewal_is_reported_and_blocks_no_other,
+);
 
 fn with_worker(backend: tests::Backend) -> Option<TestServer> {
     TestServer::start_with(backend, |c| c.billing_interval_secs = 1)
@@ -492,6 +496,100 @@ async fn the_worker_catches_up_missed_periods_once(s: TestServer) {
         .unwrap()
         .iter()
         .all(|r| r["source"] == "worker"));
+}
+
+/// Three subscriptions come due together, so the worker takes them in one batch. The middle
+/// one's renewal fails (its period's invoice key is already taken, as a half-restored backup
+/// could leave it): that failure is undone alone, recorded with its reason and set aside for an
+/// hour, while the other two renew in the same pass; later passes do not retry it in a loop.
+async fn a_failing_renewal_is_reported_and_blocks_no_other(s: TestServer) {
+    created(
+        &s,
+        "/v1/plans",
+        json!({"code": "daily", "name": "Daily", "currency": "USD", "interval": "day", "amount": "1.00"}),
+    )
+    .await;
+    let mut subs = Vec::new();
+    for name in ["Ann", "Ben", "Cat"] {
+        let cus = customer(&s, json!({"name": name})).await;
+        let sub = id(&created(
+            &s,
+            "/v1/subscriptions",
+            json!({"customer_id": cus, "plan": "daily"}),
+        )
+        .await);
+        subs.push((cus, sub));
+    }
+    let start = chrono::Utc::now() - chrono::Duration::days(1) - chrono::Duration::hours(1);
+    let end = start + chrono::Duration::days(1);
+    let t =
+        |x: chrono::DateTime<chrono::Utc>| x.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
+    let (ben_customer, ben) = subs[1].clone();
+    // A copy of Ben's first invoice that claims the key of his next renewal.
+    s.execute_sql(&format!(
+        "INSERT INTO invoices (id, tenant_id, customer_id, number, status, payment_status, currency, \
+         memo, lines, subtotal, total, total_minor, amount_paid, due_at, issued_at, voided_at, \
+         created_at, updated_at, subscription_id, billing_period_start) \
+         SELECT 'inv_01JD7P0000000000000000000A', tenant_id, customer_id, NULL, status, \
+         payment_status, currency, memo, lines, subtotal, total, total_minor, amount_paid, due_at, \
+         issued_at, voided_at, created_at, updated_at, subscription_id, '{e}' \
+         FROM invoices WHERE subscription_id = '{ben}'",
+        e = t(end)
+    ));
+    let ids: Vec<String> = subs.iter().map(|(_, s)| format!("'{s}'")).collect();
+    s.execute_sql(&format!(
+        "UPDATE subscriptions SET anchor_at = '{a}', started_at = '{a}', current_period_start = '{a}', \
+         current_period_end = '{e}', due_at = '{e}' WHERE id IN ({ids})",
+        a = t(start),
+        e = t(end),
+        ids = ids.join(", ")
+    ));
+    for (cus, sub) in [&subs[0], &subs[2]] {
+        let mut billed = Vec::new();
+        for _ in 0..100 {
+            billed = invoices_of(&s, cus, sub).await;
+            if billed.len() >= 2 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        }
+        assert_eq!(
+            billed.len(),
+            2,
+            "the first invoice and the renewal of {sub}"
+        );
+        let view = get(&s, &format!("/v1/subscriptions/{sub}")).await;
+        assert!(
+            view["current_period_start"].as_str().unwrap()[..19] == t(end)[..19],
+            "{view}"
+        );
+        assert!(view["billing_error"].is_null(), "{view}");
+    }
+    // Several more passes of the worker (every second).
+    tokio::time::sleep(std::time::Duration::from_millis(2500)).await;
+    let view = get(&s, &format!("/v1/subscriptions/{ben}")).await;
+    assert_eq!(
+        view["current_period_start"].as_str().unwrap()[..19],
+        t(start)[..19],
+        "{view}"
+    );
+    assert!(
+        view["billing_error"]
+            .as_str()
+            .is_some_and(|e| !e.is_empty()),
+        "{view}"
+    );
+    assert_eq!(
+        invoices_of(&s, &ben_customer, &ben).await.len(),
+        2,
+        "nothing new for Ben"
+    );
+    let runs = get(&s, &format!("/v1/billing_runs?subscription_id={ben}")).await;
+    let runs = runs["data"].as_array().unwrap();
+    let failed: Vec<&Value> = runs.iter().filter(|r| r["outcome"] == "failed").collect();
+    assert_eq!(failed.len(), 1, "recorded once, then set aside: {runs:?}");
+    assert_eq!(failed[0]["kind"], "failure");
+    assert!(failed[0]["error"].as_str().is_some_and(|e| !e.is_empty()));
 }
 
 async fn bad_billing_input_changes_nothing(s: TestServer) {

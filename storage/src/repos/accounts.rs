@@ -8,6 +8,7 @@ use domain::{DomainError, DomainResult};
 use super::stored::{json, Stored};
 use super::{first_locked, internal, TxError};
 use crate::connection::write_tx;
+use crate::prepared::Prepare;
 use crate::schema::tenants;
 use crate::sql_types::DbTime;
 use crate::Store;
@@ -67,6 +68,7 @@ impl AccountRepo for Store {
                     tenants::name.eq(&account.name),
                     tenants::settings.eq(json(&account.settings)),
                 ))
+                .prepared()
                 .execute(c)?;
             Ok(account)
         })

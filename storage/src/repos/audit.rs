@@ -6,6 +6,7 @@ use domain::DomainResult;
 
 use super::stored::Stored;
 use super::{internal, newest_first};
+use crate::prepared::Prepare;
 use crate::schema::audit_events as ae;
 use crate::sql_types::DbTime;
 use crate::Store;
@@ -37,7 +38,8 @@ impl AuditRepo for Store {
                 session_id: e.session_id.clone(),
                 details: serde_json::Value::Object(e.details.clone()).to_string(),
             })
-            .execute(&mut *conn)
+            .prepared()
+            .execute(&mut conn)
             .map_err(internal)?;
         Ok(())
     }

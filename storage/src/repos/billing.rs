@@ -9,6 +9,7 @@ use domain::DomainResult;
 
 use super::stored::{stored_id, Stored};
 use super::{first_locked, internal, newest_first};
+use crate::prepared::Prepare;
 use crate::schema::{billing_runs as br, test_clocks as tc};
 use crate::sql_types::DbTime;
 use crate::Store;
@@ -53,7 +54,8 @@ impl TestClockRepo for Store {
         let mut conn = self.conn()?;
         diesel::insert_into(tc::table)
             .values(ClockRow::from_domain(clock))
-            .execute(&mut *conn)
+            .prepared()
+            .execute(&mut conn)
             .map_err(internal)?;
         Ok(())
     }
@@ -90,7 +92,8 @@ impl TestClockRepo for Store {
                 .filter(tc::id.eq(clock.id.as_str())),
         )
         .set(ClockRow::from_domain(clock))
-        .execute(&mut *conn)
+        .prepared()
+        .execute(&mut conn)
         .map_err(internal)?;
         Ok(())
     }
@@ -165,7 +168,8 @@ impl BillingRunRepo for Store {
                 source: run.source.as_str().to_owned(),
                 created_at: DbTime(run.created_at),
             })
-            .execute(&mut *conn)
+            .prepared()
+            .execute(&mut conn)
             .map_err(internal)?;
         Ok(())
     }

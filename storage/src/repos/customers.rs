@@ -10,6 +10,7 @@ use super::stored::stored_id;
 use super::stored::{json, Stored};
 use super::{first_locked, internal, lower, newest_first, TxError};
 use crate::connection::write_tx;
+use crate::prepared::Prepare;
 use crate::schema::customers;
 use crate::sql_types::DbTime;
 use crate::Store;
@@ -98,7 +99,8 @@ impl CustomerRepo for Store {
         let mut conn = self.conn()?;
         diesel::insert_into(customers::table)
             .values(CustomerRow::from_domain(customer))
-            .execute(&mut *conn)
+            .prepared()
+            .execute(&mut conn)
             .map_err(|e| TxError::Db(e).into_domain(external_id_taken))?;
         Ok(())
     }
@@ -149,6 +151,7 @@ impl CustomerRepo for Store {
             change(&mut customer)?;
             diesel::update(this)
                 .set(CustomerRow::from_domain(&customer))
+                .prepared()
                 .execute(c)?;
             Ok(customer)
         })

@@ -10,6 +10,7 @@ use super::stored::stored_id;
 use super::stored::{json, Stored};
 use super::{first_locked, internal, lower, newest_first, scoped, TxError};
 use crate::connection::{write_tx, DbConnection};
+use crate::prepared::Prepare;
 use crate::schema::{invoice_counters as ic, invoices as inv};
 use crate::sql_types::{DbDecimal, DbTime};
 use crate::Store;
@@ -103,16 +104,26 @@ impl InvoiceRow {
 /// PostgreSQL: an upsert whose row lock serialises finalizations of one account and month until
 /// commit. SQLite: read then write under the transaction's write lock.
 fn next_number(conn: &mut DbConnection, tenant_id: &str, period: &str) -> QueryResult<i64> {
+    take_numbers(conn, tenant_id, period, 1)
+}
+
+/// Takes the next `count` numbers of the account's `period` counter; returns the last of them.
+fn take_numbers(
+    conn: &mut DbConnection,
+    tenant_id: &str,
+    period: &str,
+    count: i64,
+) -> QueryResult<i64> {
     match conn {
         DbConnection::Postgres(pg) => diesel::insert_into(ic::table)
             .values((
                 ic::tenant_id.eq(tenant_id),
                 ic::period.eq(period),
-                ic::last_number.eq(1i64),
+                ic::last_number.eq(count),
             ))
             .on_conflict((ic::tenant_id, ic::period))
             .do_update()
-            .set(ic::last_number.eq(ic::last_number + 1))
+            .set(ic::last_number.eq(ic::last_number + count))
             .returning(ic::last_number)
             .get_result(pg),
         DbConnection::Sqlite(sq) => {
@@ -123,19 +134,19 @@ fn next_number(conn: &mut DbConnection, tenant_id: &str, period: &str) -> QueryR
             match last {
                 Some(n) => {
                     diesel::update(key)
-                        .set(ic::last_number.eq(n + 1))
+                        .set(ic::last_number.eq(n + count))
                         .execute(sq)?;
-                    Ok(n + 1)
+                    Ok(n + count)
                 }
                 None => {
                     diesel::insert_into(ic::table)
                         .values((
                             ic::tenant_id.eq(tenant_id),
                             ic::period.eq(period),
-                            ic::last_number.eq(1i64),
+                            ic::last_number.eq(count),
                         ))
                         .execute(sq)?;
-                    Ok(1)
+                    Ok(count)
                 }
             }
         }
@@ -163,6 +174,7 @@ pub(crate) fn save_invoice(c: &mut DbConnection, invoice: &Invoice) -> QueryResu
             .filter(inv::id.eq(invoice.id.as_str())),
     )
     .set(InvoiceRow::from_domain(invoice))
+    .prepared()
     .execute(c)?;
     Ok(())
 }
@@ -172,29 +184,42 @@ impl InvoiceRepo for Store {
         let mut conn = self.conn()?;
         diesel::insert_into(inv::table)
             .values(InvoiceRow::from_domain(invoice))
-            .execute(&mut *conn)
+            .prepared()
+            .execute(&mut conn)
             .map_err(internal)?;
         Ok(())
     }
 
-    fn assign_number(
+    fn assign_numbers(
         &self,
         tenant_id: &str,
-        id: &domain::id::InvoiceId,
+        ids: &[domain::id::InvoiceId],
         period: &str,
         format: &dyn Fn(i64) -> String,
-    ) -> DomainResult<String> {
+    ) -> DomainResult<Vec<String>> {
+        let Ok(count) = i64::try_from(ids.len()) else {
+            return Err(DomainError::internal("too many invoices to number at once"));
+        };
+        if count == 0 {
+            return Ok(Vec::new());
+        }
         let mut conn = self.conn()?;
-        let number = format(next_number(&mut conn, tenant_id, period).map_err(internal)?);
-        diesel::update(
-            inv::table
-                .filter(inv::tenant_id.eq(tenant_id))
-                .filter(inv::id.eq(id.as_str())),
-        )
-        .set(inv::number.eq(&number))
-        .execute(&mut *conn)
-        .map_err(internal)?;
-        Ok(number)
+        let last = take_numbers(&mut conn, tenant_id, period, count).map_err(internal)?;
+        let mut numbers = Vec::with_capacity(ids.len());
+        for (n, id) in (last - count + 1..).zip(ids) {
+            let number = format(n);
+            diesel::update(
+                inv::table
+                    .filter(inv::tenant_id.eq(tenant_id))
+                    .filter(inv::id.eq(id.as_str())),
+            )
+            .set(inv::number.eq(&number))
+            .prepared()
+            .execute(&mut conn)
+            .map_err(internal)?;
+            numbers.push(number);
+        }
+        Ok(numbers)
     }
 
     fn get(&self, scope: &Scope, id: &str) -> DomainResult<Option<Invoice>> {

@@ -12,6 +12,7 @@ use domain::DomainResult;
 
 use super::stored::{stored_id, Stored};
 use super::{first_locked, internal, newest_first};
+use crate::prepared::Prepare;
 use crate::schema::{customers as cu, payment_methods as pm};
 use crate::sql_types::DbTime;
 use crate::Store;
@@ -121,7 +122,8 @@ impl PaymentMethodRepo for Store {
         let mut conn = self.conn()?;
         diesel::insert_into(pm::table)
             .values(MethodRow::from_domain(method))
-            .execute(&mut *conn)
+            .prepared()
+            .execute(&mut conn)
             .map_err(internal)?;
         Ok(())
     }
@@ -150,7 +152,8 @@ impl PaymentMethodRepo for Store {
                 .filter(pm::id.eq(method.id.as_str())),
         )
         .set(MethodRow::from_domain(method))
-        .execute(&mut *conn)
+        .prepared()
+        .execute(&mut conn)
         .map_err(internal)?;
         Ok(())
     }

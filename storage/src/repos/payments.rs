@@ -13,6 +13,7 @@ use super::stored::Stored;
 use super::wallets::{lock_wallet, save_wallet};
 use super::{first_locked, internal, newest_first, scoped, TxError};
 use crate::connection::write_tx;
+use crate::prepared::Prepare;
 use crate::schema::{payments as p, refunds as r};
 use crate::sql_types::{DbDecimal, DbTime};
 use crate::Store;
@@ -115,6 +116,7 @@ impl PaymentRepo for Store {
             }
             diesel::insert_into(p::table)
                 .values(PaymentRow::from_domain(&payment))
+                .prepared()
                 .execute(c)?;
             Ok((invoice, payment))
         })
@@ -151,6 +153,7 @@ impl PaymentRepo for Store {
             }
             diesel::update(this)
                 .set(PaymentRow::from_domain(&payment))
+                .prepared()
                 .execute(c)?;
             diesel::insert_into(r::table)
                 .values(RefundRow {
@@ -163,6 +166,7 @@ impl PaymentRepo for Store {
                     reason: refund.reason.clone(),
                     created_at: DbTime(refund.created_at),
                 })
+                .prepared()
                 .execute(c)?;
             Ok((payment, refund))
         })

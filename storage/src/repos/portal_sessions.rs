@@ -10,6 +10,7 @@ use super::stored::stored_id;
 use super::stored::{json, Stored};
 use super::{first_locked, internal, newest_first};
 use crate::connection::{write_tx, DbConnection};
+use crate::prepared::Prepare;
 use crate::schema::{customers, portal_sessions as ps};
 use crate::sql_types::DbTime;
 use crate::Store;
@@ -140,6 +141,7 @@ impl PortalSessionRepo for Store {
                     ps::ended_at.eq(DbTime(session.created_at)),
                     ps::end_reason.eq(EndReason::Superseded.as_str()),
                 ))
+                .prepared()
                 .execute(c)?;
             }
             diesel::insert_into(ps::table)
@@ -148,6 +150,7 @@ impl PortalSessionRepo for Store {
                     login_code_hash: login_code_hash.to_owned(),
                     login_code_expires_at: DbTime(code_expires_at),
                 })
+                .prepared()
                 .execute(c)?;
             Ok(())
         })
@@ -231,6 +234,7 @@ impl PortalSessionRepo for Store {
                     ps::ended_at.eq(DbTime(now)),
                     ps::end_reason.eq(reason.as_str()),
                 ))
+                .prepared()
                 .execute(c)?;
                 session.ended_at = Some(now);
                 session.end_reason = Some(reason);
@@ -254,7 +258,8 @@ impl PortalSessionRepo for Store {
                 .filter(ps::login_code_expires_at.gt(DbTime(now))),
         )
         .set(ps::login_code_used_at.eq(DbTime(now)))
-        .execute(&mut *conn)
+        .prepared()
+        .execute(&mut conn)
         .map_err(internal)?;
         if claimed != 1 {
             return Ok(None);
@@ -276,7 +281,8 @@ impl PortalSessionRepo for Store {
                 .filter(ps::last_seen_at.lt(DbTime(now))),
         )
         .set(ps::last_seen_at.eq(DbTime(now)))
-        .execute(&mut *conn)
+        .prepared()
+        .execute(&mut conn)
         .map_err(internal)?;
         Ok(())
     }

@@ -11,6 +11,7 @@ use domain::DomainResult;
 use super::stored::{json, stored_id, Stored};
 use super::{first_locked, internal, newest_first, scoped, TxError};
 use crate::connection::{write_tx, DbConnection};
+use crate::prepared::Prepare;
 use crate::schema::subscriptions as su;
 use crate::sql_types::DbTime;
 use crate::Store;
@@ -133,7 +134,8 @@ impl SubscriptionRepo for Store {
         let mut conn = self.conn()?;
         diesel::insert_into(su::table)
             .values(SubscriptionRow::from_domain(subscription))
-            .execute(&mut *conn)
+            .prepared()
+            .execute(&mut conn)
             .map_err(internal)?;
         Ok(())
     }
@@ -175,6 +177,7 @@ impl SubscriptionRepo for Store {
                     .filter(su::id.eq(s.id.as_str())),
             )
             .set(SubscriptionRow::from_domain(&s))
+            .prepared()
             .execute(c)?;
             Ok(s)
         })
@@ -254,7 +257,8 @@ impl SubscriptionRepo for Store {
                 .filter(su::id.eq(s.id.as_str())),
         )
         .set(SubscriptionRow::from_domain(s))
-        .execute(&mut *conn)
+        .prepared()
+        .execute(&mut conn)
         .map_err(internal)?;
         Ok(())
     }
@@ -264,7 +268,8 @@ impl SubscriptionRepo for Store {
         clock: Option<&TestClockId>,
         now: DateTime<Utc>,
         after: Option<(DateTime<Utc>, &SubscriptionId)>,
-    ) -> DomainResult<Option<Subscription>> {
+        limit: usize,
+    ) -> DomainResult<Vec<Subscription>> {
         let mut conn = self.conn()?;
         // Keyset from the caller's last claim: the index scan starts there instead of walking
         // again over the entries of rows just billed (their old versions stay in the index
@@ -287,6 +292,7 @@ impl SubscriptionRepo for Store {
                         .sql(")"),
                     )
                     .order((su::due_at.asc(), su::id.asc()))
+                    .limit(i64::try_from(limit).unwrap_or(i64::MAX))
                     .select(SubscriptionRow::as_select())
             };
         }
@@ -294,28 +300,21 @@ impl SubscriptionRepo for Store {
         // subscriptions_clock_due). On PostgreSQL, rows another replica's worker holds are
         // skipped, not waited for.
         let clock = clock.map(|c| c.to_string());
-        let row = match (&mut *conn, clock) {
+        let rows: Vec<SubscriptionRow> = match (&mut *conn, clock) {
             (DbConnection::Postgres(pg), None) => due!()
                 .filter(su::test_clock_id.is_null())
                 .for_update()
                 .skip_locked()
-                .first(pg)
-                .optional(),
+                .load(pg),
             (DbConnection::Postgres(pg), Some(c)) => due!()
                 .filter(su::test_clock_id.eq(c))
                 .for_update()
                 .skip_locked()
-                .first(pg)
-                .optional(),
-            (DbConnection::Sqlite(sq), None) => due!()
-                .filter(su::test_clock_id.is_null())
-                .first(sq)
-                .optional(),
-            (DbConnection::Sqlite(sq), Some(c)) => {
-                due!().filter(su::test_clock_id.eq(c)).first(sq).optional()
-            }
+                .load(pg),
+            (DbConnection::Sqlite(sq), None) => due!().filter(su::test_clock_id.is_null()).load(sq),
+            (DbConnection::Sqlite(sq), Some(c)) => due!().filter(su::test_clock_id.eq(c)).load(sq),
         }
         .map_err(internal)?;
-        row.map(SubscriptionRow::into_domain).transpose()
+        rows.into_iter().map(SubscriptionRow::into_domain).collect()
     }
 }

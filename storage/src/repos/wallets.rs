@@ -14,6 +14,7 @@ use super::stored::stored_id;
 use super::stored::{json, Stored};
 use super::{first_locked, internal, newest_first, scoped, TxError};
 use crate::connection::{write_tx, DbConnection};
+use crate::prepared::Prepare;
 use crate::schema::{credit_lots as cl, wallet_transactions as wt, wallets as w};
 use crate::sql_types::{DbDecimal, DbTime};
 use crate::Store;
@@ -258,6 +259,7 @@ pub(crate) fn save_wallet(
         if &lot.available != old {
             diesel::update(cl::table.filter(cl::id.eq(&lot.id)))
                 .set(cl::available.eq(DbDecimal(lot.available.clone())))
+                .prepared()
                 .execute(c)?;
         }
     }
@@ -265,11 +267,13 @@ pub(crate) fn save_wallet(
     for lot in &st.new_lots {
         diesel::insert_into(cl::table)
             .values(LotRow::from_domain(tenant_id, lot))
+            .prepared()
             .execute(c)?;
     }
     for tx in &st.txs {
         diesel::insert_into(wt::table)
             .values(TxRow::from_domain(tx))
+            .prepared()
             .execute(c)?;
     }
     let next_expiry = st
@@ -285,6 +289,7 @@ pub(crate) fn save_wallet(
             .filter(w::id.eq(st.wallet.id.as_str())),
     )
     .set(WalletRow::from_domain(&st.wallet, next_expiry))
+    .prepared()
     .execute(c)?;
     Ok(())
 }
@@ -294,7 +299,8 @@ impl WalletRepo for Store {
         let mut conn = self.conn()?;
         diesel::insert_into(w::table)
             .values(WalletRow::from_domain(wallet, None))
-            .execute(&mut *conn)
+            .prepared()
+            .execute(&mut conn)
             .map_err(internal)?;
         Ok(())
     }

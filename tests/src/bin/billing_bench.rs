@@ -7,7 +7,7 @@
 //! PostgreSQL; then drains them with `workers` (default 2) billing workers at once, as that many
 //! replicas would, and reports renewals per second and the wall time to drain. Each renewal
 //! prices the usage from the rollups, finalizes a numbered invoice, pays it from the wallet and
-//! moves the subscription on, in one transaction.
+//! moves the subscription on; a worker commits a batch of them at a time.
 
 use std::time::Instant;
 
