@@ -12,7 +12,7 @@ use domain::services::entitlements::EntitlementService;
 use domain::services::invoices::InvoiceService;
 use domain::services::overview::OverviewService;
 use domain::services::payment_methods::PaymentMethodService;
-use domain::services::payments::PaymentService;
+use domain::services::payments::{PaymentPorts, PaymentService};
 use domain::services::plans::PlanService;
 use domain::services::portal_sessions::PortalSessionService;
 use domain::services::subscriptions::SubscriptionService;
@@ -64,14 +64,16 @@ impl AppState {
         let shared = Arc::new(store.clone());
         let wallets = WalletService::new(shared.clone(), shared.clone());
         let invoices = InvoiceService::new(shared.clone(), shared.clone());
-        let payments = PaymentService::new(
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-        );
+        let payments = PaymentService::new(PaymentPorts {
+            payments: shared.clone(),
+            subscriptions: shared.clone(),
+            invoices: shared.clone(),
+            wallets: shared.clone(),
+            methods: shared.clone(),
+            accounts: shared.clone(),
+            audit: shared.clone(),
+            units: shared.clone(),
+        });
         let billing = BillingService::new(
             BillingPorts {
                 subscriptions: shared.clone(),

@@ -38,6 +38,11 @@ pub struct AccountSettings {
     /// The merchant's page (an https URL) where a customer adds a payment method through the
     /// payment provider; the portal hands customers over to it.
     pub payment_method_setup_url: Option<String>,
+    /// Where a customer pays an invoice with a saved payment method: an https URL of the
+    /// merchant's payment page, with any of the placeholders `{invoice_id}`, `{payment_id}`,
+    /// `{customer_id}`, `{payment_method_id}`, `{amount}` and `{currency}` filled in for each
+    /// pending payment. Without it, the portal offers only wallet payment.
+    pub payment_url_template: Option<String>,
     /// The sections a new portal session shows when its creator does not say (every section
     /// otherwise).
     pub portal_sections: Option<Sections>,
@@ -68,6 +73,7 @@ pub struct AccountPatch {
     pub accent_color: Option<Option<String>>,
     pub invoice_footer: Option<Option<String>>,
     pub payment_method_setup_url: Option<Option<String>>,
+    pub payment_url_template: Option<Option<String>>,
     pub portal_sections: Option<Option<Sections>>,
     pub portal_permissions: Option<Option<Permissions>>,
 }
@@ -99,6 +105,7 @@ impl Account {
                 &mut s.payment_method_setup_url,
                 patch.payment_method_setup_url,
             ),
+            (&mut s.payment_url_template, patch.payment_url_template),
         ] {
             if let Some(v) = value {
                 *field = v;
@@ -151,6 +158,23 @@ impl Account {
                 ));
             }
         }
+        if let Some(t) = &s.payment_url_template {
+            if !t.starts_with("https://") || !is_web_url(&fill_template(t, &SAMPLE), true) {
+                errors.push(FieldError::new(
+                    "payment_url_template",
+                    "must be an absolute https URL of at most 2048 characters (placeholders filled in)",
+                ));
+            }
+            if let Some(p) = unknown_placeholder(t) {
+                errors.push(FieldError::new(
+                    "payment_url_template",
+                    format!(
+                        "has an unknown placeholder {{{p}}}: use {}",
+                        PLACEHOLDERS.map(|p| format!("{{{p}}}")).join(", ")
+                    ),
+                ));
+            }
+        }
         if let Some(p) = &s.portal_permissions {
             let mut fields = p.profile_update.allowed_fields.clone();
             fields.sort();
@@ -174,6 +198,50 @@ impl Account {
     }
 }
 
+/// What a payment URL template may name.
+const PLACEHOLDERS: [&str; 6] = [
+    "invoice_id",
+    "payment_id",
+    "customer_id",
+    "payment_method_id",
+    "amount",
+    "currency",
+];
+
+/// Values for checking a template's shape.
+const SAMPLE: [(&str, &str); 6] = [
+    ("invoice_id", "inv_x"),
+    ("payment_id", "pay_x"),
+    ("customer_id", "cus_x"),
+    ("payment_method_id", "pm_x"),
+    ("amount", "1.00"),
+    ("currency", "USD"),
+];
+
+/// The template with each `{name}` replaced by its value (values are ids, decimals and currency
+/// codes: nothing to escape in a URL).
+pub fn fill_template(template: &str, values: &[(&str, &str)]) -> String {
+    let mut url = template.to_owned();
+    for (name, value) in values {
+        url = url.replace(&format!("{{{name}}}"), value);
+    }
+    url
+}
+
+/// The first `{…}` in the template that is not a known placeholder.
+fn unknown_placeholder(template: &str) -> Option<String> {
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        let after = &rest[open + 1..];
+        let name = after.split('}').next().unwrap_or(after);
+        if !PLACEHOLDERS.contains(&name) || !after.contains('}') {
+            return Some(name.to_owned());
+        }
+        rest = &after[name.len() + 1..];
+    }
+    None
+}
+
 fn is_hex_colour(c: &str) -> bool {
     c.len() == 7 && c.starts_with('#') && c[1..].bytes().all(|b| b.is_ascii_hexdigit())
 }
@@ -189,6 +257,44 @@ mod tests {
             settings: AccountSettings::default(),
             created_at: Utc::now(),
         }
+    }
+
+    #[test]
+    fn payment_url_templates_name_known_placeholders_only() {
+        let t = "https://pay.example.com/{invoice_id}?p={payment_id}&a={amount}";
+        assert_eq!(unknown_placeholder(t), None);
+        assert_eq!(
+            fill_template(
+                t,
+                &[
+                    ("invoice_id", "inv_1"),
+                    ("payment_id", "pay_2"),
+                    ("amount", "9.50")
+                ]
+            ),
+            "https://pay.example.com/inv_1?p=pay_2&a=9.50"
+        );
+        assert_eq!(
+            unknown_placeholder("https://x.example/{invoice}").as_deref(),
+            Some("invoice")
+        );
+        assert_eq!(
+            unknown_placeholder("https://x.example/{invoice_id").as_deref(),
+            Some("invoice_id")
+        );
+        let mut a = account();
+        for bad in [
+            "http://x.example/{invoice_id}",
+            "https://x.example/{nope}",
+            "https://",
+        ] {
+            let patch = AccountPatch {
+                payment_url_template: Some(Some(bad.into())),
+                ..Default::default()
+            };
+            assert!(a.apply(patch).is_err(), "{bad}");
+        }
+        assert_eq!(a.settings.payment_url_template, None);
     }
 
     #[test]

@@ -89,6 +89,9 @@ error_codes! {
     PaymentMethodUnusable = "payment_method_unusable", 409;
     PaymentMethodSetupUnavailable = "payment_method_setup_unavailable", 409;
     PaymentNotRefundable = "payment_not_refundable", 409;
+    PaymentNotPending = "payment_not_pending", 409;
+    PaymentPending = "payment_pending", 409;
+    OnlinePaymentUnavailable = "online_payment_unavailable", 409;
     WalletClosed = "wallet_closed", 409;
     WalletFrozen = "wallet_frozen", 409;
     PayloadTooLarge = "payload_too_large", 413;

@@ -10,7 +10,7 @@
 use bigdecimal::{BigDecimal, RoundingMode, Zero};
 use chrono::{DateTime, Utc};
 
-use crate::id::{CustomerId, InvoiceId, PaymentId, WalletId};
+use crate::id::{CustomerId, InvoiceId, PaymentId, PaymentMethodId, WalletId};
 use crate::invoice::{Invoice, PaymentStatus};
 use crate::money::Currency;
 
@@ -18,11 +18,19 @@ crate::text_enum! {
     pub enum PaymentMethod {
         Wallet,
         External,
+        /// Through one of the customer's saved payment methods, collected by the merchant's
+        /// payment provider (the payment is `pending` until the merchant confirms or fails it).
+        #[serde(rename = "payment_method")]
+        #[strum(serialize = "payment_method")]
+        SavedMethod,
     }
 }
 
 crate::text_enum! {
     pub enum PaymentState {
+        /// Requested from the portal with a saved payment method; counts toward nothing until
+        /// the merchant confirms it.
+        Pending,
         Succeeded,
         Failed,
     }
@@ -44,6 +52,10 @@ pub struct Payment {
     pub reference: Option<String>,
     pub failure_reason: Option<String>,
     pub amount_refunded: BigDecimal,
+    /// The saved payment method a `payment_method` payment uses.
+    pub payment_method_id: Option<PaymentMethodId>,
+    /// Where the customer completes a pending payment (the account's payment URL template).
+    pub payment_url: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 

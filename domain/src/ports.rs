@@ -318,6 +318,16 @@ pub trait PaymentRepo: Send + Sync {
         payment_id: &str,
         change: RefundChange<'_>,
     ) -> DomainResult<(crate::payment::Payment, crate::payment::Refund)>;
+    /// One transaction: lock the payment, then its invoice, run `change`, write both.
+    fn settle_payment(
+        &self,
+        tenant_id: &str,
+        payment_id: &str,
+        change: &mut dyn FnMut(
+            &mut crate::payment::Payment,
+            &mut crate::invoice::Invoice,
+        ) -> DomainResult<()>,
+    ) -> DomainResult<(crate::invoice::Invoice, crate::payment::Payment)>;
     fn get(&self, scope: &Scope, id: &str) -> DomainResult<Option<crate::payment::Payment>>;
     fn list(
         &self,

@@ -224,6 +224,8 @@ diesel::table! {
         failure_reason -> Nullable<Text>,
         amount_refunded -> ExactDecimal,
         created_at -> UtcTimestamp,
+        payment_method_id -> Nullable<Text>,
+        payment_url -> Nullable<Text>,
     }
 }
 

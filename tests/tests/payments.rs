@@ -3,7 +3,7 @@
 
 use futures_util::future::join_all;
 use serde_json::{json, Value};
-use tests::fixtures::{portal_session, token};
+use tests::fixtures::{created, portal_session, token};
 use tests::{on_both_backends, send, Method, Reply, TestServer};
 
 on_both_backends!(
@@ -13,6 +13,7 @@ on_both_backends!(
     portal_lists_own_payments,
     the_portal_pays_an_invoice_from_the_wallet_once,
     refused_portal_payments_change_nothing,
+    a_saved_method_payment_is_pending_until_the_merchant_settles_it,
 );
 
 struct Setup {
@@ -598,4 +599,251 @@ async fn refused_portal_payments_change_nothing(s: TestServer) {
     }
     // Nothing was paid, debited or recorded.
     assert_eq!(s.query_texts(&s.stored_state_query()), before);
+}
+
+fn card(reference: &str, exp_year: i32) -> Value {
+    json!({"type": "card", "provider": "stripe", "provider_reference": reference,
+           "brand": "visa", "last4": "4242", "exp_month": 12, "exp_year": exp_year})
+}
+
+async fn payments_of(s: &TestServer, invoice: &str) -> Vec<Value> {
+    let r = send(s.admin(Method::GET, &format!("/v1/payments?invoice_id={invoice}"))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    r.body["data"].as_array().unwrap().clone()
+}
+
+async fn settle(s: &TestServer, payment: &str, how: &str, body: Value) -> Reply {
+    send(
+        s.admin(Method::POST, &format!("/v1/payments/{payment}/{how}"))
+            .json(&body),
+    )
+    .await
+}
+
+/// Paying with a saved payment method from the portal: a pending payment with the merchant's
+/// payment page for it, which counts toward nothing until the merchant confirms it (or fails
+/// it); one pending payment per invoice; every refusal leaves nothing behind.
+async fn a_saved_method_payment_is_pending_until_the_merchant_settles_it(s: TestServer) {
+    let a = setup(&s, "alice", "30", "0").await;
+    let b = setup(&s, "bob", "30", "0").await;
+    let t = session(
+        &s,
+        &a.customer,
+        json!({"permissions": {"invoice_pay": {"enabled": true}}}),
+    )
+    .await;
+    let by_method = json!({"source": "payment_method"});
+
+    // No payment page set up yet.
+    portal_pay(&s, &t, &a.invoice, None, by_method.clone())
+        .await
+        .assert_problem(409, "online_payment_unavailable");
+    for bad in [
+        json!({"payment_url_template": "http://pay.example.com/{invoice_id}"}),
+        json!({"payment_url_template": "https://pay.example.com/{invoice}"}),
+        json!({"payment_url_template": "not a url"}),
+    ] {
+        send(s.admin(Method::PATCH, "/v1/account").json(&bad))
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    let template = "https://pay.example.com/i/{invoice_id}?p={payment_id}&amt={amount}&cur={currency}&pm={payment_method_id}";
+    let r = send(
+        s.admin(Method::PATCH, "/v1/account")
+            .json(&json!({"payment_url_template": template})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["payment_url_template"], template);
+
+    // Nothing to pay with yet, someone else's method, an expired one, misplaced fields.
+    portal_pay(&s, &t, &a.invoice, None, by_method.clone())
+        .await
+        .assert_problem(422, "validation_failed");
+    let bobs = created(
+        &s,
+        &format!("/v1/customers/{}/payment_methods", b.customer),
+        card("pm_bob", 2099),
+    )
+    .await
+    .body;
+    let card_id = created(
+        &s,
+        &format!("/v1/customers/{}/payment_methods", a.customer),
+        card("pm_alice", 2099),
+    )
+    .await
+    .body;
+    let expired = created(
+        &s,
+        &format!("/v1/customers/{}/payment_methods", a.customer),
+        card("pm_old", 2020),
+    )
+    .await
+    .body;
+    assert_eq!(card_id["is_default"], true, "{card_id}");
+    let card_id = card_id["id"].as_str().unwrap().to_owned();
+    portal_pay(
+        &s,
+        &t,
+        &a.invoice,
+        None,
+        json!({"source": "payment_method", "payment_method_id": bobs["id"]}),
+    )
+    .await
+    .assert_problem(404, "payment_method_not_found");
+    portal_pay(
+        &s,
+        &t,
+        &a.invoice,
+        None,
+        json!({"source": "payment_method", "payment_method_id": expired["id"]}),
+    )
+    .await
+    .assert_problem(409, "payment_method_unusable");
+    for bad in [
+        json!({"source": "payment_method", "amount": "1.00"}),
+        json!({"source": "payment_method", "wallet_id": a.wallet}),
+        json!({"source": "wallet", "payment_method_id": card_id}),
+        json!({"source": "card"}),
+    ] {
+        portal_pay(&s, &t, &a.invoice, None, bad)
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    let preview = session(
+        &s,
+        &a.customer,
+        json!({"mode": "admin_preview", "permissions": {"invoice_pay": {"enabled": true}}}),
+    )
+    .await;
+    portal_pay(&s, &preview, &a.invoice, None, by_method.clone())
+        .await
+        .assert_problem(403, "read_only_session");
+    // The merchant cannot record a pending or saved-method payment itself.
+    pay(
+        &s,
+        &a.invoice,
+        json!({"amount": "1.00", "method": "payment_method"}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    pay(
+        &s,
+        &a.invoice,
+        json!({"amount": "1.00", "method": "external", "status": "pending"}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    assert!(payments_of(&s, &a.invoice).await.is_empty());
+
+    // The request: pending, the page filled in, the invoice unchanged; asking again returns it.
+    let first = portal_pay(&s, &t, &a.invoice, None, by_method.clone()).await;
+    assert_eq!(first.status, 201, "{}", first.body);
+    let p = &first.body["payment"];
+    let pid = p["id"].as_str().unwrap().to_owned();
+    assert_eq!(p["status"], "pending");
+    assert_eq!(p["method"], "payment_method");
+    assert_eq!(p["amount"], "30.00");
+    assert_eq!(p["payment_method_id"], card_id.as_str());
+    assert_eq!(
+        p["payment_url"],
+        format!(
+            "https://pay.example.com/i/{}?p={pid}&amt=30.00&cur=USD&pm={card_id}",
+            a.invoice
+        )
+    );
+    assert_eq!(first.body["invoice"]["payment_status"], "unpaid");
+    assert_eq!(first.body["invoice"]["amount_due"], "30.00");
+    let again = portal_pay(&s, &t, &a.invoice, None, by_method.clone()).await;
+    assert_eq!(again.status, 201);
+    assert_eq!(again.body["payment"]["id"], pid.as_str());
+    assert_eq!(payments_of(&s, &a.invoice).await.len(), 1);
+    let listed = send(s.admin(Method::GET, "/v1/payments?status=pending")).await;
+    assert_eq!(
+        listed.body["data"][0]["id"],
+        pid.as_str(),
+        "{}",
+        listed.body
+    );
+    send(
+        s.admin(Method::POST, &format!("/v1/payments/{pid}/refunds"))
+            .json(&json!({"amount": "1.00"})),
+    )
+    .await
+    .assert_problem(409, "payment_not_refundable");
+
+    // The provider declined: failed, history only; it cannot be settled twice.
+    settle(&s, &pid, "fail", json!({"failure_reason": " "}))
+        .await
+        .assert_problem(422, "validation_failed");
+    let failed = settle(&s, &pid, "fail", json!({"failure_reason": "card_declined"})).await;
+    assert_eq!(failed.status, 200, "{}", failed.body);
+    assert_eq!(failed.body["payment"]["status"], "failed");
+    assert_eq!(failed.body["payment"]["failure_reason"], "card_declined");
+    assert_eq!(failed.body["invoice"]["amount_due"], "30.00");
+    for how in ["fail", "confirm"] {
+        settle(
+            &s,
+            &pid,
+            how,
+            json!({"failure_reason": "again"})
+                .as_object()
+                .filter(|_| how == "fail")
+                .map(|o| Value::Object(o.clone()))
+                .unwrap_or(json!({})),
+        )
+        .await
+        .assert_problem(409, "payment_not_pending");
+    }
+    settle(&s, "pay_01jd3x6v9f5m2q8r7t4w0y1z3a", "confirm", json!({}))
+        .await
+        .assert_problem(404, "payment_not_found");
+
+    // A new request, confirmed: it pays the invoice.
+    let second = portal_pay(&s, &t, &a.invoice, None, by_method.clone()).await;
+    assert_eq!(second.status, 201, "{}", second.body);
+    let pid2 = second.body["payment"]["id"].as_str().unwrap().to_owned();
+    assert_ne!(pid2, pid);
+    let ok = settle(&s, &pid2, "confirm", json!({"reference": "ch_3QxZ2b"})).await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(ok.body["payment"]["status"], "succeeded");
+    assert_eq!(ok.body["payment"]["reference"], "ch_3QxZ2b");
+    assert_eq!(ok.body["invoice"]["payment_status"], "paid");
+    assert_eq!(ok.body["invoice"]["amount_due"], "0.00");
+    portal_pay(&s, &t, &a.invoice, None, by_method.clone())
+        .await
+        .assert_problem(409, "invoice_not_payable");
+
+    // Bob's invoice is paid another way while his request is pending: confirming would
+    // overpay, so it is refused and the payment stays pending for the merchant to fail.
+    let tb = session(
+        &s,
+        &b.customer,
+        json!({"permissions": {"invoice_pay": {"enabled": true}}}),
+    )
+    .await;
+    portal_pay(&s, &tb, &a.invoice, None, by_method.clone())
+        .await
+        .assert_problem(404, "invoice_not_found");
+    let bp = portal_pay(&s, &tb, &b.invoice, None, by_method.clone()).await;
+    assert_eq!(bp.status, 201, "{}", bp.body);
+    let bpid = bp.body["payment"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(
+        pay(
+            &s,
+            &b.invoice,
+            json!({"amount": "30.00", "method": "external"})
+        )
+        .await
+        .status,
+        201
+    );
+    settle(&s, &bpid, "confirm", json!({}))
+        .await
+        .assert_problem(422, "overpayment");
+    let still = send(s.admin(Method::GET, &format!("/v1/payments/{bpid}"))).await;
+    assert_eq!(still.body["status"], "pending");
+    let inv = send(s.admin(Method::GET, &format!("/v1/invoices/{}", b.invoice))).await;
+    assert_eq!(inv.body["amount_paid"], "30.00", "{}", inv.body);
 }

@@ -70,6 +70,8 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .service(invoices::admin::pdf)
             .service(payments::admin::pay)
             .service(payments::admin::refund)
+            .service(payments::admin::confirm)
+            .service(payments::admin::fail)
             .service(payments::admin::list)
             .service(payments::admin::get)
             .service(features::admin::create)

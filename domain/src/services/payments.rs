@@ -4,14 +4,16 @@ use std::sync::Arc;
 use bigdecimal::{BigDecimal, Zero};
 
 use crate::audit::{actions, AuditEvent};
-use crate::id::{InvoiceId, PaymentId, WalletId};
+use crate::error::check_text;
+use crate::id::{InvoiceId, PaymentId, PaymentMethodId, WalletId};
 use crate::invoice::{Invoice, InvoiceStatus};
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
 use crate::payment::{credits_for, settle, Payment, PaymentMethod, PaymentState, Refund};
 use crate::portal_session::PortalSession;
 use crate::ports::{
-    AuditRepo, InvoiceRepo, PaymentFilter, PaymentRepo, SubscriptionRepo, UnitOfWork, WalletRepo,
+    AccountRepo, AuditRepo, InvoiceRepo, PaymentFilter, PaymentMethodRepo, PaymentRepo,
+    SubscriptionRepo, UnitOfWork, WalletRepo,
 };
 use crate::scope::Scope;
 use crate::services::wallets::{
@@ -26,8 +28,31 @@ pub struct PaymentService {
     subscriptions: Arc<dyn SubscriptionRepo>,
     invoices: Arc<dyn InvoiceRepo>,
     wallets: Arc<dyn WalletRepo>,
+    methods: Arc<dyn PaymentMethodRepo>,
+    accounts: Arc<dyn AccountRepo>,
     audit: Arc<dyn AuditRepo>,
     units: Arc<dyn UnitOfWork>,
+}
+
+/// Repositories payments need.
+pub struct PaymentPorts {
+    pub payments: Arc<dyn PaymentRepo>,
+    pub subscriptions: Arc<dyn SubscriptionRepo>,
+    pub invoices: Arc<dyn InvoiceRepo>,
+    pub wallets: Arc<dyn WalletRepo>,
+    pub methods: Arc<dyn PaymentMethodRepo>,
+    pub accounts: Arc<dyn AccountRepo>,
+    pub audit: Arc<dyn AuditRepo>,
+    pub units: Arc<dyn UnitOfWork>,
+}
+
+/// How the merchant's backend settles a pending payment its provider reported on.
+#[derive(Debug, Clone)]
+pub enum Settlement {
+    /// The provider collected the money: the payment succeeds and counts toward the invoice.
+    Confirm { reference: Option<String> },
+    /// The provider could not collect: the payment fails (history only).
+    Fail { failure_reason: String },
 }
 
 /// What a customer pays from the portal.
@@ -74,21 +99,16 @@ fn check_amount(field: &str, amount: &BigDecimal, c: Currency) -> DomainResult<(
 }
 
 impl PaymentService {
-    pub fn new(
-        payments: Arc<dyn PaymentRepo>,
-        subscriptions: Arc<dyn SubscriptionRepo>,
-        invoices: Arc<dyn InvoiceRepo>,
-        wallets: Arc<dyn WalletRepo>,
-        audit: Arc<dyn AuditRepo>,
-        units: Arc<dyn UnitOfWork>,
-    ) -> Self {
+    pub fn new(ports: PaymentPorts) -> Self {
         Self {
-            payments,
-            subscriptions,
-            invoices,
-            wallets,
-            audit,
-            units,
+            payments: ports.payments,
+            subscriptions: ports.subscriptions,
+            invoices: ports.invoices,
+            wallets: ports.wallets,
+            methods: ports.methods,
+            accounts: ports.accounts,
+            audit: ports.audit,
+            units: ports.units,
         }
     }
 
@@ -149,27 +169,10 @@ impl PaymentService {
         invoice_id: &InvoiceId,
         p: CustomerPayment,
     ) -> DomainResult<(Invoice, Payment)> {
-        session.require_write()?;
-        if !session.permissions.invoice_pay.enabled {
-            return Err(DomainError::Forbidden {
-                code: ErrorCode::ActionNotAllowed,
-                message: "This session may not pay invoices.".into(),
-            });
-        }
+        may_pay(session)?;
         let now = clock::now();
         self.units.run(&mut || {
-            // The customer's own, and never a draft (customers do not see drafts).
-            let invoice = self
-                .invoices
-                .get(&session.scope(), invoice_id)?
-                .filter(|i| i.status != InvoiceStatus::Draft)
-                .ok_or_else(InvoiceId::not_found)?;
-            if invoice.status == InvoiceStatus::Finalized && invoice.amount_due().is_zero() {
-                return Err(DomainError::Conflict {
-                    code: ErrorCode::InvoiceNotPayable,
-                    message: "The invoice is paid.".into(),
-                });
-            }
+            let invoice = self.payable_by(session, invoice_id)?;
             let wallet_id = match &p.wallet_id {
                 Some(w) => w.clone(),
                 None => {
@@ -198,6 +201,211 @@ impl PaymentService {
                     .detail("invoice_id", invoice.id.as_str())
                     .detail("payment_id", payment.id.as_str()),
             )?;
+            Ok((invoice, payment))
+        })
+    }
+
+    /// One of the session customer's invoices they may pay: theirs, never a draft (customers do
+    /// not see drafts), and not already paid.
+    fn payable_by(&self, session: &PortalSession, invoice_id: &InvoiceId) -> DomainResult<Invoice> {
+        let invoice = self
+            .invoices
+            .get(&session.scope(), invoice_id)?
+            .filter(|i| i.status != InvoiceStatus::Draft)
+            .ok_or_else(InvoiceId::not_found)?;
+        if invoice.status == InvoiceStatus::Finalized && invoice.amount_due().is_zero() {
+            return Err(DomainError::Conflict {
+                code: ErrorCode::InvoiceNotPayable,
+                message: "The invoice is paid.".into(),
+            });
+        }
+        Ok(invoice)
+    }
+
+    /// Starts paying one of the session customer's invoices with a saved payment method
+    /// (`method`, or their default), if the session's `invoice_pay` permission allows it: a
+    /// `pending` payment of what is left to pay, with the URL of the merchant's payment page
+    /// for it (the account's `payment_url_template`). The merchant's backend confirms or fails
+    /// it when its provider reports. An invoice has at most one pending payment: asking again
+    /// returns the same one. Audited as `invoice.payment_requested`.
+    pub fn request_as_customer(
+        &self,
+        session: &PortalSession,
+        invoice_id: &InvoiceId,
+        method: Option<&PaymentMethodId>,
+    ) -> DomainResult<(Invoice, Payment)> {
+        may_pay(session)?;
+        let template = self
+            .accounts
+            .get(&session.tenant_id)?
+            .and_then(|a| a.settings.payment_url_template)
+            .ok_or_else(|| DomainError::Conflict {
+                code: ErrorCode::OnlinePaymentUnavailable,
+                message: "The merchant has not set up online payment: pay from a wallet.".into(),
+            })?;
+        let now = clock::now();
+        self.units.run(&mut || {
+            let invoice = self.payable_by(session, invoice_id)?;
+            let pending = PaymentFilter {
+                invoice_id: Some(invoice.id.to_string()),
+                status: Some(PaymentState::Pending),
+                ..Default::default()
+            };
+            let one = PageRequest {
+                limit: 1,
+                after: None,
+                binding: None,
+            };
+            let earlier = self.payments.list(&session.scope(), &pending, &one)?;
+            if let Some(p) = earlier.items.into_iter().next() {
+                return Ok((invoice, p));
+            }
+            if invoice.status != InvoiceStatus::Finalized {
+                return Err(DomainError::Conflict {
+                    code: ErrorCode::InvoiceNotPayable,
+                    message: "only finalized invoices can be paid".into(),
+                });
+            }
+            let owner = session.customer();
+            let chosen = match method {
+                Some(id) => self
+                    .methods
+                    .get(&owner, id)?
+                    .ok_or_else(PaymentMethodId::not_found)?,
+                None => self.methods.default_of(&owner)?.ok_or_else(|| {
+                    DomainError::validation(
+                        "payment_method_id",
+                        "the customer has no default payment method: name one",
+                    )
+                })?,
+            };
+            chosen.usable_at(now)?;
+            let id = PaymentId::new();
+            let amount = invoice.amount_due();
+            let url = crate::account::fill_template(
+                &template,
+                &[
+                    ("invoice_id", invoice.id.as_str()),
+                    ("payment_id", id.as_str()),
+                    ("customer_id", invoice.customer_id.as_str()),
+                    ("payment_method_id", chosen.id.as_str()),
+                    ("amount", &invoice.currency.display(&amount)),
+                    ("currency", invoice.currency.code()),
+                ],
+            );
+            let (invoice, payment) = self.payments.record_payment(
+                &session.tenant_id,
+                invoice.id.as_str(),
+                None,
+                &mut |inv, _| {
+                    Ok(Payment {
+                        id: id.clone(),
+                        tenant_id: inv.tenant_id.clone(),
+                        invoice_id: inv.id.clone(),
+                        customer_id: inv.customer_id.clone(),
+                        amount: amount.clone(),
+                        currency: inv.currency,
+                        method: PaymentMethod::SavedMethod,
+                        status: PaymentState::Pending,
+                        wallet_id: None,
+                        credits: None,
+                        reference: None,
+                        failure_reason: None,
+                        amount_refunded: BigDecimal::zero(),
+                        payment_method_id: Some(chosen.id.clone()),
+                        payment_url: Some(url.clone()),
+                        created_at: now,
+                    })
+                },
+            )?;
+            self.audit.record(
+                &AuditEvent::by_session(session, actions::INVOICE_PAYMENT_REQUESTED)
+                    .detail("invoice_id", invoice.id.as_str())
+                    .detail("payment_id", payment.id.as_str()),
+            )?;
+            Ok((invoice, payment))
+        })
+    }
+
+    /// Settles a pending payment as the merchant's provider reported it. Confirming counts it
+    /// toward the invoice (refused with 422 `overpayment` when the invoice was paid another way
+    /// meanwhile, and with 409 `invoice_not_payable` when it was voided: the money is then the
+    /// merchant's to return through its provider) and brings a past-due subscription back.
+    pub fn settle(
+        &self,
+        tenant_id: &str,
+        payment_id: &PaymentId,
+        how: Settlement,
+    ) -> DomainResult<(Invoice, Payment)> {
+        let mut errs = Vec::new();
+        match &how {
+            Settlement::Fail { failure_reason } => check_text(
+                &mut errs,
+                "failure_reason",
+                Some(failure_reason),
+                500,
+                false,
+            ),
+            Settlement::Confirm { reference } => {
+                check_text(&mut errs, "reference", reference.as_ref(), 255, false)
+            }
+        }
+        if !errs.is_empty() {
+            return Err(DomainError::Validation(errs));
+        }
+        let now = clock::now();
+        self.units.run(&mut || {
+            let (invoice, payment) =
+                self.payments
+                    .settle_payment(tenant_id, payment_id.as_str(), &mut |pay, inv| {
+                        if pay.status != PaymentState::Pending {
+                            return Err(DomainError::Conflict {
+                                code: ErrorCode::PaymentNotPending,
+                                message: format!("The payment is {}.", pay.status.as_str()),
+                            });
+                        }
+                        match &how {
+                            Settlement::Fail { failure_reason } => {
+                                pay.status = PaymentState::Failed;
+                                pay.failure_reason = Some(failure_reason.clone());
+                            }
+                            Settlement::Confirm { reference } => {
+                                if inv.status != InvoiceStatus::Finalized {
+                                    return Err(DomainError::Conflict {
+                                        code: ErrorCode::InvoiceNotPayable,
+                                        message: format!("The invoice is {}.", inv.status.as_str()),
+                                    });
+                                }
+                                let due = inv.amount_due();
+                                if pay.amount > due {
+                                    return Err(unprocessable(
+                                        ErrorCode::Overpayment,
+                                        format!(
+                                            "the invoice has {} left to pay",
+                                            crate::money::canonical(&due)
+                                        ),
+                                    ));
+                                }
+                                pay.status = PaymentState::Succeeded;
+                                if reference.is_some() {
+                                    pay.reference = reference.clone();
+                                }
+                                inv.amount_paid += &pay.amount;
+                                settle(inv, false);
+                                inv.updated_at = now;
+                            }
+                        }
+                        Ok(())
+                    })?;
+            if let (Some(sub), true) = (&invoice.subscription_id, invoice.amount_due().is_zero()) {
+                crate::services::billing::recover(
+                    self.subscriptions.as_ref(),
+                    self.invoices.as_ref(),
+                    tenant_id,
+                    sub,
+                    now,
+                )?;
+            }
             Ok((invoice, payment))
         })
     }
@@ -267,6 +475,8 @@ impl PaymentService {
                     reference: p.reference.clone(),
                     failure_reason: p.failure_reason.clone(),
                     amount_refunded: BigDecimal::zero(),
+                    payment_method_id: None,
+                    payment_url: None,
                     created_at: now,
                 };
                 if p.status == PaymentState::Failed {
@@ -389,4 +599,16 @@ impl PaymentService {
     ) -> DomainResult<Page<Payment>> {
         self.payments.list(scope, filter, page)
     }
+}
+
+/// A portal session may pay: not an admin preview, and `invoice_pay` granted.
+fn may_pay(session: &PortalSession) -> DomainResult<()> {
+    session.require_write()?;
+    if !session.permissions.invoice_pay.enabled {
+        return Err(DomainError::Forbidden {
+            code: ErrorCode::ActionNotAllowed,
+            message: "This session may not pay invoices.".into(),
+        });
+    }
+    Ok(())
 }

@@ -5,7 +5,7 @@ use domain::payment::{Payment, PaymentMethod, PaymentState, Refund};
 use domain::ports::{PaymentChange, PaymentFilter, PaymentRepo, RefundChange};
 use domain::scope::Scope;
 use domain::services::payments::not_found;
-use domain::{DomainError, DomainResult};
+use domain::{DomainError, DomainResult, ErrorCode};
 
 use super::invoices::{lock_invoice, save_invoice};
 use super::stored::stored_id;
@@ -35,6 +35,8 @@ struct PaymentRow {
     failure_reason: Option<String>,
     amount_refunded: DbDecimal,
     created_at: DbTime,
+    payment_method_id: Option<String>,
+    payment_url: Option<String>,
 }
 
 impl PaymentRow {
@@ -54,6 +56,8 @@ impl PaymentRow {
             failure_reason: x.failure_reason.clone(),
             amount_refunded: DbDecimal(x.amount_refunded.clone()),
             created_at: DbTime(x.created_at),
+            payment_method_id: x.payment_method_id.as_ref().map(ToString::to_string),
+            payment_url: x.payment_url.clone(),
         }
     }
 
@@ -76,6 +80,12 @@ impl PaymentRow {
             reference: self.reference,
             failure_reason: self.failure_reason,
             amount_refunded: self.amount_refunded.0,
+            payment_method_id: self
+                .payment_method_id
+                .as_deref()
+                .map(stored_id)
+                .transpose()?,
+            payment_url: self.payment_url,
             created_at: self.created_at.0,
         })
     }
@@ -116,6 +126,38 @@ impl PaymentRepo for Store {
             }
             diesel::insert_into(p::table)
                 .values(PaymentRow::from_domain(&payment))
+                .prepared()
+                .execute(c)?;
+            Ok((invoice, payment))
+        })
+        // The only unique key a new payment can collide on: one pending payment per invoice.
+        .map_err(|e| {
+            e.into_domain(|| DomainError::Conflict {
+                code: ErrorCode::PaymentPending,
+                message: "The invoice already has a pending payment.".into(),
+            })
+        })
+    }
+
+    fn settle_payment(
+        &self,
+        tenant_id: &str,
+        payment_id: &str,
+        change: &mut dyn FnMut(&mut Payment, &mut Invoice) -> DomainResult<()>,
+    ) -> DomainResult<(Invoice, Payment)> {
+        let mut conn = self.conn()?;
+        write_tx(&mut conn, |c| -> Result<(Invoice, Payment), TxError> {
+            // Lock order as for refunds: payment, then invoice.
+            let this = p::table
+                .filter(p::tenant_id.eq(tenant_id))
+                .filter(p::id.eq(payment_id));
+            let row = first_locked!(c, this.select(PaymentRow::as_select()))?;
+            let mut payment = row.ok_or_else(not_found)?.into_domain()?;
+            let mut invoice = lock_invoice(c, tenant_id, &payment.invoice_id)?;
+            change(&mut payment, &mut invoice)?;
+            save_invoice(c, &invoice)?;
+            diesel::update(this)
+                .set(PaymentRow::from_domain(&payment))
                 .prepared()
                 .execute(c)?;
             Ok((invoice, payment))

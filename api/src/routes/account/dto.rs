@@ -49,6 +49,13 @@ pub struct UpdateAccount {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub payment_method_setup_url: Option<Option<String>>,
+    /// The merchant's https payment page for paying an invoice with a saved payment method
+    /// (portal `POST /v1/portal/invoices/{id}/pay` with `source: payment_method`), with any of
+    /// `{invoice_id}`, `{payment_id}`, `{customer_id}`, `{payment_method_id}`, `{amount}` and
+    /// `{currency}` filled in per payment. `null`: customers pay from wallets only.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "https://pay.example.com/invoices/{invoice_id}?payment={payment_id}")]
+    pub payment_url_template: Option<Option<String>>,
     /// What a new portal session shows when its creator leaves `sections` (or one of them)
     /// out; sections left out here are on. `null`: every section.
     #[serde(default, deserialize_with = "present")]
@@ -73,6 +80,7 @@ impl From<UpdateAccount> for AccountPatch {
             accent_color: b.accent_color,
             invoice_footer: b.invoice_footer,
             payment_method_setup_url: b.payment_method_setup_url,
+            payment_url_template: b.payment_url_template,
             portal_sections: b.portal_sections.map(|v| v.map(Into::into)),
             portal_permissions: b.portal_permissions.map(|v| v.map(Into::into)),
         }
@@ -94,6 +102,7 @@ pub struct AccountView {
     pub accent_color: Option<String>,
     pub invoice_footer: Option<String>,
     pub payment_method_setup_url: Option<String>,
+    pub payment_url_template: Option<String>,
     /// What new portal sessions show unless their creator says otherwise.
     pub portal_sections: SectionsBody,
     /// What new portal sessions may do unless their creator says otherwise.
@@ -116,6 +125,7 @@ impl From<Account> for AccountView {
             accent_color: s.accent_color,
             invoice_footer: s.invoice_footer,
             payment_method_setup_url: s.payment_method_setup_url,
+            payment_url_template: s.payment_url_template,
             portal_sections: sections.into(),
             portal_permissions: permissions.into(),
             created_at: a.created_at,

@@ -3,12 +3,12 @@ use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpRequest, HttpResponse};
 use domain::id::parse;
 use domain::payment::{PaymentMethod, PaymentState};
-use domain::services::payments::NewPayment;
+use domain::services::payments::{NewPayment, Settlement};
 use domain::FieldError;
 
 use super::dto::{
-    CreatePayment, CreateRefund, ListPayments, PaymentList, PaymentResult, PaymentView,
-    RefundResult, RefundView,
+    ConfirmPayment, CreatePayment, CreateRefund, FailPayment, ListPayments, PaymentList,
+    PaymentResult, PaymentView, RefundResult, RefundView,
 };
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{AdminKey, JsonBody, Query};
@@ -48,12 +48,14 @@ pub async fn pay(
     let input = NewPayment {
         amount: decimal("amount", &b.amount)?,
         method: PaymentMethod::parse(&b.method)
+            .filter(|m| *m != PaymentMethod::SavedMethod)
             .ok_or_else(|| bad("method", "must be wallet or external"))?,
         wallet_id: b.wallet_id,
         reference: b.reference,
         status: match b.status.as_deref() {
             None => PaymentState::Succeeded,
             Some(s) => PaymentState::parse(s)
+                .filter(|s| *s != PaymentState::Pending)
                 .ok_or_else(|| bad("status", "must be succeeded or failed"))?,
         },
         failure_reason: b.failure_reason,
@@ -112,6 +114,90 @@ pub async fn refund(
                 refund: RefundView::new(refund, payment.currency),
                 payment: payment.into(),
             },
+        ))
+    })
+    .await
+}
+
+/// Confirm a pending payment: the merchant's payment provider collected it. It then counts
+/// toward the invoice (a past-due subscription whose invoices are all paid is active again).
+/// The invoice paid another way meanwhile → 422 `overpayment`; voided → 409
+/// `invoice_not_payable` (return the money through the provider, then fail the payment).
+#[utoipa::path(
+    operation_id = "confirm_payment",
+    tag = "Payments",
+    security(("api_key" = [])),
+    params(
+        ("id" = String, Path, example = "pay_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retried confirmation answers as the first did."),
+    ),
+    request_body = ConfirmPayment,
+    responses(
+        (status = 200, body = PaymentResult),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_not_pending`, `invoice_not_payable` or `idempotency_key_in_use`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`overpayment`, `validation_failed` or `idempotency_key_reused`."),
+    ),
+)]
+#[post("/payments/{id}/confirm")]
+pub async fn confirm(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    req: HttpRequest,
+    id: Path<String>,
+    body: JsonBody<ConfirmPayment>,
+) -> Result<HttpResponse, ApiError> {
+    let how = Settlement::Confirm {
+        reference: body.value.reference,
+    };
+    settle(state, who, req, id.into_inner(), body.raw, how).await
+}
+
+/// Fail a pending payment: the merchant's payment provider could not collect it. It stays in
+/// the history as failed; the invoice is unchanged.
+#[utoipa::path(
+    operation_id = "fail_payment",
+    tag = "Payments",
+    security(("api_key" = [])),
+    params(
+        ("id" = String, Path, example = "pay_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        ("Idempotency-Key" = Option<String>, Header, description = "A retried failure answers as the first did."),
+    ),
+    request_body = FailPayment,
+    responses(
+        (status = 200, body = PaymentResult),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_not_pending` or `idempotency_key_in_use`."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` or `idempotency_key_reused`."),
+    ),
+)]
+#[post("/payments/{id}/fail")]
+pub async fn fail(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    req: HttpRequest,
+    id: Path<String>,
+    body: JsonBody<FailPayment>,
+) -> Result<HttpResponse, ApiError> {
+    let how = Settlement::Fail {
+        failure_reason: body.value.failure_reason,
+    };
+    settle(state, who, req, id.into_inner(), body.raw, how).await
+}
+
+async fn settle(
+    state: Data<AppState>,
+    who: domain::services::api_keys::Principal,
+    req: HttpRequest,
+    id: String,
+    raw: actix_web::web::Bytes,
+    how: Settlement,
+) -> Result<HttpResponse, ApiError> {
+    let (svc, tenant) = (state.payments.clone(), who.tenant_id.clone());
+    idempotency::run(&state, &who, &req, &raw, move || {
+        Ok((
+            StatusCode::OK,
+            PaymentResult::from(svc.settle(&tenant, &parse(&id)?, how.clone())?),
         ))
     })
     .await

@@ -21,11 +21,17 @@ pub struct PaymentView {
     #[schema(example = "25.00")]
     pub amount: String,
     pub currency: String,
-    /// `wallet` or `external`.
+    /// `wallet`, `external` or `payment_method` (a saved payment method, collected by the
+    /// merchant's payment provider).
     pub method: &'static str,
-    /// `succeeded` or `failed`.
+    /// `pending` (a `payment_method` payment the merchant has not confirmed or failed yet: it
+    /// counts toward nothing), `succeeded` or `failed`.
     pub status: &'static str,
     pub wallet_id: Option<String>,
+    /// The saved payment method of a `payment_method` payment.
+    pub payment_method_id: Option<String>,
+    /// Where the customer completes a `payment_method` payment: the merchant's payment page.
+    pub payment_url: Option<String>,
     /// Credits debited from the wallet.
     pub credits: Option<String>,
     pub reference: Option<String>,
@@ -48,6 +54,8 @@ impl From<Payment> for PaymentView {
             customer_id: p.customer_id.into(),
             currency: p.currency.to_string(),
             wallet_id: p.wallet_id.map(Into::into),
+            payment_method_id: p.payment_method_id.map(Into::into),
+            payment_url: p.payment_url,
             reference: p.reference,
             failure_reason: p.failure_reason,
             created_at: p.created_at,
@@ -100,18 +108,40 @@ pub struct CreatePayment {
     pub failure_reason: Option<String>,
 }
 
-/// Where the customer pays from. `wallet` is the source today: the session customer's wallet
-/// (`wallet_id`, or their active wallet in the invoice's currency) is debited at once.
+/// Where the customer pays from. `wallet`: the session customer's wallet (`wallet_id`, or their
+/// active wallet in the invoice's currency) is debited at once. `payment_method`: a `pending`
+/// payment of the amount due through a saved method (`payment_method_id`, or their default),
+/// with the `payment_url` of the merchant's payment page; the merchant confirms or fails it.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"source": "wallet"}))]
 pub struct PortalPayInvoice {
-    /// `wallet`.
+    /// `wallet` or `payment_method`.
     pub source: String,
-    /// One of the customer's wallets; default: their active wallet in the invoice's currency.
+    /// `wallet` only: one of the customer's wallets; default: their active wallet in the
+    /// invoice's currency.
     pub wallet_id: Option<String>,
-    /// Decimal string, at most the amount due; default: the amount due.
+    /// `wallet` only: decimal string, at most the amount due; default: the amount due.
     pub amount: Option<String>,
+    /// `payment_method` only: one of the customer's active methods; default: their default.
+    pub payment_method_id: Option<String>,
+}
+
+/// The provider collected a pending payment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"reference": "pi_3QxZ2bLkd8"}))]
+pub struct ConfirmPayment {
+    /// The provider's id of the charge (replaces none if absent).
+    pub reference: Option<String>,
+}
+
+/// The provider could not collect a pending payment.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"failure_reason": "card_declined"}))]
+pub struct FailPayment {
+    pub failure_reason: String,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -149,9 +179,9 @@ pub struct RefundResult {
 pub struct ListPayments {
     pub customer_id: Option<String>,
     pub invoice_id: Option<String>,
-    /// `wallet` or `external`.
+    /// `wallet`, `external` or `payment_method`.
     pub method: Option<String>,
-    /// `succeeded` or `failed`.
+    /// `pending`, `succeeded` or `failed`.
     pub status: Option<String>,
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<i64>,
@@ -166,16 +196,17 @@ impl ListPayments {
             invoice_id: self.invoice_id.clone(),
             method: match self.method.as_deref() {
                 None => None,
-                Some(m) => Some(
-                    PaymentMethod::parse(m)
-                        .ok_or_else(|| bad("method", "must be wallet or external"))?,
-                ),
+                Some(m) => {
+                    Some(PaymentMethod::parse(m).ok_or_else(|| {
+                        bad("method", "must be wallet, external or payment_method")
+                    })?)
+                }
             },
             status: match self.status.as_deref() {
                 None => None,
                 Some(s) => Some(
                     PaymentState::parse(s)
-                        .ok_or_else(|| bad("status", "must be succeeded or failed"))?,
+                        .ok_or_else(|| bad("status", "must be pending, succeeded or failed"))?,
                 ),
             },
         })

@@ -2,7 +2,7 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::HttpRequest;
 use actix_web::{get, post, HttpResponse};
-use domain::id::{parse, InvoiceId, WalletId};
+use domain::id::{parse, InvoiceId, PaymentMethodId, WalletId};
 use domain::portal_session::Section;
 use domain::ports::PaymentFilter;
 use domain::services::payments::CustomerPayment;
@@ -16,9 +16,12 @@ use crate::routes::common::{decimal, PageParams};
 use crate::routes::payments::dto::{PaymentList, PaymentResult, PaymentView, PortalPayInvoice};
 use crate::state::AppState;
 
-/// Pay one of the customer's invoices from their wallet, if the session's `invoice_pay`
-/// permission allows it (section `invoices`): the same debit and guards as the merchant's
-/// wallet payment, in one transaction, audited. A retried request with the same
+/// Pay one of the customer's invoices, if the session's `invoice_pay` permission allows it
+/// (section `invoices`). `source: wallet`: the same debit and guards as the merchant's wallet
+/// payment, in one transaction, audited. `source: payment_method`: a `pending` payment of the
+/// amount due through a saved method, whose `payment_url` is the merchant's payment page (the
+/// account's `payment_url_template`); the merchant confirms or fails it once its provider
+/// reports, and asking again returns the same pending payment. A retried request with the same
 /// Idempotency-Key pays once.
 #[utoipa::path(
     operation_id = "pay_portal_invoice",
@@ -32,8 +35,8 @@ use crate::state::AppState;
     responses(
         (status = 201, body = PaymentResult),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found` or `wallet_not_found` (another customer's too)."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_payable` (void, or nothing left to pay), `wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
+        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`, `wallet_not_found` or `payment_method_not_found` (another customer's too)."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_payable` (void, or nothing left to pay), `wallet_frozen`, `wallet_closed`, `payment_method_unusable` (expired or detached), `online_payment_unavailable` (no payment URL template), `payment_pending` or `idempotency_key_in_use`."),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`overpayment`, `insufficient_credits`, `currency_mismatch` or `validation_failed`."),
     ),
 )]
@@ -47,11 +50,27 @@ pub async fn pay(
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Invoices)?;
     let b = body.value;
-    if b.source != "wallet" {
-        return Err(ApiError::validation(vec![FieldError::new(
+    let only = |field: &str, present: bool| {
+        present.then(|| FieldError::new(field, format!("is not used with source {}", b.source)))
+    };
+    let misplaced: Vec<FieldError> = match b.source.as_str() {
+        "wallet" => only("payment_method_id", b.payment_method_id.is_some())
+            .into_iter()
+            .collect(),
+        "payment_method" => [
+            only("wallet_id", b.wallet_id.is_some()),
+            only("amount", b.amount.is_some()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect(),
+        _ => vec![FieldError::new(
             "source",
-            "must be wallet",
-        )]));
+            "must be wallet or payment_method",
+        )],
+    };
+    if !misplaced.is_empty() {
+        return Err(ApiError::validation(misplaced));
     }
     let amount = b
         .amount
@@ -60,13 +79,20 @@ pub async fn pay(
         .transpose()?;
     let invoice: InvoiceId = parse(&id)?;
     let wallet_id = b.wallet_id.as_deref().map(parse::<WalletId>).transpose()?;
+    let method = b
+        .payment_method_id
+        .as_deref()
+        .map(parse::<PaymentMethodId>)
+        .transpose()?;
+    let by_method = b.source == "payment_method";
     let (svc, who) = (state.payments.clone(), session.clone());
     idempotency::run_for_customer(&state, &session, &req, &body.raw, move || {
-        let input = CustomerPayment { wallet_id, amount };
-        Ok((
-            StatusCode::CREATED,
-            PaymentResult::from(svc.pay_as_customer(&who, &invoice, input)?),
-        ))
+        let paid = if by_method {
+            svc.request_as_customer(&who, &invoice, method.as_ref())?
+        } else {
+            svc.pay_as_customer(&who, &invoice, CustomerPayment { wallet_id, amount })?
+        };
+        Ok((StatusCode::CREATED, PaymentResult::from(paid)))
     })
     .await
 }
