@@ -63,7 +63,12 @@ impl AppState {
     pub fn new(store: Store, tokens: Arc<PasetoCodec>, settings: Settings) -> Self {
         let shared = Arc::new(store.clone());
         let wallets = WalletService::new(shared.clone(), shared.clone());
-        let invoices = InvoiceService::new(shared.clone(), shared.clone());
+        let invoices = InvoiceService::new(
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+        );
         let payments = PaymentService::new(PaymentPorts {
             payments: shared.clone(),
             subscriptions: shared.clone(),

@@ -318,6 +318,14 @@ pub trait PaymentRepo: Send + Sync {
         payment_id: &str,
         change: RefundChange<'_>,
     ) -> DomainResult<(crate::payment::Payment, crate::payment::Refund)>;
+    /// Fails the invoice's pending payment, if any, with `reason` (inside the caller's unit of
+    /// work, which holds the invoice locked). Returns how many failed.
+    fn fail_pending(
+        &self,
+        tenant_id: &str,
+        invoice_id: &crate::id::InvoiceId,
+        reason: &str,
+    ) -> DomainResult<usize>;
     /// One transaction: lock the payment, then its invoice, run `change`, write both.
     fn settle_payment(
         &self,

@@ -31,7 +31,12 @@ fn exercise(store: &Store) {
     let repo_wallets: Arc<dyn WalletRepo> = Arc::new(store.clone());
     let repo_invoices: Arc<dyn InvoiceRepo> = Arc::new(store.clone());
     let wallets = WalletService::new(repo_wallets.clone(), Arc::new(store.clone()));
-    let invoices = InvoiceService::new(repo_invoices.clone(), Arc::new(store.clone()));
+    let invoices = InvoiceService::new(
+        repo_invoices.clone(),
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+    );
     let customer = |name: &str| {
         customers
             .create(

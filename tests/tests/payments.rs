@@ -846,4 +846,30 @@ async fn a_saved_method_payment_is_pending_until_the_merchant_settles_it(s: Test
     assert_eq!(still.body["status"], "pending");
     let inv = send(s.admin(Method::GET, &format!("/v1/invoices/{}", b.invoice))).await;
     assert_eq!(inv.body["amount_paid"], "30.00", "{}", inv.body);
+
+    // Voiding an invoice fails its pending payment in the same transaction.
+    let c = setup(&s, "carol", "12", "0").await;
+    created(
+        &s,
+        &format!("/v1/customers/{}/payment_methods", c.customer),
+        card("pm_carol", 2099),
+    )
+    .await;
+    let tc = session(
+        &s,
+        &c.customer,
+        json!({"permissions": {"invoice_pay": {"enabled": true}}}),
+    )
+    .await;
+    let cp = portal_pay(&s, &tc, &c.invoice, None, by_method.clone()).await;
+    assert_eq!(cp.status, 201, "{}", cp.body);
+    let cpid = cp.body["payment"]["id"].as_str().unwrap().to_owned();
+    let voided = send(s.admin(Method::POST, &format!("/v1/invoices/{}/void", c.invoice))).await;
+    assert_eq!(voided.status, 200, "{}", voided.body);
+    let gone = send(s.admin(Method::GET, &format!("/v1/payments/{cpid}"))).await;
+    assert_eq!(gone.body["status"], "failed", "{}", gone.body);
+    assert_eq!(gone.body["failure_reason"], "invoice_voided");
+    portal_pay(&s, &tc, &c.invoice, None, by_method.clone())
+        .await
+        .assert_problem(409, "invoice_not_payable");
 }

@@ -10,7 +10,7 @@ use crate::invoice::{format_number, number_period, price_lines, Invoice, Invoice
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
 use crate::portal_session::CustomerRef;
-use crate::ports::{CustomerRepo, InvoiceFilter, InvoiceRepo, NextNumber};
+use crate::ports::{CustomerRepo, InvoiceFilter, InvoiceRepo, NextNumber, PaymentRepo, UnitOfWork};
 use crate::scope::{CustomerScope, Scope};
 use crate::services::customers;
 use crate::wallet::validate_text;
@@ -20,6 +20,8 @@ use crate::{clock, DomainError, DomainResult, FieldError};
 pub struct InvoiceService {
     invoices: Arc<dyn InvoiceRepo>,
     customers: Arc<dyn CustomerRepo>,
+    payments: Arc<dyn PaymentRepo>,
+    units: Arc<dyn UnitOfWork>,
 }
 
 pub fn not_found() -> DomainError {
@@ -70,10 +72,17 @@ fn check_memo(memo: Option<&str>) -> DomainResult<()> {
 }
 
 impl InvoiceService {
-    pub fn new(invoices: Arc<dyn InvoiceRepo>, customers: Arc<dyn CustomerRepo>) -> Self {
+    pub fn new(
+        invoices: Arc<dyn InvoiceRepo>,
+        customers: Arc<dyn CustomerRepo>,
+        payments: Arc<dyn PaymentRepo>,
+        units: Arc<dyn UnitOfWork>,
+    ) -> Self {
         Self {
             invoices,
             customers,
+            payments,
+            units,
         }
     }
 
@@ -178,8 +187,20 @@ impl InvoiceService {
     }
 
     /// Voids a finalized invoice. One with payments must be refunded first (409
-    /// `invoice_has_payments`), so money is never silently orphaned.
+    /// `invoice_has_payments`), so money is never silently orphaned. A pending payment of it
+    /// (requested from the portal with a saved method) fails in the same transaction
+    /// (`failure_reason: invoice_voided`), so the merchant's payment page, checking the payment
+    /// before charging, charges nothing more for it.
     pub fn void(&self, tenant_id: &str, id: &InvoiceId) -> DomainResult<Invoice> {
+        self.units.run(&mut || {
+            let voided = self.void_only(tenant_id, id)?;
+            self.payments
+                .fail_pending(tenant_id, &voided.id, "invoice_voided")?;
+            Ok(voided)
+        })
+    }
+
+    fn void_only(&self, tenant_id: &str, id: &InvoiceId) -> DomainResult<Invoice> {
         self.change(tenant_id, id, &mut |inv, _| {
             match inv.status {
                 InvoiceStatus::Voided => return Ok(()),

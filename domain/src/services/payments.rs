@@ -280,30 +280,37 @@ impl PaymentService {
                 })?,
             };
             chosen.usable_at(now)?;
-            let id = PaymentId::new();
-            let amount = invoice.amount_due();
-            let url = crate::account::fill_template(
-                &template,
-                &[
-                    ("invoice_id", invoice.id.as_str()),
-                    ("payment_id", id.as_str()),
-                    ("customer_id", invoice.customer_id.as_str()),
-                    ("payment_method_id", chosen.id.as_str()),
-                    ("amount", &invoice.currency.display(&amount)),
-                    ("currency", invoice.currency.code()),
-                ],
-            );
             let (invoice, payment) = self.payments.record_payment(
                 &session.tenant_id,
                 invoice.id.as_str(),
                 None,
                 &mut |inv, _| {
+                    // Again under the invoice's lock: it may have been voided or paid meanwhile.
+                    let amount = inv.amount_due();
+                    if inv.status != InvoiceStatus::Finalized || amount.is_zero() {
+                        return Err(DomainError::Conflict {
+                            code: ErrorCode::InvoiceNotPayable,
+                            message: "The invoice is no longer open.".into(),
+                        });
+                    }
+                    let id = PaymentId::new();
+                    let url = crate::account::fill_template(
+                        &template,
+                        &[
+                            ("invoice_id", inv.id.as_str()),
+                            ("payment_id", id.as_str()),
+                            ("customer_id", inv.customer_id.as_str()),
+                            ("payment_method_id", chosen.id.as_str()),
+                            ("amount", &inv.currency.display(&amount)),
+                            ("currency", inv.currency.code()),
+                        ],
+                    );
                     Ok(Payment {
-                        id: id.clone(),
+                        id,
                         tenant_id: inv.tenant_id.clone(),
                         invoice_id: inv.id.clone(),
                         customer_id: inv.customer_id.clone(),
-                        amount: amount.clone(),
+                        amount,
                         currency: inv.currency,
                         method: PaymentMethod::SavedMethod,
                         status: PaymentState::Pending,
@@ -313,7 +320,7 @@ impl PaymentService {
                         failure_reason: None,
                         amount_refunded: BigDecimal::zero(),
                         payment_method_id: Some(chosen.id.clone()),
-                        payment_url: Some(url.clone()),
+                        payment_url: Some(url),
                         created_at: now,
                     })
                 },

@@ -139,6 +139,28 @@ impl PaymentRepo for Store {
         })
     }
 
+    fn fail_pending(
+        &self,
+        tenant_id: &str,
+        invoice_id: &domain::id::InvoiceId,
+        reason: &str,
+    ) -> DomainResult<usize> {
+        let mut conn = self.conn()?;
+        diesel::update(
+            p::table
+                .filter(p::tenant_id.eq(tenant_id))
+                .filter(p::invoice_id.eq(invoice_id.as_str()))
+                .filter(p::status.eq(PaymentState::Pending.as_str())),
+        )
+        .set((
+            p::status.eq(PaymentState::Failed.as_str()),
+            p::failure_reason.eq(reason),
+        ))
+        .prepared()
+        .execute(&mut conn)
+        .map_err(internal)
+    }
+
     fn settle_payment(
         &self,
         tenant_id: &str,
