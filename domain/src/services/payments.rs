@@ -144,18 +144,26 @@ impl PaymentService {
         now: chrono::DateTime<chrono::Utc>,
     ) -> DomainResult<(Invoice, Payment)> {
         let (invoice, payment) = self.record(tenant_id, invoice_id, p, now)?;
-        if let Some(sub) = &invoice.subscription_id {
-            if invoice.amount_due().is_zero() {
-                crate::services::billing::recover(
-                    self.subscriptions.as_ref(),
-                    self.invoices.as_ref(),
-                    tenant_id,
-                    sub,
-                    now,
-                )?;
-            }
-        }
+        self.recover_if_paid(&invoice, now)?;
         Ok((invoice, payment))
+    }
+
+    /// Brings the invoice's subscription back from past due once the invoice is paid off.
+    fn recover_if_paid(
+        &self,
+        invoice: &Invoice,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> DomainResult<()> {
+        match &invoice.subscription_id {
+            Some(sub) if invoice.amount_due().is_zero() => crate::services::billing::recover(
+                self.subscriptions.as_ref(),
+                self.invoices.as_ref(),
+                &invoice.tenant_id,
+                sub,
+                now,
+            ),
+            _ => Ok(()),
+        }
     }
 
     /// Pays one of the session customer's finalized invoices from their wallet, if the
@@ -404,15 +412,7 @@ impl PaymentService {
                         }
                         Ok(())
                     })?;
-            if let (Some(sub), true) = (&invoice.subscription_id, invoice.amount_due().is_zero()) {
-                crate::services::billing::recover(
-                    self.subscriptions.as_ref(),
-                    self.invoices.as_ref(),
-                    tenant_id,
-                    sub,
-                    now,
-                )?;
-            }
+            self.recover_if_paid(&invoice, now)?;
             Ok((invoice, payment))
         })
     }

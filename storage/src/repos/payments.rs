@@ -12,7 +12,7 @@ use super::stored::stored_id;
 use super::stored::Stored;
 use super::wallets::{lock_wallet, save_wallet};
 use super::{first_locked, internal, newest_first, scoped, TxError};
-use crate::connection::write_tx;
+use crate::connection::{write_tx, DbConnection};
 use crate::prepared::Prepare;
 use crate::schema::{payments as p, refunds as r};
 use crate::sql_types::{DbDecimal, DbTime};
@@ -104,6 +104,32 @@ struct RefundRow {
     created_at: DbTime,
 }
 
+/// Locks a payment, then its invoice (the order every change of an existing payment takes).
+fn lock_payment(
+    c: &mut DbConnection,
+    tenant_id: &str,
+    payment_id: &str,
+) -> Result<(Payment, Invoice), TxError> {
+    let this = p::table
+        .filter(p::tenant_id.eq(tenant_id))
+        .filter(p::id.eq(payment_id));
+    let row = first_locked!(c, this.select(PaymentRow::as_select()))?;
+    let payment = row.ok_or_else(not_found)?.into_domain()?;
+    let invoice = lock_invoice(c, tenant_id, &payment.invoice_id)?;
+    Ok((payment, invoice))
+}
+
+fn save_payment(c: &mut DbConnection, payment: &Payment) -> QueryResult<usize> {
+    diesel::update(
+        p::table
+            .filter(p::tenant_id.eq(&payment.tenant_id))
+            .filter(p::id.eq(payment.id.as_str())),
+    )
+    .set(PaymentRow::from_domain(payment))
+    .prepared()
+    .execute(c)
+}
+
 impl PaymentRepo for Store {
     fn record_payment(
         &self,
@@ -169,19 +195,10 @@ impl PaymentRepo for Store {
     ) -> DomainResult<(Invoice, Payment)> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<(Invoice, Payment), TxError> {
-            // Lock order as for refunds: payment, then invoice.
-            let this = p::table
-                .filter(p::tenant_id.eq(tenant_id))
-                .filter(p::id.eq(payment_id));
-            let row = first_locked!(c, this.select(PaymentRow::as_select()))?;
-            let mut payment = row.ok_or_else(not_found)?.into_domain()?;
-            let mut invoice = lock_invoice(c, tenant_id, &payment.invoice_id)?;
+            let (mut payment, mut invoice) = lock_payment(c, tenant_id, payment_id)?;
             change(&mut payment, &mut invoice)?;
             save_invoice(c, &invoice)?;
-            diesel::update(this)
-                .set(PaymentRow::from_domain(&payment))
-                .prepared()
-                .execute(c)?;
+            save_payment(c, &payment)?;
             Ok((invoice, payment))
         })
         .map_err(|e| e.into_domain(|| DomainError::internal("unexpected unique violation")))
@@ -195,12 +212,7 @@ impl PaymentRepo for Store {
     ) -> DomainResult<(Payment, Refund)> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<(Payment, Refund), TxError> {
-            let this = p::table
-                .filter(p::tenant_id.eq(tenant_id))
-                .filter(p::id.eq(payment_id));
-            let row = first_locked!(c, this.select(PaymentRow::as_select()))?;
-            let mut payment = row.ok_or_else(not_found)?.into_domain()?;
-            let mut invoice = lock_invoice(c, tenant_id, &payment.invoice_id)?;
+            let (mut payment, mut invoice) = lock_payment(c, tenant_id, payment_id)?;
             let mut wallet = payment
                 .wallet_id
                 .clone()
@@ -215,10 +227,7 @@ impl PaymentRepo for Store {
             if let Some(w) = &wallet {
                 save_wallet(c, tenant_id, w)?;
             }
-            diesel::update(this)
-                .set(PaymentRow::from_domain(&payment))
-                .prepared()
-                .execute(c)?;
+            save_payment(c, &payment)?;
             diesel::insert_into(r::table)
                 .values(RefundRow {
                     id: refund.id.clone(),
