@@ -92,6 +92,7 @@ pub fn seed(state: &AppState) -> DomainResult<DemoLogin> {
                     tax_id: Some("DE123456789".into()),
                     ..BillingDetails::default()
                 },
+                auto_pay: false,
                 timezone: Some("Europe/Berlin".into()),
                 metadata: [("demo".to_owned(), "true".to_owned())].into(),
                 test_clock: None,

@@ -63,12 +63,6 @@ impl AppState {
     pub fn new(store: Store, tokens: Arc<PasetoCodec>, settings: Settings) -> Self {
         let shared = Arc::new(store.clone());
         let wallets = WalletService::new(shared.clone(), shared.clone());
-        let invoices = InvoiceService::new(
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-        );
         let payments = PaymentService::new(PaymentPorts {
             payments: shared.clone(),
             subscriptions: shared.clone(),
@@ -79,6 +73,13 @@ impl AppState {
             audit: shared.clone(),
             units: shared.clone(),
         });
+        let invoices = InvoiceService::new(
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            payments.clone(),
+        );
         let billing = BillingService::new(
             BillingPorts {
                 subscriptions: shared.clone(),

@@ -49,6 +49,8 @@ pub struct Customer {
     pub phone: Option<String>,
     pub address: Option<Address>,
     pub billing: BillingDetails,
+    /// New invoices are collected at once: from the wallet, then the default payment method.
+    pub auto_pay: bool,
     /// IANA time zone name; day boundaries in the customer's reports use it.
     pub timezone: String,
     pub metadata: Metadata,
@@ -69,6 +71,7 @@ pub struct NewCustomer {
     pub phone: Option<String>,
     pub address: Option<Address>,
     pub billing: BillingDetails,
+    pub auto_pay: bool,
     pub timezone: Option<String>,
     pub metadata: Metadata,
     /// A test clock's id, as the client sent it.
@@ -86,6 +89,7 @@ pub struct CustomerPatch {
     pub address: Option<Option<Address>>,
     /// Replaces the billing details as a whole.
     pub billing: Option<BillingDetails>,
+    pub auto_pay: Option<bool>,
     pub timezone: Option<String>,
     pub metadata: Option<Metadata>,
 }
@@ -134,6 +138,7 @@ impl CustomerPatch {
             && self.phone.is_none()
             && self.address.is_none()
             && self.billing.is_none()
+            && self.auto_pay.is_none()
             && self.timezone.is_none()
             && self.metadata.is_none()
     }
@@ -195,6 +200,9 @@ impl CustomerPatch {
         }
         if let Some(v) = self.billing {
             c.billing = v;
+        }
+        if let Some(v) = self.auto_pay {
+            c.auto_pay = v;
         }
         if let Some(v) = self.timezone {
             c.timezone = v;

@@ -87,6 +87,7 @@ error_codes! {
     InvoiceNotPayable = "invoice_not_payable", 409;
     LastActiveKey = "last_active_key", 409;
     PaymentMethodUnusable = "payment_method_unusable", 409;
+    PaymentMethodInUse = "payment_method_in_use", 409;
     PaymentMethodSetupUnavailable = "payment_method_setup_unavailable", 409;
     PaymentNotRefundable = "payment_not_refundable", 409;
     PaymentNotPending = "payment_not_pending", 409;

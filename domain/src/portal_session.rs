@@ -103,6 +103,8 @@ crate::text_enum! {
         Timezone,
         /// The billing details as a whole (legal name, tax id, billing email and address).
         Billing,
+        /// Whether new invoices are paid automatically.
+        AutoPay,
     }
 }
 

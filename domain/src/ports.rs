@@ -517,9 +517,9 @@ pub struct MethodFilter {
 /// account-wide read.
 pub trait PaymentMethodRepo: Send + Sync {
     /// Locks the customer's row until the unit of work ends, so changes of one customer's
-    /// default run one at a time; the customer's status, or none when the account has no such
-    /// customer.
-    fn lock_owner(&self, owner: &CustomerScope) -> DomainResult<Option<CustomerStatus>>;
+    /// default run one at a time; the customer's status and auto-pay switch, or none when the
+    /// account has no such customer.
+    fn lock_owner(&self, owner: &CustomerScope) -> DomainResult<Option<(CustomerStatus, bool)>>;
     fn insert(&self, method: &crate::payment_method::PaymentMethod) -> DomainResult<()>;
     fn get(
         &self,

@@ -49,6 +49,7 @@ diesel::table! {
         archived_at -> Nullable<UtcTimestamp>,
         test_clock_id -> Nullable<Text>,
         billing -> Text,
+        auto_pay -> Bool,
     }
 }
 

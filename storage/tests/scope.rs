@@ -12,6 +12,7 @@ use domain::scope::{CustomerScope, Scope};
 use domain::services::api_keys::ApiKeyService;
 use domain::services::customers::CustomerService;
 use domain::services::invoices::{InvoiceService, NewInvoice};
+use domain::services::payments::{PaymentPorts, PaymentService};
 use domain::services::wallets::{NewWallet, WalletService};
 use storage::Store;
 
@@ -31,12 +32,18 @@ fn exercise(store: &Store) {
     let repo_wallets: Arc<dyn WalletRepo> = Arc::new(store.clone());
     let repo_invoices: Arc<dyn InvoiceRepo> = Arc::new(store.clone());
     let wallets = WalletService::new(repo_wallets.clone(), Arc::new(store.clone()));
-    let invoices = InvoiceService::new(
-        repo_invoices.clone(),
-        Arc::new(store.clone()),
-        Arc::new(store.clone()),
-        Arc::new(store.clone()),
-    );
+    let s = Arc::new(store.clone());
+    let payments = PaymentService::new(PaymentPorts {
+        payments: s.clone(),
+        subscriptions: s.clone(),
+        invoices: s.clone(),
+        wallets: s.clone(),
+        methods: s.clone(),
+        accounts: s.clone(),
+        audit: s.clone(),
+        units: s.clone(),
+    });
+    let invoices = InvoiceService::new(repo_invoices.clone(), s.clone(), s.clone(), s, payments);
     let customer = |name: &str| {
         customers
             .create(

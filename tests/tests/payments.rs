@@ -14,6 +14,7 @@ on_both_backends!(
     the_portal_pays_an_invoice_from_the_wallet_once,
     refused_portal_payments_change_nothing,
     a_saved_method_payment_is_pending_until_the_merchant_settles_it,
+    auto_pay_collects_new_invoices_from_the_wallet_then_the_default_method,
 );
 
 struct Setup {
@@ -872,4 +873,174 @@ async fn a_saved_method_payment_is_pending_until_the_merchant_settles_it(s: Test
     portal_pay(&s, &tc, &c.invoice, None, by_method.clone())
         .await
         .assert_problem(409, "invoice_not_payable");
+}
+
+/// Auto-pay: a new invoice of a customer who has it on is collected when it is issued — by the
+/// merchant's finalize or by billing — from the wallet first, then the rest as a pending payment
+/// through the default method. The customer sees and switches it in the portal (when allowed)
+/// and cannot remove the default method auto-pay charges; the merchant can.
+async fn auto_pay_collects_new_invoices_from_the_wallet_then_the_default_method(s: TestServer) {
+    let s = &s;
+    let template = "https://pay.example.com/{payment_id}";
+    let r = send(
+        s.admin(Method::PATCH, "/v1/account")
+            .json(&json!({"payment_url_template": template})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let customer = |name: &str, auto: bool| {
+        let body = json!({"name": name, "auto_pay": auto});
+        async move { created(s, "/v1/customers", body).await.body }
+    };
+    let dora = customer("Dora", true).await;
+    assert_eq!(dora["auto_pay"], true);
+    let dora = dora["id"].as_str().unwrap().to_owned();
+    let plain = customer("Paul", false).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for c in [&dora, &plain] {
+        let w = created(
+            s,
+            "/v1/wallets",
+            json!({"customer_id": c, "currency": "USD", "conversion_rate": "0.01"}),
+        )
+        .await
+        .body["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        send(
+            s.admin(Method::POST, &format!("/v1/wallets/{w}/top_up"))
+                .json(&json!({"credits": "1000"})),
+        )
+        .await;
+        created(
+            s,
+            &format!("/v1/customers/{c}/payment_methods"),
+            card(&format!("pm_{c}"), 2099),
+        )
+        .await;
+    }
+    let issue = |c: String| async move {
+        let inv = created(
+            s,
+            "/v1/invoices",
+            json!({"customer_id": c, "currency": "USD", "lines": [{"description": "Work", "quantity": "1", "unit_amount": "30"}]}),
+        )
+        .await;
+        let id = inv.body["id"].as_str().unwrap().to_owned();
+        let fin = send(s.admin(Method::POST, &format!("/v1/invoices/{id}/finalize"))).await;
+        assert_eq!(fin.status, 200, "{}", fin.body);
+        fin.body
+    };
+    // Dora: 10.00 from the wallet at once, 20.00 pending through her card.
+    let inv = issue(dora.clone()).await;
+    assert_eq!(inv["amount_paid"], "10.00", "{inv}");
+    assert_eq!(inv["payment_status"], "partially_paid");
+    let mut paid = payments_of(s, inv["id"].as_str().unwrap()).await;
+    paid.sort_by_key(|p| p["method"].as_str().unwrap().to_owned());
+    assert_eq!(paid.len(), 2, "{paid:?}");
+    assert_eq!(
+        (
+            paid[0]["method"].as_str(),
+            paid[0]["status"].as_str(),
+            paid[0]["amount"].as_str()
+        ),
+        (Some("payment_method"), Some("pending"), Some("20.00"))
+    );
+    assert_eq!(
+        paid[0]["payment_url"],
+        format!(
+            "https://pay.example.com/{}",
+            paid[0]["id"].as_str().unwrap()
+        )
+    );
+    assert_eq!(
+        (
+            paid[1]["method"].as_str(),
+            paid[1]["status"].as_str(),
+            paid[1]["amount"].as_str()
+        ),
+        (Some("wallet"), Some("succeeded"), Some("10.00"))
+    );
+    // Paul (auto-pay off): nothing happens by itself.
+    let inv = issue(plain.clone()).await;
+    assert_eq!(inv["amount_paid"], "0.00");
+    assert!(payments_of(s, inv["id"].as_str().unwrap()).await.is_empty());
+
+    // Billing too: Dora's subscription's first invoice (5.00) — her wallet is empty now, so
+    // all of it goes to her card.
+    created(
+        s,
+        "/v1/plans",
+        json!({"code": "basic", "name": "Basic", "currency": "USD", "interval": "month", "amount": "5.00"}),
+    )
+    .await;
+    let sub = created(
+        s,
+        "/v1/subscriptions",
+        json!({"customer_id": dora, "plan": "basic"}),
+    )
+    .await
+    .body;
+    let list = send(s.admin(
+        Method::GET,
+        &format!("/v1/invoices?customer_id={dora}&limit=100"),
+    ))
+    .await;
+    let first = list.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["subscription_id"] == sub["id"])
+        .cloned()
+        .expect("the subscription's first invoice");
+    let pending = payments_of(s, first["id"].as_str().unwrap()).await;
+    assert_eq!(pending.len(), 1, "{pending:?}");
+    assert_eq!(pending[0]["status"], "pending");
+    assert_eq!(pending[0]["amount"], "5.00");
+
+    // The portal: seen; switched only with the field allowed; the default card stays while
+    // auto-pay is on.
+    let t = session(
+        s,
+        &dora,
+        json!({"permissions": {"payment_method_manage": {"enabled": true}}}),
+    )
+    .await;
+    let me = send(s.portal(Method::GET, "/v1/portal/customer", &t)).await;
+    assert_eq!(me.body["auto_pay"], true, "{}", me.body);
+    send(
+        s.portal(Method::PATCH, "/v1/portal/customer", &t)
+            .json(&json!({"auto_pay": false})),
+    )
+    .await
+    .assert_problem(403, "field_not_allowed");
+    let methods = send(s.portal(Method::GET, "/v1/portal/payment_methods", &t)).await;
+    let card_id = methods.body["data"][0]["id"].as_str().unwrap().to_owned();
+    send(s.portal(
+        Method::DELETE,
+        &format!("/v1/portal/payment_methods/{card_id}"),
+        &t,
+    ))
+    .await
+    .assert_problem(409, "payment_method_in_use");
+    let t2 = session(s, &dora, json!({"permissions": {"profile_update": {"allowed_fields": ["auto_pay"]}, "payment_method_manage": {"enabled": true}}})).await;
+    let off = send(
+        s.portal(Method::PATCH, "/v1/portal/customer", &t2)
+            .json(&json!({"auto_pay": false})),
+    )
+    .await;
+    assert_eq!(off.status, 200, "{}", off.body);
+    assert_eq!(off.body["auto_pay"], false);
+    let gone = send(s.portal(
+        Method::DELETE,
+        &format!("/v1/portal/payment_methods/{card_id}"),
+        &t2,
+    ))
+    .await;
+    assert_eq!(gone.status, 200, "{}", gone.body);
+    let inv = issue(dora.clone()).await;
+    assert_eq!(inv["amount_paid"], "0.00", "auto-pay is off now: {inv}");
 }

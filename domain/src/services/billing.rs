@@ -23,7 +23,7 @@
 
 use std::sync::Arc;
 
-use bigdecimal::{BigDecimal, RoundingMode, Zero};
+use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 
@@ -35,14 +35,13 @@ use crate::customer::Customer;
 use crate::id::{CustomerId, PlanId, SubscriptionId, TestClockId};
 use crate::invoice::{format_number, number_period, Invoice, LineItem};
 use crate::page::{Page, PageRequest};
-use crate::payment::{PaymentMethod, PaymentState};
 use crate::plan::{PastDueAction, Plan};
 use crate::ports::{
     BillingRunRepo, CustomerRepo, InvoiceRepo, PlanRepo, SubscriptionRepo, TestClockRepo,
     UnitOfWork, UsageRepo, WalletRepo,
 };
 use crate::scope::{CustomerScope, Scope};
-use crate::services::payments::{NewPayment, PaymentService};
+use crate::services::payments::PaymentService;
 use crate::services::wallets::active_wallet;
 use crate::subscription::{Collection, Subscription, SubscriptionStatus};
 use crate::test_clock::{BillingRun, RunKind, RunSource, TestClock, MAX_ADVANCE_DAYS};
@@ -255,7 +254,7 @@ impl BillingService {
         let customer = self.customer(&sub.tenant_id, &sub.customer_id)?;
         let tz = timezone(&customer);
         if at >= sub.current_period_end {
-            self.renew(sub, tz, at, source, catalog)
+            self.renew(sub, tz, customer.auto_pay, at, source, catalog)
         } else if sub.collection_retry_at.is_some_and(|r| r <= at) {
             self.retry_collection(sub, at, source, catalog)?;
             Ok(None)
@@ -326,6 +325,7 @@ impl BillingService {
         &self,
         sub: Subscription,
         tz: Tz,
+        auto_pay: bool,
         at: DateTime<Utc>,
         source: RunSource,
         catalog: &mut Catalog,
@@ -341,7 +341,9 @@ impl BillingService {
         let mut invoice = None;
         if !r.lines.is_empty() {
             let issued = self.issue(&sub, next_plan.currency, r.lines, r.period_start, at)?;
-            outcome = self.settle_new(&mut after, &issued, at)?.unwrap_or(outcome);
+            outcome = self
+                .settle_new(&mut after, &issued, auto_pay, at)?
+                .unwrap_or(outcome);
             invoice = Some(issued);
         }
         self.subscriptions.update(&after)?;
@@ -358,19 +360,30 @@ impl BillingService {
         Ok(invoice)
     }
 
-    /// Collects a new invoice when the subscription pays from its wallet; what is left makes it
-    /// past due. Returns the outcome when there was something to collect.
+    /// Collects a new invoice when the subscription pays from its wallet or the customer has
+    /// auto-pay on (the wallet, then a pending payment through the default method); with
+    /// `collection = wallet`, what is left makes the subscription past due. Returns the
+    /// outcome when there was something to collect.
     fn settle_new(
         &self,
         sub: &mut Subscription,
         invoice: &Invoice,
+        auto_pay: bool,
         at: DateTime<Utc>,
     ) -> DomainResult<Option<&'static str>> {
-        if sub.collection != Collection::Wallet || invoice.amount_due().is_zero() {
+        if invoice.amount_due().is_zero() {
             return Ok(None);
         }
-        if self.collect(invoice, at)? {
+        let paid_off = match (auto_pay, sub.collection) {
+            (true, _) => self.payments.auto_pay(invoice, at)?.amount_due().is_zero(),
+            (false, Collection::Wallet) => self.collect(invoice, at)?,
+            (false, Collection::SendInvoice) => return Ok(None),
+        };
+        if paid_off {
             return Ok(Some("paid"));
+        }
+        if sub.collection != Collection::Wallet {
+            return Ok(None);
         }
         if !sub.is_over() {
             sub.status = SubscriptionStatus::PastDue;
@@ -383,40 +396,11 @@ impl BillingService {
     /// Pays `invoice` from the customer's open wallet in its currency as far as the credits
     /// cover it (to the minor unit). True when nothing is left to pay.
     fn collect(&self, invoice: &Invoice, at: DateTime<Utc>) -> DomainResult<bool> {
-        let due = invoice.amount_due();
-        if due.is_zero() {
-            return Ok(true);
-        }
-        let Some(wallet) = self.wallet_for(invoice)? else {
-            return Ok(false);
-        };
-        let covered = wallet.value_of(&wallet.balance).with_scale_round(
-            i64::from(invoice.currency.minor_units()),
-            RoundingMode::Down,
-        );
-        let amount = covered.min(due.clone());
-        if amount <= BigDecimal::zero() {
-            return Ok(false);
-        }
-        // Recorded without `pay_at`'s recovery step: the caller sets the subscription's state.
-        let (paid, _) = self.payments.record(
-            &invoice.tenant_id,
-            &invoice.id,
-            NewPayment {
-                amount: amount.clone(),
-                method: PaymentMethod::Wallet,
-                wallet_id: Some(wallet.id.to_string()),
-                reference: Some("auto_collection".into()),
-                status: PaymentState::Succeeded,
-                failure_reason: None,
-            },
-            at,
-        )?;
-        Ok(paid.amount_due().is_zero())
-    }
-
-    fn wallet_for(&self, invoice: &Invoice) -> DomainResult<Option<Wallet>> {
-        self.active_wallet(&invoice.tenant_id, &invoice.customer_id, invoice.currency)
+        Ok(self
+            .payments
+            .collect_from_wallet(invoice, at)?
+            .amount_due()
+            .is_zero())
     }
 
     /// The customer's active wallet in `currency` (the one billing pays from and credits).
@@ -544,8 +528,9 @@ impl BillingService {
         &self,
         sub: &mut Subscription,
         plan: &Plan,
-        tz: Tz,
+        customer: &Customer,
     ) -> DomainResult<Option<Invoice>> {
+        let tz = timezone(customer);
         if sub.status != SubscriptionStatus::Active {
             return Ok(None);
         }
@@ -555,7 +540,7 @@ impl BillingService {
         let at = sub.started_at;
         let mut invoice =
             self.issue(sub, plan.currency, vec![fee], sub.current_period_start, at)?;
-        self.settle_new(sub, &invoice, at)?;
+        self.settle_new(sub, &invoice, customer.auto_pay, at)?;
         self.subscriptions.update(sub)?;
         self.number(std::slice::from_mut(&mut invoice))?;
         Ok(Some(invoice))
@@ -570,8 +555,9 @@ impl BillingService {
         lines: Vec<LineItem>,
         at: DateTime<Utc>,
     ) -> DomainResult<Invoice> {
+        let auto_pay = self.customer(&sub.tenant_id, &sub.customer_id)?.auto_pay;
         let mut invoice = self.issue(sub, currency, lines, at, at)?;
-        self.settle_new(sub, &invoice, at)?;
+        self.settle_new(sub, &invoice, auto_pay, at)?;
         self.number(std::slice::from_mut(&mut invoice))?;
         Ok(invoice)
     }

@@ -74,6 +74,7 @@ impl CustomerService {
         let now = crate::clock::now();
         let customer = Customer {
             billing: input.billing,
+            auto_pay: input.auto_pay,
             id: crate::id::CustomerId::new(),
             tenant_id: tenant_id.to_owned(),
             external_id: input.external_id,

@@ -13,6 +13,7 @@ use crate::portal_session::CustomerRef;
 use crate::ports::{CustomerRepo, InvoiceFilter, InvoiceRepo, NextNumber, PaymentRepo, UnitOfWork};
 use crate::scope::{CustomerScope, Scope};
 use crate::services::customers;
+use crate::services::payments::PaymentService;
 use crate::wallet::validate_text;
 use crate::{clock, DomainError, DomainResult, FieldError};
 
@@ -22,6 +23,8 @@ pub struct InvoiceService {
     customers: Arc<dyn CustomerRepo>,
     payments: Arc<dyn PaymentRepo>,
     units: Arc<dyn UnitOfWork>,
+    /// Auto-pay of a finalized invoice.
+    collector: PaymentService,
 }
 
 pub fn not_found() -> DomainError {
@@ -77,12 +80,14 @@ impl InvoiceService {
         customers: Arc<dyn CustomerRepo>,
         payments: Arc<dyn PaymentRepo>,
         units: Arc<dyn UnitOfWork>,
+        collector: PaymentService,
     ) -> Self {
         Self {
             invoices,
             customers,
             payments,
             units,
+            collector,
         }
     }
 
@@ -165,7 +170,24 @@ impl InvoiceService {
 
     /// Assigns the next number, freezes the totals and sets `issued_at`. An invoice needs at
     /// least one line.
+    /// Finalizes a draft: its number, totals frozen, issued now. A customer with auto-pay on has
+    /// it collected in the same transaction (the wallet, then a pending payment through the
+    /// default method); the answer shows it as it stands after.
     pub fn finalize(&self, tenant_id: &str, id: &InvoiceId) -> DomainResult<Invoice> {
+        self.units.run(&mut || {
+            let issued = self.finalize_only(tenant_id, id)?;
+            let auto_pay = self
+                .customers
+                .get(tenant_id, &issued.customer_id)?
+                .is_some_and(|c| c.auto_pay);
+            match auto_pay {
+                true => self.collector.auto_pay(&issued, issued.updated_at),
+                false => Ok(issued),
+            }
+        })
+    }
+
+    fn finalize_only(&self, tenant_id: &str, id: &InvoiceId) -> DomainResult<Invoice> {
         self.change(tenant_id, id, &mut |inv, next_number: NextNumber<'_>| {
             if inv.status != InvoiceStatus::Draft {
                 return Err(conflict(

@@ -83,7 +83,7 @@ impl PaymentMethodService {
             CustomerId::parse(&owner.customer_id).ok_or_else(CustomerId::not_found)?;
         let now = clock::now();
         let mut method = PaymentMethod::new(&owner.tenant_id, customer_id, input, now)?;
-        self.in_unit(owner, &mut |status| {
+        self.in_unit(owner, &mut |(status, _)| {
             if status == CustomerStatus::Archived {
                 return Err(DomainError::Conflict {
                     code: ErrorCode::CustomerArchived,
@@ -167,8 +167,16 @@ impl PaymentMethodService {
         actor: Actor<'_>,
     ) -> DomainResult<PaymentMethod> {
         allowed(&actor)?;
-        self.in_unit(owner, &mut |_| {
+        self.in_unit(owner, &mut |(_, auto_pay)| {
             let mut m = self.get(owner, id)?;
+            // The customer's own auto-pay needs its default; the merchant (whose provider may
+            // have removed the method) can always detach, and auto-pay then uses the wallet only.
+            if auto_pay && m.is_default && matches!(actor, Actor::Customer(_)) {
+                return Err(DomainError::Conflict {
+                    code: ErrorCode::PaymentMethodInUse,
+                    message: "Auto-pay charges this default method: choose another default or turn auto-pay off first.".into(),
+                });
+            }
             m.detach(clock::now())?;
             self.methods.update(&m)?;
             self.audited(&actor, actions::PAYMENT_METHOD_DETACHED, &m)?;
@@ -181,14 +189,14 @@ impl PaymentMethodService {
     fn in_unit(
         &self,
         owner: &CustomerScope,
-        f: &mut dyn FnMut(CustomerStatus) -> DomainResult<PaymentMethod>,
+        f: &mut dyn FnMut((CustomerStatus, bool)) -> DomainResult<PaymentMethod>,
     ) -> DomainResult<PaymentMethod> {
         self.units.run(&mut || {
-            let status = self
+            let owner_state = self
                 .methods
                 .lock_owner(owner)?
                 .ok_or_else(CustomerId::not_found)?;
-            f(status)
+            f(owner_state)
         })
     }
 

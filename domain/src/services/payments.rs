@@ -15,7 +15,7 @@ use crate::ports::{
     AccountRepo, AuditRepo, InvoiceRepo, PaymentFilter, PaymentMethodRepo, PaymentRepo,
     SubscriptionRepo, UnitOfWork, WalletRepo,
 };
-use crate::scope::Scope;
+use crate::scope::{CustomerScope, Scope};
 use crate::services::wallets::{
     active_wallet, check_invariants, check_movement, credit_state, debit_state, Debit, TopUp,
 };
@@ -288,51 +288,8 @@ impl PaymentService {
                 })?,
             };
             chosen.usable_at(now)?;
-            let (invoice, payment) = self.payments.record_payment(
-                &session.tenant_id,
-                invoice.id.as_str(),
-                None,
-                &mut |inv, _| {
-                    // Again under the invoice's lock: it may have been voided or paid meanwhile.
-                    let amount = inv.amount_due();
-                    if inv.status != InvoiceStatus::Finalized || amount.is_zero() {
-                        return Err(DomainError::Conflict {
-                            code: ErrorCode::InvoiceNotPayable,
-                            message: "The invoice is no longer open.".into(),
-                        });
-                    }
-                    let id = PaymentId::new();
-                    let url = crate::account::fill_template(
-                        &template,
-                        &[
-                            ("invoice_id", inv.id.as_str()),
-                            ("payment_id", id.as_str()),
-                            ("customer_id", inv.customer_id.as_str()),
-                            ("payment_method_id", chosen.id.as_str()),
-                            ("amount", &inv.currency.display(&amount)),
-                            ("currency", inv.currency.code()),
-                        ],
-                    );
-                    Ok(Payment {
-                        id,
-                        tenant_id: inv.tenant_id.clone(),
-                        invoice_id: inv.id.clone(),
-                        customer_id: inv.customer_id.clone(),
-                        amount,
-                        currency: inv.currency,
-                        method: PaymentMethod::SavedMethod,
-                        status: PaymentState::Pending,
-                        wallet_id: None,
-                        credits: None,
-                        reference: None,
-                        failure_reason: None,
-                        amount_refunded: BigDecimal::zero(),
-                        payment_method_id: Some(chosen.id.clone()),
-                        payment_url: Some(url),
-                        created_at: now,
-                    })
-                },
-            )?;
+            let (invoice, payment) =
+                self.request(&session.tenant_id, &invoice.id, &chosen, &template, now)?;
             self.audit.record(
                 &AuditEvent::by_session(session, actions::INVOICE_PAYMENT_REQUESTED)
                     .detail("invoice_id", invoice.id.as_str())
@@ -340,6 +297,132 @@ impl PaymentService {
             )?;
             Ok((invoice, payment))
         })
+    }
+
+    /// A pending payment of what is left of `invoice_id` through `method`, with its page from
+    /// `template` (inside the caller's unit of work). The invoice is checked again under its
+    /// lock: voided or paid meanwhile → 409 `invoice_not_payable`.
+    fn request(
+        &self,
+        tenant_id: &str,
+        invoice_id: &InvoiceId,
+        method: &crate::payment_method::PaymentMethod,
+        template: &str,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> DomainResult<(Invoice, Payment)> {
+        self.payments
+            .record_payment(tenant_id, invoice_id.as_str(), None, &mut |inv, _| {
+                let amount = inv.amount_due();
+                if inv.status != InvoiceStatus::Finalized || amount.is_zero() {
+                    return Err(DomainError::Conflict {
+                        code: ErrorCode::InvoiceNotPayable,
+                        message: "The invoice is no longer open.".into(),
+                    });
+                }
+                let id = PaymentId::new();
+                let url = crate::account::fill_template(
+                    template,
+                    &[
+                        ("invoice_id", inv.id.as_str()),
+                        ("payment_id", id.as_str()),
+                        ("customer_id", inv.customer_id.as_str()),
+                        ("payment_method_id", method.id.as_str()),
+                        ("amount", &inv.currency.display(&amount)),
+                        ("currency", inv.currency.code()),
+                    ],
+                );
+                Ok(Payment {
+                    id,
+                    tenant_id: inv.tenant_id.clone(),
+                    invoice_id: inv.id.clone(),
+                    customer_id: inv.customer_id.clone(),
+                    amount,
+                    currency: inv.currency,
+                    method: PaymentMethod::SavedMethod,
+                    status: PaymentState::Pending,
+                    wallet_id: None,
+                    credits: None,
+                    reference: None,
+                    failure_reason: None,
+                    amount_refunded: BigDecimal::zero(),
+                    payment_method_id: Some(method.id.clone()),
+                    payment_url: Some(url),
+                    created_at: now,
+                })
+            })
+    }
+
+    /// Pays `invoice` from the customer's active wallet in its currency as far as the credits
+    /// cover it (to the minor unit, rounded down), inside the caller's unit of work. Returns the
+    /// invoice as it stands after.
+    pub(crate) fn collect_from_wallet(
+        &self,
+        invoice: &Invoice,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> DomainResult<Invoice> {
+        let due = invoice.amount_due();
+        let theirs = CustomerScope::new(&invoice.tenant_id, &invoice.customer_id);
+        let wallet = match due.is_zero() {
+            true => None,
+            false => active_wallet(self.wallets.as_ref(), &theirs, invoice.currency)?,
+        };
+        let Some(wallet) = wallet else {
+            return Ok(invoice.clone());
+        };
+        let covered = wallet.value_of(&wallet.balance).with_scale_round(
+            i64::from(invoice.currency.minor_units()),
+            bigdecimal::RoundingMode::Down,
+        );
+        let amount = covered.min(due);
+        if amount <= BigDecimal::zero() {
+            return Ok(invoice.clone());
+        }
+        // Recorded without `pay_at`'s recovery step: billing sets the subscription's state.
+        let (paid, _) = self.record(
+            &invoice.tenant_id,
+            &invoice.id,
+            NewPayment {
+                amount,
+                method: PaymentMethod::Wallet,
+                wallet_id: Some(wallet.id.to_string()),
+                reference: Some("auto_collection".into()),
+                status: PaymentState::Succeeded,
+                failure_reason: None,
+            },
+            at,
+        )?;
+        Ok(paid)
+    }
+
+    /// Auto-pay for a just-issued invoice of a customer who has it on (inside the caller's unit
+    /// of work): the wallet first, then what is left as a pending payment through their default
+    /// payment method, when that is usable and the merchant has a payment page
+    /// (`payment_url_template`); the merchant's backend charges it and confirms or fails it.
+    /// Returns the invoice as it stands after.
+    pub(crate) fn auto_pay(
+        &self,
+        invoice: &Invoice,
+        at: chrono::DateTime<chrono::Utc>,
+    ) -> DomainResult<Invoice> {
+        let paid = self.collect_from_wallet(invoice, at)?;
+        if paid.amount_due().is_zero() {
+            return Ok(paid);
+        }
+        let owner = CustomerScope::new(&paid.tenant_id, &paid.customer_id);
+        let Some(method) = self.methods.default_of(&owner)? else {
+            return Ok(paid);
+        };
+        if method.usable_at(at).is_err() {
+            return Ok(paid);
+        }
+        let template = self
+            .accounts
+            .get(&paid.tenant_id)?
+            .and_then(|a| a.settings.payment_url_template);
+        match template {
+            Some(t) => Ok(self.request(&paid.tenant_id, &paid.id, &method, &t, at)?.0),
+            None => Ok(paid),
+        }
     }
 
     /// Settles a pending payment as the merchant's provider reported it. Confirming counts it

@@ -122,7 +122,7 @@ impl SubscriptionService {
             .now_for(tenant_id, customer.test_clock_id.as_ref())?;
         let mut subscription = Subscription::start(
             tenant_id,
-            customer.id,
+            customer.id.clone(),
             &plan,
             input.trial_days.unwrap_or(plan.trial_days),
             input.billing_anchor,
@@ -130,11 +130,11 @@ impl SubscriptionService {
             tz,
             now,
         );
-        subscription.test_clock_id = customer.test_clock_id;
+        subscription.test_clock_id = customer.test_clock_id.clone();
         // The subscription and its first invoice (the first period's fee, in advance) together.
         self.units.atomically(&mut || {
             self.subscriptions.insert(&subscription)?;
-            self.billing.open(&mut subscription, &plan, tz)?;
+            self.billing.open(&mut subscription, &plan, &customer)?;
             Ok(())
         })?;
         Ok(subscription)

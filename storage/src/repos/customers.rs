@@ -33,6 +33,7 @@ struct CustomerRow {
     archived_at: Option<DbTime>,
     test_clock_id: Option<String>,
     billing: String,
+    auto_pay: bool,
 }
 
 impl CustomerRow {
@@ -53,6 +54,7 @@ impl CustomerRow {
             archived_at: c.archived_at.map(DbTime),
             test_clock_id: c.test_clock_id.as_ref().map(|t| t.to_string()),
             billing: json(&c.billing),
+            auto_pay: c.auto_pay,
         }
     }
 
@@ -76,6 +78,7 @@ impl CustomerRow {
             phone: self.phone,
             address,
             billing: row.json("billing", &self.billing)?,
+            auto_pay: self.auto_pay,
             timezone: self.timezone,
             metadata,
             status,

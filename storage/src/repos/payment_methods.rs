@@ -102,19 +102,19 @@ macro_rules! of {
 }
 
 impl PaymentMethodRepo for Store {
-    fn lock_owner(&self, owner: &CustomerScope) -> DomainResult<Option<CustomerStatus>> {
+    fn lock_owner(&self, owner: &CustomerScope) -> DomainResult<Option<(CustomerStatus, bool)>> {
         let mut conn = self.conn()?;
         let this = cu::table
             .filter(cu::tenant_id.eq(&owner.tenant_id))
             .filter(cu::id.eq(&owner.customer_id))
-            .select(cu::status);
-        let found: Option<String> = first_locked!(&mut *conn, this).map_err(internal)?;
+            .select((cu::status, cu::auto_pay));
+        let found: Option<(String, bool)> = first_locked!(&mut *conn, this).map_err(internal)?;
         let row = Stored {
             kind: "customer",
             id: &owner.customer_id,
         };
         found
-            .map(|s| row.text("status", &s, CustomerStatus::parse))
+            .map(|(s, auto_pay)| Ok((row.text("status", &s, CustomerStatus::parse)?, auto_pay)))
             .transpose()
     }
 

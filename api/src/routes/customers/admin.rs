@@ -46,6 +46,7 @@ pub async fn create(
         phone: b.phone,
         address: b.address.map(Into::into),
         billing: b.billing.map(Into::into).unwrap_or_default(),
+        auto_pay: b.auto_pay.unwrap_or(false),
         timezone: b.timezone,
         metadata: b.metadata.unwrap_or_default(),
         test_clock: b.test_clock,
@@ -172,6 +173,7 @@ pub async fn update(
         phone: b.phone,
         address: b.address.map(|a| a.map(Into::into)),
         billing: billing_patch(b.billing),
+        auto_pay: b.auto_pay,
         timezone: b.timezone,
         metadata: b.metadata,
     };

@@ -111,6 +111,10 @@ pub struct CustomerView {
     pub phone: Option<String>,
     pub address: Option<AddressBody>,
     pub billing: BillingBody,
+    /// New invoices are collected at once: from the customer's wallet in the invoice's
+    /// currency, then what is left as a pending payment through their default payment method
+    /// (when it is usable and the account has a `payment_url_template`).
+    pub auto_pay: bool,
     /// IANA time zone; usage days are cut in it.
     #[schema(example = "Europe/Berlin")]
     pub timezone: String,
@@ -135,6 +139,7 @@ impl From<Customer> for CustomerView {
             phone: c.phone,
             address: c.address.map(Into::into),
             billing: c.billing.into(),
+            auto_pay: c.auto_pay,
             timezone: c.timezone,
             metadata: c.metadata,
             status: c.status.as_str(),
@@ -161,6 +166,8 @@ pub struct CreateCustomer {
     pub phone: Option<String>,
     pub address: Option<AddressBody>,
     pub billing: Option<BillingBody>,
+    /// Default `false`: new invoices are collected at once (see the customer's `auto_pay`).
+    pub auto_pay: Option<bool>,
     /// IANA time zone (default `UTC`).
     pub timezone: Option<String>,
     /// Up to 50 keys (≤ 40 chars) with string values (≤ 500 chars).
@@ -193,6 +200,7 @@ pub struct UpdateCustomer {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<BillingBody>)]
     pub billing: Option<Option<BillingBody>>,
+    pub auto_pay: Option<bool>,
     pub timezone: Option<String>,
     pub metadata: Option<BTreeMap<String, String>>,
 }
@@ -231,6 +239,8 @@ pub struct ProfileView {
     pub phone: Option<String>,
     pub address: Option<AddressBody>,
     pub billing: BillingBody,
+    /// New invoices are collected at once (wallet, then the default payment method).
+    pub auto_pay: bool,
     pub timezone: String,
 }
 
@@ -244,6 +254,7 @@ impl From<Customer> for ProfileView {
             phone: c.phone,
             address: c.address.map(Into::into),
             billing: c.billing.into(),
+            auto_pay: c.auto_pay,
             timezone: c.timezone,
         }
     }
@@ -269,6 +280,8 @@ pub struct ProfilePatch {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<BillingBody>)]
     pub billing: Option<Option<BillingBody>>,
+    /// Switch auto-pay on or off (field `auto_pay`).
+    pub auto_pay: Option<bool>,
     pub timezone: Option<String>,
 }
 
@@ -281,6 +294,7 @@ impl ProfilePatch {
             (self.address.is_some(), ProfileField::Address),
             (self.timezone.is_some(), ProfileField::Timezone),
             (self.billing.is_some(), ProfileField::Billing),
+            (self.auto_pay.is_some(), ProfileField::AutoPay),
         ]
         .into_iter()
         .filter_map(|(given, f)| given.then_some(f))

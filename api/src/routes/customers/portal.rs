@@ -57,6 +57,7 @@ pub async fn update(
         phone: b.phone,
         address: b.address.map(|a| a.map(Into::into)),
         billing: billing_patch(b.billing),
+        auto_pay: b.auto_pay,
         timezone: b.timezone,
         ..Default::default()
     };

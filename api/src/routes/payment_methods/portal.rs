@@ -79,7 +79,7 @@ pub async fn make_default(
         (status = 200, body = PaymentMethodView),
         (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_method_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_method_unusable` (already detached)."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_method_unusable` (already detached) or `payment_method_in_use` (the default method while the customer has auto-pay on)."),
     ),
 )]
 #[delete("/payment_methods/{id}")]

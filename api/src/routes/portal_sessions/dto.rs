@@ -110,6 +110,8 @@ pub enum ProfileFieldBody {
     Timezone,
     /// The billing details as a whole.
     Billing,
+    /// Whether new invoices are paid automatically.
+    AutoPay,
 }
 
 impl ProfileFieldBody {
@@ -121,6 +123,7 @@ impl ProfileFieldBody {
             Self::Address => ProfileField::Address,
             Self::Timezone => ProfileField::Timezone,
             Self::Billing => ProfileField::Billing,
+            Self::AutoPay => ProfileField::AutoPay,
         }
     }
 
@@ -132,6 +135,7 @@ impl ProfileFieldBody {
             ProfileField::Address => Self::Address,
             ProfileField::Timezone => Self::Timezone,
             ProfileField::Billing => Self::Billing,
+            ProfileField::AutoPay => Self::AutoPay,
         }
     }
 }
