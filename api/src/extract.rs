@@ -10,6 +10,7 @@ use actix_web::web::{Bytes, BytesMut, Data};
 use actix_web::{FromRequest, HttpRequest};
 use domain::portal_session::{PortalSession, SessionMode};
 use domain::services::api_keys::{Principal, INVALID_KEY};
+use domain::services::portal_sessions::{guest_refused, Visitor};
 use domain::ErrorCode;
 use domain::FieldError;
 use futures_util::StreamExt;
@@ -71,47 +72,90 @@ impl FromRequest for PortalAuth {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let state = req.app_data::<Data<AppState>>().cloned();
-        let token = req
-            .headers()
-            .get(SESSION_HEADER)
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let method = req.method().to_string();
-        let route = req.match_pattern().unwrap_or_else(|| req.path().to_owned());
-        let client = client_address(req);
+        let visitor = visitor_of(req, false);
         Box::pin(async move {
-            let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            state.limits.auth_allowed(&client)?;
-            let token = token.ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::InvalidToken,
-                    "Send the session token in X-Session-Token.",
-                )
-            })?;
-            let portal = state.portal.clone();
-            let limits = state.limits.clone();
-            let session = blocking(move || {
-                let session = portal.authenticate(&token, &|sid| limits.audit_refusal(sid))?;
-                if session.mode == SessionMode::AdminPreview {
-                    portal.record_preview(&session, &method, &route)?;
-                }
-                Ok(session)
-            })
-            .await
-            .and_then(|session| state.limits.portal(&session.id).map(|()| session))
-            .map_err(|e| {
-                if e.status == StatusCode::UNAUTHORIZED {
-                    // Never the token itself.
-                    tracing::info!(code = e.code.as_str(), "portal token refused");
-                    state.limits.auth_failed(&client, e)
-                } else {
-                    e
-                }
-            })?;
-            Ok(PortalAuth(session))
+            match visitor.await? {
+                Visitor::Customer(session) => Ok(PortalAuth(session)),
+                Visitor::Guest(_) => Err(guest_refused().into()),
+            }
         })
     }
+}
+
+/// Whoever a portal token stands for: a customer's session or a guest session (for the few
+/// routes a guest may call: the plans catalogue, the branding, the session itself).
+pub struct PortalVisitor(pub Visitor);
+
+impl FromRequest for PortalVisitor {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let visitor = visitor_of(req, true);
+        Box::pin(async move { visitor.await.map(PortalVisitor) })
+    }
+}
+
+/// Checks the request's session token against its stored row (guests only when `guests`):
+/// the throttle on failed attempts, the per-session rate limit, and the audit of requests made
+/// under an admin preview.
+fn visitor_of(
+    req: &HttpRequest,
+    guests: bool,
+) -> Pin<Box<dyn Future<Output = Result<Visitor, ApiError>>>> {
+    let state = req.app_data::<Data<AppState>>().cloned();
+    let token = req
+        .headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let method = req.method().to_string();
+    let route = req.match_pattern().unwrap_or_else(|| req.path().to_owned());
+    let client = client_address(req);
+    Box::pin(async move {
+        let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
+        state.limits.auth_allowed(&client)?;
+        let token = token.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidToken,
+                "Send the session token in X-Session-Token.",
+            )
+        })?;
+        let portal = state.portal.clone();
+        let limits = state.limits.clone();
+        let visitor = blocking(move || {
+            let audit = |sid: &str| limits.audit_refusal(sid);
+            let session = match guests {
+                true => match portal.authenticate_visitor(&token, &audit)? {
+                    Visitor::Guest(g) => return Ok(Visitor::Guest(g)),
+                    Visitor::Customer(s) => s,
+                },
+                false => portal.authenticate(&token, &audit)?,
+            };
+            if session.mode == SessionMode::AdminPreview {
+                portal.record_preview(&session, &method, &route)?;
+            }
+            Ok(Visitor::Customer(session))
+        })
+        .await
+        .and_then(|v| {
+            let id = match &v {
+                Visitor::Customer(s) => s.id.as_str(),
+                Visitor::Guest(g) => g.id.as_str(),
+            };
+            state.limits.portal(id).map(|()| v)
+        })
+        .map_err(|e| {
+            if e.status == StatusCode::UNAUTHORIZED {
+                // Never the token itself.
+                tracing::info!(code = e.code.as_str(), "portal token refused");
+                state.limits.auth_failed(&client, e)
+            } else {
+                e
+            }
+        })?;
+        Ok(visitor)
+    })
 }
 
 /// A JSON body, deserialised strictly. Keeps the raw bytes for idempotency fingerprints.

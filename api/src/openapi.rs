@@ -107,10 +107,20 @@ pub fn complete(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi 
 /// response a description and every problem response one example per `code`.
 struct ErrorResponses;
 
+/// The portal routes a guest session may call (their handlers take `PortalVisitor`); every
+/// other portal route answers a guest 403 `guest_session`.
+pub const GUEST_ROUTES: [&str; 3] = [
+    "/v1/portal/plans",
+    "/v1/portal/branding",
+    "/v1/portal/session",
+];
+
 /// How an operation is reached, read from its path and declaration.
 struct Shape {
     admin: bool,
     portal: bool,
+    /// A portal route a guest session may not call.
+    customers_only: bool,
     json_body: bool,
     query: bool,
     paged: bool,
@@ -132,6 +142,7 @@ impl Shape {
         Self {
             admin: path.starts_with("/v1/") && !path.starts_with("/v1/portal/"),
             portal,
+            customers_only: portal && !GUEST_ROUTES.contains(&path),
             json_body: matches!(&op.request_body, Some(RefOr::T(b)) if b.content.contains_key("application/json")),
             query: params
                 .iter()
@@ -155,6 +166,9 @@ impl Shape {
         }
         if self.portal {
             codes.extend([InvalidToken, SessionExpired, SessionRevoked, RateLimited]);
+        }
+        if self.customers_only {
+            codes.push(GuestSession);
         }
         if self.json_body {
             codes.extend([

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use actix_web::HttpRequest;
+use domain::guest_session::GuestSession;
 use domain::page::{CursorBinding, PageRequest};
 use domain::portal_session::PortalSession;
 use domain::services::api_keys::Principal;
@@ -32,6 +33,18 @@ pub fn portal_page(
     cursor: Option<&str>,
 ) -> Result<PageRequest, ApiError> {
     let owner = format!("{}/{}", session.tenant_id, session.customer_id);
+    bound(state, req, &owner, limit, cursor)
+}
+
+/// A guest session's page of a list: cursors bound to that session.
+pub fn guest_page(
+    state: &AppState,
+    req: &HttpRequest,
+    guest: &GuestSession,
+    limit: Option<i64>,
+    cursor: Option<&str>,
+) -> Result<PageRequest, ApiError> {
+    let owner = format!("{}/{}", guest.tenant_id, guest.id);
     bound(state, req, &owner, limit, cursor)
 }
 

@@ -133,6 +133,7 @@ impl AppState {
                 shared.clone(),
                 shared.clone(),
                 shared.clone(),
+                shared.clone(),
                 tokens.clone(),
                 settings.url_base,
             ),

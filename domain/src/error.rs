@@ -59,6 +59,7 @@ error_codes! {
     SectionDisabled = "section_disabled", 403;
     ReadOnlySession = "read_only_session", 403;
     ActionNotAllowed = "action_not_allowed", 403;
+    GuestSession = "guest_session", 403;
     FieldNotAllowed = "field_not_allowed", 403;
     RouteNotFound = "route_not_found", 404;
     CustomerNotFound = "customer_not_found", 404;

@@ -7,6 +7,7 @@ pub const CUSTOMER: &str = "cus";
 pub const API_KEY: &str = "key";
 pub const TENANT: &str = "ten";
 pub const PORTAL_SESSION: &str = "ps";
+pub const GUEST_SESSION: &str = "gs";
 pub const AUDIT_EVENT: &str = "aud";
 pub const WALLET: &str = "wal";
 pub const WALLET_TX: &str = "wtx";
@@ -158,6 +159,12 @@ prefixed_id!(FeatureId, FEATURE, "feature", ErrorCode::FeatureNotFound);
 prefixed_id!(
     PortalSessionId,
     PORTAL_SESSION,
+    "portal session",
+    ErrorCode::PortalSessionNotFound
+);
+prefixed_id!(
+    GuestSessionId,
+    GUEST_SESSION,
     "portal session",
     ErrorCode::PortalSessionNotFound
 );

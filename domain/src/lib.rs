@@ -44,6 +44,7 @@ pub mod billing;
 pub mod clock;
 pub mod customer;
 pub mod error;
+pub mod guest_session;
 pub mod id;
 pub mod idempotency;
 pub mod invoice;

@@ -330,7 +330,7 @@ impl NewSession {
     }
 }
 
-fn is_http_url(url: &str) -> bool {
+pub(crate) fn is_http_url(url: &str) -> bool {
     is_web_url(url, false)
 }
 

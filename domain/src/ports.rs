@@ -104,6 +104,36 @@ pub trait HealthCheck: Send + Sync {
     fn ping(&self) -> DomainResult<()>;
 }
 
+pub trait GuestSessionRepo: Send + Sync {
+    /// Inserts a guest session with the digest of its login code.
+    fn create(
+        &self,
+        session: &crate::guest_session::GuestSession,
+        login_code_hash: &str,
+        code_expires_at: DateTime<Utc>,
+    ) -> DomainResult<()>;
+    fn get(
+        &self,
+        tenant_id: &str,
+        id: &str,
+    ) -> DomainResult<Option<crate::guest_session::GuestSession>>;
+    /// Ends a guest session unless already ended; returns it as stored afterwards.
+    fn end(
+        &self,
+        tenant_id: &str,
+        id: &str,
+        reason: crate::portal_session::EndReason,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Option<crate::guest_session::GuestSession>>;
+    /// Marks an unused, unexpired login code as used and returns its session (exactly one of
+    /// any number of concurrent calls gets `Some`).
+    fn redeem_code(
+        &self,
+        code_hash: &str,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Option<crate::guest_session::GuestSession>>;
+}
+
 pub trait PortalSessionRepo: Send + Sync {
     /// Inserts a session with the digest of its login code. With `supersede`, the customer's
     /// other open sessions end (reason `superseded`) in the same transaction, serialised per

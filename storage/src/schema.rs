@@ -421,6 +421,25 @@ diesel::table! {
 diesel::joinable!(api_keys -> tenants (tenant_id));
 diesel::joinable!(portal_sessions -> customers (customer_id));
 diesel::joinable!(customers -> tenants (tenant_id));
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    guest_sessions (id) {
+        id -> Text,
+        tenant_id -> Text,
+        return_url -> Nullable<Text>,
+        created_at -> UtcTimestamp,
+        expires_at -> UtcTimestamp,
+        ended_at -> Nullable<UtcTimestamp>,
+        end_reason -> Nullable<Text>,
+        created_by_key_id -> Text,
+        login_code_hash -> Text,
+        login_code_expires_at -> UtcTimestamp,
+        login_code_used_at -> Nullable<UtcTimestamp>,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     api_keys,
@@ -442,5 +461,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     subscriptions,
     test_clocks,
     billing_runs,
-    payment_methods
+    payment_methods,
+    guest_sessions
 );

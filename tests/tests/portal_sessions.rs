@@ -18,6 +18,7 @@ on_both_backends!(
     revocation_racing_with_use,
     idle_timeout_is_exact,
     a_session_exists_only_with_its_audit_entry,
+    guest_sessions_read_only_the_catalogue_and_the_branding,
 );
 
 async fn customer(s: &TestServer, ext: &str) -> String {
@@ -700,4 +701,157 @@ async fn a_session_exists_only_with_its_audit_entry(s: TestServer) {
         "no session created, revoked, superseded or ended"
     );
     assert_eq!(whoami(&s, &live).await.status, 200);
+}
+
+/// A guest session (no customer; a pricing or checkout page): created with `guest: true`,
+/// exchanged like any session, it reads the public plans catalogue, the branding and itself;
+/// every other portal route — each one in the served spec — answers 403 `guest_session`.
+/// Revocation and logging out end it.
+async fn guest_sessions_read_only_the_catalogue_and_the_branding(s: TestServer) {
+    let ok = |r: &Reply, status: u16| assert_eq!(r.status, status, "{}", r.body);
+    ok(
+        &send(
+            s.admin(Method::PATCH, "/v1/account")
+                .json(&json!({"name": "Acme Shop"})),
+        )
+        .await,
+        200,
+    );
+    for plan in [
+        json!({"code": "basic", "name": "Basic", "currency": "USD", "interval": "month", "amount": "5.00"}),
+        json!({"code": "basis", "name": "Basis", "currency": "EUR", "interval": "month", "amount": "5.00"}),
+        json!({"code": "vip", "name": "VIP", "currency": "USD", "interval": "month", "amount": "500.00", "visibility": "private"}),
+    ] {
+        ok(
+            &send(s.admin(Method::POST, "/v1/plans").json(&plan)).await,
+            201,
+        );
+    }
+    let someone = customer(&s, "someone").await;
+    for bad in [
+        json!({"guest": true, "customer_id": someone}),
+        json!({"guest": true, "sections": {"payments": {"enabled": false}}}),
+        json!({"guest": true, "return_url": "javascript:alert(1)"}),
+        json!({"mode": "guest", "customer_id": someone}),
+    ] {
+        send(s.admin(Method::POST, "/v1/portal_sessions").json(&bad))
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    let created = send(s.admin(Method::POST, "/v1/portal_sessions").json(
+        &json!({"guest": true, "return_url": "https://shop.test/pricing", "expires_in_seconds": 600}),
+    ))
+    .await;
+    ok(&created, 201);
+    assert_eq!(created.body["mode"], "guest");
+    assert!(created.body["customer_id"].is_null());
+    assert_eq!(created.body["return_url"], "https://shop.test/pricing");
+    let id = created.body["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("gs_"), "{id}");
+    // The login code in the URL trades for a token, once.
+    let code = code_of(&created);
+    let exchanged = send(
+        s.request(Method::POST, "/v1/portal/session/exchange")
+            .json(&json!({"code": code})),
+    )
+    .await;
+    ok(&exchanged, 200);
+    assert_eq!(exchanged.body["session"]["mode"], "guest");
+    send(
+        s.request(Method::POST, "/v1/portal/session/exchange")
+            .json(&json!({"code": code})),
+    )
+    .await
+    .assert_problem(401, "invalid_login_code");
+    let t = exchanged.body["token"].as_str().unwrap().to_owned();
+
+    let me = send(s.portal(Method::GET, "/v1/portal/session", &t)).await;
+    ok(&me, 200);
+    assert_eq!(
+        (me.body["id"].as_str(), me.body["status"].as_str()),
+        (Some(id.as_str()), Some("active"))
+    );
+    let brand = send(s.portal(Method::GET, "/v1/portal/branding", &t)).await;
+    ok(&brand, 200);
+    assert_eq!(brand.body["name"], "Acme Shop");
+    let plans = send(s.portal(Method::GET, "/v1/portal/plans", &t)).await;
+    ok(&plans, 200);
+    let mut codes: Vec<&str> = plans.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    codes.sort();
+    assert_eq!(
+        codes,
+        ["basic", "basis"],
+        "public plans in every currency, never private ones"
+    );
+
+    // Every other portal route, as the served spec lists them.
+    let spec = s.served_spec().await;
+    let mut probed = 0;
+    for op in tests::spec::operations(&spec) {
+        let allowed = [
+            "/v1/portal/plans",
+            "/v1/portal/branding",
+            "/v1/portal/session",
+        ];
+        if !op.portal() || allowed.contains(&op.path.as_str()) {
+            continue;
+        }
+        let method = Method::from_bytes(op.method.as_bytes()).unwrap();
+        let r = send(s.portal(method, &op.url(""), &t)).await;
+        // A route with a JSON body may refuse the missing body first (extractors finish in
+        // any order); it never gets further.
+        if op.json_body() && r.status != 403 {
+            assert!(
+                r.status.is_client_error(),
+                "{} {}: {}",
+                op.method,
+                op.path,
+                r.body
+            );
+            continue;
+        }
+        assert_eq!(r.status, 403, "{} {}: {}", op.method, op.path, r.body);
+        assert_eq!(r.body["code"], "guest_session", "{} {}", op.method, op.path);
+        probed += 1;
+    }
+    assert!(probed >= 20, "{probed} customer routes probed");
+    // With a body the handler would take, a write is refused for being a guest's.
+    send(
+        s.portal(
+            Method::POST,
+            "/v1/portal/invoices/inv_01jd3x6v9f5m2q8r7t4w0y1z3a/pay",
+            &t,
+        )
+        .json(&json!({"source": "wallet"})),
+    )
+    .await
+    .assert_problem(403, "guest_session");
+
+    // The merchant revokes it: the token stops working at once.
+    let revoked = send(s.admin(Method::DELETE, &format!("/v1/portal_sessions/{id}"))).await;
+    ok(&revoked, 200);
+    assert_eq!(revoked.body["status"], "revoked");
+    send(s.portal(Method::GET, "/v1/portal/plans", &t))
+        .await
+        .assert_problem(401, "session_revoked");
+    // A guest logs out like anyone.
+    let other = send(
+        s.admin(Method::POST, "/v1/portal_sessions")
+            .json(&json!({"guest": true})),
+    )
+    .await;
+    ok(&other, 201);
+    let t2 = other.body["token"].as_str().unwrap().to_owned();
+    ok(
+        &send(s.portal(Method::DELETE, "/v1/portal/session", &t2)).await,
+        204,
+    );
+    send(s.portal(Method::GET, "/v1/portal/branding", &t2))
+        .await
+        .assert_problem(401, "session_revoked");
 }

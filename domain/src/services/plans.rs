@@ -237,6 +237,21 @@ impl PlanService {
 
     /// The portal's catalogue for one customer: public, active plans in the currencies of the
     /// customer's wallets (every currency when the customer has no wallet yet).
+    /// What a guest (no customer yet) may choose from: the account's public, active plans in
+    /// every currency.
+    pub fn public_catalogue(
+        &self,
+        tenant_id: &str,
+        page: &PageRequest,
+    ) -> DomainResult<Page<Plan>> {
+        let filter = PlanFilter {
+            status: Some(PlanStatus::Active),
+            visibility: Some(Visibility::Public),
+            currencies: Vec::new(),
+        };
+        self.plans.list(tenant_id, &filter, page)
+    }
+
     pub fn catalogue(
         &self,
         customer: &CustomerScope,

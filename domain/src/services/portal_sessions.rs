@@ -7,13 +7,14 @@ use sha2::{Digest, Sha256};
 
 use crate::audit::{actions, AuditEvent};
 use crate::customer::CustomerStatus;
-use crate::id::PortalSessionId;
+use crate::guest_session::GuestSession;
+use crate::id::{GuestSessionId, PortalSessionId};
 use crate::page::{Page, PageRequest};
 use crate::portal_session::{
     EndReason, NewSession, PortalSession, ProfileField, Refusal, Section, SessionMode, TokenClaims,
     TokenCodec, TokenError, LOGIN_CODE_TTL,
 };
-use crate::ports::{AuditRepo, CustomerRepo, PortalSessionRepo, UnitOfWork};
+use crate::ports::{AuditRepo, CustomerRepo, GuestSessionRepo, PortalSessionRepo, UnitOfWork};
 use crate::services::api_keys::Principal;
 use crate::services::customers;
 use crate::{clock, DomainError, DomainResult};
@@ -27,9 +28,33 @@ pub struct CreatedSession {
     pub url: String,
 }
 
+/// A created guest session: like [`CreatedSession`], without a customer.
+#[derive(Debug, Clone)]
+pub struct CreatedGuest {
+    pub session: GuestSession,
+    pub token: String,
+    pub url: String,
+}
+
+/// Who a portal token stands for: a customer's session, or a guest.
+#[derive(Debug, Clone)]
+pub enum Visitor {
+    Customer(PortalSession),
+    Guest(GuestSession),
+}
+
+/// What a guest may not do: anything of a customer's.
+pub fn guest_refused() -> DomainError {
+    DomainError::Forbidden {
+        code: ErrorCode::GuestSession,
+        message: "A guest session reads only the plans catalogue and the branding.".into(),
+    }
+}
+
 #[derive(Clone)]
 pub struct PortalSessionService {
     sessions: Arc<dyn PortalSessionRepo>,
+    guests: Arc<dyn GuestSessionRepo>,
     customers: Arc<dyn CustomerRepo>,
     audit: Arc<dyn AuditRepo>,
     units: Arc<dyn UnitOfWork>,
@@ -53,6 +78,7 @@ pub const REVOKED: &str = "The portal session has ended; ask for a new one.";
 impl PortalSessionService {
     pub fn new(
         sessions: Arc<dyn PortalSessionRepo>,
+        guests: Arc<dyn GuestSessionRepo>,
         customers: Arc<dyn CustomerRepo>,
         audit: Arc<dyn AuditRepo>,
         units: Arc<dyn UnitOfWork>,
@@ -61,6 +87,7 @@ impl PortalSessionService {
     ) -> Self {
         Self {
             sessions,
+            guests,
             customers,
             audit,
             units,
@@ -114,17 +141,154 @@ impl PortalSessionService {
                 .detail("superseded_others", supersede),
             )
         })?;
-        let sep = if self.url_base.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        let url = format!("{}{sep}code={code}", self.url_base);
+        let url = self.login_url(&code);
         Ok(CreatedSession {
             session,
             token,
             url,
         })
+    }
+
+    /// A guest session (no customer) for a pricing or checkout page: `return_url` and lifetime
+    /// as for customer sessions; the same single-use login code and token.
+    pub fn create_guest(
+        &self,
+        who: &Principal,
+        return_url: Option<String>,
+        expires_in_seconds: Option<i64>,
+    ) -> DomainResult<CreatedGuest> {
+        let ttl = expires_in_seconds.unwrap_or(crate::portal_session::DEFAULT_TTL_SECONDS);
+        let mut errs = Vec::new();
+        let range = crate::portal_session::MIN_TTL_SECONDS..=crate::portal_session::MAX_TTL_SECONDS;
+        if !range.contains(&ttl) {
+            errs.push(crate::FieldError::new(
+                "expires_in_seconds",
+                format!("must be between {} and {}", range.start(), range.end()),
+            ));
+        }
+        if return_url
+            .as_deref()
+            .is_some_and(|u| !crate::portal_session::is_http_url(u))
+        {
+            errs.push(crate::FieldError::new(
+                "return_url",
+                "must be an absolute http(s) URL of at most 2048 characters",
+            ));
+        }
+        if !errs.is_empty() {
+            return Err(DomainError::Validation(errs));
+        }
+        let now = clock::now();
+        let session = GuestSession {
+            id: GuestSessionId::new(),
+            tenant_id: who.tenant_id.clone(),
+            return_url,
+            created_at: now,
+            expires_at: now + chrono::Duration::seconds(ttl),
+            ended_at: None,
+            end_reason: None,
+            created_by_key_id: who.key_id.clone(),
+        };
+        let code = random_code();
+        let token = self.mint_guest(&session)?;
+        self.units.atomically(&mut || {
+            self.guests
+                .create(&session, &digest(&code), now + LOGIN_CODE_TTL)?;
+            self.audit.record(
+                &AuditEvent::new(
+                    &who.tenant_id,
+                    actions::SESSION_CREATED,
+                    format!("api_key:{}", who.key_id),
+                )
+                .detail("session_id", session.id.as_str())
+                .detail("mode", "guest"),
+            )
+        })?;
+        let url = self.login_url(&code);
+        Ok(CreatedGuest {
+            session,
+            token,
+            url,
+        })
+    }
+
+    /// Ends a guest session (admin revocation or the guest's log out).
+    pub fn end_guest(
+        &self,
+        tenant_id: &str,
+        id: &GuestSessionId,
+        reason: EndReason,
+    ) -> DomainResult<GuestSession> {
+        self.guests
+            .end(tenant_id, id, reason, clock::now())?
+            .ok_or_else(not_found)
+    }
+
+    /// Who a token stands for, if its session may be used now: a customer's session (as
+    /// [`Self::authenticate`]) or a guest.
+    pub fn authenticate_visitor(
+        &self,
+        token: &str,
+        audit_refusal: &dyn Fn(&str) -> bool,
+    ) -> DomainResult<Visitor> {
+        let now = clock::now();
+        let claims = self.verify(token, now)?;
+        match self.guest_of(&claims, now)? {
+            Some(guest) => Ok(Visitor::Guest(guest)),
+            None => self
+                .authenticate(token, audit_refusal)
+                .map(Visitor::Customer),
+        }
+    }
+
+    /// The guest session a token's claims name, if they name one (and it may be used now).
+    fn guest_of(
+        &self,
+        claims: &TokenClaims,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> DomainResult<Option<GuestSession>> {
+        if !claims.session_id.starts_with(crate::id::GUEST_SESSION)
+            || !claims.customer_id.is_empty()
+        {
+            return Ok(None);
+        }
+        let guest = self
+            .guests
+            .get(&claims.tenant_id, &claims.session_id)?
+            .ok_or_else(|| unauthenticated(ErrorCode::InvalidToken, INVALID_TOKEN))?;
+        match guest.check(now) {
+            Ok(()) => Ok(Some(guest)),
+            Err(Refusal::Ended(_)) => Err(unauthenticated(ErrorCode::SessionRevoked, REVOKED)),
+            Err(_) => Err(unauthenticated(ErrorCode::SessionExpired, EXPIRED)),
+        }
+    }
+
+    fn verify(&self, token: &str, now: chrono::DateTime<chrono::Utc>) -> DomainResult<TokenClaims> {
+        match self.tokens.verify(token, now) {
+            Ok(c) => Ok(c),
+            Err(TokenError::Invalid) => {
+                Err(unauthenticated(ErrorCode::InvalidToken, INVALID_TOKEN))
+            }
+            Err(TokenError::Expired) => Err(unauthenticated(ErrorCode::SessionExpired, EXPIRED)),
+        }
+    }
+
+    fn mint_guest(&self, s: &GuestSession) -> DomainResult<String> {
+        self.tokens.mint(&TokenClaims {
+            session_id: s.id.to_string(),
+            tenant_id: s.tenant_id.clone(),
+            customer_id: String::new(),
+            expires_at: s.expires_at,
+        })
+    }
+
+    fn login_url(&self, code: &str) -> String {
+        let sep = if self.url_base.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        format!("{}{sep}code={code}", self.url_base)
     }
 
     pub fn get(&self, tenant_id: &str, id: &PortalSessionId) -> DomainResult<PortalSession> {
@@ -163,8 +327,8 @@ impl PortalSessionService {
         Ok(ended.expect("set when the unit succeeds"))
     }
 
-    /// Trades a single-use login code for the session's token.
-    pub fn exchange(&self, code: &str) -> DomainResult<(PortalSession, String)> {
+    /// Trades a single-use login code for the session's token (a customer's or a guest's).
+    pub fn exchange(&self, code: &str) -> DomainResult<(Visitor, String)> {
         let invalid = || {
             unauthenticated(
                 ErrorCode::InvalidLoginCode,
@@ -175,10 +339,26 @@ impl PortalSessionService {
             return Err(invalid());
         }
         let now = clock::now();
-        let session = self
-            .sessions
-            .redeem_code(&digest(code), now)?
-            .ok_or_else(invalid)?;
+        let Some(session) = self.sessions.redeem_code(&digest(code), now)? else {
+            let guest = self
+                .guests
+                .redeem_code(&digest(code), now)?
+                .ok_or_else(invalid)?;
+            if guest.check(now).is_err() {
+                return Err(invalid());
+            }
+            let token = self.mint_guest(&guest)?;
+            self.audit.record(
+                &AuditEvent::new(
+                    &guest.tenant_id,
+                    actions::SESSION_EXCHANGED,
+                    "login_code".to_owned(),
+                )
+                .detail("session_id", guest.id.as_str())
+                .detail("mode", "guest"),
+            )?;
+            return Ok((Visitor::Guest(guest), token));
+        };
         // A code is redeemed once, so its refusal is audited at most once.
         let (session, _) = self.usable(&session.tenant_id, &session.id, now, &|_| true)?;
         let token = self.mint(&session)?;
@@ -190,7 +370,7 @@ impl PortalSessionService {
             )
             .session(&session.customer_id, &session.id),
         )?;
-        Ok((session, token))
+        Ok((Visitor::Customer(session), token))
     }
 
     /// The session a token stands for, if it may be used now. A session with an idle timeout
@@ -204,15 +384,11 @@ impl PortalSessionService {
         audit_refusal: &dyn Fn(&str) -> bool,
     ) -> DomainResult<PortalSession> {
         let now = clock::now();
-        let claims = match self.tokens.verify(token, now) {
-            Ok(c) => c,
-            Err(TokenError::Invalid) => {
-                return Err(unauthenticated(ErrorCode::InvalidToken, INVALID_TOKEN))
-            }
-            Err(TokenError::Expired) => {
-                return Err(unauthenticated(ErrorCode::SessionExpired, EXPIRED))
-            }
-        };
+        let claims = self.verify(token, now)?;
+        // A guest's token is good, but not for a customer's route.
+        if self.guest_of(&claims, now)?.is_some() {
+            return Err(guest_refused());
+        }
         let (mut session, _) =
             self.usable(&claims.tenant_id, &claims.session_id, now, audit_refusal)?;
         if session.customer_id != claims.customer_id {

@@ -9,6 +9,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod billing;
 pub mod customers;
+pub mod guest_sessions;
 pub mod health;
 pub mod idempotency;
 pub mod invoices;

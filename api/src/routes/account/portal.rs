@@ -3,11 +3,12 @@ use actix_web::{get, HttpResponse};
 
 use super::dto::Branding;
 use crate::error::{blocking, ApiError};
-use crate::extract::PortalAuth;
+use crate::extract::PortalVisitor;
 use crate::state::AppState;
+use domain::services::portal_sessions::Visitor;
 
 /// The merchant's name, logo, colours and support contacts, for a portal frontend to render
-/// (any session, whatever its sections).
+/// (any session, whatever its sections, a guest's included).
 #[utoipa::path(
     operation_id = "get_portal_branding",
     tag = "Portal: session",
@@ -17,9 +18,13 @@ use crate::state::AppState;
 #[get("/branding")]
 pub async fn branding(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalVisitor(visitor): PortalVisitor,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.accounts.clone();
-    let a = blocking(move || svc.get(&session.tenant_id)).await?;
+    let tenant_id = match visitor {
+        Visitor::Customer(s) => s.tenant_id,
+        Visitor::Guest(g) => g.tenant_id,
+    };
+    let a = blocking(move || svc.get(&tenant_id)).await?;
     Ok(HttpResponse::Ok().json(Branding::from(a)))
 }

@@ -4,13 +4,15 @@ use domain::portal_session::Section;
 
 use super::dto::{PlanList, PlanView};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{PortalAuth, Query};
-use crate::pagination::portal_page;
+use crate::extract::{PortalVisitor, Query};
+use crate::pagination::{guest_page, portal_page};
 use crate::routes::common::PageParams;
 use crate::state::AppState;
+use domain::services::portal_sessions::Visitor;
 
 /// The plans the customer may choose from (section `subscriptions`): public, active plans in
 /// the currencies of the customer's wallets, or in any currency while the customer has none.
+/// A guest session (no customer yet) sees every public, active plan.
 #[utoipa::path(
     operation_id = "list_portal_plans",
     tag = "Portal: plans",
@@ -26,12 +28,20 @@ use crate::state::AppState;
 pub async fn list(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalAuth(session): PortalAuth,
+    PortalVisitor(visitor): PortalVisitor,
     Query(q): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Subscriptions)?;
-    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
     let svc = state.plans.clone();
-    let found = blocking(move || svc.catalogue(&session.customer(), &page)).await?;
+    let found = match visitor {
+        Visitor::Customer(session) => {
+            session.require_section(Section::Subscriptions)?;
+            let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
+            blocking(move || svc.catalogue(&session.customer(), &page)).await?
+        }
+        Visitor::Guest(guest) => {
+            let page = guest_page(&state, &req, &guest, q.limit, q.cursor.as_deref())?;
+            blocking(move || svc.public_catalogue(&guest.tenant_id, &page)).await?
+        }
+    };
     Ok(HttpResponse::Ok().json(PlanList::from(found.map(PlanView::from))))
 }

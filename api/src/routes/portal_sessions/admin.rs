@@ -2,10 +2,12 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{delete, get, post, HttpRequest, HttpResponse};
 use domain::id::parse;
-use domain::portal_session::{CustomerRef, NewSession};
+use domain::portal_session::{CustomerRef, EndReason, NewSession};
+use domain::services::api_keys::Principal;
+use domain::FieldError;
 
 use super::dto::{
-    CreatePortalSession, CreatedPortalSession, ListSessions, PortalLink, SessionList,
+    CreatePortalSession, CreatedPortalSession, ListSessions, ModeBody, PortalLink, SessionList,
 };
 use crate::error::{blocking, ApiError, Problem};
 use crate::extract::{AdminKey, JsonBody, Query};
@@ -15,7 +17,9 @@ use crate::routes::common::customer_ref;
 use crate::routes::portal_sessions::dto::SessionView;
 use crate::state::AppState;
 
-/// Create a portal session for one customer.
+/// Create a portal session for one customer, or with `guest: true` a guest session without a
+/// customer (a pricing or checkout page): it reads only the public plans catalogue, the
+/// branding and itself; every other portal route answers it 403 `guest_session`.
 #[utoipa::path(
     operation_id = "create_portal_session",
     tag = "Portal sessions",
@@ -37,6 +41,19 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     state.limits.session_create(&who.key_id)?;
     let b = body.value;
+    if b.guest == Some(true) {
+        return create_guest(state, who, req, body.raw, b).await;
+    }
+    let mode = match b.mode.map(ModeBody::customer_mode) {
+        Some(None) => {
+            return Err(ApiError::validation(vec![FieldError::new(
+                "mode",
+                "a guest session is asked for with guest: true",
+            )]))
+        }
+        Some(Some(m)) => Some(m),
+        None => None,
+    };
     let customer = customer_ref(b.customer_id, b.external_customer_id)?;
     let (svc, accounts) = (state.portal.clone(), state.accounts.clone());
     let principal = who.clone();
@@ -52,7 +69,7 @@ pub async fn create(
             invalidate_existing: b
                 .invalidate_existing
                 .unwrap_or(defaults.invalidate_existing),
-            mode: b.mode.map(Into::into).unwrap_or(defaults.mode),
+            mode: mode.unwrap_or(defaults.mode),
             sections: b.sections.map_or(sections, |s| s.over(sections)),
             permissions: match b.permissions {
                 Some(p) => p.over(permissions),
@@ -61,6 +78,39 @@ pub async fn create(
             ..defaults
         };
         let created = svc.create(&principal, input)?;
+        Ok((StatusCode::CREATED, CreatedPortalSession::from(created)))
+    })
+    .await
+}
+
+/// A guest session: only `return_url` and `expires_in_seconds` apply.
+async fn create_guest(
+    state: Data<AppState>,
+    who: Principal,
+    req: HttpRequest,
+    raw: actix_web::web::Bytes,
+    b: CreatePortalSession,
+) -> Result<HttpResponse, ApiError> {
+    let misplaced: Vec<FieldError> = [
+        ("customer_id", b.customer_id.is_some()),
+        ("external_customer_id", b.external_customer_id.is_some()),
+        ("idle_timeout_seconds", b.idle_timeout_seconds.is_some()),
+        ("invalidate_existing", b.invalidate_existing.is_some()),
+        ("mode", b.mode.is_some()),
+        ("sections", b.sections.is_some()),
+        ("permissions", b.permissions.is_some()),
+    ]
+    .into_iter()
+    .filter(|(_, given)| *given)
+    .map(|(field, _)| FieldError::new(field, "is not used with guest: true"))
+    .collect();
+    if !misplaced.is_empty() {
+        return Err(ApiError::validation(misplaced));
+    }
+    let svc = state.portal.clone();
+    let principal = who.clone();
+    idempotency::run(&state, &who, &req, &raw, move || {
+        let created = svc.create_guest(&principal, b.return_url, b.expires_in_seconds)?;
         Ok((StatusCode::CREATED, CreatedPortalSession::from(created)))
     })
     .await
@@ -147,6 +197,13 @@ pub async fn revoke(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.portal.clone();
-    let session = blocking(move || svc.revoke(&who, &parse(&id)?)).await?;
-    Ok(HttpResponse::Ok().json(SessionView::from(session)))
+    // Guest sessions have their own ids (`gs_…`).
+    let ended = blocking(move || match id.starts_with(domain::id::GUEST_SESSION) {
+        true => svc
+            .end_guest(&who.tenant_id, &parse(&id)?, EndReason::Revoked)
+            .map(SessionView::from),
+        false => svc.revoke(&who, &parse(&id)?).map(SessionView::from),
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(ended))
 }

@@ -9,7 +9,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::routes::common::list_type;
-use domain::services::portal_sessions::CreatedSession;
+use domain::guest_session::GuestSession;
+use domain::services::portal_sessions::{CreatedGuest, CreatedSession, Visitor};
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -18,13 +19,17 @@ pub enum ModeBody {
     Customer,
     /// Read-only "see what the customer sees", audited per request.
     AdminPreview,
+    /// No customer (created with `guest: true`): the plans catalogue and the branding only.
+    Guest,
 }
 
-impl From<ModeBody> for SessionMode {
-    fn from(m: ModeBody) -> Self {
-        match m {
-            ModeBody::Customer => SessionMode::Customer,
-            ModeBody::AdminPreview => SessionMode::AdminPreview,
+impl ModeBody {
+    /// The mode of a customer's session (`guest` is asked for with `guest: true`).
+    pub fn customer_mode(self) -> Option<SessionMode> {
+        match self {
+            ModeBody::Customer => Some(SessionMode::Customer),
+            ModeBody::AdminPreview => Some(SessionMode::AdminPreview),
+            ModeBody::Guest => None,
         }
     }
 }
@@ -278,7 +283,8 @@ impl From<Permissions> for PermissionsBody {
 pub struct SessionView {
     #[schema(example = "ps_01jd3x6v9f5m2q8r7t4w0y1z3a")]
     pub id: String,
-    pub customer_id: String,
+    /// `null` for a guest session.
+    pub customer_id: Option<String>,
     pub mode: ModeBody,
     /// `active`, `expired`, `revoked`, `superseded` or `logged_out`.
     #[schema(example = "active")]
@@ -305,7 +311,7 @@ impl From<PortalSession> for SessionView {
             status,
             idle_expires_at: s.idle_expires_at(),
             id: s.id.into(),
-            customer_id: s.customer_id.into(),
+            customer_id: Some(s.customer_id.into()),
             mode: s.mode.into(),
             return_url: s.return_url,
             sections: s.sections.into(),
@@ -318,6 +324,50 @@ impl From<PortalSession> for SessionView {
     }
 }
 
+impl From<GuestSession> for SessionView {
+    fn from(s: GuestSession) -> Self {
+        let status = match (s.end_reason, s.check(domain::clock::now()).is_ok()) {
+            (Some(r), _) => r.as_str(),
+            (None, true) => "active",
+            (None, false) => "expired",
+        };
+        let nothing = Sections {
+            overview: false,
+            credits: false,
+            invoices: false,
+            usage: false,
+            payments: false,
+            subscriptions: false,
+            profile: false,
+            payment_methods: false,
+            activity: false,
+        };
+        Self {
+            status,
+            idle_expires_at: None,
+            id: s.id.into(),
+            customer_id: None,
+            mode: ModeBody::Guest,
+            return_url: s.return_url,
+            sections: nothing.into(),
+            permissions: Permissions::default().into(),
+            created_at: s.created_at,
+            expires_at: s.expires_at,
+            idle_timeout_seconds: None,
+            ended_at: s.ended_at,
+        }
+    }
+}
+
+impl From<Visitor> for SessionView {
+    fn from(v: Visitor) -> Self {
+        match v {
+            Visitor::Customer(s) => s.into(),
+            Visitor::Guest(g) => g.into(),
+        }
+    }
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"external_customer_id": "acme-42", "return_url": "https://shop.test/account",
@@ -325,6 +375,10 @@ impl From<PortalSession> for SessionView {
     "sections": {"payments": {"enabled": false}},
     "permissions": {"profile_update": {"allowed_fields": ["email", "phone"]}}}))]
 pub struct CreatePortalSession {
+    /// `true`: a guest session without a customer, for a pricing or checkout page; it reads
+    /// only the plans catalogue and the branding. Takes `return_url` and
+    /// `expires_in_seconds` only.
+    pub guest: Option<bool>,
     /// The customer, by id…
     pub customer_id: Option<String>,
     /// …or by the merchant's external id (exactly one of the two).
@@ -361,6 +415,16 @@ pub struct CreatedPortalSession {
 
 impl From<CreatedSession> for CreatedPortalSession {
     fn from(c: CreatedSession) -> Self {
+        Self {
+            session: c.session.into(),
+            token: c.token,
+            url: c.url,
+        }
+    }
+}
+
+impl From<CreatedGuest> for CreatedPortalSession {
+    fn from(c: CreatedGuest) -> Self {
         Self {
             session: c.session.into(),
             token: c.token,

@@ -4,9 +4,11 @@ use actix_web::{delete, get, post, HttpRequest, HttpResponse};
 
 use super::dto::{ExchangeCode, ExchangedToken};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{client_address, JsonBody, PortalAuth};
+use crate::extract::{client_address, JsonBody, PortalVisitor};
 use crate::routes::portal_sessions::dto::SessionView;
 use crate::state::AppState;
+use domain::portal_session::EndReason;
+use domain::services::portal_sessions::Visitor;
 
 /// Exchange the single-use login code from a session's `url` for the session token. A code
 /// works once, for 10 minutes; of simultaneous exchanges exactly one succeeds.
@@ -30,15 +32,17 @@ pub async fn exchange(
     state.limits.exchange(&client_address(&req))?;
     let svc = state.portal.clone();
     let code = body.value.code;
-    let (session, token) = blocking(move || svc.exchange(&code)).await?;
+    let (visitor, token) = blocking(move || svc.exchange(&code)).await?;
+    let session = SessionView::from(visitor);
     Ok(HttpResponse::Ok().json(ExchangedToken {
         token,
         expires_at: session.expires_at,
-        session: session.into(),
+        session,
     }))
 }
 
-/// The current session: customer, mode, expiry, idle expiry, sections, permissions, return URL.
+/// The current session: customer, mode, expiry, idle expiry, sections, permissions, return URL
+/// (a guest session too: no customer, mode `guest`).
 #[utoipa::path(
     operation_id = "get_portal_session",
     tag = "Portal: session",
@@ -49,8 +53,8 @@ pub async fn exchange(
     ),
 )]
 #[get("/session")]
-pub async fn current(PortalAuth(session): PortalAuth) -> HttpResponse {
-    HttpResponse::Ok().json(SessionView::from(session))
+pub async fn current(PortalVisitor(visitor): PortalVisitor) -> HttpResponse {
+    HttpResponse::Ok().json(SessionView::from(visitor))
 }
 
 /// Log out: the session ends and its token stops working. Under an admin preview this ends the
@@ -66,9 +70,15 @@ pub async fn current(PortalAuth(session): PortalAuth) -> HttpResponse {
 #[delete("/session")]
 pub async fn logout(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalVisitor(visitor): PortalVisitor,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.portal.clone();
-    blocking(move || svc.logout(&session)).await?;
+    blocking(move || match visitor {
+        Visitor::Customer(session) => svc.logout(&session),
+        Visitor::Guest(g) => svc
+            .end_guest(&g.tenant_id, &g.id, EndReason::LoggedOut)
+            .map(|_| ()),
+    })
+    .await?;
     Ok(HttpResponse::build(StatusCode::NO_CONTENT).finish())
 }
