@@ -14,7 +14,7 @@ use domain::services::overview::OverviewService;
 use domain::services::payment_methods::PaymentMethodService;
 use domain::services::payments::{PaymentPorts, PaymentService};
 use domain::services::plans::PlanService;
-use domain::services::portal_sessions::PortalSessionService;
+use domain::services::portal_sessions::{PortalSessionPorts, PortalSessionService};
 use domain::services::subscriptions::SubscriptionService;
 use domain::services::usage::UsageService;
 use domain::services::wallets::WalletService;
@@ -129,12 +129,15 @@ impl AppState {
                 shared.clone(),
             ),
             portal: PortalSessionService::new(
-                shared.clone(),
-                shared.clone(),
-                shared.clone(),
-                shared.clone(),
-                shared.clone(),
-                tokens.clone(),
+                PortalSessionPorts {
+                    sessions: shared.clone(),
+                    guests: shared.clone(),
+                    customers: shared.clone(),
+                    accounts: shared.clone(),
+                    audit: shared.clone(),
+                    units: shared.clone(),
+                    tokens: tokens.clone(),
+                },
                 settings.url_base,
             ),
             audit: AuditService::new(shared.clone()),

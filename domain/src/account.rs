@@ -43,6 +43,9 @@ pub struct AccountSettings {
     /// `{customer_id}`, `{payment_method_id}`, `{amount}` and `{currency}` filled in for each
     /// pending payment. Without it, the portal offers only wallet payment.
     pub payment_url_template: Option<String>,
+    /// Where this account's portal frontend lives (absolute http(s) URL): a new session's `url`
+    /// is this plus `?code=…`. Default: the server's `PORTAL_URL_BASE`.
+    pub portal_url_base: Option<String>,
     /// The sections a new portal session shows when its creator does not say (every section
     /// otherwise).
     pub portal_sections: Option<Sections>,
@@ -74,6 +77,7 @@ pub struct AccountPatch {
     pub invoice_footer: Option<Option<String>>,
     pub payment_method_setup_url: Option<Option<String>>,
     pub payment_url_template: Option<Option<String>>,
+    pub portal_url_base: Option<Option<String>>,
     pub portal_sections: Option<Option<Sections>>,
     pub portal_permissions: Option<Option<Permissions>>,
 }
@@ -106,6 +110,7 @@ impl Account {
                 patch.payment_method_setup_url,
             ),
             (&mut s.payment_url_template, patch.payment_url_template),
+            (&mut s.portal_url_base, patch.portal_url_base),
         ] {
             if let Some(v) = value {
                 *field = v;
@@ -138,14 +143,16 @@ impl Account {
             true,
         );
         check_email_field("support_email", s.support_email.as_deref(), &mut errors);
-        if s.support_url
-            .as_ref()
-            .is_some_and(|u| !is_web_url(u, false))
-        {
-            errors.push(FieldError::new(
-                "support_url",
-                "must be an absolute http(s) URL of at most 2048 characters",
-            ));
+        for (field, url) in [
+            ("support_url", &s.support_url),
+            ("portal_url_base", &s.portal_url_base),
+        ] {
+            if url.as_ref().is_some_and(|u| !is_web_url(u, false)) {
+                errors.push(FieldError::new(
+                    field,
+                    "must be an absolute http(s) URL of at most 2048 characters",
+                ));
+            }
         }
         for (field, url) in [
             ("logo_url", &s.logo_url),

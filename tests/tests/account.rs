@@ -10,6 +10,7 @@ on_both_backends!(
     the_account_names_the_merchant_on_invoices_and_in_the_portal,
     new_sessions_start_from_the_account_defaults,
     bad_account_settings_change_nothing,
+    new_sessions_link_to_the_accounts_portal,
 );
 
 async fn patch(s: &TestServer, body: Value) -> tests::Reply {
@@ -203,4 +204,59 @@ async fn bad_account_settings_change_nothing(s: TestServer) {
         );
     }
     assert_eq!(s.query_texts(&s.stored_state_query()), before);
+}
+
+/// An account with its own portal frontend: new sessions' login URLs (customer, shortcut and
+/// guest) lead there; without one, to the server's `PORTAL_URL_BASE`.
+async fn new_sessions_link_to_the_accounts_portal(s: TestServer) {
+    let c = customer(&s, json!({"name": "Linked", "external_id": "linked-1"})).await;
+    let url = |r: &tests::Reply| r.body["url"].as_str().unwrap().to_owned();
+    let before = url(&portal_session(&s, json!({"customer_id": c})).await);
+    assert!(
+        !before.starts_with("https://billing.acme.test/"),
+        "{before}"
+    );
+    for bad in [
+        "ftp://billing.acme.test",
+        "billing.acme.test/portal",
+        "https://user@evil.test",
+    ] {
+        patch(&s, json!({"portal_url_base": bad}))
+            .await
+            .assert_problem(422, "validation_failed");
+    }
+    let r = patch(
+        &s,
+        json!({"portal_url_base": "https://billing.acme.test/portal"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["portal_url_base"],
+        "https://billing.acme.test/portal"
+    );
+    let own = url(&portal_session(&s, json!({"customer_id": c})).await);
+    assert!(
+        own.starts_with("https://billing.acme.test/portal?code="),
+        "{own}"
+    );
+    let shortcut = send(s.admin(Method::GET, "/v1/customers/portal/linked-1")).await;
+    assert!(
+        url(&shortcut).starts_with("https://billing.acme.test/portal?code="),
+        "{}",
+        shortcut.body
+    );
+    let guest = portal_session(&s, json!({"guest": true})).await;
+    assert!(
+        url(&guest).starts_with("https://billing.acme.test/portal?code="),
+        "{}",
+        guest.body
+    );
+    // `null` goes back to the server's.
+    assert_eq!(
+        patch(&s, json!({"portal_url_base": null})).await.status,
+        200
+    );
+    let back = url(&portal_session(&s, json!({"customer_id": c})).await);
+    assert_eq!(back.split("?code=").next(), before.split("?code=").next());
 }

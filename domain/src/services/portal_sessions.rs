@@ -14,7 +14,9 @@ use crate::portal_session::{
     EndReason, NewSession, PortalSession, ProfileField, Refusal, Section, SessionMode, TokenClaims,
     TokenCodec, TokenError, LOGIN_CODE_TTL,
 };
-use crate::ports::{AuditRepo, CustomerRepo, GuestSessionRepo, PortalSessionRepo, UnitOfWork};
+use crate::ports::{
+    AccountRepo, AuditRepo, CustomerRepo, GuestSessionRepo, PortalSessionRepo, UnitOfWork,
+};
 use crate::services::api_keys::Principal;
 use crate::services::customers;
 use crate::{clock, DomainError, DomainResult};
@@ -56,6 +58,7 @@ pub struct PortalSessionService {
     sessions: Arc<dyn PortalSessionRepo>,
     guests: Arc<dyn GuestSessionRepo>,
     customers: Arc<dyn CustomerRepo>,
+    accounts: Arc<dyn AccountRepo>,
     audit: Arc<dyn AuditRepo>,
     units: Arc<dyn UnitOfWork>,
     tokens: Arc<dyn TokenCodec>,
@@ -75,23 +78,29 @@ pub const INVALID_TOKEN: &str =
 pub const EXPIRED: &str = "The portal session has expired; ask for a new one.";
 pub const REVOKED: &str = "The portal session has ended; ask for a new one.";
 
+/// What portal sessions need.
+pub struct PortalSessionPorts {
+    pub sessions: Arc<dyn PortalSessionRepo>,
+    pub guests: Arc<dyn GuestSessionRepo>,
+    pub customers: Arc<dyn CustomerRepo>,
+    pub accounts: Arc<dyn AccountRepo>,
+    pub audit: Arc<dyn AuditRepo>,
+    pub units: Arc<dyn UnitOfWork>,
+    pub tokens: Arc<dyn TokenCodec>,
+}
+
 impl PortalSessionService {
-    pub fn new(
-        sessions: Arc<dyn PortalSessionRepo>,
-        guests: Arc<dyn GuestSessionRepo>,
-        customers: Arc<dyn CustomerRepo>,
-        audit: Arc<dyn AuditRepo>,
-        units: Arc<dyn UnitOfWork>,
-        tokens: Arc<dyn TokenCodec>,
-        url_base: String,
-    ) -> Self {
+    /// `url_base`: the server's portal frontend (`PORTAL_URL_BASE`), for accounts without
+    /// their own.
+    pub fn new(ports: PortalSessionPorts, url_base: String) -> Self {
         Self {
-            sessions,
-            guests,
-            customers,
-            audit,
-            units,
-            tokens,
+            sessions: ports.sessions,
+            guests: ports.guests,
+            customers: ports.customers,
+            accounts: ports.accounts,
+            audit: ports.audit,
+            units: ports.units,
+            tokens: ports.tokens,
             url_base,
         }
     }
@@ -141,7 +150,7 @@ impl PortalSessionService {
                 .detail("superseded_others", supersede),
             )
         })?;
-        let url = self.login_url(&code);
+        let url = self.login_url(&who.tenant_id, &code)?;
         Ok(CreatedSession {
             session,
             token,
@@ -204,7 +213,7 @@ impl PortalSessionService {
                 .detail("mode", "guest"),
             )
         })?;
-        let url = self.login_url(&code);
+        let url = self.login_url(&who.tenant_id, &code)?;
         Ok(CreatedGuest {
             session,
             token,
@@ -282,13 +291,15 @@ impl PortalSessionService {
         })
     }
 
-    fn login_url(&self, code: &str) -> String {
-        let sep = if self.url_base.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        format!("{}{sep}code={code}", self.url_base)
+    /// The login URL of a new session: the account's `portal_url_base`, or the server's.
+    fn login_url(&self, tenant_id: &str, code: &str) -> DomainResult<String> {
+        let base = self
+            .accounts
+            .get(tenant_id)?
+            .and_then(|a| a.settings.portal_url_base)
+            .unwrap_or_else(|| self.url_base.clone());
+        let sep = if base.contains('?') { '&' } else { '?' };
+        Ok(format!("{base}{sep}code={code}"))
     }
 
     pub fn get(&self, tenant_id: &str, id: &PortalSessionId) -> DomainResult<PortalSession> {

@@ -56,6 +56,11 @@ pub struct UpdateAccount {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, example = "https://pay.example.com/invoices/{invoice_id}?payment={payment_id}")]
     pub payment_url_template: Option<Option<String>>,
+    /// Where this account's portal frontend lives (absolute http(s) URL): new sessions' `url`
+    /// is this plus `?code=…`. `null`: the server's `PORTAL_URL_BASE`.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "https://billing.acme.test/portal")]
+    pub portal_url_base: Option<Option<String>>,
     /// What a new portal session shows when its creator leaves `sections` (or one of them)
     /// out; sections left out here are on. `null`: every section.
     #[serde(default, deserialize_with = "present")]
@@ -81,6 +86,7 @@ impl From<UpdateAccount> for AccountPatch {
             invoice_footer: b.invoice_footer,
             payment_method_setup_url: b.payment_method_setup_url,
             payment_url_template: b.payment_url_template,
+            portal_url_base: b.portal_url_base,
             portal_sections: b.portal_sections.map(|v| v.map(Into::into)),
             portal_permissions: b.portal_permissions.map(|v| v.map(Into::into)),
         }
@@ -103,6 +109,8 @@ pub struct AccountView {
     pub invoice_footer: Option<String>,
     pub payment_method_setup_url: Option<String>,
     pub payment_url_template: Option<String>,
+    /// `null`: the server's `PORTAL_URL_BASE`.
+    pub portal_url_base: Option<String>,
     /// What new portal sessions show unless their creator says otherwise.
     pub portal_sections: SectionsBody,
     /// What new portal sessions may do unless their creator says otherwise.
@@ -126,6 +134,7 @@ impl From<Account> for AccountView {
             invoice_footer: s.invoice_footer,
             payment_method_setup_url: s.payment_method_setup_url,
             payment_url_template: s.payment_url_template,
+            portal_url_base: s.portal_url_base,
             portal_sections: sections.into(),
             portal_permissions: permissions.into(),
             created_at: a.created_at,
