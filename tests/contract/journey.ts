@@ -30,7 +30,9 @@ const portal = createClient<paths>({ baseUrl: api, headers: { "X-Session-Token":
 
 const session = await portal.GET("/v1/portal/session");
 check(session.data?.mode === "customer" && session.data.sections.invoices?.enabled !== false, "read the session");
-const customerId: string = session.data.customer_id;
+// A guest session has no customer (null); this one is a customer's.
+const customerId = session.data.customer_id;
+check(typeof customerId === "string", "a customer's session names its customer");
 
 const overview = await portal.GET("/v1/portal/overview");
 check(overview.data?.wallets && overview.data.wallets.length > 0, "overview lists wallets");
