@@ -474,23 +474,12 @@ impl PaymentService {
                                         message: format!("The invoice is {}.", inv.status.as_str()),
                                     });
                                 }
-                                let due = inv.amount_due();
-                                if pay.amount > due {
-                                    return Err(unprocessable(
-                                        ErrorCode::Overpayment,
-                                        format!(
-                                            "the invoice has {} left to pay",
-                                            crate::money::canonical(&due)
-                                        ),
-                                    ));
-                                }
+                                within_due(inv, &pay.amount)?;
                                 pay.status = PaymentState::Succeeded;
                                 if reference.is_some() {
                                     pay.reference = reference.clone();
                                 }
-                                inv.amount_paid += &pay.amount;
-                                settle(inv, false);
-                                inv.updated_at = now;
+                                count_toward(inv, &pay.amount, now);
                             }
                         }
                         Ok(())
@@ -572,16 +561,7 @@ impl PaymentService {
                 if p.status == PaymentState::Failed {
                     return Ok(payment);
                 }
-                let due = inv.amount_due();
-                if p.amount > due {
-                    return Err(unprocessable(
-                        ErrorCode::Overpayment,
-                        format!(
-                            "the invoice has {} left to pay",
-                            crate::money::canonical(&due)
-                        ),
-                    ));
-                }
+                within_due(inv, &p.amount)?;
                 if let Some(st) = wallet {
                     if st.wallet.customer_id != inv.customer_id {
                         return Err(crate::services::wallets::not_found());
@@ -605,9 +585,7 @@ impl PaymentService {
                     check_invariants(st)?;
                     payment.credits = Some(credits);
                 }
-                inv.amount_paid += &p.amount;
-                settle(inv, false);
-                inv.updated_at = now;
+                count_toward(inv, &p.amount, now);
                 Ok(payment)
             },
         )
@@ -701,4 +679,26 @@ fn may_pay(session: &PortalSession) -> DomainResult<()> {
         });
     }
     Ok(())
+}
+
+/// 422 `overpayment` when `amount` is more than the invoice has left to pay.
+fn within_due(inv: &Invoice, amount: &BigDecimal) -> DomainResult<()> {
+    let due = inv.amount_due();
+    if amount > &due {
+        return Err(unprocessable(
+            ErrorCode::Overpayment,
+            format!(
+                "the invoice has {} left to pay",
+                crate::money::canonical(&due)
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// A succeeded payment of `amount` counts toward the invoice.
+fn count_toward(inv: &mut Invoice, amount: &BigDecimal, now: chrono::DateTime<chrono::Utc>) {
+    inv.amount_paid += amount;
+    settle(inv, false);
+    inv.updated_at = now;
 }
