@@ -245,7 +245,7 @@ impl PortalSessionService {
         match self.guest_of(&claims, now)? {
             Some(guest) => Ok(Visitor::Guest(guest)),
             None => self
-                .authenticate(token, audit_refusal)
+                .customer_session(&claims, now, audit_refusal)
                 .map(Visitor::Customer),
         }
     }
@@ -400,6 +400,17 @@ impl PortalSessionService {
         if self.guest_of(&claims, now)?.is_some() {
             return Err(guest_refused());
         }
+        self.customer_session(&claims, now, audit_refusal)
+    }
+
+    /// The customer's session verified `claims` name, if it may be used now (recording this
+    /// use when it has an idle timeout).
+    fn customer_session(
+        &self,
+        claims: &TokenClaims,
+        now: chrono::DateTime<chrono::Utc>,
+        audit_refusal: &dyn Fn(&str) -> bool,
+    ) -> DomainResult<PortalSession> {
         let (mut session, _) =
             self.usable(&claims.tenant_id, &claims.session_id, now, audit_refusal)?;
         if session.customer_id != claims.customer_id {
