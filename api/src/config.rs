@@ -58,6 +58,23 @@ pub struct Config {
     /// claimed subscription; more than 1 helps only on PostgreSQL).
     #[arg(long, env = "PORTAL_BILLING_CONCURRENCY", default_value_t = 2)]
     pub billing_concurrency: usize,
+    /// Milliseconds between the webhook worker's looks for new events and due deliveries; 0
+    /// turns the worker off on this node. Every replica may run it: each delivery is claimed by
+    /// one node.
+    #[arg(long, env = "PORTAL_WEBHOOKS_POLL_MS", default_value_t = 200)]
+    pub webhooks_poll_ms: u64,
+    /// Webhook deliveries this node sends at once.
+    #[arg(long, env = "PORTAL_WEBHOOKS_CONCURRENCY", default_value_t = 16)]
+    pub webhooks_concurrency: usize,
+    /// Seconds a receiver has to answer a webhook (connection included) before the attempt
+    /// counts as failed.
+    #[arg(long, env = "PORTAL_WEBHOOKS_TIMEOUT_SECS", default_value_t = 15)]
+    pub webhooks_timeout_secs: u64,
+    /// Allow `http` webhook URLs and loopback/private/link-local targets. For development and
+    /// tests only: in production this lets endpoints reach internal services (SSRF).
+    #[arg(long, env = "PORTAL_WEBHOOKS_ALLOW_INSECURE", action = clap::ArgAction::SetTrue,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub webhooks_allow_insecure: bool,
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "PORTAL_WORKERS")]
     pub workers: Option<usize>,

@@ -20,5 +20,6 @@ pub mod server;
 pub mod state;
 pub mod timestamps;
 pub mod tokens;
+pub mod webhooks;
 
 pub use server::{build_app, openapi_spec};

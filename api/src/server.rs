@@ -77,7 +77,19 @@ pub fn prepare(
         billing_every: (config.billing_interval_secs > 0)
             .then(|| std::time::Duration::from_secs(config.billing_interval_secs)),
         billing_concurrency: config.billing_concurrency,
+        webhooks_allow_insecure: config.webhooks_allow_insecure,
+        webhook_worker: (config.webhooks_poll_ms > 0).then(|| crate::webhooks::WorkerSettings {
+            poll: std::time::Duration::from_millis(config.webhooks_poll_ms),
+            concurrency: config.webhooks_concurrency.max(1),
+            timeout: std::time::Duration::from_secs(config.webhooks_timeout_secs.max(1)),
+            allow_insecure: config.webhooks_allow_insecure,
+        }),
     };
+    if config.webhooks_allow_insecure {
+        tracing::warn!(
+            "PORTAL_WEBHOOKS_ALLOW_INSECURE is on: webhooks may target http and private addresses"
+        );
+    }
     let state = AppState::new(store, Arc::new(tokens), settings);
     // An empty variable (as docker compose passes an unset one) means "generate a key".
     let preset = config
@@ -106,6 +118,9 @@ pub fn start(
     actix_web::rt::spawn(housekeeping(state.clone()));
     if let Some(every) = state.billing_every {
         actix_web::rt::spawn(billing_worker(state.clone(), every));
+    }
+    if let Some(settings) = state.webhook_worker {
+        actix_web::rt::spawn(crate::webhooks::worker(state.clone(), settings));
     }
     let mut server = HttpServer::new(move || build_app(state.clone())).listen(listener)?;
     if let Some(n) = workers {

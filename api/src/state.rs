@@ -15,9 +15,10 @@ use domain::services::payment_methods::PaymentMethodService;
 use domain::services::payments::{PaymentPorts, PaymentService};
 use domain::services::plans::PlanService;
 use domain::services::portal_sessions::{PortalSessionPorts, PortalSessionService};
-use domain::services::subscriptions::SubscriptionService;
+use domain::services::subscriptions::{SubscriptionPorts, SubscriptionService};
 use domain::services::usage::UsageService;
 use domain::services::wallets::WalletService;
+use domain::services::webhooks::{Events, WebhookService};
 use storage::Store;
 
 use crate::limits::{LimitConfig, RateLimits};
@@ -43,6 +44,7 @@ pub struct AppState {
     pub billing: BillingService,
     pub entitlements: EntitlementService,
     pub overview: OverviewService,
+    pub webhooks: WebhookService,
     pub idempotency: Arc<dyn IdempotencyRepo>,
     /// Encrypts recorded idempotent answers (they may hold new tokens and keys).
     pub sealer: Arc<PasetoCodec>,
@@ -57,12 +59,21 @@ pub struct AppState {
     pub cors_origins: Arc<Vec<String>>,
     pub billing_every: Option<std::time::Duration>,
     pub billing_concurrency: usize,
+    /// The webhook worker on this node; `None`: off.
+    pub webhook_worker: Option<crate::webhooks::WorkerSettings>,
 }
 
 impl AppState {
     pub fn new(store: Store, tokens: Arc<PasetoCodec>, settings: Settings) -> Self {
         let shared = Arc::new(store.clone());
-        let wallets = WalletService::new(shared.clone(), shared.clone());
+        // Every change's webhook events go to the outbox in the change's own transaction.
+        let events = Events::new(shared.clone());
+        let wallets = WalletService::new(
+            shared.clone(),
+            shared.clone(),
+            shared.clone(),
+            events.clone(),
+        );
         let payments = PaymentService::new(PaymentPorts {
             payments: shared.clone(),
             subscriptions: shared.clone(),
@@ -72,6 +83,7 @@ impl AppState {
             accounts: shared.clone(),
             audit: shared.clone(),
             units: shared.clone(),
+            events: events.clone(),
         });
         let invoices = InvoiceService::new(
             shared.clone(),
@@ -79,6 +91,7 @@ impl AppState {
             shared.clone(),
             shared.clone(),
             payments.clone(),
+            events.clone(),
         );
         let billing = BillingService::new(
             BillingPorts {
@@ -91,18 +104,20 @@ impl AppState {
                 clocks: shared.clone(),
                 runs: shared.clone(),
                 units: shared.clone(),
+                events: events.clone(),
             },
             payments.clone(),
         );
-        let subscriptions = SubscriptionService::new(
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            billing.clone(),
-        );
+        let subscriptions = SubscriptionService::new(SubscriptionPorts {
+            subscriptions: shared.clone(),
+            plans: shared.clone(),
+            customers: shared.clone(),
+            wallets: shared.clone(),
+            audit: shared.clone(),
+            units: shared.clone(),
+            billing: billing.clone(),
+            events: events.clone(),
+        });
         let usage = UsageService::new(
             shared.clone(),
             shared.clone(),
@@ -127,6 +142,7 @@ impl AppState {
                 shared.clone(),
                 shared.clone(),
                 shared.clone(),
+                events.clone(),
             ),
             portal: PortalSessionService::new(
                 PortalSessionPorts {
@@ -137,6 +153,7 @@ impl AppState {
                     audit: shared.clone(),
                     units: shared.clone(),
                     tokens: tokens.clone(),
+                    events,
                 },
                 settings.url_base,
             ),
@@ -157,6 +174,11 @@ impl AppState {
                 shared.clone(),
                 shared.clone(),
             ),
+            webhooks: WebhookService::new(
+                shared.clone(),
+                shared.clone(),
+                settings.webhooks_allow_insecure,
+            ),
             idempotency: shared.clone(),
             cursor_key: Arc::new(tokens.derive_key("portal-api:list-cursors")),
             sealer: tokens,
@@ -168,6 +190,7 @@ impl AppState {
             cors_origins: Arc::new(settings.cors_origins),
             billing_every: settings.billing_every,
             billing_concurrency: settings.billing_concurrency.max(1),
+            webhook_worker: settings.webhook_worker,
         }
     }
 }
@@ -183,4 +206,8 @@ pub struct Settings {
     pub billing_every: Option<std::time::Duration>,
     /// Billing drains run at once in each pass.
     pub billing_concurrency: usize,
+    /// `http` and private webhook targets allowed.
+    pub webhooks_allow_insecure: bool,
+    /// The webhook worker on this node; `None`: off.
+    pub webhook_worker: Option<crate::webhooks::WorkerSettings>,
 }

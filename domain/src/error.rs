@@ -73,6 +73,9 @@ error_codes! {
     SubscriptionNotFound = "subscription_not_found", 404;
     TestClockNotFound = "test_clock_not_found", 404;
     PaymentMethodNotFound = "payment_method_not_found", 404;
+    WebhookEndpointNotFound = "webhook_endpoint_not_found", 404;
+    WebhookEventNotFound = "webhook_event_not_found", 404;
+    WebhookDeliveryNotFound = "webhook_delivery_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     BodyTimeout = "body_timeout", 408;
     CustomerArchived = "customer_archived", 409;
@@ -95,6 +98,7 @@ error_codes! {
     PaymentPending = "payment_pending", 409;
     OnlinePaymentUnavailable = "online_payment_unavailable", 409;
     WalletClosed = "wallet_closed", 409;
+    WebhookEndpointDisabled = "webhook_endpoint_disabled", 409;
     WalletFrozen = "wallet_frozen", 409;
     PayloadTooLarge = "payload_too_large", 413;
     UriTooLong = "uri_too_long", 414;

@@ -22,6 +22,11 @@ pub const SUBSCRIPTION: &str = "sub";
 pub const TEST_CLOCK: &str = "clock";
 pub const BILLING_RUN: &str = "brun";
 pub const PAYMENT_METHOD: &str = "pm";
+pub const WEBHOOK_ENDPOINT: &str = "we";
+/// A webhook event (a "message" in Standard Webhooks terms; `evt` names usage events).
+pub const WEBHOOK_EVENT: &str = "msg";
+pub const WEBHOOK_DELIVERY: &str = "whd";
+pub const WEBHOOK_ATTEMPT: &str = "wha";
 
 pub fn new_id(prefix: &str) -> String {
     // Monotonic within the process: ids made in the same millisecond still sort in the order
@@ -187,6 +192,25 @@ prefixed_id!(
     SUBSCRIPTION,
     "subscription",
     ErrorCode::SubscriptionNotFound
+);
+
+prefixed_id!(
+    WebhookEndpointId,
+    WEBHOOK_ENDPOINT,
+    "webhook endpoint",
+    ErrorCode::WebhookEndpointNotFound
+);
+prefixed_id!(
+    WebhookEventId,
+    WEBHOOK_EVENT,
+    "webhook event",
+    ErrorCode::WebhookEventNotFound
+);
+prefixed_id!(
+    WebhookDeliveryId,
+    WEBHOOK_DELIVERY,
+    "webhook delivery",
+    ErrorCode::WebhookDeliveryNotFound
 );
 
 /// Parses a client's id for a resource, or that resource's 404.

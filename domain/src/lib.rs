@@ -61,6 +61,7 @@ pub mod subscription;
 pub mod test_clock;
 pub mod usage;
 pub mod wallet;
+pub mod webhook;
 
 pub use error::{DomainError, DomainResult, ErrorCode, FieldError};
 
@@ -96,6 +97,9 @@ mod text_forms {
         agree::<crate::portal_session::ProfileField>();
         agree::<crate::portal_session::EndReason>();
         agree::<crate::usage::Aggregation>();
+        agree::<crate::webhook::EndpointStatus>();
+        agree::<crate::webhook::DisabledReason>();
+        agree::<crate::webhook::DeliveryStatus>();
         agree::<crate::usage::Granularity>();
         agree::<crate::wallet::WalletStatus>();
         agree::<crate::wallet::LotKind>();

@@ -597,3 +597,109 @@ pub trait ActivityRepo: Send + Sync {
         limit: usize,
     ) -> DomainResult<Vec<Vec<crate::activity::Activity>>>;
 }
+
+/// Where changes record the webhook events that report them. Called inside the unit of work
+/// that makes the change, so the event commits, or rolls back, with it.
+pub trait Outbox: Send + Sync {
+    fn emit(&self, event: &crate::webhook::WebhookEvent) -> DomainResult<()>;
+}
+
+/// Endpoints, the events of the outbox, and their deliveries.
+pub trait WebhookRepo: Outbox {
+    /// Records an event already fanned out by its caller (a test ping to one endpoint).
+    fn emit_dispatched(&self, event: &crate::webhook::WebhookEvent) -> DomainResult<()>;
+    fn insert_endpoint(&self, endpoint: &crate::webhook::WebhookEndpoint) -> DomainResult<()>;
+    fn endpoint(
+        &self,
+        tenant_id: &str,
+        id: &crate::id::WebhookEndpointId,
+    ) -> DomainResult<Option<crate::webhook::WebhookEndpoint>>;
+    /// The endpoint, locked until the unit of work ends.
+    fn lock_endpoint(
+        &self,
+        tenant_id: &str,
+        id: &crate::id::WebhookEndpointId,
+    ) -> DomainResult<Option<crate::webhook::WebhookEndpoint>>;
+    fn save_endpoint(&self, endpoint: &crate::webhook::WebhookEndpoint) -> DomainResult<()>;
+    /// Deletes the endpoint with its deliveries and their attempts; false if there was none.
+    fn delete_endpoint(
+        &self,
+        tenant_id: &str,
+        id: &crate::id::WebhookEndpointId,
+    ) -> DomainResult<bool>;
+    fn endpoints(
+        &self,
+        tenant_id: &str,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::webhook::WebhookEndpoint>>;
+    /// Every enabled endpoint of the account.
+    fn enabled_endpoints(
+        &self,
+        tenant_id: &str,
+    ) -> DomainResult<Vec<crate::webhook::WebhookEndpoint>>;
+
+    fn event(
+        &self,
+        tenant_id: &str,
+        id: &crate::id::WebhookEventId,
+    ) -> DomainResult<Option<crate::webhook::WebhookEvent>>;
+    fn events(
+        &self,
+        tenant_id: &str,
+        event_type: Option<crate::webhook::EventType>,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::webhook::WebhookEvent>>;
+    /// Events created at or after `since`, oldest first, at most `limit`.
+    fn events_since(
+        &self,
+        tenant_id: &str,
+        since: DateTime<Utc>,
+        limit: i64,
+    ) -> DomainResult<Vec<crate::webhook::WebhookEvent>>;
+    /// Up to `limit` events not yet fanned out to endpoints, oldest first, locked (rows another
+    /// node holds are skipped); [`WebhookRepo::mark_dispatched`] ends their turn.
+    fn claim_undispatched(&self, limit: i64) -> DomainResult<Vec<crate::webhook::WebhookEvent>>;
+    fn mark_dispatched(&self, ids: &[crate::id::WebhookEventId]) -> DomainResult<()>;
+
+    fn insert_deliveries(&self, deliveries: &[crate::webhook::WebhookDelivery])
+        -> DomainResult<()>;
+    /// Claims up to `limit` pending deliveries due at `now` to enabled endpoints: each counts one
+    /// more attempt and is held until `lease_until` (if its sender dies, it comes due again).
+    fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> DomainResult<Vec<crate::webhook::Dispatch>>;
+    /// The delivery, locked until the unit of work ends.
+    fn lock_delivery(
+        &self,
+        tenant_id: &str,
+        id: &crate::id::WebhookDeliveryId,
+    ) -> DomainResult<Option<crate::webhook::WebhookDelivery>>;
+    /// Writes the delivery's status, attempts and next attempt, and appends `attempt` if given.
+    fn save_delivery(
+        &self,
+        delivery: &crate::webhook::WebhookDelivery,
+        attempt: Option<&crate::webhook::DeliveryAttempt>,
+    ) -> DomainResult<()>;
+    /// Fails every pending delivery to the endpoint (it was disabled); returns how many.
+    fn fail_pending_deliveries(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &crate::id::WebhookEndpointId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<usize>;
+    /// The endpoint's deliveries, newest first, each with its attempts.
+    fn deliveries(
+        &self,
+        tenant_id: &str,
+        endpoint_id: &crate::id::WebhookEndpointId,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::webhook::WebhookDelivery>>;
+    fn delivery(
+        &self,
+        tenant_id: &str,
+        id: &crate::id::WebhookDeliveryId,
+    ) -> DomainResult<Option<crate::webhook::WebhookDelivery>>;
+}

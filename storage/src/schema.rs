@@ -440,6 +440,79 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    webhook_endpoints (id) {
+        id -> Text,
+        tenant_id -> Text,
+        url -> Text,
+        description -> Nullable<Text>,
+        event_types -> Nullable<Text>,
+        status -> Text,
+        disabled_reason -> Nullable<Text>,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_secret_expires_at -> Nullable<UtcTimestamp>,
+        failing_since -> Nullable<UtcTimestamp>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    webhook_events (id) {
+        id -> Text,
+        tenant_id -> Text,
+        #[sql_name = "type"]
+        event_type -> Text,
+        payload -> Text,
+        created_at -> UtcTimestamp,
+        dispatched -> Bool,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    webhook_deliveries (id) {
+        id -> Text,
+        tenant_id -> Text,
+        event_id -> Text,
+        endpoint_id -> Text,
+        event_type -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<UtcTimestamp>,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    webhook_attempts (id) {
+        id -> Text,
+        delivery_id -> Text,
+        number -> Integer,
+        attempted_at -> UtcTimestamp,
+        http_status -> Nullable<Integer>,
+        duration_ms -> BigInt,
+        response_excerpt -> Nullable<Text>,
+        error -> Nullable<Text>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     api_keys,
@@ -462,5 +535,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     test_clocks,
     billing_runs,
     payment_methods,
-    guest_sessions
+    guest_sessions,
+    webhook_endpoints,
+    webhook_events,
+    webhook_deliveries,
+    webhook_attempts
 );

@@ -31,11 +31,13 @@ fn exercise(store: &Store) {
         .expect("empty database bootstraps");
     let t = key.tenant_id.clone();
     let shared = Arc::new(store.clone());
+    let events = domain::services::webhooks::Events::new(shared.clone());
     let customers = CustomerService::new(
         shared.clone() as Arc<dyn CustomerRepo>,
         shared.clone(),
         shared.clone(),
         shared,
+        events.clone(),
     );
     let count = |external_id: &str| {
         customers

@@ -23,15 +23,22 @@ fn exercise(store: &Store) {
     let (key, _) = keys.bootstrap(None).unwrap().expect("empty database");
     let t = key.tenant_id.clone();
     let shared = Arc::new(store.clone());
+    let events = domain::services::webhooks::Events::new(shared.clone());
     let customers = CustomerService::new(
         shared.clone() as Arc<dyn CustomerRepo>,
         shared.clone(),
         shared.clone(),
         shared,
+        events.clone(),
     );
     let repo_wallets: Arc<dyn WalletRepo> = Arc::new(store.clone());
     let repo_invoices: Arc<dyn InvoiceRepo> = Arc::new(store.clone());
-    let wallets = WalletService::new(repo_wallets.clone(), Arc::new(store.clone()));
+    let wallets = WalletService::new(
+        repo_wallets.clone(),
+        Arc::new(store.clone()),
+        Arc::new(store.clone()),
+        events.clone(),
+    );
     let s = Arc::new(store.clone());
     let payments = PaymentService::new(PaymentPorts {
         payments: s.clone(),
@@ -42,8 +49,16 @@ fn exercise(store: &Store) {
         accounts: s.clone(),
         audit: s.clone(),
         units: s.clone(),
+        events: events.clone(),
     });
-    let invoices = InvoiceService::new(repo_invoices.clone(), s.clone(), s.clone(), s, payments);
+    let invoices = InvoiceService::new(
+        repo_invoices.clone(),
+        s.clone(),
+        s.clone(),
+        s,
+        payments,
+        events,
+    );
     let customer = |name: &str| {
         customers
             .create(

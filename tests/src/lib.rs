@@ -8,6 +8,7 @@
 
 pub mod fixtures;
 pub mod load;
+pub mod receiver;
 pub mod spec;
 
 use std::net::TcpListener;
@@ -135,6 +136,12 @@ impl TestServer {
             // Tests drive billing with test clocks; a test that wants the worker turns it on.
             billing_interval_secs: 0,
             billing_concurrency: 2,
+            // Webhook tests turn the worker on (it writes in the background: fan-out marks);
+            // receivers in tests listen on loopback over http.
+            webhooks_poll_ms: 0,
+            webhooks_concurrency: 8,
+            webhooks_timeout_secs: 5,
+            webhooks_allow_insecure: true,
         };
         let mut config = config;
         customize(&mut config);

@@ -170,6 +170,10 @@ async fn bad_cors_configuration_is_refused_at_start() {
         demo: false,
         billing_interval_secs: 0,
         billing_concurrency: 2,
+        webhooks_poll_ms: 0,
+        webhooks_concurrency: 1,
+        webhooks_timeout_secs: 1,
+        webhooks_allow_insecure: false,
     };
     assert!(api::server::prepare(&config).is_err(), "`*` is refused");
     config.cors_origins = "https://ok.test/path".into();

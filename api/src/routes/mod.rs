@@ -23,6 +23,7 @@ pub mod subscriptions;
 pub mod test_clocks;
 pub mod usage;
 pub mod wallets;
+pub mod webhooks;
 
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -111,6 +112,18 @@ pub fn configure(cfg: &mut ServiceConfig, cors_origins: &[String]) {
             .service(payment_methods::admin::detach)
             .service(entitlements::admin::list)
             .service(entitlements::admin::check)
+            .service(webhooks::admin::create)
+            .service(webhooks::admin::list)
+            .service(webhooks::admin::get)
+            .service(webhooks::admin::update)
+            .service(webhooks::admin::delete)
+            .service(webhooks::admin::rotate_secret)
+            .service(webhooks::admin::test)
+            .service(webhooks::admin::deliveries)
+            .service(webhooks::admin::replay)
+            .service(webhooks::admin::retry)
+            .service(webhooks::admin::events)
+            .service(webhooks::admin::event)
             .service(
                 scope::scope("/portal")
                     .wrap(portal_cors(cors_origins))

@@ -43,9 +43,11 @@ use crate::ports::{
 use crate::scope::{CustomerScope, Scope};
 use crate::services::payments::PaymentService;
 use crate::services::wallets::active_wallet;
+use crate::services::webhooks::Events;
 use crate::subscription::{Collection, Subscription, SubscriptionStatus};
 use crate::test_clock::{BillingRun, RunKind, RunSource, TestClock, MAX_ADVANCE_DAYS};
 use crate::wallet::Wallet;
+use crate::webhook::EventType;
 use crate::{clock, DomainError, DomainResult, ErrorCode};
 
 /// How long billing waits before trying a failed subscription again.
@@ -68,6 +70,7 @@ pub struct BillingService {
     runs: Arc<dyn BillingRunRepo>,
     units: Arc<dyn UnitOfWork>,
     payments: PaymentService,
+    events: Events,
 }
 
 /// Plans and features read during one drain: what they charge never changes, so a drain
@@ -104,6 +107,7 @@ pub struct BillingPorts {
     pub clocks: Arc<dyn TestClockRepo>,
     pub runs: Arc<dyn BillingRunRepo>,
     pub units: Arc<dyn UnitOfWork>,
+    pub events: Events,
 }
 
 impl BillingService {
@@ -119,6 +123,7 @@ impl BillingService {
             runs: ports.runs,
             units: ports.units,
             payments,
+            events: ports.events,
         }
     }
 
@@ -341,12 +346,22 @@ impl BillingService {
         let mut invoice = None;
         if !r.lines.is_empty() {
             let issued = self.issue(&sub, next_plan.currency, r.lines, r.period_start, at)?;
-            outcome = self
-                .settle_new(&mut after, &issued, auto_pay, at)?
-                .unwrap_or(outcome);
-            invoice = Some(issued);
+            let (settled, collected) = self.settle_new(&mut after, &issued, auto_pay, at)?;
+            outcome = settled.unwrap_or(outcome);
+            invoice = Some(collected);
         }
         self.subscriptions.update(&after)?;
+        let reported = if after.is_over() {
+            EventType::SubscriptionCanceled
+        } else {
+            EventType::SubscriptionRenewed
+        };
+        self.events.subscription(reported, &after)?;
+        if after.status == SubscriptionStatus::PastDue && sub.status != SubscriptionStatus::PastDue
+        {
+            self.events
+                .subscription(EventType::SubscriptionPastDue, &after)?;
+        }
         self.runs.record(&run(
             &sub,
             RunKind::Renewal,
@@ -363,34 +378,34 @@ impl BillingService {
     /// Collects a new invoice when the subscription pays from its wallet or the customer has
     /// auto-pay on (the wallet, then a pending payment through the default method); with
     /// `collection = wallet`, what is left makes the subscription past due. Returns the
-    /// outcome when there was something to collect.
+    /// outcome when there was something to collect, and the invoice as it stands after.
     fn settle_new(
         &self,
         sub: &mut Subscription,
         invoice: &Invoice,
         auto_pay: bool,
         at: DateTime<Utc>,
-    ) -> DomainResult<Option<&'static str>> {
+    ) -> DomainResult<(Option<&'static str>, Invoice)> {
         if invoice.amount_due().is_zero() {
-            return Ok(None);
+            return Ok((None, invoice.clone()));
         }
-        let paid_off = match (auto_pay, sub.collection) {
-            (true, _) => self.payments.auto_pay(invoice, at)?.amount_due().is_zero(),
-            (false, Collection::Wallet) => self.collect(invoice, at)?,
-            (false, Collection::SendInvoice) => return Ok(None),
+        let after = match (auto_pay, sub.collection) {
+            (true, _) => self.payments.auto_pay(invoice, at)?,
+            (false, Collection::Wallet) => self.payments.collect_from_wallet(invoice, at)?,
+            (false, Collection::SendInvoice) => return Ok((None, invoice.clone())),
         };
-        if paid_off {
-            return Ok(Some("paid"));
+        if after.amount_due().is_zero() {
+            return Ok((Some("paid"), after));
         }
         if sub.collection != Collection::Wallet {
-            return Ok(None);
+            return Ok((None, after));
         }
         if !sub.is_over() {
             sub.status = SubscriptionStatus::PastDue;
             sub.dunning_attempts = 0;
             sub.collection_retry_at = Some(at + Duration::days(DUNNING_DAYS[0]));
         }
-        Ok(Some("past_due"))
+        Ok((Some("past_due"), after))
     }
 
     /// Pays `invoice` from the customer's open wallet in its currency as far as the credits
@@ -447,6 +462,8 @@ impl BillingService {
                     match plan.past_due_action {
                         PastDueAction::Cancel => {
                             sub.end(at);
+                            self.events
+                                .subscription(EventType::SubscriptionCanceled, &sub)?;
                             "canceled_unpaid"
                         }
                         // No more retries: past due until the invoices are paid another way.
@@ -516,6 +533,11 @@ impl BillingService {
                 .assign_numbers(&tenant_id, &ids, &period, &|n| format_number(&period, n))?;
             for (invoice, number) in group.iter_mut().zip(numbers) {
                 invoice.number = Some(number);
+                // Reported once numbered (what a merchant's books key on), as collected.
+                self.events.invoice(EventType::InvoiceFinalized, invoice)?;
+                if invoice.amount_due().is_zero() {
+                    self.events.invoice(EventType::InvoicePaid, invoice)?;
+                }
             }
         }
         Ok(())
@@ -538,9 +560,8 @@ impl BillingService {
             return Ok(None);
         };
         let at = sub.started_at;
-        let mut invoice =
-            self.issue(sub, plan.currency, vec![fee], sub.current_period_start, at)?;
-        self.settle_new(sub, &invoice, customer.auto_pay, at)?;
+        let issued = self.issue(sub, plan.currency, vec![fee], sub.current_period_start, at)?;
+        let (_, mut invoice) = self.settle_new(sub, &issued, customer.auto_pay, at)?;
         self.subscriptions.update(sub)?;
         self.number(std::slice::from_mut(&mut invoice))?;
         Ok(Some(invoice))
@@ -556,8 +577,8 @@ impl BillingService {
         at: DateTime<Utc>,
     ) -> DomainResult<Invoice> {
         let auto_pay = self.customer(&sub.tenant_id, &sub.customer_id)?.auto_pay;
-        let mut invoice = self.issue(sub, currency, lines, at, at)?;
-        self.settle_new(sub, &invoice, auto_pay, at)?;
+        let issued = self.issue(sub, currency, lines, at, at)?;
+        let (_, mut invoice) = self.settle_new(sub, &issued, auto_pay, at)?;
         self.number(std::slice::from_mut(&mut invoice))?;
         Ok(invoice)
     }

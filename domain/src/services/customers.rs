@@ -6,6 +6,8 @@ use crate::id::{CustomerId, TestClockId};
 use crate::page::{Page, PageRequest};
 use crate::portal_session::{CustomerRef, PortalSession, ProfileField};
 use crate::ports::{AuditRepo, CustomerRepo, TestClockRepo, UnitOfWork};
+use crate::services::webhooks::Events;
+use crate::webhook::EventType;
 use crate::ErrorCode;
 use crate::{id, DomainError, DomainResult};
 
@@ -15,6 +17,7 @@ pub struct CustomerService {
     clocks: Arc<dyn TestClockRepo>,
     audit: Arc<dyn AuditRepo>,
     units: Arc<dyn UnitOfWork>,
+    events: Events,
 }
 
 pub fn not_found() -> DomainError {
@@ -27,12 +30,14 @@ impl CustomerService {
         clocks: Arc<dyn TestClockRepo>,
         audit: Arc<dyn AuditRepo>,
         units: Arc<dyn UnitOfWork>,
+        events: Events,
     ) -> Self {
         Self {
             repo,
             clocks,
             audit,
             units,
+            events,
         }
     }
 
@@ -90,7 +95,10 @@ impl CustomerService {
             archived_at: None,
             test_clock_id: test_clock,
         };
-        self.repo.insert(&customer)?;
+        self.units.run(&mut || {
+            self.repo.insert(&customer)?;
+            self.events.customer(EventType::CustomerCreated, &customer)
+        })?;
         Ok(customer)
     }
 
@@ -112,29 +120,41 @@ impl CustomerService {
         patch: CustomerPatch,
     ) -> DomainResult<Customer> {
         let patch = patch.validate()?;
-        let mut patch = Some(patch);
-        self.repo.update(tenant_id, id, &mut |c| {
-            if c.status == CustomerStatus::Archived {
-                return Err(archived());
-            }
-            patch
-                .take()
-                .expect("applied once")
-                .apply(c, crate::clock::now());
-            Ok(())
+        self.units.run(&mut || {
+            let mut patch = Some(patch.clone());
+            let c = self.repo.update(tenant_id, id, &mut |c| {
+                if c.status == CustomerStatus::Archived {
+                    return Err(archived());
+                }
+                patch
+                    .take()
+                    .expect("applied once")
+                    .apply(c, crate::clock::now());
+                Ok(())
+            })?;
+            self.events.customer(EventType::CustomerUpdated, &c)?;
+            Ok(c)
         })
     }
 
     /// Archives a customer. Archiving an archived customer is a no-op that returns it unchanged.
     pub fn archive(&self, tenant_id: &str, id: &CustomerId) -> DomainResult<Customer> {
-        self.repo.update(tenant_id, id, &mut |c| {
-            if c.status != CustomerStatus::Archived {
-                let now = crate::clock::now();
-                c.status = CustomerStatus::Archived;
-                c.archived_at = Some(now);
-                c.updated_at = now;
+        self.units.run(&mut || {
+            let mut changed = false;
+            let c = self.repo.update(tenant_id, id, &mut |c| {
+                if c.status != CustomerStatus::Archived {
+                    let now = crate::clock::now();
+                    c.status = CustomerStatus::Archived;
+                    c.archived_at = Some(now);
+                    c.updated_at = now;
+                    changed = true;
+                }
+                Ok(())
+            })?;
+            if changed {
+                self.events.customer(EventType::CustomerUpdated, &c)?;
             }
-            Ok(())
+            Ok(c)
         })
     }
 

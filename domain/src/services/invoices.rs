@@ -9,12 +9,17 @@ use crate::id::InvoiceId;
 use crate::invoice::{format_number, number_period, price_lines, Invoice, InvoiceStatus, NewLine};
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
+use crate::payment::PaymentState;
 use crate::portal_session::CustomerRef;
-use crate::ports::{CustomerRepo, InvoiceFilter, InvoiceRepo, NextNumber, PaymentRepo, UnitOfWork};
+use crate::ports::{
+    CustomerRepo, InvoiceFilter, InvoiceRepo, NextNumber, PaymentFilter, PaymentRepo, UnitOfWork,
+};
 use crate::scope::{CustomerScope, Scope};
 use crate::services::customers;
 use crate::services::payments::PaymentService;
+use crate::services::webhooks::Events;
 use crate::wallet::validate_text;
+use crate::webhook::EventType;
 use crate::{clock, DomainError, DomainResult, FieldError};
 
 #[derive(Clone)]
@@ -25,7 +30,11 @@ pub struct InvoiceService {
     units: Arc<dyn UnitOfWork>,
     /// Auto-pay of a finalized invoice.
     collector: PaymentService,
+    events: Events,
 }
+
+/// The failure reason of a pending payment whose invoice was voided.
+const VOIDED: &str = "invoice_voided";
 
 pub fn not_found() -> DomainError {
     InvoiceId::not_found()
@@ -81,6 +90,7 @@ impl InvoiceService {
         payments: Arc<dyn PaymentRepo>,
         units: Arc<dyn UnitOfWork>,
         collector: PaymentService,
+        events: Events,
     ) -> Self {
         Self {
             invoices,
@@ -88,6 +98,7 @@ impl InvoiceService {
             payments,
             units,
             collector,
+            events,
         }
     }
 
@@ -176,6 +187,7 @@ impl InvoiceService {
     pub fn finalize(&self, tenant_id: &str, id: &InvoiceId) -> DomainResult<Invoice> {
         self.units.run(&mut || {
             let issued = self.finalize_only(tenant_id, id)?;
+            self.events.invoice(EventType::InvoiceFinalized, &issued)?;
             let auto_pay = self
                 .customers
                 .get(tenant_id, &issued.customer_id)?
@@ -215,15 +227,34 @@ impl InvoiceService {
     /// before charging, charges nothing more for it.
     pub fn void(&self, tenant_id: &str, id: &InvoiceId) -> DomainResult<Invoice> {
         self.units.run(&mut || {
-            let voided = self.void_only(tenant_id, id)?;
-            self.payments
-                .fail_pending(tenant_id, &voided.id, "invoice_voided")?;
+            let (voided, changed) = self.void_only(tenant_id, id)?;
+            if !changed {
+                return Ok(voided);
+            }
+            let pending = self.payments.list(
+                &Scope::account(tenant_id),
+                &PaymentFilter {
+                    invoice_id: Some(voided.id.to_string()),
+                    status: Some(PaymentState::Pending),
+                    ..PaymentFilter::default()
+                },
+                &PageRequest::new(Some(1), None)?,
+            )?;
+            self.payments.fail_pending(tenant_id, &voided.id, VOIDED)?;
+            self.events.invoice(EventType::InvoiceVoided, &voided)?;
+            for mut p in pending.items {
+                p.status = PaymentState::Failed;
+                p.failure_reason = Some(VOIDED.to_owned());
+                self.events.payment(EventType::PaymentFailed, &p)?;
+            }
             Ok(voided)
         })
     }
 
-    fn void_only(&self, tenant_id: &str, id: &InvoiceId) -> DomainResult<Invoice> {
-        self.change(tenant_id, id, &mut |inv, _| {
+    /// The invoice voided, and whether this call voided it (voiding again changes nothing).
+    fn void_only(&self, tenant_id: &str, id: &InvoiceId) -> DomainResult<(Invoice, bool)> {
+        let mut changed = false;
+        let voided = self.change(tenant_id, id, &mut |inv, _| {
             match inv.status {
                 InvoiceStatus::Voided => return Ok(()),
                 InvoiceStatus::Draft => {
@@ -244,8 +275,10 @@ impl InvoiceService {
             inv.status = InvoiceStatus::Voided;
             inv.voided_at = Some(now);
             inv.updated_at = now;
+            changed = true;
             Ok(())
-        })
+        })?;
+        Ok((voided, changed))
     }
 
     /// The scope's invoices matching `filter`; a customer scope never lists drafts.

@@ -16,3 +16,4 @@ pub mod portal_sessions;
 pub mod subscriptions;
 pub mod usage;
 pub mod wallets;
+pub mod webhooks;

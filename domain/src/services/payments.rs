@@ -19,7 +19,9 @@ use crate::scope::{CustomerScope, Scope};
 use crate::services::wallets::{
     active_wallet, check_invariants, check_movement, credit_state, debit_state, Debit, TopUp,
 };
+use crate::services::webhooks::Events;
 use crate::wallet::LotKind;
+use crate::webhook::EventType;
 use crate::{clock, id, DomainError, DomainResult, FieldError};
 
 #[derive(Clone)]
@@ -32,6 +34,7 @@ pub struct PaymentService {
     accounts: Arc<dyn AccountRepo>,
     audit: Arc<dyn AuditRepo>,
     units: Arc<dyn UnitOfWork>,
+    events: Events,
 }
 
 /// Repositories payments need.
@@ -44,6 +47,7 @@ pub struct PaymentPorts {
     pub accounts: Arc<dyn AccountRepo>,
     pub audit: Arc<dyn AuditRepo>,
     pub units: Arc<dyn UnitOfWork>,
+    pub events: Events,
 }
 
 /// How the merchant's backend settles a pending payment its provider reported on.
@@ -109,6 +113,7 @@ impl PaymentService {
             accounts: ports.accounts,
             audit: ports.audit,
             units: ports.units,
+            events: ports.events,
         }
     }
 
@@ -310,46 +315,67 @@ impl PaymentService {
         template: &str,
         now: chrono::DateTime<chrono::Utc>,
     ) -> DomainResult<(Invoice, Payment)> {
-        self.payments
-            .record_payment(tenant_id, invoice_id.as_str(), None, &mut |inv, _| {
-                let amount = inv.amount_due();
-                if inv.status != InvoiceStatus::Finalized || amount.is_zero() {
-                    return Err(DomainError::Conflict {
-                        code: ErrorCode::InvoiceNotPayable,
-                        message: "The invoice is no longer open.".into(),
-                    });
-                }
-                let id = PaymentId::new();
-                let url = crate::account::fill_template(
-                    template,
-                    &[
-                        ("invoice_id", inv.id.as_str()),
-                        ("payment_id", id.as_str()),
-                        ("customer_id", inv.customer_id.as_str()),
-                        ("payment_method_id", method.id.as_str()),
-                        ("amount", &inv.currency.display(&amount)),
-                        ("currency", inv.currency.code()),
-                    ],
-                );
-                Ok(Payment {
-                    id,
-                    tenant_id: inv.tenant_id.clone(),
-                    invoice_id: inv.id.clone(),
-                    customer_id: inv.customer_id.clone(),
-                    amount,
-                    currency: inv.currency,
-                    method: PaymentMethod::SavedMethod,
-                    status: PaymentState::Pending,
-                    wallet_id: None,
-                    credits: None,
-                    reference: None,
-                    failure_reason: None,
-                    amount_refunded: BigDecimal::zero(),
-                    payment_method_id: Some(method.id.clone()),
-                    payment_url: Some(url),
-                    created_at: now,
-                })
-            })
+        let (invoice, payment) =
+            self.payments
+                .record_payment(tenant_id, invoice_id.as_str(), None, &mut |inv, _| {
+                    let amount = inv.amount_due();
+                    if inv.status != InvoiceStatus::Finalized || amount.is_zero() {
+                        return Err(DomainError::Conflict {
+                            code: ErrorCode::InvoiceNotPayable,
+                            message: "The invoice is no longer open.".into(),
+                        });
+                    }
+                    let id = PaymentId::new();
+                    let url = crate::account::fill_template(
+                        template,
+                        &[
+                            ("invoice_id", inv.id.as_str()),
+                            ("payment_id", id.as_str()),
+                            ("customer_id", inv.customer_id.as_str()),
+                            ("payment_method_id", method.id.as_str()),
+                            ("amount", &inv.currency.display(&amount)),
+                            ("currency", inv.currency.code()),
+                        ],
+                    );
+                    Ok(Payment {
+                        id,
+                        tenant_id: inv.tenant_id.clone(),
+                        invoice_id: inv.id.clone(),
+                        customer_id: inv.customer_id.clone(),
+                        amount,
+                        currency: inv.currency,
+                        method: PaymentMethod::SavedMethod,
+                        status: PaymentState::Pending,
+                        wallet_id: None,
+                        credits: None,
+                        reference: None,
+                        failure_reason: None,
+                        amount_refunded: BigDecimal::zero(),
+                        payment_method_id: Some(method.id.clone()),
+                        payment_url: Some(url),
+                        created_at: now,
+                    })
+                })?;
+        self.report(&invoice, &payment)?;
+        Ok((invoice, payment))
+    }
+
+    /// The events a recorded or settled payment sends: `payment.succeeded`, `.failed` or
+    /// `.pending`, and `invoice.paid` when it paid the invoice off. Inside the unit of work that
+    /// made the change.
+    fn report(&self, invoice: &Invoice, payment: &Payment) -> DomainResult<()> {
+        let t = match payment.status {
+            PaymentState::Succeeded => EventType::PaymentSucceeded,
+            PaymentState::Failed => EventType::PaymentFailed,
+            PaymentState::Pending => EventType::PaymentPending,
+        };
+        self.events.payment(t, payment)?;
+        // An invoice billing issues is numbered last; billing reports it paid once numbered.
+        let numbered = invoice.number.is_some();
+        if payment.status == PaymentState::Succeeded && numbered && invoice.amount_due().is_zero() {
+            self.events.invoice(EventType::InvoicePaid, invoice)?;
+        }
+        Ok(())
     }
 
     /// Pays `invoice` from the customer's active wallet in its currency as far as the credits
@@ -484,6 +510,7 @@ impl PaymentService {
                         }
                         Ok(())
                     })?;
+            self.report(&invoice, &payment)?;
             self.recover_if_paid(&invoice, now)?;
             Ok((invoice, payment))
         })
@@ -528,7 +555,7 @@ impl PaymentService {
             .as_deref()
             .map(crate::id::parse::<WalletId>)
             .transpose()?;
-        self.payments.record_payment(
+        let (invoice, payment) = self.payments.record_payment(
             tenant_id,
             invoice_id,
             wallet_id.as_ref().map(WalletId::as_str),
@@ -588,7 +615,9 @@ impl PaymentService {
                 count_toward(inv, &p.amount, now);
                 Ok(payment)
             },
-        )
+        )?;
+        self.report(&invoice, &payment)?;
+        Ok((invoice, payment))
     }
 
     /// Refunds part or all of a payment; wallet payments get their credits back.
@@ -601,58 +630,66 @@ impl PaymentService {
     ) -> DomainResult<(Payment, Refund)> {
         check_movement(&amount, None, reason.as_deref(), None)?;
         let now = clock::now();
-        self.payments
-            .record_refund(tenant_id, payment_id, &mut |pay, inv, wallet| {
-                if pay.status != PaymentState::Succeeded {
-                    return Err(DomainError::Conflict {
-                        code: ErrorCode::PaymentNotRefundable,
-                        message: "failed payments cannot be refunded".into(),
-                    });
-                }
-                check_amount("amount", &amount, pay.currency)?;
-                let left = &pay.amount - &pay.amount_refunded;
-                if amount > left {
-                    return Err(unprocessable(
-                        ErrorCode::RefundExceedsPayment,
-                        format!(
-                            "{} of the payment is left to refund",
-                            crate::money::canonical(&left)
-                        ),
-                    ));
-                }
-                let mut refund = Refund {
-                    id: id::new_id(id::REFUND),
-                    tenant_id: pay.tenant_id.clone(),
-                    payment_id: pay.id.clone(),
-                    invoice_id: pay.invoice_id.clone(),
-                    amount: amount.clone(),
-                    credits: None,
-                    reason: reason.clone(),
-                    created_at: now,
-                };
-                if let Some(st) = wallet {
-                    let credits = credits_for(&amount, &st.wallet.conversion_rate);
-                    let credit = TopUp {
-                        credits: credits.clone(),
-                        kind: LotKind::Purchased,
-                        priority: None,
-                        expires_at: None,
-                        reason: Some("refund".into()),
-                        description: inv.number.clone().or_else(|| Some(inv.id.to_string())),
-                        reference: Some(refund.id.clone()),
-                        idempotency_key: None,
-                    };
-                    credit_state(st, &credit, now)?;
-                    st.wallet.updated_at = now;
-                    check_invariants(st)?;
-                    refund.credits = Some(credits);
-                }
-                pay.amount_refunded += &amount;
-                inv.amount_paid -= &amount;
-                settle(inv, true);
-                inv.updated_at = now;
-                Ok(refund)
-            })
+        self.units.run(&mut || {
+            let (payment, refund) =
+                self.payments
+                    .record_refund(tenant_id, payment_id, &mut |pay, inv, wallet| {
+                        if pay.status != PaymentState::Succeeded {
+                            return Err(DomainError::Conflict {
+                                code: ErrorCode::PaymentNotRefundable,
+                                message: "failed payments cannot be refunded".into(),
+                            });
+                        }
+                        check_amount("amount", &amount, pay.currency)?;
+                        let left = &pay.amount - &pay.amount_refunded;
+                        if amount > left {
+                            return Err(unprocessable(
+                                ErrorCode::RefundExceedsPayment,
+                                format!(
+                                    "{} of the payment is left to refund",
+                                    crate::money::canonical(&left)
+                                ),
+                            ));
+                        }
+                        let mut refund = Refund {
+                            id: id::new_id(id::REFUND),
+                            tenant_id: pay.tenant_id.clone(),
+                            payment_id: pay.id.clone(),
+                            invoice_id: pay.invoice_id.clone(),
+                            amount: amount.clone(),
+                            credits: None,
+                            reason: reason.clone(),
+                            created_at: now,
+                        };
+                        if let Some(st) = wallet {
+                            let credits = credits_for(&amount, &st.wallet.conversion_rate);
+                            let credit = TopUp {
+                                credits: credits.clone(),
+                                kind: LotKind::Purchased,
+                                priority: None,
+                                expires_at: None,
+                                reason: Some("refund".into()),
+                                description: inv
+                                    .number
+                                    .clone()
+                                    .or_else(|| Some(inv.id.to_string())),
+                                reference: Some(refund.id.clone()),
+                                idempotency_key: None,
+                            };
+                            credit_state(st, &credit, now)?;
+                            st.wallet.updated_at = now;
+                            check_invariants(st)?;
+                            refund.credits = Some(credits);
+                        }
+                        pay.amount_refunded += &amount;
+                        inv.amount_paid -= &amount;
+                        settle(inv, true);
+                        inv.updated_at = now;
+                        Ok(refund)
+                    })?;
+            self.events.payment(EventType::PaymentRefunded, &payment)?;
+            Ok((payment, refund))
+        })
     }
 
     pub fn get(&self, scope: &Scope, id: &PaymentId) -> DomainResult<Payment> {

@@ -19,6 +19,7 @@ use crate::ports::{
 };
 use crate::services::api_keys::Principal;
 use crate::services::customers;
+use crate::webhook::EventType;
 use crate::{clock, DomainError, DomainResult};
 
 /// A created session: the token for the merchant's backend, the single-use login URL for the
@@ -62,6 +63,7 @@ pub struct PortalSessionService {
     audit: Arc<dyn AuditRepo>,
     units: Arc<dyn UnitOfWork>,
     tokens: Arc<dyn TokenCodec>,
+    events: super::webhooks::Events,
     url_base: String,
 }
 
@@ -87,6 +89,7 @@ pub struct PortalSessionPorts {
     pub audit: Arc<dyn AuditRepo>,
     pub units: Arc<dyn UnitOfWork>,
     pub tokens: Arc<dyn TokenCodec>,
+    pub events: super::webhooks::Events,
 }
 
 impl PortalSessionService {
@@ -101,6 +104,7 @@ impl PortalSessionService {
             audit: ports.audit,
             units: ports.units,
             tokens: ports.tokens,
+            events: ports.events,
             url_base,
         }
     }
@@ -148,7 +152,9 @@ impl PortalSessionService {
                 .session(&session.customer_id, &session.id)
                 .detail("mode", session.mode.as_str())
                 .detail("superseded_others", supersede),
-            )
+            )?;
+            self.events
+                .session(EventType::PortalSessionCreated, &session)
         })?;
         let url = self.login_url(&who.tenant_id, &code)?;
         Ok(CreatedSession {
@@ -320,10 +326,16 @@ impl PortalSessionService {
     pub fn revoke(&self, who: &Principal, id: &PortalSessionId) -> DomainResult<PortalSession> {
         let mut ended = None;
         self.units.atomically(&mut || {
+            let now = clock::now();
             let session = self
                 .sessions
-                .end(&who.tenant_id, id, EndReason::Revoked, clock::now())?
+                .end(&who.tenant_id, id, EndReason::Revoked, now)?
                 .ok_or_else(not_found)?;
+            // Revoking an ended session changes nothing and reports nothing.
+            if session.ended_at == Some(now) {
+                self.events
+                    .session(EventType::PortalSessionRevoked, &session)?;
+            }
             self.audit.record(
                 &AuditEvent::new(
                     &who.tenant_id,

@@ -17,8 +17,10 @@ use crate::scope::Scope;
 use crate::services::billing::{timezone, BillingService};
 use crate::services::customers::active_customer;
 use crate::services::wallets::customer_wallets;
+use crate::services::webhooks::Events;
 use crate::subscription::{BillingAnchor, CancelAt, Collection, Subscription, SubscriptionStatus};
 use crate::wallet::WalletStatus;
+use crate::webhook::EventType;
 use crate::{DomainError, DomainResult, ErrorCode};
 use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
@@ -43,6 +45,19 @@ pub struct SubscriptionService {
     audit: Arc<dyn AuditRepo>,
     units: Arc<dyn UnitOfWork>,
     billing: BillingService,
+    events: Events,
+}
+
+/// What subscriptions need.
+pub struct SubscriptionPorts {
+    pub subscriptions: Arc<dyn SubscriptionRepo>,
+    pub plans: Arc<dyn PlanRepo>,
+    pub customers: Arc<dyn CustomerRepo>,
+    pub wallets: Arc<dyn WalletRepo>,
+    pub audit: Arc<dyn AuditRepo>,
+    pub units: Arc<dyn UnitOfWork>,
+    pub billing: BillingService,
+    pub events: Events,
 }
 
 /// Who asks for a change: the merchant's key, or a portal session (checked and audited).
@@ -52,23 +67,16 @@ pub enum Actor<'a> {
 }
 
 impl SubscriptionService {
-    pub fn new(
-        subscriptions: Arc<dyn SubscriptionRepo>,
-        plans: Arc<dyn PlanRepo>,
-        customers: Arc<dyn CustomerRepo>,
-        wallets: Arc<dyn WalletRepo>,
-        audit: Arc<dyn AuditRepo>,
-        units: Arc<dyn UnitOfWork>,
-        billing: BillingService,
-    ) -> Self {
+    pub fn new(ports: SubscriptionPorts) -> Self {
         Self {
-            subscriptions,
-            plans,
-            customers,
-            wallets,
-            audit,
-            units,
-            billing,
+            subscriptions: ports.subscriptions,
+            plans: ports.plans,
+            customers: ports.customers,
+            wallets: ports.wallets,
+            audit: ports.audit,
+            units: ports.units,
+            billing: ports.billing,
+            events: ports.events,
         }
     }
 
@@ -135,6 +143,12 @@ impl SubscriptionService {
         self.units.atomically(&mut || {
             self.subscriptions.insert(&subscription)?;
             self.billing.open(&mut subscription, &plan, &customer)?;
+            self.events
+                .subscription(EventType::SubscriptionCreated, &subscription)?;
+            if subscription.status == SubscriptionStatus::PastDue {
+                self.events
+                    .subscription(EventType::SubscriptionPastDue, &subscription)?;
+            }
             Ok(())
         })?;
         Ok(subscription)
@@ -453,8 +467,17 @@ impl SubscriptionService {
             let now = self
                 .billing
                 .now_for(&s.tenant_id, s.test_clock_id.as_ref())?;
+            let was_over = s.is_over();
             f(&mut s, now)?;
             self.subscriptions.update(&s)?;
+            let reported = match (was_over, s.is_over()) {
+                (false, true) => Some(EventType::SubscriptionCanceled),
+                (false, false) => Some(EventType::SubscriptionChanged),
+                (true, _) => None,
+            };
+            if let Some(t) = reported {
+                self.events.subscription(t, &s)?;
+            }
             if let Actor::Customer(session) = actor {
                 self.audit.record(
                     &AuditEvent::by_session(session, action)

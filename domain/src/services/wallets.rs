@@ -8,19 +8,23 @@ use crate::id::WalletId;
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
 use crate::portal_session::CustomerRef;
-use crate::ports::{CustomerRepo, TxFilter, WalletRepo, WalletState};
+use crate::ports::{CustomerRepo, TxFilter, UnitOfWork, WalletRepo, WalletState};
 use crate::scope::Scope;
 use crate::services::customers;
+use crate::services::webhooks::Events;
 use crate::wallet::{
     consumption_order, draw, validate_credits, validate_text, Allocation, CreditLot, LotKind,
     TxType, Wallet, WalletStatus, WalletTransaction,
 };
+use crate::webhook::EventType;
 use crate::{clock, id, DomainError, DomainResult, FieldError};
 
 #[derive(Clone)]
 pub struct WalletService {
     wallets: Arc<dyn WalletRepo>,
     customers: Arc<dyn CustomerRepo>,
+    units: Arc<dyn UnitOfWork>,
+    events: Events,
 }
 
 pub fn not_found() -> DomainError {
@@ -303,8 +307,18 @@ pub(crate) fn debit_state(st: &mut WalletState, d: &Debit, now: DateTime<Utc>) -
 }
 
 impl WalletService {
-    pub fn new(wallets: Arc<dyn WalletRepo>, customers: Arc<dyn CustomerRepo>) -> Self {
-        Self { wallets, customers }
+    pub fn new(
+        wallets: Arc<dyn WalletRepo>,
+        customers: Arc<dyn CustomerRepo>,
+        units: Arc<dyn UnitOfWork>,
+        events: Events,
+    ) -> Self {
+        Self {
+            wallets,
+            customers,
+            units,
+            events,
+        }
     }
 
     pub fn create(&self, tenant_id: &str, input: NewWallet) -> DomainResult<Wallet> {
@@ -464,8 +478,11 @@ impl WalletService {
                 "must be in the future",
             ));
         }
-        let st = self.change(tenant_id, id, |st| credit_state(st, &t, now))?;
-        Ok(movement(st))
+        self.units.run(&mut || {
+            let (w, tx) = movement(self.change(tenant_id, id, |st| credit_state(st, &t, now))?);
+            self.events.wallet(EventType::WalletToppedUp, &w, &tx)?;
+            Ok((w, tx))
+        })
     }
 
     /// Debits credits; not enough → 422 `insufficient_credits` and nothing changes.
@@ -482,8 +499,11 @@ impl WalletService {
             d.reference.as_deref(),
         )?;
         let now = clock::now();
-        let st = self.change(tenant_id, id, |st| debit_state(st, &d, now))?;
-        Ok(movement(st))
+        self.units.run(&mut || {
+            let (w, tx) = movement(self.change(tenant_id, id, |st| debit_state(st, &d, now))?);
+            self.events.wallet(EventType::WalletDebited, &w, &tx)?;
+            Ok((w, tx))
+        })
     }
 
     /// Closes a wallet: remaining credits are voided by one ledger entry. Idempotent.

@@ -21,6 +21,7 @@ mod stored;
 pub mod subscriptions;
 pub mod usage;
 pub mod wallets;
+pub mod webhooks;
 
 use diesel::result::{DatabaseErrorKind, Error};
 use domain::DomainError;
