@@ -3,6 +3,9 @@ use std::path::PathBuf;
 
 use storage::{DatabaseUrl, StorageError};
 
+pub const DEFAULT_WEBHOOKS_POLL_MS: u64 = 200;
+pub const DEFAULT_WEBHOOKS_CONCURRENCY: usize = 16;
+
 /// Runtime configuration, from environment variables (or the matching CLI flags).
 #[derive(Debug, Clone, clap::Args)]
 pub struct Config {
@@ -61,10 +64,10 @@ pub struct Config {
     /// Milliseconds between the webhook worker's looks for new events and due deliveries; 0
     /// turns the worker off on this node. Every replica may run it: each delivery is claimed by
     /// one node.
-    #[arg(long, env = "PORTAL_WEBHOOKS_POLL_MS", default_value_t = 200)]
+    #[arg(long, env = "PORTAL_WEBHOOKS_POLL_MS", default_value_t = DEFAULT_WEBHOOKS_POLL_MS)]
     pub webhooks_poll_ms: u64,
     /// Webhook deliveries this node sends at once.
-    #[arg(long, env = "PORTAL_WEBHOOKS_CONCURRENCY", default_value_t = 16)]
+    #[arg(long, env = "PORTAL_WEBHOOKS_CONCURRENCY", default_value_t = DEFAULT_WEBHOOKS_CONCURRENCY)]
     pub webhooks_concurrency: usize,
     /// Seconds a receiver has to answer a webhook (connection included) before the attempt
     /// counts as failed.

@@ -75,6 +75,14 @@ impl Process {
         p
     }
 
+    /// Sets environment variables for the next [`Process::spawn`].
+    pub fn set_env(&mut self, vars: &[(&'static str, &str)]) {
+        for (k, v) in vars {
+            self.env.retain(|(name, _)| name != k);
+            self.env.push((k, (*v).to_owned()));
+        }
+    }
+
     pub fn spawn(&mut self) {
         let child = Command::new(PathBuf::from(env!("CARGO_BIN_EXE_portal-api")))
             .arg("serve")

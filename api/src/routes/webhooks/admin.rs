@@ -230,7 +230,7 @@ pub async fn deliveries(
         (status = 202, body = ReplayStarted),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`webhook_endpoint_not_found`."),
         (status = 409, body = Problem, content_type = "application/problem+json", description = "`webhook_endpoint_disabled`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` (`since` missing or not within the last 30 days)."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` (since missing or not within the last 30 days)."),
     ),
 )]
 #[post("/webhook_endpoints/{id}/replay")]
@@ -280,7 +280,7 @@ pub async fn retry(
     params(ListWebhookEvents),
     responses(
         (status = 200, body = WebhookEventList),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` (unknown `type`)."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` (an unknown event type)."),
     ),
 )]
 #[get("/webhook_events")]

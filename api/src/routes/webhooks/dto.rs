@@ -146,9 +146,27 @@ pub struct WebhookEventView {
     #[schema(example = "invoice.finalized")]
     pub event_type: String,
     pub created_at: DateTime<Utc>,
-    /// The body every delivery sends: `{id, type, timestamp, data}`.
-    #[schema(value_type = Object)]
+    /// The body every delivery sends.
+    #[schema(value_type = WebhookPayload)]
     pub payload: serde_json::Value,
+}
+
+/// The JSON body of a delivery (Standard Webhooks' `{type, timestamp, data}`, with the id).
+#[derive(Debug, Serialize, ToSchema)]
+#[allow(dead_code)] // documents the stored payload's shape
+pub struct WebhookPayload {
+    /// The same as the `webhook-id` header.
+    #[schema(example = "msg_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub id: String,
+    #[serde(rename = "type")]
+    #[schema(example = "invoice.paid")]
+    pub event_type: String,
+    /// When the change happened (in its transaction).
+    pub timestamp: DateTime<Utc>,
+    /// The object's id, its customer and the fields a receiver acts on, as they stood after the
+    /// change (e.g. `invoice_id`, `customer_id`, `status`, `amount_due`). Fetch the object by id
+    /// for the rest.
+    pub data: std::collections::BTreeMap<String, serde_json::Value>,
 }
 
 impl From<WebhookEvent> for WebhookEventView {
