@@ -138,6 +138,7 @@ fn seed_wallet(state: &AppState, tenant: &str, cus: &str) -> DomainResult<String
             name: Some("Prepaid credits".into()),
             currency: "USD".into(),
             conversion_rate: Some(dec("0.01")),
+            low_balance_threshold: Some(dec("500")),
         },
     )?;
     let top_up = |credits: &str, kind, priority, expires_at, reason: &str| TopUp {

@@ -41,6 +41,9 @@ pub struct Wallet {
     pub balance: BigDecimal,
     /// Ledger entries so far; entry numbers are 1, 2, … per wallet.
     pub ledger_seq: i64,
+    /// A movement that takes the balance from at least this to below it sends a
+    /// `wallet.low_balance` webhook event.
+    pub low_balance_threshold: Option<BigDecimal>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

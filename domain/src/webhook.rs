@@ -48,6 +48,10 @@ event_types! {
     PortalSessionRevoked = "portal_session.revoked";
     WalletToppedUp = "wallet.topped_up";
     WalletDebited = "wallet.debited";
+    /// Credits past their expiry left the balance.
+    WalletCreditsExpired = "wallet.credits_expired";
+    /// A movement took the balance below the wallet's `low_balance_threshold`.
+    WalletLowBalance = "wallet.low_balance";
     InvoiceFinalized = "invoice.finalized";
     InvoiceVoided = "invoice.voided";
     InvoicePaid = "invoice.paid";

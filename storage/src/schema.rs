@@ -126,6 +126,7 @@ diesel::table! {
         next_expiry_at -> Nullable<UtcTimestamp>,
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
+        low_balance_threshold -> Nullable<ExactDecimal>,
     }
 }
 

@@ -82,6 +82,7 @@ fn exercise(store: &Store) {
                     name: None,
                     currency: "USD".into(),
                     conversion_rate: None,
+                    low_balance_threshold: None,
                 },
             )
             .unwrap()

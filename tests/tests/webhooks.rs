@@ -24,7 +24,11 @@ on_both_backends!(
     bad_endpoint_input_is_refused_and_accounts_stay_apart,
 );
 
-on_both_backends!(start = without_worker; the_retry_schedule_follows_the_clock);
+on_both_backends!(
+    start = without_worker;
+    the_retry_schedule_follows_the_clock,
+    every_wallet_movement_is_reported_and_a_low_balance_once_crossed,
+);
 
 on_both_backends!(start = secure_with_worker; private_targets_are_refused_at_send_time);
 
@@ -678,4 +682,113 @@ async fn private_targets_are_refused_at_send_time(s: TestServer) {
     let error = attempt["error"].as_str().unwrap();
     assert!(error.contains("loopback"), "{error}");
     assert!(rx.received().is_empty());
+}
+
+/// The catalogue's events, oldest first, as (type, data).
+async fn catalogue(s: &TestServer) -> Vec<(String, Value)> {
+    let mut all: Vec<(String, Value)> = get(s, "/v1/webhook_events?limit=100").await["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["type"].as_str().unwrap().to_owned(),
+                e["payload"]["data"].clone(),
+            )
+        })
+        .collect();
+    all.reverse();
+    all
+}
+
+async fn every_wallet_movement_is_reported_and_a_low_balance_once_crossed(s: TestServer) {
+    let c = customer(&s, json!({"name": "Kim"})).await;
+    let w = id(&created(
+        &s,
+        "/v1/wallets",
+        json!({"customer_id": c, "currency": "USD", "low_balance_threshold": "10"}),
+    )
+    .await);
+    let top_up = |credits: &str, extra: Value| {
+        let mut body = json!({"credits": credits});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        send(
+            s.admin(Method::POST, &format!("/v1/wallets/{w}/top_up"))
+                .json(&body),
+        )
+    };
+    let debit = |credits: &str| {
+        send(
+            s.admin(Method::POST, &format!("/v1/wallets/{w}/debit"))
+                .json(&json!({"credits": credits})),
+        )
+    };
+    assert_eq!(top_up("12", json!({})).await.status, 201); // 0 → 12
+    assert_eq!(debit("1").await.status, 201); // 12 → 11
+    assert_eq!(debit("2").await.status, 201); // 11 → 9: below 10
+    assert_eq!(debit("1").await.status, 201); // 9 → 8: still below, not again
+    assert_eq!(top_up("5", json!({})).await.status, 201); // 8 → 13
+                                                          // An invoice paid from the wallet is a debit too: 13 → 9, below again.
+    let inv = id(&created(
+        &s,
+        "/v1/invoices",
+        json!({"customer_id": c, "currency": "USD",
+               "lines": [{"description": "Seats", "quantity": "1", "unit_amount": "4.00"}]}),
+    )
+    .await);
+    let r = send(s.admin(Method::POST, &format!("/v1/invoices/{inv}/finalize"))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = send(
+        s.admin(Method::POST, &format!("/v1/invoices/{inv}/payments"))
+            .json(&json!({"amount": "4.00", "method": "wallet", "wallet_id": w})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    // Credits that expire leave with an event of their own (applied when the wallet is read).
+    let soon = (Utc::now() + chrono::Duration::milliseconds(700)).to_rfc3339();
+    assert_eq!(top_up("3", json!({"expires_at": soon})).await.status, 201); // 9 → 12
+    tokio::time::sleep(Duration::from_millis(900)).await;
+    let now = get(&s, &format!("/v1/wallets/{w}")).await;
+    assert_eq!(now["balance"], "9");
+    assert_eq!(now["low_balance_threshold"], "10");
+
+    let wallet_events: Vec<(String, String)> = catalogue(&s)
+        .await
+        .into_iter()
+        .filter(|(t, _)| t.starts_with("wallet."))
+        .map(|(t, d)| (t, d["balance"].as_str().unwrap().to_owned()))
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("wallet.topped_up", "12"),
+        ("wallet.debited", "11"),
+        ("wallet.debited", "9"),
+        ("wallet.low_balance", "9"),
+        ("wallet.debited", "8"),
+        ("wallet.topped_up", "13"),
+        ("wallet.debited", "9"),
+        ("wallet.low_balance", "9"),
+        ("wallet.topped_up", "12"),
+        ("wallet.credits_expired", "9"),
+        ("wallet.low_balance", "9"),
+    ]
+    .iter()
+    .map(|(t, b)| (t.to_string(), b.to_string()))
+    .collect();
+    assert_eq!(wallet_events, expected);
+    // Clearing the threshold stops the alerts; a bad one is refused.
+    let r = send(
+        s.admin(Method::PATCH, &format!("/v1/wallets/{w}"))
+            .json(&json!({"low_balance_threshold": "-1"})),
+    )
+    .await;
+    r.assert_problem(422, "validation_failed");
+    let r = send(
+        s.admin(Method::PATCH, &format!("/v1/wallets/{w}"))
+            .json(&json!({"low_balance_threshold": null})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body["low_balance_threshold"].is_null());
 }

@@ -624,10 +624,10 @@ impl BillingService {
             reference: Some(sub.id.to_string()),
             idempotency_key: None,
         };
-        self.wallets.change(&sub.tenant_id, &wallet.id, &mut |st| {
+        let st = self.wallets.change(&sub.tenant_id, &wallet.id, &mut |st| {
             crate::services::wallets::credit_state(st, &top_up, at)
         })?;
-        Ok(())
+        self.events.wallet_movements(&st.wallet, &st.txs)
     }
 
     /// The next invoice as it stands now: the same computation as the renewal, with the usage

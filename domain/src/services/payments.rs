@@ -555,6 +555,7 @@ impl PaymentService {
             .as_deref()
             .map(crate::id::parse::<WalletId>)
             .transpose()?;
+        let mut moved = None;
         let (invoice, payment) = self.payments.record_payment(
             tenant_id,
             invoice_id,
@@ -610,12 +611,16 @@ impl PaymentService {
                     debit_state(st, &debit, now)?;
                     st.wallet.updated_at = now;
                     check_invariants(st)?;
+                    moved = Some((st.wallet.clone(), st.txs.clone()));
                     payment.credits = Some(credits);
                 }
                 count_toward(inv, &p.amount, now);
                 Ok(payment)
             },
         )?;
+        if let Some((wallet, txs)) = &moved {
+            self.events.wallet_movements(wallet, txs)?;
+        }
         self.report(&invoice, &payment)?;
         Ok((invoice, payment))
     }
@@ -631,6 +636,7 @@ impl PaymentService {
         check_movement(&amount, None, reason.as_deref(), None)?;
         let now = clock::now();
         self.units.run(&mut || {
+            let mut moved = None;
             let (payment, refund) =
                 self.payments
                     .record_refund(tenant_id, payment_id, &mut |pay, inv, wallet| {
@@ -679,6 +685,7 @@ impl PaymentService {
                             credit_state(st, &credit, now)?;
                             st.wallet.updated_at = now;
                             check_invariants(st)?;
+                            moved = Some((st.wallet.clone(), st.txs.clone()));
                             refund.credits = Some(credits);
                         }
                         pay.amount_refunded += &amount;
@@ -687,6 +694,9 @@ impl PaymentService {
                         inv.updated_at = now;
                         Ok(refund)
                     })?;
+            if let Some((wallet, txs)) = &moved {
+                self.events.wallet_movements(wallet, txs)?;
+            }
             self.events.payment(EventType::PaymentRefunded, &payment)?;
             Ok((payment, refund))
         })

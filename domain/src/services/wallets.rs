@@ -16,7 +16,6 @@ use crate::wallet::{
     consumption_order, draw, validate_credits, validate_text, Allocation, CreditLot, LotKind,
     TxType, Wallet, WalletStatus, WalletTransaction,
 };
-use crate::webhook::EventType;
 use crate::{clock, id, DomainError, DomainResult, FieldError};
 
 #[derive(Clone)]
@@ -38,6 +37,8 @@ pub struct NewWallet {
     pub currency: String,
     /// Default 1.
     pub conversion_rate: Option<BigDecimal>,
+    /// Credits; see [`Wallet::low_balance_threshold`].
+    pub low_balance_threshold: Option<BigDecimal>,
 }
 
 #[derive(Debug, Clone)]
@@ -67,6 +68,18 @@ pub struct WalletPatch {
     pub name: Option<String>,
     /// `Active` or `Frozen`; closing has its own operation.
     pub status: Option<WalletStatus>,
+    /// `Some(None)` clears it.
+    pub low_balance_threshold: Option<Option<BigDecimal>>,
+}
+
+/// A low-balance threshold: credits, at least zero, at most 18 decimals.
+fn check_threshold(t: Option<&BigDecimal>, errs: &mut Vec<FieldError>) {
+    if t.is_some_and(|t| *t < BigDecimal::zero() || t.as_bigint_and_exponent().1 > 18) {
+        errs.push(FieldError::new(
+            "low_balance_threshold",
+            "must be zero or more credits, with at most 18 decimals",
+        ));
+    }
 }
 
 /// Appends a ledger entry and moves the balance.
@@ -345,6 +358,7 @@ impl WalletService {
             errs.push(FieldError::new("name", "must not be empty"));
         }
         validate_text("name", Some(&name), 100, &mut errs);
+        check_threshold(input.low_balance_threshold.as_ref(), &mut errs);
         if !errs.is_empty() {
             return Err(DomainError::Validation(errs));
         }
@@ -365,6 +379,7 @@ impl WalletService {
             status: WalletStatus::Active,
             balance: BigDecimal::zero(),
             ledger_seq: 0,
+            low_balance_threshold: input.low_balance_threshold,
             created_at: now,
             updated_at: now,
         };
@@ -434,7 +449,10 @@ impl WalletService {
                 "use POST /v1/wallets/{id}/close to close a wallet",
             ));
         }
-        if patch.name.is_none() && patch.status.is_none() {
+        if let Some(t) = &patch.low_balance_threshold {
+            check_threshold(t.as_ref(), &mut errs);
+        }
+        if patch.name.is_none() && patch.status.is_none() && patch.low_balance_threshold.is_none() {
             errs.push(FieldError::new("body", "at least one field must be given"));
         }
         if !errs.is_empty() {
@@ -452,6 +470,9 @@ impl WalletService {
                 }
                 if let Some(s) = patch.status {
                     st.wallet.status = s;
+                }
+                if let Some(t) = &patch.low_balance_threshold {
+                    st.wallet.low_balance_threshold = t.clone();
                 }
                 st.wallet.updated_at = now;
                 Ok(())
@@ -478,11 +499,8 @@ impl WalletService {
                 "must be in the future",
             ));
         }
-        self.units.run(&mut || {
-            let (w, tx) = movement(self.change(tenant_id, id, |st| credit_state(st, &t, now))?);
-            self.events.wallet(EventType::WalletToppedUp, &w, &tx)?;
-            Ok((w, tx))
-        })
+        let st = self.change(tenant_id, id, |st| credit_state(st, &t, now))?;
+        Ok(movement(st))
     }
 
     /// Debits credits; not enough → 422 `insufficient_credits` and nothing changes.
@@ -499,11 +517,8 @@ impl WalletService {
             d.reference.as_deref(),
         )?;
         let now = clock::now();
-        self.units.run(&mut || {
-            let (w, tx) = movement(self.change(tenant_id, id, |st| debit_state(st, &d, now))?);
-            self.events.wallet(EventType::WalletDebited, &w, &tx)?;
-            Ok((w, tx))
-        })
+        let st = self.change(tenant_id, id, |st| debit_state(st, &d, now))?;
+        Ok(movement(st))
     }
 
     /// Closes a wallet: remaining credits are voided by one ledger entry. Idempotent.
@@ -605,12 +620,17 @@ impl WalletService {
         mut f: impl FnMut(&mut WalletState) -> DomainResult<()>,
     ) -> DomainResult<WalletState> {
         let now = clock::now();
-        self.wallets.change(tenant_id, id, &mut |st| {
-            f(st)?;
-            if !st.txs.is_empty() {
-                st.wallet.updated_at = now;
-            }
-            check_invariants(st)
+        // The change and the webhook events of its ledger entries commit together.
+        self.units.run(&mut || {
+            let st = self.wallets.change(tenant_id, id, &mut |st| {
+                f(st)?;
+                if !st.txs.is_empty() {
+                    st.wallet.updated_at = now;
+                }
+                check_invariants(st)
+            })?;
+            self.events.wallet_movements(&st.wallet, &st.txs)?;
+            Ok(st)
         })
     }
 }

@@ -13,7 +13,7 @@ use crate::money::canonical;
 use crate::payment::Payment;
 use crate::portal_session::PortalSession;
 use crate::subscription::Subscription;
-use crate::wallet::{Wallet, WalletTransaction};
+use crate::wallet::{TxType, Wallet, WalletTransaction};
 
 use crate::id::{WebhookDeliveryId, WebhookEndpointId, WebhookEventId};
 use crate::page::{Page, PageRequest};
@@ -113,7 +113,7 @@ impl Events {
     }
 
     /// A wallet movement: the entry and the balance after it.
-    pub fn wallet(&self, t: EventType, w: &Wallet, tx: &WalletTransaction) -> DomainResult<()> {
+    fn wallet(&self, t: EventType, w: &Wallet, tx: &WalletTransaction) -> DomainResult<()> {
         self.emit(
             &w.tenant_id,
             t,
@@ -124,12 +124,36 @@ impl Events {
                 "credits": canonical(&tx.credits),
                 "value": w.currency.display(&tx.value),
                 "currency": w.currency.code(),
-                "balance": canonical(&w.balance),
-                "balance_value": w.display_value(&w.balance),
+                "balance": canonical(&tx.balance_after),
+                "balance_value": w.display_value(&tx.balance_after),
+                "low_balance_threshold": w.low_balance_threshold.as_ref().map(canonical),
                 "reason": tx.reason,
                 "created_at": tx.created_at,
             }),
         )
+    }
+
+    /// The events of the ledger entries one change of `w` appended (`txs`, in order): each
+    /// top-up, debit and expiry, and `wallet.low_balance` at the entry that took the balance
+    /// from at least the threshold to below it. Closing a wallet (its void entry) sends none.
+    pub fn wallet_movements(&self, w: &Wallet, txs: &[WalletTransaction]) -> DomainResult<()> {
+        for tx in txs {
+            let t = match tx.tx_type {
+                TxType::Credit => EventType::WalletToppedUp,
+                TxType::Debit => EventType::WalletDebited,
+                TxType::Expiry => EventType::WalletCreditsExpired,
+                TxType::Void => continue,
+            };
+            self.wallet(t, w, tx)?;
+            let crossed = w
+                .low_balance_threshold
+                .as_ref()
+                .is_some_and(|limit| tx.balance_before >= *limit && tx.balance_after < *limit);
+            if crossed {
+                self.wallet(EventType::WalletLowBalance, w, tx)?;
+            }
+        }
+        Ok(())
     }
 
     pub fn subscription(&self, t: EventType, s: &Subscription) -> DomainResult<()> {

@@ -34,6 +34,7 @@ struct WalletRow {
     next_expiry_at: Option<DbTime>,
     created_at: DbTime,
     updated_at: DbTime,
+    low_balance_threshold: Option<DbDecimal>,
 }
 
 impl WalletRow {
@@ -51,6 +52,7 @@ impl WalletRow {
             next_expiry_at: next_expiry_at.map(DbTime),
             created_at: DbTime(x.created_at),
             updated_at: DbTime(x.updated_at),
+            low_balance_threshold: x.low_balance_threshold.clone().map(DbDecimal),
         }
     }
 
@@ -72,6 +74,7 @@ impl WalletRow {
                 status,
                 balance: self.balance.0,
                 ledger_seq: self.ledger_seq,
+                low_balance_threshold: self.low_balance_threshold.map(|d| d.0),
                 created_at: self.created_at.0,
                 updated_at: self.updated_at.0,
             },

@@ -83,11 +83,17 @@ pub async fn create(
         .as_deref()
         .map(|r| decimal("conversion_rate", r))
         .transpose()?;
+    let low_balance_threshold = b
+        .low_balance_threshold
+        .as_deref()
+        .map(|t| decimal("low_balance_threshold", t))
+        .transpose()?;
     let input = NewWallet {
         customer_id: b.customer_id,
         name: b.name,
         currency: b.currency,
         conversion_rate,
+        low_balance_threshold,
     };
     let (svc, tenant) = (state.wallets.clone(), who.tenant_id.clone());
     idempotency::run(&state, &who, &req, &body.raw, move || {
@@ -169,6 +175,11 @@ pub async fn update(
             ApiError::validation(vec![FieldError::new("status", "must be active or frozen")])
         })?),
     };
+    let low_balance_threshold = match b.low_balance_threshold {
+        Some(Some(t)) => Some(Some(decimal("low_balance_threshold", &t)?)),
+        Some(None) => Some(None),
+        None => None,
+    };
     let svc = state.wallets.clone();
     let w = blocking(move || {
         svc.update(
@@ -177,6 +188,7 @@ pub async fn update(
             WalletPatch {
                 name: b.name,
                 status,
+                low_balance_threshold,
             },
         )
     })

@@ -7,7 +7,7 @@ use domain::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::routes::common::list_type;
+use crate::routes::common::{list_type, present};
 
 use crate::error::ApiError;
 
@@ -49,6 +49,10 @@ pub struct WalletView {
     /// half away from zero.
     #[schema(example = "12.51")]
     pub balance_value: String,
+    /// Credits: a movement that takes the balance from at least this to below it sends a
+    /// `wallet.low_balance` webhook event. Null: never.
+    #[schema(example = "100")]
+    pub low_balance_threshold: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -64,6 +68,7 @@ impl From<Wallet> for WalletView {
             customer_id: w.customer_id.into(),
             name: w.name,
             currency: w.currency.to_string(),
+            low_balance_threshold: w.low_balance_threshold.as_ref().map(canonical),
             created_at: w.created_at,
             updated_at: w.updated_at,
         }
@@ -184,6 +189,8 @@ pub struct CreateWallet {
     pub currency: String,
     /// Currency value of one credit, a decimal string > 0 (default "1").
     pub conversion_rate: Option<String>,
+    /// Credits, a decimal string ≥ 0: a balance falling below it sends `wallet.low_balance`.
+    pub low_balance_threshold: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -192,6 +199,10 @@ pub struct UpdateWallet {
     pub name: Option<String>,
     /// `active` or `frozen` (a frozen wallet keeps its credits but takes no top-ups or debits).
     pub status: Option<String>,
+    /// Credits, a decimal string ≥ 0; `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    pub low_balance_threshold: Option<Option<String>>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
