@@ -3,8 +3,8 @@ use std::path::PathBuf;
 
 use storage::{DatabaseUrl, StorageError};
 
-pub const DEFAULT_WEBHOOKS_POLL_MS: u64 = 200;
-pub const DEFAULT_WEBHOOKS_CONCURRENCY: usize = 16;
+pub const DEFAULT_WEBHOOKS_POLL_MS: u64 = 100;
+pub const DEFAULT_WEBHOOKS_CONCURRENCY: usize = 64;
 
 /// Runtime configuration, from environment variables (or the matching CLI flags).
 #[derive(Debug, Clone, clap::Args)]
@@ -70,7 +70,7 @@ pub struct Config {
     #[arg(long, env = "PORTAL_WEBHOOKS_CONCURRENCY", default_value_t = DEFAULT_WEBHOOKS_CONCURRENCY)]
     pub webhooks_concurrency: usize,
     /// Seconds a receiver has to answer a webhook (connection included) before the attempt
-    /// counts as failed.
+    /// counts as failed; at most 30.
     #[arg(long, env = "PORTAL_WEBHOOKS_TIMEOUT_SECS", default_value_t = 15)]
     pub webhooks_timeout_secs: u64,
     /// Allow `http` webhook URLs and loopback/private/link-local targets. For development and

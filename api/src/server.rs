@@ -156,9 +156,9 @@ async fn billing_worker(state: Data<AppState>, every: std::time::Duration) {
 }
 
 /// Periodic work. Every minute: rate-limiter keys back at full allowance, and credit lots past
-/// their expiry applied to their wallets. Every hour:
-/// idempotency records past their 24 h retention (every node runs it; the deletes are
-/// idempotent, so replicas need no coordination).
+/// their expiry applied to their wallets. Every hour: webhook events past the 30-day replay
+/// window with their delivery log, and idempotency records past their 24 h retention (every
+/// node runs it; the deletes are idempotent, so replicas need no coordination).
 async fn housekeeping(state: Data<AppState>) {
     let mut tick = actix_web::rt::time::interval(std::time::Duration::from_secs(60));
     for minute in 0u64.. {
@@ -174,6 +174,13 @@ async fn housekeeping(state: Data<AppState>) {
         }
         if minute % 60 != 0 {
             continue;
+        }
+        let webhooks = state.webhooks.clone();
+        match actix_web::web::block(move || webhooks.purge(domain::clock::now())).await {
+            Ok(Ok(n)) if n > 0 => tracing::info!(events = n, "webhook events past 30 days removed"),
+            Ok(Ok(_)) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, "webhook event purge failed"),
+            Err(e) => tracing::warn!(error = %e, "webhook event purge could not run"),
         }
         let repo = state.idempotency.clone();
         let before = domain::clock::now() - domain::idempotency::RETENTION;

@@ -16,11 +16,15 @@ use actix_web::web::Data;
 use domain::webhook::{forbidden_ip, DeliveryAttempt, Dispatch};
 use rand::Rng;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::state::AppState;
 
 /// The largest answer read from a receiver; the rest is not read.
 const MAX_RESPONSE_BYTES: usize = 64 * 1024;
+/// The longest a receiver may take (the claim's lease is 60 s).
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(30);
 /// What the delivery log keeps of an answer.
 const EXCERPT_BYTES: usize = 1024;
 
@@ -67,6 +71,9 @@ impl Resolve for GuardedResolver {
 
 impl Sender {
     pub fn new(timeout: Duration, allow_insecure: bool) -> Result<Self, String> {
+        // An attempt must end well within the claim's lease, or another node would send the
+        // same delivery meanwhile.
+        let timeout = timeout.min(MAX_TIMEOUT);
         let mut builder = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
@@ -179,8 +186,9 @@ fn describe(e: reqwest::Error) -> String {
     }
 }
 
-/// The worker loop: each pass fans out new events, then sends due deliveries until none are
-/// left, `concurrency` at a time.
+/// The worker loop: each pass fans out new events, then claims due deliveries for every free
+/// sending slot (`concurrency` in all) and sends each on its own task, so a slow receiver holds
+/// one slot, not the others' deliveries.
 pub async fn worker(state: Data<AppState>, settings: WorkerSettings) {
     let sender = match Sender::new(settings.timeout, settings.allow_insecure) {
         Ok(s) => Rc::new(s),
@@ -189,11 +197,14 @@ pub async fn worker(state: Data<AppState>, settings: WorkerSettings) {
             return;
         }
     };
+    let slots = Arc::new(Semaphore::new(settings.concurrency));
+    let (done, outcomes) = tokio::sync::mpsc::unbounded_channel();
+    actix_web::rt::spawn(recorder(state.clone(), outcomes));
     let mut tick = actix_web::rt::time::interval(settings.poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = pass(&state, &sender, settings.concurrency).await {
+        if let Err(e) = pass(&state, &sender, &slots, &done).await {
             tracing::warn!(error = %e, "webhook pass failed");
         }
     }
@@ -202,7 +213,8 @@ pub async fn worker(state: Data<AppState>, settings: WorkerSettings) {
 async fn pass(
     state: &Data<AppState>,
     sender: &Rc<Sender>,
-    concurrency: usize,
+    slots: &Arc<Semaphore>,
+    done: &UnboundedSender<Done>,
 ) -> Result<(), String> {
     let svc = state.webhooks.clone();
     let fanned = actix_web::web::block(move || svc.fan_out(domain::clock::now()))
@@ -217,32 +229,69 @@ async fn pass(
         );
     }
     loop {
+        // A free slot, waiting for a send in flight to end if none is: while deliveries are
+        // due, the node keeps every slot busy instead of waiting for the next tick.
+        let first = slots
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| e.to_string())?;
+        let free = 1 + slots.available_permits();
         let svc = state.webhooks.clone();
-        let limit = concurrency as i64;
-        let claimed = actix_web::web::block(move || svc.claim(domain::clock::now(), limit))
+        let claimed = actix_web::web::block(move || svc.claim(domain::clock::now(), free as i64))
             .await
             .map_err(|e| e.to_string())?
             .map_err(|e| e.to_string())?;
-        let full = claimed.len() as i64 == limit;
-        let sends = claimed.into_iter().map(|d| {
-            let (sender, svc) = (sender.clone(), state.webhooks.clone());
-            async move {
+        let drained = claimed.len() < free;
+        let mut first = Some(first);
+        for d in claimed {
+            // Only this loop takes slots, and it counted them free.
+            let slot = match first.take() {
+                Some(s) => s,
+                None => slots
+                    .clone()
+                    .try_acquire_owned()
+                    .map_err(|e| e.to_string())?,
+            };
+            let (sender, done) = (sender.clone(), done.clone());
+            actix_web::rt::spawn(async move {
                 let attempt = sender.send(&d).await;
                 let jitter = rand::rng().random_range(-1.0..=1.0);
-                let recorded =
-                    actix_web::web::block(move || svc.record(&d, &attempt, jitter)).await;
-                match recorded {
-                    Ok(Ok(())) => {}
-                    Ok(Err(e)) => tracing::warn!(error = %e, "recording a webhook attempt failed"),
-                    Err(e) => {
-                        tracing::warn!(error = %e, "recording a webhook attempt could not run")
-                    }
-                }
-            }
-        });
-        futures_util::future::join_all(sends).await;
-        if !full {
+                // The slot stays taken until the attempt is recorded.
+                let _ = done.send((d, attempt, jitter, slot));
+            });
+        }
+        if drained {
             return Ok(());
         }
+    }
+}
+
+/// A finished attempt waiting to be recorded, with the sending slot it holds.
+type Done = (Dispatch, DeliveryAttempt, f64, OwnedSemaphorePermit);
+
+/// Records finished attempts, as many as have finished (up to 64) in one transaction: a commit
+/// per batch instead of one per delivery. Frees their slots once recorded.
+async fn recorder(state: Data<AppState>, mut outcomes: UnboundedReceiver<Done>) {
+    while let Some(first) = outcomes.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < 64 {
+            match outcomes.try_recv() {
+                Ok(more) => batch.push(more),
+                Err(_) => break,
+            }
+        }
+        let (mut attempts, slots): (Vec<_>, Vec<_>) = batch
+            .into_iter()
+            .map(|(d, a, jitter, slot)| ((d, a, jitter), slot))
+            .unzip();
+        let svc = state.webhooks.clone();
+        match actix_web::web::block(move || svc.record_all(&mut attempts)).await {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::warn!(attempts = n, "webhook attempts could not be recorded"),
+            Ok(Err(e)) => tracing::warn!(error = %e, "recording webhook attempts failed"),
+            Err(e) => tracing::warn!(error = %e, "recording webhook attempts could not run"),
+        }
+        drop(slots);
     }
 }

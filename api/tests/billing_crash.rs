@@ -14,7 +14,7 @@ use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConne
 use rand::Rng;
 use serde_json::json;
 
-use common::{until_answered, Process};
+use common::{pg_schema, until_answered, Process};
 
 const CUSTOMERS: usize = 150;
 const MISSED_DAYS: i64 = 8;
@@ -212,14 +212,7 @@ async fn sqlite() {
     ignore = "PostgreSQL: set TEST_DATABASE_URL to run"
 )]
 async fn postgres_two_replicas() {
-    let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
-    let schema = format!("billing_{}", rand::rng().random_range(0..u64::MAX));
-    PgConnection::establish(&admin_url)
-        .expect("connect to TEST_DATABASE_URL")
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .expect("create test schema");
-    let sep = if admin_url.contains('?') { '&' } else { '?' };
-    let url = format!("{admin_url}{sep}options=-csearch_path%3D{schema}");
+    let (admin_url, schema, url) = pg_schema("billing");
     let token_key = api::tokens::PasetoCodec::generate_key();
     let servers = vec![
         Process::start_with(

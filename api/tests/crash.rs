@@ -12,8 +12,6 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use bigdecimal::BigDecimal;
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
 use rand::Rng;
 use serde_json::json;
 
@@ -21,7 +19,7 @@ const OPERATIONS: usize = 1200;
 const CLIENTS: usize = 24;
 const KILLS: usize = 8;
 
-use common::{get, until_answered, Process};
+use common::{get, pg_schema, until_answered, Process};
 
 fn amount(i: usize) -> String {
     format!("{}.{:03}", i % 97 + 1, i % 1000)
@@ -157,14 +155,7 @@ async fn sqlite() {
     ignore = "PostgreSQL: set TEST_DATABASE_URL to run"
 )]
 async fn postgres() {
-    let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
-    let schema = format!("crash_{}", rand::rng().random_range(0..u64::MAX));
-    PgConnection::establish(&admin_url)
-        .expect("connect to TEST_DATABASE_URL")
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .expect("create test schema");
-    let sep = if admin_url.contains('?') { '&' } else { '?' };
-    let url = format!("{admin_url}{sep}options=-csearch_path%3D{schema}");
+    let (admin_url, schema, url) = pg_schema("crash");
     let token_key = api::tokens::PasetoCodec::generate_key();
     exactly_once_across_kill9(vec![
         Process::start(Some(url.clone()), &token_key, Some((admin_url, schema))),

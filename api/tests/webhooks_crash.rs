@@ -12,12 +12,9 @@ use std::time::{Duration, Instant};
 
 use actix_web::web::{self, Bytes, Data};
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer};
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection};
-use rand::Rng;
 use serde_json::json;
 
-use common::{until_answered, Process};
+use common::{pg_schema, until_answered, Process};
 
 /// Counts deliveries by `webhook-id`.
 struct Sink {
@@ -119,20 +116,25 @@ async fn create_customers(client: &reqwest::Client, bases: &[String], n: usize, 
     }
 }
 
-async fn committed_events_survive_kill9(mut server: Process) {
-    let client = reqwest::Client::new();
-    server.wait_ready(&client).await;
-    let sink = Sink::start();
-    let bases = vec![server.base()];
+/// An endpoint for `customer.created` pointing at the sink.
+async fn register(client: &reqwest::Client, bases: &[String], sink: &Sink) {
     let (status, body) = until_answered(
-        &client,
-        &bases,
+        client,
+        bases,
         "/v1/webhook_endpoints",
         "endpoint",
         &json!({"url": sink.url, "event_types": ["customer.created"]}),
     )
     .await;
     assert_eq!(status, 201, "{body}");
+}
+
+async fn committed_events_survive_kill9(mut server: Process) {
+    let client = reqwest::Client::new();
+    server.wait_ready(&client).await;
+    let sink = Sink::start();
+    let bases = vec![server.base()];
+    register(&client, &bases, &sink).await;
     create_customers(&client, &bases, 40, "kill").await;
     // Committed, and nothing sent yet: now the process dies without a word.
     server.kill9();
@@ -152,25 +154,13 @@ async fn sqlite_kill9_between_commit_and_delivery() {
     committed_events_survive_kill9(Process::start_with(None, &token_key, None, WORKER_OFF)).await;
 }
 
-fn pg_schema() -> (String, String, String) {
-    let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
-    let schema = format!("hooks_{}", rand::rng().random_range(0..u64::MAX));
-    PgConnection::establish(&admin_url)
-        .expect("connect to TEST_DATABASE_URL")
-        .batch_execute(&format!("CREATE SCHEMA {schema}"))
-        .expect("create test schema");
-    let sep = if admin_url.contains('?') { '&' } else { '?' };
-    let url = format!("{admin_url}{sep}options=-csearch_path%3D{schema}");
-    (admin_url, schema, url)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(
     not(postgres_tests),
     ignore = "PostgreSQL: set TEST_DATABASE_URL to run"
 )]
 async fn postgres_kill9_between_commit_and_delivery() {
-    let (admin_url, schema, url) = pg_schema();
+    let (admin_url, schema, url) = pg_schema("hooks");
     let token_key = api::tokens::PasetoCodec::generate_key();
     committed_events_survive_kill9(Process::start_with(
         Some(url),
@@ -189,7 +179,7 @@ async fn postgres_kill9_between_commit_and_delivery() {
     ignore = "PostgreSQL: set TEST_DATABASE_URL to run"
 )]
 async fn postgres_two_replicas_send_each_event_once() {
-    let (admin_url, schema, url) = pg_schema();
+    let (admin_url, schema, url) = pg_schema("hooks");
     let token_key = api::tokens::PasetoCodec::generate_key();
     let servers = [
         Process::start_with(
@@ -206,15 +196,7 @@ async fn postgres_two_replicas_send_each_event_once() {
     }
     let sink = Sink::start();
     let bases: Vec<String> = servers.iter().map(Process::base).collect();
-    let (status, body) = until_answered(
-        &client,
-        &bases,
-        "/v1/webhook_endpoints",
-        "endpoint",
-        &json!({"url": sink.url, "event_types": ["customer.created"]}),
-    )
-    .await;
-    assert_eq!(status, 201, "{body}");
+    register(&client, &bases, &sink).await;
     // Four clients, requests alternating between the replicas.
     let mut clients = Vec::new();
     for c in 0..4 {

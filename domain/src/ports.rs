@@ -690,6 +690,9 @@ pub trait WebhookRepo: Outbox {
         endpoint_id: &crate::id::WebhookEndpointId,
         now: DateTime<Utc>,
     ) -> DomainResult<usize>;
+    /// Deletes up to `limit` fanned-out events created before `before` with nothing pending,
+    /// with their deliveries and attempts; returns how many events.
+    fn purge(&self, before: DateTime<Utc>, limit: i64) -> DomainResult<usize>;
     /// The endpoint's deliveries, newest first, each with its attempts.
     fn deliveries(
         &self,

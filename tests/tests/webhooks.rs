@@ -637,6 +637,18 @@ async fn the_retry_schedule_follows_the_clock(s: TestServer) {
         events["data"][0]["payload"]["data"]["disabled_reason"],
         "failing"
     );
+    // Past the 30-day replay window, events that went out are forgotten with their log; the
+    // one not fanned out yet stays.
+    let svc2 = svc.clone();
+    let next_month = t0 + chrono::Duration::days(31);
+    let purged = tokio::task::spawn_blocking(move || svc2.purge(next_month))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(purged, 2);
+    let left: Vec<String> = catalogue(&s).await.into_iter().map(|(t, _)| t).collect();
+    assert_eq!(left, ["webhook_endpoint.disabled"]);
+    assert!(deliveries(&s, &ep).await.is_empty());
 }
 
 async fn private_targets_are_refused_at_send_time(s: TestServer) {

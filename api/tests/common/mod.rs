@@ -130,6 +130,21 @@ impl Drop for Process {
     }
 }
 
+/// A fresh schema in `TEST_DATABASE_URL` for one test's processes: the admin URL, the schema and
+/// the URL that selects it. Give `Some((admin URL, schema))` to one `Process` to drop it after.
+pub fn pg_schema(prefix: &str) -> (String, String, String) {
+    use rand::Rng;
+    let admin_url = std::env::var("TEST_DATABASE_URL").expect("TEST_DATABASE_URL");
+    let schema = format!("{prefix}_{}", rand::rng().random_range(0..u64::MAX));
+    PgConnection::establish(&admin_url)
+        .expect("connect to TEST_DATABASE_URL")
+        .batch_execute(&format!("CREATE SCHEMA {schema}"))
+        .expect("create test schema");
+    let sep = if admin_url.contains('?') { '&' } else { '?' };
+    let url = format!("{admin_url}{sep}options=-csearch_path%3D{schema}");
+    (admin_url, schema, url)
+}
+
 pub const KEY: &str = "sk_crashtst_0123456789abcdefghijklmnopqrstuv";
 
 /// Sends one request until a server answers it (connection refused or reset while a server is

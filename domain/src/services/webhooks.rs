@@ -449,9 +449,49 @@ impl WebhookService {
         }
     }
 
+    /// Forgets events older than the replay window, with their delivery log (their schedule
+    /// ended long before). Returns how many events.
+    pub fn purge(&self, now: DateTime<Utc>) -> DomainResult<usize> {
+        let mut purged = 0;
+        loop {
+            let n = self
+                .units
+                .run(&mut || self.repo.purge(now - REPLAY_WINDOW, 1000))?;
+            purged += n;
+            if n < 1000 {
+                return Ok(purged);
+            }
+        }
+    }
+
     /// Claims up to `limit` deliveries due at `now` for this node to attempt.
     pub fn claim(&self, now: DateTime<Utc>, limit: i64) -> DomainResult<Vec<Dispatch>> {
         self.repo.claim_due(now, now + LEASE, limit)
+    }
+
+    /// Records the outcomes of several attempts in one transaction (one commit for many
+    /// deliveries), each in its own savepoint: one that cannot be recorded is undone alone (its
+    /// claim's lease runs out and it is attempted again). Locks are taken in (endpoint,
+    /// delivery) order, the same on every node. Returns how many could not be recorded.
+    pub fn record_all(&self, done: &mut [(Dispatch, DeliveryAttempt, f64)]) -> DomainResult<usize> {
+        done.sort_by(|a, b| {
+            (&a.0.endpoint_id, &a.0.delivery_id).cmp(&(&b.0.endpoint_id, &b.0.delivery_id))
+        });
+        let mut failed = 0;
+        self.units.run(&mut || {
+            failed = 0;
+            for (dispatch, attempt, jitter) in done.iter() {
+                if self
+                    .units
+                    .attempt(&mut || self.record(dispatch, attempt, *jitter))
+                    .is_err()
+                {
+                    failed += 1;
+                }
+            }
+            Ok(())
+        })?;
+        Ok(failed)
     }
 
     /// Records an attempt's outcome: delivered; or retried on the schedule, failed when it is
@@ -477,25 +517,27 @@ impl WebhookService {
                 self.repo.save_delivery(&d, Some(attempt))?;
                 return Ok(());
             }
-            let mut endpoint = self
-                .repo
-                .lock_endpoint(&dispatch.tenant_id, &dispatch.endpoint_id)?;
+            let (tenant, endpoint_id) = (&dispatch.tenant_id, &dispatch.endpoint_id);
             if attempt.succeeded() {
                 d.status = DeliveryStatus::Delivered;
                 d.next_attempt_at = None;
-                if let Some(e) = endpoint.as_mut().filter(|e| e.failing_since.is_some()) {
-                    e.failing_since = None;
-                    self.repo.save_endpoint(e)?;
+                // The endpoint row is locked (and written) only to end a failure streak, so
+                // successes to one endpoint do not queue on its lock.
+                let streak = self.repo.endpoint(tenant, endpoint_id)?;
+                if streak.is_some_and(|e| e.failing_since.is_some()) {
+                    if let Some(mut e) = self.repo.lock_endpoint(tenant, endpoint_id)? {
+                        e.failing_since = None;
+                        self.repo.save_endpoint(&e)?;
+                    }
                 }
             } else {
                 d.next_attempt_at = next_attempt(d.attempts, now, jitter);
                 if d.next_attempt_at.is_none() {
                     d.status = DeliveryStatus::Failed;
                 }
-                if let Some(e) = endpoint
-                    .as_mut()
-                    .filter(|e| e.status == EndpointStatus::Enabled)
-                {
+                let endpoint = self.repo.lock_endpoint(tenant, endpoint_id)?;
+                if let Some(mut e) = endpoint.filter(|e| e.status == EndpointStatus::Enabled) {
+                    let streak_starts = e.failing_since.is_none();
                     let since = *e.failing_since.get_or_insert(now);
                     let reason = if attempt.gone() {
                         Some(DisabledReason::Gone)
@@ -508,13 +550,12 @@ impl WebhookService {
                         e.disable(reason, now);
                         d.status = DeliveryStatus::Failed;
                         d.next_attempt_at = None;
-                    }
-                    self.repo.save_endpoint(e)?;
-                    if let Some(reason) = reason {
+                        d.updated_at = now;
+                        self.repo.save_endpoint(&e)?;
                         self.repo.save_delivery(&d, Some(attempt))?;
                         self.repo
                             .fail_pending_deliveries(&e.tenant_id, &e.id, now)?;
-                        self.repo.emit(&WebhookEvent::new(
+                        return self.repo.emit(&WebhookEvent::new(
                             &e.tenant_id,
                             EventType::WebhookEndpointDisabled,
                             serde_json::json!({
@@ -522,8 +563,10 @@ impl WebhookService {
                                 "url": e.url,
                                 "disabled_reason": reason.as_str(),
                             }),
-                        ))?;
-                        return Ok(());
+                        ));
+                    }
+                    if streak_starts {
+                        self.repo.save_endpoint(&e)?;
                     }
                 }
             }

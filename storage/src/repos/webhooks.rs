@@ -254,6 +254,12 @@ impl Store {
     }
 }
 
+/// `status = 'pending'` as SQL text, the predicate of the partial index webhook_deliveries_due:
+/// SQLite uses a partial index only for a query that states its predicate literally.
+fn pending_literal() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>("status = 'pending'")
+}
+
 impl Outbox for Store {
     fn emit(&self, event: &WebhookEvent) -> DomainResult<()> {
         self.insert_event(event, false)
@@ -444,8 +450,10 @@ impl WebhookRepo for Store {
         let mut conn = self.conn()?;
         macro_rules! undispatched {
             () => {
+                // Literal predicates, as the partial index webhook_events_undispatched has them
+                // (a bound value would not match it).
                 ev::table
-                    .filter(ev::dispatched.eq(false))
+                    .filter(diesel::dsl::not(ev::dispatched))
                     .order(ev::id.asc())
                     .limit(limit)
                     .select(EventRow::as_select())
@@ -513,7 +521,7 @@ impl WebhookRepo for Store {
             macro_rules! due {
                 () => {
                     wd::table
-                        .filter(wd::status.eq(DeliveryStatus::Pending.as_str()))
+                        .filter(pending_literal())
                         .filter(wd::next_attempt_at.le(DbTime(now)))
                         .order(wd::next_attempt_at.asc())
                         .limit(limit)
@@ -648,6 +656,35 @@ impl WebhookRepo for Store {
         ))
         .execute(&mut *conn)
         .map_err(internal)
+    }
+
+    fn purge(&self, before: chrono::DateTime<chrono::Utc>, limit: i64) -> DomainResult<usize> {
+        let mut conn = self.conn()?;
+        let pending = wd::table
+            .filter(wd::status.eq(DeliveryStatus::Pending.as_str()))
+            .select(wd::event_id);
+        let old: Vec<String> = ev::table
+            .filter(ev::created_at.lt(DbTime(before)))
+            .filter(ev::dispatched.eq(true))
+            .filter(ev::id.ne_all(pending))
+            .order(ev::id.asc())
+            .limit(limit)
+            .select(ev::id)
+            .load(&mut *conn)
+            .map_err(internal)?;
+        if old.is_empty() {
+            return Ok(0);
+        }
+        let deliveries = wd::table.filter(wd::event_id.eq_any(&old)).select(wd::id);
+        diesel::delete(wa::table.filter(wa::delivery_id.eq_any(deliveries)))
+            .execute(&mut *conn)
+            .map_err(internal)?;
+        diesel::delete(wd::table.filter(wd::event_id.eq_any(&old)))
+            .execute(&mut *conn)
+            .map_err(internal)?;
+        diesel::delete(ev::table.filter(ev::id.eq_any(&old)))
+            .execute(&mut *conn)
+            .map_err(internal)
     }
 
     fn deliveries(
