@@ -28,6 +28,7 @@ on_both_backends!(
     start = without_worker;
     the_retry_schedule_follows_the_clock,
     every_wallet_movement_is_reported_and_a_low_balance_once_crossed,
+    a_subscription_reports_its_life,
 );
 
 on_both_backends!(start = secure_with_worker; private_targets_are_refused_at_send_time);
@@ -803,4 +804,54 @@ async fn every_wallet_movement_is_reported_and_a_low_balance_once_crossed(s: Tes
     .await;
     assert_eq!(r.status, 200, "{}", r.body);
     assert!(r.body["low_balance_threshold"].is_null());
+}
+
+async fn a_subscription_reports_its_life(s: TestServer) {
+    created(
+        &s,
+        "/v1/plans",
+        json!({"code": "pro", "name": "Pro", "currency": "USD", "interval": "month", "amount": "20"}),
+    )
+    .await;
+    let c = customer(&s, json!({"name": "Lu"})).await;
+    wallet(&s, &c, "USD", "1").await;
+    // Collected from an empty wallet at once: past due from the start.
+    let sub = id(&created(
+        &s,
+        "/v1/subscriptions",
+        json!({"customer_id": c, "plan": "pro", "collection": "wallet", "trial_days": 0}),
+    )
+    .await);
+    let invoice = get(&s, &format!("/v1/invoices?customer_id={c}")).await["data"][0].clone();
+    let inv = invoice["id"].as_str().unwrap();
+    let r = send(
+        s.admin(Method::POST, &format!("/v1/invoices/{inv}/payments"))
+            .json(&json!({"amount": "20.00", "method": "external"})),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = send(
+        s.admin(Method::POST, &format!("/v1/subscriptions/{sub}/cancel"))
+            .json(&json!({"at": "immediately"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let seen: Vec<(String, String)> = catalogue(&s)
+        .await
+        .into_iter()
+        .filter(|(t, _)| t.starts_with("subscription.") || t.starts_with("invoice."))
+        .map(|(t, d)| (t, d["status"].as_str().unwrap_or_default().to_owned()))
+        .collect();
+    let expected: Vec<(String, String)> = [
+        ("invoice.finalized", "finalized"),
+        ("subscription.created", "past_due"),
+        ("subscription.past_due", "past_due"),
+        ("invoice.paid", "finalized"),
+        ("subscription.changed", "active"),
+        ("subscription.canceled", "canceled"),
+    ]
+    .iter()
+    .map(|(t, st)| (t.to_string(), st.to_string()))
+    .collect();
+    assert_eq!(seen, expected);
 }

@@ -446,6 +446,9 @@ impl BillingService {
             sub.status = SubscriptionStatus::Active;
             sub.collection_retry_at = None;
             sub.dunning_attempts = 0;
+            sub.updated_at = at;
+            self.events
+                .subscription(EventType::SubscriptionChanged, &sub)?;
             "paid"
         } else {
             sub.dunning_attempts += 1;
@@ -740,22 +743,22 @@ impl BillingService {
 }
 
 /// Brings a past-due subscription back to active once none of its invoices is open (called
-/// after a payment, inside the payment's unit of work).
+/// after a payment, inside the payment's unit of work). Returns it if it came back.
 pub(crate) fn recover(
     subscriptions: &dyn SubscriptionRepo,
     invoices: &dyn InvoiceRepo,
     tenant_id: &str,
     id: &SubscriptionId,
     now: DateTime<Utc>,
-) -> DomainResult<()> {
+) -> DomainResult<Option<Subscription>> {
     let scope = Scope::account(tenant_id);
     let Some(sub) = subscriptions.get(&scope, id)? else {
-        return Ok(());
+        return Ok(None);
     };
     if sub.status != SubscriptionStatus::PastDue || !open_invoices(invoices, &sub)?.is_empty() {
-        return Ok(());
+        return Ok(None);
     }
-    subscriptions.change(&scope, id, &mut |s| {
+    let back = subscriptions.change(&scope, id, &mut |s| {
         if s.status == SubscriptionStatus::PastDue {
             s.status = SubscriptionStatus::Active;
             s.collection_retry_at = None;
@@ -764,7 +767,7 @@ pub(crate) fn recover(
         }
         Ok(())
     })?;
-    Ok(())
+    Ok(Some(back))
 }
 
 /// The subscription's finalized invoices with something left to pay, oldest first.

@@ -153,21 +153,30 @@ impl PaymentService {
         Ok((invoice, payment))
     }
 
-    /// Brings the invoice's subscription back from past due once the invoice is paid off.
+    /// Brings the invoice's subscription back from past due once the invoice is paid off
+    /// (reported as `subscription.changed`).
     fn recover_if_paid(
         &self,
         invoice: &Invoice,
         now: chrono::DateTime<chrono::Utc>,
     ) -> DomainResult<()> {
-        match &invoice.subscription_id {
-            Some(sub) if invoice.amount_due().is_zero() => crate::services::billing::recover(
-                self.subscriptions.as_ref(),
-                self.invoices.as_ref(),
-                &invoice.tenant_id,
-                sub,
-                now,
-            ),
-            _ => Ok(()),
+        let Some(sub) = invoice
+            .subscription_id
+            .as_ref()
+            .filter(|_| invoice.amount_due().is_zero())
+        else {
+            return Ok(());
+        };
+        let back = crate::services::billing::recover(
+            self.subscriptions.as_ref(),
+            self.invoices.as_ref(),
+            &invoice.tenant_id,
+            sub,
+            now,
+        )?;
+        match back {
+            Some(s) => self.events.subscription(EventType::SubscriptionChanged, &s),
+            None => Ok(()),
         }
     }
 
