@@ -220,6 +220,33 @@ async fn search_filters_and_pagination(s: TestServer) {
         vec!["100% Pure"]
     );
     assert_eq!(
+        names(&send(s.admin(Method::GET, "/v1/customers?q=0%25%20P")).await),
+        vec!["100% Pure"]
+    );
+    assert!(names(&send(s.admin(Method::GET, "/v1/customers?q=%22%20OR%20%22")).await).is_empty());
+    // The search follows changes (on SQLite its trigram index is kept by triggers).
+    let grace = send(s.admin(Method::GET, "/v1/customers?q=cobol"))
+        .await
+        .body["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = send(
+        s.admin(Method::PATCH, &format!("/v1/customers/{grace}"))
+            .json(&json!({"name": "Rear Admiral Hopper", "external_id": "fortran-2"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(names(&send(s.admin(Method::GET, "/v1/customers?q=cobol")).await).is_empty());
+    assert_eq!(
+        names(&send(s.admin(Method::GET, "/v1/customers?q=ADMIRAL")).await),
+        vec!["Rear Admiral Hopper"]
+    );
+    assert_eq!(
+        names(&send(s.admin(Method::GET, "/v1/customers?q=fortran")).await),
+        vec!["Rear Admiral Hopper"]
+    );
+    assert_eq!(
         names(&send(s.admin(Method::GET, "/v1/customers?email=ADA@analytical.test")).await),
         vec!["Ada Lovelace"]
     );

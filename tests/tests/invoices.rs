@@ -382,6 +382,19 @@ async fn portal_shows_own_finalized_invoices(s: TestServer) {
         vec![a_eur.as_str(), a_open.as_str(), a_paid_late.as_str()],
         "own, finalized, newest first"
     );
+    // A search finds only the customer's own: every finalized invoice's number starts with
+    // the same "INV-", and the trigram index (SQLite) holds the whole account's.
+    let searched = send(s.portal(Method::GET, "/v1/portal/invoices?q=inv-&limit=100", &t)).await;
+    let mut found: Vec<&str> = searched.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["id"].as_str().unwrap())
+        .collect();
+    found.sort();
+    let mut own = vec![a_eur.as_str(), a_open.as_str(), a_paid_late.as_str()];
+    own.sort();
+    assert_eq!(found, own, "{}", searched.body);
     // Asking for drafts or another customer changes nothing.
     let sneaky = send(s.portal(
         Method::GET,

@@ -8,7 +8,7 @@ use domain::{DomainError, DomainResult};
 
 use super::stored::stored_id;
 use super::stored::{json, Stored};
-use super::{first_locked, internal, lower, newest_first, TxError};
+use super::{first_locked, internal, lower, newest_first, scoped_search, TxError};
 use crate::connection::write_tx;
 use crate::prepared::Prepare;
 use crate::schema::customers;
@@ -168,15 +168,24 @@ impl CustomerRepo for Store {
         page: &PageRequest,
     ) -> DomainResult<Page<Customer>> {
         let mut conn = self.conn()?;
-        let mut q = customers::table
-            .filter(customers::tenant_id.eq(tenant_id))
+        let text = filter.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let search = match text {
+            Some(t) => super::trigram_candidates(&mut conn, "customers", t).map_err(internal)?,
+            None => None,
+        };
+        let all = customers::table
             .select(CustomerRow::as_select())
             .into_boxed();
+        let account = domain::scope::Scope::account(tenant_id);
+        let mut q = match search {
+            Some(found) => scoped_search!(all.filter(found), "customers", &account),
+            None => all.filter(customers::tenant_id.eq(tenant_id)),
+        };
         if let Some(status) = filter.status {
             q = q.filter(customers::status.eq(status.as_str()));
         }
-        if let Some(text) = filter.q.as_deref().filter(|t| !t.trim().is_empty()) {
-            let pattern = super::like_pattern(text.trim());
+        if let Some(text) = text {
+            let pattern = super::like_pattern(text);
             q = q.filter(
                 lower(customers::name.nullable())
                     .like(pattern.clone())

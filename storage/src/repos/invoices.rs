@@ -8,7 +8,7 @@ use domain::{DomainError, DomainResult};
 
 use super::stored::stored_id;
 use super::stored::{json, Stored};
-use super::{first_locked, internal, lower, newest_first, scoped, TxError};
+use super::{first_locked, internal, lower, newest_first, scoped, scoped_search, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::prepared::Prepare;
 use crate::schema::{invoice_counters as ic, invoices as inv};
@@ -274,11 +274,16 @@ impl InvoiceRepo for Store {
         page: &PageRequest,
     ) -> DomainResult<Page<Invoice>> {
         let mut conn = self.conn()?;
-        let mut q = scoped!(
-            inv::table.select(InvoiceRow::as_select()).into_boxed(),
-            inv,
-            scope
-        );
+        let text = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        let search = match text {
+            Some(t) => super::trigram_candidates(&mut conn, "invoices", t).map_err(internal)?,
+            None => None,
+        };
+        let all = inv::table.select(InvoiceRow::as_select()).into_boxed();
+        let mut q = match search {
+            Some(found) => scoped_search!(all.filter(found), "invoices", scope),
+            None => scoped!(all, inv, scope),
+        };
         if let Some(s) = &f.subscription_id {
             q = q.filter(inv::subscription_id.eq(s.clone()));
         }
@@ -294,7 +299,7 @@ impl InvoiceRepo for Store {
         if let Some(p) = f.payment_status {
             q = q.filter(inv::payment_status.eq(p.as_str()));
         }
-        if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if let Some(text) = text {
             let pattern = super::like_pattern(text);
             q = q.filter(
                 lower(inv::number)

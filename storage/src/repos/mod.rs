@@ -24,6 +24,7 @@ pub mod wallets;
 pub mod webhooks;
 
 use diesel::result::{DatabaseErrorKind, Error};
+use diesel::{QueryResult, RunQueryDsl};
 use domain::DomainError;
 
 /// `query.first(conn).optional()` with the row locked until the transaction ends: `FOR UPDATE`
@@ -56,6 +57,28 @@ macro_rules! scoped {
     }};
 }
 pub(crate) use scoped;
+
+/// [`scoped!`] for a search on SQLite that its trigram index answers: the same narrowing to the
+/// scope, with the columns written `+tenant_id` / `+customer_id` so that SQLite does not walk the
+/// account's index in id order (testing every row) but looks up the index's few candidates.
+macro_rules! scoped_search {
+    ($query:expr, $table:literal, $scope:expr) => {{
+        use diesel::sql_types::{Bool, Text};
+        let scope: &domain::scope::Scope = $scope;
+        let q = $query.filter(
+            diesel::dsl::sql::<Bool>(concat!("+", $table, ".tenant_id = "))
+                .bind::<Text, _>(scope.tenant_id().to_owned()),
+        );
+        match scope.customer_id() {
+            Some(c) => q.filter(
+                diesel::dsl::sql::<Bool>(concat!("+", $table, ".customer_id = "))
+                    .bind::<Text, _>(c.to_owned()),
+            ),
+            None => q,
+        }
+    }};
+}
+pub(crate) use scoped_search;
 
 /// One page of a (boxed) query, newest first by id: the rows after the cursor's id, one more
 /// than the page so [`domain::page::Page::from_rows`] can tell whether another follows. Keyset
@@ -109,6 +132,51 @@ impl TxError {
             Self::Db(e) => internal(e),
         }
     }
+}
+
+/// Above this many candidates a search reads the account's rows newest first instead: a common
+/// string matches one of the first rows read, and looking up and sorting thousands of
+/// candidates costs more than that.
+const SEARCH_CANDIDATES_MAX: i64 = 1000;
+
+/// A `q` search on SQLite narrowed by the FTS5 trigram index of `table` (`<table>_search`, see
+/// migration 000018): `<table>.rowid IN (…MATCH '"q"')`, ANDed to the LIKE filter that confirms
+/// each candidate against its row. `None` on PostgreSQL (its trigram GIN indexes serve the LIKE
+/// filter), for a `q` shorter than a trigram (3 characters), which the index cannot answer, and
+/// for a string so common that scanning finds a page sooner (see [`SEARCH_CANDIDATES_MAX`]).
+pub(crate) fn trigram_candidates(
+    conn: &mut crate::connection::DbConnection,
+    table: &str,
+    q: &str,
+) -> QueryResult<Option<diesel::expression::SqlLiteral<diesel::sql_types::Bool>>> {
+    #[derive(diesel::QueryableByName)]
+    struct Candidate {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        rowid: i64,
+    }
+    let crate::connection::DbConnection::Sqlite(sqlite) = conn else {
+        return Ok(None);
+    };
+    if q.chars().count() < 3 {
+        return Ok(None);
+    }
+    // One FTS5 phrase: every character literal, `"` doubled.
+    let phrase = format!("\"{}\"", q.replace('"', "\"\""));
+    let found: Vec<Candidate> = diesel::sql_query(format!(
+        "SELECT rowid FROM {table}_search WHERE {table}_search MATCH ? LIMIT {}",
+        SEARCH_CANDIDATES_MAX + 1
+    ))
+    .bind::<diesel::sql_types::Text, _>(&phrase)
+    .load(sqlite)?;
+    if found.len() as i64 > SEARCH_CANDIDATES_MAX {
+        return Ok(None);
+    }
+    // Integers read from the index, written into the statement: nothing of `q` is.
+    let rowids: Vec<String> = found.iter().map(|c| c.rowid.to_string()).collect();
+    Ok(Some(diesel::dsl::sql::<diesel::sql_types::Bool>(&format!(
+        "{table}.rowid IN ({})",
+        rowids.join(",")
+    ))))
 }
 
 /// `%`, `_` and `\` in a search string match themselves.

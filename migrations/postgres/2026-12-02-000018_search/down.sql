@@ -1,0 +1,2 @@
+DROP INDEX invoices_memo_trgm;
+DROP INDEX invoices_number_trgm;
