@@ -185,6 +185,7 @@ impl CustomerRepo for Store {
             q = q.filter(customers::status.eq(status.as_str()));
         }
         if let Some(text) = text {
+            q = q.filter(super::planned_for_its_values());
             let pattern = super::like_pattern(text);
             q = q.filter(
                 lower(customers::name.nullable())

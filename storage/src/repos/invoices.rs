@@ -300,6 +300,7 @@ impl InvoiceRepo for Store {
             q = q.filter(inv::payment_status.eq(p.as_str()));
         }
         if let Some(text) = text {
+            q = q.filter(super::planned_for_its_values());
             let pattern = super::like_pattern(text);
             q = q.filter(
                 lower(inv::number)

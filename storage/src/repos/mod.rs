@@ -179,6 +179,14 @@ pub(crate) fn trigram_candidates(
     ))))
 }
 
+/// A no-op condition that keeps its statement out of the prepared-statement cache (diesel
+/// never caches SQL it did not build), so PostgreSQL plans a search for its own pattern: a
+/// cached generic plan cannot tell a rare string from a common one, and walked the account's
+/// index newest first for every string instead of using the trigram indexes.
+pub(crate) fn planned_for_its_values() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>("TRUE")
+}
+
 /// `%`, `_` and `\` in a search string match themselves.
 pub(crate) fn like_pattern(q: &str) -> String {
     let mut p = String::with_capacity(q.len() + 2);
