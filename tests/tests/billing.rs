@@ -13,6 +13,7 @@ on_both_backends!(
     plan_changes_prorate_and_cancellation_credits_the_unused_fee,
     dunning_retries_then_cancels_and_payment_recovers,
     bad_billing_input_changes_nothing,
+    a_payment_racing_a_dunning_retry_pays_once,
 );
 on_both_backends!(
     start = with_worker;
@@ -755,4 +756,68 @@ async fn bad_billing_input_changes_nothing(s: TestServer) {
     ))
     .await
     .assert_problem(404, "subscription_not_found");
+}
+
+/// A merchant's payment of a past-due invoice while billing's dunning retry collects the same
+/// invoice from the wallet: both lock the subscription first, so neither waits for what the
+/// other holds (no deadlock, no 500), and the invoice is paid exactly once.
+async fn a_payment_racing_a_dunning_retry_pays_once(s: TestServer) {
+    created(
+        &s,
+        "/v1/plans",
+        json!({"code": "race", "name": "Race", "currency": "EUR", "interval": "month", "amount": "10.00"}),
+    )
+    .await;
+    for round in 0..12 {
+        let c = clock(&s, "2027-01-01T00:00:00Z").await;
+        let cus = customer(
+            &s,
+            json!({"name": format!("Racer {round}"), "test_clock": c}),
+        )
+        .await;
+        let w = wallet(&s, &cus, "EUR", "1").await;
+        let sub = created(
+            &s,
+            "/v1/subscriptions",
+            json!({"customer_id": cus, "plan": "race", "collection": "wallet"}),
+        )
+        .await;
+        assert_eq!(sub.body["status"], "past_due");
+        let sub = id(&sub);
+        let inv = invoices_of(&s, &cus, &sub).await;
+        let inv = inv[0]["id"].as_str().unwrap().to_owned();
+        let r = send(
+            s.admin(Method::POST, &format!("/v1/wallets/{w}/top_up"))
+                .json(&json!({"credits": "10"})),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let retry = s
+            .admin(Method::POST, &format!("/v1/test_clocks/{c}/advance"))
+            .json(&json!({"to": "2027-01-02T12:00:00Z"}));
+        let pay = s
+            .admin(Method::POST, &format!("/v1/invoices/{inv}/payments"))
+            .json(&json!({"amount": "10.00", "method": "external"}));
+        let (retried, paid) = tokio::join!(send(retry), send(pay));
+        assert_eq!(retried.status, 200, "round {round}: {}", retried.body);
+        assert!(
+            paid.status == 201 || paid.body["code"] == "overpayment",
+            "round {round}: {} {}",
+            paid.status,
+            paid.body
+        );
+        let invoice = get(&s, &format!("/v1/invoices/{inv}")).await;
+        assert_eq!(invoice["payment_status"], "paid", "round {round}");
+        assert_eq!(invoice["amount_paid"], "10.00", "round {round}: paid once");
+        let balance = get(&s, &format!("/v1/wallets/{w}")).await["balance"].clone();
+        let expected = if paid.status == 201 { "10" } else { "0" };
+        assert_eq!(
+            balance, expected,
+            "round {round}: the wallet paid only if the merchant did not"
+        );
+        assert_eq!(
+            get(&s, &format!("/v1/subscriptions/{sub}")).await["status"],
+            "active"
+        );
+    }
 }

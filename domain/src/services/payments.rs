@@ -148,9 +148,26 @@ impl PaymentService {
         p: NewPayment,
         now: chrono::DateTime<chrono::Utc>,
     ) -> DomainResult<(Invoice, Payment)> {
+        self.hold_subscription_of(tenant_id, invoice_id.as_str())?;
         let (invoice, payment) = self.record(tenant_id, invoice_id, p, now)?;
         self.recover_if_paid(&invoice, now)?;
         Ok((invoice, payment))
+    }
+
+    /// Locks the invoice's subscription, if it has one, before anything else a payment locks.
+    /// Billing holds a subscription before it locks its invoices and the wallet; a payment that
+    /// may bring that subscription back from past due takes them in the same order, so neither
+    /// can hold what the other waits for (PostgreSQL would abort one of them as a deadlock).
+    fn hold_subscription_of(&self, tenant_id: &str, invoice_id: &str) -> DomainResult<()> {
+        let scope = Scope::account(tenant_id);
+        let subscription = self
+            .invoices
+            .get(&scope, invoice_id)?
+            .and_then(|i| i.subscription_id);
+        if let Some(sub) = subscription {
+            self.subscriptions.lock(&scope, &sub)?;
+        }
+        Ok(())
     }
 
     /// Brings the invoice's subscription back from past due once the invoice is paid off
@@ -488,6 +505,10 @@ impl PaymentService {
         }
         let now = clock::now();
         self.units.run(&mut || {
+            let scope = Scope::account(tenant_id);
+            if let Some(pay) = self.payments.get(&scope, payment_id.as_str())? {
+                self.hold_subscription_of(tenant_id, pay.invoice_id.as_str())?;
+            }
             let (invoice, payment) =
                 self.payments
                     .settle_payment(tenant_id, payment_id.as_str(), &mut |pay, inv| {
