@@ -495,7 +495,7 @@ async fn bad_endpoint_input_is_refused_and_accounts_stay_apart(s: TestServer) {
 /// The schedule with a moved clock: the service's own steps (claim, record) at chosen times,
 /// the worker off.
 async fn the_retry_schedule_follows_the_clock(s: TestServer) {
-    use domain::webhook::{DeliveryAttempt, RETRY_DELAYS};
+    use domain::webhook::RETRY_DELAYS;
     let (ep, _) = endpoint(
         &s,
         "https://hooks.example.com/in",
@@ -503,21 +503,9 @@ async fn the_retry_schedule_follows_the_clock(s: TestServer) {
     )
     .await;
     customer(&s, json!({"name": "Ivy"})).await;
-    let svc = s.state.webhooks.clone();
+    let steps = Steps(s.state.webhooks.clone());
     let t0 = domain::clock::now();
-    let fail = |n: i32, at: DateTime<Utc>| DeliveryAttempt {
-        number: n,
-        attempted_at: at,
-        http_status: Some(503),
-        duration_ms: 3,
-        response_excerpt: None,
-        error: Some("HTTP 503".into()),
-    };
-    let svc2 = svc.clone();
-    let fanned = tokio::task::spawn_blocking(move || svc2.fan_out(t0))
-        .await
-        .unwrap()
-        .unwrap();
+    let fanned = steps.run(move |w| w.fan_out(t0)).await;
     assert_eq!((fanned.events, fanned.deliveries), (1, 1));
     let mut at = t0;
     for (n, delay) in std::iter::once(chrono::Duration::zero())
@@ -526,67 +514,34 @@ async fn the_retry_schedule_follows_the_clock(s: TestServer) {
     {
         let n = n as i32 + 1;
         at += delay;
-        let svc2 = svc.clone();
-        let early = at - chrono::Duration::milliseconds(1);
-        let none = tokio::task::spawn_blocking(move || svc2.claim(early, 10))
-            .await
-            .unwrap()
-            .unwrap();
-        assert!(none.is_empty(), "attempt {n} is not due before its time");
-        let svc2 = svc.clone();
-        let claimed = tokio::task::spawn_blocking(move || svc2.claim(at, 10))
-            .await
-            .unwrap()
-            .unwrap();
+        let early = steps.claim(at - chrono::Duration::milliseconds(1)).await;
+        assert!(early.is_empty(), "attempt {n} is not due before its time");
+        let claimed = steps.claim(at).await;
         assert_eq!(claimed.len(), 1, "attempt {n} is due at its time");
         assert_eq!(claimed[0].attempt, n);
         if n == 3 {
             // Its sender died: the claim comes due again once its lease is over.
-            let svc2 = svc.clone();
             let later = at + domain::webhook::LEASE;
-            let again = tokio::task::spawn_blocking(move || svc2.claim(later, 10))
-                .await
-                .unwrap()
-                .unwrap();
+            let again = steps.claim(later).await;
             assert_eq!(again[0].attempt, n + 1, "re-claimed after the lease");
             // The late report of the dead sender is logged but decides nothing.
-            let (svc2, d, a) = (svc.clone(), claimed[0].clone(), fail(n, at));
-            tokio::task::spawn_blocking(move || svc2.record(&d, &a, 0.0))
-                .await
-                .unwrap()
-                .unwrap();
-            let (svc2, d, a) = (svc.clone(), again[0].clone(), fail(n + 1, later));
-            tokio::task::spawn_blocking(move || svc2.record(&d, &a, 0.0))
-                .await
-                .unwrap()
-                .unwrap();
+            steps.fail(&claimed[0], at).await;
+            steps.fail(&again[0], later).await;
             let log = deliveries(&s, &ep).await;
             assert_eq!(log[0]["attempts"], 4, "{}", log[0]);
             assert_eq!(log[0]["log"].as_array().unwrap().len(), 4);
             break;
         }
-        let (svc2, d, a) = (svc.clone(), claimed[0].clone(), fail(n, at));
-        tokio::task::spawn_blocking(move || svc2.record(&d, &a, 0.0))
-            .await
-            .unwrap()
-            .unwrap();
+        steps.fail(&claimed[0], at).await;
     }
     // The rest of the schedule, from attempt 4 on: due exactly on it (no jitter given).
     let log = deliveries(&s, &ep).await;
     let mut at: DateTime<Utc> = log[0]["next_attempt_at"].as_str().unwrap().parse().unwrap();
     for n in 5..=8 {
-        let svc2 = svc.clone();
-        let claimed = tokio::task::spawn_blocking(move || svc2.claim(at, 10))
-            .await
-            .unwrap()
-            .unwrap();
+        let claimed = steps.claim(at).await;
         assert_eq!(claimed.len(), 1, "attempt {n}");
         assert_eq!(claimed[0].attempt, n);
-        let (svc2, d, a) = (svc.clone(), claimed[0].clone(), fail(n, at));
-        tokio::task::spawn_blocking(move || svc2.record(&d, &a, 0.0))
-            .await
-            .unwrap()
-            .unwrap();
+        steps.fail(&claimed[0], at).await;
         let log = deliveries(&s, &ep).await;
         match log[0]["next_attempt_at"].as_str() {
             Some(next) => {
@@ -600,12 +555,9 @@ async fn the_retry_schedule_follows_the_clock(s: TestServer) {
             }
         }
     }
-    let svc2 = svc.clone();
-    let far = at + chrono::Duration::days(30);
-    assert!(tokio::task::spawn_blocking(move || svc2.claim(far, 10))
+    assert!(steps
+        .claim(at + chrono::Duration::days(30))
         .await
-        .unwrap()
-        .unwrap()
         .is_empty());
     let e = get(&s, &format!("/v1/webhook_endpoints/{ep}")).await;
     assert_eq!(e["status"], "enabled", "38 h of failures do not disable it");
@@ -614,22 +566,10 @@ async fn the_retry_schedule_follows_the_clock(s: TestServer) {
     // Five days after the first failure, the next failure disables it.
     customer(&s, json!({"name": "Jo"})).await;
     let later = t0 + chrono::Duration::days(5);
-    let svc2 = svc.clone();
-    tokio::task::spawn_blocking(move || svc2.fan_out(later))
-        .await
-        .unwrap()
-        .unwrap();
-    let svc2 = svc.clone();
-    let claimed = tokio::task::spawn_blocking(move || svc2.claim(later, 10))
-        .await
-        .unwrap()
-        .unwrap();
+    steps.run(move |w| w.fan_out(later)).await;
+    let claimed = steps.claim(later).await;
     assert_eq!(claimed.len(), 1);
-    let (svc2, d, a) = (svc.clone(), claimed[0].clone(), fail(1, later));
-    tokio::task::spawn_blocking(move || svc2.record(&d, &a, 0.0))
-        .await
-        .unwrap()
-        .unwrap();
+    steps.fail(&claimed[0], later).await;
     let e = get(&s, &format!("/v1/webhook_endpoints/{ep}")).await;
     assert_eq!(e["status"], "disabled");
     assert_eq!(e["disabled_reason"], "failing");
@@ -640,16 +580,47 @@ async fn the_retry_schedule_follows_the_clock(s: TestServer) {
     );
     // Past the 30-day replay window, events that went out are forgotten with their log; the
     // one not fanned out yet stays.
-    let svc2 = svc.clone();
     let next_month = t0 + chrono::Duration::days(31);
-    let purged = tokio::task::spawn_blocking(move || svc2.purge(next_month))
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(purged, 2);
+    assert_eq!(steps.run(move |w| w.purge(next_month)).await, 2);
     let left: Vec<String> = catalogue(&s).await.into_iter().map(|(t, _)| t).collect();
     assert_eq!(left, ["webhook_endpoint.disabled"]);
     assert!(deliveries(&s, &ep).await.is_empty());
+}
+
+/// The worker's steps, run by hand at chosen times (off the async executor, as the worker does).
+struct Steps(domain::services::webhooks::WebhookService);
+
+impl Steps {
+    async fn run<T: Send + 'static>(
+        &self,
+        step: impl FnOnce(domain::services::webhooks::WebhookService) -> domain::DomainResult<T>
+            + Send
+            + 'static,
+    ) -> T {
+        let service = self.0.clone();
+        tokio::task::spawn_blocking(move || step(service))
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
+    async fn claim(&self, at: DateTime<Utc>) -> Vec<domain::webhook::Dispatch> {
+        self.run(move |w| w.claim(at, 10)).await
+    }
+
+    /// Reports the claimed attempt as answered 503 at `at`.
+    async fn fail(&self, claimed: &domain::webhook::Dispatch, at: DateTime<Utc>) {
+        let claimed = claimed.clone();
+        let attempt = domain::webhook::DeliveryAttempt {
+            number: claimed.attempt,
+            attempted_at: at,
+            http_status: Some(503),
+            duration_ms: 3,
+            response_excerpt: None,
+            error: Some("HTTP 503".into()),
+        };
+        self.run(move |w| w.record(&claimed, &attempt, 0.0)).await
+    }
 }
 
 async fn private_targets_are_refused_at_send_time(s: TestServer) {
