@@ -78,6 +78,9 @@ impl Sender {
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
+            // Straight to the receiver: through a proxy, the proxy would resolve the name and
+            // the address guard below would not see where the request goes.
+            .no_proxy()
             .user_agent(concat!("portal-api-webhooks/", env!("CARGO_PKG_VERSION")))
             .pool_idle_timeout(Duration::from_secs(30));
         if !allow_insecure {
@@ -204,7 +207,7 @@ pub async fn worker(state: Data<AppState>, settings: WorkerSettings) {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = pass(&state, &sender, &slots, &done).await {
+        if let Err(e) = pass(&state, &sender, &slots, &done, settings.poll).await {
             tracing::warn!(error = %e, "webhook pass failed");
         }
     }
@@ -215,20 +218,27 @@ async fn pass(
     sender: &Rc<Sender>,
     slots: &Arc<Semaphore>,
     done: &UnboundedSender<Done>,
+    poll: Duration,
 ) -> Result<(), String> {
-    let svc = state.webhooks.clone();
-    let fanned = actix_web::web::block(move || svc.fan_out(domain::clock::now()))
-        .await
-        .map_err(|e| e.to_string())?
-        .map_err(|e| e.to_string())?;
-    if fanned.events > 0 {
-        tracing::debug!(
-            events = fanned.events,
-            deliveries = fanned.deliveries,
-            "webhook events fanned out"
-        );
-    }
+    let mut fanned_at: Option<Instant> = None;
     loop {
+        // New events become deliveries at every poll, also while a backlog keeps this loop
+        // sending, so they never wait for the backlog to drain.
+        if fanned_at.is_none_or(|t| t.elapsed() >= poll) {
+            let svc = state.webhooks.clone();
+            let fanned = actix_web::web::block(move || svc.fan_out(domain::clock::now()))
+                .await
+                .map_err(|e| e.to_string())?
+                .map_err(|e| e.to_string())?;
+            if fanned.events > 0 {
+                tracing::debug!(
+                    events = fanned.events,
+                    deliveries = fanned.deliveries,
+                    "webhook events fanned out"
+                );
+            }
+            fanned_at = Some(Instant::now());
+        }
         // A free slot, waiting for a send in flight to end if none is: while deliveries are
         // due, the node keeps every slot busy instead of waiting for the next tick.
         let first = slots
