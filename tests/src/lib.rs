@@ -211,10 +211,13 @@ impl TestServer {
         match &self.db {
             Db::Sqlite(dir) => {
                 let path = dir.path().join("portal.db");
-                Direct::Sqlite(
-                    diesel::SqliteConnection::establish(path.to_str().unwrap())
-                        .expect("open sqlite"),
-                )
+                let mut c = diesel::SqliteConnection::establish(path.to_str().unwrap())
+                    .expect("open sqlite");
+                // Wait for the server's own writes (its housekeeping runs at start) as the
+                // server's connections do, instead of failing with "database is locked".
+                c.batch_execute("PRAGMA busy_timeout = 10000;")
+                    .expect("busy timeout");
+                Direct::Sqlite(c)
             }
             Db::Postgres { admin_url, schema } => {
                 let mut c = PgConnection::establish(admin_url).expect("connect");
