@@ -2,6 +2,7 @@
 //! delivery worker's steps (fan out new events to endpoints, claim due deliveries, record each
 //! attempt). The sending itself (HTTP, address checks) is the api crate's.
 
+use std::collections::hash_map::{Entry, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -223,10 +224,6 @@ impl WebhookService {
         }
     }
 
-    pub fn allow_insecure(&self) -> bool {
-        self.allow_insecure
-    }
-
     pub fn create(&self, tenant_id: &str, input: NewEndpoint) -> DomainResult<WebhookEndpoint> {
         let endpoint = input.validate(tenant_id, self.allow_insecure)?;
         self.repo.insert_endpoint(&endpoint)?;
@@ -416,17 +413,16 @@ impl WebhookService {
         loop {
             let pass = self.units.run(&mut || {
                 let events = self.repo.claim_undispatched(FAN_OUT_BATCH)?;
-                let mut endpoints: Vec<(String, Vec<WebhookEndpoint>)> = Vec::new();
+                // Each account's endpoints, read once per batch.
+                let mut endpoints: HashMap<&str, Vec<WebhookEndpoint>> = HashMap::new();
                 let mut deliveries = Vec::new();
                 for ev in &events {
-                    if !endpoints.iter().any(|(t, _)| *t == ev.tenant_id) {
-                        let list = self.repo.enabled_endpoints(&ev.tenant_id)?;
-                        endpoints.push((ev.tenant_id.clone(), list));
-                    }
-                    let (_, list) = endpoints
-                        .iter()
-                        .find(|(t, _)| *t == ev.tenant_id)
-                        .expect("loaded above");
+                    let list = match endpoints.entry(ev.tenant_id.as_str()) {
+                        Entry::Occupied(known) => known.into_mut(),
+                        Entry::Vacant(new) => {
+                            new.insert(self.repo.enabled_endpoints(&ev.tenant_id)?)
+                        }
+                    };
                     deliveries.extend(
                         list.iter()
                             .filter(|e| e.wants(ev.event_type))
