@@ -227,6 +227,11 @@ impl Store {
         }
         let pool = r2d2::Pool::builder()
             .max_size(pool_size.max(1))
+            // r2d2 would otherwise send `SELECT 1` before every checkout: a round trip per
+            // repository call, up to half of a short read's database time. A connection that
+            // broke while idle (the server restarted) fails its one call instead, and the pool
+            // discards it on return (`has_broken`), as it does any broken connection.
+            .test_on_check_out(false)
             .connection_timeout(Duration::from_secs(10))
             .connection_customizer(Box::new(Setup))
             .build(Manager(url.clone()))

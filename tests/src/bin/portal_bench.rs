@@ -1,0 +1,512 @@
+//! The read-path benchmark, side by side with the database's own ceiling:
+//!
+//!   cargo build --release -p api
+//!   TEST_DATABASE_URL=postgres://… cargo run --release -p tests --bin portal-bench -- [postgres|sqlite] [seconds] [connections]
+//!
+//! Starts the release `portal-api` binary (a process of its own, default settings, rate limits
+//! off) on a fresh database, seeds one customer's dashboard through the admin API (30 invoices,
+//! a wallet with 40 movements, a subscription, 7 days of usage), then:
+//! 1. `pgbench -S` (in a schema of its own in TEST_DATABASE_URL) at the same concurrency: the
+//!    database's ceiling for one indexed read per transaction;
+//! 2. `wrk` on each read path at that concurrency, and its ratio to the pgbench TPS;
+//! 3. each path again at half its measured throughput, paced (open loop: a request's latency
+//!    counts from when it was due, so a stall is not hidden), for p99;
+//! 4. the server's resident memory at idle, under the reads and under ingestion (4 clients
+//!    sending batches of 1,000 events).
+//!
+//! Needs `wrk` and `pgbench` on the PATH (`apt-get install wrk postgresql-client`).
+
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use serde_json::{json, Value};
+
+struct Server {
+    child: Child,
+    base: String,
+    key: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    fn rss_kib(&self) -> u64 {
+        rss_kib(self.child.id())
+    }
+
+    async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        let mut rb = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base))
+            .header("x-api-key", &self.key);
+        if let Some(b) = &body {
+            rb = rb.json(b);
+        }
+        let r = rb.send().await.expect("request");
+        let status = r.status();
+        let v: Value = r.json().await.unwrap_or(Value::Null);
+        assert!(
+            status.is_success(),
+            "{method} {path} {body:?}: {status} {v}"
+        );
+        v
+    }
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// Samples the server's RSS every 50 ms while `f` runs; the largest sample.
+async fn peak_rss<F: std::future::Future>(pid: u32, f: F) -> (F::Output, u64) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let peak = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (stop, peak) = (stop.clone(), peak.clone());
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                peak.fetch_max(rss_kib(pid), Ordering::Relaxed);
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        })
+    };
+    let out = f.await;
+    stop.store(true, Ordering::Relaxed);
+    sampler.join().unwrap();
+    (out, peak.load(Ordering::Relaxed))
+}
+
+fn random(n: usize) -> String {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric
+        .sample_string(&mut rand::rng(), n)
+        .to_lowercase()
+}
+
+/// A fresh schema in TEST_DATABASE_URL: (its URL, the admin URL, the schema).
+fn pg_schema(prefix: &str) -> Option<(String, String, String)> {
+    let admin = std::env::var("TEST_DATABASE_URL").ok()?;
+    let schema = format!("{prefix}_{}", random(10));
+    let mut c = PgConnection::establish(&admin).expect("connect to TEST_DATABASE_URL");
+    diesel::sql_query(format!("CREATE SCHEMA {schema}"))
+        .execute(&mut c)
+        .expect("create schema");
+    let sep = if admin.contains('?') { '&' } else { '?' };
+    Some((
+        format!("{admin}{sep}options=-csearch_path%3D{schema}"),
+        admin,
+        schema,
+    ))
+}
+
+fn drop_schema(admin: &str, schema: &str) {
+    if let Ok(mut c) = PgConnection::establish(admin) {
+        let _ = diesel::sql_query(format!("DROP SCHEMA {schema} CASCADE")).execute(&mut c);
+    }
+}
+
+fn start_server(database_url: &str, data_dir: &std::path::Path) -> Server {
+    let exe = std::env::current_exe().unwrap();
+    let bin: PathBuf = exe.with_file_name("portal-api");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --release -p api` first",
+        bin.display()
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let key = format!("sk_{}_{}", random(8), random(32));
+    let mut child = Command::new(bin)
+        .env("DATABASE_URL", database_url)
+        .env("PORTAL_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PORTAL_DATA_DIR", data_dir)
+        .env("PORTAL_BOOTSTRAP_API_KEY", &key)
+        .env("PORTAL_RATE_PORTAL_PER_MINUTE", "0")
+        .env("PORTAL_RATE_SESSION_CREATE_PER_MINUTE", "0")
+        .env("RUST_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("start portal-api");
+    let base = format!("http://127.0.0.1:{port}");
+    let started = Instant::now();
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            started.elapsed() < Duration::from_secs(60) && child.try_wait().unwrap().is_none(),
+            "server did not start"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    Server {
+        child,
+        base,
+        key,
+        http: reqwest::Client::new(),
+    }
+}
+
+/// One customer with what the portal dashboard shows; (customer id, session token, wallet id,
+/// an invoice id).
+async fn seed(s: &Server) -> (String, String, String, String) {
+    use reqwest::Method as M;
+    let cus = s
+        .call(M::POST, "/v1/customers", Some(json!({"name": "Bench Customer", "external_id": "bench-1", "email": "bench@shop.test"})))
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let wal = s
+        .call(
+            M::POST,
+            "/v1/wallets",
+            Some(json!({"customer_id": cus, "currency": "USD", "conversion_rate": "0.01"})),
+        )
+        .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for i in 0..20 {
+        s.call(
+            M::POST,
+            &format!("/v1/wallets/{wal}/top_up"),
+            Some(json!({"credits": "100000", "reference": format!("order-{i}")})),
+        )
+        .await;
+        s.call(
+            M::POST,
+            &format!("/v1/wallets/{wal}/debit"),
+            Some(json!({"credits": "250", "reason": "usage"})),
+        )
+        .await;
+    }
+    s.call(M::POST, "/v1/features", Some(json!({"key": "api_calls", "name": "API calls", "unit": "calls", "aggregation": "count", "unit_price": "0.0002", "currency": "USD"}))).await;
+    s.call(M::POST, "/v1/plans", Some(json!({"code": "pro", "name": "Pro", "currency": "USD", "interval": "month", "amount": "49",
+            "entitlements": [{"feature": "api_calls", "limit": "1000000"}]})))
+        .await;
+    s.call(M::POST, "/v1/subscriptions", Some(json!({"customer_id": cus, "plan": "pro", "trial_days": 0, "collection": "send_invoice"}))).await;
+    let now = Utc::now();
+    for batch in 0..7 {
+        let events: Vec<Value> = (0..1000)
+            .map(|i| {
+                let at = now - chrono::Duration::minutes(batch * 1440 + i % 1440);
+                json!({"event_id": format!("ev-{batch}-{i}"), "external_customer_id": "bench-1", "feature": "api_calls", "timestamp": at})
+            })
+            .collect();
+        s.call(M::POST, "/v1/events/batch", Some(json!({"events": events})))
+            .await;
+    }
+    let mut invoice = String::new();
+    for i in 0..30 {
+        let inv = s
+            .call(M::POST, "/v1/invoices", Some(json!({"customer_id": cus, "currency": "USD", "memo": format!("Month {i}"),
+                "due_at": now + chrono::Duration::days(30),
+                "lines": [{"description": "API calls", "quantity": "120000", "unit_amount": "0.0002", "feature": "api_calls"},
+                          {"description": "Pro plan", "quantity": "1", "unit_amount": "49"}]})))
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        s.call(M::POST, &format!("/v1/invoices/{inv}/finalize"), None)
+            .await;
+        invoice = inv;
+    }
+    let session = s
+        .call(
+            M::POST,
+            "/v1/portal_sessions",
+            Some(json!({"customer_id": cus, "expires_in_seconds": 7200})),
+        )
+        .await;
+    let token = session["token"].as_str().unwrap().to_owned();
+    (cus, token, wal, invoice)
+}
+
+struct Wrk {
+    rps: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: bool,
+}
+
+/// `wrk` with `connections` connections on 2 threads for `seconds`.
+fn wrk(url: &str, header: (&str, &str), seconds: u64, connections: usize) -> Wrk {
+    let out = Command::new("wrk")
+        .args([
+            "-t2",
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+        ])
+        .args(["-H", &format!("{}: {}", header.0, header.1), url])
+        .output()
+        .expect("run wrk (apt-get install wrk)");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let number = |prefix: &str| -> Option<f64> {
+        let line = text
+            .lines()
+            .map(str::trim)
+            .find(|l| l.starts_with(prefix))?;
+        let v = line[prefix.len()..].split_whitespace().next()?;
+        ms(v).or_else(|| v.parse().ok())
+    };
+    Wrk {
+        rps: number("Requests/sec:").unwrap_or(0.0),
+        p50_ms: number("50%").unwrap_or(f64::NAN),
+        p99_ms: number("99%").unwrap_or(f64::NAN),
+        errors: text.contains("Non-2xx") || text.contains("Socket errors"),
+    }
+}
+
+/// wrk's durations ("850.00us", "1.20ms", "1.01s") in ms.
+fn ms(v: &str) -> Option<f64> {
+    for (suffix, factor) in [("us", 1e-3), ("ms", 1.0), ("s", 1e3), ("m", 60e3)] {
+        if let Some(n) = v.strip_suffix(suffix) {
+            return n.parse::<f64>().ok().map(|n| n * factor);
+        }
+    }
+    None
+}
+
+/// `pgbench -S` at `connections` for `seconds` in a schema of its own: its TPS.
+fn pgbench(seconds: u64, connections: usize) -> Option<f64> {
+    let (url, admin, schema) = pg_schema("pgbench")?;
+    let init = Command::new("pgbench")
+        .args(["-i", "-q", "-s", "10", &url])
+        .output()
+        .expect("run pgbench (apt-get install postgresql-client)");
+    assert!(
+        init.status.success(),
+        "pgbench -i: {}",
+        String::from_utf8_lossy(&init.stderr)
+    );
+    let run = Command::new("pgbench")
+        .args([
+            "-S",
+            "-n",
+            &format!("-c{connections}"),
+            "-j2",
+            &format!("-T{seconds}"),
+            &url,
+        ])
+        .output()
+        .unwrap();
+    drop_schema(&admin, &schema);
+    String::from_utf8_lossy(&run.stdout)
+        .lines()
+        .find(|l| l.starts_with("tps"))
+        .and_then(|l| l.split_whitespace().nth(2)?.parse().ok())
+}
+
+/// `rate` requests/s spread over `connections` clients for `seconds`, each due on its schedule
+/// (open loop); latencies from when each was due. (p50, p99, max) in ms.
+async fn paced(
+    url: &str,
+    header: (&str, &str),
+    rate: f64,
+    seconds: u64,
+    connections: usize,
+) -> (f64, f64, f64) {
+    let client = reqwest::Client::builder()
+        .pool_max_idle_per_host(connections)
+        .build()
+        .unwrap();
+    let per_client = Duration::from_secs_f64(connections as f64 / rate);
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let tasks: Vec<_> = (0..connections)
+        .map(|c| {
+            let (client, url) = (client.clone(), url.to_owned());
+            let (h, v) = (header.0.to_owned(), header.1.to_owned());
+            tokio::spawn(async move {
+                let mut lat = Vec::new();
+                let mut due = Instant::now() + per_client.mul_f64(c as f64 / connections as f64);
+                while due < end {
+                    tokio::time::sleep_until(due.into()).await;
+                    let r = client
+                        .get(&url)
+                        .header(&h, &v)
+                        .send()
+                        .await
+                        .expect("request");
+                    assert!(r.status().is_success(), "{url}: {}", r.status());
+                    r.bytes().await.unwrap();
+                    lat.push(due.elapsed());
+                    due += per_client;
+                }
+                lat
+            })
+        })
+        .collect();
+    let mut all = Vec::new();
+    for t in tasks {
+        all.extend(t.await.unwrap());
+    }
+    all.sort();
+    let at = |p: f64| all[((all.len() as f64 * p) as usize).min(all.len() - 1)].as_secs_f64() * 1e3;
+    (at(0.5), at(0.99), all.last().unwrap().as_secs_f64() * 1e3)
+}
+
+/// 4 clients sending batches of 1,000 new events for `seconds`; events/s.
+async fn ingest(s: &Server, seconds: u64) -> f64 {
+    let end = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let tasks: Vec<_> = (0..4)
+        .map(|c| {
+            let (http, url, key) = (s.http.clone(), format!("{}/v1/events/batch", s.base), s.key.clone());
+            tokio::spawn(async move {
+                let mut sent = 0u64;
+                let mut n = 0;
+                while Instant::now() < end {
+                    let now = Utc::now();
+                    let events: Vec<Value> = (0..1000)
+                        .map(|i| json!({"event_id": format!("in-{c}-{n}-{i}"), "external_customer_id": "bench-1", "feature": "api_calls", "timestamp": now}))
+                        .collect();
+                    let r = http.post(&url).header("x-api-key", &key).json(&json!({"events": events})).send().await.unwrap();
+                    assert!(r.status().is_success(), "ingest: {}", r.status());
+                    r.bytes().await.unwrap();
+                    sent += 1000;
+                    n += 1;
+                }
+                sent
+            })
+        })
+        .collect();
+    let mut total = 0;
+    for t in tasks {
+        total += t.await.unwrap();
+    }
+    total as f64 / started.elapsed().as_secs_f64()
+}
+
+#[tokio::main]
+async fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let postgres = args.get(1).map(String::as_str) != Some("sqlite");
+    let seconds: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10);
+    let connections: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(32);
+    // Only the paths whose name contains this (for profiling one path); no pgbench, no ingestion.
+    let only = args.get(4).cloned();
+
+    let data_dir = tempfile::tempdir().unwrap();
+    let pg = if postgres {
+        Some(pg_schema("bench").expect("set TEST_DATABASE_URL for postgres"))
+    } else {
+        None
+    };
+    let database_url = match &pg {
+        Some((url, ..)) => url.clone(),
+        None => format!("sqlite://{}", data_dir.path().join("portal.db").display()),
+    };
+    let server = start_server(&database_url, data_dir.path());
+    std::thread::sleep(Duration::from_secs(2));
+    let idle_rss = server.rss_kib();
+    let (cus, token, wal, inv) = seed(&server).await;
+
+    let ceiling = match only {
+        None => pgbench(seconds, connections),
+        Some(_) => None,
+    };
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "backend={} connections={connections} seconds={seconds} cores={cores}",
+        if postgres { "postgres" } else { "sqlite" }
+    );
+    match ceiling {
+        Some(tps) => println!("pgbench -S -c{connections} -j2 (scale 10): {tps:.0} TPS"),
+        None => println!("pgbench: TEST_DATABASE_URL not set, no ratios"),
+    }
+    let session = ("X-Session-Token", token.as_str());
+    let admin = ("x-api-key", server.key.as_str());
+    let paths: Vec<(&str, String, (&str, &str))> = vec![
+        ("portal: session", "/v1/portal/session".into(), session),
+        (
+            "portal: invoices, page of 20",
+            "/v1/portal/invoices?limit=20".into(),
+            session,
+        ),
+        (
+            "portal: invoice detail",
+            format!("/v1/portal/invoices/{inv}"),
+            session,
+        ),
+        (
+            "portal: wallet transactions, 20",
+            format!("/v1/portal/wallets/{wal}/transactions?limit=20"),
+            session,
+        ),
+        ("portal: overview", "/v1/portal/overview".into(), session),
+        (
+            "admin: customer by id",
+            format!("/v1/customers/{cus}"),
+            admin,
+        ),
+        ("healthz (no database)", "/healthz".into(), admin),
+    ];
+    println!(
+        "{:34} {:>9} {:>7} {:>16} {:>25}",
+        "path", "req/s", "ratio", "wrk p50/p99 ms", "at half: p50/p99/max ms"
+    );
+    let mut read_rss = 0;
+    for (name, path, header) in &paths {
+        if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
+            continue;
+        }
+        let url = format!("{}{path}", server.base);
+        let (w, rss) = peak_rss(server.child.id(), async {
+            wrk(&url, *header, seconds, connections)
+        })
+        .await;
+        read_rss = read_rss.max(rss);
+        // The framework's ceiling is beyond what this client can pace.
+        let (p50, p99, max) = match path.as_str() {
+            "/healthz" => (f64::NAN, f64::NAN, f64::NAN),
+            _ => paced(&url, *header, w.rps / 2.0, seconds, connections).await,
+        };
+        let ratio = ceiling.map_or("-".to_owned(), |t| format!("{:.2}×", w.rps / t));
+        println!(
+            "{name:34} {:>9.0} {ratio:>7} {:>7.2} / {:>6.2} {:>8.2} / {:>5.2} / {:>6.1}{}",
+            w.rps,
+            w.p50_ms,
+            w.p99_ms,
+            p50,
+            p99,
+            max,
+            if w.errors { "  (errors!)" } else { "" }
+        );
+    }
+    if only.is_some() {
+        return;
+    }
+    let (rate, ingest_rss) = peak_rss(server.child.id(), ingest(&server, seconds)).await;
+    println!("ingestion, 4 clients × batches of 1,000: {rate:.0} events/s");
+    println!(
+        "server RSS: idle {:.1} MB, reads {:.1} MB, ingestion {:.1} MB",
+        idle_rss as f64 / 1024.0,
+        read_rss as f64 / 1024.0,
+        ingest_rss as f64 / 1024.0
+    );
+    drop(server);
+    if let Some((_, admin, schema)) = pg {
+        drop_schema(&admin, &schema);
+    }
+}
