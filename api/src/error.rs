@@ -160,6 +160,7 @@ impl From<DomainError> for ApiError {
             DomainError::Unauthenticated { code, message } => Self::new(code, message),
             DomainError::Validation(errors) => Self::validation(errors),
             DomainError::Internal(detail) => Self::internal(detail),
+            e @ DomainError::WalletLotsNeeded => Self::internal(e.to_string()),
         }
     }
 }

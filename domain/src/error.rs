@@ -161,6 +161,11 @@ pub enum DomainError {
     /// Storage or other infrastructure failure; the message is logged, never sent to clients.
     #[error("internal error: {0}")]
     Internal(String),
+    /// A wallet change needs live lots its partial load does not hold (see
+    /// [`crate::ports::PartialLots`]): the repository loads every live lot and runs the change
+    /// again. It never leaves the repository.
+    #[error("the wallet change needs every live lot")]
+    WalletLotsNeeded,
 }
 
 impl DomainError {

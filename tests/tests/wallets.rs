@@ -18,6 +18,7 @@ on_both_backends!(
     expired_credits_leave_the_balance,
     random_operations_keep_the_invariants,
     portal_sees_only_its_own_wallets,
+    many_live_lots_are_drawn_in_order,
 );
 
 fn d(s: &str) -> BigDecimal {
@@ -567,4 +568,115 @@ async fn portal_sees_only_its_own_wallets(s: TestServer) {
     send(s.portal(Method::GET, &format!("/v1/portal/wallets/{wa}"), &hidden))
         .await
         .assert_problem(403, "section_disabled");
+}
+
+/// Lot ids of a ledger entry's allocations, in order.
+fn allocated(entry: &Value) -> Vec<String> {
+    entry["allocations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["lot_id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// A wallet with more live lots than a change loads at first (a debit reads the first lots in
+/// consumption order, an expiry the soonest-expiring ones): debits within that first run and
+/// across it, expiries of more lots than it, and closing still take exactly the right lots.
+async fn many_live_lots_are_drawn_in_order(s: TestServer) {
+    let c = customer(&s, "many-lots").await;
+    let w = wallet(&s, &c, "1").await;
+    let soon = chrono::Utc::now() + chrono::Duration::days(30);
+    for i in 0..200u32 {
+        let mut body = json!({"credits": format!("{}", 1 + i % 5), "priority": i % 3});
+        if i % 2 == 0 {
+            body["expires_at"] = json!((soon + chrono::Duration::hours(i as i64 % 7)).to_rfc3339());
+        }
+        assert_eq!(top_up(&s, &w, body).await.status, 201);
+    }
+    let tenant = s.state.api_keys.tenant_ids().unwrap()[0].clone();
+    let wallet_id = domain::id::parse(&w).unwrap();
+    // The documented order: priority, then expiry (never-expiring last), then oldest.
+    let in_order = || {
+        let mut lots = s.state.wallets.live_lots(&tenant, &wallet_id).unwrap();
+        lots.sort_by_key(|l| {
+            (
+                l.priority,
+                l.expires_at.is_none(),
+                l.expires_at,
+                l.created_at,
+                l.id.clone(),
+            )
+        });
+        lots
+    };
+    let last_entry = || async { all_transactions(&s, &w).await.pop().unwrap() };
+
+    // Within the first lots, then far across them.
+    for n in [3usize, 150] {
+        let lots = in_order();
+        let credits: BigDecimal = lots[..n].iter().map(|l| &l.available).sum();
+        let r = debit(&s, &w, &credits.to_string()).await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let expected: Vec<String> = lots[..n].iter().map(|l| l.id.clone()).collect();
+        assert_eq!(
+            allocated(&last_entry().await),
+            expected,
+            "a debit of {n} lots"
+        );
+        assert_invariants(&s, &w).await;
+    }
+
+    // More lots fall due at once than the soonest-expiring ones first read.
+    for _ in 0..150 {
+        assert_eq!(
+            top_up(
+                &s,
+                &w,
+                json!({"credits": "2", "expires_at": soon.to_rfc3339()})
+            )
+            .await
+            .status,
+            201
+        );
+    }
+    // (Listing the ledger reads the wallet too, and would apply the expiries itself.)
+    let before = all_transactions(&s, &w).await.len();
+    s.execute_sql(&format!("UPDATE credit_lots SET expires_at = '2000-01-01T00:00:00.000000Z' WHERE wallet_id = '{w}' AND expires_at IS NOT NULL"));
+    s.execute_sql(&format!(
+        "UPDATE wallets SET next_expiry_at = '2000-01-01T00:00:00.000000Z' WHERE id = '{w}'"
+    ));
+    let due: Vec<String> = in_order()
+        .into_iter()
+        .filter(|l| l.expires_at.is_some())
+        .map(|l| l.id)
+        .collect();
+    assert!(due.len() > 150, "{} lots fall due", due.len());
+    balance(&s, &w).await; // reading the wallet applies the expiries
+    let expired: Vec<String> = all_transactions(&s, &w).await[before..]
+        .iter()
+        .inspect(|t| assert_eq!(t["type"], "expiry"))
+        .flat_map(allocated)
+        .collect();
+    let (mut a, mut b) = (expired.clone(), due.clone());
+    a.sort();
+    b.sort();
+    assert_eq!(a, b, "every lot past its expiry expired, once");
+    assert_invariants(&s, &w).await;
+
+    // Closing voids every live lot.
+    for _ in 0..100 {
+        assert_eq!(top_up(&s, &w, json!({"credits": "0.5"})).await.status, 201);
+    }
+    let live: Vec<String> = in_order().into_iter().map(|l| l.id).collect();
+    assert!(live.len() > 64, "{} live lots", live.len());
+    let r = send(s.admin(Method::POST, &format!("/v1/wallets/{w}/close"))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut voided = allocated(&last_entry().await);
+    voided.sort();
+    let mut live = live;
+    live.sort();
+    assert_eq!(voided, live);
+    assert_eq!(balance(&s, &w).await, BigDecimal::from(0));
+    assert_invariants(&s, &w).await;
 }

@@ -154,7 +154,16 @@ pub fn active_wallet(
         .find(|w| w.currency == currency && w.status == WalletStatus::Active))
 }
 
-pub fn apply_expiry(st: &mut WalletState, now: DateTime<Utc>) {
+/// Takes lots past their expiry out of the balance, each with an `expiry` entry.
+pub fn apply_expiry(st: &mut WalletState, now: DateTime<Utc>) -> DomainResult<()> {
+    let unloaded_due = st
+        .partial
+        .as_ref()
+        .and_then(|p| p.expiring_before)
+        .is_some_and(|before| before <= now);
+    if unloaded_due {
+        return Err(DomainError::WalletLotsNeeded);
+    }
     let mut due: Vec<usize> = (0..st.lots.len())
         .filter(|&i| {
             st.lots[i].expires_at.is_some_and(|t| t <= now) && !st.lots[i].available.is_zero()
@@ -181,9 +190,12 @@ pub fn apply_expiry(st: &mut WalletState, now: DateTime<Utc>) {
             now,
         );
     }
+    Ok(())
 }
 
-/// The invariants every change must keep; checked before anything is written.
+/// The invariants every change must keep; checked before anything is written: the balance
+/// is the sum of the live lots (with a partial load: moved by exactly what the loaded lots
+/// moved), and neither goes below zero.
 pub(crate) fn check_invariants(st: &WalletState) -> DomainResult<()> {
     let live: BigDecimal = st
         .lots
@@ -191,8 +203,12 @@ pub(crate) fn check_invariants(st: &WalletState) -> DomainResult<()> {
         .chain(&st.new_lots)
         .map(|l| l.available.clone())
         .sum();
+    let balanced = match &st.partial {
+        None => live == st.wallet.balance,
+        Some(p) => live - &p.loaded_before == &st.wallet.balance - &p.balance_before,
+    };
     let broken = st.wallet.balance < BigDecimal::zero()
-        || live != st.wallet.balance
+        || !balanced
         || st
             .lots
             .iter()
@@ -253,7 +269,7 @@ fn movement(st: WalletState) -> (Wallet, WalletTransaction) {
 
 /// Adds a top-up to a locked wallet: expiries first, then a new lot and a `credit` entry.
 pub fn credit_state(st: &mut WalletState, t: &TopUp, now: DateTime<Utc>) -> DomainResult<()> {
-    apply_expiry(st, now);
+    apply_expiry(st, now)?;
     require_open(&st.wallet)?;
     let lot = CreditLot {
         id: id::new_id(id::CREDIT_LOT),
@@ -291,7 +307,7 @@ pub fn credit_state(st: &mut WalletState, t: &TopUp, now: DateTime<Utc>) -> Doma
 
 /// Takes a debit from a locked wallet: expiries first; not enough → `insufficient_credits`.
 pub(crate) fn debit_state(st: &mut WalletState, d: &Debit, now: DateTime<Utc>) -> DomainResult<()> {
-    apply_expiry(st, now);
+    apply_expiry(st, now)?;
     require_open(&st.wallet)?;
     if st.wallet.balance < d.credits {
         return Err(DomainError::Unprocessable {
@@ -303,7 +319,28 @@ pub(crate) fn debit_state(st: &mut WalletState, d: &Debit, now: DateTime<Utc>) -
         });
     }
     consumption_order(&mut st.lots);
-    let allocations = draw(&mut st.lots, &d.credits);
+    // With a partial load, only the loaded run of lots in consumption order may be drawn from;
+    // lots loaded for their expiry that sort after it are not next in line.
+    let drawable = match st
+        .partial
+        .as_ref()
+        .and_then(|p| p.drawable_through.as_ref())
+    {
+        None => st.lots.len(),
+        Some(last) => {
+            let end = st
+                .lots
+                .iter()
+                .position(|l| &l.id == last)
+                .map_or(0, |i| i + 1);
+            let held: BigDecimal = st.lots[..end].iter().map(|l| &l.available).sum();
+            if held < d.credits {
+                return Err(DomainError::WalletLotsNeeded);
+            }
+            end
+        }
+    };
+    let allocations = draw(&mut st.lots[..drawable], &d.credits);
     let reason = d.reason.clone().unwrap_or_else(|| "usage".to_owned());
     record(
         st,
@@ -402,10 +439,7 @@ impl WalletService {
         let now = clock::now();
         if next_expiry.is_some_and(|t| t <= now) {
             return Ok(self
-                .change(&wallet.tenant_id, &wallet.id, |st| {
-                    apply_expiry(st, now);
-                    Ok(())
-                })?
+                .change(&wallet.tenant_id, &wallet.id, |st| apply_expiry(st, now))?
                 .wallet);
         }
         Ok(wallet)
@@ -461,7 +495,7 @@ impl WalletService {
         let now = clock::now();
         Ok(self
             .change(tenant_id, id, |st| {
-                apply_expiry(st, now);
+                apply_expiry(st, now)?;
                 if st.wallet.status == WalletStatus::Closed {
                     return require_open(&st.wallet);
                 }
@@ -526,12 +560,16 @@ impl WalletService {
         let now = clock::now();
         Ok(self
             .change(tenant_id, id, |st| {
-                apply_expiry(st, now);
+                apply_expiry(st, now)?;
                 if st.wallet.status == WalletStatus::Closed {
                     return Ok(());
                 }
                 let remaining = st.wallet.balance.clone();
                 if !remaining.is_zero() {
+                    // Voiding takes every live lot.
+                    if st.partial.is_some() {
+                        return Err(DomainError::WalletLotsNeeded);
+                    }
                     let allocations = st
                         .lots
                         .iter_mut()
@@ -605,10 +643,7 @@ impl WalletService {
         let now = clock::now();
         let due = self.wallets.due_for_expiry(now, 500)?;
         for (tenant, wallet) in &due {
-            self.change(tenant, wallet, |st| {
-                apply_expiry(st, now);
-                Ok(())
-            })?;
+            self.change(tenant, wallet, |st| apply_expiry(st, now))?;
         }
         Ok(due.len())
     }
@@ -632,5 +667,146 @@ impl WalletService {
             self.events.wallet_movements(&st.wallet, &st.txs)?;
             Ok(st)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+    use crate::ports::PartialLots;
+    use crate::wallet::{CreditLot, LotKind};
+
+    fn d(s: &str) -> BigDecimal {
+        BigDecimal::from_str(s).unwrap()
+    }
+
+    fn lot(
+        id: &str,
+        priority: i32,
+        available: &str,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> CreditLot {
+        CreditLot {
+            id: id.into(),
+            wallet_id: WalletId::new(),
+            kind: LotKind::Purchased,
+            priority,
+            granted: d(available),
+            available: d(available),
+            expires_at,
+            created_at: Utc::now(),
+        }
+    }
+
+    /// A wallet of `balance` credits with `lots` loaded; `partial` as a repository loads it.
+    fn state(
+        balance: &str,
+        lots: Vec<CreditLot>,
+        partial: Option<(Option<DateTime<Utc>>, Option<&str>)>,
+    ) -> WalletState {
+        let now = Utc::now();
+        let loaded_before = lots.iter().map(|l| &l.available).sum();
+        WalletState {
+            wallet: Wallet {
+                id: WalletId::new(),
+                tenant_id: "ten_1".into(),
+                customer_id: crate::id::CustomerId::new(),
+                name: "Credits".into(),
+                currency: Currency::parse("USD").unwrap(),
+                conversion_rate: d("1"),
+                status: WalletStatus::Active,
+                balance: d(balance),
+                ledger_seq: 0,
+                low_balance_threshold: None,
+                created_at: now,
+                updated_at: now,
+            },
+            lots,
+            partial: partial.map(|(expiring_before, through)| PartialLots {
+                expiring_before,
+                drawable_through: through.map(str::to_owned),
+                balance_before: d(balance),
+                loaded_before,
+            }),
+            new_lots: Vec::new(),
+            txs: Vec::new(),
+        }
+    }
+
+    fn debit(credits: &str) -> Debit {
+        Debit {
+            credits: d(credits),
+            reason: None,
+            description: None,
+            reference: None,
+            idempotency_key: None,
+        }
+    }
+
+    #[test]
+    fn a_partial_load_serves_a_debit_its_loaded_run_covers() {
+        // "b" was loaded for its expiry and sorts after the loaded run: it is not drawn from.
+        let later = Utc::now() + chrono::Duration::days(400);
+        let lots = vec![lot("a", 0, "5", None), lot("b", 1, "50", Some(later))];
+        let mut st = state("1000", lots, Some((Some(later), Some("a"))));
+        debit_state(&mut st, &debit("4"), Utc::now()).unwrap();
+        assert_eq!(
+            st.lots
+                .iter()
+                .map(|l| l.available.clone())
+                .collect::<Vec<_>>(),
+            vec![d("1"), d("50")]
+        );
+        assert_eq!(st.wallet.balance, d("996"));
+        check_invariants(&st).unwrap();
+
+        let lots = vec![lot("a", 0, "5", None), lot("b", 1, "50", Some(later))];
+        let mut st = state("1000", lots, Some((Some(later), Some("a"))));
+        assert!(matches!(
+            debit_state(&mut st, &debit("6"), Utc::now()),
+            Err(DomainError::WalletLotsNeeded)
+        ));
+    }
+
+    #[test]
+    fn expiries_beyond_a_partial_load_need_every_lot() {
+        let now = Utc::now();
+        let lots = vec![lot("a", 0, "5", Some(now - chrono::Duration::days(1)))];
+        let mut st = state(
+            "100",
+            lots.clone(),
+            Some((Some(now - chrono::Duration::hours(1)), None)),
+        );
+        assert!(matches!(
+            apply_expiry(&mut st, now),
+            Err(DomainError::WalletLotsNeeded)
+        ));
+        // Every lot due before `now` is loaded: it expires, and the balance moves with it.
+        let mut st = state(
+            "100",
+            lots,
+            Some((Some(now + chrono::Duration::hours(1)), None)),
+        );
+        apply_expiry(&mut st, now).unwrap();
+        assert_eq!(st.wallet.balance, d("95"));
+        check_invariants(&st).unwrap();
+    }
+
+    #[test]
+    fn a_partial_load_checks_that_the_balance_moved_with_the_lots() {
+        let mut st = state("100", vec![lot("a", 0, "5", None)], Some((None, Some("a"))));
+        st.lots[0].available = d("4");
+        st.wallet.balance = d("98"); // moved by 2, the lots by 1
+        assert!(matches!(
+            check_invariants(&st),
+            Err(DomainError::Internal(_))
+        ));
+        st.wallet.balance = d("99");
+        check_invariants(&st).unwrap();
+        // Loaded whole, the balance must equal the lots.
+        let st = state("100", vec![lot("a", 0, "5", None)], None);
+        assert!(check_invariants(&st).is_err());
     }
 }

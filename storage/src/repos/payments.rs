@@ -10,7 +10,7 @@ use domain::{DomainError, DomainResult, ErrorCode};
 use super::invoices::{lock_invoice, save_invoice};
 use super::stored::stored_id;
 use super::stored::Stored;
-use super::wallets::{lock_wallet, save_wallet};
+use super::wallets::{save_wallet, with_wallet};
 use super::{first_locked, internal, newest_first, scoped, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::prepared::Prepare;
@@ -141,15 +141,25 @@ impl PaymentRepo for Store {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<(Invoice, Payment), TxError> {
             // Lock order: invoice, then wallet (debits lock only the wallet): no cycles.
-            let mut invoice = lock_invoice(c, tenant_id, invoice_id)?;
-            let mut wallet = wallet_id
-                .map(|w| lock_wallet(c, tenant_id, w))
-                .transpose()?;
-            let payment = change(&mut invoice, wallet.as_mut().map(|l| &mut l.st))?;
+            let locked = lock_invoice(c, tenant_id, invoice_id)?;
+            let (invoice, payment) = match wallet_id {
+                None => {
+                    let mut invoice = locked;
+                    let payment = change(&mut invoice, None)?;
+                    (invoice, payment)
+                }
+                Some(w) => {
+                    // A second run (every lot loaded) starts again from the invoice as locked.
+                    let (wallet, out) = with_wallet(c, tenant_id, w, |wallet| {
+                        let mut invoice = locked.clone();
+                        let payment = change(&mut invoice, Some(&mut wallet.st))?;
+                        Ok((invoice, payment))
+                    })?;
+                    save_wallet(c, tenant_id, &wallet)?;
+                    out
+                }
+            };
             save_invoice(c, &invoice)?;
-            if let Some(w) = &wallet {
-                save_wallet(c, tenant_id, w)?;
-            }
             diesel::insert_into(p::table)
                 .values(PaymentRow::from_domain(&payment))
                 .prepared()
@@ -212,21 +222,25 @@ impl PaymentRepo for Store {
     ) -> DomainResult<(Payment, Refund)> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<(Payment, Refund), TxError> {
-            let (mut payment, mut invoice) = lock_payment(c, tenant_id, payment_id)?;
-            let mut wallet = payment
-                .wallet_id
-                .clone()
-                .map(|w| lock_wallet(c, tenant_id, &w))
-                .transpose()?;
-            let refund = change(
-                &mut payment,
-                &mut invoice,
-                wallet.as_mut().map(|l| &mut l.st),
-            )?;
+            let locked = lock_payment(c, tenant_id, payment_id)?;
+            let (payment, invoice, refund) = match locked.0.wallet_id.clone() {
+                None => {
+                    let (mut payment, mut invoice) = locked;
+                    let refund = change(&mut payment, &mut invoice, None)?;
+                    (payment, invoice, refund)
+                }
+                Some(w) => {
+                    // A second run (every lot loaded) starts again from the rows as locked.
+                    let (wallet, out) = with_wallet(c, tenant_id, w.as_str(), |wallet| {
+                        let (mut payment, mut invoice) = locked.clone();
+                        let refund = change(&mut payment, &mut invoice, Some(&mut wallet.st))?;
+                        Ok((payment, invoice, refund))
+                    })?;
+                    save_wallet(c, tenant_id, &wallet)?;
+                    out
+                }
+            };
             save_invoice(c, &invoice)?;
-            if let Some(w) = &wallet {
-                save_wallet(c, tenant_id, w)?;
-            }
             save_payment(c, &payment)?;
             diesel::insert_into(r::table)
                 .values(RefundRow {

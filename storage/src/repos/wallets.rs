@@ -2,7 +2,7 @@ use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::page::{Page, PageRequest};
-use domain::ports::{TxFilter, WalletChange, WalletRepo, WalletState};
+use domain::ports::{PartialLots, TxFilter, WalletChange, WalletRepo, WalletState};
 use domain::scope::Scope;
 use domain::services::wallets::not_found;
 use domain::wallet::{
@@ -199,10 +199,6 @@ impl TxRow {
     }
 }
 
-fn zero() -> DbDecimal {
-    DbDecimal(BigDecimal::zero())
-}
-
 fn load_live_lots(
     conn: &mut DbConnection,
     tenant_id: &str,
@@ -211,13 +207,72 @@ fn load_live_lots(
     cl::table
         .filter(cl::tenant_id.eq(tenant_id))
         .filter(cl::wallet_id.eq(wallet_id))
-        .filter(cl::available.ne(zero()))
+        .filter(live_lot())
         .order(cl::id.asc())
         .select(LotRow::as_select())
         .load(conn)
 }
 
-/// A wallet loaded for change inside a transaction, with its live lots as they were.
+/// How many live lots a partial load reads in consumption order, and in expiry order.
+const LOT_RUN: i64 = 64;
+
+/// A live lot, spelled as the partial indexes `credit_lots_draw` and `credit_lots_expiring`
+/// spell it: a bound zero would hide the implication from the planners (PostgreSQL's generic
+/// plans, SQLite's), and with it the indexes.
+fn live_lot() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("credit_lots.available <> 0")
+}
+
+/// The first live lots in consumption order (priority, then expiry with never-expiring last,
+/// then age; the index `credit_lots_draw`), and whether there are more.
+fn first_drawable_lots(
+    c: &mut DbConnection,
+    tenant_id: &str,
+    wallet_id: &str,
+) -> QueryResult<(Vec<LotRow>, bool)> {
+    let mut rows: Vec<LotRow> = cl::table
+        .filter(cl::tenant_id.eq(tenant_id))
+        .filter(cl::wallet_id.eq(wallet_id))
+        .filter(live_lot())
+        .order((
+            cl::priority.asc(),
+            cl::expires_at.is_null().asc(),
+            cl::expires_at.asc(),
+            cl::created_at.asc(),
+            cl::id.asc(),
+        ))
+        .limit(LOT_RUN + 1)
+        .select(LotRow::as_select())
+        .load(c)?;
+    let more = rows.len() as i64 > LOT_RUN;
+    rows.truncate(LOT_RUN as usize);
+    Ok((rows, more))
+}
+
+/// The live lots that expire soonest (the index `credit_lots_expiring`), and the expiry before
+/// which every one is among them when there are more.
+fn first_expiring_lots(
+    c: &mut DbConnection,
+    tenant_id: &str,
+    wallet_id: &str,
+) -> QueryResult<(Vec<LotRow>, Option<DateTime<Utc>>)> {
+    let mut rows: Vec<LotRow> = cl::table
+        .filter(cl::tenant_id.eq(tenant_id))
+        .filter(cl::wallet_id.eq(wallet_id))
+        .filter(live_lot())
+        .filter(cl::expires_at.is_not_null())
+        .order((cl::expires_at.asc(), cl::id.asc()))
+        .limit(LOT_RUN + 1)
+        .select(LotRow::as_select())
+        .load(c)?;
+    let before = match rows.len() as i64 > LOT_RUN {
+        true => rows.pop().and_then(|r| r.expires_at).map(|t| t.0),
+        false => None,
+    };
+    Ok((rows, before))
+}
+
+/// A wallet loaded for change inside a transaction, with the loaded live lots as they were.
 pub(crate) struct LockedWallet {
     pub(crate) st: WalletState,
     before: Vec<BigDecimal>,
@@ -225,17 +280,43 @@ pub(crate) struct LockedWallet {
 
 /// Locks and loads a wallet in the caller's transaction: on PostgreSQL a row lock, on SQLite
 /// the BEGIN IMMEDIATE write lock already held. Every change of one wallet is serialised by it.
+/// With `every_lot` false, a wallet with many live lots comes with only those a top-up or a
+/// debit may touch (see [`PartialLots`]); a change that needs more fails with
+/// `WalletLotsNeeded`, and [`with_wallet`] runs it again with every lot.
 pub(crate) fn lock_wallet(
     c: &mut DbConnection,
     tenant_id: &str,
     id: &str,
+    every_lot: bool,
 ) -> Result<LockedWallet, TxError> {
     let this = w::table
         .filter(w::tenant_id.eq(tenant_id))
         .filter(w::id.eq(id));
     let row = first_locked!(c, this.select(WalletRow::as_select()))?;
     let (wallet, _) = row.ok_or_else(not_found)?.into_domain()?;
-    let lots = load_live_lots(c, tenant_id, id)?
+    let (rows, partial) = match every_lot {
+        true => (load_live_lots(c, tenant_id, id)?, None),
+        false => match first_drawable_lots(c, tenant_id, id)? {
+            (rows, false) => (rows, None),
+            (mut rows, true) => {
+                let drawable_through = rows.last().map(|r| r.id.clone());
+                let (expiring, expiring_before) = first_expiring_lots(c, tenant_id, id)?;
+                for r in expiring {
+                    if !rows.iter().any(|d| d.id == r.id) {
+                        rows.push(r);
+                    }
+                }
+                let partial = PartialLots {
+                    expiring_before,
+                    drawable_through,
+                    balance_before: wallet.balance.clone(),
+                    loaded_before: rows.iter().map(|r| &r.available.0).sum(),
+                };
+                (rows, Some(partial))
+            }
+        },
+    };
+    let lots = rows
         .into_iter()
         .map(LotRow::into_domain)
         .collect::<DomainResult<Vec<_>>>()?;
@@ -244,11 +325,31 @@ pub(crate) fn lock_wallet(
         st: WalletState {
             wallet,
             lots,
+            partial,
             new_lots: Vec::new(),
             txs: Vec::new(),
         },
         before,
     })
+}
+
+/// Locks the wallet and runs `change` on it, first with a partial load of its lots and, if the
+/// change needs more, once more with every live lot (nothing was written in between).
+pub(crate) fn with_wallet<T>(
+    c: &mut DbConnection,
+    tenant_id: &str,
+    id: &str,
+    mut change: impl FnMut(&mut LockedWallet) -> Result<T, TxError>,
+) -> Result<(LockedWallet, T), TxError> {
+    let mut locked = lock_wallet(c, tenant_id, id, false)?;
+    match change(&mut locked) {
+        Err(TxError::Domain(DomainError::WalletLotsNeeded)) => {
+            let mut locked = lock_wallet(c, tenant_id, id, true)?;
+            let out = change(&mut locked)?;
+            Ok((locked, out))
+        }
+        out => Ok((locked, out?)),
+    }
 }
 
 /// Writes a changed wallet: lots that moved, new lots, new ledger entries, the wallet row.
@@ -279,13 +380,27 @@ pub(crate) fn save_wallet(
             .prepared()
             .execute(c)?;
     }
-    let next_expiry = st
-        .lots
-        .iter()
-        .chain(&st.new_lots)
-        .filter(|l| !l.available.is_zero())
-        .filter_map(|l| l.expires_at)
-        .min();
+    let next_expiry = match st.partial {
+        None => st
+            .lots
+            .iter()
+            .chain(&st.new_lots)
+            .filter(|l| !l.available.is_zero())
+            .filter_map(|l| l.expires_at)
+            .min(),
+        // Lots that were not loaded count too: read it back once the lots are written.
+        Some(_) => cl::table
+            .filter(cl::tenant_id.eq(tenant_id))
+            .filter(cl::wallet_id.eq(st.wallet.id.as_str()))
+            .filter(live_lot())
+            .filter(cl::expires_at.is_not_null())
+            .order(cl::expires_at.asc())
+            .select(cl::expires_at)
+            .first::<Option<DbTime>>(c)
+            .optional()?
+            .flatten()
+            .map(|t| t.0),
+    };
     diesel::update(
         w::table
             .filter(w::tenant_id.eq(tenant_id))
@@ -355,8 +470,7 @@ impl WalletRepo for Store {
     ) -> DomainResult<WalletState> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<WalletState, TxError> {
-            let mut locked = lock_wallet(c, tenant_id, id)?;
-            change(&mut locked.st)?;
+            let (locked, ()) = with_wallet(c, tenant_id, id, |locked| Ok(change(&mut locked.st)?))?;
             save_wallet(c, tenant_id, &locked)?;
             Ok(locked.st)
         })

@@ -4,6 +4,8 @@
 //!
 //! Phase 1: every client debits the same hot wallet (all changes serialise on its lock).
 //! Phase 2: debits spread over 1,000 wallets (locks rarely contend).
+//! Phase 3: one client debits a wallet holding 10,000 live lots (half of them expiring), each
+//! debit drawing from one or two lots: the latency of a debit that must not read them all.
 
 use std::sync::Arc;
 
@@ -12,6 +14,7 @@ use tests::load::phase;
 use tests::{Backend, Method, TestServer};
 
 const WALLETS: usize = 1000;
+const LOTS: usize = 10_000;
 
 #[tokio::main]
 async fn main() {
@@ -99,6 +102,53 @@ async fn main() {
                 let r = s
                     .admin(Method::POST, &format!("/v1/wallets/{w}/debit"))
                     .json(&json!({"credits": "1.25"}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 201);
+                r.bytes().await.unwrap();
+            }
+        },
+    )
+    .await;
+
+    let many = wallets[1].clone();
+    let later = (chrono::Utc::now() + chrono::Duration::days(365)).to_rfc3339();
+    phase("(top up 10,000 lots)", &server, LOTS, concurrency, {
+        let (many, later) = (many.clone(), later.clone());
+        move |s, i| {
+            let (many, later) = (many.clone(), later.clone());
+            async move {
+                let mut body = json!({"credits": "3", "priority": i % 4});
+                if i % 2 == 0 {
+                    body["expires_at"] = json!(later);
+                }
+                let r = s
+                    .admin(Method::POST, &format!("/v1/wallets/{many}/top_up"))
+                    .json(&body)
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 201);
+            }
+        }
+    })
+    .await;
+    // Statistics, as a running database has them (autovacuum) and as `pgbench -i` takes them:
+    // a table analyzed while it held no lots makes PostgreSQL read every lot of the wallet and
+    // sort them instead of walking the consumption-order index.
+    server.execute_sql("ANALYZE credit_lots");
+    phase(
+        "debit a wallet with 10,000 live lots",
+        &server,
+        1000,
+        1,
+        move |s, _| {
+            let many = many.clone();
+            async move {
+                let r = s
+                    .admin(Method::POST, &format!("/v1/wallets/{many}/debit"))
+                    .json(&json!({"credits": "2"}))
                     .send()
                     .await
                     .unwrap();
