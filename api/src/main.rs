@@ -10,9 +10,6 @@ use domain::page::PageRequest;
 use storage::Store;
 use tracing_subscriber::EnvFilter;
 
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 #[derive(Parser)]
 #[command(
     name = "portal-api",
