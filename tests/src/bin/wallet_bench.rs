@@ -16,6 +16,18 @@ use tests::{Backend, Method, TestServer};
 const WALLETS: usize = 1000;
 const LOTS: usize = 10_000;
 
+/// One debit over HTTP; panics unless it is taken.
+async fn debit(s: &TestServer, wallet: &str, credits: &str) {
+    let r = s
+        .admin(Method::POST, &format!("/v1/wallets/{wallet}/debit"))
+        .json(&json!({ "credits": credits }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.bytes().await.unwrap();
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -76,16 +88,7 @@ async fn main() {
         concurrency,
         move |s, _| {
             let hot = hot.clone();
-            async move {
-                let r = s
-                    .admin(Method::POST, &format!("/v1/wallets/{hot}/debit"))
-                    .json(&json!({"credits": "1.25"}))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 201);
-                r.bytes().await.unwrap();
-            }
+            async move { debit(&s, &hot, "1.25").await }
         },
     )
     .await;
@@ -98,16 +101,7 @@ async fn main() {
         concurrency,
         move |s, i| {
             let w = spread[(i * 7919) % spread.len()].clone();
-            async move {
-                let r = s
-                    .admin(Method::POST, &format!("/v1/wallets/{w}/debit"))
-                    .json(&json!({"credits": "1.25"}))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 201);
-                r.bytes().await.unwrap();
-            }
+            async move { debit(&s, &w, "1.25").await }
         },
     )
     .await;
@@ -145,16 +139,7 @@ async fn main() {
         1,
         move |s, _| {
             let many = many.clone();
-            async move {
-                let r = s
-                    .admin(Method::POST, &format!("/v1/wallets/{many}/debit"))
-                    .json(&json!({"credits": "2"}))
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(r.status(), 201);
-                r.bytes().await.unwrap();
-            }
+            async move { debit(&s, &many, "2").await }
         },
     )
     .await;
