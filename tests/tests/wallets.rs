@@ -19,6 +19,7 @@ on_both_backends!(
     random_operations_keep_the_invariants,
     portal_sees_only_its_own_wallets,
     many_live_lots_are_drawn_in_order,
+    a_debit_writes_back_the_lots_it_drew_from,
 );
 
 fn d(s: &str) -> BigDecimal {
@@ -678,5 +679,52 @@ async fn many_live_lots_are_drawn_in_order(s: TestServer) {
     live.sort();
     assert_eq!(voided, live);
     assert_eq!(balance(&s, &w).await, BigDecimal::from(0));
+    assert_invariants(&s, &w).await;
+}
+
+/// The lot a debit draws from is written back even when, in the order lots were read, another
+/// lot held the amount it now holds (lots are read by age and drawn in priority order).
+async fn a_debit_writes_back_the_lots_it_drew_from(s: TestServer) {
+    let c = customer(&s, "write-back").await;
+    let w = wallet(&s, &c, "1").await;
+    // Older, drawn last: 3 credits. Newer, drawn first (priority 0): 5 credits.
+    assert_eq!(
+        top_up(&s, &w, json!({"credits": "3", "priority": 1}))
+            .await
+            .status,
+        201
+    );
+    assert_eq!(
+        top_up(&s, &w, json!({"credits": "5", "priority": 0}))
+            .await
+            .status,
+        201
+    );
+    assert_eq!(debit(&s, &w, "2").await.status, 201); // the newer lot: 5 → 3
+    assert_invariants(&s, &w).await;
+    assert_eq!(
+        debit(&s, &w, "6").await.status,
+        201,
+        "every credit left can be spent"
+    );
+    assert_eq!(balance(&s, &w).await, d("0"));
+    assert_invariants(&s, &w).await;
+
+    // The same with more lots than a debit reads at first, so this debit reads every lot (by
+    // age: 5, 3, 5, 3, …) and draws the 3s first, then 30 of the 5s and 2 from the 31st (5 → 3),
+    // which then stands where a 3 stood.
+    let w = wallet(&s, &c, "1").await;
+    for i in 0..70 {
+        let (credits, priority) = if i % 2 == 0 { ("5", 1) } else { ("3", 0) };
+        let r = top_up(&s, &w, json!({"credits": credits, "priority": priority})).await;
+        assert_eq!(r.status, 201);
+    }
+    assert_eq!(debit(&s, &w, "257").await.status, 201);
+    assert_invariants(&s, &w).await;
+    assert_eq!(
+        debit(&s, &w, "23").await.status,
+        201,
+        "every credit left can be spent"
+    );
     assert_invariants(&s, &w).await;
 }

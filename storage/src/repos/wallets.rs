@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -275,7 +277,9 @@ fn first_expiring_lots(
 /// A wallet loaded for change inside a transaction, with the loaded live lots as they were.
 pub(crate) struct LockedWallet {
     pub(crate) st: WalletState,
-    before: Vec<BigDecimal>,
+    /// Each loaded lot's `available` as read, by lot id: a change may reorder `st.lots` (a
+    /// debit sorts them into consumption order), so positions say nothing.
+    before: HashMap<String, BigDecimal>,
 }
 
 /// Locks and loads a wallet in the caller's transaction: on PostgreSQL a row lock, on SQLite
@@ -320,7 +324,10 @@ pub(crate) fn lock_wallet(
         .into_iter()
         .map(LotRow::into_domain)
         .collect::<DomainResult<Vec<_>>>()?;
-    let before = lots.iter().map(|l| l.available.clone()).collect();
+    let before = lots
+        .iter()
+        .map(|l| (l.id.clone(), l.available.clone()))
+        .collect();
     Ok(LockedWallet {
         st: WalletState {
             wallet,
@@ -359,8 +366,8 @@ pub(crate) fn save_wallet(
     locked: &LockedWallet,
 ) -> QueryResult<()> {
     let st = &locked.st;
-    for (lot, old) in st.lots.iter().zip(&locked.before) {
-        if &lot.available != old {
+    for lot in &st.lots {
+        if locked.before.get(&lot.id) != Some(&lot.available) {
             diesel::update(cl::table.filter(cl::id.eq(&lot.id)))
                 .set(cl::available.eq(DbDecimal(lot.available.clone())))
                 .prepared()
