@@ -219,6 +219,16 @@ async fn housekeeping(state: Data<AppState>) {
     for minute in 0u64.. {
         tick.tick().await;
         state.limits.prune();
+        if minute == 0 {
+            // Once after an upgrade: lots an earlier version left unwritten are rewritten.
+            let wallets = state.wallets.clone();
+            match actix_web::web::block(move || wallets.check_flagged_lots()).await {
+                Ok(Ok(n)) if n > 0 => tracing::info!(wallets = n, "credit lots checked"),
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => tracing::warn!(error = %e, "credit lot check failed"),
+                Err(e) => tracing::warn!(error = %e, "credit lot check could not run"),
+            }
+        }
         // Expired credit lots leave balances even for wallets nobody reads.
         let wallets = state.wallets.clone();
         match actix_web::web::block(move || wallets.sweep_expired()).await {

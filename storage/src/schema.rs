@@ -514,6 +514,13 @@ diesel::table! {
 diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
+diesel::table! {
+    wallet_lot_checks (wallet_id) {
+        wallet_id -> Text,
+        tenant_id -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
     api_keys,

@@ -20,6 +20,7 @@ on_both_backends!(
     portal_sees_only_its_own_wallets,
     many_live_lots_are_drawn_in_order,
     a_debit_writes_back_the_lots_it_drew_from,
+    lots_left_unwritten_are_rewritten_from_the_ledger,
 );
 
 fn d(s: &str) -> BigDecimal {
@@ -727,4 +728,78 @@ async fn a_debit_writes_back_the_lots_it_drew_from(s: TestServer) {
         "every credit left can be spent"
     );
     assert_invariants(&s, &w).await;
+}
+
+/// Lots an earlier version left unwritten (a drawn lot keeping its old amount, above a correct
+/// balance) are rewritten from the ledger: by the check of every wallet after the upgrade, and by
+/// any change that reads the whole wallet. Lots the ledger cannot account for are left alone.
+async fn lots_left_unwritten_are_rewritten_from_the_ledger(s: TestServer) {
+    let c = customer(&s, "repair").await;
+    let damaged = |w: &str| {
+        // The debit of 2 drew the priority-0 lot from 5 to 3; as the defect left it, it holds 5.
+        s.execute_sql(&format!(
+            "UPDATE credit_lots SET available = '5' WHERE wallet_id = '{w}' AND priority = 0"
+        ));
+    };
+    let mut wallets = Vec::new();
+    for _ in 0..2 {
+        let w = wallet(&s, &c, "1").await;
+        assert_eq!(
+            top_up(&s, &w, json!({"credits": "3", "priority": 1}))
+                .await
+                .status,
+            201
+        );
+        assert_eq!(
+            top_up(&s, &w, json!({"credits": "5", "priority": 0}))
+                .await
+                .status,
+            201
+        );
+        assert_eq!(debit(&s, &w, "2").await.status, 201);
+        damaged(&w);
+        wallets.push(w);
+    }
+    let tenant = s.state.api_keys.tenant_ids().unwrap()[0].clone();
+    let lots = |w: &str| -> BigDecimal {
+        s.state
+            .wallets
+            .live_lots(&tenant, &domain::id::parse(w).unwrap())
+            .unwrap()
+            .into_iter()
+            .map(|l| l.available)
+            .sum()
+    };
+    assert_eq!(
+        lots(&wallets[0]),
+        d("8"),
+        "the damage as the defect left it"
+    );
+
+    // The check after an upgrade.
+    s.execute_sql(&format!(
+        "INSERT INTO wallet_lot_checks (wallet_id, tenant_id) SELECT id, tenant_id FROM wallets WHERE id = '{}'",
+        wallets[0]
+    ));
+    assert_eq!(s.state.wallets.check_flagged_lots().unwrap(), 1);
+    assert_eq!(
+        s.state.wallets.check_flagged_lots().unwrap(),
+        0,
+        "checked once"
+    );
+    assert_invariants(&s, &wallets[0]).await;
+
+    // Any change that reads the whole wallet: the next debit, which then spends all of it.
+    assert_eq!(debit(&s, &wallets[1], "6").await.status, 201);
+    assert_eq!(balance(&s, &wallets[1]).await, d("0"));
+    assert_invariants(&s, &wallets[1]).await;
+
+    // Lots the ledger does not account for are not rewritten: the change is refused.
+    let w = wallet(&s, &c, "1").await;
+    assert_eq!(top_up(&s, &w, json!({"credits": "5"})).await.status, 201);
+    s.execute_sql(&format!(
+        "UPDATE credit_lots SET available = '4', granted = '4' WHERE wallet_id = '{w}'"
+    ));
+    assert_eq!(debit(&s, &w, "1").await.status, 500);
+    assert_eq!(lots(&w), d("4"), "left as it was");
 }

@@ -638,6 +638,18 @@ impl WalletService {
         self.wallets.live_lots(tenant_id, id)
     }
 
+    /// Checks every wallet flagged for a check of its lots (once, after an upgrade). Returns how
+    /// many were checked.
+    pub fn check_flagged_lots(&self) -> DomainResult<usize> {
+        let mut checked = 0;
+        loop {
+            match self.wallets.check_flagged_lots(200)? {
+                0 => return Ok(checked),
+                n => checked += n,
+            }
+        }
+    }
+
     /// Applies due expiries everywhere (the periodic sweeper). Returns how many wallets changed.
     pub fn sweep_expired(&self) -> DomainResult<usize> {
         let now = clock::now();

@@ -298,7 +298,7 @@ pub(crate) fn lock_wallet(
         .filter(w::id.eq(id));
     let row = first_locked!(c, this.select(WalletRow::as_select()))?;
     let (wallet, _) = row.ok_or_else(not_found)?.into_domain()?;
-    let (rows, partial) = match every_lot {
+    let (mut rows, partial) = match every_lot {
         true => (load_live_lots(c, tenant_id, id)?, None),
         false => match first_drawable_lots(c, tenant_id, id)? {
             (rows, false) => (rows, None),
@@ -320,6 +320,9 @@ pub(crate) fn lock_wallet(
             }
         },
     };
+    if partial.is_none() {
+        repair_lots(c, tenant_id, &wallet, &mut rows)?;
+    }
     let lots = rows
         .into_iter()
         .map(LotRow::into_domain)
@@ -338,6 +341,61 @@ pub(crate) fn lock_wallet(
         },
         before,
     })
+}
+
+/// Rewrites a wallet's live lots from its ledger when they do not add up to its balance and the
+/// ledger's account of them does: a lot holds what it was granted less what debit, expiry and
+/// void entries drew from it. Earlier versions could leave a drawn lot unwritten (the lots were
+/// matched by position after a debit had reordered them), which left the lots above a correct
+/// balance and every later whole-wallet change refused. Lots that still do not add up are left
+/// as they are, for the invariant check to refuse.
+fn repair_lots(
+    c: &mut DbConnection,
+    tenant_id: &str,
+    wallet: &Wallet,
+    rows: &mut [LotRow],
+) -> Result<(), TxError> {
+    let live: BigDecimal = rows.iter().map(|r| &r.available.0).sum();
+    if live == wallet.balance {
+        return Ok(());
+    }
+    let entries: Vec<TxRow> = wt::table
+        .filter(wt::tenant_id.eq(tenant_id))
+        .filter(wt::wallet_id.eq(wallet.id.as_str()))
+        .select(TxRow::as_select())
+        .load(c)?;
+    let mut drawn: HashMap<String, BigDecimal> = HashMap::new();
+    for entry in entries {
+        let entry = entry.into_domain()?;
+        if entry.tx_type == TxType::Credit {
+            continue;
+        }
+        for a in entry.allocations {
+            *drawn.entry(a.lot_id).or_insert_with(BigDecimal::zero) += a.credits;
+        }
+    }
+    let held: Vec<BigDecimal> = rows
+        .iter()
+        .map(|r| match drawn.get(&r.id) {
+            Some(d) => &r.granted.0 - d,
+            None => r.granted.0.clone(),
+        })
+        .collect();
+    let consistent = held.iter().sum::<BigDecimal>() == wallet.balance
+        && held.iter().all(|h| *h >= BigDecimal::zero());
+    if !consistent {
+        return Ok(());
+    }
+    for (row, amount) in rows.iter_mut().zip(held) {
+        if row.available.0 != amount {
+            diesel::update(cl::table.filter(cl::id.eq(&row.id)))
+                .set(cl::available.eq(DbDecimal(amount.clone())))
+                .execute(c)?;
+            row.available = DbDecimal(amount);
+        }
+    }
+    tracing::warn!(wallet = %wallet.id, "credit lots rewritten from the ledger: they did not add up to the balance");
+    Ok(())
 }
 
 /// Locks the wallet and runs `change` on it, first with a partial load of its lots and, if the
@@ -537,6 +595,26 @@ impl WalletRepo for Store {
             page,
             |t: &WalletTransaction| format!("{:020}", t.seq),
         ))
+    }
+
+    fn check_flagged_lots(&self, limit: i64) -> DomainResult<usize> {
+        use crate::schema::wallet_lot_checks as chk;
+        let mut conn = self.conn()?;
+        let flagged: Vec<(String, String)> = chk::table
+            .select((chk::tenant_id, chk::wallet_id))
+            .order(chk::wallet_id.asc())
+            .limit(limit)
+            .load(&mut *conn)
+            .map_err(internal)?;
+        for (tenant_id, wallet_id) in &flagged {
+            write_tx(&mut conn, |c| -> Result<(), TxError> {
+                lock_wallet(c, tenant_id, wallet_id, true)?;
+                diesel::delete(chk::table.filter(chk::wallet_id.eq(wallet_id))).execute(c)?;
+                Ok(())
+            })
+            .map_err(|e| e.into_domain(|| DomainError::internal("unexpected unique violation")))?;
+        }
+        Ok(flagged.len())
     }
 
     fn due_for_expiry(
