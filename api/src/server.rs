@@ -210,8 +210,9 @@ async fn billing_worker(state: Data<AppState>, every: std::time::Duration) {
     }
 }
 
-/// Periodic work. Every minute: rate-limiter keys back at full allowance, and credit lots past
-/// their expiry applied to their wallets. Every hour: webhook events past the 30-day replay
+/// Periodic work. At start: the wallets flagged for a check of their lots. Every minute:
+/// rate-limiter keys back at full allowance, and credit lots past their expiry applied to their
+/// wallets. Every hour: webhook events past the 30-day replay
 /// window with their delivery log, and idempotency records past their 24 h retention (every
 /// node runs it; the deletes are idempotent, so replicas need no coordination).
 async fn housekeeping(state: Data<AppState>) {
@@ -222,38 +223,45 @@ async fn housekeeping(state: Data<AppState>) {
         if minute == 0 {
             // Once after an upgrade: lots an earlier version left unwritten are rewritten.
             let wallets = state.wallets.clone();
-            match actix_web::web::block(move || wallets.check_flagged_lots()).await {
-                Ok(Ok(n)) if n > 0 => tracing::info!(wallets = n, "credit lots checked"),
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::warn!(error = %e, "credit lot check failed"),
-                Err(e) => tracing::warn!(error = %e, "credit lot check could not run"),
-            }
+            chore("credit lot check (wallets)", move || {
+                wallets.check_flagged_lots()
+            })
+            .await;
         }
         // Expired credit lots leave balances even for wallets nobody reads.
         let wallets = state.wallets.clone();
-        match actix_web::web::block(move || wallets.sweep_expired()).await {
-            Ok(Ok(n)) if n > 0 => tracing::info!(wallets = n, "expired credits applied"),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "credit expiry sweep failed"),
-            Err(e) => tracing::warn!(error = %e, "credit expiry sweep could not run"),
-        }
+        chore("credit expiry sweep (wallets)", move || {
+            wallets.sweep_expired()
+        })
+        .await;
         if minute % 60 != 0 {
             continue;
         }
         let webhooks = state.webhooks.clone();
-        match actix_web::web::block(move || webhooks.purge(domain::clock::now())).await {
-            Ok(Ok(n)) if n > 0 => tracing::info!(events = n, "webhook events past 30 days removed"),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "webhook event purge failed"),
-            Err(e) => tracing::warn!(error = %e, "webhook event purge could not run"),
-        }
+        let now = domain::clock::now();
+        chore("webhook event purge, past 30 days (events)", move || {
+            webhooks.purge(now)
+        })
+        .await;
         let repo = state.idempotency.clone();
-        let before = domain::clock::now() - domain::idempotency::RETENTION;
-        match actix_web::web::block(move || repo.purge(before)).await {
-            Ok(Ok(n)) if n > 0 => tracing::info!(purged = n, "expired idempotency records removed"),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, "idempotency purge failed"),
-            Err(e) => tracing::warn!(error = %e, "idempotency purge could not run"),
-        }
+        let before = now - domain::idempotency::RETENTION;
+        chore("idempotency record purge (records)", move || {
+            repo.purge(before)
+        })
+        .await;
+    }
+}
+
+/// Runs one housekeeping chore on the blocking pool and logs how many things it handled, or why
+/// it failed.
+async fn chore(
+    name: &'static str,
+    work: impl FnOnce() -> domain::DomainResult<usize> + Send + 'static,
+) {
+    match actix_web::web::block(work).await {
+        Ok(Ok(0)) => {}
+        Ok(Ok(n)) => tracing::info!(count = n, "{name}"),
+        Ok(Err(e)) => tracing::warn!(error = %e, "{name} failed"),
+        Err(e) => tracing::warn!(error = %e, "{name} could not run"),
     }
 }

@@ -81,20 +81,23 @@ async fn all_transactions(s: &TestServer, w: &str) -> Vec<Value> {
     out
 }
 
-/// Balance = sum of live lots = replay of the ledger; every entry chains to the next.
-async fn assert_invariants(s: &TestServer, w: &str) {
-    let bal = balance(s, w).await;
-    assert!(bal >= 0, "negative balance {bal}");
+/// What the wallet's live lots hold, as stored.
+fn lots_sum(s: &TestServer, w: &str) -> BigDecimal {
     let tenant = s.state.api_keys.tenant_ids().unwrap()[0].clone();
-    let lots: BigDecimal = s
-        .state
+    s.state
         .wallets
         .live_lots(&tenant, &domain::id::parse(w).unwrap())
         .unwrap()
         .into_iter()
         .map(|l| l.available)
-        .sum();
-    assert_eq!(lots, bal, "balance equals the sum of live lots");
+        .sum()
+}
+
+/// Balance = sum of live lots = replay of the ledger; every entry chains to the next.
+async fn assert_invariants(s: &TestServer, w: &str) {
+    let bal = balance(s, w).await;
+    assert!(bal >= 0, "negative balance {bal}");
+    assert_eq!(lots_sum(s, w), bal, "balance equals the sum of live lots");
     let mut replay = BigDecimal::from(0);
     for t in all_transactions(s, w).await {
         assert_eq!(dv(&t["balance_before"]), replay, "entries chain: {t}");
@@ -683,25 +686,23 @@ async fn many_live_lots_are_drawn_in_order(s: TestServer) {
     assert_invariants(&s, &w).await;
 }
 
+/// A wallet with an older lot of 3 credits (priority 1, drawn last) and a newer one of 5
+/// (priority 0, drawn first), after a debit of 2: the newer lot went from 5 to 3.
+async fn drawn_out_of_age_order(s: &TestServer, customer_id: &str) -> String {
+    let w = wallet(s, customer_id, "1").await;
+    for (credits, priority) in [("3", 1), ("5", 0)] {
+        let r = top_up(s, &w, json!({"credits": credits, "priority": priority})).await;
+        assert_eq!(r.status, 201);
+    }
+    assert_eq!(debit(s, &w, "2").await.status, 201);
+    w
+}
+
 /// The lot a debit draws from is written back even when, in the order lots were read, another
 /// lot held the amount it now holds (lots are read by age and drawn in priority order).
 async fn a_debit_writes_back_the_lots_it_drew_from(s: TestServer) {
     let c = customer(&s, "write-back").await;
-    let w = wallet(&s, &c, "1").await;
-    // Older, drawn last: 3 credits. Newer, drawn first (priority 0): 5 credits.
-    assert_eq!(
-        top_up(&s, &w, json!({"credits": "3", "priority": 1}))
-            .await
-            .status,
-        201
-    );
-    assert_eq!(
-        top_up(&s, &w, json!({"credits": "5", "priority": 0}))
-            .await
-            .status,
-        201
-    );
-    assert_eq!(debit(&s, &w, "2").await.status, 201); // the newer lot: 5 → 3
+    let w = drawn_out_of_age_order(&s, &c).await;
     assert_invariants(&s, &w).await;
     assert_eq!(
         debit(&s, &w, "6").await.status,
@@ -743,35 +744,12 @@ async fn lots_left_unwritten_are_rewritten_from_the_ledger(s: TestServer) {
     };
     let mut wallets = Vec::new();
     for _ in 0..2 {
-        let w = wallet(&s, &c, "1").await;
-        assert_eq!(
-            top_up(&s, &w, json!({"credits": "3", "priority": 1}))
-                .await
-                .status,
-            201
-        );
-        assert_eq!(
-            top_up(&s, &w, json!({"credits": "5", "priority": 0}))
-                .await
-                .status,
-            201
-        );
-        assert_eq!(debit(&s, &w, "2").await.status, 201);
+        let w = drawn_out_of_age_order(&s, &c).await;
         damaged(&w);
         wallets.push(w);
     }
-    let tenant = s.state.api_keys.tenant_ids().unwrap()[0].clone();
-    let lots = |w: &str| -> BigDecimal {
-        s.state
-            .wallets
-            .live_lots(&tenant, &domain::id::parse(w).unwrap())
-            .unwrap()
-            .into_iter()
-            .map(|l| l.available)
-            .sum()
-    };
     assert_eq!(
-        lots(&wallets[0]),
+        lots_sum(&s, &wallets[0]),
         d("8"),
         "the damage as the defect left it"
     );
@@ -801,5 +779,5 @@ async fn lots_left_unwritten_are_rewritten_from_the_ledger(s: TestServer) {
         "UPDATE credit_lots SET available = '4', granted = '4' WHERE wallet_id = '{w}'"
     ));
     assert_eq!(debit(&s, &w, "1").await.status, 500);
-    assert_eq!(lots(&w), d("4"), "left as it was");
+    assert_eq!(lots_sum(&s, &w), d("4"), "left as it was");
 }
