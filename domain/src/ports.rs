@@ -263,11 +263,11 @@ pub trait WalletRepo: Send + Sync {
         filter: &TxFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::wallet::WalletTransaction>>;
-    /// (tenant, wallet) pairs with a lot past its expiry, for the sweeper.
     /// Checks up to `limit` of the wallets flagged for a check of their lots (migration 000020):
     /// each is locked and loaded whole, which rewrites lots that disagree with the ledger (see
     /// the storage adapter's `repair_lots`), then unflagged. Returns how many were checked.
     fn check_flagged_lots(&self, limit: i64) -> DomainResult<usize>;
+    /// (tenant, wallet) pairs with a lot past its expiry, for the sweeper.
     fn due_for_expiry(&self, now: DateTime<Utc>, limit: i64)
         -> DomainResult<Vec<(String, String)>>;
 }

@@ -10,7 +10,7 @@ use domain::{DomainError, DomainResult, ErrorCode};
 use super::invoices::{lock_invoice, save_invoice};
 use super::stored::stored_id;
 use super::stored::Stored;
-use super::wallets::{save_wallet, with_wallet};
+use super::wallets::with_wallet;
 use super::{first_locked, internal, newest_first, scoped, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::prepared::Prepare;
@@ -150,13 +150,12 @@ impl PaymentRepo for Store {
                 }
                 Some(w) => {
                     // A second run (every lot loaded) starts again from the invoice as locked.
-                    let (wallet, out) = with_wallet(c, tenant_id, w, |wallet| {
+                    with_wallet(c, tenant_id, w, |wallet| {
                         let mut invoice = locked.clone();
-                        let payment = change(&mut invoice, Some(&mut wallet.st))?;
+                        let payment = change(&mut invoice, Some(wallet))?;
                         Ok((invoice, payment))
-                    })?;
-                    save_wallet(c, tenant_id, &wallet)?;
-                    out
+                    })?
+                    .1
                 }
             };
             save_invoice(c, &invoice)?;
@@ -231,13 +230,12 @@ impl PaymentRepo for Store {
                 }
                 Some(w) => {
                     // A second run (every lot loaded) starts again from the rows as locked.
-                    let (wallet, out) = with_wallet(c, tenant_id, w.as_str(), |wallet| {
+                    with_wallet(c, tenant_id, w.as_str(), |wallet| {
                         let (mut payment, mut invoice) = locked.clone();
-                        let refund = change(&mut payment, &mut invoice, Some(&mut wallet.st))?;
+                        let refund = change(&mut payment, &mut invoice, Some(wallet))?;
                         Ok((payment, invoice, refund))
-                    })?;
-                    save_wallet(c, tenant_id, &wallet)?;
-                    out
+                    })?
+                    .1
                 }
             };
             save_invoice(c, &invoice)?;

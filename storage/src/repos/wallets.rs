@@ -275,8 +275,8 @@ fn first_expiring_lots(
 }
 
 /// A wallet loaded for change inside a transaction, with the loaded live lots as they were.
-pub(crate) struct LockedWallet {
-    pub(crate) st: WalletState,
+struct LockedWallet {
+    st: WalletState,
     /// Each loaded lot's `available` as read, by lot id: a change may reorder `st.lots` (a
     /// debit sorts them into consumption order), so positions say nothing.
     before: HashMap<String, BigDecimal>,
@@ -287,7 +287,7 @@ pub(crate) struct LockedWallet {
 /// With `every_lot` false, a wallet with many live lots comes with only those a top-up or a
 /// debit may touch (see [`PartialLots`]); a change that needs more fails with
 /// `WalletLotsNeeded`, and [`with_wallet`] runs it again with every lot.
-pub(crate) fn lock_wallet(
+fn lock_wallet(
     c: &mut DbConnection,
     tenant_id: &str,
     id: &str,
@@ -398,31 +398,29 @@ fn repair_lots(
     Ok(())
 }
 
-/// Locks the wallet and runs `change` on it, first with a partial load of its lots and, if the
-/// change needs more, once more with every live lot (nothing was written in between).
+/// Locks the wallet, runs `change` on it and writes the result: first with a partial load of its
+/// lots and, if the change needs more, once more with every live lot (nothing was written in
+/// between).
 pub(crate) fn with_wallet<T>(
     c: &mut DbConnection,
     tenant_id: &str,
     id: &str,
-    mut change: impl FnMut(&mut LockedWallet) -> Result<T, TxError>,
-) -> Result<(LockedWallet, T), TxError> {
+    mut change: impl FnMut(&mut WalletState) -> Result<T, TxError>,
+) -> Result<(WalletState, T), TxError> {
     let mut locked = lock_wallet(c, tenant_id, id, false)?;
-    match change(&mut locked) {
+    let out = match change(&mut locked.st) {
         Err(TxError::Domain(DomainError::WalletLotsNeeded)) => {
-            let mut locked = lock_wallet(c, tenant_id, id, true)?;
-            let out = change(&mut locked)?;
-            Ok((locked, out))
+            locked = lock_wallet(c, tenant_id, id, true)?;
+            change(&mut locked.st)?
         }
-        out => Ok((locked, out?)),
-    }
+        out => out?,
+    };
+    save_wallet(c, tenant_id, &locked)?;
+    Ok((locked.st, out))
 }
 
 /// Writes a changed wallet: lots that moved, new lots, new ledger entries, the wallet row.
-pub(crate) fn save_wallet(
-    c: &mut DbConnection,
-    tenant_id: &str,
-    locked: &LockedWallet,
-) -> QueryResult<()> {
+fn save_wallet(c: &mut DbConnection, tenant_id: &str, locked: &LockedWallet) -> QueryResult<()> {
     let st = &locked.st;
     for lot in &st.lots {
         if locked.before.get(&lot.id) != Some(&lot.available) {
@@ -535,9 +533,8 @@ impl WalletRepo for Store {
     ) -> DomainResult<WalletState> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<WalletState, TxError> {
-            let (locked, ()) = with_wallet(c, tenant_id, id, |locked| Ok(change(&mut locked.st)?))?;
-            save_wallet(c, tenant_id, &locked)?;
-            Ok(locked.st)
+            let (st, ()) = with_wallet(c, tenant_id, id, |st| Ok(change(st)?))?;
+            Ok(st)
         })
         .map_err(|e| e.into_domain(|| DomainError::internal("unexpected unique violation")))
     }
