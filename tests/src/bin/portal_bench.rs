@@ -14,6 +14,13 @@
 //! 4. the server's resident memory at idle, under the reads and under ingestion (4 clients
 //!    sending batches of 1,000 events).
 //!
+//! With `--grow` (anywhere in the arguments), instead of steps 3 and 4 it then loads 100,000
+//! customers, 1,000,000 finalized invoices and the hourly rollups of 100,000,000 usage events
+//! (1,000,000 rollup rows) into another account, measures the read paths again, loads as much
+//! again into the benchmarked account (other customers of it), and measures again: each path's
+//! throughput against its figure on the small database and, on PostgreSQL, how each large table
+//! was read meanwhile (sequential scans and index scans, from `pg_stat_user_tables`).
+//!
 //! Needs `wrk` and `pgbench` on the PATH (`apt-get install wrk postgresql-client`).
 
 use std::path::PathBuf;
@@ -23,7 +30,8 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
 use serde_json::{json, Value};
 
 struct Server {
@@ -398,9 +406,128 @@ async fn ingest(s: &Server, seconds: u64) -> f64 {
     total as f64 / started.elapsed().as_secs_f64()
 }
 
+/// A connection of the benchmark's own to the server's database.
+enum Direct {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+impl Direct {
+    fn open(database_url: &str) -> Self {
+        match database_url.strip_prefix("sqlite://") {
+            Some(path) => {
+                let mut c = SqliteConnection::establish(path).expect("open sqlite");
+                c.batch_execute("PRAGMA busy_timeout = 60000;").unwrap();
+                Direct::Sqlite(c)
+            }
+            None => Direct::Pg(PgConnection::establish(database_url).expect("connect")),
+        }
+    }
+
+    fn execute(&mut self, sql: &str) {
+        match self {
+            Direct::Pg(c) => c.batch_execute(sql),
+            Direct::Sqlite(c) => c.batch_execute(sql),
+        }
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    }
+
+    fn text(&mut self, sql: &str) -> String {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            v: String,
+        }
+        let rows: Vec<Row> = match self {
+            Direct::Pg(c) => diesel::sql_query(sql).load(c),
+            Direct::Sqlite(c) => diesel::sql_query(sql).load(c),
+        }
+        .expect(sql);
+        rows.into_iter().next().expect(sql).v
+    }
+
+    /// PostgreSQL's own count of how each large table has been read: (table, sequential
+    /// scans, index scans). Empty on SQLite, which keeps no such statistics.
+    fn scans(&mut self) -> Vec<(String, i64, i64)> {
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            relname: String,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            seq_scan: i64,
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            idx_scan: i64,
+        }
+        let Direct::Pg(c) = self else {
+            return Vec::new();
+        };
+        let rows: Vec<Row> = diesel::sql_query(
+            "SELECT relname::text AS relname, seq_scan, coalesce(idx_scan, 0) AS idx_scan
+               FROM pg_stat_user_tables
+              WHERE schemaname = current_schema()
+                AND relname IN ('customers', 'invoices', 'usage_rollups')
+              ORDER BY relname",
+        )
+        .load(c)
+        .expect("pg_stat_user_tables");
+        rows.into_iter()
+            .map(|r| (r.relname, r.seq_scan, r.idx_scan))
+            .collect()
+    }
+
+    /// 100,000 customers of `tenant`, 10 finalized invoices each and the rollups of 1,000 usage
+    /// events an hour for 10 hours of the last week each (100,000,000 events). `tag` ("1", "2")
+    /// keeps the ids and numbers of each load apart; ids keep the ULID shape.
+    fn grow(&mut self, tenant: &str, tag: &str) {
+        let postgres = matches!(self, Direct::Pg(_));
+        let (series, pad, now, hour) = if postgres {
+            (
+                "generate_series(1, 1000000) g(n)",
+                "lpad((((n - 1) % 100000) + 1)::text, 23, '0')",
+                "now()",
+                "date_trunc('hour', now()) - ((n - 1) / 100000) * interval '16 hours'",
+            )
+        } else {
+            (
+                "(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1000000) SELECT n FROM s) g",
+                "printf('%023d', ((n - 1) % 100000) + 1)",
+                "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'",
+                "strftime('%Y-%m-%dT%H:00:00.000000Z', 'now', '-' || (((n - 1) / 100000) * 16) || ' hours')",
+            )
+        };
+        let invoice = if postgres {
+            "lpad(n::text, 23, '0')"
+        } else {
+            "printf('%023d', n)"
+        };
+        self.execute(&format!(
+            "INSERT INTO customers (id, tenant_id, external_id, name, email, timezone, metadata, status, created_at, updated_at)
+               SELECT 'cus_01{tag}' || {pad}, '{tenant}', 'grow{tag}-' || n, 'Customer ' || n,
+                      'user' || n || '@grow{tag}.test', 'UTC', '{{}}', 'active', {now}, {now}
+                 FROM {series} WHERE n <= 100000;
+             INSERT INTO invoices (id, tenant_id, customer_id, number, status, payment_status, currency, lines,
+                 subtotal, total, total_minor, amount_paid, issued_at, created_at, updated_at)
+               SELECT 'inv_01{tag}' || {invoice}, '{tenant}', 'cus_01{tag}' || {pad}, 'G{tag}-' || {invoice},
+                      'finalized', 'unpaid', 'USD',
+                      '[{{\"description\":\"API calls\",\"quantity\":\"1000\",\"unit_amount\":\"0.01\",\"amount\":\"10.00\"}}]',
+                      10, 10, 1000, 0, {now}, {now}, {now}
+                 FROM {series};
+             INSERT INTO usage_rollups (tenant_id, customer_id, feature_key, hour, events, quantity_sum, quantity_max)
+               SELECT '{tenant}', 'cus_01{tag}' || {pad}, 'api_calls', {hour}, 100, 100, 1
+                 FROM {series};"
+        ));
+        // What autovacuum does after a load this size; the planner's statistics.
+        if postgres {
+            self.execute("ANALYZE customers; ANALYZE invoices; ANALYZE usage_rollups;");
+        }
+    }
+}
+
 #[tokio::main]
 async fn main() {
-    let args: Vec<String> = std::env::args().collect();
+    let mut args: Vec<String> = std::env::args().collect();
+    let grow = args.iter().any(|a| a == "--grow");
+    args.retain(|a| a != "--grow");
     let postgres = args.get(1).map(String::as_str) != Some("sqlite");
     let seconds: u64 = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(10);
     let connections: usize = args.get(3).and_then(|a| a.parse().ok()).unwrap_or(32);
@@ -467,6 +594,7 @@ async fn main() {
         "path", "req/s", "ratio", "wrk p50/p99 ms", "at half: p50/p99/max ms"
     );
     let mut read_rss = 0;
+    let mut small = Vec::new();
     for (name, path, header) in &paths {
         if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
             continue;
@@ -477,8 +605,10 @@ async fn main() {
         })
         .await;
         read_rss = read_rss.max(rss);
+        small.push(w.rps);
         // The framework's ceiling is beyond what this client can pace.
         let (p50, p99, max) = match path.as_str() {
+            _ if grow => (f64::NAN, f64::NAN, f64::NAN),
             "/healthz" => (f64::NAN, f64::NAN, f64::NAN),
             _ => paced(&url, *header, w.rps / 2.0, seconds, connections).await,
         };
@@ -495,6 +625,56 @@ async fn main() {
         );
     }
     if only.is_some() {
+        return;
+    }
+    if grow {
+        let mut db = Direct::open(&database_url);
+        let tenant = db.text(&format!("SELECT tenant_id AS v FROM customers WHERE id = '{cus}'"));
+        db.execute(&format!(
+            "INSERT INTO tenants (id, name, created_at) VALUES ('ten_01grown', 'Another account', {})",
+            if postgres { "now()" } else { "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'" }
+        ));
+        for (tag, owner, whose) in [("1", "ten_01grown", "another account"), ("2", tenant.as_str(), "the same account")] {
+            let started = Instant::now();
+            db.grow(owner, tag);
+            let took = started.elapsed().as_secs_f64();
+            let count = |db: &mut Direct, table: &str| {
+                db.text(&format!("SELECT CAST(count(*) AS TEXT) AS v FROM {table} WHERE tenant_id = '{owner}'"))
+            };
+            let (c, i) = (count(&mut db, "customers"), count(&mut db, "invoices"));
+            let events = db.text(&format!(
+                "SELECT CAST(sum(events) AS TEXT) AS v FROM usage_rollups WHERE tenant_id = '{owner}'"
+            ));
+            println!(
+                "\nloaded into {whose} in {took:.0} s; it now has {c} customers, {i} invoices, rollups of {events} events"
+            );
+            let before = db.scans();
+            println!("{:34} {:>9} {:>9}", "path", "req/s", "of small");
+            for ((name, path, header), base) in paths.iter().zip(&small) {
+                let w = wrk(&format!("{}{path}", server.base), *header, seconds, connections);
+                println!(
+                    "{name:34} {:>9.0} {:>8.0}%{}",
+                    w.rps,
+                    100.0 * w.rps / base,
+                    if w.errors { "  (errors!)" } else { "" }
+                );
+            }
+            if postgres {
+                // The server's connections report their counts once idle for up to 10 s.
+                std::thread::sleep(Duration::from_secs(11));
+                for ((table, seq, idx), (_, seq0, idx0)) in db.scans().iter().zip(&before) {
+                    println!(
+                        "  {table}: {} sequential scans, {} index scans during the reads",
+                        seq - seq0,
+                        idx - idx0
+                    );
+                }
+            }
+        }
+        drop(server);
+        if let Some((_, admin, schema)) = pg {
+            drop_schema(&admin, &schema);
+        }
         return;
     }
     let (rate, ingest_rss) = peak_rss(server.child.id(), ingest(&server, seconds)).await;
