@@ -629,17 +629,24 @@ async fn main() {
     }
     if grow {
         let mut db = Direct::open(&database_url);
-        let tenant = db.text(&format!("SELECT tenant_id AS v FROM customers WHERE id = '{cus}'"));
+        let tenant = db.text(&format!(
+            "SELECT tenant_id AS v FROM customers WHERE id = '{cus}'"
+        ));
         db.execute(&format!(
             "INSERT INTO tenants (id, name, created_at) VALUES ('ten_01grown', 'Another account', {})",
             if postgres { "now()" } else { "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'" }
         ));
-        for (tag, owner, whose) in [("1", "ten_01grown", "another account"), ("2", tenant.as_str(), "the same account")] {
+        for (tag, owner, whose) in [
+            ("1", "ten_01grown", "another account"),
+            ("2", tenant.as_str(), "the same account"),
+        ] {
             let started = Instant::now();
             db.grow(owner, tag);
             let took = started.elapsed().as_secs_f64();
             let count = |db: &mut Direct, table: &str| {
-                db.text(&format!("SELECT CAST(count(*) AS TEXT) AS v FROM {table} WHERE tenant_id = '{owner}'"))
+                db.text(&format!(
+                    "SELECT CAST(count(*) AS TEXT) AS v FROM {table} WHERE tenant_id = '{owner}'"
+                ))
             };
             let (c, i) = (count(&mut db, "customers"), count(&mut db, "invoices"));
             let events = db.text(&format!(
@@ -651,7 +658,12 @@ async fn main() {
             let before = db.scans();
             println!("{:34} {:>9} {:>9}", "path", "req/s", "of small");
             for ((name, path, header), base) in paths.iter().zip(&small) {
-                let w = wrk(&format!("{}{path}", server.base), *header, seconds, connections);
+                let w = wrk(
+                    &format!("{}{path}", server.base),
+                    *header,
+                    seconds,
+                    connections,
+                );
                 println!(
                     "{name:34} {:>9.0} {:>8.0}%{}",
                     w.rps,
