@@ -32,13 +32,15 @@ pub struct Config {
     #[arg(long, env = "PORTAL_TOKEN_KEY", hide_env_values = true)]
     pub token_key: Option<String>,
     /// Where a portal session's `url` points: the merchant's portal frontend, which receives
-    /// `?code=<single-use login code>` and exchanges it for the session token.
-    #[arg(
-        long,
-        env = "PORTAL_URL_BASE",
-        default_value = "http://localhost:3000/portal"
-    )]
-    pub url_base: String,
+    /// `?code=<single-use login code>` and exchanges it for the session token. Unset: the
+    /// hosted portal of this server (`http://<listen address>/portal/`), or, with the hosted
+    /// portal off, `http://localhost:3000/portal`.
+    #[arg(long, env = "PORTAL_URL_BASE")]
+    pub url_base: Option<String>,
+    /// Serve the hosted customer portal at `/portal/` (`0` turns it off).
+    #[arg(long, env = "PORTAL_HOSTED_PORTAL", default_value_t = true, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub hosted_portal: bool,
     /// Browser origins allowed to call portal routes (CORS), comma-separated, e.g.
     /// `https://billing.shop.test`. Unset: no cross-origin access. `*` is refused.
     #[arg(long, env = "PORTAL_CORS_ORIGINS", default_value = "")]
@@ -84,6 +86,23 @@ pub struct Config {
 }
 
 impl Config {
+    /// Where session URLs point; see `url_base`.
+    pub fn portal_url_base(&self) -> String {
+        if let Some(base) = self.url_base.as_deref().filter(|b| !b.is_empty()) {
+            return base.to_owned();
+        }
+        if !self.hosted_portal {
+            return "http://localhost:3000/portal".to_owned();
+        }
+        // A wildcard listen address is no address a browser can open.
+        let host = match self.listen.ip() {
+            ip if ip.is_unspecified() => "localhost".to_owned(),
+            std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+            ip => ip.to_string(),
+        };
+        format!("http://{host}:{}/portal/", self.listen.port())
+    }
+
     pub fn database(&self) -> Result<DatabaseUrl, StorageError> {
         match self.database_url.as_deref().filter(|u| !u.is_empty()) {
             Some(url) => DatabaseUrl::parse(url),

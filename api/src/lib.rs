@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod error;
 pub mod extract;
+pub mod hosted_portal;
 pub mod idempotency;
 pub mod limits;
 pub mod metrics;

@@ -81,6 +81,7 @@ pub fn build_app(
     >,
 > {
     let origins = state.cors_origins.clone();
+    let hosted_portal = state.hosted_portal;
     // The document this registration collects is the one `contract` holds: dropped here.
     let (app, _) = App::new()
         .app_data(state)
@@ -107,6 +108,11 @@ pub fn build_app(
                 }
             }),
         )
+        .configure(|cfg| {
+            if hosted_portal {
+                crate::hosted_portal::configure(cfg);
+            }
+        })
         .default_service(web::to(fallback))
 }
 
@@ -122,7 +128,8 @@ pub fn prepare(
     }
     let tokens = PasetoCodec::load(config.token_key.as_deref(), &config.data_dir)?;
     let settings = Settings {
-        url_base: config.url_base.clone(),
+        url_base: config.portal_url_base(),
+        hosted_portal: config.hosted_portal,
         event_max_age_days: config.event_max_age_days,
         max_body_bytes: config.max_body_bytes,
         limits: config.limits,

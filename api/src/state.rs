@@ -57,6 +57,8 @@ pub struct AppState {
     pub limits: Arc<RateLimits>,
     /// Origins allowed to call portal routes from a browser.
     pub cors_origins: Arc<Vec<String>>,
+    /// Whether `/portal/` serves the hosted customer portal.
+    pub hosted_portal: bool,
     pub billing_every: Option<std::time::Duration>,
     pub billing_concurrency: usize,
     /// The webhook worker on this node; `None`: off.
@@ -188,6 +190,7 @@ impl AppState {
             max_body_bytes: settings.max_body_bytes,
             limits: Arc::new(RateLimits::new(settings.limits)),
             cors_origins: Arc::new(settings.cors_origins),
+            hosted_portal: settings.hosted_portal,
             billing_every: settings.billing_every,
             billing_concurrency: settings.billing_concurrency.max(1),
             webhook_worker: settings.webhook_worker,
@@ -198,6 +201,7 @@ impl AppState {
 /// The HTTP-level settings the state carries.
 pub struct Settings {
     pub url_base: String,
+    pub hosted_portal: bool,
     pub event_max_age_days: i64,
     pub max_body_bytes: usize,
     pub limits: LimitConfig,

@@ -102,6 +102,24 @@ pub struct Allocation {
     pub lot_id: String,
     pub kind: LotKind,
     pub credits: BigDecimal,
+    /// The lot's draw priority and expiry, so the history shows them without the lot. Absent
+    /// on entries written before they were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<i32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl Allocation {
+    pub fn of(lot: &CreditLot, credits: BigDecimal) -> Self {
+        Self {
+            lot_id: lot.id.clone(),
+            kind: lot.kind,
+            credits,
+            priority: Some(lot.priority),
+            expires_at: lot.expires_at,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -161,11 +179,7 @@ pub fn draw(lots: &mut [CreditLot], amount: &BigDecimal) -> Vec<Allocation> {
         };
         lot.available -= &take;
         left -= &take;
-        taken.push(Allocation {
-            lot_id: lot.id.clone(),
-            kind: lot.kind,
-            credits: take,
-        });
+        taken.push(Allocation::of(lot, take));
     }
     debug_assert!(left.is_zero(), "draw() called with insufficient lots");
     taken

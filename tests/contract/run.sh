@@ -4,7 +4,8 @@
 #   1. the served /openapi.json passes openapi-spec-validator (OpenAPI 3.1);
 #   2. openapi-typescript generates types from it, and a frontend journey written with
 #      openapi-fetch type-checks under `tsc --strict` and runs;
-#   3. Swagger UI in headless Chromium runs "Try it out" on an admin and a portal operation.
+#   3. Swagger UI in headless Chromium runs "Try it out" on an admin and a portal operation;
+#   4. the hosted portal at /portal/ in headless Chromium (portal.ts).
 # Installs what it needs (npm ci, a Python venv, Debian's chromium) idempotently.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -40,3 +41,6 @@ npm run -s swagger-ui
 
 echo "--> frontend journey (openapi-fetch)"
 npm run -s journey
+
+echo "--> hosted portal in headless Chromium"
+npm run -s portal

@@ -14,7 +14,7 @@ start_server() {
     KEY=$(python3 -c 'import secrets, string; a = string.ascii_lowercase + string.digits; r = lambda n: "".join(secrets.choice(a) for _ in range(n)); print(f"sk_{r(8)}_{r(32)}")')
     export API KEY
     PORTAL_DATA_DIR="$work/data" PORTAL_LISTEN="127.0.0.1:$port" PORTAL_BOOTSTRAP_API_KEY="$KEY" \
-        PORTAL_URL_BASE="$API/portal" DATABASE_URL= RUST_LOG=warn \
+        DATABASE_URL= RUST_LOG=warn \
         "$bin" serve "$@" >"$work/stdout" 2>"$work/stderr" &
     server_pid=$!
     trap 'kill $server_pid 2>/dev/null || true; rm -rf "$work"' EXIT

@@ -173,11 +173,7 @@ pub fn apply_expiry(st: &mut WalletState, now: DateTime<Utc>) -> DomainResult<()
     for i in due {
         let lot = &mut st.lots[i];
         let credits = std::mem::replace(&mut lot.available, BigDecimal::zero());
-        let allocation = Allocation {
-            lot_id: lot.id.clone(),
-            kind: lot.kind,
-            credits: credits.clone(),
-        };
+        let allocation = Allocation::of(lot, credits.clone());
         record(
             st,
             TxType::Expiry,
@@ -281,11 +277,7 @@ pub fn credit_state(st: &mut WalletState, t: &TopUp, now: DateTime<Utc>) -> Doma
         expires_at: t.expires_at,
         created_at: now,
     };
-    let allocation = Allocation {
-        lot_id: lot.id.clone(),
-        kind: lot.kind,
-        credits: t.credits.clone(),
-    };
+    let allocation = Allocation::of(&lot, t.credits.clone());
     st.new_lots.push(lot);
     let reason = t
         .reason
@@ -574,10 +566,9 @@ impl WalletService {
                         .lots
                         .iter_mut()
                         .filter(|l| !l.available.is_zero())
-                        .map(|l| Allocation {
-                            lot_id: l.id.clone(),
-                            kind: l.kind,
-                            credits: std::mem::replace(&mut l.available, BigDecimal::zero()),
+                        .map(|l| {
+                            let credits = std::mem::replace(&mut l.available, BigDecimal::zero());
+                            Allocation::of(l, credits)
                         })
                         .collect();
                     record(

@@ -81,6 +81,10 @@ pub struct AllocationView {
     /// `purchased` or `promotional`.
     pub kind: &'static str,
     pub credits: String,
+    /// The lot's draw priority (lower first); `null` on entries recorded before it was kept.
+    pub priority: Option<i32>,
+    /// When the lot expires; `null`: it does not (or, with `priority` null, not recorded).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A ledger entry. `credits` is always positive; `type` gives the direction.
@@ -131,6 +135,8 @@ impl From<WalletTransaction> for TransactionView {
                     lot_id: a.lot_id,
                     kind: a.kind.as_str(),
                     credits: canonical(&a.credits),
+                    priority: a.priority,
+                    expires_at: a.expires_at,
                 })
                 .collect(),
             created_at: t.created_at,

@@ -1,0 +1,221 @@
+// The hosted portal at /portal/, for real: headless Chromium opens session URLs the admin API
+// hands out (over the server's demo data plus a plan and a subscription made here), and checks
+// what a customer sees and does against what the API says.
+//
+// Env: API (base URL), KEY (admin API key), CHROMIUM (default /usr/bin/chromium),
+// SCREENSHOTS (a directory: also save a picture of every screen, desktop and phone width).
+import { mkdirSync, readFileSync } from "node:fs";
+import { chromium, type Browser, type Page } from "playwright-core";
+
+const api = process.env.API ?? "http://127.0.0.1:8080";
+const key = process.env.KEY;
+if (!key) throw new Error("set KEY");
+const shots = process.env.SCREENSHOTS;
+const locale = "en-US";
+
+function check(cond: unknown, what: string): asserts cond {
+  if (!cond) throw new Error(`portal: ${what}`);
+  console.log(`ok  ${what}`);
+}
+
+type Json = Record<string, any>;
+
+async function admin(method: string, path: string, body?: unknown): Promise<Json> {
+  const r = await fetch(`${api}${path}`, {
+    method,
+    headers: { "x-api-key": key!, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await r.text();
+  if (!r.ok) throw new Error(`${method} ${path}: ${r.status} ${text}`);
+  return text ? JSON.parse(text) : {};
+}
+
+/** A new session for `customer`; its login URL and, to read the API alongside, its token. */
+async function session(customer: string, extra: Json = {}): Promise<{ url: string; id: string; token: string }> {
+  const s = await admin("POST", "/v1/portal_sessions", { customer_id: customer, invalidate_existing: false, ...extra });
+  return { url: s.url, id: s.id, token: s.token };
+}
+
+async function portal(token: string, path: string): Promise<Json> {
+  const r = await fetch(`${api}/v1/portal${path}`, { headers: { "X-Session-Token": token } });
+  if (!r.ok) throw new Error(`GET ${path}: ${r.status}`);
+  return r.json();
+}
+
+const money = (amount: string, currency: string) =>
+  new Intl.NumberFormat(locale, { style: "currency", currency }).format(amount as any);
+const number = (n: string) => new Intl.NumberFormat(locale, { maximumFractionDigits: 20 }).format(n as any);
+
+const browser: Browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync"],
+});
+
+/** A page in a fresh browser context; fails the run on a CSP violation, a script error or a
+ * request to any origin but the server's. */
+async function open(url: string, width = 1280): Promise<Page> {
+  const context = await browser.newContext({ locale, viewport: { width, height: 900 }, acceptDownloads: true });
+  const page = await context.newPage();
+  const origin = new URL(api).origin;
+  // The portal's own page only (an ended session leaves for return_url, which is not ours to
+  // judge); a 401 is how the API says a session ended.
+  page.on("console", (m) => {
+    const ours = new URL(page.url()).pathname.startsWith("/portal");
+    if (ours && m.type() === "error" && !/status of 401/.test(m.text())) throw new Error(`console error: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => {
+    throw new Error(`script error: ${e.message}`);
+  });
+  page.on("request", (r) => {
+    const u = new URL(r.url());
+    if (!["blob:", "data:"].includes(u.protocol) && u.origin !== origin) throw new Error(`request to another origin: ${r.url()}`);
+  });
+  await page.goto(url);
+  return page;
+}
+
+async function shoot(page: Page, name: string) {
+  if (!shots) return;
+  mkdirSync(shots, { recursive: true });
+  for (const [label, width] of [["desktop", 1280], ["phone", 390]] as const) {
+    await page.setViewportSize({ width, height: 900 });
+    await page.waitForTimeout(150);
+    await page.screenshot({ path: `${shots}/${name}-${label}.png`, fullPage: true });
+  }
+  await page.setViewportSize({ width: 1280, height: 900 });
+}
+
+try {
+  // The demo customer, and a subscription of theirs to cancel.
+  const customers = await admin("GET", "/v1/customers?limit=100");
+  const demo = customers.data.find((c: Json) => c.external_id === "demo-acme");
+  check(demo, "the demo customer exists");
+  const code = `portal-${Date.now()}`;
+  await admin("POST", "/v1/plans", { code, name: "Portal Pro", currency: "USD", interval: "month", amount: "29" });
+  const sub = await admin("POST", "/v1/subscriptions", { customer_id: demo.id, plan: code, trial_days: 0, collection: "send_invoice" });
+  await admin("PATCH", "/v1/account", { name: "Acme Billing", primary_color: "#7a1fa2", accent_color: "#0b7a5c" });
+
+  // 1. A customer session allowed to cancel at period end.
+  const back = `${api}/healthz?returned=1`;
+  const s = await session(demo.id, {
+    return_url: back,
+    permissions: { subscription_cancel: { enabled: true, mode: "at_period_end" } },
+  });
+  check(new URL(s.url).pathname.startsWith("/portal"), `the session url opens the hosted portal (${new URL(s.url).pathname})`);
+  const page = await open(s.url);
+  await page.locator("[data-test=wallet-credits]").first().waitFor();
+  check(!page.url().includes("code="), "the login code is gone from the address bar");
+  check(await page.evaluate(() => localStorage.length === 0 && sessionStorage.length === 0 && document.cookie === ""),
+    "nothing is kept in storage or cookies");
+  const overview = await portal(s.token, "/overview");
+  const wallet = overview.wallets[0];
+  check((await page.locator("[data-test=wallet-credits]").first().innerText()) === `${number(wallet.balance)} credits`,
+    `overview shows the wallet's credits (${number(wallet.balance)})`);
+  check((await page.locator("[data-test=wallet-value]").first().innerText()) === money(wallet.balance_value, wallet.currency),
+    `and their value (${money(wallet.balance_value, wallet.currency)})`);
+  const owed = overview.outstanding[0];
+  check((await page.locator("[data-test=outstanding]").first().innerText()) === money(owed.outstanding, owed.currency),
+    `overview shows the outstanding balance (${money(owed.outstanding, owed.currency)})`);
+  check((await page.locator("[data-test=next-billing]").count()) === overview.subscriptions.length,
+    "overview lists each running subscription with its next bill");
+  check((await page.locator(".chart canvas").count()) >= 1, "overview draws the 7-day usage trend");
+  check((await page.locator("#merchant").innerText()) === "Acme Billing", "the merchant's name is shown");
+  const primary = await page.evaluate(() => getComputedStyle(document.querySelector(".top")!).backgroundColor);
+  check(primary === "rgb(122, 31, 162)", `the merchant's colour is applied (${primary})`);
+  check(await page.locator("#preview").isHidden(), "no preview banner for the customer");
+  await shoot(page, "overview");
+
+  // Bills: search one invoice, open it, download its PDF.
+  const invoices = await portal(s.token, "/invoices?limit=100");
+  const target = invoices.data.find((i: Json) => i.number);
+  await page.locator("nav a[data-screen=bills]").click();
+  await page.locator("[data-test=bill]").first().waitFor();
+  check((await page.locator("[data-test=bill]").count()) === invoices.data.length, `Bills lists the ${invoices.data.length} bills`);
+  await shoot(page, "bills");
+  await page.locator("[data-test=bill-search]").fill(target.number.slice(-5));
+  await page.locator("form[role=search] button[type=submit]").click();
+  await page.waitForFunction((n) => {
+    const rows = document.querySelectorAll("[data-test=bill]");
+    return rows.length === 1 && rows[0]!.textContent!.includes(n);
+  }, target.number);
+  check(true, `searching "${target.number.slice(-5)}" finds ${target.number} alone`);
+  await page.locator("[data-test=bill] a").first().click();
+  await page.locator("[data-test=amount-due]").waitFor();
+  check((await page.locator("[data-test=amount-due]").innerText()) === money(target.amount_due, target.currency),
+    "the bill shows its amount due");
+  check((await page.locator("[data-test=pay-wallet]").count()) === 0, "no Pay button without the invoice_pay permission");
+  const [download] = await Promise.all([page.waitForEvent("download"), page.locator("[data-test=pdf]").click()]);
+  const pdf = readFileSync((await download.path())!);
+  check(pdf.subarray(0, 5).toString() === "%PDF-" && download.suggestedFilename() === `${target.number}.pdf`,
+    `the PDF downloads (${download.suggestedFilename()}, ${pdf.length} bytes)`);
+  await shoot(page, "bill");
+
+  // Usage: switch the window.
+  await page.locator("nav a[data-screen=usage]").click();
+  await page.locator("[data-test=usage-charts][data-window='7d']").waitFor();
+  const day = page.waitForRequest((r) => r.url().includes("/v1/portal/usage?window=1d"));
+  await page.locator("button[data-window='1d']").click();
+  await day;
+  await page.locator("[data-test=usage-charts][data-window='1d']").waitFor();
+  check(await page.locator("button[data-window='1d']").getAttribute("aria-pressed") === "true", "the usage window switches to 24 hours");
+  const dayUsage = await portal(s.token, "/usage?window=1d");
+  check((await page.locator("[data-test=breakdown]").count()) === dayUsage.breakdown.length, "with its breakdown by feature");
+  await shoot(page, "usage");
+
+  // Subscriptions: cancel at period end.
+  await page.locator("nav a[data-screen=subscriptions]").click();
+  const card = page.locator(`[data-test=subscription][data-id='${sub.id}']`);
+  await card.waitFor();
+  await shoot(page, "subscriptions");
+  await card.locator("[data-test=cancel]").click();
+  await card.locator("[data-test=confirm-cancel]").click();
+  await page.locator(`[data-test=subscription][data-id='${sub.id}'] [data-test=uncancel]`).waitFor();
+  const after = await admin("GET", `/v1/subscriptions/${sub.id}`);
+  check(after.cancel_at_period_end === true && after.status === "active", "cancel at period end reaches the subscription");
+
+  for (const screen of ["credits", "payment-methods", "activity", "profile"]) {
+    await page.locator(`nav a[data-screen=${screen}]`).click();
+    await page.locator("main h1").waitFor();
+    await page.waitForLoadState("networkidle");
+    await shoot(page, screen);
+  }
+  check((await page.locator("[data-test=save-profile]").count()) === 0, "the profile is read-only without profile_update");
+
+  // The session ends (revoked by the merchant): the next step goes back to return_url.
+  await admin("DELETE", `/v1/portal_sessions/${s.id}`);
+  await page.locator("nav a[data-screen=overview]").click();
+  await page.waitForURL((u) => u.toString() === back);
+  check(true, "an ended session sends the customer to return_url");
+
+  // 2. Without the cancel permission there is no cancel control.
+  const plain = await session(demo.id);
+  const page2 = await open(plain.url, 390);
+  await page2.locator("nav a[data-screen=subscriptions]").click();
+  await page2.locator("[data-test=subscription]").first().waitFor();
+  check((await page2.locator("[data-test=cancel], [data-test=uncancel]").count()) === 0, "no cancel control when not permitted");
+  const overflow = await page2.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
+  check(overflow, "the page fits a phone-width screen");
+
+  // 3. An admin preview: the banner, and no write controls even with permissions.
+  const pv = await session(demo.id, {
+    mode: "admin_preview",
+    permissions: { subscription_cancel: { enabled: true, mode: "at_period_end" }, invoice_pay: { enabled: true } },
+  });
+  const page3 = await open(pv.url);
+  await page3.locator("#preview").waitFor();
+  check((await page3.locator("#preview").innerText()).includes(`Viewing as ${demo.name}`), "an admin preview says whose portal it shows");
+  await page3.locator("nav a[data-screen=subscriptions]").click();
+  await page3.locator("[data-test=subscription]").first().waitFor();
+  check((await page3.locator("main button:not([data-window])").count()) === 0, "and offers no write control");
+  await shoot(page3, "admin-preview");
+
+  // 4. A used link does not open the portal again.
+  const page4 = await open(s.url);
+  await page4.locator("[data-test=ended]").waitFor();
+  check(true, "a used login link shows that it has expired");
+  console.log("portal passed");
+} finally {
+  await browser.close();
+}
