@@ -128,3 +128,46 @@ impl Config {
             .collect()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+
+    use super::Config;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        config: Config,
+    }
+
+    fn base(args: &[&str]) -> String {
+        let argv = std::iter::once("portal-api").chain(args.iter().copied());
+        Cli::try_parse_from(argv).unwrap().config.portal_url_base()
+    }
+
+    #[test]
+    fn session_urls_point_at_the_hosted_portal_unless_told_otherwise() {
+        // Clean of the variables these flags also read (none are set by the test runner).
+        for var in ["PORTAL_URL_BASE", "PORTAL_HOSTED_PORTAL", "PORTAL_LISTEN"] {
+            assert!(std::env::var_os(var).is_none(), "{var} is set");
+        }
+        assert_eq!(base(&[]), "http://127.0.0.1:8080/portal/");
+        assert_eq!(
+            base(&["--listen", "0.0.0.0:9000"]),
+            "http://localhost:9000/portal/"
+        );
+        assert_eq!(
+            base(&["--listen", "[::1]:9000"]),
+            "http://[::1]:9000/portal/"
+        );
+        assert_eq!(
+            base(&["--hosted-portal", "false"]),
+            "http://localhost:3000/portal"
+        );
+        assert_eq!(
+            base(&["--url-base", "https://billing.shop.test/portal"]),
+            "https://billing.shop.test/portal"
+        );
+    }
+}

@@ -21,6 +21,7 @@ on_both_backends!(
     many_live_lots_are_drawn_in_order,
     a_debit_writes_back_the_lots_it_drew_from,
     lots_left_unwritten_are_rewritten_from_the_ledger,
+    the_history_shows_each_lots_priority_and_expiry,
 );
 
 fn d(s: &str) -> BigDecimal {
@@ -780,4 +781,50 @@ async fn lots_left_unwritten_are_rewritten_from_the_ledger(s: TestServer) {
     ));
     assert_eq!(debit(&s, &w, "1").await.status, 500);
     assert_eq!(lots_sum(&s, &w), d("4"), "left as it was");
+}
+
+/// A credit shows the lot it made, and a debit the lots it drew from, each with the lot's draw
+/// priority and expiry (what the portal's credit history shows).
+async fn the_history_shows_each_lots_priority_and_expiry(s: TestServer) {
+    let c = customer(&s, "lots-shown").await;
+    let w = wallet(&s, &c, "0.01").await;
+    top_up(&s, &w, json!({"credits": "10"})).await;
+    top_up(
+        &s,
+        &w,
+        json!({"credits": "5", "kind": "promotional", "priority": -1, "expires_at": "2999-01-01T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(debit(&s, &w, "7").await.status, 201);
+    let txs = all_transactions(&s, &w).await;
+    let by_seq = |n: i64| txs.iter().find(|t| t["seq"] == n).unwrap();
+    let lot = |t: &Value| t["allocations"].as_array().unwrap().clone();
+    let plain = lot(by_seq(1));
+    assert_eq!(plain.len(), 1);
+    assert_eq!(plain[0]["priority"], 0);
+    assert_eq!(plain[0]["expires_at"], Value::Null, "no expiry");
+    let promo = lot(by_seq(2));
+    assert_eq!(promo[0]["priority"], -1);
+    assert_eq!(promo[0]["expires_at"], "2999-01-01T00:00:00Z");
+    // The debit takes the promotional lot first (priority -1), then 2 of the plain one.
+    let drawn = lot(by_seq(3));
+    let shown: Vec<(String, Value, Value)> = drawn
+        .iter()
+        .map(|a| {
+            (
+                a["credits"].as_str().unwrap().to_owned(),
+                a["priority"].clone(),
+                a["expires_at"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        shown,
+        vec![
+            ("5".to_owned(), json!(-1), json!("2999-01-01T00:00:00Z")),
+            ("2".to_owned(), json!(0), Value::Null),
+        ]
+    );
+    assert_eq!(drawn[0]["lot_id"], promo[0]["lot_id"]);
+    assert_eq!(drawn[1]["lot_id"], plain[0]["lot_id"]);
 }
