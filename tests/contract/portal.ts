@@ -189,14 +189,23 @@ try {
   await page.waitForURL((u) => u.toString() === back);
   check(true, "an ended session sends the customer to return_url");
 
-  // 2. Without the cancel permission there is no cancel control.
-  const plain = await session(demo.id);
+  // 2. Without the cancel permission there is no cancel control; with invoice_pay, a bill is
+  //    paid from credits (on a phone-width screen).
+  const plain = await session(demo.id, { permissions: { invoice_pay: { enabled: true } } });
   const page2 = await open(plain.url, 390);
   await page2.locator("nav a[data-screen=subscriptions]").click();
   await page2.locator("[data-test=subscription]").first().waitFor();
   check((await page2.locator("[data-test=cancel], [data-test=uncancel]").count()) === 0, "no cancel control when not permitted");
   const overflow = await page2.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
   check(overflow, "the page fits a phone-width screen");
+  const overdue = (await portal(plain.token, "/invoices?overdue=true")).data[0];
+  await page2.locator("nav a[data-screen=bills]").click();
+  await page2.locator(`[data-test=bill] a:text-is("${overdue.number}")`).click();
+  await page2.locator("[data-test=pay-wallet]").click();
+  await page2.locator(".notice").waitFor();
+  check((await page2.locator("[data-test=amount-due]").innerText()) === money("0", overdue.currency), `paying ${overdue.number} from credits leaves nothing due`);
+  const paid = await portal(plain.token, `/invoices/${overdue.id}`);
+  check(paid.payment_status === "paid", "and the API says it is paid");
 
   // 3. An admin preview: the banner, and no write controls even with permissions.
   const pv = await session(demo.id, {
