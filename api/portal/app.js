@@ -239,7 +239,9 @@
     ]);
     customer = me;
     chrome(branding);
-    window.addEventListener("hashchange", route);
+    // After a move between screens, focus goes to the new content (for keyboards and screen
+    // readers), as a page load would put it.
+    window.addEventListener("hashchange", () => route().then(() => main.focus({ preventScroll: true })));
     route();
   }
 

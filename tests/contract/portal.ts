@@ -191,7 +191,9 @@ try {
 
   // 2. Without the cancel permission there is no cancel control; with invoice_pay, a bill is
   //    paid from credits (on a phone-width screen).
-  const plain = await session(demo.id, { permissions: { invoice_pay: { enabled: true } } });
+  const plain = await session(demo.id, {
+    permissions: { invoice_pay: { enabled: true }, profile_update: { allowed_fields: ["phone"] } },
+  });
   const page2 = await open(plain.url, 390);
   await page2.locator("nav a[data-screen=subscriptions]").click();
   await page2.locator("[data-test=subscription]").first().waitFor();
@@ -206,6 +208,14 @@ try {
   check((await page2.locator("[data-test=amount-due]").innerText()) === money("0", overdue.currency), `paying ${overdue.number} from credits leaves nothing due`);
   const paid = await portal(plain.token, `/invoices/${overdue.id}`);
   check(paid.payment_status === "paid", "and the API says it is paid");
+  await page2.locator("nav a[data-screen=profile]").click();
+  await page2.locator("[data-test=save-profile]").waitFor();
+  check(await page2.locator("input[name=email]").isDisabled(), "a profile field the session may not change is not editable");
+  await page2.locator("input[name=phone]").fill("+49 30 7654321");
+  await page2.locator("[data-test=save-profile]").click();
+  await page2.locator(".notice").waitFor();
+  const me = await admin("GET", `/v1/customers/${demo.id}`);
+  check(me.phone === "+49 30 7654321", "a permitted profile field is saved");
 
   // 3. An admin preview: the banner, and no write controls even with permissions.
   const pv = await session(demo.id, {
