@@ -74,7 +74,7 @@
       try {
         await action();
       } catch (err) {
-        if (!ending) b.after(alertBox(err));
+        if (!ending && !(err instanceof Stale)) b.after(alertBox(err));
       } finally {
         b.disabled = false;
       }
@@ -120,6 +120,15 @@
 
   // ---- the API ------------------------------------------------------------------------------
 
+  /** The screen moved on while a read was in flight: the screen that asked is no longer shown,
+   * so its answer must not be drawn over the new one. */
+  class Stale extends Error {}
+  let routeSeq = 0;
+  const orNull = (err) => {
+    if (err instanceof Stale) throw err;
+    return null;
+  };
+
   class ApiError extends Error {
     constructor(status, problem) {
       super(problem?.detail || problem?.title || `HTTP ${status}`);
@@ -129,6 +138,7 @@
   }
 
   async function api(method, path, body) {
+    const seq = routeSeq;
     const headers = { "X-Session-Token": token };
     if (body !== undefined) headers["Content-Type"] = "application/json";
     const res = await fetch(API + path, {
@@ -151,7 +161,9 @@
     }
     touched();
     if (res.status === 204) return null;
-    return res.headers.get("content-type")?.includes("application/pdf") ? res.blob() : res.json();
+    const answer = await (res.headers.get("content-type")?.includes("application/pdf") ? res.blob() : res.json());
+    if (method === "GET" && seq !== routeSeq) throw new Stale();
+    return answer;
   }
 
   const query = (params) => {
@@ -234,8 +246,8 @@
     session = exchanged.session;
     scheduleExpiry();
     const [branding, me] = await Promise.all([
-      api("GET", "/branding").catch(() => null),
-      session.mode !== "guest" && enabled("profile") ? api("GET", "/customer").catch(() => null) : null,
+      api("GET", "/branding").catch(orNull),
+      session.mode !== "guest" && enabled("profile") ? api("GET", "/customer").catch(orNull) : null,
     ]);
     customer = me;
     chrome(branding);
@@ -305,6 +317,7 @@
 
   async function route() {
     if (!token) return;
+    routeSeq += 1;
     const [id, ...rest] = location.hash.replace(/^#\/?/, "").split("?")[0].split("/");
     const list = screens();
     const screen = list.find((s) => s.id === id) || list[0];
@@ -320,7 +333,7 @@
     try {
       await screen.render(...rest.map(decodeURIComponent));
     } catch (err) {
-      if (!ending) show(h("h1", { text: screen.label }), alertBox(err));
+      if (!ending && !(err instanceof Stale)) show(h("h1", { text: screen.label }), alertBox(err));
     }
   }
 
@@ -371,7 +384,11 @@
           for (const p of page.data) planCache.set(p.id, p.name);
           cursor = page.has_more ? page.next_cursor : null;
         } while (cursor);
-      } catch { /* names are a nicety; ids stand in */ }
+      } catch (err) {
+        planCache = null;
+        if (err instanceof Stale) throw err;
+        return new Map(); // names are a nicety; ids stand in
+      }
     }
     return planCache;
   }
@@ -468,7 +485,7 @@
     if (status === "overdue") filter.overdue = "true";
     else if (status === "voided") filter.status = "voided";
     else if (status) filter.payment_status = status;
-    const [summary] = await Promise.all([api("GET", "/invoices/summary").catch(() => null)]);
+    const summary = await api("GET", "/invoices/summary").catch(orNull);
     const parts = [h("h1", { text: "Bills" })];
     if (summary?.data?.length) {
       parts.push(h("div", { class: "cards" }, summary.data.map((b) =>
@@ -610,7 +627,7 @@
   }
 
   async function subscriptions() {
-    const [subs, plans] = await Promise.all([api("GET", "/subscriptions"), api("GET", "/plans").catch(() => ({ data: [] }))]);
+    const [subs, plans] = await Promise.all([api("GET", "/subscriptions"), api("GET", "/plans").catch((err) => orNull(err) || { data: [] })]);
     const planNamesById = new Map(plans.data.map((p) => [p.id, p.name]));
     const parts = [h("h1", { text: "Subscriptions" })];
     if (!subs.data.length) parts.push(h("p", { class: "muted", text: "You have no subscriptions." }));
@@ -737,7 +754,7 @@
       rows)), more];
     let payments = null;
     if (enabled("payments")) {
-      payments = await api("GET", "/payments?limit=20").catch(() => null);
+      payments = await api("GET", "/payments?limit=20").catch(orNull);
     }
     if (payments) {
       parts.push(h("h2", { text: "Payments" }), table([["Date"], ["Method"], ["Status"], ["Amount", "num"]],
@@ -828,6 +845,6 @@
   }
 
   start().catch((err) => {
-    if (!ending) show(alertBox(err));
+    if (!ending && !(err instanceof Stale)) show(alertBox(err));
   });
 })();

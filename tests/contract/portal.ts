@@ -94,6 +94,7 @@ try {
   check(demo, "the demo customer exists");
   const code = `portal-${Date.now()}`;
   await admin("POST", "/v1/plans", { code, name: "Portal Pro", currency: "USD", interval: "month", amount: "29" });
+  const bigger = await admin("POST", "/v1/plans", { code: `${code}-max`, name: "Portal Max", currency: "USD", interval: "month", amount: "99" });
   const sub = await admin("POST", "/v1/subscriptions", { customer_id: demo.id, plan: code, trial_days: 0, collection: "send_invoice" });
   await admin("PATCH", "/v1/account", { name: "Acme Billing", primary_color: "#7a1fa2", accent_color: "#0b7a5c" });
 
@@ -174,14 +175,20 @@ try {
   await page.locator(`[data-test=subscription][data-id='${sub.id}'] [data-test=uncancel]`).waitFor();
   const after = await admin("GET", `/v1/subscriptions/${sub.id}`);
   check(after.cancel_at_period_end === true && after.status === "active", "cancel at period end reaches the subscription");
+  await page.locator(`[data-test=subscription][data-id='${sub.id}'] [data-test=uncancel]`).click();
+  await page.locator(`[data-test=subscription][data-id='${sub.id}'] [data-test=cancel]`).waitFor();
+  check((await admin("GET", `/v1/subscriptions/${sub.id}`)).cancel_at_period_end === false, "and keeping it takes the cancellation back");
 
-  for (const screen of ["credits", "payment-methods", "activity", "profile"]) {
+  const screens: [string, string][] = [["credits", "Credits"], ["payment-methods", "Payment methods"], ["activity", "Activity"], ["profile", "Profile"]];
+  for (const [screen, title] of screens) {
     await page.locator(`nav a[data-screen=${screen}]`).click();
-    await page.locator("main h1").waitFor();
+    await page.locator("main h1", { hasText: title }).waitFor();
     await page.waitForLoadState("networkidle");
     await shoot(page, screen);
   }
-  check((await page.locator("[data-test=save-profile]").count()) === 0, "the profile is read-only without profile_update");
+  await page.locator("input[name=phone]").waitFor();
+  check((await page.locator("[data-test=save-profile]").count()) === 0 && (await page.locator("input[name=phone]").isDisabled()),
+    "the profile is read-only without profile_update");
 
   // The session ends (revoked by the merchant): the next step goes back to return_url.
   await admin("DELETE", `/v1/portal_sessions/${s.id}`);
@@ -192,7 +199,7 @@ try {
   // 2. Without the cancel permission there is no cancel control; with invoice_pay, a bill is
   //    paid from credits (on a phone-width screen).
   const plain = await session(demo.id, {
-    permissions: { invoice_pay: { enabled: true }, profile_update: { allowed_fields: ["phone"] } },
+    permissions: { invoice_pay: { enabled: true }, profile_update: { allowed_fields: ["phone"] }, plan_change: { enabled: true } },
   });
   const page2 = await open(plain.url, 390);
   await page2.locator("nav a[data-screen=subscriptions]").click();
@@ -200,6 +207,13 @@ try {
   check((await page2.locator("[data-test=cancel], [data-test=uncancel]").count()) === 0, "no cancel control when not permitted");
   const overflow = await page2.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
   check(overflow, "the page fits a phone-width screen");
+  const row = page2.locator(`[data-test=subscription][data-id='${sub.id}']`);
+  await row.locator("select").selectOption(`${code}-max`);
+  await row.locator("[data-test=preview-change]").click();
+  await row.locator("[data-test=confirm-change]").click();
+  await page2.waitForFunction(() => !document.querySelector("[data-test=confirm-change]"));
+  const changed = await admin("GET", `/v1/subscriptions/${sub.id}`);
+  check(changed.plan_id === bigger.id || changed.pending_plan_id === bigger.id, "a plan change is previewed, then made");
   const overdue = (await portal(plain.token, "/invoices?overdue=true")).data[0];
   await page2.locator("nav a[data-screen=bills]").click();
   await page2.locator(`[data-test=bill] a:text-is("${overdue.number}")`).click();
@@ -230,7 +244,18 @@ try {
   check((await page3.locator("main button:not([data-window])").count()) === 0, "and offers no write control");
   await shoot(page3, "admin-preview");
 
-  // 4. A used link does not open the portal again.
+  // 4. The session's time runs out (the browser's clock moved on): back to return_url.
+  const short = await session(demo.id, { return_url: back, expires_in_seconds: 60 });
+  const context5 = await browser.newContext({ locale });
+  await context5.clock.install();
+  const page5 = await context5.newPage();
+  await page5.goto(short.url);
+  await page5.locator("[data-test=wallet-credits]").first().waitFor();
+  await page5.clock.fastForward("01:01");
+  await page5.waitForURL((u) => u.toString() === back);
+  check(true, "an expired session sends the customer to return_url");
+
+  // 5. A used link does not open the portal again.
   const page4 = await open(s.url);
   await page4.locator("[data-test=ended]").waitFor();
   check(true, "a used login link shows that it has expired");
