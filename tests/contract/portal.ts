@@ -5,6 +5,7 @@
 // Env: API (base URL), KEY (admin API key), CHROMIUM (default /usr/bin/chromium),
 // SCREENSHOTS (a directory: also save a picture of every screen, desktop and phone width).
 import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
 import { chromium, type Browser, type Page } from "playwright-core";
 
 const api = process.env.API ?? "http://127.0.0.1:8080";
@@ -76,7 +77,22 @@ async function open(url: string, width = 1280): Promise<Page> {
   return page;
 }
 
+// axe-core (Deque's accessibility engine), run inside the page on every screen checked:
+// any WCAG 2 A/AA violation fails the run.
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+
+async function accessible(page: Page, name: string) {
+  // Evaluated through the browser's debugging protocol, which the page's CSP does not govern.
+  const violations: { id: string; help: string; nodes: number }[] = await page.evaluate(async (source) => {
+    if (!(window as any).axe) (0, eval)(source);
+    const result = await (window as any).axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } });
+    return result.violations.map((v: any) => ({ id: v.id, help: v.help, nodes: v.nodes.length }));
+  }, axeSource);
+  check(violations.length === 0, `${name}: no WCAG 2 A/AA violation found by axe-core${violations.length ? ` (${JSON.stringify(violations)})` : ""}`);
+}
+
 async function shoot(page: Page, name: string) {
+  await accessible(page, name);
   if (!shots) return;
   mkdirSync(shots, { recursive: true });
   for (const [label, width] of [["desktop", 1280], ["phone", 390]] as const) {
