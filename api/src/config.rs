@@ -152,22 +152,23 @@ mod tests {
         for var in ["PORTAL_URL_BASE", "PORTAL_HOSTED_PORTAL", "PORTAL_LISTEN"] {
             assert!(std::env::var_os(var).is_none(), "{var} is set");
         }
-        assert_eq!(base(&[]), "http://127.0.0.1:8080/portal/");
-        assert_eq!(
-            base(&["--listen", "0.0.0.0:9000"]),
-            "http://localhost:9000/portal/"
-        );
-        assert_eq!(
-            base(&["--listen", "[::1]:9000"]),
-            "http://[::1]:9000/portal/"
-        );
-        assert_eq!(
-            base(&["--hosted-portal", "false"]),
-            "http://localhost:3000/portal"
-        );
-        assert_eq!(
-            base(&["--url-base", "https://billing.shop.test/portal"]),
-            "https://billing.shop.test/portal"
-        );
+        for (args, expected) in [
+            (&[][..], "http://127.0.0.1:8080/portal/"),
+            (
+                &["--listen", "0.0.0.0:9000"],
+                "http://localhost:9000/portal/",
+            ),
+            (&["--listen", "[::1]:9000"], "http://[::1]:9000/portal/"),
+            (
+                &["--hosted-portal", "false"],
+                "http://localhost:3000/portal",
+            ),
+            (
+                &["--url-base", "https://billing.shop.test/portal"],
+                "https://billing.shop.test/portal",
+            ),
+        ] {
+            assert_eq!(base(args), expected, "{args:?}");
+        }
     }
 }

@@ -8,40 +8,32 @@
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-struct Asset {
-    name: &'static str,
-    content_type: &'static str,
-    body: &'static [u8],
-}
+const HTML: &str = "text/html; charset=utf-8";
+const JS: &str = "text/javascript; charset=utf-8";
+const CSS: &str = "text/css; charset=utf-8";
+const TEXT: &str = "text/plain; charset=utf-8";
 
 const INDEX: &[u8] = include_bytes!("../portal/index.html");
 
-const ASSETS: &[Asset] = &[
-    Asset {
-        name: "app.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../portal/app.js"),
-    },
-    Asset {
-        name: "app.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../portal/app.css"),
-    },
-    Asset {
-        name: "vendor/uPlot.iife.min.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../portal/vendor/uPlot.iife.min.js"),
-    },
-    Asset {
-        name: "vendor/uPlot.min.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../portal/vendor/uPlot.min.css"),
-    },
-    Asset {
-        name: "vendor/uPlot.LICENSE",
-        content_type: "text/plain; charset=utf-8",
-        body: include_bytes!("../portal/vendor/uPlot.LICENSE"),
-    },
+/// The app's files: (name under `/portal/`, content type, bytes).
+const ASSETS: &[(&str, &str, &[u8])] = &[
+    ("app.js", JS, include_bytes!("../portal/app.js")),
+    ("app.css", CSS, include_bytes!("../portal/app.css")),
+    (
+        "vendor/uPlot.iife.min.js",
+        JS,
+        include_bytes!("../portal/vendor/uPlot.iife.min.js"),
+    ),
+    (
+        "vendor/uPlot.min.css",
+        CSS,
+        include_bytes!("../portal/vendor/uPlot.min.css"),
+    ),
+    (
+        "vendor/uPlot.LICENSE",
+        TEXT,
+        include_bytes!("../portal/vendor/uPlot.LICENSE"),
+    ),
 ];
 
 const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
@@ -63,13 +55,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 async fn index() -> HttpResponse {
-    respond("text/html; charset=utf-8", INDEX)
+    respond(HTML, INDEX)
 }
 
 async fn asset(req: HttpRequest) -> HttpResponse {
     let name = req.match_info().get("file").unwrap_or_default();
-    match ASSETS.iter().find(|a| a.name == name) {
-        Some(a) => respond(a.content_type, a.body),
+    match ASSETS.iter().find(|(file, ..)| *file == name) {
+        Some((_, content_type, body)) => respond(content_type, body),
         None => HttpResponse::NotFound()
             .content_type("text/plain; charset=utf-8")
             .body("not found"),
