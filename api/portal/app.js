@@ -720,15 +720,15 @@
         actions.append(actionButton("Make default", async () => {
           await api("POST", `/payment_methods/${encodeURIComponent(m.id)}/default`, {});
           await paymentMethods();
-        }, "secondary"));
+        }, "secondary", "make-default"));
       }
       if (manage && m.status !== "detached") {
         actions.append(actionButton("Remove", async () => {
           await api("DELETE", `/payment_methods/${encodeURIComponent(m.id)}`);
           await paymentMethods();
-        }, "secondary"));
+        }, "secondary", "remove"));
       }
-      return h("div", { class: "card", "data-test": "payment-method" },
+      return h("div", { class: "card", "data-test": "payment-method", "data-id": m.id },
         h("div", { class: "big", text: title }),
         h("div", {}, m.is_default ? badge("default", "good") : "", " ", badge(m.status, m.status === "active" ? "" : "bad")),
         m.exp_month ? h("p", { class: "muted", text: `Expires ${String(m.exp_month).padStart(2, "0")}/${m.exp_year}` }) : null,

@@ -215,7 +215,17 @@ try {
   // 2. Without the cancel permission there is no cancel control; with invoice_pay, a bill is
   //    paid from credits (on a phone-width screen).
   const plain = await session(demo.id, {
-    permissions: { invoice_pay: { enabled: true }, profile_update: { allowed_fields: ["phone"] }, plan_change: { enabled: true } },
+    sections: { usage: { enabled: false } },
+    permissions: {
+      invoice_pay: { enabled: true }, profile_update: { allowed_fields: ["phone"] }, plan_change: { enabled: true },
+      payment_method_manage: { enabled: true },
+    },
+  });
+  const card1 = await admin("POST", `/v1/customers/${demo.id}/payment_methods`, {
+    type: "card", provider: "stripe", provider_reference: "pm_portal_1", brand: "visa", last4: "4242", exp_month: 12, exp_year: 2030,
+  });
+  const card2 = await admin("POST", `/v1/customers/${demo.id}/payment_methods`, {
+    type: "card", provider: "stripe", provider_reference: "pm_portal_2", brand: "mastercard", last4: "5454", exp_month: 1, exp_year: 2031,
   });
   const page2 = await open(plain.url, 390);
   await page2.locator("nav a[data-screen=subscriptions]").click();
@@ -223,6 +233,8 @@ try {
   check((await page2.locator("[data-test=cancel], [data-test=uncancel]").count()) === 0, "no cancel control when not permitted");
   const overflow = await page2.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth + 1);
   check(overflow, "the page fits a phone-width screen");
+  check((await page2.locator("nav a[data-screen=usage]").count()) === 0 && (await page2.locator("nav a[data-screen=bills]").count()) === 1,
+    "a section the session hides has no screen");
   const row = page2.locator(`[data-test=subscription][data-id='${sub.id}']`);
   await row.locator("select").selectOption(`${code}-max`);
   await row.locator("[data-test=preview-change]").click();
@@ -230,6 +242,15 @@ try {
   await page2.waitForFunction(() => !document.querySelector("[data-test=confirm-change]"));
   const changed = await admin("GET", `/v1/subscriptions/${sub.id}`);
   check(changed.plan_id === bigger.id || changed.pending_plan_id === bigger.id, "a plan change is previewed, then made");
+  await page2.locator("nav a[data-screen=payment-methods]").click();
+  const second = page2.locator(`[data-test=payment-method][data-id='${card2.id}']`);
+  await second.locator("[data-test=make-default]").click();
+  await page2.locator(`[data-test=payment-method][data-id='${card2.id}'] .badge.good`).waitFor();
+  const methods = (await admin("GET", `/v1/customers/${demo.id}/payment_methods`)).data;
+  check(methods.find((m: Json) => m.id === card2.id)?.is_default === true, "a saved method is made the default");
+  await page2.locator(`[data-test=payment-method][data-id='${card1.id}'] [data-test=remove]`).click();
+  await page2.locator(`[data-test=payment-method][data-id='${card1.id}']`).waitFor({ state: "detached" });
+  check((await admin("GET", `/v1/customers/${demo.id}/payment_methods/${card1.id}`)).status === "detached", "and another removed");
   const overdue = (await portal(plain.token, "/invoices?overdue=true")).data[0];
   await page2.locator("nav a[data-screen=bills]").click();
   await page2.locator(`[data-test=bill] a:text-is("${overdue.number}")`).click();
