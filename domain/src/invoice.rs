@@ -214,6 +214,27 @@ impl Invoice {
     }
 }
 
+/// A finalized invoice with something left to pay, as the outstanding figures need it.
+#[derive(Debug, Clone)]
+pub struct OpenAmount {
+    pub currency: Currency,
+    pub total: BigDecimal,
+    pub amount_paid: BigDecimal,
+    pub due_at: Option<DateTime<Utc>>,
+}
+
+impl OpenAmount {
+    /// As [`Invoice::amount_due`] of a finalized invoice.
+    pub fn amount_due(&self) -> BigDecimal {
+        &self.total - &self.amount_paid
+    }
+
+    /// As [`Invoice::is_overdue`] of a finalized invoice.
+    pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
+        self.amount_due() > BigDecimal::zero() && self.due_at.is_some_and(|d| d < now)
+    }
+}
+
 /// `INV-YYYYMM-NNNNN` (at least five digits).
 pub fn format_number(period: &str, n: i64) -> String {
     format!("INV-{period}-{n:05}")

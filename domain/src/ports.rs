@@ -333,6 +333,12 @@ pub trait InvoiceRepo: Send + Sync {
     /// Finalized invoices of a customer with something left to pay.
     fn open_invoices(&self, customer: &CustomerScope)
         -> DomainResult<Vec<crate::invoice::Invoice>>;
+    /// The same invoices, only what they owe and when it was due (for the outstanding figures,
+    /// which the dashboard reads on every view: no lines to decode).
+    fn open_amounts(
+        &self,
+        customer: &CustomerScope,
+    ) -> DomainResult<Vec<crate::invoice::OpenAmount>>;
 }
 
 /// Runs with the invoice (and the paying wallet, if any) locked; returns the payment to record.

@@ -322,7 +322,7 @@ impl InvoiceService {
     pub fn outstanding(&self, customer: &CustomerScope) -> DomainResult<Vec<Outstanding>> {
         let now = clock::now();
         let mut by_currency: BTreeMap<&str, Outstanding> = BTreeMap::new();
-        for inv in self.invoices.open_invoices(customer)? {
+        for inv in self.invoices.open_amounts(customer)? {
             let due = inv.amount_due();
             if due <= BigDecimal::zero() {
                 continue;

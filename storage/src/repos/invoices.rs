@@ -1,5 +1,5 @@
 use diesel::prelude::*;
-use domain::invoice::{Invoice, InvoiceStatus, LineItem, PaymentStatus};
+use domain::invoice::{Invoice, InvoiceStatus, LineItem, OpenAmount, PaymentStatus};
 use domain::page::{Page, PageRequest};
 use domain::ports::{InvoiceChange, InvoiceFilter, InvoiceRepo};
 use domain::scope::{CustomerScope, Scope};
@@ -179,6 +179,18 @@ pub(crate) fn save_invoice(c: &mut DbConnection, invoice: &Invoice) -> QueryResu
     Ok(())
 }
 
+/// A customer's finalized invoices with something left to pay. A macro, not a boxed query, so
+/// the statement stays in the prepared-statement cache.
+macro_rules! open {
+    ($customer:expr) => {
+        inv::table
+            .filter(inv::tenant_id.eq(&$customer.tenant_id))
+            .filter(inv::customer_id.eq(&$customer.customer_id))
+            .filter(inv::status.eq("finalized"))
+            .filter(inv::payment_status.eq_any(["unpaid", "partially_paid"]))
+    };
+}
+
 impl InvoiceRepo for Store {
     fn insert(&self, invoice: &Invoice) -> DomainResult<()> {
         let mut conn = self.conn()?;
@@ -347,14 +359,38 @@ impl InvoiceRepo for Store {
 
     fn open_invoices(&self, customer: &CustomerScope) -> DomainResult<Vec<Invoice>> {
         let mut conn = self.conn()?;
-        let rows: Vec<InvoiceRow> = inv::table
-            .filter(inv::tenant_id.eq(&customer.tenant_id))
-            .filter(inv::customer_id.eq(&customer.customer_id))
-            .filter(inv::status.eq("finalized"))
-            .filter(inv::payment_status.eq_any(["unpaid", "partially_paid"]))
+        let rows: Vec<InvoiceRow> = open!(customer)
             .select(InvoiceRow::as_select())
             .load(&mut *conn)
             .map_err(internal)?;
         rows.into_iter().map(InvoiceRow::into_domain).collect()
+    }
+
+    fn open_amounts(&self, customer: &CustomerScope) -> DomainResult<Vec<OpenAmount>> {
+        let mut conn = self.conn()?;
+        let rows: Vec<(String, String, DbDecimal, DbDecimal, Option<DbTime>)> = open!(customer)
+            .select((
+                inv::id,
+                inv::currency,
+                inv::total,
+                inv::amount_paid,
+                inv::due_at,
+            ))
+            .load(&mut *conn)
+            .map_err(internal)?;
+        rows.into_iter()
+            .map(|(id, currency, total, amount_paid, due_at)| {
+                let row = Stored {
+                    kind: "invoice",
+                    id: &id,
+                };
+                Ok(OpenAmount {
+                    currency: row.currency(&currency)?,
+                    total: total.0,
+                    amount_paid: amount_paid.0,
+                    due_at: due_at.map(|t| t.0),
+                })
+            })
+            .collect()
     }
 }
