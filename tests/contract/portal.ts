@@ -292,7 +292,15 @@ try {
   await page5.waitForURL((u) => u.toString() === back);
   check(true, "an expired session sends the customer to return_url");
 
-  // 5. A used link does not open the portal again.
+  // 5. A guest session (a pricing page): the plans, nothing of any customer.
+  const guest = await admin("POST", "/v1/portal_sessions", { guest: true, return_url: back });
+  const page6 = await open(guest.url, 390);
+  await page6.locator("[data-test=plan]").first().waitFor();
+  check((await page6.locator("nav a").count()) === 1 && (await page6.locator("[data-test=plan]", { hasText: "Portal Max" }).count()) === 1,
+    "a guest session shows the plans alone");
+  await shoot(page6, "guest-plans");
+
+  // 6. A used link does not open the portal again.
   const page4 = await open(s.url);
   await page4.locator("[data-test=ended]").waitFor();
   check(true, "a used login link shows that it has expired");
