@@ -112,6 +112,18 @@
     }
   }
 
+  /** A table's date cell: the day, and the time where the screen has room for it. */
+  function when(iso) {
+    if (!iso) return "—";
+    let time;
+    try {
+      time = new Intl.DateTimeFormat(locale, { timeStyle: "short", timeZone: customer?.timezone || undefined }).format(new Date(iso));
+    } catch {
+      time = new Intl.DateTimeFormat(locale, { timeStyle: "short" }).format(new Date(iso));
+    }
+    return h("span", { class: "nowrap" }, date(iso), h("span", { class: "muted hide-narrow", text: ` ${time}` }));
+  }
+
   const words = (s) => (s ? String(s).replaceAll("_", " ") : "");
 
   function badge(text, tone) {
@@ -427,7 +439,7 @@
         const lots = lotNotes(t);
         const sign = t.balance_after !== t.balance_before && Number(t.balance_after) < Number(t.balance_before) ? "−" : "+";
         rows.append(h("tr", { "data-test": "transaction" },
-          td(date(t.created_at, true)),
+          td(when(t.created_at)),
           td(h("span", {}, badge(t.type, t.type === "credit" ? "good" : ""), lots.map((l) => h("div", { class: "muted", text: l })))),
           td([t.description || words(t.reason) || "", t.reference ? h("div", { class: "muted", text: t.reference }) : null], "hide-narrow"),
           td(`${sign}${number(t.credits)}`, "num"),
@@ -759,7 +771,7 @@
     if (payments) {
       parts.push(h("h2", { text: "Payments" }), table([["Date"], ["Method"], ["Status"], ["Amount", "num"]],
         payments.data.map((p) => h("tr", { "data-test": "payment" },
-          td(date(p.created_at, true)),
+          td(when(p.created_at)),
           td(words(p.method)),
           td(badge(p.status, p.status === "succeeded" ? "good" : p.status === "failed" ? "bad" : "warn")),
           td([money(p.amount, p.currency), Number(p.amount_refunded) > 0 ? h("div", { class: "muted", text: `${money(p.amount_refunded, p.currency)} refunded` }) : null], "num"))),
@@ -771,7 +783,7 @@
       if (!cursor && page.data.length === 0) rows.append(h("tr", {}, h("td", { colspan: 3, class: "muted", text: "Nothing yet." })));
       for (const a of page.data) {
         rows.append(h("tr", { "data-test": "activity" },
-          td(date(a.occurred_at, true)),
+          td(when(a.occurred_at)),
           td([a.description, a.status && a.status !== "success" ? [" ", badge(a.status, "bad")] : ""]),
           td(a.amount ? money(a.amount, a.currency) : "", "num")));
       }
