@@ -208,9 +208,7 @@ impl Invoice {
     }
 
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
-        self.status == InvoiceStatus::Finalized
-            && self.amount_due() > BigDecimal::zero()
-            && self.due_at.is_some_and(|d| d < now)
+        self.status == InvoiceStatus::Finalized && past_due(&self.amount_due(), self.due_at, now)
     }
 }
 
@@ -231,8 +229,13 @@ impl OpenAmount {
 
     /// As [`Invoice::is_overdue`] of a finalized invoice.
     pub fn is_overdue(&self, now: DateTime<Utc>) -> bool {
-        self.amount_due() > BigDecimal::zero() && self.due_at.is_some_and(|d| d < now)
+        past_due(&self.amount_due(), self.due_at, now)
     }
+}
+
+/// Overdue: something is left to pay and its due date has passed.
+fn past_due(amount_due: &BigDecimal, due_at: Option<DateTime<Utc>>, now: DateTime<Utc>) -> bool {
+    *amount_due > BigDecimal::zero() && due_at.is_some_and(|d| d < now)
 }
 
 /// `INV-YYYYMM-NNNNN` (at least five digits).
