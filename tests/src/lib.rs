@@ -36,10 +36,53 @@ pub struct TestServer {
     _data_dir: tempfile::TempDir,
 }
 
-/// A direct connection to a test server's database.
-enum Direct {
+/// A connection of a test's (or a benchmark's) own to a server's database, behind its back.
+pub enum Direct {
     Sqlite(diesel::SqliteConnection),
     Postgres(PgConnection),
+}
+
+impl Direct {
+    /// Opens `database_url` (`sqlite://<path>` or a PostgreSQL URL) as the server does.
+    pub fn open(database_url: &str) -> Self {
+        match database_url.strip_prefix("sqlite://") {
+            Some(path) => Self::sqlite(path),
+            None => Direct::Postgres(PgConnection::establish(database_url).expect("connect")),
+        }
+    }
+
+    fn sqlite(path: &str) -> Self {
+        let mut c = diesel::SqliteConnection::establish(path).expect("open sqlite");
+        // Wait for the server's own writes (its housekeeping runs at start) as the server's
+        // connections do, instead of failing with "database is locked".
+        c.batch_execute("PRAGMA busy_timeout = 10000;")
+            .expect("busy timeout");
+        Direct::Sqlite(c)
+    }
+
+    pub fn execute(&mut self, sql: &str) {
+        match self {
+            Direct::Sqlite(c) => c.batch_execute(sql),
+            Direct::Postgres(c) => c.batch_execute(sql),
+        }
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
+    }
+
+    /// One text column (named `v`) of `sql`, every row.
+    pub fn texts(&mut self, sql: &str) -> Vec<String> {
+        #[derive(diesel::QueryableByName)]
+        struct Text {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            v: String,
+        }
+        let query = diesel::sql_query(sql);
+        let rows: Vec<Text> = match self {
+            Direct::Sqlite(c) => diesel::RunQueryDsl::load(query, c),
+            Direct::Postgres(c) => diesel::RunQueryDsl::load(query, c),
+        }
+        .unwrap_or_else(|e| panic!("{e}: {sql}"));
+        rows.into_iter().map(|r| r.v).collect()
+    }
 }
 
 enum Db {
@@ -184,42 +227,18 @@ impl TestServer {
 
     /// Runs SQL on the server's database behind its back (to simulate storage failures).
     pub fn execute_sql(&self, sql: &str) {
-        match self.direct() {
-            Direct::Sqlite(mut c) => c.batch_execute(sql),
-            Direct::Postgres(mut c) => c.batch_execute(sql),
-        }
-        .expect("sql runs");
+        self.direct().execute(sql)
     }
 
     /// Reads one text column (named `v`) of `sql` from the server's database behind its back.
     pub fn query_texts(&self, sql: &str) -> Vec<String> {
-        #[derive(diesel::QueryableByName)]
-        struct Text {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            v: String,
-        }
-        let query = diesel::sql_query(sql);
-        let rows: Vec<Text> = match self.direct() {
-            Direct::Sqlite(mut c) => diesel::RunQueryDsl::load(query, &mut c),
-            Direct::Postgres(mut c) => diesel::RunQueryDsl::load(query, &mut c),
-        }
-        .expect("query runs");
-        rows.into_iter().map(|r| r.v).collect()
+        self.direct().texts(sql)
     }
 
     /// A connection of its own to the server's database (on PostgreSQL, in the test's schema).
     fn direct(&self) -> Direct {
         match &self.db {
-            Db::Sqlite(dir) => {
-                let path = dir.path().join("portal.db");
-                let mut c = diesel::SqliteConnection::establish(path.to_str().unwrap())
-                    .expect("open sqlite");
-                // Wait for the server's own writes (its housekeeping runs at start) as the
-                // server's connections do, instead of failing with "database is locked".
-                c.batch_execute("PRAGMA busy_timeout = 10000;")
-                    .expect("busy timeout");
-                Direct::Sqlite(c)
-            }
+            Db::Sqlite(dir) => Direct::sqlite(dir.path().join("portal.db").to_str().unwrap()),
             Db::Postgres { admin_url, schema } => {
                 let mut c = PgConnection::establish(admin_url).expect("connect");
                 c.batch_execute(&format!("SET search_path TO {schema}"))

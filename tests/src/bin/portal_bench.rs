@@ -30,9 +30,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
-use diesel::connection::SimpleConnection;
-use diesel::{Connection, PgConnection, RunQueryDsl, SqliteConnection};
+use diesel::{Connection, PgConnection, RunQueryDsl};
 use serde_json::{json, Value};
+use tests::Direct;
 
 struct Server {
     child: Child,
@@ -406,101 +406,66 @@ async fn ingest(s: &Server, seconds: u64) -> f64 {
     total as f64 / started.elapsed().as_secs_f64()
 }
 
-/// A connection of the benchmark's own to the server's database.
-enum Direct {
-    Pg(PgConnection),
-    Sqlite(SqliteConnection),
+/// The one text value `sql` reads.
+fn text(db: &mut Direct, sql: &str) -> String {
+    db.texts(sql).into_iter().next().expect(sql)
 }
 
-impl Direct {
-    fn open(database_url: &str) -> Self {
-        match database_url.strip_prefix("sqlite://") {
-            Some(path) => {
-                let mut c = SqliteConnection::establish(path).expect("open sqlite");
-                c.batch_execute("PRAGMA busy_timeout = 60000;").unwrap();
-                Direct::Sqlite(c)
-            }
-            None => Direct::Pg(PgConnection::establish(database_url).expect("connect")),
-        }
+/// PostgreSQL's own count of how each large table has been read: (table, sequential
+/// scans, index scans). Empty on SQLite, which keeps no such statistics.
+fn scans(db: &mut Direct) -> Vec<(String, i64, i64)> {
+    #[derive(diesel::QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        relname: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        seq_scan: i64,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        idx_scan: i64,
     }
-
-    fn execute(&mut self, sql: &str) {
-        match self {
-            Direct::Pg(c) => c.batch_execute(sql),
-            Direct::Sqlite(c) => c.batch_execute(sql),
-        }
-        .unwrap_or_else(|e| panic!("{e}: {sql}"));
-    }
-
-    fn text(&mut self, sql: &str) -> String {
-        #[derive(diesel::QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            v: String,
-        }
-        let rows: Vec<Row> = match self {
-            Direct::Pg(c) => diesel::sql_query(sql).load(c),
-            Direct::Sqlite(c) => diesel::sql_query(sql).load(c),
-        }
-        .expect(sql);
-        rows.into_iter().next().expect(sql).v
-    }
-
-    /// PostgreSQL's own count of how each large table has been read: (table, sequential
-    /// scans, index scans). Empty on SQLite, which keeps no such statistics.
-    fn scans(&mut self) -> Vec<(String, i64, i64)> {
-        #[derive(diesel::QueryableByName)]
-        struct Row {
-            #[diesel(sql_type = diesel::sql_types::Text)]
-            relname: String,
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            seq_scan: i64,
-            #[diesel(sql_type = diesel::sql_types::BigInt)]
-            idx_scan: i64,
-        }
-        let Direct::Pg(c) = self else {
-            return Vec::new();
-        };
-        let rows: Vec<Row> = diesel::sql_query(
-            "SELECT relname::text AS relname, seq_scan, coalesce(idx_scan, 0) AS idx_scan
+    let Direct::Postgres(c) = db else {
+        return Vec::new();
+    };
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT relname::text AS relname, seq_scan, coalesce(idx_scan, 0) AS idx_scan
                FROM pg_stat_user_tables
               WHERE schemaname = current_schema()
                 AND relname IN ('customers', 'invoices', 'usage_rollups')
               ORDER BY relname",
-        )
-        .load(c)
-        .expect("pg_stat_user_tables");
-        rows.into_iter()
-            .map(|r| (r.relname, r.seq_scan, r.idx_scan))
-            .collect()
-    }
+    )
+    .load(c)
+    .expect("pg_stat_user_tables");
+    rows.into_iter()
+        .map(|r| (r.relname, r.seq_scan, r.idx_scan))
+        .collect()
+}
 
-    /// 100,000 customers of `tenant`, 10 finalized invoices each and the rollups of 1,000 usage
-    /// events an hour for 10 hours of the last week each (100,000,000 events). `tag` ("1", "2")
-    /// keeps the ids and numbers of each load apart; ids keep the ULID shape.
-    fn grow(&mut self, tenant: &str, tag: &str) {
-        let postgres = matches!(self, Direct::Pg(_));
-        let (series, pad, now, hour) = if postgres {
-            (
-                "generate_series(1, 1000000) g(n)",
-                "lpad((((n - 1) % 100000) + 1)::text, 23, '0')",
-                "now()",
-                "date_trunc('hour', now()) - ((n - 1) / 100000) * interval '16 hours'",
-            )
-        } else {
-            (
+/// 100,000 customers of `tenant`, 10 finalized invoices each and the rollups of 1,000 usage
+/// events an hour for 10 hours of the last week each (100,000,000 events). `tag` ("1", "2")
+/// keeps the ids and numbers of each load apart; ids keep the ULID shape.
+fn load_growth(db: &mut Direct, tenant: &str, tag: &str) {
+    let postgres = matches!(db, Direct::Postgres(_));
+    let (series, pad, now, hour) = if postgres {
+        (
+            "generate_series(1, 1000000) g(n)",
+            "lpad((((n - 1) % 100000) + 1)::text, 23, '0')",
+            "now()",
+            "date_trunc('hour', now()) - ((n - 1) / 100000) * interval '16 hours'",
+        )
+    } else {
+        (
                 "(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1000000) SELECT n FROM s) g",
                 "printf('%023d', ((n - 1) % 100000) + 1)",
                 "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'",
                 "strftime('%Y-%m-%dT%H:00:00.000000Z', 'now', '-' || (((n - 1) / 100000) * 16) || ' hours')",
             )
-        };
-        let invoice = if postgres {
-            "lpad(n::text, 23, '0')"
-        } else {
-            "printf('%023d', n)"
-        };
-        self.execute(&format!(
+    };
+    let invoice = if postgres {
+        "lpad(n::text, 23, '0')"
+    } else {
+        "printf('%023d', n)"
+    };
+    db.execute(&format!(
             "INSERT INTO customers (id, tenant_id, external_id, name, email, timezone, metadata, status, created_at, updated_at)
                SELECT 'cus_01{tag}' || {pad}, '{tenant}', 'grow{tag}-' || n, 'Customer ' || n,
                       'user' || n || '@grow{tag}.test', 'UTC', '{{}}', 'active', {now}, {now}
@@ -516,10 +481,9 @@ impl Direct {
                SELECT '{tenant}', 'cus_01{tag}' || {pad}, 'api_calls', {hour}, 100, 100, 1
                  FROM {series};"
         ));
-        // What autovacuum does after a load this size; the planner's statistics.
-        if postgres {
-            self.execute("ANALYZE customers; ANALYZE invoices; ANALYZE usage_rollups;");
-        }
+    // What autovacuum does after a load this size; the planner's statistics.
+    if postgres {
+        db.execute("ANALYZE customers; ANALYZE invoices; ANALYZE usage_rollups;");
     }
 }
 
@@ -629,9 +593,10 @@ async fn main() {
     }
     if grow {
         let mut db = Direct::open(&database_url);
-        let tenant = db.text(&format!(
-            "SELECT tenant_id AS v FROM customers WHERE id = '{cus}'"
-        ));
+        let tenant = text(
+            &mut db,
+            &format!("SELECT tenant_id AS v FROM customers WHERE id = '{cus}'"),
+        );
         db.execute(&format!(
             "INSERT INTO tenants (id, name, created_at) VALUES ('ten_01grown', 'Another account', {})",
             if postgres { "now()" } else { "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'" }
@@ -641,21 +606,10 @@ async fn main() {
             ("2", tenant.as_str(), "the same account"),
         ] {
             let started = Instant::now();
-            db.grow(owner, tag);
+            load_growth(&mut db, owner, tag);
             let took = started.elapsed().as_secs_f64();
-            let count = |db: &mut Direct, table: &str| {
-                db.text(&format!(
-                    "SELECT CAST(count(*) AS TEXT) AS v FROM {table} WHERE tenant_id = '{owner}'"
-                ))
-            };
-            let (c, i) = (count(&mut db, "customers"), count(&mut db, "invoices"));
-            let events = db.text(&format!(
-                "SELECT CAST(sum(events) AS TEXT) AS v FROM usage_rollups WHERE tenant_id = '{owner}'"
-            ));
-            println!(
-                "\nloaded into {whose} in {took:.0} s; it now has {c} customers, {i} invoices, rollups of {events} events"
-            );
-            let before = db.scans();
+            println!("\nloaded into {whose} in {took:.0} s");
+            let before = scans(&mut db);
             println!("{:34} {:>9} {:>9}", "path", "req/s", "of small");
             for ((name, path, header), base) in paths.iter().zip(&small) {
                 let w = wrk(
@@ -674,7 +628,7 @@ async fn main() {
             if postgres {
                 // The server's connections report their counts once idle for up to 10 s.
                 std::thread::sleep(Duration::from_secs(11));
-                for ((table, seq, idx), (_, seq0, idx0)) in db.scans().iter().zip(&before) {
+                for ((table, seq, idx), (_, seq0, idx0)) in scans(&mut db).iter().zip(&before) {
                     println!(
                         "  {table}: {} sequential scans, {} index scans during the reads",
                         seq - seq0,
@@ -682,6 +636,18 @@ async fn main() {
                     );
                 }
             }
+            // Counted after the reads: these scans are not theirs.
+            let count = |db: &mut Direct, table: &str| {
+                let sql = format!(
+                    "SELECT CAST(count(*) AS TEXT) AS v FROM {table} WHERE tenant_id = '{owner}'"
+                );
+                text(db, &sql)
+            };
+            let (c, i) = (count(&mut db, "customers"), count(&mut db, "invoices"));
+            let events = text(&mut db, &format!(
+                "SELECT CAST(sum(events) AS TEXT) AS v FROM usage_rollups WHERE tenant_id = '{owner}'"
+            ));
+            println!("{whose} now has {c} customers, {i} invoices, rollups of {events} events");
         }
         drop(server);
         if let Some((_, admin, schema)) = pg {
