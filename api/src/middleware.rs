@@ -17,6 +17,7 @@ use tracing::Instrument;
 use domain::ErrorCode;
 
 use crate::error::{Problem, PROBLEM_JSON};
+use crate::server::Contract;
 use crate::state::AppState;
 
 pub const REQUEST_ID: &str = "x-request-id";
@@ -223,7 +224,10 @@ impl RouteTable {
 }
 
 /// The default service: 405 for a known path, 404 otherwise.
-pub async fn fallback(req: HttpRequest, table: Data<RouteTable>) -> HttpResponse {
+pub async fn fallback(req: HttpRequest, contract: Data<Contract>) -> HttpResponse {
+    let Ok((_, table)) = contract.get().await else {
+        return generic_problem(StatusCode::INTERNAL_SERVER_ERROR).response();
+    };
     match table.allowed(req.path()) {
         Some(methods) if !methods.contains(req.method()) => {
             let allow = methods

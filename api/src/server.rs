@@ -1,5 +1,5 @@
 use std::net::TcpListener;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use actix_web::body::MessageBody;
 use actix_web::dev::{Server, ServiceFactory, ServiceRequest, ServiceResponse};
@@ -23,41 +23,54 @@ pub fn openapi_spec() -> utoipa::openapi::OpenApi {
     let (_, spec) = App::new()
         .into_utoipa_app()
         .openapi(ApiDoc::openapi())
-        .configure(|cfg| routes::configure(cfg, &[]))
+        .configure(routes::document)
         .split_for_parts();
     crate::openapi::complete(spec)
 }
 
 /// The OpenAPI document as `/openapi.json` serves it, and the route table the fallback answers
-/// 404/405 from: built once and shared by every worker (a worker's own copy of the document
-/// held about 10 MB).
-#[derive(Clone)]
-pub struct Contract {
+/// 404/405 from: one copy shared by every worker, built when first needed (about 30 ms), so a
+/// server nobody asks for its contract never runs the code that builds it (about 5 MB of the
+/// binary that would otherwise stay resident, and the document itself).
+#[derive(Clone, Default)]
+pub struct Contract(Arc<OnceLock<Built>>);
+
+struct Built {
     json: web::Bytes,
-    table: Data<RouteTable>,
+    table: RouteTable,
 }
 
 impl Contract {
-    pub fn new() -> Self {
-        let spec = openapi_spec();
-        Self {
-            json: serde_json::to_vec(&spec)
-                .expect("the OpenAPI document serialises")
-                .into(),
-            table: Data::new(RouteTable::from_spec(&spec)),
-        }
+    /// The document and the route table, built on the blocking pool the first time.
+    pub async fn get(&self) -> Result<(web::Bytes, RouteTable), actix_web::error::BlockingError> {
+        let built = match self.0.get() {
+            Some(built) => built,
+            None => {
+                let cell = self.0.clone();
+                web::block(move || {
+                    cell.get_or_init(|| {
+                        let spec = openapi_spec();
+                        let built = Built {
+                            json: serde_json::to_vec(&spec)
+                                .expect("the OpenAPI document serialises")
+                                .into(),
+                            table: RouteTable::from_spec(&spec),
+                        };
+                        drop(spec);
+                        release_freed_memory();
+                        built
+                    });
+                })
+                .await?;
+                self.0.get().expect("built above")
+            }
+        };
+        Ok((built.json.clone(), built.table.clone()))
     }
 }
 
-impl Default for Contract {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
-/// Hands memory freed on this thread back to the system: registering the routes builds (and
-/// drops) a copy of the OpenAPI document per worker, which glibc's per-thread arenas would
-/// otherwise keep resident (about 6 MB a worker).
+/// Hands the memory freed by building the document (several MB of intermediate values) back to
+/// the system; glibc would otherwise keep it resident in the building thread's arena.
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free memory to the system; it takes no pointers.
@@ -82,16 +95,11 @@ pub fn build_app(
 > {
     let origins = state.cors_origins.clone();
     let hosted_portal = state.hosted_portal;
-    // The document this registration collects is the one `contract` holds: dropped here.
-    let (app, _) = App::new()
+    App::new()
         .app_data(state)
+        .app_data(Data::new(contract))
         .wrap(from_fn(observe))
-        .into_utoipa_app()
-        .configure(|cfg| routes::configure(cfg, &origins))
-        .split_for_parts();
-    release_freed_memory();
-    let Contract { json, table } = contract;
-    app.app_data(table)
+        .configure(|cfg| routes::serve(cfg, &origins))
         .service(web::redirect("/swagger-ui", "/swagger-ui/"))
         .service(
             SwaggerUi::new("/swagger-ui/{_:.*}")
@@ -99,13 +107,13 @@ pub fn build_app(
         )
         .route(
             "/openapi.json",
-            web::get().to(move || {
-                let json = json.clone();
-                async move {
+            web::get().to(|contract: Data<Contract>| async move {
+                let (json, _) = contract.get().await?;
+                Ok::<_, actix_web::Error>(
                     HttpResponse::Ok()
                         .content_type(actix_web::http::header::ContentType::json())
-                        .body(json)
-                }
+                        .body(json),
+                )
             }),
         )
         .configure(|cfg| {
@@ -182,7 +190,7 @@ pub fn start(
     if let Some(settings) = state.webhook_worker {
         actix_web::rt::spawn(crate::webhooks::worker(state.clone(), settings));
     }
-    let contract = Contract::new();
+    let contract = Contract::default();
     let mut server =
         HttpServer::new(move || build_app(state.clone(), contract.clone())).listen(listener)?;
     if let Some(n) = workers {
