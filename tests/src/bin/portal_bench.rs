@@ -254,7 +254,9 @@ struct Wrk {
     rps: f64,
     p50_ms: f64,
     p99_ms: f64,
-    errors: bool,
+    /// wrk's own lines about failed requests ("Non-2xx or 3xx responses: …", "Socket errors:
+    /// …"), empty when every request succeeded.
+    errors: String,
 }
 
 /// `wrk` with `connections` connections on 2 threads for `seconds`.
@@ -282,7 +284,12 @@ fn wrk(url: &str, header: (&str, &str), seconds: u64, connections: usize) -> Wrk
         rps: number("Requests/sec:").unwrap_or(0.0),
         p50_ms: number("50%").unwrap_or(f64::NAN),
         p99_ms: number("99%").unwrap_or(f64::NAN),
-        errors: text.contains("Non-2xx") || text.contains("Socket errors"),
+        errors: text
+            .lines()
+            .map(str::trim)
+            .filter(|l| l.starts_with("Non-2xx") || l.starts_with("Socket errors"))
+            .map(|l| format!("  ({l})"))
+            .collect(),
     }
 }
 
@@ -579,13 +586,7 @@ async fn main() {
         let ratio = ceiling.map_or("-".to_owned(), |t| format!("{:.2}×", w.rps / t));
         println!(
             "{name:34} {:>9.0} {ratio:>7} {:>7.2} / {:>6.2} {:>8.2} / {:>5.2} / {:>6.1}{}",
-            w.rps,
-            w.p50_ms,
-            w.p99_ms,
-            p50,
-            p99,
-            max,
-            if w.errors { "  (errors!)" } else { "" }
+            w.rps, w.p50_ms, w.p99_ms, p50, p99, max, w.errors
         );
     }
     if only.is_some() {
@@ -622,7 +623,7 @@ async fn main() {
                     "{name:34} {:>9.0} {:>8.0}%{}",
                     w.rps,
                     100.0 * w.rps / base,
-                    if w.errors { "  (errors!)" } else { "" }
+                    w.errors
                 );
             }
             if postgres {
