@@ -29,9 +29,9 @@ pub fn openapi_spec() -> utoipa::openapi::OpenApi {
 }
 
 /// The OpenAPI document as `/openapi.json` serves it, and the route table the fallback answers
-/// 404/405 from: one copy shared by every worker, built when first needed (about 30 ms), so a
-/// server nobody asks for its contract never runs the code that builds it (about 5 MB of the
-/// binary that would otherwise stay resident, and the document itself).
+/// 404/405 from: one copy shared by every worker, built when first needed (about 30 ms). A
+/// server nobody asks for its contract never runs the code that builds it, whose pages and
+/// garbage would otherwise stay resident (about 5 MB at idle).
 #[derive(Clone, Default)]
 pub struct Contract(Arc<OnceLock<Built>>);
 
