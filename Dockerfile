@@ -5,10 +5,9 @@ COPY . .
 RUN cargo build --release --locked -p api --bin portal-api
 
 FROM debian:bookworm-slim
-# libpq is linked in statically; OpenSSL (libssl3) for TLS to PostgreSQL and to webhook
-# receivers; curl for the container health check.
+# libpq for PostgreSQL; curl for the container health check.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libssl3 ca-certificates curl \
+ && apt-get install -y --no-install-recommends libpq5 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --home /data portal \
  && mkdir -p /data && chown portal /data
