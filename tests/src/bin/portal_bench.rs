@@ -461,11 +461,11 @@ fn load_growth(db: &mut Direct, tenant: &str, tag: &str) {
         )
     } else {
         (
-                "(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1000000) SELECT n FROM s) g",
-                "printf('%023d', ((n - 1) % 100000) + 1)",
-                "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'",
-                "strftime('%Y-%m-%dT%H:00:00.000000Z', 'now', '-' || (((n - 1) / 100000) * 16) || ' hours')",
-            )
+            "(WITH RECURSIVE s(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM s WHERE n < 1000000) SELECT n FROM s) g",
+            "printf('%023d', ((n - 1) % 100000) + 1)",
+            "strftime('%Y-%m-%dT%H:%M:%f', 'now') || '000Z'",
+            "strftime('%Y-%m-%dT%H:00:00.000000Z', 'now', '-' || (((n - 1) / 100000) * 16) || ' hours')",
+        )
     };
     let invoice = if postgres {
         "lpad(n::text, 23, '0')"
@@ -487,7 +487,7 @@ fn load_growth(db: &mut Direct, tenant: &str, tag: &str) {
              INSERT INTO usage_rollups (tenant_id, customer_id, feature_key, hour, events, quantity_sum, quantity_max)
                SELECT '{tenant}', 'cus_01{tag}' || {pad}, 'api_calls', {hour}, 100, 100, 1
                  FROM {series};"
-        ));
+    ));
     // What autovacuum does after a load this size; the planner's statistics.
     if postgres {
         db.execute("ANALYZE customers; ANALYZE invoices; ANALYZE usage_rollups;");
