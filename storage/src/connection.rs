@@ -393,6 +393,43 @@ fn begin_write(conn: &mut DbConnection) -> diesel::QueryResult<()> {
     }
 }
 
+/// Runs `f`, whose statements together make one answer, on one snapshot of the database: a
+/// read-only `REPEATABLE READ` transaction on PostgreSQL, a deferred one on SQLite (WAL keeps
+/// its first read's snapshot). Otherwise a write committing between two statements shows
+/// half of itself (a delivery's new attempt in its log, but not its new schedule). Inside an
+/// open transaction `f` simply joins it.
+pub fn read_tx<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> Result<T, DomainError>,
+) -> Result<T, DomainError> {
+    type Tm = <DbConnection as Connection>::TransactionManager;
+    let db = |e: diesel::result::Error| DomainError::internal(format!("database: {e}"));
+    if Tm::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .map_err(db)?
+        .is_some()
+    {
+        return f(conn);
+    }
+    match conn {
+        DbConnection::Postgres(c) => AnsiTransactionManager::begin_transaction_sql(
+            c,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        ),
+        DbConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN"),
+    }
+    .map_err(db)?;
+    // A failed commit or rollback leaves the transaction open: the pool then discards the
+    // connection.
+    match f(conn) {
+        Ok(value) => Tm::commit_transaction(conn).map_err(db).map(|()| value),
+        Err(e) => {
+            let _ = Tm::rollback_transaction(conn);
+            Err(e)
+        }
+    }
+}
+
 /// Runs `f` in a transaction that holds the write lock from its first statement: `BEGIN
 /// IMMEDIATE` on SQLite (a deferred transaction that reads, then writes, can fail with
 /// SQLITE_BUSY instead of waiting), a plain transaction on PostgreSQL, where row locks

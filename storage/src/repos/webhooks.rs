@@ -14,7 +14,7 @@ use domain::DomainResult;
 
 use super::stored::{json, stored_id, Stored};
 use super::{first_locked, internal, newest_first};
-use crate::connection::DbConnection;
+use crate::connection::{read_tx, DbConnection};
 use crate::prepared::Prepare;
 use crate::schema::{
     webhook_attempts as wa, webhook_deliveries as wd, webhook_endpoints as we, webhook_events as ev,
@@ -699,9 +699,10 @@ impl WebhookRepo for Store {
             .filter(wd::endpoint_id.eq(endpoint_id.to_string()))
             .select(DeliveryRow::as_select())
             .into_boxed();
-        let rows: Vec<DeliveryRow> =
-            newest_first!(q, wd::id, page, &mut *conn).map_err(internal)?;
-        let items = self.with_log(&mut conn, rows)?;
+        let items = read_tx(&mut conn, |conn| {
+            let rows: Vec<DeliveryRow> = newest_first!(q, wd::id, page, conn).map_err(internal)?;
+            self.with_log(conn, rows)
+        })?;
         Ok(Page::from_rows(items, page, |d: &WebhookDelivery| {
             d.id.as_str()
         }))
@@ -713,16 +714,18 @@ impl WebhookRepo for Store {
         id: &WebhookDeliveryId,
     ) -> DomainResult<Option<WebhookDelivery>> {
         let mut conn = self.conn()?;
-        let row: Option<DeliveryRow> = wd::table
-            .filter(wd::tenant_id.eq(tenant_id))
-            .filter(wd::id.eq(id.as_str()))
-            .select(DeliveryRow::as_select())
-            .first(&mut *conn)
-            .optional()
-            .map_err(internal)?;
-        match row {
-            None => Ok(None),
-            Some(r) => Ok(self.with_log(&mut conn, vec![r])?.pop()),
-        }
+        read_tx(&mut conn, |conn| {
+            let row: Option<DeliveryRow> = wd::table
+                .filter(wd::tenant_id.eq(tenant_id))
+                .filter(wd::id.eq(id.as_str()))
+                .select(DeliveryRow::as_select())
+                .first(conn)
+                .optional()
+                .map_err(internal)?;
+            match row {
+                None => Ok(None),
+                Some(r) => Ok(self.with_log(conn, vec![r])?.pop()),
+            }
+        })
     }
 }
