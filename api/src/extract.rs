@@ -109,9 +109,9 @@ fn visitor_of(
         .get(SESSION_HEADER)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned);
-    let method = req.method().to_string();
-    let route = req.match_pattern().unwrap_or_else(|| req.path().to_owned());
-    let client = client_address(req);
+    // Kept for the audit of previews only: finding the matched route walks the route table.
+    let req = req.clone();
+    let client = client_address(&req);
     Box::pin(async move {
         let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
         state.limits.auth_allowed(&client)?;
@@ -125,17 +125,10 @@ fn visitor_of(
         let limits = state.limits.clone();
         let visitor = blocking(move || {
             let audit = |sid: &str| limits.audit_refusal(sid);
-            let session = match guests {
-                true => match portal.authenticate_visitor(&token, &audit)? {
-                    Visitor::Guest(g) => return Ok(Visitor::Guest(g)),
-                    Visitor::Customer(s) => s,
-                },
-                false => portal.authenticate(&token, &audit)?,
-            };
-            if session.mode == SessionMode::AdminPreview {
-                portal.record_preview(&session, &method, &route)?;
+            match guests {
+                true => portal.authenticate_visitor(&token, &audit),
+                false => portal.authenticate(&token, &audit).map(Visitor::Customer),
             }
-            Ok(Visitor::Customer(session))
         })
         .await
         .and_then(|v| {
@@ -154,6 +147,14 @@ fn visitor_of(
                 e
             }
         })?;
+        if let Visitor::Customer(session) = &visitor {
+            if session.mode == SessionMode::AdminPreview {
+                let (portal, session) = (state.portal.clone(), session.clone());
+                let method = req.method().to_string();
+                let route = req.match_pattern().unwrap_or_else(|| req.path().to_owned());
+                blocking(move || portal.record_preview(&session, &method, &route)).await?;
+            }
+        }
         Ok(visitor)
     })
 }
