@@ -14,7 +14,7 @@ use super::stored::Stored;
 use super::{internal, newest_first, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::schema::{features as f, usage_events as ue, usage_rollups as ur};
-use crate::sql_types::{DbDecimal, DbTime, ExactDecimal, UtcTimestamp};
+use crate::sql_types::{DbDecimal, DbTime};
 use crate::Store;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
@@ -166,12 +166,59 @@ fn insert_new_events(
     Ok(found.into_iter().map(|r| r.event_id).collect())
 }
 
-/// Adds `n` events (quantities summing to `sum`, largest `max`) to an hourly rollup.
-/// PostgreSQL: one atomic upsert (safe against concurrent ingestion). SQLite: read, then write
-/// under the transaction's write lock.
+/// Adds a batch's new events to their hourly rollups on PostgreSQL: one upsert for all of them
+/// (atomic against concurrent ingestion), its rows in key order (`WITH ORDINALITY` keeps the
+/// map's order) so that concurrent batches lock shared rollups in the same order.
+fn add_to_rollups(
+    pg: &mut diesel::PgConnection,
+    tenant_id: &str,
+    deltas: BTreeMap<RollupKey<'_>, RollupDelta>,
+) -> QueryResult<()> {
+    use diesel::sql_types::{Array, BigInt, Numeric, Text, Timestamptz};
+    if deltas.is_empty() {
+        return Ok(());
+    }
+    let mut customers = Vec::with_capacity(deltas.len());
+    let mut features = Vec::with_capacity(deltas.len());
+    let mut hours = Vec::with_capacity(deltas.len());
+    let mut counts = Vec::with_capacity(deltas.len());
+    let mut sums = Vec::with_capacity(deltas.len());
+    let mut maxima = Vec::with_capacity(deltas.len());
+    for ((customer, feature, hour), (n, sum, max)) in deltas {
+        customers.push(customer);
+        features.push(feature);
+        hours.push(hour);
+        counts.push(n);
+        sums.push(sum);
+        maxima.push(max);
+    }
+    diesel::sql_query(
+        "INSERT INTO usage_rollups (tenant_id, customer_id, feature_key, hour, events, quantity_sum, quantity_max) \
+         SELECT $1, r.customer_id, r.feature_key, r.hour, r.events, r.quantity_sum, r.quantity_max \
+         FROM unnest($2::text[], $3::text[], $4::timestamptz[], $5::bigint[], $6::numeric[], $7::numeric[]) \
+         WITH ORDINALITY AS r (customer_id, feature_key, hour, events, quantity_sum, quantity_max, n) \
+         ORDER BY r.n \
+         ON CONFLICT (tenant_id, customer_id, hour, feature_key) DO UPDATE SET \
+         events = usage_rollups.events + EXCLUDED.events, \
+         quantity_sum = usage_rollups.quantity_sum + EXCLUDED.quantity_sum, \
+         quantity_max = GREATEST(usage_rollups.quantity_max, EXCLUDED.quantity_max)",
+    )
+    .bind::<Text, _>(tenant_id)
+    .bind::<Array<Text>, _>(customers)
+    .bind::<Array<Text>, _>(features)
+    .bind::<Array<Timestamptz>, _>(hours)
+    .bind::<Array<BigInt>, _>(counts)
+    .bind::<Array<Numeric>, _>(sums)
+    .bind::<Array<Numeric>, _>(maxima)
+    .execute(pg)?;
+    Ok(())
+}
+
+/// Adds `n` events (quantities summing to `sum`, largest `max`) to an hourly rollup on SQLite:
+/// read, then write under the transaction's write lock.
 #[allow(clippy::too_many_arguments)]
 fn add_to_rollup(
-    c: &mut DbConnection,
+    sq: &mut diesel::SqliteConnection,
     tenant_id: &str,
     customer_id: &str,
     feature_key: &str,
@@ -181,62 +228,39 @@ fn add_to_rollup(
     max: BigDecimal,
 ) -> QueryResult<()> {
     let hour = DbTime(hour);
-    match c {
-        DbConnection::Postgres(pg) => {
-            diesel::sql_query(
-                "INSERT INTO usage_rollups (tenant_id, customer_id, feature_key, hour, events, quantity_sum, quantity_max) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) \
-                 ON CONFLICT (tenant_id, customer_id, hour, feature_key) DO UPDATE SET \
-                 events = usage_rollups.events + EXCLUDED.events, \
-                 quantity_sum = usage_rollups.quantity_sum + EXCLUDED.quantity_sum, \
-                 quantity_max = GREATEST(usage_rollups.quantity_max, EXCLUDED.quantity_max)",
-            )
-            .bind::<diesel::sql_types::Text, _>(tenant_id)
-            .bind::<diesel::sql_types::Text, _>(customer_id)
-            .bind::<diesel::sql_types::Text, _>(feature_key)
-            .bind::<UtcTimestamp, _>(hour)
-            .bind::<diesel::sql_types::BigInt, _>(n)
-            .bind::<ExactDecimal, _>(DbDecimal(sum))
-            .bind::<ExactDecimal, _>(DbDecimal(max))
-            .execute(pg)?;
+    let key = ur::table
+        .filter(ur::tenant_id.eq(tenant_id))
+        .filter(ur::customer_id.eq(customer_id))
+        .filter(ur::hour.eq(hour))
+        .filter(ur::feature_key.eq(feature_key));
+    let existing: Option<RollupRow> = key.select(RollupRow::as_select()).first(sq).optional()?;
+    match existing {
+        Some(r) => {
+            let max = if max > r.quantity_max.0 {
+                max
+            } else {
+                r.quantity_max.0
+            };
+            diesel::update(key)
+                .set((
+                    ur::events.eq(r.events + n),
+                    ur::quantity_sum.eq(DbDecimal(r.quantity_sum.0 + sum)),
+                    ur::quantity_max.eq(DbDecimal(max)),
+                ))
+                .execute(sq)?;
         }
-        DbConnection::Sqlite(sq) => {
-            let key = ur::table
-                .filter(ur::tenant_id.eq(tenant_id))
-                .filter(ur::customer_id.eq(customer_id))
-                .filter(ur::hour.eq(hour))
-                .filter(ur::feature_key.eq(feature_key));
-            let existing: Option<RollupRow> =
-                key.select(RollupRow::as_select()).first(sq).optional()?;
-            match existing {
-                Some(r) => {
-                    let max = if max > r.quantity_max.0 {
-                        max
-                    } else {
-                        r.quantity_max.0
-                    };
-                    diesel::update(key)
-                        .set((
-                            ur::events.eq(r.events + n),
-                            ur::quantity_sum.eq(DbDecimal(r.quantity_sum.0 + sum)),
-                            ur::quantity_max.eq(DbDecimal(max)),
-                        ))
-                        .execute(sq)?;
-                }
-                None => {
-                    diesel::insert_into(ur::table)
-                        .values(RollupRow {
-                            tenant_id: tenant_id.to_owned(),
-                            customer_id: customer_id.to_owned(),
-                            feature_key: feature_key.to_owned(),
-                            hour,
-                            events: n,
-                            quantity_sum: DbDecimal(sum),
-                            quantity_max: DbDecimal(max),
-                        })
-                        .execute(sq)?;
-                }
-            }
+        None => {
+            diesel::insert_into(ur::table)
+                .values(RollupRow {
+                    tenant_id: tenant_id.to_owned(),
+                    customer_id: customer_id.to_owned(),
+                    feature_key: feature_key.to_owned(),
+                    hour,
+                    events: n,
+                    quantity_sum: DbDecimal(sum),
+                    quantity_max: DbDecimal(max),
+                })
+                .execute(sq)?;
         }
     }
     Ok(())
@@ -350,8 +374,13 @@ impl UsageRepo for Store {
                     d.2 = e.quantity.clone();
                 }
             }
-            for ((customer, feature, hour), (n, sum, max)) in deltas {
-                add_to_rollup(c, tenant_id, customer, feature, hour, n, sum, max)?;
+            match c {
+                DbConnection::Postgres(pg) => add_to_rollups(pg, tenant_id, deltas)?,
+                DbConnection::Sqlite(sq) => {
+                    for ((customer, feature, hour), (n, sum, max)) in deltas {
+                        add_to_rollup(sq, tenant_id, customer, feature, hour, n, sum, max)?;
+                    }
+                }
             }
             Ok(fresh)
         })
