@@ -50,6 +50,31 @@ async fn huge_event_values_are_rejected_alone(s: TestServer) {
     assert_eq!(usage.body["breakdown"][0]["total_usage"], "7");
     assert_eq!(usage.body["breakdown"][0]["total_cost"], "0.7");
     assert_eq!(usage.body["breakdown"][0]["events"], 2);
+
+    // A JSON number beyond any float, in one event: that event alone is rejected.
+    let r = send(
+        s.admin(Method::POST, "/v1/events/batch")
+            .header("content-type", "application/json")
+            .body(format!(
+                r#"{{"events": [
+                    {{"event_id": "inf-1", "customer_id": "{cus}", "feature": "storage", "properties": {{"gb": 1e400}}}},
+                    {{"event_id": "ok-3", "customer_id": "{cus}", "feature": "storage", "properties": {{"gb": 1}}}}
+                ]}}"#
+            )),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(fixtures::event_statuses(&r), ["rejected", "accepted"]);
+    assert!(
+        r.body["results"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("out of range"),
+        "{}",
+        r.body
+    );
+    let usage = send(s.admin(Method::GET, &format!("/v1/customers/{cus}/usage?window=1d"))).await;
+    assert_eq!(usage.body["breakdown"][0]["total_usage"], "8");
 }
 
 async fn trailing_bytes_after_json_are_malformed(s: TestServer) {

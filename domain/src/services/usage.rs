@@ -192,11 +192,11 @@ impl UsageService {
             }
         }
         if !valid.is_empty() {
-            let stored: Vec<UsageEvent> = valid.iter().map(|(_, e)| e.clone()).collect();
+            let (at, stored): (Vec<usize>, Vec<UsageEvent>) = valid.into_iter().unzip();
             let fresh = self.repo.ingest(tenant_id, &stored)?;
-            for ((i, _), new) in valid.iter().zip(fresh) {
+            for (i, new) in at.into_iter().zip(fresh) {
                 if !new {
-                    outcomes[*i] = EventOutcome::Duplicate;
+                    outcomes[i] = EventOutcome::Duplicate;
                 }
             }
         }

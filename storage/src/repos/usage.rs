@@ -142,7 +142,8 @@ fn insert_new_events(
     rows: &[EventRow],
 ) -> QueryResult<Vec<String>> {
     use diesel::sql_types::{Array, Numeric, Text, Timestamptz};
-    let column = |f: fn(&EventRow) -> String| rows.iter().map(f).collect::<Vec<_>>();
+    // Bound by reference: a batch is thousands of strings, not worth copying.
+    let column = |f: fn(&EventRow) -> &str| rows.iter().map(f).collect::<Vec<_>>();
     let times = |f: fn(&EventRow) -> DateTime<Utc>| rows.iter().map(f).collect::<Vec<_>>();
     let found: Vec<NewEventId> = diesel::sql_query(
         "INSERT INTO usage_events \
@@ -154,13 +155,13 @@ fn insert_new_events(
          RETURNING event_id",
     )
     .bind::<Text, _>(tenant_id)
-    .bind::<Array<Text>, _>(column(|r| r.id.clone()))
-    .bind::<Array<Text>, _>(column(|r| r.event_id.clone()))
-    .bind::<Array<Text>, _>(column(|r| r.customer_id.clone()))
-    .bind::<Array<Text>, _>(column(|r| r.feature_key.clone()))
+    .bind::<Array<Text>, _>(column(|r| r.id.as_str()))
+    .bind::<Array<Text>, _>(column(|r| r.event_id.as_str()))
+    .bind::<Array<Text>, _>(column(|r| r.customer_id.as_str()))
+    .bind::<Array<Text>, _>(column(|r| r.feature_key.as_str()))
     .bind::<Array<Timestamptz>, _>(times(|r| r.timestamp.0))
-    .bind::<Array<Text>, _>(column(|r| r.properties.clone()))
-    .bind::<Array<Numeric>, _>(rows.iter().map(|r| r.quantity.0.clone()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(column(|r| r.properties.as_str()))
+    .bind::<Array<Numeric>, _>(rows.iter().map(|r| &r.quantity.0).collect::<Vec<_>>())
     .bind::<Array<Timestamptz>, _>(times(|r| r.received_at.0))
     .load(pg)?;
     Ok(found.into_iter().map(|r| r.event_id).collect())

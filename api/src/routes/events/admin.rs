@@ -75,23 +75,39 @@ pub async fn send_batch(
 ) -> Result<HttpResponse, ApiError> {
     let events = batch
         .events
-        .into_iter()
-        .map(|v| {
-            let id = v
-                .get("event_id")
-                .and_then(|x| x.as_str())
-                .unwrap_or_default()
-                .replace('\0', "");
-            let read = match nul_in_value(&v) {
-                Some(field) => Err(format!("malformed event: {field} {NUL}")),
-                None => serde_json::from_value::<EventBody>(v)
-                    .map(IncomingEvent::from)
-                    .map_err(|e| format!("malformed event: {e}")),
-            };
-            (id, read)
-        })
+        .iter()
+        .map(|raw| read_event(raw.get()))
         .collect();
     Ok(HttpResponse::Ok().json(ingest(&state, who.tenant_id, events).await?))
+}
+
+/// One event of a batch from its JSON text: its event_id (for the answer) and the event, or why
+/// it could not be read. A well-formed event is read straight into its type; anything else
+/// (and any text that may hold a NUL) is read as a JSON value first, to name what is wrong.
+fn read_event(text: &str) -> (String, Result<IncomingEvent, String>) {
+    // Without the escape there is no NUL (raw control characters are not valid JSON).
+    if !text.contains("\\u0000") {
+        if let Ok(e) = serde_json::from_str::<EventBody>(text) {
+            return (e.event_id.clone(), Ok(e.into()));
+        }
+    }
+    // The batch's parser checked the syntax, not the range of numbers (`1e400`).
+    let v: serde_json::Value = match serde_json::from_str(text) {
+        Ok(v) => v,
+        Err(e) => return (String::new(), Err(format!("malformed event: {e}"))),
+    };
+    let id = v
+        .get("event_id")
+        .and_then(|x| x.as_str())
+        .unwrap_or_default()
+        .replace('\0', "");
+    let read = match nul_in_value(&v) {
+        Some(field) => Err(format!("malformed event: {field} {NUL}")),
+        None => serde_json::from_value::<EventBody>(v)
+            .map(IncomingEvent::from)
+            .map_err(|e| format!("malformed event: {e}")),
+    };
+    (id, read)
 }
 
 /// Raw events, newest first.

@@ -46,7 +46,7 @@ pub struct EventBatch {
     /// 1 to 1,000 events. Each is read on its own: a malformed one is rejected with its reason
     /// and never blocks the others.
     #[schema(value_type = Vec<EventBody>)]
-    pub events: Vec<serde_json::Value>,
+    pub events: Vec<Box<serde_json::value::RawValue>>,
 }
 
 /// What happened to one event.
