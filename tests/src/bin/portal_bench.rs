@@ -12,7 +12,8 @@
 //! 3. each path again at half its measured throughput, paced (open loop: a request's latency
 //!    counts from when it was due, so a stall is not hidden), for p99;
 //! 4. the server's resident memory at idle, under the reads and under ingestion (4 clients
-//!    sending batches of 1,000 events).
+//!    sending batches of 1,000 events), and the share of the machine's CPU the load generator
+//!    (this process) and the server used during ingestion.
 //!
 //! With `--grow` (anywhere in the arguments), instead of steps 3 and 4 it then loads 100,000
 //! customers, 1,000,000 finalized invoices and the hourly rollups of 100,000,000 usage events
@@ -70,6 +71,20 @@ impl Server {
         );
         v
     }
+}
+
+/// User + system CPU seconds a process (`self` or a pid) has used, all its threads, from
+/// `/proc/<pid>/stat` (fields 14 and 15, in clock ticks: 100 a second on Linux).
+fn cpu_seconds(pid: &str) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // The command name (field 2) may hold spaces; the fields after it follow its ')'.
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let f: Vec<f64> = after
+        .split_whitespace()
+        .map(|x| x.parse().unwrap_or(0.0))
+        .collect();
+    // After ')': state is field 3, so utime (14) and stime (15) are at 11 and 12.
+    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -656,8 +671,20 @@ async fn main() {
         }
         return;
     }
+    let (gen0, srv0, t0) = (
+        cpu_seconds("self"),
+        cpu_seconds(&server.child.id().to_string()),
+        Instant::now(),
+    );
     let (rate, ingest_rss) = peak_rss(server.child.id(), ingest(&server, seconds)).await;
-    println!("ingestion, 4 clients × batches of 1,000: {rate:.0} events/s");
+    let machine = t0.elapsed().as_secs_f64() * cores as f64;
+    let share = |cpu: f64| 100.0 * cpu / machine;
+    println!(
+        "ingestion, 4 clients × batches of 1,000: {rate:.0} events/s \
+         (CPU of the machine: load generator {:.0}%, server {:.0}%)",
+        share(cpu_seconds("self") - gen0),
+        share(cpu_seconds(&server.child.id().to_string()) - srv0)
+    );
     println!(
         "server RSS: idle {:.1} MB, reads {:.1} MB, ingestion {:.1} MB",
         idle_rss as f64 / 1024.0,
