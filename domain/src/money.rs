@@ -8,7 +8,7 @@
 
 use std::str::FromStr;
 
-use bigdecimal::{BigDecimal, RoundingMode};
+use bigdecimal::{BigDecimal, RoundingMode, ToPrimitive};
 
 use crate::{DomainError, DomainResult};
 
@@ -18,6 +18,48 @@ pub use bigdecimal::BigDecimal as Decimal;
 /// `0` for zero. Two equal amounts always have the same canonical text, so SQLite can store
 /// them as TEXT and compare them for equality.
 pub fn canonical(d: &BigDecimal) -> String {
+    // Almost every amount fits in 128 bits: written with integer arithmetic, without the
+    // base-10 conversions of `normalized` and `to_plain_string` (about 5% of the server's CPU
+    // on a page of invoices). The same text as the general path below, which a test checks.
+    let (int, scale) = d.as_bigint_and_scale();
+    if let (Some(v), -64..=64) = (int.to_i128(), scale) {
+        return canonical_i128(v, scale);
+    }
+    canonical_big(d)
+}
+
+/// [`canonical`] of `v` × 10^-`scale`.
+fn canonical_i128(mut v: i128, mut scale: i64) -> String {
+    if v == 0 {
+        return "0".to_owned();
+    }
+    while scale > 0 && v % 10 == 0 {
+        v /= 10;
+        scale -= 1;
+    }
+    let digits = v.unsigned_abs().to_string();
+    let mut s = String::with_capacity(digits.len() + 3 + scale.unsigned_abs() as usize);
+    if v < 0 {
+        s.push('-');
+    }
+    let scale = scale as isize;
+    if scale <= 0 {
+        s.push_str(&digits);
+        s.extend((0..-scale).map(|_| '0'));
+    } else if digits.len() as isize > scale {
+        let (whole, fraction) = digits.split_at(digits.len() - scale as usize);
+        s.push_str(whole);
+        s.push('.');
+        s.push_str(fraction);
+    } else {
+        s.push_str("0.");
+        s.extend((digits.len() as isize..scale).map(|_| '0'));
+        s.push_str(&digits);
+    }
+    s
+}
+
+fn canonical_big(d: &BigDecimal) -> String {
     let n = d.normalized();
     if n.sign() == bigdecimal::num_bigint::Sign::NoSign {
         return "0".to_owned();
@@ -309,6 +351,29 @@ mod tests {
 
     fn d(s: &str) -> BigDecimal {
         BigDecimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn canonical_text_of_small_amounts_is_the_general_one() {
+        let mut ints: Vec<i128> = vec![0, 1, -1, 7, 10, -10, 100, 1050, -1050, 123_456_789];
+        ints.extend([
+            i128::MAX,
+            i128::MIN,
+            i128::MAX - 9,
+            i128::MIN + 10,
+            10i128.pow(38),
+        ]);
+        let mut x: i128 = 1;
+        for _ in 0..38 {
+            x *= 10;
+            ints.extend([x, -x, x + 1, x - 1, x / 7 * 3, -(x / 3 * 2)]);
+        }
+        for &int in &ints {
+            for scale in -70..=70 {
+                let v = BigDecimal::new(int.into(), scale);
+                assert_eq!(canonical(&v), canonical_big(&v), "{int} scale {scale}");
+            }
+        }
     }
 
     #[test]
