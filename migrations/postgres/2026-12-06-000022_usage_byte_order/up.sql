@@ -2,8 +2,8 @@
 -- compares all text. Under a linguistic collation (the database default, e.g. en_US.UTF-8 or
 -- C.UTF-8) every index comparison goes through strcoll: with three indexes on usage_events and
 -- a thousand events a batch, that was about a fifth of PostgreSQL's time at ingestion. These
--- columns hold identifiers, keys and JSON, never text a person sorts, and are only compared for
--- equality or ordered as identifiers (whose ASCII order the two collations share).
+-- columns hold identifiers and keys, never text a person sorts: they are compared for equality,
+-- and only `id` is ordered (a prefix and lowercase base32, ordered alike under either collation).
 ALTER TABLE usage_events
     ALTER COLUMN id TYPE TEXT COLLATE "C",
     ALTER COLUMN tenant_id TYPE TEXT COLLATE "C",
