@@ -671,9 +671,10 @@ async fn main() {
         }
         return;
     }
+    let server_pid = server.child.id().to_string();
     let (gen0, srv0, t0) = (
         cpu_seconds("self"),
-        cpu_seconds(&server.child.id().to_string()),
+        cpu_seconds(&server_pid),
         Instant::now(),
     );
     let (rate, ingest_rss) = peak_rss(server.child.id(), ingest(&server, seconds)).await;
@@ -683,7 +684,7 @@ async fn main() {
         "ingestion, 4 clients × batches of 1,000: {rate:.0} events/s \
          (CPU of the machine: load generator {:.0}%, server {:.0}%)",
         share(cpu_seconds("self") - gen0),
-        share(cpu_seconds(&server.child.id().to_string()) - srv0)
+        share(cpu_seconds(&server_pid) - srv0)
     );
     println!(
         "server RSS: idle {:.1} MB, reads {:.1} MB, ingestion {:.1} MB",
