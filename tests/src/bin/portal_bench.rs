@@ -8,7 +8,10 @@
 //! a wallet with 40 movements, a subscription, 7 days of usage), then:
 //! 1. `pgbench -S` (in a schema of its own in TEST_DATABASE_URL) at the same concurrency: the
 //!    database's ceiling for one indexed read per transaction;
-//! 2. `wrk` on each read path at that concurrency, and its ratio to the pgbench TPS;
+//! 2. `wrk` on each read path at that concurrency, and its ratio to the pgbench TPS, with the CPU
+//!    each request cost the server and (on PostgreSQL) the database's processes, beside what one
+//!    pgbench transaction cost the database and pgbench; `/readyz` (one `SELECT 1`, no
+//!    credentials) is the floor of any request that makes one database round trip;
 //! 3. each path again at half its measured throughput, paced (open loop: a request's latency
 //!    counts from when it was due, so a stall is not hidden), for p99;
 //! 4. the server's resident memory at idle, under the reads and under ingestion (4 clients
@@ -73,18 +76,53 @@ impl Server {
     }
 }
 
-/// User + system CPU seconds a process (`self` or a pid) has used, all its threads, from
-/// `/proc/<pid>/stat` (fields 14 and 15, in clock ticks: 100 a second on Linux).
-fn cpu_seconds(pid: &str) -> f64 {
+/// Fields of `/proc/<pid>/stat` after the command name (which may hold spaces): the state is
+/// the first, so field N of proc(5) is at N - 3.
+fn stat_fields(pid: &str) -> Vec<f64> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    // The command name (field 2) may hold spaces; the fields after it follow its ')'.
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
-    let f: Vec<f64> = after
+    after
         .split_whitespace()
         .map(|x| x.parse().unwrap_or(0.0))
-        .collect();
-    // After ')': state is field 3, so utime (14) and stime (15) are at 11 and 12.
-    (f.get(11).unwrap_or(&0.0) + f.get(12).unwrap_or(&0.0)) / 100.0
+        .collect()
+}
+
+/// Clock ticks (100 a second on Linux) of the given proc(5) stat fields, in seconds.
+fn ticks(f: &[f64], fields: &[usize]) -> f64 {
+    fields
+        .iter()
+        .map(|n| f.get(n - 3).unwrap_or(&0.0))
+        .sum::<f64>()
+        / 100.0
+}
+
+/// User + system CPU seconds a process (`self` or a pid) has used, all its threads (`utime`,
+/// `stime`).
+fn cpu_seconds(pid: &str) -> f64 {
+    ticks(&stat_fields(pid), &[14, 15])
+}
+
+/// CPU seconds of this process's children that have been waited for (`cutime`, `cstime`): what
+/// a finished `pgbench` used.
+fn children_cpu_seconds() -> f64 {
+    ticks(&stat_fields("self"), &[16, 17])
+}
+
+/// CPU seconds used so far by PostgreSQL: every `postgres` process, and the backends that have
+/// exited (counted in the postmaster's children's time).
+fn postgres_cpu_seconds() -> f64 {
+    let Ok(dir) = std::fs::read_dir("/proc") else {
+        return 0.0;
+    };
+    dir.filter_map(Result::ok)
+        .filter_map(|e| e.file_name().to_str().map(str::to_owned))
+        .filter(|pid| pid.bytes().all(|b| b.is_ascii_digit()))
+        .filter(|pid| {
+            std::fs::read_to_string(format!("/proc/{pid}/comm"))
+                .is_ok_and(|c| c.trim() == "postgres")
+        })
+        .map(|pid| ticks(&stat_fields(&pid), &[14, 15, 16, 17]))
+        .sum()
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -267,6 +305,8 @@ async fn seed(s: &Server) -> (String, String, String, String) {
 
 struct Wrk {
     rps: f64,
+    /// Requests completed in the run.
+    requests: f64,
     p50_ms: f64,
     p99_ms: f64,
     /// wrk's own lines about failed requests ("Non-2xx or 3xx responses: …", "Socket errors:
@@ -297,6 +337,11 @@ fn wrk(url: &str, header: (&str, &str), seconds: u64, connections: usize) -> Wrk
     };
     Wrk {
         rps: number("Requests/sec:").unwrap_or(0.0),
+        requests: text
+            .lines()
+            .find(|l| l.contains(" requests in "))
+            .and_then(|l| l.split_whitespace().next()?.parse().ok())
+            .unwrap_or(0.0),
         p50_ms: number("50%").unwrap_or(f64::NAN),
         p99_ms: number("99%").unwrap_or(f64::NAN),
         errors: text
@@ -318,8 +363,15 @@ fn ms(v: &str) -> Option<f64> {
     None
 }
 
-/// `pgbench -S` at `connections` for `seconds` in a schema of its own: its TPS.
-fn pgbench(seconds: u64, connections: usize) -> Option<f64> {
+/// `pgbench -S` at `connections` for `seconds` in a schema of its own.
+struct Ceiling {
+    tps: f64,
+    /// CPU per transaction of PostgreSQL's processes and of pgbench itself, in µs.
+    db_us: f64,
+    client_us: f64,
+}
+
+fn pgbench(seconds: u64, connections: usize) -> Option<Ceiling> {
     let (url, admin, schema) = pg_schema("pgbench")?;
     let init = Command::new("pgbench")
         .args(["-i", "-q", "-s", "10", &url])
@@ -330,6 +382,7 @@ fn pgbench(seconds: u64, connections: usize) -> Option<f64> {
         "pgbench -i: {}",
         String::from_utf8_lossy(&init.stderr)
     );
+    let (db0, client0) = (postgres_cpu_seconds(), children_cpu_seconds());
     let run = Command::new("pgbench")
         .args([
             "-S",
@@ -341,11 +394,27 @@ fn pgbench(seconds: u64, connections: usize) -> Option<f64> {
         ])
         .output()
         .unwrap();
+    let (db, client) = (
+        postgres_cpu_seconds() - db0,
+        children_cpu_seconds() - client0,
+    );
     drop_schema(&admin, &schema);
-    String::from_utf8_lossy(&run.stdout)
-        .lines()
-        .find(|l| l.starts_with("tps"))
-        .and_then(|l| l.split_whitespace().nth(2)?.parse().ok())
+    let out = String::from_utf8_lossy(&run.stdout);
+    let after = |prefix: &str, nth: usize| -> Option<f64> {
+        let line = out.lines().find(|l| l.starts_with(prefix))?;
+        line[prefix.len()..]
+            .split_whitespace()
+            .nth(nth)?
+            .parse()
+            .ok()
+    };
+    let tps = after("tps", 1)?;
+    let transactions = after("number of transactions actually processed:", 0)?;
+    Some(Ceiling {
+        tps,
+        db_us: db * 1e6 / transactions,
+        client_us: client * 1e6 / transactions,
+    })
 }
 
 /// `rate` requests/s spread over `connections` clients for `seconds`, each due on its schedule
@@ -359,6 +428,9 @@ async fn paced(
 ) -> (f64, f64, f64) {
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
+        // Under the server's 5 s keep-alive: a connection idle that long may be closed by the
+        // server just as it is reused, and the request fails (hyper's IncompleteMessage).
+        .pool_idle_timeout(Duration::from_secs(4))
         .build()
         .unwrap();
     let per_client = Duration::from_secs_f64(connections as f64 / rate);
@@ -544,9 +616,17 @@ async fn main() {
         "backend={} connections={connections} seconds={seconds} cores={cores}",
         if postgres { "postgres" } else { "sqlite" }
     );
-    match ceiling {
-        Some(tps) => println!("pgbench -S -c{connections} -j2 (scale 10): {tps:.0} TPS"),
-        None => println!("pgbench: TEST_DATABASE_URL not set, no ratios"),
+    match &ceiling {
+        Some(c) => println!(
+            "pgbench -S -c{connections} -j2 (scale 10): {:.0} TPS; CPU per transaction: \
+             PostgreSQL {:.0} µs, pgbench {:.0} µs; at half that rate a request may cost the \
+             machine {:.0} µs of CPU in all (load generator included)",
+            c.tps,
+            c.db_us,
+            c.client_us,
+            cores as f64 * 1e6 / (c.tps / 2.0)
+        ),
+        None => println!("pgbench: not run, no ratios"),
     }
     let session = ("X-Session-Token", token.as_str());
     let admin = ("x-api-key", server.key.as_str());
@@ -573,12 +653,14 @@ async fn main() {
             format!("/v1/customers/{cus}"),
             admin,
         ),
+        ("readyz (one SELECT 1)", "/readyz".into(), admin),
         ("healthz (no database)", "/healthz".into(), admin),
     ];
     println!(
-        "{:34} {:>9} {:>7} {:>16} {:>25}",
-        "path", "req/s", "ratio", "wrk p50/p99 ms", "at half: p50/p99/max ms"
+        "{:34} {:>9} {:>7} {:>16} {:>25} {:>17}",
+        "path", "req/s", "ratio", "wrk p50/p99 ms", "at half: p50/p99/max ms", "CPU µs server/db"
     );
+    let server_pid = server.child.id().to_string();
     let mut read_rss = 0;
     let mut small = Vec::new();
     for (name, path, header) in &paths {
@@ -586,22 +668,33 @@ async fn main() {
             continue;
         }
         let url = format!("{}{path}", server.base);
+        let (srv0, db0) = (cpu_seconds(&server_pid), postgres_cpu_seconds());
         let (w, rss) = peak_rss(server.child.id(), async {
             wrk(&url, *header, seconds, connections)
         })
         .await;
+        let per_request = |cpu: f64| cpu * 1e6 / w.requests.max(1.0);
+        let server_us = per_request(cpu_seconds(&server_pid) - srv0);
+        // SQLite runs inside the server: its work is in the server's figure.
+        let db_us = match postgres {
+            true => format!("{:.0}", per_request(postgres_cpu_seconds() - db0)),
+            false => "-".to_owned(),
+        };
         read_rss = read_rss.max(rss);
         small.push(w.rps);
-        // The framework's ceiling is beyond what this client can pace.
+        // The two references are not product paths, and the framework's ceiling is beyond what
+        // this client can pace.
         let (p50, p99, max) = match path.as_str() {
             _ if grow => (f64::NAN, f64::NAN, f64::NAN),
-            "/healthz" => (f64::NAN, f64::NAN, f64::NAN),
+            "/healthz" | "/readyz" => (f64::NAN, f64::NAN, f64::NAN),
             _ => paced(&url, *header, w.rps / 2.0, seconds, connections).await,
         };
-        let ratio = ceiling.map_or("-".to_owned(), |t| format!("{:.2}×", w.rps / t));
+        let ratio = ceiling
+            .as_ref()
+            .map_or("-".to_owned(), |c| format!("{:.2}×", w.rps / c.tps));
         println!(
-            "{name:34} {:>9.0} {ratio:>7} {:>7.2} / {:>6.2} {:>8.2} / {:>5.2} / {:>6.1}{}",
-            w.rps, w.p50_ms, w.p99_ms, p50, p99, max, w.errors
+            "{name:34} {:>9.0} {ratio:>7} {:>7.2} / {:>6.2} {:>8.2} / {:>5.2} / {:>6.1} {:>9.0} / {db_us:>5}{}",
+            w.rps, w.p50_ms, w.p99_ms, p50, p99, max, server_us, w.errors
         );
     }
     if only.is_some() {
@@ -671,7 +764,6 @@ async fn main() {
         }
         return;
     }
-    let server_pid = server.child.id().to_string();
     let (gen0, srv0, t0) = (
         cpu_seconds("self"),
         cpu_seconds(&server_pid),
