@@ -94,9 +94,55 @@ impl DatabaseUrl {
     fn establish(&self) -> Result<DbConnection, ConnectionError> {
         Ok(match self {
             Self::Postgres(url) => DbConnection::Postgres(PgConnection::establish(url)?),
-            Self::Sqlite(path) => DbConnection::Sqlite(SqliteConnection::establish(path)?),
+            Self::Sqlite(path) => {
+                stable_sqlite_plans();
+                DbConnection::Sqlite(SqliteConnection::establish(path)?)
+            }
         })
     }
+}
+
+/// Turns on SQLite's query planner stability guarantee (QPSG) for every connection this process
+/// opens from now on.
+///
+/// Without it, SQLite plans with the values bound to some parameters: since 3.53 a bound
+/// `LIMIT ?` is read as a constant, as are the values compared with a partial index's predicate
+/// and a `LIKE` pattern. A statement so planned is marked stale by its next bind, even of the
+/// same value, and parsed and planned again on its next step: every cached read with a `LIMIT`
+/// (each `.first()`, each page) was re-prepared on every execution, a third of a session check's
+/// CPU on SQLite. With QPSG a statement keeps the plan it was prepared with, whatever is bound,
+/// which is what the statement cache is for. The queries that rely on a partial index state its
+/// predicate literally (`credit_lots.available <> 0`, `status = 'pending'`), as PostgreSQL's
+/// generic plans need too, so no plan depended on a bound value.
+pub fn stable_sqlite_plans() {
+    use libsqlite3_sys as ffi;
+    use std::ffi::{c_char, c_int};
+
+    /// Called by SQLite as each connection opens; a non-OK answer fails the open.
+    unsafe extern "C" fn enable_qpsg(
+        db: *mut ffi::sqlite3,
+        _err: *mut *mut c_char,
+        _api: *const ffi::sqlite3_api_routines,
+    ) -> c_int {
+        // SAFETY: `db` is the connection being opened; ENABLE_QPSG takes an int (1: on) and an
+        // optional int pointer for the setting's new value, not wanted here.
+        unsafe {
+            ffi::sqlite3_db_config(
+                db,
+                ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
+                1 as c_int,
+                std::ptr::null_mut::<c_int>(),
+            )
+        }
+    }
+
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    REGISTER.call_once(|| {
+        // SAFETY: `enable_qpsg` has the signature SQLite calls an automatic extension with, and
+        // is a plain function that lives as long as the process.
+        let rc = unsafe { ffi::sqlite3_auto_extension(Some(enable_qpsg)) };
+        assert_eq!(rc, ffi::SQLITE_OK, "sqlite3_auto_extension failed");
+    });
 }
 
 pub struct Manager(DatabaseUrl);
@@ -451,5 +497,70 @@ where
             <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)?;
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::ffi::{c_int, CStr};
+    use std::ptr::null_mut;
+
+    use libsqlite3_sys as ffi;
+
+    /// Times SQLite re-prepared `SELECT … LIMIT ?` over three executions, each binding its
+    /// parameters again, on a new in-memory connection; `qpsg` forces the setting on it.
+    fn reprepares(qpsg: Option<bool>) -> c_int {
+        let run = |db: *mut ffi::sqlite3, sql: &CStr| {
+            // SAFETY: an open connection and a NUL-terminated statement.
+            let rc = unsafe { ffi::sqlite3_exec(db, sql.as_ptr(), None, null_mut(), null_mut()) };
+            assert_eq!(rc, ffi::SQLITE_OK);
+        };
+        // SAFETY: each call gets the handles the previous calls returned, checked for SQLITE_OK,
+        // and both handles are released at the end.
+        unsafe {
+            let mut db = null_mut();
+            assert_eq!(
+                ffi::sqlite3_open(c":memory:".as_ptr(), &mut db),
+                ffi::SQLITE_OK
+            );
+            if let Some(on) = qpsg {
+                let rc = ffi::sqlite3_db_config(
+                    db,
+                    ffi::SQLITE_DBCONFIG_ENABLE_QPSG,
+                    on as c_int,
+                    null_mut::<c_int>(),
+                );
+                assert_eq!(rc, ffi::SQLITE_OK);
+            }
+            run(db, c"CREATE TABLE t (id INTEGER PRIMARY KEY, v TEXT)");
+            run(db, c"INSERT INTO t VALUES (1, 'a'), (2, 'b'), (3, 'c')");
+            let mut stmt = null_mut();
+            let sql = c"SELECT v FROM t WHERE id > ?1 ORDER BY id LIMIT ?2";
+            let rc = ffi::sqlite3_prepare_v2(db, sql.as_ptr(), -1, &mut stmt, null_mut());
+            assert_eq!(rc, ffi::SQLITE_OK);
+            for _ in 0..3 {
+                assert_eq!(ffi::sqlite3_bind_int64(stmt, 1, 1), ffi::SQLITE_OK);
+                assert_eq!(ffi::sqlite3_bind_int64(stmt, 2, 1), ffi::SQLITE_OK);
+                assert_eq!(ffi::sqlite3_step(stmt), ffi::SQLITE_ROW);
+                let v = CStr::from_ptr(ffi::sqlite3_column_text(stmt, 0).cast());
+                assert_eq!(v, c"b");
+                ffi::sqlite3_reset(stmt);
+            }
+            let n = ffi::sqlite3_stmt_status(stmt, ffi::SQLITE_STMTSTATUS_REPREPARE, 0);
+            ffi::sqlite3_finalize(stmt);
+            ffi::sqlite3_close(db);
+            n
+        }
+    }
+
+    #[test]
+    fn a_bound_limit_keeps_its_prepared_plan_on_every_sqlite_connection() {
+        // Opening a connection the way the pool does turns the setting on process-wide.
+        super::DatabaseUrl::Sqlite(":memory:".into())
+            .establish()
+            .expect("open an in-memory database");
+        assert_eq!(reprepares(None), 0, "a connection opened afterwards");
+        // What it prevents: SQLite's own default re-plans on every rebind of LIMIT.
+        assert!(reprepares(Some(false)) >= 3);
     }
 }
