@@ -8,7 +8,7 @@ use domain::{DomainError, DomainResult};
 
 use super::stored::stored_id;
 use super::stored::{json, Stored};
-use super::{first_locked, internal, lower, newest_first, scoped, scoped_search, TxError};
+use super::{first_locked, internal, lower, newest_first, one_of, scoped, scoped_search, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::prepared::Prepare;
 use crate::schema::{invoice_counters as ic, invoices as inv};
@@ -187,7 +187,7 @@ macro_rules! open {
             .filter(inv::tenant_id.eq(&$customer.tenant_id))
             .filter(inv::customer_id.eq(&$customer.customer_id))
             .filter(inv::status.eq("finalized"))
-            .filter(inv::payment_status.eq_any(["unpaid", "partially_paid"]))
+            .filter(one_of!(inv::payment_status, ["unpaid", "partially_paid"]))
     };
 }
 
@@ -345,7 +345,7 @@ impl InvoiceRepo for Store {
         if let Some(t) = f.overdue_at {
             q = q
                 .filter(inv::status.eq("finalized"))
-                .filter(inv::payment_status.eq_any(["unpaid", "partially_paid"]))
+                .filter(one_of!(inv::payment_status, ["unpaid", "partially_paid"]))
                 .filter(inv::due_at.lt(DbTime(t)));
         }
         let rows: Vec<InvoiceRow> =

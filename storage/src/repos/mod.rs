@@ -80,6 +80,16 @@ macro_rules! scoped_search {
 }
 pub(crate) use scoped_search;
 
+/// `column = a OR column = b …` for a fixed list of values: a statement with as many binds every
+/// time, which SQLite's statement cache keeps. (`eq_any` writes `IN (?, ?, …)` on SQLite, whose
+/// bind count follows the list, so diesel prepares it anew on every call.)
+macro_rules! one_of {
+    ($column:expr, [$first:expr $(, $rest:expr)* $(,)?]) => {
+        $column.eq($first)$(.or($column.eq($rest)))*
+    };
+}
+pub(crate) use one_of;
+
 /// One page of a (boxed) query, newest first by id: the rows after the cursor's id, one more
 /// than the page so [`domain::page::Page::from_rows`] can tell whether another follows. Keyset
 /// paging: no OFFSET scans, and stable while rows are added.

@@ -9,7 +9,7 @@ use domain::subscription::{BillingAnchor, Collection, Subscription, Subscription
 use domain::DomainResult;
 
 use super::stored::{json, stored_id, Stored};
-use super::{first_locked, internal, newest_first, scoped, TxError};
+use super::{first_locked, internal, newest_first, one_of, scoped, TxError};
 use crate::connection::{write_tx, DbConnection};
 use crate::prepared::Prepare;
 use crate::schema::subscriptions as su;
@@ -215,17 +215,19 @@ impl SubscriptionRepo for Store {
 
     fn running(&self, customer: &CustomerScope) -> DomainResult<Vec<Subscription>> {
         let mut conn = self.conn()?;
-        let live = [
-            SubscriptionStatus::Trialing,
-            SubscriptionStatus::Active,
-            SubscriptionStatus::PastDue,
-            SubscriptionStatus::Paused,
-        ]
-        .map(SubscriptionStatus::as_str);
+        use SubscriptionStatus::{Active, PastDue, Paused, Trialing};
         su::table
             .filter(su::tenant_id.eq(&customer.tenant_id))
             .filter(su::customer_id.eq(&customer.customer_id))
-            .filter(su::status.eq_any(live))
+            .filter(one_of!(
+                su::status,
+                [
+                    Trialing.as_str(),
+                    Active.as_str(),
+                    PastDue.as_str(),
+                    Paused.as_str()
+                ]
+            ))
             .order(su::id.desc())
             .select(SubscriptionRow::as_select())
             .load(&mut *conn)
