@@ -114,7 +114,7 @@ impl DatabaseUrl {
 /// which is what the statement cache is for. The queries that rely on a partial index state its
 /// predicate literally (`credit_lots.available <> 0`, `status = 'pending'`), as PostgreSQL's
 /// generic plans need too, so no plan depended on a bound value.
-pub fn stable_sqlite_plans() {
+fn stable_sqlite_plans() {
     use libsqlite3_sys as ffi;
     use std::ffi::{c_char, c_int};
 
