@@ -105,9 +105,9 @@ impl DatabaseUrl {
 /// Turns on SQLite's query planner stability guarantee (QPSG) for every connection this process
 /// opens from now on.
 ///
-/// Without it, SQLite plans with the values bound to some parameters: since 3.53 a bound
-/// `LIMIT ?` is read as a constant, as are the values compared with a partial index's predicate
-/// and a `LIKE` pattern. A statement so planned is marked stale by its next bind, even of the
+/// Without it, SQLite plans with the values bound to some parameters: the bundled SQLite
+/// (3.53) reads a bound `LIMIT ?` as a constant, as are the values compared with a partial
+/// index's predicate and a `LIKE` pattern. A statement so planned is marked stale by its next bind, even of the
 /// same value, and parsed and planned again on its next step: every cached read with a `LIMIT`
 /// (each `.first()`, each page) was re-prepared on every execution, half of a session check's
 /// CPU on SQLite. With QPSG a statement keeps the plan it was prepared with, whatever is bound,
