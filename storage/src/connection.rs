@@ -107,9 +107,9 @@ impl DatabaseUrl {
 ///
 /// Without it, SQLite plans with the values bound to some parameters: the bundled SQLite
 /// (3.53) reads a bound `LIMIT ?` as a constant, as are the values compared with a partial
-/// index's predicate and a `LIKE` pattern. A statement so planned is marked stale by its next bind, even of the
-/// same value, and parsed and planned again on its next step: every cached read with a `LIMIT`
-/// (each `.first()`, each page) was re-prepared on every execution, half of a session check's
+/// index's predicate and a `LIKE` pattern. A statement so planned is marked stale by its next
+/// bind, even of the same value, and parsed and planned again on its next step: every cached
+/// read with a `LIMIT` (each `.first()`, each page) was re-prepared on every execution, half of a session check's
 /// CPU on SQLite. With QPSG a statement keeps the plan it was prepared with, whatever is bound,
 /// which is what the statement cache is for. The queries that rely on a partial index state its
 /// predicate literally (`credit_lots.available <> 0`, `status = 'pending'`), as PostgreSQL's
