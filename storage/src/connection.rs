@@ -105,15 +105,15 @@ impl DatabaseUrl {
 /// Turns on SQLite's query planner stability guarantee (QPSG) for every connection this process
 /// opens from now on.
 ///
-/// Without it, SQLite plans with the values bound to some parameters: the bundled SQLite
-/// (3.53) reads a bound `LIMIT ?` as a constant, as are the values compared with a partial
-/// index's predicate and a `LIKE` pattern. A statement so planned is marked stale by its next
-/// bind, even of the same value, and parsed and planned again on its next step: every cached
-/// read with a `LIMIT` (each `.first()`, each page) was re-prepared on every execution, half of a session check's
-/// CPU on SQLite. With QPSG a statement keeps the plan it was prepared with, whatever is bound,
-/// which is what the statement cache is for. The queries that rely on a partial index state its
-/// predicate literally (`credit_lots.available <> 0`, `status = 'pending'`), as PostgreSQL's
-/// generic plans need too, so no plan depended on a bound value.
+/// Without it, SQLite plans with the values bound to some parameters: the bundled SQLite (3.53)
+/// reads a bound `LIMIT ?` as a constant, as are the values compared with a partial index's
+/// predicate and a `LIKE` pattern. A statement so planned is marked stale by its next bind, even of
+/// the same value, and parsed and planned again on its next step: every cached read with a `LIMIT`
+/// (each `.first()`, each page) was re-prepared on every execution, half of a session check's CPU
+/// on SQLite. With QPSG a statement keeps the plan it was prepared with, whatever is bound, which
+/// is what the statement cache is for. The queries that rely on a partial index state its predicate
+/// literally (`credit_lots.available <> 0`, `status = 'pending'`), as PostgreSQL's generic plans
+/// need too, so no plan depended on a bound value.
 fn stable_sqlite_plans() {
     use libsqlite3_sys as ffi;
     use std::ffi::{c_char, c_int};
