@@ -137,7 +137,7 @@ impl AppState {
             invoices,
             usage,
             accounts: AccountService::new(shared.clone()),
-            activity: ActivityService::new(shared.clone()),
+            activity: ActivityService::new(shared.clone(), shared.clone()),
             api_keys: ApiKeyService::new(shared.clone()),
             customers: CustomerService::new(
                 shared.clone(),
@@ -162,6 +162,7 @@ impl AppState {
             audit: AuditService::new(shared.clone()),
             payments,
             payment_methods: PaymentMethodService::new(
+                shared.clone(),
                 shared.clone(),
                 shared.clone(),
                 shared.clone(),

@@ -13,7 +13,9 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use actix_web::web::Data;
-use domain::webhook::{forbidden_ip, DeliveryAttempt, Dispatch};
+use domain::webhook::{
+    always_forbidden_ip, forbidden_ip, metadata_host, DeliveryAttempt, Dispatch,
+};
 use rand::Rng;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender};
@@ -50,13 +52,23 @@ pub struct Sender {
 /// Resolves names like the system does, then drops every forbidden address: a name that
 /// resolves only to loopback, private or metadata addresses cannot be reached, however it was
 /// registered (checked at each connection, so DNS changes after registration do not help).
-struct GuardedResolver;
+/// With insecure targets allowed (`strict: false`) only link-local addresses (cloud metadata)
+/// are dropped.
+struct GuardedResolver {
+    strict: bool,
+}
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
+        let strict = self.strict;
         Box::pin(async move {
+            if metadata_host(name.as_str()) {
+                return Err(format!("{} is a cloud metadata service", name.as_str()).into());
+            }
             let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
-            let allowed: Vec<SocketAddr> = found.filter(|a| !forbidden_ip(a.ip())).collect();
+            let allowed: Vec<SocketAddr> = found
+                .filter(|a| !always_forbidden_ip(a.ip()) && !(strict && forbidden_ip(a.ip())))
+                .collect();
             if allowed.is_empty() {
                 return Err(format!(
                     "{} resolves only to loopback, private, link-local or reserved addresses",
@@ -83,10 +95,11 @@ impl Sender {
             .no_proxy()
             .user_agent(concat!("portal-api-webhooks/", env!("CARGO_PKG_VERSION")))
             .pool_idle_timeout(Duration::from_secs(30));
+        builder = builder.dns_resolver(Arc::new(GuardedResolver {
+            strict: !allow_insecure,
+        }));
         if !allow_insecure {
-            builder = builder
-                .https_only(true)
-                .dns_resolver(Arc::new(GuardedResolver));
+            builder = builder.https_only(true);
         }
         let client = builder
             .build()
@@ -128,16 +141,17 @@ impl Sender {
 
     async fn post(&self, d: &Dispatch, timestamp: i64) -> Result<(u16, String), String> {
         let url = reqwest::Url::parse(&d.url).map_err(|e| format!("invalid URL: {e}"))?;
-        if !self.allow_insecure {
-            // An address written as an IP does not go through the resolver.
-            let literal = match url.host() {
-                Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
-                Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
-                _ => None,
-            };
-            if literal.is_some_and(forbidden_ip) {
-                return Err("the URL points at a loopback, private or reserved address".into());
-            }
+        // An address written as an IP does not go through the resolver.
+        let literal = match url.host() {
+            Some(url::Host::Ipv4(ip)) => Some(IpAddr::V4(ip)),
+            Some(url::Host::Ipv6(ip)) => Some(IpAddr::V6(ip)),
+            _ => None,
+        };
+        if literal.is_some_and(always_forbidden_ip) {
+            return Err("the URL points at a link-local (cloud metadata) address".into());
+        }
+        if !self.allow_insecure && literal.is_some_and(forbidden_ip) {
+            return Err("the URL points at a loopback, private or reserved address".into());
         }
         let signature = domain::webhook::signature(&d.secrets, &d.event_id, timestamp, &d.payload)
             .map_err(|e| e.to_string())?;

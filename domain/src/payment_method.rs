@@ -97,6 +97,7 @@ impl PaymentMethod {
             255,
             false,
         );
+        refuse_card_number(&mut errors, "provider", Some(&input.provider));
         if looks_like_card_number(&input.provider_reference) {
             errors.push(FieldError::new(
                 "provider_reference",
@@ -210,6 +211,13 @@ fn check_display(errors: &mut Vec<FieldError>, d: &Display) {
         false,
     );
     check_text(errors, "bank_name", d.bank_name.as_ref(), MAX_TEXT, false);
+    for (field, text) in [
+        ("brand", &d.brand),
+        ("holder_name", &d.holder_name),
+        ("bank_name", &d.bank_name),
+    ] {
+        refuse_card_number(errors, field, text.as_deref());
+    }
     if d.exp_month.is_some_and(|m| !(1..=12).contains(&m)) {
         errors.push(FieldError::new("exp_month", "must be between 1 and 12"));
     }
@@ -224,17 +232,46 @@ fn check_display(errors: &mut Vec<FieldError>, d: &Display) {
     }
 }
 
-/// 12 to 19 digits (spaces and dashes aside) passing the Luhn check: a primary account number.
-fn looks_like_card_number(s: &str) -> bool {
-    let digits: Vec<u32> = s
-        .chars()
-        .filter(|c| !matches!(c, ' ' | '-'))
-        .map(|c| c.to_digit(10))
-        .collect::<Option<_>>()
-        .unwrap_or_default();
-    if !(12..=19).contains(&digits.len()) {
-        return false;
+/// A free-text field must never carry a card number, whatever else it says: the method's
+/// fields are shown in the portal and logged nowhere, but card data must not be stored at all.
+fn refuse_card_number(errors: &mut Vec<FieldError>, field: &str, text: Option<&str>) {
+    if text.is_some_and(contains_card_number) {
+        errors.push(FieldError::new(
+            field,
+            "contains what looks like a card number; card data is never stored",
+        ));
     }
+}
+
+/// Whether `s` holds a card number: 13 to 19 digits passing the Luhn check, written together
+/// or in groups split by single spaces or dashes (`4242 4242 4242 4242`), anywhere in the text.
+/// Whole groups only: `4242424242424241` is not read as a card number hiding inside it.
+fn contains_card_number(s: &str) -> bool {
+    // Runs of digit groups: a group ends at a separator, a run at anything else.
+    let mut runs: Vec<Vec<Vec<u32>>> = vec![vec![Vec::new()]];
+    for c in s.chars() {
+        let run = runs.last_mut().expect("one run");
+        match c {
+            '0'..='9' => run
+                .last_mut()
+                .expect("one group")
+                .push(c.to_digit(10).expect("a digit")),
+            ' ' | '-' if run.last().is_some_and(|g| !g.is_empty()) => run.push(Vec::new()),
+            _ => runs.push(vec![Vec::new()]),
+        }
+    }
+    runs.iter().any(|groups| {
+        (0..groups.len()).any(|from| {
+            let mut digits = Vec::new();
+            groups[from..].iter().any(|g| {
+                digits.extend_from_slice(g);
+                (13..=19).contains(&digits.len()) && luhn(&digits)
+            })
+        })
+    })
+}
+
+fn luhn(digits: &[u32]) -> bool {
     let sum: u32 = digits
         .iter()
         .rev()
@@ -246,6 +283,17 @@ fn looks_like_card_number(s: &str) -> bool {
         })
         .sum();
     sum.is_multiple_of(10)
+}
+
+/// 12 to 19 digits (spaces and dashes aside) passing the Luhn check: a primary account number.
+fn looks_like_card_number(s: &str) -> bool {
+    let digits: Vec<u32> = s
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-'))
+        .map(|c| c.to_digit(10))
+        .collect::<Option<_>>()
+        .unwrap_or_default();
+    (12..=19).contains(&digits.len()) && luhn(&digits)
 }
 
 #[cfg(test)]
@@ -285,6 +333,25 @@ mod tests {
         assert_eq!(pm.status_at(at(2026, 11, 30)), MethodStatus::Active);
         assert_eq!(pm.status_at(at(2026, 12, 1)), MethodStatus::Expired);
         assert!(pm.usable_at(at(2026, 12, 1)).is_err());
+    }
+
+    #[test]
+    fn card_numbers_are_refused_in_free_text() {
+        assert!(contains_card_number("Ada 4242 4242 4242 4242"));
+        assert!(contains_card_number("card:4000-0566-5566-5556 exp 12/30"));
+        assert!(contains_card_number("x378282246310005x"));
+        assert!(!contains_card_number("Ada Lovelace"));
+        assert!(!contains_card_number("+1 555-123-4567"));
+        assert!(!contains_card_number("4242 4242 4242 4241"));
+        let mut input = card(None);
+        input.display.holder_name = Some("Ada 4242424242424242".into());
+        input.display.bank_name = Some("Bank 5555 5555 5555 4444".into());
+        let err = PaymentMethod::new("ten", CustomerId::new(), input, at(2026, 1, 1)).unwrap_err();
+        let DomainError::Validation(e) = err else {
+            panic!("expected validation errors")
+        };
+        let fields: Vec<_> = e.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(fields, ["holder_name", "bank_name"]);
     }
 
     #[test]

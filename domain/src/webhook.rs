@@ -255,15 +255,78 @@ pub fn next_attempt(attempt: i32, now: DateTime<Utc>, jitter: f64) -> Option<Dat
 
 /// Addresses a webhook may never be sent to unless insecure targets are allowed: loopback,
 /// private, link-local (cloud metadata at 169.254.169.254 included), unspecified, multicast,
-/// shared (CGNAT), documentation and other reserved ranges.
+/// shared (CGNAT), documentation and other reserved ranges. An IPv6 address that carries an
+/// IPv4 one (mapped, translated, compatible, NAT64, 6to4, Teredo) is judged by that one too,
+/// so `64:ff9b::7f00:1` is loopback as much as `127.0.0.1` is.
 pub fn forbidden_ip(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => forbidden_v4(v4),
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => forbidden_v4(v4),
-            None => forbidden_v6(v6),
-        },
+        IpAddr::V6(v6) => forbidden_v6(v6) || embedded_v4(v6).into_iter().any(forbidden_v4),
     }
+}
+
+/// Addresses refused even when insecure targets are allowed (a local http receiver is fine, a
+/// cloud metadata service never is): link-local, IPv4 (169.254.0.0/16) and IPv6 (fe80::/10),
+/// in every IPv6 form that embeds an IPv4 address.
+pub fn always_forbidden_ip(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => v4.is_link_local(),
+        IpAddr::V6(v6) => {
+            (v6.segments()[0] & 0xffc0) == 0xfe80
+                || embedded_v4(v6).into_iter().any(|v4| v4.is_link_local())
+        }
+    }
+}
+
+/// Host names of cloud metadata services, refused in every mode (they resolve to link-local
+/// addresses inside the cloud, and the resolver's check catches them there too).
+const METADATA_HOSTS: [&str; 3] = [
+    "metadata.google.internal",
+    "metadata.goog",
+    "metadata.azure.com",
+];
+
+/// Whether a host name (not an IP literal) is a cloud metadata service's.
+pub fn metadata_host(host: &str) -> bool {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    METADATA_HOSTS.contains(&host.as_str())
+}
+
+/// Every IPv4 address an IPv6 address carries, by the standard embeddings: IPv4-mapped
+/// (`::ffff:0:0/96`), IPv4-translated (`::ffff:0:0:0/96`, RFC 2765), IPv4-compatible (`::/96`),
+/// NAT64 (`64:ff9b::/96`, RFC 6052, and the local-use `64:ff9b:1::/48`, RFC 8215, whose
+/// suffix forms vary, so both its likely positions are read), 6to4 (`2002::/16`, RFC 3056) and
+/// Teredo (`2001::/32`, RFC 4380: the server, and the client's address inverted).
+fn embedded_v4(ip: Ipv6Addr) -> Vec<Ipv4Addr> {
+    let s = ip.segments();
+    let v4 = |hi: u16, lo: u16| Ipv4Addr::from((u32::from(hi) << 16) | u32::from(lo));
+    let mut found = Vec::new();
+    let last = v4(s[6], s[7]);
+    if s[..5] == [0; 5] && (s[5] == 0xffff || s[5] == 0) {
+        // Mapped, or compatible (`::` and `::1` themselves are judged as IPv6).
+        if s[5] == 0xffff || !(s[6] == 0 && s[7] <= 1) {
+            found.push(last);
+        }
+    }
+    if s[..4] == [0; 4] && s[4] == 0xffff && s[5] == 0 {
+        found.push(last);
+    }
+    if s[0] == 0x64 && s[1] == 0xff9b {
+        found.push(last);
+        if s[2] == 1 {
+            // RFC 6052's /48 form puts the address in bits 48..64 and 72..88.
+            let bytes = ip.octets();
+            found.push(Ipv4Addr::new(bytes[6], bytes[7], bytes[9], bytes[10]));
+        }
+    }
+    if s[0] == 0x2002 {
+        found.push(v4(s[1], s[2]));
+    }
+    if s[0] == 0x2001 && s[1] == 0 {
+        found.push(v4(s[2], s[3]));
+        found.push(v4(!s[6], !s[7]));
+    }
+    found
 }
 
 fn forbidden_v4(ip: Ipv4Addr) -> bool {
@@ -289,8 +352,8 @@ fn forbidden_v6(ip: Ipv6Addr) -> bool {
         || ip.is_multicast()
         || (first & 0xfe00) == 0xfc00 // unique local
         || (first & 0xffc0) == 0xfe80 // link-local
+        || (first & 0xffc0) == 0xfec0 // site-local (deprecated, still routed privately)
         || (first == 0x2001 && ip.segments()[1] == 0x0db8) // documentation
-        || ip.to_ipv4().is_some_and(forbidden_v4) // IPv4-compatible
 }
 
 /// What a merchant sends to create an endpoint.
@@ -326,7 +389,14 @@ pub fn check_url(errors: &mut Vec<FieldError>, url: &str, allow_insecure: bool) 
         ));
         return;
     }
-    if !allow_insecure && url_host_ip(url).is_some_and(forbidden_ip) {
+    let host = url_host(url);
+    let ip = host.as_deref().and_then(host_ip);
+    if ip.is_some_and(always_forbidden_ip) || host.as_deref().is_some_and(metadata_host) {
+        errors.push(FieldError::new(
+            "url",
+            "must not point at a link-local address or a cloud metadata service",
+        ));
+    } else if !allow_insecure && ip.is_some_and(forbidden_ip) {
         errors.push(FieldError::new(
             "url",
             "must not point at a loopback, private, link-local or reserved address",
@@ -334,8 +404,8 @@ pub fn check_url(errors: &mut Vec<FieldError>, url: &str, allow_insecure: bool) 
     }
 }
 
-/// The host of an http(s) URL if it is an IP literal.
-fn url_host_ip(url: &str) -> Option<IpAddr> {
+/// The host of an http(s) URL (an IPv6 literal without its brackets).
+fn url_host(url: &str) -> Option<String> {
     let rest = url.split_once("://")?.1;
     let authority = rest.split(['/', '?', '#']).next()?;
     let host = if let Some(v6) = authority.strip_prefix('[') {
@@ -343,7 +413,20 @@ fn url_host_ip(url: &str) -> Option<IpAddr> {
     } else {
         authority.rsplit_once(':').map_or(authority, |(h, _)| h)
     };
-    host.parse().ok()
+    Some(host.to_owned())
+}
+
+/// The address a URL's host names when it is an IP literal, in any form a resolver accepts
+/// (`127.1`, `2130706433` and `0x7f.1` are 127.0.0.1 to `getaddrinfo` as to a browser).
+fn host_ip(host: &str) -> Option<IpAddr> {
+    if let Ok(ip) = host.parse() {
+        return Some(ip);
+    }
+    match url::Host::parse(host).ok()? {
+        url::Host::Ipv4(v4) => Some(IpAddr::V4(v4)),
+        url::Host::Ipv6(v6) => Some(IpAddr::V6(v6)),
+        url::Host::Domain(_) => None,
+    }
 }
 
 /// Parses the event types an endpoint subscribes to: known, not `ping`, at least one, no
@@ -578,6 +661,17 @@ mod tests {
             "fd00::1",
             "::ffff:127.0.0.1",
             "::ffff:169.254.169.254",
+            // IPv4 inside IPv6: translated, compatible, NAT64, 6to4, Teredo (client inverted).
+            "::ffff:0:7f00:1",
+            "::127.0.0.1",
+            "64:ff9b::7f00:1",
+            "64:ff9b::a9fe:a9fe",
+            "64:ff9b:1:7f00:1::",
+            "2002:7f00:1::",
+            "2002:c0a8:101::1",
+            "2001:0:7f00:1::",
+            "2001:0:4136:e378:8000:63bf:80ff:fffe",
+            "fec0::1",
         ] {
             assert!(forbidden_ip(ip.parse().unwrap()), "{ip}");
         }
@@ -585,9 +679,29 @@ mod tests {
             "93.184.216.34",
             "2606:2800:220:1:248:1893:25c8:1946",
             "8.8.8.8",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
         ] {
             assert!(!forbidden_ip(ip.parse().unwrap()), "{ip}");
         }
+    }
+
+    #[test]
+    fn link_local_is_forbidden_in_every_mode() {
+        for ip in [
+            "169.254.169.254",
+            "fe80::1",
+            "::ffff:169.254.169.254",
+            "64:ff9b::a9fe:a9fe",
+            "2002:a9fe:a9fe::",
+        ] {
+            assert!(always_forbidden_ip(ip.parse().unwrap()), "{ip}");
+        }
+        for ip in ["127.0.0.1", "::1", "10.0.0.1"] {
+            assert!(!always_forbidden_ip(ip.parse().unwrap()), "{ip}");
+        }
+        assert!(metadata_host("Metadata.Google.Internal."));
+        assert!(!metadata_host("hooks.example.com"));
     }
 
     #[test]
@@ -604,6 +718,20 @@ mod tests {
         assert!(!check("https://[::1]:8443/in", false));
         assert!(!check("https://169.254.169.254/latest", false));
         assert!(!check("https://user:pw@hooks.example.com/", false));
+        // Other spellings of loopback.
+        assert!(!check("https://[64:ff9b::7f00:1]/in", false));
+        assert!(!check("https://[::ffff:0:7f00:1]/in", false));
+        assert!(!check("https://[2002:7f00:1::]/in", false));
+        assert!(!check("https://2130706433/in", false));
+        assert!(!check("https://0x7f.1/in", false));
+        // Metadata stays out when insecure targets are allowed.
+        assert!(!check("http://169.254.169.254/latest/meta-data", true));
+        assert!(!check("http://[fe80::1]/in", true));
+        assert!(!check(
+            "http://metadata.google.internal/computeMetadata/v1",
+            true
+        ));
+        assert!(check("http://localhost:9000/in", true));
     }
 
     #[test]

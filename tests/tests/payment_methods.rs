@@ -300,6 +300,19 @@ async fn bad_payment_method_input_changes_nothing(s: TestServer) {
             json!({"type": "card", "provider": "stripe", "provider_reference": "4242424242424242"}),
             "provider_reference",
         ),
+        // A card number in any free-text field.
+        (
+            json!({"type": "card", "provider": "stripe", "provider_reference": "pm_x", "holder_name": "Ada 4242 4242 4242 4242"}),
+            "holder_name",
+        ),
+        (
+            json!({"type": "card", "provider": "stripe", "provider_reference": "pm_x", "bank_name": "5555555555554444"}),
+            "bank_name",
+        ),
+        (
+            json!({"type": "card", "provider": "378282246310005", "provider_reference": "pm_x"}),
+            "provider",
+        ),
         (
             json!({"type": "cheque", "provider": "stripe", "provider_reference": "pm_x"}),
             "type",
@@ -331,12 +344,13 @@ async fn bad_payment_method_input_changes_nothing(s: TestServer) {
     ))
     .await;
     assert_eq!(r.status, 422, "unknown fields are refused: {}", r.body);
-    let r = send(
-        s.admin(Method::PATCH, &format!("{base}/{pm}"))
-            .json(&json!({"exp_month": 0})),
-    )
-    .await;
-    r.assert_problem(422, "validation_failed");
+    for patch in [
+        json!({"exp_month": 0}),
+        json!({"holder_name": "4000 0566 5566 5556"}),
+    ] {
+        let r = send(s.admin(Method::PATCH, &format!("{base}/{pm}")).json(&patch)).await;
+        r.assert_problem(422, "validation_failed");
+    }
     let r = send(
         s.admin(
             Method::POST,
@@ -349,6 +363,22 @@ async fn bad_payment_method_input_changes_nothing(s: TestServer) {
     let r = send(s.admin(Method::DELETE, &format!("{base}/pm_nope"))).await;
     r.assert_problem(404, "payment_method_not_found");
     assert_eq!(s.query_texts(&s.stored_state_query()), before);
+    // A missing customer's or another account's customer's methods: 404, not an empty list.
+    for key in [s.key.clone(), s.other_tenant_key()] {
+        let path = if key == s.key {
+            "/v1/customers/cus_01jd3x6v9f5m2q8r7t4w0y1z3a".to_owned()
+        } else {
+            format!("/v1/customers/{c}")
+        };
+        for list in ["payment_methods", "activity"] {
+            let r = send(
+                s.request(Method::GET, &format!("{path}/{list}"))
+                    .header("x-api-key", &key),
+            )
+            .await;
+            r.assert_problem(404, "customer_not_found");
+        }
+    }
 }
 
 async fn the_portal_hands_customers_over_to_the_merchant_setup_page(s: TestServer) {

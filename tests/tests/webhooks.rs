@@ -451,6 +451,11 @@ async fn bad_endpoint_input_is_refused_and_accounts_stay_apart(s: TestServer) {
         json!({"url": "https://hooks.example.com/x", "event_types": ["ping"]}),
         json!({"url": "https://user:pw@hooks.example.com/x"}),
         json!({"url": "https://hooks.example.com/x", "secret": "whsec_mine"}),
+        // Insecure targets are allowed on this server, cloud metadata never is.
+        json!({"url": "http://169.254.169.254/latest/meta-data/"}),
+        json!({"url": "http://[fe80::1]/x"}),
+        json!({"url": "http://[::ffff:169.254.169.254]/x"}),
+        json!({"url": "http://metadata.google.internal/computeMetadata/v1/"}),
     ] {
         let r = send(s.admin(Method::POST, "/v1/webhook_endpoints").json(&body)).await;
         r.assert_problem(422, "validation_failed");
@@ -630,6 +635,12 @@ async fn private_targets_are_refused_at_send_time(s: TestServer) {
         "https://169.254.169.254/latest/meta-data",
         "https://[::1]/in",
         "https://10.0.0.8/in",
+        // Loopback inside IPv6 (NAT64, translated, 6to4, Teredo) and in other IPv4 spellings.
+        "https://[64:ff9b::7f00:1]/in",
+        "https://[::ffff:0:7f00:1]/in",
+        "https://[2002:7f00:1::]/in",
+        "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/in",
+        "https://2130706433/in",
     ] {
         let r = send(
             s.admin(Method::POST, "/v1/webhook_endpoints")

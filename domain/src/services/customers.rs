@@ -6,6 +6,7 @@ use crate::id::{CustomerId, TestClockId};
 use crate::page::{Page, PageRequest};
 use crate::portal_session::{CustomerRef, PortalSession, ProfileField};
 use crate::ports::{AuditRepo, CustomerRepo, TestClockRepo, UnitOfWork};
+use crate::scope::CustomerScope;
 use crate::services::webhooks::Events;
 use crate::webhook::EventType;
 use crate::ErrorCode;
@@ -204,6 +205,17 @@ pub fn active_customer(
         });
     }
     Ok(customer)
+}
+
+/// 404 `customer_not_found` unless the scope's customer is the account's (archived or not):
+/// for lists that would otherwise answer an empty page for a customer that does not exist.
+pub fn known_customer(repo: &dyn CustomerRepo, owner: &CustomerScope) -> DomainResult<()> {
+    if !id::is_valid(id::CUSTOMER, &owner.customer_id) {
+        return Err(not_found());
+    }
+    repo.get(&owner.tenant_id, &owner.customer_id)?
+        .map(|_| ())
+        .ok_or_else(not_found)
 }
 
 fn archived() -> DomainError {

@@ -13,13 +13,17 @@ use crate::id::{CustomerId, PaymentMethodId};
 use crate::page::{Page, PageRequest};
 use crate::payment_method::{MethodChange, NewPaymentMethod, PaymentMethod};
 use crate::portal_session::PortalSession;
-use crate::ports::{AccountRepo, AuditRepo, MethodFilter, PaymentMethodRepo, UnitOfWork};
+use crate::ports::{
+    AccountRepo, AuditRepo, CustomerRepo, MethodFilter, PaymentMethodRepo, UnitOfWork,
+};
 use crate::scope::CustomerScope;
+use crate::services::customers::known_customer;
 use crate::{clock, DomainError, DomainResult, ErrorCode};
 
 #[derive(Clone)]
 pub struct PaymentMethodService {
     methods: Arc<dyn PaymentMethodRepo>,
+    customers: Arc<dyn CustomerRepo>,
     accounts: Arc<dyn AccountRepo>,
     audit: Arc<dyn AuditRepo>,
     units: Arc<dyn UnitOfWork>,
@@ -38,12 +42,14 @@ pub struct SetupHandOff {
 impl PaymentMethodService {
     pub fn new(
         methods: Arc<dyn PaymentMethodRepo>,
+        customers: Arc<dyn CustomerRepo>,
         accounts: Arc<dyn AccountRepo>,
         audit: Arc<dyn AuditRepo>,
         units: Arc<dyn UnitOfWork>,
     ) -> Self {
         Self {
             methods,
+            customers,
             accounts,
             audit,
             units,
@@ -115,7 +121,11 @@ impl PaymentMethodService {
         filter: &MethodFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<PaymentMethod>> {
-        self.methods.list(owner, filter, page)
+        let found = self.methods.list(owner, filter, page)?;
+        if found.items.is_empty() {
+            known_customer(self.customers.as_ref(), owner)?;
+        }
+        Ok(found)
     }
 
     /// Display fields from the provider (e.g. a card updater's new expiry). Merchant only.
