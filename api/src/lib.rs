@@ -10,6 +10,7 @@ pub mod extract;
 pub mod hosted_portal;
 pub mod idempotency;
 pub mod limits;
+pub mod logging;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
