@@ -107,6 +107,37 @@ pub fn price_lines(lines: Vec<NewLine>) -> DomainResult<Vec<LineItem>> {
     }
 }
 
+/// Every line amount and the total must be amounts the currency [holds](Currency::holds):
+/// below 10^18 minor units. 422 naming the line (`lines[i].amount`) or the total (`lines`).
+pub fn check_amounts(currency: Currency, lines: &[LineItem]) -> DomainResult<()> {
+    let too_large = |what: &str| {
+        format!(
+            "{what} must be at most {} {currency}",
+            currency.max_amount()
+        )
+    };
+    let mut errs: Vec<FieldError> = lines
+        .iter()
+        .enumerate()
+        .filter(|(_, l)| !currency.holds(&l.amount))
+        .map(|(i, _)| {
+            FieldError::new(
+                format!("lines[{i}].amount"),
+                too_large("quantity × unit_amount"),
+            )
+        })
+        .collect();
+    let subtotal: BigDecimal = lines.iter().map(|l| l.amount.clone()).sum();
+    if errs.is_empty() && !currency.holds(&subtotal) {
+        errs.push(FieldError::new("lines", too_large("the invoice total")));
+    }
+    if errs.is_empty() {
+        Ok(())
+    } else {
+        Err(DomainError::Validation(errs))
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Invoice {
     pub id: InvoiceId,

@@ -72,8 +72,23 @@ fn canonical_big(d: &BigDecimal) -> String {
     }
 }
 
+/// Digits an amount may have before the point, and after it: every amount fits a
+/// `NUMERIC(36, 18)`, and the amount filters (integers of minor units) tell any two apart.
+pub const MAX_INTEGER_DIGITS: usize = 18;
+pub const MAX_FRACTION_DIGITS: usize = 18;
+
+/// 10^18: every amount, quantity and balance is below it in magnitude.
+pub fn amount_limit() -> BigDecimal {
+    BigDecimal::from(10i64.pow(MAX_INTEGER_DIGITS as u32))
+}
+
+/// Whether a computed amount (a product, a sum, a balance) is within [`amount_limit`].
+pub fn within_limit(amount: &BigDecimal) -> bool {
+    amount.abs() < amount_limit()
+}
+
 /// Parses a decimal string as sent by clients: plain notation only (`"12.50"`, `"-3"`,
-/// `"0.000001"`), at most 38 significant digits and 18 fractional digits.
+/// `"0.000001"`), at most 18 digits before the point and 18 after it.
 pub fn parse_amount(s: &str) -> DomainResult<BigDecimal> {
     let bad = |m: &str| DomainError::validation("amount", m);
     // No trimming: `" 1"` is not a decimal string.
@@ -87,21 +102,21 @@ pub fn parse_amount(s: &str) -> DomainResult<BigDecimal> {
     {
         return Err(bad("must be a decimal string such as \"12.50\""));
     }
-    if frac.len() > 18 || int.trim_start_matches('0').len() + frac.len() > 38 {
+    if frac.len() > MAX_FRACTION_DIGITS || int.trim_start_matches('0').len() > MAX_INTEGER_DIGITS {
         return Err(bad(
-            "has too many digits (max 38 significant, 18 after the point)",
+            "has too many digits (at most 18 before the point and 18 after it)",
         ));
     }
     BigDecimal::from_str(t).map_err(|_| bad("must be a decimal string such as \"12.50\""))
 }
 
 /// Parses a number sent as data (a usage event's value): plain or exponent notation
-/// (`"12.5"`, `1.5e3`), bounded before any arithmetic — at most 38 significant digits, 18 after
-/// the point, an exponent within ±38 — so a short string such as `"1e1000000"` cannot make a
+/// (`"12.5"`, `1.5e3`), bounded before any arithmetic — at most 18 digits before the point and
+/// 18 after it, an exponent within ±38 — so a short string such as `"1e1000000"` cannot make a
 /// number of a million digits.
 pub fn parse_bounded_number(text: &str) -> Result<BigDecimal, &'static str> {
     const SYNTAX: &str = "is not a number";
-    const RANGE: &str = "is out of range (at most 38 significant digits, 18 after the point)";
+    const RANGE: &str = "is out of range (at most 18 digits before the point and 18 after it)";
     let unsigned = text
         .strip_prefix('-')
         .or_else(|| text.strip_prefix('+'))
@@ -131,7 +146,7 @@ pub fn parse_bounded_number(text: &str) -> Result<BigDecimal, &'static str> {
     }
     let value = BigDecimal::from_str(text).map_err(|_| SYNTAX)?.normalized();
     let (_, scale) = value.as_bigint_and_exponent();
-    if scale > 18 || value.digits() > 38 {
+    if scale > MAX_FRACTION_DIGITS as i64 || !within_limit(&value) {
         return Err(RANGE);
     }
     Ok(value)
@@ -176,6 +191,21 @@ impl Currency {
     /// Rounds to the minor unit, half away from zero (see the module documentation).
     pub fn round(&self, amount: &BigDecimal) -> BigDecimal {
         amount.with_scale_round(self.minor_units as i64, RoundingMode::HalfUp)
+    }
+
+    /// Whether an amount of this currency, in minor units, stays below 10^18 (so it is exact
+    /// in the integer columns the amount filters use): `9999999999999999.99` USD at most.
+    pub fn holds(&self, amount: &BigDecimal) -> bool {
+        within_limit(
+            &(self.round(amount) * BigDecimal::from(10i64.pow(u32::from(self.minor_units)))),
+        )
+    }
+
+    /// The largest amount [`Currency::holds`], as shown to people.
+    pub fn max_amount(&self) -> String {
+        let max = (amount_limit() - BigDecimal::from(1))
+            / BigDecimal::from(10i64.pow(u32::from(self.minor_units)));
+        self.display(&max)
     }
 
     /// The amount as shown to people: rounded and with exactly `minor_units` decimals.
@@ -396,6 +426,23 @@ mod tests {
         assert!(parse_amount("12.").is_err());
         assert!(parse_amount("abc").is_err());
         assert!(parse_amount("0.0000000000000000001").is_err());
+        // 18 digits before the point at most.
+        assert!(parse_amount("999999999999999999.999999999999999999").is_ok());
+        assert!(parse_amount("1000000000000000000").is_err());
+        assert!(parse_amount("-0001000000000000000000.5").is_err());
+        assert!(parse_bounded_number("1e18").is_err());
+        assert!(parse_bounded_number("9.99e17").is_ok());
+    }
+
+    #[test]
+    fn a_currency_holds_amounts_below_ten_to_the_eighteen_minor_units() {
+        let usd = Currency::parse("USD").unwrap();
+        assert!(usd.holds(&d("9999999999999999.99")));
+        assert!(!usd.holds(&d("10000000000000000")));
+        assert!(!usd.holds(&d("-10000000000000000")));
+        assert_eq!(usd.max_amount(), "9999999999999999.99");
+        let clf = Currency::parse("CLF").unwrap();
+        assert_eq!(clf.max_amount(), "99999999999999.9999");
     }
 
     #[test]

@@ -185,16 +185,16 @@ pub fn draw(lots: &mut [CreditLot], amount: &BigDecimal) -> Vec<Allocation> {
     taken
 }
 
-/// Credit amounts: positive, at most 18 decimals, below 10^20.
+/// Credit amounts: positive, at most 18 decimals, below 10^18.
 pub fn validate_credits(field: &str, credits: &BigDecimal) -> DomainResult<()> {
     let (_, scale) = credits.as_bigint_and_exponent();
     if credits <= &BigDecimal::zero() {
         return Err(DomainError::validation(field, "must be greater than zero"));
     }
-    if scale > 18 || *credits >= BigDecimal::from(10u64.pow(19)) * BigDecimal::from(10) {
+    if scale > 18 || !crate::money::within_limit(credits) {
         return Err(DomainError::validation(
             field,
-            "must be below 10^20 with at most 18 decimals",
+            "must be below 10^18 with at most 18 decimals",
         ));
     }
     Ok(())

@@ -10,6 +10,7 @@ on_both_backends!(
     invoice_lifecycle,
     concurrent_finalizations_get_consecutive_numbers,
     totals_round_per_currency,
+    amounts_past_the_bound_are_refused,
     search_and_filters,
     portal_shows_own_finalized_invoices,
     pdfs_are_real_documents,
@@ -255,6 +256,66 @@ async fn totals_round_per_currency(s: TestServer) {
             "{currency} {q}×{u}"
         );
     }
+}
+
+/// Quantities, unit amounts and totals are bounded (18 digits before the point; a total below
+/// 10^18 minor units): past that, a 422 naming the field, and nothing stored.
+async fn amounts_past_the_bound_are_refused(s: TestServer) {
+    let c = customer(&s, "huge").await;
+    let before = s.query_texts(&s.stored_state_query());
+    let twenty = "9".repeat(20);
+    for (lines, field) in [
+        (vec![line(&twenty, "1")], "lines[0].quantity"),
+        (vec![line("1", &twenty)], "lines[0].unit_amount"),
+        // 18 digits each, but the product is past what an amount holds.
+        (
+            vec![line("1", "1"), line(&"9".repeat(18), &"9".repeat(18))],
+            "lines[1].amount",
+        ),
+        (
+            vec![line("1", "1"), line("10000000000000000", "1")],
+            "lines[1].amount",
+        ),
+        // Each line fits; their sum does not.
+        (
+            vec![line("9000000000000000", "1"), line("9000000000000000", "1")],
+            "lines",
+        ),
+    ] {
+        let body = json!({"customer_id": c, "currency": "USD", "lines": lines});
+        let r = send(s.admin(Method::POST, "/v1/invoices").json(&body)).await;
+        r.assert_problem(422, "validation_failed");
+        assert!(
+            r.fields().contains(&field.to_owned()),
+            "{field}: {}",
+            r.body
+        );
+    }
+    assert_eq!(s.query_texts(&s.stored_state_query()), before);
+    // The largest total that fits is accepted and exact.
+    let d = draft(
+        &s,
+        &c,
+        "USD",
+        vec![line("1", "9999999999999999.99")],
+        json!({}),
+    )
+    .await;
+    let f = finalize(&s, &id(&d)).await;
+    assert_eq!(f.body["total"], "9999999999999999.99", "{}", f.body);
+    let r = send(
+        s.admin(
+            Method::PATCH,
+            &format!(
+                "/v1/invoices/{}",
+                id(&draft(&s, &c, "USD", vec![line("1", "1")], json!({})).await)
+            ),
+        )
+        .json(&json!({"lines": [line("10000000000000000", "1")]})),
+    )
+    .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.fields(), ["lines[0].amount"]);
 }
 
 async fn search_and_filters(s: TestServer) {

@@ -303,6 +303,20 @@ async fn amounts_are_exact(s: TestServer) {
     let r = top_up(&s, &w2, json!({"credits": "1250.5"})).await;
     assert_eq!(r.body["wallet"]["balance_value"], "12.51");
     assert_invariants(&s, &w).await;
+    // A movement and the balance stay below 10^18 credits: past that, 422 naming `credits`.
+    let w3 = wallet(&s, &c, "1").await;
+    let max = "999999999999999999";
+    top_up(&s, &w3, json!({"credits": max})).await;
+    for credits in ["1", "1000000000000000000", "99999999999999999999"] {
+        let r = send(
+            s.admin(Method::POST, &format!("/v1/wallets/{w3}/top_up"))
+                .json(&json!({"credits": credits})),
+        )
+        .await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.fields(), ["credits"], "{credits}: {}", r.body);
+    }
+    assert_eq!(balance(&s, &w3).await, d(max));
 }
 
 async fn insufficient_credits_change_nothing(s: TestServer) {

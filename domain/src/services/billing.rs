@@ -501,6 +501,9 @@ impl BillingService {
         period_start: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> DomainResult<Invoice> {
+        // Usage beyond what an amount can hold fails this step (recorded, retried), never
+        // issues an invoice whose total the amount filters could not tell apart.
+        crate::invoice::check_amounts(currency, &lines)?;
         let mut draft =
             Invoice::draft(&sub.tenant_id, sub.customer_id.clone(), currency, lines, at);
         draft.subscription_id = Some(sub.id.clone());

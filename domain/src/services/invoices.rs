@@ -6,7 +6,9 @@ use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 
 use crate::id::InvoiceId;
-use crate::invoice::{format_number, number_period, price_lines, Invoice, InvoiceStatus, NewLine};
+use crate::invoice::{
+    check_amounts, format_number, number_period, price_lines, Invoice, InvoiceStatus, NewLine,
+};
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
 use crate::payment::PaymentState;
@@ -106,6 +108,7 @@ impl InvoiceService {
         let currency = Currency::parse(&input.currency)?;
         check_memo(input.memo.as_deref())?;
         let lines = price_lines(input.lines)?;
+        check_amounts(currency, &lines)?;
         let customer = customers::active_customer(
             self.customers.as_ref(),
             tenant_id,
@@ -154,6 +157,7 @@ impl InvoiceService {
                 ));
             }
             if let Some(Some(l)) = lines.take() {
+                check_amounts(inv.currency, &l)?;
                 inv.lines = l;
             }
             if let Some(d) = patch.due_at {

@@ -267,6 +267,12 @@ fn movement(st: WalletState) -> (Wallet, WalletTransaction) {
 pub fn credit_state(st: &mut WalletState, t: &TopUp, now: DateTime<Utc>) -> DomainResult<()> {
     apply_expiry(st, now)?;
     require_open(&st.wallet)?;
+    if !crate::money::within_limit(&(&st.wallet.balance + &t.credits)) {
+        return Err(DomainError::validation(
+            "credits",
+            "would take the wallet's balance to 10^18 credits or more",
+        ));
+    }
     let lot = CreditLot {
         id: id::new_id(id::CREDIT_LOT),
         wallet_id: st.wallet.id.clone(),
