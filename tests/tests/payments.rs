@@ -873,6 +873,28 @@ async fn a_saved_method_payment_is_pending_until_the_merchant_settles_it(s: Test
     portal_pay(&s, &tc, &c.invoice, None, by_method.clone())
         .await
         .assert_problem(409, "invoice_not_payable");
+    // 32 racing requests for one invoice (three times over, as the race is a matter of
+    // timing): every one gets the same, single pending payment.
+    for _ in 0..3 {
+        let raced = send(s.admin(Method::POST, "/v1/invoices").json(&json!({
+                "customer_id": a.customer, "currency": "USD",
+                "lines": [{"description": "Seats", "quantity": "1", "unit_amount": "12.00"}]})))
+        .await;
+        let raced = raced.body["id"].as_str().unwrap().to_owned();
+        let r = send(s.admin(Method::POST, &format!("/v1/invoices/{raced}/finalize"))).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        let replies =
+            join_all((0..32).map(|_| portal_pay(&s, &t, &raced, None, by_method.clone()))).await;
+        let ids: std::collections::BTreeSet<String> = replies
+            .iter()
+            .map(|r| {
+                assert_eq!(r.status, 201, "{}", r.body);
+                r.body["payment"]["id"].as_str().unwrap().to_owned()
+            })
+            .collect();
+        assert_eq!(ids.len(), 1, "{ids:?}");
+        assert_eq!(payments_of(&s, &raced).await.len(), 1);
+    }
 }
 
 /// Auto-pay: a new invoice of a customer who has it on is collected when it is issued — by the

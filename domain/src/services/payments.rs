@@ -319,8 +319,32 @@ impl PaymentService {
                 })?,
             };
             chosen.usable_at(now)?;
-            let (invoice, payment) =
-                self.request(&session.tenant_id, &invoice.id, &chosen, &template, now)?;
+            let mut made = None;
+            let attempt = self.units.attempt(&mut || {
+                made =
+                    Some(self.request(&session.tenant_id, &invoice.id, &chosen, &template, now)?);
+                Ok(())
+            });
+            let (invoice, payment) = match (attempt, made) {
+                (Ok(()), Some(made)) => made,
+                // A racing request made the invoice's one pending payment after this one looked
+                // (the unique key waited for its commit): that payment is the answer to both.
+                (
+                    Err(DomainError::Conflict {
+                        code: ErrorCode::PaymentPending,
+                        ..
+                    }),
+                    _,
+                ) => {
+                    let p = self.payments.list(&session.scope(), &pending, &one)?;
+                    let p = p.items.into_iter().next().ok_or_else(|| {
+                        DomainError::internal("a pending payment collided but is not there")
+                    })?;
+                    return Ok((self.payable_by(session, invoice_id)?, p));
+                }
+                (Err(e), _) => return Err(e),
+                (Ok(()), None) => unreachable!("a request that succeeded made a payment"),
+            };
             self.audit.record(
                 &AuditEvent::by_session(session, actions::INVOICE_PAYMENT_REQUESTED)
                     .detail("invoice_id", invoice.id.as_str())
