@@ -78,6 +78,7 @@ impl AppState {
         );
         let payments = PaymentService::new(PaymentPorts {
             payments: shared.clone(),
+            customers: shared.clone(),
             subscriptions: shared.clone(),
             invoices: shared.clone(),
             wallets: shared.clone(),
@@ -140,6 +141,7 @@ impl AppState {
             activity: ActivityService::new(shared.clone(), shared.clone()),
             api_keys: ApiKeyService::new(shared.clone()),
             customers: CustomerService::new(
+                shared.clone(),
                 shared.clone(),
                 shared.clone(),
                 shared.clone(),

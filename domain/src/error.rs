@@ -79,6 +79,7 @@ error_codes! {
     MethodNotAllowed = "method_not_allowed", 405;
     BodyTimeout = "body_timeout", 408;
     CustomerArchived = "customer_archived", 409;
+    CustomerHasSubscriptions = "customer_has_subscriptions", 409;
     ExternalIdTaken = "external_id_taken", 409;
     FeatureKeyTaken = "feature_key_taken", 409;
     PlanCodeTaken = "plan_code_taken", 409;

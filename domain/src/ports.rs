@@ -42,6 +42,9 @@ pub trait CustomerRepo: Send + Sync {
     /// Inserts; a duplicate `external_id` in the tenant → `Conflict(external_id_taken)`.
     fn insert(&self, customer: &Customer) -> DomainResult<()>;
     fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<Customer>>;
+    /// Reads the customer and locks it until the unit of work ends (what archiving locks too,
+    /// so a subscription cannot start on a customer being archived).
+    fn lock(&self, tenant_id: &str, id: &str) -> DomainResult<Option<Customer>>;
     fn get_by_external_id(
         &self,
         tenant_id: &str,

@@ -42,6 +42,7 @@ fn exercise(store: &Store) {
     let s = Arc::new(store.clone());
     let payments = PaymentService::new(PaymentPorts {
         payments: s.clone(),
+        customers: s.clone(),
         subscriptions: s.clone(),
         invoices: s.clone(),
         wallets: s.clone(),

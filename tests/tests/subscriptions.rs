@@ -12,6 +12,8 @@ on_both_backends!(
     bad_subscriptions_store_nothing,
     portal_subscriptions_follow_the_session_permissions,
     entitlements_count_this_period,
+    an_archived_customer_moves_no_money,
+    archiving_and_subscribing_never_cross,
 );
 
 async fn plan(s: &TestServer, code: &str, extra: Value) -> String {
@@ -464,4 +466,143 @@ async fn entitlements_count_this_period(s: TestServer) {
         send(check("api_calls", "1", &c)).await.body["allowed"],
         false
     );
+}
+
+/// Archiving: refused while a subscription runs; once archived, no subscription, invoice,
+/// top-up, debit or payment (409 `customer_archived`, nothing stored); refunds still possible.
+async fn an_archived_customer_moves_no_money(s: TestServer) {
+    plan(&s, "monthly", json!({})).await;
+    let c = customer(&s, json!({"name": "Leaving Ltd"})).await;
+    let w = wallet(&s, &c, "USD", "1").await;
+    let topped = send(
+        s.admin(Method::POST, &format!("/v1/wallets/{w}/top_up"))
+            .json(&json!({"credits": "100"})),
+    )
+    .await;
+    assert_eq!(topped.status, 201, "{}", topped.body);
+    let sub = subscribe(
+        &s,
+        json!({"customer_id": c, "plan": "monthly", "collection": "wallet"}),
+    )
+    .await;
+    assert_eq!(sub.status, 201, "{}", sub.body);
+    let sub = id(&sub);
+    // An open bill and a draft, made before archiving; the first period was paid from the
+    // wallet (a payment to refund later).
+    let lines = json!([{"description": "Setup", "quantity": "1", "unit_amount": "5.00"}]);
+    let open = id(&created(
+        &s,
+        "/v1/invoices",
+        json!({"customer_id": c, "currency": "USD", "lines": lines}),
+    )
+    .await);
+    let r = send(s.admin(Method::POST, &format!("/v1/invoices/{open}/finalize"))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let draft = id(&created(
+        &s,
+        "/v1/invoices",
+        json!({"customer_id": c, "currency": "USD", "lines": lines}),
+    )
+    .await);
+    let paid = send(s.admin(Method::GET, &format!("/v1/payments?customer_id={c}"))).await;
+    let first_payment = paid.body["data"][0]["id"].as_str().unwrap().to_owned();
+
+    let before = s.query_texts(&s.stored_state_query());
+    let r = send(s.admin(Method::POST, &format!("/v1/customers/{c}/archive"))).await;
+    r.assert_problem(409, "customer_has_subscriptions");
+    assert!(
+        r.body["detail"].as_str().unwrap().contains(&sub),
+        "{}",
+        r.body
+    );
+    assert_eq!(s.query_texts(&s.stored_state_query()), before);
+    let r = send(
+        s.admin(Method::POST, &format!("/v1/subscriptions/{sub}/cancel"))
+            .json(&json!({"at": "immediately"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = send(s.admin(Method::POST, &format!("/v1/customers/{c}/archive"))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["status"], "archived");
+
+    let before = s.query_texts(&s.stored_state_query());
+    let balance = send(s.admin(Method::GET, &format!("/v1/wallets/{w}")))
+        .await
+        .body["balance"]
+        .clone();
+    for (path, body) in [
+        (format!("/v1/wallets/{w}/top_up"), json!({"credits": "10"})),
+        (format!("/v1/wallets/{w}/debit"), json!({"credits": "1"})),
+        (
+            format!("/v1/invoices/{open}/payments"),
+            json!({"amount": "5.00", "method": "wallet", "wallet_id": w}),
+        ),
+        (
+            format!("/v1/invoices/{open}/payments"),
+            json!({"amount": "5.00", "method": "external"}),
+        ),
+        (format!("/v1/invoices/{draft}/finalize"), json!({})),
+        (
+            "/v1/subscriptions".to_owned(),
+            json!({"customer_id": c, "plan": "monthly"}),
+        ),
+        (
+            "/v1/invoices".to_owned(),
+            json!({"customer_id": c, "currency": "USD", "lines": lines}),
+        ),
+    ] {
+        let r = send(s.admin(Method::POST, &path).json(&body)).await;
+        r.assert_problem(409, "customer_archived");
+    }
+    assert_eq!(s.query_texts(&s.stored_state_query()), before);
+    let after = send(s.admin(Method::GET, &format!("/v1/wallets/{w}"))).await;
+    assert_eq!(after.body["balance"], balance);
+    // Money owed back is still owed: a refund goes through.
+    let r = send(
+        s.admin(
+            Method::POST,
+            &format!("/v1/payments/{first_payment}/refunds"),
+        )
+        .json(&json!({"amount": "1.00"})),
+    )
+    .await;
+    assert!(r.status.is_success(), "{}", r.body);
+}
+
+/// Archive and subscribe racing for the same customers: each ends either archived with no
+/// running subscription, or active with its subscription, never archived with one.
+async fn archiving_and_subscribing_never_cross(s: TestServer) {
+    plan(&s, "monthly", json!({})).await;
+    let mut customers = Vec::new();
+    for i in 0..12 {
+        customers.push(customer(&s, json!({"name": format!("Racer {i}")})).await);
+    }
+    let races = customers.iter().map(|c| {
+        let s = &s;
+        async move {
+            let archive = send(s.admin(Method::POST, &format!("/v1/customers/{c}/archive")));
+            let sub = subscribe(s, json!({"customer_id": c, "plan": "monthly"}));
+            let (a, b) = tokio::join!(archive, sub);
+            (a.status.as_u16(), b.status.as_u16())
+        }
+    });
+    let outcomes = futures_util::future::join_all(races).await;
+    for (c, (archive, sub)) in customers.iter().zip(outcomes) {
+        let status = send(s.admin(Method::GET, &format!("/v1/customers/{c}")))
+            .await
+            .body["status"]
+            .clone();
+        let running = send(s.admin(
+            Method::GET,
+            &format!("/v1/subscriptions?customer_id={c}&status=active"),
+        ))
+        .await;
+        let running = running.body["data"].as_array().unwrap().len();
+        match (archive, sub) {
+            (200, 409) => assert_eq!((status.as_str(), running), (Some("archived"), 0)),
+            (409, 201) => assert_eq!((status.as_str(), running), (Some("active"), 1)),
+            other => panic!("{c}: archive and subscribe answered {other:?}"),
+        }
+    }
 }

@@ -257,6 +257,12 @@ impl BillingService {
         sub.billing_retry_at = None;
         sub.billing_error = None;
         let customer = self.customer(&sub.tenant_id, &sub.customer_id)?;
+        if customer.status == crate::customer::CustomerStatus::Archived {
+            // Archiving refuses a customer with running subscriptions; one archived before
+            // that rule (or by hand in the database) is never billed again: its subscription
+            // ends at its next due step, with no invoice and no debit.
+            return self.end_for_archived(sub, at, source);
+        }
         let tz = timezone(&customer);
         if at >= sub.current_period_end {
             self.renew(sub, tz, customer.auto_pay, at, source, catalog)
@@ -268,6 +274,30 @@ impl BillingService {
             self.subscriptions.update(&sub)?;
             Ok(None)
         }
+    }
+
+    fn end_for_archived(
+        &self,
+        mut sub: Subscription,
+        at: DateTime<Utc>,
+        source: RunSource,
+    ) -> DomainResult<Option<Invoice>> {
+        let ended_at = at.min(sub.current_period_end);
+        sub.end(ended_at);
+        self.subscriptions.update(&sub)?;
+        self.events
+            .subscription(EventType::SubscriptionCanceled, &sub)?;
+        self.runs.record(&run(
+            &sub,
+            RunKind::Renewal,
+            None,
+            None,
+            "canceled_customer_archived",
+            None,
+            source,
+            at,
+        ))?;
+        Ok(None)
     }
 
     fn customer(&self, tenant_id: &str, id: &CustomerId) -> DomainResult<Customer> {

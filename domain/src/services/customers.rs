@@ -5,7 +5,7 @@ use crate::customer::{Customer, CustomerFilter, CustomerPatch, CustomerStatus, N
 use crate::id::{CustomerId, TestClockId};
 use crate::page::{Page, PageRequest};
 use crate::portal_session::{CustomerRef, PortalSession, ProfileField};
-use crate::ports::{AuditRepo, CustomerRepo, TestClockRepo, UnitOfWork};
+use crate::ports::{AuditRepo, CustomerRepo, SubscriptionRepo, TestClockRepo, UnitOfWork};
 use crate::scope::CustomerScope;
 use crate::services::webhooks::Events;
 use crate::webhook::EventType;
@@ -15,6 +15,7 @@ use crate::{id, DomainError, DomainResult};
 #[derive(Clone)]
 pub struct CustomerService {
     repo: Arc<dyn CustomerRepo>,
+    subscriptions: Arc<dyn SubscriptionRepo>,
     clocks: Arc<dyn TestClockRepo>,
     audit: Arc<dyn AuditRepo>,
     units: Arc<dyn UnitOfWork>,
@@ -28,6 +29,7 @@ pub fn not_found() -> DomainError {
 impl CustomerService {
     pub fn new(
         repo: Arc<dyn CustomerRepo>,
+        subscriptions: Arc<dyn SubscriptionRepo>,
         clocks: Arc<dyn TestClockRepo>,
         audit: Arc<dyn AuditRepo>,
         units: Arc<dyn UnitOfWork>,
@@ -35,6 +37,7 @@ impl CustomerService {
     ) -> Self {
         Self {
             repo,
+            subscriptions,
             clocks,
             audit,
             units,
@@ -139,6 +142,15 @@ impl CustomerService {
     }
 
     /// Archives a customer. Archiving an archived customer is a no-op that returns it unchanged.
+    ///
+    /// An archived customer is read-only and moves no money: no subscription, invoice, wallet,
+    /// top-up, debit or payment (409 `customer_archived`); its history stays readable and its
+    /// portal sessions end. Refunds and the settling of payments already pending stay possible
+    /// (money owed back is still owed, and a provider's answer is still recorded), as does
+    /// closing its wallets. A customer with a running subscription (active, trialing, past
+    /// due, paused) is not archived: 409 `customer_has_subscriptions` — cancel them first,
+    /// with the proration the merchant chooses. The check runs under the customer's lock,
+    /// which starting a subscription takes too, so the two cannot cross.
     pub fn archive(&self, tenant_id: &str, id: &CustomerId) -> DomainResult<Customer> {
         self.units.run(&mut || {
             let mut changed = false;
@@ -152,6 +164,18 @@ impl CustomerService {
                 }
                 Ok(())
             })?;
+            let theirs = CustomerScope::new(tenant_id, id);
+            let running = self.subscriptions.running(&theirs)?;
+            if changed && !running.is_empty() {
+                let ids: Vec<&str> = running.iter().map(|s| s.id.as_str()).collect();
+                return Err(DomainError::Conflict {
+                    code: ErrorCode::CustomerHasSubscriptions,
+                    message: format!(
+                        "the customer has running subscriptions ({}); cancel them before archiving",
+                        ids.join(", ")
+                    ),
+                });
+            }
             if changed {
                 self.events.customer(EventType::CustomerUpdated, &c)?;
             }
@@ -199,12 +223,31 @@ pub fn active_customer(
     }
     .ok_or_else(not_found)?;
     if customer.status == CustomerStatus::Archived {
-        return Err(DomainError::Conflict {
-            code: ErrorCode::CustomerArchived,
-            message: format!("archived customers cannot {what}"),
-        });
+        return Err(archived_refusal(what));
     }
     Ok(customer)
+}
+
+/// 409 `customer_archived`; `what` completes "archived customers cannot …".
+pub fn archived_refusal(what: &str) -> DomainError {
+    DomainError::Conflict {
+        code: ErrorCode::CustomerArchived,
+        message: format!("archived customers cannot {what}"),
+    }
+}
+
+/// Refuses a money movement for a customer that is archived (inside the movement's unit of
+/// work, so an archive that committed first is seen).
+pub fn refuse_if_archived(
+    repo: &dyn CustomerRepo,
+    tenant_id: &str,
+    customer_id: &str,
+    what: &str,
+) -> DomainResult<()> {
+    match repo.get(tenant_id, customer_id)? {
+        Some(c) if c.status == CustomerStatus::Archived => Err(archived_refusal(what)),
+        _ => Ok(()),
+    }
 }
 
 /// 404 `customer_not_found` unless the scope's customer is the account's (archived or not):

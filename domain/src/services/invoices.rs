@@ -192,11 +192,14 @@ impl InvoiceService {
         self.units.run(&mut || {
             let issued = self.finalize_only(tenant_id, id)?;
             self.events.invoice(EventType::InvoiceFinalized, &issued)?;
-            let auto_pay = self
-                .customers
-                .get(tenant_id, &issued.customer_id)?
-                .is_some_and(|c| c.auto_pay);
-            match auto_pay {
+            let customer = self.customers.get(tenant_id, &issued.customer_id)?;
+            if customer
+                .as_ref()
+                .is_some_and(|c| c.status == crate::customer::CustomerStatus::Archived)
+            {
+                return Err(customers::archived_refusal("be invoiced"));
+            }
+            match customer.is_some_and(|c| c.auto_pay) {
                 true => self.collector.auto_pay(&issued, issued.updated_at),
                 false => Ok(issued),
             }

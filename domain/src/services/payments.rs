@@ -5,17 +5,18 @@ use bigdecimal::{BigDecimal, Zero};
 
 use crate::audit::{actions, AuditEvent};
 use crate::error::check_text;
-use crate::id::{InvoiceId, PaymentId, PaymentMethodId, WalletId};
+use crate::id::{CustomerId, InvoiceId, PaymentId, PaymentMethodId, WalletId};
 use crate::invoice::{Invoice, InvoiceStatus};
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
 use crate::payment::{credits_for, settle, Payment, PaymentMethod, PaymentState, Refund};
 use crate::portal_session::PortalSession;
 use crate::ports::{
-    AccountRepo, AuditRepo, InvoiceRepo, PaymentFilter, PaymentMethodRepo, PaymentRepo,
-    SubscriptionRepo, UnitOfWork, WalletRepo,
+    AccountRepo, AuditRepo, CustomerRepo, InvoiceRepo, PaymentFilter, PaymentMethodRepo,
+    PaymentRepo, SubscriptionRepo, UnitOfWork, WalletRepo,
 };
 use crate::scope::{CustomerScope, Scope};
+use crate::services::customers::refuse_if_archived;
 use crate::services::wallets::{
     active_wallet, check_invariants, check_movement, credit_state, debit_state, Debit, TopUp,
 };
@@ -27,6 +28,7 @@ use crate::{clock, id, DomainError, DomainResult, FieldError};
 #[derive(Clone)]
 pub struct PaymentService {
     payments: Arc<dyn PaymentRepo>,
+    customers: Arc<dyn CustomerRepo>,
     subscriptions: Arc<dyn SubscriptionRepo>,
     invoices: Arc<dyn InvoiceRepo>,
     wallets: Arc<dyn WalletRepo>,
@@ -40,6 +42,7 @@ pub struct PaymentService {
 /// Repositories payments need.
 pub struct PaymentPorts {
     pub payments: Arc<dyn PaymentRepo>,
+    pub customers: Arc<dyn CustomerRepo>,
     pub subscriptions: Arc<dyn SubscriptionRepo>,
     pub invoices: Arc<dyn InvoiceRepo>,
     pub wallets: Arc<dyn WalletRepo>,
@@ -106,6 +109,7 @@ impl PaymentService {
     pub fn new(ports: PaymentPorts) -> Self {
         Self {
             payments: ports.payments,
+            customers: ports.customers,
             subscriptions: ports.subscriptions,
             invoices: ports.invoices,
             wallets: ports.wallets,
@@ -148,7 +152,10 @@ impl PaymentService {
         p: NewPayment,
         now: chrono::DateTime<chrono::Utc>,
     ) -> DomainResult<(Invoice, Payment)> {
-        self.hold_subscription_of(tenant_id, invoice_id.as_str())?;
+        let customer = self.hold_subscription_of(tenant_id, invoice_id.as_str())?;
+        if let Some(customer) = customer {
+            refuse_if_archived(self.customers.as_ref(), tenant_id, &customer, "pay")?;
+        }
         let (invoice, payment) = self.record(tenant_id, invoice_id, p, now)?;
         self.recover_if_paid(&invoice, now)?;
         Ok((invoice, payment))
@@ -158,16 +165,20 @@ impl PaymentService {
     /// Billing holds a subscription before it locks its invoices and the wallet; a payment that
     /// may bring that subscription back from past due takes them in the same order, so neither
     /// can hold what the other waits for (PostgreSQL would abort one of them as a deadlock).
-    fn hold_subscription_of(&self, tenant_id: &str, invoice_id: &str) -> DomainResult<()> {
+    /// Returns the invoice's customer (`None`: no such invoice, which the payment then reports).
+    fn hold_subscription_of(
+        &self,
+        tenant_id: &str,
+        invoice_id: &str,
+    ) -> DomainResult<Option<CustomerId>> {
         let scope = Scope::account(tenant_id);
-        let subscription = self
-            .invoices
-            .get(&scope, invoice_id)?
-            .and_then(|i| i.subscription_id);
-        if let Some(sub) = subscription {
-            self.subscriptions.lock(&scope, &sub)?;
+        let Some(invoice) = self.invoices.get(&scope, invoice_id)? else {
+            return Ok(None);
+        };
+        if let Some(sub) = &invoice.subscription_id {
+            self.subscriptions.lock(&scope, sub)?;
         }
-        Ok(())
+        Ok(Some(invoice.customer_id))
     }
 
     /// Brings the invoice's subscription back from past due once the invoice is paid off

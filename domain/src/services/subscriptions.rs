@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::audit::{actions, AuditEvent};
 use crate::billing::{proration_lines, unused_fee};
+use crate::customer::CustomerStatus;
 use crate::id::{PlanId, SubscriptionId};
 use crate::invoice::LineItem;
 use crate::page::{Page, PageRequest};
@@ -141,6 +142,16 @@ impl SubscriptionService {
         subscription.test_clock_id = customer.test_clock_id.clone();
         // The subscription and its first invoice (the first period's fee, in advance) together.
         self.units.atomically(&mut || {
+            // Held until the commit: archiving waits for this subscription, then refuses.
+            let locked = self
+                .customers
+                .lock(tenant_id, &customer.id)?
+                .ok_or_else(crate::services::customers::not_found)?;
+            if locked.status == CustomerStatus::Archived {
+                return Err(crate::services::customers::archived_refusal(
+                    "start subscriptions",
+                ));
+            }
             self.subscriptions.insert(&subscription)?;
             self.billing.open(&mut subscription, &plan, &customer)?;
             self.events

@@ -437,7 +437,9 @@ impl WalletService {
         let now = clock::now();
         if next_expiry.is_some_and(|t| t <= now) {
             return Ok(self
-                .change(&wallet.tenant_id, &wallet.id, |st| apply_expiry(st, now))?
+                .change(&wallet.tenant_id, &wallet.id, None, |st| {
+                    apply_expiry(st, now)
+                })?
                 .wallet);
         }
         Ok(wallet)
@@ -492,7 +494,7 @@ impl WalletService {
         }
         let now = clock::now();
         Ok(self
-            .change(tenant_id, id, |st| {
+            .change(tenant_id, id, None, |st| {
                 apply_expiry(st, now)?;
                 if st.wallet.status == WalletStatus::Closed {
                     return require_open(&st.wallet);
@@ -531,7 +533,9 @@ impl WalletService {
                 "must be in the future",
             ));
         }
-        let st = self.change(tenant_id, id, |st| credit_state(st, &t, now))?;
+        let st = self.change(tenant_id, id, Some("get credits"), |st| {
+            credit_state(st, &t, now)
+        })?;
         Ok(movement(st))
     }
 
@@ -549,7 +553,9 @@ impl WalletService {
             d.reference.as_deref(),
         )?;
         let now = clock::now();
-        let st = self.change(tenant_id, id, |st| debit_state(st, &d, now))?;
+        let st = self.change(tenant_id, id, Some("be debited"), |st| {
+            debit_state(st, &d, now)
+        })?;
         Ok(movement(st))
     }
 
@@ -557,7 +563,7 @@ impl WalletService {
     pub fn close(&self, tenant_id: &str, id: &WalletId) -> DomainResult<Wallet> {
         let now = clock::now();
         Ok(self
-            .change(tenant_id, id, |st| {
+            .change(tenant_id, id, None, |st| {
                 apply_expiry(st, now)?;
                 if st.wallet.status == WalletStatus::Closed {
                     return Ok(());
@@ -652,15 +658,18 @@ impl WalletService {
         let now = clock::now();
         let due = self.wallets.due_for_expiry(now, 500)?;
         for (tenant, wallet) in &due {
-            self.change(tenant, wallet, |st| apply_expiry(st, now))?;
+            self.change(tenant, wallet, None, |st| apply_expiry(st, now))?;
         }
         Ok(due.len())
     }
 
+    /// Applies `f` to the locked wallet. `money`: the change moves money for its customer
+    /// (completes "archived customers cannot …"), refused for an archived customer.
     fn change(
         &self,
         tenant_id: &str,
         id: &str,
+        money: Option<&str>,
         mut f: impl FnMut(&mut WalletState) -> DomainResult<()>,
     ) -> DomainResult<WalletState> {
         let now = clock::now();
@@ -673,6 +682,14 @@ impl WalletService {
                 }
                 check_invariants(st)
             })?;
+            if let Some(what) = money {
+                customers::refuse_if_archived(
+                    self.customers.as_ref(),
+                    tenant_id,
+                    &st.wallet.customer_id,
+                    what,
+                )?;
+            }
             self.events.wallet_movements(&st.wallet, &st.txs)?;
             Ok(st)
         })

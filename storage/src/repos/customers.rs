@@ -121,6 +121,17 @@ impl CustomerRepo for Store {
             .transpose()
     }
 
+    fn lock(&self, tenant_id: &str, id: &str) -> DomainResult<Option<Customer>> {
+        let mut conn = self.conn()?;
+        let this = customers::table
+            .filter(customers::tenant_id.eq(tenant_id))
+            .filter(customers::id.eq(id));
+        first_locked!(&mut *conn, this.select(CustomerRow::as_select()))
+            .map_err(internal)?
+            .map(CustomerRow::into_domain)
+            .transpose()
+    }
+
     fn get_by_external_id(
         &self,
         tenant_id: &str,

@@ -182,8 +182,11 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(CustomerView::from(c)))
 }
 
-/// Archive a customer: kept with its history, read-only, hidden from default lists.
-/// Archiving an archived customer returns it unchanged.
+/// Archive a customer: kept with its history, read-only, hidden from default lists, and moving
+/// no money (subscriptions, invoices, top-ups, debits and payments answer 409
+/// `customer_archived`; refunds, settling a pending payment and closing a wallet stay
+/// possible). A customer with a running subscription is refused: cancel it first. Archiving an
+/// archived customer returns it unchanged.
 #[utoipa::path(
     operation_id = "archive_customer",
     tag = "Customers",
@@ -192,6 +195,7 @@ pub async fn update(
     responses(
         (status = 200, body = CustomerView),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_has_subscriptions`: a subscription still runs; cancel it first."),
     ),
 )]
 #[post("/customers/{id}/archive")]

@@ -160,7 +160,7 @@ pub async fn delete(
     responses(
         (status = 200, body = InvoiceView),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_draft`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_draft`, or `customer_archived`."),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`invoice_empty`."),
     ),
 )]

@@ -31,7 +31,7 @@ use crate::state::AppState;
     responses(
         (status = 201, body = PaymentResult),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found` or `wallet_not_found` (also another customer's wallet)."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_payable`, `wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_payable`, `customer_archived`, `wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`overpayment`, `insufficient_credits`, `currency_mismatch`, `validation_failed` or `idempotency_key_reused`."),
     ),
 )]

@@ -209,7 +209,7 @@ pub async fn update(
     responses(
         (status = 201, body = WalletOperation),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived`, `wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` or `idempotency_key_reused`."),
     ),
 )]
@@ -257,7 +257,7 @@ pub async fn top_up(
     responses(
         (status = 201, body = WalletOperation),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived`, `wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
         (status = 422, body = Problem, content_type = "application/problem+json", description = "`insufficient_credits`, `validation_failed` or `idempotency_key_reused`."),
     ),
 )]
