@@ -36,6 +36,7 @@ fn exercise(store: &Store) {
         shared.clone() as Arc<dyn CustomerRepo>,
         shared.clone(),
         shared.clone(),
+        shared.clone(),
         shared,
         events.clone(),
     );

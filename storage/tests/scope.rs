@@ -28,6 +28,7 @@ fn exercise(store: &Store) {
         shared.clone() as Arc<dyn CustomerRepo>,
         shared.clone(),
         shared.clone(),
+        shared.clone(),
         shared,
         events.clone(),
     );
