@@ -225,7 +225,10 @@ async fn billing_worker(state: Data<AppState>, every: std::time::Duration) {
             let billing = state.billing.clone();
             actix_web::web::block(move || billing.run_due(now))
         });
-        for outcome in futures_util::future::join_all(drains).await {
+        let clocks = advance_clocks(state.clone());
+        let (outcomes, ()) =
+            futures_util::future::join(futures_util::future::join_all(drains), clocks).await;
+        for outcome in outcomes {
             match outcome {
                 Ok(Ok(d)) if d.steps + d.failures > 0 => {
                     tracing::info!(steps = d.steps, failures = d.failures, "billing pass")
@@ -238,9 +241,28 @@ async fn billing_worker(state: Data<AppState>, every: std::time::Duration) {
     }
 }
 
+/// Steps one worker takes on an advancing test clock before it writes the clock's progress
+/// (each step is its own short transaction).
+const CLOCK_BATCH: usize = 200;
+
+/// Advances test clocks that are waiting (see `domain::test_clock`), a bounded batch at a
+/// time, until none is left that no other worker holds.
+pub async fn advance_clocks(state: Data<AppState>) {
+    loop {
+        let billing = state.billing.clone();
+        match actix_web::web::block(move || billing.advance_clocks(CLOCK_BATCH)).await {
+            Ok(Ok(Some(_))) => continue,
+            Ok(Ok(None)) => return,
+            Ok(Err(e)) => tracing::warn!(error = %e, "test clock advance failed"),
+            Err(e) => tracing::warn!(error = %e, "test clock advance could not run"),
+        }
+        return;
+    }
+}
+
 /// Periodic work. At start: the wallets flagged for a check of their lots. Every minute:
-/// rate-limiter keys back at full allowance, and credit lots past their expiry applied to their
-/// wallets. Every hour: webhook events past the 30-day replay
+/// rate-limiter keys back at full allowance, credit lots past their expiry applied to their
+/// wallets, and test clocks left advancing taken up again. Every hour: webhook events past the 30-day replay
 /// window with their delivery log, and idempotency records past their 24 h retention (every
 /// node runs it; the deletes are idempotent, so replicas need no coordination).
 async fn housekeeping(state: Data<AppState>) {
@@ -262,6 +284,9 @@ async fn housekeeping(state: Data<AppState>) {
             wallets.sweep_expired()
         })
         .await;
+        // A test clock whose advance was cut short (a crash, a restart) goes on, also on a
+        // node with the billing worker off.
+        advance_clocks(state.clone()).await;
         if minute % 60 != 0 {
             continue;
         }

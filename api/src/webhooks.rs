@@ -67,7 +67,10 @@ impl Resolve for GuardedResolver {
             }
             let found = tokio::net::lookup_host((name.as_str(), 0)).await?;
             let allowed: Vec<SocketAddr> = found
-                .filter(|a| !always_forbidden_ip(a.ip()) && !(strict && forbidden_ip(a.ip())))
+                .filter(|a| {
+                    let refused = always_forbidden_ip(a.ip()) || (strict && forbidden_ip(a.ip()));
+                    !refused
+                })
                 .collect();
             if allowed.is_empty() {
                 return Err(format!(

@@ -85,6 +85,7 @@ error_codes! {
     PlanCodeTaken = "plan_code_taken", 409;
     SubscriptionEnded = "subscription_ended", 409;
     PlanArchived = "plan_archived", 409;
+    TestClockAdvancing = "test_clock_advancing", 409;
     IdempotencyKeyInUse = "idempotency_key_in_use", 409;
     InvoiceHasPayments = "invoice_has_payments", 409;
     InvoiceNotDraft = "invoice_not_draft", 409;

@@ -514,6 +514,12 @@ pub trait SubscriptionRepo: Send + Sync {
         &self,
         customer: &CustomerScope,
     ) -> DomainResult<Vec<crate::subscription::Subscription>>;
+    /// The distinct intervals (unit, count) of the running subscriptions on a test clock.
+    fn clock_intervals(
+        &self,
+        tenant_id: &str,
+        clock: &crate::id::TestClockId,
+    ) -> DomainResult<Vec<(crate::plan::Interval, u32)>>;
     /// The subscription in the scope, locked until the unit of work ends.
     fn lock(
         &self,
@@ -551,6 +557,13 @@ pub trait TestClockRepo: Send + Sync {
         id: &crate::id::TestClockId,
     ) -> DomainResult<Option<crate::test_clock::TestClock>>;
     fn update(&self, clock: &crate::test_clock::TestClock) -> DomainResult<()>;
+    /// Up to `limit` clocks of any account that are advancing and held by no worker (no lease,
+    /// or one that ended before `now`), the longest waiting first.
+    fn advancing(
+        &self,
+        now: DateTime<Utc>,
+        limit: usize,
+    ) -> DomainResult<Vec<crate::test_clock::TestClock>>;
     fn list(
         &self,
         tenant_id: &str,

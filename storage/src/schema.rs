@@ -371,6 +371,9 @@ diesel::table! {
         frozen_time -> UtcTimestamp,
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
+        status -> Text,
+        advancing_to -> Nullable<UtcTimestamp>,
+        lease_until -> Nullable<UtcTimestamp>,
     }
 }
 

@@ -14,10 +14,13 @@ on_both_backends!(
     dunning_retries_then_cancels_and_payment_recovers,
     bad_billing_input_changes_nothing,
     a_payment_racing_a_dunning_retry_pays_once,
+    a_clock_advances_in_the_background_within_its_bound,
+    an_archived_customer_is_never_billed_again,
 );
 on_both_backends!(
     start = with_worker;
     the_worker_catches_up_missed_periods_once,
+    a_clock_left_advancing_is_taken_up_again,
     a_failing_renewal_is_reported_and_blocks_no_other,
 );
 
@@ -29,6 +32,8 @@ async fn clock(s: &TestServer, at: &str) -> String {
     id(&created(s, "/v1/test_clocks", json!({"frozen_time": at})).await)
 }
 
+/// Advances the clock to `to` and waits until it is there (the advance runs in the
+/// background: `advancing`, then `ready`).
 async fn advance(s: &TestServer, clock: &str, to: &str) {
     let r = send(
         s.admin(Method::POST, &format!("/v1/test_clocks/{clock}/advance"))
@@ -36,7 +41,25 @@ async fn advance(s: &TestServer, clock: &str, to: &str) {
     )
     .await;
     assert_eq!(r.status, 200, "advance to {to}: {}", r.body);
-    assert_eq!(r.body["frozen_time"].as_str().unwrap()[..19], to[..19]);
+    assert_eq!(r.body["status"], "advancing", "{}", r.body);
+    assert_eq!(r.body["advancing_to"].as_str().unwrap()[..19], to[..19]);
+    ready(s, clock, to).await;
+}
+
+/// Waits until the clock is `ready` at `to`.
+async fn ready(s: &TestServer, clock: &str, to: &str) -> Value {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let c = get(s, &format!("/v1/test_clocks/{clock}")).await;
+        if c["status"] == "ready" {
+            assert_eq!(c["frozen_time"].as_str().unwrap()[..19], to[..19], "{c}");
+            assert!(c["advancing_to"].is_null(), "{c}");
+            return c;
+        }
+        assert_eq!(c["status"], "advancing", "{c}");
+        assert!(std::time::Instant::now() < deadline, "still advancing: {c}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 async fn get(s: &TestServer, path: &str) -> Value {
@@ -208,7 +231,17 @@ async fn renewals_bill_each_period_once_as_previewed(s: TestServer) {
         "paid"
     );
 
-    // Three and a half months at once: Mar 31, Apr 30 and May 31 each billed once, in order.
+    // Two months at once (the most one advance may cover on a monthly subscription), then the
+    // rest: Mar 31, Apr 30 and May 31 each billed once, in order.
+    let too_far = post(
+        &s,
+        &format!("/v1/test_clocks/{c}/advance"),
+        json!({"to": "2027-06-15T00:00:00Z"}),
+    )
+    .await;
+    too_far.assert_problem(422, "validation_failed");
+    advance(&s, &c, "2027-05-01T10:00:00Z").await;
+    assert_eq!(invoices_of(&s, &cus, &sub).await.len(), 4);
     advance(&s, &c, "2027-06-15T00:00:00Z").await;
     let all = invoices_of(&s, &cus, &sub).await;
     let keys: Vec<&str> = all
@@ -800,6 +833,7 @@ async fn a_payment_racing_a_dunning_retry_pays_once(s: TestServer) {
             .json(&json!({"amount": "10.00", "method": "external"}));
         let (retried, paid) = tokio::join!(send(retry), send(pay));
         assert_eq!(retried.status, 200, "round {round}: {}", retried.body);
+        ready(&s, &c, "2027-01-02T12:00:00Z").await;
         assert!(
             paid.status == 201 || paid.body["code"] == "overpayment",
             "round {round}: {} {}",
@@ -820,4 +854,148 @@ async fn a_payment_racing_a_dunning_retry_pays_once(s: TestServer) {
             "active"
         );
     }
+}
+
+/// The advance answers at once (`advancing`), the clock turns `ready` at the target, and one
+/// advance goes at most two intervals of the shortest running subscription (two years with
+/// none); another advance while one runs is refused.
+async fn a_clock_advances_in_the_background_within_its_bound(s: TestServer) {
+    created(
+        &s,
+        "/v1/plans",
+        json!({"code": "daily", "name": "Daily", "currency": "USD", "interval": "day", "amount": "1"}),
+    )
+    .await;
+    created(
+        &s,
+        "/v1/plans",
+        json!({"code": "monthly", "name": "Monthly", "currency": "USD", "interval": "month", "amount": "30"}),
+    )
+    .await;
+    // No subscription: two years at most.
+    let c = clock(&s, "2027-01-01T00:00:00Z").await;
+    let too_far = post(
+        &s,
+        &format!("/v1/test_clocks/{c}/advance"),
+        json!({"to": "2029-01-01T00:00:01Z"}),
+    )
+    .await;
+    too_far.assert_problem(422, "validation_failed");
+    assert!(
+        too_far.body["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("2029-01-01T00:00:00Z"),
+        "{}",
+        too_far.body
+    );
+    advance(&s, &c, "2029-01-01T00:00:00Z").await;
+
+    // A monthly and a daily subscription: two days at most.
+    let c = clock(&s, "2027-01-01T00:00:00Z").await;
+    let cus = customer(&s, json!({"name": "Stepper", "test_clock": c})).await;
+    for plan in ["monthly", "daily"] {
+        created(
+            &s,
+            "/v1/subscriptions",
+            json!({"customer_id": cus, "plan": plan}),
+        )
+        .await;
+    }
+    post(
+        &s,
+        &format!("/v1/test_clocks/{c}/advance"),
+        json!({"to": "2027-01-03T00:00:01Z"}),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    assert_eq!(
+        get(&s, &format!("/v1/test_clocks/{c}")).await["status"],
+        "ready"
+    );
+    advance(&s, &c, "2027-01-03T00:00:00Z").await;
+    let daily = get(&s, &format!("/v1/invoices?customer_id={cus}&limit=100")).await;
+    // The two first periods at subscribing, then the daily renewals of Jan 2 and Jan 3.
+    assert_eq!(daily["data"].as_array().unwrap().len(), 4, "{daily}");
+
+    // While a worker holds the clock advancing, the clock reads as such and another advance
+    // is refused.
+    s.execute_sql(&format!(
+        "UPDATE test_clocks SET status = 'advancing', advancing_to = frozen_time, \
+         lease_until = '2999-01-01T00:00:00.000000Z' WHERE id = '{c}'"
+    ));
+    let held = get(&s, &format!("/v1/test_clocks/{c}")).await;
+    assert_eq!(held["status"], "advancing", "{held}");
+    post(
+        &s,
+        &format!("/v1/test_clocks/{c}/advance"),
+        json!({"to": "2027-01-04T00:00:00Z"}),
+    )
+    .await
+    .assert_problem(409, "test_clock_advancing");
+}
+
+/// A clock left `advancing` by a worker that went away (its lease ran out) is taken up by the
+/// billing worker and reaches its target, billing each boundary once.
+async fn a_clock_left_advancing_is_taken_up_again(s: TestServer) {
+    created(
+        &s,
+        "/v1/plans",
+        json!({"code": "daily", "name": "Daily", "currency": "USD", "interval": "day", "amount": "1"}),
+    )
+    .await;
+    let c = clock(&s, "2027-01-01T00:00:00Z").await;
+    let cus = customer(&s, json!({"name": "Orphan", "test_clock": c})).await;
+    created(
+        &s,
+        "/v1/subscriptions",
+        json!({"customer_id": cus, "plan": "daily"}),
+    )
+    .await;
+    // As a crashed worker leaves it: advancing to Jan 3, its lease long over.
+    s.execute_sql(&format!(
+        "UPDATE test_clocks SET status = 'advancing', \
+         advancing_to = '2027-01-03T00:00:00.000000Z', lease_until = created_at WHERE id = '{c}'"
+    ));
+    ready(&s, &c, "2027-01-03T00:00:00Z").await;
+    let runs = get(&s, "/v1/billing_runs?limit=100").await;
+    let renewals = runs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["kind"] == "renewal")
+        .count();
+    assert_eq!(renewals, 2, "Jan 2 and Jan 3, once each: {runs}");
+}
+
+/// A customer archived before archiving refused running subscriptions (here: by hand in the
+/// database) is never billed again: the next boundary ends the subscription, no invoice.
+async fn an_archived_customer_is_never_billed_again(s: TestServer) {
+    created(
+        &s,
+        "/v1/plans",
+        json!({"code": "daily", "name": "Daily", "currency": "USD", "interval": "day", "amount": "1"}),
+    )
+    .await;
+    let c = clock(&s, "2027-01-01T00:00:00Z").await;
+    let cus = customer(&s, json!({"name": "Gone", "test_clock": c})).await;
+    let sub = id(&created(
+        &s,
+        "/v1/subscriptions",
+        json!({"customer_id": cus, "plan": "daily"}),
+    )
+    .await);
+    let before = invoices_of(&s, &cus, &sub).await.len();
+    s.execute_sql(&format!(
+        "UPDATE customers SET status = 'archived', archived_at = updated_at WHERE id = '{cus}'"
+    ));
+    advance(&s, &c, "2027-01-03T00:00:00Z").await;
+    assert_eq!(
+        invoices_of(&s, &cus, &sub).await.len(),
+        before,
+        "no new invoice"
+    );
+    let ended = get(&s, &format!("/v1/subscriptions/{sub}")).await;
+    assert_eq!(ended["status"], "canceled", "{ended}");
+    assert_eq!(ended["ended_at"], "2027-01-02T00:00:00Z", "{ended}");
 }

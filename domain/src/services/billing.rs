@@ -45,10 +45,17 @@ use crate::services::payments::PaymentService;
 use crate::services::wallets::active_wallet;
 use crate::services::webhooks::Events;
 use crate::subscription::{Collection, Subscription, SubscriptionStatus};
-use crate::test_clock::{BillingRun, RunKind, RunSource, TestClock, MAX_ADVANCE_DAYS};
+use crate::test_clock::{
+    BillingRun, ClockStatus, RunKind, RunSource, TestClock, MAX_ADVANCE_INTERVALS,
+    MAX_ADVANCE_YEARS,
+};
 use crate::wallet::Wallet;
 use crate::webhook::EventType;
 use crate::{clock, DomainError, DomainResult, ErrorCode};
+
+/// How long a worker holds a test clock it advances: far more than one batch takes, so
+/// another worker takes over only after a crash.
+const CLOCK_LEASE: Duration = Duration::seconds(60);
 
 /// How long billing waits before trying a failed subscription again.
 const RETRY_AFTER_FAILURE: Duration = Duration::hours(1);
@@ -86,6 +93,10 @@ struct Catalog {
 pub struct Drained {
     pub steps: usize,
     pub failures: usize,
+    /// The drain stopped at its step budget with more still due.
+    pub more: bool,
+    /// The latest time a step billed at (a clock's boundaries run in time order).
+    pub reached: Option<DateTime<Utc>>,
 }
 
 /// The next invoice of a subscription as it stands now.
@@ -145,17 +156,19 @@ impl BillingService {
 
     /// Bills everything due at `now` for subscriptions on no test clock (the worker's pass).
     pub fn run_due(&self, now: DateTime<Utc>) -> DomainResult<Drained> {
-        self.drain(None, now, RunSource::Worker)
+        self.drain(None, now, RunSource::Worker, None)
     }
 
     /// Steps until nothing is due at `until`, a batch of claimed subscriptions per unit of
     /// work. A test clock takes one subscription at a time, so its boundaries are billed in
     /// time order across its customers.
+    /// `budget`: stop after about this many steps (a batch is finished), reporting `more`.
     fn drain(
         &self,
         clock: Option<&TestClockId>,
         until: DateTime<Utc>,
         source: RunSource,
+        budget: Option<usize>,
     ) -> DomainResult<Drained> {
         let limit = if clock.is_some() { 1 } else { BATCH };
         let mut done = Drained::default();
@@ -188,6 +201,7 @@ impl BillingService {
                     match stepped {
                         Ok(()) => {
                             batch.steps += 1;
+                            batch.reached = batch.reached.max(Some(at));
                             issued.extend(invoice.take());
                         }
                         Err(e) => {
@@ -206,6 +220,11 @@ impl BillingService {
             })?;
             done.steps += batch.steps;
             done.failures += batch.failures;
+            done.reached = done.reached.max(batch.reached);
+            if last.is_some() && budget.is_some_and(|b| done.steps + done.failures >= b) {
+                done.more = true;
+                return Ok(done);
+            }
             match last {
                 Some(l) => cursor = Some(l),
                 // The end of the order: once more from the start (rows another worker held, or
@@ -712,6 +731,9 @@ impl BillingService {
             frozen_time: clock::to_micros(frozen_time),
             created_at: now,
             updated_at: now,
+            status: ClockStatus::Ready,
+            advancing_to: None,
+            lease_until: None,
         };
         self.clocks.insert(&c)?;
         Ok(c)
@@ -727,8 +749,9 @@ impl BillingService {
         self.clocks.list(tenant_id, page)
     }
 
-    /// Moves the clock to `to` and runs everything due up to then for its customers, in time
-    /// order, each boundary at its own time. Synchronous: the answer shows the clock moved.
+    /// Starts moving the clock to `to` (see [`crate::test_clock`]): the clock is `advancing`
+    /// until the billing workers have run everything due up to `to`. Refused while it is
+    /// advancing already (409 `test_clock_advancing`) and past the bound of one advance.
     pub fn advance(
         &self,
         tenant_id: &str,
@@ -743,26 +766,127 @@ impl BillingService {
                 "must be later than the clock's frozen_time",
             ));
         }
-        if to - current.frozen_time > Duration::days(MAX_ADVANCE_DAYS) {
+        let limit = self.advance_limit(&current)?;
+        if to > limit {
             return Err(DomainError::validation(
                 "to",
-                format!("a clock moves at most {MAX_ADVANCE_DAYS} days at a time"),
+                format!(
+                    "a clock moves at most {MAX_ADVANCE_INTERVALS} intervals of its shortest \
+                     running subscription ({MAX_ADVANCE_YEARS} years with none) at a time: \
+                     at most {} from {}",
+                    limit.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                    current
+                        .frozen_time
+                        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+                ),
             ));
         }
-        self.drain(Some(id), to, RunSource::TestClock)?;
+        let mut started = None;
         self.units.run(&mut || {
             let mut c = self
                 .clocks
                 .lock(tenant_id, id)?
                 .ok_or_else(TestClockId::not_found)?;
-            // Two advances at once: the later target wins, time never goes back.
-            if to > c.frozen_time {
-                c.frozen_time = to;
-                c.updated_at = clock::now();
-                self.clocks.update(&c)?;
+            if c.status == ClockStatus::Advancing {
+                return Err(DomainError::Conflict {
+                    code: ErrorCode::TestClockAdvancing,
+                    message: "the clock is advancing: wait until its status is ready".into(),
+                });
             }
-            Ok(c)
-        })
+            if to <= c.frozen_time {
+                return Err(DomainError::validation(
+                    "to",
+                    "must be later than the clock's frozen_time",
+                ));
+            }
+            c.status = ClockStatus::Advancing;
+            c.advancing_to = Some(to);
+            c.lease_until = None;
+            c.updated_at = clock::now();
+            self.clocks.update(&c)?;
+            started = Some(c);
+            Ok(())
+        })?;
+        Ok(started.expect("set when the unit succeeds"))
+    }
+
+    /// The latest time one advance may reach from the clock's frozen time.
+    fn advance_limit(&self, c: &TestClock) -> DomainResult<DateTime<Utc>> {
+        let intervals = self.subscriptions.clock_intervals(&c.tenant_id, &c.id)?;
+        let from = c.frozen_time;
+        Ok(intervals
+            .into_iter()
+            .map(|(unit, count)| {
+                crate::plan::boundary(from, unit, count, MAX_ADVANCE_INTERVALS, chrono_tz::UTC)
+            })
+            .min()
+            .unwrap_or_else(|| {
+                crate::plan::boundary(
+                    from,
+                    crate::plan::Interval::Year,
+                    MAX_ADVANCE_YEARS,
+                    1,
+                    chrono_tz::UTC,
+                )
+            }))
+    }
+
+    /// One batch of a worker's clock work: takes one advancing clock no other worker holds
+    /// (leased for [`CLOCK_LEASE`]), runs up to `budget` steps due up to its target, in time
+    /// order, and moves its `frozen_time` to where that got; at the target it is `ready`.
+    /// Returns how many steps ran, `None` when no clock was waiting.
+    pub fn advance_clocks(&self, budget: usize) -> DomainResult<Option<usize>> {
+        let now = clock::now();
+        for waiting in self.clocks.advancing(now, 8)? {
+            let Some(c) = self.lease_clock(&waiting, now)? else {
+                continue;
+            };
+            let to = c.advancing_to.expect("an advancing clock has a target");
+            let done = self.drain(Some(&c.id), to, RunSource::TestClock, Some(budget))?;
+            self.units.run(&mut || {
+                let mut held = self
+                    .clocks
+                    .lock(&c.tenant_id, &c.id)?
+                    .ok_or_else(TestClockId::not_found)?;
+                if held.status != ClockStatus::Advancing || held.advancing_to != Some(to) {
+                    return Ok(());
+                }
+                if done.more {
+                    // The clock shows how far billing got; the lease runs on for the next batch.
+                    if let Some(reached) = done.reached.filter(|r| *r > held.frozen_time) {
+                        held.frozen_time = reached;
+                    }
+                    held.lease_until = None;
+                } else {
+                    held.frozen_time = to;
+                    held.status = ClockStatus::Ready;
+                    held.advancing_to = None;
+                    held.lease_until = None;
+                }
+                held.updated_at = clock::now();
+                self.clocks.update(&held)
+            })?;
+            return Ok(Some(done.steps + done.failures));
+        }
+        Ok(None)
+    }
+
+    /// Takes the clock for this worker if it is still advancing and nobody holds it.
+    fn lease_clock(&self, c: &TestClock, now: DateTime<Utc>) -> DomainResult<Option<TestClock>> {
+        let mut taken = None;
+        self.units.run(&mut || {
+            let Some(mut held) = self.clocks.lock(&c.tenant_id, &c.id)? else {
+                return Ok(());
+            };
+            let free = held.lease_until.is_none_or(|l| l < now);
+            if held.status == ClockStatus::Advancing && free {
+                held.lease_until = Some(now + CLOCK_LEASE);
+                self.clocks.update(&held)?;
+                taken = Some(held);
+            }
+            Ok(())
+        })?;
+        Ok(taken)
     }
 
     pub fn runs(

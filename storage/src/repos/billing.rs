@@ -1,10 +1,11 @@
 //! Test clocks and the billing run log.
 
+use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::id::TestClockId;
 use domain::page::{Page, PageRequest};
 use domain::ports::{BillingRunRepo, TestClockRepo};
-use domain::test_clock::{BillingRun, RunKind, RunSource, TestClock};
+use domain::test_clock::{BillingRun, ClockStatus, RunKind, RunSource, TestClock};
 use domain::DomainResult;
 
 use super::stored::{stored_id, Stored};
@@ -23,6 +24,9 @@ struct ClockRow {
     frozen_time: DbTime,
     created_at: DbTime,
     updated_at: DbTime,
+    status: String,
+    advancing_to: Option<DbTime>,
+    lease_until: Option<DbTime>,
 }
 
 impl ClockRow {
@@ -34,6 +38,9 @@ impl ClockRow {
             frozen_time: DbTime(c.frozen_time),
             created_at: DbTime(c.created_at),
             updated_at: DbTime(c.updated_at),
+            status: c.status.as_str().to_owned(),
+            advancing_to: c.advancing_to.map(DbTime),
+            lease_until: c.lease_until.map(DbTime),
         }
     }
 
@@ -45,6 +52,13 @@ impl ClockRow {
             frozen_time: self.frozen_time.0,
             created_at: self.created_at.0,
             updated_at: self.updated_at.0,
+            status: Stored {
+                kind: "test clock",
+                id: &self.id,
+            }
+            .text("status", &self.status, ClockStatus::parse)?,
+            advancing_to: self.advancing_to.map(|t| t.0),
+            lease_until: self.lease_until.map(|t| t.0),
         })
     }
 }
@@ -96,6 +110,23 @@ impl TestClockRepo for Store {
         .execute(&mut conn)
         .map_err(internal)?;
         Ok(())
+    }
+
+    fn advancing(&self, now: DateTime<Utc>, limit: usize) -> DomainResult<Vec<TestClock>> {
+        let mut conn = self.conn()?;
+        let rows: Vec<ClockRow> = tc::table
+            .filter(tc::status.eq(ClockStatus::Advancing.as_str()))
+            .filter(
+                tc::lease_until
+                    .is_null()
+                    .or(tc::lease_until.lt(DbTime(now))),
+            )
+            .order(tc::updated_at.asc())
+            .limit(i64::try_from(limit).unwrap_or(i64::MAX))
+            .select(ClockRow::as_select())
+            .load(&mut *conn)
+            .map_err(internal)?;
+        rows.into_iter().map(ClockRow::into_domain).collect()
     }
 
     fn list(&self, tenant_id: &str, page: &PageRequest) -> DomainResult<Page<TestClock>> {

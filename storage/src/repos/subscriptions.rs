@@ -237,6 +237,44 @@ impl SubscriptionRepo for Store {
             .collect()
     }
 
+    fn clock_intervals(
+        &self,
+        tenant_id: &str,
+        clock: &TestClockId,
+    ) -> DomainResult<Vec<(Interval, u32)>> {
+        let mut conn = self.conn()?;
+        use SubscriptionStatus::{Active, PastDue, Paused, Trialing};
+        let rows: Vec<(String, i32)> = su::table
+            .filter(su::tenant_id.eq(tenant_id))
+            .filter(su::test_clock_id.eq(clock.as_str()))
+            .filter(one_of!(
+                su::status,
+                [
+                    Trialing.as_str(),
+                    Active.as_str(),
+                    PastDue.as_str(),
+                    Paused.as_str()
+                ]
+            ))
+            .select((su::billing_interval, su::interval_count))
+            .distinct()
+            .load(&mut *conn)
+            .map_err(internal)?;
+        let stored = Stored {
+            kind: "test clock",
+            id: clock.as_str(),
+        };
+        rows.into_iter()
+            .map(|(interval, count)| {
+                Ok((
+                    stored.text("subscriptions.billing_interval", &interval, Interval::parse)?,
+                    u32::try_from(count)
+                        .map_err(|_| stored.damaged("subscriptions.interval_count"))?,
+                ))
+            })
+            .collect()
+    }
+
     fn lock(&self, scope: &Scope, id: &SubscriptionId) -> DomainResult<Option<Subscription>> {
         let mut conn = self.conn()?;
         let this = su::table

@@ -87,9 +87,13 @@ pub async fn get(
     Ok(HttpResponse::Ok().json(TestClockView::from(c)))
 }
 
-/// Move the clock forward and run, synchronously and in time order, every renewal, trial end,
-/// cancellation and dunning step due up to `to` for its customers' subscriptions (each at its
-/// own time). Other customers are never touched. What happened is in `/v1/billing_runs`.
+/// Start moving the clock forward to `to`. The answer comes at once with `status: advancing`;
+/// the billing workers then run, in time order and each at its own time, every renewal, trial
+/// end, cancellation and dunning step due up to `to` for the clock's customers (other
+/// customers are never touched), moving `frozen_time` as they go, and the clock turns `ready`
+/// at `to`: poll `GET /v1/test_clocks/{id}`. One advance goes at most two intervals of the
+/// shortest running subscription on the clock (two years with none). What happened is in
+/// `/v1/billing_runs`.
 #[utoipa::path(
     operation_id = "advance_test_clock",
     tag = "Test clocks",
@@ -97,9 +101,10 @@ pub async fn get(
     params(("id" = String, Path, example = "clock_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     request_body = AdvanceTestClock,
     responses(
-        (status = 200, body = TestClockView),
+        (status = 200, body = TestClockView, description = "The clock, `advancing` to `to`."),
         (status = 404, body = Problem, content_type = "application/problem+json", description = "`test_clock_not_found`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` (the new time is not later than the clock's, or more than three years on)."),
+        (status = 409, body = Problem, content_type = "application/problem+json", description = "`test_clock_advancing`: an earlier advance is still running."),
+        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` (the new time is not later than the clock's, or past what one advance may cover)."),
     ),
 )]
 #[post("/test_clocks/{id}/advance")]
@@ -112,5 +117,7 @@ pub async fn advance(
     let to = clock_time("to", body.value.to)?;
     let svc = state.billing.clone();
     let c = blocking(move || svc.advance(&who.tenant_id, &parse(&id)?, to)).await?;
+    // This node starts on it now; every node's worker picks up a clock left behind.
+    actix_web::rt::spawn(crate::server::advance_clocks(state.clone()));
     Ok(HttpResponse::Ok().json(TestClockView::from(c)))
 }

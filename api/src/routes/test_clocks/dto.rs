@@ -26,7 +26,8 @@ pub struct CreateTestClock {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"to": "2027-02-01T00:00:00Z"}))]
 pub struct AdvanceTestClock {
-    /// The new time: later than `frozen_time`, at most three years on.
+    /// The new time: later than `frozen_time`, at most two intervals of the shortest running
+    /// subscription on the clock on (two years with none).
     #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub to: Option<DateTime<Utc>>,
 }
@@ -62,8 +63,16 @@ pub struct TestClockView {
     #[schema(example = "clock_01jd3x6v9f5m2q8r7t4w0y1z3a")]
     pub id: String,
     pub name: Option<String>,
-    /// The clock's current time: "now" for its customers.
+    /// The clock's current time: "now" for its customers. While the clock advances it moves
+    /// forward with each boundary billed, and reaches `advancing_to` when `status` is `ready`.
     pub frozen_time: DateTime<Utc>,
+    /// `ready`: everything due up to `frozen_time` has run. `advancing`: the billing workers
+    /// are running what is due up to `advancing_to`; poll until `ready` (another advance is
+    /// refused meanwhile).
+    #[schema(value_type = String, example = "ready")]
+    pub status: &'static str,
+    /// While advancing: where the clock is moving to; otherwise null.
+    pub advancing_to: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -74,6 +83,8 @@ impl From<TestClock> for TestClockView {
             id: c.id.into(),
             name: c.name,
             frozen_time: c.frozen_time,
+            status: c.status.as_str(),
+            advancing_to: c.advancing_to,
             created_at: c.created_at,
             updated_at: c.updated_at,
         }
