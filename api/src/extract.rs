@@ -47,7 +47,6 @@ impl FromRequest for AdminKey {
             .map(str::to_owned);
         Box::pin(async move {
             let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-            state.limits.auth_allowed(&client)?;
             // A missing key is a mistake, not a guess: only wrong credentials count.
             let presented =
                 presented.ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, INVALID_KEY))?;
@@ -55,7 +54,7 @@ impl FromRequest for AdminKey {
             match blocking(move || keys.authenticate(&presented)).await {
                 Ok(principal) => Ok(AdminKey(principal)),
                 Err(e) if e.status == StatusCode::UNAUTHORIZED => {
-                    Err(state.limits.auth_failed(&client, e))
+                    Err(state.limits.refuse(&client, e))
                 }
                 Err(e) => Err(e),
             }
@@ -114,7 +113,6 @@ fn visitor_of(
     let client = client_address(&req);
     Box::pin(async move {
         let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-        state.limits.auth_allowed(&client)?;
         let token = token.ok_or_else(|| {
             ApiError::new(
                 ErrorCode::InvalidToken,
@@ -142,7 +140,7 @@ fn visitor_of(
             if e.status == StatusCode::UNAUTHORIZED {
                 // Never the token itself.
                 tracing::info!(code = e.code.as_str(), "portal token refused");
-                state.limits.auth_failed(&client, e)
+                state.limits.refuse(&client, e)
             } else {
                 e
             }

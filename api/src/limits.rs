@@ -118,10 +118,20 @@ impl RateLimits {
         }
     }
 
-    /// Before checking a client's credentials: 429 while its address is past its allowance of
-    /// failures. Only failures count, and only per address, so a merchant's servers are never
-    /// held back by someone else guessing keys from elsewhere.
-    pub fn auth_allowed(&self, client: &str) -> Result<(), ApiError> {
+    /// The answer to a credential that failed its check: 429 while the client's address is
+    /// past its allowance of failures, else the refusal, counted. A valid credential is never
+    /// held back, whatever its address did before (the key and token spaces make guessing
+    /// hopeless; the throttle slows guessers and spares the logs): only failures count, and only
+    /// per address, so a merchant's servers are never held back by guesses from elsewhere.
+    pub fn refuse(&self, client: &str, refusal: ApiError) -> ApiError {
+        match self.auth_allowed(client) {
+            Err(limited) => limited,
+            Ok(()) => self.auth_failed(client, refusal),
+        }
+    }
+
+    /// 429 while the client's address is past its allowance of failures.
+    fn auth_allowed(&self, client: &str) -> Result<(), ApiError> {
         let until = self
             .auth_blocked
             .read()
@@ -139,7 +149,7 @@ impl RateLimits {
 
     /// Counts a failed credential check from `client`; past the allowance, the answer to it is
     /// already the 429 (and so are the next ones, until the allowance refills).
-    pub fn auth_failed(&self, client: &str, refusal: ApiError) -> ApiError {
+    fn auth_failed(&self, client: &str, refusal: ApiError) -> ApiError {
         let Some(limiter) = &self.auth_failures else {
             return refusal;
         };

@@ -103,8 +103,9 @@ async fn failed_credentials_are_throttled_per_address(s: TestServer) {
     over.assert_problem(429, "rate_limited");
     let retry: u64 = over.header("retry-after").unwrap().parse().unwrap();
     assert!((1..=61).contains(&retry), "Retry-After {retry}");
-    // Past its allowance the address is not even checked: the right key waits too.
-    guess(s.key.clone())
+    // Past its allowance, wrong credentials from that address get 429 (and are not counted
+    // again)…
+    guess(tests::random_key())
         .await
         .assert_problem(429, "rate_limited");
     let token = send(
@@ -114,6 +115,18 @@ async fn failed_credentials_are_throttled_per_address(s: TestServer) {
     )
     .await;
     token.assert_problem(429, "rate_limited");
+    // …but a valid credential is never refused by the throttle: the right key and a valid
+    // session token from the same address go through.
+    assert_eq!(guess(s.key.clone()).await.status, 200);
+    let c = tests::fixtures::customer(&s, json!({"name": "Same office"})).await;
+    let session = tests::fixtures::portal_session(&s, json!({"customer_id": c})).await;
+    let valid = send(
+        guesser
+            .get(format!("{}/v1/portal/session", s.base))
+            .header("X-Session-Token", tests::fixtures::token(&session)),
+    )
+    .await;
+    assert_eq!(valid.status, 200, "{}", valid.body);
 
     // The merchant, elsewhere, is not held back.
     let merchant = send(s.admin(Method::GET, "/v1/customers")).await;
