@@ -1,7 +1,11 @@
 // The hosted customer portal. It uses only the public portal API with `X-Session-Token`, as a
 // merchant's own frontend would: the single-use `code` from the session URL is exchanged for
-// the token, which lives in this page's memory only (never in the URL or in storage), so a
-// reload needs a new link. Every text from the API goes into the page as text, never as HTML.
+// the token, which is kept in this tab's sessionStorage (never in the URL, a cookie or
+// localStorage) so that a reload of the tab goes on; it is removed on logout and when the
+// session ends, and the browser drops it with the tab. Threat model (README, hosted portal): only
+// this origin's scripts run (CSP `script-src 'self'`, no inline script, no third party), and
+// every text from the API goes into the page as text, never as HTML, so no injected script can
+// read it; no cookie carries it, so there is nothing for a cross-site request to ride on.
 "use strict";
 (() => {
   const API = "/v1/portal";
@@ -56,6 +60,33 @@
 
   function alertBox(err) {
     return h("div", { class: "alert", role: "alert", text: message(err) });
+  }
+
+  /** Puts each field the API names (`errors[].field`) next to its input in `form`, and says
+   * in `status` what is wrong; fields the form does not show are listed there by name. */
+  function fieldErrors(form, status, err) {
+    for (const old of form.querySelectorAll(".field-error")) old.remove();
+    for (const input of form.querySelectorAll("[aria-invalid]")) {
+      input.removeAttribute("aria-invalid");
+      input.removeAttribute("aria-describedby");
+    }
+    const unplaced = [];
+    for (const [i, e] of (err?.problem?.errors || []).entries()) {
+      const input = form.elements[e.field];
+      if (!(input instanceof HTMLElement)) {
+        unplaced.push(`${e.field}: ${e.message}`);
+        continue;
+      }
+      const id = `field-error-${i}`;
+      input.setAttribute("aria-invalid", "true");
+      input.setAttribute("aria-describedby", id);
+      input.after(h("span", { class: "field-error", id, "data-test": "field-error", "data-field": e.field, text: e.message }));
+    }
+    const summary = err?.problem?.errors?.length
+      ? ["Please correct the marked fields.", ...unplaced].join(" ")
+      : message(err);
+    status.replaceChildren(h("div", { class: "alert", role: "alert", text: summary }));
+    form.querySelector("[aria-invalid]")?.focus();
   }
 
   function message(err) {
@@ -197,6 +228,7 @@
     if (ending) return;
     ending = true;
     token = null;
+    forget();
     const back = session?.return_url;
     if (back && /^https?:\/\//i.test(back)) {
       location.replace(back);
@@ -226,36 +258,38 @@
     touched();
   }
 
+  /** The tab's token, kept for a reload of this tab only. */
+  const STORED = "portal-session-token";
+  function remember(t) {
+    try { sessionStorage.setItem(STORED, t); } catch { /* storage off: a reload needs a link */ }
+  }
+  function forget() {
+    try { sessionStorage.removeItem(STORED); } catch { /* nothing kept */ }
+  }
+  function stored() {
+    try { return sessionStorage.getItem(STORED); } catch { return null; }
+  }
+
   async function start() {
     const params = new URLSearchParams(location.search);
     const code = params.get("code");
     // The code is single-use, but it should not stay in the address bar or history.
     if (code) history.replaceState(null, "", location.pathname + location.hash);
-    if (!code) {
+    if (code) {
+      if (!(await exchange(code))) return;
+    } else if (stored()) {
+      // A reload of this tab: the session goes on if it is still valid (a 401 ends it).
+      token = stored();
+      try {
+        session = await api("GET", "/session");
+      } catch (err) {
+        if (!ending) endedPage("The portal could not be reached. Check your connection and reload.");
+        return;
+      }
+    } else {
       endedPage("This page opens from a link the merchant gives you. Ask them for a new one.");
       return;
     }
-    let res;
-    try {
-      res = await fetch(`${API}/session/exchange`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body: JSON.stringify({ code }),
-        credentials: "omit",
-        cache: "no-store",
-      });
-    } catch {
-      endedPage("The portal could not be reached. Check your connection and try the link again.");
-      return;
-    }
-    if (!res.ok) {
-      ending = true;
-      endedPage("This link has expired or was already used. Ask the merchant for a new one.");
-      return;
-    }
-    const exchanged = await res.json();
-    token = exchanged.token;
-    session = exchanged.session;
     scheduleExpiry();
     const [branding, me] = await Promise.all([
       api("GET", "/branding").catch(orNull),
@@ -267,6 +301,34 @@
     // readers), as a page load would put it.
     window.addEventListener("hashchange", () => route().then(() => main.focus({ preventScroll: true })));
     route();
+  }
+
+  /** Trades the login code for the token; false (with the page saying why) when it fails. */
+  async function exchange(code) {
+    forget();
+    let res;
+    try {
+      res = await fetch(`${API}/session/exchange`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify({ code }),
+        credentials: "omit",
+        cache: "no-store",
+      });
+    } catch {
+      endedPage("The portal could not be reached. Check your connection and try the link again.");
+      return false;
+    }
+    if (!res.ok) {
+      ending = true;
+      endedPage("This link has expired or was already used. Ask the merchant for a new one.");
+      return false;
+    }
+    const exchanged = await res.json();
+    token = exchanged.token;
+    session = exchanged.session;
+    remember(token);
+    return true;
   }
 
   // ---- the frame: branding, preview banner, navigation --------------------------------------
@@ -287,14 +349,59 @@
     return SCREENS.filter((s) => enabled(s.section));
   }
 
+  // ---- the merchant's colours, readable ----------------------------------------------------
+
+  /** `#rgb` or `#rrggbb` (an alpha part is ignored) as [r, g, b] in 0–255, else null. */
+  function rgbOf(hex) {
+    const m = /^#([0-9a-f]{3,4}|[0-9a-f]{6}|[0-9a-f]{8})$/i.exec(hex || "");
+    if (!m) return null;
+    const d = m[1].length <= 4 ? [...m[1].slice(0, 3)].map((c) => c + c) : [m[1].slice(0, 2), m[1].slice(2, 4), m[1].slice(4, 6)];
+    return d.map((x) => parseInt(x, 16));
+  }
+
+  /** WCAG 2 relative luminance and contrast ratio. */
+  function luminance([r, g, b]) {
+    const lin = (c) => ((c /= 255) <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b);
+  }
+  function contrast(a, b) {
+    const [hi, lo] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+    return (hi + 0.05) / (lo + 0.05);
+  }
+  const WHITE = [255, 255, 255];
+  const INK = [0, 0, 0];
+  const css = ([r, g, b]) => `rgb(${r}, ${g}, ${b})`;
+
+  /** The colour darkened (towards black) just enough to read at 4.5:1 on white. */
+  function readableOnWhite(c) {
+    let k = 0;
+    let out = c;
+    while (contrast(out, WHITE) < 4.5 && k < 1) {
+      k += 0.05;
+      out = c.map((x) => Math.round(x * (1 - k)));
+    }
+    return out;
+  }
+
+  /** Applies a merchant colour as `name`, with the text colour that reads on it (white or ink,
+   * whichever contrasts more: at least 4.5:1 for any colour) as `name` + `-on`, and a shade of
+   * it that reads on white as `name` + `-text` (for links, outlined buttons, notices). */
+  function brand(name, hex) {
+    const c = rgbOf(hex);
+    if (!c) return;
+    const root = document.documentElement.style;
+    root.setProperty(name, css(c));
+    root.setProperty(`${name}-on`, css(contrast(c, WHITE) >= contrast(c, INK) ? WHITE : INK));
+    root.setProperty(`${name}-text`, css(readableOnWhite(c)));
+  }
+
   function chrome(branding) {
     if (branding) {
       const name = branding.name || "Billing portal";
       document.getElementById("merchant").textContent = name;
       document.title = `${name} · Billing`;
-      const colour = /^#[0-9a-f]{3,8}$/i;
-      if (colour.test(branding.primary_color || "")) document.documentElement.style.setProperty("--primary", branding.primary_color);
-      if (colour.test(branding.accent_color || "")) document.documentElement.style.setProperty("--accent", branding.accent_color);
+      brand("--primary", branding.primary_color);
+      brand("--accent", branding.accent_color);
       if (/^https:\/\//i.test(branding.logo_url || "")) {
         const logo = document.getElementById("logo");
         logo.src = branding.logo_url;
@@ -367,9 +474,8 @@
           Number(b.overdue) > 0 ? [" · ", h("span", { class: "badge bad", text: `${money(b.overdue, b.currency)} overdue` })] : "")));
     }
     if (o.outstanding && o.outstanding.length === 0) cards.push(card("Outstanding", "Nothing to pay"));
-    const plans = o.subscriptions?.length ? await planNames() : new Map();
     for (const s of o.subscriptions || []) {
-      cards.push(card("Subscription", plans.get(s.plan_id) || s.plan_id,
+      cards.push(card("Subscription", s.plan_name,
         h("div", { class: "muted", "data-test": "next-billing" },
           s.cancel_at_period_end ? `Ends ${date(s.current_period_end)}` : `Next bill ${date(s.next_billing_at || s.current_period_end)}`)));
     }
@@ -383,26 +489,6 @@
     } else {
       show(...parts);
     }
-  }
-
-  let planCache = null;
-  async function planNames() {
-    if (!planCache) {
-      planCache = new Map();
-      try {
-        let cursor = null;
-        do {
-          const page = await api("GET", `/plans${query({ limit: 100, cursor })}`);
-          for (const p of page.data) planCache.set(p.id, p.name);
-          cursor = page.has_more ? page.next_cursor : null;
-        } while (cursor);
-      } catch (err) {
-        planCache = null;
-        if (err instanceof Stale) throw err;
-        return new Map(); // names are a nicety; ids stand in
-      }
-    }
-    return planCache;
   }
 
   // ---- Credits ------------------------------------------------------------------------------
@@ -640,26 +726,43 @@
 
   async function subscriptions() {
     const [subs, plans] = await Promise.all([api("GET", "/subscriptions"), api("GET", "/plans").catch((err) => orNull(err) || { data: [] })]);
-    const planNamesById = new Map(plans.data.map((p) => [p.id, p.name]));
+    const upcoming = await Promise.all(subs.data.map((s) =>
+      !["active", "trialing", "past_due"].includes(s.status) || s.cancel_at_period_end
+        ? null
+        : api("GET", `/subscriptions/${encodeURIComponent(s.id)}/upcoming_invoice`).catch(orNull)));
     const parts = [h("h1", { text: "Subscriptions" })];
     if (!subs.data.length) parts.push(h("p", { class: "muted", text: "You have no subscriptions." }));
-    for (const s of subs.data) parts.push(subscriptionCard(s, planNamesById, plans.data));
+    subs.data.forEach((s, i) => parts.push(subscriptionCard(s, plans.data, upcoming[i])));
     parts.push(h("h2", { text: "Plans" }), plansTable(plans.data));
     show(...parts);
   }
 
-  function subscriptionCard(s, names, plans) {
+  /** The estimated next charge: the upcoming invoice's lines and total as they stand now. */
+  function upcomingInvoice(u) {
+    return h("section", { class: "upcoming", "data-test": "upcoming-invoice", "aria-label": "Next invoice" },
+      h("h3", { text: `Next invoice, ${date(u.billing_at)} (estimate)` }),
+      table([["Item"], ["Quantity", "num hide-narrow"], ["Amount", "num"]],
+        u.lines.map((l) => h("tr", { "data-test": "upcoming-line" },
+          td([l.description, l.period_start ? h("div", { class: "muted", text: `${date(l.period_start)} – ${date(l.period_end)}` }) : null]),
+          td(number(l.quantity), "num hide-narrow"),
+          td(money(l.amount, u.currency), "num"))), "Next invoice"),
+      h("p", { class: "total" }, "Estimated total ", h("strong", { "data-test": "upcoming-total", text: money(u.total, u.currency) })),
+      h("p", { class: "muted", text: "Usage until the end of the period is added as it comes in." }));
+  }
+
+  function subscriptionCard(s, plans, upcoming) {
     const live = ["active", "trialing", "past_due"].includes(s.status);
     const tone = s.status === "active" || s.status === "trialing" ? "good" : s.status === "past_due" ? "bad" : "";
     const el = h("div", { class: "card", "data-test": "subscription", "data-id": s.id },
       h("div", { class: "label", text: "Plan" }),
-      h("div", { class: "big", text: names.get(s.plan_id) || s.plan_id }),
+      h("div", { class: "big", "data-test": "plan-name", text: s.plan_name }),
       h("div", {}, badge(s.status, tone), s.cancel_at_period_end ? [" ", badge("cancels at period end", "warn")] : ""),
       h("p", { class: "muted" },
         `Current period ${date(s.current_period_start)} – ${date(s.current_period_end)}`,
         h("br", {}),
         s.cancel_at_period_end ? `Ends ${date(s.current_period_end)}` : live ? `Next bill ${date(s.next_billing_at || s.current_period_end)}` : "",
-        s.pending_plan_id ? [h("br", {}), `Changes to ${names.get(s.pending_plan_id) || s.pending_plan_id} at renewal`] : ""));
+        s.pending_plan_id ? [h("br", {}), `Changes to ${s.pending_plan_name} at renewal`] : ""),
+      upcoming ? upcomingInvoice(upcoming) : null);
     const actions = h("div", { class: "actions" });
     const rerender = async () => subscriptions();
     if (live && may("subscription_cancel")) {
@@ -683,14 +786,16 @@
       }
     }
     if (live && may("plan_change")) {
-      const choices = plans.filter((p) => p.id !== s.plan_id);
+      // Only plans the subscription can move to: another plan in the currency it is billed in.
+      const choices = plans.filter((p) => p.id !== s.plan_id && p.currency === s.currency);
       if (choices.length) {
-        const select = h("select", { "aria-label": "New plan" }, choices.map((p) => h("option", { value: p.code, text: `${p.name} – ${priceOf(p)}` })));
+        const select = h("select", { "aria-label": "New plan", "data-test": "new-plan" }, choices.map((p) => h("option", { value: p.code, text: `${p.name} – ${priceOf(p)}` })));
         const preview = h("div", {});
+        const nameOf = (code) => choices.find((p) => p.code === code)?.name || code;
         actions.append(select, actionButton("Preview change", async () => {
           const p = await api("POST", `/subscriptions/${encodeURIComponent(s.id)}/change/preview`, { plan: select.value });
           preview.replaceChildren(h("p", {},
-            `${p.upgrade ? "Upgrade" : "Change"} to ${p.plan_code}, effective ${date(p.effective_at)}: `,
+            `${p.upgrade ? "Upgrade" : "Change"} to ${nameOf(p.plan_code)}, effective ${date(p.effective_at)}: `,
             h("strong", { text: money(p.net, p.currency) }), " now."),
           actionButton("Confirm change", async () => {
             await api("POST", `/subscriptions/${encodeURIComponent(s.id)}/change`, { plan: select.value });
@@ -843,9 +948,10 @@
         button.disabled = true;
         try {
           customer = await api("PATCH", "/customer", patch);
+          fieldErrors(form, status, null);
           status.replaceChildren(h("div", { class: "notice", role: "status", text: "Saved." }));
         } catch (err) {
-          if (!ending) status.replaceChildren(alertBox(err));
+          if (!ending) fieldErrors(form, status, err);
         } finally {
           button.disabled = false;
         }

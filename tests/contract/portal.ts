@@ -61,10 +61,11 @@ async function open(url: string, width = 1280): Promise<Page> {
   const page = await context.newPage();
   const origin = new URL(api).origin;
   // The portal's own page only (an ended session leaves for return_url, which is not ours to
-  // judge); a 401 is how the API says a session ended.
+  // judge); a 401 is how the API says a session ended, a 422 how it names a field to correct
+  // (which the page shows: checked where it happens).
   page.on("console", (m) => {
     const ours = new URL(page.url()).pathname.startsWith("/portal");
-    if (ours && m.type() === "error" && !/status of 401/.test(m.text())) throw new Error(`console error: ${m.text()}`);
+    if (ours && m.type() === "error" && !/status of (401|422)/.test(m.text())) throw new Error(`console error: ${m.text()}`);
   });
   page.on("pageerror", (e) => {
     throw new Error(`script error: ${e.message}`);
@@ -112,6 +113,11 @@ try {
   await admin("POST", "/v1/plans", { code, name: "Portal Pro", currency: "USD", interval: "month", amount: "29" });
   const bigger = await admin("POST", "/v1/plans", { code: `${code}-max`, name: "Portal Max", currency: "USD", interval: "month", amount: "99" });
   const sub = await admin("POST", "/v1/subscriptions", { customer_id: demo.id, plan: code, trial_days: 0, collection: "send_invoice" });
+  // The customer's plan is archived (a price change: they keep the old price), and a plan in
+  // another currency is on sale.
+  const pro = (await admin("GET", `/v1/plans?limit=100`)).data.find((p: Json) => p.code === code);
+  await admin("POST", `/v1/plans/${pro.id}/archive`);
+  await admin("POST", "/v1/plans", { code: `${code}-eur`, name: "Portal Euro", currency: "EUR", interval: "month", amount: "25" });
   await admin("PATCH", "/v1/account", { name: "Acme Billing", primary_color: "#7a1fa2", accent_color: "#0b7a5c" });
 
   // 1. A customer session allowed to cancel at period end.
@@ -124,8 +130,12 @@ try {
   const page = await open(s.url);
   await page.locator("[data-test=wallet-credits]").first().waitFor();
   check(!page.url().includes("code="), "the login code is gone from the address bar");
-  check(await page.evaluate(() => localStorage.length === 0 && sessionStorage.length === 0 && document.cookie === ""),
-    "nothing is kept in storage or cookies");
+  check(await page.evaluate(() => localStorage.length === 0 && document.cookie === ""
+    && sessionStorage.length === 1 && sessionStorage.getItem("portal-session-token")?.startsWith("v4.local.")),
+    "only this tab's sessionStorage keeps the token (no cookie, no localStorage)");
+  await page.reload();
+  await page.locator("[data-test=wallet-credits]").first().waitFor();
+  check(!page.url().includes("code="), "a reload of the tab goes on with the session");
   const overview = await portal(s.token, "/overview");
   const wallet = overview.wallets[0];
   check((await page.locator("[data-test=wallet-credits]").first().innerText()) === `${number(wallet.balance)} credits`,
@@ -185,6 +195,13 @@ try {
   await page.locator("nav a[data-screen=subscriptions]").click();
   const card = page.locator(`[data-test=subscription][data-id='${sub.id}']`);
   await card.waitFor();
+  check((await card.locator("[data-test=plan-name]").innerText()) === "Portal Pro",
+    "a subscription on an archived plan shows the plan's name");
+  const upcoming = await portal(s.token, `/subscriptions/${sub.id}/upcoming_invoice`);
+  await card.locator("[data-test=upcoming-invoice]").waitFor();
+  check((await card.locator("[data-test=upcoming-total]").innerText()) === money(upcoming.total, upcoming.currency)
+    && (await card.locator("[data-test=upcoming-line]").count()) === upcoming.lines.length,
+    `the subscription shows its next invoice, estimated (${money(upcoming.total, upcoming.currency)}, ${upcoming.lines.length} line(s))`);
   await shoot(page, "subscriptions");
   await card.locator("[data-test=cancel]").click();
   await card.locator("[data-test=confirm-cancel]").click();
@@ -236,6 +253,9 @@ try {
   check((await page2.locator("nav a[data-screen=usage]").count()) === 0 && (await page2.locator("nav a[data-screen=bills]").count()) === 1,
     "a section the session hides has no screen");
   const row = page2.locator(`[data-test=subscription][data-id='${sub.id}']`);
+  const offered = await row.locator("[data-test=new-plan] option").evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+  check(offered.includes(`${code}-max`) && !offered.includes(`${code}-eur`),
+    `the plan change offers only plans in the subscription's currency (${offered.join(", ")})`);
   await row.locator("select").selectOption(`${code}-max`);
   await row.locator("[data-test=preview-change]").click();
   await row.locator("[data-test=confirm-change]").click();
@@ -262,9 +282,23 @@ try {
   await page2.locator("nav a[data-screen=profile]").click();
   await page2.locator("[data-test=save-profile]").waitFor();
   check(await page2.locator("input[name=email]").isDisabled(), "a profile field the session may not change is not editable");
+  // A refused field is named next to its input, with the API's own message.
+  await page2.locator("input[name=phone]").fill("call me maybe");
+  await page2.locator("[data-test=save-profile]").click();
+  const fieldError = page2.locator("[data-test=field-error][data-field=phone]");
+  await fieldError.waitFor();
+  const refused = await fetch(`${api}/v1/portal/customer`, {
+    method: "PATCH", headers: { "X-Session-Token": plain.token, "content-type": "application/json" },
+    body: JSON.stringify({ phone: "call me maybe" }),
+  }).then((r) => r.json());
+  const said = refused.errors.find((e: Json) => e.field === "phone").message;
+  check((await fieldError.innerText()) === said && (await page2.locator("input[name=phone]").getAttribute("aria-invalid")) === "true",
+    `a refused field shows the API's message next to its input ("${said}")`);
+  await accessible(page2, "profile with a field error");
   await page2.locator("input[name=phone]").fill("+49 30 7654321");
   await page2.locator("[data-test=save-profile]").click();
   await page2.locator(".notice").waitFor();
+  check((await page2.locator("[data-test=field-error]").count()) === 0, "and the mark goes once it is saved");
   const me = await admin("GET", `/v1/customers/${demo.id}`);
   check(me.phone === "+49 30 7654321", "a permitted profile field is saved");
 
@@ -299,6 +333,40 @@ try {
   check((await page6.locator("nav a").count()) === 1 && (await page6.locator("[data-test=plan]", { hasText: "Portal Max" }).count()) === 1,
     "a guest session shows the plans alone");
   await shoot(page6, "guest-plans");
+
+  // 5b. A light brand (an amber accent, a pale primary): text on and beside the merchant's
+  //     colours is chosen for contrast, and every screen still passes axe-core.
+  await admin("PATCH", "/v1/account", { primary_color: "#ffe082", accent_color: "#f5b400" });
+  const light = await session(demo.id, { permissions: { profile_update: { allowed_fields: ["phone"] } } });
+  const page7 = await open(light.url);
+  await page7.locator("[data-test=wallet-credits]").first().waitFor();
+  await accessible(page7, "overview (light brand)");
+  for (const [screen, title] of [["bills", "Bills"], ["subscriptions", "Subscriptions"], ["usage", "Usage"], ["profile", "Profile"]] as const) {
+    await page7.locator(`nav a[data-screen=${screen}]`).click();
+    await page7.locator("main h1", { hasText: title }).waitFor();
+    await page7.waitForLoadState("networkidle");
+    await accessible(page7, `${screen} (light brand)`);
+  }
+  await page7.locator("[data-test=save-profile]").click();
+  await page7.locator(".notice").waitFor();
+  // Computed colours from the page; WCAG 2's contrast ratio worked out here.
+  const pairs: [string, string][] = await page7.evaluate(() =>
+    [".notice", ".top", "nav a[aria-current=page]"].map((sel) => {
+      const st = getComputedStyle(document.querySelector(sel)!);
+      return [st.color, st.backgroundColor] as [string, string];
+    }));
+  const lum = (c: string) => {
+    const [r, g, b] = c.match(/\d+/g)!.slice(0, 3).map((x) => Number(x) / 255)
+      .map((v) => (v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4));
+    return 0.2126 * r! + 0.7152 * g! + 0.0722 * b!;
+  };
+  const ratio = Math.min(...pairs.map(([fg, bg]) => {
+    const [hi, lo] = [lum(fg), lum(bg)].sort((x, y) => y - x);
+    return (hi! + 0.05) / (lo! + 0.05);
+  }));
+  check(ratio >= 4.5, `the confirmation, the header and the current tab read at ${ratio.toFixed(2)}:1 or better on the light brand`);
+  await accessible(page7, "profile saved (light brand)");
+  await admin("PATCH", "/v1/account", { primary_color: "#7a1fa2", accent_color: "#0b7a5c" });
 
   // 6. A used link does not open the portal again.
   const page4 = await open(s.url);

@@ -1,10 +1,9 @@
 use crate::page::PageRequest;
 use crate::scope::CustomerScope;
 use crate::services::invoices::{InvoiceService, Outstanding};
-use crate::services::subscriptions::SubscriptionService;
+use crate::services::subscriptions::{NamedSubscription, SubscriptionService};
 use crate::services::usage::UsageService;
 use crate::services::wallets::WalletService;
-use crate::subscription::Subscription;
 use crate::usage::{Granularity, UsageReport};
 use crate::wallet::Wallet;
 use crate::{clock, DomainResult};
@@ -34,7 +33,7 @@ pub struct Overview {
     /// The last 7 days by day, with cost per feature.
     pub usage: Option<UsageReport>,
     /// Subscriptions still running (trialing, active, past due or paused), newest first.
-    pub subscriptions: Option<Vec<Subscription>>,
+    pub subscriptions: Option<Vec<NamedSubscription>>,
 }
 
 impl OverviewService {
@@ -82,7 +81,8 @@ impl OverviewService {
             None
         };
         let subscriptions = if parts.subscriptions {
-            Some(self.subscriptions.running(customer)?)
+            let running = self.subscriptions.running(customer)?;
+            Some(self.subscriptions.named(running)?)
         } else {
             None
         };

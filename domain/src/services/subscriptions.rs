@@ -61,6 +61,20 @@ pub struct SubscriptionPorts {
     pub events: Events,
 }
 
+/// A subscription with the names of its plans, as customers and merchants read it: the plan
+/// it is on is named whatever its visibility or status (a grandfathered customer on an
+/// archived or private plan still sees its name), and nothing else of the catalogue is shown.
+#[derive(Debug, Clone)]
+pub struct NamedSubscription {
+    pub subscription: Subscription,
+    pub plan_code: String,
+    pub plan_name: String,
+    /// The plan's currency: what the subscription is billed in (a plan change stays in it).
+    pub currency: crate::money::Currency,
+    /// The name of the plan a pending change moves to.
+    pub pending_plan_name: Option<String>,
+}
+
 /// Who asks for a change: the merchant's key, or a portal session (checked and audited).
 pub enum Actor<'a> {
     Merchant,
@@ -163,6 +177,56 @@ impl SubscriptionService {
             Ok(())
         })?;
         Ok(subscription)
+    }
+
+    /// Names the subscriptions' plans (each plan read once).
+    pub fn named(&self, subs: Vec<Subscription>) -> DomainResult<Vec<NamedSubscription>> {
+        let mut plans: std::collections::HashMap<PlanId, Plan> = Default::default();
+        let mut plan_of = |tenant: &str, id: &PlanId| -> DomainResult<Plan> {
+            if let Some(p) = plans.get(id) {
+                return Ok(p.clone());
+            }
+            let p = self.plans.get(tenant, id)?.ok_or_else(|| {
+                DomainError::internal(format!("plan {id} of a subscription is gone"))
+            })?;
+            plans.insert(id.clone(), p.clone());
+            Ok(p)
+        };
+        subs.into_iter()
+            .map(|s| {
+                let plan = plan_of(&s.tenant_id, &s.plan_id)?;
+                let pending = match &s.pending_plan_id {
+                    Some(id) => Some(plan_of(&s.tenant_id, id)?.name),
+                    None => None,
+                };
+                Ok(NamedSubscription {
+                    subscription: s,
+                    currency: plan.currency,
+                    plan_code: plan.code,
+                    plan_name: plan.name,
+                    pending_plan_name: pending,
+                })
+            })
+            .collect()
+    }
+
+    /// [`Self::named`] for one subscription.
+    pub fn named_one(&self, s: Subscription) -> DomainResult<NamedSubscription> {
+        Ok(self.named(vec![s])?.remove(0))
+    }
+
+    /// [`Self::named`] for a page.
+    pub fn named_page(&self, page: Page<Subscription>) -> DomainResult<Page<NamedSubscription>> {
+        let Page {
+            items,
+            has_more,
+            next_cursor,
+        } = page;
+        Ok(Page {
+            items: self.named(items)?,
+            has_more,
+            next_cursor,
+        })
     }
 
     pub fn get(&self, scope: &Scope, id: &SubscriptionId) -> DomainResult<Subscription> {
@@ -427,8 +491,8 @@ impl SubscriptionService {
             return Err(DomainError::Unprocessable {
                 code: ErrorCode::CurrencyMismatch,
                 message: format!(
-                    "the subscription is billed in {}; the plan is in {}",
-                    old.currency, new.currency
+                    "The subscription is billed in {}, and this plan in {}: choose a plan in {}.",
+                    old.currency, new.currency, old.currency
                 ),
             });
         }

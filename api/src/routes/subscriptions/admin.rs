@@ -50,7 +50,10 @@ pub async fn create(
     let (svc, tenant) = (state.subscriptions.clone(), who.tenant_id.clone());
     idempotency::run(&state, &who, &req, &body.raw, move || {
         let s = svc.create(&tenant, input)?;
-        Ok((StatusCode::CREATED, SubscriptionView::from(s)))
+        Ok((
+            StatusCode::CREATED,
+            SubscriptionView::from(svc.named_one(s)?),
+        ))
     })
     .await
 }
@@ -73,7 +76,11 @@ pub async fn list(
     let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.subscriptions.clone();
-    let found = blocking(move || svc.list(&who.scope(), &filter, &page)).await?;
+    let found = blocking(move || {
+        svc.list(&who.scope(), &filter, &page)
+            .and_then(|p| svc.named_page(p))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(SubscriptionList::from(found.map(SubscriptionView::from))))
 }
 
@@ -95,7 +102,11 @@ pub async fn get(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.subscriptions.clone();
-    let s = blocking(move || svc.get(&who.scope(), &parse(&id)?)).await?;
+    let s = blocking(move || {
+        svc.get(&who.scope(), &parse(&id)?)
+            .and_then(|s| svc.named_one(s))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
 }
 
@@ -122,8 +133,11 @@ pub async fn cancel(
 ) -> Result<HttpResponse, ApiError> {
     let (at, unused) = body.value.choices()?;
     let svc = state.subscriptions.clone();
-    let s = blocking(move || svc.cancel(&who.scope(), &parse(&id)?, at, unused, Actor::Merchant))
-        .await?;
+    let s = blocking(move || {
+        svc.cancel(&who.scope(), &parse(&id)?, at, unused, Actor::Merchant)
+            .and_then(|s| svc.named_one(s))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
 }
 
@@ -151,8 +165,11 @@ pub async fn change(
 ) -> Result<HttpResponse, ApiError> {
     let wanted = body.value.change()?;
     let svc = state.subscriptions.clone();
-    let s = blocking(move || svc.change_plan(&who.scope(), &parse(&id)?, wanted, Actor::Merchant))
-        .await?;
+    let s = blocking(move || {
+        svc.change_plan(&who.scope(), &parse(&id)?, wanted, Actor::Merchant)
+            .and_then(|s| svc.named_one(s))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
 }
 
@@ -228,7 +245,11 @@ pub async fn uncancel(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.subscriptions.clone();
-    let s = blocking(move || svc.uncancel(&who.scope(), &parse(&id)?, Actor::Merchant)).await?;
+    let s = blocking(move || {
+        svc.uncancel(&who.scope(), &parse(&id)?, Actor::Merchant)
+            .and_then(|s| svc.named_one(s))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
 }
 
@@ -251,7 +272,11 @@ pub async fn pause(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.subscriptions.clone();
-    let s = blocking(move || svc.pause(&who.scope(), &parse(&id)?)).await?;
+    let s = blocking(move || {
+        svc.pause(&who.scope(), &parse(&id)?)
+            .and_then(|s| svc.named_one(s))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
 }
 
@@ -274,6 +299,10 @@ pub async fn resume(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.subscriptions.clone();
-    let s = blocking(move || svc.resume(&who.scope(), &parse(&id)?)).await?;
+    let s = blocking(move || {
+        svc.resume(&who.scope(), &parse(&id)?)
+            .and_then(|s| svc.named_one(s))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
 }

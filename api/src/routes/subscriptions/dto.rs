@@ -3,8 +3,10 @@
 use chrono::{DateTime, Utc};
 use domain::ports::SubscriptionFilter;
 use domain::services::billing::Upcoming;
-use domain::services::subscriptions::{ChangePreview, PlanChange, Proration, UnusedFee};
-use domain::subscription::{BillingAnchor, CancelAt, Collection, Subscription, SubscriptionStatus};
+use domain::services::subscriptions::{
+    ChangePreview, NamedSubscription, PlanChange, Proration, UnusedFee,
+};
+use domain::subscription::{BillingAnchor, CancelAt, Collection, SubscriptionStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -139,6 +141,16 @@ pub struct SubscriptionView {
     pub id: String,
     pub customer_id: String,
     pub plan_id: String,
+    /// The plan's code and name: the plan the customer is on is always named, even when it is
+    /// private or archived (a grandfathered price).
+    #[schema(example = "pro-monthly")]
+    pub plan_code: String,
+    #[schema(example = "Pro")]
+    pub plan_name: String,
+    /// ISO 4217: what the subscription is billed in (its plan's currency); a plan change
+    /// stays in it.
+    #[schema(example = "USD")]
+    pub currency: &'static str,
     /// `trialing`, `active`, `past_due`, `paused`, `canceled` or `ended`.
     #[schema(example = "active")]
     pub status: &'static str,
@@ -162,19 +174,26 @@ pub struct SubscriptionView {
     pub updated_at: DateTime<Utc>,
     /// A plan change waiting for the end of the period.
     pub pending_plan_id: Option<String>,
+    /// The name of the plan of `pending_plan_id`.
+    pub pending_plan_name: Option<String>,
     /// The customer's test clock, when they are on one.
     pub test_clock_id: Option<String>,
     /// Why billing last failed for this subscription (it is tried again later).
     pub billing_error: Option<String>,
 }
 
-impl From<Subscription> for SubscriptionView {
-    fn from(s: Subscription) -> Self {
+impl From<NamedSubscription> for SubscriptionView {
+    fn from(named: NamedSubscription) -> Self {
+        let s = named.subscription;
         Self {
             next_billing_at: s.next_billing_at(),
             id: s.id.into(),
             customer_id: s.customer_id.into(),
             plan_id: s.plan_id.into(),
+            plan_code: named.plan_code,
+            currency: named.currency.code(),
+            plan_name: named.plan_name,
+            pending_plan_name: named.pending_plan_name,
             status: s.status.as_str(),
             billing_anchor: s.billing_anchor.as_str(),
             collection: s.collection.as_str(),

@@ -38,8 +38,11 @@ pub async fn list(
     session.require_section(Section::Subscriptions)?;
     let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
     let svc = state.subscriptions.clone();
-    let found =
-        blocking(move || svc.list(&session.scope(), &SubscriptionFilter::default(), &page)).await?;
+    let found = blocking(move || {
+        svc.list(&session.scope(), &SubscriptionFilter::default(), &page)
+            .and_then(|p| svc.named_page(p))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(SubscriptionList::from(found.map(SubscriptionView::from))))
 }
 
@@ -64,7 +67,11 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Subscriptions)?;
     let svc = state.subscriptions.clone();
-    let s = blocking(move || svc.get(&session.scope(), &parse(&id)?)).await?;
+    let s = blocking(move || {
+        svc.get(&session.scope(), &parse(&id)?)
+            .and_then(|s| svc.named_one(s))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
 }
 
@@ -110,6 +117,7 @@ pub async fn cancel(
             unused,
             Actor::Customer(&session),
         )
+        .and_then(|s| svc.named_one(s))
     })
     .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
@@ -137,9 +145,11 @@ pub async fn uncancel(
 ) -> Result<HttpResponse, ApiError> {
     session.require_section(Section::Subscriptions)?;
     let svc = state.subscriptions.clone();
-    let s =
-        blocking(move || svc.uncancel(&session.scope(), &parse(&id)?, Actor::Customer(&session)))
-            .await?;
+    let s = blocking(move || {
+        svc.uncancel(&session.scope(), &parse(&id)?, Actor::Customer(&session))
+            .and_then(|s| svc.named_one(s))
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
 }
 
@@ -177,6 +187,7 @@ pub async fn change(
             wanted,
             Actor::Customer(&session),
         )
+        .and_then(|s| svc.named_one(s))
     })
     .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
