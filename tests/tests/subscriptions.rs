@@ -13,6 +13,7 @@ on_both_backends!(
     portal_subscriptions_follow_the_session_permissions,
     entitlements_count_this_period,
     an_archived_customer_moves_no_money,
+    the_portal_names_a_private_or_archived_plan,
     archiving_and_subscribing_never_cross,
 );
 
@@ -605,4 +606,97 @@ async fn archiving_and_subscribing_never_cross(s: TestServer) {
             other => panic!("{c}: archive and subscribe answered {other:?}"),
         }
     }
+}
+
+/// A customer on a private or archived plan (a grandfathered price) sees its name; the
+/// catalogue still shows neither plan, and a plan in another currency is refused in words.
+async fn the_portal_names_a_private_or_archived_plan(s: TestServer) {
+    let c = customer(&s, json!({"name": "Grandfathered"})).await;
+    let old = plan(&s, "legacy", json!({"name": "Legacy 2025"})).await;
+    let private = plan(
+        &s,
+        "vip",
+        json!({"name": "VIP deal", "visibility": "private"}),
+    )
+    .await;
+    plan(&s, "euro", json!({"name": "Euro plan", "currency": "EUR"})).await;
+    let on_old = id(&subscribe(&s, json!({"customer_id": c, "plan": "legacy"})).await);
+    let on_private = id(&subscribe(&s, json!({"customer_id": c, "plan": private})).await);
+    let r = send(s.admin(Method::POST, &format!("/v1/plans/{old}/archive"))).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let t = token(
+        &portal_session(
+            &s,
+            json!({"customer_id": c, "permissions": {"plan_change": {"enabled": true}}}),
+        )
+        .await,
+    );
+    let list = send(s.portal(Method::GET, "/v1/portal/subscriptions", &t)).await;
+    let named: Vec<(String, String, String)> = list.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| {
+            (
+                v["id"].as_str().unwrap().to_owned(),
+                v["plan_name"].as_str().unwrap().to_owned(),
+                v["currency"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert!(
+        named.contains(&(on_old.clone(), "Legacy 2025".into(), "USD".into())),
+        "{named:?}"
+    );
+    assert!(
+        named.contains(&(on_private.clone(), "VIP deal".into(), "USD".into())),
+        "{named:?}"
+    );
+    let one = send(s.portal(
+        Method::GET,
+        &format!("/v1/portal/subscriptions/{on_old}"),
+        &t,
+    ))
+    .await;
+    assert_eq!(one.body["plan_code"], "legacy", "{}", one.body);
+    let overview = send(s.portal(Method::GET, "/v1/portal/overview", &t)).await;
+    let names: Vec<&str> = overview.body["subscriptions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["plan_name"].as_str().unwrap())
+        .collect();
+    assert!(
+        names.contains(&"Legacy 2025") && names.contains(&"VIP deal"),
+        "{names:?}"
+    );
+    let catalogue = send(s.portal(Method::GET, "/v1/portal/plans", &t)).await;
+    let codes: Vec<&str> = catalogue.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    assert!(
+        !codes.contains(&"legacy") && !codes.contains(&"vip"),
+        "{codes:?}"
+    );
+    let r = send(
+        s.portal(
+            Method::POST,
+            &format!("/v1/portal/subscriptions/{on_old}/change"),
+            &t,
+        )
+        .json(&json!({"plan": "euro"})),
+    )
+    .await;
+    r.assert_problem(422, "currency_mismatch");
+    assert!(
+        r.body["detail"]
+            .as_str()
+            .unwrap()
+            .contains("choose a plan in USD"),
+        "{}",
+        r.body
+    );
 }
