@@ -3,15 +3,20 @@
 //! addresses, descriptions, memo) uses the embedded Unicode fonts of [`crate::pdf_text`], in any
 //! script, wrapped to its column.
 //!
-//! Amounts: unit prices and line amounts are shown exactly, the subtotal exactly, and total,
-//! paid and due rounded to the currency's minor unit (the rule of `domain::invoice`). Drafts
-//! carry a DRAFT watermark.
+//! Amounts: every amount is printed at the currency's minor unit, digits grouped in thousands
+//! (`1,234.50 EUR`): line amounts, subtotal, total, paid and due. The invoice keeps the exact
+//! values (the rule of `domain::invoice`: the total is the exact subtotal rounded once), so when
+//! the rounded line amounts do not add up to the rounded subtotal a "Rounding" row shows the
+//! difference and the column adds up as printed. Unit prices keep the decimals they were set
+//! with (a price of 0.005 per call is not 0.01), at least the minor unit's; quantities are
+//! printed without trailing zeros. Drafts carry a DRAFT watermark.
 
+use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use domain::account::Account;
 use domain::customer::Customer;
 use domain::invoice::{Invoice, InvoiceStatus};
-use domain::money::canonical;
+use domain::money::{canonical, Currency};
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use crate::pdf_text::{self, Glyphs};
@@ -59,6 +64,44 @@ fn win_ansi(s: &str) -> Vec<u8> {
             _ => b'?',
         })
         .collect()
+}
+
+/// `digits` (an optional `-`, digits, an optional fraction) with the whole part grouped in
+/// thousands: `1234567.5` → `1,234,567.5`.
+fn grouped(digits: &str) -> String {
+    let (sign, rest) = digits.strip_prefix('-').map_or(("", digits), |r| ("-", r));
+    let (whole, fraction) = rest
+        .split_once('.')
+        .map_or((rest, None), |(w, f)| (w, Some(f)));
+    let mut out = String::with_capacity(digits.len() + whole.len() / 3);
+    out.push_str(sign);
+    for (i, c) in whole.chars().enumerate() {
+        if i > 0 && (whole.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    if let Some(f) = fraction {
+        out.push('.');
+        out.push_str(f);
+    }
+    out
+}
+
+/// An amount at the currency's minor unit, grouped: `1,234.50`.
+fn amount_text(currency: Currency, a: &BigDecimal) -> String {
+    grouped(&currency.display(a))
+}
+
+/// A unit price as set, with at least the minor unit's decimals: `0.50`, `0.005`, `1,200.00`.
+fn unit_text(currency: Currency, a: &BigDecimal) -> String {
+    let exact = canonical(a);
+    let decimals = exact.split_once('.').map_or(0, |(_, f)| f.len());
+    if decimals >= usize::from(currency.minor_units()) {
+        grouped(&exact)
+    } else {
+        amount_text(currency, a)
+    }
 }
 
 fn date(t: Option<DateTime<Utc>>) -> String {
@@ -140,7 +183,7 @@ fn table_header(p: &mut Page, y: f32) -> f32 {
 pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer) -> Vec<u8> {
     let mut g = Glyphs::default();
     let currency = invoice.currency;
-    let money = |a: &bigdecimal::BigDecimal| format!("{} {}", currency.display(a), currency.code());
+    let money = |a: &BigDecimal| format!("{} {}", amount_text(currency, a), currency.code());
     let draft = invoice.status == InvoiceStatus::Draft;
     let title = match invoice.status {
         InvoiceStatus::Draft => "DRAFT INVOICE",
@@ -256,9 +299,27 @@ pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer
             );
             y = table_header(&mut p, y - 25.0);
         }
-        p.right(REGULAR, 10.0, COL_QTY, y, &canonical(&line.quantity));
-        p.right(REGULAR, 10.0, COL_UNIT, y, &canonical(&line.unit_amount));
-        p.right(REGULAR, 10.0, RIGHT, y, &canonical(&line.amount));
+        p.right(
+            REGULAR,
+            10.0,
+            COL_QTY,
+            y,
+            &grouped(&canonical(&line.quantity)),
+        );
+        p.right(
+            REGULAR,
+            10.0,
+            COL_UNIT,
+            y,
+            &unit_text(currency, &line.unit_amount),
+        );
+        p.right(
+            REGULAR,
+            10.0,
+            RIGHT,
+            y,
+            &amount_text(currency, &line.amount),
+        );
         for (i, text) in description.iter().enumerate() {
             if i > 0 {
                 y -= 12.0;
@@ -279,16 +340,24 @@ pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer
     }
     p.rule(y + 8.0);
     y -= 8.0;
-    for (label, value, font) in [
-        (
-            "Subtotal",
-            format!("{} {}", canonical(&invoice.subtotal), currency.code()),
-            REGULAR,
-        ),
+    let printed_lines: BigDecimal = invoice
+        .lines
+        .iter()
+        .map(|l| currency.round(&l.amount))
+        .sum();
+    let subtotal = currency.round(&invoice.subtotal);
+    let rounding = &subtotal - &printed_lines;
+    let mut totals = Vec::new();
+    if !bigdecimal::Zero::is_zero(&rounding) {
+        totals.push(("Rounding", money(&rounding), REGULAR));
+    }
+    totals.extend([
+        ("Subtotal", money(&subtotal), REGULAR),
         ("Total", money(&invoice.total), BOLD),
         ("Paid", money(&invoice.amount_paid), REGULAR),
         ("Amount due", money(&invoice.amount_due()), BOLD),
-    ] {
+    ]);
+    for (label, value, font) in totals {
         p.text(font, 11.0, 360.0, y, label);
         p.right(font, 11.0, RIGHT, y, &value);
         y -= LINE_HEIGHT;
@@ -373,4 +442,36 @@ pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer
         pdf.stream(content_id, &page.content.finish());
     }
     pdf.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::str::FromStr;
+
+    use super::*;
+
+    fn d(s: &str) -> BigDecimal {
+        BigDecimal::from_str(s).unwrap()
+    }
+
+    #[test]
+    fn amounts_print_at_the_minor_unit_grouped_in_thousands() {
+        let eur = Currency::parse("EUR").unwrap();
+        let jpy = Currency::parse("JPY").unwrap();
+        assert_eq!(amount_text(eur, &d("536.3325")), "536.33");
+        assert_eq!(amount_text(eur, &d("1234567.5")), "1,234,567.50");
+        assert_eq!(amount_text(eur, &d("-1000")), "-1,000.00");
+        assert_eq!(amount_text(jpy, &d("1234.5")), "1,235");
+        assert_eq!(grouped("999"), "999");
+        assert_eq!(grouped("1000"), "1,000");
+    }
+
+    #[test]
+    fn unit_prices_keep_their_decimals_and_at_least_the_minor_unit() {
+        let eur = Currency::parse("EUR").unwrap();
+        assert_eq!(unit_text(eur, &d("0.5")), "0.50");
+        assert_eq!(unit_text(eur, &d("0.005")), "0.005");
+        assert_eq!(unit_text(eur, &d("25.8325")), "25.8325");
+        assert_eq!(unit_text(eur, &d("1200")), "1,200.00");
+    }
 }

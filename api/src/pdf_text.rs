@@ -1,8 +1,9 @@
 //! Text that comes from people (merchant and customer names, addresses, line descriptions,
-//! memos) in invoice PDFs, in any script. Three fonts ship inside the binary (`api/fonts`, free
+//! memos) in invoice PDFs, in any script. Four fonts ship inside the binary (`api/fonts`, free
 //! licences, see `api/fonts/LICENSES.md`) and are tried in order for each character: DejaVu Sans
-//! (Latin, Greek, Cyrillic, Hebrew, Arabic, symbols), Droid Sans Fallback (Chinese, Japanese,
-//! Korean), Symbola (emoji and other symbols). Each PDF embeds only the glyphs it uses (subsets
+//! (Latin, Greek, Cyrillic, Hebrew, Arabic, symbols), Droid Sans Fallback (Chinese, Japanese),
+//! NanumSquare (Korean: every Hangul syllable and jamo; tried first for Hangul, so a Korean word
+//! is set in one font), Symbola (emoji and other symbols). Each PDF embeds only the glyphs it uses (subsets
 //! made with `subsetter`), as CID fonts with a ToUnicode map, so the text can be searched and
 //! copied back out exactly.
 //!
@@ -31,6 +32,10 @@ static FONTS: LazyLock<Vec<Font>> = LazyLock::new(|| {
             "DroidSansFallbackFull",
             &include_bytes!("../fonts/DroidSansFallbackFull.ttf")[..],
         ),
+        (
+            "NanumSquare",
+            &include_bytes!("../fonts/NanumSquareR.ttf")[..],
+        ),
         ("Symbola", &include_bytes!("../fonts/Symbola.ttf")[..]),
     ]
     .into_iter()
@@ -42,13 +47,28 @@ static FONTS: LazyLock<Vec<Font>> = LazyLock::new(|| {
     .collect()
 });
 
-/// Resource names of the Unicode fonts on every page: /U0, /U1, /U2.
+/// Resource names of the Unicode fonts on every page: /U0 … /U3.
 fn resource(font: usize) -> Name<'static> {
-    [Name(b"U0"), Name(b"U1"), Name(b"U2")][font]
+    [Name(b"U0"), Name(b"U1"), Name(b"U2"), Name(b"U3")][font]
 }
 
-/// The font and glyph for a character: the first font that has it, else font 0's empty box.
+/// The Korean font's place in [`FONTS`].
+const HANGUL_FONT: usize = 2;
+
+/// Hangul syllables, jamo and their extensions.
+fn is_hangul(c: char) -> bool {
+    matches!(c, '\u{1100}'..='\u{11FF}' | '\u{3130}'..='\u{318F}' | '\u{A960}'..='\u{A97F}'
+        | '\u{AC00}'..='\u{D7AF}' | '\u{D7B0}'..='\u{D7FF}')
+}
+
+/// The font and glyph for a character: the first font that has it (the Korean font first for
+/// Hangul), else font 0's empty box.
 fn glyph_of(c: char) -> (usize, GlyphId) {
+    if is_hangul(c) {
+        if let Some(g) = FONTS[HANGUL_FONT].face.glyph_index(c) {
+            return (HANGUL_FONT, g);
+        }
+    }
     FONTS
         .iter()
         .enumerate()
@@ -239,8 +259,19 @@ mod tests {
 
     #[test]
     fn every_script_has_a_glyph() {
-        for c in ['A', 'Ж', 'ש', 'ع', '中', '日', 'あ', '😀', '€', 'ü'] {
+        for c in [
+            'A', 'Ж', 'ש', 'ع', '中', '日', 'あ', '😀', '€', 'ü', '한', 'ㄱ',
+        ] {
             assert_ne!(glyph_of(c).1, GlyphId(0), "{c}");
+        }
+    }
+
+    #[test]
+    fn every_hangul_syllable_prints_in_the_korean_font() {
+        for c in '\u{AC00}'..='\u{D7A3}' {
+            let (font, glyph) = glyph_of(c);
+            assert_eq!(FONTS[font].name, "NanumSquare", "{c}");
+            assert_ne!(glyph, GlyphId(0), "{c}");
         }
     }
 

@@ -545,8 +545,11 @@ async fn pdfs_are_real_documents(s: TestServer) {
         "10115 Berlin",
         "ap@mueller.test",
         "Storage",
-        "3.345",
-        "8.345 EUR",
+        // 3 × 1.115: the unit price as set, the line at the minor unit.
+        "1.115",
+        "3.35",
+        "0.50",
+        "5.00",
         "8.35 EUR",
         "Amount due",
         "2026-12-31",
@@ -559,6 +562,44 @@ async fn pdfs_are_real_documents(s: TestServer) {
         );
     }
     assert!(!text.contains("DRAFT"));
+    for raw in ["3.345", "8.345"] {
+        assert!(
+            !text.contains(raw),
+            "{raw}: amounts print at the minor unit:\n{text}"
+        );
+    }
+    assert!(!text.contains("Rounding"), "the lines add up: {text}");
+    // Lines that round apart from their sum get a Rounding row; big amounts are grouped.
+    let d = draft(
+        &s,
+        &cid,
+        "EUR",
+        vec![
+            line("1", "0.333"),
+            line("1", "0.333"),
+            line("1", "0.333"),
+            line("1", "1234567"),
+        ],
+        json!({}),
+    )
+    .await;
+    let (_, _, bytes) = pdf_of(
+        &s,
+        s.admin(Method::GET, &format!("/v1/invoices/{}/pdf", id(&d))),
+    )
+    .await;
+    let (_, text) = pdf_text(&bytes);
+    for expected in [
+        "Rounding",
+        "0.01 EUR",
+        "1,234,567.00",
+        "1,234,568.00 EUR",
+        "0.333",
+        "0.33",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing:\n{text}");
+    }
+    assert!(!text.contains("0.999"), "{text}");
 
     // The customer gets the same document from the portal; drafts and other customers' are 404.
     let t = send(
@@ -625,6 +666,7 @@ async fn pdfs_print_every_script(s: TestServer) {
             json!({"description": "שירות ענן", "quantity": "1", "unit_amount": "10"}),
             json!({"description": "خدمة سحابية", "quantity": "1", "unit_amount": "10"}),
             json!({"description": "Поддержка 😀 ★", "quantity": "2", "unit_amount": "5"}),
+            json!({"description": "클라우드 서비스 한국어", "quantity": "1", "unit_amount": "5"}),
             json!({"description": long, "quantity": "1", "unit_amount": "99"}),
         ],
         json!({"memo": "ありがとうございます — Спасибо"}),
@@ -640,6 +682,7 @@ async fn pdfs_print_every_script(s: TestServer) {
         "улица Тверская, 7",
         "Москва",
         "Поддержка 😀 ★",
+        "클라우드 서비스 한국어",
         "ありがとうございます — Спасибо",
     ] {
         assert!(text.contains(written), "{written} not in: {text}");
