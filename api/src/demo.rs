@@ -1,28 +1,45 @@
-//! `portal-api serve --demo` (or `PORTAL_DEMO=1`): seeds one demo customer of the first account
-//! with something on every portal screen, then opens a portal session for it, so Swagger UI and a
-//! frontend show real data in the first minute.
+//! `portal-api serve --demo` (or `PORTAL_DEMO=1`): a showcase in the first minute. It seeds a
+//! named merchant (Northwind Cloud, with its colours and support contacts, unless the account
+//! was already named), a catalogue of three monthly plans, and one demo customer with something
+//! on every portal screen: a prepaid wallet with purchased and expiring credits, a subscription
+//! to Pro with Starter and Scale to change to, a saved card, a paid, an overdue and a partly paid
+//! bill (each issued, due and paid at its own date in the past weeks, so no bill is due before
+//! it was issued), and 30 days of usage. It then opens a portal session that allows every
+//! action (paying bills, cancelling at period end, changing plan, managing payment methods,
+//! editing the profile).
 //!
-//! Seeding is idempotent: the customer is found by its external id `demo-acme`; wallets and
-//! invoices are only created when the customer has none; usage events sit on a fixed grid of
-//! hours with deterministic `event_id`s, so a restart adds only the hours that passed since.
-//! Every start opens a new session (ending the previous demo session).
+//! Seeding is idempotent: the customer is found by its external id `demo-acme`; the merchant's
+//! name and colours, plans, wallet, invoices, subscription and card are only created when
+//! missing; usage events sit on a fixed grid of hours with deterministic `event_id`s, so a
+//! restart adds only the hours that passed since. Every start opens a new session (ending the
+//! previous demo session). The history is written through the services as it would have been
+//! at its dates (`domain::clock::as_of`).
 
 use domain::id::parse;
 use std::str::FromStr;
 
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Duration, DurationRound, Utc};
+use domain::account::AccountPatch;
 use domain::customer::{Address, BillingDetails, NewCustomer};
 use domain::page::PageRequest;
 use domain::payment::{PaymentMethod, PaymentState};
-use domain::portal_session::{CustomerRef, NewSession};
-use domain::ports::InvoiceFilter;
+use domain::payment_method::{Display, MethodType, NewPaymentMethod};
+use domain::plan::{Interval, PastDueAction, Visibility};
+use domain::portal_session::{
+    CancelMode, CustomerRef, NewSession, PaymentMethodManage, PlanChangePermission, ProfileField,
+    SubscriptionCancel,
+};
+use domain::ports::{InvoiceFilter, MethodFilter, PlanFilter};
 use domain::scope::{CustomerScope, Scope};
 use domain::services::api_keys::Principal;
 use domain::services::invoices::NewInvoice;
 use domain::services::payments::NewPayment;
+use domain::services::plans::NewPlan;
+use domain::services::subscriptions::NewSubscription;
 use domain::services::usage::NewFeature;
 use domain::services::wallets::{Debit, NewWallet, TopUp};
+use domain::subscription::{BillingAnchor, Collection};
 use domain::usage::{Aggregation, IncomingEvent};
 use domain::wallet::LotKind;
 use domain::{clock, DomainError, DomainResult};
@@ -33,6 +50,7 @@ pub const DEMO_EXTERNAL_ID: &str = "demo-acme";
 
 /// What the operator needs to open the demo portal.
 pub struct DemoLogin {
+    pub merchant_name: String,
     pub customer_id: String,
     pub customer_name: String,
     /// The session's `url`: the portal frontend with a single-use login code.
@@ -66,6 +84,8 @@ pub fn seed(state: &AppState) -> DomainResult<DemoLogin> {
         tenant_id: tenant.clone(),
         key_id: key.id,
     };
+    let merchant = seed_merchant(state, &tenant)?;
+    seed_plans(state, &tenant)?;
 
     let customer = match state
         .customers
@@ -116,11 +136,47 @@ pub fn seed(state: &AppState) -> DomainResult<DemoLogin> {
         seed_invoices(state, &tenant, &cus, &wallet_id)?;
     }
     seed_usage(state, &tenant, &cus)?;
+    let owner = CustomerScope::new(&tenant, &cus);
+    if state.subscriptions.running(&owner)?.is_empty() {
+        state.subscriptions.create(
+            &tenant,
+            NewSubscription {
+                customer: CustomerRef::Id(cus.to_string()),
+                plan: "demo-pro".into(),
+                trial_days: Some(0),
+                billing_anchor: BillingAnchor::Anniversary,
+                collection: Collection::Wallet,
+            },
+        )?;
+    }
+    let cards = state
+        .payment_methods
+        .list(&owner, &MethodFilter::default(), &first)?;
+    if cards.items.is_empty() {
+        seed_card(state, &owner)?;
+    }
 
-    let created = state
-        .portal
-        .create(&who, NewSession::new(CustomerRef::Id(cus.to_string())))?;
+    let mut session = NewSession::new(CustomerRef::Id(cus.to_string()));
+    let p = &mut session.permissions;
+    p.invoice_pay.enabled = true;
+    p.subscription_cancel = SubscriptionCancel {
+        enabled: true,
+        mode: CancelMode::AtPeriodEnd,
+    };
+    p.plan_change = PlanChangePermission { enabled: true };
+    p.payment_method_manage = PaymentMethodManage { enabled: true };
+    p.profile_update.allowed_fields = vec![
+        ProfileField::Name,
+        ProfileField::Email,
+        ProfileField::Phone,
+        ProfileField::Address,
+        ProfileField::Timezone,
+        ProfileField::Billing,
+        ProfileField::AutoPay,
+    ];
+    let created = state.portal.create(&who, session)?;
     Ok(DemoLogin {
+        merchant_name: merchant,
         customer_id: cus.into(),
         customer_name: customer.name,
         url: created.url,
@@ -129,18 +185,128 @@ pub fn seed(state: &AppState) -> DomainResult<DemoLogin> {
     })
 }
 
-/// A USD wallet (1 credit = 0.01 USD): purchased and expiring promotional credits, one debit.
-fn seed_wallet(state: &AppState, tenant: &str, cus: &str) -> DomainResult<String> {
-    let w = state.wallets.create(
+/// The merchant's name, colours and support contacts, when the account still has the name it
+/// was created with (a merchant's own branding is never overwritten). Returns the name.
+fn seed_merchant(state: &AppState, tenant: &str) -> DomainResult<String> {
+    let account = state.accounts.get(tenant)?;
+    if account.name != "default" {
+        return Ok(account.name);
+    }
+    let named = state.accounts.update(
         tenant,
-        NewWallet {
-            customer_id: cus.into(),
-            name: Some("Prepaid credits".into()),
-            currency: "USD".into(),
-            conversion_rate: Some(dec("0.01")),
-            low_balance_threshold: Some(dec("500")),
+        AccountPatch {
+            name: Some("Northwind Cloud".into()),
+            legal_address: Some(Some(
+                "Northwind Cloud GmbH\nFriedrichstraße 68\n10117 Berlin".into(),
+            )),
+            support_email: Some(Some("support@northwind.test".into())),
+            support_url: Some(Some("https://northwind.test/help".into())),
+            primary_color: Some(Some("#3730a3".into())),
+            accent_color: Some(Some("#0f766e".into())),
+            invoice_footer: Some(Some("Thank you for building with Northwind Cloud.".into())),
+            ..AccountPatch::default()
         },
     )?;
+    Ok(named.name)
+}
+
+/// Three public monthly plans in USD, Starter, Pro and Scale, unless their codes exist.
+fn seed_plans(state: &AppState, tenant: &str) -> DomainResult<()> {
+    let existing: Vec<String> = state
+        .plans
+        .list(
+            tenant,
+            &PlanFilter::default(),
+            &PageRequest::new(Some(100), None)?,
+        )?
+        .items
+        .into_iter()
+        .map(|p| p.code)
+        .collect();
+    for (code, name, amount, description) in [
+        (
+            "demo-starter",
+            "Starter",
+            "19.00",
+            "For side projects: 10,000 API calls a month.",
+        ),
+        (
+            "demo-pro",
+            "Pro",
+            "49.00",
+            "For production: 100,000 API calls, email support.",
+        ),
+        (
+            "demo-scale",
+            "Scale",
+            "149.00",
+            "For teams: 1M API calls, priority support, SSO.",
+        ),
+    ] {
+        if existing.iter().any(|c| c == code) {
+            continue;
+        }
+        state.plans.create(
+            tenant,
+            NewPlan {
+                code: code.into(),
+                name: name.into(),
+                description: Some(description.into()),
+                currency: "USD".into(),
+                interval: Interval::Month,
+                interval_count: 1,
+                amount: dec(amount),
+                trial_days: 0,
+                charges: Vec::new(),
+                entitlements: Vec::new(),
+                visibility: Visibility::Public,
+                past_due_action: PastDueAction::Cancel,
+            },
+        )?;
+    }
+    Ok(())
+}
+
+/// A saved Visa card, as the merchant's backend records one after its provider's setup flow.
+fn seed_card(state: &AppState, owner: &CustomerScope) -> DomainResult<()> {
+    use chrono::Datelike;
+    state.payment_methods.add(
+        owner,
+        NewPaymentMethod {
+            kind: MethodType::Card,
+            provider: "stripe".into(),
+            provider_reference: "pm_demo_visa".into(),
+            display: Display {
+                brand: Some("visa".into()),
+                last4: Some("4242".into()),
+                exp_month: Some(12),
+                exp_year: Some(clock::now().year() + 3),
+                holder_name: Some("Ada Lovelace".into()),
+                bank_name: None,
+            },
+            make_default: true,
+        },
+    )?;
+    Ok(())
+}
+
+/// A USD wallet (1 credit = 0.01 USD): purchased and expiring promotional credits, one debit,
+/// each at its date in the past weeks.
+fn seed_wallet(state: &AppState, tenant: &str, cus: &str) -> DomainResult<String> {
+    let now = clock::now();
+    let days_ago = |d: i64| now - Duration::days(d);
+    let w = clock::as_of(days_ago(45), || {
+        state.wallets.create(
+            tenant,
+            NewWallet {
+                customer_id: cus.into(),
+                name: Some("Prepaid credits".into()),
+                currency: "USD".into(),
+                conversion_rate: Some(dec("0.01")),
+                low_balance_threshold: Some(dec("500")),
+            },
+        )
+    })?;
     let top_up = |credits: &str, kind, priority, expires_at, reason: &str| TopUp {
         credits: dec(credits),
         kind,
@@ -151,61 +317,73 @@ fn seed_wallet(state: &AppState, tenant: &str, cus: &str) -> DomainResult<String
         reference: None,
         idempotency_key: None,
     };
-    state.wallets.top_up(
-        tenant,
-        &parse(&w.id)?,
-        top_up("20000", LotKind::Purchased, None, None, "purchase"),
-    )?;
-    state.wallets.top_up(
-        tenant,
-        &parse(&w.id)?,
-        top_up(
-            "2500",
-            LotKind::Promotional,
-            Some(1),
-            Some(clock::now() + Duration::days(20)),
-            "welcome bonus",
-        ),
-    )?;
-    state.wallets.debit(
-        tenant,
-        &parse(&w.id)?,
-        Debit {
-            credits: dec("1200"),
-            reason: Some("usage".into()),
-            description: Some("API overage, last month".into()),
-            reference: None,
-            idempotency_key: None,
-        },
-    )?;
+    let id = parse(&w.id)?;
+    clock::as_of(days_ago(45), || {
+        state.wallets.top_up(
+            tenant,
+            &id,
+            top_up("20000", LotKind::Purchased, None, None, "purchase"),
+        )
+    })?;
+    clock::as_of(days_ago(44), || {
+        state.wallets.top_up(
+            tenant,
+            &id,
+            top_up(
+                "2500",
+                LotKind::Promotional,
+                Some(1),
+                Some(now + Duration::days(20)),
+                "welcome bonus",
+            ),
+        )
+    })?;
+    clock::as_of(days_ago(30), || {
+        state.wallets.debit(
+            tenant,
+            &id,
+            Debit {
+                credits: dec("1200"),
+                reason: Some("usage".into()),
+                description: Some("API overage".into()),
+                reference: None,
+                idempotency_key: None,
+            },
+        )
+    })?;
     Ok(w.id.into())
 }
 
-/// Three finalized invoices: one paid from the wallet, one partly paid, one overdue.
+/// Three finalized invoices, each issued, due and paid at its own date: one paid from the
+/// wallet, one overdue, one partly paid and due in a few days.
 fn seed_invoices(state: &AppState, tenant: &str, cus: &str, wallet: &str) -> DomainResult<()> {
     let now = clock::now();
-    let invoice = |memo: &str, due_in_days: i64, lines: &[(&str, &str, &str)]| {
-        let created = state.invoices.create(
-            tenant,
-            NewInvoice {
-                customer_id: cus.into(),
-                currency: "USD".into(),
-                due_at: Some(now + Duration::days(due_in_days)),
-                memo: Some(memo.into()),
-                lines: lines
-                    .iter()
-                    .map(|(description, quantity, unit)| domain::invoice::NewLine {
-                        description: (*description).into(),
-                        quantity: dec(quantity),
-                        unit_amount: dec(unit),
-                        feature: None,
-                        period_start: None,
-                        period_end: None,
-                    })
-                    .collect(),
-            },
-        )?;
-        state.invoices.finalize(tenant, &parse(&created.id)?)
+    let days_ago = |d: i64| now - Duration::days(d);
+    // Issued `issued` days ago, due `due` days ago (negative: still to come).
+    let invoice = |memo: &str, issued: i64, due: i64, lines: &[(&str, &str, &str)]| {
+        clock::as_of(days_ago(issued), || {
+            let created = state.invoices.create(
+                tenant,
+                NewInvoice {
+                    customer_id: cus.into(),
+                    currency: "USD".into(),
+                    due_at: Some(days_ago(due)),
+                    memo: Some(memo.into()),
+                    lines: lines
+                        .iter()
+                        .map(|(description, quantity, unit)| domain::invoice::NewLine {
+                            description: (*description).into(),
+                            quantity: dec(quantity),
+                            unit_amount: dec(unit),
+                            feature: None,
+                            period_start: None,
+                            period_end: None,
+                        })
+                        .collect(),
+                },
+            )?;
+            state.invoices.finalize(tenant, &parse(&created.id)?)
+        })
     };
     let payment = |amount: &str, method, wallet_id: Option<&str>| NewPayment {
         amount: dec(amount),
@@ -216,33 +394,43 @@ fn seed_invoices(state: &AppState, tenant: &str, cus: &str, wallet: &str) -> Dom
         failure_reason: None,
     };
     let paid = invoice(
-        "Pro plan, September",
-        -40,
-        &[("Pro plan", "1", "49.00"), ("Extra seats", "2", "12.50")],
-    )?;
-    state.payments.pay(
-        tenant,
-        &parse(&paid.id)?,
-        payment("74.00", PaymentMethod::Wallet, Some(wallet)),
-    )?;
-    invoice(
-        "Pro plan, October",
-        -5,
+        "Onboarding",
+        40,
+        26,
         &[
-            ("Pro plan", "1", "49.00"),
+            ("Setup and onboarding", "1", "49.00"),
+            ("Extra seats", "2", "12.50"),
+        ],
+    )?;
+    clock::as_of(days_ago(35), || {
+        state.payments.pay(
+            tenant,
+            &parse(&paid.id)?,
+            payment("74.00", PaymentMethod::Wallet, Some(wallet)),
+        )
+    })?;
+    invoice(
+        "API usage",
+        20,
+        6,
+        &[
+            ("Platform fee", "1", "49.00"),
             ("API calls over plan", "18250", "0.002"),
         ],
     )?;
     let partly = invoice(
-        "Pro plan, November",
-        14,
-        &[("Pro plan", "1", "49.00"), ("Storage", "120", "0.25")],
+        "Storage and support",
+        2,
+        -12,
+        &[("Support plan", "1", "49.00"), ("Storage", "120", "0.25")],
     )?;
-    state.payments.pay(
-        tenant,
-        &parse(&partly.id)?,
-        payment("30.00", PaymentMethod::External, None),
-    )?;
+    clock::as_of(days_ago(1), || {
+        state.payments.pay(
+            tenant,
+            &parse(&partly.id)?,
+            payment("30.00", PaymentMethod::External, None),
+        )
+    })?;
     Ok(())
 }
 

@@ -122,9 +122,13 @@ fn serve(config: &Config) -> AnyResult {
     if config.demo {
         let demo = api::demo::seed(&state)?;
         println!(
-            "Demo data is ready for {} ({}).\n\
+            "Demo data is ready: {}'s customer {} ({}).\n\
              Portal login URL (single use, 10 minutes):\n\n    {}\n\n\
-             Portal session token (X-Session-Token, until {}):\n\n    {}\n",
+             Portal session token (X-Session-Token, until {}):\n\n    {}\n\n\
+             The session allows every action: pay a bill from credits,\n\
+             change the plan (Starter, Pro, Scale) or cancel it at period end, manage payment\n\
+             methods, edit the profile.\n",
+            demo.merchant_name,
             demo.customer_name,
             demo.customer_id,
             demo.url,

@@ -74,13 +74,30 @@ async fn demo_data_is_seeded_once_and_opens_the_portal(s: TestServer) {
     let wallets = send(s.portal(Method::GET, "/v1/portal/wallets", &token)).await;
     let wallets = wallets.body["data"].as_array().unwrap().clone();
     assert_eq!(wallets.len(), 1, "one wallet after two seedings");
-    // 20,000 + 2,500 − 1,200 − 7,400 (the paid invoice) credits.
-    assert_eq!(wallets[0]["balance"], "13900");
+    // 20,000 + 2,500 − 1,200 − 7,400 (the paid invoice) − 4,900 (Pro's first month) credits.
+    assert_eq!(wallets[0]["balance"], "9000");
     assert_eq!(wallets[0]["credits_expiring_next_30_days"], "2500");
 
     let invoices = send(s.portal(Method::GET, "/v1/portal/invoices", &token)).await;
     let invoices: Vec<Value> = invoices.body["data"].as_array().unwrap().clone();
-    assert_eq!(invoices.len(), 3, "three invoices after two seedings");
+    assert_eq!(
+        invoices.len(),
+        4,
+        "three invoices and Pro's first month after two seedings"
+    );
+    // Consistent dates: no bill is due before it was issued, and the history is in the past.
+    for i in &invoices {
+        let (issued, due) = (
+            i["issued_at"].as_str().unwrap(),
+            i["due_at"].as_str().unwrap(),
+        );
+        assert!(issued <= due, "issued {issued}, due {due}: {i}");
+    }
+    let issued: BTreeSet<&str> = invoices
+        .iter()
+        .map(|i| &i["issued_at"].as_str().unwrap()[..10])
+        .collect();
+    assert!(issued.len() >= 3, "issued on different days: {issued:?}");
     let states: BTreeSet<String> = invoices
         .iter()
         .map(|i| i["payment_status"].as_str().unwrap().to_owned())
@@ -99,5 +116,66 @@ async fn demo_data_is_seeded_once_and_opens_the_portal(s: TestServer) {
     assert_eq!(overview.body["outstanding"][0]["overdue"], "85.50");
 
     let payments = send(s.portal(Method::GET, "/v1/portal/payments", &token)).await;
-    assert_eq!(payments.body["data"].as_array().unwrap().len(), 2);
+    assert_eq!(payments.body["data"].as_array().unwrap().len(), 3);
+
+    // A named merchant with its colours.
+    let branding = send(s.portal(Method::GET, "/v1/portal/branding", &token)).await;
+    assert_eq!(
+        branding.body["name"], "Northwind Cloud",
+        "{}",
+        branding.body
+    );
+    assert_eq!(branding.body["primary_color"], "#3730a3");
+    // A subscription with plans to change to, a saved card, and a session that allows every
+    // action.
+    let subs = send(s.portal(Method::GET, "/v1/portal/subscriptions", &token)).await;
+    let subs = subs.body["data"].as_array().unwrap().clone();
+    assert_eq!(subs.len(), 1, "one subscription after two seedings");
+    assert_eq!(subs[0]["plan_name"], "Pro");
+    assert_eq!(subs[0]["status"], "active");
+    let plans = send(s.portal(Method::GET, "/v1/portal/plans", &token)).await;
+    let names: BTreeSet<&str> = plans.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Pro", "Scale", "Starter"].into());
+    let cards = send(s.portal(Method::GET, "/v1/portal/payment_methods", &token)).await;
+    let cards = cards.body["data"].as_array().unwrap().clone();
+    assert_eq!(cards.len(), 1, "{cards:?}");
+    assert_eq!(cards[0]["is_default"], true);
+    let session = send(s.portal(Method::GET, "/v1/portal/session", &token)).await;
+    let p = &session.body["permissions"];
+    for allowed in [
+        &p["invoice_pay"]["enabled"],
+        &p["subscription_cancel"]["enabled"],
+        &p["plan_change"]["enabled"],
+        &p["payment_method_manage"]["enabled"],
+    ] {
+        assert_eq!(allowed, &json!(true), "{p}");
+    }
+    assert_eq!(
+        p["profile_update"]["allowed_fields"]
+            .as_array()
+            .unwrap()
+            .len(),
+        7,
+        "{p}"
+    );
+    // The customer can pay the overdue bill from their credits.
+    let overdue = invoices.iter().find(|i| i["overdue"] == true).unwrap();
+    let paid = send(
+        s.portal(
+            Method::POST,
+            &format!(
+                "/v1/portal/invoices/{}/pay",
+                overdue["id"].as_str().unwrap()
+            ),
+            &token,
+        )
+        .json(&json!({"source": "wallet"})),
+    )
+    .await;
+    assert_eq!(paid.status, 201, "{}", paid.body);
 }
