@@ -2,7 +2,7 @@
 // merchant's own frontend would: the single-use `code` from the session URL is exchanged for
 // the token, which is kept in this tab's sessionStorage (never in the URL, a cookie or
 // persistent storage) so that a reload of the tab goes on; it is removed on logout and when the
-// session ends, and the browser drops it with the tab. Threat model (README, hosted portal): only
+// session ends, and the browser drops it with the tab. Threat model (docs/portal.md): only
 // this origin's scripts run (CSP `script-src 'self'`, no inline script, no third party), and
 // every text from the API goes into the page as text, never as HTML, so no injected script can
 // read it; no cookie carries it, so there is nothing for a cross-site request to ride on.

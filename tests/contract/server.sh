@@ -1,4 +1,4 @@
-# Sourced by run.sh and readme-tour.sh (after `set -euo pipefail` and ROOT=<repository root>).
+# Sourced by run.sh and tour.sh (after `set -euo pipefail` and ROOT=<repository root>).
 # `start_server [serve args...]` builds the server (unless PORTAL_API_BIN names one), starts it on
 # a free port over a fresh SQLite data directory with a random bootstrap admin key, waits until
 # /readyz answers, and stops it and removes the directory on exit.

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Runs the README's API tour (every ```sh block from "## API tour" up to "## PostgreSQL") as
-# written, top to bottom, in one shell, against a fresh server (debug build, SQLite). Every curl
-# fails on an HTTP error unless its block says "# answers 4xx"; a step that yields no id
-# (`jq -er`) stops the tour. So the tour cannot rot unnoticed.
+# Runs the API tour (every ```sh block of docs/tour.md, then of docs/portal.md) as written, top
+# to bottom, in one shell, against a fresh server (debug build, SQLite). Every curl fails on an
+# HTTP error unless its block says "# answers 4xx"; a step that yields no id (`jq -er`) stops the
+# tour. So the tour cannot rot unnoticed.
 set -euo pipefail
 cd "$(dirname "$0")"
 ROOT=$(cd ../.. && pwd)
@@ -11,10 +11,9 @@ command -v jq >/dev/null || apt-get install -y -qq jq >/dev/null 2>&1 || { apt-g
 
 start_server
 
-python3 - "$ROOT/README.md" >"$work/tour.sh" <<'PY'
+python3 - "$ROOT/docs/tour.md" "$ROOT/docs/portal.md" >"$work/tour.sh" <<'PY'
 import re, sys
-text = open(sys.argv[1]).read()
-tour = text[text.index("\n## API tour"):text.index("\n## PostgreSQL")]
+tour = "\n".join(open(path).read() for path in sys.argv[1:])
 print("set -euo pipefail")
 print('curl() { if [ "$ALLOW_4XX" = 1 ]; then command curl "$@"; else command curl --fail-with-body "$@"; fi; }')
 for n, block in enumerate(re.findall(r"```sh\n(.*?)```", tour, re.S), 1):
@@ -26,4 +25,4 @@ for n, block in enumerate(re.findall(r"```sh\n(.*?)```", tour, re.S), 1):
 PY
 cd "$work"
 bash "$work/tour.sh"
-echo "README tour passed"
+echo "API tour passed"
