@@ -2,13 +2,14 @@
 //! bodies and query strings (unknown fields, wrong types and missing fields name the field).
 
 use std::future::Future;
+use std::marker::PhantomData;
 use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
 use actix_web::web::{Bytes, BytesMut, Data};
 use actix_web::{FromRequest, HttpRequest};
-use domain::portal_session::{PortalSession, SessionMode};
+use domain::portal_session::{PortalSession, Section, SessionMode};
 use domain::services::api_keys::{Principal, INVALID_KEY};
 use domain::services::portal_sessions::{guest_refused, Visitor};
 use domain::ErrorCode;
@@ -62,11 +63,61 @@ impl FromRequest for AdminKey {
     }
 }
 
-/// A customer's portal session (header `X-Session-Token`), checked against its stored row.
-/// Requests under an admin preview are recorded in the audit log.
-pub struct PortalAuth(pub PortalSession);
+/// The portal section a route belongs to, as a type: `PortalAuth<section::Invoices>` refuses a
+/// session with that section off (403 `section_disabled`) before the handler runs, so a portal
+/// handler cannot forget its guard. `section::Any` is for the session's own routes (the
+/// session, branding), which every session may call.
+pub trait SectionGuard {
+    const SECTION: Option<Section>;
+}
 
-impl FromRequest for PortalAuth {
+pub mod section {
+    use super::SectionGuard;
+    use domain::portal_session::Section;
+
+    macro_rules! guards {
+        ($($name:ident),* $(,)?) => {
+            $(
+                #[doc = concat!("Routes of the portal's `", stringify!($name), "` section.")]
+                pub struct $name;
+                impl SectionGuard for $name {
+                    const SECTION: Option<Section> = Some(Section::$name);
+                }
+            )*
+        };
+    }
+    guards!(
+        Overview,
+        Credits,
+        Invoices,
+        Usage,
+        Payments,
+        Subscriptions,
+        Profile,
+        PaymentMethods,
+        Activity,
+    );
+
+    /// Routes every session may call, whatever its sections.
+    pub struct Any;
+    impl SectionGuard for Any {
+        const SECTION: Option<Section> = None;
+    }
+}
+
+/// Refuses a customer's session whose section `S` is off.
+fn in_section<S: SectionGuard>(session: &PortalSession) -> Result<(), ApiError> {
+    match S::SECTION {
+        Some(section) => Ok(session.require_section(section)?),
+        None => Ok(()),
+    }
+}
+
+/// A customer's portal session (header `X-Session-Token`), checked against its stored row and
+/// allowed to open section `S`. Requests under an admin preview are recorded in the audit log.
+pub struct PortalAuth<S: SectionGuard>(pub PortalSession, pub PhantomData<S>);
+
+impl<S: SectionGuard + 'static> FromRequest for PortalAuth<S> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
@@ -74,24 +125,34 @@ impl FromRequest for PortalAuth {
         let visitor = visitor_of(req, false);
         Box::pin(async move {
             match visitor.await? {
-                Visitor::Customer(session) => Ok(PortalAuth(session)),
+                Visitor::Customer(session) => {
+                    in_section::<S>(&session)?;
+                    Ok(PortalAuth(session, PhantomData))
+                }
                 Visitor::Guest(_) => Err(guest_refused().into()),
             }
         })
     }
 }
 
-/// Whoever a portal token stands for: a customer's session or a guest session (for the few
-/// routes a guest may call: the plans catalogue, the branding, the session itself).
-pub struct PortalVisitor(pub Visitor);
+/// Whoever a portal token stands for: a customer's session (allowed to open section `S`) or a
+/// guest session (for the few routes a guest may call: the plans catalogue, the branding, the
+/// session itself).
+pub struct PortalVisitor<S: SectionGuard>(pub Visitor, pub PhantomData<S>);
 
-impl FromRequest for PortalVisitor {
+impl<S: SectionGuard + 'static> FromRequest for PortalVisitor<S> {
     type Error = ApiError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let visitor = visitor_of(req, true);
-        Box::pin(async move { visitor.await.map(PortalVisitor) })
+        Box::pin(async move {
+            let visitor = visitor.await?;
+            if let Visitor::Customer(session) = &visitor {
+                in_section::<S>(session)?;
+            }
+            Ok(PortalVisitor(visitor, PhantomData))
+        })
     }
 }
 

@@ -3,7 +3,7 @@ use actix_web::{get, HttpResponse};
 
 use super::dto::Branding;
 use crate::error::{blocking, ApiError};
-use crate::extract::PortalVisitor;
+use crate::extract::{PortalVisitor, section};
 use crate::state::AppState;
 use domain::services::portal_sessions::Visitor;
 
@@ -18,7 +18,7 @@ use domain::services::portal_sessions::Visitor;
 #[get("/branding")]
 pub async fn branding(
     state: Data<AppState>,
-    PortalVisitor(visitor): PortalVisitor,
+    PortalVisitor(visitor, _): PortalVisitor<section::Any>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.accounts.clone();
     let tenant_id = match visitor {

@@ -1,10 +1,9 @@
 use actix_web::web::Data;
 use actix_web::{get, HttpRequest, HttpResponse};
-use domain::portal_session::Section;
 
 use super::dto::{ActivityList, ActivityView, ListActivity};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{PortalAuth, Query};
+use crate::extract::{PortalAuth, Query, section};
 use crate::pagination::portal_page;
 use crate::state::AppState;
 
@@ -25,10 +24,9 @@ use crate::state::AppState;
 pub async fn list(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Activity>,
     Query(q): Query<ListActivity>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Activity)?;
     let filter = q.filter()?;
     let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
     let svc = state.activity.clone();

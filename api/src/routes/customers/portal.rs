@@ -2,11 +2,10 @@ use actix_web::web::Data;
 use actix_web::{get, patch, HttpResponse};
 use domain::customer::CustomerPatch;
 use domain::id::parse;
-use domain::portal_session::Section;
 
 use super::dto::{billing_patch, ProfilePatch, ProfileView};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{JsonBody, PortalAuth};
+use crate::extract::{JsonBody, PortalAuth, section};
 use crate::state::AppState;
 
 /// The session's customer profile (section `profile`).
@@ -22,9 +21,8 @@ use crate::state::AppState;
 #[get("/customer")]
 pub async fn get(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Profile>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Profile)?;
     let svc = state.customers.clone();
     let c = blocking(move || svc.get(&session.tenant_id, &parse(&session.customer_id)?)).await?;
     Ok(HttpResponse::Ok().json(ProfileView::from(c)))
@@ -45,10 +43,9 @@ pub async fn get(
 #[patch("/customer")]
 pub async fn update(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Profile>,
     body: JsonBody<ProfilePatch>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Profile)?;
     let b = body.value;
     let fields = b.fields();
     let patch = CustomerPatch {

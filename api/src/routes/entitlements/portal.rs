@@ -1,10 +1,9 @@
 use actix_web::web::Data;
 use actix_web::{get, HttpResponse};
-use domain::portal_session::Section;
 
 use super::dto::{EntitlementList, EntitlementView};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::PortalAuth;
+use crate::extract::{PortalAuth, section};
 use crate::state::AppState;
 
 /// What the customer's plans include, per feature, with this period's use (section
@@ -22,9 +21,8 @@ use crate::state::AppState;
 #[get("/entitlements")]
 pub async fn list(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Subscriptions)?;
     let svc = state.entitlements.clone();
     let found = blocking(move || svc.of(&session.customer())).await?;
     let data = found.into_iter().map(EntitlementView::from).collect();

@@ -2,11 +2,10 @@ use actix_web::web::{Data, Path};
 use actix_web::HttpRequest;
 use actix_web::{get, HttpResponse};
 use domain::id::parse;
-use domain::portal_session::Section;
 
 use super::dto::{InvoiceSummary, OutstandingView};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{PortalAuth, Query};
+use crate::extract::{PortalAuth, Query, section};
 use crate::pagination::portal_page;
 use crate::routes::invoices::dto::InvoiceList;
 use crate::routes::invoices::dto::{pdf_http, render_pdf, InvoiceView, ListInvoices, PdfDocument};
@@ -27,10 +26,9 @@ use crate::state::AppState;
 pub async fn list(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Invoices>,
     Query(q): Query<ListInvoices>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Invoices)?;
     let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.invoices.clone();
@@ -51,9 +49,8 @@ pub async fn list(
 #[get("/invoices/summary")]
 pub async fn summary(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Invoices>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Invoices)?;
     let svc = state.invoices.clone();
     let rows = blocking(move || svc.outstanding(&session.customer())).await?;
     let data = rows.into_iter().map(OutstandingView::from).collect();
@@ -75,10 +72,9 @@ pub async fn summary(
 #[get("/invoices/{id}")]
 pub async fn get(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Invoices>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Invoices)?;
     let svc = state.invoices.clone();
     let invoice = blocking(move || svc.get(&session.scope(), &parse(&id)?)).await?;
     Ok(HttpResponse::Ok().json(InvoiceView::from(invoice)))
@@ -99,10 +95,9 @@ pub async fn get(
 #[get("/invoices/{id}/pdf")]
 pub async fn pdf(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Invoices>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Invoices)?;
     let st = state.clone();
     blocking(move || {
         let i = st.invoices.get(&session.scope(), &parse(&id)?)?;

@@ -1,11 +1,10 @@
 use actix_web::web::Data;
 use actix_web::{get, HttpResponse};
-use domain::portal_session::Section;
 use domain::services::overview::OverviewParts;
 
 use super::dto::OverviewView;
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::PortalAuth;
+use crate::extract::{PortalAuth, section};
 use crate::state::AppState;
 
 /// The dashboard in one call (section `overview`): wallets (section `credits`), outstanding and
@@ -24,9 +23,8 @@ use crate::state::AppState;
 #[get("/overview")]
 pub async fn overview(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Overview>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Overview)?;
     let parts = OverviewParts {
         wallets: session.sections.credits,
         outstanding: session.sections.invoices,

@@ -1,13 +1,12 @@
 use actix_web::web::{Data, Path};
 use actix_web::{delete, get, post, HttpRequest, HttpResponse};
 use domain::id::parse;
-use domain::portal_session::Section;
 use domain::ports::MethodFilter;
 use domain::services::subscriptions::Actor;
 
 use super::dto::{PaymentMethodList, PaymentMethodView, SetupLink};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{PortalAuth, Query};
+use crate::extract::{PortalAuth, Query, section};
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
 use crate::state::AppState;
@@ -28,10 +27,9 @@ use crate::state::AppState;
 pub async fn list(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::PaymentMethods>,
     Query(q): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::PaymentMethods)?;
     let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
     let svc = state.payment_methods.clone();
     let found =
@@ -56,10 +54,9 @@ pub async fn list(
 #[post("/payment_methods/{id}/default")]
 pub async fn make_default(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::PaymentMethods>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::PaymentMethods)?;
     let svc = state.payment_methods.clone();
     let m = blocking(move || {
         svc.make_default(&session.customer(), &parse(&id)?, Actor::Customer(&session))
@@ -85,10 +82,9 @@ pub async fn make_default(
 #[delete("/payment_methods/{id}")]
 pub async fn delete(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::PaymentMethods>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::PaymentMethods)?;
     let svc = state.payment_methods.clone();
     let m =
         blocking(move || svc.detach(&session.customer(), &parse(&id)?, Actor::Customer(&session)))
@@ -113,9 +109,8 @@ pub async fn delete(
 #[post("/payment_methods/setup")]
 pub async fn setup(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::PaymentMethods>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::PaymentMethods)?;
     let svc = state.payment_methods.clone();
     let hand_off = blocking(move || svc.setup(&session)).await?;
     Ok(HttpResponse::Ok().json(SetupLink::from(hand_off)))

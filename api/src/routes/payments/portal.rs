@@ -3,13 +3,12 @@ use actix_web::web::{Data, Path};
 use actix_web::HttpRequest;
 use actix_web::{get, post, HttpResponse};
 use domain::id::{parse, InvoiceId, PaymentMethodId, WalletId};
-use domain::portal_session::Section;
 use domain::ports::PaymentFilter;
 use domain::services::payments::CustomerPayment;
 use domain::FieldError;
 
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{JsonBody, PortalAuth, Query};
+use crate::extract::{JsonBody, PortalAuth, Query, section};
 use crate::idempotency;
 use crate::pagination::portal_page;
 use crate::routes::common::{decimal, PageParams};
@@ -43,12 +42,11 @@ use crate::state::AppState;
 #[post("/invoices/{id}/pay")]
 pub async fn pay(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Invoices>,
     req: HttpRequest,
     id: Path<String>,
     body: JsonBody<PortalPayInvoice>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Invoices)?;
     let b = body.value;
     let only = |field: &str, present: bool| {
         present.then(|| FieldError::new(field, format!("is not used with source {}", b.source)))
@@ -112,10 +110,9 @@ pub async fn pay(
 pub async fn list(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Payments>,
     Query(q): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Payments)?;
     let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
     let svc = state.payments.clone();
     let found =

@@ -1,10 +1,9 @@
 use actix_web::web::Data;
 use actix_web::{get, HttpRequest, HttpResponse};
-use domain::portal_session::Section;
 
 use super::dto::{PlanList, PlanView};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{PortalVisitor, Query};
+use crate::extract::{PortalVisitor, Query, section};
 use crate::pagination::{guest_page, portal_page};
 use crate::routes::common::PageParams;
 use crate::state::AppState;
@@ -28,13 +27,12 @@ use domain::services::portal_sessions::Visitor;
 pub async fn list(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalVisitor(visitor): PortalVisitor,
+    PortalVisitor(visitor, _): PortalVisitor<section::Subscriptions>,
     Query(q): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.plans.clone();
     let found = match visitor {
         Visitor::Customer(session) => {
-            session.require_section(Section::Subscriptions)?;
             let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
             blocking(move || svc.catalogue(&session.customer(), &page)).await?
         }

@@ -4,7 +4,7 @@ use actix_web::{delete, get, post, HttpRequest, HttpResponse};
 
 use super::dto::{ExchangeCode, ExchangedToken};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{client_address, JsonBody, PortalVisitor};
+use crate::extract::{client_address, JsonBody, PortalVisitor, section};
 use crate::routes::portal_sessions::dto::SessionView;
 use crate::state::AppState;
 use domain::portal_session::EndReason;
@@ -53,7 +53,7 @@ pub async fn exchange(
     ),
 )]
 #[get("/session")]
-pub async fn current(PortalVisitor(visitor): PortalVisitor) -> HttpResponse {
+pub async fn current(PortalVisitor(visitor, _): PortalVisitor<section::Any>) -> HttpResponse {
     HttpResponse::Ok().json(SessionView::from(visitor))
 }
 
@@ -70,7 +70,7 @@ pub async fn current(PortalVisitor(visitor): PortalVisitor) -> HttpResponse {
 #[delete("/session")]
 pub async fn logout(
     state: Data<AppState>,
-    PortalVisitor(visitor): PortalVisitor,
+    PortalVisitor(visitor, _): PortalVisitor<section::Any>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.portal.clone();
     blocking(move || match visitor {

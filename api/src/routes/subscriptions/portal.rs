@@ -1,7 +1,6 @@
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpRequest, HttpResponse};
 use domain::id::parse;
-use domain::portal_session::Section;
 use domain::ports::SubscriptionFilter;
 use domain::services::subscriptions::{Actor, UnusedFee};
 use domain::ErrorCode;
@@ -11,7 +10,7 @@ use super::dto::{
     UpcomingInvoice,
 };
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{JsonBody, PortalAuth, Query};
+use crate::extract::{JsonBody, PortalAuth, Query, section};
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
 use crate::state::AppState;
@@ -32,10 +31,9 @@ use crate::state::AppState;
 pub async fn list(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
     Query(q): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Subscriptions)?;
     let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
     let svc = state.subscriptions.clone();
     let found = blocking(move || {
@@ -62,10 +60,9 @@ pub async fn list(
 #[get("/subscriptions/{id}")]
 pub async fn get(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Subscriptions)?;
     let svc = state.subscriptions.clone();
     let s = blocking(move || {
         svc.get(&session.scope(), &parse(&id)?)
@@ -95,11 +92,10 @@ pub async fn get(
 #[post("/subscriptions/{id}/cancel")]
 pub async fn cancel(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
     id: Path<String>,
     body: JsonBody<CancelSubscription>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Subscriptions)?;
     let (at, unused) = body.value.choices()?;
     if unused != UnusedFee::None {
         // Refunds of unused time are the merchant's call, made with the admin API.
@@ -140,10 +136,9 @@ pub async fn cancel(
 #[post("/subscriptions/{id}/uncancel")]
 pub async fn uncancel(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Subscriptions)?;
     let svc = state.subscriptions.clone();
     let s = blocking(move || {
         svc.uncancel(&session.scope(), &parse(&id)?, Actor::Customer(&session))
@@ -173,11 +168,10 @@ pub async fn uncancel(
 #[post("/subscriptions/{id}/change")]
 pub async fn change(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
     id: Path<String>,
     body: JsonBody<ChangePlan>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Subscriptions)?;
     let wanted = body.value.change()?;
     let svc = state.subscriptions.clone();
     let s = blocking(move || {
@@ -211,11 +205,10 @@ pub async fn change(
 #[post("/subscriptions/{id}/change/preview")]
 pub async fn change_preview(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
     id: Path<String>,
     body: JsonBody<ChangePlan>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Subscriptions)?;
     let wanted = body.value.change()?;
     let svc = state.subscriptions.clone();
     let p = blocking(move || {
@@ -246,10 +239,9 @@ pub async fn change_preview(
 #[get("/subscriptions/{id}/upcoming_invoice")]
 pub async fn upcoming_invoice(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Subscriptions)?;
     let svc = state.billing.clone();
     let u = blocking(move || svc.upcoming(&session.scope(), &parse(&id)?)).await?;
     Ok(HttpResponse::Ok().json(UpcomingInvoice::from(u)))

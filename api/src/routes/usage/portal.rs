@@ -1,10 +1,9 @@
 use actix_web::web::Data;
 use actix_web::{get, HttpResponse};
-use domain::portal_session::Section;
 
 use super::dto::{UsageQuery, UsageView};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{PortalAuth, Query};
+use crate::extract::{PortalAuth, Query, section};
 use crate::state::AppState;
 
 /// The customer's usage by feature: a graph series and a breakdown with cost (section `usage`).
@@ -21,10 +20,9 @@ use crate::state::AppState;
 #[get("/usage")]
 pub async fn usage(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Usage>,
     Query(q): Query<UsageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Usage)?;
     let (from, to, granularity) = q.resolve()?;
     let svc = state.usage.clone();
     let report = blocking(move || {

@@ -2,12 +2,11 @@ use actix_web::web::{Data, Path};
 use actix_web::HttpRequest;
 use actix_web::{get, HttpResponse};
 use domain::id::parse;
-use domain::portal_session::Section;
 use domain::wallet::Wallet;
 
 use super::dto::{PortalWallet, PortalWalletList};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{PortalAuth, Query};
+use crate::extract::{PortalAuth, Query, section};
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
 use crate::routes::wallets::dto::TransactionList;
@@ -41,10 +40,9 @@ fn portal_wallet(state: &AppState, w: Wallet) -> domain::DomainResult<PortalWall
 pub async fn list(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Credits>,
     Query(q): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Credits)?;
     let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
     let st = state.clone();
     let wallets = blocking(move || {
@@ -79,10 +77,9 @@ pub async fn list(
 #[get("/wallets/{id}")]
 pub async fn get(
     state: Data<AppState>,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Credits>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Credits)?;
     let st = state.clone();
     let w = blocking(move || portal_wallet(&st, st.wallets.get(&session.scope(), &parse(&id)?)?))
         .await?;
@@ -105,11 +102,10 @@ pub async fn get(
 pub async fn transactions(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalAuth(session): PortalAuth,
+    PortalAuth(session, _): PortalAuth<section::Credits>,
     id: Path<String>,
     Query(q): Query<ListTransactions>,
 ) -> Result<HttpResponse, ApiError> {
-    session.require_section(Section::Credits)?;
     let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.wallets.clone();

@@ -1,0 +1,78 @@
+//! The shape of the code and docs that reviews would otherwise have to keep by hand: checked on
+//! every run, so it holds after the change that made it true.
+
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("the workspace")
+        .to_path_buf()
+}
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("readable dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            out.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+    out.sort();
+    out
+}
+
+/// A portal handler names its section in its extractor (`PortalAuth<section::Invoices>`), which
+/// refuses a session with that section off before the handler runs: no hand-written guard.
+#[test]
+fn portal_sections_are_guarded_by_the_extractor_type() {
+    let routes = root().join("api/src/routes");
+    for file in rust_files(&routes) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        assert!(
+            !text.contains("require_section("),
+            "{}: a hand-written section guard; name the section in PortalAuth<section::…>",
+            file.display()
+        );
+        for (n, line) in text.lines().enumerate() {
+            if line.contains(": PortalAuth") || line.contains(": PortalVisitor") {
+                assert!(
+                    line.contains("<section::"),
+                    "{}:{}: a portal extractor without its section",
+                    file.display(),
+                    n + 1
+                );
+            }
+        }
+    }
+}
+
+/// The README is a map: at most 15 KB, and every file it links to exists.
+#[test]
+fn the_readme_is_a_map() {
+    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
+    assert!(
+        readme.len() <= 15 * 1024,
+        "README.md is {} bytes; move detail into docs/",
+        readme.len()
+    );
+    let mut rest = readme.as_str();
+    let mut links = 0;
+    while let Some(at) = rest.find("](") {
+        rest = &rest[at + 2..];
+        let target = &rest[..rest.find(')').expect("a closed link")];
+        rest = &rest[target.len()..];
+        if target.starts_with("http") || target.starts_with('#') {
+            continue;
+        }
+        let file = target.split('#').next().unwrap();
+        assert!(
+            root().join(file).is_file(),
+            "README.md links to {target}, which is not a file"
+        );
+        links += 1;
+    }
+    assert!(links >= 6, "the README links into docs/ ({links} links)");
+}
