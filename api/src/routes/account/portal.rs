@@ -3,7 +3,7 @@ use actix_web::{get, HttpResponse};
 
 use super::dto::Branding;
 use crate::error::{blocking, ApiError};
-use crate::extract::{PortalVisitor, section};
+use crate::extract::{section, PortalVisitor};
 use crate::state::AppState;
 use domain::services::portal_sessions::Visitor;
 

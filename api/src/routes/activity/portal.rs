@@ -3,7 +3,7 @@ use actix_web::{get, HttpRequest, HttpResponse};
 
 use super::dto::{ActivityList, ActivityView, ListActivity};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{PortalAuth, Query, section};
+use crate::extract::{section, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::state::AppState;
 

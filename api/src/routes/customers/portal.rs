@@ -5,7 +5,7 @@ use domain::id::parse;
 
 use super::dto::{billing_patch, ProfilePatch, ProfileView};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{JsonBody, PortalAuth, section};
+use crate::extract::{section, JsonBody, PortalAuth};
 use crate::state::AppState;
 
 /// The session's customer profile (section `profile`).

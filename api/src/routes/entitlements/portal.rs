@@ -3,7 +3,7 @@ use actix_web::{get, HttpResponse};
 
 use super::dto::{EntitlementList, EntitlementView};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{PortalAuth, section};
+use crate::extract::{section, PortalAuth};
 use crate::state::AppState;
 
 /// What the customer's plans include, per feature, with this period's use (section

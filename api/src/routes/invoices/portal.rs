@@ -5,7 +5,7 @@ use domain::id::parse;
 
 use super::dto::{InvoiceSummary, OutstandingView};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{PortalAuth, Query, section};
+use crate::extract::{section, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::invoices::dto::InvoiceList;
 use crate::routes::invoices::dto::{pdf_http, render_pdf, InvoiceView, ListInvoices, PdfDocument};

@@ -4,7 +4,7 @@ use domain::services::overview::OverviewParts;
 
 use super::dto::OverviewView;
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{PortalAuth, section};
+use crate::extract::{section, PortalAuth};
 use crate::state::AppState;
 
 /// The dashboard in one call (section `overview`): wallets (section `credits`), outstanding and

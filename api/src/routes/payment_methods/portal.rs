@@ -6,7 +6,7 @@ use domain::services::subscriptions::Actor;
 
 use super::dto::{PaymentMethodList, PaymentMethodView, SetupLink};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{PortalAuth, Query, section};
+use crate::extract::{section, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
 use crate::state::AppState;

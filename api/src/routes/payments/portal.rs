@@ -8,7 +8,7 @@ use domain::services::payments::CustomerPayment;
 use domain::FieldError;
 
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{JsonBody, PortalAuth, Query, section};
+use crate::extract::{section, JsonBody, PortalAuth, Query};
 use crate::idempotency;
 use crate::pagination::portal_page;
 use crate::routes::common::{decimal, PageParams};

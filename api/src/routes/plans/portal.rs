@@ -3,7 +3,7 @@ use actix_web::{get, HttpRequest, HttpResponse};
 
 use super::dto::{PlanList, PlanView};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{PortalVisitor, Query, section};
+use crate::extract::{section, PortalVisitor, Query};
 use crate::pagination::{guest_page, portal_page};
 use crate::routes::common::PageParams;
 use crate::state::AppState;

@@ -4,7 +4,7 @@ use actix_web::{delete, get, post, HttpRequest, HttpResponse};
 
 use super::dto::{ExchangeCode, ExchangedToken};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{client_address, JsonBody, PortalVisitor, section};
+use crate::extract::{client_address, section, JsonBody, PortalVisitor};
 use crate::routes::portal_sessions::dto::SessionView;
 use crate::state::AppState;
 use domain::portal_session::EndReason;

@@ -10,7 +10,7 @@ use super::dto::{
     UpcomingInvoice,
 };
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{JsonBody, PortalAuth, Query, section};
+use crate::extract::{section, JsonBody, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
 use crate::state::AppState;

@@ -3,7 +3,7 @@ use actix_web::{get, HttpResponse};
 
 use super::dto::{UsageQuery, UsageView};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{PortalAuth, Query, section};
+use crate::extract::{section, PortalAuth, Query};
 use crate::state::AppState;
 
 /// The customer's usage by feature: a graph series and a breakdown with cost (section `usage`).

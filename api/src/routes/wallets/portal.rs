@@ -6,7 +6,7 @@ use domain::wallet::Wallet;
 
 use super::dto::{PortalWallet, PortalWalletList};
 use crate::error::{blocking, ApiError, Problem};
-use crate::extract::{PortalAuth, Query, section};
+use crate::extract::{section, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
 use crate::routes::wallets::dto::TransactionList;
