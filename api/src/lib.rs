@@ -18,6 +18,7 @@ pub mod pagination;
 pub mod pdf;
 pub mod pdf_text;
 pub mod routes;
+pub mod schema;
 pub mod server;
 pub mod state;
 pub mod timestamps;

@@ -221,3 +221,73 @@ fn read_rust(dir: &std::path::Path, out: &mut String) {
         }
     }
 }
+
+/// Every `$ref` names a schema the document defines.
+#[test]
+fn every_reference_resolves() {
+    let text = generated();
+    let spec: Value = serde_json::from_str(&text).unwrap();
+    let defined = spec["components"]["schemas"].as_object().unwrap();
+    for (at, _) in text.match_indices("#/components/schemas/") {
+        let name: String = text[at + 21..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .collect();
+        assert!(
+            defined.contains_key(&name),
+            "$ref to {name}, which is not defined"
+        );
+    }
+}
+
+/// A string with a fixed set of values is an `enum` in the contract (generated from the Rust
+/// enum), not a list in its description that generated clients cannot check. The exceptions
+/// are free text given examples, and a comma-separated list parameter.
+#[test]
+fn fixed_value_sets_are_enums() {
+    fn walk(v: &Value, path: &str, found: &mut Vec<String>) {
+        match v {
+            Value::Object(o) => {
+                let is_string =
+                    |t: &Value| t == "string" || t == &serde_json::json!(["string", "null"]);
+                let stringy = o.get("type").is_some_and(is_string)
+                    || o.get("schema")
+                        .and_then(|s| s.get("type"))
+                        .is_some_and(is_string);
+                let listed = o
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .is_some_and(|d| {
+                        // "`a`, `b` or `c`" and "`a` (…) or `b`", but not "e.g. `a`, `b`".
+                        let ticks = d.matches('`').count();
+                        ticks >= 4 && (d.contains("` or `") || d.contains(") or `"))
+                    });
+                let excepted = o
+                    .get("description")
+                    .and_then(Value::as_str)
+                    .is_some_and(|d| {
+                        d.contains("e.g.") || d.contains("comma-separated") || d.contains('<')
+                    });
+                if stringy && listed && !excepted && !o.contains_key("enum") {
+                    found.push(path.to_owned());
+                }
+                for (k, v) in o {
+                    walk(v, &format!("{path}/{k}"), found);
+                }
+            }
+            Value::Array(a) => {
+                for (i, v) in a.iter().enumerate() {
+                    walk(v, &format!("{path}[{i}]"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+    let spec: Value = serde_json::from_str(&generated()).unwrap();
+    let mut found = Vec::new();
+    walk(&spec, "", &mut found);
+    assert!(
+        found.is_empty(),
+        "values listed in prose, not as an enum: {found:#?}"
+    );
+}

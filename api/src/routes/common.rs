@@ -94,6 +94,28 @@ impl Fields {
         })
     }
 
+    /// One of a domain text enum's forms; `value` absent gives `default`. The message lists
+    /// the variants (the same list the contract's `enum` shows).
+    pub fn variant<T>(&mut self, field: &str, value: Option<&str>, default: T) -> T
+    where
+        T: strum::VariantArray + Copy + Into<&'static str>,
+    {
+        match value {
+            None => default,
+            Some(v) => T::VARIANTS
+                .iter()
+                .copied()
+                .find(|t| Into::<&'static str>::into(*t) == v)
+                .unwrap_or_else(|| {
+                    self.0.push(FieldError::new(
+                        field,
+                        format!("must be {}", choices::<T>()),
+                    ));
+                    default
+                }),
+        }
+    }
+
     /// One of an enum's text forms; `value` absent gives `default`. `what` lists the choices.
     pub fn one_of<T>(
         &mut self,
@@ -120,5 +142,21 @@ impl Fields {
         } else {
             Err(ApiError::validation(self.0))
         }
+    }
+}
+
+/// A text enum's forms as a sentence: "`a`, `b` or `c`".
+pub fn choices<T>() -> String
+where
+    T: strum::VariantArray + Copy + Into<&'static str>,
+{
+    let forms: Vec<String> = T::VARIANTS
+        .iter()
+        .map(|v| format!("`{}`", Into::<&'static str>::into(*v)))
+        .collect();
+    match forms.split_last() {
+        Some((last, [])) => last.clone(),
+        Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
+        None => String::new(),
     }
 }

@@ -58,7 +58,7 @@ pub struct ActivityView {
     pub occurred_at: DateTime<Utc>,
     /// e.g. `payment_succeeded`, `wallet_top_up`, `invoice_issued` (see the `type` filter).
     #[serde(rename = "type")]
-    #[schema(example = "payment_succeeded")]
+    #[schema(value_type = crate::schema::ActivityKind)]
     pub kind: &'static str,
     #[schema(example = "Payment from the wallet")]
     pub description: String,
@@ -72,7 +72,7 @@ pub struct ActivityView {
     /// The wallet transaction, for wallet entries.
     pub transaction_id: Option<String>,
     /// `success` or `error` (a failed payment).
-    #[schema(example = "success")]
+    #[schema(value_type = crate::schema::ActivityStatus)]
     pub status: &'static str,
 }
 

@@ -25,7 +25,7 @@ pub struct ApiKeyView {
     #[schema(example = "sk_Ab12Cd34")]
     pub prefix: String,
     /// `active` or `revoked`.
-    #[schema(example = "active")]
+    #[schema(value_type = crate::schema::ApiKeyStatus)]
     pub status: &'static str,
     pub created_at: DateTime<Utc>,
     /// Updated at most once a minute.

@@ -14,17 +14,18 @@ pub struct BillingRunView {
     pub subscription_id: String,
     pub customer_id: String,
     /// `renewal` (a period boundary), `collection` (a dunning retry) or `failure`.
-    #[schema(example = "renewal")]
+    #[schema(value_type = crate::schema::RunKind)]
     pub kind: &'static str,
     /// The boundary billed (renewals and failures).
     pub period_start: Option<DateTime<Utc>>,
     pub invoice_id: Option<String>,
-    /// `renewed`, `paid`, `past_due`, `canceled`, `canceled_unpaid` or `failed`.
-    #[schema(example = "paid")]
+    /// What the step did: renewed, paid, left past due, canceled (for good with its invoices
+    /// unpaid, or because the customer was archived), or failed (retried later).
+    #[schema(value_type = crate::schema::BillingOutcome)]
     pub outcome: String,
     /// Why it failed (failures only); the subscription is tried again later.
     pub error: Option<String>,
-    /// `worker` or `test_clock`.
+    #[schema(value_type = crate::schema::RunSource)]
     pub source: &'static str,
     /// When it happened (a test clock's time for its runs).
     pub created_at: DateTime<Utc>,

@@ -119,8 +119,7 @@ pub struct CustomerView {
     #[schema(example = "Europe/Berlin")]
     pub timezone: String,
     pub metadata: BTreeMap<String, String>,
-    /// `active` or `archived`.
-    #[schema(example = "active")]
+    #[schema(value_type = crate::schema::CustomerStatus)]
     pub status: &'static str,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -219,7 +218,7 @@ pub struct ListCustomers {
     /// Exact email, case-insensitive.
     pub email: Option<String>,
     /// `active` (default), `archived` or `all`.
-    #[param(example = "active")]
+    #[param(value_type = Option<crate::schema::CustomerListStatus>)]
     pub status: Option<String>,
     /// Created at or after (RFC 3339, e.g. `2026-01-01T00:00:00Z`).
     #[serde(default, deserialize_with = "crate::timestamps::opt")]

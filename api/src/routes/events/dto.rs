@@ -54,7 +54,7 @@ pub struct EventBatch {
 pub struct EventResult {
     pub event_id: String,
     /// `accepted`, `duplicate` or `rejected`.
-    #[schema(example = "accepted")]
+    #[schema(value_type = crate::schema::EventResultStatus)]
     pub status: &'static str,
     /// Why it was rejected.
     pub reason: Option<String>,

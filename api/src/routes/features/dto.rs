@@ -19,8 +19,7 @@ pub struct FeatureView {
     pub name: String,
     #[schema(example = "calls")]
     pub unit: String,
-    /// `count`, `sum` or `max`.
-    #[schema(example = "count")]
+    #[schema(value_type = crate::schema::Aggregation)]
     pub aggregation: &'static str,
     /// For sum and max: the numeric event property aggregated.
     pub value_property: Option<String>,
@@ -62,6 +61,7 @@ pub struct CreateFeature {
     pub name: String,
     pub unit: String,
     /// `count`, `sum` or `max`.
+    #[schema(value_type = crate::schema::Aggregation)]
     pub aggregation: String,
     /// Required for sum and max.
     pub value_property: Option<String>,

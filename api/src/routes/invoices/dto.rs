@@ -70,11 +70,9 @@ pub struct InvoiceView {
     #[schema(example = "INV-202611-00042")]
     pub number: Option<String>,
     pub customer_id: String,
-    /// `draft`, `finalized` or `voided`.
-    #[schema(example = "finalized")]
+    #[schema(value_type = crate::schema::InvoiceStatus)]
     pub status: &'static str,
-    /// `unpaid`, `partially_paid`, `paid` or `refunded`.
-    #[schema(example = "unpaid")]
+    #[schema(value_type = crate::schema::PaymentStatus)]
     pub payment_status: &'static str,
     #[schema(example = "USD")]
     pub currency: String,
@@ -155,8 +153,10 @@ pub struct ListInvoices {
     /// The invoices billing made for this subscription (a subscription's linked invoices).
     pub subscription_id: Option<String>,
     /// `draft` (admin only), `finalized` or `voided`.
+    #[param(value_type = Option<crate::schema::InvoiceStatus>)]
     pub status: Option<String>,
     /// `unpaid`, `partially_paid`, `paid` or `refunded`.
+    #[param(value_type = Option<crate::schema::PaymentStatus>)]
     pub payment_status: Option<String>,
     /// Text in the number or memo.
     pub q: Option<String>,

@@ -9,8 +9,6 @@ use utoipa::{IntoParams, ToSchema};
 use crate::error::ApiError;
 use crate::routes::common::{list_type, present, Fields};
 
-const TYPES: &str = "card, sepa_debit, bank_transfer, upi or other";
-
 /// A method the payment provider holds for the customer, as the merchant's backend reports it
 /// after the provider's own setup flow. Send the provider's token, never a card number (one is
 /// refused).
@@ -21,6 +19,7 @@ const TYPES: &str = "card, sepa_debit, bank_transfer, upi or other";
 pub struct CreatePaymentMethod {
     /// `card`, `sepa_debit`, `bank_transfer`, `upi` or `other`.
     #[serde(rename = "type")]
+    #[schema(value_type = crate::schema::MethodType)]
     pub kind: String,
     /// The provider holding the method, e.g. `stripe`, `adyen`.
     pub provider: String,
@@ -41,13 +40,7 @@ pub struct CreatePaymentMethod {
 impl CreatePaymentMethod {
     pub fn into_new(self) -> Result<NewPaymentMethod, ApiError> {
         let mut r = Fields::default();
-        let kind = r.one_of(
-            "type",
-            Some(&self.kind),
-            MethodType::Other,
-            MethodType::parse,
-            TYPES,
-        );
+        let kind = r.variant("type", Some(&self.kind), MethodType::Other);
         r.done(NewPaymentMethod {
             kind,
             provider: self.provider,
@@ -121,7 +114,7 @@ pub struct PaymentMethodView {
     pub customer_id: String,
     /// `card`, `sepa_debit`, `bank_transfer`, `upi` or `other`.
     #[serde(rename = "type")]
-    #[schema(example = "card")]
+    #[schema(value_type = crate::schema::MethodType)]
     pub kind: &'static str,
     #[schema(example = "stripe")]
     pub provider: String,
@@ -139,7 +132,7 @@ pub struct PaymentMethodView {
     pub bank_name: Option<String>,
     pub is_default: bool,
     /// `active`, `expired` (its expiry month has passed) or `detached`.
-    #[schema(example = "active")]
+    #[schema(value_type = crate::schema::MethodStatus)]
     pub status: &'static str,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -23,9 +23,11 @@ pub struct PaymentView {
     pub currency: String,
     /// `wallet`, `external` or `payment_method` (a saved payment method, collected by the
     /// merchant's payment provider).
+    #[schema(value_type = crate::schema::PaymentMethodKind)]
     pub method: &'static str,
     /// `pending` (a `payment_method` payment the merchant has not confirmed or failed yet: it
     /// counts toward nothing), `succeeded` or `failed`.
+    #[schema(value_type = crate::schema::PaymentState)]
     pub status: &'static str,
     pub wallet_id: Option<String>,
     /// The saved payment method of a `payment_method` payment.
@@ -100,10 +102,12 @@ pub struct CreatePayment {
     /// Decimal string in the invoice currency, at most the amount due.
     pub amount: String,
     /// `wallet` (debits `wallet_id`, same currency) or `external` (money received elsewhere).
+    #[schema(value_type = crate::schema::RecordedPaymentMethod)]
     pub method: String,
     pub wallet_id: Option<String>,
     pub reference: Option<String>,
     /// `succeeded` (default) or, for external payments, `failed` (recorded in the history only).
+    #[schema(value_type = Option<crate::schema::PaymentState>)]
     pub status: Option<String>,
     pub failure_reason: Option<String>,
 }
@@ -117,6 +121,7 @@ pub struct CreatePayment {
 #[schema(example = json!({"source": "wallet"}))]
 pub struct PortalPayInvoice {
     /// `wallet` or `payment_method`.
+    #[schema(value_type = crate::schema::PaySource)]
     pub source: String,
     /// `wallet` only: one of the customer's wallets; default: their active wallet in the
     /// invoice's currency.
@@ -180,8 +185,10 @@ pub struct ListPayments {
     pub customer_id: Option<String>,
     pub invoice_id: Option<String>,
     /// `wallet`, `external` or `payment_method`.
+    #[param(value_type = Option<crate::schema::PaymentMethodKind>)]
     pub method: Option<String>,
     /// `pending`, `succeeded` or `failed`.
+    #[param(value_type = Option<crate::schema::PaymentState>)]
     pub status: Option<String>,
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<i64>,

@@ -72,6 +72,7 @@ pub struct CreatePlan {
     /// ISO 4217; every price of the plan is in it.
     pub currency: String,
     /// `day`, `week`, `month` or `year`.
+    #[schema(value_type = crate::schema::Interval)]
     pub interval: String,
     /// Intervals per billing period (default 1); the period is at most ten years.
     pub interval_count: Option<u32>,
@@ -84,9 +85,11 @@ pub struct CreatePlan {
     #[serde(default)]
     pub entitlements: Vec<EntitlementBody>,
     /// `public` (in the portal's catalogue, the default) or `private`.
+    #[schema(value_type = Option<crate::schema::Visibility>)]
     pub visibility: Option<String>,
     /// After the last failed dunning retry: `cancel` (the default) or `leave_unpaid` (the
     /// subscription stays past due until its invoices are paid).
+    #[schema(value_type = Option<crate::schema::PastDueAction>)]
     pub past_due_action: Option<String>,
 }
 
@@ -101,10 +104,12 @@ pub struct UpdatePlan {
     #[schema(value_type = Option<String>)]
     pub description: Option<Option<String>>,
     /// `public` or `private`.
+    #[schema(value_type = Option<crate::schema::Visibility>)]
     pub visibility: Option<String>,
     /// For subscriptions started from now on.
     pub trial_days: Option<u32>,
     /// `cancel` or `leave_unpaid`; applies to every subscription's dunning from now on.
+    #[schema(value_type = Option<crate::schema::PastDueAction>)]
     pub past_due_action: Option<String>,
 }
 
@@ -119,8 +124,7 @@ pub struct PlanView {
     pub description: Option<String>,
     #[schema(example = "USD")]
     pub currency: String,
-    /// `day`, `week`, `month` or `year`.
-    #[schema(example = "month")]
+    #[schema(value_type = crate::schema::Interval)]
     pub interval: &'static str,
     pub interval_count: u32,
     /// The fixed fee per period, in the currency's minor units.
@@ -129,14 +133,12 @@ pub struct PlanView {
     pub trial_days: u32,
     pub charges: Vec<ChargeBody>,
     pub entitlements: Vec<EntitlementBody>,
-    /// `public` or `private`.
-    #[schema(example = "public")]
+    #[schema(value_type = crate::schema::Visibility)]
     pub visibility: &'static str,
-    /// `active` or `archived`.
-    #[schema(example = "active")]
+    #[schema(value_type = crate::schema::PlanStatus)]
     pub status: &'static str,
     /// After the last failed dunning retry: `cancel` or `leave_unpaid`.
-    #[schema(example = "cancel")]
+    #[schema(value_type = crate::schema::PastDueAction)]
     pub past_due_action: &'static str,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -196,41 +198,25 @@ list_type!(PlanList, PlanView);
 #[serde(deny_unknown_fields)]
 pub struct ListPlans {
     /// `active` or `archived`.
+    #[param(value_type = Option<crate::schema::PlanStatus>)]
     pub status: Option<String>,
     /// `public` or `private`.
+    #[param(value_type = Option<crate::schema::Visibility>)]
     pub visibility: Option<String>,
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<i64>,
     pub cursor: Option<String>,
 }
 
-const INTERVALS: &str = "day, week, month or year";
-const VISIBILITIES: &str = "public or private";
-const PAST_DUE_ACTIONS: &str = "cancel or leave_unpaid";
-
 impl CreatePlan {
     pub fn into_new(self) -> Result<NewPlan, ApiError> {
         let mut r = Fields::default();
-        let interval = r.one_of(
-            "interval",
-            Some(&self.interval),
-            Interval::Month,
-            Interval::parse,
-            INTERVALS,
-        );
-        let visibility = r.one_of(
-            "visibility",
-            self.visibility.as_deref(),
-            Visibility::Public,
-            Visibility::parse,
-            VISIBILITIES,
-        );
-        let past_due_action = r.one_of(
+        let interval = r.variant("interval", Some(&self.interval), Interval::Month);
+        let visibility = r.variant("visibility", self.visibility.as_deref(), Visibility::Public);
+        let past_due_action = r.variant(
             "past_due_action",
             self.past_due_action.as_deref(),
             PastDueAction::Cancel,
-            PastDueAction::parse,
-            PAST_DUE_ACTIONS,
         );
         let amount = match &self.amount {
             Some(a) => r.decimal("amount", a),
@@ -301,24 +287,14 @@ impl CreatePlan {
 impl UpdatePlan {
     pub fn into_patch(self) -> Result<PlanPatch, ApiError> {
         let mut r = Fields::default();
-        let visibility = self.visibility.as_deref().map(|v| {
-            r.one_of(
-                "visibility",
-                Some(v),
-                Visibility::Public,
-                Visibility::parse,
-                VISIBILITIES,
-            )
-        });
-        let past_due_action = self.past_due_action.as_deref().map(|a| {
-            r.one_of(
-                "past_due_action",
-                Some(a),
-                PastDueAction::Cancel,
-                PastDueAction::parse,
-                PAST_DUE_ACTIONS,
-            )
-        });
+        let visibility = self
+            .visibility
+            .as_deref()
+            .map(|v| r.variant("visibility", Some(v), Visibility::Public));
+        let past_due_action = self
+            .past_due_action
+            .as_deref()
+            .map(|a| r.variant("past_due_action", Some(a), PastDueAction::Cancel));
         r.done(PlanPatch {
             name: self.name,
             description: self.description,
@@ -332,24 +308,14 @@ impl UpdatePlan {
 impl ListPlans {
     pub fn filter(&self) -> Result<PlanFilter, ApiError> {
         let mut r = Fields::default();
-        let status = self.status.as_deref().map(|s| {
-            r.one_of(
-                "status",
-                Some(s),
-                PlanStatus::Active,
-                PlanStatus::parse,
-                "active or archived",
-            )
-        });
-        let visibility = self.visibility.as_deref().map(|v| {
-            r.one_of(
-                "visibility",
-                Some(v),
-                Visibility::Public,
-                Visibility::parse,
-                VISIBILITIES,
-            )
-        });
+        let status = self
+            .status
+            .as_deref()
+            .map(|s| r.variant("status", Some(s), PlanStatus::Active));
+        let visibility = self
+            .visibility
+            .as_deref()
+            .map(|v| r.variant("visibility", Some(v), Visibility::Public));
         r.done(PlanFilter {
             status,
             visibility,

@@ -287,7 +287,7 @@ pub struct SessionView {
     pub customer_id: Option<String>,
     pub mode: ModeBody,
     /// `active`, `expired`, `revoked`, `superseded` or `logged_out`.
-    #[schema(example = "active")]
+    #[schema(value_type = crate::schema::SessionStatus)]
     pub status: &'static str,
     pub return_url: Option<String>,
     pub sections: SectionsBody,

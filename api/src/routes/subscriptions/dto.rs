@@ -31,6 +31,7 @@ pub struct CreateSubscription {
     pub billing_anchor: Option<String>,
     /// `send_invoice` (the default) or `wallet`: invoices are paid from the customer's wallet
     /// in the plan's currency, which must exist.
+    #[schema(value_type = Option<crate::schema::Collection>)]
     pub collection: Option<String>,
 }
 
@@ -39,10 +40,12 @@ pub struct CreateSubscription {
 pub struct CancelSubscription {
     /// `period_end` (the default: the subscription runs to the end of the period already
     /// paid) or `immediately` (the usage so far is invoiced at once).
+    #[schema(value_type = Option<crate::schema::CancelAt>)]
     pub at: Option<String>,
     /// With `immediately`: `none` (the default) or `wallet_credit`: the unused part of the
     /// period's fee (by calendar days, rounded once to the minor unit) is credited to the
     /// customer's active wallet in the plan's currency.
+    #[schema(value_type = Option<crate::schema::UnusedFee>)]
     pub unused: Option<String>,
 }
 
@@ -55,6 +58,7 @@ pub struct ChangePlan {
     /// `immediately` (the default for an upgrade) or `period_end` (the default for a
     /// downgrade: the customer keeps what they paid for until then). A plan with another
     /// billing interval always starts at the period's end.
+    #[schema(value_type = Option<crate::schema::CancelAt>)]
     pub at: Option<String>,
     /// For an immediate upgrade: `invoice_now` (the default) invoices the price difference for
     /// the rest of the period at once; `next_renewal` adds it to the next renewal invoice. An
@@ -67,12 +71,12 @@ pub struct ChangePlan {
 pub struct PlanChangePreview {
     pub plan_id: String,
     pub plan_code: String,
-    /// `immediately` or `period_end`.
+    #[schema(value_type = crate::schema::CancelAt)]
     pub at: &'static str,
     pub effective_at: DateTime<Utc>,
     /// The new plan costs more per unit of time.
     pub upgrade: bool,
-    /// `invoice_now` or `next_renewal`.
+    #[schema(value_type = crate::schema::Proration)]
     pub proration: &'static str,
     pub currency: String,
     /// Immediate changes: the unused time on the old plan (negative) and the remaining time on
@@ -151,14 +155,14 @@ pub struct SubscriptionView {
     /// stays in it.
     #[schema(example = "USD")]
     pub currency: &'static str,
-    /// `trialing`, `active`, `past_due`, `paused`, `canceled` or `ended`.
-    #[schema(example = "active")]
+    #[schema(value_type = crate::schema::SubscriptionStatus)]
     pub status: &'static str,
-    /// `anniversary` or `calendar`.
+    #[schema(value_type = crate::schema::BillingAnchor)]
     pub billing_anchor: &'static str,
-    /// `send_invoice` or `wallet`.
+    #[schema(value_type = crate::schema::Collection)]
     pub collection: &'static str,
     /// `day`, `week`, `month` or `year`, as the plan was when subscribed.
+    #[schema(value_type = crate::schema::Interval)]
     pub interval: &'static str,
     pub interval_count: u32,
     pub started_at: DateTime<Utc>,
@@ -223,6 +227,7 @@ list_type!(SubscriptionList, SubscriptionView);
 pub struct ListSubscriptions {
     pub customer_id: Option<String>,
     /// `trialing`, `active`, `past_due`, `paused`, `canceled` or `ended`.
+    #[param(value_type = Option<crate::schema::SubscriptionStatus>)]
     pub status: Option<String>,
     #[param(minimum = 1, maximum = 100, default = 20)]
     pub limit: Option<i64>,
@@ -232,19 +237,15 @@ pub struct ListSubscriptions {
 /// The parsed choices of a create request: anchor and collection.
 pub fn choices(b: &CreateSubscription) -> Result<(BillingAnchor, Collection), ApiError> {
     let mut f = Fields::default();
-    let anchor = f.one_of(
+    let anchor = f.variant(
         "billing_anchor",
         b.billing_anchor.as_deref(),
         BillingAnchor::Anniversary,
-        BillingAnchor::parse,
-        "anniversary or calendar",
     );
-    let collection = f.one_of(
+    let collection = f.variant(
         "collection",
         b.collection.as_deref(),
         Collection::SendInvoice,
-        Collection::parse,
-        "send_invoice or wallet",
     );
     f.done((anchor, collection))
 }
@@ -252,20 +253,8 @@ pub fn choices(b: &CreateSubscription) -> Result<(BillingAnchor, Collection), Ap
 impl CancelSubscription {
     pub fn choices(&self) -> Result<(CancelAt, UnusedFee), ApiError> {
         let mut f = Fields::default();
-        let at = f.one_of(
-            "at",
-            self.at.as_deref(),
-            CancelAt::PeriodEnd,
-            CancelAt::parse,
-            "period_end or immediately",
-        );
-        let unused = f.one_of(
-            "unused",
-            self.unused.as_deref(),
-            UnusedFee::None,
-            UnusedFee::parse,
-            "none or wallet_credit",
-        );
+        let at = f.variant("at", self.at.as_deref(), CancelAt::PeriodEnd);
+        let unused = f.variant("unused", self.unused.as_deref(), UnusedFee::None);
         f.done((at, unused))
     }
 }
@@ -273,24 +262,14 @@ impl CancelSubscription {
 impl ChangePlan {
     pub fn change(&self) -> Result<PlanChange, ApiError> {
         let mut f = Fields::default();
-        let at = self.at.as_deref().map(|a| {
-            f.one_of(
-                "at",
-                Some(a),
-                CancelAt::PeriodEnd,
-                CancelAt::parse,
-                "period_end or immediately",
-            )
-        });
-        let proration = self.proration.as_deref().map(|p| {
-            f.one_of(
-                "proration",
-                Some(p),
-                Proration::InvoiceNow,
-                Proration::parse,
-                "invoice_now or next_renewal",
-            )
-        });
+        let at = self
+            .at
+            .as_deref()
+            .map(|a| f.variant("at", Some(a), CancelAt::PeriodEnd));
+        let proration = self
+            .proration
+            .as_deref()
+            .map(|p| f.variant("proration", Some(p), Proration::InvoiceNow));
         f.done(PlanChange {
             plan: self.plan.clone(),
             at,
@@ -302,15 +281,10 @@ impl ChangePlan {
 impl ListSubscriptions {
     pub fn filter(&self) -> Result<SubscriptionFilter, ApiError> {
         let mut f = Fields::default();
-        let status = self.status.as_deref().map(|s| {
-            f.one_of(
-                "status",
-                Some(s),
-                SubscriptionStatus::Active,
-                SubscriptionStatus::parse,
-                "trialing, active, past_due, paused, canceled or ended",
-            )
-        });
+        let status = self
+            .status
+            .as_deref()
+            .map(|s| f.variant("status", Some(s), SubscriptionStatus::Active));
         f.done(SubscriptionFilter {
             customer_id: self.customer_id.clone(),
             status,

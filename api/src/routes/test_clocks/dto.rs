@@ -69,7 +69,7 @@ pub struct TestClockView {
     /// `ready`: everything due up to `frozen_time` has run. `advancing`: the billing workers
     /// are running what is due up to `advancing_to`; poll until `ready` (another advance is
     /// refused meanwhile).
-    #[schema(value_type = String, example = "ready")]
+    #[schema(value_type = crate::schema::ClockStatus)]
     pub status: &'static str,
     /// While advancing: where the clock is moving to; otherwise null.
     pub advancing_to: Option<DateTime<Utc>>,

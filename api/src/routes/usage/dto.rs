@@ -15,6 +15,7 @@ use crate::error::ApiError;
 #[serde(deny_unknown_fields)]
 pub struct UsageQuery {
     /// `1d`, `7d` or `30d` (default 30d), ending now.
+    #[param(value_type = Option<crate::schema::UsageWindow>)]
     pub window: Option<String>,
     #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub from: Option<DateTime<Utc>>,
@@ -22,6 +23,7 @@ pub struct UsageQuery {
     pub to: Option<DateTime<Utc>>,
     /// `hour` or `day` (default: hour for 1d, day otherwise). Days are cut in the customer's
     /// time zone.
+    #[param(value_type = Option<crate::schema::Granularity>)]
     pub granularity: Option<String>,
     /// Only this feature key.
     pub feature: Option<String>,
@@ -97,7 +99,7 @@ pub struct BreakdownView {
 pub struct UsageView {
     pub from: DateTime<Utc>,
     pub to: DateTime<Utc>,
-    /// `hour` or `day`.
+    #[schema(value_type = crate::schema::Granularity)]
     pub granularity: &'static str,
     pub series: Vec<SeriesView>,
     pub breakdown: Vec<BreakdownView>,

@@ -39,8 +39,7 @@ pub struct WalletView {
     /// Currency value of one credit.
     #[schema(example = "0.01")]
     pub conversion_rate: String,
-    /// `active`, `frozen` or `closed`.
-    #[schema(example = "active")]
+    #[schema(value_type = crate::schema::WalletStatus)]
     pub status: &'static str,
     /// Credits available, exact.
     #[schema(example = "1250.5")]
@@ -78,7 +77,7 @@ impl From<Wallet> for WalletView {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AllocationView {
     pub lot_id: String,
-    /// `purchased` or `promotional`.
+    #[schema(value_type = crate::schema::LotKind)]
     pub kind: &'static str,
     pub credits: String,
     /// The lot's draw priority (lower first); `null` on entries recorded before it was kept.
@@ -96,7 +95,7 @@ pub struct TransactionView {
     pub seq: i64,
     /// `credit`, `debit`, `expiry` or `void`.
     #[serde(rename = "type")]
-    #[schema(example = "debit")]
+    #[schema(value_type = crate::schema::TxType, value_type = crate::schema::TxType)]
     pub tx_type: &'static str,
     #[schema(example = "25")]
     pub credits: String,
@@ -151,7 +150,7 @@ impl From<WalletTransaction> for TransactionView {
 pub struct ListTransactions {
     /// `credit`, `debit`, `expiry` or `void`.
     #[serde(rename = "type")]
-    #[param(rename = "type")]
+    #[param(value_type = Option<crate::schema::TxType>, rename = "type")]
     pub tx_type: Option<String>,
     /// At or after (RFC 3339).
     pub from: Option<DateTime<Utc>>,
@@ -204,6 +203,7 @@ pub struct CreateWallet {
 pub struct UpdateWallet {
     pub name: Option<String>,
     /// `active` or `frozen` (a frozen wallet keeps its credits but takes no top-ups or debits).
+    #[schema(value_type = Option<crate::schema::WalletPatchStatus>)]
     pub status: Option<String>,
     /// Credits, a decimal string ≥ 0; `null` clears it.
     #[serde(default, deserialize_with = "present")]

@@ -49,21 +49,17 @@ pub struct UpdateWebhookEndpoint {
     #[schema(value_type = Option<Vec<String>>)]
     pub event_types: Option<Option<Vec<String>>>,
     /// `enabled` or `disabled`. Disabling fails the pending deliveries; enabling starts afresh.
+    #[schema(value_type = Option<crate::schema::EndpointStatus>)]
     pub status: Option<String>,
 }
 
 impl UpdateWebhookEndpoint {
     pub fn into_patch(self) -> Result<EndpointPatch, crate::error::ApiError> {
         let mut fields = Fields::default();
-        let status = self.status.as_deref().map(|s| {
-            fields.one_of(
-                "status",
-                Some(s),
-                EndpointStatus::Enabled,
-                EndpointStatus::parse,
-                "enabled or disabled",
-            )
-        });
+        let status = self
+            .status
+            .as_deref()
+            .map(|s| fields.variant("status", Some(s), EndpointStatus::Enabled));
         fields.done(EndpointPatch {
             url: self.url,
             description: self.description,
@@ -82,9 +78,11 @@ pub struct WebhookEndpointView {
     /// `null`: every event type.
     pub event_types: Option<Vec<String>>,
     /// `enabled` or `disabled`.
+    #[schema(value_type = crate::schema::EndpointStatus)]
     pub status: String,
     /// Why it is disabled: `manual`, `gone` (it answered 410) or `failing` (every attempt failed
     /// for 5 days).
+    #[schema(value_type = Option<crate::schema::DisabledReason>)]
     pub disabled_reason: Option<String>,
     /// Until when the secret before the last rotation still signs (a second `v1,` signature).
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
@@ -250,6 +248,7 @@ pub struct WebhookDeliveryView {
     pub event_type: String,
     /// `pending`, `delivered` or `failed` (the retry schedule is spent or the endpoint was
     /// disabled).
+    #[schema(value_type = crate::schema::DeliveryStatus)]
     pub status: String,
     /// Attempts made so far.
     pub attempts: i32,
