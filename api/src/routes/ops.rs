@@ -8,7 +8,7 @@ use utoipa::ToSchema;
 
 use domain::ErrorCode;
 
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
@@ -34,7 +34,7 @@ pub async fn healthz() -> HttpResponse {
 /// Readiness: the database answers.
 #[utoipa::path(operation_id = "check_readiness", tag = "Operations", responses(
     (status = 200, body = Health),
-    (status = 503, description = "The database does not answer.", body = Problem, content_type = "application/problem+json"),
+    (status = 503, description = "The database does not answer."),
 ))]
 #[get("/readyz")]
 pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {

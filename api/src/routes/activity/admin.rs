@@ -3,7 +3,7 @@ use actix_web::{get, HttpRequest, HttpResponse};
 use domain::id::{parse, CustomerId};
 
 use super::dto::{ActivityList, ActivityView, ListActivity};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, Query};
 use crate::pagination::admin_page;
 use crate::state::AppState;
@@ -16,7 +16,7 @@ use crate::state::AppState;
     params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a"), ListActivity),
     responses(
         (status = 200, body = ActivityList),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found` (a malformed id)."),
+        (status = 404, description = "`customer_not_found` (a malformed id)."),
     ),
 )]
 #[get("/customers/{id}/activity")]

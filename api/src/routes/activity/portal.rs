@@ -2,7 +2,7 @@ use actix_web::web::Data;
 use actix_web::{get, HttpRequest, HttpResponse};
 
 use super::dto::{ActivityList, ActivityView, ListActivity};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{section, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::state::AppState;
@@ -17,7 +17,7 @@ use crate::state::AppState;
     params(ListActivity),
     responses(
         (status = 200, body = ActivityList),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 403, description = "`section_disabled`."),
     ),
 )]
 #[get("/activity")]

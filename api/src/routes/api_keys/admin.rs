@@ -4,7 +4,7 @@ use actix_web::{delete, get, post, HttpRequest, HttpResponse};
 use domain::id::parse;
 
 use super::dto::{ApiKeyList, ApiKeyView, CreateApiKey, CreatedApiKey};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
@@ -20,9 +20,9 @@ use crate::state::AppState;
     request_body = CreateApiKey,
     responses(
         (status = 201, body = CreatedApiKey),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "Missing or invalid API key."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`idempotency_key_in_use`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` or `idempotency_key_reused`."),
+        (status = 401, description = "Missing or invalid API key."),
+        (status = 409, description = "`idempotency_key_in_use`."),
+        (status = 422, description = "`validation_failed` or `idempotency_key_reused`."),
     ),
 )]
 #[post("/api_keys")]
@@ -82,8 +82,8 @@ pub async fn list(
     params(("id" = String, Path, example = "key_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = ApiKeyView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`api_key_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`last_active_key`."),
+        (status = 404, description = "`api_key_not_found`."),
+        (status = 409, description = "`last_active_key`."),
     ),
 )]
 #[delete("/api_keys/{id}")]

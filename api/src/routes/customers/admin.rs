@@ -8,7 +8,7 @@ use domain::FieldError;
 use super::dto::{
     billing_patch, CreateCustomer, CustomerList, CustomerView, ListCustomers, UpdateCustomer,
 };
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
@@ -23,12 +23,12 @@ use crate::state::AppState;
     request_body = CreateCustomer,
     responses(
         (status = 201, body = CustomerView),
-        (status = 400, body = Problem, content_type = "application/problem+json", description = "`malformed_json`."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`test_clock_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`external_id_taken` or `idempotency_key_in_use`."),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 415, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` or `idempotency_key_reused`."),
+        (status = 400, description = "`malformed_json`."),
+        (status = 404, description = "`test_clock_not_found`."),
+        (status = 409, description = "`external_id_taken` or `idempotency_key_in_use`."),
+        (status = 413),
+        (status = 415),
+        (status = 422, description = "`validation_failed` or `idempotency_key_reused`."),
     ),
 )]
 #[post("/customers")]
@@ -108,7 +108,7 @@ pub async fn list(
     params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = CustomerView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
+        (status = 404, description = "`customer_not_found`."),
     ),
 )]
 #[get("/customers/{id}")]
@@ -130,7 +130,7 @@ pub async fn get(
     params(("external_id" = String, Path, example = "acme-42")),
     responses(
         (status = 200, body = CustomerView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
+        (status = 404, description = "`customer_not_found`."),
     ),
 )]
 #[get("/customers/external/{external_id}")]
@@ -153,9 +153,9 @@ pub async fn get_by_external_id(
     request_body = UpdateCustomer,
     responses(
         (status = 200, body = CustomerView),
-        (status = 400, body = Problem, content_type = "application/problem+json"),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`external_id_taken` or `customer_archived`."),
+        (status = 400),
+        (status = 404, description = "`customer_not_found`."),
+        (status = 409, description = "`external_id_taken` or `customer_archived`."),
     ),
 )]
 #[patch("/customers/{id}")]
@@ -194,8 +194,8 @@ pub async fn update(
     params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = CustomerView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_has_subscriptions`: a subscription still runs; cancel it first."),
+        (status = 404, description = "`customer_not_found`."),
+        (status = 409, description = "`customer_has_subscriptions`: a subscription still runs; cancel it first."),
     ),
 )]
 #[post("/customers/{id}/archive")]

@@ -4,7 +4,7 @@ use domain::customer::CustomerPatch;
 use domain::id::parse;
 
 use super::dto::{billing_patch, ProfilePatch, ProfileView};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{section, JsonBody, PortalAuth};
 use crate::state::AppState;
 
@@ -15,7 +15,7 @@ use crate::state::AppState;
     security(("session_token" = [])),
     responses(
         (status = 200, body = ProfileView),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 403, description = "`section_disabled`."),
     ),
 )]
 #[get("/customer")]
@@ -36,8 +36,7 @@ pub async fn get(
     request_body = ProfilePatch,
     responses(
         (status = 200, body = ProfileView),
-        (status = 403, body = Problem, content_type = "application/problem+json",
-            description = "`section_disabled`, `read_only_session` (admin preview) or `field_not_allowed` (names the field)."),
+        (status = 403, description = "`section_disabled`, `read_only_session` (admin preview) or `field_not_allowed` (names the field)."),
     ),
 )]
 #[patch("/customer")]

@@ -4,7 +4,7 @@ use domain::id::{parse, CustomerId};
 use domain::FieldError;
 
 use super::dto::{CheckEntitlement, CheckResult, EntitlementList, EntitlementView};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody};
 use crate::routes::common::decimal;
 use crate::state::AppState;
@@ -17,7 +17,7 @@ use crate::state::AppState;
     params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = EntitlementList),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
+        (status = 404, description = "`customer_not_found`."),
     ),
 )]
 #[get("/customers/{id}/entitlements")]
@@ -45,7 +45,7 @@ pub async fn list(
     request_body = CheckEntitlement,
     responses(
         (status = 200, body = CheckResult),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
+        (status = 404, description = "`customer_not_found`."),
     ),
 )]
 #[post("/entitlements/check")]

@@ -2,7 +2,7 @@ use actix_web::web::Data;
 use actix_web::{get, HttpResponse};
 
 use super::dto::{EntitlementList, EntitlementView};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{section, PortalAuth};
 use crate::state::AppState;
 
@@ -14,8 +14,7 @@ use crate::state::AppState;
     security(("session_token" = [])),
     responses(
         (status = 200, body = EntitlementList),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+        (status = 403, description = "`section_disabled`."),
     ),
 )]
 #[get("/entitlements")]

@@ -5,7 +5,7 @@ use domain::usage::IncomingEvent;
 use domain::ErrorCode;
 
 use super::dto::{EventBatch, EventBody, EventList, EventView, IngestResult, ListEvents};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{nul_in_value, AdminKey, BatchBody, JsonBody, Query, NUL};
 use crate::pagination::admin_page;
 use crate::state::AppState;
@@ -32,7 +32,7 @@ async fn ingest(
     request_body = EventBody,
     responses(
         (status = 200, body = IngestResult, description = "`accepted` or `duplicate`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`event_rejected` (unknown feature or customer, bad timestamp, missing value) or `validation_failed`."),
+        (status = 422, description = "`event_rejected` (unknown feature or customer, bad timestamp, missing value) or `validation_failed`."),
     ),
 )]
 #[post("/events")]
@@ -63,8 +63,8 @@ pub async fn send_event(
     request_body = EventBatch,
     responses(
         (status = 200, body = IngestResult),
-        (status = 413, body = Problem, content_type = "application/problem+json"),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "No events, or more than 1,000."),
+        (status = 413),
+        (status = 422, description = "No events, or more than 1,000."),
     ),
 )]
 #[post("/events/batch")]

@@ -7,7 +7,7 @@ use domain::usage::Aggregation;
 use domain::FieldError;
 
 use super::dto::{CreateFeature, FeatureList, FeatureView, UpdateFeature};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
@@ -23,7 +23,7 @@ use crate::state::AppState;
     request_body = CreateFeature,
     responses(
         (status = 201, body = FeatureView),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`feature_key_taken` or `idempotency_key_in_use`."),
+        (status = 409, description = "`feature_key_taken` or `idempotency_key_in_use`."),
     ),
 )]
 #[post("/features")]
@@ -88,7 +88,7 @@ pub async fn list(
     params(("id" = String, Path, example = "feat_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = FeatureView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`feature_not_found`."),
+        (status = 404, description = "`feature_not_found`."),
     ),
 )]
 #[get("/features/{id}")]
@@ -111,7 +111,7 @@ pub async fn get(
     request_body = UpdateFeature,
     responses(
         (status = 200, body = FeatureView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`feature_not_found`."),
+        (status = 404, description = "`feature_not_found`."),
     ),
 )]
 #[patch("/features/{id}")]

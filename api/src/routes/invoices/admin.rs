@@ -5,7 +5,7 @@ use domain::id::parse;
 use domain::services::invoices::{InvoicePatch, NewInvoice};
 
 use super::dto::{CreateInvoice, InvoiceList, UpdateInvoice};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
@@ -23,8 +23,8 @@ use crate::state::AppState;
     request_body = CreateInvoice,
     responses(
         (status = 201, body = InvoiceView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived` or `idempotency_key_in_use`."),
+        (status = 404, description = "`customer_not_found`."),
+        (status = 409, description = "`customer_archived` or `idempotency_key_in_use`."),
     ),
 )]
 #[post("/invoices")]
@@ -82,7 +82,7 @@ pub async fn list(
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = InvoiceView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
+        (status = 404, description = "`invoice_not_found`."),
     ),
 )]
 #[get("/invoices/{id}")]
@@ -105,8 +105,8 @@ pub async fn get(
     request_body = UpdateInvoice,
     responses(
         (status = 200, body = InvoiceView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_draft`."),
+        (status = 404, description = "`invoice_not_found`."),
+        (status = 409, description = "`invoice_not_draft`."),
     ),
 )]
 #[patch("/invoices/{id}")]
@@ -135,8 +135,8 @@ pub async fn update(
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_draft`."),
+        (status = 404, description = "`invoice_not_found`."),
+        (status = 409, description = "`invoice_not_draft`."),
     ),
 )]
 #[delete("/invoices/{id}")]
@@ -159,9 +159,9 @@ pub async fn delete(
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = InvoiceView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_draft`, or `customer_archived`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`invoice_empty`."),
+        (status = 404, description = "`invoice_not_found`."),
+        (status = 409, description = "`invoice_not_draft`, or `customer_archived`."),
+        (status = 422, description = "`invoice_empty`."),
     ),
 )]
 #[post("/invoices/{id}/finalize")]
@@ -183,8 +183,8 @@ pub async fn finalize(
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = InvoiceView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_finalized` or `invoice_has_payments`."),
+        (status = 404, description = "`invoice_not_found`."),
+        (status = 409, description = "`invoice_not_finalized` or `invoice_has_payments`."),
     ),
 )]
 #[post("/invoices/{id}/void")]
@@ -206,7 +206,7 @@ pub async fn void(
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, description = "The invoice PDF.", content_type = "application/pdf", body = PdfDocument),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
+        (status = 404, description = "`invoice_not_found`."),
     ),
 )]
 #[get("/invoices/{id}/pdf")]

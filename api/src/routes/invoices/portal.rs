@@ -4,7 +4,7 @@ use actix_web::{get, HttpResponse};
 use domain::id::parse;
 
 use super::dto::{InvoiceSummary, OutstandingView};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{section, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::invoices::dto::InvoiceList;
@@ -19,7 +19,7 @@ use crate::state::AppState;
     params(ListInvoices),
     responses(
         (status = 200, body = InvoiceList),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 403, description = "`section_disabled`."),
     ),
 )]
 #[get("/invoices")]
@@ -43,7 +43,7 @@ pub async fn list(
     security(("session_token" = [])),
     responses(
         (status = 200, body = InvoiceSummary),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 403, description = "`section_disabled`."),
     ),
 )]
 #[get("/invoices/summary")]
@@ -65,8 +65,8 @@ pub async fn summary(
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = InvoiceView),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
+        (status = 403, description = "`section_disabled`."),
+        (status = 404, description = "`invoice_not_found`."),
     ),
 )]
 #[get("/invoices/{id}")]
@@ -88,8 +88,8 @@ pub async fn get(
     params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, description = "The invoice PDF.", content_type = "application/pdf", body = PdfDocument),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`."),
+        (status = 403, description = "`section_disabled`."),
+        (status = 404, description = "`invoice_not_found`."),
     ),
 )]
 #[get("/invoices/{id}/pdf")]

@@ -3,7 +3,7 @@ use actix_web::{get, HttpResponse};
 use domain::services::overview::OverviewParts;
 
 use super::dto::OverviewView;
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::AdminKey;
 use crate::state::AppState;
 
@@ -16,7 +16,7 @@ use crate::state::AppState;
     params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = OverviewView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
+        (status = 404, description = "`customer_not_found`."),
     ),
 )]
 #[get("/customers/{id}/overview")]

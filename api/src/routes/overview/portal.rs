@@ -3,7 +3,7 @@ use actix_web::{get, HttpResponse};
 use domain::services::overview::OverviewParts;
 
 use super::dto::OverviewView;
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{section, PortalAuth};
 use crate::state::AppState;
 
@@ -17,7 +17,7 @@ use crate::state::AppState;
     security(("session_token" = [])),
     responses(
         (status = 200, body = OverviewView),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 403, description = "`section_disabled`."),
     ),
 )]
 #[get("/overview")]

@@ -11,7 +11,7 @@ use super::dto::{
     CreatePaymentMethod, ListPaymentMethods, PaymentMethodList, PaymentMethodView,
     UpdatePaymentMethod,
 };
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
@@ -44,8 +44,8 @@ fn method(
     request_body = CreatePaymentMethod,
     responses(
         (status = 201, body = PaymentMethodView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived`, `payment_method_unusable` (an expired card cannot be the default) or `idempotency_key_in_use`."),
+        (status = 404, description = "`customer_not_found`."),
+        (status = 409, description = "`customer_archived`, `payment_method_unusable` (an expired card cannot be the default) or `idempotency_key_in_use`."),
     ),
 )]
 #[post("/customers/{id}/payment_methods")]
@@ -77,7 +77,7 @@ pub async fn create(
     ),
     responses(
         (status = 200, body = PaymentMethodList),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found` (a malformed id)."),
+        (status = 404, description = "`customer_not_found` (a malformed id)."),
     ),
 )]
 #[get("/customers/{id}/payment_methods")]
@@ -109,7 +109,7 @@ pub async fn list(
     ),
     responses(
         (status = 200, body = PaymentMethodView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_method_not_found` or `customer_not_found`."),
+        (status = 404, description = "`payment_method_not_found` or `customer_not_found`."),
     ),
 )]
 #[get("/customers/{id}/payment_methods/{payment_method_id}")]
@@ -136,8 +136,8 @@ pub async fn get(
     request_body = UpdatePaymentMethod,
     responses(
         (status = 200, body = PaymentMethodView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_method_not_found` or `customer_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_method_unusable` (detached)."),
+        (status = 404, description = "`payment_method_not_found` or `customer_not_found`."),
+        (status = 409, description = "`payment_method_unusable` (detached)."),
     ),
 )]
 #[patch("/customers/{id}/payment_methods/{payment_method_id}")]
@@ -165,8 +165,8 @@ pub async fn update(
     ),
     responses(
         (status = 200, body = PaymentMethodView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_method_not_found` or `customer_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_method_unusable` (expired or detached)."),
+        (status = 404, description = "`payment_method_not_found` or `customer_not_found`."),
+        (status = 409, description = "`payment_method_unusable` (expired or detached)."),
     ),
 )]
 #[post("/customers/{id}/payment_methods/{payment_method_id}/default")]
@@ -193,8 +193,8 @@ pub async fn make_default(
     ),
     responses(
         (status = 200, body = PaymentMethodView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_method_not_found` or `customer_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_method_unusable` (already detached)."),
+        (status = 404, description = "`payment_method_not_found` or `customer_not_found`."),
+        (status = 409, description = "`payment_method_unusable` (already detached)."),
     ),
 )]
 #[delete("/customers/{id}/payment_methods/{payment_method_id}")]

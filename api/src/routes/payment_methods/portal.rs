@@ -5,7 +5,7 @@ use domain::ports::MethodFilter;
 use domain::services::subscriptions::Actor;
 
 use super::dto::{PaymentMethodList, PaymentMethodView, SetupLink};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{section, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
@@ -20,7 +20,7 @@ use crate::state::AppState;
     params(PageParams),
     responses(
         (status = 200, body = PaymentMethodList),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 403, description = "`section_disabled`."),
     ),
 )]
 #[get("/payment_methods")]
@@ -46,9 +46,9 @@ pub async fn list(
     params(("id" = String, Path, example = "pm_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = PaymentMethodView),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_method_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_method_unusable` (expired or detached)."),
+        (status = 403, description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
+        (status = 404, description = "`payment_method_not_found`."),
+        (status = 409, description = "`payment_method_unusable` (expired or detached)."),
     ),
 )]
 #[post("/payment_methods/{id}/default")]
@@ -74,9 +74,9 @@ pub async fn make_default(
     params(("id" = String, Path, example = "pm_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = PaymentMethodView),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_method_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_method_unusable` (already detached) or `payment_method_in_use` (the default method while the customer has auto-pay on)."),
+        (status = 403, description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
+        (status = 404, description = "`payment_method_not_found`."),
+        (status = 409, description = "`payment_method_unusable` (already detached) or `payment_method_in_use` (the default method while the customer has auto-pay on)."),
     ),
 )]
 #[delete("/payment_methods/{id}")]
@@ -102,8 +102,8 @@ pub async fn delete(
     security(("session_token" = [])),
     responses(
         (status = 200, body = SetupLink),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_method_setup_unavailable` (the account has no setup page)."),
+        (status = 403, description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
+        (status = 409, description = "`payment_method_setup_unavailable` (the account has no setup page)."),
     ),
 )]
 #[post("/payment_methods/setup")]

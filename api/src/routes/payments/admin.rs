@@ -10,7 +10,7 @@ use super::dto::{
     ConfirmPayment, CreatePayment, CreateRefund, FailPayment, ListPayments, PaymentList,
     PaymentResult, PaymentView, RefundResult, RefundView,
 };
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
@@ -30,9 +30,9 @@ use crate::state::AppState;
     request_body = CreatePayment,
     responses(
         (status = 201, body = PaymentResult),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found` or `wallet_not_found` (also another customer's wallet)."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_payable`, `customer_archived`, `wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`overpayment`, `insufficient_credits`, `currency_mismatch`, `validation_failed` or `idempotency_key_reused`."),
+        (status = 404, description = "`invoice_not_found` or `wallet_not_found` (also another customer's wallet)."),
+        (status = 409, description = "`invoice_not_payable`, `customer_archived`, `wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
+        (status = 422, description = "`overpayment`, `insufficient_credits`, `currency_mismatch`, `validation_failed` or `idempotency_key_reused`."),
     ),
 )]
 #[post("/invoices/{id}/payments")]
@@ -86,9 +86,9 @@ pub async fn pay(
     request_body = CreateRefund,
     responses(
         (status = 201, body = RefundResult),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_not_refundable`, `wallet_closed` or `idempotency_key_in_use`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`refund_exceeds_payment` or `validation_failed`."),
+        (status = 404, description = "`payment_not_found`."),
+        (status = 409, description = "`payment_not_refundable`, `wallet_closed` or `idempotency_key_in_use`."),
+        (status = 422, description = "`refund_exceeds_payment` or `validation_failed`."),
     ),
 )]
 #[post("/payments/{id}/refunds")]
@@ -134,9 +134,9 @@ pub async fn refund(
     request_body = ConfirmPayment,
     responses(
         (status = 200, body = PaymentResult),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_not_pending`, `invoice_not_payable` or `idempotency_key_in_use`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`overpayment`, `validation_failed` or `idempotency_key_reused`."),
+        (status = 404, description = "`payment_not_found`."),
+        (status = 409, description = "`payment_not_pending`, `invoice_not_payable` or `idempotency_key_in_use`."),
+        (status = 422, description = "`overpayment`, `validation_failed` or `idempotency_key_reused`."),
     ),
 )]
 #[post("/payments/{id}/confirm")]
@@ -166,9 +166,9 @@ pub async fn confirm(
     request_body = FailPayment,
     responses(
         (status = 200, body = PaymentResult),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`payment_not_pending` or `idempotency_key_in_use`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` or `idempotency_key_reused`."),
+        (status = 404, description = "`payment_not_found`."),
+        (status = 409, description = "`payment_not_pending` or `idempotency_key_in_use`."),
+        (status = 422, description = "`validation_failed` or `idempotency_key_reused`."),
     ),
 )]
 #[post("/payments/{id}/fail")]
@@ -235,7 +235,7 @@ pub async fn list(
     params(("id" = String, Path, example = "pay_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = PaymentView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`payment_not_found`."),
+        (status = 404, description = "`payment_not_found`."),
     ),
 )]
 #[get("/payments/{id}")]

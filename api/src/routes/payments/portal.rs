@@ -7,7 +7,7 @@ use domain::ports::PaymentFilter;
 use domain::services::payments::CustomerPayment;
 use domain::FieldError;
 
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{section, JsonBody, PortalAuth, Query};
 use crate::idempotency;
 use crate::pagination::portal_page;
@@ -33,10 +33,10 @@ use crate::state::AppState;
     request_body = PortalPayInvoice,
     responses(
         (status = 201, body = PaymentResult),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`invoice_not_found`, `wallet_not_found` or `payment_method_not_found` (another customer's too)."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`invoice_not_payable` (void, or nothing left to pay), `wallet_frozen`, `wallet_closed`, `payment_method_unusable` (expired or detached), `online_payment_unavailable` (no payment URL template), `payment_pending` or `idempotency_key_in_use`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`overpayment`, `insufficient_credits`, `currency_mismatch` or `validation_failed`."),
+        (status = 403, description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
+        (status = 404, description = "`invoice_not_found`, `wallet_not_found` or `payment_method_not_found` (another customer's too)."),
+        (status = 409, description = "`invoice_not_payable` (void, or nothing left to pay), `wallet_frozen`, `wallet_closed`, `payment_method_unusable` (expired or detached), `online_payment_unavailable` (no payment URL template), `payment_pending` or `idempotency_key_in_use`."),
+        (status = 422, description = "`overpayment`, `insufficient_credits`, `currency_mismatch` or `validation_failed`."),
     ),
 )]
 #[post("/invoices/{id}/pay")]
@@ -103,7 +103,7 @@ pub async fn pay(
     params(PageParams),
     responses(
         (status = 200, body = PaymentList),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 403, description = "`section_disabled`."),
     ),
 )]
 #[get("/payments")]

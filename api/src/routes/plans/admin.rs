@@ -4,7 +4,7 @@ use actix_web::{get, patch, post, HttpRequest, HttpResponse};
 use domain::id::parse;
 
 use super::dto::{CreatePlan, ListPlans, PlanList, PlanView, UpdatePlan};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
@@ -20,8 +20,8 @@ use crate::state::AppState;
     request_body = CreatePlan,
     responses(
         (status = 201, body = PlanView),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`plan_code_taken` or `idempotency_key_in_use`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` (with each field: unknown feature, tiers out of order, negative price, interval 0, …) or `idempotency_key_reused`."),
+        (status = 409, description = "`plan_code_taken` or `idempotency_key_in_use`."),
+        (status = 422, description = "`validation_failed` (with each field: unknown feature, tiers out of order, negative price, interval 0, …) or `idempotency_key_reused`."),
     ),
 )]
 #[post("/plans")]
@@ -70,7 +70,7 @@ pub async fn list(
     params(("id" = String, Path, example = "plan_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = PlanView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`plan_not_found`."),
+        (status = 404, description = "`plan_not_found`."),
     ),
 )]
 #[get("/plans/{id}")]
@@ -94,7 +94,7 @@ pub async fn get(
     request_body = UpdatePlan,
     responses(
         (status = 200, body = PlanView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`plan_not_found`."),
+        (status = 404, description = "`plan_not_found`."),
     ),
 )]
 #[patch("/plans/{id}")]
@@ -119,7 +119,7 @@ pub async fn update(
     params(("id" = String, Path, example = "plan_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = PlanView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`plan_not_found`."),
+        (status = 404, description = "`plan_not_found`."),
     ),
 )]
 #[post("/plans/{id}/archive")]

@@ -2,7 +2,7 @@ use actix_web::web::Data;
 use actix_web::{get, HttpRequest, HttpResponse};
 
 use super::dto::{PlanList, PlanView};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{section, PortalVisitor, Query};
 use crate::pagination::{guest_page, portal_page};
 use crate::routes::common::PageParams;
@@ -19,8 +19,7 @@ use domain::services::portal_sessions::Visitor;
     params(PageParams),
     responses(
         (status = 200, body = PlanList),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+        (status = 403, description = "`section_disabled`."),
     ),
 )]
 #[get("/plans")]

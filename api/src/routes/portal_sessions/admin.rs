@@ -9,7 +9,7 @@ use domain::FieldError;
 use super::dto::{
     CreatePortalSession, CreatedPortalSession, ListSessions, ModeBody, PortalLink, SessionList,
 };
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
@@ -28,8 +28,8 @@ use crate::state::AppState;
     request_body = CreatePortalSession,
     responses(
         (status = 201, body = CreatedPortalSession),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found` (also for another account's customer)."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived` or `idempotency_key_in_use`."),
+        (status = 404, description = "`customer_not_found` (also for another account's customer)."),
+        (status = 409, description = "`customer_archived` or `idempotency_key_in_use`."),
     ),
 )]
 #[post("/portal_sessions")]
@@ -126,8 +126,8 @@ async fn create_guest(
     params(("external_id" = String, Path, example = "acme-42")),
     responses(
         (status = 200, body = PortalLink),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived`."),
+        (status = 404, description = "`customer_not_found`."),
+        (status = 409, description = "`customer_archived`."),
     ),
 )]
 #[get("/customers/portal/{external_id}")]
@@ -187,7 +187,7 @@ pub async fn list(
     params(("id" = String, Path, example = "ps_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = SessionView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`portal_session_not_found`."),
+        (status = 404, description = "`portal_session_not_found`."),
     ),
 )]
 #[delete("/portal_sessions/{id}")]

@@ -3,7 +3,7 @@ use actix_web::web::Data;
 use actix_web::{delete, get, post, HttpRequest, HttpResponse};
 
 use super::dto::{ExchangeCode, ExchangedToken};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{client_address, section, JsonBody, PortalVisitor};
 use crate::routes::portal_sessions::dto::SessionView;
 use crate::state::AppState;
@@ -18,9 +18,10 @@ use domain::services::portal_sessions::Visitor;
     request_body = ExchangeCode,
     responses(
         (status = 200, body = ExchangedToken),
-        (status = 401, body = Problem, content_type = "application/problem+json",
-            description = "`invalid_login_code` (unknown, used or expired), or the session has ended (`session_revoked`, `session_expired`)."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+        (status = 401, description = "`invalid_login_code` (unknown, used or expired), or the session has ended (`session_revoked`, `session_expired`)."),
+        // Login-code exchanges are limited per address; the route carries no credential, so
+        // the limit is not implied by its shape.
+        (status = 429, description = "`rate_limited`; see `Retry-After`."),
     ),
 )]
 #[post("/session/exchange")]
@@ -49,7 +50,7 @@ pub async fn exchange(
     security(("session_token" = [])),
     responses(
         (status = 200, body = SessionView),
-        (status = 401, body = Problem, content_type = "application/problem+json", description = "`invalid_token`, `session_expired` or `session_revoked`."),
+        (status = 401, description = "`invalid_token`, `session_expired` or `session_revoked`."),
     ),
 )]
 #[get("/session")]

@@ -8,7 +8,7 @@ use super::dto::{
     choices, CancelSubscription, ChangePlan, CreateSubscription, ListSubscriptions,
     PlanChangePreview, SubscriptionList, SubscriptionView, UpcomingInvoice,
 };
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
@@ -25,9 +25,9 @@ use crate::state::AppState;
     request_body = CreateSubscription,
     responses(
         (status = 201, body = SubscriptionView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found` or `plan_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived`, `plan_archived` or `idempotency_key_in_use`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`currency_mismatch` (wallet collection without a wallet in the plan's currency), `validation_failed` or `idempotency_key_reused`."),
+        (status = 404, description = "`customer_not_found` or `plan_not_found`."),
+        (status = 409, description = "`customer_archived`, `plan_archived` or `idempotency_key_in_use`."),
+        (status = 422, description = "`currency_mismatch` (wallet collection without a wallet in the plan's currency), `validation_failed` or `idempotency_key_reused`."),
     ),
 )]
 #[post("/subscriptions")]
@@ -92,7 +92,7 @@ pub async fn list(
     params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = SubscriptionView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
+        (status = 404, description = "`subscription_not_found`."),
     ),
 )]
 #[get("/subscriptions/{id}")]
@@ -119,9 +119,9 @@ pub async fn get(
     request_body = CancelSubscription,
     responses(
         (status = 200, body = SubscriptionView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`currency_mismatch` (a wallet credit without an active wallet in the plan's currency) or `validation_failed`."),
+        (status = 404, description = "`subscription_not_found`."),
+        (status = 409, description = "`subscription_ended`."),
+        (status = 422, description = "`currency_mismatch` (a wallet credit without an active wallet in the plan's currency) or `validation_failed`."),
     ),
 )]
 #[post("/subscriptions/{id}/cancel")]
@@ -151,9 +151,9 @@ pub async fn cancel(
     request_body = ChangePlan,
     responses(
         (status = 200, body = SubscriptionView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found` or `plan_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended` or `plan_archived`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`currency_mismatch` (another currency, or an immediate downgrade without a wallet to credit) or `validation_failed` (the current plan, or an immediate change to another interval)."),
+        (status = 404, description = "`subscription_not_found` or `plan_not_found`."),
+        (status = 409, description = "`subscription_ended` or `plan_archived`."),
+        (status = 422, description = "`currency_mismatch` (another currency, or an immediate downgrade without a wallet to credit) or `validation_failed` (the current plan, or an immediate change to another interval)."),
     ),
 )]
 #[post("/subscriptions/{id}/change")]
@@ -182,9 +182,9 @@ pub async fn change(
     request_body = ChangePlan,
     responses(
         (status = 200, body = PlanChangePreview),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found` or `plan_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended` or `plan_archived`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`currency_mismatch` or `validation_failed`."),
+        (status = 404, description = "`subscription_not_found` or `plan_not_found`."),
+        (status = 409, description = "`subscription_ended` or `plan_archived`."),
+        (status = 422, description = "`currency_mismatch` or `validation_failed`."),
     ),
 )]
 #[post("/subscriptions/{id}/change/preview")]
@@ -211,8 +211,8 @@ pub async fn change_preview(
     params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = UpcomingInvoice),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended`."),
+        (status = 404, description = "`subscription_not_found`."),
+        (status = 409, description = "`subscription_ended`."),
     ),
 )]
 #[get("/subscriptions/{id}/upcoming_invoice")]
@@ -234,8 +234,8 @@ pub async fn upcoming_invoice(
     params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = SubscriptionView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended`."),
+        (status = 404, description = "`subscription_not_found`."),
+        (status = 409, description = "`subscription_ended`."),
     ),
 )]
 #[post("/subscriptions/{id}/uncancel")]
@@ -261,8 +261,8 @@ pub async fn uncancel(
     params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = SubscriptionView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended`."),
+        (status = 404, description = "`subscription_not_found`."),
+        (status = 409, description = "`subscription_ended`."),
     ),
 )]
 #[post("/subscriptions/{id}/pause")]
@@ -288,8 +288,8 @@ pub async fn pause(
     params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = SubscriptionView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended`."),
+        (status = 404, description = "`subscription_not_found`."),
+        (status = 409, description = "`subscription_ended`."),
     ),
 )]
 #[post("/subscriptions/{id}/resume")]

@@ -9,7 +9,7 @@ use super::dto::{
     CancelSubscription, ChangePlan, PlanChangePreview, SubscriptionList, SubscriptionView,
     UpcomingInvoice,
 };
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{section, JsonBody, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
@@ -23,8 +23,7 @@ use crate::state::AppState;
     params(PageParams),
     responses(
         (status = 200, body = SubscriptionList),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+        (status = 403, description = "`section_disabled`."),
     ),
 )]
 #[get("/subscriptions")]
@@ -52,9 +51,8 @@ pub async fn list(
     params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = SubscriptionView),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+        (status = 403, description = "`section_disabled`."),
+        (status = 404, description = "`subscription_not_found`."),
     ),
 )]
 #[get("/subscriptions/{id}")]
@@ -83,10 +81,9 @@ pub async fn get(
     request_body = CancelSubscription,
     responses(
         (status = 200, body = SubscriptionView),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended`."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+        (status = 403, description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
+        (status = 404, description = "`subscription_not_found`."),
+        (status = 409, description = "`subscription_ended`."),
     ),
 )]
 #[post("/subscriptions/{id}/cancel")]
@@ -127,10 +124,9 @@ pub async fn cancel(
     params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = SubscriptionView),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended`."),
-        (status = 429, body = Problem, content_type = "application/problem+json", description = "`rate_limited`; see `Retry-After`."),
+        (status = 403, description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
+        (status = 404, description = "`subscription_not_found`."),
+        (status = 409, description = "`subscription_ended`."),
     ),
 )]
 #[post("/subscriptions/{id}/uncancel")]
@@ -159,10 +155,10 @@ pub async fn uncancel(
     request_body = ChangePlan,
     responses(
         (status = 200, body = SubscriptionView),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found` or `plan_not_found` (private plans included)."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended` or `plan_archived`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`currency_mismatch` or `validation_failed`."),
+        (status = 403, description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
+        (status = 404, description = "`subscription_not_found` or `plan_not_found` (private plans included)."),
+        (status = 409, description = "`subscription_ended` or `plan_archived`."),
+        (status = 422, description = "`currency_mismatch` or `validation_failed`."),
     ),
 )]
 #[post("/subscriptions/{id}/change")]
@@ -196,10 +192,10 @@ pub async fn change(
     request_body = ChangePlan,
     responses(
         (status = 200, body = PlanChangePreview),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found` or `plan_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended` or `plan_archived`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`currency_mismatch` or `validation_failed`."),
+        (status = 403, description = "`section_disabled`."),
+        (status = 404, description = "`subscription_not_found` or `plan_not_found`."),
+        (status = 409, description = "`subscription_ended` or `plan_archived`."),
+        (status = 422, description = "`currency_mismatch` or `validation_failed`."),
     ),
 )]
 #[post("/subscriptions/{id}/change/preview")]
@@ -231,9 +227,9 @@ pub async fn change_preview(
     params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = UpcomingInvoice),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`subscription_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`subscription_ended`."),
+        (status = 403, description = "`section_disabled`."),
+        (status = 404, description = "`subscription_not_found`."),
+        (status = 409, description = "`subscription_ended`."),
     ),
 )]
 #[get("/subscriptions/{id}/upcoming_invoice")]

@@ -6,7 +6,7 @@ use domain::id::parse;
 use super::dto::{
     clock_name, clock_time, AdvanceTestClock, CreateTestClock, TestClockList, TestClockView,
 };
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
@@ -23,8 +23,8 @@ use crate::state::AppState;
     request_body = CreateTestClock,
     responses(
         (status = 201, body = TestClockView),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`idempotency_key_in_use`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` or `idempotency_key_reused`."),
+        (status = 409, description = "`idempotency_key_in_use`."),
+        (status = 422, description = "`validation_failed` or `idempotency_key_reused`."),
     ),
 )]
 #[post("/test_clocks")]
@@ -73,7 +73,7 @@ pub async fn list(
     params(("id" = String, Path, example = "clock_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = TestClockView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`test_clock_not_found`."),
+        (status = 404, description = "`test_clock_not_found`."),
     ),
 )]
 #[get("/test_clocks/{id}")]
@@ -102,9 +102,9 @@ pub async fn get(
     request_body = AdvanceTestClock,
     responses(
         (status = 200, body = TestClockView, description = "The clock, `advancing` to `to`."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`test_clock_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`test_clock_advancing`: an earlier advance is still running."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` (the new time is not later than the clock's, or past what one advance may cover)."),
+        (status = 404, description = "`test_clock_not_found`."),
+        (status = 409, description = "`test_clock_advancing`: an earlier advance is still running."),
+        (status = 422, description = "`validation_failed` (the new time is not later than the clock's, or past what one advance may cover)."),
     ),
 )]
 #[post("/test_clocks/{id}/advance")]

@@ -2,7 +2,7 @@ use actix_web::web::{Data, Path};
 use actix_web::{get, HttpResponse};
 
 use super::dto::{UsageQuery, UsageView};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, Query};
 use crate::state::AppState;
 
@@ -14,7 +14,7 @@ use crate::state::AppState;
     params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a"), UsageQuery),
     responses(
         (status = 200, body = UsageView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
+        (status = 404, description = "`customer_not_found`."),
     ),
 )]
 #[get("/customers/{id}/usage")]

@@ -2,7 +2,7 @@ use actix_web::web::Data;
 use actix_web::{get, HttpResponse};
 
 use super::dto::{UsageQuery, UsageView};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{section, PortalAuth, Query};
 use crate::state::AppState;
 
@@ -14,7 +14,7 @@ use crate::state::AppState;
     params(UsageQuery),
     responses(
         (status = 200, body = UsageView),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 403, description = "`section_disabled`."),
     ),
 )]
 #[get("/usage")]

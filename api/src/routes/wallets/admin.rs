@@ -13,7 +13,7 @@ use super::dto::{
     CreateWallet, DebitBody, ListWallets, TopUpBody, TransactionList, UpdateWallet, WalletList,
     WalletOperation,
 };
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
@@ -66,8 +66,8 @@ fn idempotency_key(req: &HttpRequest) -> Option<String> {
     request_body = CreateWallet,
     responses(
         (status = 201, body = WalletView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`customer_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived` or `idempotency_key_in_use`."),
+        (status = 404, description = "`customer_not_found`."),
+        (status = 409, description = "`customer_archived` or `idempotency_key_in_use`."),
     ),
 )]
 #[post("/wallets")]
@@ -134,7 +134,7 @@ pub async fn list(
     params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = WalletView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
+        (status = 404, description = "`wallet_not_found`."),
     ),
 )]
 #[get("/wallets/{id}")]
@@ -157,8 +157,8 @@ pub async fn get(
     request_body = UpdateWallet,
     responses(
         (status = 200, body = WalletView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`wallet_closed`."),
+        (status = 404, description = "`wallet_not_found`."),
+        (status = 409, description = "`wallet_closed`."),
     ),
 )]
 #[patch("/wallets/{id}")]
@@ -208,9 +208,9 @@ pub async fn update(
     request_body = TopUpBody,
     responses(
         (status = 201, body = WalletOperation),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived`, `wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` or `idempotency_key_reused`."),
+        (status = 404, description = "`wallet_not_found`."),
+        (status = 409, description = "`customer_archived`, `wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
+        (status = 422, description = "`validation_failed` or `idempotency_key_reused`."),
     ),
 )]
 #[post("/wallets/{id}/top_up")]
@@ -256,9 +256,9 @@ pub async fn top_up(
     request_body = DebitBody,
     responses(
         (status = 201, body = WalletOperation),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`customer_archived`, `wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`insufficient_credits`, `validation_failed` or `idempotency_key_reused`."),
+        (status = 404, description = "`wallet_not_found`."),
+        (status = 409, description = "`customer_archived`, `wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
+        (status = 422, description = "`insufficient_credits`, `validation_failed` or `idempotency_key_reused`."),
     ),
 )]
 #[post("/wallets/{id}/debit")]
@@ -296,7 +296,7 @@ pub async fn debit(
     params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = WalletView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
+        (status = 404, description = "`wallet_not_found`."),
     ),
 )]
 #[post("/wallets/{id}/close")]
@@ -318,7 +318,7 @@ pub async fn close(
     params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"), ListTransactions),
     responses(
         (status = 200, body = TransactionList),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
+        (status = 404, description = "`wallet_not_found`."),
     ),
 )]
 #[get("/wallets/{id}/transactions")]

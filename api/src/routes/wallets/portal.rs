@@ -5,7 +5,7 @@ use domain::id::parse;
 use domain::wallet::Wallet;
 
 use super::dto::{PortalWallet, PortalWalletList};
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{section, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
@@ -33,7 +33,7 @@ fn portal_wallet(state: &AppState, w: Wallet) -> domain::DomainResult<PortalWall
     params(PageParams),
     responses(
         (status = 200, body = PortalWalletList),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
+        (status = 403, description = "`section_disabled`."),
     ),
 )]
 #[get("/wallets")]
@@ -70,8 +70,8 @@ pub async fn list(
     params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = PortalWallet),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`, also for another customer's wallet."),
+        (status = 403, description = "`section_disabled`."),
+        (status = 404, description = "`wallet_not_found`, also for another customer's wallet."),
     ),
 )]
 #[get("/wallets/{id}")]
@@ -94,8 +94,8 @@ pub async fn get(
     params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"), ListTransactions),
     responses(
         (status = 200, body = TransactionList),
-        (status = 403, body = Problem, content_type = "application/problem+json", description = "`section_disabled`."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`wallet_not_found`."),
+        (status = 403, description = "`section_disabled`."),
+        (status = 404, description = "`wallet_not_found`."),
     ),
 )]
 #[get("/wallets/{id}/transactions")]

@@ -9,7 +9,7 @@ use super::dto::{
     WebhookDeliveryList, WebhookDeliveryView, WebhookEndpointList, WebhookEndpointView,
     WebhookEndpointWithSecret, WebhookEventList, WebhookEventView, WebhookTest,
 };
-use crate::error::{blocking, ApiError, Problem};
+use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
@@ -27,8 +27,8 @@ use crate::state::AppState;
     request_body = CreateWebhookEndpoint,
     responses(
         (status = 201, body = WebhookEndpointWithSecret),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`idempotency_key_in_use`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` (URL not https or pointing at a private address, unknown event type) or `idempotency_key_reused`."),
+        (status = 409, description = "`idempotency_key_in_use`."),
+        (status = 422, description = "`validation_failed` (URL not https or pointing at a private address, unknown event type) or `idempotency_key_reused`."),
     ),
 )]
 #[post("/webhook_endpoints")]
@@ -78,7 +78,7 @@ pub async fn list(
     params(("id" = String, Path, example = "we_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = WebhookEndpointView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`webhook_endpoint_not_found`."),
+        (status = 404, description = "`webhook_endpoint_not_found`."),
     ),
 )]
 #[get("/webhook_endpoints/{id}")]
@@ -101,8 +101,8 @@ pub async fn get(
     request_body = UpdateWebhookEndpoint,
     responses(
         (status = 200, body = WebhookEndpointView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`webhook_endpoint_not_found`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed`."),
+        (status = 404, description = "`webhook_endpoint_not_found`."),
+        (status = 422, description = "`validation_failed`."),
     ),
 )]
 #[patch("/webhook_endpoints/{id}")]
@@ -126,7 +126,7 @@ pub async fn update(
     params(("id" = String, Path, example = "we_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 204, description = "Deleted."),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`webhook_endpoint_not_found`."),
+        (status = 404, description = "`webhook_endpoint_not_found`."),
     ),
 )]
 #[delete("/webhook_endpoints/{id}")]
@@ -150,7 +150,7 @@ pub async fn delete(
     params(("id" = String, Path, example = "we_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = WebhookEndpointWithSecret),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`webhook_endpoint_not_found`."),
+        (status = 404, description = "`webhook_endpoint_not_found`."),
     ),
 )]
 #[post("/webhook_endpoints/{id}/rotate_secret")]
@@ -172,7 +172,7 @@ pub async fn rotate_secret(
     params(("id" = String, Path, example = "we_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 202, body = WebhookTest),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`webhook_endpoint_not_found`."),
+        (status = 404, description = "`webhook_endpoint_not_found`."),
     ),
 )]
 #[post("/webhook_endpoints/{id}/test")]
@@ -198,7 +198,7 @@ pub async fn test(
     params(("id" = String, Path, example = "we_01jd3x6v9f5m2q8r7t4w0y1z3a"), PageParams),
     responses(
         (status = 200, body = WebhookDeliveryList),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`webhook_endpoint_not_found`."),
+        (status = 404, description = "`webhook_endpoint_not_found`."),
     ),
 )]
 #[get("/webhook_endpoints/{id}/deliveries")]
@@ -228,9 +228,9 @@ pub async fn deliveries(
     request_body = ReplayWebhooks,
     responses(
         (status = 202, body = ReplayStarted),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`webhook_endpoint_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`webhook_endpoint_disabled`."),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` (since missing or not within the last 30 days)."),
+        (status = 404, description = "`webhook_endpoint_not_found`."),
+        (status = 409, description = "`webhook_endpoint_disabled`."),
+        (status = 422, description = "`validation_failed` (since missing or not within the last 30 days)."),
     ),
 )]
 #[post("/webhook_endpoints/{id}/replay")]
@@ -257,8 +257,8 @@ pub async fn replay(
     params(("id" = String, Path, example = "whd_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 202, body = WebhookDeliveryView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`webhook_delivery_not_found`."),
-        (status = 409, body = Problem, content_type = "application/problem+json", description = "`webhook_endpoint_disabled`."),
+        (status = 404, description = "`webhook_delivery_not_found`."),
+        (status = 409, description = "`webhook_endpoint_disabled`."),
     ),
 )]
 #[post("/webhook_deliveries/{id}/retry")]
@@ -280,7 +280,7 @@ pub async fn retry(
     params(ListWebhookEvents),
     responses(
         (status = 200, body = WebhookEventList),
-        (status = 422, body = Problem, content_type = "application/problem+json", description = "`validation_failed` (an unknown event type)."),
+        (status = 422, description = "`validation_failed` (an unknown event type)."),
     ),
 )]
 #[get("/webhook_events")]
@@ -305,7 +305,7 @@ pub async fn events(
     params(("id" = String, Path, example = "msg_01jd3x6v9f5m2q8r7t4w0y1z3a")),
     responses(
         (status = 200, body = WebhookEventView),
-        (status = 404, body = Problem, content_type = "application/problem+json", description = "`webhook_event_not_found`."),
+        (status = 404, description = "`webhook_event_not_found`."),
     ),
 )]
 #[get("/webhook_events/{id}")]
