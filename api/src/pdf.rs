@@ -120,7 +120,7 @@ impl Page {
         }
     }
 
-    fn text(&mut self, font: Name, size: f32, x: f32, y: f32, s: &str) {
+    fn text(&mut self, font: Name<'_>, size: f32, x: f32, y: f32, s: &str) {
         self.content.begin_text();
         self.content.set_font(font, size);
         self.content.next_line(x, y);
@@ -128,7 +128,7 @@ impl Page {
         self.content.end_text();
     }
 
-    fn right(&mut self, font: Name, size: f32, x: f32, y: f32, s: &str) {
+    fn right(&mut self, font: Name<'_>, size: f32, x: f32, y: f32, s: &str) {
         self.text(font, size, x - text_width(s, size), y, s);
     }
 

@@ -71,6 +71,10 @@ impl Contract {
 
 /// Hands the memory freed by building the document (several MB of intermediate values) back to
 /// the system; glibc would otherwise keep it resident in the building thread's arena.
+#[cfg_attr(
+    all(target_os = "linux", target_env = "gnu"),
+    expect(unsafe_code, reason = "glibc's malloc_trim is a C function")
+)]
 fn release_freed_memory() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: malloc_trim only returns free memory to the system; it takes no pointers.

@@ -5,6 +5,11 @@
 //! every missed period is invoiced exactly once, every invoice paid from the wallet exactly once,
 //! and every wallet holds exactly what was taken.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
 mod common;
 
 use std::time::Duration;

@@ -6,6 +6,11 @@
 //! ledger entry. On PostgreSQL two processes serve one database, as replicas do: a retry may
 //! land on the other one, while the first still holds the key or after it was killed.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
 mod common;
 
 use std::collections::HashMap;

@@ -1,6 +1,11 @@
 //! A request the HTTP layer cannot parse is the client's mistake: the real process logs it at
 //! DEBUG, never at WARN or ERROR, so nobody can flood the error log from outside.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};

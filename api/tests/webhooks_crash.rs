@@ -3,6 +3,11 @@
 //! restarted one sends every event exactly once. Two processes on one PostgreSQL, both running
 //! the worker, send each event once between them.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
 mod common;
 
 use std::collections::HashMap;

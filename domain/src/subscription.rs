@@ -99,7 +99,10 @@ fn ended() -> DomainError {
 
 impl Subscription {
     /// A subscription to `plan` starting at `now`, its first period computed in `tz`.
-    #[allow(clippy::too_many_arguments)]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "what a subscription starts from: customer, plan, trial, anchor, collection, zone, time"
+    )]
     pub fn start(
         tenant_id: &str,
         customer_id: CustomerId,

@@ -4,6 +4,11 @@
 //! at the price of the tier it falls in), and the periods follow one another without a gap or
 //! an overlap.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
 use std::collections::HashMap;
 use std::str::FromStr;
 

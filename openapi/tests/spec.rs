@@ -1,6 +1,11 @@
 //! The committed `openapi/openapi.json` is exactly what the code generates, and the document
 //! tells the truth about authentication and errors.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
 use serde_json::Value;
 
 fn generated() -> String {

@@ -114,6 +114,10 @@ impl DatabaseUrl {
 /// is what the statement cache is for. The queries that rely on a partial index state its predicate
 /// literally (`credit_lots.available <> 0`, `status = 'pending'`), as PostgreSQL's generic plans
 /// need too, so no plan depended on a bound value.
+#[expect(
+    unsafe_code,
+    reason = "SQLite's automatic-extension hook is a C API; each block has its SAFETY note"
+)]
 fn stable_sqlite_plans() {
     use libsqlite3_sys as ffi;
     use std::ffi::{c_char, c_int};
@@ -509,6 +513,10 @@ mod tests {
 
     /// Times SQLite re-prepared `SELECT … LIMIT ?` over three executions, each binding its
     /// parameters again, on a new in-memory connection; `qpsg` forces the setting on it.
+    #[expect(
+        unsafe_code,
+        reason = "the test drives SQLite's C API directly; each block has its SAFETY note"
+    )]
     fn reprepares(qpsg: Option<bool>) -> c_int {
         let run = |db: *mut ffi::sqlite3, sql: &CStr| {
             // SAFETY: an open connection and a NUL-terminated statement.

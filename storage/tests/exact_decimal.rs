@@ -1,6 +1,11 @@
 //! The exact-decimal column type round-trips and sums exactly on SQLite and PostgreSQL.
 //! PostgreSQL runs when TEST_DATABASE_URL is set (required when REQUIRE_POSTGRES=1).
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
 use std::str::FromStr;
 
 use bigdecimal::BigDecimal;

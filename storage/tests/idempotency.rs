@@ -2,6 +2,11 @@
 //! together; refusals keep their answer but not their effects; failures leave nothing; a key held
 //! by a running request is in progress; retention purge.
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
 use std::sync::{mpsc, Arc};
 
 use chrono::Duration;

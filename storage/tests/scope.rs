@@ -2,6 +2,11 @@
 //! customer never returns another customer's wallet or invoice, and an account scope sees all
 //! of the account's (and nothing of another account's).
 
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
 use std::sync::Arc;
 
 use domain::customer::NewCustomer;

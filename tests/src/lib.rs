@@ -383,7 +383,7 @@ macro_rules! on_both_backends {
     (start = $start:path; $($name:ident),* $(,)?) => {
         $(
             mod $name {
-                #[allow(unused_imports)]
+                #[allow(unused_imports, reason = "each test module uses what its test needs")]
                 use super::*;
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

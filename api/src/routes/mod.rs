@@ -167,7 +167,7 @@ macro_rules! routes {
 }
 
 /// The routes as utoipa-actix-web collects them into the OpenAPI document.
-pub fn document(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+pub fn document(cfg: &mut utoipa_actix_web::service_config::ServiceConfig<'_>) {
     routes!(cfg, utoipa_actix_web::scope::scope, &[]);
 }
 

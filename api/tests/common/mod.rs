@@ -1,7 +1,11 @@
 //! The real `portal-api` process for crash tests: started on its own port and database,
 //! killed with SIGKILL, restarted on the same database.
 
-#![allow(dead_code)]
+#![allow(dead_code, reason = "each test binary uses part of it")]
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
 use std::net::TcpListener;
 use std::path::PathBuf;

@@ -944,7 +944,10 @@ pub fn timezone(customer: &Customer) -> Tz {
     customer.timezone.parse().unwrap_or(chrono_tz::UTC)
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one billing run's fields, each its own value"
+)]
 fn run(
     sub: &Subscription,
     kind: RunKind,

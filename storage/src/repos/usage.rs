@@ -217,7 +217,10 @@ fn add_to_rollups(
 
 /// Adds `n` events (quantities summing to `sum`, largest `max`) to an hourly rollup on SQLite:
 /// read, then write under the transaction's write lock.
-#[allow(clippy::too_many_arguments)]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the columns of one rollup upsert"
+)]
 fn add_to_rollup(
     sq: &mut diesel::SqliteConnection,
     tenant_id: &str,

@@ -19,9 +19,11 @@ use domain::portal_session::{CustomerRef, NewSession, TokenClaims, TokenCodec};
 use tests::{Backend, TestServer};
 
 /// This thread's CPU time so far, in seconds: (user, kernel).
+#[expect(unsafe_code, reason = "getrusage is a C function")]
 fn thread_cpu() -> (f64, f64) {
     // SAFETY: getrusage writes into the struct we own; all-zero is a valid rusage.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: RUSAGE_THREAD asks for this thread; `usage` is ours to write.
     unsafe { libc::getrusage(libc::RUSAGE_THREAD, &mut usage) };
     let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
     (secs(usage.ru_utime), secs(usage.ru_stime))

@@ -151,7 +151,6 @@ pub struct WebhookEventView {
 
 /// The JSON body of a delivery (Standard Webhooks' `{type, timestamp, data}`, with the id).
 #[derive(Debug, Serialize, ToSchema)]
-#[allow(dead_code)] // documents the stored payload's shape
 pub struct WebhookPayload {
     /// The same as the `webhook-id` header.
     #[schema(example = "msg_01jd3x6v9f5m2q8r7t4w0y1z3a")]
