@@ -33,7 +33,52 @@ macro_rules! text_enum {
                 s.parse().ok()
             }
         }
+
+        // Every text enum joins the agreement test by being declared.
+        #[cfg(test)]
+        #[allow(unsafe_code, reason = "linkme places the entry in a link section")]
+        const _: () = {
+            #[linkme::distributed_slice($crate::text_form_checks::TEXT_ENUMS)]
+            static AGREES: (&str, fn()) = (
+                stringify!($name),
+                $crate::text_form_checks::agree::<$name>,
+            );
+        };
     };
+}
+
+/// The agreement of every text enum's two text forms (strum's and serde's), collected from the
+/// `text_enum!` declarations themselves.
+#[cfg(test)]
+#[allow(unsafe_code, reason = "linkme gathers the entries from a link section")]
+pub(crate) mod text_form_checks {
+    #[linkme::distributed_slice]
+    pub static TEXT_ENUMS: [(&'static str, fn())];
+
+    /// Every variant's `as_str` is its JSON text and parses back, exactly.
+    pub fn agree<T>()
+    where
+        T: strum::VariantArray
+            + Copy
+            + PartialEq
+            + std::fmt::Debug
+            + serde::Serialize
+            + std::str::FromStr
+            + Into<&'static str>,
+    {
+        for v in T::VARIANTS {
+            let text: &'static str = (*v).into();
+            assert_eq!(
+                serde_json::to_value(v).expect("serialises"),
+                serde_json::Value::String(text.to_owned())
+            );
+            assert_eq!(text.parse::<T>().ok(), Some(*v), "{text}");
+            assert!(
+                text.to_uppercase().parse::<T>().is_err(),
+                "text is exact: {text}"
+            );
+        }
+    }
 }
 
 pub mod account;
@@ -67,43 +112,16 @@ pub use error::{DomainError, DomainResult, ErrorCode, FieldError};
 
 #[cfg(test)]
 mod text_forms {
-    use strum::VariantArray;
-
-    fn agree<T>()
-    where
-        T: VariantArray + Copy + PartialEq + std::fmt::Debug + serde::Serialize,
-        T: Into<&'static str> + std::str::FromStr,
-    {
-        for v in T::VARIANTS {
-            let text: &'static str = (*v).into();
-            assert_eq!(serde_json::to_value(v).unwrap(), serde_json::json!(text));
-            assert_eq!(text.parse::<T>().ok(), Some(*v), "{text}");
-            assert!(
-                text.to_uppercase().parse::<T>().is_err(),
-                "text is exact: {text}"
-            );
-        }
-    }
+    use crate::text_form_checks::TEXT_ENUMS;
 
     #[test]
     fn text_forms_agree() {
-        agree::<crate::customer::CustomerStatus>();
-        agree::<crate::invoice::InvoiceStatus>();
-        agree::<crate::invoice::PaymentStatus>();
-        agree::<crate::payment::PaymentMethod>();
-        agree::<crate::payment::PaymentState>();
-        agree::<crate::portal_session::SessionMode>();
-        agree::<crate::portal_session::Section>();
-        agree::<crate::portal_session::ProfileField>();
-        agree::<crate::portal_session::EndReason>();
-        agree::<crate::usage::Aggregation>();
-        agree::<crate::webhook::EndpointStatus>();
-        agree::<crate::webhook::DisabledReason>();
-        agree::<crate::webhook::DeliveryStatus>();
-        agree::<crate::usage::Granularity>();
-        agree::<crate::wallet::WalletStatus>();
-        agree::<crate::wallet::LotKind>();
-        agree::<crate::wallet::TxType>();
+        // Every enum declared with `text_enum!`, found by the declaration itself.
+        assert!(TEXT_ENUMS.len() >= 30, "{} text enums", TEXT_ENUMS.len());
+        for (name, agree) in TEXT_ENUMS {
+            let checked = std::panic::catch_unwind(agree);
+            assert!(checked.is_ok(), "{name}: its text forms disagree");
+        }
         assert_eq!(
             crate::invoice::PaymentStatus::PartiallyPaid.as_str(),
             "partially_paid"
