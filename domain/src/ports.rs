@@ -10,6 +10,7 @@ use crate::idempotency::{Answer, Claim, Once};
 use crate::page::{Page, PageRequest};
 use crate::portal_session::{EndReason, PortalSession};
 use crate::scope::{CustomerScope, Scope};
+use crate::wallet::WalletState;
 use crate::DomainResult;
 
 pub trait ApiKeyRepo: Send + Sync {
@@ -189,37 +190,6 @@ pub trait AuditRepo: Send + Sync {
         filter: &AuditFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<AuditEvent>>;
-}
-
-/// A wallet locked for change, with live lots (available ≠ 0): every one, or (`partial`) only
-/// those a top-up or a debit may touch. A change edits it and appends new lots and
-/// transactions; the repository then writes all of it in the same transaction.
-#[derive(Debug, Clone)]
-pub struct WalletState {
-    pub wallet: crate::wallet::Wallet,
-    pub lots: Vec<crate::wallet::CreditLot>,
-    /// `None`: `lots` holds every live lot. A change that needs lots beyond what a partial
-    /// load holds fails with [`crate::DomainError::WalletLotsNeeded`], and the repository runs
-    /// it again with every live lot.
-    pub partial: Option<PartialLots>,
-    pub new_lots: Vec<crate::wallet::CreditLot>,
-    pub txs: Vec<crate::wallet::WalletTransaction>,
-}
-
-/// What a partial load of a wallet's live lots holds, so a change can tell whether it is enough:
-/// a debit draws lots in consumption order (priority, expiry, age), so a wallet with thousands
-/// of live lots is charged by reading only the few it draws from, in index order.
-#[derive(Debug, Clone)]
-pub struct PartialLots {
-    /// Every live lot that expires before this instant is loaded (`None`: every live lot that
-    /// expires at all).
-    pub expiring_before: Option<DateTime<Utc>>,
-    /// In consumption order, every live lot up to and including this one is loaded (`None`:
-    /// all of them).
-    pub drawable_through: Option<String>,
-    /// The balance and the sum of the loaded lots as loaded, for the invariant check.
-    pub balance_before: bigdecimal::BigDecimal,
-    pub loaded_before: bigdecimal::BigDecimal,
 }
 
 pub type WalletChange<'a> = &'a mut dyn FnMut(&mut WalletState) -> DomainResult<()>;

@@ -17,11 +17,10 @@ use crate::ports::{
 };
 use crate::scope::{CustomerScope, Scope};
 use crate::services::customers::refuse_if_archived;
-use crate::services::wallets::{
-    active_wallet, check_invariants, check_movement, credit_state, debit_state, Debit, TopUp,
-};
+use crate::services::wallets::active_wallet;
 use crate::services::webhooks::Events;
 use crate::wallet::LotKind;
+use crate::wallet::{check_movement, Debit, TopUp};
 use crate::webhook::EventType;
 use crate::{clock, id, DomainError, DomainResult, FieldError};
 
@@ -673,9 +672,9 @@ impl PaymentService {
                         reference: Some(payment.id.to_string()),
                         idempotency_key: None,
                     };
-                    debit_state(st, &debit, now)?;
+                    st.debit(&debit, now)?;
                     st.wallet.updated_at = now;
-                    check_invariants(st)?;
+                    st.check()?;
                     moved = Some((st.wallet.clone(), st.txs.clone()));
                     payment.credits = Some(credits);
                 }
@@ -747,9 +746,9 @@ impl PaymentService {
                                 reference: Some(refund.id.clone()),
                                 idempotency_key: None,
                             };
-                            credit_state(st, &credit, now)?;
+                            st.credit(&credit, now)?;
                             st.wallet.updated_at = now;
-                            check_invariants(st)?;
+                            st.check()?;
                             moved = Some((st.wallet.clone(), st.txs.clone()));
                             refund.credits = Some(credits);
                         }

@@ -1,22 +1,23 @@
 use std::sync::Arc;
 
-use crate::ErrorCode;
 use bigdecimal::{BigDecimal, Zero};
-use chrono::{DateTime, Utc};
 
 use crate::id::WalletId;
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
 use crate::portal_session::CustomerRef;
-use crate::ports::{CustomerRepo, TxFilter, UnitOfWork, WalletRepo, WalletState};
+use crate::ports::{CustomerRepo, TxFilter, UnitOfWork, WalletRepo};
 use crate::scope::Scope;
 use crate::services::customers;
 use crate::services::webhooks::Events;
+use crate::wallet::WalletState;
 use crate::wallet::{
-    consumption_order, draw, validate_credits, validate_text, Allocation, CreditLot, LotKind,
-    TxType, Wallet, WalletStatus, WalletTransaction,
+    check_movement, require_open, validate_text, Allocation, CreditLot, TxType, Wallet,
+    WalletStatus, WalletTransaction,
 };
-use crate::{clock, id, DomainError, DomainResult, FieldError};
+// The ledger's inputs, where callers of the wallet service have always found them.
+pub use crate::wallet::{Debit, TopUp};
+use crate::{clock, DomainError, DomainResult, FieldError};
 
 #[derive(Clone)]
 pub struct WalletService {
@@ -41,28 +42,6 @@ pub struct NewWallet {
     pub low_balance_threshold: Option<BigDecimal>,
 }
 
-#[derive(Debug, Clone)]
-pub struct TopUp {
-    pub credits: BigDecimal,
-    pub kind: LotKind,
-    /// Lower is consumed first; default 0.
-    pub priority: Option<i32>,
-    pub expires_at: Option<DateTime<Utc>>,
-    pub reason: Option<String>,
-    pub description: Option<String>,
-    pub reference: Option<String>,
-    pub idempotency_key: Option<String>,
-}
-
-#[derive(Debug, Clone)]
-pub struct Debit {
-    pub credits: BigDecimal,
-    pub reason: Option<String>,
-    pub description: Option<String>,
-    pub reference: Option<String>,
-    pub idempotency_key: Option<String>,
-}
-
 #[derive(Debug, Clone, Default)]
 pub struct WalletPatch {
     pub name: Option<String>,
@@ -80,49 +59,6 @@ fn check_threshold(t: Option<&BigDecimal>, errs: &mut Vec<FieldError>) {
             "must be zero or more credits, with at most 18 decimals",
         ));
     }
-}
-
-/// Appends a ledger entry and moves the balance.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one ledger entry's fields, each its own value"
-)]
-fn record(
-    st: &mut WalletState,
-    tx_type: TxType,
-    credits: BigDecimal,
-    reason: &str,
-    description: Option<String>,
-    reference: Option<String>,
-    idempotency_key: Option<String>,
-    allocations: Vec<Allocation>,
-    now: DateTime<Utc>,
-) {
-    let before = st.wallet.balance.clone();
-    let after = if tx_type.adds() {
-        &before + &credits
-    } else {
-        &before - &credits
-    };
-    st.wallet.ledger_seq += 1;
-    st.txs.push(WalletTransaction {
-        id: id::new_id(id::WALLET_TX),
-        tenant_id: st.wallet.tenant_id.clone(),
-        wallet_id: st.wallet.id.clone(),
-        seq: st.wallet.ledger_seq,
-        tx_type,
-        value: st.wallet.value_of(&credits),
-        credits,
-        balance_before: before,
-        balance_after: after.clone(),
-        reason: reason.to_owned(),
-        description,
-        reference,
-        idempotency_key,
-        allocations,
-        created_at: now,
-    });
-    st.wallet.balance = after;
 }
 
 /// Moves every lot past its expiry out of the balance, one `expiry` entry per lot.
@@ -155,206 +91,6 @@ pub fn active_wallet(
     Ok(customer_wallets(repo, customer)?
         .into_iter()
         .find(|w| w.currency == currency && w.status == WalletStatus::Active))
-}
-
-/// Takes lots past their expiry out of the balance, each with an `expiry` entry.
-pub fn apply_expiry(st: &mut WalletState, now: DateTime<Utc>) -> DomainResult<()> {
-    let unloaded_due = st
-        .partial
-        .as_ref()
-        .and_then(|p| p.expiring_before)
-        .is_some_and(|before| before <= now);
-    if unloaded_due {
-        return Err(DomainError::WalletLotsNeeded);
-    }
-    let mut due: Vec<usize> = (0..st.lots.len())
-        .filter(|&i| {
-            st.lots[i].expires_at.is_some_and(|t| t <= now) && !st.lots[i].available.is_zero()
-        })
-        .collect();
-    due.sort_by_key(|&i| (st.lots[i].expires_at, st.lots[i].created_at));
-    for i in due {
-        let lot = &mut st.lots[i];
-        let credits = std::mem::replace(&mut lot.available, BigDecimal::zero());
-        let allocation = Allocation::of(lot, credits.clone());
-        record(
-            st,
-            TxType::Expiry,
-            credits,
-            "expiry",
-            None,
-            None,
-            None,
-            vec![allocation],
-            now,
-        );
-    }
-    Ok(())
-}
-
-/// The invariants every change must keep; checked before anything is written: the balance
-/// is the sum of the live lots (with a partial load: moved by exactly what the loaded lots
-/// moved), and neither goes below zero.
-pub(crate) fn check_invariants(st: &WalletState) -> DomainResult<()> {
-    let live: BigDecimal = st
-        .lots
-        .iter()
-        .chain(&st.new_lots)
-        .map(|l| l.available.clone())
-        .sum();
-    let balanced = match &st.partial {
-        None => live == st.wallet.balance,
-        Some(p) => live - &p.loaded_before == &st.wallet.balance - &p.balance_before,
-    };
-    let broken = st.wallet.balance < BigDecimal::zero()
-        || !balanced
-        || st
-            .lots
-            .iter()
-            .chain(&st.new_lots)
-            .any(|l| l.available < BigDecimal::zero());
-    if broken {
-        return Err(DomainError::internal(format!(
-            "wallet {} invariant violated; change refused",
-            st.wallet.id
-        )));
-    }
-    Ok(())
-}
-
-fn require_open(w: &Wallet) -> DomainResult<()> {
-    match w.status {
-        WalletStatus::Active => Ok(()),
-        WalletStatus::Frozen => Err(DomainError::Conflict {
-            code: ErrorCode::WalletFrozen,
-            message: "the wallet is frozen".into(),
-        }),
-        WalletStatus::Closed => Err(DomainError::Conflict {
-            code: ErrorCode::WalletClosed,
-            message: "the wallet is closed".into(),
-        }),
-    }
-}
-
-/// Inputs of a top-up or debit: a positive amount and short texts.
-pub(crate) fn check_movement(
-    credits: &BigDecimal,
-    reason: Option<&str>,
-    description: Option<&str>,
-    reference: Option<&str>,
-) -> DomainResult<()> {
-    validate_credits("credits", credits)?;
-    let mut errs = Vec::new();
-    validate_text("reason", reason, 64, &mut errs);
-    validate_text("description", description, 500, &mut errs);
-    validate_text("reference", reference, 255, &mut errs);
-    if errs.is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::Validation(errs))
-    }
-}
-
-/// The wallet after a top-up or debit, and the entry it wrote (the last one: expiries applied
-/// first come before it).
-fn movement(st: WalletState) -> (Wallet, WalletTransaction) {
-    let tx = st
-        .txs
-        .last()
-        .expect("a top-up or debit records a transaction")
-        .clone();
-    (st.wallet, tx)
-}
-
-/// Adds a top-up to a locked wallet: expiries first, then a new lot and a `credit` entry.
-pub fn credit_state(st: &mut WalletState, t: &TopUp, now: DateTime<Utc>) -> DomainResult<()> {
-    apply_expiry(st, now)?;
-    require_open(&st.wallet)?;
-    if !crate::money::within_limit(&(&st.wallet.balance + &t.credits)) {
-        return Err(DomainError::validation(
-            "credits",
-            "would take the wallet's balance to 10^18 credits or more",
-        ));
-    }
-    let lot = CreditLot {
-        id: id::new_id(id::CREDIT_LOT),
-        wallet_id: st.wallet.id.clone(),
-        kind: t.kind,
-        priority: t.priority.unwrap_or(0),
-        granted: t.credits.clone(),
-        available: t.credits.clone(),
-        expires_at: t.expires_at,
-        created_at: now,
-    };
-    let allocation = Allocation::of(&lot, t.credits.clone());
-    st.new_lots.push(lot);
-    let reason = t
-        .reason
-        .clone()
-        .unwrap_or_else(|| t.kind.as_str().to_owned());
-    record(
-        st,
-        TxType::Credit,
-        t.credits.clone(),
-        &reason,
-        t.description.clone(),
-        t.reference.clone(),
-        t.idempotency_key.clone(),
-        vec![allocation],
-        now,
-    );
-    Ok(())
-}
-
-/// Takes a debit from a locked wallet: expiries first; not enough → `insufficient_credits`.
-pub(crate) fn debit_state(st: &mut WalletState, d: &Debit, now: DateTime<Utc>) -> DomainResult<()> {
-    apply_expiry(st, now)?;
-    require_open(&st.wallet)?;
-    if st.wallet.balance < d.credits {
-        return Err(DomainError::Unprocessable {
-            code: ErrorCode::InsufficientCredits,
-            message: format!(
-                "the wallet holds {} credits",
-                crate::money::canonical(&st.wallet.balance)
-            ),
-        });
-    }
-    consumption_order(&mut st.lots);
-    // With a partial load, only the loaded run of lots in consumption order may be drawn from;
-    // lots loaded for their expiry that sort after it are not next in line.
-    let drawable = match st
-        .partial
-        .as_ref()
-        .and_then(|p| p.drawable_through.as_ref())
-    {
-        None => st.lots.len(),
-        Some(last) => {
-            let end = st
-                .lots
-                .iter()
-                .position(|l| &l.id == last)
-                .map_or(0, |i| i + 1);
-            let held: BigDecimal = st.lots[..end].iter().map(|l| &l.available).sum();
-            if held < d.credits {
-                return Err(DomainError::WalletLotsNeeded);
-            }
-            end
-        }
-    };
-    let allocations = draw(&mut st.lots[..drawable], &d.credits);
-    let reason = d.reason.clone().unwrap_or_else(|| "usage".to_owned());
-    record(
-        st,
-        TxType::Debit,
-        d.credits.clone(),
-        &reason,
-        d.description.clone(),
-        d.reference.clone(),
-        d.idempotency_key.clone(),
-        allocations,
-        now,
-    );
-    Ok(())
 }
 
 impl WalletService {
@@ -440,9 +176,7 @@ impl WalletService {
         let now = clock::now();
         if next_expiry.is_some_and(|t| t <= now) {
             return Ok(self
-                .change(&wallet.tenant_id, &wallet.id, None, |st| {
-                    apply_expiry(st, now)
-                })?
+                .change(&wallet.tenant_id, &wallet.id, None, |st| st.expire(now))?
                 .wallet);
         }
         Ok(wallet)
@@ -498,7 +232,7 @@ impl WalletService {
         let now = clock::now();
         Ok(self
             .change(tenant_id, id, None, |st| {
-                apply_expiry(st, now)?;
+                st.expire(now)?;
                 if st.wallet.status == WalletStatus::Closed {
                     return require_open(&st.wallet);
                 }
@@ -536,10 +270,8 @@ impl WalletService {
                 "must be in the future",
             ));
         }
-        let st = self.change(tenant_id, id, Some("get credits"), |st| {
-            credit_state(st, &t, now)
-        })?;
-        Ok(movement(st))
+        let st = self.change(tenant_id, id, Some("get credits"), |st| st.credit(&t, now))?;
+        Ok(st.into_movement())
     }
 
     /// Debits credits; not enough → 422 `insufficient_credits` and nothing changes.
@@ -556,10 +288,8 @@ impl WalletService {
             d.reference.as_deref(),
         )?;
         let now = clock::now();
-        let st = self.change(tenant_id, id, Some("be debited"), |st| {
-            debit_state(st, &d, now)
-        })?;
-        Ok(movement(st))
+        let st = self.change(tenant_id, id, Some("be debited"), |st| st.debit(&d, now))?;
+        Ok(st.into_movement())
     }
 
     /// Closes a wallet: remaining credits are voided by one ledger entry. Idempotent.
@@ -567,7 +297,7 @@ impl WalletService {
         let now = clock::now();
         Ok(self
             .change(tenant_id, id, None, |st| {
-                apply_expiry(st, now)?;
+                st.expire(now)?;
                 if st.wallet.status == WalletStatus::Closed {
                     return Ok(());
                 }
@@ -586,8 +316,7 @@ impl WalletService {
                             Allocation::of(l, credits)
                         })
                         .collect();
-                    record(
-                        st,
+                    st.record(
                         TxType::Void,
                         remaining,
                         "wallet_closed",
@@ -661,7 +390,7 @@ impl WalletService {
         let now = clock::now();
         let due = self.wallets.due_for_expiry(now, 500)?;
         for (tenant, wallet) in &due {
-            self.change(tenant, wallet, None, |st| apply_expiry(st, now))?;
+            self.change(tenant, wallet, None, |st| st.expire(now))?;
         }
         Ok(due.len())
     }
@@ -683,7 +412,7 @@ impl WalletService {
                 if !st.txs.is_empty() {
                     st.wallet.updated_at = now;
                 }
-                check_invariants(st)
+                st.check()
             })?;
             if let Some(what) = money {
                 customers::refuse_if_archived(
@@ -696,146 +425,5 @@ impl WalletService {
             self.events.wallet_movements(&st.wallet, &st.txs)?;
             Ok(st)
         })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use std::str::FromStr;
-
-    use super::*;
-    use crate::ports::PartialLots;
-    use crate::wallet::{CreditLot, LotKind};
-
-    fn d(s: &str) -> BigDecimal {
-        BigDecimal::from_str(s).unwrap()
-    }
-
-    fn lot(
-        id: &str,
-        priority: i32,
-        available: &str,
-        expires_at: Option<DateTime<Utc>>,
-    ) -> CreditLot {
-        CreditLot {
-            id: id.into(),
-            wallet_id: WalletId::new(),
-            kind: LotKind::Purchased,
-            priority,
-            granted: d(available),
-            available: d(available),
-            expires_at,
-            created_at: Utc::now(),
-        }
-    }
-
-    /// A wallet of `balance` credits with `lots` loaded; `partial` as a repository loads it.
-    fn state(
-        balance: &str,
-        lots: Vec<CreditLot>,
-        partial: Option<(Option<DateTime<Utc>>, Option<&str>)>,
-    ) -> WalletState {
-        let now = Utc::now();
-        let loaded_before = lots.iter().map(|l| &l.available).sum();
-        WalletState {
-            wallet: Wallet {
-                id: WalletId::new(),
-                tenant_id: "ten_1".into(),
-                customer_id: crate::id::CustomerId::new(),
-                name: "Credits".into(),
-                currency: Currency::parse("USD").unwrap(),
-                conversion_rate: d("1"),
-                status: WalletStatus::Active,
-                balance: d(balance),
-                ledger_seq: 0,
-                low_balance_threshold: None,
-                created_at: now,
-                updated_at: now,
-            },
-            lots,
-            partial: partial.map(|(expiring_before, through)| PartialLots {
-                expiring_before,
-                drawable_through: through.map(str::to_owned),
-                balance_before: d(balance),
-                loaded_before,
-            }),
-            new_lots: Vec::new(),
-            txs: Vec::new(),
-        }
-    }
-
-    fn debit(credits: &str) -> Debit {
-        Debit {
-            credits: d(credits),
-            reason: None,
-            description: None,
-            reference: None,
-            idempotency_key: None,
-        }
-    }
-
-    #[test]
-    fn a_partial_load_serves_a_debit_its_loaded_run_covers() {
-        // "b" was loaded for its expiry and sorts after the loaded run: it is not drawn from.
-        let later = Utc::now() + chrono::Duration::days(400);
-        let lots = vec![lot("a", 0, "5", None), lot("b", 1, "50", Some(later))];
-        let mut st = state("1000", lots, Some((Some(later), Some("a"))));
-        debit_state(&mut st, &debit("4"), Utc::now()).unwrap();
-        assert_eq!(
-            st.lots
-                .iter()
-                .map(|l| l.available.clone())
-                .collect::<Vec<_>>(),
-            vec![d("1"), d("50")]
-        );
-        assert_eq!(st.wallet.balance, d("996"));
-        check_invariants(&st).unwrap();
-
-        let lots = vec![lot("a", 0, "5", None), lot("b", 1, "50", Some(later))];
-        let mut st = state("1000", lots, Some((Some(later), Some("a"))));
-        assert!(matches!(
-            debit_state(&mut st, &debit("6"), Utc::now()),
-            Err(DomainError::WalletLotsNeeded)
-        ));
-    }
-
-    #[test]
-    fn expiries_beyond_a_partial_load_need_every_lot() {
-        let now = Utc::now();
-        let lots = vec![lot("a", 0, "5", Some(now - chrono::Duration::days(1)))];
-        let mut st = state(
-            "100",
-            lots.clone(),
-            Some((Some(now - chrono::Duration::hours(1)), None)),
-        );
-        assert!(matches!(
-            apply_expiry(&mut st, now),
-            Err(DomainError::WalletLotsNeeded)
-        ));
-        // Every lot due before `now` is loaded: it expires, and the balance moves with it.
-        let mut st = state(
-            "100",
-            lots,
-            Some((Some(now + chrono::Duration::hours(1)), None)),
-        );
-        apply_expiry(&mut st, now).unwrap();
-        assert_eq!(st.wallet.balance, d("95"));
-        check_invariants(&st).unwrap();
-    }
-
-    #[test]
-    fn a_partial_load_checks_that_the_balance_moved_with_the_lots() {
-        let mut st = state("100", vec![lot("a", 0, "5", None)], Some((None, Some("a"))));
-        st.lots[0].available = d("4");
-        st.wallet.balance = d("98"); // moved by 2, the lots by 1
-        assert!(matches!(
-            check_invariants(&st),
-            Err(DomainError::Internal(_))
-        ));
-        st.wallet.balance = d("99");
-        check_invariants(&st).unwrap();
-        // Loaded whole, the balance must equal the lots.
-        let st = state("100", vec![lot("a", 0, "5", None)], None);
-        assert!(check_invariants(&st).is_err());
     }
 }

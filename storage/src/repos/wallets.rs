@@ -4,12 +4,13 @@ use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::page::{Page, PageRequest};
-use domain::ports::{PartialLots, TxFilter, WalletChange, WalletRepo, WalletState};
+use domain::ports::{TxFilter, WalletChange, WalletRepo};
 use domain::scope::Scope;
 use domain::services::wallets::not_found;
 use domain::wallet::{
     Allocation, CreditLot, LotKind, TxType, Wallet, WalletStatus, WalletTransaction,
 };
+use domain::wallet::{PartialLots, WalletState};
 use domain::{DomainError, DomainResult};
 
 use super::stored::stored_id;

@@ -83,7 +83,7 @@ impl BillingService {
                 ),
             })?;
         let credits = crate::payment::credits_for(value, &wallet.conversion_rate);
-        let top_up = crate::services::wallets::TopUp {
+        let top_up = crate::wallet::TopUp {
             credits,
             kind: crate::wallet::LotKind::Promotional,
             priority: None,
@@ -93,9 +93,9 @@ impl BillingService {
             reference: Some(sub.id.to_string()),
             idempotency_key: None,
         };
-        let st = self.wallets.change(&sub.tenant_id, &wallet.id, &mut |st| {
-            crate::services::wallets::credit_state(st, &top_up, at)
-        })?;
+        let st = self
+            .wallets
+            .change(&sub.tenant_id, &wallet.id, &mut |st| st.credit(&top_up, at))?;
         self.events.wallet_movements(&st.wallet, &st.txs)
     }
 

@@ -9,6 +9,11 @@
 //! last), then oldest. A lot past its `expires_at` leaves the balance through an `expiry`
 //! transaction, applied before any read or write of the wallet and by a periodic sweeper.
 
+mod ledger;
+
+pub(crate) use ledger::require_open;
+pub use ledger::{check_movement, Debit, PartialLots, TopUp, WalletState};
+
 use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
