@@ -76,3 +76,13 @@ fn the_readme_is_a_map() {
     }
     assert!(links >= 6, "the README links into docs/ ({links} links)");
 }
+
+/// Services of one concern each: no file in `domain/src/services` over 500 lines (a service
+/// that grows splits into a folder, one file per concern).
+#[test]
+fn services_stay_small() {
+    for file in rust_files(&root().join("domain/src/services")) {
+        let lines = std::fs::read_to_string(&file).unwrap().lines().count();
+        assert!(lines <= 500, "{}: {lines} lines", file.display());
+    }
+}
