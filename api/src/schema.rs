@@ -107,6 +107,7 @@ text_sets! {
     CustomerListStatus => ["active", "archived", "all"],
     UsageWindow => ["1d", "7d", "30d"],
     RecordedPaymentMethod => ["wallet", "external"],
+    RecordedPaymentStatus => ["succeeded", "failed"],
     BillingOutcome => [
         "renewed",
         "paid",

@@ -86,3 +86,37 @@ fn services_stay_small() {
         assert!(lines <= 500, "{}: {lines} lines", file.display());
     }
 }
+
+/// A handler parses, calls one service and presents: no handler body over 25 lines (rules and
+/// parsing live in the domain and the DTOs).
+#[test]
+fn handlers_stay_short() {
+    for file in rust_files(&root().join("api/src/routes")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (at, line) in lines.iter().enumerate() {
+            if !line.starts_with("pub async fn ") {
+                continue;
+            }
+            let open = (at..lines.len())
+                .find(|&i| lines[i].trim_end().ends_with('{'))
+                .expect("a body");
+            let mut depth = 0i32;
+            let mut close = open;
+            for (i, l) in lines.iter().enumerate().skip(open) {
+                depth += l.matches('{').count() as i32 - l.matches('}').count() as i32;
+                if depth == 0 {
+                    close = i;
+                    break;
+                }
+            }
+            let body = close - open - 1;
+            assert!(
+                body <= 25,
+                "{}:{}: a handler of {body} lines",
+                file.display(),
+                at + 1
+            );
+        }
+    }
+}

@@ -2,9 +2,7 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpRequest, HttpResponse};
 use domain::id::parse;
-use domain::payment::{PaymentMethod, PaymentState};
-use domain::services::payments::{NewPayment, Settlement};
-use domain::FieldError;
+use domain::services::payments::Settlement;
 
 use super::dto::{
     ConfirmPayment, CreatePayment, CreateRefund, FailPayment, ListPayments, PaymentList,
@@ -43,23 +41,7 @@ pub async fn pay(
     id: Path<String>,
     body: JsonBody<CreatePayment>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.value;
-    let bad = |f: &str, m: &str| ApiError::validation(vec![FieldError::new(f, m)]);
-    let input = NewPayment {
-        amount: decimal("amount", &b.amount)?,
-        method: PaymentMethod::parse(&b.method)
-            .filter(|m| *m != PaymentMethod::SavedMethod)
-            .ok_or_else(|| bad("method", "must be wallet or external"))?,
-        wallet_id: b.wallet_id,
-        reference: b.reference,
-        status: match b.status.as_deref() {
-            None => PaymentState::Succeeded,
-            Some(s) => PaymentState::parse(s)
-                .filter(|s| *s != PaymentState::Pending)
-                .ok_or_else(|| bad("status", "must be succeeded or failed"))?,
-        },
-        failure_reason: b.failure_reason,
-    };
+    let input = body.value.into_new()?;
     let (svc, tenant, id) = (
         state.payments.clone(),
         who.tenant_id.clone(),

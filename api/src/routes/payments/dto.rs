@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::error::ApiError;
-use crate::routes::common::list_type;
+use crate::routes::common::{decimal, list_type};
 use crate::routes::invoices::dto::InvoiceView;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -107,7 +107,7 @@ pub struct CreatePayment {
     pub wallet_id: Option<String>,
     pub reference: Option<String>,
     /// `succeeded` (default) or, for external payments, `failed` (recorded in the history only).
-    #[schema(value_type = Option<crate::schema::PaymentState>)]
+    #[schema(value_type = Option<crate::schema::RecordedPaymentStatus>)]
     pub status: Option<String>,
     pub failure_reason: Option<String>,
 }
@@ -130,6 +130,103 @@ pub struct PortalPayInvoice {
     pub amount: Option<String>,
     /// `payment_method` only: one of the customer's active methods; default: their default.
     pub payment_method_id: Option<String>,
+}
+
+impl CreatePayment {
+    /// The payment the merchant records: a wallet or external payment, succeeded or failed
+    /// (pending payments come from the portal only).
+    pub fn into_new(self) -> Result<domain::services::payments::NewPayment, ApiError> {
+        use domain::payment::{PaymentMethod, PaymentState};
+        let bad = |f: &str, m: String| ApiError::validation(vec![FieldError::new(f, m)]);
+        let one_of = |set: &[&str]| format!("must be {}", set.join(" or "));
+        let method = PaymentMethod::parse(&self.method)
+            .filter(|m| *m != PaymentMethod::SavedMethod)
+            .ok_or_else(|| {
+                bad(
+                    "method",
+                    one_of(crate::schema::RecordedPaymentMethod::VALUES),
+                )
+            })?;
+        let status = match self.status.as_deref() {
+            None => PaymentState::Succeeded,
+            Some(s) => PaymentState::parse(s)
+                .filter(|s| *s != PaymentState::Pending)
+                .ok_or_else(|| {
+                    bad(
+                        "status",
+                        one_of(crate::schema::RecordedPaymentStatus::VALUES),
+                    )
+                })?,
+        };
+        Ok(domain::services::payments::NewPayment {
+            amount: decimal("amount", &self.amount)?,
+            method,
+            wallet_id: self.wallet_id,
+            reference: self.reference,
+            status,
+            failure_reason: self.failure_reason,
+        })
+    }
+}
+
+/// How the customer pays, as the request chose it.
+pub enum PortalPay {
+    /// From a wallet (theirs in the invoice's currency unless named), some or all of it.
+    Wallet(domain::services::payments::CustomerPayment),
+    /// With a saved method (their default unless named): a pending payment.
+    SavedMethod(Option<domain::id::PaymentMethodId>),
+}
+
+impl PortalPayInvoice {
+    /// The choice the body makes; a field of the other source is refused, naming it.
+    pub fn into_request(self) -> Result<PortalPay, ApiError> {
+        let source = self.source;
+        let misplaced = |fields: &[(&str, bool)]| -> Vec<FieldError> {
+            fields
+                .iter()
+                .filter(|(_, given)| *given)
+                .map(|(field, _)| {
+                    FieldError::new(*field, format!("is not used with source {source}"))
+                })
+                .collect()
+        };
+        let errors = match source.as_str() {
+            "wallet" => misplaced(&[("payment_method_id", self.payment_method_id.is_some())]),
+            "payment_method" => misplaced(&[
+                ("wallet_id", self.wallet_id.is_some()),
+                ("amount", self.amount.is_some()),
+            ]),
+            _ => vec![FieldError::new(
+                "source",
+                format!("must be {}", crate::schema::PaySource::VALUES.join(" or ")),
+            )],
+        };
+        if !errors.is_empty() {
+            return Err(ApiError::validation(errors));
+        }
+        if source == "payment_method" {
+            let method = self
+                .payment_method_id
+                .as_deref()
+                .map(domain::id::parse)
+                .transpose()?;
+            return Ok(PortalPay::SavedMethod(method));
+        }
+        Ok(PortalPay::Wallet(
+            domain::services::payments::CustomerPayment {
+                wallet_id: self
+                    .wallet_id
+                    .as_deref()
+                    .map(domain::id::parse)
+                    .transpose()?,
+                amount: self
+                    .amount
+                    .as_deref()
+                    .map(|a| decimal("amount", a))
+                    .transpose()?,
+            },
+        ))
+    }
 }
 
 /// The provider collected a pending payment.

@@ -2,17 +2,17 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::HttpRequest;
 use actix_web::{get, post, HttpResponse};
-use domain::id::{parse, InvoiceId, PaymentMethodId, WalletId};
+use domain::id::{parse, InvoiceId};
 use domain::ports::PaymentFilter;
-use domain::services::payments::CustomerPayment;
-use domain::FieldError;
 
 use crate::error::{blocking, ApiError};
 use crate::extract::{section, JsonBody, PortalAuth, Query};
 use crate::idempotency;
 use crate::pagination::portal_page;
-use crate::routes::common::{decimal, PageParams};
-use crate::routes::payments::dto::{PaymentList, PaymentResult, PaymentView, PortalPayInvoice};
+use crate::routes::common::PageParams;
+use crate::routes::payments::dto::{
+    PaymentList, PaymentResult, PaymentView, PortalPay, PortalPayInvoice,
+};
 use crate::state::AppState;
 
 /// Pay one of the customer's invoices, if the session's `invoice_pay` permission allows it
@@ -47,48 +47,15 @@ pub async fn pay(
     id: Path<String>,
     body: JsonBody<PortalPayInvoice>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.value;
-    let only = |field: &str, present: bool| {
-        present.then(|| FieldError::new(field, format!("is not used with source {}", b.source)))
-    };
-    let misplaced: Vec<FieldError> = match b.source.as_str() {
-        "wallet" => only("payment_method_id", b.payment_method_id.is_some())
-            .into_iter()
-            .collect(),
-        "payment_method" => [
-            only("wallet_id", b.wallet_id.is_some()),
-            only("amount", b.amount.is_some()),
-        ]
-        .into_iter()
-        .flatten()
-        .collect(),
-        _ => vec![FieldError::new(
-            "source",
-            "must be wallet or payment_method",
-        )],
-    };
-    if !misplaced.is_empty() {
-        return Err(ApiError::validation(misplaced));
-    }
-    let amount = b
-        .amount
-        .as_deref()
-        .map(|a| decimal("amount", a))
-        .transpose()?;
+    let how = body.value.into_request()?;
     let invoice: InvoiceId = parse(&id)?;
-    let wallet_id = b.wallet_id.as_deref().map(parse::<WalletId>).transpose()?;
-    let method = b
-        .payment_method_id
-        .as_deref()
-        .map(parse::<PaymentMethodId>)
-        .transpose()?;
-    let by_method = b.source == "payment_method";
     let (svc, who) = (state.payments.clone(), session.clone());
     idempotency::run_for_customer(&state, &session, &req, &body.raw, move || {
-        let paid = if by_method {
-            svc.request_as_customer(&who, &invoice, method.as_ref())?
-        } else {
-            svc.pay_as_customer(&who, &invoice, CustomerPayment { wallet_id, amount })?
+        let paid = match &how {
+            PortalPay::SavedMethod(method) => {
+                svc.request_as_customer(&who, &invoice, method.as_ref())?
+            }
+            PortalPay::Wallet(p) => svc.pay_as_customer(&who, &invoice, p.clone())?,
         };
         Ok((StatusCode::CREATED, PaymentResult::from(paid)))
     })

@@ -7,13 +7,12 @@ use domain::services::api_keys::Principal;
 use domain::FieldError;
 
 use super::dto::{
-    CreatePortalSession, CreatedPortalSession, ListSessions, ModeBody, PortalLink, SessionList,
+    CreatePortalSession, CreatedPortalSession, ListSessions, PortalLink, SessionList,
 };
 use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
-use crate::routes::common::customer_ref;
 use crate::routes::portal_sessions::dto::SessionView;
 use crate::state::AppState;
 
@@ -44,40 +43,13 @@ pub async fn create(
     if b.guest == Some(true) {
         return create_guest(state, who, req, body.raw, b).await;
     }
-    let mode = match b.mode.map(ModeBody::customer_mode) {
-        Some(None) => {
-            return Err(ApiError::validation(vec![FieldError::new(
-                "mode",
-                "a guest session is asked for with guest: true",
-            )]))
-        }
-        Some(Some(m)) => Some(m),
-        None => None,
-    };
-    let customer = customer_ref(b.customer_id, b.external_customer_id)?;
+    let asked = b.into_asked()?;
     let (svc, accounts) = (state.portal.clone(), state.accounts.clone());
     let principal = who.clone();
     idempotency::run(&state, &who, &req, &body.raw, move || {
         // What the body leaves out comes from the account's defaults.
         let account = accounts.get(&principal.tenant_id)?;
-        let (sections, permissions) = account.settings.session_defaults();
-        let defaults = NewSession::new(customer);
-        let input = NewSession {
-            return_url: b.return_url,
-            expires_in_seconds: b.expires_in_seconds,
-            idle_timeout_seconds: b.idle_timeout_seconds,
-            invalidate_existing: b
-                .invalidate_existing
-                .unwrap_or(defaults.invalidate_existing),
-            mode: mode.unwrap_or(defaults.mode),
-            sections: b.sections.map_or(sections, |s| s.over(sections)),
-            permissions: match b.permissions {
-                Some(p) => p.over(permissions),
-                None => permissions,
-            },
-            ..defaults
-        };
-        let created = svc.create(&principal, input)?;
+        let created = svc.create(&principal, asked.clone().over(&account))?;
         Ok((StatusCode::CREATED, CreatedPortalSession::from(created)))
     })
     .await

@@ -8,9 +8,12 @@ use domain::portal_session::{
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::routes::common::list_type;
+use crate::error::ApiError;
+use crate::routes::common::{customer_ref, list_type};
 use domain::guest_session::GuestSession;
+use domain::portal_session::NewSession;
 use domain::services::portal_sessions::{CreatedGuest, CreatedSession, Visitor};
+use domain::FieldError;
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
@@ -397,6 +400,60 @@ pub struct CreatePortalSession {
     pub sections: Option<SectionsBody>,
     /// Permissions left out take the account's `portal_permissions` (none by default).
     pub permissions: Option<PermissionsBody>,
+}
+
+/// What a create request asks for, before the account's defaults fill in what it leaves out.
+#[derive(Debug, Clone)]
+pub struct AskedSession {
+    input: NewSession,
+    sections: Option<SectionsBody>,
+    permissions: Option<PermissionsBody>,
+}
+
+impl CreatePortalSession {
+    /// A customer session's request (not a guest's): its customer and mode checked.
+    pub fn into_asked(self) -> Result<AskedSession, ApiError> {
+        let mode = match self.mode.map(ModeBody::customer_mode) {
+            Some(None) => {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "mode",
+                    "a guest session is asked for with guest: true",
+                )]))
+            }
+            Some(Some(m)) => Some(m),
+            None => None,
+        };
+        let defaults = NewSession::new(customer_ref(self.customer_id, self.external_customer_id)?);
+        Ok(AskedSession {
+            input: NewSession {
+                return_url: self.return_url,
+                expires_in_seconds: self.expires_in_seconds,
+                idle_timeout_seconds: self.idle_timeout_seconds,
+                invalidate_existing: self
+                    .invalidate_existing
+                    .unwrap_or(defaults.invalidate_existing),
+                mode: mode.unwrap_or(defaults.mode),
+                ..defaults
+            },
+            sections: self.sections,
+            permissions: self.permissions,
+        })
+    }
+}
+
+impl AskedSession {
+    /// The session to create: what was asked, the account's default sections and permissions
+    /// for what was not.
+    pub fn over(self, account: &domain::account::Account) -> NewSession {
+        let (sections, permissions) = account.settings.session_defaults();
+        NewSession {
+            sections: self.sections.map_or(sections, |s| s.over(sections)),
+            permissions: self
+                .permissions
+                .map_or(permissions.clone(), |p| p.over(permissions)),
+            ..self.input
+        }
+    }
 }
 
 /// A new session. `token` is for the merchant's backend or frontend; `url` is for the

@@ -3,11 +3,10 @@ use actix_web::web::{Data, Path};
 use actix_web::{get, patch, post, HttpRequest, HttpResponse};
 use domain::id::parse;
 use domain::services::api_keys::Principal;
-use domain::services::wallets::{Debit, NewWallet, TopUp, WalletPatch, WalletService};
-use domain::wallet::{LotKind, WalletStatus};
+use domain::services::wallets::{Debit, NewWallet, TopUp, WalletService};
+use domain::wallet::LotKind;
 use domain::wallet::{Wallet, WalletTransaction};
 use domain::DomainResult;
-use domain::FieldError;
 
 use super::dto::{
     CreateWallet, DebitBody, ListWallets, TopUpBody, TransactionList, UpdateWallet, WalletList,
@@ -168,31 +167,9 @@ pub async fn update(
     id: Path<String>,
     body: JsonBody<UpdateWallet>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.value;
-    let status = match b.status.as_deref() {
-        None => None,
-        Some(s) => Some(WalletStatus::parse(s).ok_or_else(|| {
-            ApiError::validation(vec![FieldError::new("status", "must be active or frozen")])
-        })?),
-    };
-    let low_balance_threshold = match b.low_balance_threshold {
-        Some(Some(t)) => Some(Some(decimal("low_balance_threshold", &t)?)),
-        Some(None) => Some(None),
-        None => None,
-    };
+    let patch = body.value.into_patch()?;
     let svc = state.wallets.clone();
-    let w = blocking(move || {
-        svc.update(
-            &who.tenant_id,
-            &parse(&id)?,
-            WalletPatch {
-                name: b.name,
-                status,
-                low_balance_threshold,
-            },
-        )
-    })
-    .await?;
+    let w = blocking(move || svc.update(&who.tenant_id, &parse(&id)?, patch)).await?;
     Ok(HttpResponse::Ok().json(WalletView::from(w)))
 }
 

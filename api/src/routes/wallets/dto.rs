@@ -7,7 +7,7 @@ use domain::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::routes::common::{list_type, present};
+use crate::routes::common::{decimal, list_type, present};
 
 use crate::error::ApiError;
 
@@ -209,6 +209,35 @@ pub struct UpdateWallet {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     pub low_balance_threshold: Option<Option<String>>,
+}
+
+impl UpdateWallet {
+    /// The change asked for: a status a patch may set (closing has its own operation), a
+    /// threshold in credits or cleared.
+    pub fn into_patch(self) -> Result<domain::services::wallets::WalletPatch, ApiError> {
+        use domain::wallet::WalletStatus;
+        let settable = crate::schema::WalletPatchStatus::VALUES;
+        let status = match self.status.as_deref() {
+            None => None,
+            Some(s) if settable.contains(&s) => WalletStatus::parse(s),
+            Some(_) => {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "status",
+                    format!("must be {}", settable.join(" or ")),
+                )]))
+            }
+        };
+        let low_balance_threshold = match self.low_balance_threshold {
+            Some(Some(t)) => Some(Some(decimal("low_balance_threshold", &t)?)),
+            Some(None) => Some(None),
+            None => None,
+        };
+        Ok(domain::services::wallets::WalletPatch {
+            name: self.name,
+            status,
+            low_balance_threshold,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
