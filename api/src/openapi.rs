@@ -116,7 +116,41 @@ impl Modify for SecuritySchemes {
 /// run before utoipa-actix-web adds the paths).
 pub fn complete(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     ErrorResponses.modify(&mut spec);
+    OnePathParameterEach.modify(&mut spec);
     spec
+}
+
+/// A route's path ids are declared once, as typed parameters (`routes::paths`), but
+/// utoipa-actix-web also reads a bare one from the handler's `Path<String>`: the declared one
+/// (first, with its pattern and example) is kept.
+struct OnePathParameterEach;
+
+impl Modify for OnePathParameterEach {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.put,
+                &mut item.patch,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                let Some(params) = op.parameters.as_mut() else {
+                    continue;
+                };
+                let mut seen = BTreeSet::new();
+                params.retain(|p| match p {
+                    RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Path) => {
+                        seen.insert(p.name.clone())
+                    }
+                    _ => true,
+                });
+            }
+        }
+    }
 }
 
 /// Declares the error responses that follow from each operation's shape, and gives every

@@ -296,3 +296,29 @@ fn fixed_value_sets_are_enums() {
         "values listed in prose, not as an enum: {found:#?}"
     );
 }
+
+/// Every id in a route's path carries the pattern of the ids the server issues (the
+/// merchant's own `external_id` excepted), declared once in `api/src/routes/paths.rs`.
+#[test]
+fn path_ids_carry_their_pattern() {
+    let spec: Value = serde_json::from_str(&generated()).unwrap();
+    for (path, item) in spec["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            let mut names = Vec::new();
+            for p in op["parameters"].as_array().into_iter().flatten() {
+                if p["in"] != "path" {
+                    continue;
+                }
+                let name = p["name"].as_str().unwrap();
+                assert!(!names.contains(&name), "{method} {path}: {name} twice");
+                names.push(name);
+                if name != "external_id" {
+                    assert!(
+                        p["schema"]["pattern"].is_string(),
+                        "{method} {path}: {name} has no pattern"
+                    );
+                }
+            }
+        }
+    }
+}

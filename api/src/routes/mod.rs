@@ -15,6 +15,7 @@ pub mod features;
 pub mod invoices;
 pub mod ops;
 pub mod overview;
+pub mod paths;
 pub mod payment_methods;
 pub mod payments;
 pub mod plans;

@@ -6,6 +6,7 @@ use super::dto::{ActivityList, ActivityView, ListActivity};
 use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, Query};
 use crate::pagination::admin_page;
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// A customer's activity history, newest first: what their portal's activity log shows.
@@ -13,7 +14,7 @@ use crate::state::AppState;
     operation_id = "list_customer_activity",
     tag = "Customers",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a"), ListActivity),
+    params(paths::CustomerPath, ListActivity),
     responses(
         (status = 200, body = ActivityList),
         (status = 404, description = "`customer_not_found` (a malformed id)."),

@@ -9,6 +9,7 @@ use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
 use crate::routes::common::PageParams;
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// Create an API key for the caller's account.
@@ -79,7 +80,7 @@ pub async fn list(
     operation_id = "revoke_api_key",
     tag = "API keys",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "key_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::ApiKeyPath),
     responses(
         (status = 200, body = ApiKeyView),
         (status = 404, description = "`api_key_not_found`."),

@@ -12,6 +12,7 @@ use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// Create a customer.
@@ -105,7 +106,7 @@ pub async fn list(
     operation_id = "get_customer",
     tag = "Customers",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::CustomerPath),
     responses(
         (status = 200, body = CustomerView),
         (status = 404, description = "`customer_not_found`."),
@@ -127,7 +128,7 @@ pub async fn get(
     operation_id = "get_customer_by_external_id",
     tag = "Customers",
     security(("api_key" = [])),
-    params(("external_id" = String, Path, example = "acme-42")),
+    params(paths::ExternalIdPath),
     responses(
         (status = 200, body = CustomerView),
         (status = 404, description = "`customer_not_found`."),
@@ -149,7 +150,7 @@ pub async fn get_by_external_id(
     operation_id = "update_customer",
     tag = "Customers",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::CustomerPath),
     request_body = UpdateCustomer,
     responses(
         (status = 200, body = CustomerView),
@@ -191,7 +192,7 @@ pub async fn update(
     operation_id = "archive_customer",
     tag = "Customers",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::CustomerPath),
     responses(
         (status = 200, body = CustomerView),
         (status = 404, description = "`customer_not_found`."),

@@ -7,6 +7,7 @@ use super::dto::{CheckEntitlement, CheckResult, EntitlementList, EntitlementView
 use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody};
 use crate::routes::common::decimal;
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// What the customer's running subscriptions grant, per feature, with this period's use.
@@ -14,7 +15,7 @@ use crate::state::AppState;
     operation_id = "get_customer_entitlements",
     tag = "Subscriptions",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::CustomerPath),
     responses(
         (status = 200, body = EntitlementList),
         (status = 404, description = "`customer_not_found`."),

@@ -12,6 +12,7 @@ use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
 use crate::routes::common::{decimal, PageParams};
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// Create a feature (meter).
@@ -85,7 +86,7 @@ pub async fn list(
     operation_id = "get_feature",
     tag = "Usage",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "feat_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::FeaturePath),
     responses(
         (status = 200, body = FeatureView),
         (status = 404, description = "`feature_not_found`."),
@@ -107,7 +108,7 @@ pub async fn get(
     operation_id = "update_feature",
     tag = "Usage",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "feat_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::FeaturePath),
     request_body = UpdateFeature,
     responses(
         (status = 200, body = FeatureView),

@@ -12,6 +12,7 @@ use crate::pagination::admin_page;
 use crate::routes::invoices::dto::{
     lines, pdf_http, render_pdf, InvoiceView, ListInvoices, PdfDocument,
 };
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// Create a draft invoice.
@@ -79,7 +80,7 @@ pub async fn list(
     operation_id = "get_invoice",
     tag = "Invoices",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::InvoicePath),
     responses(
         (status = 200, body = InvoiceView),
         (status = 404, description = "`invoice_not_found`."),
@@ -101,7 +102,7 @@ pub async fn get(
     operation_id = "update_invoice",
     tag = "Invoices",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::InvoicePath),
     request_body = UpdateInvoice,
     responses(
         (status = 200, body = InvoiceView),
@@ -132,7 +133,7 @@ pub async fn update(
     operation_id = "delete_draft_invoice",
     tag = "Invoices",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::InvoicePath),
     responses(
         (status = 204, description = "Deleted."),
         (status = 404, description = "`invoice_not_found`."),
@@ -156,7 +157,7 @@ pub async fn delete(
     operation_id = "finalize_invoice",
     tag = "Invoices",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::InvoicePath),
     responses(
         (status = 200, body = InvoiceView),
         (status = 404, description = "`invoice_not_found`."),
@@ -180,7 +181,7 @@ pub async fn finalize(
     operation_id = "void_invoice",
     tag = "Invoices",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::InvoicePath),
     responses(
         (status = 200, body = InvoiceView),
         (status = 404, description = "`invoice_not_found`."),
@@ -203,7 +204,7 @@ pub async fn void(
     operation_id = "get_invoice_pdf",
     tag = "Invoices",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::InvoicePath),
     responses(
         (status = 200, description = "The invoice PDF.", content_type = "application/pdf", body = PdfDocument),
         (status = 404, description = "`invoice_not_found`."),

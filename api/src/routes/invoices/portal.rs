@@ -9,6 +9,7 @@ use crate::extract::{section, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::invoices::dto::InvoiceList;
 use crate::routes::invoices::dto::{pdf_http, render_pdf, InvoiceView, ListInvoices, PdfDocument};
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// The customer's invoices (drafts are never shown), newest first (section `invoices`).
@@ -62,7 +63,7 @@ pub async fn summary(
     operation_id = "get_portal_invoice",
     tag = "Portal: invoices",
     security(("session_token" = [])),
-    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::InvoicePath),
     responses(
         (status = 200, body = InvoiceView),
         (status = 403, description = "`section_disabled`."),
@@ -85,7 +86,7 @@ pub async fn get(
     operation_id = "get_portal_invoice_pdf",
     tag = "Portal: invoices",
     security(("session_token" = [])),
-    params(("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::InvoicePath),
     responses(
         (status = 200, description = "The invoice PDF.", content_type = "application/pdf", body = PdfDocument),
         (status = 403, description = "`section_disabled`."),

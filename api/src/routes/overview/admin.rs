@@ -5,6 +5,7 @@ use domain::services::overview::OverviewParts;
 use super::dto::OverviewView;
 use crate::error::{blocking, ApiError};
 use crate::extract::AdminKey;
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// The customer dashboard: wallets, outstanding amounts, 7-day usage and cost, running
@@ -13,7 +14,7 @@ use crate::state::AppState;
     operation_id = "get_customer_overview",
     tag = "Customers",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::CustomerPath),
     responses(
         (status = 200, body = OverviewView),
         (status = 404, description = "`customer_not_found`."),

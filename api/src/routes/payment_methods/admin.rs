@@ -15,6 +15,7 @@ use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// The customer a path names, in the key's account; a malformed id is the customer's 404.
@@ -38,7 +39,7 @@ fn method(
     tag = "Payment methods",
     security(("api_key" = [])),
     params(
-        ("id" = String, Path, description = "The customer.", example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        paths::CustomerPath,
         ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 h."),
     ),
     request_body = CreatePaymentMethod,
@@ -72,7 +73,7 @@ pub async fn create(
     tag = "Payment methods",
     security(("api_key" = [])),
     params(
-        ("id" = String, Path, description = "The customer.", example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        paths::CustomerPath,
         ListPaymentMethods,
     ),
     responses(
@@ -104,8 +105,8 @@ pub async fn list(
     tag = "Payment methods",
     security(("api_key" = [])),
     params(
-        ("id" = String, Path, description = "The customer.", example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a"),
-        ("payment_method_id" = String, Path, example = "pm_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        paths::CustomerPath,
+        paths::CustomerMethodPath,
     ),
     responses(
         (status = 200, body = PaymentMethodView),
@@ -130,8 +131,8 @@ pub async fn get(
     tag = "Payment methods",
     security(("api_key" = [])),
     params(
-        ("id" = String, Path, description = "The customer.", example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a"),
-        ("payment_method_id" = String, Path, example = "pm_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        paths::CustomerPath,
+        paths::CustomerMethodPath,
     ),
     request_body = UpdatePaymentMethod,
     responses(
@@ -160,8 +161,8 @@ pub async fn update(
     tag = "Payment methods",
     security(("api_key" = [])),
     params(
-        ("id" = String, Path, description = "The customer.", example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a"),
-        ("payment_method_id" = String, Path, example = "pm_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        paths::CustomerPath,
+        paths::CustomerMethodPath,
     ),
     responses(
         (status = 200, body = PaymentMethodView),
@@ -188,8 +189,8 @@ pub async fn make_default(
     tag = "Payment methods",
     security(("api_key" = [])),
     params(
-        ("id" = String, Path, description = "The customer.", example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a"),
-        ("payment_method_id" = String, Path, example = "pm_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        paths::CustomerPath,
+        paths::CustomerMethodPath,
     ),
     responses(
         (status = 200, body = PaymentMethodView),

@@ -9,6 +9,7 @@ use crate::error::{blocking, ApiError};
 use crate::extract::{section, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// The customer's saved payment methods, newest first (section `payment_methods`). Detached
@@ -43,7 +44,7 @@ pub async fn list(
     operation_id = "set_default_portal_payment_method",
     tag = "Portal: payment methods",
     security(("session_token" = [])),
-    params(("id" = String, Path, example = "pm_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::PaymentMethodPath),
     responses(
         (status = 200, body = PaymentMethodView),
         (status = 403, description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
@@ -71,7 +72,7 @@ pub async fn make_default(
     operation_id = "delete_portal_payment_method",
     tag = "Portal: payment methods",
     security(("session_token" = [])),
-    params(("id" = String, Path, example = "pm_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::PaymentMethodPath),
     responses(
         (status = 200, body = PaymentMethodView),
         (status = 403, description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),

@@ -13,6 +13,7 @@ use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
 use crate::routes::common::decimal;
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// Record a payment of a finalized invoice. Wallet payments debit the wallet in the same
@@ -22,7 +23,7 @@ use crate::state::AppState;
     tag = "Payments",
     security(("api_key" = [])),
     params(
-        ("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        paths::InvoicePath,
         ("Idempotency-Key" = Option<String>, Header, description = "A retried payment is applied once."),
     ),
     request_body = CreatePayment,
@@ -62,7 +63,7 @@ pub async fn pay(
     tag = "Payments",
     security(("api_key" = [])),
     params(
-        ("id" = String, Path, example = "pay_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        paths::PaymentPath,
         ("Idempotency-Key" = Option<String>, Header, description = "A retried refund is applied once."),
     ),
     request_body = CreateRefund,
@@ -110,7 +111,7 @@ pub async fn refund(
     tag = "Payments",
     security(("api_key" = [])),
     params(
-        ("id" = String, Path, example = "pay_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        paths::PaymentPath,
         ("Idempotency-Key" = Option<String>, Header, description = "A retried confirmation answers as the first did."),
     ),
     request_body = ConfirmPayment,
@@ -142,7 +143,7 @@ pub async fn confirm(
     tag = "Payments",
     security(("api_key" = [])),
     params(
-        ("id" = String, Path, example = "pay_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        paths::PaymentPath,
         ("Idempotency-Key" = Option<String>, Header, description = "A retried failure answers as the first did."),
     ),
     request_body = FailPayment,
@@ -214,7 +215,7 @@ pub async fn list(
     operation_id = "get_payment",
     tag = "Payments",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "pay_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::PaymentPath),
     responses(
         (status = 200, body = PaymentView),
         (status = 404, description = "`payment_not_found`."),

@@ -10,6 +10,7 @@ use crate::extract::{section, JsonBody, PortalAuth, Query};
 use crate::idempotency;
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
+use crate::routes::paths;
 use crate::routes::payments::dto::{
     PaymentList, PaymentResult, PaymentView, PortalPay, PortalPayInvoice,
 };
@@ -27,7 +28,7 @@ use crate::state::AppState;
     tag = "Portal: invoices",
     security(("session_token" = [])),
     params(
-        ("id" = String, Path, example = "inv_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        paths::InvoicePath,
         ("Idempotency-Key" = Option<String>, Header, description = "A retried payment is applied once."),
     ),
     request_body = PortalPayInvoice,

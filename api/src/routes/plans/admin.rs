@@ -8,6 +8,7 @@ use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// Create a plan. Its prices, currency, interval, charges and entitlements are fixed from now
@@ -67,7 +68,7 @@ pub async fn list(
     operation_id = "get_plan",
     tag = "Plans",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "plan_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::PlanPath),
     responses(
         (status = 200, body = PlanView),
         (status = 404, description = "`plan_not_found`."),
@@ -90,7 +91,7 @@ pub async fn get(
     operation_id = "update_plan",
     tag = "Plans",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "plan_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::PlanPath),
     request_body = UpdatePlan,
     responses(
         (status = 200, body = PlanView),
@@ -116,7 +117,7 @@ pub async fn update(
     operation_id = "archive_plan",
     tag = "Plans",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "plan_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::PlanPath),
     responses(
         (status = 200, body = PlanView),
         (status = 404, description = "`plan_not_found`."),

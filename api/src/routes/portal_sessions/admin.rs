@@ -13,6 +13,7 @@ use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
+use crate::routes::paths;
 use crate::routes::portal_sessions::dto::SessionView;
 use crate::state::AppState;
 
@@ -95,7 +96,7 @@ async fn create_guest(
     operation_id = "create_portal_link_by_external_id",
     tag = "Portal sessions",
     security(("api_key" = [])),
-    params(("external_id" = String, Path, example = "acme-42")),
+    params(paths::ExternalIdPath),
     responses(
         (status = 200, body = PortalLink),
         (status = 404, description = "`customer_not_found`."),
@@ -156,7 +157,7 @@ pub async fn list(
     operation_id = "revoke_portal_session",
     tag = "Portal sessions",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "ps_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::PortalSessionPath),
     responses(
         (status = 200, body = SessionView),
         (status = 404, description = "`portal_session_not_found`."),

@@ -13,6 +13,7 @@ use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
 use crate::routes::common::customer_ref;
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// Subscribe a customer to a plan, starting now: a trial first when the plan (or the request)
@@ -89,7 +90,7 @@ pub async fn list(
     operation_id = "get_subscription",
     tag = "Subscriptions",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::SubscriptionPath),
     responses(
         (status = 200, body = SubscriptionView),
         (status = 404, description = "`subscription_not_found`."),
@@ -115,7 +116,7 @@ pub async fn get(
     operation_id = "cancel_subscription",
     tag = "Subscriptions",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::SubscriptionPath),
     request_body = CancelSubscription,
     responses(
         (status = 200, body = SubscriptionView),
@@ -147,7 +148,7 @@ pub async fn cancel(
     operation_id = "change_subscription_plan",
     tag = "Subscriptions",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::SubscriptionPath),
     request_body = ChangePlan,
     responses(
         (status = 200, body = SubscriptionView),
@@ -178,7 +179,7 @@ pub async fn change(
     operation_id = "preview_subscription_plan_change",
     tag = "Subscriptions",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::SubscriptionPath),
     request_body = ChangePlan,
     responses(
         (status = 200, body = PlanChangePreview),
@@ -208,7 +209,7 @@ pub async fn change_preview(
     operation_id = "get_subscription_upcoming_invoice",
     tag = "Subscriptions",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::SubscriptionPath),
     responses(
         (status = 200, body = UpcomingInvoice),
         (status = 404, description = "`subscription_not_found`."),
@@ -231,7 +232,7 @@ pub async fn upcoming_invoice(
     operation_id = "uncancel_subscription",
     tag = "Subscriptions",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::SubscriptionPath),
     responses(
         (status = 200, body = SubscriptionView),
         (status = 404, description = "`subscription_not_found`."),
@@ -258,7 +259,7 @@ pub async fn uncancel(
     operation_id = "pause_subscription",
     tag = "Subscriptions",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::SubscriptionPath),
     responses(
         (status = 200, body = SubscriptionView),
         (status = 404, description = "`subscription_not_found`."),
@@ -285,7 +286,7 @@ pub async fn pause(
     operation_id = "resume_subscription",
     tag = "Subscriptions",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::SubscriptionPath),
     responses(
         (status = 200, body = SubscriptionView),
         (status = 404, description = "`subscription_not_found`."),

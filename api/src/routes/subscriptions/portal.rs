@@ -13,6 +13,7 @@ use crate::error::{blocking, ApiError};
 use crate::extract::{section, JsonBody, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// The customer's subscriptions, newest first (section `subscriptions`).
@@ -48,7 +49,7 @@ pub async fn list(
     operation_id = "get_portal_subscription",
     tag = "Portal: subscriptions",
     security(("session_token" = [])),
-    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::SubscriptionPath),
     responses(
         (status = 200, body = SubscriptionView),
         (status = 403, description = "`section_disabled`."),
@@ -77,7 +78,7 @@ pub async fn get(
     operation_id = "cancel_portal_subscription",
     tag = "Portal: subscriptions",
     security(("session_token" = [])),
-    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::SubscriptionPath),
     request_body = CancelSubscription,
     responses(
         (status = 200, body = SubscriptionView),
@@ -121,7 +122,7 @@ pub async fn cancel(
     operation_id = "uncancel_portal_subscription",
     tag = "Portal: subscriptions",
     security(("session_token" = [])),
-    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::SubscriptionPath),
     responses(
         (status = 200, body = SubscriptionView),
         (status = 403, description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
@@ -151,7 +152,7 @@ pub async fn uncancel(
     operation_id = "change_portal_subscription_plan",
     tag = "Portal: subscriptions",
     security(("session_token" = [])),
-    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::SubscriptionPath),
     request_body = ChangePlan,
     responses(
         (status = 200, body = SubscriptionView),
@@ -188,7 +189,7 @@ pub async fn change(
     operation_id = "preview_portal_subscription_plan_change",
     tag = "Portal: subscriptions",
     security(("session_token" = [])),
-    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::SubscriptionPath),
     request_body = ChangePlan,
     responses(
         (status = 200, body = PlanChangePreview),
@@ -224,7 +225,7 @@ pub async fn change_preview(
     operation_id = "get_portal_subscription_upcoming_invoice",
     tag = "Portal: subscriptions",
     security(("session_token" = [])),
-    params(("id" = String, Path, example = "sub_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::SubscriptionPath),
     responses(
         (status = 200, body = UpcomingInvoice),
         (status = 403, description = "`section_disabled`."),

@@ -11,6 +11,7 @@ use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
 use crate::routes::common::PageParams;
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// Create a test clock. Customers created with `"test_clock": "<id>"` live in its time: their
@@ -70,7 +71,7 @@ pub async fn list(
     operation_id = "get_test_clock",
     tag = "Test clocks",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "clock_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::TestClockPath),
     responses(
         (status = 200, body = TestClockView),
         (status = 404, description = "`test_clock_not_found`."),
@@ -98,7 +99,7 @@ pub async fn get(
     operation_id = "advance_test_clock",
     tag = "Test clocks",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "clock_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::TestClockPath),
     request_body = AdvanceTestClock,
     responses(
         (status = 200, body = TestClockView, description = "The clock, `advancing` to `to`."),

@@ -4,6 +4,7 @@ use actix_web::{get, HttpResponse};
 use super::dto::{UsageQuery, UsageView};
 use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, Query};
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// A customer's usage by feature over a window, from rollups: series and breakdown with cost.
@@ -11,7 +12,7 @@ use crate::state::AppState;
     operation_id = "get_customer_usage",
     tag = "Usage",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "cus_01jd3x6v9f5m2q8r7t4w0y1z3a"), UsageQuery),
+    params(paths::CustomerPath, UsageQuery),
     responses(
         (status = 200, body = UsageView),
         (status = 404, description = "`customer_not_found`."),

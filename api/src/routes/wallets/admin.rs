@@ -17,6 +17,7 @@ use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
 use crate::routes::common::decimal;
+use crate::routes::paths;
 use crate::routes::wallets::dto::{ListTransactions, TransactionView, WalletView};
 use crate::state::AppState;
 use domain::id::WalletId;
@@ -130,7 +131,7 @@ pub async fn list(
     operation_id = "get_wallet",
     tag = "Wallets",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::WalletPath),
     responses(
         (status = 200, body = WalletView),
         (status = 404, description = "`wallet_not_found`."),
@@ -152,7 +153,7 @@ pub async fn get(
     operation_id = "update_wallet",
     tag = "Wallets",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::WalletPath),
     request_body = UpdateWallet,
     responses(
         (status = 200, body = WalletView),
@@ -179,7 +180,7 @@ pub async fn update(
     tag = "Wallets",
     security(("api_key" = [])),
     params(
-        ("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        paths::WalletPath,
         ("Idempotency-Key" = Option<String>, Header, description = "A retried top-up credits once."),
     ),
     request_body = TopUpBody,
@@ -227,7 +228,7 @@ pub async fn top_up(
     tag = "Wallets",
     security(("api_key" = [])),
     params(
-        ("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"),
+        paths::WalletPath,
         ("Idempotency-Key" = Option<String>, Header, description = "A retried debit debits once."),
     ),
     request_body = DebitBody,
@@ -270,7 +271,7 @@ pub async fn debit(
     operation_id = "close_wallet",
     tag = "Wallets",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::WalletPath),
     responses(
         (status = 200, body = WalletView),
         (status = 404, description = "`wallet_not_found`."),
@@ -292,7 +293,7 @@ pub async fn close(
     operation_id = "list_wallet_transactions",
     tag = "Wallets",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"), ListTransactions),
+    params(paths::WalletPath, ListTransactions),
     responses(
         (status = 200, body = TransactionList),
         (status = 404, description = "`wallet_not_found`."),

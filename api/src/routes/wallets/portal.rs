@@ -9,6 +9,7 @@ use crate::error::{blocking, ApiError};
 use crate::extract::{section, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
+use crate::routes::paths;
 use crate::routes::wallets::dto::TransactionList;
 use crate::routes::wallets::dto::{ListTransactions, TransactionView};
 use crate::state::AppState;
@@ -67,7 +68,7 @@ pub async fn list(
     operation_id = "get_portal_wallet",
     tag = "Portal: wallets",
     security(("session_token" = [])),
-    params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::WalletPath),
     responses(
         (status = 200, body = PortalWallet),
         (status = 403, description = "`section_disabled`."),
@@ -91,7 +92,7 @@ pub async fn get(
     operation_id = "list_portal_wallet_transactions",
     tag = "Portal: wallets",
     security(("session_token" = [])),
-    params(("id" = String, Path, example = "wal_01jd3x6v9f5m2q8r7t4w0y1z3a"), ListTransactions),
+    params(paths::WalletPath, ListTransactions),
     responses(
         (status = 200, body = TransactionList),
         (status = 403, description = "`section_disabled`."),

@@ -14,6 +14,7 @@ use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
 use crate::routes::common::PageParams;
+use crate::routes::paths;
 use crate::state::AppState;
 
 /// Register an endpoint. The answer holds its signing secret, shown only this once. Every event
@@ -75,7 +76,7 @@ pub async fn list(
     operation_id = "get_webhook_endpoint",
     tag = "Webhooks",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "we_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::WebhookEndpointPath),
     responses(
         (status = 200, body = WebhookEndpointView),
         (status = 404, description = "`webhook_endpoint_not_found`."),
@@ -97,7 +98,7 @@ pub async fn get(
     operation_id = "update_webhook_endpoint",
     tag = "Webhooks",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "we_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::WebhookEndpointPath),
     request_body = UpdateWebhookEndpoint,
     responses(
         (status = 200, body = WebhookEndpointView),
@@ -123,7 +124,7 @@ pub async fn update(
     operation_id = "delete_webhook_endpoint",
     tag = "Webhooks",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "we_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::WebhookEndpointPath),
     responses(
         (status = 204, description = "Deleted."),
         (status = 404, description = "`webhook_endpoint_not_found`."),
@@ -147,7 +148,7 @@ pub async fn delete(
     operation_id = "rotate_webhook_endpoint_secret",
     tag = "Webhooks",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "we_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::WebhookEndpointPath),
     responses(
         (status = 200, body = WebhookEndpointWithSecret),
         (status = 404, description = "`webhook_endpoint_not_found`."),
@@ -169,7 +170,7 @@ pub async fn rotate_secret(
     operation_id = "test_webhook_endpoint",
     tag = "Webhooks",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "we_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::WebhookEndpointPath),
     responses(
         (status = 202, body = WebhookTest),
         (status = 404, description = "`webhook_endpoint_not_found`."),
@@ -195,7 +196,7 @@ pub async fn test(
     operation_id = "list_webhook_deliveries",
     tag = "Webhooks",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "we_01jd3x6v9f5m2q8r7t4w0y1z3a"), PageParams),
+    params(paths::WebhookEndpointPath, PageParams),
     responses(
         (status = 200, body = WebhookDeliveryList),
         (status = 404, description = "`webhook_endpoint_not_found`."),
@@ -224,7 +225,7 @@ pub async fn deliveries(
     operation_id = "replay_webhook_events",
     tag = "Webhooks",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "we_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::WebhookEndpointPath),
     request_body = ReplayWebhooks,
     responses(
         (status = 202, body = ReplayStarted),
@@ -254,7 +255,7 @@ pub async fn replay(
     operation_id = "retry_webhook_delivery",
     tag = "Webhooks",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "whd_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::WebhookDeliveryPath),
     responses(
         (status = 202, body = WebhookDeliveryView),
         (status = 404, description = "`webhook_delivery_not_found`."),
@@ -302,7 +303,7 @@ pub async fn events(
     operation_id = "get_webhook_event",
     tag = "Webhooks",
     security(("api_key" = [])),
-    params(("id" = String, Path, example = "msg_01jd3x6v9f5m2q8r7t4w0y1z3a")),
+    params(paths::WebhookEventPath),
     responses(
         (status = 200, body = WebhookEventView),
         (status = 404, description = "`webhook_event_not_found`."),
