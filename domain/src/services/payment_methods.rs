@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::subscriptions::Actor;
+use crate::actor::Actor;
 use crate::audit::{actions, AuditEvent};
 use crate::customer::CustomerStatus;
 use crate::id::{CustomerId, PaymentMethodId};
@@ -231,16 +231,5 @@ impl PaymentMethodService {
 
 /// A portal session may change payment methods only with `payment_method_manage`.
 fn allowed(actor: &Actor<'_>) -> DomainResult<()> {
-    let Actor::Customer(session) = actor else {
-        return Ok(());
-    };
-    session.require_write()?;
-    if session.permissions.payment_method_manage.enabled {
-        Ok(())
-    } else {
-        Err(DomainError::Forbidden {
-            code: ErrorCode::ActionNotAllowed,
-            message: "This session may not change payment methods.".into(),
-        })
-    }
+    actor.may(crate::actor::Permission::ManagePaymentMethods)
 }

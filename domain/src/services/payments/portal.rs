@@ -224,12 +224,5 @@ impl PaymentService {
 
 /// A portal session may pay: not an admin preview, and `invoice_pay` granted.
 pub(super) fn may_pay(session: &PortalSession) -> DomainResult<()> {
-    session.require_write()?;
-    if !session.permissions.invoice_pay.enabled {
-        return Err(DomainError::Forbidden {
-            code: ErrorCode::ActionNotAllowed,
-            message: "This session may not pay invoices.".into(),
-        });
-    }
-    Ok(())
+    crate::actor::Actor::Customer(session).may(crate::actor::Permission::PayInvoices)
 }

@@ -5,14 +5,15 @@ mod plan_change;
 
 use std::sync::Arc;
 
-use crate::audit::{actions, AuditEvent};
+use crate::actor::Permission;
+use crate::audit::actions;
 use crate::billing::{proration_lines, unused_fee};
 use crate::customer::CustomerStatus;
 use crate::id::{PlanId, SubscriptionId};
 use crate::invoice::LineItem;
 use crate::page::{Page, PageRequest};
 use crate::plan::{Interval, Plan, PlanStatus, Visibility, MAX_TRIAL_DAYS};
-use crate::portal_session::{CancelMode, CustomerRef, PortalSession};
+use crate::portal_session::CustomerRef;
 use crate::ports::{
     AuditRepo, CustomerRepo, PlanRepo, SubscriptionFilter, SubscriptionRepo, UnitOfWork, WalletRepo,
 };
@@ -77,11 +78,8 @@ pub struct NamedSubscription {
     pub pending_plan_name: Option<String>,
 }
 
-/// Who asks for a change: the merchant's key, or a portal session (checked and audited).
-pub enum Actor<'a> {
-    Merchant,
-    Customer(&'a PortalSession),
-}
+/// Who asks for a change (see [`crate::actor`]).
+pub use crate::actor::Actor;
 
 impl SubscriptionService {
     pub fn new(ports: SubscriptionPorts) -> Self {
@@ -268,18 +266,9 @@ impl SubscriptionService {
         unused: UnusedFee,
         actor: Actor<'_>,
     ) -> DomainResult<Subscription> {
-        if let Actor::Customer(session) = &actor {
-            session.require_write()?;
-            let allowed = &session.permissions.subscription_cancel;
-            if !allowed.enabled {
-                return Err(not_allowed("This session may not cancel subscriptions."));
-            }
-            if at == CancelAt::Immediately && allowed.mode != CancelMode::Immediately {
-                return Err(not_allowed(
-                    "This session may only cancel at the end of the period.",
-                ));
-            }
-        }
+        actor.may(Permission::CancelSubscription {
+            immediate: at == CancelAt::Immediately,
+        })?;
         self.changed(
             scope,
             id,
@@ -299,12 +288,7 @@ impl SubscriptionService {
         id: &SubscriptionId,
         actor: Actor<'_>,
     ) -> DomainResult<Subscription> {
-        if let Actor::Customer(session) = &actor {
-            session.require_write()?;
-            if !session.permissions.subscription_cancel.enabled {
-                return Err(not_allowed("This session may not change cancellations."));
-            }
-        }
+        actor.may(Permission::CancelSubscription { immediate: false })?;
         self.changed(
             scope,
             id,
@@ -418,11 +402,9 @@ impl SubscriptionService {
             if let Some(t) = reported {
                 self.events.subscription(t, &s)?;
             }
-            if let Actor::Customer(session) = actor {
-                self.audit.record(
-                    &AuditEvent::by_session(session, action)
-                        .detail("subscription_id", s.id.as_str()),
-                )?;
+            if let Some(entry) = actor.audit(action) {
+                self.audit
+                    .record(&entry.detail("subscription_id", s.id.as_str()))?;
             }
             Ok(s)
         })
@@ -468,11 +450,4 @@ pub struct ChangePreview {
     pub proration: Proration,
     /// Proration lines (immediate changes only): unused time back, remaining time charged.
     pub lines: Vec<LineItem>,
-}
-
-fn not_allowed(message: &str) -> DomainError {
-    DomainError::Forbidden {
-        code: ErrorCode::ActionNotAllowed,
-        message: message.into(),
-    }
 }

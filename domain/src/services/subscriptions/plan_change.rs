@@ -30,12 +30,7 @@ impl SubscriptionService {
         change: PlanChange,
         actor: Actor<'_>,
     ) -> DomainResult<Subscription> {
-        if let Actor::Customer(session) = &actor {
-            session.require_write()?;
-            if !session.permissions.plan_change.enabled {
-                return Err(not_allowed("This session may not change plans."));
-            }
-        }
+        actor.may(crate::actor::Permission::ChangePlan)?;
         self.changed(
             scope,
             id,

@@ -1,0 +1,75 @@
+//! Who asks for a change: the merchant's key, a customer's portal session, or the system (the
+//! billing worker, test clocks). A write a customer can reach takes the actor, and the actor
+//! answers whether it may: the merchant and the system always, a customer only with a writable
+//! session (not an admin preview) that grants the permission. Services audit a customer's
+//! writes by the same actor.
+
+use crate::audit::AuditEvent;
+use crate::portal_session::{CancelMode, PortalSession};
+use crate::{DomainError, DomainResult, ErrorCode};
+
+pub enum Actor<'a> {
+    Merchant,
+    Customer(&'a PortalSession),
+    /// The billing worker or a test clock: no person, never refused.
+    System,
+}
+
+/// What a portal session must be granted to do a write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Cancel, or take back a cancellation; `immediate` asks for `mode: immediately`.
+    CancelSubscription {
+        immediate: bool,
+    },
+    ChangePlan,
+    ManagePaymentMethods,
+    PayInvoices,
+}
+
+impl Actor<'_> {
+    /// Refuses a customer's write the session does not allow (403 `read_only_session` for an
+    /// admin preview, `action_not_allowed` without the permission).
+    pub fn may(&self, permission: Permission) -> DomainResult<()> {
+        let Actor::Customer(session) = self else {
+            return Ok(());
+        };
+        session.require_write()?;
+        let granted = &session.permissions;
+        let refused = match permission {
+            Permission::CancelSubscription { immediate } => {
+                if !granted.subscription_cancel.enabled {
+                    Some("This session may not cancel subscriptions.")
+                } else if immediate && granted.subscription_cancel.mode != CancelMode::Immediately {
+                    Some("This session may only cancel at the end of the period.")
+                } else {
+                    None
+                }
+            }
+            Permission::ChangePlan => {
+                (!granted.plan_change.enabled).then_some("This session may not change plans.")
+            }
+            Permission::ManagePaymentMethods => (!granted.payment_method_manage.enabled)
+                .then_some("This session may not change payment methods."),
+            Permission::PayInvoices => {
+                (!granted.invoice_pay.enabled).then_some("This session may not pay invoices.")
+            }
+        };
+        match refused {
+            None => Ok(()),
+            Some(message) => Err(DomainError::Forbidden {
+                code: ErrorCode::ActionNotAllowed,
+                message: message.into(),
+            }),
+        }
+    }
+
+    /// The audit entry of a customer's write (`None` for the merchant and the system, whose
+    /// keys and runs are recorded elsewhere).
+    pub fn audit(&self, action: &str) -> Option<AuditEvent> {
+        match self {
+            Actor::Customer(session) => Some(AuditEvent::by_session(session, action)),
+            Actor::Merchant | Actor::System => None,
+        }
+    }
+}
