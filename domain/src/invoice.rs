@@ -212,7 +212,7 @@ impl Invoice {
     pub fn finalize_unnumbered(&mut self, now: DateTime<Utc>) {
         self.reprice();
         self.status = InvoiceStatus::Finalized;
-        crate::payment::settle(self, false);
+        self.settle(false);
         self.issued_at = Some(now);
         self.updated_at = now;
     }
@@ -221,6 +221,19 @@ impl Invoice {
     pub fn reprice(&mut self) {
         self.subtotal = self.lines.iter().map(|l| l.amount.clone()).sum();
         self.total = self.currency.round(&self.subtotal);
+    }
+
+    /// Sets the payment status from what is paid (`refunded` once refunds took it to zero).
+    pub fn settle(&mut self, refunded_something: bool) {
+        self.payment_status = if self.amount_paid >= self.total {
+            PaymentStatus::Paid
+        } else if self.amount_paid > BigDecimal::zero() {
+            PaymentStatus::PartiallyPaid
+        } else if refunded_something {
+            PaymentStatus::Refunded
+        } else {
+            PaymentStatus::Unpaid
+        };
     }
 
     pub fn amount_due(&self) -> BigDecimal {

@@ -7,11 +7,10 @@
 //! changes no amount but shows in the history. Over-payment is refused. Refunds of wallet
 //! payments return the credits to the wallet as a new, non-expiring purchased lot.
 
-use bigdecimal::{BigDecimal, RoundingMode, Zero};
+use bigdecimal::{BigDecimal, RoundingMode};
 use chrono::{DateTime, Utc};
 
 use crate::id::{CustomerId, InvoiceId, PaymentId, PaymentMethodId, WalletId};
-use crate::invoice::{Invoice, PaymentStatus};
 use crate::money::Currency;
 
 crate::text_enum! {
@@ -77,19 +76,6 @@ pub fn credits_for(amount: &BigDecimal, rate: &BigDecimal) -> BigDecimal {
     (amount / rate)
         .with_scale_round(18, RoundingMode::Up)
         .normalized()
-}
-
-/// Sets the invoice's payment status from what is paid (`refunded` once refunds took it to zero).
-pub fn settle(invoice: &mut Invoice, refunded_something: bool) {
-    invoice.payment_status = if invoice.amount_paid >= invoice.total {
-        PaymentStatus::Paid
-    } else if invoice.amount_paid > BigDecimal::zero() {
-        PaymentStatus::PartiallyPaid
-    } else if refunded_something {
-        PaymentStatus::Refunded
-    } else {
-        PaymentStatus::Unpaid
-    };
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ pub mod payment_methods;
 pub mod payments;
 pub mod plans;
 pub mod portal_sessions;
+pub mod recovery;
 pub mod subscriptions;
 pub mod usage;
 pub mod wallets;

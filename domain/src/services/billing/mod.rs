@@ -26,8 +26,8 @@ mod clocks;
 mod collection;
 mod runs;
 
+use crate::services::recovery::open_invoices;
 pub use charges::Upcoming;
-pub(crate) use collection::recover;
 use runs::run;
 
 use std::sync::Arc;

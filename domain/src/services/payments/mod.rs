@@ -19,7 +19,7 @@ use crate::id::{CustomerId, InvoiceId, PaymentId, PaymentMethodId, WalletId};
 use crate::invoice::{Invoice, InvoiceStatus};
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
-use crate::payment::{credits_for, settle, Payment, PaymentMethod, PaymentState, Refund};
+use crate::payment::{credits_for, Payment, PaymentMethod, PaymentState, Refund};
 use crate::portal_session::PortalSession;
 use crate::ports::{
     AccountRepo, AuditRepo, CustomerRepo, InvoiceRepo, PaymentFilter, PaymentMethodRepo,
@@ -204,7 +204,7 @@ impl PaymentService {
         else {
             return Ok(());
         };
-        let back = crate::services::billing::recover(
+        let back = crate::services::recovery::recover(
             self.subscriptions.as_ref(),
             self.invoices.as_ref(),
             &invoice.tenant_id,

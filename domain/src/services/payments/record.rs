@@ -136,6 +136,6 @@ pub(super) fn count_toward(
     now: chrono::DateTime<chrono::Utc>,
 ) {
     inv.amount_paid += amount;
-    settle(inv, false);
+    inv.settle(false);
     inv.updated_at = now;
 }

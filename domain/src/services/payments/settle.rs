@@ -137,7 +137,7 @@ impl PaymentService {
                         }
                         pay.amount_refunded += &amount;
                         inv.amount_paid -= &amount;
-                        settle(inv, true);
+                        inv.settle(true);
                         inv.updated_at = now;
                         Ok(refund)
                     })?;
