@@ -94,6 +94,32 @@ pub struct CustomerPatch {
     pub metadata: Option<Metadata>,
 }
 
+impl CustomerPatch {
+    /// The profile fields the patch changes, as a portal session's `profile_update` names them
+    /// (`external_id` and `metadata` are the merchant's alone: `None` when the patch touches
+    /// either).
+    pub fn profile_fields(&self) -> Option<Vec<crate::portal_session::ProfileField>> {
+        use crate::portal_session::ProfileField;
+        if self.external_id.is_some() || self.metadata.is_some() {
+            return None;
+        }
+        Some(
+            [
+                (self.name.is_some(), ProfileField::Name),
+                (self.email.is_some(), ProfileField::Email),
+                (self.phone.is_some(), ProfileField::Phone),
+                (self.address.is_some(), ProfileField::Address),
+                (self.timezone.is_some(), ProfileField::Timezone),
+                (self.billing.is_some(), ProfileField::Billing),
+                (self.auto_pay.is_some(), ProfileField::AutoPay),
+            ]
+            .into_iter()
+            .filter_map(|(given, f)| given.then_some(f))
+            .collect(),
+        )
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct CustomerFilter {
     /// Case-insensitive substring of name, email or external_id.

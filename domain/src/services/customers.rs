@@ -1,10 +1,11 @@
 use std::sync::Arc;
 
-use crate::audit::{actions, AuditEvent};
+use crate::actor::Actor;
+use crate::audit::actions;
 use crate::customer::{Customer, CustomerFilter, CustomerPatch, CustomerStatus, NewCustomer};
 use crate::id::{CustomerId, TestClockId};
 use crate::page::{Page, PageRequest};
-use crate::portal_session::{CustomerRef, PortalSession, ProfileField};
+use crate::portal_session::CustomerRef;
 use crate::ports::{AuditRepo, CustomerRepo, SubscriptionRepo, TestClockRepo, UnitOfWork};
 use crate::scope::CustomerScope;
 use crate::services::webhooks::Events;
@@ -43,28 +44,6 @@ impl CustomerService {
             units,
             events,
         }
-    }
-
-    /// The customer's own change from the portal: only `fields`, each allowed by the session's
-    /// `profile_update`, and audited with the names of the fields (never their values) in the
-    /// same transaction.
-    pub fn update_own(
-        &self,
-        session: &PortalSession,
-        fields: &[ProfileField],
-        patch: CustomerPatch,
-    ) -> DomainResult<Customer> {
-        session.require_write()?;
-        session.require_profile_fields(fields)?;
-        let names: Vec<&str> = fields.iter().map(|f| f.as_str()).collect();
-        self.units.run(&mut || {
-            let c = self.update(&session.tenant_id, &session.customer_id, patch.clone())?;
-            self.audit.record(
-                &AuditEvent::by_session(session, actions::PROFILE_UPDATED)
-                    .detail("fields", names.clone()),
-            )?;
-            Ok(c)
-        })
     }
 
     pub fn create(&self, tenant_id: &str, input: NewCustomer) -> DomainResult<Customer> {
@@ -116,13 +95,29 @@ impl CustomerService {
             .ok_or_else(not_found)
     }
 
-    /// Archived customers are read-only: they keep their history but take no changes.
+    /// Changes a customer; archived customers are read-only (409 `customer_archived`). A
+    /// customer changes their own profile from the portal: only the fields their session's
+    /// `profile_update` allows, audited with the names of the fields (never their values) in
+    /// the same transaction.
     pub fn update(
         &self,
+        actor: &Actor<'_>,
         tenant_id: &str,
         id: &CustomerId,
         patch: CustomerPatch,
     ) -> DomainResult<Customer> {
+        let mut names: Vec<&str> = Vec::new();
+        if let Actor::Customer(session) = actor {
+            session.require_write()?;
+            let fields = patch
+                .profile_fields()
+                .ok_or_else(|| DomainError::Forbidden {
+                    code: ErrorCode::FieldNotAllowed,
+                    message: "external_id and metadata are the merchant's to change".into(),
+                })?;
+            session.require_profile_fields(&fields)?;
+            names = fields.iter().map(|f| f.as_str()).collect();
+        }
         let patch = patch.validate()?;
         self.units.run(&mut || {
             let mut patch = Some(patch.clone());
@@ -137,6 +132,9 @@ impl CustomerService {
                 Ok(())
             })?;
             self.events.customer(EventType::CustomerUpdated, &c)?;
+            if let Some(entry) = actor.audit(actions::PROFILE_UPDATED) {
+                self.audit.record(&entry.detail("fields", names.clone()))?;
+            }
             Ok(c)
         })
     }

@@ -1,6 +1,7 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, patch, post, HttpRequest, HttpResponse};
+use domain::actor::Actor;
 use domain::customer::{CustomerFilter, CustomerPatch, CustomerStatus, NewCustomer};
 use domain::id::parse;
 use domain::FieldError;
@@ -179,7 +180,8 @@ pub async fn update(
         metadata: b.metadata,
     };
     let svc = state.customers.clone();
-    let c = blocking(move || svc.update(&who.tenant_id, &parse(&id)?, patch)).await?;
+    let c =
+        blocking(move || svc.update(&Actor::Merchant, &who.tenant_id, &parse(&id)?, patch)).await?;
     Ok(HttpResponse::Ok().json(CustomerView::from(c)))
 }
 

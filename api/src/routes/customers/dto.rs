@@ -8,7 +8,6 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::routes::common::{list_type, present};
-use domain::portal_session::ProfileField;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -284,19 +283,4 @@ pub struct ProfilePatch {
     pub timezone: Option<String>,
 }
 
-impl ProfilePatch {
-    pub fn fields(&self) -> Vec<ProfileField> {
-        [
-            (self.name.is_some(), ProfileField::Name),
-            (self.email.is_some(), ProfileField::Email),
-            (self.phone.is_some(), ProfileField::Phone),
-            (self.address.is_some(), ProfileField::Address),
-            (self.timezone.is_some(), ProfileField::Timezone),
-            (self.billing.is_some(), ProfileField::Billing),
-            (self.auto_pay.is_some(), ProfileField::AutoPay),
-        ]
-        .into_iter()
-        .filter_map(|(given, f)| given.then_some(f))
-        .collect()
-    }
-}
+impl ProfilePatch {}

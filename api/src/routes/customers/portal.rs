@@ -1,5 +1,6 @@
 use actix_web::web::Data;
 use actix_web::{get, patch, HttpResponse};
+use domain::actor::Actor;
 use domain::customer::CustomerPatch;
 use domain::id::parse;
 
@@ -46,7 +47,6 @@ pub async fn update(
     body: JsonBody<ProfilePatch>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.value;
-    let fields = b.fields();
     let patch = CustomerPatch {
         name: b.name,
         email: b.email,
@@ -58,6 +58,10 @@ pub async fn update(
         ..Default::default()
     };
     let svc = state.customers.clone();
-    let c = blocking(move || svc.update_own(&session, &fields, patch)).await?;
+    let c = blocking(move || {
+        let (tenant, id) = (session.tenant_id.clone(), session.customer_id.clone());
+        svc.update(&Actor::Customer(&session), &tenant, &id, patch)
+    })
+    .await?;
     Ok(HttpResponse::Ok().json(ProfileView::from(c)))
 }
