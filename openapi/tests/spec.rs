@@ -263,7 +263,9 @@ fn fixed_value_sets_are_enums() {
                     .get("description")
                     .and_then(Value::as_str)
                     .is_some_and(|d| {
-                        // "`a`, `b` or `c`" and "`a` (…) or `b`", but not "e.g. `a`, `b`".
+                        // "`a`, `b` or `c`" and "`a` (…) or `b`", but not "e.g. `a`, `b`"; a
+                        // description wrapped over lines reads as one.
+                        let d = d.split_whitespace().collect::<Vec<_>>().join(" ");
                         let ticks = d.matches('`').count();
                         ticks >= 4 && (d.contains("` or `") || d.contains(") or `"))
                     });

@@ -28,6 +28,7 @@ pub struct CreateSubscription {
     /// `anniversary` (periods count from the start or the trial's end, the default) or
     /// `calendar` (from the 1st of the month, January 1st, Monday or midnight, in the
     /// customer's time zone).
+    #[schema(value_type = Option<crate::schema::BillingAnchor>)]
     pub billing_anchor: Option<String>,
     /// `send_invoice` (the default) or `wallet`: invoices are paid from the customer's wallet
     /// in the plan's currency, which must exist.
