@@ -127,28 +127,35 @@ struct OnePathParameterEach;
 
 impl Modify for OnePathParameterEach {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for item in openapi.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                let Some(params) = op.parameters.as_mut() else {
-                    continue;
-                };
-                let mut seen = BTreeSet::new();
-                params.retain(|p| match p {
-                    RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Path) => {
-                        seen.insert(p.name.clone())
-                    }
-                    _ => true,
-                });
-            }
+        each_operation(openapi, |_, op| {
+            let Some(params) = op.parameters.as_mut() else {
+                return;
+            };
+            let mut seen = BTreeSet::new();
+            params.retain(|p| match p {
+                RefOr::T(p) if matches!(p.parameter_in, ParameterIn::Path) => {
+                    seen.insert(p.name.clone())
+                }
+                _ => true,
+            });
+        });
+    }
+}
+
+/// Runs `f` on every operation of the document, with its path.
+fn each_operation(openapi: &mut utoipa::openapi::OpenApi, mut f: impl FnMut(&str, &mut Operation)) {
+    for (path, item) in openapi.paths.paths.iter_mut() {
+        for op in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            f(path, op);
         }
     }
 }
@@ -244,55 +251,43 @@ impl Shape {
 
 impl Modify for ErrorResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        for (path, item) in openapi.paths.paths.iter_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.put,
-                &mut item.patch,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                let implied = Shape::of(path, op).implied();
-                for code in &implied {
-                    op.responses
-                        .responses
-                        .entry(code.status().to_string())
-                        .or_insert_with(|| RefOr::T(Response::new("")));
-                }
-                for (status, response) in op.responses.responses.iter_mut() {
-                    let (RefOr::T(response), Ok(status)) = (response, status.parse::<u16>()) else {
-                        continue;
-                    };
-                    if status < 400 {
-                        if response.description.is_empty() {
-                            response.description = success_description(status).to_owned();
-                        }
-                        continue;
-                    }
-                    let mut codes = codes_in(&response.description);
-                    let declared = codes.clone();
-                    for code in implied.iter().filter(|c| c.status() == status) {
-                        if !codes.iter().any(|c| c == code.as_str()) {
-                            codes.push(code.as_str().to_owned());
-                        }
-                    }
-                    // A status whose handler names no code keeps no example; the spec test
-                    // then fails until the handler documents it.
-                    if codes.is_empty() {
-                        codes.extend(fallback_code(status).map(|c| c.as_str().to_owned()));
-                    }
-                    response.description =
-                        describe(status, &response.description, &declared, &codes);
-                    response.content.insert(
-                        PROBLEM_JSON.to_owned(),
-                        problem_content(status, &codes).into(),
-                    );
-                }
+        each_operation(openapi, |path, op| {
+            let implied = Shape::of(path, op).implied();
+            for code in &implied {
+                op.responses
+                    .responses
+                    .entry(code.status().to_string())
+                    .or_insert_with(|| RefOr::T(Response::new("")));
             }
-        }
+            for (status, response) in op.responses.responses.iter_mut() {
+                let (RefOr::T(response), Ok(status)) = (response, status.parse::<u16>()) else {
+                    continue;
+                };
+                if status < 400 {
+                    if response.description.is_empty() {
+                        response.description = success_description(status).to_owned();
+                    }
+                    continue;
+                }
+                let mut codes = codes_in(&response.description);
+                let declared = codes.clone();
+                for code in implied.iter().filter(|c| c.status() == status) {
+                    if !codes.iter().any(|c| c == code.as_str()) {
+                        codes.push(code.as_str().to_owned());
+                    }
+                }
+                // A status whose handler names no code keeps no example; the spec test
+                // then fails until the handler documents it.
+                if codes.is_empty() {
+                    codes.extend(fallback_code(status).map(|c| c.as_str().to_owned()));
+                }
+                response.description = describe(status, &response.description, &declared, &codes);
+                response.content.insert(
+                    PROBLEM_JSON.to_owned(),
+                    problem_content(status, &codes).into(),
+                );
+            }
+        });
     }
 }
 
@@ -314,14 +309,7 @@ fn describe(status: u16, given: &str, declared: &[String], codes: &[String]) -> 
         .and_then(|s| s.canonical_reason())
         .unwrap_or("Error");
     let extra: Vec<_> = codes.iter().filter(|c| !declared.contains(c)).collect();
-    let list = |cs: &[&String]| {
-        let quoted: Vec<String> = cs.iter().map(|c| format!("`{c}`")).collect();
-        match quoted.split_last() {
-            Some((last, [])) => last.clone(),
-            Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
-            None => String::new(),
-        }
-    };
+    let list = |cs: &[&String]| crate::routes::common::either(cs.iter().map(|c| c.as_str()));
     // Every 429 tells the client when to come back.
     let after = if status == 429 {
         "; see `Retry-After`"

@@ -150,11 +150,13 @@ pub fn choices<T>() -> String
 where
     T: strum::VariantArray + Copy + Into<&'static str>,
 {
-    let forms: Vec<String> = T::VARIANTS
-        .iter()
-        .map(|v| format!("`{}`", Into::<&'static str>::into(*v)))
-        .collect();
-    match forms.split_last() {
+    either(T::VARIANTS.iter().map(|v| Into::<&'static str>::into(*v)))
+}
+
+/// Words as a sentence of choices, each in backticks: "`a`, `b` or `c`".
+pub fn either<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
+    let quoted: Vec<String> = words.into_iter().map(|w| format!("`{w}`")).collect();
+    match quoted.split_last() {
         Some((last, [])) => last.clone(),
         Some((last, rest)) => format!("{} or {last}", rest.join(", ")),
         None => String::new(),
