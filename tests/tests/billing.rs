@@ -62,6 +62,16 @@ async fn ready(s: &TestServer, clock: &str, to: &str) -> Value {
     }
 }
 
+/// A public USD plan billed every day at 1.00 (code `daily`): many boundaries in a short advance.
+async fn daily_plan(s: &TestServer) {
+    created(
+        s,
+        "/v1/plans",
+        json!({"code": "daily", "name": "Daily", "currency": "USD", "interval": "day", "amount": "1.00"}),
+    )
+    .await;
+}
+
 async fn get(s: &TestServer, path: &str) -> Value {
     let r = send(s.admin(Method::GET, path)).await;
     assert_eq!(r.status, 200, "GET {path}: {}", r.body);
@@ -468,12 +478,7 @@ async fn dunning_retries_then_cancels_and_payment_recovers(s: TestServer) {
 /// A server that was down for three daily periods: its worker (every second here) bills each
 /// missed boundary once, in order, and nothing more on later passes.
 async fn the_worker_catches_up_missed_periods_once(s: TestServer) {
-    created(
-        &s,
-        "/v1/plans",
-        json!({"code": "daily", "name": "Daily", "currency": "USD", "interval": "day", "amount": "1.00"}),
-    )
-    .await;
+    daily_plan(&s).await;
     let cus = customer(&s, json!({"name": "Daily"})).await;
     let sub = id(&created(
         &s,
@@ -537,12 +542,7 @@ async fn the_worker_catches_up_missed_periods_once(s: TestServer) {
 /// could leave it): that failure is undone alone, recorded with its reason and set aside for an
 /// hour, while the other two renew in the same pass; later passes do not retry it in a loop.
 async fn a_failing_renewal_is_reported_and_blocks_no_other(s: TestServer) {
-    created(
-        &s,
-        "/v1/plans",
-        json!({"code": "daily", "name": "Daily", "currency": "USD", "interval": "day", "amount": "1.00"}),
-    )
-    .await;
+    daily_plan(&s).await;
     let mut subs = Vec::new();
     for name in ["Ann", "Ben", "Cat"] {
         let cus = customer(&s, json!({"name": name})).await;
@@ -860,12 +860,7 @@ async fn a_payment_racing_a_dunning_retry_pays_once(s: TestServer) {
 /// advance goes at most two intervals of the shortest running subscription (two years with
 /// none); another advance while one runs is refused.
 async fn a_clock_advances_in_the_background_within_its_bound(s: TestServer) {
-    created(
-        &s,
-        "/v1/plans",
-        json!({"code": "daily", "name": "Daily", "currency": "USD", "interval": "day", "amount": "1"}),
-    )
-    .await;
+    daily_plan(&s).await;
     created(
         &s,
         "/v1/plans",
@@ -938,12 +933,7 @@ async fn a_clock_advances_in_the_background_within_its_bound(s: TestServer) {
 /// A clock left `advancing` by a worker that went away (its lease ran out) is taken up by the
 /// billing worker and reaches its target, billing each boundary once.
 async fn a_clock_left_advancing_is_taken_up_again(s: TestServer) {
-    created(
-        &s,
-        "/v1/plans",
-        json!({"code": "daily", "name": "Daily", "currency": "USD", "interval": "day", "amount": "1"}),
-    )
-    .await;
+    daily_plan(&s).await;
     let c = clock(&s, "2027-01-01T00:00:00Z").await;
     let cus = customer(&s, json!({"name": "Orphan", "test_clock": c})).await;
     created(
@@ -971,12 +961,7 @@ async fn a_clock_left_advancing_is_taken_up_again(s: TestServer) {
 /// A customer archived before archiving refused running subscriptions (here: by hand in the
 /// database) is never billed again: the next boundary ends the subscription, no invoice.
 async fn an_archived_customer_is_never_billed_again(s: TestServer) {
-    created(
-        &s,
-        "/v1/plans",
-        json!({"code": "daily", "name": "Daily", "currency": "USD", "interval": "day", "amount": "1"}),
-    )
-    .await;
+    daily_plan(&s).await;
     let c = clock(&s, "2027-01-01T00:00:00Z").await;
     let cus = customer(&s, json!({"name": "Gone", "test_clock": c})).await;
     let sub = id(&created(
