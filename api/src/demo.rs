@@ -189,7 +189,7 @@ pub fn seed(state: &AppState) -> DomainResult<DemoLogin> {
 /// was created with (a merchant's own branding is never overwritten). Returns the name.
 fn seed_merchant(state: &AppState, tenant: &str) -> DomainResult<String> {
     let account = state.accounts.get(tenant)?;
-    if account.name != "default" {
+    if account.name != domain::account::FIRST_ACCOUNT_NAME {
         return Ok(account.name);
     }
     let named = state.accounts.update(

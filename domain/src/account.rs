@@ -10,6 +10,9 @@ use crate::error::check_text;
 use crate::portal_session::{is_web_url, Permissions, Sections};
 use crate::{DomainError, DomainResult, FieldError};
 
+/// The name the first account gets on an empty database, until the merchant names it.
+pub const FIRST_ACCOUNT_NAME: &str = "default";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Account {
     pub id: String,

@@ -47,9 +47,13 @@ impl ApiKeyService {
         };
         let tenant_id = id::new_id(id::TENANT);
         let key = new_key_row(&tenant_id, "bootstrap", &new);
-        let created =
-            self.repo
-                .create_tenant(&tenant_id, "default", &key, &new.secret_hash, true)?;
+        let created = self.repo.create_tenant(
+            &tenant_id,
+            crate::account::FIRST_ACCOUNT_NAME,
+            &key,
+            &new.secret_hash,
+            true,
+        )?;
         Ok(created.then_some((key, new.plaintext)))
     }
 
