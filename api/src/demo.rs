@@ -21,6 +21,7 @@ use std::str::FromStr;
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use domain::account::AccountPatch;
+use domain::actor::Actor;
 use domain::customer::{Address, BillingDetails, NewCustomer};
 use domain::page::PageRequest;
 use domain::payment::{PaymentMethod, PaymentState};
@@ -34,7 +35,7 @@ use domain::ports::{InvoiceFilter, MethodFilter, PlanFilter};
 use domain::scope::{CustomerScope, Scope};
 use domain::services::api_keys::Principal;
 use domain::services::invoices::NewInvoice;
-use domain::services::payments::NewPayment;
+use domain::services::payments::{NewPayment, PaymentSource};
 use domain::services::plans::NewPlan;
 use domain::services::subscriptions::NewSubscription;
 use domain::services::usage::NewFeature;
@@ -385,13 +386,15 @@ fn seed_invoices(state: &AppState, tenant: &str, cus: &str, wallet: &str) -> Dom
             state.invoices.finalize(tenant, &parse(&created.id)?)
         })
     };
-    let payment = |amount: &str, method, wallet_id: Option<&str>| NewPayment {
-        amount: dec(amount),
-        method,
-        wallet_id: wallet_id.map(str::to_owned),
-        reference: None,
-        status: PaymentState::Succeeded,
-        failure_reason: None,
+    let payment = |amount: &str, method, wallet_id: Option<&str>| {
+        PaymentSource::Recorded(NewPayment {
+            amount: dec(amount),
+            method,
+            wallet_id: wallet_id.map(str::to_owned),
+            reference: None,
+            status: PaymentState::Succeeded,
+            failure_reason: None,
+        })
     };
     let paid = invoice(
         "Onboarding",
@@ -404,6 +407,7 @@ fn seed_invoices(state: &AppState, tenant: &str, cus: &str, wallet: &str) -> Dom
     )?;
     clock::as_of(days_ago(35), || {
         state.payments.pay(
+            &Actor::Merchant,
             tenant,
             &parse(&paid.id)?,
             payment("74.00", PaymentMethod::Wallet, Some(wallet)),
@@ -426,6 +430,7 @@ fn seed_invoices(state: &AppState, tenant: &str, cus: &str, wallet: &str) -> Dom
     )?;
     clock::as_of(days_ago(1), || {
         state.payments.pay(
+            &Actor::Merchant,
             tenant,
             &parse(&partly.id)?,
             payment("30.00", PaymentMethod::External, None),

@@ -1,6 +1,7 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpRequest, HttpResponse};
+use domain::actor::Actor;
 use domain::id::parse;
 use domain::services::payments::Settlement;
 
@@ -51,7 +52,7 @@ pub async fn pay(
     idempotency::run(&state, &who, &req, &body.raw, move || {
         Ok((
             StatusCode::CREATED,
-            PaymentResult::from(svc.pay(&tenant, &parse(&id)?, input)?),
+            PaymentResult::from(svc.pay(&Actor::Merchant, &tenant, &parse(&id)?, input)?),
         ))
     })
     .await

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::money::{canonical, Currency};
 use domain::payment::{Payment, PaymentMethod, PaymentState, Refund};
 use domain::ports::PaymentFilter;
+use domain::services::payments::PaymentSource;
 use domain::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -135,7 +136,7 @@ pub struct PortalPayInvoice {
 impl CreatePayment {
     /// The payment the merchant records: a wallet or external payment, succeeded or failed
     /// (pending payments come from the portal only).
-    pub fn into_new(self) -> Result<domain::services::payments::NewPayment, ApiError> {
+    pub fn into_new(self) -> Result<PaymentSource, ApiError> {
         use domain::payment::{PaymentMethod, PaymentState};
         let bad = |f: &str, m: String| ApiError::validation(vec![FieldError::new(f, m)]);
         let one_of = |set: &[&str]| format!("must be {}", set.join(" or "));
@@ -158,28 +159,22 @@ impl CreatePayment {
                     )
                 })?,
         };
-        Ok(domain::services::payments::NewPayment {
-            amount: decimal("amount", &self.amount)?,
-            method,
-            wallet_id: self.wallet_id,
-            reference: self.reference,
-            status,
-            failure_reason: self.failure_reason,
-        })
+        Ok(PaymentSource::Recorded(
+            domain::services::payments::NewPayment {
+                amount: decimal("amount", &self.amount)?,
+                method,
+                wallet_id: self.wallet_id,
+                reference: self.reference,
+                status,
+                failure_reason: self.failure_reason,
+            },
+        ))
     }
-}
-
-/// How the customer pays, as the request chose it.
-pub enum PortalPay {
-    /// From a wallet (theirs in the invoice's currency unless named), some or all of it.
-    Wallet(domain::services::payments::CustomerPayment),
-    /// With a saved method (their default unless named): a pending payment.
-    SavedMethod(Option<domain::id::PaymentMethodId>),
 }
 
 impl PortalPayInvoice {
     /// The choice the body makes; a field of the other source is refused, naming it.
-    pub fn into_request(self) -> Result<PortalPay, ApiError> {
+    pub fn into_request(self) -> Result<PaymentSource, ApiError> {
         let source = self.source;
         let misplaced = |fields: &[(&str, bool)]| -> Vec<FieldError> {
             fields
@@ -210,9 +205,9 @@ impl PortalPayInvoice {
                 .as_deref()
                 .map(domain::id::parse)
                 .transpose()?;
-            return Ok(PortalPay::SavedMethod(method));
+            return Ok(PaymentSource::SavedMethod(method));
         }
-        Ok(PortalPay::Wallet(
+        Ok(PaymentSource::Wallet(
             domain::services::payments::CustomerPayment {
                 wallet_id: self
                     .wallet_id

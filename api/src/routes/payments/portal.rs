@@ -2,6 +2,7 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::HttpRequest;
 use actix_web::{get, post, HttpResponse};
+use domain::actor::Actor;
 use domain::id::{parse, InvoiceId};
 use domain::ports::PaymentFilter;
 
@@ -11,9 +12,7 @@ use crate::idempotency;
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
 use crate::routes::paths;
-use crate::routes::payments::dto::{
-    PaymentList, PaymentResult, PaymentView, PortalPay, PortalPayInvoice,
-};
+use crate::routes::payments::dto::{PaymentList, PaymentResult, PaymentView, PortalPayInvoice};
 use crate::state::AppState;
 
 /// Pay one of the customer's invoices, if the session's `invoice_pay` permission allows it
@@ -52,12 +51,12 @@ pub async fn pay(
     let invoice: InvoiceId = parse(&id)?;
     let (svc, who) = (state.payments.clone(), session.clone());
     idempotency::run_for_customer(&state, &session, &req, &body.raw, move || {
-        let paid = match &how {
-            PortalPay::SavedMethod(method) => {
-                svc.request_as_customer(&who, &invoice, method.as_ref())?
-            }
-            PortalPay::Wallet(p) => svc.pay_as_customer(&who, &invoice, p.clone())?,
-        };
+        let paid = svc.pay(
+            &Actor::Customer(&who),
+            &who.tenant_id,
+            &invoice,
+            how.clone(),
+        )?;
         Ok((StatusCode::CREATED, PaymentResult::from(paid)))
     })
     .await

@@ -13,6 +13,7 @@ use std::sync::Arc;
 
 use bigdecimal::{BigDecimal, Zero};
 
+use crate::actor::{Actor, Permission};
 use crate::audit::{actions, AuditEvent};
 use crate::error::check_text;
 use crate::id::{CustomerId, InvoiceId, PaymentId, PaymentMethodId, WalletId};
@@ -71,7 +72,19 @@ pub enum Settlement {
     Fail { failure_reason: String },
 }
 
-/// What a customer pays from the portal.
+/// How an invoice is paid.
+#[derive(Debug, Clone)]
+pub enum PaymentSource {
+    /// The merchant records a payment it took (any method and outcome).
+    Recorded(NewPayment),
+    /// From a wallet of the invoice's customer, some or all of what is due.
+    Wallet(CustomerPayment),
+    /// With a saved method (the customer's default unless named): a pending payment the
+    /// merchant's payment page completes.
+    SavedMethod(Option<PaymentMethodId>),
+}
+
+/// What a customer pays from a wallet in the portal.
 #[derive(Debug, Clone, Default)]
 pub struct CustomerPayment {
     /// Default: the customer's active wallet in the invoice's currency.
@@ -130,26 +143,38 @@ impl PaymentService {
         }
     }
 
+    /// Pays an invoice, as `actor` may: the merchant records any payment
+    /// ([`PaymentSource::Recorded`]); a customer's session pays one of its own invoices from a
+    /// wallet or starts a payment with a saved method, if it grants `invoice_pay` (see
+    /// `portal.rs`). Paying a subscription's last open invoice brings a past-due subscription
+    /// back to active, in the same transaction.
     pub fn pay(
         &self,
+        actor: &Actor<'_>,
         tenant_id: &str,
         invoice_id: &InvoiceId,
-        p: NewPayment,
+        source: PaymentSource,
     ) -> DomainResult<(Invoice, Payment)> {
-        self.pay_at(tenant_id, invoice_id, p, clock::now())
-    }
-
-    /// Records a payment made at `now`. Paying a subscription's last open invoice brings a
-    /// past-due subscription back to active, in the same transaction.
-    pub fn pay_at(
-        &self,
-        tenant_id: &str,
-        invoice_id: &InvoiceId,
-        p: NewPayment,
-        now: chrono::DateTime<chrono::Utc>,
-    ) -> DomainResult<(Invoice, Payment)> {
-        self.units
-            .run(&mut || self.record_and_recover(tenant_id, invoice_id, p.clone(), now))
+        actor.may(Permission::PayInvoices)?;
+        let now = clock::now();
+        match (actor, source) {
+            (Actor::Customer(session), PaymentSource::Wallet(p)) => {
+                self.pay_from_wallet(session, invoice_id, p, now)
+            }
+            (Actor::Customer(session), PaymentSource::SavedMethod(method)) => {
+                self.request_with_method(session, invoice_id, method.as_ref(), now)
+            }
+            (Actor::Customer(_), PaymentSource::Recorded(_)) => Err(DomainError::Forbidden {
+                code: ErrorCode::ActionNotAllowed,
+                message: "A customer cannot record a payment.".into(),
+            }),
+            (Actor::Merchant | Actor::System, PaymentSource::Recorded(p)) => self
+                .units
+                .run(&mut || self.record_and_recover(tenant_id, invoice_id, p.clone(), now)),
+            (Actor::Merchant | Actor::System, _) => Err(DomainError::internal(
+                "the merchant's payments are recorded, not started from a session",
+            )),
+        }
     }
 
     /// `record`, then, when that paid the invoice off, brings its subscription back from past

@@ -4,19 +4,17 @@
 use super::*;
 
 impl PaymentService {
-    /// Pays one of the session customer's finalized invoices from their wallet, if the
-    /// session's `invoice_pay` permission allows it: the merchant's wallet payment (same
-    /// guards, same debit, same recovery of a past-due subscription), in one transaction and
-    /// audited. Without `wallet_id`, the customer's active wallet in the invoice's currency;
-    /// without `amount`, what is left to pay.
-    pub fn pay_as_customer(
+    /// Pays one of the session customer's finalized invoices from their wallet: the merchant's
+    /// wallet payment (same guards, same debit, same recovery of a past-due subscription), in
+    /// one transaction and audited. Without `wallet_id`, the customer's active wallet in the
+    /// invoice's currency; without `amount`, what is left to pay.
+    pub(super) fn pay_from_wallet(
         &self,
         session: &PortalSession,
         invoice_id: &InvoiceId,
         p: CustomerPayment,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> DomainResult<(Invoice, Payment)> {
-        may_pay(session)?;
-        let now = clock::now();
         self.units.run(&mut || {
             let invoice = self.payable_by(session, invoice_id)?;
             let wallet_id = match &p.wallet_id {
@@ -73,18 +71,17 @@ impl PaymentService {
     }
 
     /// Starts paying one of the session customer's invoices with a saved payment method
-    /// (`method`, or their default), if the session's `invoice_pay` permission allows it: a
-    /// `pending` payment of what is left to pay, with the URL of the merchant's payment page
+    /// (`method`, or their default): a `pending` payment of what is left to pay, with the URL of the merchant's payment page
     /// for it (the account's `payment_url_template`). The merchant's backend confirms or fails
     /// it when its provider reports. An invoice has at most one pending payment: asking again
     /// returns the same one. Audited as `invoice.payment_requested`.
-    pub fn request_as_customer(
+    pub(super) fn request_with_method(
         &self,
         session: &PortalSession,
         invoice_id: &InvoiceId,
         method: Option<&PaymentMethodId>,
+        now: chrono::DateTime<chrono::Utc>,
     ) -> DomainResult<(Invoice, Payment)> {
-        may_pay(session)?;
         let template = self
             .accounts
             .get(&session.tenant_id)?
@@ -93,7 +90,6 @@ impl PaymentService {
                 code: ErrorCode::OnlinePaymentUnavailable,
                 message: "The merchant has not set up online payment: pay from a wallet.".into(),
             })?;
-        let now = clock::now();
         self.units.run(&mut || {
             let invoice = self.payable_by(session, invoice_id)?;
             let pending = PaymentFilter {
@@ -220,9 +216,4 @@ impl PaymentService {
         self.report(&invoice, &payment)?;
         Ok((invoice, payment))
     }
-}
-
-/// A portal session may pay: not an admin preview, and `invoice_pay` granted.
-pub(super) fn may_pay(session: &PortalSession) -> DomainResult<()> {
-    crate::actor::Actor::Customer(session).may(crate::actor::Permission::PayInvoices)
 }
