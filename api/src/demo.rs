@@ -15,7 +15,7 @@
 //! previous demo session). The history is written through the services as it would have been
 //! at its dates (`domain::clock::as_of`).
 
-use domain::id::parse;
+use domain::id::{parse, TenantId};
 use std::str::FromStr;
 
 use bigdecimal::BigDecimal;
@@ -188,7 +188,7 @@ pub fn seed(state: &AppState) -> DomainResult<DemoLogin> {
 
 /// The merchant's name, colours and support contacts, when the account still has the name it
 /// was created with (a merchant's own branding is never overwritten). Returns the name.
-fn seed_merchant(state: &AppState, tenant: &str) -> DomainResult<String> {
+fn seed_merchant(state: &AppState, tenant: &TenantId) -> DomainResult<String> {
     let account = state.accounts.get(tenant)?;
     if account.name != domain::account::FIRST_ACCOUNT_NAME {
         return Ok(account.name);
@@ -212,7 +212,7 @@ fn seed_merchant(state: &AppState, tenant: &str) -> DomainResult<String> {
 }
 
 /// Three public monthly plans in USD, Starter, Pro and Scale, unless their codes exist.
-fn seed_plans(state: &AppState, tenant: &str) -> DomainResult<()> {
+fn seed_plans(state: &AppState, tenant: &TenantId) -> DomainResult<()> {
     let existing: Vec<String> = state
         .plans
         .list(
@@ -293,7 +293,7 @@ fn seed_card(state: &AppState, owner: &CustomerScope) -> DomainResult<()> {
 
 /// A USD wallet (1 credit = 0.01 USD): purchased and expiring promotional credits, one debit,
 /// each at its date in the past weeks.
-fn seed_wallet(state: &AppState, tenant: &str, cus: &str) -> DomainResult<String> {
+fn seed_wallet(state: &AppState, tenant: &TenantId, cus: &str) -> DomainResult<String> {
     let now = clock::now();
     let days_ago = |d: i64| now - Duration::days(d);
     let w = clock::as_of(days_ago(45), || {
@@ -357,7 +357,7 @@ fn seed_wallet(state: &AppState, tenant: &str, cus: &str) -> DomainResult<String
 
 /// Three finalized invoices, each issued, due and paid at its own date: one paid from the
 /// wallet, one overdue, one partly paid and due in a few days.
-fn seed_invoices(state: &AppState, tenant: &str, cus: &str, wallet: &str) -> DomainResult<()> {
+fn seed_invoices(state: &AppState, tenant: &TenantId, cus: &str, wallet: &str) -> DomainResult<()> {
     let now = clock::now();
     let days_ago = |d: i64| now - Duration::days(d);
     // Issued `issued` days ago, due `due` days ago (negative: still to come).
@@ -440,7 +440,7 @@ fn seed_invoices(state: &AppState, tenant: &str, cus: &str, wallet: &str) -> Dom
 }
 
 /// Two features and 30 days of usage on a grid of four hours a day.
-fn seed_usage(state: &AppState, tenant: &str, cus: &str) -> DomainResult<()> {
+fn seed_usage(state: &AppState, tenant: &TenantId, cus: &str) -> DomainResult<()> {
     let features = [
         (
             "api_calls",

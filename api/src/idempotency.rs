@@ -64,7 +64,7 @@ where
 /// Keys are stored per account, prefixed with `namespace`.
 async fn run_keyed<T, F>(
     state: &AppState,
-    tenant_id: &str,
+    tenant_id: &domain::id::TenantId,
     namespace: &str,
     req: &HttpRequest,
     body: &[u8],
@@ -90,7 +90,7 @@ where
         })?
         .to_owned();
     let claim = Claim {
-        tenant_id: tenant_id.to_owned(),
+        tenant_id: tenant_id.clone(),
         key: format!("{namespace}{key}"),
         fingerprint: fingerprint(req.method().as_str(), req.path(), body),
         now: domain::clock::now(),

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use api::config::Config;
 use api::server;
 use clap::{Parser, Subcommand};
+use domain::id::TenantId;
 use domain::page::PageRequest;
 use storage::Store;
 
@@ -192,9 +193,9 @@ fn keys(config: &Config, command: KeysCommand) -> AnyResult {
         ..config.clone()
     })?;
     let svc = &state.api_keys;
-    let tenant_of = |given: Option<String>| -> Result<String, Box<dyn std::error::Error>> {
+    let tenant_of = |given: Option<String>| -> Result<TenantId, Box<dyn std::error::Error>> {
         if let Some(t) = given {
-            return Ok(t);
+            return Ok(t.into());
         }
         match svc.tenant_ids()?.as_slice() {
             [only] => Ok(only.clone()),

@@ -220,7 +220,7 @@ impl TokenCodec for PasetoCodec {
             .with_timezone(&Utc);
         Ok(TokenClaims {
             session_id: text("sid")?,
-            tenant_id: text("tid")?,
+            tenant_id: text("tid")?.into(),
             customer_id: text("cid")?,
             expires_at,
         })

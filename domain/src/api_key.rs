@@ -15,7 +15,7 @@ use crate::{DomainError, DomainResult};
 #[derive(Debug, Clone)]
 pub struct ApiKey {
     pub id: ApiKeyId,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub name: String,
     /// `sk_<lookup id>`: safe to show in lists and logs.
     pub prefix: String,

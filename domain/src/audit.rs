@@ -8,7 +8,7 @@ use crate::id;
 #[derive(Debug, Clone)]
 pub struct AuditEvent {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub occurred_at: DateTime<Utc>,
     /// e.g. `portal_session.created`.
     pub action: String,
@@ -21,10 +21,10 @@ pub struct AuditEvent {
 }
 
 impl AuditEvent {
-    pub fn new(tenant_id: &str, action: &str, actor: String) -> Self {
+    pub fn new(tenant_id: &crate::id::TenantId, action: &str, actor: String) -> Self {
         Self {
             id: id::new_id(id::AUDIT_EVENT),
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.clone(),
             occurred_at: crate::clock::now(),
             action: action.to_owned(),
             actor,

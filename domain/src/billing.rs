@@ -340,7 +340,7 @@ mod tests {
 
     fn sub(p: &Plan, anchor: BillingAnchor, now: &str) -> Subscription {
         Subscription::start(
-            "t",
+            &"t".into(),
             CustomerId::new(),
             p,
             0,

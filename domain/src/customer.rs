@@ -42,7 +42,7 @@ pub struct BillingDetails {
 #[derive(Debug, Clone)]
 pub struct Customer {
     pub id: CustomerId,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub external_id: Option<String>,
     pub name: String,
     pub email: Option<String>,

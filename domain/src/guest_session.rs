@@ -12,7 +12,7 @@ use crate::portal_session::{EndReason, Refusal};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GuestSession {
     pub id: GuestSessionId,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub return_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,

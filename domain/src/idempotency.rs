@@ -25,7 +25,7 @@ pub struct StoredResponse {
 /// The request claiming a key.
 #[derive(Debug, Clone)]
 pub struct Claim {
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub key: String,
     pub fingerprint: String,
     pub now: DateTime<Utc>,
@@ -91,7 +91,7 @@ pub fn fingerprint(method: &str, path: &str, body: &[u8]) -> String {
 
 /// A 64-bit number naming (tenant, key), for databases that lock by number (PostgreSQL's
 /// advisory locks). A collision at worst tells a request that its key is in progress.
-pub fn lock_id(tenant_id: &str, key: &str) -> i64 {
+pub fn lock_id(tenant_id: &crate::id::TenantId, key: &str) -> i64 {
     let mut h = Sha256::new();
     h.update(tenant_id.as_bytes());
     h.update([0]);

@@ -141,7 +141,7 @@ pub fn check_amounts(currency: Currency, lines: &[LineItem]) -> DomainResult<()>
 #[derive(Debug, Clone)]
 pub struct Invoice {
     pub id: InvoiceId,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub customer_id: CustomerId,
     pub number: Option<String>,
     pub status: InvoiceStatus,
@@ -169,7 +169,7 @@ pub struct Invoice {
 impl Invoice {
     /// A draft of `lines` for the customer.
     pub fn draft(
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         customer_id: CustomerId,
         currency: Currency,
         lines: Vec<LineItem>,
@@ -177,7 +177,7 @@ impl Invoice {
     ) -> Self {
         let mut invoice = Invoice {
             id: InvoiceId::new(),
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.clone(),
             customer_id,
             number: None,
             status: InvoiceStatus::Draft,
@@ -318,7 +318,7 @@ mod tests {
         .unwrap();
         let now = Utc::now();
         let mut inv = Invoice::draft(
-            "t",
+            &"t".into(),
             CustomerId::new(),
             Currency::parse(currency).unwrap(),
             lines,

@@ -38,7 +38,7 @@ crate::text_enum! {
 #[derive(Debug, Clone)]
 pub struct Payment {
     pub id: PaymentId,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub invoice_id: InvoiceId,
     pub customer_id: CustomerId,
     pub amount: BigDecimal,
@@ -61,7 +61,7 @@ pub struct Payment {
 #[derive(Debug, Clone)]
 pub struct Refund {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub payment_id: PaymentId,
     pub invoice_id: InvoiceId,
     pub amount: BigDecimal,

@@ -32,7 +32,7 @@ crate::text_enum! {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PaymentMethod {
     pub id: PaymentMethodId,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub customer_id: CustomerId,
     pub kind: MethodType,
     pub provider: String,
@@ -83,7 +83,7 @@ const MAX_TEXT: usize = 200;
 
 impl PaymentMethod {
     pub fn new(
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         customer_id: CustomerId,
         input: NewPaymentMethod,
         now: DateTime<Utc>,
@@ -115,7 +115,7 @@ impl PaymentMethod {
         }
         Ok(Self {
             id: PaymentMethodId::new(),
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.clone(),
             customer_id,
             kind: input.kind,
             provider: input.provider,
@@ -324,7 +324,7 @@ mod tests {
     #[test]
     fn a_card_expires_after_the_last_day_of_its_month() {
         let pm = PaymentMethod::new(
-            "ten",
+            &"ten".into(),
             CustomerId::new(),
             card(Some((11, 2026))),
             at(2026, 1, 1),
@@ -346,7 +346,7 @@ mod tests {
         let mut input = card(None);
         input.display.holder_name = Some("Ada 4242424242424242".into());
         input.display.bank_name = Some("Bank 5555 5555 5555 4444".into());
-        let err = PaymentMethod::new("ten", CustomerId::new(), input, at(2026, 1, 1)).unwrap_err();
+        let err = PaymentMethod::new(&"ten".into(), CustomerId::new(), input, at(2026, 1, 1)).unwrap_err();
         let DomainError::Validation(e) = err else {
             panic!("expected validation errors")
         };
@@ -358,7 +358,7 @@ mod tests {
     fn card_numbers_are_refused_as_references() {
         let mut input = card(None);
         input.provider_reference = "4242 4242 4242 4242".into();
-        let err = PaymentMethod::new("ten", CustomerId::new(), input, at(2026, 1, 1)).unwrap_err();
+        let err = PaymentMethod::new(&"ten".into(), CustomerId::new(), input, at(2026, 1, 1)).unwrap_err();
         assert!(matches!(err, DomainError::Validation(e) if e[0].field == "provider_reference"));
         // A digit string that fails the Luhn check is some other reference.
         assert!(!looks_like_card_number("4242424242424241"));
@@ -369,7 +369,7 @@ mod tests {
     fn detaching_clears_the_default_and_happens_once() {
         let mut input = card(None);
         input.make_default = true;
-        let mut pm = PaymentMethod::new("ten", CustomerId::new(), input, at(2026, 1, 1)).unwrap();
+        let mut pm = PaymentMethod::new(&"ten".into(), CustomerId::new(), input, at(2026, 1, 1)).unwrap();
         pm.detach(at(2026, 2, 1)).unwrap();
         assert!(!pm.is_default);
         assert_eq!(pm.status_at(at(2026, 2, 1)), MethodStatus::Detached);
@@ -381,7 +381,7 @@ mod tests {
         let mut input = card(Some((13, 1999)));
         input.display.last4 = Some("42a2".into());
         let Err(DomainError::Validation(errors)) =
-            PaymentMethod::new("ten", CustomerId::new(), input, at(2026, 1, 1))
+            PaymentMethod::new(&"ten".into(), CustomerId::new(), input, at(2026, 1, 1))
         else {
             panic!("expected validation errors");
         };

@@ -62,7 +62,7 @@ crate::text_enum! {
 #[derive(Debug, Clone)]
 pub struct Plan {
     pub id: PlanId,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     /// Unique per account; how merchants and subscriptions name the plan.
     pub code: String,
     pub name: String,

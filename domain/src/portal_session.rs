@@ -187,7 +187,7 @@ crate::text_enum! {
 #[derive(Debug, Clone)]
 pub struct PortalSession {
     pub id: PortalSessionId,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub customer_id: CustomerId,
     pub mode: SessionMode,
     pub return_url: Option<String>,
@@ -356,7 +356,7 @@ pub(crate) fn is_web_url(url: &str, https_only: bool) -> bool {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TokenClaims {
     pub session_id: String,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub customer_id: String,
     pub expires_at: DateTime<Utc>,
 }

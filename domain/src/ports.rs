@@ -18,7 +18,7 @@ pub trait ApiKeyRepo: Send + Sync {
     /// tenant exists yet (safe when several nodes start at once). Returns whether it did.
     fn create_tenant(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         tenant_name: &str,
         key: &ApiKey,
         secret_hash: &str,
@@ -28,12 +28,12 @@ pub trait ApiKeyRepo: Send + Sync {
     fn find_by_prefix(&self, prefix: &str) -> DomainResult<Option<StoredKey>>;
     /// Records use at most once a minute per key, to keep authentication read-only.
     fn touch(&self, key_id: &str, now: DateTime<Utc>) -> DomainResult<()>;
-    fn list(&self, tenant_id: &str, page: &PageRequest) -> DomainResult<Page<ApiKey>>;
-    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<ApiKey>>;
+    fn list(&self, tenant_id: &crate::id::TenantId, page: &PageRequest) -> DomainResult<Page<ApiKey>>;
+    fn get(&self, tenant_id: &crate::id::TenantId, id: &str) -> DomainResult<Option<ApiKey>>;
     /// Revokes a key unless it is the tenant's last active one. Atomic.
-    fn revoke(&self, tenant_id: &str, id: &str, now: DateTime<Utc>) -> DomainResult<ApiKey>;
+    fn revoke(&self, tenant_id: &crate::id::TenantId, id: &str, now: DateTime<Utc>) -> DomainResult<ApiKey>;
     /// Ids of all tenants (for the CLI).
-    fn tenant_ids(&self) -> DomainResult<Vec<String>>;
+    fn tenant_ids(&self) -> DomainResult<Vec<crate::id::TenantId>>;
 }
 
 /// Mutation applied to a customer inside the repository's transaction, with the row locked.
@@ -42,25 +42,25 @@ pub type CustomerChange<'a> = &'a mut dyn FnMut(&mut Customer) -> DomainResult<(
 pub trait CustomerRepo: Send + Sync {
     /// Inserts; a duplicate `external_id` in the tenant → `Conflict(external_id_taken)`.
     fn insert(&self, customer: &Customer) -> DomainResult<()>;
-    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<Customer>>;
+    fn get(&self, tenant_id: &crate::id::TenantId, id: &str) -> DomainResult<Option<Customer>>;
     /// Reads the customer and locks it until the unit of work ends (what archiving locks too,
     /// so a subscription cannot start on a customer being archived).
-    fn lock(&self, tenant_id: &str, id: &str) -> DomainResult<Option<Customer>>;
+    fn lock(&self, tenant_id: &crate::id::TenantId, id: &str) -> DomainResult<Option<Customer>>;
     fn get_by_external_id(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         external_id: &str,
     ) -> DomainResult<Option<Customer>>;
     /// Locks the customer, applies `change` and writes it back, in one transaction.
     fn update(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &str,
         change: CustomerChange<'_>,
     ) -> DomainResult<Customer>;
     fn list(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         filter: &CustomerFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<Customer>>;
@@ -118,13 +118,13 @@ pub trait GuestSessionRepo: Send + Sync {
     ) -> DomainResult<()>;
     fn get(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &str,
     ) -> DomainResult<Option<crate::guest_session::GuestSession>>;
     /// Ends a guest session unless already ended; returns it as stored afterwards.
     fn end(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &str,
         reason: crate::portal_session::EndReason,
         now: DateTime<Utc>,
@@ -152,13 +152,13 @@ pub trait PortalSessionRepo: Send + Sync {
     /// The session and its customer's status.
     fn get(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &str,
     ) -> DomainResult<Option<(PortalSession, CustomerStatus)>>;
     /// Open (not ended, not expired) sessions of a customer, newest first.
     fn list_open(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         customer_id: &str,
         now: DateTime<Utc>,
         page: &PageRequest,
@@ -166,7 +166,7 @@ pub trait PortalSessionRepo: Send + Sync {
     /// Ends a session unless already ended; returns it as stored afterwards.
     fn end(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &str,
         reason: EndReason,
         now: DateTime<Utc>,
@@ -179,14 +179,14 @@ pub trait PortalSessionRepo: Send + Sync {
         now: DateTime<Utc>,
     ) -> DomainResult<Option<PortalSession>>;
     /// Moves `last_seen_at` forward (sliding idle expiry).
-    fn touch(&self, tenant_id: &str, id: &str, now: DateTime<Utc>) -> DomainResult<()>;
+    fn touch(&self, tenant_id: &crate::id::TenantId, id: &str, now: DateTime<Utc>) -> DomainResult<()>;
 }
 
 pub trait AuditRepo: Send + Sync {
     fn record(&self, event: &AuditEvent) -> DomainResult<()>;
     fn list(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         filter: &AuditFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<AuditEvent>>;
@@ -220,18 +220,18 @@ pub trait WalletRepo: Send + Sync {
     /// and persists the result atomically; nothing is written if `change` fails.
     fn change(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &str,
         change: WalletChange<'_>,
     ) -> DomainResult<WalletState>;
     fn live_lots(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         wallet_id: &str,
     ) -> DomainResult<Vec<crate::wallet::CreditLot>>;
     fn transactions(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         wallet_id: &str,
         filter: &TxFilter,
         page: &PageRequest,
@@ -241,8 +241,11 @@ pub trait WalletRepo: Send + Sync {
     /// the storage adapter's `repair_lots`), then unflagged. Returns how many were checked.
     fn check_flagged_lots(&self, limit: i64) -> DomainResult<usize>;
     /// (tenant, wallet) pairs with a lot past its expiry, for the sweeper.
-    fn due_for_expiry(&self, now: DateTime<Utc>, limit: i64)
-        -> DomainResult<Vec<(String, String)>>;
+    fn due_for_expiry(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> DomainResult<Vec<(crate::id::TenantId, crate::id::WalletId)>>;
 }
 
 /// Takes the next invoice number of a period (`YYYYMM`) inside the change's transaction.
@@ -281,7 +284,7 @@ pub trait InvoiceRepo: Send + Sync {
     /// billing does this last, just before its commit.
     fn assign_numbers(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         ids: &[crate::id::InvoiceId],
         period: &str,
         format: &dyn Fn(i64) -> String,
@@ -291,12 +294,12 @@ pub trait InvoiceRepo: Send + Sync {
     /// all in one transaction.
     fn change(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &str,
         change: InvoiceChange<'_>,
     ) -> DomainResult<crate::invoice::Invoice>;
     /// Deletes a draft (only a draft).
-    fn delete_draft(&self, tenant_id: &str, id: &str) -> DomainResult<bool>;
+    fn delete_draft(&self, tenant_id: &crate::id::TenantId, id: &str) -> DomainResult<bool>;
     fn list(
         &self,
         scope: &Scope,
@@ -339,7 +342,7 @@ pub trait PaymentRepo: Send + Sync {
     /// invoice, the wallet's ledger and the payment.
     fn record_payment(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         invoice_id: &str,
         wallet_id: Option<&str>,
         change: PaymentChange<'_>,
@@ -347,7 +350,7 @@ pub trait PaymentRepo: Send + Sync {
     /// One transaction: lock the payment, its invoice, its wallet (if any), run `change`, write all.
     fn record_refund(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         payment_id: &str,
         change: RefundChange<'_>,
     ) -> DomainResult<(crate::payment::Payment, crate::payment::Refund)>;
@@ -355,14 +358,14 @@ pub trait PaymentRepo: Send + Sync {
     /// work, which holds the invoice locked). Returns how many failed.
     fn fail_pending(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         invoice_id: &crate::id::InvoiceId,
         reason: &str,
     ) -> DomainResult<usize>;
     /// One transaction: lock the payment, then its invoice, run `change`, write both.
     fn settle_payment(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         payment_id: &str,
         change: &mut dyn FnMut(
             &mut crate::payment::Payment,
@@ -390,32 +393,32 @@ pub trait UsageRepo: Send + Sync {
     /// A duplicate key in the account → `Conflict(feature_key_taken)`.
     fn insert_feature(&self, feature: &crate::usage::Feature) -> DomainResult<()>;
     fn update_feature(&self, feature: &crate::usage::Feature) -> DomainResult<()>;
-    fn get_feature(&self, tenant_id: &str, id: &str)
+    fn get_feature(&self, tenant_id: &crate::id::TenantId, id: &str)
         -> DomainResult<Option<crate::usage::Feature>>;
     /// Every feature of the account (archived included), for ingestion and analytics.
-    fn features(&self, tenant_id: &str) -> DomainResult<Vec<crate::usage::Feature>>;
+    fn features(&self, tenant_id: &crate::id::TenantId) -> DomainResult<Vec<crate::usage::Feature>>;
     fn list_features(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::usage::Feature>>;
     /// Stores the events whose `event_id` is new to the account and adds exactly those to the
     /// hourly rollups, all in one transaction. Returns, per event, whether it was new.
     fn ingest(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         events: &[crate::usage::UsageEvent],
     ) -> DomainResult<Vec<bool>>;
     fn events(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         filter: &EventFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::usage::UsageEvent>>;
     /// Rollups of one customer with `from <= hour < to`.
     fn rollups(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         customer_id: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
@@ -435,14 +438,14 @@ pub trait PlanRepo: Send + Sync {
     fn insert(&self, plan: &crate::plan::Plan) -> DomainResult<()>;
     fn get(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &crate::id::PlanId,
     ) -> DomainResult<Option<crate::plan::Plan>>;
-    fn get_by_code(&self, tenant_id: &str, code: &str) -> DomainResult<Option<crate::plan::Plan>>;
+    fn get_by_code(&self, tenant_id: &crate::id::TenantId, code: &str) -> DomainResult<Option<crate::plan::Plan>>;
     fn update(&self, plan: &crate::plan::Plan) -> DomainResult<()>;
     fn list(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         filter: &PlanFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::plan::Plan>>;
@@ -487,7 +490,7 @@ pub trait SubscriptionRepo: Send + Sync {
     /// The distinct intervals (unit, count) of the running subscriptions on a test clock.
     fn clock_intervals(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         clock: &crate::id::TestClockId,
     ) -> DomainResult<Vec<(crate::plan::Interval, u32)>>;
     /// The subscription in the scope, locked until the unit of work ends.
@@ -517,13 +520,13 @@ pub trait TestClockRepo: Send + Sync {
     fn insert(&self, clock: &crate::test_clock::TestClock) -> DomainResult<()>;
     fn get(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &crate::id::TestClockId,
     ) -> DomainResult<Option<crate::test_clock::TestClock>>;
     /// The clock locked until the unit of work ends: advances of one clock run one at a time.
     fn lock(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &crate::id::TestClockId,
     ) -> DomainResult<Option<crate::test_clock::TestClock>>;
     fn update(&self, clock: &crate::test_clock::TestClock) -> DomainResult<()>;
@@ -536,7 +539,7 @@ pub trait TestClockRepo: Send + Sync {
     ) -> DomainResult<Vec<crate::test_clock::TestClock>>;
     fn list(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::test_clock::TestClock>>;
 }
@@ -546,7 +549,7 @@ pub trait BillingRunRepo: Send + Sync {
     /// The account's runs, newest first; optionally one subscription's.
     fn list(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         subscription_id: Option<&str>,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::test_clock::BillingRun>>;
@@ -591,11 +594,11 @@ pub trait PaymentMethodRepo: Send + Sync {
 
 /// The merchant's account and its settings.
 pub trait AccountRepo: Send + Sync {
-    fn get(&self, tenant_id: &str) -> DomainResult<Option<crate::account::Account>>;
+    fn get(&self, tenant_id: &crate::id::TenantId) -> DomainResult<Option<crate::account::Account>>;
     /// Locks the account, runs `change`, writes it back, in one transaction.
     fn change(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         change: &mut dyn FnMut(&mut crate::account::Account) -> DomainResult<()>,
     ) -> DomainResult<crate::account::Account>;
 }
@@ -627,48 +630,48 @@ pub trait WebhookRepo: Outbox {
     fn insert_endpoint(&self, endpoint: &crate::webhook::WebhookEndpoint) -> DomainResult<()>;
     fn endpoint(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &crate::id::WebhookEndpointId,
     ) -> DomainResult<Option<crate::webhook::WebhookEndpoint>>;
     /// The endpoint, locked until the unit of work ends.
     fn lock_endpoint(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &crate::id::WebhookEndpointId,
     ) -> DomainResult<Option<crate::webhook::WebhookEndpoint>>;
     fn save_endpoint(&self, endpoint: &crate::webhook::WebhookEndpoint) -> DomainResult<()>;
     /// Deletes the endpoint with its deliveries and their attempts; false if there was none.
     fn delete_endpoint(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &crate::id::WebhookEndpointId,
     ) -> DomainResult<bool>;
     fn endpoints(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::webhook::WebhookEndpoint>>;
     /// Every enabled endpoint of the account.
     fn enabled_endpoints(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
     ) -> DomainResult<Vec<crate::webhook::WebhookEndpoint>>;
 
     fn event(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &crate::id::WebhookEventId,
     ) -> DomainResult<Option<crate::webhook::WebhookEvent>>;
     fn events(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         event_type: Option<crate::webhook::EventType>,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::webhook::WebhookEvent>>;
     /// Events created at or after `since`, oldest first, at most `limit`.
     fn events_since(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         since: DateTime<Utc>,
         limit: i64,
     ) -> DomainResult<Vec<crate::webhook::WebhookEvent>>;
@@ -690,7 +693,7 @@ pub trait WebhookRepo: Outbox {
     /// The delivery, locked until the unit of work ends.
     fn lock_delivery(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &crate::id::WebhookDeliveryId,
     ) -> DomainResult<Option<crate::webhook::WebhookDelivery>>;
     /// Writes the delivery's status, attempts and next attempt, and appends `attempt` if given.
@@ -702,7 +705,7 @@ pub trait WebhookRepo: Outbox {
     /// Fails every pending delivery to the endpoint (it was disabled); returns how many.
     fn fail_pending_deliveries(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         endpoint_id: &crate::id::WebhookEndpointId,
         now: DateTime<Utc>,
     ) -> DomainResult<usize>;
@@ -712,13 +715,13 @@ pub trait WebhookRepo: Outbox {
     /// The endpoint's deliveries, newest first, each with its attempts.
     fn deliveries(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         endpoint_id: &crate::id::WebhookEndpointId,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::webhook::WebhookDelivery>>;
     fn delivery(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &crate::id::WebhookDeliveryId,
     ) -> DomainResult<Option<crate::webhook::WebhookDelivery>>;
 }

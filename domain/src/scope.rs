@@ -3,17 +3,19 @@
 //! repositories, which filter by it, so a customer-scoped read cannot return another customer's
 //! object: it is simply not found.
 
+use crate::id::TenantId;
+
 /// One customer of one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerScope {
-    pub tenant_id: String,
+    pub tenant_id: TenantId,
     pub customer_id: String,
 }
 
 impl CustomerScope {
-    pub fn new(tenant_id: &str, customer_id: &str) -> Self {
+    pub fn new(tenant_id: &TenantId, customer_id: &str) -> Self {
         Self {
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.clone(),
             customer_id: customer_id.to_owned(),
         }
     }
@@ -22,19 +24,19 @@ impl CustomerScope {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scope {
     /// Everything of the account.
-    Account { tenant_id: String },
+    Account { tenant_id: TenantId },
     /// Only what belongs to this customer.
     Customer(CustomerScope),
 }
 
 impl Scope {
-    pub fn account(tenant_id: &str) -> Self {
+    pub fn account(tenant_id: &TenantId) -> Self {
         Scope::Account {
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.clone(),
         }
     }
 
-    pub fn tenant_id(&self) -> &str {
+    pub fn tenant_id(&self) -> &TenantId {
         match self {
             Scope::Account { tenant_id } => tenant_id,
             Scope::Customer(c) => &c.tenant_id,
@@ -67,11 +69,12 @@ mod tests {
 
     #[test]
     fn a_customer_scope_admits_only_its_customer() {
-        let s = Scope::from(CustomerScope::new("ten_a", "cus_1"));
-        assert_eq!(s.tenant_id(), "ten_a");
+        let ten = TenantId::from("ten_a");
+        let s = Scope::from(CustomerScope::new(&ten, "cus_1"));
+        assert_eq!(s.tenant_id().as_str(), "ten_a");
         assert!(s.admits("cus_1"));
         assert!(!s.admits("cus_2"));
-        let a = Scope::account("ten_a");
+        let a = Scope::account(&ten);
         assert!(a.admits("cus_1") && a.admits("cus_2"));
         assert_eq!(a.customer_id(), None);
     }

@@ -53,7 +53,7 @@ crate::text_enum! {
 #[derive(Debug, Clone)]
 pub struct Subscription {
     pub id: SubscriptionId,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub customer_id: CustomerId,
     pub plan_id: PlanId,
     pub status: SubscriptionStatus,
@@ -104,7 +104,7 @@ impl Subscription {
         reason = "what a subscription starts from: customer, plan, trial, anchor, collection, zone, time"
     )]
     pub fn start(
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         customer_id: CustomerId,
         plan: &Plan,
         trial_days: u32,
@@ -129,7 +129,7 @@ impl Subscription {
         };
         Self {
             id: SubscriptionId::new(),
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.clone(),
             customer_id,
             plan_id: plan.id.clone(),
             status,
@@ -347,7 +347,7 @@ mod tests {
 
     fn start(p: &Plan, trial: u32, anchor: BillingAnchor, tz: &str, now: &str) -> Subscription {
         Subscription::start(
-            "t",
+            &"t".into(),
             CustomerId::new(),
             p,
             trial,

@@ -18,7 +18,7 @@ use crate::id::{SubscriptionId, TestClockId};
 #[derive(Debug, Clone)]
 pub struct TestClock {
     pub id: TestClockId,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub name: Option<String>,
     pub frozen_time: DateTime<Utc>,
     pub created_at: DateTime<Utc>,
@@ -69,7 +69,7 @@ crate::text_enum! {
 #[derive(Debug, Clone)]
 pub struct BillingRun {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub subscription_id: SubscriptionId,
     pub customer_id: String,
     pub kind: RunKind,

@@ -26,7 +26,7 @@ crate::text_enum! {
 #[derive(Debug, Clone)]
 pub struct Feature {
     pub id: FeatureId,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     /// The event name that feeds this meter; unique per account.
     pub key: String,
     pub name: String,
@@ -153,7 +153,7 @@ pub struct IncomingEvent {
 #[derive(Debug, Clone)]
 pub struct UsageEvent {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub event_id: String,
     pub customer_id: String,
     pub feature_key: String,

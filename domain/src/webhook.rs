@@ -74,7 +74,7 @@ event_types! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookEvent {
     pub id: WebhookEventId,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub event_type: EventType,
     pub created_at: DateTime<Utc>,
     pub payload: String,
@@ -82,7 +82,7 @@ pub struct WebhookEvent {
 
 impl WebhookEvent {
     /// An event reporting `data` (thin: ids and key fields of the object as it now is).
-    pub fn new(tenant_id: &str, event_type: EventType, data: serde_json::Value) -> Self {
+    pub fn new(tenant_id: &crate::id::TenantId, event_type: EventType, data: serde_json::Value) -> Self {
         let id = WebhookEventId::new();
         let created_at = crate::clock::now();
         let payload = serde_json::json!({
@@ -94,7 +94,7 @@ impl WebhookEvent {
         .to_string();
         Self {
             id,
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.clone(),
             event_type,
             created_at,
             payload,
@@ -132,7 +132,7 @@ crate::text_enum! {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookEndpoint {
     pub id: WebhookEndpointId,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub url: String,
     pub description: Option<String>,
     /// `None`: every event type (except `ping`, which is only ever sent on request).
@@ -460,7 +460,7 @@ pub fn check_event_types(
 }
 
 impl NewEndpoint {
-    pub fn validate(&self, tenant_id: &str, allow_insecure: bool) -> DomainResult<WebhookEndpoint> {
+    pub fn validate(&self, tenant_id: &crate::id::TenantId, allow_insecure: bool) -> DomainResult<WebhookEndpoint> {
         let mut errors = Vec::new();
         check_url(&mut errors, &self.url, allow_insecure);
         check_text(
@@ -477,7 +477,7 @@ impl NewEndpoint {
         let now = crate::clock::now();
         Ok(WebhookEndpoint {
             id: WebhookEndpointId::new(),
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.clone(),
             url: self.url.clone(),
             description: self.description.clone(),
             event_types,
@@ -565,7 +565,7 @@ impl DeliveryAttempt {
 #[derive(Debug, Clone, PartialEq)]
 pub struct WebhookDelivery {
     pub id: WebhookDeliveryId,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub event_id: WebhookEventId,
     pub endpoint_id: WebhookEndpointId,
     pub event_type: EventType,
@@ -603,7 +603,7 @@ impl WebhookDelivery {
 #[derive(Debug, Clone)]
 pub struct Dispatch {
     pub delivery_id: WebhookDeliveryId,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub endpoint_id: WebhookEndpointId,
     pub url: String,
     pub secrets: Vec<String>,

@@ -159,7 +159,7 @@ proptest! {
     fn invoices_over_n_periods_equal_the_independent_charges(c in case()) {
         let plan = plan_of(&c);
         let mut sub = Subscription::start(
-            "t", CustomerId::new(), &plan, 0, BillingAnchor::Anniversary,
+            &"t".into(), CustomerId::new(), &plan, 0, BillingAnchor::Anniversary,
             Collection::SendInvoice, c.tz, c.start,
         );
         let mut billed = fee_line(&sub, &plan, c.tz).map(|l| l.amount).unwrap_or_default();

@@ -115,7 +115,7 @@ fn exercise(store: &Store) {
 
     let as_alice: Scope = CustomerScope::new(&t, &alice).into();
     let account = Scope::account(&t);
-    let elsewhere = Scope::account("ten_01jd3x6v9f5m2q8r7t4w0y1z3a");
+    let elsewhere = Scope::account(&"ten_01jd3x6v9f5m2q8r7t4w0y1z3a".into());
     let page = PageRequest::new(Some(100), None).unwrap();
 
     // Wallets: the repository itself filters.

@@ -17,13 +17,13 @@ impl AccountService {
         Self { repo }
     }
 
-    pub fn get(&self, tenant_id: &str) -> DomainResult<Account> {
+    pub fn get(&self, tenant_id: &crate::id::TenantId) -> DomainResult<Account> {
         self.repo
             .get(tenant_id)?
             .ok_or_else(|| DomainError::internal(format!("account {tenant_id} is missing")))
     }
 
-    pub fn update(&self, tenant_id: &str, patch: AccountPatch) -> DomainResult<Account> {
+    pub fn update(&self, tenant_id: &crate::id::TenantId, patch: AccountPatch) -> DomainResult<Account> {
         self.repo.change(tenant_id, &mut |a| a.apply(patch.clone()))
     }
 }

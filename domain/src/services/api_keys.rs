@@ -10,7 +10,7 @@ use crate::{id, DomainError, DomainResult};
 /// The authenticated caller of an admin route.
 #[derive(Debug, Clone)]
 pub struct Principal {
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub key_id: ApiKeyId,
 }
 
@@ -45,7 +45,7 @@ impl ApiKeyService {
             Some(p) => NewApiKey::from_plaintext(p)?,
             None => NewApiKey::generate(),
         };
-        let tenant_id = id::new_id(id::TENANT);
+        let tenant_id = id::TenantId::new();
         let key = new_key_row(&tenant_id, "bootstrap", &new);
         let created = self.repo.create_tenant(
             &tenant_id,
@@ -62,7 +62,7 @@ impl ApiKeyService {
     pub fn create_tenant(&self, name: &str) -> DomainResult<(ApiKey, String)> {
         api_key::validate_name(name)?;
         let new = NewApiKey::generate();
-        let tenant_id = id::new_id(id::TENANT);
+        let tenant_id = id::TenantId::new();
         let key = new_key_row(&tenant_id, "initial", &new);
         self.repo
             .create_tenant(&tenant_id, name.trim(), &key, &new.secret_hash, false)?;
@@ -97,7 +97,7 @@ impl ApiKeyService {
     }
 
     /// Creates a key; the plaintext is returned once and never stored.
-    pub fn create(&self, tenant_id: &str, name: &str) -> DomainResult<(ApiKey, String)> {
+    pub fn create(&self, tenant_id: &crate::id::TenantId, name: &str) -> DomainResult<(ApiKey, String)> {
         api_key::validate_name(name)?;
         let new = NewApiKey::generate();
         let key = new_key_row(tenant_id, name.trim(), &new);
@@ -105,15 +105,15 @@ impl ApiKeyService {
         Ok((key, new.plaintext))
     }
 
-    pub fn list(&self, tenant_id: &str, page: &PageRequest) -> DomainResult<Page<ApiKey>> {
+    pub fn list(&self, tenant_id: &crate::id::TenantId, page: &PageRequest) -> DomainResult<Page<ApiKey>> {
         self.repo.list(tenant_id, page)
     }
 
-    pub fn revoke(&self, tenant_id: &str, id: &ApiKeyId) -> DomainResult<ApiKey> {
+    pub fn revoke(&self, tenant_id: &crate::id::TenantId, id: &ApiKeyId) -> DomainResult<ApiKey> {
         self.repo.revoke(tenant_id, id, crate::clock::now())
     }
 
-    pub fn tenant_ids(&self) -> DomainResult<Vec<String>> {
+    pub fn tenant_ids(&self) -> DomainResult<Vec<crate::id::TenantId>> {
         self.repo.tenant_ids()
     }
 }
@@ -122,10 +122,10 @@ pub fn not_found() -> DomainError {
     ApiKeyId::not_found()
 }
 
-fn new_key_row(tenant_id: &str, name: &str, new: &NewApiKey) -> ApiKey {
+fn new_key_row(tenant_id: &crate::id::TenantId, name: &str, new: &NewApiKey) -> ApiKey {
     ApiKey {
         id: crate::id::ApiKeyId::new(),
-        tenant_id: tenant_id.to_owned(),
+        tenant_id: tenant_id.clone(),
         name: name.to_owned(),
         prefix: new.prefix.clone(),
         created_at: crate::clock::now(),

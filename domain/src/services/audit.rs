@@ -17,7 +17,7 @@ impl AuditService {
 
     pub fn list(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         filter: &AuditFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<AuditEvent>> {

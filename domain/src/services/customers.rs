@@ -46,7 +46,7 @@ impl CustomerService {
         }
     }
 
-    pub fn create(&self, tenant_id: &str, input: NewCustomer) -> DomainResult<Customer> {
+    pub fn create(&self, tenant_id: &crate::id::TenantId, input: NewCustomer) -> DomainResult<Customer> {
         let input = input.validate()?;
         // A customer on a test clock lives in the clock's time, for good.
         let test_clock = match &input.test_clock {
@@ -64,7 +64,7 @@ impl CustomerService {
             billing: input.billing,
             auto_pay: input.auto_pay,
             id: crate::id::CustomerId::new(),
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.clone(),
             external_id: input.external_id,
             name: input.name,
             email: input.email,
@@ -85,11 +85,11 @@ impl CustomerService {
         Ok(customer)
     }
 
-    pub fn get(&self, tenant_id: &str, id: &CustomerId) -> DomainResult<Customer> {
+    pub fn get(&self, tenant_id: &crate::id::TenantId, id: &CustomerId) -> DomainResult<Customer> {
         self.repo.get(tenant_id, id)?.ok_or_else(not_found)
     }
 
-    pub fn get_by_external_id(&self, tenant_id: &str, external_id: &str) -> DomainResult<Customer> {
+    pub fn get_by_external_id(&self, tenant_id: &crate::id::TenantId, external_id: &str) -> DomainResult<Customer> {
         self.repo
             .get_by_external_id(tenant_id, external_id)?
             .ok_or_else(not_found)
@@ -102,7 +102,7 @@ impl CustomerService {
     pub fn update(
         &self,
         actor: &Actor<'_>,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &CustomerId,
         patch: CustomerPatch,
     ) -> DomainResult<Customer> {
@@ -149,7 +149,7 @@ impl CustomerService {
     /// due, paused) is not archived: 409 `customer_has_subscriptions` — cancel them first,
     /// with the proration the merchant chooses. The check runs under the customer's lock,
     /// which starting a subscription takes too, so the two cannot cross.
-    pub fn archive(&self, tenant_id: &str, id: &CustomerId) -> DomainResult<Customer> {
+    pub fn archive(&self, tenant_id: &crate::id::TenantId, id: &CustomerId) -> DomainResult<Customer> {
         self.units.run(&mut || {
             let mut changed = false;
             let c = self.repo.update(tenant_id, id, &mut |c| {
@@ -183,7 +183,7 @@ impl CustomerService {
 
     pub fn list(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         filter: &CustomerFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<Customer>> {
@@ -210,7 +210,7 @@ impl CustomerService {
 /// "archived customers cannot …".
 pub fn active_customer(
     repo: &dyn CustomerRepo,
-    tenant_id: &str,
+    tenant_id: &crate::id::TenantId,
     by: CustomerRef,
     what: &str,
 ) -> DomainResult<Customer> {
@@ -238,7 +238,7 @@ pub fn archived_refusal(what: &str) -> DomainError {
 /// work, so an archive that committed first is seen).
 pub fn refuse_if_archived(
     repo: &dyn CustomerRepo,
-    tenant_id: &str,
+    tenant_id: &crate::id::TenantId,
     customer_id: &str,
     what: &str,
 ) -> DomainResult<()> {

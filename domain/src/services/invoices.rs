@@ -104,7 +104,7 @@ impl InvoiceService {
         }
     }
 
-    pub fn create(&self, tenant_id: &str, input: NewInvoice) -> DomainResult<Invoice> {
+    pub fn create(&self, tenant_id: &crate::id::TenantId, input: NewInvoice) -> DomainResult<Invoice> {
         let currency = Currency::parse(&input.currency)?;
         check_memo(input.memo.as_deref())?;
         let lines = price_lines(input.lines)?;
@@ -134,7 +134,7 @@ impl InvoiceService {
     /// Edits a draft; a finalized or voided invoice is immutable (409 `invoice_not_draft`).
     pub fn update(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &InvoiceId,
         patch: InvoicePatch,
     ) -> DomainResult<Invoice> {
@@ -172,7 +172,7 @@ impl InvoiceService {
         })
     }
 
-    pub fn delete(&self, tenant_id: &str, id: &InvoiceId) -> DomainResult<()> {
+    pub fn delete(&self, tenant_id: &crate::id::TenantId, id: &InvoiceId) -> DomainResult<()> {
         let invoice = self.get(&Scope::account(tenant_id), id)?;
         if invoice.status != InvoiceStatus::Draft || !self.invoices.delete_draft(tenant_id, id)? {
             return Err(conflict(
@@ -188,7 +188,7 @@ impl InvoiceService {
     /// Finalizes a draft: its number, totals frozen, issued now. A customer with auto-pay on has
     /// it collected in the same transaction (the wallet, then a pending payment through the
     /// default method); the answer shows it as it stands after.
-    pub fn finalize(&self, tenant_id: &str, id: &InvoiceId) -> DomainResult<Invoice> {
+    pub fn finalize(&self, tenant_id: &crate::id::TenantId, id: &InvoiceId) -> DomainResult<Invoice> {
         self.units.run(&mut || {
             let issued = self.finalize_only(tenant_id, id)?;
             self.events.invoice(EventType::InvoiceFinalized, &issued)?;
@@ -206,7 +206,7 @@ impl InvoiceService {
         })
     }
 
-    fn finalize_only(&self, tenant_id: &str, id: &InvoiceId) -> DomainResult<Invoice> {
+    fn finalize_only(&self, tenant_id: &crate::id::TenantId, id: &InvoiceId) -> DomainResult<Invoice> {
         self.change(tenant_id, id, &mut |inv, next_number: NextNumber<'_>| {
             if inv.status != InvoiceStatus::Draft {
                 return Err(conflict(
@@ -232,7 +232,7 @@ impl InvoiceService {
     /// (requested from the portal with a saved method) fails in the same transaction
     /// (`failure_reason: invoice_voided`), so the merchant's payment page, checking the payment
     /// before charging, charges nothing more for it.
-    pub fn void(&self, tenant_id: &str, id: &InvoiceId) -> DomainResult<Invoice> {
+    pub fn void(&self, tenant_id: &crate::id::TenantId, id: &InvoiceId) -> DomainResult<Invoice> {
         self.units.run(&mut || {
             let (voided, changed) = self.void_only(tenant_id, id)?;
             if !changed {
@@ -259,7 +259,7 @@ impl InvoiceService {
     }
 
     /// The invoice voided, and whether this call voided it (voiding again changes nothing).
-    fn void_only(&self, tenant_id: &str, id: &InvoiceId) -> DomainResult<(Invoice, bool)> {
+    fn void_only(&self, tenant_id: &crate::id::TenantId, id: &InvoiceId) -> DomainResult<(Invoice, bool)> {
         let mut changed = false;
         let voided = self.change(tenant_id, id, &mut |inv, _| {
             match inv.status {
@@ -353,7 +353,7 @@ impl InvoiceService {
 
     fn change(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &InvoiceId,
         f: &mut dyn FnMut(&mut Invoice, NextNumber<'_>) -> DomainResult<()>,
     ) -> DomainResult<Invoice> {

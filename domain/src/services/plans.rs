@@ -96,7 +96,7 @@ impl PlanService {
         }
     }
 
-    pub fn create(&self, tenant_id: &str, p: NewPlan) -> DomainResult<Plan> {
+    pub fn create(&self, tenant_id: &crate::id::TenantId, p: NewPlan) -> DomainResult<Plan> {
         let mut errs = Vec::new();
         check_code(&p.code, &mut errs);
         check_name(&p.name, &mut errs);
@@ -146,7 +146,7 @@ impl PlanService {
         let now = clock::now();
         let plan = Plan {
             id: PlanId::new(),
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.clone(),
             code: p.code,
             name: p.name.trim().to_owned(),
             description: p.description,
@@ -167,20 +167,20 @@ impl PlanService {
         Ok(plan)
     }
 
-    pub fn get(&self, tenant_id: &str, id: &PlanId) -> DomainResult<Plan> {
+    pub fn get(&self, tenant_id: &crate::id::TenantId, id: &PlanId) -> DomainResult<Plan> {
         self.plans.get(tenant_id, id)?.ok_or_else(PlanId::not_found)
     }
 
     pub fn list(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         filter: &PlanFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<Plan>> {
         self.plans.list(tenant_id, filter, page)
     }
 
-    pub fn update(&self, tenant_id: &str, id: &PlanId, patch: PlanPatch) -> DomainResult<Plan> {
+    pub fn update(&self, tenant_id: &crate::id::TenantId, id: &PlanId, patch: PlanPatch) -> DomainResult<Plan> {
         let mut errs = Vec::new();
         if patch.name.is_none()
             && patch.description.is_none()
@@ -225,7 +225,7 @@ impl PlanService {
 
     /// Takes the plan out of the catalogue and out of sale. Archiving an archived plan changes
     /// nothing.
-    pub fn archive(&self, tenant_id: &str, id: &PlanId) -> DomainResult<Plan> {
+    pub fn archive(&self, tenant_id: &crate::id::TenantId, id: &PlanId) -> DomainResult<Plan> {
         let mut plan = self.get(tenant_id, id)?;
         if plan.status != PlanStatus::Archived {
             plan.status = PlanStatus::Archived;
@@ -241,7 +241,7 @@ impl PlanService {
     /// every currency.
     pub fn public_catalogue(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         page: &PageRequest,
     ) -> DomainResult<Page<Plan>> {
         let filter = PlanFilter {

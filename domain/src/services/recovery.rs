@@ -16,7 +16,7 @@ use crate::DomainResult;
 pub fn recover(
     subscriptions: &dyn SubscriptionRepo,
     invoices: &dyn InvoiceRepo,
-    tenant_id: &str,
+    tenant_id: &crate::id::TenantId,
     id: &SubscriptionId,
     now: DateTime<Utc>,
 ) -> DomainResult<Option<Subscription>> {

@@ -66,7 +66,7 @@ impl UsageService {
         }
     }
 
-    pub fn create_feature(&self, tenant_id: &str, f: NewFeature) -> DomainResult<Feature> {
+    pub fn create_feature(&self, tenant_id: &crate::id::TenantId, f: NewFeature) -> DomainResult<Feature> {
         validate_feature(
             Some(&f.key),
             Some(&f.name),
@@ -79,7 +79,7 @@ impl UsageService {
         let now = clock::now();
         let feature = Feature {
             id: crate::id::FeatureId::new(),
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.clone(),
             key: f.key,
             name: f.name.trim().to_owned(),
             unit: f.unit,
@@ -97,7 +97,7 @@ impl UsageService {
         Ok(feature)
     }
 
-    pub fn get_feature(&self, tenant_id: &str, id: &FeatureId) -> DomainResult<Feature> {
+    pub fn get_feature(&self, tenant_id: &crate::id::TenantId, id: &FeatureId) -> DomainResult<Feature> {
         self.repo
             .get_feature(tenant_id, id)?
             .ok_or_else(feature_not_found)
@@ -105,7 +105,7 @@ impl UsageService {
 
     pub fn update_feature(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &FeatureId,
         p: FeaturePatch,
     ) -> DomainResult<Feature> {
@@ -144,7 +144,7 @@ impl UsageService {
 
     pub fn list_features(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         page: &PageRequest,
     ) -> DomainResult<Page<Feature>> {
         self.repo.list_features(tenant_id, page)
@@ -156,7 +156,7 @@ impl UsageService {
     /// others. Returns after the commit, so an `accepted` event is durable.
     pub fn ingest(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         events: Vec<Result<IncomingEvent, String>>,
     ) -> DomainResult<Vec<EventOutcome>> {
         if events.is_empty() || events.len() > MAX_BATCH {
@@ -206,7 +206,7 @@ impl UsageService {
     /// One event's validity: Ok(event) or Err(reason). Storage failures are the outer error.
     fn check(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         e: IncomingEvent,
         features: &HashMap<String, Feature>,
         customers: &mut HashMap<(bool, String), Known>,
@@ -283,7 +283,7 @@ impl UsageService {
         }
         Ok(Ok(UsageEvent {
             id: id::new_id(id::EVENT),
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.clone(),
             event_id: e.event_id,
             customer_id,
             feature_key: feature.key.clone(),
@@ -315,7 +315,7 @@ impl UsageService {
                 "the window is too long (at most 31 days by hour, 366 days by day)",
             ));
         }
-        let tenant_id = customer.tenant_id.as_str();
+        let tenant_id = &customer.tenant_id;
         let customer = self
             .customers
             .get(tenant_id, &customer.customer_id)?
@@ -346,7 +346,7 @@ impl UsageService {
 
     pub fn events(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         filter: &EventFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<UsageEvent>> {

@@ -108,7 +108,7 @@ impl WalletService {
         }
     }
 
-    pub fn create(&self, tenant_id: &str, input: NewWallet) -> DomainResult<Wallet> {
+    pub fn create(&self, tenant_id: &crate::id::TenantId, input: NewWallet) -> DomainResult<Wallet> {
         let mut errs = Vec::new();
         let currency = Currency::parse(&input.currency).map_err(|_| ());
         if currency.is_err() {
@@ -145,7 +145,7 @@ impl WalletService {
         let now = clock::now();
         let wallet = Wallet {
             id: crate::id::WalletId::new(),
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.clone(),
             customer_id: customer.id,
             name,
             currency: currency.expect("validated"),
@@ -203,7 +203,7 @@ impl WalletService {
 
     pub fn update(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &WalletId,
         patch: WalletPatch,
     ) -> DomainResult<Wallet> {
@@ -253,7 +253,7 @@ impl WalletService {
 
     pub fn top_up(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &WalletId,
         t: TopUp,
     ) -> DomainResult<(Wallet, WalletTransaction)> {
@@ -277,7 +277,7 @@ impl WalletService {
     /// Debits credits; not enough → 422 `insufficient_credits` and nothing changes.
     pub fn debit(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &WalletId,
         d: Debit,
     ) -> DomainResult<(Wallet, WalletTransaction)> {
@@ -293,7 +293,7 @@ impl WalletService {
     }
 
     /// Closes a wallet: remaining credits are voided by one ledger entry. Idempotent.
-    pub fn close(&self, tenant_id: &str, id: &WalletId) -> DomainResult<Wallet> {
+    pub fn close(&self, tenant_id: &crate::id::TenantId, id: &WalletId) -> DomainResult<Wallet> {
         let now = clock::now();
         Ok(self
             .change(tenant_id, id, None, |st| {
@@ -369,7 +369,7 @@ impl WalletService {
             .sum())
     }
 
-    pub fn live_lots(&self, tenant_id: &str, id: &WalletId) -> DomainResult<Vec<CreditLot>> {
+    pub fn live_lots(&self, tenant_id: &crate::id::TenantId, id: &WalletId) -> DomainResult<Vec<CreditLot>> {
         self.wallets.live_lots(tenant_id, id)
     }
 
@@ -399,7 +399,7 @@ impl WalletService {
     /// (completes "archived customers cannot …"), refused for an archived customer.
     fn change(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &str,
         money: Option<&str>,
         mut f: impl FnMut(&mut WalletState) -> DomainResult<()>,

@@ -35,7 +35,7 @@ crate::text_enum! {
 #[derive(Debug, Clone)]
 pub struct Wallet {
     pub id: WalletId,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub customer_id: CustomerId,
     pub name: String,
     pub currency: Currency,
@@ -130,7 +130,7 @@ impl Allocation {
 #[derive(Debug, Clone)]
 pub struct WalletTransaction {
     pub id: String,
-    pub tenant_id: String,
+    pub tenant_id: crate::id::TenantId,
     pub wallet_id: WalletId,
     /// Position in the wallet's ledger (1, 2, …): the order entries happened in.
     pub seq: i64,

@@ -38,10 +38,10 @@ impl AccountRow {
 }
 
 impl AccountRepo for Store {
-    fn get(&self, tenant_id: &str) -> DomainResult<Option<Account>> {
+    fn get(&self, tenant_id: &domain::id::TenantId) -> DomainResult<Option<Account>> {
         let mut conn = self.conn()?;
         tenants::table
-            .filter(tenants::id.eq(tenant_id))
+            .filter(tenants::id.eq(tenant_id.as_str()))
             .select(AccountRow::as_select())
             .first(&mut *conn)
             .optional()
@@ -52,12 +52,12 @@ impl AccountRepo for Store {
 
     fn change(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         change: &mut dyn FnMut(&mut Account) -> DomainResult<()>,
     ) -> DomainResult<Account> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<Account, TxError> {
-            let this = tenants::table.filter(tenants::id.eq(tenant_id));
+            let this = tenants::table.filter(tenants::id.eq(tenant_id.as_str()));
             let row = first_locked!(c, this.select(AccountRow::as_select()))?;
             let mut account = row
                 .ok_or_else(|| DomainError::internal(format!("account {tenant_id} is missing")))?

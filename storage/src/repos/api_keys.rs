@@ -31,7 +31,7 @@ impl KeyRow {
     fn new(k: &ApiKey, secret_hash: &str) -> Self {
         Self {
             id: k.id.to_string(),
-            tenant_id: k.tenant_id.clone(),
+            tenant_id: k.tenant_id.to_string(),
             name: k.name.clone(),
             prefix: k.prefix.clone(),
             secret_hash: secret_hash.to_owned(),
@@ -46,7 +46,7 @@ impl KeyRow {
             secret_hash: self.secret_hash,
             key: ApiKey {
                 id: stored_id(&self.id)?,
-                tenant_id: self.tenant_id,
+                tenant_id: self.tenant_id.into(),
                 name: self.name,
                 prefix: self.prefix,
                 created_at: self.created_at.0,
@@ -59,10 +59,10 @@ impl KeyRow {
 
 /// Serialises administrative changes within one tenant: a row lock on the tenant on
 /// PostgreSQL; on SQLite the `BEGIN IMMEDIATE` of [`write_tx`] already excludes other writers.
-fn lock_tenant(conn: &mut DbConnection, tenant_id: &str) -> QueryResult<()> {
+fn lock_tenant(conn: &mut DbConnection, tenant_id: &domain::id::TenantId) -> QueryResult<()> {
     if let DbConnection::Postgres(pg) = conn {
         tenants::table
-            .filter(tenants::id.eq(tenant_id))
+            .filter(tenants::id.eq(tenant_id.as_str()))
             .select(tenants::id)
             .for_update()
             .first::<String>(pg)?;
@@ -73,7 +73,7 @@ fn lock_tenant(conn: &mut DbConnection, tenant_id: &str) -> QueryResult<()> {
 impl ApiKeyRepo for Store {
     fn create_tenant(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         tenant_name: &str,
         key: &ApiKey,
         secret_hash: &str,
@@ -93,7 +93,7 @@ impl ApiKeyRepo for Store {
             }
             diesel::insert_into(tenants::table)
                 .values((
-                    tenants::id.eq(tenant_id),
+                    tenants::id.eq(tenant_id.as_str()),
                     tenants::name.eq(tenant_name),
                     tenants::created_at.eq(DbTime(key.created_at)),
                 ))
@@ -135,10 +135,10 @@ impl ApiKeyRepo for Store {
         Ok(())
     }
 
-    fn list(&self, tenant_id: &str, page: &PageRequest) -> DomainResult<Page<ApiKey>> {
+    fn list(&self, tenant_id: &domain::id::TenantId, page: &PageRequest) -> DomainResult<Page<ApiKey>> {
         let mut conn = self.conn()?;
         let q = api_keys::table
-            .filter(api_keys::tenant_id.eq(tenant_id))
+            .filter(api_keys::tenant_id.eq(tenant_id.as_str()))
             .select(KeyRow::as_select())
             .into_boxed();
         let rows = newest_first!(q, api_keys::id, page, &mut *conn).map_err(internal)?;
@@ -149,10 +149,10 @@ impl ApiKeyRepo for Store {
         Ok(Page::from_rows(keys, page, |k: &ApiKey| &k.id))
     }
 
-    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<ApiKey>> {
+    fn get(&self, tenant_id: &domain::id::TenantId, id: &str) -> DomainResult<Option<ApiKey>> {
         let mut conn = self.conn()?;
         let row = api_keys::table
-            .filter(api_keys::tenant_id.eq(tenant_id))
+            .filter(api_keys::tenant_id.eq(tenant_id.as_str()))
             .filter(api_keys::id.eq(id))
             .select(KeyRow::as_select())
             .first(&mut *conn)
@@ -161,11 +161,11 @@ impl ApiKeyRepo for Store {
         row.map(|r| r.into_stored().map(|s| s.key)).transpose()
     }
 
-    fn revoke(&self, tenant_id: &str, id: &str, now: DateTime<Utc>) -> DomainResult<ApiKey> {
+    fn revoke(&self, tenant_id: &domain::id::TenantId, id: &str, now: DateTime<Utc>) -> DomainResult<ApiKey> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<ApiKey, TxError> {
             lock_tenant(c, tenant_id)?;
-            let mine = api_keys::table.filter(api_keys::tenant_id.eq(tenant_id));
+            let mine = api_keys::table.filter(api_keys::tenant_id.eq(tenant_id.as_str()));
             let row = mine.filter(api_keys::id.eq(id)).select(KeyRow::as_select()).first(c).optional()?;
             let mut key = row.ok_or_else(not_found)?.into_stored()?.key;
             if key.revoked_at.is_some() {
@@ -186,12 +186,13 @@ impl ApiKeyRepo for Store {
         .map_err(|e| e.into_domain(|| DomainError::internal("unexpected unique violation")))
     }
 
-    fn tenant_ids(&self) -> DomainResult<Vec<String>> {
+    fn tenant_ids(&self) -> DomainResult<Vec<domain::id::TenantId>> {
         let mut conn = self.conn()?;
-        tenants::table
+        let ids: Vec<String> = tenants::table
             .select(tenants::id)
             .order(tenants::id.asc())
             .load(&mut *conn)
-            .map_err(internal)
+            .map_err(internal)?;
+        Ok(ids.into_iter().map(Into::into).collect())
     }
 }

@@ -30,7 +30,7 @@ impl AuditRepo for Store {
         diesel::insert_into(ae::table)
             .values(AuditRow {
                 id: e.id.clone(),
-                tenant_id: e.tenant_id.clone(),
+                tenant_id: e.tenant_id.to_string(),
                 occurred_at: DbTime(e.occurred_at),
                 action: e.action.clone(),
                 actor: e.actor.clone(),
@@ -46,13 +46,13 @@ impl AuditRepo for Store {
 
     fn list(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         filter: &AuditFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<AuditEvent>> {
         let mut conn = self.conn()?;
         let mut q = ae::table
-            .filter(ae::tenant_id.eq(tenant_id))
+            .filter(ae::tenant_id.eq(tenant_id.as_str()))
             .select(AuditRow::as_select())
             .into_boxed();
         if let Some(c) = &filter.customer_id {
@@ -78,7 +78,7 @@ impl AuditRepo for Store {
                 .object("details", &r.details)?;
                 Ok(AuditEvent {
                     id: r.id,
-                    tenant_id: r.tenant_id,
+                    tenant_id: r.tenant_id.into(),
                     occurred_at: r.occurred_at.0,
                     action: r.action,
                     actor: r.actor,

@@ -33,7 +33,7 @@ impl ClockRow {
     fn from_domain(c: &TestClock) -> Self {
         Self {
             id: c.id.to_string(),
-            tenant_id: c.tenant_id.clone(),
+            tenant_id: c.tenant_id.to_string(),
             name: c.name.clone(),
             frozen_time: DbTime(c.frozen_time),
             created_at: DbTime(c.created_at),
@@ -47,7 +47,7 @@ impl ClockRow {
     fn into_domain(self) -> DomainResult<TestClock> {
         Ok(TestClock {
             id: stored_id(&self.id)?,
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.into(),
             name: self.name,
             frozen_time: self.frozen_time.0,
             created_at: self.created_at.0,
@@ -74,10 +74,10 @@ impl TestClockRepo for Store {
         Ok(())
     }
 
-    fn get(&self, tenant_id: &str, id: &TestClockId) -> DomainResult<Option<TestClock>> {
+    fn get(&self, tenant_id: &domain::id::TenantId, id: &TestClockId) -> DomainResult<Option<TestClock>> {
         let mut conn = self.conn()?;
         tc::table
-            .filter(tc::tenant_id.eq(tenant_id))
+            .filter(tc::tenant_id.eq(tenant_id.as_str()))
             .filter(tc::id.eq(id.as_str()))
             .select(ClockRow::as_select())
             .first(&mut *conn)
@@ -87,10 +87,10 @@ impl TestClockRepo for Store {
             .transpose()
     }
 
-    fn lock(&self, tenant_id: &str, id: &TestClockId) -> DomainResult<Option<TestClock>> {
+    fn lock(&self, tenant_id: &domain::id::TenantId, id: &TestClockId) -> DomainResult<Option<TestClock>> {
         let mut conn = self.conn()?;
         let this = tc::table
-            .filter(tc::tenant_id.eq(tenant_id))
+            .filter(tc::tenant_id.eq(tenant_id.as_str()))
             .filter(tc::id.eq(id.as_str()));
         first_locked!(&mut *conn, this.select(ClockRow::as_select()))
             .map_err(internal)?
@@ -102,7 +102,7 @@ impl TestClockRepo for Store {
         let mut conn = self.conn()?;
         diesel::update(
             tc::table
-                .filter(tc::tenant_id.eq(&clock.tenant_id))
+                .filter(tc::tenant_id.eq(clock.tenant_id.as_str()))
                 .filter(tc::id.eq(clock.id.as_str())),
         )
         .set(ClockRow::from_domain(clock))
@@ -129,10 +129,10 @@ impl TestClockRepo for Store {
         rows.into_iter().map(ClockRow::into_domain).collect()
     }
 
-    fn list(&self, tenant_id: &str, page: &PageRequest) -> DomainResult<Page<TestClock>> {
+    fn list(&self, tenant_id: &domain::id::TenantId, page: &PageRequest) -> DomainResult<Page<TestClock>> {
         let mut conn = self.conn()?;
         let q = tc::table
-            .filter(tc::tenant_id.eq(tenant_id.to_owned()))
+            .filter(tc::tenant_id.eq(tenant_id.to_string()))
             .select(ClockRow::as_select())
             .into_boxed();
         let rows: Vec<ClockRow> = newest_first!(q, tc::id, page, &mut *conn).map_err(internal)?;
@@ -171,7 +171,7 @@ impl RunRow {
             source: row.text("source", &self.source, RunSource::parse)?,
             subscription_id: stored_id(&self.subscription_id)?,
             id: self.id,
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.into(),
             customer_id: self.customer_id,
             period_start: self.period_start.map(|t| t.0),
             invoice_id: self.invoice_id,
@@ -188,7 +188,7 @@ impl BillingRunRepo for Store {
         diesel::insert_into(br::table)
             .values(RunRow {
                 id: run.id.clone(),
-                tenant_id: run.tenant_id.clone(),
+                tenant_id: run.tenant_id.to_string(),
                 subscription_id: run.subscription_id.to_string(),
                 customer_id: run.customer_id.clone(),
                 kind: run.kind.as_str().to_owned(),
@@ -207,13 +207,13 @@ impl BillingRunRepo for Store {
 
     fn list(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         subscription_id: Option<&str>,
         page: &PageRequest,
     ) -> DomainResult<Page<BillingRun>> {
         let mut conn = self.conn()?;
         let mut q = br::table
-            .filter(br::tenant_id.eq(tenant_id.to_owned()))
+            .filter(br::tenant_id.eq(tenant_id.to_string()))
             .select(RunRow::as_select())
             .into_boxed();
         if let Some(s) = subscription_id {

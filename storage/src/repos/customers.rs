@@ -40,7 +40,7 @@ impl CustomerRow {
     fn from_domain(c: &Customer) -> Self {
         Self {
             id: c.id.to_string(),
-            tenant_id: c.tenant_id.clone(),
+            tenant_id: c.tenant_id.to_string(),
             external_id: c.external_id.clone(),
             name: c.name.clone(),
             email: c.email.clone(),
@@ -71,7 +71,7 @@ impl CustomerRow {
         let status = row.text("status", &self.status, CustomerStatus::parse)?;
         Ok(Customer {
             id: stored_id(&self.id)?,
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.into(),
             external_id: self.external_id,
             name: self.name,
             email: self.email,
@@ -108,10 +108,10 @@ impl CustomerRepo for Store {
         Ok(())
     }
 
-    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<Customer>> {
+    fn get(&self, tenant_id: &domain::id::TenantId, id: &str) -> DomainResult<Option<Customer>> {
         let mut conn = self.conn()?;
         customers::table
-            .filter(customers::tenant_id.eq(tenant_id))
+            .filter(customers::tenant_id.eq(tenant_id.as_str()))
             .filter(customers::id.eq(id))
             .select(CustomerRow::as_select())
             .first(&mut *conn)
@@ -121,10 +121,10 @@ impl CustomerRepo for Store {
             .transpose()
     }
 
-    fn lock(&self, tenant_id: &str, id: &str) -> DomainResult<Option<Customer>> {
+    fn lock(&self, tenant_id: &domain::id::TenantId, id: &str) -> DomainResult<Option<Customer>> {
         let mut conn = self.conn()?;
         let this = customers::table
-            .filter(customers::tenant_id.eq(tenant_id))
+            .filter(customers::tenant_id.eq(tenant_id.as_str()))
             .filter(customers::id.eq(id));
         first_locked!(&mut *conn, this.select(CustomerRow::as_select()))
             .map_err(internal)?
@@ -134,12 +134,12 @@ impl CustomerRepo for Store {
 
     fn get_by_external_id(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         external_id: &str,
     ) -> DomainResult<Option<Customer>> {
         let mut conn = self.conn()?;
         customers::table
-            .filter(customers::tenant_id.eq(tenant_id))
+            .filter(customers::tenant_id.eq(tenant_id.as_str()))
             .filter(customers::external_id.eq(external_id))
             .select(CustomerRow::as_select())
             .first(&mut *conn)
@@ -151,14 +151,14 @@ impl CustomerRepo for Store {
 
     fn update(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         id: &str,
         change: CustomerChange<'_>,
     ) -> DomainResult<Customer> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<Customer, TxError> {
             let this = customers::table
-                .filter(customers::tenant_id.eq(tenant_id))
+                .filter(customers::tenant_id.eq(tenant_id.as_str()))
                 .filter(customers::id.eq(id));
             let row = first_locked!(c, this.select(CustomerRow::as_select()))?;
             let mut customer = row.ok_or_else(not_found)?.into_domain()?;
@@ -174,7 +174,7 @@ impl CustomerRepo for Store {
 
     fn list(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         filter: &CustomerFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<Customer>> {
@@ -190,7 +190,7 @@ impl CustomerRepo for Store {
         let account = domain::scope::Scope::account(tenant_id);
         let mut q = match search {
             Some(found) => scoped_search!(all.filter(found), "customers", &account),
-            None => all.filter(customers::tenant_id.eq(tenant_id)),
+            None => all.filter(customers::tenant_id.eq(tenant_id.as_str())),
         };
         if let Some(status) = filter.status {
             q = q.filter(customers::status.eq(status.as_str()));

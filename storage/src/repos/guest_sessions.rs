@@ -41,7 +41,7 @@ impl GuestRow {
     fn from_domain(s: &GuestSession) -> Self {
         Self {
             id: s.id.to_string(),
-            tenant_id: s.tenant_id.clone(),
+            tenant_id: s.tenant_id.to_string(),
             return_url: s.return_url.clone(),
             created_at: DbTime(s.created_at),
             expires_at: DbTime(s.expires_at),
@@ -62,7 +62,7 @@ impl GuestRow {
         };
         Ok(GuestSession {
             id: stored_id(&self.id)?,
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.into(),
             return_url: self.return_url,
             created_at: self.created_at.0,
             expires_at: self.expires_at.0,
@@ -93,10 +93,10 @@ impl GuestSessionRepo for Store {
         Ok(())
     }
 
-    fn get(&self, tenant_id: &str, id: &str) -> DomainResult<Option<GuestSession>> {
+    fn get(&self, tenant_id: &domain::id::TenantId, id: &str) -> DomainResult<Option<GuestSession>> {
         let mut conn = self.conn()?;
         gs::table
-            .filter(gs::tenant_id.eq(tenant_id))
+            .filter(gs::tenant_id.eq(tenant_id.as_str()))
             .filter(gs::id.eq(id))
             .select(GuestRow::as_select())
             .first(&mut *conn)
@@ -108,7 +108,7 @@ impl GuestSessionRepo for Store {
 
     fn end(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         id: &str,
         reason: EndReason,
         now: DateTime<Utc>,
@@ -116,7 +116,7 @@ impl GuestSessionRepo for Store {
         let mut conn = self.conn()?;
         let row = write_tx(&mut conn, |c| {
             let this = gs::table
-                .filter(gs::tenant_id.eq(tenant_id))
+                .filter(gs::tenant_id.eq(tenant_id.as_str()))
                 .filter(gs::id.eq(id));
             let Some(mut row) = first_locked!(c, this.select(GuestRow::as_select()))? else {
                 return Ok(None);

@@ -69,7 +69,7 @@ impl IdempotencyRepo for Store {
             };
             diesel::update(
                 ik::table
-                    .filter(ik::tenant_id.eq(&claim.tenant_id))
+                    .filter(ik::tenant_id.eq(claim.tenant_id.as_str()))
                     .filter(ik::key.eq(&claim.key)),
             )
             .set((
@@ -96,7 +96,7 @@ impl Store {
     fn claim(&self, claim: &Claim) -> DomainResult<Option<Once>> {
         let mut conn = self.conn()?;
         let fresh = Row {
-            tenant_id: claim.tenant_id.clone(),
+            tenant_id: claim.tenant_id.to_string(),
             key: claim.key.clone(),
             fingerprint: claim.fingerprint.clone(),
             created_at: DbTime(claim.now),
@@ -134,7 +134,7 @@ impl Store {
             return Ok(None);
         }
         let this = ik::table
-            .filter(ik::tenant_id.eq(&claim.tenant_id))
+            .filter(ik::tenant_id.eq(claim.tenant_id.as_str()))
             .filter(ik::key.eq(&claim.key));
         let row = this
             .select(Row::as_select())

@@ -44,7 +44,7 @@ impl InvoiceRow {
     fn from_domain(i: &Invoice) -> Self {
         Self {
             id: i.id.to_string(),
-            tenant_id: i.tenant_id.clone(),
+            tenant_id: i.tenant_id.to_string(),
             customer_id: i.customer_id.to_string(),
             number: i.number.clone(),
             status: i.status.as_str().to_owned(),
@@ -78,7 +78,7 @@ impl InvoiceRow {
         let currency = row.currency(&self.currency)?;
         Ok(Invoice {
             id: stored_id(&self.id)?,
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.into(),
             customer_id: stored_id(&self.customer_id)?,
             number: self.number,
             status,
@@ -103,21 +103,21 @@ impl InvoiceRow {
 /// Takes the next number of `period` for the account, inside the caller's transaction.
 /// PostgreSQL: an upsert whose row lock serialises finalizations of one account and month until
 /// commit. SQLite: read then write under the transaction's write lock.
-fn next_number(conn: &mut DbConnection, tenant_id: &str, period: &str) -> QueryResult<i64> {
+fn next_number(conn: &mut DbConnection, tenant_id: &domain::id::TenantId, period: &str) -> QueryResult<i64> {
     take_numbers(conn, tenant_id, period, 1)
 }
 
 /// Takes the next `count` numbers of the account's `period` counter; returns the last of them.
 fn take_numbers(
     conn: &mut DbConnection,
-    tenant_id: &str,
+    tenant_id: &domain::id::TenantId,
     period: &str,
     count: i64,
 ) -> QueryResult<i64> {
     match conn {
         DbConnection::Postgres(pg) => diesel::insert_into(ic::table)
             .values((
-                ic::tenant_id.eq(tenant_id),
+                ic::tenant_id.eq(tenant_id.as_str()),
                 ic::period.eq(period),
                 ic::last_number.eq(count),
             ))
@@ -128,7 +128,7 @@ fn take_numbers(
             .get_result(pg),
         DbConnection::Sqlite(sq) => {
             let key = ic::table
-                .filter(ic::tenant_id.eq(tenant_id))
+                .filter(ic::tenant_id.eq(tenant_id.as_str()))
                 .filter(ic::period.eq(period));
             let last: Option<i64> = key.select(ic::last_number).first(sq).optional()?;
             match last {
@@ -141,7 +141,7 @@ fn take_numbers(
                 None => {
                     diesel::insert_into(ic::table)
                         .values((
-                            ic::tenant_id.eq(tenant_id),
+                            ic::tenant_id.eq(tenant_id.as_str()),
                             ic::period.eq(period),
                             ic::last_number.eq(count),
                         ))
@@ -157,11 +157,11 @@ fn take_numbers(
 /// BEGIN IMMEDIATE already excludes other writers).
 pub(crate) fn lock_invoice(
     c: &mut DbConnection,
-    tenant_id: &str,
+    tenant_id: &domain::id::TenantId,
     id: &str,
 ) -> Result<Invoice, TxError> {
     let this = inv::table
-        .filter(inv::tenant_id.eq(tenant_id))
+        .filter(inv::tenant_id.eq(tenant_id.as_str()))
         .filter(inv::id.eq(id));
     let row = first_locked!(c, this.select(InvoiceRow::as_select()))?;
     Ok(row.ok_or_else(not_found)?.into_domain()?)
@@ -170,7 +170,7 @@ pub(crate) fn lock_invoice(
 pub(crate) fn save_invoice(c: &mut DbConnection, invoice: &Invoice) -> QueryResult<()> {
     diesel::update(
         inv::table
-            .filter(inv::tenant_id.eq(&invoice.tenant_id))
+            .filter(inv::tenant_id.eq(invoice.tenant_id.as_str()))
             .filter(inv::id.eq(invoice.id.as_str())),
     )
     .set(InvoiceRow::from_domain(invoice))
@@ -184,7 +184,7 @@ pub(crate) fn save_invoice(c: &mut DbConnection, invoice: &Invoice) -> QueryResu
 macro_rules! open {
     ($customer:expr) => {
         inv::table
-            .filter(inv::tenant_id.eq(&$customer.tenant_id))
+            .filter(inv::tenant_id.eq($customer.tenant_id.as_str()))
             .filter(inv::customer_id.eq(&$customer.customer_id))
             .filter(inv::status.eq("finalized"))
             .filter(one_of!(inv::payment_status, ["unpaid", "partially_paid"]))
@@ -204,7 +204,7 @@ impl InvoiceRepo for Store {
 
     fn assign_numbers(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         ids: &[domain::id::InvoiceId],
         period: &str,
         format: &dyn Fn(i64) -> String,
@@ -222,7 +222,7 @@ impl InvoiceRepo for Store {
             let number = format(n);
             diesel::update(
                 inv::table
-                    .filter(inv::tenant_id.eq(tenant_id))
+                    .filter(inv::tenant_id.eq(tenant_id.as_str()))
                     .filter(inv::id.eq(id.as_str())),
             )
             .set(inv::number.eq(&number))
@@ -248,7 +248,7 @@ impl InvoiceRepo for Store {
 
     fn change(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         id: &str,
         change: InvoiceChange<'_>,
     ) -> DomainResult<Invoice> {
@@ -266,11 +266,11 @@ impl InvoiceRepo for Store {
         .map_err(|e| e.into_domain(|| DomainError::internal("duplicate invoice number")))
     }
 
-    fn delete_draft(&self, tenant_id: &str, id: &str) -> DomainResult<bool> {
+    fn delete_draft(&self, tenant_id: &domain::id::TenantId, id: &str) -> DomainResult<bool> {
         let mut conn = self.conn()?;
         let n = diesel::delete(
             inv::table
-                .filter(inv::tenant_id.eq(tenant_id))
+                .filter(inv::tenant_id.eq(tenant_id.as_str()))
                 .filter(inv::id.eq(id))
                 .filter(inv::status.eq("draft")),
         )

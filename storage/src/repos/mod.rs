@@ -49,7 +49,7 @@ pub(crate) use first_locked;
 macro_rules! scoped {
     ($query:expr, $table:ident, $scope:expr) => {{
         let scope: &domain::scope::Scope = $scope;
-        let q = $query.filter($table::tenant_id.eq(scope.tenant_id().to_owned()));
+        let q = $query.filter($table::tenant_id.eq(scope.tenant_id().to_string()));
         match scope.customer_id() {
             Some(c) => q.filter($table::customer_id.eq(c.to_owned())),
             None => q,
@@ -67,7 +67,7 @@ macro_rules! scoped_search {
         let scope: &domain::scope::Scope = $scope;
         let q = $query.filter(
             diesel::dsl::sql::<Bool>(concat!("+", $table, ".tenant_id = "))
-                .bind::<Text, _>(scope.tenant_id().to_owned()),
+                .bind::<Text, _>(scope.tenant_id().to_string()),
         );
         match scope.customer_id() {
             Some(c) => q.filter(

@@ -44,7 +44,7 @@ impl MethodRow {
         let d = &m.display;
         Self {
             id: m.id.to_string(),
-            tenant_id: m.tenant_id.clone(),
+            tenant_id: m.tenant_id.to_string(),
             customer_id: m.customer_id.to_string(),
             kind: m.kind.as_str().to_owned(),
             provider: m.provider.clone(),
@@ -73,7 +73,7 @@ impl MethodRow {
             stored_status: row.text("status", &self.status, MethodStatus::parse)?,
             id: stored_id(&self.id)?,
             customer_id: stored_id(&self.customer_id)?,
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.into(),
             provider: self.provider,
             provider_reference: self.provider_reference,
             display: Display {
@@ -96,7 +96,7 @@ impl MethodRow {
 macro_rules! of {
     ($owner:expr) => {
         pm::table
-            .filter(pm::tenant_id.eq($owner.tenant_id.clone()))
+            .filter(pm::tenant_id.eq($owner.tenant_id.to_string()))
             .filter(pm::customer_id.eq($owner.customer_id.clone()))
     };
 }
@@ -105,7 +105,7 @@ impl PaymentMethodRepo for Store {
     fn lock_owner(&self, owner: &CustomerScope) -> DomainResult<Option<(CustomerStatus, bool)>> {
         let mut conn = self.conn()?;
         let this = cu::table
-            .filter(cu::tenant_id.eq(&owner.tenant_id))
+            .filter(cu::tenant_id.eq(owner.tenant_id.as_str()))
             .filter(cu::id.eq(&owner.customer_id))
             .select((cu::status, cu::auto_pay));
         let found: Option<(String, bool)> = first_locked!(&mut *conn, this).map_err(internal)?;
@@ -148,7 +148,7 @@ impl PaymentMethodRepo for Store {
         let mut conn = self.conn()?;
         diesel::update(
             pm::table
-                .filter(pm::tenant_id.eq(&method.tenant_id))
+                .filter(pm::tenant_id.eq(method.tenant_id.as_str()))
                 .filter(pm::id.eq(method.id.as_str())),
         )
         .set(MethodRow::from_domain(method))

@@ -43,7 +43,7 @@ impl PaymentRow {
     fn from_domain(x: &Payment) -> Self {
         Self {
             id: x.id.to_string(),
-            tenant_id: x.tenant_id.clone(),
+            tenant_id: x.tenant_id.to_string(),
             invoice_id: x.invoice_id.to_string(),
             customer_id: x.customer_id.to_string(),
             amount: DbDecimal(x.amount.clone()),
@@ -71,7 +71,7 @@ impl PaymentRow {
             status: row.text("status", &self.status, PaymentState::parse)?,
             currency: row.currency(&self.currency)?,
             id: stored_id(&self.id)?,
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.into(),
             invoice_id: stored_id(&self.invoice_id)?,
             customer_id: stored_id(&self.customer_id)?,
             amount: self.amount.0,
@@ -107,11 +107,11 @@ struct RefundRow {
 /// Locks a payment, then its invoice (the order every change of an existing payment takes).
 fn lock_payment(
     c: &mut DbConnection,
-    tenant_id: &str,
+    tenant_id: &domain::id::TenantId,
     payment_id: &str,
 ) -> Result<(Payment, Invoice), TxError> {
     let this = p::table
-        .filter(p::tenant_id.eq(tenant_id))
+        .filter(p::tenant_id.eq(tenant_id.as_str()))
         .filter(p::id.eq(payment_id));
     let row = first_locked!(c, this.select(PaymentRow::as_select()))?;
     let payment = row.ok_or_else(not_found)?.into_domain()?;
@@ -122,7 +122,7 @@ fn lock_payment(
 fn save_payment(c: &mut DbConnection, payment: &Payment) -> QueryResult<usize> {
     diesel::update(
         p::table
-            .filter(p::tenant_id.eq(&payment.tenant_id))
+            .filter(p::tenant_id.eq(payment.tenant_id.as_str()))
             .filter(p::id.eq(payment.id.as_str())),
     )
     .set(PaymentRow::from_domain(payment))
@@ -133,7 +133,7 @@ fn save_payment(c: &mut DbConnection, payment: &Payment) -> QueryResult<usize> {
 impl PaymentRepo for Store {
     fn record_payment(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         invoice_id: &str,
         wallet_id: Option<&str>,
         change: PaymentChange<'_>,
@@ -176,14 +176,14 @@ impl PaymentRepo for Store {
 
     fn fail_pending(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         invoice_id: &domain::id::InvoiceId,
         reason: &str,
     ) -> DomainResult<usize> {
         let mut conn = self.conn()?;
         diesel::update(
             p::table
-                .filter(p::tenant_id.eq(tenant_id))
+                .filter(p::tenant_id.eq(tenant_id.as_str()))
                 .filter(p::invoice_id.eq(invoice_id.as_str()))
                 .filter(p::status.eq(PaymentState::Pending.as_str())),
         )
@@ -198,7 +198,7 @@ impl PaymentRepo for Store {
 
     fn settle_payment(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         payment_id: &str,
         change: &mut dyn FnMut(&mut Payment, &mut Invoice) -> DomainResult<()>,
     ) -> DomainResult<(Invoice, Payment)> {
@@ -215,7 +215,7 @@ impl PaymentRepo for Store {
 
     fn record_refund(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         payment_id: &str,
         change: RefundChange<'_>,
     ) -> DomainResult<(Payment, Refund)> {
@@ -243,7 +243,7 @@ impl PaymentRepo for Store {
             diesel::insert_into(r::table)
                 .values(RefundRow {
                     id: refund.id.clone(),
-                    tenant_id: refund.tenant_id.clone(),
+                    tenant_id: refund.tenant_id.to_string(),
                     payment_id: refund.payment_id.to_string(),
                     invoice_id: refund.invoice_id.to_string(),
                     amount: DbDecimal(refund.amount.clone()),

@@ -37,7 +37,7 @@ impl PlanRow {
     fn from_domain(p: &Plan) -> Self {
         Self {
             id: p.id.to_string(),
-            tenant_id: p.tenant_id.clone(),
+            tenant_id: p.tenant_id.to_string(),
             code: p.code.clone(),
             name: p.name.clone(),
             description: p.description.clone(),
@@ -78,7 +78,7 @@ impl PlanRow {
                 &self.past_due_action,
                 PastDueAction::parse,
             )?,
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.into(),
             code: self.code,
             name: self.name,
             description: self.description,
@@ -106,10 +106,10 @@ impl PlanRepo for Store {
         Ok(())
     }
 
-    fn get(&self, tenant_id: &str, id: &PlanId) -> DomainResult<Option<Plan>> {
+    fn get(&self, tenant_id: &domain::id::TenantId, id: &PlanId) -> DomainResult<Option<Plan>> {
         let mut conn = self.conn()?;
         pl::table
-            .filter(pl::tenant_id.eq(tenant_id))
+            .filter(pl::tenant_id.eq(tenant_id.as_str()))
             .filter(pl::id.eq(id.as_str()))
             .select(PlanRow::as_select())
             .first(&mut *conn)
@@ -119,10 +119,10 @@ impl PlanRepo for Store {
             .transpose()
     }
 
-    fn get_by_code(&self, tenant_id: &str, code: &str) -> DomainResult<Option<Plan>> {
+    fn get_by_code(&self, tenant_id: &domain::id::TenantId, code: &str) -> DomainResult<Option<Plan>> {
         let mut conn = self.conn()?;
         pl::table
-            .filter(pl::tenant_id.eq(tenant_id))
+            .filter(pl::tenant_id.eq(tenant_id.as_str()))
             .filter(pl::code.eq(code))
             .select(PlanRow::as_select())
             .first(&mut *conn)
@@ -136,7 +136,7 @@ impl PlanRepo for Store {
         let mut conn = self.conn()?;
         diesel::update(
             pl::table
-                .filter(pl::tenant_id.eq(&plan.tenant_id))
+                .filter(pl::tenant_id.eq(plan.tenant_id.as_str()))
                 .filter(pl::id.eq(plan.id.as_str())),
         )
         .set(PlanRow::from_domain(plan))
@@ -147,13 +147,13 @@ impl PlanRepo for Store {
 
     fn list(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         filter: &PlanFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<Plan>> {
         let mut conn = self.conn()?;
         let mut q = pl::table
-            .filter(pl::tenant_id.eq(tenant_id))
+            .filter(pl::tenant_id.eq(tenant_id.as_str()))
             .select(PlanRow::as_select())
             .into_boxed();
         if let Some(s) = filter.status {

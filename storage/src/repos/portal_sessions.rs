@@ -47,7 +47,7 @@ impl SessionRow {
     fn from_domain(s: &PortalSession) -> Self {
         Self {
             id: s.id.to_string(),
-            tenant_id: s.tenant_id.clone(),
+            tenant_id: s.tenant_id.to_string(),
             customer_id: s.customer_id.to_string(),
             mode: s.mode.as_str().to_owned(),
             return_url: s.return_url.clone(),
@@ -77,7 +77,7 @@ impl SessionRow {
         };
         Ok(PortalSession {
             id: stored_id(&self.id)?,
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.into(),
             customer_id: stored_id(&self.customer_id)?,
             mode,
             return_url: self.return_url,
@@ -96,12 +96,12 @@ impl SessionRow {
 
 fn load(
     conn: &mut DbConnection,
-    tenant_id: &str,
+    tenant_id: &domain::id::TenantId,
     id: &str,
     lock: bool,
 ) -> QueryResult<Option<SessionRow>> {
     let this = ps::table
-        .filter(ps::tenant_id.eq(tenant_id))
+        .filter(ps::tenant_id.eq(tenant_id.as_str()))
         .filter(ps::id.eq(id));
     if lock {
         first_locked!(conn, this.select(SessionRow::as_select()))
@@ -124,7 +124,7 @@ impl PortalSessionRepo for Store {
                 // One creation at a time per customer, so "supersede the others" cannot leave two
                 // open sessions when two creations race (SQLite's BEGIN IMMEDIATE already does).
                 customers::table
-                    .filter(customers::tenant_id.eq(&session.tenant_id))
+                    .filter(customers::tenant_id.eq(session.tenant_id.as_str()))
                     .filter(customers::id.eq(session.customer_id.as_str()))
                     .select(customers::id)
                     .for_update()
@@ -133,7 +133,7 @@ impl PortalSessionRepo for Store {
             if supersede {
                 diesel::update(
                     ps::table
-                        .filter(ps::tenant_id.eq(&session.tenant_id))
+                        .filter(ps::tenant_id.eq(session.tenant_id.as_str()))
                         .filter(ps::customer_id.eq(session.customer_id.as_str()))
                         .filter(ps::ended_at.is_null()),
                 )
@@ -159,13 +159,13 @@ impl PortalSessionRepo for Store {
 
     fn get(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         id: &str,
     ) -> DomainResult<Option<(PortalSession, CustomerStatus)>> {
         let mut conn = self.conn()?;
         let row: Option<(SessionRow, String)> = ps::table
             .inner_join(customers::table)
-            .filter(ps::tenant_id.eq(tenant_id))
+            .filter(ps::tenant_id.eq(tenant_id.as_str()))
             .filter(ps::id.eq(id))
             .select((SessionRow::as_select(), customers::status))
             .first(&mut *conn)
@@ -184,14 +184,14 @@ impl PortalSessionRepo for Store {
 
     fn list_open(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         customer_id: &str,
         now: DateTime<Utc>,
         page: &PageRequest,
     ) -> DomainResult<Page<PortalSession>> {
         let mut conn = self.conn()?;
         let q = ps::table
-            .filter(ps::tenant_id.eq(tenant_id))
+            .filter(ps::tenant_id.eq(tenant_id.as_str()))
             .filter(ps::customer_id.eq(customer_id))
             .filter(ps::ended_at.is_null())
             .filter(ps::expires_at.gt(DbTime(now)))
@@ -211,7 +211,7 @@ impl PortalSessionRepo for Store {
 
     fn end(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         id: &str,
         reason: EndReason,
         now: DateTime<Utc>,
@@ -227,7 +227,7 @@ impl PortalSessionRepo for Store {
             if session.end_reason.is_none() {
                 diesel::update(
                     ps::table
-                        .filter(ps::tenant_id.eq(tenant_id))
+                        .filter(ps::tenant_id.eq(tenant_id.as_str()))
                         .filter(ps::id.eq(id)),
                 )
                 .set((
@@ -272,11 +272,11 @@ impl PortalSessionRepo for Store {
         Ok(Some(row.into_domain()?))
     }
 
-    fn touch(&self, tenant_id: &str, id: &str, now: DateTime<Utc>) -> DomainResult<()> {
+    fn touch(&self, tenant_id: &domain::id::TenantId, id: &str, now: DateTime<Utc>) -> DomainResult<()> {
         let mut conn = self.conn()?;
         diesel::update(
             ps::table
-                .filter(ps::tenant_id.eq(tenant_id))
+                .filter(ps::tenant_id.eq(tenant_id.as_str()))
                 .filter(ps::id.eq(id))
                 .filter(ps::last_seen_at.lt(DbTime(now))),
         )

@@ -53,7 +53,7 @@ impl SubscriptionRow {
     fn from_domain(s: &Subscription) -> Self {
         Self {
             id: s.id.to_string(),
-            tenant_id: s.tenant_id.clone(),
+            tenant_id: s.tenant_id.to_string(),
             customer_id: s.customer_id.to_string(),
             plan_id: s.plan_id.to_string(),
             status: s.status.as_str().to_owned(),
@@ -104,7 +104,7 @@ impl SubscriptionRow {
             interval: row.text("billing_interval", &self.billing_interval, Interval::parse)?,
             interval_count: u32::try_from(self.interval_count)
                 .map_err(|_| row.damaged("interval_count"))?,
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.into(),
             anchor_at: self.anchor_at.0,
             started_at: self.started_at.0,
             current_period_start: self.current_period_start.0,
@@ -161,7 +161,7 @@ impl SubscriptionRepo for Store {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<Subscription, TxError> {
             let this = su::table
-                .filter(su::tenant_id.eq(scope.tenant_id()))
+                .filter(su::tenant_id.eq(scope.tenant_id().as_str()))
                 .filter(su::id.eq(id.as_str()));
             let row = first_locked!(c, this.select(SubscriptionRow::as_select()))?;
             // The customer of a customer scope is checked on the locked row (a locking query
@@ -173,7 +173,7 @@ impl SubscriptionRepo for Store {
             change(&mut s)?;
             diesel::update(
                 su::table
-                    .filter(su::tenant_id.eq(&s.tenant_id))
+                    .filter(su::tenant_id.eq(s.tenant_id.as_str()))
                     .filter(su::id.eq(s.id.as_str())),
             )
             .set(SubscriptionRow::from_domain(&s))
@@ -217,7 +217,7 @@ impl SubscriptionRepo for Store {
         let mut conn = self.conn()?;
         use SubscriptionStatus::{Active, PastDue, Paused, Trialing};
         su::table
-            .filter(su::tenant_id.eq(&customer.tenant_id))
+            .filter(su::tenant_id.eq(customer.tenant_id.as_str()))
             .filter(su::customer_id.eq(&customer.customer_id))
             .filter(one_of!(
                 su::status,
@@ -239,13 +239,13 @@ impl SubscriptionRepo for Store {
 
     fn clock_intervals(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         clock: &TestClockId,
     ) -> DomainResult<Vec<(Interval, u32)>> {
         let mut conn = self.conn()?;
         use SubscriptionStatus::{Active, PastDue, Paused, Trialing};
         let rows: Vec<(String, i32)> = su::table
-            .filter(su::tenant_id.eq(tenant_id))
+            .filter(su::tenant_id.eq(tenant_id.as_str()))
             .filter(su::test_clock_id.eq(clock.as_str()))
             .filter(one_of!(
                 su::status,
@@ -278,7 +278,7 @@ impl SubscriptionRepo for Store {
     fn lock(&self, scope: &Scope, id: &SubscriptionId) -> DomainResult<Option<Subscription>> {
         let mut conn = self.conn()?;
         let this = su::table
-            .filter(su::tenant_id.eq(scope.tenant_id()))
+            .filter(su::tenant_id.eq(scope.tenant_id().as_str()))
             .filter(su::id.eq(id.as_str()));
         let row = first_locked!(&mut *conn, this.select(SubscriptionRow::as_select()))
             .map_err(internal)?;
@@ -293,7 +293,7 @@ impl SubscriptionRepo for Store {
         let mut conn = self.conn()?;
         diesel::update(
             su::table
-                .filter(su::tenant_id.eq(&s.tenant_id))
+                .filter(su::tenant_id.eq(s.tenant_id.as_str()))
                 .filter(su::id.eq(s.id.as_str())),
         )
         .set(SubscriptionRow::from_domain(s))

@@ -38,7 +38,7 @@ impl FeatureRow {
     fn from_domain(x: &Feature) -> Self {
         Self {
             id: x.id.to_string(),
-            tenant_id: x.tenant_id.clone(),
+            tenant_id: x.tenant_id.to_string(),
             key: x.key.clone(),
             name: x.name.clone(),
             unit: x.unit.clone(),
@@ -61,7 +61,7 @@ impl FeatureRow {
             aggregation: row.text("aggregation", &self.aggregation, Aggregation::parse)?,
             currency: row.currency(&self.currency)?,
             id: stored_id(&self.id)?,
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.into(),
             key: self.key,
             name: self.name,
             unit: self.unit,
@@ -112,10 +112,10 @@ type RollupKey<'a> = (&'a str, &'a str, DateTime<Utc>);
 /// (events, quantity sum, quantity max) to add to a rollup row.
 type RollupDelta = (i64, BigDecimal, BigDecimal);
 
-fn event_row(tenant_id: &str, e: &UsageEvent) -> EventRow {
+fn event_row(tenant_id: &domain::id::TenantId, e: &UsageEvent) -> EventRow {
     EventRow {
         id: e.id.clone(),
-        tenant_id: tenant_id.to_owned(),
+        tenant_id: tenant_id.to_string(),
         event_id: e.event_id.clone(),
         customer_id: e.customer_id.clone(),
         feature_key: e.feature_key.clone(),
@@ -138,7 +138,7 @@ struct NewEventId {
 /// VALUES list is 9,000 parameters for PostgreSQL to parse and plan on every batch.
 fn insert_new_events(
     pg: &mut diesel::PgConnection,
-    tenant_id: &str,
+    tenant_id: &domain::id::TenantId,
     rows: &[EventRow],
 ) -> QueryResult<Vec<String>> {
     use diesel::sql_types::{Array, Numeric, Text, Timestamptz};
@@ -154,7 +154,7 @@ fn insert_new_events(
          ON CONFLICT (tenant_id, event_id) DO NOTHING \
          RETURNING event_id",
     )
-    .bind::<Text, _>(tenant_id)
+    .bind::<Text, _>(tenant_id.as_str())
     .bind::<Array<Text>, _>(column(|r| r.id.as_str()))
     .bind::<Array<Text>, _>(column(|r| r.event_id.as_str()))
     .bind::<Array<Text>, _>(column(|r| r.customer_id.as_str()))
@@ -172,7 +172,7 @@ fn insert_new_events(
 /// map's order) so that concurrent batches lock shared rollups in the same order.
 fn add_to_rollups(
     pg: &mut diesel::PgConnection,
-    tenant_id: &str,
+    tenant_id: &domain::id::TenantId,
     deltas: BTreeMap<RollupKey<'_>, RollupDelta>,
 ) -> QueryResult<()> {
     use diesel::sql_types::{Array, BigInt, Numeric, Text, Timestamptz};
@@ -204,7 +204,7 @@ fn add_to_rollups(
          quantity_sum = usage_rollups.quantity_sum + EXCLUDED.quantity_sum, \
          quantity_max = GREATEST(usage_rollups.quantity_max, EXCLUDED.quantity_max)",
     )
-    .bind::<Text, _>(tenant_id)
+    .bind::<Text, _>(tenant_id.as_str())
     .bind::<Array<Text>, _>(customers)
     .bind::<Array<Text>, _>(features)
     .bind::<Array<Timestamptz>, _>(hours)
@@ -223,7 +223,7 @@ fn add_to_rollups(
 )]
 fn add_to_rollup(
     sq: &mut diesel::SqliteConnection,
-    tenant_id: &str,
+    tenant_id: &domain::id::TenantId,
     customer_id: &str,
     feature_key: &str,
     hour: DateTime<Utc>,
@@ -233,7 +233,7 @@ fn add_to_rollup(
 ) -> QueryResult<()> {
     let hour = DbTime(hour);
     let key = ur::table
-        .filter(ur::tenant_id.eq(tenant_id))
+        .filter(ur::tenant_id.eq(tenant_id.as_str()))
         .filter(ur::customer_id.eq(customer_id))
         .filter(ur::hour.eq(hour))
         .filter(ur::feature_key.eq(feature_key));
@@ -256,7 +256,7 @@ fn add_to_rollup(
         None => {
             diesel::insert_into(ur::table)
                 .values(RollupRow {
-                    tenant_id: tenant_id.to_owned(),
+                    tenant_id: tenant_id.to_string(),
                     customer_id: customer_id.to_owned(),
                     feature_key: feature_key.to_owned(),
                     hour,
@@ -284,7 +284,7 @@ impl UsageRepo for Store {
         let mut conn = self.conn()?;
         diesel::update(
             f::table
-                .filter(f::tenant_id.eq(&feature.tenant_id))
+                .filter(f::tenant_id.eq(feature.tenant_id.as_str()))
                 .filter(f::id.eq(feature.id.as_str())),
         )
         .set(FeatureRow::from_domain(feature))
@@ -293,10 +293,10 @@ impl UsageRepo for Store {
         Ok(())
     }
 
-    fn get_feature(&self, tenant_id: &str, id: &str) -> DomainResult<Option<Feature>> {
+    fn get_feature(&self, tenant_id: &domain::id::TenantId, id: &str) -> DomainResult<Option<Feature>> {
         let mut conn = self.conn()?;
         f::table
-            .filter(f::tenant_id.eq(tenant_id))
+            .filter(f::tenant_id.eq(tenant_id.as_str()))
             .filter(f::id.eq(id))
             .select(FeatureRow::as_select())
             .first(&mut *conn)
@@ -306,20 +306,20 @@ impl UsageRepo for Store {
             .transpose()
     }
 
-    fn features(&self, tenant_id: &str) -> DomainResult<Vec<Feature>> {
+    fn features(&self, tenant_id: &domain::id::TenantId) -> DomainResult<Vec<Feature>> {
         let mut conn = self.conn()?;
         let rows: Vec<FeatureRow> = f::table
-            .filter(f::tenant_id.eq(tenant_id))
+            .filter(f::tenant_id.eq(tenant_id.as_str()))
             .select(FeatureRow::as_select())
             .load(&mut *conn)
             .map_err(internal)?;
         rows.into_iter().map(FeatureRow::into_domain).collect()
     }
 
-    fn list_features(&self, tenant_id: &str, page: &PageRequest) -> DomainResult<Page<Feature>> {
+    fn list_features(&self, tenant_id: &domain::id::TenantId, page: &PageRequest) -> DomainResult<Page<Feature>> {
         let mut conn = self.conn()?;
         let q = f::table
-            .filter(f::tenant_id.eq(tenant_id))
+            .filter(f::tenant_id.eq(tenant_id.as_str()))
             .select(FeatureRow::as_select())
             .into_boxed();
         let rows: Vec<FeatureRow> = newest_first!(q, f::id, page, &mut *conn).map_err(internal)?;
@@ -330,7 +330,7 @@ impl UsageRepo for Store {
         Ok(Page::from_rows(items, page, |x: &Feature| &x.id))
     }
 
-    fn ingest(&self, tenant_id: &str, events: &[UsageEvent]) -> DomainResult<Vec<bool>> {
+    fn ingest(&self, tenant_id: &domain::id::TenantId, events: &[UsageEvent]) -> DomainResult<Vec<bool>> {
         // Work in event_id order (stable, so the first of repeated ids wins): concurrent batches
         // then take their unique-index locks in the same order and cannot deadlock.
         let mut order: Vec<usize> = (0..events.len()).collect();
@@ -393,13 +393,13 @@ impl UsageRepo for Store {
 
     fn events(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         filter: &EventFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<UsageEvent>> {
         let mut conn = self.conn()?;
         let mut q = ue::table
-            .filter(ue::tenant_id.eq(tenant_id))
+            .filter(ue::tenant_id.eq(tenant_id.as_str()))
             .select(EventRow::as_select())
             .into_boxed();
         if let Some(c) = &filter.customer_id {
@@ -425,7 +425,7 @@ impl UsageRepo for Store {
                 .object("properties", &r.properties)?;
                 Ok(UsageEvent {
                     id: r.id,
-                    tenant_id: r.tenant_id,
+                    tenant_id: r.tenant_id.into(),
                     event_id: r.event_id,
                     customer_id: r.customer_id,
                     feature_key: r.feature_key,
@@ -441,14 +441,14 @@ impl UsageRepo for Store {
 
     fn rollups(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         customer_id: &str,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> DomainResult<Vec<Rollup>> {
         let mut conn = self.conn()?;
         let rows: Vec<RollupRow> = ur::table
-            .filter(ur::tenant_id.eq(tenant_id))
+            .filter(ur::tenant_id.eq(tenant_id.as_str()))
             .filter(ur::customer_id.eq(customer_id))
             .filter(ur::hour.ge(DbTime(from)))
             .filter(ur::hour.lt(DbTime(to)))

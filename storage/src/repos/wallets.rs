@@ -44,7 +44,7 @@ impl WalletRow {
     fn from_domain(x: &Wallet, next_expiry_at: Option<DateTime<Utc>>) -> Self {
         Self {
             id: x.id.to_string(),
-            tenant_id: x.tenant_id.clone(),
+            tenant_id: x.tenant_id.to_string(),
             customer_id: x.customer_id.to_string(),
             name: x.name.clone(),
             currency: x.currency.code().to_owned(),
@@ -69,7 +69,7 @@ impl WalletRow {
         Ok((
             Wallet {
                 id: stored_id(&self.id)?,
-                tenant_id: self.tenant_id,
+                tenant_id: self.tenant_id.into(),
                 customer_id: stored_id(&self.customer_id)?,
                 name: self.name,
                 currency,
@@ -101,10 +101,10 @@ struct LotRow {
 }
 
 impl LotRow {
-    fn from_domain(tenant_id: &str, l: &CreditLot) -> Self {
+    fn from_domain(tenant_id: &domain::id::TenantId, l: &CreditLot) -> Self {
         Self {
             id: l.id.clone(),
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.to_string(),
             wallet_id: l.wallet_id.to_string(),
             kind: l.kind.as_str().to_owned(),
             priority: l.priority,
@@ -158,7 +158,7 @@ impl TxRow {
     fn from_domain(t: &WalletTransaction) -> Self {
         Self {
             id: t.id.clone(),
-            tenant_id: t.tenant_id.clone(),
+            tenant_id: t.tenant_id.to_string(),
             wallet_id: t.wallet_id.to_string(),
             seq: t.seq,
             tx_type: t.tx_type.as_str().to_owned(),
@@ -184,7 +184,7 @@ impl TxRow {
         let allocations: Vec<Allocation> = row.json("allocations", &self.allocations)?;
         Ok(WalletTransaction {
             id: self.id,
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.into(),
             wallet_id: stored_id(&self.wallet_id)?,
             seq: self.seq,
             tx_type,
@@ -204,11 +204,11 @@ impl TxRow {
 
 fn load_live_lots(
     conn: &mut DbConnection,
-    tenant_id: &str,
+    tenant_id: &domain::id::TenantId,
     wallet_id: &str,
 ) -> QueryResult<Vec<LotRow>> {
     cl::table
-        .filter(cl::tenant_id.eq(tenant_id))
+        .filter(cl::tenant_id.eq(tenant_id.as_str()))
         .filter(cl::wallet_id.eq(wallet_id))
         .filter(live_lot())
         .order(cl::id.asc())
@@ -230,11 +230,11 @@ fn live_lot() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
 /// then age; the index `credit_lots_draw`), and whether there are more.
 fn first_drawable_lots(
     c: &mut DbConnection,
-    tenant_id: &str,
+    tenant_id: &domain::id::TenantId,
     wallet_id: &str,
 ) -> QueryResult<(Vec<LotRow>, bool)> {
     let mut rows: Vec<LotRow> = cl::table
-        .filter(cl::tenant_id.eq(tenant_id))
+        .filter(cl::tenant_id.eq(tenant_id.as_str()))
         .filter(cl::wallet_id.eq(wallet_id))
         .filter(live_lot())
         .order((
@@ -256,11 +256,11 @@ fn first_drawable_lots(
 /// which every one is among them when there are more.
 fn first_expiring_lots(
     c: &mut DbConnection,
-    tenant_id: &str,
+    tenant_id: &domain::id::TenantId,
     wallet_id: &str,
 ) -> QueryResult<(Vec<LotRow>, Option<DateTime<Utc>>)> {
     let mut rows: Vec<LotRow> = cl::table
-        .filter(cl::tenant_id.eq(tenant_id))
+        .filter(cl::tenant_id.eq(tenant_id.as_str()))
         .filter(cl::wallet_id.eq(wallet_id))
         .filter(live_lot())
         .filter(cl::expires_at.is_not_null())
@@ -290,12 +290,12 @@ struct LockedWallet {
 /// `WalletLotsNeeded`, and [`with_wallet`] runs it again with every lot.
 fn lock_wallet(
     c: &mut DbConnection,
-    tenant_id: &str,
+    tenant_id: &domain::id::TenantId,
     id: &str,
     every_lot: bool,
 ) -> Result<LockedWallet, TxError> {
     let this = w::table
-        .filter(w::tenant_id.eq(tenant_id))
+        .filter(w::tenant_id.eq(tenant_id.as_str()))
         .filter(w::id.eq(id));
     let row = first_locked!(c, this.select(WalletRow::as_select()))?;
     let (wallet, _) = row.ok_or_else(not_found)?.into_domain()?;
@@ -352,7 +352,7 @@ fn lock_wallet(
 /// as they are, for the invariant check to refuse.
 fn repair_lots(
     c: &mut DbConnection,
-    tenant_id: &str,
+    tenant_id: &domain::id::TenantId,
     wallet: &Wallet,
     rows: &mut [LotRow],
 ) -> Result<(), TxError> {
@@ -361,7 +361,7 @@ fn repair_lots(
         return Ok(());
     }
     let entries: Vec<TxRow> = wt::table
-        .filter(wt::tenant_id.eq(tenant_id))
+        .filter(wt::tenant_id.eq(tenant_id.as_str()))
         .filter(wt::wallet_id.eq(wallet.id.as_str()))
         .select(TxRow::as_select())
         .load(c)?;
@@ -404,7 +404,7 @@ fn repair_lots(
 /// between).
 pub(crate) fn with_wallet<T>(
     c: &mut DbConnection,
-    tenant_id: &str,
+    tenant_id: &domain::id::TenantId,
     id: &str,
     mut change: impl FnMut(&mut WalletState) -> Result<T, TxError>,
 ) -> Result<(WalletState, T), TxError> {
@@ -421,7 +421,7 @@ pub(crate) fn with_wallet<T>(
 }
 
 /// Writes a changed wallet: lots that moved, new lots, new ledger entries, the wallet row.
-fn save_wallet(c: &mut DbConnection, tenant_id: &str, locked: &LockedWallet) -> QueryResult<()> {
+fn save_wallet(c: &mut DbConnection, tenant_id: &domain::id::TenantId, locked: &LockedWallet) -> QueryResult<()> {
     let st = &locked.st;
     for lot in &st.lots {
         if locked.before.get(&lot.id) != Some(&lot.available) {
@@ -454,7 +454,7 @@ fn save_wallet(c: &mut DbConnection, tenant_id: &str, locked: &LockedWallet) -> 
             .min(),
         // Lots that were not loaded count too: read it back once the lots are written.
         Some(_) => cl::table
-            .filter(cl::tenant_id.eq(tenant_id))
+            .filter(cl::tenant_id.eq(tenant_id.as_str()))
             .filter(cl::wallet_id.eq(st.wallet.id.as_str()))
             .filter(live_lot())
             .filter(cl::expires_at.is_not_null())
@@ -467,7 +467,7 @@ fn save_wallet(c: &mut DbConnection, tenant_id: &str, locked: &LockedWallet) -> 
     };
     diesel::update(
         w::table
-            .filter(w::tenant_id.eq(tenant_id))
+            .filter(w::tenant_id.eq(tenant_id.as_str()))
             .filter(w::id.eq(st.wallet.id.as_str())),
     )
     .set(WalletRow::from_domain(&st.wallet, next_expiry))
@@ -528,7 +528,7 @@ impl WalletRepo for Store {
 
     fn change(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         id: &str,
         change: WalletChange<'_>,
     ) -> DomainResult<WalletState> {
@@ -540,7 +540,7 @@ impl WalletRepo for Store {
         .map_err(|e| e.into_domain(|| DomainError::internal("unexpected unique violation")))
     }
 
-    fn live_lots(&self, tenant_id: &str, wallet_id: &str) -> DomainResult<Vec<CreditLot>> {
+    fn live_lots(&self, tenant_id: &domain::id::TenantId, wallet_id: &str) -> DomainResult<Vec<CreditLot>> {
         let mut conn = self.conn()?;
         load_live_lots(&mut conn, tenant_id, wallet_id)
             .map_err(internal)?
@@ -551,14 +551,14 @@ impl WalletRepo for Store {
 
     fn transactions(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         wallet_id: &str,
         filter: &TxFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<WalletTransaction>> {
         let mut conn = self.conn()?;
         let mut q = wt::table
-            .filter(wt::tenant_id.eq(tenant_id))
+            .filter(wt::tenant_id.eq(tenant_id.as_str()))
             .filter(wt::wallet_id.eq(wallet_id))
             .select(TxRow::as_select())
             .into_boxed();
@@ -606,7 +606,7 @@ impl WalletRepo for Store {
             .map_err(internal)?;
         for (tenant_id, wallet_id) in &flagged {
             write_tx(&mut conn, |c| -> Result<(), TxError> {
-                lock_wallet(c, tenant_id, wallet_id, true)?;
+                lock_wallet(c, &tenant_id.as_str().into(), wallet_id, true)?;
                 diesel::delete(chk::table.filter(chk::wallet_id.eq(wallet_id))).execute(c)?;
                 Ok(())
             })
@@ -619,13 +619,16 @@ impl WalletRepo for Store {
         &self,
         now: DateTime<Utc>,
         limit: i64,
-    ) -> DomainResult<Vec<(String, String)>> {
+    ) -> DomainResult<Vec<(domain::id::TenantId, domain::id::WalletId)>> {
         let mut conn = self.conn()?;
-        w::table
+        let due: Vec<(String, String)> = w::table
             .filter(w::next_expiry_at.le(DbTime(now)))
             .select((w::tenant_id, w::id))
             .limit(limit)
             .load(&mut *conn)
-            .map_err(internal)
+            .map_err(internal)?;
+        due.into_iter()
+            .map(|(tenant, wallet)| Ok((tenant.into(), stored_id(&wallet)?)))
+            .collect()
     }
 }

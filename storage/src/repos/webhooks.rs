@@ -44,7 +44,7 @@ impl EndpointRow {
     fn from_domain(e: &WebhookEndpoint) -> Self {
         Self {
             id: e.id.to_string(),
-            tenant_id: e.tenant_id.clone(),
+            tenant_id: e.tenant_id.to_string(),
             url: e.url.clone(),
             description: e.description.clone(),
             event_types: e
@@ -85,7 +85,7 @@ impl EndpointRow {
                 .transpose()?,
             id: stored_id(&self.id)?,
             event_types,
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.into(),
             url: self.url,
             description: self.description,
             secret: self.secret,
@@ -113,7 +113,7 @@ impl EventRow {
     fn from_domain(e: &WebhookEvent, dispatched: bool) -> Self {
         Self {
             id: e.id.to_string(),
-            tenant_id: e.tenant_id.clone(),
+            tenant_id: e.tenant_id.to_string(),
             event_type: e.event_type.as_str().to_owned(),
             payload: e.payload.clone(),
             created_at: DbTime(e.created_at),
@@ -129,7 +129,7 @@ impl EventRow {
         Ok(WebhookEvent {
             event_type: row.text("type", &self.event_type, EventType::parse)?,
             id: stored_id(&self.id)?,
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.into(),
             created_at: self.created_at.0,
             payload: self.payload,
         })
@@ -155,7 +155,7 @@ impl DeliveryRow {
     fn from_domain(d: &WebhookDelivery) -> Self {
         Self {
             id: d.id.to_string(),
-            tenant_id: d.tenant_id.clone(),
+            tenant_id: d.tenant_id.to_string(),
             event_id: d.event_id.to_string(),
             endpoint_id: d.endpoint_id.to_string(),
             event_type: d.event_type.as_str().to_owned(),
@@ -178,7 +178,7 @@ impl DeliveryRow {
             id: stored_id(&self.id)?,
             event_id: stored_id(&self.event_id)?,
             endpoint_id: stored_id(&self.endpoint_id)?,
-            tenant_id: self.tenant_id,
+            tenant_id: self.tenant_id.into(),
             attempts: self.attempts,
             next_attempt_at: self.next_attempt_at.map(|t| t.0),
             created_at: self.created_at.0,
@@ -282,12 +282,12 @@ impl WebhookRepo for Store {
 
     fn endpoint(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         id: &WebhookEndpointId,
     ) -> DomainResult<Option<WebhookEndpoint>> {
         let mut conn = self.conn()?;
         we::table
-            .filter(we::tenant_id.eq(tenant_id))
+            .filter(we::tenant_id.eq(tenant_id.as_str()))
             .filter(we::id.eq(id.as_str()))
             .select(EndpointRow::as_select())
             .first(&mut *conn)
@@ -299,14 +299,14 @@ impl WebhookRepo for Store {
 
     fn lock_endpoint(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         id: &WebhookEndpointId,
     ) -> DomainResult<Option<WebhookEndpoint>> {
         let mut conn = self.conn()?;
         let row: Option<EndpointRow> = first_locked!(
             &mut *conn,
             we::table
-                .filter(we::tenant_id.eq(tenant_id))
+                .filter(we::tenant_id.eq(tenant_id.as_str()))
                 .filter(we::id.eq(id.as_str()))
                 .select(EndpointRow::as_select())
         )
@@ -318,7 +318,7 @@ impl WebhookRepo for Store {
         let mut conn = self.conn()?;
         diesel::update(
             we::table
-                .filter(we::tenant_id.eq(e.tenant_id.clone()))
+                .filter(we::tenant_id.eq(e.tenant_id.to_string()))
                 .filter(we::id.eq(e.id.to_string())),
         )
         .set(EndpointRow::from_domain(e))
@@ -327,11 +327,11 @@ impl WebhookRepo for Store {
         Ok(())
     }
 
-    fn delete_endpoint(&self, tenant_id: &str, id: &WebhookEndpointId) -> DomainResult<bool> {
+    fn delete_endpoint(&self, tenant_id: &domain::id::TenantId, id: &WebhookEndpointId) -> DomainResult<bool> {
         self.in_unit(|| {
             let mut conn = self.conn()?;
             let deliveries = wd::table
-                .filter(wd::tenant_id.eq(tenant_id))
+                .filter(wd::tenant_id.eq(tenant_id.as_str()))
                 .filter(wd::endpoint_id.eq(id.as_str()))
                 .select(wd::id);
             diesel::delete(wa::table.filter(wa::delivery_id.eq_any(deliveries)))
@@ -339,14 +339,14 @@ impl WebhookRepo for Store {
                 .map_err(internal)?;
             diesel::delete(
                 wd::table
-                    .filter(wd::tenant_id.eq(tenant_id))
+                    .filter(wd::tenant_id.eq(tenant_id.as_str()))
                     .filter(wd::endpoint_id.eq(id.as_str())),
             )
             .execute(&mut *conn)
             .map_err(internal)?;
             let n = diesel::delete(
                 we::table
-                    .filter(we::tenant_id.eq(tenant_id))
+                    .filter(we::tenant_id.eq(tenant_id.as_str()))
                     .filter(we::id.eq(id.as_str())),
             )
             .execute(&mut *conn)
@@ -357,12 +357,12 @@ impl WebhookRepo for Store {
 
     fn endpoints(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         page: &PageRequest,
     ) -> DomainResult<Page<WebhookEndpoint>> {
         let mut conn = self.conn()?;
         let q = we::table
-            .filter(we::tenant_id.eq(tenant_id.to_owned()))
+            .filter(we::tenant_id.eq(tenant_id.to_string()))
             .select(EndpointRow::as_select())
             .into_boxed();
         let rows: Vec<EndpointRow> =
@@ -376,10 +376,10 @@ impl WebhookRepo for Store {
         }))
     }
 
-    fn enabled_endpoints(&self, tenant_id: &str) -> DomainResult<Vec<WebhookEndpoint>> {
+    fn enabled_endpoints(&self, tenant_id: &domain::id::TenantId) -> DomainResult<Vec<WebhookEndpoint>> {
         let mut conn = self.conn()?;
         we::table
-            .filter(we::tenant_id.eq(tenant_id))
+            .filter(we::tenant_id.eq(tenant_id.as_str()))
             .filter(we::status.eq(EndpointStatus::Enabled.as_str()))
             .select(EndpointRow::as_select())
             .load(&mut *conn)
@@ -389,10 +389,10 @@ impl WebhookRepo for Store {
             .collect()
     }
 
-    fn event(&self, tenant_id: &str, id: &WebhookEventId) -> DomainResult<Option<WebhookEvent>> {
+    fn event(&self, tenant_id: &domain::id::TenantId, id: &WebhookEventId) -> DomainResult<Option<WebhookEvent>> {
         let mut conn = self.conn()?;
         ev::table
-            .filter(ev::tenant_id.eq(tenant_id))
+            .filter(ev::tenant_id.eq(tenant_id.as_str()))
             .filter(ev::id.eq(id.as_str()))
             .select(EventRow::as_select())
             .first(&mut *conn)
@@ -404,13 +404,13 @@ impl WebhookRepo for Store {
 
     fn events(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         event_type: Option<EventType>,
         page: &PageRequest,
     ) -> DomainResult<Page<WebhookEvent>> {
         let mut conn = self.conn()?;
         let mut q = ev::table
-            .filter(ev::tenant_id.eq(tenant_id.to_owned()))
+            .filter(ev::tenant_id.eq(tenant_id.to_string()))
             .select(EventRow::as_select())
             .into_boxed();
         if let Some(t) = event_type {
@@ -428,13 +428,13 @@ impl WebhookRepo for Store {
 
     fn events_since(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         since: chrono::DateTime<chrono::Utc>,
         limit: i64,
     ) -> DomainResult<Vec<WebhookEvent>> {
         let mut conn = self.conn()?;
         ev::table
-            .filter(ev::tenant_id.eq(tenant_id))
+            .filter(ev::tenant_id.eq(tenant_id.as_str()))
             .filter(ev::created_at.ge(DbTime(since)))
             .order(ev::id.asc())
             .limit(limit)
@@ -572,7 +572,7 @@ impl WebhookRepo for Store {
                 }
                 out.push(Dispatch {
                     delivery_id: stored_id(&r.id)?,
-                    tenant_id: r.tenant_id,
+                    tenant_id: r.tenant_id.into(),
                     endpoint_id: endpoint.id.clone(),
                     url: endpoint.url.clone(),
                     secrets: endpoint.signing_secrets(now),
@@ -587,14 +587,14 @@ impl WebhookRepo for Store {
 
     fn lock_delivery(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         id: &WebhookDeliveryId,
     ) -> DomainResult<Option<WebhookDelivery>> {
         let mut conn = self.conn()?;
         let row: Option<DeliveryRow> = first_locked!(
             &mut *conn,
             wd::table
-                .filter(wd::tenant_id.eq(tenant_id))
+                .filter(wd::tenant_id.eq(tenant_id.as_str()))
                 .filter(wd::id.eq(id.as_str()))
                 .select(DeliveryRow::as_select())
         )
@@ -610,7 +610,7 @@ impl WebhookRepo for Store {
         let mut conn = self.conn()?;
         diesel::update(
             wd::table
-                .filter(wd::tenant_id.eq(d.tenant_id.clone()))
+                .filter(wd::tenant_id.eq(d.tenant_id.to_string()))
                 .filter(wd::id.eq(d.id.to_string())),
         )
         .set(DeliveryRow::from_domain(d))
@@ -638,14 +638,14 @@ impl WebhookRepo for Store {
 
     fn fail_pending_deliveries(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         endpoint_id: &WebhookEndpointId,
         now: chrono::DateTime<chrono::Utc>,
     ) -> DomainResult<usize> {
         let mut conn = self.conn()?;
         diesel::update(
             wd::table
-                .filter(wd::tenant_id.eq(tenant_id))
+                .filter(wd::tenant_id.eq(tenant_id.as_str()))
                 .filter(wd::endpoint_id.eq(endpoint_id.as_str()))
                 .filter(wd::status.eq(DeliveryStatus::Pending.as_str())),
         )
@@ -689,13 +689,13 @@ impl WebhookRepo for Store {
 
     fn deliveries(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         endpoint_id: &WebhookEndpointId,
         page: &PageRequest,
     ) -> DomainResult<Page<WebhookDelivery>> {
         let mut conn = self.conn()?;
         let q = wd::table
-            .filter(wd::tenant_id.eq(tenant_id.to_owned()))
+            .filter(wd::tenant_id.eq(tenant_id.to_string()))
             .filter(wd::endpoint_id.eq(endpoint_id.to_string()))
             .select(DeliveryRow::as_select())
             .into_boxed();
@@ -710,13 +710,13 @@ impl WebhookRepo for Store {
 
     fn delivery(
         &self,
-        tenant_id: &str,
+        tenant_id: &domain::id::TenantId,
         id: &WebhookDeliveryId,
     ) -> DomainResult<Option<WebhookDelivery>> {
         let mut conn = self.conn()?;
         read_tx(&mut conn, |conn| {
             let row: Option<DeliveryRow> = wd::table
-                .filter(wd::tenant_id.eq(tenant_id))
+                .filter(wd::tenant_id.eq(tenant_id.as_str()))
                 .filter(wd::id.eq(id.as_str()))
                 .select(DeliveryRow::as_select())
                 .first(conn)

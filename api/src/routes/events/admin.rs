@@ -14,7 +14,7 @@ use crate::state::AppState;
 /// the event or why it could not be read. The batch rules live in `UsageService::ingest`.
 async fn ingest(
     state: &AppState,
-    tenant: String,
+    tenant: domain::id::TenantId,
     events: Vec<(String, Result<IncomingEvent, String>)>,
 ) -> Result<IngestResult, ApiError> {
     let (ids, events): (Vec<String>, Vec<_>) = events.into_iter().unzip();

@@ -20,7 +20,7 @@ use crate::routes::common::decimal;
 use crate::routes::paths;
 use crate::routes::wallets::dto::{ListTransactions, TransactionView, WalletView};
 use crate::state::AppState;
-use domain::id::WalletId;
+use domain::id::{TenantId, WalletId};
 
 /// Runs a top-up or debit once per Idempotency-Key and answers with the wallet and its entry.
 async fn movement<F>(
@@ -32,7 +32,7 @@ async fn movement<F>(
     op: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce(&WalletService, &str, &WalletId) -> DomainResult<(Wallet, WalletTransaction)>
+    F: FnOnce(&WalletService, &TenantId, &WalletId) -> DomainResult<(Wallet, WalletTransaction)>
         + Send
         + 'static,
 {

@@ -10,14 +10,14 @@ const CLOCK_LEASE: Duration = Duration::seconds(60);
 impl BillingService {
     pub fn create_clock(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         name: Option<String>,
         frozen_time: DateTime<Utc>,
     ) -> DomainResult<TestClock> {
         let now = clock::now();
         let c = TestClock {
             id: TestClockId::new(),
-            tenant_id: tenant_id.to_owned(),
+            tenant_id: tenant_id.clone(),
             name,
             frozen_time: clock::to_micros(frozen_time),
             created_at: now,
@@ -30,13 +30,13 @@ impl BillingService {
         Ok(c)
     }
 
-    pub fn clock(&self, tenant_id: &str, id: &TestClockId) -> DomainResult<TestClock> {
+    pub fn clock(&self, tenant_id: &crate::id::TenantId, id: &TestClockId) -> DomainResult<TestClock> {
         self.clocks
             .get(tenant_id, id)?
             .ok_or_else(TestClockId::not_found)
     }
 
-    pub fn clocks(&self, tenant_id: &str, page: &PageRequest) -> DomainResult<Page<TestClock>> {
+    pub fn clocks(&self, tenant_id: &crate::id::TenantId, page: &PageRequest) -> DomainResult<Page<TestClock>> {
         self.clocks.list(tenant_id, page)
     }
 
@@ -45,7 +45,7 @@ impl BillingService {
     /// advancing already (409 `test_clock_advancing`) and past the bound of one advance.
     pub fn advance(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &TestClockId,
         to: DateTime<Utc>,
     ) -> DomainResult<TestClock> {

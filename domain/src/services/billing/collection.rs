@@ -50,7 +50,7 @@ impl BillingService {
     /// The customer's active wallet in `currency` (the one billing pays from and credits).
     pub(super) fn active_wallet(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         customer_id: &CustomerId,
         currency: crate::money::Currency,
     ) -> DomainResult<Option<Wallet>> {

@@ -90,7 +90,7 @@ pub struct BillingService {
 #[derive(Default)]
 struct Catalog {
     plans: std::collections::HashMap<PlanId, Plan>,
-    features: std::collections::HashMap<String, Vec<crate::usage::Feature>>,
+    features: std::collections::HashMap<crate::id::TenantId, Vec<crate::usage::Feature>>,
 }
 
 /// What one drain did.
@@ -138,7 +138,7 @@ impl BillingService {
     /// Now for a customer: their test clock's frozen time, or the real time.
     pub fn now_for(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         clock: Option<&TestClockId>,
     ) -> DomainResult<DateTime<Utc>> {
         match clock {
@@ -316,14 +316,14 @@ impl BillingService {
         Ok(None)
     }
 
-    fn customer(&self, tenant_id: &str, id: &CustomerId) -> DomainResult<Customer> {
+    fn customer(&self, tenant_id: &crate::id::TenantId, id: &CustomerId) -> DomainResult<Customer> {
         self.customers
             .get(tenant_id, id)?
             .ok_or_else(CustomerId::not_found)
     }
 
     /// A plan, read once per drain (what a plan charges never changes).
-    fn plan(&self, catalog: &mut Catalog, tenant_id: &str, id: &PlanId) -> DomainResult<Plan> {
+    fn plan(&self, catalog: &mut Catalog, tenant_id: &crate::id::TenantId, id: &PlanId) -> DomainResult<Plan> {
         if let Some(p) = catalog.plans.get(id) {
             return Ok(p.clone());
         }

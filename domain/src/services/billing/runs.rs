@@ -7,7 +7,7 @@ impl BillingService {
     /// first.
     pub fn runs(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         subscription: Option<&str>,
         page: &PageRequest,
     ) -> DomainResult<Page<BillingRun>> {

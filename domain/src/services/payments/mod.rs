@@ -151,7 +151,7 @@ impl PaymentService {
     pub fn pay(
         &self,
         actor: &Actor<'_>,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         invoice_id: &InvoiceId,
         source: PaymentSource,
     ) -> DomainResult<(Invoice, Payment)> {
@@ -181,7 +181,7 @@ impl PaymentService {
     /// due. Inside the caller's unit of work.
     fn record_and_recover(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         invoice_id: &InvoiceId,
         p: NewPayment,
         now: chrono::DateTime<chrono::Utc>,
@@ -202,7 +202,7 @@ impl PaymentService {
     /// Returns the invoice's customer (`None`: no such invoice, which the payment then reports).
     fn hold_subscription_of(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         invoice_id: &str,
     ) -> DomainResult<Option<CustomerId>> {
         let scope = Scope::account(tenant_id);

@@ -166,7 +166,7 @@ impl PaymentService {
     /// lock: voided or paid meanwhile → 409 `invoice_not_payable`.
     pub(super) fn request(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         invoice_id: &InvoiceId,
         method: &crate::payment_method::PaymentMethod,
         template: &str,

@@ -7,7 +7,7 @@ impl PaymentService {
     /// Records a payment at `now` (what `pay_at` does, without bringing a subscription back).
     pub(crate) fn record(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         invoice_id: &InvoiceId,
         p: NewPayment,
         now: chrono::DateTime<chrono::Utc>,

@@ -9,7 +9,7 @@ impl PaymentService {
     /// merchant's to return through its provider) and brings a past-due subscription back.
     pub fn settle(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         payment_id: &PaymentId,
         how: Settlement,
     ) -> DomainResult<(Invoice, Payment)> {
@@ -75,7 +75,7 @@ impl PaymentService {
     /// Refunds part or all of a payment; wallet payments get their credits back.
     pub fn refund(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         payment_id: &PaymentId,
         amount: BigDecimal,
         reason: Option<String>,

@@ -70,7 +70,7 @@ impl PortalSessionService {
     /// Ends a guest session (admin revocation or the guest's log out).
     pub fn end_guest(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &GuestSessionId,
         reason: EndReason,
     ) -> DomainResult<GuestSession> {

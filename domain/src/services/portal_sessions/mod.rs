@@ -197,7 +197,7 @@ impl PortalSessionService {
     }
 
     /// The login URL of a new session: the account's `portal_url_base`, or the server's.
-    fn login_url(&self, tenant_id: &str, code: &str) -> DomainResult<String> {
+    fn login_url(&self, tenant_id: &crate::id::TenantId, code: &str) -> DomainResult<String> {
         let base = self
             .accounts
             .get(tenant_id)?
@@ -207,13 +207,13 @@ impl PortalSessionService {
         Ok(format!("{base}{sep}code={code}"))
     }
 
-    pub fn get(&self, tenant_id: &str, id: &PortalSessionId) -> DomainResult<PortalSession> {
+    pub fn get(&self, tenant_id: &crate::id::TenantId, id: &PortalSessionId) -> DomainResult<PortalSession> {
         Ok(self.sessions.get(tenant_id, id)?.ok_or_else(not_found)?.0)
     }
 
     pub fn list_open(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         customer_id: &str,
         page: &PageRequest,
     ) -> DomainResult<Page<PortalSession>> {
@@ -337,7 +337,7 @@ impl PortalSessionService {
     /// The stored session if it may be used; an audited refusal otherwise.
     fn usable(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         session_id: &str,
         now: chrono::DateTime<chrono::Utc>,
         audit_refusal: &dyn Fn(&str) -> bool,

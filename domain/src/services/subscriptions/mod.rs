@@ -96,7 +96,7 @@ impl SubscriptionService {
     }
 
     /// The plan named by id or by code.
-    fn plan(&self, tenant_id: &str, plan: &str) -> DomainResult<Plan> {
+    fn plan(&self, tenant_id: &crate::id::TenantId, plan: &str) -> DomainResult<Plan> {
         let found = match PlanId::parse(plan) {
             Some(id) => self.plans.get(tenant_id, &id)?,
             None => self.plans.get_by_code(tenant_id, plan)?,
@@ -104,7 +104,7 @@ impl SubscriptionService {
         found.ok_or_else(PlanId::not_found)
     }
 
-    pub fn create(&self, tenant_id: &str, input: NewSubscription) -> DomainResult<Subscription> {
+    pub fn create(&self, tenant_id: &crate::id::TenantId, input: NewSubscription) -> DomainResult<Subscription> {
         if input.trial_days.is_some_and(|d| d > MAX_TRIAL_DAYS) {
             return Err(DomainError::validation(
                 "trial_days",
@@ -182,7 +182,7 @@ impl SubscriptionService {
     /// Names the subscriptions' plans (each plan read once).
     pub fn named(&self, subs: Vec<Subscription>) -> DomainResult<Vec<NamedSubscription>> {
         let mut plans: std::collections::HashMap<PlanId, Plan> = Default::default();
-        let mut plan_of = |tenant: &str, id: &PlanId| -> DomainResult<Plan> {
+        let mut plan_of = |tenant: &crate::id::TenantId, id: &PlanId| -> DomainResult<Plan> {
             if let Some(p) = plans.get(id) {
                 return Ok(p.clone());
             }

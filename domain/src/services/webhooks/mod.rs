@@ -49,7 +49,7 @@ impl Events {
 
     pub fn emit(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         event_type: EventType,
         data: serde_json::Value,
     ) -> DomainResult<()> {
@@ -226,19 +226,19 @@ impl WebhookService {
         }
     }
 
-    pub fn create(&self, tenant_id: &str, input: NewEndpoint) -> DomainResult<WebhookEndpoint> {
+    pub fn create(&self, tenant_id: &crate::id::TenantId, input: NewEndpoint) -> DomainResult<WebhookEndpoint> {
         let endpoint = input.validate(tenant_id, self.allow_insecure)?;
         self.repo.insert_endpoint(&endpoint)?;
         Ok(endpoint)
     }
 
-    pub fn get(&self, tenant_id: &str, id: &WebhookEndpointId) -> DomainResult<WebhookEndpoint> {
+    pub fn get(&self, tenant_id: &crate::id::TenantId, id: &WebhookEndpointId) -> DomainResult<WebhookEndpoint> {
         self.repo
             .endpoint(tenant_id, id)?
             .ok_or_else(endpoint_not_found)
     }
 
-    pub fn list(&self, tenant_id: &str, page: &PageRequest) -> DomainResult<Page<WebhookEndpoint>> {
+    pub fn list(&self, tenant_id: &crate::id::TenantId, page: &PageRequest) -> DomainResult<Page<WebhookEndpoint>> {
         self.repo.endpoints(tenant_id, page)
     }
 
@@ -246,7 +246,7 @@ impl WebhookService {
     /// again); enabling it clears the failure streak.
     pub fn update(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &WebhookEndpointId,
         patch: EndpointPatch,
     ) -> DomainResult<WebhookEndpoint> {
@@ -258,7 +258,7 @@ impl WebhookService {
     /// Replaces the secret; the old one keeps signing for a grace period.
     pub fn rotate_secret(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &WebhookEndpointId,
     ) -> DomainResult<WebhookEndpoint> {
         self.change(tenant_id, id, &mut |e, now| {
@@ -269,7 +269,7 @@ impl WebhookService {
 
     fn change(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &WebhookEndpointId,
         edit: &mut dyn FnMut(&mut WebhookEndpoint, DateTime<Utc>) -> DomainResult<()>,
     ) -> DomainResult<WebhookEndpoint> {
@@ -289,7 +289,7 @@ impl WebhookService {
         })
     }
 
-    pub fn delete(&self, tenant_id: &str, id: &WebhookEndpointId) -> DomainResult<()> {
+    pub fn delete(&self, tenant_id: &crate::id::TenantId, id: &WebhookEndpointId) -> DomainResult<()> {
         if self.repo.delete_endpoint(tenant_id, id)? {
             Ok(())
         } else {
@@ -301,7 +301,7 @@ impl WebhookService {
     /// before turning it on). Returns the event and its delivery.
     pub fn test(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &WebhookEndpointId,
     ) -> DomainResult<(WebhookEvent, WebhookDelivery)> {
         self.units.run(&mut || {
@@ -322,7 +322,7 @@ impl WebhookService {
         })
     }
 
-    pub fn event(&self, tenant_id: &str, id: &WebhookEventId) -> DomainResult<WebhookEvent> {
+    pub fn event(&self, tenant_id: &crate::id::TenantId, id: &WebhookEventId) -> DomainResult<WebhookEvent> {
         self.repo
             .event(tenant_id, id)?
             .ok_or_else(WebhookEventId::not_found)
@@ -330,7 +330,7 @@ impl WebhookService {
 
     pub fn events(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         event_type: Option<EventType>,
         page: &PageRequest,
     ) -> DomainResult<Page<WebhookEvent>> {
@@ -339,7 +339,7 @@ impl WebhookService {
 
     pub fn deliveries(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         endpoint_id: &WebhookEndpointId,
         page: &PageRequest,
     ) -> DomainResult<Page<WebhookDelivery>> {
@@ -349,7 +349,7 @@ impl WebhookService {
 
     /// Makes a delivery due now, whatever its state: one more attempt, outside the schedule.
     /// The endpoint must be enabled.
-    pub fn retry(&self, tenant_id: &str, id: &WebhookDeliveryId) -> DomainResult<WebhookDelivery> {
+    pub fn retry(&self, tenant_id: &crate::id::TenantId, id: &WebhookDeliveryId) -> DomainResult<WebhookDelivery> {
         self.units.run(&mut || {
             let mut d = self
                 .repo
@@ -377,7 +377,7 @@ impl WebhookService {
     /// deliveries, the same `webhook-id`s). Returns how many.
     pub fn replay(
         &self,
-        tenant_id: &str,
+        tenant_id: &crate::id::TenantId,
         id: &WebhookEndpointId,
         since: DateTime<Utc>,
     ) -> DomainResult<usize> {
