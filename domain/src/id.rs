@@ -213,6 +213,15 @@ prefixed_id!(
     ErrorCode::WebhookDeliveryNotFound
 );
 
+/// A list filter by a resource's id, as the client gave it: `Some(None)` no filter,
+/// `Some(Some(id))` that id, `None` a malformed id, which matches nothing (as an unknown one).
+pub fn filter<T: PrefixedId>(given: Option<&str>) -> Option<Option<T>> {
+    match given {
+        None => Some(None),
+        Some(id) => T::parse(id).map(Some),
+    }
+}
+
 /// Parses a client's id for a resource, or that resource's 404.
 pub fn parse<T: PrefixedId>(id: &str) -> crate::DomainResult<T> {
     T::parse(id).ok_or_else(T::not_found)
@@ -256,7 +265,9 @@ mod tests {
 /// The account (tenant) every stored object belongs to, and every repository call names. Made
 /// by the product (`ten_…`) or read back from storage, never parsed from a client: a request's
 /// account comes from its key or session.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 #[serde(transparent)]
 pub struct TenantId(String);
 

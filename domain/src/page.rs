@@ -157,6 +157,15 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// No items (a filter that can match nothing).
+    pub fn empty() -> Self {
+        Self {
+            items: Vec::new(),
+            has_more: false,
+            next_cursor: None,
+        }
+    }
+
     /// Builds a page from up to `limit + 1` rows ordered by the key `key_of` returns.
     pub fn from_rows(rows: Vec<T>, req: &PageRequest, key_of: impl Fn(&T) -> &str) -> Self {
         Self::from_rows_keyed(rows, req, |r| key_of(r).to_owned())

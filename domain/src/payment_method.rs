@@ -346,7 +346,8 @@ mod tests {
         let mut input = card(None);
         input.display.holder_name = Some("Ada 4242424242424242".into());
         input.display.bank_name = Some("Bank 5555 5555 5555 4444".into());
-        let err = PaymentMethod::new(&"ten".into(), CustomerId::new(), input, at(2026, 1, 1)).unwrap_err();
+        let err = PaymentMethod::new(&"ten".into(), CustomerId::new(), input, at(2026, 1, 1))
+            .unwrap_err();
         let DomainError::Validation(e) = err else {
             panic!("expected validation errors")
         };
@@ -358,7 +359,8 @@ mod tests {
     fn card_numbers_are_refused_as_references() {
         let mut input = card(None);
         input.provider_reference = "4242 4242 4242 4242".into();
-        let err = PaymentMethod::new(&"ten".into(), CustomerId::new(), input, at(2026, 1, 1)).unwrap_err();
+        let err = PaymentMethod::new(&"ten".into(), CustomerId::new(), input, at(2026, 1, 1))
+            .unwrap_err();
         assert!(matches!(err, DomainError::Validation(e) if e[0].field == "provider_reference"));
         // A digit string that fails the Luhn check is some other reference.
         assert!(!looks_like_card_number("4242424242424241"));
@@ -369,7 +371,8 @@ mod tests {
     fn detaching_clears_the_default_and_happens_once() {
         let mut input = card(None);
         input.make_default = true;
-        let mut pm = PaymentMethod::new(&"ten".into(), CustomerId::new(), input, at(2026, 1, 1)).unwrap();
+        let mut pm =
+            PaymentMethod::new(&"ten".into(), CustomerId::new(), input, at(2026, 1, 1)).unwrap();
         pm.detach(at(2026, 2, 1)).unwrap();
         assert!(!pm.is_default);
         assert_eq!(pm.status_at(at(2026, 2, 1)), MethodStatus::Detached);

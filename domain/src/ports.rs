@@ -27,11 +27,24 @@ pub trait ApiKeyRepo: Send + Sync {
     fn insert(&self, key: &ApiKey, secret_hash: &str) -> DomainResult<()>;
     fn find_by_prefix(&self, prefix: &str) -> DomainResult<Option<StoredKey>>;
     /// Records use at most once a minute per key, to keep authentication read-only.
-    fn touch(&self, key_id: &str, now: DateTime<Utc>) -> DomainResult<()>;
-    fn list(&self, tenant_id: &crate::id::TenantId, page: &PageRequest) -> DomainResult<Page<ApiKey>>;
-    fn get(&self, tenant_id: &crate::id::TenantId, id: &str) -> DomainResult<Option<ApiKey>>;
+    fn touch(&self, key_id: &crate::id::ApiKeyId, now: DateTime<Utc>) -> DomainResult<()>;
+    fn list(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        page: &PageRequest,
+    ) -> DomainResult<Page<ApiKey>>;
+    fn get(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::ApiKeyId,
+    ) -> DomainResult<Option<ApiKey>>;
     /// Revokes a key unless it is the tenant's last active one. Atomic.
-    fn revoke(&self, tenant_id: &crate::id::TenantId, id: &str, now: DateTime<Utc>) -> DomainResult<ApiKey>;
+    fn revoke(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::ApiKeyId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<ApiKey>;
     /// Ids of all tenants (for the CLI).
     fn tenant_ids(&self) -> DomainResult<Vec<crate::id::TenantId>>;
 }
@@ -42,10 +55,18 @@ pub type CustomerChange<'a> = &'a mut dyn FnMut(&mut Customer) -> DomainResult<(
 pub trait CustomerRepo: Send + Sync {
     /// Inserts; a duplicate `external_id` in the tenant → `Conflict(external_id_taken)`.
     fn insert(&self, customer: &Customer) -> DomainResult<()>;
-    fn get(&self, tenant_id: &crate::id::TenantId, id: &str) -> DomainResult<Option<Customer>>;
+    fn get(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::CustomerId,
+    ) -> DomainResult<Option<Customer>>;
     /// Reads the customer and locks it until the unit of work ends (what archiving locks too,
     /// so a subscription cannot start on a customer being archived).
-    fn lock(&self, tenant_id: &crate::id::TenantId, id: &str) -> DomainResult<Option<Customer>>;
+    fn lock(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::CustomerId,
+    ) -> DomainResult<Option<Customer>>;
     fn get_by_external_id(
         &self,
         tenant_id: &crate::id::TenantId,
@@ -55,7 +76,7 @@ pub trait CustomerRepo: Send + Sync {
     fn update(
         &self,
         tenant_id: &crate::id::TenantId,
-        id: &str,
+        id: &crate::id::CustomerId,
         change: CustomerChange<'_>,
     ) -> DomainResult<Customer>;
     fn list(
@@ -119,13 +140,13 @@ pub trait GuestSessionRepo: Send + Sync {
     fn get(
         &self,
         tenant_id: &crate::id::TenantId,
-        id: &str,
+        id: &crate::id::GuestSessionId,
     ) -> DomainResult<Option<crate::guest_session::GuestSession>>;
     /// Ends a guest session unless already ended; returns it as stored afterwards.
     fn end(
         &self,
         tenant_id: &crate::id::TenantId,
-        id: &str,
+        id: &crate::id::GuestSessionId,
         reason: crate::portal_session::EndReason,
         now: DateTime<Utc>,
     ) -> DomainResult<Option<crate::guest_session::GuestSession>>;
@@ -153,13 +174,13 @@ pub trait PortalSessionRepo: Send + Sync {
     fn get(
         &self,
         tenant_id: &crate::id::TenantId,
-        id: &str,
+        id: &crate::id::PortalSessionId,
     ) -> DomainResult<Option<(PortalSession, CustomerStatus)>>;
     /// Open (not ended, not expired) sessions of a customer, newest first.
     fn list_open(
         &self,
         tenant_id: &crate::id::TenantId,
-        customer_id: &str,
+        customer_id: &crate::id::CustomerId,
         now: DateTime<Utc>,
         page: &PageRequest,
     ) -> DomainResult<Page<PortalSession>>;
@@ -167,7 +188,7 @@ pub trait PortalSessionRepo: Send + Sync {
     fn end(
         &self,
         tenant_id: &crate::id::TenantId,
-        id: &str,
+        id: &crate::id::PortalSessionId,
         reason: EndReason,
         now: DateTime<Utc>,
     ) -> DomainResult<Option<PortalSession>>;
@@ -179,7 +200,12 @@ pub trait PortalSessionRepo: Send + Sync {
         now: DateTime<Utc>,
     ) -> DomainResult<Option<PortalSession>>;
     /// Moves `last_seen_at` forward (sliding idle expiry).
-    fn touch(&self, tenant_id: &crate::id::TenantId, id: &str, now: DateTime<Utc>) -> DomainResult<()>;
+    fn touch(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::PortalSessionId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<()>;
 }
 
 pub trait AuditRepo: Send + Sync {
@@ -207,13 +233,13 @@ pub trait WalletRepo: Send + Sync {
     fn get(
         &self,
         scope: &Scope,
-        id: &str,
+        id: &crate::id::WalletId,
     ) -> DomainResult<Option<(crate::wallet::Wallet, Option<DateTime<Utc>>)>>;
     /// The scope's wallets; `customer_id` narrows an account scope to one customer.
     fn list(
         &self,
         scope: &Scope,
-        customer_id: Option<&str>,
+        customer_id: Option<&crate::id::CustomerId>,
         page: &PageRequest,
     ) -> DomainResult<Page<(crate::wallet::Wallet, Option<DateTime<Utc>>)>>;
     /// Locks the wallet (row lock on PostgreSQL, `BEGIN IMMEDIATE` on SQLite), runs `change`,
@@ -221,18 +247,18 @@ pub trait WalletRepo: Send + Sync {
     fn change(
         &self,
         tenant_id: &crate::id::TenantId,
-        id: &str,
+        id: &crate::id::WalletId,
         change: WalletChange<'_>,
     ) -> DomainResult<WalletState>;
     fn live_lots(
         &self,
         tenant_id: &crate::id::TenantId,
-        wallet_id: &str,
+        wallet_id: &crate::id::WalletId,
     ) -> DomainResult<Vec<crate::wallet::CreditLot>>;
     fn transactions(
         &self,
         tenant_id: &crate::id::TenantId,
-        wallet_id: &str,
+        wallet_id: &crate::id::WalletId,
         filter: &TxFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::wallet::WalletTransaction>>;
@@ -289,17 +315,25 @@ pub trait InvoiceRepo: Send + Sync {
         period: &str,
         format: &dyn Fn(i64) -> String,
     ) -> DomainResult<Vec<String>>;
-    fn get(&self, scope: &Scope, id: &str) -> DomainResult<Option<crate::invoice::Invoice>>;
+    fn get(
+        &self,
+        scope: &Scope,
+        id: &crate::id::InvoiceId,
+    ) -> DomainResult<Option<crate::invoice::Invoice>>;
     /// Locks the invoice, runs `change` (which may take invoice numbers) and writes the result,
     /// all in one transaction.
     fn change(
         &self,
         tenant_id: &crate::id::TenantId,
-        id: &str,
+        id: &crate::id::InvoiceId,
         change: InvoiceChange<'_>,
     ) -> DomainResult<crate::invoice::Invoice>;
     /// Deletes a draft (only a draft).
-    fn delete_draft(&self, tenant_id: &crate::id::TenantId, id: &str) -> DomainResult<bool>;
+    fn delete_draft(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::InvoiceId,
+    ) -> DomainResult<bool>;
     fn list(
         &self,
         scope: &Scope,
@@ -343,15 +377,15 @@ pub trait PaymentRepo: Send + Sync {
     fn record_payment(
         &self,
         tenant_id: &crate::id::TenantId,
-        invoice_id: &str,
-        wallet_id: Option<&str>,
+        invoice_id: &crate::id::InvoiceId,
+        wallet_id: Option<&crate::id::WalletId>,
         change: PaymentChange<'_>,
     ) -> DomainResult<(crate::invoice::Invoice, crate::payment::Payment)>;
     /// One transaction: lock the payment, its invoice, its wallet (if any), run `change`, write all.
     fn record_refund(
         &self,
         tenant_id: &crate::id::TenantId,
-        payment_id: &str,
+        payment_id: &crate::id::PaymentId,
         change: RefundChange<'_>,
     ) -> DomainResult<(crate::payment::Payment, crate::payment::Refund)>;
     /// Fails the invoice's pending payment, if any, with `reason` (inside the caller's unit of
@@ -366,13 +400,17 @@ pub trait PaymentRepo: Send + Sync {
     fn settle_payment(
         &self,
         tenant_id: &crate::id::TenantId,
-        payment_id: &str,
+        payment_id: &crate::id::PaymentId,
         change: &mut dyn FnMut(
             &mut crate::payment::Payment,
             &mut crate::invoice::Invoice,
         ) -> DomainResult<()>,
     ) -> DomainResult<(crate::invoice::Invoice, crate::payment::Payment)>;
-    fn get(&self, scope: &Scope, id: &str) -> DomainResult<Option<crate::payment::Payment>>;
+    fn get(
+        &self,
+        scope: &Scope,
+        id: &crate::id::PaymentId,
+    ) -> DomainResult<Option<crate::payment::Payment>>;
     fn list(
         &self,
         scope: &Scope,
@@ -393,10 +431,14 @@ pub trait UsageRepo: Send + Sync {
     /// A duplicate key in the account → `Conflict(feature_key_taken)`.
     fn insert_feature(&self, feature: &crate::usage::Feature) -> DomainResult<()>;
     fn update_feature(&self, feature: &crate::usage::Feature) -> DomainResult<()>;
-    fn get_feature(&self, tenant_id: &crate::id::TenantId, id: &str)
-        -> DomainResult<Option<crate::usage::Feature>>;
+    fn get_feature(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::FeatureId,
+    ) -> DomainResult<Option<crate::usage::Feature>>;
     /// Every feature of the account (archived included), for ingestion and analytics.
-    fn features(&self, tenant_id: &crate::id::TenantId) -> DomainResult<Vec<crate::usage::Feature>>;
+    fn features(&self, tenant_id: &crate::id::TenantId)
+        -> DomainResult<Vec<crate::usage::Feature>>;
     fn list_features(
         &self,
         tenant_id: &crate::id::TenantId,
@@ -419,7 +461,7 @@ pub trait UsageRepo: Send + Sync {
     fn rollups(
         &self,
         tenant_id: &crate::id::TenantId,
-        customer_id: &str,
+        customer_id: &crate::id::CustomerId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> DomainResult<Vec<crate::usage::Rollup>>;
@@ -441,7 +483,11 @@ pub trait PlanRepo: Send + Sync {
         tenant_id: &crate::id::TenantId,
         id: &crate::id::PlanId,
     ) -> DomainResult<Option<crate::plan::Plan>>;
-    fn get_by_code(&self, tenant_id: &crate::id::TenantId, code: &str) -> DomainResult<Option<crate::plan::Plan>>;
+    fn get_by_code(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        code: &str,
+    ) -> DomainResult<Option<crate::plan::Plan>>;
     fn update(&self, plan: &crate::plan::Plan) -> DomainResult<()>;
     fn list(
         &self,
@@ -550,7 +596,7 @@ pub trait BillingRunRepo: Send + Sync {
     fn list(
         &self,
         tenant_id: &crate::id::TenantId,
-        subscription_id: Option<&str>,
+        subscription_id: Option<&crate::id::SubscriptionId>,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::test_clock::BillingRun>>;
 }
@@ -594,7 +640,8 @@ pub trait PaymentMethodRepo: Send + Sync {
 
 /// The merchant's account and its settings.
 pub trait AccountRepo: Send + Sync {
-    fn get(&self, tenant_id: &crate::id::TenantId) -> DomainResult<Option<crate::account::Account>>;
+    fn get(&self, tenant_id: &crate::id::TenantId)
+        -> DomainResult<Option<crate::account::Account>>;
     /// Locks the account, runs `change`, writes it back, in one transaction.
     fn change(
         &self,

@@ -3,20 +3,20 @@
 //! repositories, which filter by it, so a customer-scoped read cannot return another customer's
 //! object: it is simply not found.
 
-use crate::id::TenantId;
+use crate::id::{CustomerId, TenantId};
 
 /// One customer of one account.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CustomerScope {
     pub tenant_id: TenantId,
-    pub customer_id: String,
+    pub customer_id: CustomerId,
 }
 
 impl CustomerScope {
-    pub fn new(tenant_id: &TenantId, customer_id: &str) -> Self {
+    pub fn new(tenant_id: &TenantId, customer_id: &CustomerId) -> Self {
         Self {
             tenant_id: tenant_id.clone(),
-            customer_id: customer_id.to_owned(),
+            customer_id: customer_id.clone(),
         }
     }
 }
@@ -44,7 +44,7 @@ impl Scope {
     }
 
     /// The customer every object must belong to, if the scope is one customer.
-    pub fn customer_id(&self) -> Option<&str> {
+    pub fn customer_id(&self) -> Option<&CustomerId> {
         match self {
             Scope::Account { .. } => None,
             Scope::Customer(c) => Some(&c.customer_id),
@@ -70,12 +70,13 @@ mod tests {
     #[test]
     fn a_customer_scope_admits_only_its_customer() {
         let ten = TenantId::from("ten_a");
-        let s = Scope::from(CustomerScope::new(&ten, "cus_1"));
+        let (one, two) = (CustomerId::new(), CustomerId::new());
+        let s = Scope::from(CustomerScope::new(&ten, &one));
         assert_eq!(s.tenant_id().as_str(), "ten_a");
-        assert!(s.admits("cus_1"));
-        assert!(!s.admits("cus_2"));
+        assert!(s.admits(&one));
+        assert!(!s.admits(&two));
         let a = Scope::account(&ten);
-        assert!(a.admits("cus_1") && a.admits("cus_2"));
+        assert!(a.admits(&one) && a.admits(&two));
         assert_eq!(a.customer_id(), None);
     }
 }

@@ -82,7 +82,11 @@ pub struct WebhookEvent {
 
 impl WebhookEvent {
     /// An event reporting `data` (thin: ids and key fields of the object as it now is).
-    pub fn new(tenant_id: &crate::id::TenantId, event_type: EventType, data: serde_json::Value) -> Self {
+    pub fn new(
+        tenant_id: &crate::id::TenantId,
+        event_type: EventType,
+        data: serde_json::Value,
+    ) -> Self {
         let id = WebhookEventId::new();
         let created_at = crate::clock::now();
         let payload = serde_json::json!({
@@ -460,7 +464,11 @@ pub fn check_event_types(
 }
 
 impl NewEndpoint {
-    pub fn validate(&self, tenant_id: &crate::id::TenantId, allow_insecure: bool) -> DomainResult<WebhookEndpoint> {
+    pub fn validate(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        allow_insecure: bool,
+    ) -> DomainResult<WebhookEndpoint> {
         let mut errors = Vec::new();
         check_url(&mut errors, &self.url, allow_insecure);
         check_text(

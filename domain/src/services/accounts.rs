@@ -23,7 +23,11 @@ impl AccountService {
             .ok_or_else(|| DomainError::internal(format!("account {tenant_id} is missing")))
     }
 
-    pub fn update(&self, tenant_id: &crate::id::TenantId, patch: AccountPatch) -> DomainResult<Account> {
+    pub fn update(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        patch: AccountPatch,
+    ) -> DomainResult<Account> {
         self.repo.change(tenant_id, &mut |a| a.apply(patch.clone()))
     }
 }

@@ -21,7 +21,7 @@ impl Principal {
     }
 
     /// One customer of the key's account.
-    pub fn customer(&self, customer_id: &str) -> crate::scope::CustomerScope {
+    pub fn customer(&self, customer_id: &crate::id::CustomerId) -> crate::scope::CustomerScope {
         crate::scope::CustomerScope::new(&self.tenant_id, customer_id)
     }
 }
@@ -97,7 +97,11 @@ impl ApiKeyService {
     }
 
     /// Creates a key; the plaintext is returned once and never stored.
-    pub fn create(&self, tenant_id: &crate::id::TenantId, name: &str) -> DomainResult<(ApiKey, String)> {
+    pub fn create(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        name: &str,
+    ) -> DomainResult<(ApiKey, String)> {
         api_key::validate_name(name)?;
         let new = NewApiKey::generate();
         let key = new_key_row(tenant_id, name.trim(), &new);
@@ -105,7 +109,11 @@ impl ApiKeyService {
         Ok((key, new.plaintext))
     }
 
-    pub fn list(&self, tenant_id: &crate::id::TenantId, page: &PageRequest) -> DomainResult<Page<ApiKey>> {
+    pub fn list(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        page: &PageRequest,
+    ) -> DomainResult<Page<ApiKey>> {
         self.repo.list(tenant_id, page)
     }
 

@@ -46,7 +46,11 @@ impl CustomerService {
         }
     }
 
-    pub fn create(&self, tenant_id: &crate::id::TenantId, input: NewCustomer) -> DomainResult<Customer> {
+    pub fn create(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        input: NewCustomer,
+    ) -> DomainResult<Customer> {
         let input = input.validate()?;
         // A customer on a test clock lives in the clock's time, for good.
         let test_clock = match &input.test_clock {
@@ -89,7 +93,11 @@ impl CustomerService {
         self.repo.get(tenant_id, id)?.ok_or_else(not_found)
     }
 
-    pub fn get_by_external_id(&self, tenant_id: &crate::id::TenantId, external_id: &str) -> DomainResult<Customer> {
+    pub fn get_by_external_id(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        external_id: &str,
+    ) -> DomainResult<Customer> {
         self.repo
             .get_by_external_id(tenant_id, external_id)?
             .ok_or_else(not_found)
@@ -149,7 +157,11 @@ impl CustomerService {
     /// due, paused) is not archived: 409 `customer_has_subscriptions` — cancel them first,
     /// with the proration the merchant chooses. The check runs under the customer's lock,
     /// which starting a subscription takes too, so the two cannot cross.
-    pub fn archive(&self, tenant_id: &crate::id::TenantId, id: &CustomerId) -> DomainResult<Customer> {
+    pub fn archive(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &CustomerId,
+    ) -> DomainResult<Customer> {
         self.units.run(&mut || {
             let mut changed = false;
             let c = self.repo.update(tenant_id, id, &mut |c| {
@@ -215,8 +227,10 @@ pub fn active_customer(
     what: &str,
 ) -> DomainResult<Customer> {
     let customer = match by {
-        CustomerRef::Id(cid) if id::is_valid(id::CUSTOMER, &cid) => repo.get(tenant_id, &cid)?,
-        CustomerRef::Id(_) => None,
+        CustomerRef::Id(cid) => match CustomerId::parse(&cid) {
+            Some(cid) => repo.get(tenant_id, &cid)?,
+            None => None,
+        },
         CustomerRef::ExternalId(ext) => repo.get_by_external_id(tenant_id, &ext)?,
     }
     .ok_or_else(not_found)?;
@@ -239,7 +253,7 @@ pub fn archived_refusal(what: &str) -> DomainError {
 pub fn refuse_if_archived(
     repo: &dyn CustomerRepo,
     tenant_id: &crate::id::TenantId,
-    customer_id: &str,
+    customer_id: &CustomerId,
     what: &str,
 ) -> DomainResult<()> {
     match repo.get(tenant_id, customer_id)? {
@@ -251,9 +265,6 @@ pub fn refuse_if_archived(
 /// 404 `customer_not_found` unless the scope's customer is the account's (archived or not):
 /// for lists that would otherwise answer an empty page for a customer that does not exist.
 pub fn known_customer(repo: &dyn CustomerRepo, owner: &CustomerScope) -> DomainResult<()> {
-    if !id::is_valid(id::CUSTOMER, &owner.customer_id) {
-        return Err(not_found());
-    }
     repo.get(&owner.tenant_id, &owner.customer_id)?
         .map(|_| ())
         .ok_or_else(not_found)

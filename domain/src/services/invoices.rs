@@ -104,7 +104,11 @@ impl InvoiceService {
         }
     }
 
-    pub fn create(&self, tenant_id: &crate::id::TenantId, input: NewInvoice) -> DomainResult<Invoice> {
+    pub fn create(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        input: NewInvoice,
+    ) -> DomainResult<Invoice> {
         let currency = Currency::parse(&input.currency)?;
         check_memo(input.memo.as_deref())?;
         let lines = price_lines(input.lines)?;
@@ -188,7 +192,11 @@ impl InvoiceService {
     /// Finalizes a draft: its number, totals frozen, issued now. A customer with auto-pay on has
     /// it collected in the same transaction (the wallet, then a pending payment through the
     /// default method); the answer shows it as it stands after.
-    pub fn finalize(&self, tenant_id: &crate::id::TenantId, id: &InvoiceId) -> DomainResult<Invoice> {
+    pub fn finalize(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &InvoiceId,
+    ) -> DomainResult<Invoice> {
         self.units.run(&mut || {
             let issued = self.finalize_only(tenant_id, id)?;
             self.events.invoice(EventType::InvoiceFinalized, &issued)?;
@@ -206,7 +214,11 @@ impl InvoiceService {
         })
     }
 
-    fn finalize_only(&self, tenant_id: &crate::id::TenantId, id: &InvoiceId) -> DomainResult<Invoice> {
+    fn finalize_only(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &InvoiceId,
+    ) -> DomainResult<Invoice> {
         self.change(tenant_id, id, &mut |inv, next_number: NextNumber<'_>| {
             if inv.status != InvoiceStatus::Draft {
                 return Err(conflict(
@@ -259,7 +271,11 @@ impl InvoiceService {
     }
 
     /// The invoice voided, and whether this call voided it (voiding again changes nothing).
-    fn void_only(&self, tenant_id: &crate::id::TenantId, id: &InvoiceId) -> DomainResult<(Invoice, bool)> {
+    fn void_only(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &InvoiceId,
+    ) -> DomainResult<(Invoice, bool)> {
         let mut changed = false;
         let voided = self.change(tenant_id, id, &mut |inv, _| {
             match inv.status {

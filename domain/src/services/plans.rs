@@ -180,7 +180,12 @@ impl PlanService {
         self.plans.list(tenant_id, filter, page)
     }
 
-    pub fn update(&self, tenant_id: &crate::id::TenantId, id: &PlanId, patch: PlanPatch) -> DomainResult<Plan> {
+    pub fn update(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &PlanId,
+        patch: PlanPatch,
+    ) -> DomainResult<Plan> {
         let mut errs = Vec::new();
         if patch.name.is_none()
             && patch.description.is_none()

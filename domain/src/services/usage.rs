@@ -66,7 +66,11 @@ impl UsageService {
         }
     }
 
-    pub fn create_feature(&self, tenant_id: &crate::id::TenantId, f: NewFeature) -> DomainResult<Feature> {
+    pub fn create_feature(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        f: NewFeature,
+    ) -> DomainResult<Feature> {
         validate_feature(
             Some(&f.key),
             Some(&f.name),
@@ -97,7 +101,11 @@ impl UsageService {
         Ok(feature)
     }
 
-    pub fn get_feature(&self, tenant_id: &crate::id::TenantId, id: &FeatureId) -> DomainResult<Feature> {
+    pub fn get_feature(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &FeatureId,
+    ) -> DomainResult<Feature> {
         self.repo
             .get_feature(tenant_id, id)?
             .ok_or_else(feature_not_found)
@@ -234,10 +242,11 @@ impl UsageService {
             None => {
                 let found = if by_external {
                     self.customers.get_by_external_id(tenant_id, &key)?
-                } else if id::is_valid(id::CUSTOMER, &key) {
-                    self.customers.get(tenant_id, &key)?
                 } else {
-                    None
+                    match crate::id::CustomerId::parse(&key) {
+                        Some(id) => self.customers.get(tenant_id, &id)?,
+                        None => None,
+                    }
                 };
                 // Events of a customer on a test clock are checked against the clock's time.
                 let found = match found {

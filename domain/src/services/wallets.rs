@@ -108,7 +108,11 @@ impl WalletService {
         }
     }
 
-    pub fn create(&self, tenant_id: &crate::id::TenantId, input: NewWallet) -> DomainResult<Wallet> {
+    pub fn create(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        input: NewWallet,
+    ) -> DomainResult<Wallet> {
         let mut errs = Vec::new();
         let currency = Currency::parse(&input.currency).map_err(|_| ());
         if currency.is_err() {
@@ -186,7 +190,7 @@ impl WalletService {
     pub fn list(
         &self,
         scope: &Scope,
-        customer_id: Option<&str>,
+        customer_id: Option<&crate::id::CustomerId>,
         page: &PageRequest,
     ) -> DomainResult<Page<Wallet>> {
         let listed = self.wallets.list(scope, customer_id, page)?;
@@ -369,7 +373,11 @@ impl WalletService {
             .sum())
     }
 
-    pub fn live_lots(&self, tenant_id: &crate::id::TenantId, id: &WalletId) -> DomainResult<Vec<CreditLot>> {
+    pub fn live_lots(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &WalletId,
+    ) -> DomainResult<Vec<CreditLot>> {
         self.wallets.live_lots(tenant_id, id)
     }
 
@@ -400,7 +408,7 @@ impl WalletService {
     fn change(
         &self,
         tenant_id: &crate::id::TenantId,
-        id: &str,
+        id: &WalletId,
         money: Option<&str>,
         mut f: impl FnMut(&mut WalletState) -> DomainResult<()>,
     ) -> DomainResult<WalletState> {

@@ -101,7 +101,7 @@ impl ActivityRepo for Store {
         let mut conn = self.conn()?;
         let conn = &mut *conn;
         let n = limit as i64;
-        let (tenant, customer) = (owner.tenant_id.to_string(), owner.customer_id.clone());
+        let (tenant, customer) = (owner.tenant_id.to_string(), owner.customer_id.to_string());
         let mut sources = Vec::new();
 
         for (kind, status) in [(PaymentSucceeded, "succeeded"), (PaymentFailed, "failed")] {

@@ -126,16 +126,20 @@ impl ApiKeyRepo for Store {
         row.map(KeyRow::into_stored).transpose()
     }
 
-    fn touch(&self, key_id: &str, now: DateTime<Utc>) -> DomainResult<()> {
+    fn touch(&self, key_id: &domain::id::ApiKeyId, now: DateTime<Utc>) -> DomainResult<()> {
         let mut conn = self.conn()?;
-        diesel::update(api_keys::table.filter(api_keys::id.eq(key_id)))
+        diesel::update(api_keys::table.filter(api_keys::id.eq(key_id.as_str())))
             .set(api_keys::last_used_at.eq(DbTime(now)))
             .execute(&mut *conn)
             .map_err(internal)?;
         Ok(())
     }
 
-    fn list(&self, tenant_id: &domain::id::TenantId, page: &PageRequest) -> DomainResult<Page<ApiKey>> {
+    fn list(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        page: &PageRequest,
+    ) -> DomainResult<Page<ApiKey>> {
         let mut conn = self.conn()?;
         let q = api_keys::table
             .filter(api_keys::tenant_id.eq(tenant_id.as_str()))
@@ -149,11 +153,15 @@ impl ApiKeyRepo for Store {
         Ok(Page::from_rows(keys, page, |k: &ApiKey| &k.id))
     }
 
-    fn get(&self, tenant_id: &domain::id::TenantId, id: &str) -> DomainResult<Option<ApiKey>> {
+    fn get(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        id: &domain::id::ApiKeyId,
+    ) -> DomainResult<Option<ApiKey>> {
         let mut conn = self.conn()?;
         let row = api_keys::table
             .filter(api_keys::tenant_id.eq(tenant_id.as_str()))
-            .filter(api_keys::id.eq(id))
+            .filter(api_keys::id.eq(id.as_str()))
             .select(KeyRow::as_select())
             .first(&mut *conn)
             .optional()
@@ -161,12 +169,17 @@ impl ApiKeyRepo for Store {
         row.map(|r| r.into_stored().map(|s| s.key)).transpose()
     }
 
-    fn revoke(&self, tenant_id: &domain::id::TenantId, id: &str, now: DateTime<Utc>) -> DomainResult<ApiKey> {
+    fn revoke(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        id: &domain::id::ApiKeyId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<ApiKey> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<ApiKey, TxError> {
             lock_tenant(c, tenant_id)?;
             let mine = api_keys::table.filter(api_keys::tenant_id.eq(tenant_id.as_str()));
-            let row = mine.filter(api_keys::id.eq(id)).select(KeyRow::as_select()).first(c).optional()?;
+            let row = mine.filter(api_keys::id.eq(id.as_str())).select(KeyRow::as_select()).first(c).optional()?;
             let mut key = row.ok_or_else(not_found)?.into_stored()?.key;
             if key.revoked_at.is_some() {
                 return Ok(key);
@@ -179,7 +192,7 @@ impl ApiKeyRepo for Store {
                 }
                 .into());
             }
-            diesel::update(api_keys::table.filter(api_keys::id.eq(id))).set(api_keys::revoked_at.eq(DbTime(now))).execute(c)?;
+            diesel::update(api_keys::table.filter(api_keys::id.eq(id.as_str()))).set(api_keys::revoked_at.eq(DbTime(now))).execute(c)?;
             key.revoked_at = Some(now);
             Ok(key)
         })

@@ -74,7 +74,11 @@ impl TestClockRepo for Store {
         Ok(())
     }
 
-    fn get(&self, tenant_id: &domain::id::TenantId, id: &TestClockId) -> DomainResult<Option<TestClock>> {
+    fn get(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        id: &TestClockId,
+    ) -> DomainResult<Option<TestClock>> {
         let mut conn = self.conn()?;
         tc::table
             .filter(tc::tenant_id.eq(tenant_id.as_str()))
@@ -87,7 +91,11 @@ impl TestClockRepo for Store {
             .transpose()
     }
 
-    fn lock(&self, tenant_id: &domain::id::TenantId, id: &TestClockId) -> DomainResult<Option<TestClock>> {
+    fn lock(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        id: &TestClockId,
+    ) -> DomainResult<Option<TestClock>> {
         let mut conn = self.conn()?;
         let this = tc::table
             .filter(tc::tenant_id.eq(tenant_id.as_str()))
@@ -129,7 +137,11 @@ impl TestClockRepo for Store {
         rows.into_iter().map(ClockRow::into_domain).collect()
     }
 
-    fn list(&self, tenant_id: &domain::id::TenantId, page: &PageRequest) -> DomainResult<Page<TestClock>> {
+    fn list(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        page: &PageRequest,
+    ) -> DomainResult<Page<TestClock>> {
         let mut conn = self.conn()?;
         let q = tc::table
             .filter(tc::tenant_id.eq(tenant_id.to_string()))
@@ -208,7 +220,7 @@ impl BillingRunRepo for Store {
     fn list(
         &self,
         tenant_id: &domain::id::TenantId,
-        subscription_id: Option<&str>,
+        subscription_id: Option<&domain::id::SubscriptionId>,
         page: &PageRequest,
     ) -> DomainResult<Page<BillingRun>> {
         let mut conn = self.conn()?;
@@ -217,7 +229,7 @@ impl BillingRunRepo for Store {
             .select(RunRow::as_select())
             .into_boxed();
         if let Some(s) = subscription_id {
-            q = q.filter(br::subscription_id.eq(s.to_owned()));
+            q = q.filter(br::subscription_id.eq(s.to_string()));
         }
         let rows: Vec<RunRow> = newest_first!(q, br::id, page, &mut *conn).map_err(internal)?;
         let items = rows

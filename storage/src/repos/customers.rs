@@ -108,11 +108,15 @@ impl CustomerRepo for Store {
         Ok(())
     }
 
-    fn get(&self, tenant_id: &domain::id::TenantId, id: &str) -> DomainResult<Option<Customer>> {
+    fn get(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        id: &domain::id::CustomerId,
+    ) -> DomainResult<Option<Customer>> {
         let mut conn = self.conn()?;
         customers::table
             .filter(customers::tenant_id.eq(tenant_id.as_str()))
-            .filter(customers::id.eq(id))
+            .filter(customers::id.eq(id.as_str()))
             .select(CustomerRow::as_select())
             .first(&mut *conn)
             .optional()
@@ -121,11 +125,15 @@ impl CustomerRepo for Store {
             .transpose()
     }
 
-    fn lock(&self, tenant_id: &domain::id::TenantId, id: &str) -> DomainResult<Option<Customer>> {
+    fn lock(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        id: &domain::id::CustomerId,
+    ) -> DomainResult<Option<Customer>> {
         let mut conn = self.conn()?;
         let this = customers::table
             .filter(customers::tenant_id.eq(tenant_id.as_str()))
-            .filter(customers::id.eq(id));
+            .filter(customers::id.eq(id.as_str()));
         first_locked!(&mut *conn, this.select(CustomerRow::as_select()))
             .map_err(internal)?
             .map(CustomerRow::into_domain)
@@ -152,14 +160,14 @@ impl CustomerRepo for Store {
     fn update(
         &self,
         tenant_id: &domain::id::TenantId,
-        id: &str,
+        id: &domain::id::CustomerId,
         change: CustomerChange<'_>,
     ) -> DomainResult<Customer> {
         let mut conn = self.conn()?;
         write_tx(&mut conn, |c| -> Result<Customer, TxError> {
             let this = customers::table
                 .filter(customers::tenant_id.eq(tenant_id.as_str()))
-                .filter(customers::id.eq(id));
+                .filter(customers::id.eq(id.as_str()));
             let row = first_locked!(c, this.select(CustomerRow::as_select()))?;
             let mut customer = row.ok_or_else(not_found)?.into_domain()?;
             change(&mut customer)?;

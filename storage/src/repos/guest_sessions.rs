@@ -93,11 +93,15 @@ impl GuestSessionRepo for Store {
         Ok(())
     }
 
-    fn get(&self, tenant_id: &domain::id::TenantId, id: &str) -> DomainResult<Option<GuestSession>> {
+    fn get(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        id: &domain::id::GuestSessionId,
+    ) -> DomainResult<Option<GuestSession>> {
         let mut conn = self.conn()?;
         gs::table
             .filter(gs::tenant_id.eq(tenant_id.as_str()))
-            .filter(gs::id.eq(id))
+            .filter(gs::id.eq(id.as_str()))
             .select(GuestRow::as_select())
             .first(&mut *conn)
             .optional()
@@ -109,7 +113,7 @@ impl GuestSessionRepo for Store {
     fn end(
         &self,
         tenant_id: &domain::id::TenantId,
-        id: &str,
+        id: &domain::id::GuestSessionId,
         reason: EndReason,
         now: DateTime<Utc>,
     ) -> DomainResult<Option<GuestSession>> {
@@ -117,7 +121,7 @@ impl GuestSessionRepo for Store {
         let row = write_tx(&mut conn, |c| {
             let this = gs::table
                 .filter(gs::tenant_id.eq(tenant_id.as_str()))
-                .filter(gs::id.eq(id));
+                .filter(gs::id.eq(id.as_str()));
             let Some(mut row) = first_locked!(c, this.select(GuestRow::as_select()))? else {
                 return Ok(None);
             };

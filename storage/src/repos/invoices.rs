@@ -103,7 +103,11 @@ impl InvoiceRow {
 /// Takes the next number of `period` for the account, inside the caller's transaction.
 /// PostgreSQL: an upsert whose row lock serialises finalizations of one account and month until
 /// commit. SQLite: read then write under the transaction's write lock.
-fn next_number(conn: &mut DbConnection, tenant_id: &domain::id::TenantId, period: &str) -> QueryResult<i64> {
+fn next_number(
+    conn: &mut DbConnection,
+    tenant_id: &domain::id::TenantId,
+    period: &str,
+) -> QueryResult<i64> {
     take_numbers(conn, tenant_id, period, 1)
 }
 
@@ -185,7 +189,7 @@ macro_rules! open {
     ($customer:expr) => {
         inv::table
             .filter(inv::tenant_id.eq($customer.tenant_id.as_str()))
-            .filter(inv::customer_id.eq(&$customer.customer_id))
+            .filter(inv::customer_id.eq($customer.customer_id.as_str()))
             .filter(inv::status.eq("finalized"))
             .filter(one_of!(inv::payment_status, ["unpaid", "partially_paid"]))
     };
@@ -234,10 +238,10 @@ impl InvoiceRepo for Store {
         Ok(numbers)
     }
 
-    fn get(&self, scope: &Scope, id: &str) -> DomainResult<Option<Invoice>> {
+    fn get(&self, scope: &Scope, id: &domain::id::InvoiceId) -> DomainResult<Option<Invoice>> {
         let mut conn = self.conn()?;
         scoped!(inv::table.into_boxed(), inv, scope)
-            .filter(inv::id.eq(id))
+            .filter(inv::id.eq(id.as_str()))
             .select(InvoiceRow::as_select())
             .first(&mut *conn)
             .optional()
@@ -249,7 +253,7 @@ impl InvoiceRepo for Store {
     fn change(
         &self,
         tenant_id: &domain::id::TenantId,
-        id: &str,
+        id: &domain::id::InvoiceId,
         change: InvoiceChange<'_>,
     ) -> DomainResult<Invoice> {
         let mut conn = self.conn()?;
@@ -266,12 +270,16 @@ impl InvoiceRepo for Store {
         .map_err(|e| e.into_domain(|| DomainError::internal("duplicate invoice number")))
     }
 
-    fn delete_draft(&self, tenant_id: &domain::id::TenantId, id: &str) -> DomainResult<bool> {
+    fn delete_draft(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        id: &domain::id::InvoiceId,
+    ) -> DomainResult<bool> {
         let mut conn = self.conn()?;
         let n = diesel::delete(
             inv::table
                 .filter(inv::tenant_id.eq(tenant_id.as_str()))
-                .filter(inv::id.eq(id))
+                .filter(inv::id.eq(id.as_str()))
                 .filter(inv::status.eq("draft")),
         )
         .execute(&mut *conn)

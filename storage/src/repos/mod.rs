@@ -51,7 +51,7 @@ macro_rules! scoped {
         let scope: &domain::scope::Scope = $scope;
         let q = $query.filter($table::tenant_id.eq(scope.tenant_id().to_string()));
         match scope.customer_id() {
-            Some(c) => q.filter($table::customer_id.eq(c.to_owned())),
+            Some(c) => q.filter($table::customer_id.eq(c.to_string())),
             None => q,
         }
     }};
@@ -72,7 +72,7 @@ macro_rules! scoped_search {
         match scope.customer_id() {
             Some(c) => q.filter(
                 diesel::dsl::sql::<Bool>(concat!("+", $table, ".customer_id = "))
-                    .bind::<Text, _>(c.to_owned()),
+                    .bind::<Text, _>(c.to_string()),
             ),
             None => q,
         }

@@ -97,7 +97,7 @@ macro_rules! of {
     ($owner:expr) => {
         pm::table
             .filter(pm::tenant_id.eq($owner.tenant_id.to_string()))
-            .filter(pm::customer_id.eq($owner.customer_id.clone()))
+            .filter(pm::customer_id.eq($owner.customer_id.to_string()))
     };
 }
 
@@ -106,7 +106,7 @@ impl PaymentMethodRepo for Store {
         let mut conn = self.conn()?;
         let this = cu::table
             .filter(cu::tenant_id.eq(owner.tenant_id.as_str()))
-            .filter(cu::id.eq(&owner.customer_id))
+            .filter(cu::id.eq(owner.customer_id.as_str()))
             .select((cu::status, cu::auto_pay));
         let found: Option<(String, bool)> = first_locked!(&mut *conn, this).map_err(internal)?;
         let row = Stored {

@@ -134,8 +134,8 @@ impl PaymentRepo for Store {
     fn record_payment(
         &self,
         tenant_id: &domain::id::TenantId,
-        invoice_id: &str,
-        wallet_id: Option<&str>,
+        invoice_id: &domain::id::InvoiceId,
+        wallet_id: Option<&domain::id::WalletId>,
         change: PaymentChange<'_>,
     ) -> DomainResult<(Invoice, Payment)> {
         let mut conn = self.conn()?;
@@ -199,7 +199,7 @@ impl PaymentRepo for Store {
     fn settle_payment(
         &self,
         tenant_id: &domain::id::TenantId,
-        payment_id: &str,
+        payment_id: &domain::id::PaymentId,
         change: &mut dyn FnMut(&mut Payment, &mut Invoice) -> DomainResult<()>,
     ) -> DomainResult<(Invoice, Payment)> {
         let mut conn = self.conn()?;
@@ -216,7 +216,7 @@ impl PaymentRepo for Store {
     fn record_refund(
         &self,
         tenant_id: &domain::id::TenantId,
-        payment_id: &str,
+        payment_id: &domain::id::PaymentId,
         change: RefundChange<'_>,
     ) -> DomainResult<(Payment, Refund)> {
         let mut conn = self.conn()?;
@@ -258,10 +258,10 @@ impl PaymentRepo for Store {
         .map_err(|e| e.into_domain(|| DomainError::internal("unexpected unique violation")))
     }
 
-    fn get(&self, scope: &Scope, id: &str) -> DomainResult<Option<Payment>> {
+    fn get(&self, scope: &Scope, id: &domain::id::PaymentId) -> DomainResult<Option<Payment>> {
         let mut conn = self.conn()?;
         scoped!(p::table.into_boxed(), p, scope)
-            .filter(p::id.eq(id))
+            .filter(p::id.eq(id.as_str()))
             .select(PaymentRow::as_select())
             .first(&mut *conn)
             .optional()

@@ -119,7 +119,11 @@ impl PlanRepo for Store {
             .transpose()
     }
 
-    fn get_by_code(&self, tenant_id: &domain::id::TenantId, code: &str) -> DomainResult<Option<Plan>> {
+    fn get_by_code(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        code: &str,
+    ) -> DomainResult<Option<Plan>> {
         let mut conn = self.conn()?;
         pl::table
             .filter(pl::tenant_id.eq(tenant_id.as_str()))

@@ -160,13 +160,13 @@ impl PortalSessionRepo for Store {
     fn get(
         &self,
         tenant_id: &domain::id::TenantId,
-        id: &str,
+        id: &domain::id::PortalSessionId,
     ) -> DomainResult<Option<(PortalSession, CustomerStatus)>> {
         let mut conn = self.conn()?;
         let row: Option<(SessionRow, String)> = ps::table
             .inner_join(customers::table)
             .filter(ps::tenant_id.eq(tenant_id.as_str()))
-            .filter(ps::id.eq(id))
+            .filter(ps::id.eq(id.as_str()))
             .select((SessionRow::as_select(), customers::status))
             .first(&mut *conn)
             .optional()
@@ -185,14 +185,14 @@ impl PortalSessionRepo for Store {
     fn list_open(
         &self,
         tenant_id: &domain::id::TenantId,
-        customer_id: &str,
+        customer_id: &domain::id::CustomerId,
         now: DateTime<Utc>,
         page: &PageRequest,
     ) -> DomainResult<Page<PortalSession>> {
         let mut conn = self.conn()?;
         let q = ps::table
             .filter(ps::tenant_id.eq(tenant_id.as_str()))
-            .filter(ps::customer_id.eq(customer_id))
+            .filter(ps::customer_id.eq(customer_id.as_str()))
             .filter(ps::ended_at.is_null())
             .filter(ps::expires_at.gt(DbTime(now)))
             .select(SessionRow::as_select())
@@ -212,7 +212,7 @@ impl PortalSessionRepo for Store {
     fn end(
         &self,
         tenant_id: &domain::id::TenantId,
-        id: &str,
+        id: &domain::id::PortalSessionId,
         reason: EndReason,
         now: DateTime<Utc>,
     ) -> DomainResult<Option<PortalSession>> {
@@ -228,7 +228,7 @@ impl PortalSessionRepo for Store {
                 diesel::update(
                     ps::table
                         .filter(ps::tenant_id.eq(tenant_id.as_str()))
-                        .filter(ps::id.eq(id)),
+                        .filter(ps::id.eq(id.as_str())),
                 )
                 .set((
                     ps::ended_at.eq(DbTime(now)),
@@ -272,12 +272,17 @@ impl PortalSessionRepo for Store {
         Ok(Some(row.into_domain()?))
     }
 
-    fn touch(&self, tenant_id: &domain::id::TenantId, id: &str, now: DateTime<Utc>) -> DomainResult<()> {
+    fn touch(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        id: &domain::id::PortalSessionId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<()> {
         let mut conn = self.conn()?;
         diesel::update(
             ps::table
                 .filter(ps::tenant_id.eq(tenant_id.as_str()))
-                .filter(ps::id.eq(id))
+                .filter(ps::id.eq(id.as_str()))
                 .filter(ps::last_seen_at.lt(DbTime(now))),
         )
         .set(ps::last_seen_at.eq(DbTime(now)))

@@ -140,7 +140,11 @@ impl SubscriptionRepo for Store {
         Ok(())
     }
 
-    fn get(&self, scope: &Scope, id: &SubscriptionId) -> DomainResult<Option<Subscription>> {
+    fn get(
+        &self,
+        scope: &Scope,
+        id: &domain::id::SubscriptionId,
+    ) -> DomainResult<Option<Subscription>> {
         let mut conn = self.conn()?;
         scoped!(su::table.into_boxed(), su, scope)
             .filter(su::id.eq(id.as_str()))
@@ -155,7 +159,7 @@ impl SubscriptionRepo for Store {
     fn change(
         &self,
         scope: &Scope,
-        id: &SubscriptionId,
+        id: &domain::id::SubscriptionId,
         change: SubscriptionChange<'_>,
     ) -> DomainResult<Subscription> {
         let mut conn = self.conn()?;
@@ -218,7 +222,7 @@ impl SubscriptionRepo for Store {
         use SubscriptionStatus::{Active, PastDue, Paused, Trialing};
         su::table
             .filter(su::tenant_id.eq(customer.tenant_id.as_str()))
-            .filter(su::customer_id.eq(&customer.customer_id))
+            .filter(su::customer_id.eq(customer.customer_id.as_str()))
             .filter(one_of!(
                 su::status,
                 [
@@ -275,7 +279,11 @@ impl SubscriptionRepo for Store {
             .collect()
     }
 
-    fn lock(&self, scope: &Scope, id: &SubscriptionId) -> DomainResult<Option<Subscription>> {
+    fn lock(
+        &self,
+        scope: &Scope,
+        id: &domain::id::SubscriptionId,
+    ) -> DomainResult<Option<Subscription>> {
         let mut conn = self.conn()?;
         let this = su::table
             .filter(su::tenant_id.eq(scope.tenant_id().as_str()))
@@ -307,7 +315,7 @@ impl SubscriptionRepo for Store {
         &self,
         clock: Option<&TestClockId>,
         now: DateTime<Utc>,
-        after: Option<(DateTime<Utc>, &SubscriptionId)>,
+        after: Option<(DateTime<Utc>, &domain::id::SubscriptionId)>,
         limit: usize,
     ) -> DomainResult<Vec<Subscription>> {
         let mut conn = self.conn()?;

@@ -293,11 +293,15 @@ impl UsageRepo for Store {
         Ok(())
     }
 
-    fn get_feature(&self, tenant_id: &domain::id::TenantId, id: &str) -> DomainResult<Option<Feature>> {
+    fn get_feature(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        id: &domain::id::FeatureId,
+    ) -> DomainResult<Option<Feature>> {
         let mut conn = self.conn()?;
         f::table
             .filter(f::tenant_id.eq(tenant_id.as_str()))
-            .filter(f::id.eq(id))
+            .filter(f::id.eq(id.as_str()))
             .select(FeatureRow::as_select())
             .first(&mut *conn)
             .optional()
@@ -316,7 +320,11 @@ impl UsageRepo for Store {
         rows.into_iter().map(FeatureRow::into_domain).collect()
     }
 
-    fn list_features(&self, tenant_id: &domain::id::TenantId, page: &PageRequest) -> DomainResult<Page<Feature>> {
+    fn list_features(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        page: &PageRequest,
+    ) -> DomainResult<Page<Feature>> {
         let mut conn = self.conn()?;
         let q = f::table
             .filter(f::tenant_id.eq(tenant_id.as_str()))
@@ -330,7 +338,11 @@ impl UsageRepo for Store {
         Ok(Page::from_rows(items, page, |x: &Feature| &x.id))
     }
 
-    fn ingest(&self, tenant_id: &domain::id::TenantId, events: &[UsageEvent]) -> DomainResult<Vec<bool>> {
+    fn ingest(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        events: &[UsageEvent],
+    ) -> DomainResult<Vec<bool>> {
         // Work in event_id order (stable, so the first of repeated ids wins): concurrent batches
         // then take their unique-index locks in the same order and cannot deadlock.
         let mut order: Vec<usize> = (0..events.len()).collect();
@@ -442,14 +454,14 @@ impl UsageRepo for Store {
     fn rollups(
         &self,
         tenant_id: &domain::id::TenantId,
-        customer_id: &str,
+        customer_id: &domain::id::CustomerId,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> DomainResult<Vec<Rollup>> {
         let mut conn = self.conn()?;
         let rows: Vec<RollupRow> = ur::table
             .filter(ur::tenant_id.eq(tenant_id.as_str()))
-            .filter(ur::customer_id.eq(customer_id))
+            .filter(ur::customer_id.eq(customer_id.as_str()))
             .filter(ur::hour.ge(DbTime(from)))
             .filter(ur::hour.lt(DbTime(to)))
             .order(ur::hour.asc())

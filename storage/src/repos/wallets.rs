@@ -421,7 +421,11 @@ pub(crate) fn with_wallet<T>(
 }
 
 /// Writes a changed wallet: lots that moved, new lots, new ledger entries, the wallet row.
-fn save_wallet(c: &mut DbConnection, tenant_id: &domain::id::TenantId, locked: &LockedWallet) -> QueryResult<()> {
+fn save_wallet(
+    c: &mut DbConnection,
+    tenant_id: &domain::id::TenantId,
+    locked: &LockedWallet,
+) -> QueryResult<()> {
     let st = &locked.st;
     for lot in &st.lots {
         if locked.before.get(&lot.id) != Some(&lot.available) {
@@ -490,11 +494,11 @@ impl WalletRepo for Store {
     fn get(
         &self,
         scope: &Scope,
-        id: &str,
+        id: &domain::id::WalletId,
     ) -> DomainResult<Option<(Wallet, Option<DateTime<Utc>>)>> {
         let mut conn = self.conn()?;
         scoped!(w::table.into_boxed(), w, scope)
-            .filter(w::id.eq(id))
+            .filter(w::id.eq(id.as_str()))
             .select(WalletRow::as_select())
             .first(&mut *conn)
             .optional()
@@ -506,7 +510,7 @@ impl WalletRepo for Store {
     fn list(
         &self,
         scope: &Scope,
-        customer_id: Option<&str>,
+        customer_id: Option<&domain::id::CustomerId>,
         page: &PageRequest,
     ) -> DomainResult<Page<(Wallet, Option<DateTime<Utc>>)>> {
         let mut conn = self.conn()?;
@@ -516,7 +520,7 @@ impl WalletRepo for Store {
             scope
         );
         if let Some(c) = customer_id {
-            q = q.filter(w::customer_id.eq(c.to_owned()));
+            q = q.filter(w::customer_id.eq(c.to_string()));
         }
         let rows: Vec<WalletRow> = newest_first!(q, w::id, page, &mut *conn).map_err(internal)?;
         let items = rows
@@ -529,7 +533,7 @@ impl WalletRepo for Store {
     fn change(
         &self,
         tenant_id: &domain::id::TenantId,
-        id: &str,
+        id: &domain::id::WalletId,
         change: WalletChange<'_>,
     ) -> DomainResult<WalletState> {
         let mut conn = self.conn()?;
@@ -540,7 +544,11 @@ impl WalletRepo for Store {
         .map_err(|e| e.into_domain(|| DomainError::internal("unexpected unique violation")))
     }
 
-    fn live_lots(&self, tenant_id: &domain::id::TenantId, wallet_id: &str) -> DomainResult<Vec<CreditLot>> {
+    fn live_lots(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        wallet_id: &domain::id::WalletId,
+    ) -> DomainResult<Vec<CreditLot>> {
         let mut conn = self.conn()?;
         load_live_lots(&mut conn, tenant_id, wallet_id)
             .map_err(internal)?
@@ -552,14 +560,14 @@ impl WalletRepo for Store {
     fn transactions(
         &self,
         tenant_id: &domain::id::TenantId,
-        wallet_id: &str,
+        wallet_id: &domain::id::WalletId,
         filter: &TxFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<WalletTransaction>> {
         let mut conn = self.conn()?;
         let mut q = wt::table
             .filter(wt::tenant_id.eq(tenant_id.as_str()))
-            .filter(wt::wallet_id.eq(wallet_id))
+            .filter(wt::wallet_id.eq(wallet_id.as_str()))
             .select(TxRow::as_select())
             .into_boxed();
         if let Some(t) = filter.tx_type {

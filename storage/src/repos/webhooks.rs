@@ -327,7 +327,11 @@ impl WebhookRepo for Store {
         Ok(())
     }
 
-    fn delete_endpoint(&self, tenant_id: &domain::id::TenantId, id: &WebhookEndpointId) -> DomainResult<bool> {
+    fn delete_endpoint(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        id: &WebhookEndpointId,
+    ) -> DomainResult<bool> {
         self.in_unit(|| {
             let mut conn = self.conn()?;
             let deliveries = wd::table
@@ -376,7 +380,10 @@ impl WebhookRepo for Store {
         }))
     }
 
-    fn enabled_endpoints(&self, tenant_id: &domain::id::TenantId) -> DomainResult<Vec<WebhookEndpoint>> {
+    fn enabled_endpoints(
+        &self,
+        tenant_id: &domain::id::TenantId,
+    ) -> DomainResult<Vec<WebhookEndpoint>> {
         let mut conn = self.conn()?;
         we::table
             .filter(we::tenant_id.eq(tenant_id.as_str()))
@@ -389,7 +396,11 @@ impl WebhookRepo for Store {
             .collect()
     }
 
-    fn event(&self, tenant_id: &domain::id::TenantId, id: &WebhookEventId) -> DomainResult<Option<WebhookEvent>> {
+    fn event(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        id: &WebhookEventId,
+    ) -> DomainResult<Option<WebhookEvent>> {
         let mut conn = self.conn()?;
         ev::table
             .filter(ev::tenant_id.eq(tenant_id.as_str()))

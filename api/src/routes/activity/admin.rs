@@ -28,7 +28,7 @@ pub async fn list(
     id: Path<String>,
     Query(q): Query<ListActivity>,
 ) -> Result<HttpResponse, ApiError> {
-    let owner = who.customer(parse::<CustomerId>(&id)?.as_str());
+    let owner = who.customer(&parse::<CustomerId>(&id)?);
     let filter = q.filter()?;
     let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let svc = state.activity.clone();

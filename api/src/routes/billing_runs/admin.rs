@@ -1,5 +1,7 @@
 use actix_web::web::Data;
 use actix_web::{get, HttpRequest, HttpResponse};
+use domain::id;
+use domain::page::Page;
 
 use super::dto::{BillingRunList, BillingRunView, ListBillingRuns};
 use crate::error::{blocking, ApiError};
@@ -25,8 +27,10 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let svc = state.billing.clone();
-    // A filter, like every list filter: an unknown id matches nothing.
-    let found =
-        blocking(move || svc.runs(&who.tenant_id, q.subscription_id.as_deref(), &page)).await?;
+    // A filter, like every list filter: an unknown or malformed id matches nothing.
+    let found = match id::filter(q.subscription_id.as_deref()) {
+        Some(sub) => blocking(move || svc.runs(&who.tenant_id, sub.as_ref(), &page)).await?,
+        None => Page::empty(),
+    };
     Ok(HttpResponse::Ok().json(BillingRunList::from(found.map(BillingRunView::from))))
 }

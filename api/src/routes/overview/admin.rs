@@ -1,5 +1,6 @@
 use actix_web::web::{Data, Path};
 use actix_web::{get, HttpResponse};
+use domain::id::parse;
 use domain::services::overview::OverviewParts;
 
 use super::dto::OverviewView;
@@ -33,6 +34,7 @@ pub async fn customer_overview(
         usage: true,
         subscriptions: true,
     };
-    let o = blocking(move || svc.overview(&who.customer(&id), all)).await?;
+    let owner = who.customer(&parse(&id)?);
+    let o = blocking(move || svc.overview(&owner, all)).await?;
     Ok(HttpResponse::Ok().json(OverviewView::from(o)))
 }

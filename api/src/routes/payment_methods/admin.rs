@@ -21,7 +21,7 @@ use crate::state::AppState;
 /// The customer a path names, in the key's account; a malformed id is the customer's 404.
 fn owner(who: &Principal, customer_id: &str) -> Result<CustomerScope, ApiError> {
     let id: CustomerId = parse(customer_id)?;
-    Ok(who.customer(id.as_str()))
+    Ok(who.customer(&id))
 }
 
 /// The customer and the method a `…/{id}/payment_methods/{payment_method_id}` path names.

@@ -1,7 +1,8 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{delete, get, post, HttpRequest, HttpResponse};
-use domain::id::parse;
+use domain::id::{parse, CustomerId};
+use domain::page::Page;
 use domain::portal_session::{CustomerRef, EndReason, NewSession};
 use domain::services::api_keys::Principal;
 use domain::FieldError;
@@ -148,7 +149,11 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let svc = state.portal.clone();
-    let sessions = blocking(move || svc.list_open(&who.tenant_id, &q.customer_id, &page)).await?;
+    // A malformed customer id matches nothing, as an unknown one.
+    let sessions = match CustomerId::parse(&q.customer_id) {
+        Some(customer) => blocking(move || svc.list_open(&who.tenant_id, &customer, &page)).await?,
+        None => Page::empty(),
+    };
     Ok(HttpResponse::Ok().json(SessionList::from(sessions.map(SessionView::from))))
 }
 

@@ -1,5 +1,6 @@
 use actix_web::web::{Data, Path};
 use actix_web::{get, HttpResponse};
+use domain::id::parse;
 
 use super::dto::{UsageQuery, UsageView};
 use crate::error::{blocking, ApiError};
@@ -26,16 +27,8 @@ pub async fn customer_usage(
     Query(q): Query<UsageQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (from, to, granularity) = q.resolve()?;
-    let svc = state.usage.clone();
-    let report = blocking(move || {
-        svc.report(
-            &who.customer(&id),
-            from,
-            to,
-            granularity,
-            q.feature.as_deref(),
-        )
-    })
-    .await?;
+    let (svc, owner) = (state.usage.clone(), who.customer(&parse(&id)?));
+    let report =
+        blocking(move || svc.report(&owner, from, to, granularity, q.feature.as_deref())).await?;
     Ok(HttpResponse::Ok().json(UsageView::from(report)))
 }

@@ -1,7 +1,8 @@
 use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, patch, post, HttpRequest, HttpResponse};
-use domain::id::parse;
+use domain::id::{self, parse};
+use domain::page::Page;
 use domain::services::api_keys::Principal;
 use domain::services::wallets::{Debit, NewWallet, TopUp, WalletService};
 use domain::wallet::LotKind;
@@ -122,7 +123,13 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = admin_page(&state, &req, &who, q.limit, q.cursor.as_deref())?;
     let svc = state.wallets.clone();
-    let wallets = blocking(move || svc.list(&who.scope(), q.customer_id.as_deref(), &page)).await?;
+    // A malformed customer id matches nothing, as an unknown one.
+    let wallets = match id::filter(q.customer_id.as_deref()) {
+        Some(customer) => {
+            blocking(move || svc.list(&who.scope(), customer.as_ref(), &page)).await?
+        }
+        None => Page::empty(),
+    };
     Ok(HttpResponse::Ok().json(WalletList::from(wallets.map(WalletView::from))))
 }
 

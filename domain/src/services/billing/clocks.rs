@@ -30,13 +30,21 @@ impl BillingService {
         Ok(c)
     }
 
-    pub fn clock(&self, tenant_id: &crate::id::TenantId, id: &TestClockId) -> DomainResult<TestClock> {
+    pub fn clock(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &TestClockId,
+    ) -> DomainResult<TestClock> {
         self.clocks
             .get(tenant_id, id)?
             .ok_or_else(TestClockId::not_found)
     }
 
-    pub fn clocks(&self, tenant_id: &crate::id::TenantId, page: &PageRequest) -> DomainResult<Page<TestClock>> {
+    pub fn clocks(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        page: &PageRequest,
+    ) -> DomainResult<Page<TestClock>> {
         self.clocks.list(tenant_id, page)
     }
 

@@ -323,7 +323,12 @@ impl BillingService {
     }
 
     /// A plan, read once per drain (what a plan charges never changes).
-    fn plan(&self, catalog: &mut Catalog, tenant_id: &crate::id::TenantId, id: &PlanId) -> DomainResult<Plan> {
+    fn plan(
+        &self,
+        catalog: &mut Catalog,
+        tenant_id: &crate::id::TenantId,
+        id: &PlanId,
+    ) -> DomainResult<Plan> {
         if let Some(p) = catalog.plans.get(id) {
             return Ok(p.clone());
         }

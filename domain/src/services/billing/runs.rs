@@ -8,7 +8,7 @@ impl BillingService {
     pub fn runs(
         &self,
         tenant_id: &crate::id::TenantId,
-        subscription: Option<&str>,
+        subscription: Option<&crate::id::SubscriptionId>,
         page: &PageRequest,
     ) -> DomainResult<Page<BillingRun>> {
         self.runs.list(tenant_id, subscription, page)

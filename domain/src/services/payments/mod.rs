@@ -186,7 +186,7 @@ impl PaymentService {
         p: NewPayment,
         now: chrono::DateTime<chrono::Utc>,
     ) -> DomainResult<(Invoice, Payment)> {
-        let customer = self.hold_subscription_of(tenant_id, invoice_id.as_str())?;
+        let customer = self.hold_subscription_of(tenant_id, invoice_id)?;
         if let Some(customer) = customer {
             refuse_if_archived(self.customers.as_ref(), tenant_id, &customer, "pay")?;
         }
@@ -203,7 +203,7 @@ impl PaymentService {
     fn hold_subscription_of(
         &self,
         tenant_id: &crate::id::TenantId,
-        invoice_id: &str,
+        invoice_id: &InvoiceId,
     ) -> DomainResult<Option<CustomerId>> {
         let scope = Scope::account(tenant_id);
         let Some(invoice) = self.invoices.get(&scope, invoice_id)? else {

@@ -174,7 +174,7 @@ impl PaymentService {
     ) -> DomainResult<(Invoice, Payment)> {
         let (invoice, payment) =
             self.payments
-                .record_payment(tenant_id, invoice_id.as_str(), None, &mut |inv, _| {
+                .record_payment(tenant_id, invoice_id, None, &mut |inv, _| {
                     let amount = inv.amount_due();
                     if inv.status != InvoiceStatus::Finalized || amount.is_zero() {
                         return Err(DomainError::Conflict {

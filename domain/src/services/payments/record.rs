@@ -47,7 +47,7 @@ impl PaymentService {
         let (invoice, payment) = self.payments.record_payment(
             tenant_id,
             invoice_id,
-            wallet_id.as_ref().map(WalletId::as_str),
+            wallet_id.as_ref(),
             &mut |inv, wallet| {
                 if inv.status != InvoiceStatus::Finalized {
                     return Err(DomainError::Conflict {

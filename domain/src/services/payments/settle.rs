@@ -32,12 +32,12 @@ impl PaymentService {
         let now = clock::now();
         self.units.run(&mut || {
             let scope = Scope::account(tenant_id);
-            if let Some(pay) = self.payments.get(&scope, payment_id.as_str())? {
-                self.hold_subscription_of(tenant_id, pay.invoice_id.as_str())?;
+            if let Some(pay) = self.payments.get(&scope, payment_id)? {
+                self.hold_subscription_of(tenant_id, &pay.invoice_id)?;
             }
             let (invoice, payment) =
                 self.payments
-                    .settle_payment(tenant_id, payment_id.as_str(), &mut |pay, inv| {
+                    .settle_payment(tenant_id, payment_id, &mut |pay, inv| {
                         if pay.status != PaymentState::Pending {
                             return Err(DomainError::Conflict {
                                 code: ErrorCode::PaymentNotPending,

@@ -85,14 +85,14 @@ impl PortalSessionService {
         claims: &TokenClaims,
         now: chrono::DateTime<chrono::Utc>,
     ) -> DomainResult<Option<GuestSession>> {
-        if !claims.session_id.starts_with(crate::id::GUEST_SESSION)
-            || !claims.customer_id.is_empty()
-        {
+        let Some(session_id) = crate::id::GuestSessionId::parse(&claims.session_id)
+            .filter(|_| claims.customer_id.is_empty())
+        else {
             return Ok(None);
-        }
+        };
         let guest = self
             .guests
-            .get(&claims.tenant_id, &claims.session_id)?
+            .get(&claims.tenant_id, &session_id)?
             .ok_or_else(|| unauthenticated(ErrorCode::InvalidToken, INVALID_TOKEN))?;
         match guest.check(now) {
             Ok(()) => Ok(Some(guest)),

@@ -207,14 +207,18 @@ impl PortalSessionService {
         Ok(format!("{base}{sep}code={code}"))
     }
 
-    pub fn get(&self, tenant_id: &crate::id::TenantId, id: &PortalSessionId) -> DomainResult<PortalSession> {
+    pub fn get(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &PortalSessionId,
+    ) -> DomainResult<PortalSession> {
         Ok(self.sessions.get(tenant_id, id)?.ok_or_else(not_found)?.0)
     }
 
     pub fn list_open(
         &self,
         tenant_id: &crate::id::TenantId,
-        customer_id: &str,
+        customer_id: &crate::id::CustomerId,
         page: &PageRequest,
     ) -> DomainResult<Page<PortalSession>> {
         self.sessions
@@ -342,9 +346,11 @@ impl PortalSessionService {
         now: chrono::DateTime<chrono::Utc>,
         audit_refusal: &dyn Fn(&str) -> bool,
     ) -> DomainResult<(PortalSession, CustomerStatus)> {
+        let session_id = PortalSessionId::parse(session_id)
+            .ok_or_else(|| unauthenticated(ErrorCode::InvalidToken, INVALID_TOKEN))?;
         let (session, status) = self
             .sessions
-            .get(tenant_id, session_id)?
+            .get(tenant_id, &session_id)?
             .ok_or_else(|| unauthenticated(ErrorCode::InvalidToken, INVALID_TOKEN))?;
         let refusal = match session.check(now) {
             Err(r) => Some(r),

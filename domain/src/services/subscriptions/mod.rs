@@ -104,7 +104,11 @@ impl SubscriptionService {
         found.ok_or_else(PlanId::not_found)
     }
 
-    pub fn create(&self, tenant_id: &crate::id::TenantId, input: NewSubscription) -> DomainResult<Subscription> {
+    pub fn create(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        input: NewSubscription,
+    ) -> DomainResult<Subscription> {
         if input.trial_days.is_some_and(|d| d > MAX_TRIAL_DAYS) {
             return Err(DomainError::validation(
                 "trial_days",

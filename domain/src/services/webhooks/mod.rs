@@ -226,19 +226,31 @@ impl WebhookService {
         }
     }
 
-    pub fn create(&self, tenant_id: &crate::id::TenantId, input: NewEndpoint) -> DomainResult<WebhookEndpoint> {
+    pub fn create(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        input: NewEndpoint,
+    ) -> DomainResult<WebhookEndpoint> {
         let endpoint = input.validate(tenant_id, self.allow_insecure)?;
         self.repo.insert_endpoint(&endpoint)?;
         Ok(endpoint)
     }
 
-    pub fn get(&self, tenant_id: &crate::id::TenantId, id: &WebhookEndpointId) -> DomainResult<WebhookEndpoint> {
+    pub fn get(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &WebhookEndpointId,
+    ) -> DomainResult<WebhookEndpoint> {
         self.repo
             .endpoint(tenant_id, id)?
             .ok_or_else(endpoint_not_found)
     }
 
-    pub fn list(&self, tenant_id: &crate::id::TenantId, page: &PageRequest) -> DomainResult<Page<WebhookEndpoint>> {
+    pub fn list(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        page: &PageRequest,
+    ) -> DomainResult<Page<WebhookEndpoint>> {
         self.repo.endpoints(tenant_id, page)
     }
 
@@ -289,7 +301,11 @@ impl WebhookService {
         })
     }
 
-    pub fn delete(&self, tenant_id: &crate::id::TenantId, id: &WebhookEndpointId) -> DomainResult<()> {
+    pub fn delete(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &WebhookEndpointId,
+    ) -> DomainResult<()> {
         if self.repo.delete_endpoint(tenant_id, id)? {
             Ok(())
         } else {
@@ -322,7 +338,11 @@ impl WebhookService {
         })
     }
 
-    pub fn event(&self, tenant_id: &crate::id::TenantId, id: &WebhookEventId) -> DomainResult<WebhookEvent> {
+    pub fn event(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &WebhookEventId,
+    ) -> DomainResult<WebhookEvent> {
         self.repo
             .event(tenant_id, id)?
             .ok_or_else(WebhookEventId::not_found)
@@ -349,7 +369,11 @@ impl WebhookService {
 
     /// Makes a delivery due now, whatever its state: one more attempt, outside the schedule.
     /// The endpoint must be enabled.
-    pub fn retry(&self, tenant_id: &crate::id::TenantId, id: &WebhookDeliveryId) -> DomainResult<WebhookDelivery> {
+    pub fn retry(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &WebhookDeliveryId,
+    ) -> DomainResult<WebhookDelivery> {
         self.units.run(&mut || {
             let mut d = self
                 .repo
