@@ -117,6 +117,7 @@ impl Modify for SecuritySchemes {
 pub fn complete(mut spec: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     ErrorResponses.modify(&mut spec);
     OnePathParameterEach.modify(&mut spec);
+    Formats.modify(&mut spec);
     spec
 }
 
@@ -414,4 +415,120 @@ fn problem_content(status: u16, codes: &[String]) -> Content {
         );
     }
     content
+}
+
+/// The forms the server writes the same way everywhere, given to every string property of that
+/// name in one place: ids carry their prefix's pattern, currencies ISO 4217's, amounts and
+/// quantities a decimal's. A malformed id in a request is still the resource's 404, so a client
+/// that skips a pattern loses nothing.
+struct Formats;
+
+/// Decimal strings: exact amounts, quantities and rates (`"12.50"`, `"-3"`, `"0.002"`).
+const DECIMAL: &str = "^-?[0-9]+(\\.[0-9]+)?$";
+const CURRENCY: &str = "^[A-Z]{3}$";
+const DECIMAL_PROPERTIES: [&str; 28] = [
+    "amount",
+    "amount_due",
+    "amount_paid",
+    "amount_refunded",
+    "balance",
+    "balance_after",
+    "balance_before",
+    "balance_value",
+    "conversion_rate",
+    "credits",
+    "credits_expiring_next_30_days",
+    "included_quantity",
+    "limit",
+    "low_balance_threshold",
+    "net",
+    "outstanding",
+    "overdue",
+    "quantity",
+    "remaining",
+    "subtotal",
+    "total",
+    "total_cost",
+    "total_usage",
+    "unit_amount",
+    "unit_price",
+    "up_to",
+    "usage_percent",
+    "used",
+];
+
+/// The id prefix of a property: `<resource>_id` by its name, a schema's own `id` by the schema.
+fn id_prefix(schema: &str, property: &str) -> Option<&'static str> {
+    use domain::id;
+    Some(match (property, schema) {
+        ("customer_id", _) | ("id", "CustomerView" | "ProfileView") => id::CUSTOMER,
+        ("invoice_id", _) | ("id", "InvoiceView") => id::INVOICE,
+        ("wallet_id", _) | ("id", "WalletView") => id::WALLET,
+        ("payment_id", _) | ("id", "PaymentView") => id::PAYMENT,
+        ("payment_method_id", _) | ("id", "PaymentMethodView") => id::PAYMENT_METHOD,
+        ("plan_id" | "pending_plan_id", _) | ("id", "PlanView") => id::PLAN,
+        ("subscription_id", _) | ("id", "SubscriptionView") => id::SUBSCRIPTION,
+        ("test_clock_id" | "test_clock", _) | ("id", "TestClockView") => id::TEST_CLOCK,
+        ("endpoint_id", _) | ("id", "WebhookEndpointView") => id::WEBHOOK_ENDPOINT,
+        ("lot_id", _) => id::CREDIT_LOT,
+        ("transaction_id", _) | ("id", "TransactionView") => id::WALLET_TX,
+        ("id", "AccountView") => id::TENANT,
+        ("id", "ApiKeyView") => id::API_KEY,
+        ("id", "AuditEventView") => id::AUDIT_EVENT,
+        ("id", "BillingRunView") => id::BILLING_RUN,
+        ("id", "FeatureView") => id::FEATURE,
+        ("id", "EventView") => id::EVENT,
+        ("id", "RefundView") => id::REFUND,
+        ("id", "WebhookDeliveryView") => id::WEBHOOK_DELIVERY,
+        ("id", "WebhookEventView" | "WebhookPayload") => id::WEBHOOK_EVENT,
+        _ => return None,
+    })
+}
+
+fn pattern_of(schema: &str, property: &str) -> Option<String> {
+    // A portal session's id, or a guest session's where a guest can see it.
+    if property == "session_id" || (property == "id" && schema == "SessionView") {
+        return Some(format!(
+            "^({}|{})_[0-9a-z]{{26}}$",
+            domain::id::PORTAL_SESSION,
+            domain::id::GUEST_SESSION
+        ));
+    }
+    if let Some(prefix) = id_prefix(schema, property) {
+        return Some(format!("^{prefix}_[0-9a-z]{{26}}$"));
+    }
+    if property == "currency" {
+        return Some(CURRENCY.to_owned());
+    }
+    let decimal = DECIMAL_PROPERTIES.contains(&property)
+        || (schema == "TransactionView" && property == "value");
+    decimal.then(|| DECIMAL.to_owned())
+}
+
+impl Modify for Formats {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::schema::{Schema, SchemaType, Type};
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let is_text = |t: &SchemaType| match t {
+            SchemaType::Type(t) => *t == Type::String,
+            SchemaType::Array(ts) => ts.contains(&Type::String),
+            SchemaType::AnyValue => false,
+        };
+        for (name, schema) in components.schemas.iter_mut() {
+            let RefOr::T(Schema::Object(object)) = schema else {
+                continue;
+            };
+            for (property, value) in object.properties.iter_mut() {
+                let RefOr::T(Schema::Object(p)) = value else {
+                    continue;
+                };
+                if !is_text(&p.schema_type) || p.enum_values.is_some() || p.pattern.is_some() {
+                    continue;
+                }
+                p.pattern = pattern_of(name, property);
+            }
+        }
+    }
 }

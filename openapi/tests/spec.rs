@@ -324,3 +324,47 @@ fn path_ids_carry_their_pattern() {
         }
     }
 }
+
+/// Every id, currency and decimal a schema carries has the pattern of the form the server
+/// writes (added in one place, `api/src/openapi.rs`'s `Formats`), and every example agrees with
+/// its pattern. The merchant's own ids (`external_id`, a usage event's `event_id`) and the
+/// request id have none: they are any text.
+#[test]
+fn ids_currencies_and_decimals_carry_their_pattern() {
+    const FREE_TEXT: [&str; 5] = [
+        "external_id",
+        "external_customer_id",
+        "event_id",
+        "request_id",
+        "tax_id",
+    ];
+    let spec: Value = serde_json::from_str(&generated()).unwrap();
+    let mut patterned = 0;
+    for (name, schema) in spec["components"]["schemas"].as_object().unwrap() {
+        for (property, p) in schema["properties"].as_object().into_iter().flatten() {
+            let text = p["type"] == "string" || p["type"][0] == "string";
+            if !text || p.get("enum").is_some() {
+                continue;
+            }
+            let id_like = property == "id" || property.ends_with("_id") || property == "currency";
+            if id_like && !FREE_TEXT.contains(&property.as_str()) {
+                assert!(
+                    p["pattern"].is_string(),
+                    "{name}.{property} has no pattern"
+                );
+            }
+            let Some(pattern) = p["pattern"].as_str() else {
+                continue;
+            };
+            patterned += 1;
+            let re = regex::Regex::new(pattern).unwrap();
+            if let Some(example) = p["example"].as_str() {
+                assert!(
+                    re.is_match(example),
+                    "{name}.{property}: example {example:?} does not match {pattern}"
+                );
+            }
+        }
+    }
+    assert!(patterned > 100, "only {patterned} patterned properties");
+}

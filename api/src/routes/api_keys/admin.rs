@@ -22,8 +22,6 @@ use crate::state::AppState;
     responses(
         (status = 201, body = CreatedApiKey),
         (status = 401, description = "Missing or invalid API key."),
-        (status = 409, description = "`idempotency_key_in_use`."),
-        (status = 422, description = "`validation_failed` or `idempotency_key_reused`."),
     ),
 )]
 #[post("/api_keys")]

@@ -25,12 +25,10 @@ use crate::state::AppState;
     request_body = CreateCustomer,
     responses(
         (status = 201, body = CustomerView),
-        (status = 400, description = "`malformed_json`."),
         (status = 404, description = "`test_clock_not_found`."),
-        (status = 409, description = "`external_id_taken` or `idempotency_key_in_use`."),
+        (status = 409, description = "`external_id_taken`."),
         (status = 413),
         (status = 415),
-        (status = 422, description = "`validation_failed` or `idempotency_key_reused`."),
     ),
 )]
 #[post("/customers")]

@@ -32,7 +32,7 @@ async fn ingest(
     request_body = EventBody,
     responses(
         (status = 200, body = IngestResult, description = "`accepted` or `duplicate`."),
-        (status = 422, description = "`event_rejected` (unknown feature or customer, bad timestamp, missing value) or `validation_failed`."),
+        (status = 422, description = "`event_rejected` (unknown feature or customer, bad timestamp, missing value)."),
     ),
 )]
 #[post("/events")]

@@ -24,7 +24,7 @@ use crate::state::AppState;
     request_body = CreateFeature,
     responses(
         (status = 201, body = FeatureView),
-        (status = 409, description = "`feature_key_taken` or `idempotency_key_in_use`."),
+        (status = 409, description = "`feature_key_taken`."),
     ),
 )]
 #[post("/features")]

@@ -25,7 +25,7 @@ use crate::state::AppState;
     responses(
         (status = 201, body = InvoiceView),
         (status = 404, description = "`customer_not_found`."),
-        (status = 409, description = "`customer_archived` or `idempotency_key_in_use`."),
+        (status = 409, description = "`customer_archived`."),
     ),
 )]
 #[post("/invoices")]

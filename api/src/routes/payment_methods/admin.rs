@@ -46,7 +46,7 @@ fn method(
     responses(
         (status = 201, body = PaymentMethodView),
         (status = 404, description = "`customer_not_found`."),
-        (status = 409, description = "`customer_archived`, `payment_method_unusable` (an expired card cannot be the default) or `idempotency_key_in_use`."),
+        (status = 409, description = "`customer_archived` or `payment_method_unusable` (an expired card cannot be the default)."),
     ),
 )]
 #[post("/customers/{id}/payment_methods")]

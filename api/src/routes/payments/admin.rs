@@ -31,8 +31,8 @@ use crate::state::AppState;
     responses(
         (status = 201, body = PaymentResult),
         (status = 404, description = "`invoice_not_found` or `wallet_not_found` (also another customer's wallet)."),
-        (status = 409, description = "`invoice_not_payable`, `customer_archived`, `wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
-        (status = 422, description = "`overpayment`, `insufficient_credits`, `currency_mismatch`, `validation_failed` or `idempotency_key_reused`."),
+        (status = 409, description = "`invoice_not_payable`, `customer_archived`, `wallet_frozen` or `wallet_closed`."),
+        (status = 422, description = "`overpayment`, `insufficient_credits` or `currency_mismatch`."),
     ),
 )]
 #[post("/invoices/{id}/payments")]
@@ -71,8 +71,8 @@ pub async fn pay(
     responses(
         (status = 201, body = RefundResult),
         (status = 404, description = "`payment_not_found`."),
-        (status = 409, description = "`payment_not_refundable`, `wallet_closed` or `idempotency_key_in_use`."),
-        (status = 422, description = "`refund_exceeds_payment` or `validation_failed`."),
+        (status = 409, description = "`payment_not_refundable` or `wallet_closed`."),
+        (status = 422, description = "`refund_exceeds_payment`."),
     ),
 )]
 #[post("/payments/{id}/refunds")]
@@ -119,8 +119,8 @@ pub async fn refund(
     responses(
         (status = 200, body = PaymentResult),
         (status = 404, description = "`payment_not_found`."),
-        (status = 409, description = "`payment_not_pending`, `invoice_not_payable` or `idempotency_key_in_use`."),
-        (status = 422, description = "`overpayment`, `validation_failed` or `idempotency_key_reused`."),
+        (status = 409, description = "`payment_not_pending` or `invoice_not_payable`."),
+        (status = 422, description = "`overpayment`."),
     ),
 )]
 #[post("/payments/{id}/confirm")]
@@ -151,8 +151,7 @@ pub async fn confirm(
     responses(
         (status = 200, body = PaymentResult),
         (status = 404, description = "`payment_not_found`."),
-        (status = 409, description = "`payment_not_pending` or `idempotency_key_in_use`."),
-        (status = 422, description = "`validation_failed` or `idempotency_key_reused`."),
+        (status = 409, description = "`payment_not_pending`."),
     ),
 )]
 #[post("/payments/{id}/fail")]

@@ -35,8 +35,8 @@ use crate::state::AppState;
         (status = 201, body = PaymentResult),
         (status = 403, description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
         (status = 404, description = "`invoice_not_found`, `wallet_not_found` or `payment_method_not_found` (another customer's too)."),
-        (status = 409, description = "`invoice_not_payable` (void, or nothing left to pay), `wallet_frozen`, `wallet_closed`, `payment_method_unusable` (expired or detached), `online_payment_unavailable` (no payment URL template), `payment_pending` or `idempotency_key_in_use`."),
-        (status = 422, description = "`overpayment`, `insufficient_credits`, `currency_mismatch` or `validation_failed`."),
+        (status = 409, description = "`invoice_not_payable` (void, or nothing left to pay), `wallet_frozen`, `wallet_closed`, `payment_method_unusable` (expired or detached), `online_payment_unavailable` (no payment URL template) or `payment_pending`."),
+        (status = 422, description = "`overpayment`, `insufficient_credits` or `currency_mismatch`."),
     ),
 )]
 #[post("/invoices/{id}/pay")]

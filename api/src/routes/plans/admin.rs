@@ -21,8 +21,8 @@ use crate::state::AppState;
     request_body = CreatePlan,
     responses(
         (status = 201, body = PlanView),
-        (status = 409, description = "`plan_code_taken` or `idempotency_key_in_use`."),
-        (status = 422, description = "`validation_failed` (with each field: unknown feature, tiers out of order, negative price, interval 0, …) or `idempotency_key_reused`."),
+        (status = 409, description = "`plan_code_taken`."),
+        (status = 422, description = "`validation_failed` (with each field: unknown feature, tiers out of order, negative price, interval 0, …)."),
     ),
 )]
 #[post("/plans")]

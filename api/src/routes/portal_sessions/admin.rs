@@ -30,7 +30,7 @@ use crate::state::AppState;
     responses(
         (status = 201, body = CreatedPortalSession),
         (status = 404, description = "`customer_not_found` (also for another account's customer)."),
-        (status = 409, description = "`customer_archived` or `idempotency_key_in_use`."),
+        (status = 409, description = "`customer_archived`."),
     ),
 )]
 #[post("/portal_sessions")]

@@ -27,8 +27,8 @@ use crate::state::AppState;
     responses(
         (status = 201, body = SubscriptionView),
         (status = 404, description = "`customer_not_found` or `plan_not_found`."),
-        (status = 409, description = "`customer_archived`, `plan_archived` or `idempotency_key_in_use`."),
-        (status = 422, description = "`currency_mismatch` (wallet collection without a wallet in the plan's currency), `validation_failed` or `idempotency_key_reused`."),
+        (status = 409, description = "`customer_archived` or `plan_archived`."),
+        (status = 422, description = "`currency_mismatch` (wallet collection without a wallet in the plan's currency)."),
     ),
 )]
 #[post("/subscriptions")]
@@ -122,7 +122,7 @@ pub async fn get(
         (status = 200, body = SubscriptionView),
         (status = 404, description = "`subscription_not_found`."),
         (status = 409, description = "`subscription_ended`."),
-        (status = 422, description = "`currency_mismatch` (a wallet credit without an active wallet in the plan's currency) or `validation_failed`."),
+        (status = 422, description = "`currency_mismatch` (a wallet credit without an active wallet in the plan's currency)."),
     ),
 )]
 #[post("/subscriptions/{id}/cancel")]
@@ -185,7 +185,7 @@ pub async fn change(
         (status = 200, body = PlanChangePreview),
         (status = 404, description = "`subscription_not_found` or `plan_not_found`."),
         (status = 409, description = "`subscription_ended` or `plan_archived`."),
-        (status = 422, description = "`currency_mismatch` or `validation_failed`."),
+        (status = 422, description = "`currency_mismatch`."),
     ),
 )]
 #[post("/subscriptions/{id}/change/preview")]

@@ -159,7 +159,7 @@ pub async fn uncancel(
         (status = 403, description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
         (status = 404, description = "`subscription_not_found` or `plan_not_found` (private plans included)."),
         (status = 409, description = "`subscription_ended` or `plan_archived`."),
-        (status = 422, description = "`currency_mismatch` or `validation_failed`."),
+        (status = 422, description = "`currency_mismatch`."),
     ),
 )]
 #[post("/subscriptions/{id}/change")]
@@ -196,7 +196,7 @@ pub async fn change(
         (status = 403, description = "`section_disabled`."),
         (status = 404, description = "`subscription_not_found` or `plan_not_found`."),
         (status = 409, description = "`subscription_ended` or `plan_archived`."),
-        (status = 422, description = "`currency_mismatch` or `validation_failed`."),
+        (status = 422, description = "`currency_mismatch`."),
     ),
 )]
 #[post("/subscriptions/{id}/change/preview")]

@@ -24,8 +24,6 @@ use crate::state::AppState;
     request_body = CreateTestClock,
     responses(
         (status = 201, body = TestClockView),
-        (status = 409, description = "`idempotency_key_in_use`."),
-        (status = 422, description = "`validation_failed` or `idempotency_key_reused`."),
     ),
 )]
 #[post("/test_clocks")]

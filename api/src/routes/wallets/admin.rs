@@ -68,7 +68,7 @@ fn idempotency_key(req: &HttpRequest) -> Option<String> {
     responses(
         (status = 201, body = WalletView),
         (status = 404, description = "`customer_not_found`."),
-        (status = 409, description = "`customer_archived` or `idempotency_key_in_use`."),
+        (status = 409, description = "`customer_archived`."),
     ),
 )]
 #[post("/wallets")]
@@ -194,8 +194,7 @@ pub async fn update(
     responses(
         (status = 201, body = WalletOperation),
         (status = 404, description = "`wallet_not_found`."),
-        (status = 409, description = "`customer_archived`, `wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
-        (status = 422, description = "`validation_failed` or `idempotency_key_reused`."),
+        (status = 409, description = "`customer_archived`, `wallet_frozen` or `wallet_closed`."),
     ),
 )]
 #[post("/wallets/{id}/top_up")]
@@ -242,8 +241,8 @@ pub async fn top_up(
     responses(
         (status = 201, body = WalletOperation),
         (status = 404, description = "`wallet_not_found`."),
-        (status = 409, description = "`customer_archived`, `wallet_frozen`, `wallet_closed` or `idempotency_key_in_use`."),
-        (status = 422, description = "`insufficient_credits`, `validation_failed` or `idempotency_key_reused`."),
+        (status = 409, description = "`customer_archived`, `wallet_frozen` or `wallet_closed`."),
+        (status = 422, description = "`insufficient_credits`."),
     ),
 )]
 #[post("/wallets/{id}/debit")]

@@ -28,8 +28,7 @@ use crate::state::AppState;
     request_body = CreateWebhookEndpoint,
     responses(
         (status = 201, body = WebhookEndpointWithSecret),
-        (status = 409, description = "`idempotency_key_in_use`."),
-        (status = 422, description = "`validation_failed` (URL not https or pointing at a private address, unknown event type) or `idempotency_key_reused`."),
+        (status = 422, description = "`validation_failed` (URL not https or pointing at a private address, unknown event type)."),
     ),
 )]
 #[post("/webhook_endpoints")]
@@ -103,7 +102,6 @@ pub async fn get(
     responses(
         (status = 200, body = WebhookEndpointView),
         (status = 404, description = "`webhook_endpoint_not_found`."),
-        (status = 422, description = "`validation_failed`."),
     ),
 )]
 #[patch("/webhook_endpoints/{id}")]
