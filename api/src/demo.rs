@@ -23,15 +23,17 @@ use chrono::{DateTime, Duration, DurationRound, Utc};
 use domain::account::AccountPatch;
 use domain::actor::Actor;
 use domain::customer::{Address, BillingDetails, NewCustomer};
+use domain::invoice::InvoiceFilter;
 use domain::page::PageRequest;
 use domain::payment::{PaymentMethod, PaymentState};
+use domain::payment_method::MethodFilter;
 use domain::payment_method::{Display, MethodType, NewPaymentMethod};
+use domain::plan::PlanFilter;
 use domain::plan::{Interval, PastDueAction, Visibility};
 use domain::portal_session::{
     CancelMode, CustomerRef, NewSession, PaymentMethodManage, PlanChangePermission, ProfileField,
     SubscriptionCancel,
 };
-use domain::ports::{InvoiceFilter, MethodFilter, PlanFilter};
 use domain::scope::{CustomerScope, Scope};
 use domain::services::api_keys::Principal;
 use domain::services::invoices::NewInvoice;

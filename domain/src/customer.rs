@@ -496,3 +496,7 @@ mod tests {
         assert!(CustomerPatch::default().validate().is_err());
     }
 }
+
+/// Mutation applied to a customer inside the repository's transaction, with the row locked.
+pub type CustomerChange<'a> =
+    &'a mut dyn FnMut(&mut crate::customer::Customer) -> crate::DomainResult<()>;

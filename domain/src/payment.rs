@@ -90,3 +90,24 @@ mod tests {
         assert_eq!(credits_for(&d("1"), &d("3")), d("0.333333333333333334"));
     }
 }
+
+/// Runs with the invoice (and the paying wallet, if any) locked; returns the payment to record.
+pub type PaymentChange<'a> = &'a mut dyn FnMut(
+    &mut crate::invoice::Invoice,
+    Option<&mut crate::wallet::WalletState>,
+) -> crate::DomainResult<crate::payment::Payment>;
+
+/// Runs with the payment, its invoice (and wallet) locked; returns the refund to record.
+pub type RefundChange<'a> = &'a mut dyn FnMut(
+    &mut crate::payment::Payment,
+    &mut crate::invoice::Invoice,
+    Option<&mut crate::wallet::WalletState>,
+) -> crate::DomainResult<crate::payment::Refund>;
+
+#[derive(Debug, Clone, Default)]
+pub struct PaymentFilter {
+    pub customer_id: Option<String>,
+    pub invoice_id: Option<String>,
+    pub method: Option<crate::payment::PaymentMethod>,
+    pub status: Option<crate::payment::PaymentState>,
+}

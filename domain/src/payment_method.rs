@@ -392,3 +392,10 @@ mod tests {
         assert_eq!(fields, ["last4", "exp_month", "exp_year"]);
     }
 }
+
+/// Which of a customer's payment methods a list shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MethodFilter {
+    /// Detached methods too (the admin's `include_detached`); a portal never sees them.
+    pub include_detached: bool,
+}

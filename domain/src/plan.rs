@@ -471,3 +471,11 @@ mod tests {
         );
     }
 }
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanFilter {
+    pub status: Option<crate::plan::PlanStatus>,
+    pub visibility: Option<crate::plan::Visibility>,
+    /// Only plans in one of these currencies (none given: any).
+    pub currencies: Vec<crate::money::Currency>,
+}

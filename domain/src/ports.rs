@@ -5,11 +5,24 @@ use chrono::{DateTime, Utc};
 
 use crate::api_key::{ApiKey, StoredKey};
 use crate::audit::{AuditEvent, AuditFilter};
+use crate::customer::CustomerChange;
 use crate::customer::{Customer, CustomerFilter, CustomerStatus};
 use crate::idempotency::{Answer, Claim, Once};
+use crate::invoice::InvoiceChange;
+use crate::invoice::InvoiceFilter;
 use crate::page::{Page, PageRequest};
+use crate::payment::PaymentChange;
+use crate::payment::PaymentFilter;
+use crate::payment::RefundChange;
+use crate::payment_method::MethodFilter;
+use crate::plan::PlanFilter;
 use crate::portal_session::{EndReason, PortalSession};
 use crate::scope::{CustomerScope, Scope};
+use crate::subscription::SubscriptionChange;
+use crate::subscription::SubscriptionFilter;
+use crate::usage::EventFilter;
+use crate::wallet::TxFilter;
+use crate::wallet::WalletChange;
 use crate::wallet::WalletState;
 use crate::DomainResult;
 
@@ -48,9 +61,6 @@ pub trait ApiKeyRepo: Send + Sync {
     /// Ids of all tenants (for the CLI).
     fn tenant_ids(&self) -> DomainResult<Vec<crate::id::TenantId>>;
 }
-
-/// Mutation applied to a customer inside the repository's transaction, with the row locked.
-pub type CustomerChange<'a> = &'a mut dyn FnMut(&mut Customer) -> DomainResult<()>;
 
 pub trait CustomerRepo: Send + Sync {
     /// Inserts; a duplicate `external_id` in the tenant → `Conflict(external_id_taken)`.
@@ -218,15 +228,6 @@ pub trait AuditRepo: Send + Sync {
     ) -> DomainResult<Page<AuditEvent>>;
 }
 
-pub type WalletChange<'a> = &'a mut dyn FnMut(&mut WalletState) -> DomainResult<()>;
-
-#[derive(Debug, Clone, Default)]
-pub struct TxFilter {
-    pub tx_type: Option<crate::wallet::TxType>,
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
-}
-
 pub trait WalletRepo: Send + Sync {
     fn insert(&self, wallet: &crate::wallet::Wallet) -> DomainResult<()>;
     /// The wallet and when its next lot expires.
@@ -272,34 +273,6 @@ pub trait WalletRepo: Send + Sync {
         now: DateTime<Utc>,
         limit: i64,
     ) -> DomainResult<Vec<(crate::id::TenantId, crate::id::WalletId)>>;
-}
-
-/// Takes the next invoice number of a period (`YYYYMM`) inside the change's transaction.
-pub type NextNumber<'a> = &'a mut dyn FnMut(&str) -> DomainResult<i64>;
-pub type InvoiceChange<'a> =
-    &'a mut dyn FnMut(&mut crate::invoice::Invoice, NextNumber<'_>) -> DomainResult<()>;
-
-#[derive(Debug, Clone, Default)]
-pub struct InvoiceFilter {
-    pub customer_id: Option<String>,
-    /// Only the invoices billing made for this subscription.
-    pub subscription_id: Option<String>,
-    pub status: Option<crate::invoice::InvoiceStatus>,
-    /// Drafts are never shown to customers.
-    pub exclude_drafts: bool,
-    pub payment_status: Option<crate::invoice::PaymentStatus>,
-    /// Number or memo, case-insensitive.
-    pub q: Option<String>,
-    pub currency: Option<String>,
-    pub issued_from: Option<DateTime<Utc>>,
-    pub issued_to: Option<DateTime<Utc>>,
-    pub due_from: Option<DateTime<Utc>>,
-    pub due_to: Option<DateTime<Utc>>,
-    /// Totals in minor units of `currency`.
-    pub total_minor_min: Option<i64>,
-    pub total_minor_max: Option<i64>,
-    /// Finalized, not fully paid, due before this instant.
-    pub overdue_at: Option<DateTime<Utc>>,
 }
 
 pub trait InvoiceRepo: Send + Sync {
@@ -351,26 +324,6 @@ pub trait InvoiceRepo: Send + Sync {
     ) -> DomainResult<Vec<crate::invoice::OpenAmount>>;
 }
 
-/// Runs with the invoice (and the paying wallet, if any) locked; returns the payment to record.
-pub type PaymentChange<'a> = &'a mut dyn FnMut(
-    &mut crate::invoice::Invoice,
-    Option<&mut WalletState>,
-) -> DomainResult<crate::payment::Payment>;
-/// Runs with the payment, its invoice (and wallet) locked; returns the refund to record.
-pub type RefundChange<'a> = &'a mut dyn FnMut(
-    &mut crate::payment::Payment,
-    &mut crate::invoice::Invoice,
-    Option<&mut WalletState>,
-) -> DomainResult<crate::payment::Refund>;
-
-#[derive(Debug, Clone, Default)]
-pub struct PaymentFilter {
-    pub customer_id: Option<String>,
-    pub invoice_id: Option<String>,
-    pub method: Option<crate::payment::PaymentMethod>,
-    pub status: Option<crate::payment::PaymentState>,
-}
-
 pub trait PaymentRepo: Send + Sync {
     /// One transaction: lock the invoice, then the wallet (if any), run `change`, write the
     /// invoice, the wallet's ledger and the payment.
@@ -419,14 +372,6 @@ pub trait PaymentRepo: Send + Sync {
     ) -> DomainResult<Page<crate::payment::Payment>>;
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct EventFilter {
-    pub customer_id: Option<String>,
-    pub feature: Option<String>,
-    pub from: Option<DateTime<Utc>>,
-    pub to: Option<DateTime<Utc>>,
-}
-
 pub trait UsageRepo: Send + Sync {
     /// A duplicate key in the account → `Conflict(feature_key_taken)`.
     fn insert_feature(&self, feature: &crate::usage::Feature) -> DomainResult<()>;
@@ -467,14 +412,6 @@ pub trait UsageRepo: Send + Sync {
     ) -> DomainResult<Vec<crate::usage::Rollup>>;
 }
 
-#[derive(Debug, Clone, Default)]
-pub struct PlanFilter {
-    pub status: Option<crate::plan::PlanStatus>,
-    pub visibility: Option<crate::plan::Visibility>,
-    /// Only plans in one of these currencies (none given: any).
-    pub currencies: Vec<crate::money::Currency>,
-}
-
 pub trait PlanRepo: Send + Sync {
     /// 409 `plan_code_taken` when the account already has the code.
     fn insert(&self, plan: &crate::plan::Plan) -> DomainResult<()>;
@@ -496,15 +433,6 @@ pub trait PlanRepo: Send + Sync {
         page: &PageRequest,
     ) -> DomainResult<Page<crate::plan::Plan>>;
 }
-
-#[derive(Debug, Clone, Default)]
-pub struct SubscriptionFilter {
-    pub customer_id: Option<String>,
-    pub status: Option<crate::subscription::SubscriptionStatus>,
-}
-
-pub type SubscriptionChange<'a> =
-    &'a mut dyn FnMut(&mut crate::subscription::Subscription) -> DomainResult<()>;
 
 pub trait SubscriptionRepo: Send + Sync {
     fn insert(&self, subscription: &crate::subscription::Subscription) -> DomainResult<()>;
@@ -599,13 +527,6 @@ pub trait BillingRunRepo: Send + Sync {
         subscription_id: Option<&crate::id::SubscriptionId>,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::test_clock::BillingRun>>;
-}
-
-/// Which of a customer's payment methods a list shows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MethodFilter {
-    /// Detached methods too (the admin's `include_detached`); a portal never sees them.
-    pub include_detached: bool,
 }
 
 /// One customer's saved payment methods. Every call names the customer: there is no

@@ -434,3 +434,11 @@ pub fn build_report(
         breakdown,
     }
 }
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub customer_id: Option<String>,
+    pub feature: Option<String>,
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}

@@ -348,10 +348,7 @@ fn ids_currencies_and_decimals_carry_their_pattern() {
             }
             let id_like = property == "id" || property.ends_with("_id") || property == "currency";
             if id_like && !FREE_TEXT.contains(&property.as_str()) {
-                assert!(
-                    p["pattern"].is_string(),
-                    "{name}.{property} has no pattern"
-                );
+                assert!(p["pattern"].is_string(), "{name}.{property} has no pattern");
             }
             let Some(pattern) = p["pattern"].as_str() else {
                 continue;

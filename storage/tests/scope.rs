@@ -11,8 +11,9 @@ use std::sync::Arc;
 
 use domain::customer::NewCustomer;
 use domain::id::InvoiceId;
+use domain::invoice::InvoiceFilter;
 use domain::page::PageRequest;
-use domain::ports::{ApiKeyRepo, CustomerRepo, InvoiceFilter, InvoiceRepo, WalletRepo};
+use domain::ports::{ApiKeyRepo, CustomerRepo, InvoiceRepo, WalletRepo};
 use domain::scope::{CustomerScope, Scope};
 use domain::services::api_keys::ApiKeyService;
 use domain::services::customers::CustomerService;

@@ -120,3 +120,54 @@ fn handlers_stay_short() {
         }
     }
 }
+
+/// Ports are traits only (filters, changes and states live with their models), and every id a
+/// port takes is typed: the account a `TenantId`, an object its resource's id type.
+#[test]
+fn ports_take_typed_ids_and_hold_traits_only() {
+    let ports = std::fs::read_to_string(root().join("domain/src/ports.rs")).unwrap();
+    for (n, line) in ports.lines().enumerate() {
+        let at = n + 1;
+        let trimmed = line.trim_start();
+        for item in ["pub struct ", "pub enum ", "pub type "] {
+            assert!(
+                !trimmed.starts_with(item),
+                "ports.rs:{at}: `{trimmed}` belongs with its model"
+            );
+        }
+        let untyped = [
+            "id: &str",
+            "id: Option<&str>",
+            "id: String",
+            "ids: &[String]",
+        ];
+        // The merchant's own `external_id` is text, not one of the product's ids.
+        for form in untyped.iter().filter(|_| !line.contains("external_id")) {
+            assert!(
+                !line.contains(form),
+                "ports.rs:{at}: an untyped id (`{form}`); take the resource's id type"
+            );
+        }
+    }
+}
+
+/// One service method per write, whoever asks: the actor says who, so there are no
+/// `*_as_customer` / `*_own` twins of a merchant's method.
+#[test]
+fn no_customer_twins_of_service_methods() {
+    for file in rust_files(&root().join("domain/src/services")) {
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            let Some(rest) = line.trim_start().strip_prefix("pub fn ") else {
+                continue;
+            };
+            let name = rest.split(['(', '<']).next().unwrap_or_default();
+            assert!(
+                !name.ends_with("_as_customer") && !name.ends_with("_own"),
+                "{}:{}: `{name}` twins a merchant's method; take the Actor",
+                file.display(),
+                n + 1
+            );
+        }
+    }
+}

@@ -6,16 +6,17 @@ use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 
 use crate::id::InvoiceId;
+use crate::invoice::InvoiceFilter;
+use crate::invoice::NextNumber;
 use crate::invoice::{
     check_amounts, format_number, number_period, price_lines, Invoice, InvoiceStatus, NewLine,
 };
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
+use crate::payment::PaymentFilter;
 use crate::payment::PaymentState;
 use crate::portal_session::CustomerRef;
-use crate::ports::{
-    CustomerRepo, InvoiceFilter, InvoiceRepo, NextNumber, PaymentFilter, PaymentRepo, UnitOfWork,
-};
+use crate::ports::{CustomerRepo, InvoiceRepo, PaymentRepo, UnitOfWork};
 use crate::scope::{CustomerScope, Scope};
 use crate::services::customers;
 use crate::services::payments::PaymentService;

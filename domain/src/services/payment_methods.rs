@@ -11,11 +11,10 @@ use crate::audit::{actions, AuditEvent};
 use crate::customer::CustomerStatus;
 use crate::id::{CustomerId, PaymentMethodId};
 use crate::page::{Page, PageRequest};
+use crate::payment_method::MethodFilter;
 use crate::payment_method::{MethodChange, NewPaymentMethod, PaymentMethod};
 use crate::portal_session::PortalSession;
-use crate::ports::{
-    AccountRepo, AuditRepo, CustomerRepo, MethodFilter, PaymentMethodRepo, UnitOfWork,
-};
+use crate::ports::{AccountRepo, AuditRepo, CustomerRepo, PaymentMethodRepo, UnitOfWork};
 use crate::scope::CustomerScope;
 use crate::services::customers::known_customer;
 use crate::{clock, DomainError, DomainResult, ErrorCode};

@@ -7,11 +7,12 @@ use bigdecimal::{BigDecimal, Zero};
 use crate::id::PlanId;
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
+use crate::plan::PlanFilter;
 use crate::plan::{
     check_charges, check_entitlements, check_interval, Charge, Entitlement, Interval,
     PastDueAction, Plan, PlanStatus, Visibility, MAX_TRIAL_DAYS,
 };
-use crate::ports::{PlanFilter, PlanRepo, UsageRepo, WalletRepo};
+use crate::ports::{PlanRepo, UsageRepo, WalletRepo};
 use crate::scope::CustomerScope;
 use crate::services::wallets::customer_wallets;
 use crate::wallet::validate_text;

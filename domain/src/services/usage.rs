@@ -7,8 +7,9 @@ use crate::id::FeatureId;
 use crate::idempotency::valid_key;
 use crate::page::{Page, PageRequest};
 use crate::ports::TestClockRepo;
-use crate::ports::{CustomerRepo, EventFilter, UsageRepo};
+use crate::ports::{CustomerRepo, UsageRepo};
 use crate::scope::CustomerScope;
+use crate::usage::EventFilter;
 use crate::usage::{
     build_report, hour_of, validate_feature, Aggregation, EventOutcome, Feature, Granularity,
     IncomingEvent, UsageEvent, UsageReport, MAX_BATCH, MAX_FUTURE,

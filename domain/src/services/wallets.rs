@@ -6,10 +6,11 @@ use crate::id::WalletId;
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
 use crate::portal_session::CustomerRef;
-use crate::ports::{CustomerRepo, TxFilter, UnitOfWork, WalletRepo};
+use crate::ports::{CustomerRepo, UnitOfWork, WalletRepo};
 use crate::scope::Scope;
 use crate::services::customers;
 use crate::services::webhooks::Events;
+use crate::wallet::TxFilter;
 use crate::wallet::WalletState;
 use crate::wallet::{
     check_movement, require_open, validate_text, Allocation, CreditLot, TxType, Wallet,

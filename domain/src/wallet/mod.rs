@@ -280,3 +280,13 @@ mod tests {
         assert!(validate_credits("c", &d("100000000000000000000")).is_err());
     }
 }
+
+pub type WalletChange<'a> =
+    &'a mut dyn FnMut(&mut crate::wallet::WalletState) -> crate::DomainResult<()>;
+
+#[derive(Debug, Clone, Default)]
+pub struct TxFilter {
+    pub tx_type: Option<crate::wallet::TxType>,
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}

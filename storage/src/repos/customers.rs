@@ -1,7 +1,8 @@
 use diesel::prelude::*;
+use domain::customer::CustomerChange;
 use domain::customer::{Address, Customer, CustomerFilter, CustomerStatus, Metadata};
 use domain::page::{Page, PageRequest};
-use domain::ports::{CustomerChange, CustomerRepo};
+use domain::ports::CustomerRepo;
 use domain::services::customers::not_found;
 use domain::ErrorCode;
 use domain::{DomainError, DomainResult};

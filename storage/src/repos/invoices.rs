@@ -1,7 +1,9 @@
 use diesel::prelude::*;
+use domain::invoice::InvoiceChange;
+use domain::invoice::InvoiceFilter;
 use domain::invoice::{Invoice, InvoiceStatus, LineItem, OpenAmount, PaymentStatus};
 use domain::page::{Page, PageRequest};
-use domain::ports::{InvoiceChange, InvoiceFilter, InvoiceRepo};
+use domain::ports::InvoiceRepo;
 use domain::scope::{CustomerScope, Scope};
 use domain::services::invoices::not_found;
 use domain::{DomainError, DomainResult};

@@ -5,8 +5,9 @@ use diesel::prelude::*;
 use domain::customer::CustomerStatus;
 use domain::id::PaymentMethodId;
 use domain::page::{Page, PageRequest};
+use domain::payment_method::MethodFilter;
 use domain::payment_method::{Display, MethodStatus, MethodType, PaymentMethod};
-use domain::ports::{MethodFilter, PaymentMethodRepo};
+use domain::ports::PaymentMethodRepo;
 use domain::scope::CustomerScope;
 use domain::DomainResult;
 

@@ -1,8 +1,11 @@
 use diesel::prelude::*;
 use domain::invoice::Invoice;
 use domain::page::{Page, PageRequest};
+use domain::payment::PaymentChange;
+use domain::payment::PaymentFilter;
+use domain::payment::RefundChange;
 use domain::payment::{Payment, PaymentMethod, PaymentState, Refund};
-use domain::ports::{PaymentChange, PaymentFilter, PaymentRepo, RefundChange};
+use domain::ports::PaymentRepo;
 use domain::scope::Scope;
 use domain::services::payments::not_found;
 use domain::{DomainError, DomainResult, ErrorCode};

@@ -1,8 +1,9 @@
 use diesel::prelude::*;
 use domain::id::PlanId;
 use domain::page::{Page, PageRequest};
+use domain::plan::PlanFilter;
 use domain::plan::{Interval, PastDueAction, Plan, PlanStatus, Visibility};
-use domain::ports::{PlanFilter, PlanRepo};
+use domain::ports::PlanRepo;
 use domain::{DomainError, DomainResult, ErrorCode};
 
 use super::stored::{json, stored_id, Stored};

@@ -3,8 +3,10 @@ use diesel::prelude::*;
 use domain::id::{SubscriptionId, TestClockId};
 use domain::page::{Page, PageRequest};
 use domain::plan::Interval;
-use domain::ports::{SubscriptionChange, SubscriptionFilter, SubscriptionRepo};
+use domain::ports::SubscriptionRepo;
 use domain::scope::{CustomerScope, Scope};
+use domain::subscription::SubscriptionChange;
+use domain::subscription::SubscriptionFilter;
 use domain::subscription::{BillingAnchor, Collection, Subscription, SubscriptionStatus};
 use domain::DomainResult;
 

@@ -4,9 +4,11 @@ use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::page::{Page, PageRequest};
-use domain::ports::{TxFilter, WalletChange, WalletRepo};
+use domain::ports::WalletRepo;
 use domain::scope::Scope;
 use domain::services::wallets::not_found;
+use domain::wallet::TxFilter;
+use domain::wallet::WalletChange;
 use domain::wallet::{
     Allocation, CreditLot, LotKind, TxType, Wallet, WalletStatus, WalletTransaction,
 };

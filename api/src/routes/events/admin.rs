@@ -1,6 +1,6 @@
 use actix_web::web::Data;
 use actix_web::{get, post, HttpRequest, HttpResponse};
-use domain::ports::EventFilter;
+use domain::usage::EventFilter;
 use domain::usage::IncomingEvent;
 use domain::ErrorCode;
 

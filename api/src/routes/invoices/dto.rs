@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use domain::id::parse;
+use domain::invoice::InvoiceFilter;
 use domain::invoice::{Invoice, InvoiceStatus, NewLine, PaymentStatus};
 use domain::money::{canonical, Currency};
-use domain::ports::InvoiceFilter;
 use domain::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

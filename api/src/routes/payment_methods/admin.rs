@@ -2,7 +2,7 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{delete, get, patch, post, HttpRequest, HttpResponse};
 use domain::id::{parse, CustomerId, PaymentMethodId};
-use domain::ports::MethodFilter;
+use domain::payment_method::MethodFilter;
 use domain::scope::CustomerScope;
 use domain::services::api_keys::Principal;
 use domain::services::subscriptions::Actor;

@@ -1,7 +1,7 @@
 use actix_web::web::{Data, Path};
 use actix_web::{delete, get, post, HttpRequest, HttpResponse};
 use domain::id::parse;
-use domain::ports::MethodFilter;
+use domain::payment_method::MethodFilter;
 use domain::services::subscriptions::Actor;
 
 use super::dto::{PaymentMethodList, PaymentMethodView, SetupLink};

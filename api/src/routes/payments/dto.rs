@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use domain::money::{canonical, Currency};
+use domain::payment::PaymentFilter;
 use domain::payment::{Payment, PaymentMethod, PaymentState, Refund};
-use domain::ports::PaymentFilter;
 use domain::services::payments::PaymentSource;
 use domain::FieldError;
 use serde::{Deserialize, Serialize};

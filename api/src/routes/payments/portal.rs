@@ -4,7 +4,7 @@ use actix_web::HttpRequest;
 use actix_web::{get, post, HttpResponse};
 use domain::actor::Actor;
 use domain::id::{parse, InvoiceId};
-use domain::ports::PaymentFilter;
+use domain::payment::PaymentFilter;
 
 use crate::error::{blocking, ApiError};
 use crate::extract::{section, JsonBody, PortalAuth, Query};

@@ -3,10 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use domain::money::canonical;
+use domain::plan::PlanFilter;
 use domain::plan::{
     Charge, Entitlement, Interval, PastDueAction, Plan, PlanStatus, Tier, Visibility,
 };
-use domain::ports::PlanFilter;
 use domain::services::plans::{NewPlan, PlanPatch};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

@@ -1,11 +1,11 @@
 //! Subscriptions as clients send and see them.
 
 use chrono::{DateTime, Utc};
-use domain::ports::SubscriptionFilter;
 use domain::services::billing::Upcoming;
 use domain::services::subscriptions::{
     ChangePreview, NamedSubscription, PlanChange, Proration, UnusedFee,
 };
+use domain::subscription::SubscriptionFilter;
 use domain::subscription::{BillingAnchor, CancelAt, Collection, SubscriptionStatus};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};

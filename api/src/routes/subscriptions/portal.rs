@@ -1,8 +1,8 @@
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpRequest, HttpResponse};
 use domain::id::parse;
-use domain::ports::SubscriptionFilter;
 use domain::services::subscriptions::{Actor, UnusedFee};
+use domain::subscription::SubscriptionFilter;
 use domain::ErrorCode;
 
 use super::dto::{

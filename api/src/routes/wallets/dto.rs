@@ -162,7 +162,7 @@ pub struct ListTransactions {
 }
 
 impl ListTransactions {
-    pub fn filter(&self) -> Result<domain::ports::TxFilter, ApiError> {
+    pub fn filter(&self) -> Result<domain::wallet::TxFilter, ApiError> {
         let tx_type = match self.tx_type.as_deref() {
             None => None,
             Some(t) => Some(domain::wallet::TxType::parse(t).ok_or_else(|| {
@@ -172,7 +172,7 @@ impl ListTransactions {
                 )])
             })?),
         };
-        Ok(domain::ports::TxFilter {
+        Ok(domain::wallet::TxFilter {
             tx_type,
             from: self.from,
             to: self.to,

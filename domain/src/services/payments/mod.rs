@@ -20,11 +20,12 @@ use crate::id::{CustomerId, InvoiceId, PaymentId, PaymentMethodId, WalletId};
 use crate::invoice::{Invoice, InvoiceStatus};
 use crate::money::Currency;
 use crate::page::{Page, PageRequest};
+use crate::payment::PaymentFilter;
 use crate::payment::{credits_for, Payment, PaymentMethod, PaymentState, Refund};
 use crate::portal_session::PortalSession;
 use crate::ports::{
-    AccountRepo, AuditRepo, CustomerRepo, InvoiceRepo, PaymentFilter, PaymentMethodRepo,
-    PaymentRepo, SubscriptionRepo, UnitOfWork, WalletRepo,
+    AccountRepo, AuditRepo, CustomerRepo, InvoiceRepo, PaymentMethodRepo, PaymentRepo,
+    SubscriptionRepo, UnitOfWork, WalletRepo,
 };
 use crate::scope::{CustomerScope, Scope};
 use crate::services::customers::refuse_if_archived;

@@ -14,14 +14,13 @@ use crate::invoice::LineItem;
 use crate::page::{Page, PageRequest};
 use crate::plan::{Interval, Plan, PlanStatus, Visibility, MAX_TRIAL_DAYS};
 use crate::portal_session::CustomerRef;
-use crate::ports::{
-    AuditRepo, CustomerRepo, PlanRepo, SubscriptionFilter, SubscriptionRepo, UnitOfWork, WalletRepo,
-};
+use crate::ports::{AuditRepo, CustomerRepo, PlanRepo, SubscriptionRepo, UnitOfWork, WalletRepo};
 use crate::scope::Scope;
 use crate::services::billing::{timezone, BillingService};
 use crate::services::customers::active_customer;
 use crate::services::wallets::customer_wallets;
 use crate::services::webhooks::Events;
+use crate::subscription::SubscriptionFilter;
 use crate::subscription::{BillingAnchor, CancelAt, Collection, Subscription, SubscriptionStatus};
 use crate::wallet::WalletStatus;
 use crate::webhook::EventType;
