@@ -431,6 +431,10 @@ fn is_country_code(c: &str) -> bool {
     c.len() == 2 && CODES.split_whitespace().any(|code| code == c)
 }
 
+/// Mutation applied to a customer inside the repository's transaction, with the row locked.
+pub type CustomerChange<'a> =
+    &'a mut dyn FnMut(&mut crate::customer::Customer) -> crate::DomainResult<()>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -496,7 +500,3 @@ mod tests {
         assert!(CustomerPatch::default().validate().is_err());
     }
 }
-
-/// Mutation applied to a customer inside the repository's transaction, with the row locked.
-pub type CustomerChange<'a> =
-    &'a mut dyn FnMut(&mut crate::customer::Customer) -> crate::DomainResult<()>;

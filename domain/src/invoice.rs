@@ -292,6 +292,35 @@ pub fn number_period(at: DateTime<Utc>) -> String {
     at.format("%Y%m").to_string()
 }
 
+/// Takes the next invoice number of a period (`YYYYMM`) inside the change's transaction.
+pub type NextNumber<'a> = &'a mut dyn FnMut(&str) -> crate::DomainResult<i64>;
+
+pub type InvoiceChange<'a> =
+    &'a mut dyn FnMut(&mut crate::invoice::Invoice, NextNumber<'_>) -> crate::DomainResult<()>;
+
+#[derive(Debug, Clone, Default)]
+pub struct InvoiceFilter {
+    pub customer_id: Option<String>,
+    /// Only the invoices billing made for this subscription.
+    pub subscription_id: Option<String>,
+    pub status: Option<crate::invoice::InvoiceStatus>,
+    /// Drafts are never shown to customers.
+    pub exclude_drafts: bool,
+    pub payment_status: Option<crate::invoice::PaymentStatus>,
+    /// Number or memo, case-insensitive.
+    pub q: Option<String>,
+    pub currency: Option<String>,
+    pub issued_from: Option<chrono::DateTime<chrono::Utc>>,
+    pub issued_to: Option<chrono::DateTime<chrono::Utc>>,
+    pub due_from: Option<chrono::DateTime<chrono::Utc>>,
+    pub due_to: Option<chrono::DateTime<chrono::Utc>>,
+    /// Totals in minor units of `currency`.
+    pub total_minor_min: Option<i64>,
+    pub total_minor_max: Option<i64>,
+    /// Finalized, not fully paid, due before this instant.
+    pub overdue_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -372,33 +401,4 @@ mod tests {
             ]
         );
     }
-}
-
-/// Takes the next invoice number of a period (`YYYYMM`) inside the change's transaction.
-pub type NextNumber<'a> = &'a mut dyn FnMut(&str) -> crate::DomainResult<i64>;
-
-pub type InvoiceChange<'a> =
-    &'a mut dyn FnMut(&mut crate::invoice::Invoice, NextNumber<'_>) -> crate::DomainResult<()>;
-
-#[derive(Debug, Clone, Default)]
-pub struct InvoiceFilter {
-    pub customer_id: Option<String>,
-    /// Only the invoices billing made for this subscription.
-    pub subscription_id: Option<String>,
-    pub status: Option<crate::invoice::InvoiceStatus>,
-    /// Drafts are never shown to customers.
-    pub exclude_drafts: bool,
-    pub payment_status: Option<crate::invoice::PaymentStatus>,
-    /// Number or memo, case-insensitive.
-    pub q: Option<String>,
-    pub currency: Option<String>,
-    pub issued_from: Option<chrono::DateTime<chrono::Utc>>,
-    pub issued_to: Option<chrono::DateTime<chrono::Utc>>,
-    pub due_from: Option<chrono::DateTime<chrono::Utc>>,
-    pub due_to: Option<chrono::DateTime<chrono::Utc>>,
-    /// Totals in minor units of `currency`.
-    pub total_minor_min: Option<i64>,
-    pub total_minor_max: Option<i64>,
-    /// Finalized, not fully paid, due before this instant.
-    pub overdue_at: Option<chrono::DateTime<chrono::Utc>>,
 }

@@ -78,19 +78,6 @@ pub fn credits_for(amount: &BigDecimal, rate: &BigDecimal) -> BigDecimal {
         .normalized()
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::str::FromStr;
-
-    #[test]
-    fn credits_round_up() {
-        let d = |s: &str| BigDecimal::from_str(s).unwrap();
-        assert_eq!(credits_for(&d("10"), &d("0.01")), d("1000"));
-        assert_eq!(credits_for(&d("1"), &d("3")), d("0.333333333333333334"));
-    }
-}
-
 /// Runs with the invoice (and the paying wallet, if any) locked; returns the payment to record.
 pub type PaymentChange<'a> = &'a mut dyn FnMut(
     &mut crate::invoice::Invoice,
@@ -110,4 +97,17 @@ pub struct PaymentFilter {
     pub invoice_id: Option<String>,
     pub method: Option<crate::payment::PaymentMethod>,
     pub status: Option<crate::payment::PaymentState>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    #[test]
+    fn credits_round_up() {
+        let d = |s: &str| BigDecimal::from_str(s).unwrap();
+        assert_eq!(credits_for(&d("10"), &d("0.01")), d("1000"));
+        assert_eq!(credits_for(&d("1"), &d("3")), d("0.333333333333333334"));
+    }
 }

@@ -296,6 +296,13 @@ fn looks_like_card_number(s: &str) -> bool {
     (12..=19).contains(&digits.len()) && luhn(&digits)
 }
 
+/// Which of a customer's payment methods a list shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MethodFilter {
+    /// Detached methods too (the admin's `include_detached`); a portal never sees them.
+    pub include_detached: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -391,11 +398,4 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|e| e.field.as_str()).collect();
         assert_eq!(fields, ["last4", "exp_month", "exp_year"]);
     }
-}
-
-/// Which of a customer's payment methods a list shows.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct MethodFilter {
-    /// Detached methods too (the admin's `include_detached`); a portal never sees them.
-    pub include_detached: bool,
 }

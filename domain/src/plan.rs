@@ -301,6 +301,14 @@ fn in_zone(local: NaiveDateTime, tz: Tz) -> DateTime<Utc> {
     Utc.from_utc_datetime(&local)
 }
 
+#[derive(Debug, Clone, Default)]
+pub struct PlanFilter {
+    pub status: Option<crate::plan::PlanStatus>,
+    pub visibility: Option<crate::plan::Visibility>,
+    /// Only plans in one of these currencies (none given: any).
+    pub currencies: Vec<crate::money::Currency>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -470,12 +478,4 @@ mod tests {
             utc("2027-01-01T00:00:00Z")
         );
     }
-}
-
-#[derive(Debug, Clone, Default)]
-pub struct PlanFilter {
-    pub status: Option<crate::plan::PlanStatus>,
-    pub visibility: Option<crate::plan::Visibility>,
-    /// Only plans in one of these currencies (none given: any).
-    pub currencies: Vec<crate::money::Currency>,
 }

@@ -313,6 +313,15 @@ impl Subscription {
     }
 }
 
+#[derive(Debug, Clone, Default)]
+pub struct SubscriptionFilter {
+    pub customer_id: Option<String>,
+    pub status: Option<crate::subscription::SubscriptionStatus>,
+}
+
+pub type SubscriptionChange<'a> =
+    &'a mut dyn FnMut(&mut crate::subscription::Subscription) -> crate::DomainResult<()>;
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -422,12 +431,3 @@ mod tests {
         assert!(s.uncancel(now).is_err());
     }
 }
-
-#[derive(Debug, Clone, Default)]
-pub struct SubscriptionFilter {
-    pub customer_id: Option<String>,
-    pub status: Option<crate::subscription::SubscriptionStatus>,
-}
-
-pub type SubscriptionChange<'a> =
-    &'a mut dyn FnMut(&mut crate::subscription::Subscription) -> crate::DomainResult<()>;

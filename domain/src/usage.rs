@@ -196,85 +196,6 @@ pub const MAX_BATCH: usize = 1000;
 /// Events may be at most this far in the future (clock skew).
 pub const MAX_FUTURE: Duration = Duration::minutes(5);
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use std::str::FromStr;
-
-    fn feature(agg: Aggregation, prop: Option<&str>) -> Feature {
-        let now = Utc::now();
-        Feature {
-            id: FeatureId::new(),
-            tenant_id: "t".into(),
-            key: "k".into(),
-            name: "n".into(),
-            unit: "u".into(),
-            aggregation: agg,
-            value_property: prop.map(Into::into),
-            unit_price: BigDecimal::from_str("0.01").unwrap(),
-            currency: crate::money::Currency::parse("USD").unwrap(),
-            archived: false,
-            created_at: now,
-            updated_at: now,
-        }
-    }
-
-    #[test]
-    fn quantities() {
-        let props = |v: serde_json::Value| v.as_object().unwrap().clone();
-        assert_eq!(
-            feature(Aggregation::Count, None)
-                .quantity_of(&props(serde_json::json!({})))
-                .unwrap(),
-            BigDecimal::from(1)
-        );
-        let sum = feature(Aggregation::Sum, Some("bytes"));
-        assert_eq!(
-            sum.quantity_of(&props(serde_json::json!({"bytes": 1.5})))
-                .unwrap(),
-            BigDecimal::from_str("1.5").unwrap()
-        );
-        assert_eq!(
-            sum.quantity_of(&props(serde_json::json!({"bytes": "0.1"})))
-                .unwrap(),
-            BigDecimal::from_str("0.1").unwrap()
-        );
-        assert!(sum.quantity_of(&props(serde_json::json!({}))).is_err());
-        assert!(sum
-            .quantity_of(&props(serde_json::json!({"bytes": "x"})))
-            .is_err());
-        assert!(sum
-            .quantity_of(&props(serde_json::json!({"bytes": -1})))
-            .is_err());
-        // Bounded before any arithmetic: a short string cannot make a huge number.
-        for huge in [
-            "1e10000000",
-            "1e1000000",
-            "1e39",
-            "0.0000000000000000001",
-            " 1",
-            "1 ",
-        ] {
-            assert!(
-                sum.quantity_of(&props(serde_json::json!({ "bytes": huge })))
-                    .is_err(),
-                "{huge}"
-            );
-        }
-        assert_eq!(
-            sum.quantity_of(&props(serde_json::json!({"bytes": "1.5e3"})))
-                .unwrap(),
-            BigDecimal::from(1500)
-        );
-        assert!(sum
-            .quantity_of(&props(serde_json::json!({"bytes": 1e300})))
-            .is_err());
-        assert!(
-            validate_feature(None, None, None, Some(Aggregation::Sum), None, None, None).is_err()
-        );
-    }
-}
-
 crate::text_enum! {
     pub enum Granularity {
         Hour,
@@ -441,4 +362,83 @@ pub struct EventFilter {
     pub feature: Option<String>,
     pub from: Option<chrono::DateTime<chrono::Utc>>,
     pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::str::FromStr;
+
+    fn feature(agg: Aggregation, prop: Option<&str>) -> Feature {
+        let now = Utc::now();
+        Feature {
+            id: FeatureId::new(),
+            tenant_id: "t".into(),
+            key: "k".into(),
+            name: "n".into(),
+            unit: "u".into(),
+            aggregation: agg,
+            value_property: prop.map(Into::into),
+            unit_price: BigDecimal::from_str("0.01").unwrap(),
+            currency: crate::money::Currency::parse("USD").unwrap(),
+            archived: false,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    #[test]
+    fn quantities() {
+        let props = |v: serde_json::Value| v.as_object().unwrap().clone();
+        assert_eq!(
+            feature(Aggregation::Count, None)
+                .quantity_of(&props(serde_json::json!({})))
+                .unwrap(),
+            BigDecimal::from(1)
+        );
+        let sum = feature(Aggregation::Sum, Some("bytes"));
+        assert_eq!(
+            sum.quantity_of(&props(serde_json::json!({"bytes": 1.5})))
+                .unwrap(),
+            BigDecimal::from_str("1.5").unwrap()
+        );
+        assert_eq!(
+            sum.quantity_of(&props(serde_json::json!({"bytes": "0.1"})))
+                .unwrap(),
+            BigDecimal::from_str("0.1").unwrap()
+        );
+        assert!(sum.quantity_of(&props(serde_json::json!({}))).is_err());
+        assert!(sum
+            .quantity_of(&props(serde_json::json!({"bytes": "x"})))
+            .is_err());
+        assert!(sum
+            .quantity_of(&props(serde_json::json!({"bytes": -1})))
+            .is_err());
+        // Bounded before any arithmetic: a short string cannot make a huge number.
+        for huge in [
+            "1e10000000",
+            "1e1000000",
+            "1e39",
+            "0.0000000000000000001",
+            " 1",
+            "1 ",
+        ] {
+            assert!(
+                sum.quantity_of(&props(serde_json::json!({ "bytes": huge })))
+                    .is_err(),
+                "{huge}"
+            );
+        }
+        assert_eq!(
+            sum.quantity_of(&props(serde_json::json!({"bytes": "1.5e3"})))
+                .unwrap(),
+            BigDecimal::from(1500)
+        );
+        assert!(sum
+            .quantity_of(&props(serde_json::json!({"bytes": 1e300})))
+            .is_err());
+        assert!(
+            validate_feature(None, None, None, Some(Aggregation::Sum), None, None, None).is_err()
+        );
+    }
 }

@@ -216,6 +216,16 @@ pub fn validate_text(field: &str, value: Option<&str>, max: usize, errs: &mut Ve
     }
 }
 
+pub type WalletChange<'a> =
+    &'a mut dyn FnMut(&mut crate::wallet::WalletState) -> crate::DomainResult<()>;
+
+#[derive(Debug, Clone, Default)]
+pub struct TxFilter {
+    pub tx_type: Option<crate::wallet::TxType>,
+    pub from: Option<chrono::DateTime<chrono::Utc>>,
+    pub to: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,14 +289,4 @@ mod tests {
         assert!(validate_credits("c", &d("0.0000000000000000001")).is_err());
         assert!(validate_credits("c", &d("100000000000000000000")).is_err());
     }
-}
-
-pub type WalletChange<'a> =
-    &'a mut dyn FnMut(&mut crate::wallet::WalletState) -> crate::DomainResult<()>;
-
-#[derive(Debug, Clone, Default)]
-pub struct TxFilter {
-    pub tx_type: Option<crate::wallet::TxType>,
-    pub from: Option<chrono::DateTime<chrono::Utc>>,
-    pub to: Option<chrono::DateTime<chrono::Utc>>,
 }
