@@ -110,6 +110,8 @@ pub fn seed(state: &AppState) -> DomainResult<DemoLogin> {
                     postal_code: Some("10115".into()),
                     country: Some("DE".into()),
                 }),
+                tax_exempt: Default::default(),
+                tax_rate_ids: Vec::new(),
                 billing: BillingDetails {
                     legal_name: Some("Acme Robotics GmbH".into()),
                     tax_id: Some("DE123456789".into()),
@@ -264,6 +266,7 @@ fn seed_plans(state: &AppState, tenant: &TenantId) -> DomainResult<()> {
                 entitlements: Vec::new(),
                 visibility: Visibility::Public,
                 past_due_action: PastDueAction::Cancel,
+                tax_rate_ids: Vec::new(),
             },
         )?;
     }
@@ -381,6 +384,7 @@ fn seed_invoices(state: &AppState, tenant: &TenantId, cus: &str, wallet: &str) -
                             feature: None,
                             period_start: None,
                             period_end: None,
+                            tax_rate_ids: None,
                         })
                         .collect(),
                 },

@@ -60,6 +60,7 @@ server is 500 `internal_error` with a `request_id`.",
         (name = "Portal sessions", description = "Short-lived access for one customer, created by the merchant's backend."),
         (name = "Wallets", description = "Prepaid credits: lots, top-ups, debits and the ledger."),
         (name = "Invoices", description = "Drafts, finalization with gapless numbers, voiding, search, PDFs."),
+        (name = "Taxes", description = "The merchant's tax rates, inclusive or exclusive, applied to invoice lines most specific first (the line's, the plan's, the customer's, the account's defaults) and computed per line and rate at the currency's minor unit."),
         (name = "Payments", description = "Payments of invoices (from wallets or external) and refunds."),
         (name = "Payment methods", description = "A customer's saved payment methods: the provider's token and display fields, never card data; one default per customer."),
         (name = "Usage", description = "Features (meters), deduplicated events, rollups and usage analytics."),
@@ -471,6 +472,7 @@ fn id_prefix(schema: &str, property: &str) -> Option<&'static str> {
         ("test_clock_id" | "test_clock", _) | ("id", "TestClockView") => id::TEST_CLOCK,
         ("endpoint_id", _) | ("id", "WebhookEndpointView") => id::WEBHOOK_ENDPOINT,
         ("lot_id", _) => id::CREDIT_LOT,
+        ("tax_rate_id", _) | ("id", "TaxRateView") => id::TAX_RATE,
         ("transaction_id", _) | ("id", "TransactionView") => id::WALLET_TX,
         ("id", "AccountView") => id::TENANT,
         ("id", "ApiKeyView") => id::API_KEY,
@@ -507,7 +509,7 @@ fn pattern_of(schema: &str, property: &str) -> Option<String> {
 
 impl Modify for Formats {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::schema::{Schema, SchemaType, Type};
+        use utoipa::openapi::schema::{ArrayItems, Schema, SchemaType, Type};
         let Some(components) = openapi.components.as_mut() else {
             return;
         };
@@ -521,13 +523,23 @@ impl Modify for Formats {
                 continue;
             };
             for (property, value) in object.properties.iter_mut() {
+                // A list of ids (`tax_rate_ids`): each item has the pattern of its `_id`.
+                let (property, value) = match value {
+                    RefOr::T(Schema::Array(list)) if property.ends_with("_ids") => {
+                        let ArrayItems::RefOrSchema(item) = &mut list.items else {
+                            continue;
+                        };
+                        (property.trim_end_matches('s').to_owned(), item.as_mut())
+                    }
+                    other => (property.clone(), other),
+                };
                 let RefOr::T(Schema::Object(p)) = value else {
                     continue;
                 };
                 if !is_text(&p.schema_type) || p.enum_values.is_some() || p.pattern.is_some() {
                     continue;
                 }
-                p.pattern = pattern_of(name, property);
+                p.pattern = pattern_of(name, &property);
             }
         }
     }

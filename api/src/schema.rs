@@ -68,6 +68,7 @@ text_enums! {
     RunSource => domain::test_clock::RunSource,
     SubscriptionStatus => domain::subscription::SubscriptionStatus,
     TxType => domain::wallet::TxType,
+    TaxExempt => domain::tax::TaxExempt,
     Visibility => domain::plan::Visibility,
     WalletStatus => domain::wallet::WalletStatus,
 }

@@ -16,6 +16,7 @@ use domain::services::payments::{PaymentPorts, PaymentService};
 use domain::services::plans::PlanService;
 use domain::services::portal_sessions::{PortalSessionPorts, PortalSessionService};
 use domain::services::subscriptions::{SubscriptionPorts, SubscriptionService};
+use domain::services::taxes::TaxService;
 use domain::services::usage::UsageService;
 use domain::services::wallets::WalletService;
 use domain::services::webhooks::{Events, WebhookService};
@@ -42,6 +43,7 @@ pub struct AppState {
     pub plans: PlanService,
     pub subscriptions: SubscriptionService,
     pub billing: BillingService,
+    pub taxes: TaxService,
     pub entitlements: EntitlementService,
     pub overview: OverviewService,
     pub webhooks: WebhookService,
@@ -88,6 +90,7 @@ impl AppState {
             units: shared.clone(),
             events: events.clone(),
         });
+        let taxes = TaxService::new(shared.clone(), shared.clone());
         let invoices = InvoiceService::new(
             shared.clone(),
             shared.clone(),
@@ -95,6 +98,7 @@ impl AppState {
             shared.clone(),
             payments.clone(),
             events.clone(),
+            taxes.clone(),
         );
         let billing = BillingService::new(
             BillingPorts {
@@ -110,6 +114,7 @@ impl AppState {
                 events: events.clone(),
             },
             payments.clone(),
+            taxes.clone(),
         );
         let subscriptions = SubscriptionService::new(SubscriptionPorts {
             subscriptions: shared.clone(),
@@ -137,7 +142,7 @@ impl AppState {
             wallets,
             invoices,
             usage,
-            accounts: AccountService::new(shared.clone()),
+            accounts: AccountService::new(shared.clone(), taxes.clone()),
             activity: ActivityService::new(shared.clone(), shared.clone()),
             api_keys: ApiKeyService::new(shared.clone()),
             customers: CustomerService::new(
@@ -147,6 +152,7 @@ impl AppState {
                 shared.clone(),
                 shared.clone(),
                 events.clone(),
+                taxes.clone(),
             ),
             portal: PortalSessionService::new(
                 PortalSessionPorts {
@@ -171,7 +177,13 @@ impl AppState {
                 shared.clone(),
             ),
             billing,
-            plans: PlanService::new(shared.clone(), shared.clone(), shared.clone()),
+            plans: PlanService::new(
+                shared.clone(),
+                shared.clone(),
+                shared.clone(),
+                taxes.clone(),
+            ),
+            taxes,
             subscriptions,
             entitlements: EntitlementService::new(
                 shared.clone(),

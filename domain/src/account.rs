@@ -55,6 +55,10 @@ pub struct AccountSettings {
     /// The permissions a new portal session has when its creator does not say (none
     /// otherwise).
     pub portal_permissions: Option<Permissions>,
+    /// The tax rates of every invoice line no more specific rate applies to (see
+    /// `crate::tax`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub default_tax_rate_ids: Vec<crate::id::TaxRateId>,
 }
 
 impl AccountSettings {
@@ -83,6 +87,9 @@ pub struct AccountPatch {
     pub portal_url_base: Option<Option<String>>,
     pub portal_sections: Option<Option<Sections>>,
     pub portal_permissions: Option<Option<Permissions>>,
+    /// Replaces the account's default tax rates (checked by the service: active rates of the
+    /// account).
+    pub default_tax_rate_ids: Option<Vec<crate::id::TaxRateId>>,
 }
 
 impl Account {
@@ -99,6 +106,9 @@ impl Account {
         }
         if let Some(v) = patch.portal_permissions {
             s.portal_permissions = v;
+        }
+        if let Some(v) = patch.default_tax_rate_ids {
+            s.default_tax_rate_ids = v;
         }
         for (field, value) in [
             (&mut s.legal_address, patch.legal_address),

@@ -109,6 +109,9 @@ fn line(
         feature: feature.map(str::to_owned),
         period_start: Some(start),
         period_end: Some(end),
+        // Billing applies the plan's, the customer's or the account's rates to every line.
+        tax_rates: Vec::new(),
+        taxes: Vec::new(),
     }
 }
 
@@ -333,6 +336,7 @@ mod tests {
             visibility: Visibility::Public,
             status: PlanStatus::Active,
             past_due_action: crate::plan::PastDueAction::Cancel,
+            tax_rate_ids: Vec::new(),
             created_at: utc("2027-01-01T00:00:00Z"),
             updated_at: utc("2027-01-01T00:00:00Z"),
         }

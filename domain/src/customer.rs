@@ -60,6 +60,10 @@ pub struct Customer {
     pub archived_at: Option<DateTime<Utc>>,
     /// Set when the customer was created on a test clock: their billing runs on its time.
     pub test_clock_id: Option<crate::id::TestClockId>,
+    /// Whether the customer pays tax (the merchant's to set).
+    pub tax_exempt: crate::tax::TaxExempt,
+    /// The customer's tax rates, before the account's defaults (the merchant's to set).
+    pub tax_rate_ids: Vec<crate::id::TaxRateId>,
 }
 
 /// Input of a create. Optional fields left out are stored empty; `timezone` defaults to UTC.
@@ -76,6 +80,8 @@ pub struct NewCustomer {
     pub metadata: Metadata,
     /// A test clock's id, as the client sent it.
     pub test_clock: Option<String>,
+    pub tax_exempt: crate::tax::TaxExempt,
+    pub tax_rate_ids: Vec<crate::id::TaxRateId>,
 }
 
 /// Input of an update: `None` leaves a field alone, `Some(None)` clears an optional field.
@@ -92,15 +98,21 @@ pub struct CustomerPatch {
     pub auto_pay: Option<bool>,
     pub timezone: Option<String>,
     pub metadata: Option<Metadata>,
+    pub tax_exempt: Option<crate::tax::TaxExempt>,
+    pub tax_rate_ids: Option<Vec<crate::id::TaxRateId>>,
 }
 
 impl CustomerPatch {
     /// The profile fields the patch changes, as a portal session's `profile_update` names them
-    /// (`external_id` and `metadata` are the merchant's alone: `None` when the patch touches
-    /// either).
+    /// (`external_id`, `metadata` and the tax settings are the merchant's alone: `None` when
+    /// the patch touches any).
     pub fn profile_fields(&self) -> Option<Vec<crate::portal_session::ProfileField>> {
         use crate::portal_session::ProfileField;
-        if self.external_id.is_some() || self.metadata.is_some() {
+        if self.external_id.is_some()
+            || self.metadata.is_some()
+            || self.tax_exempt.is_some()
+            || self.tax_rate_ids.is_some()
+        {
             return None;
         }
         Some(
@@ -167,6 +179,8 @@ impl CustomerPatch {
             && self.auto_pay.is_none()
             && self.timezone.is_none()
             && self.metadata.is_none()
+            && self.tax_exempt.is_none()
+            && self.tax_rate_ids.is_none()
     }
 
     pub fn validate(mut self) -> DomainResult<Self> {
@@ -235,6 +249,12 @@ impl CustomerPatch {
         }
         if let Some(v) = self.metadata {
             c.metadata = v;
+        }
+        if let Some(v) = self.tax_exempt {
+            c.tax_exempt = v;
+        }
+        if let Some(v) = self.tax_rate_ids {
+            c.tax_rate_ids = v;
         }
         c.updated_at = now;
     }

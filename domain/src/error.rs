@@ -76,6 +76,7 @@ error_codes! {
     WebhookEndpointNotFound = "webhook_endpoint_not_found", 404;
     WebhookEventNotFound = "webhook_event_not_found", 404;
     WebhookDeliveryNotFound = "webhook_delivery_not_found", 404;
+    TaxRateNotFound = "tax_rate_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     BodyTimeout = "body_timeout", 408;
     CustomerArchived = "customer_archived", 409;

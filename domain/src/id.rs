@@ -27,6 +27,7 @@ pub const WEBHOOK_ENDPOINT: &str = "we";
 pub const WEBHOOK_EVENT: &str = "msg";
 pub const WEBHOOK_DELIVERY: &str = "whd";
 pub const WEBHOOK_ATTEMPT: &str = "wha";
+pub const TAX_RATE: &str = "txr";
 
 pub fn new_id(prefix: &str) -> String {
     // Monotonic within the process: ids made in the same millisecond still sort in the order
@@ -109,6 +110,22 @@ macro_rules! prefixed_id {
 
             fn as_str(&self) -> &str {
                 self.as_str()
+            }
+        }
+
+        /// As its text, in documents the product stores (an invoice line's tax rates).
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(&self.0)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let text = String::deserialize(d)?;
+                Self::parse(&text).ok_or_else(|| {
+                    serde::de::Error::custom(format!("not a {} id: {text}", $resource))
+                })
             }
         }
 
@@ -212,6 +229,8 @@ prefixed_id!(
     "webhook delivery",
     ErrorCode::WebhookDeliveryNotFound
 );
+
+prefixed_id!(TaxRateId, TAX_RATE, "tax rate", ErrorCode::TaxRateNotFound);
 
 /// A list filter by a resource's id, as the client gave it: `Some(None)` no filter,
 /// `Some(Some(id))` that id, `None` a malformed id, which matches nothing (as an unknown one).

@@ -1,18 +1,20 @@
 //! Invoices: a draft (editable line items) becomes finalized (numbered, totals frozen,
 //! immutable) and may be voided.
 //!
-//! Money rule: line amounts are quantity × unit amount, exact; the subtotal is their exact sum;
-//! at finalization the total is the subtotal rounded to the currency's minor unit, half away
-//! from zero (USD 0.005 → 0.01, JPY 0.5 → 1, KWD 0.0005 → 0.001). Drafts show the same rounding
-//! as a preview. Numbers are `INV-YYYYMM-NNNNN` per account and month of finalization (UTC),
+//! Money rule: a line's amount is quantity × unit amount rounded to the currency's minor unit,
+//! half away from zero (USD 0.005 → 0.01, JPY 0.5 → 1, KWD 0.0005 → 0.001); unit amounts may
+//! keep more places. The subtotal is the sum of the line amounts, the total the subtotal plus
+//! exclusive tax; taxes are computed per line and rate as `crate::tax` documents. Drafts show
+//! the same figures as a preview. Numbers are `INV-YYYYMM-NNNNN` per account and month of finalization (UTC),
 //! consecutive without gaps: a number is taken in the transaction that finalizes.
 
 use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::id::{CustomerId, InvoiceId};
+use crate::id::{CustomerId, InvoiceId, TaxRateId};
 use crate::money::Currency;
+use crate::tax::{AppliedRate, LineTax, TaxAmount};
 use crate::wallet::validate_text;
 use crate::{DomainError, DomainResult, FieldError};
 
@@ -38,8 +40,15 @@ pub struct LineItem {
     pub description: String,
     pub quantity: BigDecimal,
     pub unit_amount: BigDecimal,
-    /// quantity × unit_amount, exact.
+    /// What the line charges, at the currency's minor unit (quantity × unit_amount, or what a
+    /// tiered or prorated charge comes to, rounded).
     pub amount: BigDecimal,
+    /// The rates applied, as they were when applied (empty: no tax on the line).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tax_rates: Vec<AppliedRate>,
+    /// The line's tax of each of `tax_rates`, in the same order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub taxes: Vec<LineTax>,
     /// The usage feature the line bills, if any.
     pub feature: Option<String>,
     pub period_start: Option<DateTime<Utc>>,
@@ -55,6 +64,9 @@ pub struct NewLine {
     pub feature: Option<String>,
     pub period_start: Option<DateTime<Utc>>,
     pub period_end: Option<DateTime<Utc>>,
+    /// The line's own tax rates (an empty list: no tax on the line); `None`: the customer's,
+    /// else the account's defaults.
+    pub tax_rate_ids: Option<Vec<TaxRateId>>,
 }
 
 pub const MAX_LINES: usize = 250;
@@ -98,6 +110,8 @@ pub fn price_lines(lines: Vec<NewLine>) -> DomainResult<Vec<LineItem>> {
             feature: l.feature,
             period_start: l.period_start,
             period_end: l.period_end,
+            tax_rates: Vec::new(),
+            taxes: Vec::new(),
         });
     }
     if errs.is_empty() {
@@ -149,9 +163,9 @@ pub struct Invoice {
     pub currency: Currency,
     pub memo: Option<String>,
     pub lines: Vec<LineItem>,
-    /// Exact sum of the line amounts.
+    /// Sum of the line amounts (inclusive tax included).
     pub subtotal: BigDecimal,
-    /// Subtotal rounded to the currency's minor unit (frozen at finalization).
+    /// Subtotal plus exclusive tax (frozen at finalization).
     pub total: BigDecimal,
     /// Net of refunds.
     pub amount_paid: BigDecimal,
@@ -217,10 +231,53 @@ impl Invoice {
         self.updated_at = now;
     }
 
-    /// Recomputes subtotal and total from the lines.
+    /// Recomputes the lines' amounts (at the minor unit) and taxes, the subtotal and the total
+    /// (see `crate::tax` for the rule).
     pub fn reprice(&mut self) {
+        let currency = self.currency;
+        for line in &mut self.lines {
+            line.amount = currency.round(&line.amount);
+            line.taxes = crate::tax::line_taxes(&line.amount, &line.tax_rates, currency);
+        }
         self.subtotal = self.lines.iter().map(|l| l.amount.clone()).sum();
-        self.total = self.currency.round(&self.subtotal);
+        let exclusive: BigDecimal = self
+            .lines
+            .iter()
+            .flat_map(|l| l.tax_rates.iter().zip(&l.taxes))
+            .filter(|(r, _)| !r.inclusive)
+            .map(|(_, t)| t.amount.clone())
+            .sum();
+        self.total = &self.subtotal + exclusive;
+    }
+
+    /// The invoice's tax per rate, in the order the rates first appear on its lines.
+    pub fn tax_amounts(&self) -> Vec<TaxAmount> {
+        crate::tax::group(
+            self.lines
+                .iter()
+                .map(|l| (&l.amount, l.tax_rates.as_slice(), l.taxes.as_slice())),
+        )
+    }
+
+    /// All the tax on the invoice, inclusive and exclusive.
+    pub fn total_tax(&self) -> BigDecimal {
+        self.lines
+            .iter()
+            .flat_map(|l| &l.taxes)
+            .map(|t| t.amount.clone())
+            .sum()
+    }
+
+    /// The subtotal less the tax included in the line amounts.
+    pub fn subtotal_excluding_tax(&self) -> BigDecimal {
+        let inclusive: BigDecimal = self
+            .lines
+            .iter()
+            .flat_map(|l| l.tax_rates.iter().zip(&l.taxes))
+            .filter(|(r, _)| r.inclusive)
+            .map(|(_, t)| t.amount.clone())
+            .sum();
+        &self.subtotal - inclusive
     }
 
     /// Sets the payment status from what is paid (`refunded` once refunds took it to zero).
@@ -341,6 +398,7 @@ mod tests {
                     feature: None,
                     period_start: None,
                     period_end: None,
+                    tax_rate_ids: None,
                 })
                 .collect(),
         )
@@ -362,8 +420,13 @@ mod tests {
     fn rounding_edge_cases() {
         let usd = invoice("USD", &[("1", "0.005")]);
         assert_eq!(
-            (usd.subtotal.clone(), usd.total.clone()),
-            (d("0.005"), d("0.01"))
+            (
+                usd.lines[0].amount.clone(),
+                usd.subtotal.clone(),
+                usd.total.clone()
+            ),
+            (d("0.01"), d("0.01"), d("0.01")),
+            "each line is charged at the minor unit"
         );
         assert_eq!(usd.total_minor(), 1);
         let jpy = invoice("JPY", &[("3", "0.5")]);
@@ -372,9 +435,40 @@ mod tests {
         assert_eq!(kwd.total, d("1.235"));
         assert_eq!(kwd.total_minor(), 1235);
         let many = invoice("USD", &[("3", "0.333"), ("1", "0.001")]);
-        assert_eq!(many.subtotal, d("1"), "exact sum before rounding");
+        assert_eq!(many.lines[0].amount, d("1.00"), "0.999 rounds to 1.00");
+        assert_eq!(many.lines[1].amount, d("0.00"), "0.001 rounds to 0.00");
+        assert_eq!(many.subtotal, d("1"));
         assert_eq!(format_number("202611", 7), "INV-202611-00007");
         assert_eq!(format_number("202611", 123456), "INV-202611-123456");
+    }
+
+    #[test]
+    fn taxes_add_to_the_total_per_line_and_per_rate() {
+        let rate = |p: &str, inclusive| crate::tax::AppliedRate {
+            tax_rate_id: TaxRateId::new(),
+            name: "VAT".into(),
+            percentage: d(p),
+            inclusive,
+        };
+        let (vat, included) = (rate("19", false), rate("7", true));
+        let mut inv = invoice("EUR", &[("3", "3.35"), ("1", "10"), ("1", "5")]);
+        inv.lines[0].tax_rates = vec![vat.clone()];
+        inv.lines[1].tax_rates = vec![vat.clone(), included.clone()];
+        inv.reprice();
+        // Line 1: 10.05 × 19% = 1.9095 → 1.91; line 2: 0.65 inclusive, then 9.35 × 19% = 1.78.
+        assert_eq!(inv.lines[0].taxes[0].amount, d("1.91"));
+        assert_eq!(inv.subtotal, d("25.05"));
+        assert_eq!(inv.total, d("28.74"), "subtotal + exclusive tax");
+        assert_eq!(inv.total_tax(), d("4.34"));
+        assert_eq!(inv.subtotal_excluding_tax(), d("24.40"));
+        let per_rate = inv.tax_amounts();
+        assert_eq!(per_rate.len(), 2);
+        assert_eq!((&per_rate[0].rate, &per_rate[0].amount), (&vat, &d("3.69")));
+        assert_eq!(per_rate[0].taxable_amount, d("19.40"));
+        assert_eq!(
+            (&per_rate[1].rate, &per_rate[1].amount),
+            (&included, &d("0.65"))
+        );
     }
 
     #[test]
@@ -386,6 +480,7 @@ mod tests {
             feature: None,
             period_start: None,
             period_end: None,
+            tax_rate_ids: None,
         }])
         .unwrap_err();
         let DomainError::Validation(errs) = err else {

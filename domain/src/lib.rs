@@ -104,6 +104,7 @@ pub mod ports;
 pub mod scope;
 pub mod services;
 pub mod subscription;
+pub mod tax;
 pub mod test_clock;
 pub mod usage;
 pub mod wallet;

@@ -78,6 +78,9 @@ pub struct Plan {
     pub visibility: Visibility,
     pub status: PlanStatus,
     pub past_due_action: PastDueAction,
+    /// The tax rates of what billing charges for the plan (before the customer's and the
+    /// account's defaults; see `crate::tax`).
+    pub tax_rate_ids: Vec<crate::id::TaxRateId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

@@ -693,3 +693,33 @@ pub trait WebhookRepo: Outbox {
         id: &crate::id::WebhookDeliveryId,
     ) -> DomainResult<Option<crate::webhook::WebhookDelivery>>;
 }
+
+/// The merchant's tax rates.
+pub trait TaxRateRepo: Send + Sync {
+    fn insert(&self, rate: &crate::tax::TaxRate) -> DomainResult<()>;
+    fn get(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::TaxRateId,
+    ) -> DomainResult<Option<crate::tax::TaxRate>>;
+    /// The account's rates among `ids` (an id of no rate of the account is left out), in no
+    /// particular order.
+    fn many(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        ids: &[crate::id::TaxRateId],
+    ) -> DomainResult<Vec<crate::tax::TaxRate>>;
+    fn list(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        filter: &crate::tax::TaxRateFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::tax::TaxRate>>;
+    /// Archives the rate (once: a second call changes nothing); the rate as stored after.
+    fn archive(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::TaxRateId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Option<crate::tax::TaxRate>>;
+}

@@ -349,6 +349,7 @@ mod tests {
             visibility: Visibility::Public,
             status: PlanStatus::Active,
             past_due_action: crate::plan::PastDueAction::Cancel,
+            tax_rate_ids: Vec::new(),
             created_at: utc("2027-01-01T00:00:00Z"),
             updated_at: utc("2027-01-01T00:00:00Z"),
         }

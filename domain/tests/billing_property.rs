@@ -147,6 +147,7 @@ fn plan_of(c: &Case) -> Plan {
         visibility: Visibility::Public,
         status: PlanStatus::Active,
         past_due_action: domain::plan::PastDueAction::Cancel,
+        tax_rate_ids: Vec::new(),
         created_at: c.start,
         updated_at: c.start,
     }

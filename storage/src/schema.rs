@@ -50,6 +50,8 @@ diesel::table! {
         test_clock_id -> Nullable<Text>,
         billing -> Text,
         auto_pay -> Bool,
+        tax_exempt -> Text,
+        tax_rate_ids -> Text,
     }
 }
 
@@ -321,6 +323,25 @@ diesel::table! {
         created_at -> UtcTimestamp,
         updated_at -> UtcTimestamp,
         past_due_action -> Text,
+        tax_rate_ids -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{ExactDecimal, UtcTimestamp};
+
+    tax_rates (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        percentage -> ExactDecimal,
+        inclusive -> Bool,
+        country -> Nullable<Text>,
+        description -> Nullable<Text>,
+        active -> Bool,
+        created_at -> UtcTimestamp,
+        archived_at -> Nullable<UtcTimestamp>,
     }
 }
 
@@ -543,6 +564,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     usage_rollups,
     plans,
     subscriptions,
+    tax_rates,
     test_clocks,
     billing_runs,
     payment_methods,

@@ -42,8 +42,9 @@ fn exercise(store: &Store) {
         shared.clone(),
         shared.clone(),
         shared.clone(),
-        shared,
+        shared.clone(),
         events.clone(),
+        domain::services::taxes::TaxService::new(shared.clone(), shared),
     );
     let count = |external_id: &str| {
         customers

@@ -30,6 +30,7 @@ fn exercise(store: &Store) {
     let t = key.tenant_id.clone();
     let shared = Arc::new(store.clone());
     let events = domain::services::webhooks::Events::new(shared.clone());
+    let taxes = domain::services::taxes::TaxService::new(shared.clone(), shared.clone());
     let customers = CustomerService::new(
         shared.clone() as Arc<dyn CustomerRepo>,
         shared.clone(),
@@ -37,6 +38,7 @@ fn exercise(store: &Store) {
         shared.clone(),
         shared,
         events.clone(),
+        taxes.clone(),
     );
     let repo_wallets: Arc<dyn WalletRepo> = Arc::new(store.clone());
     let repo_invoices: Arc<dyn InvoiceRepo> = Arc::new(store.clone());
@@ -66,6 +68,7 @@ fn exercise(store: &Store) {
         s,
         payments,
         events,
+        taxes,
     );
     let customer = |name: &str| {
         customers

@@ -21,6 +21,7 @@ pub mod payments;
 pub mod plans;
 pub mod portal_sessions;
 pub mod subscriptions;
+pub mod tax_rates;
 pub mod test_clocks;
 pub mod usage;
 pub mod wallets;
@@ -114,6 +115,10 @@ macro_rules! routes {
                 .service(payments::admin::fail)
                 .service(payments::admin::list)
                 .service(payments::admin::get)
+                .service(tax_rates::admin::create)
+                .service(tax_rates::admin::list)
+                .service(tax_rates::admin::get)
+                .service(tax_rates::admin::archive)
                 .service(features::admin::create)
                 .service(features::admin::list)
                 .service(features::admin::get)

@@ -33,6 +33,7 @@ path_ids! {
     PlanPath { id: "^plan_[0-9a-z]{26}$", "plan_01jd3x6v9f5m2q8r7t4w0y1z3a", "The plan." }
     PortalSessionPath { id: "^ps_[0-9a-z]{26}$", "ps_01jd3x6v9f5m2q8r7t4w0y1z3a", "The portal session." }
     SubscriptionPath { id: "^sub_[0-9a-z]{26}$", "sub_01jd3x6v9f5m2q8r7t4w0y1z3a", "The subscription." }
+    TaxRatePath { id: "^txr_[0-9a-z]{26}$", "txr_01jd3x6v9f5m2q8r7t4w0y1z3a", "The tax rate." }
     TestClockPath { id: "^clock_[0-9a-z]{26}$", "clock_01jd3x6v9f5m2q8r7t4w0y1z3a", "The test clock." }
     WalletPath { id: "^wal_[0-9a-z]{26}$", "wal_01jd3x6v9f5m2q8r7t4w0y1z3a", "The wallet." }
     WebhookDeliveryPath { id: "^whd_[0-9a-z]{26}$", "whd_01jd3x6v9f5m2q8r7t4w0y1z3a", "The delivery." }

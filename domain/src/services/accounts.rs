@@ -10,11 +10,12 @@ use crate::{DomainError, DomainResult};
 #[derive(Clone)]
 pub struct AccountService {
     repo: Arc<dyn AccountRepo>,
+    taxes: crate::services::taxes::TaxService,
 }
 
 impl AccountService {
-    pub fn new(repo: Arc<dyn AccountRepo>) -> Self {
-        Self { repo }
+    pub fn new(repo: Arc<dyn AccountRepo>, taxes: crate::services::taxes::TaxService) -> Self {
+        Self { repo, taxes }
     }
 
     pub fn get(&self, tenant_id: &crate::id::TenantId) -> DomainResult<Account> {
@@ -28,6 +29,10 @@ impl AccountService {
         tenant_id: &crate::id::TenantId,
         patch: AccountPatch,
     ) -> DomainResult<Account> {
+        if let Some(ids) = &patch.default_tax_rate_ids {
+            self.taxes
+                .check_assignable(tenant_id, "default_tax_rate_ids", ids)?;
+        }
         self.repo.change(tenant_id, &mut |a| a.apply(patch.clone()))
     }
 }

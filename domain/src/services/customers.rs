@@ -21,6 +21,7 @@ pub struct CustomerService {
     audit: Arc<dyn AuditRepo>,
     units: Arc<dyn UnitOfWork>,
     events: Events,
+    taxes: crate::services::taxes::TaxService,
 }
 
 pub fn not_found() -> DomainError {
@@ -35,6 +36,7 @@ impl CustomerService {
         audit: Arc<dyn AuditRepo>,
         units: Arc<dyn UnitOfWork>,
         events: Events,
+        taxes: crate::services::taxes::TaxService,
     ) -> Self {
         Self {
             repo,
@@ -43,6 +45,7 @@ impl CustomerService {
             audit,
             units,
             events,
+            taxes,
         }
     }
 
@@ -52,6 +55,8 @@ impl CustomerService {
         input: NewCustomer,
     ) -> DomainResult<Customer> {
         let input = input.validate()?;
+        self.taxes
+            .check_assignable(tenant_id, "tax_rate_ids", &input.tax_rate_ids)?;
         // A customer on a test clock lives in the clock's time, for good.
         let test_clock = match &input.test_clock {
             Some(raw) => {
@@ -81,6 +86,8 @@ impl CustomerService {
             updated_at: now,
             archived_at: None,
             test_clock_id: test_clock,
+            tax_exempt: input.tax_exempt,
+            tax_rate_ids: input.tax_rate_ids,
         };
         self.units.run(&mut || {
             self.repo.insert(&customer)?;
@@ -127,6 +134,10 @@ impl CustomerService {
             names = fields.iter().map(|f| f.as_str()).collect();
         }
         let patch = patch.validate()?;
+        if let Some(ids) = &patch.tax_rate_ids {
+            self.taxes
+                .check_assignable(tenant_id, "tax_rate_ids", ids)?;
+        }
         self.units.run(&mut || {
             let mut patch = Some(patch.clone());
             let c = self.repo.update(tenant_id, id, &mut |c| {

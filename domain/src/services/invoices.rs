@@ -20,6 +20,7 @@ use crate::ports::{CustomerRepo, InvoiceRepo, PaymentRepo, UnitOfWork};
 use crate::scope::{CustomerScope, Scope};
 use crate::services::customers;
 use crate::services::payments::PaymentService;
+use crate::services::taxes::TaxService;
 use crate::services::webhooks::Events;
 use crate::wallet::validate_text;
 use crate::webhook::EventType;
@@ -34,6 +35,7 @@ pub struct InvoiceService {
     /// Auto-pay of a finalized invoice.
     collector: PaymentService,
     events: Events,
+    taxes: TaxService,
 }
 
 /// The failure reason of a pending payment whose invoice was voided.
@@ -94,6 +96,7 @@ impl InvoiceService {
         units: Arc<dyn UnitOfWork>,
         collector: PaymentService,
         events: Events,
+        taxes: TaxService,
     ) -> Self {
         Self {
             invoices,
@@ -102,6 +105,7 @@ impl InvoiceService {
             units,
             collector,
             events,
+            taxes,
         }
     }
 
@@ -112,7 +116,8 @@ impl InvoiceService {
     ) -> DomainResult<Invoice> {
         let currency = Currency::parse(&input.currency)?;
         check_memo(input.memo.as_deref())?;
-        let lines = price_lines(input.lines)?;
+        let own = own_rates(&input.lines);
+        let mut lines = price_lines(input.lines)?;
         check_amounts(currency, &lines)?;
         let customer = customers::active_customer(
             self.customers.as_ref(),
@@ -120,6 +125,7 @@ impl InvoiceService {
             CustomerRef::Id(input.customer_id),
             "be invoiced",
         )?;
+        self.taxes.apply(&customer, &[], &own, &mut lines)?;
         let mut invoice = Invoice::draft(tenant_id, customer.id, currency, lines, clock::now());
         invoice.memo = input.memo;
         invoice.due_at = input.due_at;
@@ -152,7 +158,10 @@ impl InvoiceService {
         if let Some(Some(m)) = &patch.memo {
             check_memo(Some(m))?;
         }
-        let lines = patch.lines.map(price_lines).transpose()?;
+        let lines = match patch.lines {
+            Some(new) => Some(self.taxed_lines(tenant_id, id, new)?),
+            None => None,
+        };
         let mut lines = Some(lines);
         self.change(tenant_id, id, &mut |inv, _| {
             if inv.status != InvoiceStatus::Draft {
@@ -175,6 +184,28 @@ impl InvoiceService {
             inv.updated_at = clock::now();
             Ok(())
         })
+    }
+
+    /// New lines of the draft `id`, priced and with the rates that apply to its customer (whom
+    /// a draft never changes, so they are read before the draft is locked).
+    fn taxed_lines(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &InvoiceId,
+        new: Vec<NewLine>,
+    ) -> DomainResult<Vec<crate::invoice::LineItem>> {
+        let own = own_rates(&new);
+        let mut lines = price_lines(new)?;
+        let invoice = self
+            .invoices
+            .get(&Scope::account(tenant_id), id)?
+            .ok_or_else(not_found)?;
+        let customer = self
+            .customers
+            .get(tenant_id, &invoice.customer_id)?
+            .ok_or_else(customers::not_found)?;
+        self.taxes.apply(&customer, &[], &own, &mut lines)?;
+        Ok(lines)
     }
 
     pub fn delete(&self, tenant_id: &crate::id::TenantId, id: &InvoiceId) -> DomainResult<()> {
@@ -376,4 +407,9 @@ impl InvoiceService {
     ) -> DomainResult<Invoice> {
         self.invoices.change(tenant_id, id, f)
     }
+}
+
+/// The rates each line names itself (`None`: the defaults apply).
+fn own_rates(lines: &[NewLine]) -> Vec<Option<Vec<crate::id::TaxRateId>>> {
+    lines.iter().map(|l| l.tax_rate_ids.clone()).collect()
 }

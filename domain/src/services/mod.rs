@@ -15,6 +15,7 @@ pub mod plans;
 pub mod portal_sessions;
 pub mod recovery;
 pub mod subscriptions;
+pub mod taxes;
 pub mod usage;
 pub mod wallets;
 pub mod webhooks;

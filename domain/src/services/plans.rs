@@ -32,6 +32,7 @@ pub struct NewPlan {
     pub entitlements: Vec<Entitlement>,
     pub visibility: Visibility,
     pub past_due_action: PastDueAction,
+    pub tax_rate_ids: Vec<crate::id::TaxRateId>,
 }
 
 /// What may change on a plan: how it is presented and offered, never what it charges.
@@ -52,6 +53,7 @@ pub struct PlanService {
     plans: Arc<dyn PlanRepo>,
     usage: Arc<dyn UsageRepo>,
     wallets: Arc<dyn WalletRepo>,
+    taxes: crate::services::taxes::TaxService,
 }
 
 fn check_code(code: &str, errs: &mut Vec<FieldError>) {
@@ -89,11 +91,13 @@ impl PlanService {
         plans: Arc<dyn PlanRepo>,
         usage: Arc<dyn UsageRepo>,
         wallets: Arc<dyn WalletRepo>,
+        taxes: crate::services::taxes::TaxService,
     ) -> Self {
         Self {
             plans,
             usage,
             wallets,
+            taxes,
         }
     }
 
@@ -141,6 +145,8 @@ impl PlanService {
                 ));
             }
         }
+        self.taxes
+            .collect_unassignable(tenant_id, "tax_rate_ids", &p.tax_rate_ids, &mut errs)?;
         let Ok(currency) = currency.and_then(|c| errs.is_empty().then_some(c).ok_or(())) else {
             return Err(DomainError::Validation(errs));
         };
@@ -161,6 +167,7 @@ impl PlanService {
             visibility: p.visibility,
             status: PlanStatus::Active,
             past_due_action: p.past_due_action,
+            tax_rate_ids: p.tax_rate_ids,
             created_at: now,
             updated_at: now,
         };

@@ -4,6 +4,7 @@ use domain::customer::{Address, Customer, CustomerFilter, CustomerStatus, Metada
 use domain::page::{Page, PageRequest};
 use domain::ports::CustomerRepo;
 use domain::services::customers::not_found;
+use domain::tax::TaxExempt;
 use domain::ErrorCode;
 use domain::{DomainError, DomainResult};
 
@@ -35,6 +36,8 @@ struct CustomerRow {
     test_clock_id: Option<String>,
     billing: String,
     auto_pay: bool,
+    tax_exempt: String,
+    tax_rate_ids: String,
 }
 
 impl CustomerRow {
@@ -56,6 +59,8 @@ impl CustomerRow {
             test_clock_id: c.test_clock_id.as_ref().map(|t| t.to_string()),
             billing: json(&c.billing),
             auto_pay: c.auto_pay,
+            tax_exempt: c.tax_exempt.as_str().to_owned(),
+            tax_rate_ids: json(&c.tax_rate_ids),
         }
     }
 
@@ -87,6 +92,8 @@ impl CustomerRow {
             updated_at: self.updated_at.0,
             archived_at: self.archived_at.map(|t| t.0),
             test_clock_id: self.test_clock_id.as_deref().map(stored_id).transpose()?,
+            tax_exempt: row.text("tax_exempt", &self.tax_exempt, TaxExempt::parse)?,
+            tax_rate_ids: row.json("tax_rate_ids", &self.tax_rate_ids)?,
         })
     }
 }

@@ -19,6 +19,7 @@ pub mod plans;
 pub mod portal_sessions;
 mod stored;
 pub mod subscriptions;
+pub mod tax_rates;
 pub mod usage;
 pub mod wallets;
 pub mod webhooks;

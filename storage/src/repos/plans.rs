@@ -32,6 +32,7 @@ struct PlanRow {
     created_at: DbTime,
     updated_at: DbTime,
     past_due_action: String,
+    tax_rate_ids: String,
 }
 
 impl PlanRow {
@@ -55,6 +56,7 @@ impl PlanRow {
             created_at: DbTime(p.created_at),
             updated_at: DbTime(p.updated_at),
             past_due_action: p.past_due_action.as_str().to_owned(),
+            tax_rate_ids: json(&p.tax_rate_ids),
         }
     }
 
@@ -79,6 +81,7 @@ impl PlanRow {
                 &self.past_due_action,
                 PastDueAction::parse,
             )?,
+            tax_rate_ids: row.json("tax_rate_ids", &self.tax_rate_ids)?,
             tenant_id: self.tenant_id.into(),
             code: self.code,
             name: self.name,

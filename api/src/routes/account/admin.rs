@@ -35,7 +35,7 @@ pub async fn update(
     AdminKey(who): AdminKey,
     body: JsonBody<UpdateAccount>,
 ) -> Result<HttpResponse, ApiError> {
-    let patch = body.value.into();
+    let patch = body.value.into_patch()?;
     let svc = state.accounts.clone();
     let a = blocking(move || svc.update(&who.tenant_id, patch)).await?;
     Ok(HttpResponse::Ok().json(AccountView::from(a)))

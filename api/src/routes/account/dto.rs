@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::routes::common::present;
+use crate::routes::invoices::dto::rate_ids;
 use crate::routes::portal_sessions::dto::{PermissionsBody, SectionsBody};
 
 /// A change to the account. Fields left out keep their value; `null` clears an optional one.
@@ -71,11 +72,22 @@ pub struct UpdateAccount {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<PermissionsBody>)]
     pub portal_permissions: Option<Option<PermissionsBody>>,
+    /// Replaces the account's default tax rates: active rates of the account, applied to every
+    /// invoice line that has no rate of its own, its plan's or its customer's. `[]`: none.
+    #[schema(example = json!(["txr_01jd3x6v9f5m2q8r7t4w0y1z3a"]))]
+    pub default_tax_rate_ids: Option<Vec<String>>,
 }
 
-impl From<UpdateAccount> for AccountPatch {
-    fn from(b: UpdateAccount) -> Self {
-        AccountPatch {
+impl UpdateAccount {
+    /// The patch the body asks for; a malformed rate id is a 422 naming it.
+    pub fn into_patch(self) -> Result<AccountPatch, crate::error::ApiError> {
+        let b = self;
+        let default_tax_rate_ids = b
+            .default_tax_rate_ids
+            .as_deref()
+            .map(|ids| rate_ids("default_tax_rate_ids", ids))
+            .transpose()?;
+        Ok(AccountPatch {
             name: b.name,
             legal_address: b.legal_address,
             support_email: b.support_email,
@@ -89,7 +101,8 @@ impl From<UpdateAccount> for AccountPatch {
             portal_url_base: b.portal_url_base,
             portal_sections: b.portal_sections.map(|v| v.map(Into::into)),
             portal_permissions: b.portal_permissions.map(|v| v.map(Into::into)),
-        }
+            default_tax_rate_ids,
+        })
     }
 }
 
@@ -115,6 +128,8 @@ pub struct AccountView {
     pub portal_sections: SectionsBody,
     /// What new portal sessions may do unless their creator says otherwise.
     pub portal_permissions: PermissionsBody,
+    /// The tax rates of lines no more specific rate applies to.
+    pub default_tax_rate_ids: Vec<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -137,6 +152,11 @@ impl From<Account> for AccountView {
             portal_url_base: s.portal_url_base,
             portal_sections: sections.into(),
             portal_permissions: permissions.into(),
+            default_tax_rate_ids: s
+                .default_tax_rate_ids
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
             created_at: a.created_at,
         }
     }

@@ -2,13 +2,11 @@ use actix_web::http::StatusCode;
 use actix_web::web::{Data, Path};
 use actix_web::{get, patch, post, HttpRequest, HttpResponse};
 use domain::actor::Actor;
-use domain::customer::{CustomerFilter, CustomerPatch, CustomerStatus, NewCustomer};
+use domain::customer::{CustomerFilter, CustomerStatus};
 use domain::id::parse;
 use domain::FieldError;
 
-use super::dto::{
-    billing_patch, CreateCustomer, CustomerList, CustomerView, ListCustomers, UpdateCustomer,
-};
+use super::dto::{CreateCustomer, CustomerList, CustomerView, ListCustomers, UpdateCustomer};
 use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
@@ -38,19 +36,7 @@ pub async fn create(
     req: HttpRequest,
     body: JsonBody<CreateCustomer>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.value;
-    let input = NewCustomer {
-        external_id: b.external_id,
-        name: b.name,
-        email: b.email,
-        phone: b.phone,
-        address: b.address.map(Into::into),
-        billing: b.billing.map(Into::into).unwrap_or_default(),
-        auto_pay: b.auto_pay.unwrap_or(false),
-        timezone: b.timezone,
-        metadata: b.metadata.unwrap_or_default(),
-        test_clock: b.test_clock,
-    };
+    let input = body.value.into_new()?;
     let (svc, tenant) = (state.customers.clone(), who.tenant_id.clone());
     idempotency::run(&state, &who, &req, &body.raw, move || {
         let c = svc.create(&tenant, input)?;
@@ -165,18 +151,7 @@ pub async fn update(
     id: Path<String>,
     body: JsonBody<UpdateCustomer>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.value;
-    let patch = CustomerPatch {
-        external_id: b.external_id,
-        name: b.name,
-        email: b.email,
-        phone: b.phone,
-        address: b.address.map(|a| a.map(Into::into)),
-        billing: billing_patch(b.billing),
-        auto_pay: b.auto_pay,
-        timezone: b.timezone,
-        metadata: b.metadata,
-    };
+    let patch = body.value.into_patch()?;
     let svc = state.customers.clone();
     let c =
         blocking(move || svc.update(&Actor::Merchant, &who.tenant_id, &parse(&id)?, patch)).await?;

@@ -3,11 +3,14 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use domain::customer::{Address, BillingDetails, Customer};
+use domain::customer::{Address, BillingDetails, Customer, CustomerPatch, NewCustomer};
+use domain::tax::TaxExempt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::routes::common::{list_type, present};
+use crate::error::ApiError;
+use crate::routes::common::{list_type, present, Fields};
+use crate::routes::invoices::dto::rate_ids;
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -125,6 +128,13 @@ pub struct CustomerView {
     pub archived_at: Option<DateTime<Utc>>,
     /// The test clock the customer lives on, if any.
     pub test_clock_id: Option<String>,
+    /// Whether the customer pays tax: `exempt` and `reverse_charge` customers are charged none
+    /// (a reverse-charge invoice says the buyer accounts for it).
+    #[schema(value_type = crate::schema::TaxExempt)]
+    pub tax_exempt: &'static str,
+    /// The customer's tax rates, applied to lines with no rate of their own or their plan's
+    /// (before the account's defaults).
+    pub tax_rate_ids: Vec<String>,
 }
 
 impl From<Customer> for CustomerView {
@@ -145,6 +155,8 @@ impl From<Customer> for CustomerView {
             updated_at: c.updated_at,
             archived_at: c.archived_at,
             test_clock_id: c.test_clock_id.map(String::from),
+            tax_exempt: c.tax_exempt.as_str(),
+            tax_rate_ids: c.tax_rate_ids.iter().map(ToString::to_string).collect(),
         }
     }
 }
@@ -173,6 +185,40 @@ pub struct CreateCustomer {
     /// A test clock's id: the customer lives in its time for good (their subscriptions are
     /// billed only when the clock is advanced). For rehearsals, never for real customers.
     pub test_clock: Option<String>,
+    /// Default `none`.
+    #[schema(value_type = Option<crate::schema::TaxExempt>)]
+    pub tax_exempt: Option<String>,
+    /// Active tax rates of the account (at most 5).
+    #[schema(example = json!(["txr_01jd3x6v9f5m2q8r7t4w0y1z3a"]))]
+    pub tax_rate_ids: Option<Vec<String>>,
+}
+
+impl CreateCustomer {
+    pub fn into_new(self) -> Result<NewCustomer, ApiError> {
+        let b = self;
+        let mut r = Fields::default();
+        let tax_exempt = r.variant("tax_exempt", b.tax_exempt.as_deref(), TaxExempt::None);
+        let tax_rate_ids = b
+            .tax_rate_ids
+            .as_deref()
+            .map(|ids| rate_ids("tax_rate_ids", ids))
+            .transpose()?
+            .unwrap_or_default();
+        r.done(NewCustomer {
+            external_id: b.external_id,
+            name: b.name,
+            email: b.email,
+            phone: b.phone,
+            address: b.address.map(Into::into),
+            billing: b.billing.map(Into::into).unwrap_or_default(),
+            auto_pay: b.auto_pay.unwrap_or(false),
+            timezone: b.timezone,
+            metadata: b.metadata.unwrap_or_default(),
+            test_clock: b.test_clock,
+            tax_exempt,
+            tax_rate_ids,
+        })
+    }
 }
 
 /// Fields left out stay as they are; `null` clears an optional field. `metadata` replaces the
@@ -201,6 +247,39 @@ pub struct UpdateCustomer {
     pub auto_pay: Option<bool>,
     pub timezone: Option<String>,
     pub metadata: Option<BTreeMap<String, String>>,
+    #[schema(value_type = Option<crate::schema::TaxExempt>)]
+    pub tax_exempt: Option<String>,
+    /// Replaces the customer's tax rates (`[]`: none of their own).
+    pub tax_rate_ids: Option<Vec<String>>,
+}
+
+impl UpdateCustomer {
+    pub fn into_patch(self) -> Result<CustomerPatch, ApiError> {
+        let b = self;
+        let mut r = Fields::default();
+        let tax_exempt = b
+            .tax_exempt
+            .as_deref()
+            .map(|t| r.variant("tax_exempt", Some(t), TaxExempt::None));
+        let tax_rate_ids = b
+            .tax_rate_ids
+            .as_deref()
+            .map(|ids| rate_ids("tax_rate_ids", ids))
+            .transpose()?;
+        r.done(CustomerPatch {
+            external_id: b.external_id,
+            name: b.name,
+            email: b.email,
+            phone: b.phone,
+            address: b.address.map(|a| a.map(Into::into)),
+            billing: billing_patch(b.billing),
+            auto_pay: b.auto_pay,
+            timezone: b.timezone,
+            metadata: b.metadata,
+            tax_exempt,
+            tax_rate_ids,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

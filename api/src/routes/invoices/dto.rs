@@ -1,10 +1,11 @@
 //! Invoice JSON shapes and the list query, shared by admin and portal routes.
 
 use chrono::{DateTime, Utc};
-use domain::id::parse;
+use domain::id::{parse, TaxRateId};
 use domain::invoice::InvoiceFilter;
 use domain::invoice::{Invoice, InvoiceStatus, NewLine, PaymentStatus};
 use domain::money::{canonical, Currency};
+use domain::tax::AppliedRate;
 use domain::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -30,6 +31,10 @@ pub struct LineBody {
     pub period_start: Option<DateTime<Utc>>,
     #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub period_end: Option<DateTime<Utc>>,
+    /// The line's own tax rates (active rates of the account; `[]`: no tax on this line).
+    /// Absent: the customer's, else the account's default rates.
+    #[schema(example = json!(["txr_01jd3x6v9f5m2q8r7t4w0y1z3a"]))]
+    pub tax_rate_ids: Option<Vec<String>>,
 }
 
 pub fn lines(body: Vec<LineBody>) -> Result<Vec<NewLine>, ApiError> {
@@ -43,7 +48,94 @@ pub fn lines(body: Vec<LineBody>) -> Result<Vec<NewLine>, ApiError> {
                 feature: l.feature,
                 period_start: l.period_start,
                 period_end: l.period_end,
+                tax_rate_ids: l
+                    .tax_rate_ids
+                    .map(|ids| rate_ids(&format!("lines[{i}].tax_rate_ids"), &ids))
+                    .transpose()?,
             })
+        })
+        .collect()
+}
+
+/// Tax rate ids as a client gave them in `field`; a malformed one is a rate the account does
+/// not have (422 naming `field[i]`), as an unknown one is.
+pub fn rate_ids(field: &str, ids: &[String]) -> Result<Vec<TaxRateId>, ApiError> {
+    let mut errs = Vec::new();
+    let parsed = ids
+        .iter()
+        .enumerate()
+        .filter_map(|(i, id)| {
+            let found = TaxRateId::parse(id);
+            if found.is_none() {
+                errs.push(FieldError::new(format!("{field}[{i}]"), "no such tax rate"));
+            }
+            found
+        })
+        .collect();
+    match errs.is_empty() {
+        true => Ok(parsed),
+        false => Err(ApiError::validation(errs)),
+    }
+}
+
+/// A rate as a line applied it (a copy: later changes to the rate do not reach it).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AppliedRateView {
+    pub tax_rate_id: String,
+    #[schema(example = "VAT")]
+    pub name: String,
+    #[schema(example = "19")]
+    pub percentage: String,
+    pub inclusive: bool,
+}
+
+impl From<&AppliedRate> for AppliedRateView {
+    fn from(r: &AppliedRate) -> Self {
+        Self {
+            tax_rate_id: r.tax_rate_id.to_string(),
+            name: r.name.clone(),
+            percentage: canonical(&r.percentage),
+            inclusive: r.inclusive,
+        }
+    }
+}
+
+/// One line's tax of one rate.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LineTaxView {
+    pub tax_rate_id: String,
+    /// At the currency's minor unit.
+    #[schema(example = "1.91")]
+    pub amount: String,
+}
+
+/// The invoice's tax of one rate: the rate as applied, what it applied to (net of inclusive
+/// tax) and the sum of the lines' taxes of that rate.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct TaxAmountView {
+    pub tax_rate_id: String,
+    #[schema(example = "VAT")]
+    pub name: String,
+    #[schema(example = "19")]
+    pub percentage: String,
+    pub inclusive: bool,
+    #[schema(example = "10.05")]
+    pub taxable_amount: String,
+    #[schema(example = "1.91")]
+    pub amount: String,
+}
+
+/// The invoice's tax figures (see the money rule in the API design notes).
+pub fn tax_amounts(i: &Invoice) -> Vec<TaxAmountView> {
+    i.tax_amounts()
+        .into_iter()
+        .map(|t| TaxAmountView {
+            tax_rate_id: t.rate.tax_rate_id.to_string(),
+            name: t.rate.name,
+            percentage: canonical(&t.rate.percentage),
+            inclusive: t.rate.inclusive,
+            taxable_amount: i.currency.display(&t.taxable_amount),
+            amount: i.currency.display(&t.amount),
         })
         .collect()
 }
@@ -52,9 +144,15 @@ pub fn lines(body: Vec<LineBody>) -> Result<Vec<NewLine>, ApiError> {
 pub struct LineView {
     pub description: String,
     pub quantity: String,
+    /// May have more places than the currency's minor unit.
     pub unit_amount: String,
-    /// quantity × unit_amount, exact.
+    /// What the line charges: quantity × unit_amount (or a tiered or prorated charge) at the
+    /// currency's minor unit, half away from zero. With an inclusive rate, tax included.
     pub amount: String,
+    /// The rates applied to the line (empty: no tax).
+    pub tax_rates: Vec<AppliedRateView>,
+    /// The line's tax of each of `tax_rates`, in the same order.
+    pub tax_amounts: Vec<LineTaxView>,
     pub feature: Option<String>,
     #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub period_start: Option<DateTime<Utc>>,
@@ -78,11 +176,19 @@ pub struct InvoiceView {
     pub currency: String,
     pub memo: Option<String>,
     pub lines: Vec<LineView>,
-    /// Exact sum of the line amounts.
-    #[schema(example = "12.345")]
-    pub subtotal: String,
-    /// Subtotal rounded to the currency's minor unit, half away from zero.
+    /// Sum of the line amounts (tax included in them by inclusive rates).
     #[schema(example = "12.35")]
+    pub subtotal: String,
+    /// The subtotal less inclusive tax.
+    #[schema(example = "12.35")]
+    pub subtotal_excluding_tax: String,
+    /// Tax per rate, in the order the rates first appear on the lines.
+    pub tax_amounts: Vec<TaxAmountView>,
+    /// All tax, inclusive and exclusive.
+    #[schema(example = "2.35")]
+    pub total_tax: String,
+    /// Subtotal plus exclusive tax.
+    #[schema(example = "14.70")]
     pub total: String,
     #[schema(example = "0.00")]
     pub amount_paid: String,
@@ -104,6 +210,15 @@ pub struct InvoiceView {
 impl From<domain::invoice::LineItem> for LineView {
     fn from(l: domain::invoice::LineItem) -> Self {
         Self {
+            tax_rates: l.tax_rates.iter().map(AppliedRateView::from).collect(),
+            tax_amounts: l
+                .taxes
+                .iter()
+                .map(|t| LineTaxView {
+                    tax_rate_id: t.tax_rate_id.to_string(),
+                    amount: canonical(&t.amount),
+                })
+                .collect(),
             description: l.description,
             quantity: canonical(&l.quantity),
             unit_amount: canonical(&l.unit_amount),
@@ -119,11 +234,14 @@ impl From<Invoice> for InvoiceView {
     fn from(i: Invoice) -> Self {
         let currency = i.currency;
         Self {
+            subtotal_excluding_tax: currency.display(&i.subtotal_excluding_tax()),
+            tax_amounts: tax_amounts(&i),
+            total_tax: currency.display(&i.total_tax()),
             overdue: i.is_overdue(domain::clock::now()),
             amount_due: currency.display(&i.amount_due()),
             amount_paid: currency.display(&i.amount_paid),
             total: currency.display(&i.total),
-            subtotal: canonical(&i.subtotal),
+            subtotal: currency.display(&i.subtotal),
             status: i.status.as_str(),
             payment_status: i.payment_status.as_str(),
             lines: i.lines.into_iter().map(LineView::from).collect(),

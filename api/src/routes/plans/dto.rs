@@ -91,6 +91,10 @@ pub struct CreatePlan {
     /// subscription stays past due until its invoices are paid).
     #[schema(value_type = Option<crate::schema::PastDueAction>)]
     pub past_due_action: Option<String>,
+    /// Tax rates of everything billing charges for the plan (active rates of the account, at
+    /// most 5); before the customer's and the account's defaults. Fixed once the plan exists.
+    #[schema(example = json!(["txr_01jd3x6v9f5m2q8r7t4w0y1z3a"]))]
+    pub tax_rate_ids: Option<Vec<String>>,
 }
 
 /// How a plan is presented and offered. Its prices, currency, interval, charges and
@@ -140,6 +144,8 @@ pub struct PlanView {
     /// After the last failed dunning retry: `cancel` or `leave_unpaid`.
     #[schema(value_type = crate::schema::PastDueAction)]
     pub past_due_action: &'static str,
+    /// The tax rates of what billing charges for the plan.
+    pub tax_rate_ids: Vec<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -184,6 +190,7 @@ impl From<Plan> for PlanView {
                 .collect(),
             visibility: p.visibility.as_str(),
             past_due_action: p.past_due_action.as_str(),
+            tax_rate_ids: p.tax_rate_ids.iter().map(ToString::to_string).collect(),
             status: p.status.as_str(),
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -211,6 +218,12 @@ pub struct ListPlans {
 impl CreatePlan {
     pub fn into_new(self) -> Result<NewPlan, ApiError> {
         let mut r = Fields::default();
+        let tax_rate_ids = self
+            .tax_rate_ids
+            .as_deref()
+            .map(|ids| crate::routes::invoices::dto::rate_ids("tax_rate_ids", ids))
+            .transpose()?
+            .unwrap_or_default();
         let interval = r.variant("interval", Some(&self.interval), Interval::Month);
         let visibility = r.variant("visibility", self.visibility.as_deref(), Visibility::Public);
         let past_due_action = r.variant(
@@ -280,6 +293,7 @@ impl CreatePlan {
             entitlements,
             visibility,
             past_due_action,
+            tax_rate_ids,
         })
     }
 }

@@ -116,11 +116,14 @@ pub struct UpcomingInvoice {
     /// The fee for the next period (in advance), the usage of this one so far (in arrears) and
     /// any pending proration.
     pub lines: Vec<LineView>,
-    /// Exact sum of the lines.
-    #[schema(example = "58.345")]
+    /// Sum of the line amounts.
+    #[schema(example = "58.35")]
     pub subtotal: String,
-    /// Rounded to the currency's minor unit, half away from zero: what will be charged if no
-    /// more usage comes in.
+    /// Tax per rate, as the renewal will charge it.
+    pub tax_amounts: Vec<crate::routes::invoices::dto::TaxAmountView>,
+    #[schema(example = "0.00")]
+    pub total_tax: String,
+    /// Subtotal plus exclusive tax: what will be charged if no more usage comes in.
     #[schema(example = "58.35")]
     pub total: String,
 }
@@ -133,7 +136,9 @@ impl From<Upcoming> for UpcomingInvoice {
             customer_id: u.subscription.customer_id.into(),
             currency: i.currency.to_string(),
             billing_at: u.subscription.current_period_end,
-            subtotal: domain::money::canonical(&i.subtotal),
+            subtotal: i.currency.display(&i.subtotal),
+            tax_amounts: crate::routes::invoices::dto::tax_amounts(&i),
+            total_tax: i.currency.display(&i.total_tax()),
             total: i.currency.display(&i.total),
             lines: i.lines.into_iter().map(LineView::from).collect(),
         }

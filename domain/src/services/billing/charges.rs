@@ -29,24 +29,24 @@ impl BillingService {
             return Ok(None);
         };
         let at = sub.started_at;
-        let issued = self.issue(sub, plan.currency, vec![fee], sub.current_period_start, at)?;
+        let issued = self.issue(sub, plan, vec![fee], sub.current_period_start, at)?;
         let (_, mut invoice) = self.settle_new(sub, &issued, customer.auto_pay, at)?;
         self.subscriptions.update(sub)?;
         self.number(std::slice::from_mut(&mut invoice))?;
         Ok(Some(invoice))
     }
 
-    /// Invoices `lines` for `sub` now (a proration or a final usage invoice), keyed by `at`,
-    /// and collects it like a renewal.
+    /// Invoices `lines` of `plan` for `sub` now (a proration or a final usage invoice), keyed
+    /// by `at`, and collects it like a renewal.
     pub fn invoice_now(
         &self,
         sub: &mut Subscription,
-        currency: crate::money::Currency,
+        plan: &Plan,
         lines: Vec<LineItem>,
         at: DateTime<Utc>,
     ) -> DomainResult<Invoice> {
         let auto_pay = self.customer(&sub.tenant_id, &sub.customer_id)?.auto_pay;
-        let issued = self.issue(sub, currency, lines, at, at)?;
+        let issued = self.issue(sub, plan, lines, at, at)?;
         let (_, mut invoice) = self.settle_new(sub, &issued, auto_pay, at)?;
         self.number(std::slice::from_mut(&mut invoice))?;
         Ok(invoice)
@@ -115,14 +115,7 @@ impl BillingService {
         let customer = self.customer(&sub.tenant_id, &sub.customer_id)?;
         let (r, next_plan) = self.renewal_of(&sub, timezone(&customer), &mut Catalog::default())?;
         let at = sub.current_period_end;
-        let mut invoice = Invoice::draft(
-            &sub.tenant_id,
-            sub.customer_id.clone(),
-            next_plan.currency,
-            r.lines,
-            at,
-        );
-        invoice.subscription_id = Some(sub.id.clone());
+        let mut invoice = self.taxed_draft(&sub, &next_plan, r.lines, at)?;
         invoice.billing_period_start = Some(r.period_start);
         invoice.due_at = Some(at);
         Ok(Upcoming {

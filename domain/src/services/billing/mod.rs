@@ -83,6 +83,7 @@ pub struct BillingService {
     units: Arc<dyn UnitOfWork>,
     payments: PaymentService,
     events: Events,
+    taxes: crate::services::taxes::TaxService,
 }
 
 /// Plans and features read during one drain: what they charge never changes, so a drain
@@ -119,7 +120,11 @@ pub struct BillingPorts {
 }
 
 impl BillingService {
-    pub fn new(ports: BillingPorts, payments: PaymentService) -> Self {
+    pub fn new(
+        ports: BillingPorts,
+        payments: PaymentService,
+        taxes: crate::services::taxes::TaxService,
+    ) -> Self {
         Self {
             subscriptions: ports.subscriptions,
             plans: ports.plans,
@@ -132,6 +137,7 @@ impl BillingService {
             units: ports.units,
             payments,
             events: ports.events,
+            taxes,
         }
     }
 
@@ -396,7 +402,7 @@ impl BillingService {
         };
         let mut invoice = None;
         if !r.lines.is_empty() {
-            let issued = self.issue(&sub, next_plan.currency, r.lines, r.period_start, at)?;
+            let issued = self.issue(&sub, &next_plan, r.lines, r.period_start, at)?;
             let (settled, collected) = self.settle_new(&mut after, &issued, auto_pay, at)?;
             outcome = settled.unwrap_or(outcome);
             invoice = Some(collected);
@@ -426,20 +432,20 @@ impl BillingService {
         Ok(invoice)
     }
 
-    /// Inserts and finalizes an invoice of `sub` with its billing key.
+    /// Inserts and finalizes an invoice of `sub` for `plan` (its currency and tax rates) with
+    /// its billing key.
     fn issue(
         &self,
         sub: &Subscription,
-        currency: crate::money::Currency,
+        plan: &Plan,
         lines: Vec<LineItem>,
         period_start: DateTime<Utc>,
         at: DateTime<Utc>,
     ) -> DomainResult<Invoice> {
         // Usage beyond what an amount can hold fails this step (recorded, retried), never
         // issues an invoice whose total the amount filters could not tell apart.
-        crate::invoice::check_amounts(currency, &lines)?;
-        let mut draft =
-            Invoice::draft(&sub.tenant_id, sub.customer_id.clone(), currency, lines, at);
+        crate::invoice::check_amounts(plan.currency, &lines)?;
+        let mut draft = self.taxed_draft(sub, plan, lines, at)?;
         draft.subscription_id = Some(sub.id.clone());
         draft.billing_period_start = Some(period_start);
         draft.due_at = Some(match sub.collection {
@@ -450,6 +456,30 @@ impl BillingService {
         // uncommitted transaction.
         draft.finalize_unnumbered(at);
         self.invoices.insert(&draft)?;
+        Ok(draft)
+    }
+
+    /// A draft invoice of `sub` with `lines` taxed at the rates that apply to them (the
+    /// plan's, else the customer's, else the account's; see `crate::tax`): what a renewal
+    /// issues and the upcoming invoice shows, computed the same way.
+    fn taxed_draft(
+        &self,
+        sub: &Subscription,
+        plan: &Plan,
+        mut lines: Vec<LineItem>,
+        at: DateTime<Utc>,
+    ) -> DomainResult<Invoice> {
+        let customer = self.customer(&sub.tenant_id, &sub.customer_id)?;
+        self.taxes
+            .apply(&customer, &plan.tax_rate_ids, &[], &mut lines)?;
+        let mut draft = Invoice::draft(
+            &sub.tenant_id,
+            sub.customer_id.clone(),
+            plan.currency,
+            lines,
+            at,
+        );
+        draft.subscription_id = Some(sub.id.clone());
         Ok(draft)
     }
 

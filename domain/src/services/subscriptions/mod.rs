@@ -356,7 +356,7 @@ impl SubscriptionService {
         }
         s.cancel(CancelAt::Immediately, now)?;
         if !lines.is_empty() {
-            self.billing.invoice_now(s, plan.currency, lines, now)?;
+            self.billing.invoice_now(s, &plan, lines, now)?;
         }
         Ok(())
     }

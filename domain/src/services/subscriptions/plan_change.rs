@@ -55,7 +55,7 @@ impl SubscriptionService {
                         } else if !p.lines.is_empty() {
                             match p.proration {
                                 Proration::InvoiceNow => {
-                                    self.billing.invoice_now(s, p.plan.currency, p.lines, now)?;
+                                    self.billing.invoice_now(s, &p.plan, p.lines, now)?;
                                 }
                                 Proration::NextRenewal => s.pending_lines.extend(p.lines),
                             }

@@ -1,0 +1,4 @@
+//! Tax rates: the merchant's rates, applied to invoice lines (see `domain::tax`).
+
+pub mod admin;
+pub mod dto;

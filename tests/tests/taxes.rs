@@ -1,0 +1,363 @@
+//! Taxes over HTTP: the merchant's rates, which of them apply to a line (its own, the plan's,
+//! the customer's, the account's), exemption and reverse charge, the per-line and per-rate
+//! computation at the currency's minor unit, and a renewal equal to its preview to the cent.
+
+use serde_json::{json, Value};
+use tests::fixtures::{created, customer, id};
+use tests::{on_both_backends, send, Method, Reply, TestServer};
+
+on_both_backends!(
+    rates_are_created_listed_and_archived,
+    bad_rates_are_refused_and_store_nothing,
+    lines_are_taxed_per_line_and_per_rate,
+    defaults_apply_most_specific_first,
+    rates_that_cannot_be_given_are_named,
+    renewals_are_taxed_as_previewed,
+);
+
+async fn rate(s: &TestServer, name: &str, percentage: &str, inclusive: bool) -> String {
+    id(&created(
+        s,
+        "/v1/tax_rates",
+        json!({"name": name, "percentage": percentage, "inclusive": inclusive}),
+    )
+    .await)
+}
+
+async fn get(s: &TestServer, path: &str) -> Value {
+    let r = send(s.admin(Method::GET, path)).await;
+    assert_eq!(r.status, 200, "GET {path}: {}", r.body);
+    r.body
+}
+
+async fn post(s: &TestServer, path: &str, body: Value) -> Reply {
+    send(s.admin(Method::POST, path).json(&body)).await
+}
+
+async fn invoice(s: &TestServer, customer: &str, lines: Value) -> Reply {
+    post(
+        s,
+        "/v1/invoices",
+        json!({"customer_id": customer, "currency": "EUR", "lines": lines}),
+    )
+    .await
+}
+
+async fn rates_are_created_listed_and_archived(s: TestServer) {
+    let r = post(
+        &s,
+        "/v1/tax_rates",
+        json!({"name": "VAT", "percentage": "19.0000", "inclusive": false, "country": "de",
+               "description": "German VAT"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["percentage"], "19");
+    assert_eq!(r.body["country"], "DE");
+    assert_eq!(r.body["active"], true);
+    let vat = id(&r);
+    assert_eq!(get(&s, &format!("/v1/tax_rates/{vat}")).await, r.body);
+    let other = rate(&s, "GST", "7.6543", true).await;
+    let all = get(&s, "/v1/tax_rates").await;
+    let ids: Vec<&str> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, [other.as_str(), vat.as_str()], "newest first");
+
+    let archived = post(&s, &format!("/v1/tax_rates/{vat}/archive"), json!({})).await;
+    assert_eq!(archived.status, 200, "{}", archived.body);
+    assert_eq!(archived.body["active"], false);
+    let again = post(&s, &format!("/v1/tax_rates/{vat}/archive"), json!({})).await;
+    assert_eq!(
+        again.body["archived_at"], archived.body["archived_at"],
+        "idempotent"
+    );
+    let active = get(&s, "/v1/tax_rates?active=true").await;
+    assert_eq!(active["data"].as_array().unwrap().len(), 1);
+    assert_eq!(active["data"][0]["id"], other.as_str());
+
+    // Another account's rate is not found, nor is a malformed id.
+    let theirs = send(
+        s.request(Method::GET, &format!("/v1/tax_rates/{vat}"))
+            .header("x-api-key", s.other_tenant_key()),
+    )
+    .await;
+    theirs.assert_problem(404, "tax_rate_not_found");
+    send(s.admin(Method::GET, "/v1/tax_rates/txr_nope"))
+        .await
+        .assert_problem(404, "tax_rate_not_found");
+}
+
+async fn bad_rates_are_refused_and_store_nothing(s: TestServer) {
+    for (percentage, why) in [
+        ("-1", "below 0"),
+        ("100.01", "above 100"),
+        ("7.65432", "5 places"),
+        ("abc", "not a number"),
+        ("1e1", "exponent"),
+    ] {
+        let r = post(
+            &s,
+            "/v1/tax_rates",
+            json!({"name": "VAT", "percentage": percentage, "inclusive": false}),
+        )
+        .await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.fields(), ["percentage"], "{why}: {}", r.body);
+    }
+    let r = post(
+        &s,
+        "/v1/tax_rates",
+        json!({"name": " ", "percentage": "5", "inclusive": false, "country": "DEU"}),
+    )
+    .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.fields(), ["name", "country"], "{}", r.body);
+    let all = get(&s, "/v1/tax_rates").await;
+    assert!(all["data"].as_array().unwrap().is_empty(), "{all}");
+}
+
+async fn lines_are_taxed_per_line_and_per_rate(s: TestServer) {
+    let vat = rate(&s, "VAT", "19", false).await;
+    let included = rate(&s, "Included", "7", true).await;
+    let cus = customer(&s, json!({"name": "Taxed"})).await;
+    let r = invoice(
+        &s,
+        &cus,
+        json!([
+            {"description": "A", "quantity": "3", "unit_amount": "3.35", "tax_rate_ids": [vat]},
+            {"description": "B", "quantity": "1", "unit_amount": "10", "tax_rate_ids": [vat, included]},
+            {"description": "C", "quantity": "3", "unit_amount": "0.3335", "tax_rate_ids": []},
+        ]),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let b = &r.body;
+    // Line C: 3 × 0.3335 = 1.0005 → 1.00, untaxed; line A: 10.05 × 19% = 1.9095 → 1.91;
+    // line B: 7% included (10 × 0.07 / 1.07 = 0.654… → 0.65), then 9.35 × 19% = 1.7765 → 1.78.
+    assert_eq!(b["lines"][2]["amount"], "1");
+    assert_eq!(b["lines"][2]["tax_amounts"], json!([]));
+    assert_eq!(b["lines"][0]["tax_amounts"][0]["amount"], "1.91");
+    assert_eq!(b["lines"][1]["tax_rates"][1]["inclusive"], true);
+    assert_eq!(b["lines"][1]["tax_amounts"][1]["amount"], "0.65");
+    assert_eq!(b["lines"][1]["tax_amounts"][0]["amount"], "1.78");
+    assert_eq!(b["subtotal"], "21.05");
+    assert_eq!(
+        b["subtotal_excluding_tax"], "20.40",
+        "less the 0.65 included"
+    );
+    assert_eq!(b["total_tax"], "4.34");
+    assert_eq!(b["total"], "24.74", "subtotal + exclusive tax");
+    let per_rate = b["tax_amounts"].as_array().unwrap();
+    assert_eq!(per_rate.len(), 2);
+    assert_eq!(per_rate[0]["tax_rate_id"], vat.as_str());
+    assert_eq!(per_rate[0]["percentage"], "19");
+    assert_eq!(per_rate[0]["taxable_amount"], "19.40");
+    assert_eq!(per_rate[0]["amount"], "3.69", "1.91 + 1.78");
+    assert_eq!(per_rate[1]["amount"], "0.65");
+
+    // Finalized, the figures hold; archiving the rate later changes nothing on it.
+    let inv = id(&r);
+    let fin = post(&s, &format!("/v1/invoices/{inv}/finalize"), json!({})).await;
+    assert_eq!(fin.status, 200, "{}", fin.body);
+    assert_eq!(fin.body["total"], "24.74");
+    assert_eq!(fin.body["amount_due"], "24.74");
+    post(&s, &format!("/v1/tax_rates/{vat}/archive"), json!({})).await;
+    let after = get(&s, &format!("/v1/invoices/{inv}")).await;
+    assert_eq!(after["tax_amounts"], fin.body["tax_amounts"]);
+    assert_eq!(after["total"], "24.74");
+}
+
+async fn defaults_apply_most_specific_first(s: TestServer) {
+    let account_rate = rate(&s, "Account VAT", "20", false).await;
+    let customer_rate = rate(&s, "Customer VAT", "10", false).await;
+    let r = send(
+        s.admin(Method::PATCH, "/v1/account")
+            .json(&json!({"default_tax_rate_ids": [account_rate]})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["default_tax_rate_ids"], json!([account_rate]));
+    let line = json!([{"description": "Fee", "quantity": "1", "unit_amount": "100"}]);
+
+    let plain = customer(&s, json!({"name": "Plain"})).await;
+    let i = invoice(&s, &plain, line.clone()).await;
+    assert_eq!(
+        i.body["total"], "120.00",
+        "the account's default: {}",
+        i.body
+    );
+
+    let own = customer(&s, json!({"name": "Own", "tax_rate_ids": [customer_rate]})).await;
+    let i = invoice(&s, &own, line.clone()).await;
+    assert_eq!(
+        i.body["total"], "110.00",
+        "the customer's rates first: {}",
+        i.body
+    );
+
+    let exempt = customer(&s, json!({"name": "Charity", "tax_exempt": "exempt"})).await;
+    let i = invoice(&s, &exempt, line.clone()).await;
+    assert_eq!(i.body["total"], "100.00");
+    assert_eq!(i.body["tax_amounts"], json!([]));
+
+    // Reverse charge: no tax, whatever the line asks for.
+    let eu = customer(
+        &s,
+        json!({"name": "EU business", "tax_exempt": "reverse_charge"}),
+    )
+    .await;
+    let asks = json!([{"description": "Fee", "quantity": "1", "unit_amount": "100",
+                        "tax_rate_ids": [customer_rate]}]);
+    let i = invoice(&s, &eu, asks).await;
+    assert_eq!(i.body["total"], "100.00", "{}", i.body);
+
+    // A customer's settings change by PATCH; the portal cannot change them.
+    let r = send(
+        s.admin(Method::PATCH, &format!("/v1/customers/{plain}"))
+            .json(&json!({"tax_exempt": "exempt"})),
+    )
+    .await;
+    assert_eq!(r.body["tax_exempt"], "exempt", "{}", r.body);
+    let i = invoice(&s, &plain, line).await;
+    assert_eq!(i.body["total"], "100.00");
+}
+
+async fn rates_that_cannot_be_given_are_named(s: TestServer) {
+    let vat = rate(&s, "VAT", "19", false).await;
+    let old = rate(&s, "Old", "16", false).await;
+    post(&s, &format!("/v1/tax_rates/{old}/archive"), json!({})).await;
+    let theirs = send(
+        s.request(Method::POST, "/v1/tax_rates")
+            .header("x-api-key", s.other_tenant_key())
+            .json(&json!({"name": "Theirs", "percentage": "5", "inclusive": false})),
+    )
+    .await;
+    assert_eq!(theirs.status, 201, "{}", theirs.body);
+    let theirs = id(&theirs);
+    let cus = customer(&s, json!({"name": "Careful"})).await;
+    let before = get(&s, &format!("/v1/invoices?customer_id={cus}")).await;
+
+    // Archived, another account's, given twice; and a malformed id.
+    let r = invoice(
+        &s,
+        &cus,
+        json!([{"description": "A", "quantity": "1", "unit_amount": "1",
+                "tax_rate_ids": [old, theirs, vat, vat]}]),
+    )
+    .await;
+    r.assert_problem(422, "validation_failed");
+    let fields = r.fields();
+    for field in [
+        "lines[0].tax_rate_ids[0]",
+        "lines[0].tax_rate_ids[1]",
+        "lines[0].tax_rate_ids[3]",
+    ] {
+        assert!(fields.iter().any(|f| f == field), "{field}: {}", r.body);
+    }
+    let r = invoice(
+        &s,
+        &cus,
+        json!([{"description": "A", "quantity": "1", "unit_amount": "1",
+                "tax_rate_ids": ["txr_malformed"]}]),
+    )
+    .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.fields(), ["lines[0].tax_rate_ids[0]"]);
+    let after = get(&s, &format!("/v1/invoices?customer_id={cus}")).await;
+    assert_eq!(before, after, "nothing stored");
+
+    for (path, body, field) in [
+        (
+            "/v1/customers",
+            json!({"name": "X", "tax_rate_ids": [old]}),
+            "tax_rate_ids[0]",
+        ),
+        (
+            "/v1/plans",
+            json!({"code": "p", "name": "P", "currency": "EUR", "interval": "month",
+                   "amount": "1.00", "tax_rate_ids": [theirs]}),
+            "tax_rate_ids[0]",
+        ),
+        (
+            "/v1/customers",
+            json!({"name": "Y", "tax_exempt": "sometimes"}),
+            "tax_exempt",
+        ),
+    ] {
+        let r = post(&s, path, body).await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.fields(), [field], "{path}: {}", r.body);
+    }
+    let r = send(
+        s.admin(Method::PATCH, "/v1/account")
+            .json(&json!({"default_tax_rate_ids": [old]})),
+    )
+    .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.fields(), ["default_tax_rate_ids[0]"]);
+    assert_eq!(
+        get(&s, "/v1/account").await["default_tax_rate_ids"],
+        json!([])
+    );
+}
+
+async fn renewals_are_taxed_as_previewed(s: TestServer) {
+    let vat = rate(&s, "VAT", "19", false).await;
+    let plan = post(
+        &s,
+        "/v1/plans",
+        json!({"code": "taxed", "name": "Taxed", "currency": "EUR", "interval": "month",
+               "amount": "9.99", "tax_rate_ids": [vat]}),
+    )
+    .await;
+    assert_eq!(plan.status, 201, "{}", plan.body);
+    assert_eq!(plan.body["tax_rate_ids"], json!([vat]));
+    let clock = id(&created(
+        &s,
+        "/v1/test_clocks",
+        json!({"frozen_time": "2027-03-01T00:00:00Z"}),
+    )
+    .await);
+    let cus = customer(&s, json!({"name": "Subscriber", "test_clock": clock})).await;
+    let sub = post(
+        &s,
+        "/v1/subscriptions",
+        json!({"customer_id": cus, "plan": "taxed"}),
+    )
+    .await;
+    assert_eq!(sub.status, 201, "{}", sub.body);
+    let sub = id(&sub);
+    let upcoming = get(&s, &format!("/v1/subscriptions/{sub}/upcoming_invoice")).await;
+    // 9.99 × 19% = 1.8981 → 1.90.
+    assert_eq!(upcoming["total_tax"], "1.90", "{upcoming}");
+    assert_eq!(upcoming["total"], "11.89");
+
+    let advanced = post(
+        &s,
+        &format!("/v1/test_clocks/{clock}/advance"),
+        json!({"to": "2027-04-01T00:00:00Z"}),
+    )
+    .await;
+    assert_eq!(advanced.status, 200, "{}", advanced.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while get(&s, &format!("/v1/test_clocks/{clock}")).await["status"] != "ready" {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let list = get(&s, &format!("/v1/invoices?customer_id={cus}&limit=100")).await;
+    let renewal = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["billing_period_start"] == "2027-04-01T00:00:00Z")
+        .unwrap_or_else(|| panic!("no renewal: {list}"))
+        .clone();
+    for field in ["subtotal", "total_tax", "total", "tax_amounts"] {
+        assert_eq!(renewal[field], upcoming[field], "{field}: {renewal}");
+    }
+    assert_eq!(renewal["lines"], upcoming["lines"]);
+}
