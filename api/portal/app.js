@@ -658,6 +658,9 @@
           td(money(l.amount, inv.currency), "num"))), "Invoice lines"),
       h("div", { class: "cards" },
         card("Subtotal", money(inv.subtotal, inv.currency)),
+        (inv.tax_amounts || []).map((t) =>
+          card(`${t.name} ${t.percentage}%${t.inclusive ? " (included)" : ""}`,
+            h("span", { "data-test": "tax-amount", text: money(t.amount, inv.currency) }))),
         card("Paid", money(inv.amount_paid, inv.currency))));
   }
 
@@ -746,6 +749,8 @@
           td([l.description, l.period_start ? h("div", { class: "muted", text: `${date(l.period_start)} – ${date(l.period_end)}` }) : null]),
           td(number(l.quantity), "num hide-narrow"),
           td(money(l.amount, u.currency), "num"))), "Next invoice"),
+      (u.tax_amounts || []).map((t) => h("p", { class: "muted", "data-test": "upcoming-tax",
+        text: `${t.name} ${t.percentage}%${t.inclusive ? " (included)" : ""}: ${money(t.amount, u.currency)}` })),
       h("p", { class: "total" }, "Estimated total ", h("strong", { "data-test": "upcoming-total", text: money(u.total, u.currency) })),
       h("p", { class: "muted", text: "Usage until the end of the period is added as it comes in." }));
   }

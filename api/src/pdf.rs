@@ -4,12 +4,12 @@
 //! script, wrapped to its column.
 //!
 //! Amounts: every amount is printed at the currency's minor unit, digits grouped in thousands
-//! (`1,234.50 EUR`): line amounts, subtotal, total, paid and due. The invoice keeps the exact
-//! values (the rule of `domain::invoice`: the total is the exact subtotal rounded once), so when
-//! the rounded line amounts do not add up to the rounded subtotal a "Rounding" row shows the
-//! difference and the column adds up as printed. Unit prices keep the decimals they were set
-//! with (a price of 0.005 per call is not 0.01), at least the minor unit's; quantities are
-//! printed without trailing zeros. Drafts carry a DRAFT watermark.
+//! (`1,234.50 EUR`): line amounts, subtotal, each rate's tax (its name, percentage and whether
+//! prices include it), total, paid and due. Line amounts are at the minor unit (the rule of
+//! `domain::invoice`), so the column adds up as printed; invoices issued before that rule kept
+//! exact line amounts, and for them a "Rounding" row shows the difference. Unit prices keep the
+//! decimals they were set with (a price of 0.005 per call is not 0.01), at least the minor
+//! unit's; quantities are printed without trailing zeros. Drafts carry a DRAFT watermark.
 
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
@@ -28,6 +28,8 @@ const RIGHT: f32 = WIDTH - 50.0;
 const REGULAR: Name<'static> = Name(b"F1");
 const BOLD: Name<'static> = Name(b"F2");
 const LINE_HEIGHT: f32 = 16.0;
+/// Where the totals' labels start (their amounts end at `RIGHT`).
+const TOTALS_LABEL: f32 = 300.0;
 
 /// Helvetica advance widths (per 1000 em) of the characters amounts and dates use; others are
 /// approximated, which only matters for right-aligned text.
@@ -347,18 +349,37 @@ pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer
         .sum();
     let subtotal = currency.round(&invoice.subtotal);
     let rounding = &subtotal - &printed_lines;
-    let mut totals = Vec::new();
+    // (label, amount, font, whether the label is the merchant's text: a tax rate's name).
+    let mut totals: Vec<(String, String, Name<'static>, bool)> = Vec::new();
+    let row = |label: &str, value: &BigDecimal, font| (label.to_owned(), money(value), font, false);
     if !bigdecimal::Zero::is_zero(&rounding) {
-        totals.push(("Rounding", money(&rounding), REGULAR));
+        totals.push(row("Rounding", &rounding, REGULAR));
+    }
+    totals.push(row("Subtotal", &subtotal, REGULAR));
+    // One row per rate: its name, percentage and whether the prices include it.
+    for t in invoice.tax_amounts() {
+        let included = if t.rate.inclusive { ", included" } else { "" };
+        let label = format!(
+            "{} {}%{included}",
+            t.rate.name,
+            canonical(&t.rate.percentage)
+        );
+        totals.push((label, money(&t.amount), REGULAR, true));
     }
     totals.extend([
-        ("Subtotal", money(&subtotal), REGULAR),
-        ("Total", money(&invoice.total), BOLD),
-        ("Paid", money(&invoice.amount_paid), REGULAR),
-        ("Amount due", money(&invoice.amount_due()), BOLD),
+        row("Total", &invoice.total, BOLD),
+        row("Paid", &invoice.amount_paid, REGULAR),
+        row("Amount due", &invoice.amount_due(), BOLD),
     ]);
-    for (label, value, font) in totals {
-        p.text(font, 11.0, 360.0, y, label);
+    for (label, value, font, merchants) in totals {
+        // Labels start left of the amounts' column, wide enough for a rate's name.
+        if merchants {
+            let label = pdf_text::wrap(&label, 11.0, RIGHT - TOTALS_LABEL - 110.0);
+            let first = label.first().map_or("", String::as_str);
+            p.people(&mut g, 11.0, TOTALS_LABEL, y, first);
+        } else {
+            p.text(font, 11.0, TOTALS_LABEL, y, &label);
+        }
         p.right(font, 11.0, RIGHT, y, &value);
         y -= LINE_HEIGHT;
     }

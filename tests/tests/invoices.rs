@@ -71,7 +71,7 @@ async fn invoice_lifecycle(s: TestServer) {
     assert_eq!(d.body["currency"], "USD");
     assert_eq!(d.body["number"], Value::Null);
     assert_eq!(d.body["lines"][0]["amount"], "2.4");
-    assert_eq!(d.body["subtotal"], "7.4");
+    assert_eq!(d.body["subtotal"], "7.40");
     assert_eq!(d.body["total"], "7.40");
     assert_eq!(d.body["amount_due"], "0.00", "a draft is not owed");
     let i = id(&d);
@@ -83,7 +83,10 @@ async fn invoice_lifecycle(s: TestServer) {
     )
     .await;
     assert_eq!(edited.status, 200, "{}", edited.body);
-    assert_eq!(edited.body["subtotal"], "3.345");
+    assert_eq!(
+        edited.body["subtotal"], "3.35",
+        "the line is charged at the minor unit"
+    );
     assert_eq!(edited.body["total"], "3.35");
     assert_eq!(edited.body["memo"], Value::Null);
     let bad = send(
@@ -238,24 +241,38 @@ async fn concurrent_finalizations_get_consecutive_numbers(s: TestServer) {
 
 async fn totals_round_per_currency(s: TestServer) {
     let c = customer(&s, "round").await;
-    for (currency, q, u, subtotal, total) in [
-        ("USD", "1", "0.005", "0.005", "0.01"),
-        ("USD", "1", "0.004999", "0.004999", "0.00"),
-        ("JPY", "3", "0.5", "1.5", "2"),
-        ("KWD", "1", "1.2345", "1.2345", "1.235"),
+    // Each line is charged at the minor unit, half away from zero; its unit price keeps its
+    // places.
+    for (currency, q, u, amount, total) in [
+        ("USD", "1", "0.005", "0.01", "0.01"),
+        ("USD", "1", "0.004999", "0", "0.00"),
+        ("JPY", "3", "0.5", "2", "2"),
+        ("KWD", "1", "1.2345", "1.235", "1.235"),
         ("KWD", "2", "0.0005", "0.001", "0.001"),
     ] {
         let d = draft(&s, &c, currency, vec![line(q, u)], json!({})).await;
         let f = finalize(&s, &id(&d)).await;
         assert_eq!(
             (
+                f.body["lines"][0]["amount"].as_str().unwrap(),
                 f.body["subtotal"].as_str().unwrap(),
                 f.body["total"].as_str().unwrap()
             ),
-            (subtotal, total),
+            (amount, total, total),
             "{currency} {q}×{u}"
         );
+        assert_eq!(f.body["lines"][0]["unit_amount"], u);
     }
+    // Lines round one by one: three lines of 0.333 are 0.99, not 1.00.
+    let d = draft(
+        &s,
+        &c,
+        "EUR",
+        vec![line("1", "0.333"), line("1", "0.333"), line("1", "0.333")],
+        json!({}),
+    )
+    .await;
+    assert_eq!(d.body["total"], "0.99", "{}", d.body);
 }
 
 /// Quantities, unit amounts and totals are bounded (18 digits before the point; a total below
@@ -569,7 +586,8 @@ async fn pdfs_are_real_documents(s: TestServer) {
         );
     }
     assert!(!text.contains("Rounding"), "the lines add up: {text}");
-    // Lines that round apart from their sum get a Rounding row; big amounts are grouped.
+    // Each line is charged at the minor unit, so the column adds up as printed (no Rounding
+    // row); unit prices keep their places; big amounts are grouped.
     let d = draft(
         &s,
         &cid,
@@ -589,16 +607,10 @@ async fn pdfs_are_real_documents(s: TestServer) {
     )
     .await;
     let (_, text) = pdf_text(&bytes);
-    for expected in [
-        "Rounding",
-        "0.01 EUR",
-        "1,234,567.00",
-        "1,234,568.00 EUR",
-        "0.333",
-        "0.33",
-    ] {
+    for expected in ["1,234,567.00", "1,234,567.99 EUR", "0.333", "0.33"] {
         assert!(text.contains(expected), "{expected:?} missing:\n{text}");
     }
+    assert!(!text.contains("Rounding"), "{text}");
     assert!(!text.contains("0.999"), "{text}");
 
     // The customer gets the same document from the portal; drafts and other customers' are 404.

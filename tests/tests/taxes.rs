@@ -165,6 +165,23 @@ async fn lines_are_taxed_per_line_and_per_rate(s: TestServer) {
     assert_eq!(fin.status, 200, "{}", fin.body);
     assert_eq!(fin.body["total"], "24.74");
     assert_eq!(fin.body["amount_due"], "24.74");
+    // The PDF prints each rate's tax.
+    let pdf = s
+        .admin(Method::GET, &format!("/v1/invoices/{inv}/pdf"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(pdf.status(), 200);
+    let (_, text) = tests::fixtures::pdf_text(&pdf.bytes().await.unwrap());
+    for expected in [
+        "VAT 19%",
+        "3.69 EUR",
+        "Included 7%, included",
+        "0.65 EUR",
+        "24.74 EUR",
+    ] {
+        assert!(text.contains(expected), "{expected:?} missing:\n{text}");
+    }
     post(&s, &format!("/v1/tax_rates/{vat}/archive"), json!({})).await;
     let after = get(&s, &format!("/v1/invoices/{inv}")).await;
     assert_eq!(after["tax_amounts"], fin.body["tax_amounts"]);

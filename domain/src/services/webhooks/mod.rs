@@ -85,6 +85,8 @@ impl Events {
                 "status": i.status.as_str(),
                 "payment_status": i.payment_status.as_str(),
                 "currency": i.currency.code(),
+                "subtotal": i.currency.display(&i.subtotal),
+                "total_tax": i.currency.display(&i.total_tax()),
                 "total": i.currency.display(&i.total),
                 "amount_paid": i.currency.display(&i.amount_paid),
                 "amount_due": i.currency.display(&i.amount_due()),

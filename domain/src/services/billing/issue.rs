@@ -1,0 +1,87 @@
+//! Issuing what billing charges: the taxed draft (shared with the upcoming invoice), the
+//! finalized invoice with its billing key, and the invoice numbers taken last.
+
+use super::*;
+
+impl BillingService {
+    /// Inserts and finalizes an invoice of `sub` for `plan` (its currency and tax rates) with
+    /// its billing key.
+    pub(super) fn issue(
+        &self,
+        sub: &Subscription,
+        plan: &Plan,
+        lines: Vec<LineItem>,
+        period_start: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> DomainResult<Invoice> {
+        // Usage beyond what an amount can hold fails this step (recorded, retried), never
+        // issues an invoice whose total the amount filters could not tell apart.
+        crate::invoice::check_amounts(plan.currency, &lines)?;
+        let mut draft = self.taxed_draft(sub, plan, lines, at)?;
+        draft.subscription_id = Some(sub.id.clone());
+        draft.billing_period_start = Some(period_start);
+        draft.due_at = Some(match sub.collection {
+            Collection::Wallet => at,
+            Collection::SendInvoice => at + Duration::days(PAYMENT_TERMS_DAYS),
+        });
+        // Numbered last (see `number`): until then the finalized invoice exists only in this
+        // uncommitted transaction.
+        draft.finalize_unnumbered(at);
+        self.invoices.insert(&draft)?;
+        Ok(draft)
+    }
+
+    /// A draft invoice of `sub` with `lines` taxed at the rates that apply to them (the
+    /// plan's, else the customer's, else the account's; see `crate::tax`): what a renewal
+    /// issues and the upcoming invoice shows, computed the same way.
+    pub(super) fn taxed_draft(
+        &self,
+        sub: &Subscription,
+        plan: &Plan,
+        mut lines: Vec<LineItem>,
+        at: DateTime<Utc>,
+    ) -> DomainResult<Invoice> {
+        let customer = self.customer(&sub.tenant_id, &sub.customer_id)?;
+        self.taxes
+            .apply(&customer, &plan.tax_rate_ids, &[], &mut lines)?;
+        let mut draft = Invoice::draft(
+            &sub.tenant_id,
+            sub.customer_id.clone(),
+            plan.currency,
+            lines,
+            at,
+        );
+        draft.subscription_id = Some(sub.id.clone());
+        Ok(draft)
+    }
+
+    /// Gives invoices from `issue` their numbers (by account and issue month, in the order
+    /// given within each): the last write before the commit, so the account's number counter is
+    /// held locked as briefly as possible and workers run in parallel up to here. Counters are
+    /// taken in (account, month) order, the same on every worker, so two cannot deadlock.
+    pub(super) fn number(&self, invoices: &mut [Invoice]) -> DomainResult<()> {
+        let key = |i: &Invoice| {
+            (
+                i.tenant_id.clone(),
+                number_period(i.issued_at.unwrap_or(i.created_at)),
+            )
+        };
+        invoices.sort_by_key(key);
+        for group in invoices.chunk_by_mut(|a, b| key(a) == key(b)) {
+            let (tenant_id, period) = key(&group[0]);
+            let ids: Vec<_> = group.iter().map(|i| i.id.clone()).collect();
+            let numbers = self
+                .invoices
+                .assign_numbers(&tenant_id, &ids, &period, &|n| format_number(&period, n))?;
+            for (invoice, number) in group.iter_mut().zip(numbers) {
+                invoice.number = Some(number);
+                // Reported once numbered (what a merchant's books key on), as collected.
+                self.events.invoice(EventType::InvoiceFinalized, invoice)?;
+                if invoice.amount_due().is_zero() {
+                    self.events.invoice(EventType::InvoicePaid, invoice)?;
+                }
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,136 @@
+//! Property: for random invoices (lines of random quantities and unit prices, in currencies of
+//! 0, 2 and 3 decimals) and random rates (inclusive and exclusive mixed, on one line and across
+//! lines), the figures add up as `domain::tax` states: every line amount and line tax is at the
+//! minor unit; total = subtotal + exclusive tax; each rate's tax is the sum of its line taxes;
+//! total tax is the sum of the rates'; the subtotal excluding tax is the subtotal less inclusive
+//! tax; and each line tax is within half a minor unit of its exact value.
+
+#![allow(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
+
+use bigdecimal::{BigDecimal, Zero};
+use chrono::Utc;
+use domain::id::{CustomerId, TaxRateId, TenantId};
+use domain::invoice::{price_lines, Invoice, NewLine};
+use domain::money::Currency;
+use domain::tax::AppliedRate;
+use proptest::prelude::*;
+
+fn rates_strategy() -> impl Strategy<Value = Vec<AppliedRate>> {
+    // Percentages of up to 4 places, 0 to 100.
+    prop::collection::vec((0u32..=1_000_000, any::<bool>()), 1..5).prop_map(|rs| {
+        rs.into_iter()
+            .map(|(p, inclusive)| AppliedRate {
+                tax_rate_id: TaxRateId::new(),
+                name: "Rate".into(),
+                percentage: BigDecimal::new(p.into(), 4),
+                inclusive,
+            })
+            .collect()
+    })
+}
+
+type Line = (u32, u64, Vec<usize>);
+
+fn lines_strategy() -> impl Strategy<Value = Vec<Line>> {
+    // (quantity in thousandths, unit price in millionths, which rates apply)
+    prop::collection::vec(
+        (
+            1u32..5_000_000,
+            0u64..50_000_000_000,
+            prop::collection::vec(0usize..4, 0..3),
+        ),
+        1..12,
+    )
+}
+
+fn is_minor(c: Currency, v: &BigDecimal) -> bool {
+    c.round(v) == *v
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(300))]
+
+    #[test]
+    fn taxes_add_up(
+        rates in rates_strategy(),
+        lines in lines_strategy(),
+        code in prop::sample::select(vec!["EUR", "JPY", "KWD"]),
+    ) {
+        let c = Currency::parse(code).unwrap();
+        let new: Vec<NewLine> = lines
+            .iter()
+            .map(|(q, u, _)| NewLine {
+                description: "x".into(),
+                quantity: BigDecimal::new((*q).into(), 3),
+                unit_amount: BigDecimal::new((*u).into(), 6),
+                feature: None,
+                period_start: None,
+                period_end: None,
+                tax_rate_ids: None,
+            })
+            .collect();
+        let mut priced = price_lines(new).unwrap();
+        for (line, (_, _, which)) in priced.iter_mut().zip(&lines) {
+            let mut picked: Vec<usize> = which.iter().map(|i| i % rates.len()).collect();
+            picked.sort_unstable();
+            picked.dedup();
+            line.tax_rates = picked.into_iter().map(|i| rates[i].clone()).collect();
+        }
+        let inv = Invoice::draft(&TenantId::from("ten_t"), CustomerId::new(), c, priced, Utc::now());
+
+        let mut exclusive = BigDecimal::zero();
+        let mut inclusive = BigDecimal::zero();
+        let hundred = BigDecimal::from(100);
+        for l in &inv.lines {
+            prop_assert!(is_minor(c, &l.amount));
+            prop_assert_eq!(l.taxes.len(), l.tax_rates.len());
+            let inclusive_sum: BigDecimal =
+                l.tax_rates.iter().filter(|r| r.inclusive).map(|r| &r.percentage / &hundred).sum();
+            let included: BigDecimal = l
+                .tax_rates
+                .iter()
+                .zip(&l.taxes)
+                .filter(|(r, _)| r.inclusive)
+                .map(|(_, t)| t.amount.clone())
+                .sum();
+            let net = &l.amount - &included;
+            for (r, t) in l.tax_rates.iter().zip(&l.taxes) {
+                prop_assert!(is_minor(c, &t.amount));
+                prop_assert_eq!(&t.tax_rate_id, &r.tax_rate_id);
+                let exact = if r.inclusive {
+                    &l.amount * (&r.percentage / &hundred) / (BigDecimal::from(1) + &inclusive_sum)
+                } else {
+                    &net * &r.percentage / &hundred
+                };
+                let half = BigDecimal::new(5.into(), i64::from(c.minor_units()) + 1);
+                prop_assert!((&t.amount - &exact).abs() <= half, "{} vs {}", t.amount, exact);
+                if r.inclusive {
+                    inclusive += &t.amount;
+                } else {
+                    exclusive += &t.amount;
+                }
+            }
+        }
+        let subtotal: BigDecimal = inv.lines.iter().map(|l| l.amount.clone()).sum();
+        prop_assert_eq!(&inv.subtotal, &subtotal);
+        prop_assert_eq!(&inv.total, &(&subtotal + &exclusive));
+        prop_assert_eq!(inv.total_tax(), &exclusive + &inclusive);
+        prop_assert_eq!(inv.subtotal_excluding_tax(), &subtotal - &inclusive);
+        let groups = inv.tax_amounts();
+        let grouped: BigDecimal = groups.iter().map(|g| g.amount.clone()).sum();
+        prop_assert_eq!(grouped, inv.total_tax());
+        for g in &groups {
+            let of_rate: BigDecimal = inv
+                .lines
+                .iter()
+                .flat_map(|l| &l.taxes)
+                .filter(|t| t.tax_rate_id == g.rate.tax_rate_id)
+                .map(|t| t.amount.clone())
+                .sum();
+            prop_assert_eq!(&g.amount, &of_rate);
+        }
+    }
+}
