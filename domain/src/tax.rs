@@ -34,19 +34,15 @@ use crate::{DomainError, DomainResult, FieldError};
 
 crate::text_enum! {
     /// Whether a customer pays tax.
+    #[derive(Default)]
     pub enum TaxExempt {
         /// The rates that apply are charged.
+        #[default]
         None,
         /// No tax (a tax-exempt organisation, an export…).
         Exempt,
         /// No tax: the buyer accounts for it (EU B2B reverse charge); the invoice says so.
         ReverseCharge,
-    }
-}
-
-impl Default for TaxExempt {
-    fn default() -> Self {
-        Self::None
     }
 }
 
@@ -144,7 +140,7 @@ impl TaxRate {
 fn parse_percentage(text: &str) -> Result<BigDecimal, &'static str> {
     let p = crate::money::parse_amount(text)
         .map_err(|_| "must be a decimal string such as \"19\" or \"7.5\"")?;
-    if p < BigDecimal::zero() || p > BigDecimal::from(100) {
+    if p < BigDecimal::zero() || p > 100 {
         return Err("must be from 0 to 100");
     }
     if p.with_scale(4) != p {
