@@ -218,7 +218,11 @@ pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer
     // The merchant's address and support contact, as the account sets them.
     let s = &merchant.settings;
     let contact = s.legal_address.iter().flat_map(|a| a.lines()).take(4);
-    for line in contact.chain(s.support_email.as_deref()) {
+    let seller_ids: Vec<String> = s.tax_ids.iter().map(tax_id_line).collect();
+    for line in contact
+        .chain(s.support_email.as_deref())
+        .chain(seller_ids.iter().map(String::as_str))
+    {
         for part in pdf_text::wrap(line, 9.0, RIGHT - LEFT).iter().take(1) {
             p.people(&mut g, 9.0, LEFT, y, part);
             y -= 11.0;
@@ -251,6 +255,7 @@ pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer
         bill_to.extend(a.country.clone());
     }
     bill_to.extend(billing.tax_id.as_ref().map(|t| format!("Tax ID: {t}")));
+    bill_to.extend(billing.tax_ids.iter().map(tax_id_line));
     for line in bill_to
         .iter()
         .flat_map(|l| pdf_text::wrap(l, 10.0, BILL_TO_WIDTH).into_iter().take(3))
@@ -383,6 +388,17 @@ pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer
         p.right(font, 11.0, RIGHT, y, &value);
         y -= LINE_HEIGHT;
     }
+    if invoice.reverse_charge {
+        // What EU invoicing rules (Directive 2006/112/EC, Article 226(11a)) ask the invoice to
+        // say, with both parties' VAT numbers (above) so the buyer can account for the tax.
+        y -= 6.0;
+        let note = "Reverse charge: VAT to be accounted for by the recipient \
+                    (Article 196, Council Directive 2006/112/EC).";
+        for line in pdf_text::wrap(note, 9.0, RIGHT - LEFT).iter().take(2) {
+            p.text(REGULAR, 9.0, LEFT, y, line);
+            y -= 11.0;
+        }
+    }
     if let Some(memo) = &invoice.memo {
         y -= 10.0;
         p.text(BOLD, 10.0, LEFT, y, "Memo");
@@ -495,4 +511,17 @@ mod tests {
         assert_eq!(unit_text(eur, &d("25.8325")), "25.8325");
         assert_eq!(unit_text(eur, &d("1200")), "1,200.00");
     }
+}
+
+/// A tax id as printed: its scheme's usual name and the number.
+fn tax_id_line(t: &domain::tax_id::TaxId) -> String {
+    let name = match t.kind.as_str() {
+        "eu_vat" | "gb_vat" | "ch_vat" | "no_vat" => "VAT",
+        "au_abn" => "ABN",
+        "in_gst" => "GSTIN",
+        "ca_bn" => "BN",
+        "us_ein" => "EIN",
+        other => other,
+    };
+    format!("{name}: {}", t.value)
 }

@@ -69,6 +69,7 @@ text_enums! {
     SubscriptionStatus => domain::subscription::SubscriptionStatus,
     TxType => domain::wallet::TxType,
     TaxExempt => domain::tax::TaxExempt,
+    TaxIdType => domain::tax_id::TaxIdType,
     Visibility => domain::plan::Visibility,
     WalletStatus => domain::wallet::WalletStatus,
 }

@@ -59,6 +59,9 @@ pub struct AccountSettings {
     /// `crate::tax`).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub default_tax_rate_ids: Vec<crate::id::TaxRateId>,
+    /// The merchant's tax ids, printed on every invoice as the seller's.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub tax_ids: Vec<crate::tax_id::TaxId>,
 }
 
 impl AccountSettings {
@@ -90,6 +93,8 @@ pub struct AccountPatch {
     /// Replaces the account's default tax rates (checked by the service: active rates of the
     /// account).
     pub default_tax_rate_ids: Option<Vec<crate::id::TaxRateId>>,
+    /// Replaces the merchant's tax ids (each checked by its scheme).
+    pub tax_ids: Option<Vec<crate::tax_id::TaxId>>,
 }
 
 impl Account {
@@ -110,6 +115,10 @@ impl Account {
         if let Some(v) = patch.default_tax_rate_ids {
             s.default_tax_rate_ids = v;
         }
+        let mut tax_id_errors = Vec::new();
+        if let Some(v) = patch.tax_ids {
+            s.tax_ids = crate::tax_id::check("tax_ids", v, &mut tax_id_errors);
+        }
         for (field, value) in [
             (&mut s.legal_address, patch.legal_address),
             (&mut s.support_email, patch.support_email),
@@ -129,7 +138,8 @@ impl Account {
                 *field = v;
             }
         }
-        let errors = next.problems();
+        let mut errors = next.problems();
+        errors.extend(tax_id_errors);
         if !errors.is_empty() {
             return Err(DomainError::Validation(errors));
         }

@@ -34,7 +34,11 @@ pub type Metadata = BTreeMap<String, String>;
 #[serde(default)]
 pub struct BillingDetails {
     pub legal_name: Option<String>,
+    /// Free text, as the customer wrote it (printed as is); `tax_ids` are checked.
     pub tax_id: Option<String>,
+    /// The buyer's tax ids, each checked by its scheme (see `crate::tax_id`); printed on
+    /// invoices and in the reverse-charge note.
+    pub tax_ids: Vec<crate::tax_id::TaxId>,
     pub email: Option<String>,
     pub address: Option<Address>,
 }
@@ -379,6 +383,7 @@ fn check_billing(mut b: BillingDetails, errs: &mut Vec<FieldError>) -> BillingDe
         }
     }
     check_email_field("billing.email", b.email.as_deref(), errs);
+    b.tax_ids = crate::tax_id::check("billing.tax_ids", std::mem::take(&mut b.tax_ids), errs);
     b.address = b.address.map(normalise_address);
     check_address("billing.address", b.address.as_ref(), errs);
     b

@@ -178,6 +178,9 @@ pub struct Invoice {
     /// invoice per pair, enforced by a unique index).
     pub subscription_id: Option<crate::id::SubscriptionId>,
     pub billing_period_start: Option<DateTime<Utc>>,
+    /// Made for a reverse-charge customer: no tax, and the invoice says the buyer accounts
+    /// for it (kept as issued).
+    pub reverse_charge: bool,
 }
 
 impl Invoice {
@@ -209,6 +212,7 @@ impl Invoice {
             updated_at: now,
             subscription_id: None,
             billing_period_start: None,
+            reverse_charge: false,
         };
         invoice.reprice();
         invoice

@@ -105,6 +105,7 @@ pub mod scope;
 pub mod services;
 pub mod subscription;
 pub mod tax;
+pub mod tax_id;
 pub mod test_clock;
 pub mod usage;
 pub mod wallet;

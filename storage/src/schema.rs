@@ -198,6 +198,7 @@ diesel::table! {
         updated_at -> UtcTimestamp,
         subscription_id -> Nullable<Text>,
         billing_period_start -> Nullable<UtcTimestamp>,
+        reverse_charge -> Bool,
     }
 }
 

@@ -13,6 +13,8 @@ on_both_backends!(
     defaults_apply_most_specific_first,
     rates_that_cannot_be_given_are_named,
     renewals_are_taxed_as_previewed,
+    tax_ids_are_checked_by_their_scheme,
+    reverse_charge_invoices_say_so,
 );
 
 async fn rate(s: &TestServer, name: &str, percentage: &str, inclusive: bool) -> String {
@@ -377,4 +379,133 @@ async fn renewals_are_taxed_as_previewed(s: TestServer) {
         assert_eq!(renewal[field], upcoming[field], "{field}: {renewal}");
     }
     assert_eq!(renewal["lines"], upcoming["lines"]);
+}
+
+async fn tax_ids_are_checked_by_their_scheme(s: TestServer) {
+    let r = post(
+        &s,
+        "/v1/customers",
+        json!({"name": "GmbH", "billing": {"tax_ids": [
+            {"type": "eu_vat", "value": "de 136.695.976"},
+            {"type": "au_abn", "value": "51 824 753 556"}]}}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(
+        r.body["billing"]["tax_ids"],
+        json!([{"type": "eu_vat", "value": "DE136695976"}, {"type": "au_abn", "value": "51824753556"}])
+    );
+    let cus = id(&r);
+    for (ids, field) in [
+        (
+            json!([{"type": "eu_vat", "value": "DE123456789"}]),
+            "billing.tax_ids[0].value",
+        ),
+        (
+            json!([{"type": "au_abn", "value": "51824753557"}]),
+            "billing.tax_ids[0].value",
+        ),
+        (
+            json!([{"type": "vat", "value": "DE136695976"}]),
+            "billing.tax_ids[0].type",
+        ),
+    ] {
+        let r = send(
+            s.admin(Method::PATCH, &format!("/v1/customers/{cus}"))
+                .json(&json!({"billing": {"tax_ids": ids}})),
+        )
+        .await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.fields(), [field], "{}", r.body);
+    }
+    let kept = get(&s, &format!("/v1/customers/{cus}")).await;
+    assert_eq!(
+        kept["billing"]["tax_ids"][0]["value"], "DE136695976",
+        "nothing changed"
+    );
+
+    // The merchant's own, on the account.
+    let r = send(
+        s.admin(Method::PATCH, "/v1/account")
+            .json(&json!({"tax_ids": [{"type": "gb_vat", "value": "GB 434 0314 94"}]})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        r.body["tax_ids"],
+        json!([{"type": "gb_vat", "value": "GB434031494"}])
+    );
+    let r = send(
+        s.admin(Method::PATCH, "/v1/account")
+            .json(&json!({"tax_ids": [{"type": "gb_vat", "value": "GB654321098"}]})),
+    )
+    .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.fields(), ["tax_ids[0].value"]);
+
+    // A customer whose session allows billing details edits their own tax ids.
+    let t = send(s.admin(Method::POST, "/v1/portal_sessions").json(&json!({
+        "customer_id": cus,
+        "permissions": {"profile_update": {"allowed_fields": ["billing"]}}})))
+    .await;
+    assert_eq!(t.status, 201, "{}", t.body);
+    let token = t.body["token"].as_str().unwrap().to_owned();
+    let r = send(s.portal(Method::PATCH, "/v1/portal/customer", &token).json(
+        &json!({"billing": {"tax_ids": [{"type": "ch_vat", "value": "CHE-116.281.710 MWST"}]}}),
+    ))
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["billing"]["tax_ids"][0]["value"], "CHE116281710MWST");
+    let r =
+        send(s.portal(Method::PATCH, "/v1/portal/customer", &token).json(
+            &json!({"billing": {"tax_ids": [{"type": "no_vat", "value": "NO923609017MVA"}]}}),
+        ))
+        .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.fields(), ["billing.tax_ids[0].value"]);
+}
+
+async fn reverse_charge_invoices_say_so(s: TestServer) {
+    let vat = rate(&s, "VAT", "19", false).await;
+    let r = send(s.admin(Method::PATCH, "/v1/account").json(&json!({
+        "default_tax_rate_ids": [vat],
+        "tax_ids": [{"type": "eu_vat", "value": "DE136695976"}]})))
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let cus = customer(
+        &s,
+        json!({"name": "Client SA", "tax_exempt": "reverse_charge",
+               "billing": {"tax_ids": [{"type": "eu_vat", "value": "FR40303265045"}]}}),
+    )
+    .await;
+    let i = invoice(
+        &s,
+        &cus,
+        json!([{"description": "Consulting", "quantity": "1", "unit_amount": "1000"}]),
+    )
+    .await;
+    assert_eq!(i.status, 201, "{}", i.body);
+    assert_eq!(i.body["reverse_charge"], true);
+    assert_eq!(i.body["total"], "1000.00");
+    assert_eq!(i.body["total_tax"], "0.00");
+    let inv = id(&i);
+    let pdf = s
+        .admin(Method::GET, &format!("/v1/invoices/{inv}/pdf"))
+        .send()
+        .await
+        .unwrap();
+    let (_, text) = tests::fixtures::pdf_text(&pdf.bytes().await.unwrap());
+    for expected in ["Reverse charge", "VAT: DE136695976", "VAT: FR40303265045"] {
+        assert!(text.contains(expected), "{expected:?} missing:\n{text}");
+    }
+    // Another customer of the same account pays the default rate, and no note is printed.
+    let plain = customer(&s, json!({"name": "Local"})).await;
+    let i = invoice(
+        &s,
+        &plain,
+        json!([{"description": "Consulting", "quantity": "1", "unit_amount": "1000"}]),
+    )
+    .await;
+    assert_eq!(i.body["reverse_charge"], false);
+    assert_eq!(i.body["total"], "1190.00");
 }

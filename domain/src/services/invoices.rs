@@ -126,7 +126,9 @@ impl InvoiceService {
             "be invoiced",
         )?;
         self.taxes.apply(&customer, &[], &own, &mut lines)?;
+        let reverse_charge = customer.tax_exempt == crate::tax::TaxExempt::ReverseCharge;
         let mut invoice = Invoice::draft(tenant_id, customer.id, currency, lines, clock::now());
+        invoice.reverse_charge = reverse_charge;
         invoice.memo = input.memo;
         invoice.due_at = input.due_at;
         invoice.reprice();
@@ -162,6 +164,8 @@ impl InvoiceService {
             Some(new) => Some(self.taxed_lines(tenant_id, id, new)?),
             None => None,
         };
+        let reverse_charge = lines.as_ref().map(|(_, r)| *r);
+        let lines = lines.map(|(l, _)| l);
         let mut lines = Some(lines);
         self.change(tenant_id, id, &mut |inv, _| {
             if inv.status != InvoiceStatus::Draft {
@@ -173,6 +177,9 @@ impl InvoiceService {
             if let Some(Some(l)) = lines.take() {
                 check_amounts(inv.currency, &l)?;
                 inv.lines = l;
+            }
+            if let Some(r) = reverse_charge {
+                inv.reverse_charge = r;
             }
             if let Some(d) = patch.due_at {
                 inv.due_at = d;
@@ -187,13 +194,14 @@ impl InvoiceService {
     }
 
     /// New lines of the draft `id`, priced and with the rates that apply to its customer (whom
-    /// a draft never changes, so they are read before the draft is locked).
+    /// a draft never changes, so they are read before the draft is locked), and whether the
+    /// customer is invoiced under reverse charge.
     fn taxed_lines(
         &self,
         tenant_id: &crate::id::TenantId,
         id: &InvoiceId,
         new: Vec<NewLine>,
-    ) -> DomainResult<Vec<crate::invoice::LineItem>> {
+    ) -> DomainResult<(Vec<crate::invoice::LineItem>, bool)> {
         let own = own_rates(&new);
         let mut lines = price_lines(new)?;
         let invoice = self
@@ -205,7 +213,8 @@ impl InvoiceService {
             .get(tenant_id, &invoice.customer_id)?
             .ok_or_else(customers::not_found)?;
         self.taxes.apply(&customer, &[], &own, &mut lines)?;
-        Ok(lines)
+        let reverse_charge = customer.tax_exempt == crate::tax::TaxExempt::ReverseCharge;
+        Ok((lines, reverse_charge))
     }
 
     pub fn delete(&self, tenant_id: &crate::id::TenantId, id: &InvoiceId) -> DomainResult<()> {

@@ -125,6 +125,8 @@ impl TaxService {
         wanted.sort();
         wanted.dedup();
         let rates = self.rates.many(tenant_id, &wanted)?;
+        // Lines a reverse-charge customer is invoiced for carry no rate (`applicable`); the
+        // invoice says why (`Invoice::reverse_charge`, set by the caller from the customer).
         for (line, ids) in lines.iter_mut().zip(chosen) {
             line.tax_rates = ids
                 .iter()

@@ -40,6 +40,7 @@ struct InvoiceRow {
     updated_at: DbTime,
     subscription_id: Option<String>,
     billing_period_start: Option<DbTime>,
+    reverse_charge: bool,
 }
 
 impl InvoiceRow {
@@ -65,6 +66,7 @@ impl InvoiceRow {
             updated_at: DbTime(i.updated_at),
             subscription_id: i.subscription_id.as_ref().map(|s| s.to_string()),
             billing_period_start: i.billing_period_start.map(DbTime),
+            reverse_charge: i.reverse_charge,
         }
     }
 
@@ -98,6 +100,7 @@ impl InvoiceRow {
             updated_at: self.updated_at.0,
             subscription_id: self.subscription_id.as_deref().map(stored_id).transpose()?,
             billing_period_start: self.billing_period_start.map(|t| t.0),
+            reverse_charge: self.reverse_charge,
         })
     }
 }

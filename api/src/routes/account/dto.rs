@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::routes::common::present;
+use crate::routes::customers::dto::TaxIdBody;
 use crate::routes::invoices::dto::rate_ids;
 use crate::routes::portal_sessions::dto::{PermissionsBody, SectionsBody};
 
@@ -76,6 +77,9 @@ pub struct UpdateAccount {
     /// invoice line that has no rate of its own, its plan's or its customer's. `[]`: none.
     #[schema(example = json!(["txr_01jd3x6v9f5m2q8r7t4w0y1z3a"]))]
     pub default_tax_rate_ids: Option<Vec<String>>,
+    /// Replaces the merchant's tax ids (at most 5, each checked by its scheme), printed on
+    /// every invoice as the seller's.
+    pub tax_ids: Option<Vec<TaxIdBody>>,
 }
 
 impl UpdateAccount {
@@ -102,6 +106,9 @@ impl UpdateAccount {
             portal_sections: b.portal_sections.map(|v| v.map(Into::into)),
             portal_permissions: b.portal_permissions.map(|v| v.map(Into::into)),
             default_tax_rate_ids,
+            tax_ids: b
+                .tax_ids
+                .map(|ids| ids.into_iter().map(Into::into).collect()),
         })
     }
 }
@@ -130,6 +137,8 @@ pub struct AccountView {
     pub portal_permissions: PermissionsBody,
     /// The tax rates of lines no more specific rate applies to.
     pub default_tax_rate_ids: Vec<String>,
+    /// The merchant's tax ids, printed on every invoice as the seller's.
+    pub tax_ids: Vec<TaxIdBody>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -157,6 +166,7 @@ impl From<Account> for AccountView {
                 .iter()
                 .map(ToString::to_string)
                 .collect(),
+            tax_ids: s.tax_ids.into_iter().map(Into::into).collect(),
             created_at: a.created_at,
         }
     }

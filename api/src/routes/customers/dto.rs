@@ -63,19 +63,58 @@ pub struct BillingBody {
     /// The company's legal name.
     #[schema(example = "Acme Corporation GmbH")]
     pub legal_name: Option<String>,
-    /// VAT or tax number: letters, digits, spaces and `- . /`, up to 64.
-    #[schema(example = "DE123456789")]
+    /// Free text as the customer writes it (letters, digits, spaces and `- . /`, up to 64),
+    /// printed as is; use `tax_ids` for numbers that are checked.
+    #[schema(example = "DE136695976")]
     pub tax_id: Option<String>,
+    /// The buyer's tax ids (at most 5), each checked by its scheme's format and check digits;
+    /// printed on invoices and in the reverse-charge note. Replaced as a whole.
+    pub tax_ids: Option<Vec<TaxIdBody>>,
     /// Where invoices go (accounts payable).
     #[schema(example = "ap@acme.test")]
     pub email: Option<String>,
     pub address: Option<AddressBody>,
 }
 
+/// A tax id: its scheme and the number (spaces, dots and dashes allowed; stored without them).
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"type": "eu_vat", "value": "DE136695976"}))]
+pub struct TaxIdBody {
+    #[serde(rename = "type")]
+    #[schema(value_type = crate::schema::TaxIdType)]
+    pub kind: String,
+    pub value: String,
+}
+
+impl From<TaxIdBody> for domain::tax_id::TaxId {
+    fn from(b: TaxIdBody) -> Self {
+        Self {
+            kind: b.kind,
+            value: b.value,
+        }
+    }
+}
+
+impl From<domain::tax_id::TaxId> for TaxIdBody {
+    fn from(t: domain::tax_id::TaxId) -> Self {
+        Self {
+            kind: t.kind,
+            value: t.value,
+        }
+    }
+}
+
 impl From<BillingBody> for BillingDetails {
     fn from(b: BillingBody) -> Self {
         BillingDetails {
             legal_name: b.legal_name,
+            tax_ids: b
+                .tax_ids
+                .unwrap_or_default()
+                .into_iter()
+                .map(Into::into)
+                .collect(),
             tax_id: b.tax_id,
             email: b.email,
             address: b.address.map(Into::into),
@@ -87,6 +126,7 @@ impl From<BillingDetails> for BillingBody {
     fn from(b: BillingDetails) -> Self {
         BillingBody {
             legal_name: b.legal_name,
+            tax_ids: Some(b.tax_ids.into_iter().map(Into::into).collect()),
             tax_id: b.tax_id,
             email: b.email,
             address: b.address.map(Into::into),

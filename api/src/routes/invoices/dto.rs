@@ -205,6 +205,9 @@ pub struct InvoiceView {
     pub subscription_id: Option<String>,
     /// The period boundary it bills (with `subscription_id`, unique).
     pub billing_period_start: Option<DateTime<Utc>>,
+    /// Made for a reverse-charge customer: no tax, and the buyer accounts for it (the PDF
+    /// says so, with both parties' VAT numbers).
+    pub reverse_charge: bool,
 }
 
 impl From<domain::invoice::LineItem> for LineView {
@@ -247,6 +250,7 @@ impl From<Invoice> for InvoiceView {
             lines: i.lines.into_iter().map(LineView::from).collect(),
             subscription_id: i.subscription_id.map(String::from),
             billing_period_start: i.billing_period_start,
+            reverse_charge: i.reverse_charge,
             id: i.id.into(),
             number: i.number,
             customer_id: i.customer_id.into(),

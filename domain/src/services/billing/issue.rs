@@ -51,6 +51,7 @@ impl BillingService {
             lines,
             at,
         );
+        draft.reverse_charge = customer.tax_exempt == crate::tax::TaxExempt::ReverseCharge;
         draft.subscription_id = Some(sub.id.clone());
         Ok(draft)
     }
