@@ -138,7 +138,7 @@ fn abn(v: &str) -> bool {
         .enumerate()
         .map(|(i, &x)| if i == 0 { x - 1 } else { x } * WEIGHTS[i])
         .sum();
-    sum % 89 == 0
+    sum.is_multiple_of(89)
 }
 
 /// India's GSTIN: state code (2 digits), PAN (5 letters, 4 digits, a letter), entity number,
@@ -186,7 +186,7 @@ fn business_number(v: &str) -> bool {
             _ => x,
         })
         .sum();
-    account_ok && sum % 10 == 0
+    account_ok && sum.is_multiple_of(10)
 }
 
 /// A US employer identification number: 9 digits whose first two are an IRS campus prefix.
