@@ -481,6 +481,19 @@ pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer
     pdf.finish()
 }
 
+/// A tax id as printed: its scheme's usual name and the number.
+fn tax_id_line(t: &domain::tax_id::TaxId) -> String {
+    let name = match t.kind.as_str() {
+        "eu_vat" | "gb_vat" | "ch_vat" | "no_vat" => "VAT",
+        "au_abn" => "ABN",
+        "in_gst" => "GSTIN",
+        "ca_bn" => "BN",
+        "us_ein" => "EIN",
+        other => other,
+    };
+    format!("{name}: {}", t.value)
+}
+
 #[cfg(test)]
 mod tests {
     use std::str::FromStr;
@@ -511,17 +524,4 @@ mod tests {
         assert_eq!(unit_text(eur, &d("25.8325")), "25.8325");
         assert_eq!(unit_text(eur, &d("1200")), "1,200.00");
     }
-}
-
-/// A tax id as printed: its scheme's usual name and the number.
-fn tax_id_line(t: &domain::tax_id::TaxId) -> String {
-    let name = match t.kind.as_str() {
-        "eu_vat" | "gb_vat" | "ch_vat" | "no_vat" => "VAT",
-        "au_abn" => "ABN",
-        "in_gst" => "GSTIN",
-        "ca_bn" => "BN",
-        "us_ein" => "EIN",
-        other => other,
-    };
-    format!("{name}: {}", t.value)
 }
