@@ -254,6 +254,22 @@ impl Invoice {
         self.total = &self.subtotal + exclusive;
     }
 
+    /// The total with tax must be an amount the currency [holds](Currency::holds), as every
+    /// line and the subtotal are (`check_amounts`): 422 naming `lines` otherwise.
+    pub fn check_total(&self) -> DomainResult<()> {
+        if self.currency.holds(&self.total) {
+            return Ok(());
+        }
+        Err(DomainError::validation(
+            "lines",
+            format!(
+                "the invoice total with tax must be at most {} {}",
+                self.currency.max_amount(),
+                self.currency
+            ),
+        ))
+    }
+
     /// The invoice's tax per rate, in the order the rates first appear on its lines.
     pub fn tax_amounts(&self) -> Vec<TaxAmount> {
         crate::tax::group(

@@ -397,7 +397,7 @@ async fn billing_details_address_the_invoices(s: TestServer) {
     assert_eq!(r.status, 200, "{}", r.body);
     assert_eq!(
         r.body["billing"],
-        json!({"legal_name": "Engines Ltd", "tax_id": "GB999", "email": null, "address": null})
+        json!({"legal_name": "Engines Ltd", "tax_id": "GB999", "tax_ids": [], "email": null, "address": null})
     );
     // The object replaced the details as a whole: the contact address is used again.
     let text = invoice_pdf_text(&s, &cid).await;

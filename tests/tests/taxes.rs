@@ -15,6 +15,7 @@ on_both_backends!(
     renewals_are_taxed_as_previewed,
     tax_ids_are_checked_by_their_scheme,
     reverse_charge_invoices_say_so,
+    a_taxed_total_past_the_bound_is_refused,
 );
 
 async fn rate(s: &TestServer, name: &str, percentage: &str, inclusive: bool) -> String {
@@ -508,4 +509,24 @@ async fn reverse_charge_invoices_say_so(s: TestServer) {
     .await;
     assert_eq!(i.body["reverse_charge"], false);
     assert_eq!(i.body["total"], "1190.00");
+}
+
+async fn a_taxed_total_past_the_bound_is_refused(s: TestServer) {
+    let full = rate(&s, "Everything", "100", false).await;
+    let cus = customer(&s, json!({"name": "Huge"})).await;
+    let before = get(&s, &format!("/v1/invoices?customer_id={cus}")).await;
+    // 9·10^15 fits as a subtotal; doubled by a 100% rate it does not.
+    let r = invoice(
+        &s,
+        &cus,
+        json!([{"description": "A", "quantity": "9000000000000000", "unit_amount": "1",
+                "tax_rate_ids": [full]}]),
+    )
+    .await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.fields(), ["lines"], "{}", r.body);
+    assert_eq!(
+        before,
+        get(&s, &format!("/v1/invoices?customer_id={cus}")).await
+    );
 }

@@ -128,7 +128,9 @@ impl CustomerService {
                 .profile_fields()
                 .ok_or_else(|| DomainError::Forbidden {
                     code: ErrorCode::FieldNotAllowed,
-                    message: "external_id and metadata are the merchant's to change".into(),
+                    message:
+                        "external_id, metadata and the tax settings are the merchant's to change"
+                            .into(),
                 })?;
             session.require_profile_fields(&fields)?;
             names = fields.iter().map(|f| f.as_str()).collect();

@@ -132,6 +132,7 @@ impl InvoiceService {
         invoice.memo = input.memo;
         invoice.due_at = input.due_at;
         invoice.reprice();
+        invoice.check_total()?;
         self.invoices.insert(&invoice)?;
         Ok(invoice)
     }
@@ -188,6 +189,7 @@ impl InvoiceService {
                 inv.memo = m.clone();
             }
             inv.reprice();
+            inv.check_total()?;
             inv.updated_at = clock::now();
             Ok(())
         })
