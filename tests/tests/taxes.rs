@@ -16,6 +16,7 @@ on_both_backends!(
     tax_ids_are_checked_by_their_scheme,
     reverse_charge_invoices_say_so,
     a_taxed_total_past_the_bound_is_refused,
+    plan_changes_are_taxed_as_previewed,
 );
 
 async fn rate(s: &TestServer, name: &str, percentage: &str, inclusive: bool) -> String {
@@ -529,4 +530,82 @@ async fn a_taxed_total_past_the_bound_is_refused(s: TestServer) {
         before,
         get(&s, &format!("/v1/invoices?customer_id={cus}")).await
     );
+}
+
+async fn plan_changes_are_taxed_as_previewed(s: TestServer) {
+    let vat = rate(&s, "VAT", "19", false).await;
+    for (code, amount) in [("small", "10.00"), ("big", "20.00")] {
+        let r = post(
+            &s,
+            "/v1/plans",
+            json!({"code": code, "name": code, "currency": "EUR", "interval": "month",
+                   "amount": amount, "tax_rate_ids": [vat]}),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let clock = id(&created(
+        &s,
+        "/v1/test_clocks",
+        json!({"frozen_time": "2027-03-01T00:00:00Z"}),
+    )
+    .await);
+    let cus = customer(&s, json!({"name": "Upgrader", "test_clock": clock})).await;
+    let sub = post(
+        &s,
+        "/v1/subscriptions",
+        json!({"customer_id": cus, "plan": "small"}),
+    )
+    .await;
+    assert_eq!(sub.status, 201, "{}", sub.body);
+    let sub = id(&sub);
+    // Half-way through March (on a frozen clock, a change at the very instant the subscription
+    // started would share the first invoice's billing key).
+    let advanced = post(
+        &s,
+        &format!("/v1/test_clocks/{clock}/advance"),
+        json!({"to": "2027-03-16T12:00:00Z"}),
+    )
+    .await;
+    assert_eq!(advanced.status, 200, "{}", advanced.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while get(&s, &format!("/v1/test_clocks/{clock}")).await["status"] != "ready" {
+        assert!(std::time::Instant::now() < deadline);
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let change = json!({"plan": "big", "at": "immediately", "proration": "invoice_now"});
+    let preview = post(
+        &s,
+        &format!("/v1/subscriptions/{sub}/change/preview"),
+        change.clone(),
+    )
+    .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    // 16 of March's 31 days left: −5.16 unused and +10.32 remaining, each taxed 19% on its own
+    // line (−0.9804 → −0.98, 1.9608 → 1.96).
+    assert_eq!(preview.body["net"], "5.16", "{}", preview.body);
+    assert_eq!(
+        preview.body["lines"][0]["tax_amounts"][0]["amount"],
+        "-0.98"
+    );
+    assert_eq!(preview.body["lines"][1]["tax_amounts"][0]["amount"], "1.96");
+    assert_eq!(preview.body["total_tax"], "0.98");
+    assert_eq!(preview.body["total"], "6.14");
+    let done = post(&s, &format!("/v1/subscriptions/{sub}/change"), change).await;
+    assert_eq!(done.status, 200, "{}", done.body);
+    let list = get(&s, &format!("/v1/invoices?customer_id={cus}&limit=100")).await;
+    let totals: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["total"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        totals,
+        ["6.14", "11.90"],
+        "the proration, then the first fee: {list}"
+    );
+    let proration = &list["data"][0];
+    assert_eq!(proration["tax_amounts"], preview.body["tax_amounts"]);
+    assert_eq!(proration["lines"], preview.body["lines"]);
 }

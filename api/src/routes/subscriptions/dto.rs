@@ -83,15 +83,39 @@ pub struct PlanChangePreview {
     /// Immediate changes: the unused time on the old plan (negative) and the remaining time on
     /// the new one, each rounded once to the minor unit.
     pub lines: Vec<LineView>,
-    /// The lines' sum: charged (positive) or credited to the wallet (negative).
+    /// The lines' sum: charged (positive) or credited to the wallet (negative, untaxed).
     #[schema(example = "12.50")]
     pub net: String,
+    /// When the change is invoiced now: the invoice's tax per rate (the new plan's, else the
+    /// customer's, else the account's), as it will be issued.
+    pub tax_amounts: Vec<crate::routes::invoices::dto::TaxAmountView>,
+    #[schema(example = "2.38")]
+    pub total_tax: String,
+    /// What the change charges or credits now: `net` plus exclusive tax when invoiced now.
+    #[schema(example = "14.88")]
+    pub total: String,
 }
 
 impl From<ChangePreview> for PlanChangePreview {
     fn from(p: ChangePreview) -> Self {
         let net: bigdecimal::BigDecimal = p.lines.iter().map(|l| &l.amount).sum();
+        let c = p.plan.currency;
+        let (tax_amounts, total_tax, total) = match &p.invoice {
+            Some(i) => (
+                crate::routes::invoices::dto::tax_amounts(i),
+                c.display(&i.total_tax()),
+                c.display(&i.total),
+            ),
+            None => (
+                Vec::new(),
+                c.display(&bigdecimal::BigDecimal::from(0)),
+                c.display(&net),
+            ),
+        };
         Self {
+            tax_amounts,
+            total_tax,
+            total,
             net: p.plan.currency.display(&net),
             currency: p.plan.currency.to_string(),
             plan_id: p.plan.id.into(),
@@ -100,7 +124,14 @@ impl From<ChangePreview> for PlanChangePreview {
             effective_at: p.effective_at,
             upgrade: p.upgrade,
             proration: p.proration.as_str(),
-            lines: p.lines.into_iter().map(LineView::from).collect(),
+            // Invoiced now: the lines as the invoice will carry them, taxed.
+            lines: match p.invoice {
+                Some(i) => i.lines,
+                None => p.lines,
+            }
+            .into_iter()
+            .map(LineView::from)
+            .collect(),
         }
     }
 }

@@ -35,7 +35,7 @@ impl BillingService {
     /// A draft invoice of `sub` with `lines` taxed at the rates that apply to them (the
     /// plan's, else the customer's, else the account's; see `crate::tax`): what a renewal
     /// issues and the upcoming invoice shows, computed the same way.
-    pub(super) fn taxed_draft(
+    pub(crate) fn taxed_draft(
         &self,
         sub: &Subscription,
         plan: &Plan,

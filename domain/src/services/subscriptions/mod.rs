@@ -453,4 +453,9 @@ pub struct ChangePreview {
     pub proration: Proration,
     /// Proration lines (immediate changes only): unused time back, remaining time charged.
     pub lines: Vec<LineItem>,
+    /// The invoice the lines become when the change charges at once (`invoice_now` with a
+    /// positive net), taxed as it will be issued; `None` when nothing is invoiced now (a change
+    /// at the period's end, proration at the next renewal, or a credit to the wallet, which is
+    /// the untaxed difference).
+    pub invoice: Option<crate::invoice::Invoice>,
 }

@@ -126,13 +126,21 @@ impl SubscriptionService {
             CancelAt::PeriodEnd => (s.current_period_end, Vec::new()),
             CancelAt::Immediately => (now, proration_lines(s, &old, &new, now, self.tz_of(s)?)),
         };
+        let proration = change.proration.unwrap_or(Proration::InvoiceNow);
+        let net: BigDecimal = lines.iter().map(|l| &l.amount).sum();
+        let invoiced_now = proration == Proration::InvoiceNow && net > BigDecimal::zero();
+        let invoice = match invoiced_now {
+            true => Some(self.billing.taxed_draft(s, &new, lines.clone(), now)?),
+            false => None,
+        };
         Ok(ChangePreview {
             plan: new,
             at,
             effective_at,
             upgrade,
-            proration: change.proration.unwrap_or(Proration::InvoiceNow),
+            proration,
             lines,
+            invoice,
         })
     }
 }
