@@ -38,6 +38,42 @@ async fn post(s: &TestServer, path: &str, body: Value) -> Reply {
     send(s.admin(Method::POST, path).json(&body)).await
 }
 
+/// A customer on a test clock frozen at 2027-03-01, subscribed to `plan`: (clock, customer,
+/// subscription).
+async fn subscriber_on_clock(s: &TestServer, name: &str, plan: &str) -> (String, String, String) {
+    let clock = id(&created(
+        s,
+        "/v1/test_clocks",
+        json!({"frozen_time": "2027-03-01T00:00:00Z"}),
+    )
+    .await);
+    let cus = customer(s, json!({"name": name, "test_clock": clock})).await;
+    let sub = post(
+        s,
+        "/v1/subscriptions",
+        json!({"customer_id": cus, "plan": plan}),
+    )
+    .await;
+    assert_eq!(sub.status, 201, "{}", sub.body);
+    (clock, cus, id(&sub))
+}
+
+/// Advances the clock to `to` and waits until its workers have run everything due.
+async fn advance(s: &TestServer, clock: &str, to: &str) {
+    let r = post(
+        s,
+        &format!("/v1/test_clocks/{clock}/advance"),
+        json!({"to": to}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while get(s, &format!("/v1/test_clocks/{clock}")).await["status"] != "ready" {
+        assert!(std::time::Instant::now() < deadline, "still advancing");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
 async fn invoice(s: &TestServer, customer: &str, lines: Value) -> Reply {
     post(
         s,
@@ -337,38 +373,13 @@ async fn renewals_are_taxed_as_previewed(s: TestServer) {
     .await;
     assert_eq!(plan.status, 201, "{}", plan.body);
     assert_eq!(plan.body["tax_rate_ids"], json!([vat]));
-    let clock = id(&created(
-        &s,
-        "/v1/test_clocks",
-        json!({"frozen_time": "2027-03-01T00:00:00Z"}),
-    )
-    .await);
-    let cus = customer(&s, json!({"name": "Subscriber", "test_clock": clock})).await;
-    let sub = post(
-        &s,
-        "/v1/subscriptions",
-        json!({"customer_id": cus, "plan": "taxed"}),
-    )
-    .await;
-    assert_eq!(sub.status, 201, "{}", sub.body);
-    let sub = id(&sub);
+    let (clock, cus, sub) = subscriber_on_clock(&s, "Subscriber", "taxed").await;
     let upcoming = get(&s, &format!("/v1/subscriptions/{sub}/upcoming_invoice")).await;
     // 9.99 × 19% = 1.8981 → 1.90.
     assert_eq!(upcoming["total_tax"], "1.90", "{upcoming}");
     assert_eq!(upcoming["total"], "11.89");
 
-    let advanced = post(
-        &s,
-        &format!("/v1/test_clocks/{clock}/advance"),
-        json!({"to": "2027-04-01T00:00:00Z"}),
-    )
-    .await;
-    assert_eq!(advanced.status, 200, "{}", advanced.body);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while get(&s, &format!("/v1/test_clocks/{clock}")).await["status"] != "ready" {
-        assert!(std::time::Instant::now() < deadline);
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    advance(&s, &clock, "2027-04-01T00:00:00Z").await;
     let list = get(&s, &format!("/v1/invoices?customer_id={cus}&limit=100")).await;
     let renewal = list["data"]
         .as_array()
@@ -544,35 +555,10 @@ async fn plan_changes_are_taxed_as_previewed(s: TestServer) {
         .await;
         assert_eq!(r.status, 201, "{}", r.body);
     }
-    let clock = id(&created(
-        &s,
-        "/v1/test_clocks",
-        json!({"frozen_time": "2027-03-01T00:00:00Z"}),
-    )
-    .await);
-    let cus = customer(&s, json!({"name": "Upgrader", "test_clock": clock})).await;
-    let sub = post(
-        &s,
-        "/v1/subscriptions",
-        json!({"customer_id": cus, "plan": "small"}),
-    )
-    .await;
-    assert_eq!(sub.status, 201, "{}", sub.body);
-    let sub = id(&sub);
+    let (clock, cus, sub) = subscriber_on_clock(&s, "Upgrader", "small").await;
     // Half-way through March (on a frozen clock, a change at the very instant the subscription
     // started would share the first invoice's billing key).
-    let advanced = post(
-        &s,
-        &format!("/v1/test_clocks/{clock}/advance"),
-        json!({"to": "2027-03-16T12:00:00Z"}),
-    )
-    .await;
-    assert_eq!(advanced.status, 200, "{}", advanced.body);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    while get(&s, &format!("/v1/test_clocks/{clock}")).await["status"] != "ready" {
-        assert!(std::time::Instant::now() < deadline);
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
+    advance(&s, &clock, "2027-03-16T12:00:00Z").await;
     let change = json!({"plan": "big", "at": "immediately", "proration": "invoice_now"});
     let preview = post(
         &s,

@@ -19,7 +19,6 @@ impl BillingService {
         crate::invoice::check_amounts(plan.currency, &lines)?;
         let mut draft = self.taxed_draft(sub, plan, lines, at)?;
         draft.check_total()?;
-        draft.subscription_id = Some(sub.id.clone());
         draft.billing_period_start = Some(period_start);
         draft.due_at = Some(match sub.collection {
             Collection::Wallet => at,

@@ -16,7 +16,15 @@ impl SubscriptionService {
         let now = self
             .billing
             .now_for(&s.tenant_id, s.test_clock_id.as_ref())?;
-        self.plan_change(&s, change, &actor, now)
+        let mut preview = self.plan_change(&s, change, &actor, now)?;
+        // What `change_plan` invoices at once: a positive net with `invoice_now`, taxed as
+        // `invoice_now` will issue it. Only the preview needs it shown; the change issues it.
+        let net: BigDecimal = preview.lines.iter().map(|l| &l.amount).sum();
+        if preview.proration == Proration::InvoiceNow && net > BigDecimal::zero() {
+            let lines = preview.lines.clone();
+            preview.invoice = Some(self.billing.taxed_draft(&s, &preview.plan, lines, now)?);
+        }
+        Ok(preview)
     }
 
     /// Changes the plan: at once (an upgrade, by default: the price difference for the rest of
@@ -126,21 +134,14 @@ impl SubscriptionService {
             CancelAt::PeriodEnd => (s.current_period_end, Vec::new()),
             CancelAt::Immediately => (now, proration_lines(s, &old, &new, now, self.tz_of(s)?)),
         };
-        let proration = change.proration.unwrap_or(Proration::InvoiceNow);
-        let net: BigDecimal = lines.iter().map(|l| &l.amount).sum();
-        let invoiced_now = proration == Proration::InvoiceNow && net > BigDecimal::zero();
-        let invoice = match invoiced_now {
-            true => Some(self.billing.taxed_draft(s, &new, lines.clone(), now)?),
-            false => None,
-        };
         Ok(ChangePreview {
             plan: new,
             at,
             effective_at,
             upgrade,
-            proration,
+            proration: change.proration.unwrap_or(Proration::InvoiceNow),
             lines,
-            invoice,
+            invoice: None,
         })
     }
 }
