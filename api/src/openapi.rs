@@ -61,6 +61,7 @@ server is 500 `internal_error` with a `request_id`.",
         (name = "Wallets", description = "Prepaid credits: lots, top-ups, debits and the ledger."),
         (name = "Invoices", description = "Drafts, finalization with gapless numbers, voiding, search, PDFs."),
         (name = "Taxes", description = "The merchant's tax rates, inclusive or exclusive, applied to invoice lines most specific first (the line's, the plan's, the customer's, the account's defaults) and computed per line and rate at the currency's minor unit."),
+        (name = "Credit notes", description = "The one way to correct an issued invoice: credit some of its lines or an amount, tax reversed in proportion, and lower what is due, credit the customer's wallet or refund the payment. Gapless CN-YYYYMM-NNNNN numbers."),
         (name = "Payments", description = "Payments of invoices (from wallets or external) and refunds."),
         (name = "Payment methods", description = "A customer's saved payment methods: the provider's token and display fields, never card data; one default per customer."),
         (name = "Usage", description = "Features (meters), deduplicated events, rollups and usage analytics."),
@@ -77,6 +78,7 @@ server is 500 `internal_error` with a `request_id`.",
         (name = "Portal: profile", description = "The customer's own profile."),
         (name = "Portal: wallets", description = "The customer's wallets and credit ledger."),
         (name = "Portal: invoices", description = "The customer's bills, outstanding amounts and PDFs."),
+        (name = "Portal: credit notes", description = "The customer's credit notes and their PDFs."),
         (name = "Portal: payments", description = "The customer's payment history."),
         (name = "Portal: payment methods", description = "The customer's saved payment methods; set the default or remove one when the session allows it."),
         (name = "Portal: activity", description = "What happened on the customer's account: payments, refunds, wallet movements, invoices and their own changes."),
@@ -427,8 +429,9 @@ struct Formats;
 /// Decimal strings: exact amounts, quantities and rates (`"12.50"`, `"-3"`, `"0.002"`).
 const DECIMAL: &str = "^-?[0-9]+(\\.[0-9]+)?$";
 const CURRENCY: &str = "^[A-Z]{3}$";
-const DECIMAL_PROPERTIES: [&str; 28] = [
+const DECIMAL_PROPERTIES: [&str; 29] = [
     "amount",
+    "amount_credited",
     "amount_due",
     "amount_paid",
     "amount_refunded",
@@ -473,6 +476,8 @@ fn id_prefix(schema: &str, property: &str) -> Option<&'static str> {
         ("endpoint_id", _) | ("id", "WebhookEndpointView") => id::WEBHOOK_ENDPOINT,
         ("lot_id", _) => id::CREDIT_LOT,
         ("tax_rate_id", _) | ("id", "TaxRateView") => id::TAX_RATE,
+        ("credit_note_id", _) | ("id", "CreditNoteView" | "CreditNoteSummary") => id::CREDIT_NOTE,
+        ("invoice_line_id", _) | ("id", "LineView") => id::INVOICE_LINE,
         ("transaction_id", _) | ("id", "TransactionView") => id::WALLET_TX,
         ("id", "AccountView") => id::TENANT,
         ("id", "ApiKeyView") => id::API_KEY,

@@ -14,9 +14,11 @@
 use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use domain::account::Account;
+use domain::credit_note::{CreditNote, CreditNoteStatus, RefundTo};
 use domain::customer::Customer;
 use domain::invoice::{Invoice, InvoiceStatus};
 use domain::money::{canonical, Currency};
+use domain::tax::TaxAmount;
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
 use crate::pdf_text::{self, Glyphs};
@@ -181,32 +183,230 @@ fn table_header(p: &mut Page, y: f32) -> f32 {
     y - LINE_HEIGHT - 4.0
 }
 
-/// Renders an invoice as a PDF document.
-pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer) -> Vec<u8> {
-    let mut g = Glyphs::default();
+/// A row of the lines table.
+struct Row<'a> {
+    description: &'a str,
+    /// Empty for a row without a quantity (a credit of an invoice as a whole).
+    quantity: String,
+    unit: String,
+    amount: String,
+    feature: Option<&'a str>,
+}
+
+/// A row under the table: label, amount, font, and whether the label is the merchant's text
+/// (a tax rate's name, printed in the Unicode fonts).
+type Total = (String, String, Name<'static>, bool);
+
+/// What an invoice and a credit note print differently; [`render`] lays out the rest (the
+/// parties, the table, the totals, the memo and the merchant's footer) the same way.
+struct Document<'a> {
+    title: &'a str,
+    number: &'a str,
+    watermark: Option<&'static str>,
+    /// Right of the bill-to block: label and value.
+    facts: Vec<(&'static str, String)>,
+    rows: Vec<Row<'a>>,
+    totals: Vec<Total>,
+    /// Printed under the totals in the document's own words.
+    notes: Vec<String>,
+    memo: Option<&'a str>,
+    info_title: String,
+}
+
+/// Renders an invoice as a PDF document, with its credit notes listed under the totals.
+pub fn render_invoice(
+    invoice: &Invoice,
+    credit_notes: &[CreditNote],
+    merchant: &Account,
+    customer: &Customer,
+) -> Vec<u8> {
     let currency = invoice.currency;
     let money = |a: &BigDecimal| format!("{} {}", amount_text(currency, a), currency.code());
-    let draft = invoice.status == InvoiceStatus::Draft;
     let title = match invoice.status {
         InvoiceStatus::Draft => "DRAFT INVOICE",
         InvoiceStatus::Finalized => "INVOICE",
         InvoiceStatus::Voided => "INVOICE (VOID)",
     };
+    let rows = invoice
+        .lines
+        .iter()
+        .map(|line| Row {
+            description: &line.description,
+            quantity: grouped(&canonical(&line.quantity)),
+            unit: unit_text(currency, &line.unit_amount),
+            amount: amount_text(currency, &line.amount),
+            feature: line.feature.as_deref(),
+        })
+        .collect();
+    let printed_lines: BigDecimal = invoice
+        .lines
+        .iter()
+        .map(|l| currency.round(&l.amount))
+        .sum();
+    let subtotal = currency.round(&invoice.subtotal);
+    let rounding = &subtotal - &printed_lines;
+    let mut totals: Vec<Total> = Vec::new();
+    let row = |label: &str, value: &BigDecimal, font| (label.to_owned(), money(value), font, false);
+    if !bigdecimal::Zero::is_zero(&rounding) {
+        totals.push(row("Rounding", &rounding, REGULAR));
+    }
+    totals.push(row("Subtotal", &subtotal, REGULAR));
+    totals.extend(rate_rows(&invoice.tax_amounts(), &money));
+    totals.push(row("Total", &invoice.total, BOLD));
+    if !bigdecimal::Zero::is_zero(&invoice.amount_credited) {
+        totals.push(row("Credited", &invoice.amount_credited, REGULAR));
+    }
+    totals.extend([
+        row("Paid", &invoice.amount_paid, REGULAR),
+        row("Amount due", &invoice.amount_due(), BOLD),
+    ]);
+    let mut notes = Vec::new();
+    if invoice.reverse_charge {
+        notes.push(REVERSE_CHARGE.to_owned());
+    }
+    for n in credit_notes {
+        notes.push(format!(
+            "Credit note {} of {}: {}{}.",
+            n.number,
+            date(Some(n.created_at)),
+            money(&n.total),
+            match n.status {
+                CreditNoteStatus::Voided => " (void)",
+                CreditNoteStatus::Issued => "",
+            }
+        ));
+    }
+    let doc = Document {
+        title,
+        number: invoice.number.as_deref().unwrap_or("Not yet numbered"),
+        watermark: (invoice.status == InvoiceStatus::Draft).then_some("DRAFT"),
+        facts: vec![
+            ("Issued", date(invoice.issued_at)),
+            ("Due", date(invoice.due_at)),
+            ("Currency", currency.code().to_owned()),
+            (
+                "Status",
+                format!(
+                    "{} / {}",
+                    invoice.status.as_str(),
+                    invoice.payment_status.as_str().replace('_', " ")
+                ),
+            ),
+        ],
+        rows,
+        totals,
+        notes,
+        memo: invoice.memo.as_deref(),
+        info_title: invoice
+            .number
+            .clone()
+            .unwrap_or_else(|| format!("Draft {}", invoice.id)),
+    };
+    render(doc, merchant, customer)
+}
 
+/// Renders a credit note as a PDF document: the lines credited, the tax reversed per rate, the
+/// total, and where the credit went.
+pub fn render_credit_note(
+    note: &CreditNote,
+    invoice: &Invoice,
+    merchant: &Account,
+    customer: &Customer,
+) -> Vec<u8> {
+    let currency = note.currency;
+    let money = |a: &BigDecimal| format!("{} {}", amount_text(currency, a), currency.code());
+    let rows = note
+        .lines
+        .iter()
+        .map(|line| {
+            let credited = line
+                .invoice_line_id
+                .as_ref()
+                .and_then(|id| invoice.lines.iter().find(|l| &l.id == id));
+            Row {
+                description: &line.description,
+                quantity: credited.map_or(String::new(), |l| grouped(&canonical(&l.quantity))),
+                unit: credited.map_or(String::new(), |l| unit_text(currency, &l.unit_amount)),
+                amount: amount_text(currency, &line.amount),
+                feature: None,
+            }
+        })
+        .collect();
+    let row = |label: &str, value: &BigDecimal, font| (label.to_owned(), money(value), font, false);
+    let mut totals = vec![row("Subtotal", &note.subtotal, REGULAR)];
+    totals.extend(rate_rows(&note.tax_amounts, &money));
+    totals.push(row("Total credited", &note.total, BOLD));
+    let invoice_number = invoice.number.as_deref().unwrap_or("-");
+    let mut notes = vec![format!(
+        "Credits invoice {invoice_number} of {} ({} in total).",
+        date(invoice.issued_at),
+        money(&invoice.total)
+    )];
+    notes.push(match note.refund_to {
+        RefundTo::Nothing => "Deducted from the amount due on the invoice.".to_owned(),
+        RefundTo::Wallet => "Credited to the customer's wallet.".to_owned(),
+        RefundTo::Payment => "Refunded to the original payment.".to_owned(),
+    });
+    if invoice.reverse_charge {
+        notes.push(REVERSE_CHARGE.to_owned());
+    }
+    let void = note.status == CreditNoteStatus::Voided;
+    let doc = Document {
+        title: if void {
+            "CREDIT NOTE (VOID)"
+        } else {
+            "CREDIT NOTE"
+        },
+        number: &note.number,
+        watermark: void.then_some("VOID"),
+        facts: vec![
+            ("Issued", date(Some(note.created_at))),
+            ("Invoice", invoice_number.to_owned()),
+            ("Currency", currency.code().to_owned()),
+            ("Reason", note.reason.as_str().replace('_', " ")),
+        ],
+        rows,
+        totals,
+        notes,
+        memo: note.memo.as_deref(),
+        info_title: note.number.clone(),
+    };
+    render(doc, merchant, customer)
+}
+
+/// What EU invoicing rules (Directive 2006/112/EC, Article 226(11a)) ask a reverse-charge
+/// invoice to say, with both parties' VAT numbers (printed with the parties) so the buyer can
+/// account for the tax.
+const REVERSE_CHARGE: &str = "Reverse charge: VAT to be accounted for by the recipient \
+                              (Article 196, Council Directive 2006/112/EC).";
+
+/// One row per rate: its name, percentage and whether the prices include it.
+fn rate_rows(taxes: &[TaxAmount], money: &dyn Fn(&BigDecimal) -> String) -> Vec<Total> {
+    taxes
+        .iter()
+        .map(|t| {
+            let included = if t.rate.inclusive { ", included" } else { "" };
+            let label = format!(
+                "{} {}%{included}",
+                t.rate.name,
+                canonical(&t.rate.percentage)
+            );
+            (label, money(&t.amount), REGULAR, true)
+        })
+        .collect()
+}
+
+fn render(doc: Document<'_>, merchant: &Account, customer: &Customer) -> Vec<u8> {
+    let mut g = Glyphs::default();
+    let title = doc.title;
     let mut pages: Vec<Page> = Vec::new();
     let mut p = Page::new();
-    if draft {
-        p.watermark("DRAFT");
+    if let Some(w) = doc.watermark {
+        p.watermark(w);
     }
     let mut y = HEIGHT - 60.0;
     p.text(BOLD, 22.0, LEFT, y, title);
-    p.right(
-        BOLD,
-        12.0,
-        RIGHT,
-        y,
-        invoice.number.as_deref().unwrap_or("Not yet numbered"),
-    );
+    p.right(BOLD, 12.0, RIGHT, y, doc.number);
     y -= 30.0;
     for line in pdf_text::wrap(&merchant.name, 12.0, RIGHT - LEFT)
         .iter()
@@ -264,34 +464,22 @@ pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer
         y -= LINE_HEIGHT - 2.0;
     }
     let mut ry = top;
-    for (label, value) in [
-        ("Issued", date(invoice.issued_at)),
-        ("Due", date(invoice.due_at)),
-        ("Currency", currency.code().to_owned()),
-        (
-            "Status",
-            format!(
-                "{} / {}",
-                invoice.status.as_str(),
-                invoice.payment_status.as_str().replace('_', " ")
-            ),
-        ),
-    ] {
+    for (label, value) in &doc.facts {
         p.text(BOLD, 10.0, 360.0, ry, label);
-        p.right(REGULAR, 10.0, RIGHT, ry, &value);
+        p.right(REGULAR, 10.0, RIGHT, ry, value);
         ry -= LINE_HEIGHT - 2.0;
     }
     y = y.min(ry) - 20.0;
 
     y = table_header(&mut p, y);
-    for line in &invoice.lines {
-        let description = pdf_text::wrap(&line.description, 10.0, DESCRIPTION_WIDTH);
+    for line in &doc.rows {
+        let description = pdf_text::wrap(line.description, 10.0, DESCRIPTION_WIDTH);
         let needed =
             description.len() as f32 * 12.0 + if line.feature.is_some() { 12.0 } else { 0.0 };
         if y - needed < 140.0 {
             pages.push(std::mem::replace(&mut p, Page::new()));
-            if draft {
-                p.watermark("DRAFT");
+            if let Some(w) = doc.watermark {
+                p.watermark(w);
             }
             y = HEIGHT - 60.0;
             p.text(
@@ -299,41 +487,20 @@ pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer
                 10.0,
                 LEFT,
                 y,
-                &format!(
-                    "{title} {} (continued)",
-                    invoice.number.as_deref().unwrap_or("")
-                ),
+                &format!("{title} {} (continued)", doc.number),
             );
             y = table_header(&mut p, y - 25.0);
         }
-        p.right(
-            REGULAR,
-            10.0,
-            COL_QTY,
-            y,
-            &grouped(&canonical(&line.quantity)),
-        );
-        p.right(
-            REGULAR,
-            10.0,
-            COL_UNIT,
-            y,
-            &unit_text(currency, &line.unit_amount),
-        );
-        p.right(
-            REGULAR,
-            10.0,
-            RIGHT,
-            y,
-            &amount_text(currency, &line.amount),
-        );
+        p.right(REGULAR, 10.0, COL_QTY, y, &line.quantity);
+        p.right(REGULAR, 10.0, COL_UNIT, y, &line.unit);
+        p.right(REGULAR, 10.0, RIGHT, y, &line.amount);
         for (i, text) in description.iter().enumerate() {
             if i > 0 {
                 y -= 12.0;
             }
             p.people(&mut g, 10.0, LEFT, y, text);
         }
-        if let Some(f) = &line.feature {
+        if let Some(f) = line.feature {
             y -= 12.0;
             let feature = format!("feature: {f}");
             for text in pdf_text::wrap(&feature, 8.0, DESCRIPTION_WIDTH)
@@ -347,36 +514,7 @@ pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer
     }
     p.rule(y + 8.0);
     y -= 8.0;
-    let printed_lines: BigDecimal = invoice
-        .lines
-        .iter()
-        .map(|l| currency.round(&l.amount))
-        .sum();
-    let subtotal = currency.round(&invoice.subtotal);
-    let rounding = &subtotal - &printed_lines;
-    // (label, amount, font, whether the label is the merchant's text: a tax rate's name).
-    let mut totals: Vec<(String, String, Name<'static>, bool)> = Vec::new();
-    let row = |label: &str, value: &BigDecimal, font| (label.to_owned(), money(value), font, false);
-    if !bigdecimal::Zero::is_zero(&rounding) {
-        totals.push(row("Rounding", &rounding, REGULAR));
-    }
-    totals.push(row("Subtotal", &subtotal, REGULAR));
-    // One row per rate: its name, percentage and whether the prices include it.
-    for t in invoice.tax_amounts() {
-        let included = if t.rate.inclusive { ", included" } else { "" };
-        let label = format!(
-            "{} {}%{included}",
-            t.rate.name,
-            canonical(&t.rate.percentage)
-        );
-        totals.push((label, money(&t.amount), REGULAR, true));
-    }
-    totals.extend([
-        row("Total", &invoice.total, BOLD),
-        row("Paid", &invoice.amount_paid, REGULAR),
-        row("Amount due", &invoice.amount_due(), BOLD),
-    ]);
-    for (label, value, font, merchants) in totals {
+    for (label, value, font, merchants) in doc.totals {
         // Labels start left of the amounts' column, wide enough for a rate's name.
         if merchants {
             let label = pdf_text::wrap(&label, 11.0, RIGHT - TOTALS_LABEL - 110.0);
@@ -388,18 +526,18 @@ pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer
         p.right(font, 11.0, RIGHT, y, &value);
         y -= LINE_HEIGHT;
     }
-    if invoice.reverse_charge {
-        // What EU invoicing rules (Directive 2006/112/EC, Article 226(11a)) ask the invoice to
-        // say, with both parties' VAT numbers (above) so the buyer can account for the tax.
+    if !doc.notes.is_empty() {
         y -= 6.0;
-        let note = "Reverse charge: VAT to be accounted for by the recipient \
-                    (Article 196, Council Directive 2006/112/EC).";
-        for line in pdf_text::wrap(note, 9.0, RIGHT - LEFT).iter().take(2) {
-            p.text(REGULAR, 9.0, LEFT, y, line);
+        for line in doc
+            .notes
+            .iter()
+            .flat_map(|n| pdf_text::wrap(n, 9.0, RIGHT - LEFT).into_iter().take(2))
+        {
+            p.text(REGULAR, 9.0, LEFT, y, &line);
             y -= 11.0;
         }
     }
-    if let Some(memo) = &invoice.memo {
+    if let Some(memo) = doc.memo {
         y -= 10.0;
         p.text(BOLD, 10.0, LEFT, y, "Memo");
         y -= LINE_HEIGHT - 2.0;
@@ -419,8 +557,8 @@ pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer
         if y - 10.0 < height + 30.0 {
             // No room left above the foot of this page: the footer gets a page of its own.
             pages.push(std::mem::replace(&mut p, Page::new()));
-            if draft {
-                p.watermark("DRAFT");
+            if let Some(w) = doc.watermark {
+                p.watermark(w);
             }
         }
         let mut fy = 30.0 + height;
@@ -453,12 +591,8 @@ pub fn render_invoice(invoice: &Invoice, merchant: &Account, customer: &Customer
     pdf.type1_font(bold)
         .base_font(Name(b"Helvetica-Bold"))
         .encoding_predefined(Name(b"WinAnsiEncoding"));
-    let doc_title = invoice
-        .number
-        .clone()
-        .unwrap_or_else(|| format!("Draft {}", invoice.id));
     pdf.document_info(info)
-        .title(TextStr(&doc_title))
+        .title(TextStr(&doc.info_title))
         .producer(TextStr("portal-api"));
     let (unicode_fonts, _) = g.write(&mut pdf, 6 + 2 * pages.len() as i32);
     for (page, id) in pages.into_iter().zip(&page_ids) {

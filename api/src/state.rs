@@ -7,6 +7,7 @@ use domain::services::activity::ActivityService;
 use domain::services::api_keys::ApiKeyService;
 use domain::services::audit::AuditService;
 use domain::services::billing::{BillingPorts, BillingService};
+use domain::services::credit_notes::CreditNoteService;
 use domain::services::customers::CustomerService;
 use domain::services::entitlements::EntitlementService;
 use domain::services::invoices::InvoiceService;
@@ -44,6 +45,7 @@ pub struct AppState {
     pub subscriptions: SubscriptionService,
     pub billing: BillingService,
     pub taxes: TaxService,
+    pub credit_notes: CreditNoteService,
     pub entitlements: EntitlementService,
     pub overview: OverviewService,
     pub webhooks: WebhookService,
@@ -163,7 +165,7 @@ impl AppState {
                     audit: shared.clone(),
                     units: shared.clone(),
                     tokens: tokens.clone(),
-                    events,
+                    events: events.clone(),
                 },
                 settings.url_base,
             ),
@@ -184,6 +186,13 @@ impl AppState {
                 taxes.clone(),
             ),
             taxes,
+            credit_notes: CreditNoteService::new(
+                shared.clone(),
+                shared.clone(),
+                shared.clone(),
+                shared.clone(),
+                events.clone(),
+            ),
             subscriptions,
             entitlements: EntitlementService::new(
                 shared.clone(),

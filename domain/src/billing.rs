@@ -102,6 +102,7 @@ fn line(
     end: DateTime<Utc>,
 ) -> LineItem {
     LineItem {
+        id: crate::id::new_id(crate::id::INVOICE_LINE),
         amount: &quantity * &unit_amount,
         description,
         quantity,

@@ -77,6 +77,7 @@ error_codes! {
     WebhookEventNotFound = "webhook_event_not_found", 404;
     WebhookDeliveryNotFound = "webhook_delivery_not_found", 404;
     TaxRateNotFound = "tax_rate_not_found", 404;
+    CreditNoteNotFound = "credit_note_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     BodyTimeout = "body_timeout", 408;
     CustomerArchived = "customer_archived", 409;
@@ -92,6 +93,8 @@ error_codes! {
     InvoiceNotDraft = "invoice_not_draft", 409;
     InvoiceNotFinalized = "invoice_not_finalized", 409;
     InvoiceNotPayable = "invoice_not_payable", 409;
+    InvoiceHasCreditNotes = "invoice_has_credit_notes", 409;
+    CreditNoteNotVoidable = "credit_note_not_voidable", 409;
     LastActiveKey = "last_active_key", 409;
     PaymentMethodUnusable = "payment_method_unusable", 409;
     PaymentMethodInUse = "payment_method_in_use", 409;

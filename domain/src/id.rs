@@ -28,6 +28,9 @@ pub const WEBHOOK_EVENT: &str = "msg";
 pub const WEBHOOK_DELIVERY: &str = "whd";
 pub const WEBHOOK_ATTEMPT: &str = "wha";
 pub const TAX_RATE: &str = "txr";
+pub const CREDIT_NOTE: &str = "cn";
+/// An invoice line.
+pub const INVOICE_LINE: &str = "il";
 
 pub fn new_id(prefix: &str) -> String {
     // Monotonic within the process: ids made in the same millisecond still sort in the order
@@ -231,6 +234,12 @@ prefixed_id!(
 );
 
 prefixed_id!(TaxRateId, TAX_RATE, "tax rate", ErrorCode::TaxRateNotFound);
+prefixed_id!(
+    CreditNoteId,
+    CREDIT_NOTE,
+    "credit note",
+    ErrorCode::CreditNoteNotFound
+);
 
 /// A list filter by a resource's id, as the client gave it: `Some(None)` no filter,
 /// `Some(Some(id))` that id, `None` a malformed id, which matches nothing (as an unknown one).

@@ -37,6 +37,10 @@ crate::text_enum! {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LineItem {
+    /// `il_…`, what a credit note names the line by (lines stored before line ids existed
+    /// get one derived from the invoice's id and their position; see `Invoice::name_lines`).
+    #[serde(default)]
+    pub id: String,
     pub description: String,
     pub quantity: BigDecimal,
     pub unit_amount: BigDecimal,
@@ -103,6 +107,7 @@ pub fn price_lines(lines: Vec<NewLine>) -> DomainResult<Vec<LineItem>> {
             }
         }
         priced.push(LineItem {
+            id: crate::id::new_id(crate::id::INVOICE_LINE),
             amount: &l.quantity * &l.unit_amount,
             description: l.description.trim().to_owned(),
             quantity: l.quantity,
@@ -167,8 +172,10 @@ pub struct Invoice {
     pub subtotal: BigDecimal,
     /// Subtotal plus exclusive tax (frozen at finalization).
     pub total: BigDecimal,
-    /// Net of refunds.
+    /// Net of refunds (credit notes refunded to a wallet or a payment included).
     pub amount_paid: BigDecimal,
+    /// What the invoice's issued credit notes took off it (see `crate::credit_note`).
+    pub amount_credited: BigDecimal,
     pub due_at: Option<DateTime<Utc>>,
     pub issued_at: Option<DateTime<Utc>>,
     pub voided_at: Option<DateTime<Utc>>,
@@ -205,6 +212,7 @@ impl Invoice {
             subtotal: BigDecimal::zero(),
             total: BigDecimal::zero(),
             amount_paid: BigDecimal::zero(),
+            amount_credited: BigDecimal::zero(),
             due_at: None,
             issued_at: None,
             voided_at: None,
@@ -300,10 +308,39 @@ impl Invoice {
         &self.subtotal - inclusive
     }
 
-    /// Sets the payment status from what is paid (`refunded` once refunds took it to zero).
+    /// Gives lines stored without an id (before lines had one) the id their position and the
+    /// invoice's id derive: stable, as an issued invoice's lines never change.
+    pub fn name_lines(&mut self) {
+        let Some(base) = self
+            .id
+            .strip_prefix("inv_")
+            .and_then(|b| ulid::Ulid::from_string(b).ok())
+        else {
+            return;
+        };
+        for (i, line) in self.lines.iter_mut().enumerate() {
+            if line.id.is_empty() {
+                let id = ulid::Ulid(base.0.wrapping_add(i as u128 + 1));
+                line.id = format!(
+                    "{}_{}",
+                    crate::id::INVOICE_LINE,
+                    id.to_string().to_ascii_lowercase()
+                );
+            }
+        }
+    }
+
+    /// Sets the payment status from what is paid and credited: `paid` once payments and credit
+    /// notes cover the total (`refunded` instead when refunds took the payments to zero).
     pub fn settle(&mut self, refunded_something: bool) {
+        let covered = &self.amount_paid + &self.amount_credited;
         self.payment_status = if self.amount_paid >= self.total {
             PaymentStatus::Paid
+        } else if covered >= self.total {
+            match refunded_something && self.amount_paid.is_zero() {
+                true => PaymentStatus::Refunded,
+                false => PaymentStatus::Paid,
+            }
         } else if self.amount_paid > BigDecimal::zero() {
             PaymentStatus::PartiallyPaid
         } else if refunded_something {
@@ -315,7 +352,7 @@ impl Invoice {
 
     pub fn amount_due(&self) -> BigDecimal {
         match self.status {
-            InvoiceStatus::Finalized => &self.total - &self.amount_paid,
+            InvoiceStatus::Finalized => &self.total - &self.amount_paid - &self.amount_credited,
             _ => BigDecimal::zero(),
         }
     }
@@ -339,13 +376,14 @@ pub struct OpenAmount {
     pub currency: Currency,
     pub total: BigDecimal,
     pub amount_paid: BigDecimal,
+    pub amount_credited: BigDecimal,
     pub due_at: Option<DateTime<Utc>>,
 }
 
 impl OpenAmount {
     /// As [`Invoice::amount_due`] of a finalized invoice.
     pub fn amount_due(&self) -> BigDecimal {
-        &self.total - &self.amount_paid
+        &self.total - &self.amount_paid - &self.amount_credited
     }
 
     /// As [`Invoice::is_overdue`] of a finalized invoice.

@@ -88,6 +88,7 @@ pub mod api_key;
 pub mod audit;
 pub mod billing;
 pub mod clock;
+pub mod credit_note;
 pub mod customer;
 pub mod error;
 pub mod guest_session;

@@ -343,6 +343,13 @@ pub trait PaymentRepo: Send + Sync {
     ) -> DomainResult<(crate::payment::Payment, crate::payment::Refund)>;
     /// Fails the invoice's pending payment, if any, with `reason` (inside the caller's unit of
     /// work, which holds the invoice locked). Returns how many failed.
+    /// Locks the invoice's succeeded payments with something left to refund, newest first,
+    /// in the caller's unit of work (before the invoice: the order a refund takes them in).
+    fn lock_refundable(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        invoice_id: &crate::id::InvoiceId,
+    ) -> DomainResult<Vec<crate::payment::Payment>>;
     fn fail_pending(
         &self,
         tenant_id: &crate::id::TenantId,
@@ -722,4 +729,41 @@ pub trait TaxRateRepo: Send + Sync {
         id: &crate::id::TaxRateId,
         now: DateTime<Utc>,
     ) -> DomainResult<Option<crate::tax::TaxRate>>;
+}
+
+pub trait CreditNoteRepo: Send + Sync {
+    /// One transaction: lock the invoice, load its issued credit notes, run `change` (which may
+    /// take a number of the credit notes' counter), write the invoice and insert the note.
+    fn issue(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        invoice_id: &crate::id::InvoiceId,
+        change: crate::credit_note::CreditChange<'_>,
+    ) -> DomainResult<(crate::invoice::Invoice, crate::credit_note::CreditNote)>;
+    /// Records what the note refunded (wallet credits, refunds), in the caller's unit of work.
+    fn record_refunds(&self, note: &crate::credit_note::CreditNote) -> DomainResult<()>;
+    /// One transaction: lock the note's invoice, then the note, run `change`, write both.
+    fn void(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::CreditNoteId,
+        change: crate::credit_note::VoidChange<'_>,
+    ) -> DomainResult<(crate::invoice::Invoice, crate::credit_note::CreditNote)>;
+    fn get(
+        &self,
+        scope: &Scope,
+        id: &crate::id::CreditNoteId,
+    ) -> DomainResult<Option<crate::credit_note::CreditNote>>;
+    /// The notes of one invoice, oldest first.
+    fn of_invoice(
+        &self,
+        scope: &Scope,
+        invoice_id: &crate::id::InvoiceId,
+    ) -> DomainResult<Vec<crate::credit_note::CreditNote>>;
+    fn list(
+        &self,
+        scope: &Scope,
+        filter: &crate::credit_note::CreditNoteFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::credit_note::CreditNote>>;
 }

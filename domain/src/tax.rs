@@ -168,7 +168,7 @@ pub struct LineTax {
 
 /// An invoice's tax of one rate: the rate as applied, the amount it was applied to (net of
 /// inclusive tax) and the sum of its line taxes.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaxAmount {
     pub rate: AppliedRate,
     pub taxable_amount: BigDecimal,

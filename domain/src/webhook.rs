@@ -60,6 +60,9 @@ event_types! {
     PaymentPending = "payment.pending";
     PaymentFailed = "payment.failed";
     PaymentRefunded = "payment.refunded";
+    CreditNoteCreated = "credit_note.created";
+    /// A credit note that refunded nothing was voided: what it credited is due again.
+    CreditNoteVoided = "credit_note.voided";
     SubscriptionCreated = "subscription.created";
     SubscriptionRenewed = "subscription.renewed";
     SubscriptionPastDue = "subscription.past_due";

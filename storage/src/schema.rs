@@ -199,6 +199,35 @@ diesel::table! {
         subscription_id -> Nullable<Text>,
         billing_period_start -> Nullable<UtcTimestamp>,
         reverse_charge -> Bool,
+        amount_credited -> ExactDecimal,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{ExactDecimal, UtcTimestamp};
+
+    credit_notes (id) {
+        id -> Text,
+        tenant_id -> Text,
+        invoice_id -> Text,
+        customer_id -> Text,
+        number -> Text,
+        currency -> Text,
+        status -> Text,
+        reason -> Text,
+        memo -> Nullable<Text>,
+        refund_to -> Text,
+        lines -> Text,
+        tax_amounts -> Text,
+        subtotal -> ExactDecimal,
+        total_tax -> ExactDecimal,
+        total -> ExactDecimal,
+        wallet_id -> Nullable<Text>,
+        credits -> Nullable<ExactDecimal>,
+        refund_ids -> Text,
+        created_at -> UtcTimestamp,
+        voided_at -> Nullable<UtcTimestamp>,
     }
 }
 
@@ -558,6 +587,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     wallet_transactions,
     invoices,
     invoice_counters,
+    credit_notes,
     payments,
     refunds,
     features,

@@ -74,6 +74,15 @@ async fn advance(s: &TestServer, clock: &str, to: &str) {
     }
 }
 
+/// Lines without their ids (a preview's lines get ids of their own).
+fn without_ids(lines: &Value) -> Value {
+    let mut lines = lines.clone();
+    for l in lines.as_array_mut().into_iter().flatten() {
+        l.as_object_mut().map(|o| o.remove("id"));
+    }
+    lines
+}
+
 async fn invoice(s: &TestServer, customer: &str, lines: Value) -> Reply {
     post(
         s,
@@ -391,7 +400,10 @@ async fn renewals_are_taxed_as_previewed(s: TestServer) {
     for field in ["subtotal", "total_tax", "total", "tax_amounts"] {
         assert_eq!(renewal[field], upcoming[field], "{field}: {renewal}");
     }
-    assert_eq!(renewal["lines"], upcoming["lines"]);
+    assert_eq!(
+        without_ids(&renewal["lines"]),
+        without_ids(&upcoming["lines"])
+    );
 }
 
 async fn tax_ids_are_checked_by_their_scheme(s: TestServer) {
@@ -593,5 +605,8 @@ async fn plan_changes_are_taxed_as_previewed(s: TestServer) {
     );
     let proration = &list["data"][0];
     assert_eq!(proration["tax_amounts"], preview.body["tax_amounts"]);
-    assert_eq!(proration["lines"], preview.body["lines"]);
+    assert_eq!(
+        without_ids(&proration["lines"]),
+        without_ids(&preview.body["lines"])
+    );
 }

@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod billing_runs;
 pub mod common;
+pub mod credit_notes;
 pub mod customers;
 pub mod entitlements;
 pub mod events;
@@ -57,6 +58,9 @@ macro_rules! routes {
                         .service(invoices::portal::summary)
                         .service(invoices::portal::get)
                         .service(invoices::portal::pdf)
+                        .service(credit_notes::portal::list)
+                        .service(credit_notes::portal::get)
+                        .service(credit_notes::portal::pdf)
                         .service(payments::portal::list)
                         .service(activity::portal::list)
                         .service(payments::portal::pay)
@@ -109,6 +113,11 @@ macro_rules! routes {
                 .service(invoices::admin::finalize)
                 .service(invoices::admin::void)
                 .service(invoices::admin::pdf)
+                .service(credit_notes::admin::create)
+                .service(credit_notes::admin::list)
+                .service(credit_notes::admin::get)
+                .service(credit_notes::admin::void)
+                .service(credit_notes::admin::pdf)
                 .service(payments::admin::pay)
                 .service(payments::admin::refund)
                 .service(payments::admin::confirm)

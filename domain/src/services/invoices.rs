@@ -337,6 +337,12 @@ impl InvoiceService {
                     "refund the payments before voiding",
                 ));
             }
+            if !inv.amount_credited.is_zero() {
+                return Err(conflict(
+                    ErrorCode::InvoiceHasCreditNotes,
+                    "the invoice has credit notes: void them, or credit the rest",
+                ));
+            }
             let now = clock::now();
             inv.status = InvoiceStatus::Voided;
             inv.voided_at = Some(now);

@@ -5,6 +5,7 @@ pub mod activity;
 pub mod api_keys;
 pub mod audit;
 pub mod billing;
+pub mod credit_notes;
 pub mod customers;
 pub mod entitlements;
 pub mod invoices;

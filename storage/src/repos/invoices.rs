@@ -33,6 +33,7 @@ struct InvoiceRow {
     total: DbDecimal,
     total_minor: i64,
     amount_paid: DbDecimal,
+    amount_credited: DbDecimal,
     due_at: Option<DbTime>,
     issued_at: Option<DbTime>,
     voided_at: Option<DbTime>,
@@ -59,6 +60,7 @@ impl InvoiceRow {
             total: DbDecimal(i.total.clone()),
             total_minor: i.total_minor(),
             amount_paid: DbDecimal(i.amount_paid.clone()),
+            amount_credited: DbDecimal(i.amount_credited.clone()),
             due_at: i.due_at.map(DbTime),
             issued_at: i.issued_at.map(DbTime),
             voided_at: i.voided_at.map(DbTime),
@@ -80,7 +82,7 @@ impl InvoiceRow {
             row.text("payment_status", &self.payment_status, PaymentStatus::parse)?;
         let lines: Vec<LineItem> = row.json("lines", &self.lines)?;
         let currency = row.currency(&self.currency)?;
-        Ok(Invoice {
+        let mut invoice = Invoice {
             id: stored_id(&self.id)?,
             tenant_id: self.tenant_id.into(),
             customer_id: stored_id(&self.customer_id)?,
@@ -93,6 +95,7 @@ impl InvoiceRow {
             subtotal: self.subtotal.0,
             total: self.total.0,
             amount_paid: self.amount_paid.0,
+            amount_credited: self.amount_credited.0,
             due_at: self.due_at.map(|t| t.0),
             issued_at: self.issued_at.map(|t| t.0),
             voided_at: self.voided_at.map(|t| t.0),
@@ -101,14 +104,16 @@ impl InvoiceRow {
             subscription_id: self.subscription_id.as_deref().map(stored_id).transpose()?,
             billing_period_start: self.billing_period_start.map(|t| t.0),
             reverse_charge: self.reverse_charge,
-        })
+        };
+        invoice.name_lines();
+        Ok(invoice)
     }
 }
 
 /// Takes the next number of `period` for the account, inside the caller's transaction.
 /// PostgreSQL: an upsert whose row lock serialises finalizations of one account and month until
 /// commit. SQLite: read then write under the transaction's write lock.
-fn next_number(
+pub(crate) fn next_number(
     conn: &mut DbConnection,
     tenant_id: &domain::id::TenantId,
     period: &str,
@@ -381,29 +386,41 @@ impl InvoiceRepo for Store {
 
     fn open_amounts(&self, customer: &CustomerScope) -> DomainResult<Vec<OpenAmount>> {
         let mut conn = self.conn()?;
-        let rows: Vec<(String, String, DbDecimal, DbDecimal, Option<DbTime>)> = open!(customer)
+        type Open = (
+            String,
+            String,
+            DbDecimal,
+            DbDecimal,
+            DbDecimal,
+            Option<DbTime>,
+        );
+        let rows: Vec<Open> = open!(customer)
             .select((
                 inv::id,
                 inv::currency,
                 inv::total,
                 inv::amount_paid,
+                inv::amount_credited,
                 inv::due_at,
             ))
             .load(&mut *conn)
             .map_err(internal)?;
         rows.into_iter()
-            .map(|(id, currency, total, amount_paid, due_at)| {
-                let row = Stored {
-                    kind: "invoice",
-                    id: &id,
-                };
-                Ok(OpenAmount {
-                    currency: row.currency(&currency)?,
-                    total: total.0,
-                    amount_paid: amount_paid.0,
-                    due_at: due_at.map(|t| t.0),
-                })
-            })
+            .map(
+                |(id, currency, total, amount_paid, amount_credited, due_at)| {
+                    let row = Stored {
+                        kind: "invoice",
+                        id: &id,
+                    };
+                    Ok(OpenAmount {
+                        currency: row.currency(&currency)?,
+                        total: total.0,
+                        amount_paid: amount_paid.0,
+                        amount_credited: amount_credited.0,
+                        due_at: due_at.map(|t| t.0),
+                    })
+                },
+            )
             .collect()
     }
 }

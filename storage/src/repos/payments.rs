@@ -177,6 +177,37 @@ impl PaymentRepo for Store {
         })
     }
 
+    fn lock_refundable(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        invoice_id: &domain::id::InvoiceId,
+    ) -> DomainResult<Vec<Payment>> {
+        let mut conn = self.conn()?;
+        // A macro: `as_select` fixes the backend, which differs per arm.
+        macro_rules! succeeded {
+            () => {
+                p::table
+                    .filter(p::tenant_id.eq(tenant_id.as_str()))
+                    .filter(p::invoice_id.eq(invoice_id.as_str()))
+                    .filter(p::status.eq(PaymentState::Succeeded.as_str()))
+                    .order(p::id.desc())
+                    .select(PaymentRow::as_select())
+            };
+        }
+        let rows: Vec<PaymentRow> = match &mut *conn {
+            DbConnection::Postgres(pg) => succeeded!().for_update().load(pg),
+            DbConnection::Sqlite(sq) => succeeded!().load(sq),
+        }
+        .map_err(internal)?;
+        Ok(rows
+            .into_iter()
+            .map(PaymentRow::into_domain)
+            .collect::<DomainResult<Vec<_>>>()?
+            .into_iter()
+            .filter(|x| x.amount_refunded < x.amount)
+            .collect())
+    }
+
     fn fail_pending(
         &self,
         tenant_id: &domain::id::TenantId,

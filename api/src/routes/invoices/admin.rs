@@ -92,9 +92,15 @@ pub async fn get(
     AdminKey(who): AdminKey,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let svc = state.invoices.clone();
-    let i = blocking(move || svc.get(&who.scope(), &parse(&id)?)).await?;
-    Ok(HttpResponse::Ok().json(InvoiceView::from(i)))
+    let st = state.clone();
+    let view = blocking(move || {
+        let (scope, id) = (who.scope(), parse(&id)?);
+        let invoice = st.invoices.get(&scope, &id)?;
+        let notes = st.credit_notes.of_invoice(&scope, &id)?;
+        Ok(InvoiceView::from(invoice).with_credit_notes(notes))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// Edit a draft (finalized invoices are immutable: 409 `invoice_not_draft`).

@@ -5,7 +5,7 @@ use domain::id::{parse, TaxRateId};
 use domain::invoice::InvoiceFilter;
 use domain::invoice::{Invoice, InvoiceStatus, NewLine, PaymentStatus};
 use domain::money::{canonical, Currency};
-use domain::tax::AppliedRate;
+use domain::tax::{AppliedRate, LineTax, TaxAmount};
 use domain::FieldError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -127,21 +127,38 @@ pub struct TaxAmountView {
 
 /// The invoice's tax figures (see the money rule in the API design notes).
 pub fn tax_amounts(i: &Invoice) -> Vec<TaxAmountView> {
-    i.tax_amounts()
-        .into_iter()
+    tax_views(&i.tax_amounts(), i.currency)
+}
+
+/// Taxes per rate as an invoice or a credit note shows them.
+pub fn tax_views(taxes: &[TaxAmount], currency: Currency) -> Vec<TaxAmountView> {
+    taxes
+        .iter()
         .map(|t| TaxAmountView {
             tax_rate_id: t.rate.tax_rate_id.to_string(),
-            name: t.rate.name,
+            name: t.rate.name.clone(),
             percentage: canonical(&t.rate.percentage),
             inclusive: t.rate.inclusive,
-            taxable_amount: i.currency.display(&t.taxable_amount),
-            amount: i.currency.display(&t.amount),
+            taxable_amount: currency.display(&t.taxable_amount),
+            amount: currency.display(&t.amount),
         })
         .collect()
 }
 
+impl From<&LineTax> for LineTaxView {
+    fn from(t: &LineTax) -> Self {
+        Self {
+            tax_rate_id: t.tax_rate_id.to_string(),
+            amount: canonical(&t.amount),
+        }
+    }
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct LineView {
+    /// What a credit note names the line by.
+    #[schema(example = "il_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub id: String,
     pub description: String,
     pub quantity: String,
     /// May have more places than the currency's minor unit.
@@ -192,6 +209,10 @@ pub struct InvoiceView {
     pub total: String,
     #[schema(example = "0.00")]
     pub amount_paid: String,
+    /// What the invoice's issued credit notes took off it.
+    #[schema(example = "0.00")]
+    pub amount_credited: String,
+    /// Total less what is paid and what is credited.
     #[schema(example = "12.35")]
     pub amount_due: String,
     /// Finalized, not fully paid, and past its due date.
@@ -208,20 +229,54 @@ pub struct InvoiceView {
     /// Made for a reverse-charge customer: no tax, and the buyer accounts for it (the PDF
     /// says so, with both parties' VAT numbers).
     pub reverse_charge: bool,
+    /// The invoice's credit notes, oldest first (on the responses for one invoice; lists
+    /// leave it out).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit_notes: Option<Vec<CreditNoteSummary>>,
+}
+
+/// A credit note as its invoice lists it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreditNoteSummary {
+    #[schema(example = "cn_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub id: String,
+    #[schema(example = "CN-202612-00001")]
+    pub number: String,
+    #[schema(value_type = crate::schema::CreditNoteStatus)]
+    pub status: &'static str,
+    #[schema(value_type = crate::schema::RefundTo)]
+    pub refund_to: &'static str,
+    #[schema(example = "11.90")]
+    pub total: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl InvoiceView {
+    /// The view with the invoice's credit notes.
+    pub fn with_credit_notes(mut self, notes: Vec<domain::credit_note::CreditNote>) -> Self {
+        self.credit_notes = Some(
+            notes
+                .into_iter()
+                .map(|n| CreditNoteSummary {
+                    total: n.currency.display(&n.total),
+                    id: n.id.into(),
+                    number: n.number,
+                    status: n.status.as_str(),
+                    refund_to: n.refund_to.as_str(),
+                    created_at: n.created_at,
+                })
+                .collect(),
+        );
+        self
+    }
 }
 
 impl From<domain::invoice::LineItem> for LineView {
     fn from(l: domain::invoice::LineItem) -> Self {
         Self {
             tax_rates: l.tax_rates.iter().map(AppliedRateView::from).collect(),
-            tax_amounts: l
-                .taxes
-                .iter()
-                .map(|t| LineTaxView {
-                    tax_rate_id: t.tax_rate_id.to_string(),
-                    amount: canonical(&t.amount),
-                })
-                .collect(),
+            tax_amounts: l.taxes.iter().map(LineTaxView::from).collect(),
+            id: l.id,
             description: l.description,
             quantity: canonical(&l.quantity),
             unit_amount: canonical(&l.unit_amount),
@@ -243,6 +298,8 @@ impl From<Invoice> for InvoiceView {
             overdue: i.is_overdue(domain::clock::now()),
             amount_due: currency.display(&i.amount_due()),
             amount_paid: currency.display(&i.amount_paid),
+            amount_credited: currency.display(&i.amount_credited),
+            credit_notes: None,
             total: currency.display(&i.total),
             subtotal: currency.display(&i.subtotal),
             status: i.status.as_str(),
@@ -370,7 +427,11 @@ pub fn render_pdf(
     let customer = state
         .customers
         .get(&invoice.tenant_id, &parse(&invoice.customer_id)?)?;
-    let bytes = crate::pdf::render_invoice(&invoice, &merchant, &customer);
+    let notes = state.credit_notes.of_invoice(
+        &domain::scope::Scope::account(&invoice.tenant_id),
+        &invoice.id,
+    )?;
+    let bytes = crate::pdf::render_invoice(&invoice, &notes, &merchant, &customer);
     let name = invoice
         .number
         .clone()

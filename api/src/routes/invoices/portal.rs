@@ -76,9 +76,15 @@ pub async fn get(
     PortalAuth(session, _): PortalAuth<section::Invoices>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let svc = state.invoices.clone();
-    let invoice = blocking(move || svc.get(&session.scope(), &parse(&id)?)).await?;
-    Ok(HttpResponse::Ok().json(InvoiceView::from(invoice)))
+    let st = state.clone();
+    let view = blocking(move || {
+        let (scope, id) = (session.scope(), parse(&id)?);
+        let invoice = st.invoices.get(&scope, &id)?;
+        let notes = st.credit_notes.of_invoice(&scope, &id)?;
+        Ok(InvoiceView::from(invoice).with_credit_notes(notes))
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 /// One of the customer's invoices as a PDF (section `invoices`).

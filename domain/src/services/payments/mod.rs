@@ -7,6 +7,7 @@ mod record;
 mod settle;
 
 use record::{count_toward, within_due};
+pub(crate) use settle::refund_in;
 
 use crate::ErrorCode;
 use std::sync::Arc;

@@ -87,59 +87,7 @@ impl PaymentService {
             let (payment, refund) =
                 self.payments
                     .record_refund(tenant_id, payment_id, &mut |pay, inv, wallet| {
-                        if pay.status != PaymentState::Succeeded {
-                            return Err(DomainError::Conflict {
-                                code: ErrorCode::PaymentNotRefundable,
-                                message: "failed payments cannot be refunded".into(),
-                            });
-                        }
-                        check_amount("amount", &amount, pay.currency)?;
-                        let left = &pay.amount - &pay.amount_refunded;
-                        if amount > left {
-                            return Err(unprocessable(
-                                ErrorCode::RefundExceedsPayment,
-                                format!(
-                                    "{} of the payment is left to refund",
-                                    crate::money::canonical(&left)
-                                ),
-                            ));
-                        }
-                        let mut refund = Refund {
-                            id: id::new_id(id::REFUND),
-                            tenant_id: pay.tenant_id.clone(),
-                            payment_id: pay.id.clone(),
-                            invoice_id: pay.invoice_id.clone(),
-                            amount: amount.clone(),
-                            credits: None,
-                            reason: reason.clone(),
-                            created_at: now,
-                        };
-                        if let Some(st) = wallet {
-                            let credits = credits_for(&amount, &st.wallet.conversion_rate);
-                            let credit = TopUp {
-                                credits: credits.clone(),
-                                kind: LotKind::Purchased,
-                                priority: None,
-                                expires_at: None,
-                                reason: Some("refund".into()),
-                                description: inv
-                                    .number
-                                    .clone()
-                                    .or_else(|| Some(inv.id.to_string())),
-                                reference: Some(refund.id.clone()),
-                                idempotency_key: None,
-                            };
-                            st.credit(&credit, now)?;
-                            st.wallet.updated_at = now;
-                            st.check()?;
-                            moved = Some((st.wallet.clone(), st.txs.clone()));
-                            refund.credits = Some(credits);
-                        }
-                        pay.amount_refunded += &amount;
-                        inv.amount_paid -= &amount;
-                        inv.settle(true);
-                        inv.updated_at = now;
-                        Ok(refund)
+                        refund_in(pay, inv, wallet, &amount, reason.clone(), now, &mut moved)
                     })?;
             if let Some((wallet, txs)) = &moved {
                 self.events.wallet_movements(wallet, txs)?;
@@ -148,4 +96,78 @@ impl PaymentService {
             Ok((payment, refund))
         })
     }
+}
+
+/// Refunds `amount` of a locked payment (its invoice and wallet locked too): the refund to
+/// record; a wallet payment's credits go back to the wallet, whose state after is put in
+/// `moved` for its events. At most what is left of the payment, and of what the invoice was
+/// paid (credit notes may have refunded some of it already).
+pub(crate) fn refund_in(
+    pay: &mut Payment,
+    inv: &mut Invoice,
+    wallet: Option<&mut crate::wallet::WalletState>,
+    amount: &BigDecimal,
+    reason: Option<String>,
+    now: chrono::DateTime<chrono::Utc>,
+    moved: &mut Option<(crate::wallet::Wallet, Vec<crate::wallet::WalletTransaction>)>,
+) -> DomainResult<Refund> {
+    if pay.status != PaymentState::Succeeded {
+        return Err(DomainError::Conflict {
+            code: ErrorCode::PaymentNotRefundable,
+            message: "failed payments cannot be refunded".into(),
+        });
+    }
+    check_amount("amount", amount, pay.currency)?;
+    let left = &pay.amount - &pay.amount_refunded;
+    if *amount > left {
+        return Err(unprocessable(
+            ErrorCode::RefundExceedsPayment,
+            format!(
+                "{} of the payment is left to refund",
+                crate::money::canonical(&left)
+            ),
+        ));
+    }
+    if *amount > inv.amount_paid {
+        return Err(unprocessable(
+            ErrorCode::RefundExceedsPayment,
+            format!(
+                "{} of what the invoice was paid is left to refund (credit notes returned the rest)",
+                crate::money::canonical(&inv.amount_paid)
+            ),
+        ));
+    }
+    let mut refund = Refund {
+        id: id::new_id(id::REFUND),
+        tenant_id: pay.tenant_id.clone(),
+        payment_id: pay.id.clone(),
+        invoice_id: pay.invoice_id.clone(),
+        amount: amount.clone(),
+        credits: None,
+        reason,
+        created_at: now,
+    };
+    if let Some(st) = wallet {
+        let credits = credits_for(amount, &st.wallet.conversion_rate);
+        let credit = TopUp {
+            credits: credits.clone(),
+            kind: LotKind::Purchased,
+            priority: None,
+            expires_at: None,
+            reason: Some("refund".into()),
+            description: inv.number.clone().or_else(|| Some(inv.id.to_string())),
+            reference: Some(refund.id.clone()),
+            idempotency_key: None,
+        };
+        st.credit(&credit, now)?;
+        st.wallet.updated_at = now;
+        st.check()?;
+        *moved = Some((st.wallet.clone(), st.txs.clone()));
+        refund.credits = Some(credits);
+    }
+    pay.amount_refunded += amount;
+    inv.amount_paid -= amount;
+    inv.settle(true);
+    inv.updated_at = now;
+    Ok(refund)
 }

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
+use crate::credit_note::CreditNote;
+
 use crate::customer::Customer;
 use crate::invoice::Invoice;
 use crate::money::canonical;
@@ -113,6 +115,31 @@ impl Events {
                 "payment_url": p.payment_url,
                 "failure_reason": p.failure_reason,
                 "created_at": p.created_at,
+            }),
+        )
+    }
+
+    pub fn credit_note(&self, t: EventType, n: &CreditNote) -> DomainResult<()> {
+        let c = n.currency;
+        self.emit(
+            &n.tenant_id,
+            t,
+            json!({
+                "credit_note_id": n.id.as_str(),
+                "invoice_id": n.invoice_id.as_str(),
+                "customer_id": n.customer_id.as_str(),
+                "number": n.number,
+                "status": n.status.as_str(),
+                "reason": n.reason.as_str(),
+                "refund_to": n.refund_to.as_str(),
+                "currency": c.code(),
+                "subtotal": c.display(&n.subtotal),
+                "total_tax": c.display(&n.total_tax),
+                "total": c.display(&n.total),
+                "wallet_id": n.wallet_id.as_ref().map(|w| w.as_str()),
+                "refund_ids": n.refund_ids,
+                "created_at": n.created_at,
+                "voided_at": n.voided_at,
             }),
         )
     }
