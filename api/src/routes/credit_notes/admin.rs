@@ -26,7 +26,7 @@ use crate::state::AppState;
         (status = 201, body = CreditNoteView),
         (status = 404, description = "`invoice_not_found`."),
         (status = 409, description = "`invoice_not_finalized` (a draft or a voided invoice)."),
-        (status = 422, description = "`validation_failed`: naming `lines[i].invoice_line_id` (not a line of this invoice), `lines[i].amount` or `amount` (more than is left to credit, or more decimals than the currency), `refund_to` (more than is due or paid, or no wallet in the currency), `reason`, `memo`."),
+        (status = 422, description = "`validation_failed`, naming the field: lines[i].invoice_line_id (not a line of this invoice), lines[i].amount or amount (more than is left to credit, or more decimals than the currency), refund_to (more than is due or paid, or no wallet in the currency), reason, memo."),
     ),
 )]
 #[post("/invoices/{id}/credit_notes")]

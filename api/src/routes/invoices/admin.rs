@@ -182,7 +182,8 @@ pub async fn finalize(
     Ok(HttpResponse::Ok().json(InvoiceView::from(i)))
 }
 
-/// Void a finalized invoice. Invoices with payments must be refunded first.
+/// Void a finalized invoice. Invoices with payments must be refunded first, and one with
+/// credit notes cannot be voided while they stand.
 #[utoipa::path(
     operation_id = "void_invoice",
     tag = "Invoices",
@@ -191,7 +192,7 @@ pub async fn finalize(
     responses(
         (status = 200, body = InvoiceView),
         (status = 404, description = "`invoice_not_found`."),
-        (status = 409, description = "`invoice_not_finalized` or `invoice_has_payments`."),
+        (status = 409, description = "`invoice_not_finalized`, `invoice_has_payments`, or `invoice_has_credit_notes` (void them, or credit the rest)."),
     ),
 )]
 #[post("/invoices/{id}/void")]
