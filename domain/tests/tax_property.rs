@@ -4,6 +4,13 @@
 //! minor unit; total = subtotal + exclusive tax; each rate's tax is the sum of its line taxes;
 //! total tax is the sum of the rates'; the subtotal excluding tax is the subtotal less inclusive
 //! tax; and each line tax is within half a minor unit of its exact value.
+//!
+//! And for random credit notes of such invoices (lines or amounts, lowering what is due or
+//! returning what was paid, some voided again): what is credited never exceeds the total,
+//! `amount_paid + amount_credited ≤ total`, no line is credited past its amount nor has more
+//! tax reversed than it bore, a fully credited line has exactly its tax reversed, and every
+//! note's total is its subtotal plus exclusive tax at the minor unit. A refused credit changes
+//! nothing.
 
 #![allow(
     clippy::unwrap_used,
@@ -12,8 +19,11 @@
 
 use bigdecimal::{BigDecimal, Zero};
 use chrono::Utc;
+use domain::credit_note::{
+    self, Credit, CreditNote, CreditReason, LineCredit, NewCreditNote, RefundTo,
+};
 use domain::id::{CustomerId, TaxRateId, TenantId};
-use domain::invoice::{price_lines, Invoice, NewLine};
+use domain::invoice::{price_lines, Invoice, InvoiceStatus, NewLine};
 use domain::money::Currency;
 use domain::tax::AppliedRate;
 use proptest::prelude::*;
@@ -46,6 +56,36 @@ fn lines_strategy() -> impl Strategy<Value = Vec<Line>> {
     )
 }
 
+/// A draft of random `lines` in `c`, each taxed at its pick of `rates`.
+fn invoice(c: Currency, rates: &[AppliedRate], lines: &[Line]) -> Invoice {
+    let new: Vec<NewLine> = lines
+        .iter()
+        .map(|(q, u, _)| NewLine {
+            description: "x".into(),
+            quantity: BigDecimal::new((*q).into(), 3),
+            unit_amount: BigDecimal::new((*u).into(), 6),
+            feature: None,
+            period_start: None,
+            period_end: None,
+            tax_rate_ids: None,
+        })
+        .collect();
+    let mut priced = price_lines(new).unwrap();
+    for (line, (_, _, which)) in priced.iter_mut().zip(lines) {
+        let mut picked: Vec<usize> = which.iter().map(|i| i % rates.len()).collect();
+        picked.sort_unstable();
+        picked.dedup();
+        line.tax_rates = picked.into_iter().map(|i| rates[i].clone()).collect();
+    }
+    Invoice::draft(
+        &TenantId::from("ten_t"),
+        CustomerId::new(),
+        c,
+        priced,
+        Utc::now(),
+    )
+}
+
 fn is_minor(c: Currency, v: &BigDecimal) -> bool {
     c.round(v) == *v
 }
@@ -60,26 +100,7 @@ proptest! {
         code in prop::sample::select(vec!["EUR", "JPY", "KWD"]),
     ) {
         let c = Currency::parse(code).unwrap();
-        let new: Vec<NewLine> = lines
-            .iter()
-            .map(|(q, u, _)| NewLine {
-                description: "x".into(),
-                quantity: BigDecimal::new((*q).into(), 3),
-                unit_amount: BigDecimal::new((*u).into(), 6),
-                feature: None,
-                period_start: None,
-                period_end: None,
-                tax_rate_ids: None,
-            })
-            .collect();
-        let mut priced = price_lines(new).unwrap();
-        for (line, (_, _, which)) in priced.iter_mut().zip(&lines) {
-            let mut picked: Vec<usize> = which.iter().map(|i| i % rates.len()).collect();
-            picked.sort_unstable();
-            picked.dedup();
-            line.tax_rates = picked.into_iter().map(|i| rates[i].clone()).collect();
-        }
-        let inv = Invoice::draft(&TenantId::from("ten_t"), CustomerId::new(), c, priced, Utc::now());
+        let inv = invoice(c, &rates, &lines);
 
         let mut exclusive = BigDecimal::zero();
         let mut inclusive = BigDecimal::zero();
@@ -131,6 +152,74 @@ proptest! {
                 .map(|t| t.amount.clone())
                 .sum();
             prop_assert_eq!(&g.amount, &of_rate);
+        }
+    }
+
+    #[test]
+    fn credit_notes_never_exceed_the_invoice(
+        rates in rates_strategy(),
+        lines in lines_strategy(),
+        code in prop::sample::select(vec!["EUR", "JPY", "KWD"]),
+        paid_share in 0u32..=100,
+        // (by lines?, which line, share of it in %, refund?, void it after?)
+        credits in prop::collection::vec((any::<bool>(), 0usize..12, 1u32..=130, any::<bool>(), 0u8..10), 1..12),
+    ) {
+        let c = Currency::parse(code).unwrap();
+        let mut inv = invoice(c, &rates, &lines);
+        inv.status = InvoiceStatus::Finalized;
+        inv.amount_paid = c.round(&(&inv.total * BigDecimal::from(paid_share) / BigDecimal::from(100)));
+        inv.settle(false);
+        let mut issued: Vec<CreditNote> = Vec::new();
+        for (by_lines, which, share, refund, void) in credits {
+            let pct = |v: &BigDecimal| c.round(&(v * BigDecimal::from(share) / BigDecimal::from(100)));
+            let line = &inv.lines[which % inv.lines.len()];
+            let credit = if by_lines {
+                Credit::Lines(vec![LineCredit { invoice_line_id: line.id.clone(), amount: pct(&line.amount) }])
+            } else {
+                Credit::Amount(pct(&inv.total))
+            };
+            let new = NewCreditNote {
+                credit,
+                reason: CreditReason::Other,
+                memo: None,
+                refund_to: if refund { RefundTo::Wallet } else { RefundTo::Nothing },
+            };
+            let before = (inv.amount_paid.clone(), inv.amount_credited.clone(), inv.payment_status);
+            let live: Vec<CreditNote> = issued.iter().filter(|n| n.voided_at.is_none()).cloned().collect();
+            match credit_note::check_request(&new).and_then(|()| credit_note::credit(&mut inv, &live, &new, "CN".into(), Utc::now())) {
+                Ok(mut note) => {
+                    prop_assert!(is_minor(c, &note.total) && note.total > BigDecimal::zero());
+                    let exclusive: BigDecimal = note.tax_amounts.iter().filter(|t| !t.rate.inclusive).map(|t| t.amount.clone()).sum();
+                    prop_assert_eq!(&note.total, &(&note.subtotal + exclusive));
+                    if void == 0 && note.refund_to == RefundTo::Nothing {
+                        credit_note::void(&mut inv, &mut note, Utc::now()).unwrap();
+                    }
+                    issued.push(note);
+                }
+                Err(_) => {
+                    prop_assert_eq!((inv.amount_paid.clone(), inv.amount_credited.clone(), inv.payment_status), before);
+                }
+            }
+            let live: Vec<&CreditNote> = issued.iter().filter(|n| n.voided_at.is_none()).collect();
+            let credited: BigDecimal = live.iter().map(|n| n.total.clone()).sum();
+            prop_assert_eq!(&credited, &inv.amount_credited);
+            prop_assert!(inv.amount_credited <= inv.total);
+            prop_assert!(inv.amount_paid >= BigDecimal::zero());
+            prop_assert!(&inv.amount_paid + &inv.amount_credited <= inv.total);
+            for l in &inv.lines {
+                let of_line: Vec<_> = live.iter().flat_map(|n| &n.lines)
+                    .filter(|x| x.invoice_line_id.as_deref() == Some(l.id.as_str())).collect();
+                let amount: BigDecimal = of_line.iter().map(|x| x.amount.clone()).sum();
+                prop_assert!(amount <= l.amount);
+                for t in &l.taxes {
+                    let reversed: BigDecimal = of_line.iter().flat_map(|x| &x.taxes)
+                        .filter(|x| x.tax_rate_id == t.tax_rate_id).map(|x| x.amount.clone()).sum();
+                    prop_assert!(reversed >= BigDecimal::zero() && reversed <= t.amount);
+                    if amount == l.amount {
+                        prop_assert_eq!(&reversed, &t.amount, "a fully credited line reverses its tax");
+                    }
+                }
+            }
         }
     }
 }
