@@ -37,7 +37,7 @@
   }
 
   function show(...nodes) {
-    main.replaceChildren(...nodes);
+    main.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined && n !== false));
   }
 
   function table(headers, rows, caption) {
@@ -615,15 +615,10 @@
 
   async function bill(id) {
     const inv = await api("GET", `/invoices/${encodeURIComponent(id)}`);
-    const download = actionButton("Download PDF", async () => {
-      const blob = await api("GET", `/invoices/${encodeURIComponent(inv.id)}/pdf`);
-      const url = URL.createObjectURL(blob);
-      const a = h("a", { href: url, download: `${inv.number || inv.id}.pdf` });
-      document.body.append(a);
-      a.click();
-      a.remove();
-      setTimeout(() => URL.revokeObjectURL(url), 10_000);
-    }, "secondary", "pdf");
+    const download = actionButton("Download PDF",
+      () => downloadPdf(`/invoices/${encodeURIComponent(inv.id)}/pdf`, inv.number || inv.id), "secondary", "pdf");
+    const notes = inv.credit_notes || [];
+    const creditedTo = { none: "Off the amount due", wallet: "To your credits", payment: "Refunded" };
     const actions = h("div", { class: "actions" }, download);
     const payable = inv.status === "finalized" && Number(inv.amount_due) > 0;
     if (payable && may("invoice_pay")) {
@@ -661,7 +656,32 @@
         (inv.tax_amounts || []).map((t) =>
           card(`${t.name} ${t.percentage}%${t.inclusive ? " (included)" : ""}`,
             h("span", { "data-test": "tax-amount", text: money(t.amount, inv.currency) }))),
-        card("Paid", money(inv.amount_paid, inv.currency))));
+        Number(inv.amount_credited) > 0
+          ? card("Credited", h("span", { "data-test": "amount-credited", text: money(inv.amount_credited, inv.currency) }))
+          : null,
+        card("Paid", money(inv.amount_paid, inv.currency))),
+      notes.length ? h("h2", { text: "Credit notes" }) : null,
+      notes.length
+        ? table([["Number"], ["Issued", "hide-narrow"], ["Credited", "num"], ["How"], ["PDF"]],
+          notes.map((n) => h("tr", { "data-test": "credit-note" },
+            td(n.number),
+            td(date(n.created_at), "hide-narrow"),
+            td(money(n.total, inv.currency), "num"),
+            td(n.status === "voided" ? "Void" : creditedTo[n.refund_to] || n.refund_to),
+            td(actionButton("Download", () => downloadPdf(`/credit_notes/${encodeURIComponent(n.id)}/pdf`, n.number),
+              "secondary", "credit-note-pdf")))), "Credit notes")
+        : null);
+  }
+
+  /** Downloads a PDF the API serves under the session, named `name`.pdf. */
+  async function downloadPdf(path, name) {
+    const blob = await api("GET", path);
+    const url = URL.createObjectURL(blob);
+    const a = h("a", { href: url, download: `${name}.pdf` });
+    document.body.append(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
   }
 
   // ---- Usage --------------------------------------------------------------------------------

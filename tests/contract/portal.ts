@@ -179,6 +179,30 @@ try {
     `the PDF downloads (${download.suggestedFilename()}, ${pdf.length} bytes)`);
   await shoot(page, "bill");
 
+  // A credit note the merchant issues shows on the bill, lowers what is due, and downloads.
+  const credited = invoices.data.find((i: Json) => i.number && Number(i.amount_due) >= 1);
+  if (credited) {
+    const note = await admin("POST", `/v1/invoices/${credited.id}/credit_notes`,
+      { amount: "1", reason: "product_unsatisfactory", memo: "Sorry for the outage" });
+    const now = await portal(s.token, `/invoices/${credited.id}`);
+    // Through the list, so the bill renders anew even when it is the one open.
+    await page.evaluate(() => { location.hash = "#/bills"; });
+    await page.locator("[data-test=bill]").first().waitFor();
+    await page.evaluate((id) => { location.hash = `#/bills/${id}`; }, credited.id);
+    await page.locator("[data-test=credit-note]").first().waitFor();
+    check((await page.locator("[data-test=credit-note]").innerText()).includes(note.number),
+      `the bill lists its credit note ${note.number}`);
+    check((await page.locator("[data-test=amount-due]").innerText()) === money(now.amount_due, now.currency),
+      `and what is due after it (${now.amount_due})`);
+    const [cn] = await Promise.all([page.waitForEvent("download"), page.locator("[data-test=credit-note-pdf]").first().click()]);
+    const bytes = readFileSync((await cn.path())!);
+    check(bytes.subarray(0, 5).toString() === "%PDF-" && cn.suggestedFilename() === `${note.number}.pdf`,
+      `the credit note's PDF downloads (${cn.suggestedFilename()})`);
+    await shoot(page, "bill-credited");
+  } else {
+    throw new Error("portal: the demo customer has no bill with something due to credit");
+  }
+
   // Usage: switch the window.
   await page.locator("nav a[data-screen=usage]").click();
   await page.locator("[data-test=usage-charts][data-window='7d']").waitFor();

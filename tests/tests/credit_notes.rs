@@ -113,7 +113,7 @@ async fn lines_are_credited_with_their_tax(s: TestServer) {
         &s,
         invoice,
         json!({"lines": [{"invoice_line_id": a, "amount": "5.00"}], "reason": "order_change",
-               "memo": "Two seats fewer"}),
+               "memo": "Two seats fewer — Ελληνικά, Русский, 中文, 한국어"}),
     )
     .await;
     assert_eq!(first.status, 201, "{}", first.body);
@@ -184,7 +184,7 @@ async fn lines_are_credited_with_their_tax(s: TestServer) {
         "VAT 19%",
         "0.95 EUR",
         "5.95 EUR",
-        "Two seats fewer",
+        "Two seats fewer — Ελληνικά, Русский, 中文, 한국어",
         "order change",
     ] {
         assert!(text.contains(expected), "{expected:?} missing:\n{text}");
