@@ -15,7 +15,7 @@ use bigdecimal::BigDecimal;
 use chrono::{DateTime, Utc};
 use domain::account::Account;
 use domain::credit_note::{CreditNote, CreditNoteStatus, RefundTo};
-use domain::customer::Customer;
+use domain::customer::{BillingDetails, Customer};
 use domain::invoice::{Invoice, InvoiceStatus};
 use domain::money::{canonical, Currency};
 use domain::tax::TaxAmount;
@@ -211,6 +211,8 @@ struct Document<'a> {
     notes: Vec<String>,
     memo: Option<&'a str>,
     info_title: String,
+    /// Who it is addressed to.
+    bill_to: &'a BillingDetails,
 }
 
 /// Renders an invoice as a PDF document, with its credit notes listed under the totals.
@@ -222,6 +224,7 @@ pub fn render_invoice(
 ) -> Vec<u8> {
     let currency = invoice.currency;
     let money = |a: &BigDecimal| format!("{} {}", amount_text(currency, a), currency.code());
+    let bill_to = addressee(invoice, customer);
     let title = match invoice.status {
         InvoiceStatus::Draft => "DRAFT INVOICE",
         InvoiceStatus::Finalized => "INVOICE",
@@ -280,7 +283,7 @@ pub fn render_invoice(
         title,
         number: invoice.number.as_deref().unwrap_or("Not yet numbered"),
         watermark: (invoice.status == InvoiceStatus::Draft).then_some("DRAFT"),
-        facts: vec![
+        facts: [
             ("Issued", date(invoice.issued_at)),
             ("Due", date(invoice.due_at)),
             ("Currency", currency.code().to_owned()),
@@ -292,7 +295,10 @@ pub fn render_invoice(
                     invoice.payment_status.as_str().replace('_', " ")
                 ),
             ),
-        ],
+        ]
+        .into_iter()
+        .chain(invoice.revised_at.map(|at| ("Revised", date(Some(at)))))
+        .collect(),
         rows,
         totals,
         notes,
@@ -301,8 +307,9 @@ pub fn render_invoice(
             .number
             .clone()
             .unwrap_or_else(|| format!("Draft {}", invoice.id)),
+        bill_to: &bill_to,
     };
-    render(doc, merchant, customer)
+    render(doc, merchant)
 }
 
 /// Renders a credit note as a PDF document: the lines credited, the tax reversed per rate, the
@@ -314,6 +321,7 @@ pub fn render_credit_note(
     customer: &Customer,
 ) -> Vec<u8> {
     let currency = note.currency;
+    let bill_to = addressee(invoice, customer);
     let money = |a: &BigDecimal| format!("{} {}", amount_text(currency, a), currency.code());
     let rows = note
         .lines
@@ -370,8 +378,18 @@ pub fn render_credit_note(
         notes,
         memo: note.memo.as_deref(),
         info_title: note.number.clone(),
+        bill_to: &bill_to,
     };
-    render(doc, merchant, customer)
+    render(doc, merchant)
+}
+
+/// Who a document of `invoice` is addressed to: as the invoice kept it when it was issued (or
+/// revised), else (drafts, invoices issued before it was kept) the customer's current details.
+fn addressee(invoice: &Invoice, customer: &Customer) -> BillingDetails {
+    invoice
+        .bill_to
+        .clone()
+        .unwrap_or_else(|| domain::customer::bill_to(customer))
 }
 
 /// What EU invoicing rules (Directive 2006/112/EC, Article 226(11a)) ask a reverse-charge
@@ -396,7 +414,7 @@ fn rate_rows(taxes: &[TaxAmount], money: &dyn Fn(&BigDecimal) -> String) -> Vec<
         .collect()
 }
 
-fn render(doc: Document<'_>, merchant: &Account, customer: &Customer) -> Vec<u8> {
+fn render(doc: Document<'_>, merchant: &Account) -> Vec<u8> {
     let mut g = Glyphs::default();
     let title = doc.title;
     let mut pages: Vec<Page> = Vec::new();
@@ -434,14 +452,11 @@ fn render(doc: Document<'_>, merchant: &Account, customer: &Customer) -> Vec<u8>
     let top = y;
     p.text(BOLD, 10.0, LEFT, y, "Bill to");
     y -= LINE_HEIGHT;
-    // The billing details first, the contact fields where they say nothing.
-    let billing = &customer.billing;
-    let mut bill_to = vec![billing
-        .legal_name
-        .clone()
-        .unwrap_or_else(|| customer.name.clone())];
-    bill_to.extend(billing.email.clone().or_else(|| customer.email.clone()));
-    if let Some(a) = billing.address.as_ref().or(customer.address.as_ref()) {
+    // As kept on the document (the billing details, the contact fields where they say nothing).
+    let billing = doc.bill_to;
+    let mut bill_to: Vec<String> = billing.legal_name.iter().cloned().collect();
+    bill_to.extend(billing.email.clone());
+    if let Some(a) = billing.address.as_ref() {
         bill_to.extend(a.line1.clone());
         bill_to.extend(a.line2.clone());
         let city = [a.postal_code.clone(), a.city.clone(), a.state.clone()]

@@ -10,7 +10,7 @@ use domain::services::billing::{BillingPorts, BillingService};
 use domain::services::credit_notes::CreditNoteService;
 use domain::services::customers::CustomerService;
 use domain::services::entitlements::EntitlementService;
-use domain::services::invoices::InvoiceService;
+use domain::services::invoices::{InvoicePorts, InvoiceService};
 use domain::services::overview::OverviewService;
 use domain::services::payment_methods::PaymentMethodService;
 use domain::services::payments::{PaymentPorts, PaymentService};
@@ -93,15 +93,16 @@ impl AppState {
             events: events.clone(),
         });
         let taxes = TaxService::new(shared.clone(), shared.clone());
-        let invoices = InvoiceService::new(
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            payments.clone(),
-            events.clone(),
-            taxes.clone(),
-        );
+        let invoices = InvoiceService::new(InvoicePorts {
+            invoices: shared.clone(),
+            customers: shared.clone(),
+            payments: shared.clone(),
+            units: shared.clone(),
+            audit: shared.clone(),
+            collector: payments.clone(),
+            events: events.clone(),
+            taxes: taxes.clone(),
+        });
         let billing = BillingService::new(
             BillingPorts {
                 subscriptions: shared.clone(),

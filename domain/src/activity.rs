@@ -26,6 +26,10 @@ crate::text_enum! {
         SubscriptionChanged,
         PaymentMethodChanged,
         ProfileUpdated,
+        /// The billing details of an issued invoice were corrected (once).
+        InvoiceRevised,
+        /// A credit note corrected an invoice.
+        CreditNoteIssued,
     }
 }
 

@@ -25,6 +25,9 @@ pub enum Permission {
     ChangePlan,
     ManagePaymentMethods,
     PayInvoices,
+    /// Correct the billing details of an issued invoice: granted with the `billing` profile
+    /// field (the same details the customer may edit on its profile).
+    ReviseInvoices,
 }
 
 impl Actor<'_> {
@@ -54,6 +57,11 @@ impl Actor<'_> {
             Permission::PayInvoices => {
                 (!granted.invoice_pay.enabled).then_some("This session may not pay invoices.")
             }
+            Permission::ReviseInvoices => (!granted
+                .profile_update
+                .allowed_fields
+                .contains(&crate::portal_session::ProfileField::Billing))
+            .then_some("This session may not change billing details."),
         };
         match refused {
             None => Ok(()),

@@ -71,6 +71,7 @@ pub mod actions {
     pub const SUBSCRIPTION_RESUMED: &str = "subscription.resumed";
     pub const SUBSCRIPTION_PLAN_CHANGED: &str = "subscription.plan_changed";
     pub const INVOICE_PAID: &str = "invoice.paid";
+    pub const INVOICE_REVISED: &str = "invoice.revised";
     pub const INVOICE_PAYMENT_REQUESTED: &str = "invoice.payment_requested";
     pub const PROFILE_UPDATED: &str = "customer.profile_updated";
     pub const PAYMENT_METHOD_DEFAULT_SET: &str = "payment_method.default_set";

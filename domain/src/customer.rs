@@ -362,8 +362,23 @@ fn normalise_address(mut a: Address) -> Address {
     a
 }
 
-/// Trims the billing details, reports what is wrong with them, and returns them.
-fn check_billing(mut b: BillingDetails, errs: &mut Vec<FieldError>) -> BillingDetails {
+/// Who an invoice is addressed to, as its PDF prints it: the billing details, with the contact
+/// fields where they say nothing (kept on an invoice when it is issued).
+pub fn bill_to(c: &Customer) -> BillingDetails {
+    resolve_billing(c.billing.clone(), c)
+}
+
+/// `billing` with the customer's contact fields where it says nothing.
+pub fn resolve_billing(mut billing: BillingDetails, c: &Customer) -> BillingDetails {
+    billing.legal_name = billing.legal_name.or_else(|| Some(c.name.clone()));
+    billing.email = billing.email.or_else(|| c.email.clone());
+    billing.address = billing.address.or_else(|| c.address.clone());
+    billing
+}
+
+/// Trims the billing details, reports what is wrong with them (fields `billing.…`), and
+/// returns them.
+pub fn check_billing(mut b: BillingDetails, errs: &mut Vec<FieldError>) -> BillingDetails {
     let trim = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
     b.legal_name = trim(b.legal_name);
     b.tax_id = trim(b.tax_id);

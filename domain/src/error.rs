@@ -94,6 +94,7 @@ error_codes! {
     InvoiceNotFinalized = "invoice_not_finalized", 409;
     InvoiceNotPayable = "invoice_not_payable", 409;
     InvoiceHasCreditNotes = "invoice_has_credit_notes", 409;
+    InvoiceAlreadyRevised = "invoice_already_revised", 409;
     CreditNoteNotVoidable = "credit_note_not_voidable", 409;
     LastActiveKey = "last_active_key", 409;
     PaymentMethodUnusable = "payment_method_unusable", 409;

@@ -188,6 +188,12 @@ pub struct Invoice {
     /// Made for a reverse-charge customer: no tax, and the invoice says the buyer accounts
     /// for it (kept as issued).
     pub reverse_charge: bool,
+    /// Who the invoice is addressed to, kept when it is issued (`crate::customer::bill_to`):
+    /// later changes of the customer do not reach an issued invoice. `None` for drafts and for
+    /// invoices issued before it was kept (their PDFs print the customer's current details).
+    pub bill_to: Option<crate::customer::BillingDetails>,
+    /// When its billing details were corrected (at most once; amounts never change).
+    pub revised_at: Option<DateTime<Utc>>,
 }
 
 impl Invoice {
@@ -221,6 +227,8 @@ impl Invoice {
             subscription_id: None,
             billing_period_start: None,
             reverse_charge: false,
+            bill_to: None,
+            revised_at: None,
         };
         invoice.reprice();
         invoice

@@ -200,6 +200,8 @@ diesel::table! {
         billing_period_start -> Nullable<UtcTimestamp>,
         reverse_charge -> Bool,
         amount_credited -> ExactDecimal,
+        bill_to -> Nullable<Text>,
+        revised_at -> Nullable<UtcTimestamp>,
     }
 }
 

@@ -17,7 +17,7 @@ use domain::ports::{ApiKeyRepo, CustomerRepo, InvoiceRepo, WalletRepo};
 use domain::scope::{CustomerScope, Scope};
 use domain::services::api_keys::ApiKeyService;
 use domain::services::customers::CustomerService;
-use domain::services::invoices::{InvoiceService, NewInvoice};
+use domain::services::invoices::{InvoicePorts, InvoiceService, NewInvoice};
 use domain::services::payments::{PaymentPorts, PaymentService};
 use domain::services::wallets::{NewWallet, WalletService};
 use storage::Store;
@@ -61,15 +61,16 @@ fn exercise(store: &Store) {
         units: s.clone(),
         events: events.clone(),
     });
-    let invoices = InvoiceService::new(
-        repo_invoices.clone(),
-        s.clone(),
-        s.clone(),
-        s,
-        payments,
+    let invoices = InvoiceService::new(InvoicePorts {
+        invoices: repo_invoices.clone(),
+        customers: s.clone(),
+        payments: s.clone(),
+        units: s.clone(),
+        audit: s,
+        collector: payments,
         events,
         taxes,
-    );
+    });
     let customer = |name: &str| {
         customers
             .create(

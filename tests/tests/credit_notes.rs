@@ -1,7 +1,8 @@
-//! Credit notes over HTTP: lines and amounts credited with their tax reversed in proportion,
-//! the three places a credit goes (the amount due, the wallet, the payment), gapless numbers,
-//! voiding, bad input that stores nothing, 32 racing requests that never credit more than the
-//! total, and the customer's view in the portal.
+//! Corrections of issued invoices over HTTP. Credit notes: lines and amounts credited with their
+//! tax reversed in proportion, the three places a credit goes (the amount due, the wallet, the
+//! payment), gapless numbers, voiding, bad input that stores nothing, 32 racing requests that
+//! never credit more than the total, and the customer's view in the portal. Revisions: the
+//! billing details an invoice keeps when issued, corrected once by the merchant or the customer.
 
 use futures_util::future::join_all;
 use serde_json::{json, Value};
@@ -16,6 +17,8 @@ on_both_backends!(
     bad_credit_notes_store_nothing,
     racing_credit_notes_never_exceed_the_total,
     the_customer_sees_its_own_credit_notes,
+    invoices_keep_their_billing_details_and_are_revised_once,
+    the_customer_revises_its_own_invoice_where_allowed,
 );
 
 async fn get(s: &TestServer, path: &str) -> Value {
@@ -601,4 +604,204 @@ async fn the_customer_sees_its_own_credit_notes(s: TestServer) {
     send(s.portal(Method::GET, "/v1/portal/credit_notes", &narrow))
         .await
         .assert_problem(403, "section_disabled");
+}
+
+async fn invoices_keep_their_billing_details_and_are_revised_once(s: TestServer) {
+    let cus = customer(
+        &s,
+        json!({"name": "Old", "email": "old@example.test",
+               "billing": {"legal_name": "Old GmbH", "address": {"city": "Berlin", "country": "DE"}}}),
+    )
+    .await;
+    let inv = issued(
+        &s,
+        &cus,
+        json!([{"description": "Fee", "quantity": "1", "unit_amount": "10"}]),
+    )
+    .await;
+    let invoice = inv["id"].as_str().unwrap();
+    assert_eq!(inv["billing"]["legal_name"], "Old GmbH", "{inv}");
+    assert_eq!(
+        inv["billing"]["email"], "old@example.test",
+        "the contact's, where billing says none"
+    );
+    assert_eq!(inv["revised_at"], Value::Null);
+
+    // The customer's details change later; the issued invoice keeps what it was issued with.
+    let r = send(
+        s.admin(Method::PATCH, &format!("/v1/customers/{cus}"))
+            .json(&json!({"billing": {"legal_name": "Renamed AG"}})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        get(&s, &format!("/v1/invoices/{invoice}")).await["billing"]["legal_name"],
+        "Old GmbH"
+    );
+    let text = pdf(&s, &format!("/v1/invoices/{invoice}/pdf")).await;
+    assert!(
+        text.contains("Old GmbH") && !text.contains("Renamed AG"),
+        "{text}"
+    );
+
+    // Bad input is named and changes nothing.
+    let bad = post(
+        &s,
+        &format!("/v1/invoices/{invoice}/revise"),
+        json!({"billing": {"tax_ids": [{"type": "eu_vat", "value": "DE123456789"}]}}),
+    )
+    .await;
+    bad.assert_problem(422, "validation_failed");
+    assert_eq!(bad.fields(), ["billing.tax_ids[0].value"], "{}", bad.body);
+    assert_eq!(
+        get(&s, &format!("/v1/invoices/{invoice}")).await["revised_at"],
+        Value::Null
+    );
+
+    let r = post(
+        &s,
+        &format!("/v1/invoices/{invoice}/revise"),
+        json!({"billing": {"legal_name": "New GmbH", "tax_ids": [{"type": "eu_vat", "value": "DE 136 695 976"}],
+                           "address": {"line1": "Invalidenstr. 117", "city": "Berlin", "country": "de"}}}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["billing"]["legal_name"], "New GmbH");
+    assert_eq!(r.body["billing"]["tax_ids"][0]["value"], "DE136695976");
+    assert_eq!(r.body["billing"]["address"]["country"], "DE");
+    assert!(r.body["revised_at"].is_string());
+    for field in [
+        "number",
+        "lines",
+        "subtotal",
+        "total",
+        "amount_due",
+        "issued_at",
+    ] {
+        assert_eq!(r.body[field], inv[field], "{field} never changes");
+    }
+    let text = pdf(&s, &format!("/v1/invoices/{invoice}/pdf")).await;
+    for expected in ["New GmbH", "Invalidenstr. 117", "DE136695976", "Revised"] {
+        assert!(text.contains(expected), "{expected:?} missing:\n{text}");
+    }
+    // Once.
+    post(
+        &s,
+        &format!("/v1/invoices/{invoice}/revise"),
+        json!({"billing": {"legal_name": "Again"}}),
+    )
+    .await
+    .assert_problem(409, "invoice_already_revised");
+    // A draft is edited, not revised; another account's invoice is not found.
+    let draft = created(
+        &s,
+        "/v1/invoices",
+        json!({"customer_id": cus, "currency": "EUR",
+               "lines": [{"description": "D", "quantity": "1", "unit_amount": "5"}]}),
+    )
+    .await;
+    post(
+        &s,
+        &format!("/v1/invoices/{}/revise", id(&draft)),
+        json!({"billing": {}}),
+    )
+    .await
+    .assert_problem(409, "invoice_not_finalized");
+    send(
+        s.request(Method::POST, &format!("/v1/invoices/{invoice}/revise"))
+            .header("x-api-key", s.other_tenant_key())
+            .json(&json!({"billing": {}})),
+    )
+    .await
+    .assert_problem(404, "invoice_not_found");
+}
+
+async fn the_customer_revises_its_own_invoice_where_allowed(s: TestServer) {
+    let cus = customer(&s, json!({"name": "Self-service"})).await;
+    let other = customer(&s, json!({"name": "Someone else"})).await;
+    let mine = issued(
+        &s,
+        &cus,
+        json!([{"description": "Fee", "quantity": "1", "unit_amount": "10"}]),
+    )
+    .await;
+    let theirs = issued(
+        &s,
+        &other,
+        json!([{"description": "Fee", "quantity": "1", "unit_amount": "10"}]),
+    )
+    .await;
+    let (mine, theirs) = (mine["id"].as_str().unwrap(), theirs["id"].as_str().unwrap());
+    let body = json!({"billing": {"legal_name": "Self-service Ltd",
+                                  "tax_ids": [{"type": "gb_vat", "value": "GB980780684"}]}});
+
+    let read_only = token(&portal_session(&s, json!({"customer_id": cus})).await);
+    send(
+        s.portal(
+            Method::POST,
+            &format!("/v1/portal/invoices/{mine}/revise"),
+            &read_only,
+        )
+        .json(&body),
+    )
+    .await
+    .assert_problem(403, "action_not_allowed");
+
+    let t = token(
+        &portal_session(
+            &s,
+            json!({"customer_id": cus, "permissions": {"profile_update": {"allowed_fields": ["billing"]}}}),
+        )
+        .await,
+    );
+    send(
+        s.portal(
+            Method::POST,
+            &format!("/v1/portal/invoices/{theirs}/revise"),
+            &t,
+        )
+        .json(&body),
+    )
+    .await
+    .assert_problem(404, "invoice_not_found");
+    let r = send(
+        s.portal(
+            Method::POST,
+            &format!("/v1/portal/invoices/{mine}/revise"),
+            &t,
+        )
+        .json(&body),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["billing"]["legal_name"], "Self-service Ltd");
+    assert!(r.body["revised_at"].is_string());
+    send(
+        s.portal(
+            Method::POST,
+            &format!("/v1/portal/invoices/{mine}/revise"),
+            &t,
+        )
+        .json(&body),
+    )
+    .await
+    .assert_problem(409, "invoice_already_revised");
+
+    // Audited, and in the customer's activity with the credit note that followed.
+    let audit = get(
+        &s,
+        &format!("/v1/audit_events?customer_id={cus}&action=invoice.revised"),
+    )
+    .await;
+    assert_eq!(audit["data"].as_array().unwrap().len(), 1, "{audit}");
+    credit(&s, mine, json!({"amount": "1", "reason": "other"})).await;
+    let activity = send(s.portal(Method::GET, "/v1/portal/activity", &t)).await;
+    let kinds: Vec<&str> = activity.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["type"].as_str().unwrap())
+        .collect();
+    assert!(kinds.contains(&"invoice_revised"), "{}", activity.body);
+    assert!(kinds.contains(&"credit_note_issued"), "{}", activity.body);
 }

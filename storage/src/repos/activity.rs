@@ -11,8 +11,8 @@ use domain::DomainResult;
 
 use super::internal;
 use crate::schema::{
-    audit_events as au, invoices as inv, payments as pay, refunds as re, wallet_transactions as wt,
-    wallets as wa,
+    audit_events as au, credit_notes as cn, invoices as inv, payments as pay, refunds as re,
+    wallet_transactions as wt, wallets as wa,
 };
 use crate::sql_types::{DbDecimal, DbTime};
 use crate::Store;
@@ -293,6 +293,38 @@ impl ActivityRepo for Store {
             );
         }
 
+        if filter.wants(CreditNoteIssued) {
+            let q = cn::table
+                .filter(cn::tenant_id.eq(tenant.clone()))
+                .filter(cn::customer_id.eq(customer.clone()))
+                .select((
+                    cn::id,
+                    cn::created_at,
+                    cn::total,
+                    cn::currency,
+                    cn::number,
+                    cn::invoice_id,
+                ))
+                .into_boxed();
+            type Row = (String, DbTime, DbDecimal, String, String, String);
+            let rows: Vec<Row> =
+                next_of!(q, cn::created_at, cn::id, CreditNoteIssued, filter, after)
+                    .limit(n)
+                    .load(conn)
+                    .map_err(internal)?;
+            sources.push(
+                rows.into_iter()
+                    .map(|(id, at, total, currency, number, invoice)| {
+                        let description = format!("Credit note {number} issued");
+                        let mut a = entry(CreditNoteIssued, id, at, description);
+                        money(&mut a, total, &currency);
+                        a.invoice_id = Some(invoice);
+                        a
+                    })
+                    .collect(),
+            );
+        }
+
         // Changes the customer made in the portal (the audit log's customer-facing entries).
         for (kind, wanted) in [
             (
@@ -311,6 +343,7 @@ impl ActivityRepo for Store {
                 ][..],
             ),
             (ProfileUpdated, &[actions::PROFILE_UPDATED][..]),
+            (InvoiceRevised, &[actions::INVOICE_REVISED][..]),
         ] {
             if !filter.wants(kind) {
                 continue;
@@ -337,6 +370,7 @@ impl ActivityRepo for Store {
                             actions::SUBSCRIPTION_PLAN_CHANGED => "Subscription plan changed",
                             actions::PAYMENT_METHOD_DEFAULT_SET => "Default payment method changed",
                             actions::PROFILE_UPDATED => "Profile updated",
+                            actions::INVOICE_REVISED => "Invoice billing details corrected",
                             _ => "Payment method removed",
                         };
                         entry(kind, id, at, description.to_owned())

@@ -34,6 +34,8 @@ struct InvoiceRow {
     total_minor: i64,
     amount_paid: DbDecimal,
     amount_credited: DbDecimal,
+    bill_to: Option<String>,
+    revised_at: Option<DbTime>,
     due_at: Option<DbTime>,
     issued_at: Option<DbTime>,
     voided_at: Option<DbTime>,
@@ -61,6 +63,8 @@ impl InvoiceRow {
             total_minor: i.total_minor(),
             amount_paid: DbDecimal(i.amount_paid.clone()),
             amount_credited: DbDecimal(i.amount_credited.clone()),
+            bill_to: i.bill_to.as_ref().map(json),
+            revised_at: i.revised_at.map(DbTime),
             due_at: i.due_at.map(DbTime),
             issued_at: i.issued_at.map(DbTime),
             voided_at: i.voided_at.map(DbTime),
@@ -81,6 +85,11 @@ impl InvoiceRow {
         let payment_status =
             row.text("payment_status", &self.payment_status, PaymentStatus::parse)?;
         let lines: Vec<LineItem> = row.json("lines", &self.lines)?;
+        let bill_to = self
+            .bill_to
+            .as_deref()
+            .map(|b| row.json("bill_to", b))
+            .transpose()?;
         let currency = row.currency(&self.currency)?;
         let mut invoice = Invoice {
             id: stored_id(&self.id)?,
@@ -104,6 +113,8 @@ impl InvoiceRow {
             subscription_id: self.subscription_id.as_deref().map(stored_id).transpose()?,
             billing_period_start: self.billing_period_start.map(|t| t.0),
             reverse_charge: self.reverse_charge,
+            bill_to,
+            revised_at: self.revised_at.map(|t| t.0),
         };
         invoice.name_lines();
         Ok(invoice)

@@ -4,7 +4,7 @@ use actix_web::{delete, get, patch, post, HttpRequest, HttpResponse};
 use domain::id::parse;
 use domain::services::invoices::{InvoicePatch, NewInvoice};
 
-use super::dto::{CreateInvoice, InvoiceList, UpdateInvoice};
+use super::dto::{CreateInvoice, InvoiceList, ReviseInvoice, UpdateInvoice};
 use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
@@ -14,6 +14,7 @@ use crate::routes::invoices::dto::{
 };
 use crate::routes::paths;
 use crate::state::AppState;
+use domain::actor::Actor;
 
 /// Create a draft invoice.
 #[utoipa::path(
@@ -203,6 +204,36 @@ pub async fn void(
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.invoices.clone();
     let i = blocking(move || svc.void(&who.tenant_id, &parse(&id)?)).await?;
+    Ok(HttpResponse::Ok().json(InvoiceView::from(i)))
+}
+
+/// Correct the billing details (legal name, tax ids, email, address) of an issued invoice,
+/// once, as Paddle's "revise" does: the amounts never change, the PDF says "Revised" with the
+/// date, and the customer's activity shows it.
+#[utoipa::path(
+    operation_id = "revise_invoice",
+    tag = "Invoices",
+    security(("api_key" = [])),
+    params(paths::InvoicePath),
+    request_body = ReviseInvoice,
+    responses(
+        (status = 200, body = InvoiceView),
+        (status = 404, description = "`invoice_not_found`."),
+        (status = 409, description = "`invoice_not_finalized` (a draft is edited instead; a void invoice is not revised) or `invoice_already_revised`."),
+        (status = 422, description = "`validation_failed`, naming the field (billing.tax_ids[i].value for a number its scheme refuses)."),
+    ),
+)]
+#[post("/invoices/{id}/revise")]
+pub async fn revise(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    id: Path<String>,
+    body: JsonBody<ReviseInvoice>,
+) -> Result<HttpResponse, ApiError> {
+    let billing = body.value.billing.into();
+    let svc = state.invoices.clone();
+    let i =
+        blocking(move || svc.revise(&Actor::Merchant, &who.scope(), &parse(&id)?, billing)).await?;
     Ok(HttpResponse::Ok().json(InvoiceView::from(i)))
 }
 

@@ -229,6 +229,12 @@ pub struct InvoiceView {
     /// Made for a reverse-charge customer: no tax, and the buyer accounts for it (the PDF
     /// says so, with both parties' VAT numbers).
     pub reverse_charge: bool,
+    /// Who the invoice is addressed to, kept as it was issued (the customer's billing details,
+    /// with its contact fields where they say nothing); null for drafts and for invoices issued
+    /// before this was kept, whose PDFs print the customer's current details.
+    pub billing: Option<crate::routes::customers::dto::BillingBody>,
+    /// When `billing` was corrected (at most once; amounts never change).
+    pub revised_at: Option<DateTime<Utc>>,
     /// The invoice's credit notes, oldest first (on the responses for one invoice; lists
     /// leave it out).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -308,6 +314,8 @@ impl From<Invoice> for InvoiceView {
             subscription_id: i.subscription_id.map(String::from),
             billing_period_start: i.billing_period_start,
             reverse_charge: i.reverse_charge,
+            billing: i.bill_to.map(Into::into),
+            revised_at: i.revised_at,
             id: i.id.into(),
             number: i.number,
             customer_id: i.customer_id.into(),
@@ -508,4 +516,16 @@ impl From<domain::services::invoices::Outstanding> for OutstandingView {
             open_invoices: o.open_invoices,
         }
     }
+}
+
+/// A correction of an issued invoice's billing details.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"billing": {"legal_name": "Acme Corporation GmbH",
+    "tax_ids": [{"type": "eu_vat", "value": "DE136695976"}],
+    "address": {"line1": "Invalidenstr. 117", "postal_code": "10115", "city": "Berlin", "country": "DE"}}}))]
+pub struct ReviseInvoice {
+    /// Replaces the invoice's billing details as a whole; fields left out print the
+    /// customer's contact fields (name, email, address).
+    pub billing: crate::routes::customers::dto::BillingBody,
 }

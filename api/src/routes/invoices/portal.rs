@@ -1,16 +1,17 @@
 use actix_web::web::{Data, Path};
 use actix_web::HttpRequest;
-use actix_web::{get, HttpResponse};
+use actix_web::{get, post, HttpResponse};
 use domain::id::parse;
 
-use super::dto::{InvoiceSummary, OutstandingView};
+use super::dto::{InvoiceSummary, OutstandingView, ReviseInvoice};
 use crate::error::{blocking, ApiError};
-use crate::extract::{section, PortalAuth, Query};
+use crate::extract::{section, JsonBody, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::invoices::dto::InvoiceList;
 use crate::routes::invoices::dto::{pdf_http, render_pdf, InvoiceView, ListInvoices, PdfDocument};
 use crate::routes::paths;
 use crate::state::AppState;
+use domain::actor::Actor;
 
 /// The customer's invoices (drafts are never shown), newest first (section `invoices`).
 #[utoipa::path(
@@ -85,6 +86,44 @@ pub async fn get(
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))
+}
+
+/// Correct the billing details of one of the customer's issued invoices, once (section
+/// `invoices`; the session's `profile_update` must allow `billing`). The amounts never change;
+/// the PDF says "Revised" with the date; audited and in the activity history.
+#[utoipa::path(
+    operation_id = "revise_portal_invoice",
+    tag = "Portal: invoices",
+    security(("session_token" = [])),
+    params(paths::InvoicePath),
+    request_body = ReviseInvoice,
+    responses(
+        (status = 200, body = InvoiceView),
+        (status = 403, description = "`section_disabled`, `read_only_session` or `action_not_allowed` (the session may not change billing details)."),
+        (status = 404, description = "`invoice_not_found` (another customer's too)."),
+        (status = 409, description = "`invoice_not_finalized` or `invoice_already_revised`."),
+        (status = 422, description = "`validation_failed`, naming the field."),
+    ),
+)]
+#[post("/invoices/{id}/revise")]
+pub async fn revise(
+    state: Data<AppState>,
+    PortalAuth(session, _): PortalAuth<section::Invoices>,
+    id: Path<String>,
+    body: JsonBody<ReviseInvoice>,
+) -> Result<HttpResponse, ApiError> {
+    let billing = body.value.billing.into();
+    let svc = state.invoices.clone();
+    let i = blocking(move || {
+        svc.revise(
+            &Actor::Customer(&session),
+            &session.scope(),
+            &parse(&id)?,
+            billing,
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(InvoiceView::from(i)))
 }
 
 /// One of the customer's invoices as a PDF (section `invoices`).

@@ -52,6 +52,7 @@ impl BillingService {
             at,
         );
         draft.reverse_charge = customer.tax_exempt == crate::tax::TaxExempt::ReverseCharge;
+        draft.bill_to = Some(crate::customer::bill_to(&customer));
         draft.subscription_id = Some(sub.id.clone());
         Ok(draft)
     }

@@ -1,3 +1,5 @@
+mod revise;
+
 use crate::ErrorCode;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,7 +18,7 @@ use crate::page::{Page, PageRequest};
 use crate::payment::PaymentFilter;
 use crate::payment::PaymentState;
 use crate::portal_session::CustomerRef;
-use crate::ports::{CustomerRepo, InvoiceRepo, PaymentRepo, UnitOfWork};
+use crate::ports::{AuditRepo, CustomerRepo, InvoiceRepo, PaymentRepo, UnitOfWork};
 use crate::scope::{CustomerScope, Scope};
 use crate::services::customers;
 use crate::services::payments::PaymentService;
@@ -32,6 +34,7 @@ pub struct InvoiceService {
     customers: Arc<dyn CustomerRepo>,
     payments: Arc<dyn PaymentRepo>,
     units: Arc<dyn UnitOfWork>,
+    audit: Arc<dyn AuditRepo>,
     /// Auto-pay of a finalized invoice.
     collector: PaymentService,
     events: Events,
@@ -88,24 +91,30 @@ fn check_memo(memo: Option<&str>) -> DomainResult<()> {
     }
 }
 
+/// What invoices need: repositories, and the services they hand work to.
+pub struct InvoicePorts {
+    pub invoices: Arc<dyn InvoiceRepo>,
+    pub customers: Arc<dyn CustomerRepo>,
+    pub payments: Arc<dyn PaymentRepo>,
+    pub units: Arc<dyn UnitOfWork>,
+    pub audit: Arc<dyn AuditRepo>,
+    /// Auto-pay of a finalized invoice.
+    pub collector: PaymentService,
+    pub events: Events,
+    pub taxes: TaxService,
+}
+
 impl InvoiceService {
-    pub fn new(
-        invoices: Arc<dyn InvoiceRepo>,
-        customers: Arc<dyn CustomerRepo>,
-        payments: Arc<dyn PaymentRepo>,
-        units: Arc<dyn UnitOfWork>,
-        collector: PaymentService,
-        events: Events,
-        taxes: TaxService,
-    ) -> Self {
+    pub fn new(ports: InvoicePorts) -> Self {
         Self {
-            invoices,
-            customers,
-            payments,
-            units,
-            collector,
-            events,
-            taxes,
+            invoices: ports.invoices,
+            customers: ports.customers,
+            payments: ports.payments,
+            units: ports.units,
+            audit: ports.audit,
+            collector: ports.collector,
+            events: ports.events,
+            taxes: ports.taxes,
         }
     }
 
@@ -241,9 +250,13 @@ impl InvoiceService {
         id: &InvoiceId,
     ) -> DomainResult<Invoice> {
         self.units.run(&mut || {
-            let issued = self.finalize_only(tenant_id, id)?;
+            let draft = self.get(&Scope::account(tenant_id), id)?;
+            let customer = self.customers.get(tenant_id, &draft.customer_id)?;
+            // Who it is addressed to is kept as issued (a later change of the customer's
+            // details does not reach it).
+            let bill_to = customer.as_ref().map(crate::customer::bill_to);
+            let issued = self.finalize_only(tenant_id, id, bill_to)?;
             self.events.invoice(EventType::InvoiceFinalized, &issued)?;
-            let customer = self.customers.get(tenant_id, &issued.customer_id)?;
             if customer
                 .as_ref()
                 .is_some_and(|c| c.status == crate::customer::CustomerStatus::Archived)
@@ -261,6 +274,7 @@ impl InvoiceService {
         &self,
         tenant_id: &crate::id::TenantId,
         id: &InvoiceId,
+        bill_to: Option<crate::customer::BillingDetails>,
     ) -> DomainResult<Invoice> {
         self.change(tenant_id, id, &mut |inv, next_number: NextNumber<'_>| {
             if inv.status != InvoiceStatus::Draft {
@@ -278,6 +292,7 @@ impl InvoiceService {
             let now = clock::now();
             let period = number_period(now);
             inv.issue(format_number(&period, next_number(&period)?), now);
+            inv.bill_to = bill_to.clone();
             Ok(())
         })
     }
