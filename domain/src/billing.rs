@@ -332,6 +332,7 @@ mod tests {
                         unit_price: d("0.005"),
                     },
                 ],
+                tax_rate_ids: vec![],
             }],
             entitlements: vec![],
             visibility: Visibility::Public,

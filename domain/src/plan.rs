@@ -107,6 +107,10 @@ pub struct Charge {
     /// Price per unit beyond the included quantity, when there are no tiers.
     pub unit_price: Option<BigDecimal>,
     pub tiers: Vec<Tier>,
+    /// Tax rates of this charge's lines, before the plan's (empty: the plan's). Plans stored
+    /// before charges had rates read as empty.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tax_rate_ids: Vec<crate::id::TaxRateId>,
 }
 
 impl Charge {
@@ -337,6 +341,7 @@ mod tests {
                     unit_price: d(p),
                 })
                 .collect(),
+            tax_rate_ids: vec![],
         }
     }
 
@@ -347,6 +352,7 @@ mod tests {
             included_quantity: d("1000"),
             unit_price: Some(d("0.002")),
             tiers: vec![],
+            tax_rate_ids: vec![],
         };
         assert_eq!(c.cost(&d("999")), d("0"));
         assert_eq!(c.cost(&d("1000")), d("0"));

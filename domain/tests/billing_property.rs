@@ -142,6 +142,7 @@ fn plan_of(c: &Case) -> Plan {
                     })
                     .collect()
             },
+            tax_rate_ids: vec![],
         }],
         entitlements: vec![],
         visibility: Visibility::Public,

@@ -3,7 +3,7 @@
 //! computation at the currency's minor unit, and a renewal equal to its preview to the cent.
 
 use serde_json::{json, Value};
-use tests::fixtures::{created, customer, id};
+use tests::fixtures::{created, customer, feature, id};
 use tests::{on_both_backends, send, Method, Reply, TestServer};
 
 on_both_backends!(
@@ -17,6 +17,7 @@ on_both_backends!(
     reverse_charge_invoices_say_so,
     a_taxed_total_past_the_bound_is_refused,
     plan_changes_are_taxed_as_previewed,
+    a_charge_s_rates_come_before_the_plan_s,
 );
 
 async fn rate(s: &TestServer, name: &str, percentage: &str, inclusive: bool) -> String {
@@ -609,4 +610,62 @@ async fn plan_changes_are_taxed_as_previewed(s: TestServer) {
         without_ids(&proration["lines"]),
         without_ids(&preview.body["lines"])
     );
+}
+
+async fn a_charge_s_rates_come_before_the_plan_s(s: TestServer) {
+    let vat = rate(&s, "VAT", "19", false).await;
+    let reduced = rate(&s, "Reduced VAT", "7", false).await;
+    let old = rate(&s, "Old", "16", false).await;
+    post(&s, &format!("/v1/tax_rates/{old}/archive"), json!({})).await;
+    feature(
+        &s,
+        json!({"key": "pages", "name": "Pages", "unit": "pages", "aggregation": "sum",
+               "value_property": "quantity", "unit_price": "0", "currency": "EUR"}),
+    )
+    .await;
+    let plan = |code: &str, charge_rates: Value| {
+        json!({"code": code, "name": "Books", "currency": "EUR", "interval": "month",
+               "amount": "10.00", "tax_rate_ids": [vat],
+               "charges": [{"feature": "pages", "unit_price": "0.10", "tax_rate_ids": charge_rates}]})
+    };
+    // An archived rate cannot be given to a charge.
+    let r = post(&s, "/v1/plans", plan("bad", json!([old]))).await;
+    r.assert_problem(422, "validation_failed");
+    assert_eq!(r.fields(), ["charges[0].tax_rate_ids[0]"], "{}", r.body);
+    let r = post(&s, "/v1/plans", plan("books", json!([reduced]))).await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    assert_eq!(r.body["charges"][0]["tax_rate_ids"], json!([reduced]));
+
+    let (clock, cus, sub) = subscriber_on_clock(&s, "Reader", "books").await;
+    advance(&s, &clock, "2027-03-10T00:00:00Z").await;
+    let ev = post(
+        &s,
+        "/v1/events",
+        json!({"event_id": "p-1", "feature": "pages", "customer_id": cus,
+               "timestamp": "2027-03-05T00:00:00Z", "properties": {"quantity": 100}}),
+    )
+    .await;
+    assert!(ev.status.is_success(), "{}", ev.body);
+    let upcoming = get(&s, &format!("/v1/subscriptions/{sub}/upcoming_invoice")).await;
+    advance(&s, &clock, "2027-04-01T00:00:00Z").await;
+    let list = get(&s, &format!("/v1/invoices?customer_id={cus}&limit=100")).await;
+    let renewal = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["billing_period_start"] == "2027-04-01T00:00:00Z")
+        .unwrap_or_else(|| panic!("no renewal: {list}"))
+        .clone();
+    // The usage line (100 × 0.10 = 10.00) at the charge's 7%, the fee at the plan's 19%.
+    for line in renewal["lines"].as_array().unwrap() {
+        let expected = match line["feature"].as_str() {
+            Some("pages") => (reduced.as_str(), "0.7"),
+            _ => (vat.as_str(), "1.9"),
+        };
+        assert_eq!(line["tax_rates"][0]["tax_rate_id"], expected.0, "{line}");
+        assert_eq!(line["tax_amounts"][0]["amount"], expected.1, "{line}");
+    }
+    assert_eq!(renewal["total"], "22.60", "{renewal}");
+    assert_eq!(renewal["total"], upcoming["total"]);
+    assert_eq!(renewal["tax_amounts"], upcoming["tax_amounts"]);
 }

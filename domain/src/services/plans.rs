@@ -147,6 +147,11 @@ impl PlanService {
         }
         self.taxes
             .collect_unassignable(tenant_id, "tax_rate_ids", &p.tax_rate_ids, &mut errs)?;
+        for (i, c) in p.charges.iter().enumerate() {
+            let field = format!("charges[{i}].tax_rate_ids");
+            self.taxes
+                .collect_unassignable(tenant_id, &field, &c.tax_rate_ids, &mut errs)?;
+        }
         let Ok(currency) = currency.and_then(|c| errs.is_empty().then_some(c).ok_or(())) else {
             return Err(DomainError::Validation(errs));
         };

@@ -91,12 +91,13 @@ impl TaxService {
 
     /// Gives each of `lines` the rates that apply to it: the line's own (`own[i]`, checked as
     /// [`TaxService::check_assignable`] does, named `lines[i].tax_rate_ids`), else the plan's
-    /// (`plan`), the customer's, the account's defaults; none for a customer who does not pay
-    /// tax. The taxes themselves are computed when the invoice is priced.
+    /// for that line (`plan[i]`: its charge's, else the plan's), the customer's, the account's
+    /// defaults; none for a customer who does not pay tax. The taxes themselves are computed
+    /// when the invoice is priced.
     pub fn apply(
         &self,
         customer: &Customer,
-        plan: &[TaxRateId],
+        plan: &[Vec<TaxRateId>],
         own: &[Option<Vec<TaxRateId>>],
         lines: &mut [LineItem],
     ) -> DomainResult<()> {
@@ -117,6 +118,7 @@ impl TaxService {
         let chosen: Vec<&[TaxRateId]> = (0..lines.len())
             .map(|i| {
                 let own = own.get(i).and_then(Option::as_deref);
+                let plan = plan.get(i).map(Vec::as_slice).unwrap_or_default();
                 let defaults = [plan, &customer.tax_rate_ids[..], &account[..]];
                 tax::applicable(customer.tax_exempt, own, defaults)
             })

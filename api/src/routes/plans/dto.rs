@@ -42,6 +42,10 @@ pub struct ChargeBody {
     /// Graduated prices, rising `up_to`, the last one open-ended. Give these or `unit_price`.
     #[serde(default)]
     pub tiers: Vec<TierBody>,
+    /// Tax rates of this charge's lines, before the plan's `tax_rate_ids` (active rates of the
+    /// account, at most 5; empty or left out: the plan's).
+    #[schema(example = json!([]))]
+    pub tax_rate_ids: Option<Vec<String>>,
 }
 
 /// Access to a feature, with a limit per billing period.
@@ -177,6 +181,7 @@ impl From<Plan> for PlanView {
                             unit_price: canonical(&t.unit_price),
                         })
                         .collect(),
+                    tax_rate_ids: Some(c.tax_rate_ids.iter().map(ToString::to_string).collect()),
                 })
                 .collect(),
             entitlements: p
@@ -235,11 +240,24 @@ impl CreatePlan {
             Some(a) => r.decimal("amount", a),
             None => bigdecimal::BigDecimal::default(),
         };
+        let charge_rates = self
+            .charges
+            .iter()
+            .enumerate()
+            .map(|(i, c)| match &c.tax_rate_ids {
+                Some(ids) => crate::routes::invoices::dto::rate_ids(
+                    &format!("charges[{i}].tax_rate_ids"),
+                    ids,
+                ),
+                None => Ok(Vec::new()),
+            })
+            .collect::<Result<Vec<_>, _>>()?;
         let charges = self
             .charges
             .iter()
             .enumerate()
             .map(|(i, c)| Charge {
+                tax_rate_ids: charge_rates[i].clone(),
                 feature: c.feature.clone(),
                 included_quantity: c
                     .included_quantity

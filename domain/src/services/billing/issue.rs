@@ -42,8 +42,17 @@ impl BillingService {
         at: DateTime<Utc>,
     ) -> DomainResult<Invoice> {
         let customer = self.customer(&sub.tenant_id, &sub.customer_id)?;
-        self.taxes
-            .apply(&customer, &plan.tax_rate_ids, &[], &mut lines)?;
+        // A line of a metered charge takes the charge's rates, if it has any, else the plan's.
+        let plan_rates: Vec<Vec<TaxRateId>> = lines
+            .iter()
+            .map(|l| {
+                plan.charges
+                    .iter()
+                    .find(|c| Some(&c.feature) == l.feature.as_ref() && !c.tax_rate_ids.is_empty())
+                    .map_or_else(|| plan.tax_rate_ids.clone(), |c| c.tax_rate_ids.clone())
+            })
+            .collect();
+        self.taxes.apply(&customer, &plan_rates, &[], &mut lines)?;
         let mut draft = Invoice::draft(
             &sub.tenant_id,
             sub.customer_id.clone(),

@@ -42,7 +42,7 @@ use crate::billing::{
     PAYMENT_TERMS_DAYS,
 };
 use crate::customer::Customer;
-use crate::id::{CustomerId, PlanId, SubscriptionId, TestClockId};
+use crate::id::{CustomerId, PlanId, SubscriptionId, TaxRateId, TestClockId};
 use crate::invoice::{format_number, number_period, Invoice, LineItem};
 use crate::page::{Page, PageRequest};
 use crate::plan::{PastDueAction, Plan};
