@@ -18,6 +18,7 @@ on_both_backends!(
     a_taxed_total_past_the_bound_is_refused,
     plan_changes_are_taxed_as_previewed,
     a_charge_s_rates_come_before_the_plan_s,
+    changes_at_the_first_instant_of_a_frozen_clock_are_invoiced,
 );
 
 async fn rate(s: &TestServer, name: &str, percentage: &str, inclusive: bool) -> String {
@@ -569,8 +570,7 @@ async fn plan_changes_are_taxed_as_previewed(s: TestServer) {
         assert_eq!(r.status, 201, "{}", r.body);
     }
     let (clock, cus, sub) = subscriber_on_clock(&s, "Upgrader", "small").await;
-    // Half-way through March (on a frozen clock, a change at the very instant the subscription
-    // started would share the first invoice's billing key).
+    // Half-way through March.
     advance(&s, &clock, "2027-03-16T12:00:00Z").await;
     let change = json!({"plan": "big", "at": "immediately", "proration": "invoice_now"});
     let preview = post(
@@ -668,4 +668,38 @@ async fn a_charge_s_rates_come_before_the_plan_s(s: TestServer) {
     assert_eq!(renewal["total"], "22.60", "{renewal}");
     assert_eq!(renewal["total"], upcoming["total"]);
     assert_eq!(renewal["tax_amounts"], upcoming["tax_amounts"]);
+}
+
+/// On a frozen test clock, a change can fall on the very instant the subscription started (its
+/// first invoice's billing key): each proration is invoiced, none collides with the first.
+async fn changes_at_the_first_instant_of_a_frozen_clock_are_invoiced(s: TestServer) {
+    for (code, amount) in [("one", "10.00"), ("two", "30.00"), ("three", "50.00")] {
+        let r = post(
+            &s,
+            "/v1/plans",
+            json!({"code": code, "name": code, "currency": "EUR", "interval": "month", "amount": amount}),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let (_, cus, sub) = subscriber_on_clock(&s, "Quick", "one").await;
+    for plan in ["two", "three"] {
+        let r = post(
+            &s,
+            &format!("/v1/subscriptions/{sub}/change"),
+            json!({"plan": plan, "at": "immediately", "proration": "invoice_now"}),
+        )
+        .await;
+        assert_eq!(r.status, 200, "{plan}: {}", r.body);
+    }
+    let list = get(&s, &format!("/v1/invoices?customer_id={cus}&limit=100")).await;
+    let mut totals: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["total"].as_str().unwrap())
+        .collect();
+    totals.sort_unstable();
+    // The first month at 10, then the whole difference twice (nothing of the period used).
+    assert_eq!(totals, ["10.00", "20.00", "20.00"], "{list}");
 }

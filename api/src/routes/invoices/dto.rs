@@ -224,7 +224,9 @@ pub struct InvoiceView {
     pub updated_at: DateTime<Utc>,
     /// The subscription billing made this invoice for, if any.
     pub subscription_id: Option<String>,
-    /// The period boundary it bills (with `subscription_id`, unique).
+    /// The period boundary it bills (with `subscription_id`, unique): set on a subscription's
+    /// first invoice and its renewals, null on off-cycle invoices (a proration, a final usage
+    /// invoice).
     pub billing_period_start: Option<DateTime<Utc>>,
     /// Made for a reverse-charge customer: no tax, and the buyer accounts for it (the PDF
     /// says so, with both parties' VAT numbers).

@@ -29,15 +29,15 @@ impl BillingService {
             return Ok(None);
         };
         let at = sub.started_at;
-        let issued = self.issue(sub, plan, vec![fee], sub.current_period_start, at)?;
+        let issued = self.issue(sub, plan, vec![fee], Some(sub.current_period_start), at)?;
         let (_, mut invoice) = self.settle_new(sub, &issued, customer.auto_pay, at)?;
         self.subscriptions.update(sub)?;
         self.number(std::slice::from_mut(&mut invoice))?;
         Ok(Some(invoice))
     }
 
-    /// Invoices `lines` of `plan` for `sub` now (a proration or a final usage invoice), keyed
-    /// by `at`, and collects it like a renewal.
+    /// Invoices `lines` of `plan` for `sub` now (a proration or a final usage invoice: off the
+    /// cycle, no billing key) and collects it like a renewal.
     pub fn invoice_now(
         &self,
         sub: &mut Subscription,
@@ -46,7 +46,7 @@ impl BillingService {
         at: DateTime<Utc>,
     ) -> DomainResult<Invoice> {
         let auto_pay = self.customer(&sub.tenant_id, &sub.customer_id)?.auto_pay;
-        let issued = self.issue(sub, plan, lines, at, at)?;
+        let issued = self.issue(sub, plan, lines, None, at)?;
         let (_, mut invoice) = self.settle_new(sub, &issued, auto_pay, at)?;
         self.number(std::slice::from_mut(&mut invoice))?;
         Ok(invoice)

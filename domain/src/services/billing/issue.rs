@@ -4,14 +4,18 @@
 use super::*;
 
 impl BillingService {
-    /// Inserts and finalizes an invoice of `sub` for `plan` (its currency and tax rates) with
-    /// its billing key.
+    /// Inserts and finalizes an invoice of `sub` for `plan` (its currency and tax rates). A
+    /// period's invoice (the first one, a renewal) carries its billing key, the period start,
+    /// unique per subscription so a period is never billed twice; an off-cycle invoice (a
+    /// proration, a final usage invoice: `period_start` `None`) has none, as several may fall
+    /// on one instant of a frozen test clock (they are made once by the request that changes
+    /// the subscription, under its lock).
     pub(super) fn issue(
         &self,
         sub: &Subscription,
         plan: &Plan,
         lines: Vec<LineItem>,
-        period_start: DateTime<Utc>,
+        period_start: Option<DateTime<Utc>>,
         at: DateTime<Utc>,
     ) -> DomainResult<Invoice> {
         // Usage beyond what an amount can hold fails this step (recorded, retried), never
@@ -19,7 +23,7 @@ impl BillingService {
         crate::invoice::check_amounts(plan.currency, &lines)?;
         let mut draft = self.taxed_draft(sub, plan, lines, at)?;
         draft.check_total()?;
-        draft.billing_period_start = Some(period_start);
+        draft.billing_period_start = period_start;
         draft.due_at = Some(match sub.collection {
             Collection::Wallet => at,
             Collection::SendInvoice => at + Duration::days(PAYMENT_TERMS_DAYS),

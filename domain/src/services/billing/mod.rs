@@ -403,7 +403,7 @@ impl BillingService {
         };
         let mut invoice = None;
         if !r.lines.is_empty() {
-            let issued = self.issue(&sub, &next_plan, r.lines, r.period_start, at)?;
+            let issued = self.issue(&sub, &next_plan, r.lines, Some(r.period_start), at)?;
             let (settled, collected) = self.settle_new(&mut after, &issued, auto_pay, at)?;
             outcome = settled.unwrap_or(outcome);
             invoice = Some(collected);
