@@ -289,6 +289,27 @@ pub fn unused_fee(sub: &Subscription, plan: &Plan, at: DateTime<Utc>, tz: Tz) ->
     )
 }
 
+/// The line crediting the unused part of the current period's fee (negative; `None` when
+/// nothing is unused).
+pub fn unused_fee_line(
+    sub: &Subscription,
+    plan: &Plan,
+    at: DateTime<Utc>,
+    tz: Tz,
+) -> Option<LineItem> {
+    let value = unused_fee(sub, plan, at, tz);
+    (value > BigDecimal::zero()).then(|| {
+        line(
+            format!("Unused time on {}", plan.name),
+            BigDecimal::from(1),
+            -value,
+            None,
+            at,
+            sub.current_period_end,
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

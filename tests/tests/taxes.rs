@@ -3,7 +3,7 @@
 //! computation at the currency's minor unit, and a renewal equal to its preview to the cent.
 
 use serde_json::{json, Value};
-use tests::fixtures::{created, customer, feature, id};
+use tests::fixtures::{created, customer, feature, id, wallet};
 use tests::{on_both_backends, send, Method, Reply, TestServer};
 
 on_both_backends!(
@@ -19,6 +19,7 @@ on_both_backends!(
     plan_changes_are_taxed_as_previewed,
     a_charge_s_rates_come_before_the_plan_s,
     changes_at_the_first_instant_of_a_frozen_clock_are_invoiced,
+    credits_of_unused_time_give_the_tax_back,
 );
 
 async fn rate(s: &TestServer, name: &str, percentage: &str, inclusive: bool) -> String {
@@ -702,4 +703,53 @@ async fn changes_at_the_first_instant_of_a_frozen_clock_are_invoiced(s: TestServ
     totals.sort_unstable();
     // The first month at 10, then the whole difference twice (nothing of the period used).
     assert_eq!(totals, ["10.00", "20.00", "20.00"], "{list}");
+}
+
+/// What a customer paid tax on comes back with its tax: an immediate downgrade and an
+/// immediate cancellation credit the unused time at the fee's rates.
+async fn credits_of_unused_time_give_the_tax_back(s: TestServer) {
+    let vat = rate(&s, "VAT", "19", false).await;
+    for (code, amount) in [("big", "30.00"), ("small", "10.00")] {
+        let r = post(
+            &s,
+            "/v1/plans",
+            json!({"code": code, "name": code, "currency": "EUR", "interval": "month",
+                   "amount": amount, "tax_rate_ids": [vat]}),
+        )
+        .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+    }
+    let (_, cus, sub) = subscriber_on_clock(&s, "Downgrader", "big").await;
+    let w = wallet(&s, &cus, "EUR", "0.01").await;
+    // At the first instant nothing of March is used: 30 back, 10 charged, 20 + 19% credited.
+    let change = json!({"plan": "small", "at": "immediately"});
+    let preview = post(
+        &s,
+        &format!("/v1/subscriptions/{sub}/change/preview"),
+        change.clone(),
+    )
+    .await;
+    assert_eq!(preview.status, 200, "{}", preview.body);
+    assert_eq!(preview.body["net"], "-20.00");
+    assert_eq!(preview.body["total_tax"], "-3.80");
+    assert_eq!(preview.body["total"], "-23.80", "{}", preview.body);
+    let r = post(&s, &format!("/v1/subscriptions/{sub}/change"), change).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        get(&s, &format!("/v1/wallets/{w}")).await["balance"],
+        "2380"
+    );
+
+    // Cancelled at once: the small plan's 10 + 19% back.
+    let r = post(
+        &s,
+        &format!("/v1/subscriptions/{sub}/cancel"),
+        json!({"at": "immediately", "unused": "wallet_credit"}),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(
+        get(&s, &format!("/v1/wallets/{w}")).await["balance"],
+        "3570"
+    );
 }

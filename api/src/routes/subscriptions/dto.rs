@@ -83,15 +83,16 @@ pub struct PlanChangePreview {
     /// Immediate changes: the unused time on the old plan (negative) and the remaining time on
     /// the new one, each rounded once to the minor unit.
     pub lines: Vec<LineView>,
-    /// The lines' sum: charged (positive) or credited to the wallet (negative, untaxed).
+    /// The lines' sum: charged (positive) or credited to the wallet (negative), before tax.
     #[schema(example = "12.50")]
     pub net: String,
-    /// When the change is invoiced now: the invoice's tax per rate (the new plan's, else the
-    /// customer's, else the account's), as it will be issued.
+    /// When the change is invoiced now or credited to the wallet: the tax per rate (the new
+    /// plan's, else the customer's, else the account's), as it will be charged or credited.
     pub tax_amounts: Vec<crate::routes::invoices::dto::TaxAmountView>,
     #[schema(example = "2.38")]
     pub total_tax: String,
-    /// What the change charges or credits now: `net` plus exclusive tax when invoiced now.
+    /// What the change charges (positive) or credits to the wallet (negative) now, tax
+    /// included.
     #[schema(example = "14.88")]
     pub total: String,
 }

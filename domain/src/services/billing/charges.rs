@@ -64,9 +64,28 @@ impl BillingService {
         Ok(usage_lines(plan, &usage, sub.current_period_start, at))
     }
 
+    /// Credits what `lines` (unused time back, negative; the new plan's remaining time) come to,
+    /// taxed as an invoice of `plan` for them would be, to the customer's wallet: the tax paid
+    /// on the unused time goes back with it. Nothing when they do not come to a credit.
+    pub fn credit_lines(
+        &self,
+        sub: &Subscription,
+        plan: &Plan,
+        lines: Vec<LineItem>,
+        reason: &str,
+        at: DateTime<Utc>,
+    ) -> DomainResult<()> {
+        let taxed = self.taxed_draft(sub, plan, lines, at)?;
+        let value = -taxed.total;
+        match value > BigDecimal::zero() {
+            true => self.credit_wallet(sub, plan.currency, &value, reason, at),
+            false => Ok(()),
+        }
+    }
+
     /// Credits `value` (in the wallet's currency) to the customer's open wallet in `currency`:
     /// refused with 422 `currency_mismatch` when they have none.
-    pub fn credit_wallet(
+    fn credit_wallet(
         &self,
         sub: &Subscription,
         currency: crate::money::Currency,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use crate::actor::Permission;
 use crate::audit::actions;
-use crate::billing::{proration_lines, unused_fee};
+use crate::billing::proration_lines;
 use crate::customer::CustomerStatus;
 use crate::id::{PlanId, SubscriptionId};
 use crate::invoice::LineItem;
@@ -343,15 +343,9 @@ impl SubscriptionService {
             lines.extend(self.billing.usage_so_far(s, &plan, now)?);
         }
         if unused == UnusedFee::WalletCredit {
-            let value = unused_fee(s, &plan, now, tz);
-            if value > BigDecimal::zero() {
-                self.billing.credit_wallet(
-                    s,
-                    plan.currency,
-                    &value,
-                    "unused_subscription_fee",
-                    now,
-                )?;
+            if let Some(line) = crate::billing::unused_fee_line(s, &plan, now, tz) {
+                self.billing
+                    .credit_lines(s, &plan, vec![line], "unused_subscription_fee", now)?;
             }
         }
         s.cancel(CancelAt::Immediately, now)?;
@@ -453,9 +447,9 @@ pub struct ChangePreview {
     pub proration: Proration,
     /// Proration lines (immediate changes only): unused time back, remaining time charged.
     pub lines: Vec<LineItem>,
-    /// The invoice the lines become when the change charges at once (`invoice_now` with a
-    /// positive net), taxed as it will be issued; `None` when nothing is invoiced now (a change
-    /// at the period's end, proration at the next renewal, or a credit to the wallet, which is
-    /// the untaxed difference).
+    /// The lines taxed as the change will charge or credit them at once: the invoice of an
+    /// `invoice_now` change with a positive net, or, for a negative net, the credit to the
+    /// wallet (its total, negative, is what the wallet gets, tax included); `None` when nothing
+    /// happens now (a change at the period's end, proration at the next renewal).
     pub invoice: Option<crate::invoice::Invoice>,
 }

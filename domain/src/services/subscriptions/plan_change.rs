@@ -17,10 +17,12 @@ impl SubscriptionService {
             .billing
             .now_for(&s.tenant_id, s.test_clock_id.as_ref())?;
         let mut preview = self.plan_change(&s, change, &actor, now)?;
-        // What `change_plan` invoices at once: a positive net with `invoice_now`, taxed as
-        // `invoice_now` will issue it. Only the preview needs it shown; the change issues it.
+        // What `change_plan` charges or credits at once: a positive net with `invoice_now`, a
+        // negative one always (to the wallet), taxed as the change will tax it.
         let net: BigDecimal = preview.lines.iter().map(|l| &l.amount).sum();
-        if preview.proration == Proration::InvoiceNow && net > BigDecimal::zero() {
+        let now_charged = preview.proration == Proration::InvoiceNow && net > BigDecimal::zero();
+        let credited = preview.at == CancelAt::Immediately && net < BigDecimal::zero();
+        if now_charged || credited {
             let lines = preview.lines.clone();
             preview.invoice = Some(self.billing.taxed_draft(&s, &preview.plan, lines, now)?);
         }
@@ -53,10 +55,12 @@ impl SubscriptionService {
                         s.plan_id = p.plan.id.clone();
                         s.pending_plan_id = None;
                         if net < BigDecimal::zero() {
-                            self.billing.credit_wallet(
+                            // Tax included, as the period's fee was taxed (the new plan's
+                            // rates, as an upgrade's invoice takes).
+                            self.billing.credit_lines(
                                 s,
-                                p.plan.currency,
-                                &-net,
+                                &p.plan,
+                                p.lines.clone(),
                                 "plan_downgrade_credit",
                                 now,
                             )?;
