@@ -538,6 +538,57 @@ async fn racing_credit_notes_never_exceed_the_total(s: TestServer) {
     let after = get(&s, &format!("/v1/invoices/{invoice}")).await;
     assert_eq!(after["amount_credited"], "100.00");
     assert_eq!(after["amount_due"], "0.00");
+
+    // Credit notes refunding the payment race refunds of it (they lock the payment, then the
+    // invoice, in the same order): no deadlock, no error, never more returned than was paid.
+    let paid = issued(
+        &s,
+        &cus,
+        json!([{"description": "Fee", "quantity": "1", "unit_amount": "100"}]),
+    )
+    .await;
+    let paid = paid["id"].as_str().unwrap();
+    let r = post(
+        &s,
+        &format!("/v1/invoices/{paid}/payments"),
+        json!({"amount": "100", "method": "external"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let payment = r.body["payment"]["id"].as_str().unwrap().to_owned();
+    let replies = join_all((0..32).map(|i| {
+        let (s, payment) = (&s, payment.clone());
+        async move {
+            match i % 2 {
+                0 => {
+                    credit(
+                        s,
+                        paid,
+                        json!({"amount": "10", "reason": "other", "refund_to": "payment"}),
+                    )
+                    .await
+                }
+                _ => {
+                    post(
+                        s,
+                        &format!("/v1/payments/{payment}/refunds"),
+                        json!({"amount": "10"}),
+                    )
+                    .await
+                }
+            }
+        }
+    }))
+    .await;
+    let won = replies.iter().filter(|r| r.status.is_success()).count();
+    assert_eq!(won, 10, "exactly what was paid is returned");
+    for r in replies.iter().filter(|r| !r.status.is_success()) {
+        assert_eq!(r.status, 422, "{}", r.body);
+    }
+    let after = get(&s, &format!("/v1/invoices/{paid}")).await;
+    assert_eq!(after["amount_paid"], "0.00");
+    let p = get(&s, &format!("/v1/payments/{payment}")).await;
+    assert_eq!(p["amount_refunded"], "100.00");
 }
 
 async fn the_customer_sees_its_own_credit_notes(s: TestServer) {
