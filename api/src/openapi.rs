@@ -62,6 +62,7 @@ server is 500 `internal_error` with a `request_id`.",
         (name = "Invoices", description = "Drafts, finalization with gapless numbers, voiding, search, PDFs."),
         (name = "Taxes", description = "The merchant's tax rates, inclusive or exclusive, applied to invoice lines most specific first (the line's, the plan's, the customer's, the account's defaults) and computed per line and rate at the currency's minor unit."),
         (name = "Credit notes", description = "The one way to correct an issued invoice: credit some of its lines or an amount, tax reversed in proportion, and lower what is due, credit the customer's wallet or refund the payment. Gapless CN-YYYYMM-NNNNN numbers."),
+        (name = "Discounts", description = "Coupons (a percentage, or an amount in one currency, off a subscription's invoices before tax, for one, several or every billing period) and the promotion codes customers type for them, unique per account whatever their case."),
         (name = "Payments", description = "Payments of invoices (from wallets or external) and refunds."),
         (name = "Payment methods", description = "A customer's saved payment methods: the provider's token and display fields, never card data; one default per customer."),
         (name = "Usage", description = "Features (meters), deduplicated events, rollups and usage analytics."),
@@ -429,10 +430,11 @@ struct Formats;
 /// Decimal strings: exact amounts, quantities and rates (`"12.50"`, `"-3"`, `"0.002"`).
 const DECIMAL: &str = "^-?[0-9]+(\\.[0-9]+)?$";
 const CURRENCY: &str = "^[A-Z]{3}$";
-const DECIMAL_PROPERTIES: [&str; 29] = [
+const DECIMAL_PROPERTIES: [&str; 31] = [
     "amount",
     "amount_credited",
     "amount_due",
+    "amount_off",
     "amount_paid",
     "amount_refunded",
     "balance",
@@ -448,6 +450,7 @@ const DECIMAL_PROPERTIES: [&str; 29] = [
     "net",
     "outstanding",
     "overdue",
+    "percent_off",
     "quantity",
     "remaining",
     "subtotal",
@@ -476,6 +479,8 @@ fn id_prefix(schema: &str, property: &str) -> Option<&'static str> {
         ("endpoint_id", _) | ("id", "WebhookEndpointView") => id::WEBHOOK_ENDPOINT,
         ("lot_id", _) => id::CREDIT_LOT,
         ("tax_rate_id", _) | ("id", "TaxRateView") => id::TAX_RATE,
+        ("coupon_id", _) | ("id", "CouponView") => id::COUPON,
+        ("promotion_code_id", _) | ("id", "PromotionCodeView") => id::PROMOTION_CODE,
         ("credit_note_id", _) | ("id", "CreditNoteView" | "CreditNoteSummary") => id::CREDIT_NOTE,
         ("invoice_line_id", _) | ("id", "LineView") => id::INVOICE_LINE,
         ("transaction_id", _) | ("id", "TransactionView") => id::WALLET_TX,

@@ -51,6 +51,7 @@ text_enums! {
     BillingAnchor => domain::subscription::BillingAnchor,
     CancelAt => domain::subscription::CancelAt,
     Collection => domain::subscription::Collection,
+    CouponDuration => domain::discount::CouponDuration,
     CreditNoteStatus => domain::credit_note::CreditNoteStatus,
     CreditReason => domain::credit_note::CreditReason,
     CustomerStatus => domain::customer::CustomerStatus,

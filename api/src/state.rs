@@ -9,6 +9,7 @@ use domain::services::audit::AuditService;
 use domain::services::billing::{BillingPorts, BillingService};
 use domain::services::credit_notes::CreditNoteService;
 use domain::services::customers::CustomerService;
+use domain::services::discounts::DiscountService;
 use domain::services::entitlements::EntitlementService;
 use domain::services::invoices::{InvoicePorts, InvoiceService};
 use domain::services::overview::OverviewService;
@@ -46,6 +47,7 @@ pub struct AppState {
     pub billing: BillingService,
     pub taxes: TaxService,
     pub credit_notes: CreditNoteService,
+    pub discounts: DiscountService,
     pub entitlements: EntitlementService,
     pub overview: OverviewService,
     pub webhooks: WebhookService,
@@ -187,6 +189,7 @@ impl AppState {
                 taxes.clone(),
             ),
             taxes,
+            discounts: DiscountService::new(shared.clone(), shared.clone(), shared.clone()),
             credit_notes: CreditNoteService::new(
                 shared.clone(),
                 shared.clone(),

@@ -78,6 +78,8 @@ error_codes! {
     WebhookDeliveryNotFound = "webhook_delivery_not_found", 404;
     TaxRateNotFound = "tax_rate_not_found", 404;
     CreditNoteNotFound = "credit_note_not_found", 404;
+    CouponNotFound = "coupon_not_found", 404;
+    PromotionCodeNotFound = "promotion_code_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     BodyTimeout = "body_timeout", 408;
     CustomerArchived = "customer_archived", 409;
@@ -85,6 +87,7 @@ error_codes! {
     ExternalIdTaken = "external_id_taken", 409;
     FeatureKeyTaken = "feature_key_taken", 409;
     PlanCodeTaken = "plan_code_taken", 409;
+    PromotionCodeTaken = "promotion_code_taken", 409;
     SubscriptionEnded = "subscription_ended", 409;
     PlanArchived = "plan_archived", 409;
     TestClockAdvancing = "test_clock_advancing", 409;

@@ -29,6 +29,8 @@ pub const WEBHOOK_DELIVERY: &str = "whd";
 pub const WEBHOOK_ATTEMPT: &str = "wha";
 pub const TAX_RATE: &str = "txr";
 pub const CREDIT_NOTE: &str = "cn";
+pub const COUPON: &str = "cpn";
+pub const PROMOTION_CODE: &str = "promo";
 /// An invoice line.
 pub const INVOICE_LINE: &str = "il";
 
@@ -234,6 +236,13 @@ prefixed_id!(
 );
 
 prefixed_id!(TaxRateId, TAX_RATE, "tax rate", ErrorCode::TaxRateNotFound);
+prefixed_id!(CouponId, COUPON, "coupon", ErrorCode::CouponNotFound);
+prefixed_id!(
+    PromotionCodeId,
+    PROMOTION_CODE,
+    "promotion code",
+    ErrorCode::PromotionCodeNotFound
+);
 prefixed_id!(
     CreditNoteId,
     CREDIT_NOTE,

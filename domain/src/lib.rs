@@ -90,6 +90,7 @@ pub mod billing;
 pub mod clock;
 pub mod credit_note;
 pub mod customer;
+pub mod discount;
 pub mod error;
 pub mod guest_session;
 pub mod id;

@@ -767,3 +767,44 @@ pub trait CreditNoteRepo: Send + Sync {
         page: &PageRequest,
     ) -> DomainResult<Page<crate::credit_note::CreditNote>>;
 }
+
+pub trait DiscountRepo: Send + Sync {
+    fn insert_coupon(&self, coupon: &crate::discount::Coupon) -> DomainResult<()>;
+    fn coupon(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::CouponId,
+    ) -> DomainResult<Option<crate::discount::Coupon>>;
+    fn coupons(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        filter: &crate::discount::CouponFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::discount::Coupon>>;
+    /// Archives the coupon (once: a second call changes nothing); the coupon as stored after.
+    fn archive_coupon(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::CouponId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<Option<crate::discount::Coupon>>;
+    /// Inserts the code; `false` when the account has it already, in any case.
+    fn insert_promotion_code(&self, code: &crate::discount::PromotionCode) -> DomainResult<bool>;
+    fn promotion_code(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::PromotionCodeId,
+    ) -> DomainResult<Option<crate::discount::PromotionCode>>;
+    fn promotion_codes(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        filter: &crate::discount::PromotionCodeFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::discount::PromotionCode>>;
+    /// Deactivates the code (idempotent); the code as stored after.
+    fn deactivate_promotion_code(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::PromotionCodeId,
+    ) -> DomainResult<Option<crate::discount::PromotionCode>>;
+}

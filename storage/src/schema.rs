@@ -209,6 +209,49 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::sql_types::{ExactDecimal, UtcTimestamp};
 
+    coupons (id) {
+        id -> Text,
+        tenant_id -> Text,
+        name -> Text,
+        percent_off -> Nullable<ExactDecimal>,
+        amount_off -> Nullable<ExactDecimal>,
+        currency -> Nullable<Text>,
+        duration -> Text,
+        duration_in_periods -> Nullable<Integer>,
+        max_redemptions -> Nullable<BigInt>,
+        times_redeemed -> BigInt,
+        redeem_by -> Nullable<UtcTimestamp>,
+        plan_codes -> Text,
+        active -> Bool,
+        created_at -> UtcTimestamp,
+        archived_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    promotion_codes (id) {
+        id -> Text,
+        tenant_id -> Text,
+        coupon_id -> Text,
+        code -> Text,
+        code_key -> Text,
+        max_redemptions -> Nullable<BigInt>,
+        times_redeemed -> BigInt,
+        expires_at -> Nullable<UtcTimestamp>,
+        customer_id -> Nullable<Text>,
+        first_time_only -> Bool,
+        active -> Bool,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{ExactDecimal, UtcTimestamp};
+
     credit_notes (id) {
         id -> Text,
         tenant_id -> Text,
@@ -590,6 +633,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     invoices,
     invoice_counters,
     credit_notes,
+    coupons,
+    promotion_codes,
     payments,
     refunds,
     features,

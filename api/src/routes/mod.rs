@@ -8,6 +8,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod billing_runs;
 pub mod common;
+pub mod coupons;
 pub mod credit_notes;
 pub mod customers;
 pub mod entitlements;
@@ -21,6 +22,7 @@ pub mod payment_methods;
 pub mod payments;
 pub mod plans;
 pub mod portal_sessions;
+pub mod promotion_codes;
 pub mod subscriptions;
 pub mod tax_rates;
 pub mod test_clocks;
@@ -130,6 +132,14 @@ macro_rules! routes {
                 .service(tax_rates::admin::list)
                 .service(tax_rates::admin::get)
                 .service(tax_rates::admin::archive)
+                .service(coupons::admin::create)
+                .service(coupons::admin::list)
+                .service(coupons::admin::get)
+                .service(coupons::admin::archive)
+                .service(promotion_codes::admin::create)
+                .service(promotion_codes::admin::list)
+                .service(promotion_codes::admin::get)
+                .service(promotion_codes::admin::deactivate)
                 .service(features::admin::create)
                 .service(features::admin::list)
                 .service(features::admin::get)

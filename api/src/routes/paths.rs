@@ -21,6 +21,7 @@ macro_rules! path_ids {
 
 path_ids! {
     ApiKeyPath { id: "^key_[0-9a-z]{26}$", "key_01jd3x6v9f5m2q8r7t4w0y1z3a", "The API key." }
+    CouponPath { id: "^cpn_[0-9a-z]{26}$", "cpn_01jd3x6v9f5m2q8r7t4w0y1z3a", "The coupon." }
     CreditNotePath { id: "^cn_[0-9a-z]{26}$", "cn_01jd3x6v9f5m2q8r7t4w0y1z3a", "The credit note." }
     CustomerPath { id: "^cus_[0-9a-z]{26}$", "cus_01jd3x6v9f5m2q8r7t4w0y1z3a", "The customer." }
     FeaturePath { id: "^feat_[0-9a-z]{26}$", "feat_01jd3x6v9f5m2q8r7t4w0y1z3a", "The feature." }
@@ -34,6 +35,7 @@ path_ids! {
     PlanPath { id: "^plan_[0-9a-z]{26}$", "plan_01jd3x6v9f5m2q8r7t4w0y1z3a", "The plan." }
     PortalSessionPath { id: "^ps_[0-9a-z]{26}$", "ps_01jd3x6v9f5m2q8r7t4w0y1z3a", "The portal session." }
     SubscriptionPath { id: "^sub_[0-9a-z]{26}$", "sub_01jd3x6v9f5m2q8r7t4w0y1z3a", "The subscription." }
+    PromotionCodePath { id: "^promo_[0-9a-z]{26}$", "promo_01jd3x6v9f5m2q8r7t4w0y1z3a", "The promotion code." }
     TaxRatePath { id: "^txr_[0-9a-z]{26}$", "txr_01jd3x6v9f5m2q8r7t4w0y1z3a", "The tax rate." }
     TestClockPath { id: "^clock_[0-9a-z]{26}$", "clock_01jd3x6v9f5m2q8r7t4w0y1z3a", "The test clock." }
     WalletPath { id: "^wal_[0-9a-z]{26}$", "wal_01jd3x6v9f5m2q8r7t4w0y1z3a", "The wallet." }

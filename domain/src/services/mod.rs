@@ -7,6 +7,7 @@ pub mod audit;
 pub mod billing;
 pub mod credit_notes;
 pub mod customers;
+pub mod discounts;
 pub mod entitlements;
 pub mod invoices;
 pub mod overview;

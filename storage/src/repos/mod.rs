@@ -10,6 +10,7 @@ pub mod audit;
 pub mod billing;
 pub mod credit_notes;
 pub mod customers;
+pub mod discounts;
 pub mod guest_sessions;
 pub mod health;
 pub mod idempotency;

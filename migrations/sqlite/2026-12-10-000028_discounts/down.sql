@@ -1,0 +1,2 @@
+DROP TABLE promotion_codes;
+DROP TABLE coupons;
