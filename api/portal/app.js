@@ -36,6 +36,18 @@
     return el;
   }
 
+  /** Why a customer cancels, as the API takes it. */
+  const CANCEL_REASONS = [
+    ["too_expensive", "It costs too much"],
+    ["missing_features", "It lacks features I need"],
+    ["switched_service", "I switched to another service"],
+    ["unused", "I don't use it enough"],
+    ["customer_service", "Customer service let me down"],
+    ["too_complex", "It is too hard to use"],
+    ["low_quality", "The quality is not good enough"],
+    ["other", "Another reason"],
+  ];
+
   function show(...nodes) {
     main.replaceChildren(...nodes.filter((n) => n !== null && n !== undefined && n !== false));
   }
@@ -800,12 +812,25 @@
         const now = session.permissions.subscription_cancel.mode === "immediately";
         const cancel = h("button", { type: "button", class: "secondary", "data-test": "cancel", text: "Cancel subscription" });
         cancel.addEventListener("click", () => {
-          cancel.replaceWith(h("span", { class: "actions" },
-            h("span", { text: now ? "It ends today, and the usage so far is billed now." : `It runs until ${date(s.current_period_end)}, then ends.` }),
-            actionButton("Confirm cancellation", async () => {
-              await api("POST", `/subscriptions/${encodeURIComponent(s.id)}/cancel`, { at: now ? "immediately" : "period_end" });
-              await rerender();
-            }, "danger", "confirm-cancel")));
+          // Why, optionally: the confirmation stays one click away whatever is chosen.
+          const reasonId = `cancel-reason-${s.id}`;
+          const commentId = `cancel-comment-${s.id}`;
+          const reason = h("select", { id: reasonId, "data-test": "cancel-reason" },
+            h("option", { value: "", text: "Choose one (optional)" }),
+            CANCEL_REASONS.map(([value, text]) => h("option", { value, text })));
+          const comment = h("textarea", { id: commentId, "data-test": "cancel-comment", maxlength: "1000", rows: "2" });
+          cancel.replaceWith(h("div", { class: "cancel-flow" },
+            h("p", { text: now ? "It ends today, and the usage so far is billed now." : `It runs until ${date(s.current_period_end)}, then ends.` }),
+            h("label", { for: reasonId, text: "Why are you cancelling?" }), reason,
+            h("label", { for: commentId, text: "Anything else you want to tell us? (optional)" }), comment,
+            h("div", { class: "actions" },
+              actionButton("Confirm cancellation", async () => {
+                const body = { at: now ? "immediately" : "period_end" };
+                if (reason.value) body.reason = reason.value;
+                if (comment.value.trim()) body.comment = comment.value.trim();
+                await api("POST", `/subscriptions/${encodeURIComponent(s.id)}/cancel`, body);
+                await rerender();
+              }, "danger", "confirm-cancel"))));
         });
         actions.append(cancel);
       }

@@ -53,6 +53,7 @@ text_enums! {
     Collection => domain::subscription::Collection,
     CouponDuration => domain::discount::CouponDuration,
     CreditNoteStatus => domain::credit_note::CreditNoteStatus,
+    CancellationReason => domain::subscription::CancellationReason,
     CreditReason => domain::credit_note::CreditReason,
     CustomerStatus => domain::customer::CustomerStatus,
     Granularity => domain::usage::Granularity,

@@ -88,7 +88,28 @@ pub struct Subscription {
     pub pending_plan_id: Option<PlanId>,
     /// Proration lines waiting for the next renewal invoice.
     pub pending_lines: Vec<LineItem>,
+    /// Why it was canceled, and the canceller's words, as given with the cancellation (cleared
+    /// when a cancellation at period end is taken back).
+    pub cancellation_reason: Option<CancellationReason>,
+    pub cancellation_comment: Option<String>,
 }
+
+crate::text_enum! {
+    /// Why a subscription is canceled (Stripe's list).
+    pub enum CancellationReason {
+        TooExpensive,
+        MissingFeatures,
+        SwitchedService,
+        Unused,
+        CustomerService,
+        TooComplex,
+        LowQuality,
+        Other,
+    }
+}
+
+/// The longest cancellation comment kept.
+pub const MAX_CANCELLATION_COMMENT: usize = 1000;
 
 fn ended() -> DomainError {
     DomainError::Conflict {
@@ -155,6 +176,8 @@ impl Subscription {
             billing_error: None,
             pending_plan_id: None,
             pending_lines: Vec::new(),
+            cancellation_reason: None,
+            cancellation_comment: None,
         }
     }
 
@@ -307,6 +330,8 @@ impl Subscription {
         if self.cancel_at_period_end {
             self.cancel_at_period_end = false;
             self.canceled_at = None;
+            self.cancellation_reason = None;
+            self.cancellation_comment = None;
             self.updated_at = now;
         }
         Ok(())

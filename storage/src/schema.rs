@@ -453,6 +453,8 @@ diesel::table! {
         billing_error -> Nullable<Text>,
         pending_plan_id -> Nullable<Text>,
         pending_lines -> Text,
+        cancellation_reason -> Nullable<Text>,
+        cancellation_comment -> Nullable<Text>,
     }
 }
 

@@ -228,10 +228,15 @@ try {
     `the subscription shows its next invoice, estimated (${money(upcoming.total, upcoming.currency)}, ${upcoming.lines.length} line(s))`);
   await shoot(page, "subscriptions");
   await card.locator("[data-test=cancel]").click();
+  await card.locator("[data-test=cancel-reason]").selectOption("missing_features");
+  await card.locator("[data-test=cancel-comment]").fill("Needs single sign-on");
+  await shoot(page, "cancel-flow");
   await card.locator("[data-test=confirm-cancel]").click();
   await page.locator(`[data-test=subscription][data-id='${sub.id}'] [data-test=uncancel]`).waitFor();
   const after = await admin("GET", `/v1/subscriptions/${sub.id}`);
   check(after.cancel_at_period_end === true && after.status === "active", "cancel at period end reaches the subscription");
+  check(after.cancellation_reason === "missing_features" && after.cancellation_comment === "Needs single sign-on",
+    "with the reason and the comment the customer gave");
   await page.locator(`[data-test=subscription][data-id='${sub.id}'] [data-test=uncancel]`).click();
   await page.locator(`[data-test=subscription][data-id='${sub.id}'] [data-test=cancel]`).waitFor();
   check((await admin("GET", `/v1/subscriptions/${sub.id}`)).cancel_at_period_end === false, "and keeping it takes the cancellation back");

@@ -98,20 +98,47 @@ async fn subscribe_and_cancel(s: TestServer) {
         "still in its trial: {}",
         back.body
     );
-    let c = send(s.admin(Method::POST, &path("cancel")).json(&json!({}))).await;
+    let c = send(s.admin(Method::POST, &path("cancel")).json(
+        &json!({"reason": "too_expensive", "comment": "Too dear for a team of two.\nMaybe later."}),
+    ))
+    .await;
     assert_eq!(c.status, 200, "{}", c.body);
     assert_eq!(c.body["cancel_at_period_end"], true);
     assert_eq!(c.body["status"], "active");
     assert_eq!(c.body["next_billing_at"], Value::Null);
+    assert_eq!(c.body["cancellation_reason"], "too_expensive");
+    assert_eq!(
+        c.body["cancellation_comment"],
+        "Too dear for a team of two.\nMaybe later."
+    );
+    // The feedback travels with the subscription's event.
+    let events = send(s.admin(
+        Method::GET,
+        "/v1/webhook_events?type=subscription.changed&limit=100",
+    ))
+    .await;
+    assert!(
+        events.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["payload"]["data"]["cancellation_reason"] == "too_expensive"),
+        "{}",
+        events.body
+    );
+    // Taken back, the feedback goes with it.
     let u = send(s.admin(Method::POST, &path("uncancel"))).await;
     assert_eq!(u.body["cancel_at_period_end"], false, "{}", u.body);
     assert_eq!(u.body["canceled_at"], Value::Null);
+    assert_eq!(u.body["cancellation_reason"], Value::Null);
+    assert_eq!(u.body["cancellation_comment"], Value::Null);
     let now = send(
         s.admin(Method::POST, &path("cancel"))
-            .json(&json!({"at": "immediately"})),
+            .json(&json!({"at": "immediately", "reason": "switched_service"})),
     )
     .await;
     assert_eq!(now.body["status"], "canceled", "{}", now.body);
+    assert_eq!(now.body["cancellation_reason"], "switched_service");
     assert!(now.body["ended_at"].is_string());
     for verb in ["cancel", "uncancel", "pause", "resume"] {
         send(s.admin(Method::POST, &path(verb)).json(&json!({})))
@@ -223,15 +250,27 @@ async fn bad_subscriptions_store_nothing(s: TestServer) {
     assert_eq!(ok.status, 201, "{}", ok.body);
     assert_eq!(ok.body["collection"], "wallet");
     let sid = ok.body["id"].as_str().unwrap();
-    send(
-        s.admin(Method::POST, &format!("/v1/subscriptions/{sid}/cancel"))
-            .json(&json!({"at": "tomorrow"})),
-    )
-    .await
-    .assert_problem(422, "validation_failed");
+    for (body, field) in [
+        (json!({"at": "tomorrow"}), "at"),
+        (json!({"reason": "bored"}), "reason"),
+        (
+            json!({"reason": "other", "comment": "x".repeat(1001)}),
+            "comment",
+        ),
+        (json!({"comment": " "}), "comment"),
+    ] {
+        let r = send(
+            s.admin(Method::POST, &format!("/v1/subscriptions/{sid}/cancel"))
+                .json(&body),
+        )
+        .await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.fields(), [field], "{body}: {}", r.body);
+    }
     let same = send(s.admin(Method::GET, &format!("/v1/subscriptions/{sid}"))).await;
     assert_eq!(same.body["cancel_at_period_end"], false);
     assert_eq!(same.body["status"], "active");
+    assert_eq!(same.body["cancellation_reason"], Value::Null);
 }
 
 async fn portal_subscriptions_follow_the_session_permissions(s: TestServer) {
@@ -285,9 +324,18 @@ async fn portal_subscriptions_follow_the_session_permissions(s: TestServer) {
     send(cancel(&may, theirs, json!({})))
         .await
         .assert_problem(404, "subscription_not_found");
-    let c = send(cancel(&may, mine, json!({}))).await;
+    let c = send(cancel(
+        &may,
+        mine,
+        json!({"reason": "missing_features", "comment": "Needs SSO"}),
+    ))
+    .await;
     assert_eq!(c.status, 200, "{}", c.body);
     assert_eq!(c.body["cancel_at_period_end"], true);
+    // The merchant sees why.
+    let seen = send(s.admin(Method::GET, &format!("/v1/subscriptions/{mine}"))).await;
+    assert_eq!(seen.body["cancellation_reason"], "missing_features");
+    assert_eq!(seen.body["cancellation_comment"], "Needs SSO");
     let u = send(s.portal(
         Method::POST,
         &format!("/v1/portal/subscriptions/{mine}/uncancel"),

@@ -7,7 +7,9 @@ use domain::ports::SubscriptionRepo;
 use domain::scope::{CustomerScope, Scope};
 use domain::subscription::SubscriptionChange;
 use domain::subscription::SubscriptionFilter;
-use domain::subscription::{BillingAnchor, Collection, Subscription, SubscriptionStatus};
+use domain::subscription::{
+    BillingAnchor, CancellationReason, Collection, Subscription, SubscriptionStatus,
+};
 use domain::DomainResult;
 
 use super::stored::{json, stored_id, Stored};
@@ -49,6 +51,8 @@ struct SubscriptionRow {
     billing_error: Option<String>,
     pending_plan_id: Option<String>,
     pending_lines: String,
+    cancellation_reason: Option<String>,
+    cancellation_comment: Option<String>,
 }
 
 impl SubscriptionRow {
@@ -84,6 +88,8 @@ impl SubscriptionRow {
             billing_error: s.billing_error.clone(),
             pending_plan_id: s.pending_plan_id.as_ref().map(|p| p.to_string()),
             pending_lines: json(&s.pending_lines),
+            cancellation_reason: s.cancellation_reason.map(|r| r.as_str().to_owned()),
+            cancellation_comment: s.cancellation_comment.clone(),
         }
     }
 
@@ -127,6 +133,12 @@ impl SubscriptionRow {
             billing_error: self.billing_error,
             pending_plan_id: self.pending_plan_id.as_deref().map(stored_id).transpose()?,
             pending_lines: row.json("pending_lines", &self.pending_lines)?,
+            cancellation_reason: self
+                .cancellation_reason
+                .as_deref()
+                .map(|r| row.text("cancellation_reason", r, CancellationReason::parse))
+                .transpose()?,
+            cancellation_comment: self.cancellation_comment,
         })
     }
 }

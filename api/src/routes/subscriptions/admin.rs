@@ -132,10 +132,10 @@ pub async fn cancel(
     id: Path<String>,
     body: JsonBody<CancelSubscription>,
 ) -> Result<HttpResponse, ApiError> {
-    let (at, unused) = body.value.choices()?;
+    let how = body.value.choices()?;
     let svc = state.subscriptions.clone();
     let s = blocking(move || {
-        svc.cancel(&who.scope(), &parse(&id)?, at, unused, Actor::Merchant)
+        svc.cancel(&who.scope(), &parse(&id)?, how, Actor::Merchant)
             .and_then(|s| svc.named_one(s))
     })
     .await?;

@@ -3,10 +3,12 @@
 use chrono::{DateTime, Utc};
 use domain::services::billing::Upcoming;
 use domain::services::subscriptions::{
-    ChangePreview, NamedSubscription, PlanChange, Proration, UnusedFee,
+    Cancellation, ChangePreview, NamedSubscription, PlanChange, Proration, UnusedFee,
 };
 use domain::subscription::SubscriptionFilter;
-use domain::subscription::{BillingAnchor, CancelAt, Collection, SubscriptionStatus};
+use domain::subscription::{
+    BillingAnchor, CancelAt, CancellationReason, Collection, SubscriptionStatus,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -48,6 +50,12 @@ pub struct CancelSubscription {
     /// customer's active wallet in the plan's currency.
     #[schema(value_type = Option<crate::schema::UnusedFee>)]
     pub unused: Option<String>,
+    /// Why: `too_expensive`, `missing_features`, `switched_service`, `unused`,
+    /// `customer_service`, `too_complex`, `low_quality` or `other`.
+    #[schema(value_type = Option<crate::schema::CancellationReason>)]
+    pub reason: Option<String>,
+    /// In the canceller's words, at most 1,000 characters.
+    pub comment: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -211,6 +219,11 @@ pub struct SubscriptionView {
     pub trial_end: Option<DateTime<Utc>>,
     pub cancel_at_period_end: bool,
     pub canceled_at: Option<DateTime<Utc>>,
+    /// Why it was canceled, as given with the cancellation.
+    #[schema(value_type = Option<crate::schema::CancellationReason>)]
+    pub cancellation_reason: Option<&'static str>,
+    /// The canceller's words.
+    pub cancellation_comment: Option<String>,
     pub ended_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
@@ -247,6 +260,8 @@ impl From<NamedSubscription> for SubscriptionView {
             trial_end: s.trial_end,
             cancel_at_period_end: s.cancel_at_period_end,
             canceled_at: s.canceled_at,
+            cancellation_reason: s.cancellation_reason.map(|r| r.as_str()),
+            cancellation_comment: s.cancellation_comment,
             ended_at: s.ended_at,
             created_at: s.created_at,
             updated_at: s.updated_at,
@@ -289,11 +304,20 @@ pub fn choices(b: &CreateSubscription) -> Result<(BillingAnchor, Collection), Ap
 }
 
 impl CancelSubscription {
-    pub fn choices(&self) -> Result<(CancelAt, UnusedFee), ApiError> {
+    pub fn choices(self) -> Result<Cancellation, ApiError> {
         let mut f = Fields::default();
         let at = f.variant("at", self.at.as_deref(), CancelAt::PeriodEnd);
         let unused = f.variant("unused", self.unused.as_deref(), UnusedFee::None);
-        f.done((at, unused))
+        let reason = self
+            .reason
+            .as_deref()
+            .map(|r| f.variant("reason", Some(r), CancellationReason::Other));
+        f.done(Cancellation {
+            at,
+            unused,
+            reason,
+            comment: self.comment,
+        })
     }
 }
 

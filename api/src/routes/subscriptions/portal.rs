@@ -94,8 +94,8 @@ pub async fn cancel(
     id: Path<String>,
     body: JsonBody<CancelSubscription>,
 ) -> Result<HttpResponse, ApiError> {
-    let (at, unused) = body.value.choices()?;
-    if unused != UnusedFee::None {
+    let how = body.value.choices()?;
+    if how.unused != UnusedFee::None {
         // Refunds of unused time are the merchant's call, made with the admin API.
         return Err(ApiError::new(
             ErrorCode::ActionNotAllowed,
@@ -107,8 +107,7 @@ pub async fn cancel(
         svc.cancel(
             &session.scope(),
             &parse(&id)?,
-            at,
-            unused,
+            how,
             Actor::Customer(&session),
         )
         .and_then(|s| svc.named_one(s))

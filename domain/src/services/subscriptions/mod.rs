@@ -265,21 +265,38 @@ impl SubscriptionService {
         &self,
         scope: &Scope,
         id: &SubscriptionId,
-        at: CancelAt,
-        unused: UnusedFee,
+        how: Cancellation,
         actor: Actor<'_>,
     ) -> DomainResult<Subscription> {
         actor.may(Permission::CancelSubscription {
-            immediate: at == CancelAt::Immediately,
+            immediate: how.at == CancelAt::Immediately,
         })?;
+        let mut errs = Vec::new();
+        crate::error::check_text(
+            &mut errs,
+            "comment",
+            how.comment.as_ref(),
+            crate::subscription::MAX_CANCELLATION_COMMENT,
+            true,
+        );
+        if !errs.is_empty() {
+            return Err(DomainError::Validation(errs));
+        }
         self.changed(
             scope,
             id,
             &actor,
             actions::SUBSCRIPTION_CANCELED,
-            &mut |s, now| match at {
-                CancelAt::PeriodEnd => s.cancel(at, now),
-                CancelAt::Immediately => self.end_now(s, unused, now),
+            &mut |s, now| {
+                // The feedback given with this cancellation (none given: whatever was kept).
+                if how.reason.is_some() || how.comment.is_some() {
+                    s.cancellation_reason = how.reason;
+                    s.cancellation_comment = how.comment.clone();
+                }
+                match how.at {
+                    CancelAt::PeriodEnd => s.cancel(how.at, now),
+                    CancelAt::Immediately => self.end_now(s, how.unused, now),
+                }
             },
         )
     }
@@ -406,6 +423,17 @@ impl SubscriptionService {
             Ok(s)
         })
     }
+}
+
+/// A cancellation as asked for: when, what happens to the unused fee, and the canceller's
+/// feedback (stored, shown to the merchant, sent with the subscription's events).
+#[derive(Debug, Clone)]
+pub struct Cancellation {
+    pub at: CancelAt,
+    pub unused: UnusedFee,
+    pub reason: Option<crate::subscription::CancellationReason>,
+    /// At most [`crate::subscription::MAX_CANCELLATION_COMMENT`] characters.
+    pub comment: Option<String>,
 }
 
 crate::text_enum! {

@@ -201,6 +201,8 @@ impl Events {
                 "current_period_end": s.current_period_end,
                 "cancel_at_period_end": s.cancel_at_period_end,
                 "canceled_at": s.canceled_at,
+                "cancellation_reason": s.cancellation_reason.map(|r| r.as_str()),
+                "cancellation_comment": s.cancellation_comment,
                 "ended_at": s.ended_at,
                 "updated_at": s.updated_at,
             }),
