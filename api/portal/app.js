@@ -654,7 +654,12 @@
         card("Total", money(inv.total, inv.currency)),
         card("Due now", h("span", { "data-test": "amount-due", text: money(inv.amount_due, inv.currency) }),
           h("div", { class: "muted", text: inv.due_at ? `Due ${date(inv.due_at)}` : "" })),
-        card("Issued", date(inv.issued_at), inv.memo ? h("div", { class: "muted", text: inv.memo }) : null)),
+        card("Issued", date(inv.issued_at), inv.memo ? h("div", { class: "muted", text: inv.memo }) : null),
+        inv.billing ? card("Billed to", inv.billing.legal_name || "",
+          [inv.billing.address?.line1, [inv.billing.address?.postal_code, inv.billing.address?.city].filter(Boolean).join(" "),
+            ...(inv.billing.tax_ids || []).map((t) => t.value)]
+            .filter(Boolean).map((line) => h("div", { class: "muted", text: line })),
+          inv.revised_at ? h("div", { "data-test": "revised", text: `Revised ${date(inv.revised_at)}` }) : null) : null),
       actions,
       h("h2", { text: "Lines" }),
       table([["Description"], ["Quantity", "num"], ["Unit price", "num hide-narrow"], ["Amount", "num"]],

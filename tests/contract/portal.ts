@@ -184,6 +184,7 @@ try {
   if (credited) {
     const note = await admin("POST", `/v1/invoices/${credited.id}/credit_notes`,
       { amount: "1", reason: "product_unsatisfactory", memo: "Sorry for the outage" });
+    await admin("POST", `/v1/invoices/${credited.id}/revise`, { billing: { legal_name: "Revised Name GmbH" } });
     const now = await portal(s.token, `/invoices/${credited.id}`);
     // Through the list, so the bill renders anew even when it is the one open.
     await page.evaluate(() => { location.hash = "#/bills"; });
@@ -192,6 +193,9 @@ try {
     await page.locator("[data-test=credit-note]").first().waitFor();
     check((await page.locator("[data-test=credit-note]").innerText()).includes(note.number),
       `the bill lists its credit note ${note.number}`);
+    check((await page.locator("main").innerText()).includes("Revised Name GmbH")
+      && (await page.locator("[data-test=revised]").count()) === 1,
+      "and whom it is billed to, revised, with the date");
     check((await page.locator("[data-test=amount-due]").innerText()) === money(now.amount_due, now.currency),
       `and what is due after it (${now.amount_due})`);
     const [cn] = await Promise.all([page.waitForEvent("download"), page.locator("[data-test=credit-note-pdf]").first().click()]);
