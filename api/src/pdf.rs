@@ -223,7 +223,6 @@ pub fn render_invoice(
     customer: &Customer,
 ) -> Vec<u8> {
     let currency = invoice.currency;
-    let money = |a: &BigDecimal| format!("{} {}", amount_text(currency, a), currency.code());
     let bill_to = addressee(invoice, customer);
     let title = match invoice.status {
         InvoiceStatus::Draft => "DRAFT INVOICE",
@@ -249,12 +248,12 @@ pub fn render_invoice(
     let subtotal = currency.round(&invoice.subtotal);
     let rounding = &subtotal - &printed_lines;
     let mut totals: Vec<Total> = Vec::new();
-    let row = |label: &str, value: &BigDecimal, font| (label.to_owned(), money(value), font, false);
+    let row = |label: &str, value: &BigDecimal, font| total_row(label, currency, value, font);
     if !bigdecimal::Zero::is_zero(&rounding) {
         totals.push(row("Rounding", &rounding, REGULAR));
     }
     totals.push(row("Subtotal", &subtotal, REGULAR));
-    totals.extend(rate_rows(&invoice.tax_amounts(), &money));
+    totals.extend(rate_rows(&invoice.tax_amounts(), currency));
     totals.push(row("Total", &invoice.total, BOLD));
     if !bigdecimal::Zero::is_zero(&invoice.amount_credited) {
         totals.push(row("Credited", &invoice.amount_credited, REGULAR));
@@ -272,7 +271,7 @@ pub fn render_invoice(
             "Credit note {} of {}: {}{}.",
             n.number,
             date(Some(n.created_at)),
-            money(&n.total),
+            money(currency, &n.total),
             match n.status {
                 CreditNoteStatus::Voided => " (void)",
                 CreditNoteStatus::Issued => "",
@@ -322,7 +321,6 @@ pub fn render_credit_note(
 ) -> Vec<u8> {
     let currency = note.currency;
     let bill_to = addressee(invoice, customer);
-    let money = |a: &BigDecimal| format!("{} {}", amount_text(currency, a), currency.code());
     let rows = note
         .lines
         .iter()
@@ -340,15 +338,15 @@ pub fn render_credit_note(
             }
         })
         .collect();
-    let row = |label: &str, value: &BigDecimal, font| (label.to_owned(), money(value), font, false);
+    let row = |label: &str, value: &BigDecimal, font| total_row(label, currency, value, font);
     let mut totals = vec![row("Subtotal", &note.subtotal, REGULAR)];
-    totals.extend(rate_rows(&note.tax_amounts, &money));
+    totals.extend(rate_rows(&note.tax_amounts, currency));
     totals.push(row("Total credited", &note.total, BOLD));
     let invoice_number = invoice.number.as_deref().unwrap_or("-");
     let mut notes = vec![format!(
         "Credits invoice {invoice_number} of {} ({} in total).",
         date(invoice.issued_at),
-        money(&invoice.total)
+        money(currency, &invoice.total)
     )];
     notes.push(match note.refund_to {
         RefundTo::Nothing => "Deducted from the amount due on the invoice.".to_owned(),
@@ -398,8 +396,18 @@ fn addressee(invoice: &Invoice, customer: &Customer) -> BillingDetails {
 const REVERSE_CHARGE: &str = "Reverse charge: VAT to be accounted for by the recipient \
                               (Article 196, Council Directive 2006/112/EC).";
 
+/// An amount as the totals print it: grouped, at the minor unit, with the currency's code.
+fn money(currency: Currency, a: &BigDecimal) -> String {
+    format!("{} {}", amount_text(currency, a), currency.code())
+}
+
+/// A totals row with the document's own label.
+fn total_row(label: &str, currency: Currency, value: &BigDecimal, font: Name<'static>) -> Total {
+    (label.to_owned(), money(currency, value), font, false)
+}
+
 /// One row per rate: its name, percentage and whether the prices include it.
-fn rate_rows(taxes: &[TaxAmount], money: &dyn Fn(&BigDecimal) -> String) -> Vec<Total> {
+fn rate_rows(taxes: &[TaxAmount], currency: Currency) -> Vec<Total> {
     taxes
         .iter()
         .map(|t| {
@@ -409,7 +417,7 @@ fn rate_rows(taxes: &[TaxAmount], money: &dyn Fn(&BigDecimal) -> String) -> Vec<
                 t.rate.name,
                 canonical(&t.rate.percentage)
             );
-            (label, money(&t.amount), REGULAR, true)
+            (label, money(currency, &t.amount), REGULAR, true)
         })
         .collect()
 }

@@ -21,6 +21,7 @@ use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use crate::error::finish;
 use crate::id::{CreditNoteId, CustomerId, InvoiceId, TenantId, WalletId};
 use crate::invoice::{Invoice, InvoiceStatus};
 use crate::money::{canonical, Currency};
@@ -194,10 +195,7 @@ pub fn check_request(new: &NewCreditNote) -> DomainResult<()> {
         }
     }
     crate::error::check_text(&mut errs, "memo", new.memo.as_ref(), 500, false);
-    match errs.is_empty() {
-        true => Ok(()),
-        false => Err(DomainError::Validation(errs)),
-    }
+    finish(errs, ())
 }
 
 fn at_minor(errs: &mut Vec<FieldError>, field: String, amount: &BigDecimal, c: Currency) {
@@ -206,13 +204,6 @@ fn at_minor(errs: &mut Vec<FieldError>, field: String, amount: &BigDecimal, c: C
             field,
             format!("has more decimals than {} allows", c.code()),
         ));
-    }
-}
-
-fn fail(errs: Vec<FieldError>) -> DomainResult<()> {
-    match errs.is_empty() {
-        true => Ok(()),
-        false => Err(DomainError::Validation(errs)),
     }
 }
 
@@ -241,7 +232,7 @@ pub fn credit(
         Credit::Amount(amount) => {
             let mut errs = Vec::new();
             at_minor(&mut errs, "amount".into(), amount, currency);
-            fail(errs)?;
+            finish(errs, ())?;
             credit_amount(invoice, issued, amount)
         }
     };
@@ -387,7 +378,7 @@ fn credit_lines(
             taxes,
         });
     }
-    fail(errs)?;
+    finish(errs, ())?;
     let grouped = crate::tax::group(
         lines
             .iter()

@@ -4,8 +4,9 @@ use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 
+use crate::error::finish;
 use crate::id::CustomerId;
-use crate::{DomainError, DomainResult, FieldError};
+use crate::{DomainResult, FieldError};
 
 crate::text_enum! {
     pub enum CustomerStatus {
@@ -264,14 +265,6 @@ impl CustomerPatch {
     }
 }
 
-fn finish<T>(errs: Vec<FieldError>, value: T) -> DomainResult<T> {
-    if errs.is_empty() {
-        Ok(value)
-    } else {
-        Err(DomainError::Validation(errs))
-    }
-}
-
 fn check_len(field: &str, value: &str, max: usize, errs: &mut Vec<FieldError>) {
     if value.chars().count() > max {
         errs.push(FieldError::new(
@@ -478,6 +471,7 @@ pub type CustomerChange<'a> =
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::DomainError;
 
     fn base() -> NewCustomer {
         NewCustomer {

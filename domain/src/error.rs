@@ -192,6 +192,15 @@ pub type DomainResult<T> = Result<T, DomainError>;
 
 /// Reports a text field that is blank, longer than `max` characters, or holds control
 /// characters (newlines allowed when `multiline`). `None` is fine.
+/// `value` when nothing is wrong, else the 422 naming every field in `errs`.
+pub(crate) fn finish<T>(errs: Vec<FieldError>, value: T) -> DomainResult<T> {
+    if errs.is_empty() {
+        Ok(value)
+    } else {
+        Err(DomainError::Validation(errs))
+    }
+}
+
 pub(crate) fn check_text(
     errors: &mut Vec<FieldError>,
     field: &str,

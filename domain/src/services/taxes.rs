@@ -4,12 +4,13 @@
 use std::sync::Arc;
 
 use crate::customer::Customer;
+use crate::error::finish;
 use crate::id::{TaxRateId, TenantId};
 use crate::invoice::LineItem;
 use crate::page::{Page, PageRequest};
 use crate::ports::{AccountRepo, TaxRateRepo};
 use crate::tax::{self, NewTaxRate, TaxRate, TaxRateFilter};
-use crate::{clock, DomainError, DomainResult, FieldError};
+use crate::{clock, DomainResult, FieldError};
 
 #[derive(Clone)]
 pub struct TaxService {
@@ -63,7 +64,7 @@ impl TaxService {
     ) -> DomainResult<()> {
         let mut errs = Vec::new();
         self.collect_unassignable(tenant_id, field, ids, &mut errs)?;
-        finish(errs)
+        finish(errs, ())
     }
 
     /// [`TaxService::check_assignable`], adding its problems to `errs`.
@@ -109,7 +110,7 @@ impl TaxService {
                 self.collect_unassignable(tenant_id, &field, ids, &mut errs)?;
             }
         }
-        finish(errs)?;
+        finish(errs, ())?;
         let account = self
             .accounts
             .get(tenant_id)?
@@ -137,13 +138,5 @@ impl TaxService {
                 .collect();
         }
         Ok(())
-    }
-}
-
-fn finish(errs: Vec<FieldError>) -> DomainResult<()> {
-    if errs.is_empty() {
-        Ok(())
-    } else {
-        Err(DomainError::Validation(errs))
     }
 }

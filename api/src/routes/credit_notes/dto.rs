@@ -15,7 +15,7 @@ use crate::routes::invoices::dto::{tax_views, AppliedRateView, LineTaxView, TaxA
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreditLineBody {
-    /// A line of this invoice (`id` of one of its `lines`).
+    /// A line of this invoice: the id of one of its lines.
     #[schema(example = "il_01jd3x6v9f5m2q8r7t4w0y1z3a")]
     pub invoice_line_id: String,
     /// Decimal string > 0 at the currency's minor unit, in the terms of the line's `amount`
