@@ -670,6 +670,8 @@
           td(money(l.amount, inv.currency), "num"))), "Invoice lines"),
       h("div", { class: "cards" },
         card("Subtotal", money(inv.subtotal, inv.currency)),
+        (inv.discounts || []).map((d) => card(`Discount: ${d.name}`,
+          h("span", { "data-test": "invoice-discount", text: `−${money(d.amount, inv.currency)}` }))),
         (inv.tax_amounts || []).map((t) =>
           card(`${t.name} ${t.percentage}%${t.inclusive ? " (included)" : ""}`,
             h("span", { "data-test": "tax-amount", text: money(t.amount, inv.currency) }))),
@@ -786,6 +788,8 @@
           td([l.description, l.period_start ? h("div", { class: "muted", text: `${date(l.period_start)} – ${date(l.period_end)}` }) : null]),
           td(number(l.quantity), "num hide-narrow"),
           td(money(l.amount, u.currency), "num"))), "Next invoice"),
+      (u.discounts || []).map((d) => h("p", { class: "muted", "data-test": "upcoming-discount",
+        text: `Discount ${d.name}: −${money(d.amount, u.currency)}` })),
       (u.tax_amounts || []).map((t) => h("p", { class: "muted", "data-test": "upcoming-tax",
         text: `${t.name} ${t.percentage}%${t.inclusive ? " (included)" : ""}: ${money(t.amount, u.currency)}` })),
       h("p", { class: "total" }, "Estimated total ", h("strong", { "data-test": "upcoming-total", text: money(u.total, u.currency) })),
@@ -804,6 +808,9 @@
         h("br", {}),
         s.cancel_at_period_end ? `Ends ${date(s.current_period_end)}` : live ? `Next bill ${date(s.next_billing_at || s.current_period_end)}` : "",
         s.pending_plan_id ? [h("br", {}), `Changes to ${s.pending_plan_name} at renewal`] : ""),
+      h("p", { "data-test": "seats", text: `${s.quantity} ${s.quantity === 1 ? "seat" : "seats"}` +
+        (s.pending_quantity ? `, ${s.pending_quantity} from the next period` : "") }),
+      s.discount ? h("p", { "data-test": "discount" }, badge(s.discount.name, "good"), " ", discountTerms(s.discount)) : null,
       upcoming ? upcomingInvoice(upcoming) : null);
     const actions = h("div", { class: "actions" });
     const rerender = async () => subscriptions();
@@ -824,10 +831,13 @@
             h("option", { value: "", text: "Choose one (optional)" }),
             CANCEL_REASONS.map(([value, text]) => h("option", { value, text })));
           const comment = h("textarea", { id: commentId, "data-test": "cancel-comment", maxlength: "1000", rows: "2" });
+          // The merchant's offer, if any, sits beside the confirmation: never a step before it.
+          const offer = h("div", { "data-test": "retention-slot" });
           cancel.replaceWith(h("div", { class: "cancel-flow" },
             h("p", { text: now ? "It ends today, and the usage so far is billed now." : `It runs until ${date(s.current_period_end)}, then ends.` }),
             h("label", { for: reasonId, text: "Why are you cancelling?" }), reason,
             h("label", { for: commentId, text: "Anything else you want to tell us? (optional)" }), comment,
+            offer,
             h("div", { class: "actions" },
               actionButton("Confirm cancellation", async () => {
                 const body = { at: now ? "immediately" : "period_end" };
@@ -836,6 +846,14 @@
                 await api("POST", `/subscriptions/${encodeURIComponent(s.id)}/cancel`, body);
                 await rerender();
               }, "danger", "confirm-cancel"))));
+          api("GET", `/subscriptions/${encodeURIComponent(s.id)}/retention_offer`).then((o) => {
+            offer.replaceChildren(h("div", { class: "offer", "data-test": "retention-offer", role: "note" },
+              h("strong", { text: `Before you go: ${o.name}` }), " ", discountTerms(o),
+              h("div", { class: "actions" }, actionButton("Accept the offer", async () => {
+                await api("POST", `/subscriptions/${encodeURIComponent(s.id)}/retention_offer/accept`, {});
+                await rerender();
+              }, "secondary", "accept-offer"))));
+          }).catch(() => {});
         });
         actions.append(cancel);
       }
@@ -859,15 +877,68 @@
         }, "secondary", "preview-change"), preview);
       }
     }
+    const plan = plans.find((p) => p.id === s.plan_id);
+    if (live && may("quantity_change")) actions.append(seatsChange(s, plan, rerender));
+    if (live && may("promotion_code_redeem")) actions.append(redeemCode(s, rerender));
     el.append(actions);
     return el;
+  }
+
+  /** What a discount takes off and for how long. */
+  function discountTerms(d) {
+    const off = d.percent_off ? `${d.percent_off}% off` : `${money(d.amount_off, d.currency)} off`;
+    const left = d.periods_left ?? d.duration_in_periods;
+    const how = d.duration === "forever" ? "every invoice"
+      : d.duration === "once" ? "the next invoice" : `${left} ${left === 1 ? "invoice" : "invoices"}`;
+    return `${off} ${how}`;
+  }
+
+  /** Seats within the plan's limits: previewed (what is charged or credited now), then changed. */
+  function seatsChange(s, plan, rerender) {
+    const inputId = `seats-${s.id}`;
+    const limits = plan?.quantity || { min: 1, max: null };
+    const input = h("input", { id: inputId, type: "number", inputmode: "numeric", "data-test": "seats-input",
+      min: String(limits.min || 1), max: limits.max ? String(limits.max) : null, step: "1", value: String(s.quantity) });
+    const result = h("div", { "data-test": "seats-preview" });
+    const body = () => ({ quantity: Number(input.value) });
+    return h("div", { class: "seats-change" },
+      h("label", { for: inputId, text: "Seats" }), input,
+      actionButton("Preview seats", async () => {
+        const p = await api("POST", `/subscriptions/${encodeURIComponent(s.id)}/change/preview`, body());
+        result.replaceChildren(h("p", {},
+          `${p.quantity} seats, effective ${date(p.effective_at)}: `,
+          h("strong", { "data-test": "seats-total", text: money(p.total, p.currency) }), " now."),
+        actionButton("Confirm seats", async () => {
+          await api("POST", `/subscriptions/${encodeURIComponent(s.id)}/change`, body());
+          await rerender();
+        }, "", "confirm-seats"));
+      }, "secondary", "preview-seats"), result);
+  }
+
+  /** A promotion code typed by the customer; the API's reason shown when it is refused. */
+  function redeemCode(s, rerender) {
+    const inputId = `code-${s.id}`;
+    const input = h("input", { id: inputId, type: "text", autocomplete: "off", "data-test": "promotion-code", maxlength: "50" });
+    return h("div", { class: "redeem" },
+      h("label", { for: inputId, text: "Promotion code" }), input,
+      actionButton("Apply code", async () => {
+        try {
+          await api("POST", `/subscriptions/${encodeURIComponent(s.id)}/discount`, { promotion_code: input.value.trim() });
+        } catch (err) {
+          const why = err?.problem?.errors?.[0]?.message;
+          if (why) throw new Error(`This code ${why}.`);
+          throw err;
+        }
+        await rerender();
+      }, "secondary", "apply-code"));
   }
 
   function plansTable(plans) {
     return table([["Plan"], ["Price", "num"], ["Trial", "num hide-narrow"]],
       plans.map((p) => h("tr", { "data-test": "plan" },
         td([p.name, p.description ? h("div", { class: "muted", text: p.description }) : null]),
-        td(priceOf(p), "num"),
+        td(p.discount ? [h("s", { text: priceOf(p) }), h("div", { "data-test": "plan-discounted",
+          text: `${money(p.discount.amount, p.currency)} with ${p.discount.name}` })] : priceOf(p), "num"),
         td(p.trial_days ? `${p.trial_days} days` : "—", "num hide-narrow"))), "Plans");
   }
 

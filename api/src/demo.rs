@@ -151,6 +151,8 @@ pub fn seed(state: &AppState) -> DomainResult<DemoLogin> {
                 trial_days: Some(0),
                 billing_anchor: BillingAnchor::Anniversary,
                 collection: Collection::Wallet,
+                quantity: None,
+                discount: None,
             },
         )?;
     }
@@ -267,6 +269,7 @@ fn seed_plans(state: &AppState, tenant: &TenantId) -> DomainResult<()> {
                 visibility: Visibility::Public,
                 past_due_action: PastDueAction::Cancel,
                 tax_rate_ids: Vec::new(),
+                quantity: Default::default(),
             },
         )?;
     }

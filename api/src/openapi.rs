@@ -430,7 +430,7 @@ struct Formats;
 /// Decimal strings: exact amounts, quantities and rates (`"12.50"`, `"-3"`, `"0.002"`).
 const DECIMAL: &str = "^-?[0-9]+(\\.[0-9]+)?$";
 const CURRENCY: &str = "^[A-Z]{3}$";
-const DECIMAL_PROPERTIES: [&str; 31] = [
+const DECIMAL_PROPERTIES: [&str; 33] = [
     "amount",
     "amount_credited",
     "amount_due",
@@ -444,6 +444,7 @@ const DECIMAL_PROPERTIES: [&str; 31] = [
     "conversion_rate",
     "credits",
     "credits_expiring_next_30_days",
+    "discount_amount",
     "included_quantity",
     "limit",
     "low_balance_threshold",
@@ -456,6 +457,7 @@ const DECIMAL_PROPERTIES: [&str; 31] = [
     "subtotal",
     "total",
     "total_cost",
+    "total_discount",
     "total_usage",
     "unit_amount",
     "unit_price",
@@ -479,7 +481,7 @@ fn id_prefix(schema: &str, property: &str) -> Option<&'static str> {
         ("endpoint_id", _) | ("id", "WebhookEndpointView") => id::WEBHOOK_ENDPOINT,
         ("lot_id", _) => id::CREDIT_LOT,
         ("tax_rate_id", _) | ("id", "TaxRateView") => id::TAX_RATE,
-        ("coupon_id", _) | ("id", "CouponView") => id::COUPON,
+        ("coupon_id" | "retention_coupon_id", _) | ("id", "CouponView") => id::COUPON,
         ("promotion_code_id", _) | ("id", "PromotionCodeView") => id::PROMOTION_CODE,
         ("credit_note_id", _) | ("id", "CreditNoteView" | "CreditNoteSummary") => id::CREDIT_NOTE,
         ("invoice_line_id", _) | ("id", "LineView") => id::INVOICE_LINE,

@@ -253,6 +253,10 @@ pub fn render_invoice(
         totals.push(row("Rounding", &rounding, REGULAR));
     }
     totals.push(row("Subtotal", &subtotal, REGULAR));
+    // One row per discount (its coupon's name), taken off before tax.
+    for d in &invoice.discounts {
+        totals.push(row(&format!("Discount: {}", d.name), &-&d.amount, REGULAR));
+    }
     totals.extend(rate_rows(&invoice.tax_amounts(), currency));
     totals.push(row("Total", &invoice.total, BOLD));
     if !bigdecimal::Zero::is_zero(&invoice.amount_credited) {

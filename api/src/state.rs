@@ -128,6 +128,9 @@ impl AppState {
             wallets: shared.clone(),
             audit: shared.clone(),
             units: shared.clone(),
+            discounts: shared.clone(),
+            invoices: shared.clone(),
+            accounts: shared.clone(),
             billing: billing.clone(),
             events: events.clone(),
         });
@@ -147,7 +150,7 @@ impl AppState {
             wallets,
             invoices,
             usage,
-            accounts: AccountService::new(shared.clone(), taxes.clone()),
+            accounts: AccountService::new(shared.clone(), shared.clone(), taxes.clone()),
             activity: ActivityService::new(shared.clone(), shared.clone()),
             api_keys: ApiKeyService::new(shared.clone()),
             customers: CustomerService::new(

@@ -62,6 +62,10 @@ pub struct AccountSettings {
     /// The merchant's tax ids, printed on every invoice as the seller's.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub tax_ids: Vec<crate::tax_id::TaxId>,
+    /// The coupon a customer who starts to cancel is offered, once per subscription (see
+    /// `SubscriptionService::retention_offer`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retention_coupon_id: Option<crate::id::CouponId>,
 }
 
 impl AccountSettings {
@@ -95,6 +99,8 @@ pub struct AccountPatch {
     pub default_tax_rate_ids: Option<Vec<crate::id::TaxRateId>>,
     /// Replaces the merchant's tax ids (each checked by its scheme).
     pub tax_ids: Option<Vec<crate::tax_id::TaxId>>,
+    /// `Some(None)` clears it (checked by the service: an active coupon of the account).
+    pub retention_coupon_id: Option<Option<crate::id::CouponId>>,
 }
 
 impl Account {
@@ -114,6 +120,9 @@ impl Account {
         }
         if let Some(v) = patch.default_tax_rate_ids {
             s.default_tax_rate_ids = v;
+        }
+        if let Some(v) = patch.retention_coupon_id {
+            s.retention_coupon_id = v;
         }
         let mut tax_id_errors = Vec::new();
         if let Some(v) = patch.tax_ids {

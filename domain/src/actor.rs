@@ -23,6 +23,10 @@ pub enum Permission {
         immediate: bool,
     },
     ChangePlan,
+    /// Change a subscription's seats (`quantity_change`).
+    ChangeQuantity,
+    /// Redeem a promotion code on a subscription (`promotion_code_redeem`).
+    RedeemPromotionCode,
     ManagePaymentMethods,
     PayInvoices,
     /// Correct the billing details of an issued invoice: granted with the `billing` profile
@@ -52,6 +56,10 @@ impl Actor<'_> {
             Permission::ChangePlan => {
                 (!granted.plan_change.enabled).then_some("This session may not change plans.")
             }
+            Permission::ChangeQuantity => (!granted.quantity_change.enabled)
+                .then_some("This session may not change the number of seats."),
+            Permission::RedeemPromotionCode => (!granted.promotion_code_redeem.enabled)
+                .then_some("This session may not redeem promotion codes."),
             Permission::ManagePaymentMethods => (!granted.payment_method_manage.enabled)
                 .then_some("This session may not change payment methods."),
             Permission::PayInvoices => {

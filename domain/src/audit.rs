@@ -70,6 +70,9 @@ pub mod actions {
     pub const SUBSCRIPTION_PAUSED: &str = "subscription.paused";
     pub const SUBSCRIPTION_RESUMED: &str = "subscription.resumed";
     pub const SUBSCRIPTION_PLAN_CHANGED: &str = "subscription.plan_changed";
+    pub const SUBSCRIPTION_DISCOUNT_APPLIED: &str = "subscription.discount_applied";
+    pub const SUBSCRIPTION_DISCOUNT_REMOVED: &str = "subscription.discount_removed";
+    pub const SUBSCRIPTION_RETENTION_ACCEPTED: &str = "subscription.retention_offer_accepted";
     pub const INVOICE_PAID: &str = "invoice.paid";
     pub const INVOICE_REVISED: &str = "invoice.revised";
     pub const INVOICE_PAYMENT_REQUESTED: &str = "invoice.payment_requested";

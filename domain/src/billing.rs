@@ -110,6 +110,7 @@ fn line(
         feature: feature.map(str::to_owned),
         period_start: Some(start),
         period_end: Some(end),
+        discount_amount: BigDecimal::zero(),
         // Billing applies the plan's, the customer's or the account's rates to every line.
         tax_rates: Vec::new(),
         taxes: Vec::new(),
@@ -171,9 +172,10 @@ pub fn fee_line(sub: &Subscription, plan: &Plan, tz: Tz) -> Option<LineItem> {
     } else {
         plan.amount.clone()
     };
+    // Per seat: the unit is the (prorated) fee, rounded once; the line is exact from there.
     Some(line(
         format!("{} ({})", plan.name, interval_name(plan)),
-        BigDecimal::from(1),
+        BigDecimal::from(sub.quantity),
         amount,
         None,
         start,
@@ -229,12 +231,14 @@ pub fn renewal(
     }
 }
 
-/// The two lines of a plan change at `at`: the unused part of the old fee back, the new fee for
-/// the rest of the period. Nothing during a trial (there is no fee to prorate).
+/// The two lines of a change of plan or seats at `at`: the unused part of the old fee back (per
+/// seat held), the new fee for the rest of the period (per seat from now). Nothing during a
+/// trial (there is no fee to prorate).
 pub fn proration_lines(
     sub: &Subscription,
     old: &Plan,
     new: &Plan,
+    new_quantity: u32,
     at: DateTime<Utc>,
     tz: Tz,
 ) -> Vec<LineItem> {
@@ -249,7 +253,7 @@ pub fn proration_lines(
     if !unused.is_zero() {
         lines.push(line(
             format!("Unused time on {}", old.name),
-            BigDecimal::from(1),
+            BigDecimal::from(sub.quantity),
             -unused,
             None,
             at,
@@ -259,7 +263,7 @@ pub fn proration_lines(
     if !remaining.is_zero() {
         lines.push(line(
             format!("Remaining time on {}", new.name),
-            BigDecimal::from(1),
+            BigDecimal::from(new_quantity),
             remaining,
             None,
             at,
@@ -269,8 +273,8 @@ pub fn proration_lines(
     lines
 }
 
-/// The unused part of the current period's fee at `at` (credited to the wallet when a
-/// subscription is canceled at once with `unused = wallet_credit`).
+/// The unused part of the current period's fee for one seat at `at` (credited to the wallet,
+/// per seat, when a subscription is canceled at once with `unused = wallet_credit`).
 pub fn unused_fee(sub: &Subscription, plan: &Plan, at: DateTime<Utc>, tz: Tz) -> BigDecimal {
     if matches!(
         sub.status,
@@ -301,7 +305,7 @@ pub fn unused_fee_line(
     (value > BigDecimal::zero()).then(|| {
         line(
             format!("Unused time on {}", plan.name),
-            BigDecimal::from(1),
+            BigDecimal::from(sub.quantity),
             -value,
             None,
             at,
@@ -360,6 +364,7 @@ mod tests {
             status: PlanStatus::Active,
             past_due_action: crate::plan::PastDueAction::Cancel,
             tax_rate_ids: Vec::new(),
+            quantity: Default::default(),
             created_at: utc("2027-01-01T00:00:00Z"),
             updated_at: utc("2027-01-01T00:00:00Z"),
         }
@@ -413,7 +418,7 @@ mod tests {
         assert_eq!(fee_line(&s, &p, chrono_tz::UTC).unwrap().amount, d("17.00"));
         let ten = plan("10.00");
         // 10 × 17 / 31 = 5.4838… → 5.48 each way.
-        let lines = proration_lines(&s, &ten, &p, utc("2027-01-15T12:00:00Z"), chrono_tz::UTC);
+        let lines = proration_lines(&s, &ten, &p, 1, utc("2027-01-15T12:00:00Z"), chrono_tz::UTC);
         let amounts: Vec<_> = lines.iter().map(|l| l.amount.clone()).collect();
         assert_eq!(amounts, vec![d("-5.48"), d("17.00")]);
         assert_eq!(

@@ -1,9 +1,9 @@
 //! Credit notes: the one way to correct a finalized invoice, which is never edited.
 //!
-//! A credit note credits some of an invoice's lines (`lines`, each in the terms of the line's
-//! own `amount`, so inclusive tax included) or a part of the invoice as a whole (`amount`, tax
+//! A credit note credits some of an invoice's lines (`lines`, each in the terms of what the line
+//! charged: its `amount` less its discount, inclusive tax included) or a part of the invoice as a whole (`amount`, tax
 //! included). Tax is reversed in proportion:
-//! - a line credit reverses, per rate, `round(line tax × credited so far ÷ line amount)` less
+//! - a line credit reverses, per rate, `round(line tax × credited so far ÷ line charged)` less
 //!   what earlier credit notes of the line reversed, so crediting a line in parts reverses
 //!   exactly its tax once it is fully credited, never more;
 //! - a whole-invoice credit of `amount` reverses, per rate, `round(rate's tax × amount ÷
@@ -340,7 +340,9 @@ fn credit_lines(
             .filter(|l| l.invoice_line_id.as_deref() == Some(line.id.as_str()))
             .collect();
         let credited: BigDecimal = before.iter().map(|l| l.amount.clone()).sum();
-        let left = &line.amount - &credited;
+        // What the line charged: after its discount, before exclusive tax.
+        let charged = line.net();
+        let left = &charged - &credited;
         if w.amount > left {
             errs.push(FieldError::new(
                 field("amount"),
@@ -363,7 +365,7 @@ fn credit_lines(
                     .filter(|t| t.tax_rate_id == rate.tax_rate_id)
                     .map(|t| t.amount.clone())
                     .sum();
-                let upto = currency.round(&(&tax.amount * &after / &line.amount));
+                let upto = currency.round(&(&tax.amount * &after / &charged));
                 LineTax {
                     tax_rate_id: rate.tax_rate_id.clone(),
                     amount: upto - reversed,

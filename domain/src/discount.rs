@@ -3,12 +3,15 @@
 //! own limits). Codes are unique per account whatever their case: `SUMMER` and `summer` are one
 //! code.
 
-use bigdecimal::{BigDecimal, Zero};
+use bigdecimal::{BigDecimal, RoundingMode, Zero};
 use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
 
 use crate::error::check_text;
 use crate::id::{CouponId, CustomerId, PromotionCodeId, TenantId};
+use crate::invoice::{InvoiceDiscount, LineItem};
 use crate::money::Currency;
+use crate::plan::Plan;
 use crate::{DomainError, DomainResult, FieldError};
 
 crate::text_enum! {
@@ -290,6 +293,173 @@ pub struct PromotionCodeFilter {
     /// Matched whatever the case.
     pub code: Option<String>,
     pub active: Option<bool>,
+}
+
+/// A coupon as applied to a subscription, stored with it. What it takes off is copied when it
+/// is applied, so archiving the coupon later never changes a discount already given (as in
+/// Stripe); `periods_left` counts the period invoices it still discounts.
+///
+/// How it applies (before tax, to invoices of the subscription in the plan's currency):
+/// - a percentage comes off every line of every invoice of the subscription — its period
+///   invoices and the invoices and credits of a plan or seat change — each line's discount
+///   rounded once to the minor unit, half away from zero; a credit for unused time is credited
+///   at the discounted price it was charged at;
+/// - an amount comes off each period invoice (the first, a renewal) only, never off a change's
+///   proration, spread over the invoice's charged lines in proportion to their amounts (the
+///   minor units left by rounding down go to the first lines), at most what they charge;
+/// - a coupon limited to some plans takes nothing off invoices of other plans; its periods
+///   still count.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedDiscount {
+    pub coupon_id: CouponId,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promotion_code_id: Option<PromotionCodeId>,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub percent_off: Option<BigDecimal>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub amount_off: Option<BigDecimal>,
+    /// ISO 4217 code of `amount_off`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub currency: Option<String>,
+    /// `once`, `repeating` or `forever`, as the coupon said.
+    pub duration: String,
+    /// Period invoices it still discounts; `None`: every one (`forever`).
+    pub periods_left: Option<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plan_codes: Vec<String>,
+    pub applied_at: DateTime<Utc>,
+}
+
+impl AppliedDiscount {
+    /// `coupon` as applied now (through `code`, when one was typed).
+    pub fn of(coupon: &Coupon, code: Option<&PromotionCode>, at: DateTime<Utc>) -> Self {
+        let (percent_off, amount_off, currency) = match &coupon.value {
+            CouponValue::PercentOff(p) => (Some(p.clone()), None, None),
+            CouponValue::AmountOff { amount, currency } => {
+                (None, Some(amount.clone()), Some(currency.to_string()))
+            }
+        };
+        Self {
+            coupon_id: coupon.id.clone(),
+            promotion_code_id: code.map(|c| c.id.clone()),
+            name: coupon.name.clone(),
+            percent_off,
+            amount_off,
+            currency,
+            duration: coupon.duration.as_str().to_owned(),
+            periods_left: match coupon.duration {
+                CouponDuration::Once => Some(1),
+                CouponDuration::Repeating => coupon.duration_in_periods,
+                CouponDuration::Forever => None,
+            },
+            plan_codes: coupon.plan_codes.clone(),
+            applied_at: at,
+        }
+    }
+
+    /// Whether it takes something off invoices of `plan`: periods left, the plan among its
+    /// plans, an amount in the plan's currency.
+    pub fn applies_to(&self, plan: &Plan) -> bool {
+        self.periods_left != Some(0)
+            && (self.plan_codes.is_empty() || self.plan_codes.contains(&plan.code))
+            && self
+                .currency
+                .as_deref()
+                .is_none_or(|c| c == plan.currency.code())
+    }
+
+    /// `amount_off` at its currency's minor unit (`5.00`).
+    pub fn amount_off_text(&self) -> Option<String> {
+        let c = Currency::parse(self.currency.as_deref()?).ok()?;
+        Some(c.display(self.amount_off.as_ref()?))
+    }
+
+    /// Counts one period invoice issued while it was applied; `true` once none is left.
+    pub fn count_period(&mut self) -> bool {
+        if let Some(n) = &mut self.periods_left {
+            *n = n.saturating_sub(1);
+        }
+        self.periods_left == Some(0)
+    }
+
+    /// `price` (one unit of a plan, for a period) with the discount taken off, at the minor
+    /// unit: what the plans screen shows a customer.
+    pub fn discounted(&self, plan: &Plan, price: &BigDecimal) -> Option<BigDecimal> {
+        if !self.applies_to(plan) {
+            return None;
+        }
+        let c = plan.currency;
+        Some(match (&self.percent_off, &self.amount_off) {
+            (Some(p), _) => price - c.round(&(price * p / BigDecimal::from(100))),
+            (None, Some(a)) => (price - a).max(BigDecimal::zero()),
+            (None, None) => price.clone(),
+        })
+    }
+}
+
+/// Takes `discount` off `lines` of an invoice in `currency` (see [`AppliedDiscount`]): sets each
+/// line's `discount_amount` and returns the invoice's discount entry (`None` when it takes
+/// nothing off). `period`: a period invoice (an amount off applies to those only).
+pub fn discount_lines(
+    discount: &AppliedDiscount,
+    currency: Currency,
+    period: bool,
+    lines: &mut [LineItem],
+) -> Option<InvoiceDiscount> {
+    for l in lines.iter_mut() {
+        l.amount = currency.round(&l.amount);
+        l.discount_amount = BigDecimal::zero();
+    }
+    match (&discount.percent_off, &discount.amount_off) {
+        (Some(p), _) => {
+            for l in lines.iter_mut() {
+                l.discount_amount = currency.round(&(&l.amount * p / BigDecimal::from(100)));
+            }
+        }
+        (None, Some(off)) if period => spread(off, currency, lines),
+        _ => {}
+    }
+    let amount: BigDecimal = lines.iter().map(|l| l.discount_amount.clone()).sum();
+    (!amount.is_zero()).then(|| InvoiceDiscount {
+        coupon_id: discount.coupon_id.clone(),
+        name: discount.name.clone(),
+        amount,
+    })
+}
+
+/// Spreads `off` over the lines that charge something, in proportion, rounded down to the minor
+/// unit; the minor units left go one each to the first lines with room.
+fn spread(off: &BigDecimal, currency: Currency, lines: &mut [LineItem]) {
+    let charged: BigDecimal = lines
+        .iter()
+        .filter(|l| l.amount > BigDecimal::zero())
+        .map(|l| l.amount.clone())
+        .sum();
+    if charged.is_zero() {
+        return;
+    }
+    let off = off.clone().min(charged.clone());
+    let places = i64::from(currency.minor_units());
+    for l in lines.iter_mut().filter(|l| l.amount > BigDecimal::zero()) {
+        l.discount_amount =
+            (&off * &l.amount / &charged).with_scale_round(places, RoundingMode::Down);
+    }
+    let unit = BigDecimal::new(1.into(), places);
+    let mut left = &off
+        - lines
+            .iter()
+            .map(|l| l.discount_amount.clone())
+            .sum::<BigDecimal>();
+    for l in lines.iter_mut() {
+        if left <= BigDecimal::zero() {
+            break;
+        }
+        if l.amount > BigDecimal::zero() && l.discount_amount < l.amount {
+            l.discount_amount += &unit;
+            left -= &unit;
+        }
+    }
 }
 
 #[cfg(test)]

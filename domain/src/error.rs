@@ -80,6 +80,8 @@ error_codes! {
     CreditNoteNotFound = "credit_note_not_found", 404;
     CouponNotFound = "coupon_not_found", 404;
     PromotionCodeNotFound = "promotion_code_not_found", 404;
+    DiscountNotFound = "discount_not_found", 404;
+    RetentionOfferNotFound = "retention_offer_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     BodyTimeout = "body_timeout", 408;
     CustomerArchived = "customer_archived", 409;
@@ -88,6 +90,7 @@ error_codes! {
     FeatureKeyTaken = "feature_key_taken", 409;
     PlanCodeTaken = "plan_code_taken", 409;
     PromotionCodeTaken = "promotion_code_taken", 409;
+    RetentionOfferUnavailable = "retention_offer_unavailable", 409;
     SubscriptionEnded = "subscription_ended", 409;
     PlanArchived = "plan_archived", 409;
     TestClockAdvancing = "test_clock_advancing", 409;

@@ -47,6 +47,10 @@ pub struct LineItem {
     /// What the line charges, at the currency's minor unit (quantity × unit_amount, or what a
     /// tiered or prorated charge comes to, rounded).
     pub amount: BigDecimal,
+    /// What a discount takes off the line before tax, at the minor unit (zero: none; see
+    /// `crate::discount::discount_lines`). Tax is on `amount − discount_amount`.
+    #[serde(default, skip_serializing_if = "Zero::is_zero")]
+    pub discount_amount: BigDecimal,
     /// The rates applied, as they were when applied (empty: no tax on the line).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub tax_rates: Vec<AppliedRate>,
@@ -57,6 +61,22 @@ pub struct LineItem {
     pub feature: Option<String>,
     pub period_start: Option<DateTime<Utc>>,
     pub period_end: Option<DateTime<Utc>>,
+}
+
+impl LineItem {
+    /// What the line charges after its discount, before exclusive tax.
+    pub fn net(&self) -> BigDecimal {
+        &self.amount - &self.discount_amount
+    }
+}
+
+/// A discount as an invoice shows it: the coupon, its name when applied, and what it took off
+/// the invoice's lines in all.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvoiceDiscount {
+    pub coupon_id: crate::id::CouponId,
+    pub name: String,
+    pub amount: BigDecimal,
 }
 
 /// A line as submitted.
@@ -115,6 +135,7 @@ pub fn price_lines(lines: Vec<NewLine>) -> DomainResult<Vec<LineItem>> {
             feature: l.feature,
             period_start: l.period_start,
             period_end: l.period_end,
+            discount_amount: BigDecimal::zero(),
             tax_rates: Vec::new(),
             taxes: Vec::new(),
         });
@@ -168,9 +189,11 @@ pub struct Invoice {
     pub currency: Currency,
     pub memo: Option<String>,
     pub lines: Vec<LineItem>,
-    /// Sum of the line amounts (inclusive tax included).
+    /// Sum of the line amounts (inclusive tax included), before discounts.
     pub subtotal: BigDecimal,
-    /// Subtotal plus exclusive tax (frozen at finalization).
+    /// The discount the lines carry (at most one: the subscription's), with its sum.
+    pub discounts: Vec<InvoiceDiscount>,
+    /// Subtotal less discounts, plus exclusive tax (frozen at finalization).
     pub total: BigDecimal,
     /// Net of refunds (credit notes refunded to a wallet or a payment included).
     pub amount_paid: BigDecimal,
@@ -216,6 +239,7 @@ impl Invoice {
             memo: None,
             lines,
             subtotal: BigDecimal::zero(),
+            discounts: Vec::new(),
             total: BigDecimal::zero(),
             amount_paid: BigDecimal::zero(),
             amount_credited: BigDecimal::zero(),
@@ -251,15 +275,20 @@ impl Invoice {
         self.updated_at = now;
     }
 
-    /// Recomputes the lines' amounts (at the minor unit) and taxes, the subtotal and the total
-    /// (see `crate::tax` for the rule).
+    /// Recomputes the lines' amounts (at the minor unit) and taxes (on what is left after the
+    /// line's discount), the subtotal, the discount's sum and the total (see `crate::tax` for
+    /// the rule).
     pub fn reprice(&mut self) {
         let currency = self.currency;
         for line in &mut self.lines {
             line.amount = currency.round(&line.amount);
-            line.taxes = crate::tax::line_taxes(&line.amount, &line.tax_rates, currency);
+            line.taxes = crate::tax::line_taxes(&line.net(), &line.tax_rates, currency);
         }
         self.subtotal = self.lines.iter().map(|l| l.amount.clone()).sum();
+        let discount = self.total_discount();
+        if let [d] = &mut self.discounts[..] {
+            d.amount = discount.clone();
+        }
         let exclusive: BigDecimal = self
             .lines
             .iter()
@@ -267,7 +296,12 @@ impl Invoice {
             .filter(|(r, _)| !r.inclusive)
             .map(|(_, t)| t.amount.clone())
             .sum();
-        self.total = &self.subtotal + exclusive;
+        self.total = &self.subtotal - discount + exclusive;
+    }
+
+    /// What discounts took off the lines, in all.
+    pub fn total_discount(&self) -> BigDecimal {
+        self.lines.iter().map(|l| l.discount_amount.clone()).sum()
     }
 
     /// The total with tax must be an amount the currency [holds](Currency::holds), as every
@@ -288,10 +322,12 @@ impl Invoice {
 
     /// The invoice's tax per rate, in the order the rates first appear on its lines.
     pub fn tax_amounts(&self) -> Vec<TaxAmount> {
+        let nets: Vec<BigDecimal> = self.lines.iter().map(LineItem::net).collect();
         crate::tax::group(
             self.lines
                 .iter()
-                .map(|l| (&l.amount, l.tax_rates.as_slice(), l.taxes.as_slice())),
+                .zip(&nets)
+                .map(|(l, net)| (net, l.tax_rates.as_slice(), l.taxes.as_slice())),
         )
     }
 
@@ -304,7 +340,7 @@ impl Invoice {
             .sum()
     }
 
-    /// The subtotal less the tax included in the line amounts.
+    /// The subtotal less discounts and the tax included in the line amounts.
     pub fn subtotal_excluding_tax(&self) -> BigDecimal {
         let inclusive: BigDecimal = self
             .lines
@@ -313,7 +349,7 @@ impl Invoice {
             .filter(|(r, _)| r.inclusive)
             .map(|(_, t)| t.amount.clone())
             .sum();
-        &self.subtotal - inclusive
+        &self.subtotal - self.total_discount() - inclusive
     }
 
     /// Gives lines stored without an id (before lines had one) the id their position and the

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::id::PlanId;
 use crate::money::Currency;
-use crate::FieldError;
+use crate::{DomainResult, FieldError};
 
 crate::text_enum! {
     pub enum Interval {
@@ -81,6 +81,8 @@ pub struct Plan {
     /// The tax rates of what billing charges for the plan (before the customer's and the
     /// account's defaults; see `crate::tax`).
     pub tax_rate_ids: Vec<crate::id::TaxRateId>,
+    /// How many seats a subscription may have (its fixed fee is per seat).
+    pub quantity: QuantityLimits,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -149,6 +151,56 @@ impl Charge {
             floor = ceiling;
         }
         bands
+    }
+}
+
+/// The seats a subscription to a plan may have: from `min` (at least 1) to `max` (none: no
+/// limit but [`MAX_QUANTITY`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct QuantityLimits {
+    pub min: u32,
+    pub max: Option<u32>,
+}
+
+impl Default for QuantityLimits {
+    fn default() -> Self {
+        Self { min: 1, max: None }
+    }
+}
+
+/// The most seats any subscription has.
+pub const MAX_QUANTITY: u32 = 1_000_000;
+
+impl QuantityLimits {
+    /// Checks the limits themselves (`quantity.min`, `quantity.max`).
+    pub fn check(&self, errs: &mut Vec<FieldError>) {
+        if self.min == 0 || self.min > MAX_QUANTITY {
+            errs.push(FieldError::new(
+                "quantity.min",
+                format!("must be from 1 to {MAX_QUANTITY}"),
+            ));
+        }
+        if self
+            .max
+            .is_some_and(|m| m < self.min.max(1) || m > MAX_QUANTITY)
+        {
+            errs.push(FieldError::new(
+                "quantity.max",
+                format!("must be from quantity.min to {MAX_QUANTITY}"),
+            ));
+        }
+    }
+
+    /// Checks a subscription's `quantity` against the limits (422 naming `field`).
+    pub fn admit(&self, field: &str, quantity: u32) -> DomainResult<()> {
+        let max = self.max.unwrap_or(MAX_QUANTITY);
+        if quantity >= self.min && quantity <= max {
+            return Ok(());
+        }
+        Err(crate::DomainError::validation(
+            field,
+            format!("must be from {} to {max} on this plan", self.min),
+        ))
     }
 }
 

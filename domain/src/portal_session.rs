@@ -129,6 +129,18 @@ pub struct Permissions {
     /// Paying the customer's invoices from their wallet (off by default).
     #[serde(default)]
     pub invoice_pay: InvoicePay,
+    /// Changing a subscription's seats within its plan's limits (off by default).
+    #[serde(default)]
+    pub quantity_change: Grant,
+    /// Redeeming a promotion code on a subscription (off by default).
+    #[serde(default)]
+    pub promotion_code_redeem: Grant,
+}
+
+/// A permission that is on or off.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Grant {
+    pub enabled: bool,
 }
 
 /// Whether the customer may pay their invoices from the portal.
@@ -171,6 +183,8 @@ impl Default for Permissions {
             plan_change: PlanChangePermission::default(),
             payment_method_manage: PaymentMethodManage::default(),
             invoice_pay: InvoicePay::default(),
+            quantity_change: Grant::default(),
+            promotion_code_redeem: Grant::default(),
         }
     }
 }

@@ -313,6 +313,8 @@ pub trait InvoiceRepo: Send + Sync {
         filter: &InvoiceFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::invoice::Invoice>>;
+    /// Whether the customer has paid any invoice with something to pay, in part or whole.
+    fn has_paid(&self, customer: &CustomerScope) -> DomainResult<bool>;
     /// Finalized invoices of a customer with something left to pay.
     fn open_invoices(&self, customer: &CustomerScope)
         -> DomainResult<Vec<crate::invoice::Invoice>>;
@@ -801,6 +803,22 @@ pub trait DiscountRepo: Send + Sync {
         filter: &crate::discount::PromotionCodeFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::discount::PromotionCode>>;
+    /// The account's code matched whatever its case.
+    fn promotion_code_by_code(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        code: &str,
+    ) -> DomainResult<Option<crate::discount::PromotionCode>>;
+    /// Counts one redemption of the coupon and of the code, if any, each only while it is
+    /// below its `max_redemptions` (conditional updates in the caller's transaction: racing
+    /// redemptions never pass a limit). `false` when one has reached it; the caller's
+    /// transaction is then rolled back, so nothing stays counted.
+    fn redeem(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        coupon: &crate::id::CouponId,
+        code: Option<&crate::id::PromotionCodeId>,
+    ) -> DomainResult<bool>;
     /// Deactivates the code (idempotent); the code as stored after.
     fn deactivate_promotion_code(
         &self,

@@ -92,6 +92,14 @@ pub struct Subscription {
     /// when a cancellation at period end is taken back).
     pub cancellation_reason: Option<CancellationReason>,
     pub cancellation_comment: Option<String>,
+    /// Seats: the plan's fixed fee is charged per unit (at least 1, within the plan's limits).
+    pub quantity: u32,
+    /// A seat change waiting for the period's end (a decrease, by default).
+    pub pending_quantity: Option<u32>,
+    /// The coupon applied to its invoices (see `crate::discount::AppliedDiscount`).
+    pub discount: Option<crate::discount::AppliedDiscount>,
+    /// When the customer accepted the account's retention offer (made once per subscription).
+    pub retention_accepted_at: Option<DateTime<Utc>>,
 }
 
 crate::text_enum! {
@@ -178,6 +186,10 @@ impl Subscription {
             pending_lines: Vec::new(),
             cancellation_reason: None,
             cancellation_comment: None,
+            quantity: 1,
+            pending_quantity: None,
+            discount: None,
+            retention_accepted_at: None,
         }
     }
 
@@ -318,6 +330,9 @@ impl Subscription {
         self.current_period_end = end;
         self.period_index = index;
         self.pending_plan_id = None;
+        if let Some(q) = self.pending_quantity.take() {
+            self.quantity = q;
+        }
         self.updated_at = start;
     }
 
@@ -375,6 +390,7 @@ mod tests {
             status: PlanStatus::Active,
             past_due_action: crate::plan::PastDueAction::Cancel,
             tax_rate_ids: Vec::new(),
+            quantity: Default::default(),
             created_at: utc("2027-01-01T00:00:00Z"),
             updated_at: utc("2027-01-01T00:00:00Z"),
         }

@@ -67,7 +67,13 @@ event_types! {
     SubscriptionRenewed = "subscription.renewed";
     SubscriptionPastDue = "subscription.past_due";
     SubscriptionCanceled = "subscription.canceled";
+    /// A plan, seat, cancellation or discount change (the payload has the quantity).
     SubscriptionChanged = "subscription.changed";
+    /// A coupon was applied to a subscription (by the merchant, a promotion code, a retention
+    /// offer).
+    DiscountApplied = "discount.applied";
+    /// A subscription's discount was removed, replaced or used up.
+    DiscountRemoved = "discount.removed";
     WebhookEndpointDisabled = "webhook_endpoint.disabled";
     /// Sent only by `POST /v1/webhook_endpoints/{id}/test`, only to that endpoint.
     Ping = "ping";

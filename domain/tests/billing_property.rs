@@ -1,6 +1,6 @@
 //! Property: for random plans (fee, interval, included quantity, flat or graduated prices),
-//! random usage and random start dates and time zones, what N renewals invoice equals the
-//! charges computed independently (the fee once per period; usage priced unit by unit, each unit
+//! random seats, usage, start dates and time zones, what N renewals invoice equals the
+//! charges computed independently (the fee per seat once per period; usage priced unit by unit, each unit
 //! at the price of the tier it falls in), and the periods follow one another without a gap or
 //! an overlap.
 
@@ -149,6 +149,7 @@ fn plan_of(c: &Case) -> Plan {
         status: PlanStatus::Active,
         past_due_action: domain::plan::PastDueAction::Cancel,
         tax_rate_ids: Vec::new(),
+        quantity: Default::default(),
         created_at: c.start,
         updated_at: c.start,
     }
@@ -158,14 +159,16 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(300))]
 
     #[test]
-    fn invoices_over_n_periods_equal_the_independent_charges(c in case()) {
+    fn invoices_over_n_periods_equal_the_independent_charges(c in case(), seats in 1u32..50) {
         let plan = plan_of(&c);
         let mut sub = Subscription::start(
             &"t".into(), CustomerId::new(), &plan, 0, BillingAnchor::Anniversary,
             Collection::SendInvoice, c.tz, c.start,
         );
+        sub.quantity = seats;
+        let per_period = &plan.amount * BigDecimal::from(seats);
         let mut billed = fee_line(&sub, &plan, c.tz).map(|l| l.amount).unwrap_or_default();
-        let mut expected = plan.amount.clone();
+        let mut expected = per_period.clone();
         for used in &c.usage {
             let usage = HashMap::from([("f".to_owned(), BigDecimal::from(*used))]);
             let r = renewal(&sub, &plan, &plan, &usage, c.tz);
@@ -173,7 +176,7 @@ proptest! {
             prop_assert_eq!(r.after.current_period_start, sub.current_period_end);
             prop_assert!(r.after.current_period_end > r.after.current_period_start);
             billed += r.lines.iter().map(|l| &l.amount).sum::<BigDecimal>();
-            expected += &plan.amount + unit_by_unit(c.included, *used, c.flat, &c.tiers);
+            expected += &per_period + unit_by_unit(c.included, *used, c.flat, &c.tiers);
             sub = r.after;
         }
         prop_assert_eq!(billed, expected);

@@ -3,14 +3,19 @@
 //! lines), the figures add up as `domain::tax` states: every line amount and line tax is at the
 //! minor unit; total = subtotal + exclusive tax; each rate's tax is the sum of its line taxes;
 //! total tax is the sum of the rates'; the subtotal excluding tax is the subtotal less inclusive
-//! tax; and each line tax is within half a minor unit of its exact value.
+//! tax; and each line tax is within half a minor unit of its exact value. With a random
+//! discount (a percentage, or an amount off) taken off before tax: each line's discount is at
+//! the minor unit and never more than the line, a percentage is within half a minor unit of
+//! exact, an amount off takes exactly what it says (at most what the lines charge), tax is on
+//! what is left, total = subtotal − discount + exclusive tax, and a 100% discount makes a zero
+//! invoice that is paid when issued.
 //!
 //! And for random credit notes of such invoices (lines or amounts, lowering what is due or
 //! returning what was paid, some voided again): what is credited never exceeds the total,
 //! `amount_paid + amount_credited ≤ total`, no line is credited past its amount nor has more
 //! tax reversed than it bore, a fully credited line has exactly its tax reversed, and every
-//! note's total is its subtotal plus exclusive tax at the minor unit. A refused credit changes
-//! nothing.
+//! note's total is its subtotal plus exclusive tax at the minor unit; a discounted line is
+//! credited at most what it charged after its discount. A refused credit changes nothing.
 
 #![allow(
     clippy::unwrap_used,
@@ -22,6 +27,7 @@ use chrono::Utc;
 use domain::credit_note::{
     self, Credit, CreditNote, CreditReason, LineCredit, NewCreditNote, RefundTo,
 };
+use domain::discount::{discount_lines, AppliedDiscount, Coupon, NewCoupon};
 use domain::id::{CustomerId, TaxRateId, TenantId};
 use domain::invoice::{price_lines, Invoice, InvoiceStatus, NewLine};
 use domain::money::Currency;
@@ -56,8 +62,33 @@ fn lines_strategy() -> impl Strategy<Value = Vec<Line>> {
     )
 }
 
-/// A draft of random `lines` in `c`, each taxed at its pick of `rates`.
-fn invoice(c: Currency, rates: &[AppliedRate], lines: &[Line]) -> Invoice {
+/// A discount: (a percentage?, hundredths of a percent or minor units off).
+type Discount = Option<(bool, u32)>;
+
+fn discount_strategy() -> impl Strategy<Value = Discount> {
+    prop::option::of((any::<bool>(), 1u32..=10_000))
+}
+
+fn applied(c: Currency, d: (bool, u32)) -> AppliedDiscount {
+    let coupon = Coupon::new(
+        &TenantId::from("ten_t"),
+        NewCoupon {
+            name: "Off".into(),
+            percent_off: d.0.then(|| BigDecimal::new(d.1.into(), 2).to_string()),
+            amount_off: (!d.0)
+                .then(|| BigDecimal::new(d.1.into(), i64::from(c.minor_units())).to_string()),
+            currency: (!d.0).then(|| c.code().to_owned()),
+            duration: Some("forever".into()),
+            ..NewCoupon::default()
+        },
+        Utc::now(),
+    )
+    .unwrap();
+    AppliedDiscount::of(&coupon, None, Utc::now())
+}
+
+/// A draft of random `lines` in `c`, each taxed at its pick of `rates`, less `discount`.
+fn invoice(c: Currency, rates: &[AppliedRate], lines: &[Line], discount: Discount) -> Invoice {
     let new: Vec<NewLine> = lines
         .iter()
         .map(|(q, u, _)| NewLine {
@@ -77,13 +108,17 @@ fn invoice(c: Currency, rates: &[AppliedRate], lines: &[Line]) -> Invoice {
         picked.dedup();
         line.tax_rates = picked.into_iter().map(|i| rates[i].clone()).collect();
     }
-    Invoice::draft(
+    let entry = discount.and_then(|d| discount_lines(&applied(c, d), c, true, &mut priced));
+    let mut inv = Invoice::draft(
         &TenantId::from("ten_t"),
         CustomerId::new(),
         c,
         priced,
         Utc::now(),
-    )
+    );
+    inv.discounts = entry.into_iter().collect();
+    inv.reprice();
+    inv
 }
 
 fn is_minor(c: Currency, v: &BigDecimal) -> bool {
@@ -98,9 +133,36 @@ proptest! {
         rates in rates_strategy(),
         lines in lines_strategy(),
         code in prop::sample::select(vec!["EUR", "JPY", "KWD"]),
+        discount in discount_strategy(),
     ) {
         let c = Currency::parse(code).unwrap();
-        let inv = invoice(c, &rates, &lines);
+        let mut inv = invoice(c, &rates, &lines, discount);
+        let half = BigDecimal::new(5.into(), i64::from(c.minor_units()) + 1);
+        let charged: BigDecimal = inv.lines.iter().map(|l| l.amount.clone()).sum();
+        for l in &inv.lines {
+            prop_assert!(is_minor(c, &l.discount_amount));
+            prop_assert!(l.discount_amount >= BigDecimal::zero() && l.discount_amount <= l.amount);
+            if let Some((true, p)) = discount {
+                let exact = &l.amount * BigDecimal::new(p.into(), 2) / BigDecimal::from(100);
+                prop_assert!((&l.discount_amount - exact).abs() <= half);
+            }
+        }
+        match discount {
+            Some((false, minor)) => {
+                let off = BigDecimal::new(minor.into(), i64::from(c.minor_units()));
+                prop_assert_eq!(inv.total_discount(), off.min(charged.clone()));
+            }
+            None => prop_assert!(inv.total_discount().is_zero()),
+            Some((true, _)) => {}
+        }
+        let entries: BigDecimal = inv.discounts.iter().map(|d| d.amount.clone()).sum();
+        prop_assert_eq!(entries, inv.total_discount());
+        if discount == Some((true, 10_000)) {
+            prop_assert!(inv.total.is_zero());
+            inv.finalize_unnumbered(Utc::now());
+            prop_assert_eq!(inv.payment_status, domain::invoice::PaymentStatus::Paid);
+            prop_assert!(inv.amount_due().is_zero());
+        }
 
         let mut exclusive = BigDecimal::zero();
         let mut inclusive = BigDecimal::zero();
@@ -117,16 +179,17 @@ proptest! {
                 .filter(|(r, _)| r.inclusive)
                 .map(|(_, t)| t.amount.clone())
                 .sum();
-            let net = &l.amount - &included;
+            // Tax is on what the line charges after its discount.
+            let charged = l.net();
+            let net = &charged - &included;
             for (r, t) in l.tax_rates.iter().zip(&l.taxes) {
                 prop_assert!(is_minor(c, &t.amount));
                 prop_assert_eq!(&t.tax_rate_id, &r.tax_rate_id);
                 let exact = if r.inclusive {
-                    &l.amount * (&r.percentage / &hundred) / (BigDecimal::from(1) + &inclusive_sum)
+                    &charged * (&r.percentage / &hundred) / (BigDecimal::from(1) + &inclusive_sum)
                 } else {
                     &net * &r.percentage / &hundred
                 };
-                let half = BigDecimal::new(5.into(), i64::from(c.minor_units()) + 1);
                 prop_assert!((&t.amount - &exact).abs() <= half, "{} vs {}", t.amount, exact);
                 if r.inclusive {
                     inclusive += &t.amount;
@@ -137,9 +200,9 @@ proptest! {
         }
         let subtotal: BigDecimal = inv.lines.iter().map(|l| l.amount.clone()).sum();
         prop_assert_eq!(&inv.subtotal, &subtotal);
-        prop_assert_eq!(&inv.total, &(&subtotal + &exclusive));
+        prop_assert_eq!(&inv.total, &(&subtotal - inv.total_discount() + &exclusive));
         prop_assert_eq!(inv.total_tax(), &exclusive + &inclusive);
-        prop_assert_eq!(inv.subtotal_excluding_tax(), &subtotal - &inclusive);
+        prop_assert_eq!(inv.subtotal_excluding_tax(), &subtotal - inv.total_discount() - &inclusive);
         let groups = inv.tax_amounts();
         let grouped: BigDecimal = groups.iter().map(|g| g.amount.clone()).sum();
         prop_assert_eq!(grouped, inv.total_tax());
@@ -163,9 +226,10 @@ proptest! {
         paid_share in 0u32..=100,
         // (by lines?, which line, share of it in %, refund?, void it after?)
         credits in prop::collection::vec((any::<bool>(), 0usize..12, 1u32..=130, any::<bool>(), 0u8..10), 1..12),
+        discount in discount_strategy(),
     ) {
         let c = Currency::parse(code).unwrap();
-        let mut inv = invoice(c, &rates, &lines);
+        let mut inv = invoice(c, &rates, &lines, discount);
         inv.status = InvoiceStatus::Finalized;
         inv.amount_paid = c.round(&(&inv.total * BigDecimal::from(paid_share) / BigDecimal::from(100)));
         inv.settle(false);
@@ -174,7 +238,7 @@ proptest! {
             let pct = |v: &BigDecimal| c.round(&(v * BigDecimal::from(share) / BigDecimal::from(100)));
             let line = &inv.lines[which % inv.lines.len()];
             let credit = if by_lines {
-                Credit::Lines(vec![LineCredit { invoice_line_id: line.id.clone(), amount: pct(&line.amount) }])
+                Credit::Lines(vec![LineCredit { invoice_line_id: line.id.clone(), amount: pct(&line.net()) }])
             } else {
                 Credit::Amount(pct(&inv.total))
             };
@@ -210,12 +274,12 @@ proptest! {
                 let of_line: Vec<_> = live.iter().flat_map(|n| &n.lines)
                     .filter(|x| x.invoice_line_id.as_deref() == Some(l.id.as_str())).collect();
                 let amount: BigDecimal = of_line.iter().map(|x| x.amount.clone()).sum();
-                prop_assert!(amount <= l.amount);
+                prop_assert!(amount <= l.net(), "credited past what the line charged");
                 for t in &l.taxes {
                     let reversed: BigDecimal = of_line.iter().flat_map(|x| &x.taxes)
                         .filter(|x| x.tax_rate_id == t.tax_rate_id).map(|x| x.amount.clone()).sum();
                     prop_assert!(reversed >= BigDecimal::zero() && reversed <= t.amount);
-                    if amount == l.amount {
+                    if amount == l.net() {
                         prop_assert_eq!(&reversed, &t.amount, "a fully credited line reverses its tax");
                     }
                 }

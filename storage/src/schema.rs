@@ -202,6 +202,7 @@ diesel::table! {
         amount_credited -> ExactDecimal,
         bill_to -> Nullable<Text>,
         revised_at -> Nullable<UtcTimestamp>,
+        discounts -> Text,
     }
 }
 
@@ -399,6 +400,8 @@ diesel::table! {
         updated_at -> UtcTimestamp,
         past_due_action -> Text,
         tax_rate_ids -> Text,
+        quantity_min -> Integer,
+        quantity_max -> Nullable<Integer>,
     }
 }
 
@@ -455,6 +458,10 @@ diesel::table! {
         pending_lines -> Text,
         cancellation_reason -> Nullable<Text>,
         cancellation_comment -> Nullable<Text>,
+        quantity -> Integer,
+        pending_quantity -> Nullable<Integer>,
+        discount -> Nullable<Text>,
+        retention_accepted_at -> Nullable<UtcTimestamp>,
     }
 }
 

@@ -245,6 +245,60 @@ try {
   await page.locator(`[data-test=subscription][data-id='${sub.id}'] [data-test=cancel]`).waitFor();
   check((await admin("GET", `/v1/subscriptions/${sub.id}`)).cancel_at_period_end === false, "and keeping it takes the cancellation back");
 
+  // Discounts and seats: a session that may redeem codes and change seats; a retention offer.
+  const twenty = await admin("POST", "/v1/coupons", { name: "Portal 20%", percent_off: "20", duration: "forever" });
+  const welcome = `WELCOME-${Date.now()}`;
+  await admin("POST", "/v1/promotion_codes", { coupon_id: twenty.id, code: welcome });
+  const stay = await admin("POST", "/v1/coupons", { name: "Stay: half off", percent_off: "50", duration: "once" });
+  await admin("PATCH", "/v1/account", { retention_coupon_id: stay.id });
+  const sd = await session(demo.id, {
+    permissions: { subscription_cancel: { enabled: true }, promotion_code_redeem: { enabled: true }, quantity_change: { enabled: true } },
+  });
+  const pageD = await open(sd.url);
+  await pageD.locator("nav a[data-screen=subscriptions]").click();
+  const cardD = pageD.locator(`[data-test=subscription][data-id='${sub.id}']`);
+  await cardD.locator("[data-test=promotion-code]").fill("nope");
+  await cardD.locator("[data-test=apply-code]").click();
+  await cardD.locator(".alert").waitFor();
+  check((await cardD.locator(".alert").innerText()).includes("not a valid promotion code"), "a wrong code is refused with the reason");
+  await cardD.locator("[data-test=promotion-code]").fill(welcome.toLowerCase());
+  await cardD.locator("[data-test=apply-code]").click();
+  await pageD.locator(`[data-test=subscription][data-id='${sub.id}'] [data-test=discount]`).waitFor();
+  const discounted = await admin("GET", `/v1/subscriptions/${sub.id}`);
+  check(discounted.discount?.coupon_id === twenty.id, "a promotion code typed in any case discounts the subscription");
+  const upcomingD = await portal(sd.token, `/subscriptions/${sub.id}/upcoming_invoice`);
+  await cardD.locator("[data-test=upcoming-discount]").waitFor();
+  check((await cardD.locator("[data-test=upcoming-total]").innerText()) === money(upcomingD.total, upcomingD.currency)
+    && Number(upcomingD.total_discount) > 0, `and the next invoice shows it (${upcomingD.total_discount} off)`);
+  const plansD = await portal(sd.token, "/plans");
+  const maxD = plansD.data.find((p: Json) => p.code === `${code}-max`);
+  check(maxD?.discount?.amount === "79.20" && (await pageD.locator("[data-test=plan-discounted]").count()) >= 1,
+    "plans show their price with the customer's discount (99.00 → 79.20)");
+  await shoot(pageD, "subscription-discount");
+  // Seats: previewed, then changed.
+  await cardD.locator("[data-test=seats-input]").fill("3");
+  await cardD.locator("[data-test=preview-seats]").click();
+  await cardD.locator("[data-test=seats-total]").waitFor();
+  const seatsPreview = await portal(sd.token, `/subscriptions/${sub.id}`);
+  check(seatsPreview.quantity === 1, "a preview changes nothing");
+  await shoot(pageD, "seats-preview");
+  await cardD.locator("[data-test=confirm-seats]").click();
+  await pageD.locator(`[data-test=subscription][data-id='${sub.id}'] [data-test=seats]`, { hasText: "3 seats" }).waitFor();
+  check((await admin("GET", `/v1/subscriptions/${sub.id}`)).quantity === 3, "the customer changes seats: 3");
+  // The cancel flow shows the offer beside the confirmation: cancelling takes no extra step.
+  const cardE = pageD.locator(`[data-test=subscription][data-id='${sub.id}']`);
+  await cardE.locator("[data-test=cancel]").click();
+  await cardE.locator("[data-test=retention-offer]").waitFor();
+  check((await cardE.locator("[data-test=confirm-cancel]").count()) === 1,
+    "the retention offer never hides the cancel button");
+  await shoot(pageD, "cancel-offer");
+  await cardE.locator("[data-test=accept-offer]").click();
+  await pageD.locator(`[data-test=subscription][data-id='${sub.id}'] [data-test=discount]`, { hasText: "Stay" }).waitFor();
+  const kept = await admin("GET", `/v1/subscriptions/${sub.id}`);
+  check(kept.discount?.coupon_id === stay.id && kept.cancel_at_period_end === false,
+    "accepting the offer applies its coupon and keeps the subscription");
+  await pageD.close();
+
   const screens: [string, string][] = [["credits", "Credits"], ["payment-methods", "Payment methods"], ["activity", "Activity"], ["profile", "Profile"]];
   for (const [screen, title] of screens) {
     await page.locator(`nav a[data-screen=${screen}]`).click();

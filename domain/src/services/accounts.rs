@@ -4,18 +4,27 @@
 use std::sync::Arc;
 
 use crate::account::{Account, AccountPatch};
-use crate::ports::AccountRepo;
+use crate::ports::{AccountRepo, DiscountRepo};
 use crate::{DomainError, DomainResult};
 
 #[derive(Clone)]
 pub struct AccountService {
     repo: Arc<dyn AccountRepo>,
+    discounts: Arc<dyn DiscountRepo>,
     taxes: crate::services::taxes::TaxService,
 }
 
 impl AccountService {
-    pub fn new(repo: Arc<dyn AccountRepo>, taxes: crate::services::taxes::TaxService) -> Self {
-        Self { repo, taxes }
+    pub fn new(
+        repo: Arc<dyn AccountRepo>,
+        discounts: Arc<dyn DiscountRepo>,
+        taxes: crate::services::taxes::TaxService,
+    ) -> Self {
+        Self {
+            repo,
+            discounts,
+            taxes,
+        }
     }
 
     pub fn get(&self, tenant_id: &crate::id::TenantId) -> DomainResult<Account> {
@@ -32,6 +41,18 @@ impl AccountService {
         if let Some(ids) = &patch.default_tax_rate_ids {
             self.taxes
                 .check_assignable(tenant_id, "default_tax_rate_ids", ids)?;
+        }
+        if let Some(Some(id)) = &patch.retention_coupon_id {
+            let active = self
+                .discounts
+                .coupon(tenant_id, id)?
+                .is_some_and(|c| c.active);
+            if !active {
+                return Err(DomainError::validation(
+                    "retention_coupon_id",
+                    "is not an active coupon of this account",
+                ));
+            }
         }
         self.repo.change(tenant_id, &mut |a| a.apply(patch.clone()))
     }

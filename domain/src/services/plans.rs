@@ -33,6 +33,7 @@ pub struct NewPlan {
     pub visibility: Visibility,
     pub past_due_action: PastDueAction,
     pub tax_rate_ids: Vec<crate::id::TaxRateId>,
+    pub quantity: crate::plan::QuantityLimits,
 }
 
 /// What may change on a plan: how it is presented and offered, never what it charges.
@@ -125,6 +126,7 @@ impl PlanService {
             }
         }
         check_charges(&p.charges, &mut errs);
+        p.quantity.check(&mut errs);
         check_entitlements(&p.entitlements, &mut errs);
         // Every charge and entitlement names a live feature of the account.
         let features = self.usage.features(tenant_id)?;
@@ -173,6 +175,7 @@ impl PlanService {
             status: PlanStatus::Active,
             past_due_action: p.past_due_action,
             tax_rate_ids: p.tax_rate_ids,
+            quantity: p.quantity,
             created_at: now,
             updated_at: now,
         };

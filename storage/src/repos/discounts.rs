@@ -271,6 +271,67 @@ impl DiscountRepo for Store {
         }))
     }
 
+    fn promotion_code_by_code(
+        &self,
+        tenant_id: &TenantId,
+        code: &str,
+    ) -> DomainResult<Option<PromotionCode>> {
+        let mut conn = self.conn()?;
+        pc::table
+            .filter(pc::tenant_id.eq(tenant_id.as_str()))
+            .filter(pc::code_key.eq(domain::discount::code_key(code)))
+            .select(CodeRow::as_select())
+            .first(&mut *conn)
+            .optional()
+            .map_err(internal)?
+            .map(CodeRow::into_domain)
+            .transpose()
+    }
+
+    fn redeem(
+        &self,
+        tenant_id: &TenantId,
+        coupon: &CouponId,
+        code: Option<&PromotionCodeId>,
+    ) -> DomainResult<bool> {
+        let mut conn = self.conn()?;
+        // Each counter moves only while below its limit: the row lock of the update makes a
+        // racing redemption wait and then see the new count (PostgreSQL re-checks the
+        // condition on the row it waited for; SQLite has one writer at a time).
+        if let Some(code) = code {
+            let counted = diesel::update(
+                pc::table
+                    .filter(pc::tenant_id.eq(tenant_id.as_str()))
+                    .filter(pc::id.eq(code.as_str()))
+                    .filter(
+                        pc::max_redemptions
+                            .is_null()
+                            .or(pc::times_redeemed.nullable().lt(pc::max_redemptions)),
+                    ),
+            )
+            .set(pc::times_redeemed.eq(pc::times_redeemed + 1))
+            .execute(&mut *conn)
+            .map_err(internal)?;
+            if counted == 0 {
+                return Ok(false);
+            }
+        }
+        let counted = diesel::update(
+            cp::table
+                .filter(cp::tenant_id.eq(tenant_id.as_str()))
+                .filter(cp::id.eq(coupon.as_str()))
+                .filter(
+                    cp::max_redemptions
+                        .is_null()
+                        .or(cp::times_redeemed.nullable().lt(cp::max_redemptions)),
+                ),
+        )
+        .set(cp::times_redeemed.eq(cp::times_redeemed + 1))
+        .execute(&mut *conn)
+        .map_err(internal)?;
+        Ok(counted == 1)
+    }
+
     fn deactivate_promotion_code(
         &self,
         tenant_id: &TenantId,

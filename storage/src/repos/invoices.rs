@@ -44,6 +44,7 @@ struct InvoiceRow {
     subscription_id: Option<String>,
     billing_period_start: Option<DbTime>,
     reverse_charge: bool,
+    discounts: String,
 }
 
 impl InvoiceRow {
@@ -73,6 +74,7 @@ impl InvoiceRow {
             subscription_id: i.subscription_id.as_ref().map(|s| s.to_string()),
             billing_period_start: i.billing_period_start.map(DbTime),
             reverse_charge: i.reverse_charge,
+            discounts: json(&i.discounts),
         }
     }
 
@@ -102,6 +104,7 @@ impl InvoiceRow {
             memo: self.memo,
             lines,
             subtotal: self.subtotal.0,
+            discounts: row.json("discounts", &self.discounts)?,
             total: self.total.0,
             amount_paid: self.amount_paid.0,
             amount_credited: self.amount_credited.0,
@@ -384,6 +387,21 @@ impl InvoiceRepo for Store {
             .map(InvoiceRow::into_domain)
             .collect::<DomainResult<Vec<_>>>()?;
         Ok(Page::from_rows(items, page, |i: &Invoice| &i.id))
+    }
+
+    fn has_paid(&self, customer: &CustomerScope) -> DomainResult<bool> {
+        let mut conn = self.conn()?;
+        let paid = [PaymentStatus::Paid, PaymentStatus::PartiallyPaid].map(|p| p.as_str());
+        let found: Option<String> = inv::table
+            .filter(inv::tenant_id.eq(customer.tenant_id.as_str()))
+            .filter(inv::customer_id.eq(customer.customer_id.as_str()))
+            .filter(inv::payment_status.eq_any(paid))
+            .filter(inv::total_minor.gt(0))
+            .select(inv::id)
+            .first(&mut *conn)
+            .optional()
+            .map_err(internal)?;
+        Ok(found.is_some())
     }
 
     fn open_invoices(&self, customer: &CustomerScope) -> DomainResult<Vec<Invoice>> {

@@ -33,6 +33,8 @@ struct PlanRow {
     updated_at: DbTime,
     past_due_action: String,
     tax_rate_ids: String,
+    quantity_min: i32,
+    quantity_max: Option<i32>,
 }
 
 impl PlanRow {
@@ -57,6 +59,9 @@ impl PlanRow {
             updated_at: DbTime(p.updated_at),
             past_due_action: p.past_due_action.as_str().to_owned(),
             tax_rate_ids: json(&p.tax_rate_ids),
+            // Bounded by plan::MAX_QUANTITY.
+            quantity_min: i32::try_from(p.quantity.min).unwrap_or(i32::MAX),
+            quantity_max: p.quantity.max.map(|m| i32::try_from(m).unwrap_or(i32::MAX)),
         }
     }
 
@@ -82,6 +87,13 @@ impl PlanRow {
                 PastDueAction::parse,
             )?,
             tax_rate_ids: row.json("tax_rate_ids", &self.tax_rate_ids)?,
+            quantity: domain::plan::QuantityLimits {
+                min: count("quantity_min", self.quantity_min)?,
+                max: self
+                    .quantity_max
+                    .map(|m| count("quantity_max", m))
+                    .transpose()?,
+            },
             tenant_id: self.tenant_id.into(),
             code: self.code,
             name: self.name,

@@ -53,6 +53,10 @@ struct SubscriptionRow {
     pending_lines: String,
     cancellation_reason: Option<String>,
     cancellation_comment: Option<String>,
+    quantity: i32,
+    pending_quantity: Option<i32>,
+    discount: Option<String>,
+    retention_accepted_at: Option<DbTime>,
 }
 
 impl SubscriptionRow {
@@ -90,6 +94,13 @@ impl SubscriptionRow {
             pending_lines: json(&s.pending_lines),
             cancellation_reason: s.cancellation_reason.map(|r| r.as_str().to_owned()),
             cancellation_comment: s.cancellation_comment.clone(),
+            // Bounded by plan::MAX_QUANTITY.
+            quantity: i32::try_from(s.quantity).unwrap_or(i32::MAX),
+            pending_quantity: s
+                .pending_quantity
+                .map(|q| i32::try_from(q).unwrap_or(i32::MAX)),
+            discount: s.discount.as_ref().map(json),
+            retention_accepted_at: s.retention_accepted_at.map(DbTime),
         }
     }
 
@@ -139,6 +150,17 @@ impl SubscriptionRow {
                 .map(|r| row.text("cancellation_reason", r, CancellationReason::parse))
                 .transpose()?,
             cancellation_comment: self.cancellation_comment,
+            quantity: u32::try_from(self.quantity).map_err(|_| row.damaged("quantity"))?,
+            pending_quantity: self
+                .pending_quantity
+                .map(|q| u32::try_from(q).map_err(|_| row.damaged("pending_quantity")))
+                .transpose()?,
+            discount: self
+                .discount
+                .as_deref()
+                .map(|d| row.json("discount", d))
+                .transpose()?,
+            retention_accepted_at: self.retention_accepted_at.map(|t| t.0),
         })
     }
 }

@@ -80,6 +80,11 @@ pub struct UpdateAccount {
     /// Replaces the merchant's tax ids (at most 5, each checked by its scheme), printed on
     /// every invoice as the seller's.
     pub tax_ids: Option<Vec<TaxIdBody>>,
+    /// An active coupon offered, once per subscription, to a customer who starts to cancel in
+    /// the portal (the cancel button stays where it is). `null`: no offer.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "cpn_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub retention_coupon_id: Option<Option<String>>,
 }
 
 impl UpdateAccount {
@@ -91,7 +96,15 @@ impl UpdateAccount {
             .as_deref()
             .map(|ids| rate_ids("default_tax_rate_ids", ids))
             .transpose()?;
+        let retention_coupon_id = match b.retention_coupon_id {
+            Some(Some(id)) => Some(Some(domain::id::CouponId::parse(&id).ok_or_else(|| {
+                domain::DomainError::validation("retention_coupon_id", "is not a coupon id")
+            })?)),
+            Some(None) => Some(None),
+            None => None,
+        };
         Ok(AccountPatch {
+            retention_coupon_id,
             name: b.name,
             legal_address: b.legal_address,
             support_email: b.support_email,
@@ -139,6 +152,8 @@ pub struct AccountView {
     pub default_tax_rate_ids: Vec<String>,
     /// The merchant's tax ids, printed on every invoice as the seller's.
     pub tax_ids: Vec<TaxIdBody>,
+    /// The coupon offered to a customer who starts to cancel.
+    pub retention_coupon_id: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -167,6 +182,7 @@ impl From<Account> for AccountView {
                 .map(ToString::to_string)
                 .collect(),
             tax_ids: s.tax_ids.into_iter().map(Into::into).collect(),
+            retention_coupon_id: s.retention_coupon_id.map(String::from),
             created_at: a.created_at,
         }
     }

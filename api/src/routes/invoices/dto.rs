@@ -166,6 +166,10 @@ pub struct LineView {
     /// What the line charges: quantity × unit_amount (or a tiered or prorated charge) at the
     /// currency's minor unit, half away from zero. With an inclusive rate, tax included.
     pub amount: String,
+    /// What a discount took off the line, before tax ("0" when none); the line's tax is on
+    /// `amount − discount_amount`.
+    #[schema(example = "0")]
+    pub discount_amount: String,
     /// The rates applied to the line (empty: no tax).
     pub tax_rates: Vec<AppliedRateView>,
     /// The line's tax of each of `tax_rates`, in the same order.
@@ -193,10 +197,16 @@ pub struct InvoiceView {
     pub currency: String,
     pub memo: Option<String>,
     pub lines: Vec<LineView>,
-    /// Sum of the line amounts (tax included in them by inclusive rates).
+    /// Sum of the line amounts (tax included in them by inclusive rates), before discounts.
     #[schema(example = "12.35")]
     pub subtotal: String,
-    /// The subtotal less inclusive tax.
+    /// The discount on the invoice (at most one: its subscription's coupon) with what it
+    /// took off the lines in all.
+    pub discounts: Vec<InvoiceDiscountView>,
+    /// What discounts took off, before tax.
+    #[schema(example = "0.00")]
+    pub total_discount: String,
+    /// The subtotal less discounts and inclusive tax.
     #[schema(example = "12.35")]
     pub subtotal_excluding_tax: String,
     /// Tax per rate, in the order the rates first appear on the lines.
@@ -204,7 +214,7 @@ pub struct InvoiceView {
     /// All tax, inclusive and exclusive.
     #[schema(example = "2.35")]
     pub total_tax: String,
-    /// Subtotal plus exclusive tax.
+    /// Subtotal less discounts, plus exclusive tax.
     #[schema(example = "14.70")]
     pub total: String,
     #[schema(example = "0.00")]
@@ -241,6 +251,31 @@ pub struct InvoiceView {
     /// leave it out).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credit_notes: Option<Vec<CreditNoteSummary>>,
+}
+
+/// A discount as an invoice shows it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct InvoiceDiscountView {
+    #[schema(example = "cpn_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub coupon_id: String,
+    /// The coupon's name when it was applied.
+    #[schema(example = "Launch 20%")]
+    pub name: String,
+    /// What it took off the invoice's lines, before tax.
+    #[schema(example = "9.80")]
+    pub amount: String,
+}
+
+/// The invoice's discounts as views.
+pub fn discount_views(i: &Invoice) -> Vec<InvoiceDiscountView> {
+    i.discounts
+        .iter()
+        .map(|d| InvoiceDiscountView {
+            coupon_id: d.coupon_id.to_string(),
+            name: d.name.clone(),
+            amount: i.currency.display(&d.amount),
+        })
+        .collect()
 }
 
 /// A credit note as its invoice lists it.
@@ -289,6 +324,7 @@ impl From<domain::invoice::LineItem> for LineView {
             quantity: canonical(&l.quantity),
             unit_amount: canonical(&l.unit_amount),
             amount: canonical(&l.amount),
+            discount_amount: canonical(&l.discount_amount),
             feature: l.feature,
             period_start: l.period_start,
             period_end: l.period_end,
@@ -301,6 +337,8 @@ impl From<Invoice> for InvoiceView {
         let currency = i.currency;
         Self {
             subtotal_excluding_tax: currency.display(&i.subtotal_excluding_tax()),
+            discounts: discount_views(&i),
+            total_discount: currency.display(&i.total_discount()),
             tax_amounts: tax_amounts(&i),
             total_tax: currency.display(&i.total_tax()),
             overdue: i.is_overdue(domain::clock::now()),

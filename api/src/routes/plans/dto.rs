@@ -99,6 +99,21 @@ pub struct CreatePlan {
     /// most 5); before the customer's and the account's defaults. Fixed once the plan exists.
     #[schema(example = json!(["txr_01jd3x6v9f5m2q8r7t4w0y1z3a"]))]
     pub tax_rate_ids: Option<Vec<String>>,
+    /// Seats: the fixed fee is charged per unit of a subscription's `quantity`, which must stay
+    /// within these limits (default: from 1, no maximum). Fixed once the plan exists.
+    pub quantity: Option<QuantityLimitsBody>,
+}
+
+/// How many seats a subscription to the plan may have.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct QuantityLimitsBody {
+    /// At least 1 (the default).
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub min: Option<u32>,
+    /// `null`: no maximum (but 1,000,000).
+    #[schema(minimum = 1, maximum = 1000000)]
+    pub max: Option<u32>,
 }
 
 /// How a plan is presented and offered. Its prices, currency, interval, charges and
@@ -150,8 +165,44 @@ pub struct PlanView {
     pub past_due_action: &'static str,
     /// The tax rates of what billing charges for the plan.
     pub tax_rate_ids: Vec<String>,
+    /// The seats a subscription may have (the fee is per seat).
+    pub quantity: QuantityLimitsBody,
+    /// In the portal: the fee with the customer's active discount (a discount of one of their
+    /// subscriptions that applies to this plan); null otherwise.
+    pub discount: Option<PlanDiscountView>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A plan's fee with a customer's discount taken off.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PlanDiscountView {
+    #[schema(example = "cpn_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub coupon_id: String,
+    #[schema(example = "Launch 20%")]
+    pub name: String,
+    /// The fee per seat and period after the discount, before tax.
+    #[schema(example = "39.20")]
+    pub amount: String,
+}
+
+impl PlanView {
+    /// The plan as a customer with `discounts` (their subscriptions') sees it: the first one
+    /// that applies to it taken off its fee.
+    pub fn for_customer(p: Plan, discounts: &[domain::discount::AppliedDiscount]) -> Self {
+        let discount = discounts.iter().find_map(|d| {
+            let amount = d.discounted(&p, &p.amount)?;
+            Some(PlanDiscountView {
+                coupon_id: d.coupon_id.to_string(),
+                name: d.name.clone(),
+                amount: p.currency.display(&amount),
+            })
+        });
+        Self {
+            discount,
+            ..Self::from(p)
+        }
+    }
 }
 
 impl From<Plan> for PlanView {
@@ -196,6 +247,11 @@ impl From<Plan> for PlanView {
             visibility: p.visibility.as_str(),
             past_due_action: p.past_due_action.as_str(),
             tax_rate_ids: p.tax_rate_ids.iter().map(ToString::to_string).collect(),
+            discount: None,
+            quantity: QuantityLimitsBody {
+                min: Some(p.quantity.min),
+                max: p.quantity.max,
+            },
             status: p.status.as_str(),
             created_at: p.created_at,
             updated_at: p.updated_at,
@@ -312,6 +368,13 @@ impl CreatePlan {
             visibility,
             past_due_action,
             tax_rate_ids,
+            quantity: self
+                .quantity
+                .map(|q| domain::plan::QuantityLimits {
+                    min: q.min.unwrap_or(1),
+                    max: q.max,
+                })
+                .unwrap_or_default(),
         })
     }
 }

@@ -11,7 +11,8 @@ use domain::services::portal_sessions::Visitor;
 
 /// The plans the customer may choose from (section `subscriptions`): public, active plans in
 /// the currencies of the customer's wallets, or in any currency while the customer has none.
-/// A guest session (no customer yet) sees every public, active plan.
+/// A guest session (no customer yet) sees every public, active plan. A customer sees each
+/// plan's fee with their active discount, when one applies to it.
 #[utoipa::path(
     operation_id = "list_portal_plans",
     tag = "Portal: plans",
@@ -29,16 +30,22 @@ pub async fn list(
     PortalVisitor(visitor, _): PortalVisitor<section::Subscriptions>,
     Query(q): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let svc = state.plans.clone();
+    let (svc, subs) = (state.plans.clone(), state.subscriptions.clone());
     let found = match visitor {
         Visitor::Customer(session) => {
             let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
-            blocking(move || svc.catalogue(&session.customer(), &page)).await?
+            blocking(move || {
+                let discounts = subs.discounts_of(&session.customer())?;
+                let plans = svc.catalogue(&session.customer(), &page)?;
+                Ok(plans.map(|p| PlanView::for_customer(p, &discounts)))
+            })
+            .await?
         }
         Visitor::Guest(guest) => {
             let page = guest_page(&state, &req, &guest, q.limit, q.cursor.as_deref())?;
-            blocking(move || svc.public_catalogue(&guest.tenant_id, &page)).await?
+            let plans = blocking(move || svc.public_catalogue(&guest.tenant_id, &page)).await?;
+            plans.map(PlanView::from)
         }
     };
-    Ok(HttpResponse::Ok().json(PlanList::from(found.map(PlanView::from))))
+    Ok(HttpResponse::Ok().json(PlanList::from(found)))
 }

@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, Utc};
 use domain::portal_session::{
-    CancelMode, InvoicePay, PaymentMethodManage, Permissions, PlanChangePermission, PortalSession,
-    ProfileField, ProfileUpdate, Sections, SessionMode, SubscriptionCancel,
+    CancelMode, Grant, InvoicePay, PaymentMethodManage, Permissions, PlanChangePermission,
+    PortalSession, ProfileField, ProfileUpdate, Sections, SessionMode, SubscriptionCancel,
 };
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -183,6 +183,17 @@ pub struct PermissionsBody {
     pub payment_method_manage: Option<PaymentMethodManageBody>,
     /// Paying invoices from the customer's wallet (off by default).
     pub invoice_pay: Option<InvoicePayBody>,
+    /// Changing a subscription's seats within its plan's limits (off by default).
+    pub quantity_change: Option<GrantBody>,
+    /// Redeeming a promotion code on a subscription (off by default).
+    pub promotion_code_redeem: Option<GrantBody>,
+}
+
+/// A permission that is on or off.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct GrantBody {
+    pub enabled: bool,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
@@ -246,6 +257,14 @@ impl PermissionsBody {
                 .invoice_pay
                 .map(|c| InvoicePay { enabled: c.enabled })
                 .unwrap_or(defaults.invoice_pay),
+            quantity_change: b
+                .quantity_change
+                .map(|c| Grant { enabled: c.enabled })
+                .unwrap_or(defaults.quantity_change),
+            promotion_code_redeem: b
+                .promotion_code_redeem
+                .map(|c| Grant { enabled: c.enabled })
+                .unwrap_or(defaults.promotion_code_redeem),
         }
     }
 }
@@ -276,6 +295,12 @@ impl From<Permissions> for PermissionsBody {
             }),
             invoice_pay: Some(InvoicePayBody {
                 enabled: p.invoice_pay.enabled,
+            }),
+            quantity_change: Some(GrantBody {
+                enabled: p.quantity_change.enabled,
+            }),
+            promotion_code_redeem: Some(GrantBody {
+                enabled: p.promotion_code_redeem.enabled,
             }),
         }
     }

@@ -5,8 +5,8 @@ use domain::id::parse;
 use domain::services::subscriptions::{Actor, NewSubscription};
 
 use super::dto::{
-    choices, CancelSubscription, ChangePlan, CreateSubscription, ListSubscriptions,
-    PlanChangePreview, SubscriptionList, SubscriptionView, UpcomingInvoice,
+    choices, discount_request, CancelSubscription, ChangePlan, CreateSubscription,
+    ListSubscriptions, PlanChangePreview, SubscriptionList, SubscriptionView, UpcomingInvoice,
 };
 use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
@@ -41,12 +41,15 @@ pub async fn create(
     let b = &body.value;
     let (billing_anchor, collection) = choices(b)?;
     let customer = customer_ref(b.customer_id.clone(), b.external_customer_id.clone())?;
+    let discount = discount_request(b.coupon_id.clone(), b.promotion_code.clone())?;
     let input = NewSubscription {
         customer,
         plan: b.plan.clone(),
         trial_days: b.trial_days,
         billing_anchor,
         collection,
+        quantity: b.quantity,
+        discount,
     };
     let (svc, tenant) = (state.subscriptions.clone(), who.tenant_id.clone());
     idempotency::run(&state, &who, &req, &body.raw, move || {

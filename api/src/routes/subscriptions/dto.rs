@@ -3,7 +3,8 @@
 use chrono::{DateTime, Utc};
 use domain::services::billing::Upcoming;
 use domain::services::subscriptions::{
-    Cancellation, ChangePreview, NamedSubscription, PlanChange, Proration, UnusedFee,
+    Cancellation, ChangePreview, DiscountRequest, NamedSubscription, PlanChange, Proration,
+    RetentionOffer, UnusedFee,
 };
 use domain::subscription::SubscriptionFilter;
 use domain::subscription::{
@@ -36,6 +37,14 @@ pub struct CreateSubscription {
     /// in the plan's currency, which must exist.
     #[schema(value_type = Option<crate::schema::Collection>)]
     pub collection: Option<String>,
+    /// Seats: the plan's fixed fee is charged per seat (default: the plan's `quantity.min`).
+    #[schema(minimum = 1)]
+    pub quantity: Option<u32>,
+    /// A coupon to apply from the first invoice on (or give `promotion_code`).
+    pub coupon_id: Option<String>,
+    /// A promotion code, matched whatever its case.
+    #[schema(example = "LAUNCH20")]
+    pub promotion_code: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -62,8 +71,14 @@ pub struct CancelSubscription {
 #[serde(deny_unknown_fields)]
 #[schema(example = json!({"plan": "pro-monthly"}))]
 pub struct ChangePlan {
-    /// The new plan's code or id: active, in the same currency.
-    pub plan: String,
+    /// The new plan's code or id: active, in the same currency. Leave it out to change only
+    /// the seats.
+    pub plan: Option<String>,
+    /// The new number of seats, within the plan's limits (default: as many as now). More
+    /// seats is an upgrade (at once by default), fewer a downgrade (at the period's end by
+    /// default), prorated per seat like a plan change.
+    #[schema(minimum = 1)]
+    pub quantity: Option<u32>,
     /// `immediately` (the default for an upgrade) or `period_end` (the default for a
     /// downgrade: the customer keeps what they paid for until then). A plan with another
     /// billing interval always starts at the period's end.
@@ -80,6 +95,8 @@ pub struct ChangePlan {
 pub struct PlanChangePreview {
     pub plan_id: String,
     pub plan_code: String,
+    /// The seats after the change.
+    pub quantity: u32,
     #[schema(value_type = crate::schema::CancelAt)]
     pub at: &'static str,
     pub effective_at: DateTime<Utc>,
@@ -91,9 +108,13 @@ pub struct PlanChangePreview {
     /// Immediate changes: the unused time on the old plan (negative) and the remaining time on
     /// the new one, each rounded once to the minor unit.
     pub lines: Vec<LineView>,
-    /// The lines' sum: charged (positive) or credited to the wallet (negative), before tax.
+    /// The lines' sum: charged (positive) or credited to the wallet (negative), before
+    /// discount and tax.
     #[schema(example = "12.50")]
     pub net: String,
+    /// What the subscription's discount takes off the lines charged or credited now.
+    #[schema(example = "0.00")]
+    pub total_discount: String,
     /// When the change is invoiced now or credited to the wallet: the tax per rate (the new
     /// plan's, else the customer's, else the account's), as it will be charged or credited.
     pub tax_amounts: Vec<crate::routes::invoices::dto::TaxAmountView>,
@@ -109,19 +130,19 @@ impl From<ChangePreview> for PlanChangePreview {
     fn from(p: ChangePreview) -> Self {
         let net: bigdecimal::BigDecimal = p.lines.iter().map(|l| &l.amount).sum();
         let c = p.plan.currency;
-        let (tax_amounts, total_tax, total) = match &p.invoice {
+        let zero = c.display(&bigdecimal::BigDecimal::from(0));
+        let (tax_amounts, total_tax, total, total_discount) = match &p.invoice {
             Some(i) => (
                 crate::routes::invoices::dto::tax_amounts(i),
                 c.display(&i.total_tax()),
                 c.display(&i.total),
+                c.display(&i.total_discount()),
             ),
-            None => (
-                Vec::new(),
-                c.display(&bigdecimal::BigDecimal::from(0)),
-                c.display(&net),
-            ),
+            None => (Vec::new(), zero.clone(), c.display(&net), zero),
         };
         Self {
+            total_discount,
+            quantity: p.quantity,
             tax_amounts,
             total_tax,
             total,
@@ -156,14 +177,19 @@ pub struct UpcomingInvoice {
     /// The fee for the next period (in advance), the usage of this one so far (in arrears) and
     /// any pending proration.
     pub lines: Vec<LineView>,
-    /// Sum of the line amounts.
+    /// Sum of the line amounts, before discounts.
     #[schema(example = "58.35")]
     pub subtotal: String,
+    /// The subscription's discount, with what it will take off.
+    pub discounts: Vec<crate::routes::invoices::dto::InvoiceDiscountView>,
+    #[schema(example = "0.00")]
+    pub total_discount: String,
     /// Tax per rate, as the renewal will charge it.
     pub tax_amounts: Vec<crate::routes::invoices::dto::TaxAmountView>,
     #[schema(example = "0.00")]
     pub total_tax: String,
-    /// Subtotal plus exclusive tax: what will be charged if no more usage comes in.
+    /// Subtotal less discounts, plus exclusive tax: what will be charged if no more usage
+    /// comes in.
     #[schema(example = "58.35")]
     pub total: String,
 }
@@ -177,6 +203,8 @@ impl From<Upcoming> for UpcomingInvoice {
             currency: i.currency.to_string(),
             billing_at: u.subscription.current_period_end,
             subtotal: i.currency.display(&i.subtotal),
+            discounts: crate::routes::invoices::dto::discount_views(&i),
+            total_discount: i.currency.display(&i.total_discount()),
             tax_amounts: crate::routes::invoices::dto::tax_amounts(&i),
             total_tax: i.currency.display(&i.total_tax()),
             total: i.currency.display(&i.total),
@@ -235,6 +263,126 @@ pub struct SubscriptionView {
     pub test_clock_id: Option<String>,
     /// Why billing last failed for this subscription (it is tried again later).
     pub billing_error: Option<String>,
+    /// Seats: the plan's fixed fee is charged per seat.
+    pub quantity: u32,
+    /// A seat change waiting for the end of the period.
+    pub pending_quantity: Option<u32>,
+    /// The coupon applied to its invoices, if any.
+    pub discount: Option<DiscountView>,
+}
+
+/// A coupon as applied to a subscription (a copy: archiving the coupon changes nothing here).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DiscountView {
+    #[schema(example = "cpn_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub coupon_id: String,
+    /// Set when it came from a promotion code.
+    pub promotion_code_id: Option<String>,
+    #[schema(example = "Launch 20%")]
+    pub name: String,
+    /// A percentage taken off every line of the subscription's invoices.
+    #[schema(example = "20")]
+    pub percent_off: Option<String>,
+    /// An amount taken off each period invoice (in `currency`).
+    pub amount_off: Option<String>,
+    pub currency: Option<String>,
+    #[schema(value_type = crate::schema::CouponDuration)]
+    pub duration: String,
+    /// Period invoices it still discounts; null: every one (`forever`).
+    pub periods_left: Option<u32>,
+    pub applied_at: DateTime<Utc>,
+}
+
+impl From<domain::discount::AppliedDiscount> for DiscountView {
+    fn from(d: domain::discount::AppliedDiscount) -> Self {
+        Self {
+            amount_off: d.amount_off_text(),
+            coupon_id: d.coupon_id.into(),
+            promotion_code_id: d.promotion_code_id.map(String::from),
+            name: d.name,
+            percent_off: d.percent_off.as_ref().map(domain::money::canonical),
+            currency: d.currency,
+            duration: d.duration,
+            periods_left: d.periods_left,
+            applied_at: d.applied_at,
+        }
+    }
+}
+
+/// A coupon to apply to a subscription: give exactly one of the two.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"promotion_code": "LAUNCH20"}))]
+pub struct ApplyDiscount {
+    pub coupon_id: Option<String>,
+    /// Matched whatever its case.
+    pub promotion_code: Option<String>,
+}
+
+impl ApplyDiscount {
+    pub fn request(self) -> Result<Option<DiscountRequest>, ApiError> {
+        discount_request(self.coupon_id, self.promotion_code)
+    }
+}
+
+/// A promotion code a customer redeems on their subscription.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"promotion_code": "LAUNCH20"}))]
+pub struct RedeemPromotionCode {
+    /// Matched whatever its case.
+    pub promotion_code: String,
+}
+
+/// At most one of a coupon id and a promotion code (422 naming `promotion_code` when both).
+pub fn discount_request(
+    coupon_id: Option<String>,
+    promotion_code: Option<String>,
+) -> Result<Option<DiscountRequest>, ApiError> {
+    match (coupon_id, promotion_code) {
+        (Some(_), Some(_)) => Err(domain::DomainError::validation(
+            "promotion_code",
+            "give coupon_id or promotion_code, not both",
+        )
+        .into()),
+        (Some(c), None) => Ok(Some(DiscountRequest::Coupon(c))),
+        (None, Some(p)) => Ok(Some(DiscountRequest::PromotionCode(p))),
+        (None, None) => Ok(None),
+    }
+}
+
+/// The account's retention offer on a subscription (what accepting it applies).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RetentionOfferView {
+    pub subscription_id: String,
+    #[schema(example = "cpn_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub coupon_id: String,
+    #[schema(example = "Stay with us: 50% off for 3 months")]
+    pub name: String,
+    #[schema(example = "50")]
+    pub percent_off: Option<String>,
+    pub amount_off: Option<String>,
+    pub currency: Option<String>,
+    #[schema(value_type = crate::schema::CouponDuration)]
+    pub duration: &'static str,
+    pub duration_in_periods: Option<u32>,
+}
+
+impl From<RetentionOffer> for RetentionOfferView {
+    fn from(o: RetentionOffer) -> Self {
+        let c = o.coupon;
+        let applied = domain::discount::AppliedDiscount::of(&c, None, c.created_at);
+        Self {
+            subscription_id: o.subscription_id.into(),
+            amount_off: applied.amount_off_text(),
+            percent_off: applied.percent_off.as_ref().map(domain::money::canonical),
+            currency: applied.currency,
+            coupon_id: c.id.into(),
+            name: c.name,
+            duration: c.duration.as_str(),
+            duration_in_periods: c.duration_in_periods,
+        }
+    }
 }
 
 impl From<NamedSubscription> for SubscriptionView {
@@ -268,6 +416,9 @@ impl From<NamedSubscription> for SubscriptionView {
             pending_plan_id: s.pending_plan_id.map(String::from),
             test_clock_id: s.test_clock_id.map(String::from),
             billing_error: s.billing_error,
+            quantity: s.quantity,
+            pending_quantity: s.pending_quantity,
+            discount: s.discount.map(DiscountView::from),
         }
     }
 }
@@ -334,6 +485,7 @@ impl ChangePlan {
             .map(|p| f.variant("proration", Some(p), Proration::InvoiceNow));
         f.done(PlanChange {
             plan: self.plan.clone(),
+            quantity: self.quantity,
             at,
             proration,
         })

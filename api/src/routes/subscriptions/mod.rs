@@ -2,5 +2,6 @@
 //! the customer when the session allows it (portal).
 
 pub mod admin;
+pub mod discount;
 pub mod dto;
 pub mod portal;

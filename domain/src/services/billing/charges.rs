@@ -30,6 +30,7 @@ impl BillingService {
         };
         let at = sub.started_at;
         let issued = self.issue(sub, plan, vec![fee], Some(sub.current_period_start), at)?;
+        self.count_discount_period(sub)?;
         let (_, mut invoice) = self.settle_new(sub, &issued, customer.auto_pay, at)?;
         self.subscriptions.update(sub)?;
         self.number(std::slice::from_mut(&mut invoice))?;
@@ -75,7 +76,7 @@ impl BillingService {
         reason: &str,
         at: DateTime<Utc>,
     ) -> DomainResult<()> {
-        let taxed = self.taxed_draft(sub, plan, lines, at)?;
+        let taxed = self.taxed_draft(sub, plan, lines, false, at)?;
         let value = -taxed.total;
         match value > BigDecimal::zero() {
             true => self.credit_wallet(sub, plan.currency, &value, reason, at),
@@ -134,7 +135,7 @@ impl BillingService {
         let customer = self.customer(&sub.tenant_id, &sub.customer_id)?;
         let (r, next_plan) = self.renewal_of(&sub, timezone(&customer), &mut Catalog::default())?;
         let at = sub.current_period_end;
-        let mut invoice = self.taxed_draft(&sub, &next_plan, r.lines, at)?;
+        let mut invoice = self.taxed_draft(&sub, &next_plan, r.lines, true, at)?;
         invoice.billing_period_start = Some(r.period_start);
         invoice.due_at = Some(at);
         Ok(Upcoming {

@@ -21,7 +21,7 @@ impl BillingService {
         // Usage beyond what an amount can hold fails this step (recorded, retried), never
         // issues an invoice whose total the amount filters could not tell apart.
         crate::invoice::check_amounts(plan.currency, &lines)?;
-        let mut draft = self.taxed_draft(sub, plan, lines, at)?;
+        let mut draft = self.taxed_draft(sub, plan, lines, period_start.is_some(), at)?;
         draft.check_total()?;
         draft.billing_period_start = period_start;
         draft.due_at = Some(match sub.collection {
@@ -35,14 +35,17 @@ impl BillingService {
         Ok(draft)
     }
 
-    /// A draft invoice of `sub` with `lines` taxed at the rates that apply to them (the
-    /// plan's, else the customer's, else the account's; see `crate::tax`): what a renewal
-    /// issues and the upcoming invoice shows, computed the same way.
+    /// A draft invoice of `sub` with `lines` less the subscription's discount (`period`: a
+    /// period invoice; see `crate::discount::AppliedDiscount`) and taxed at the rates that
+    /// apply to them (the plan's, else the customer's, else the account's; see `crate::tax`):
+    /// what a renewal issues, the upcoming invoice shows and a change previews, computed the
+    /// same way.
     pub(crate) fn taxed_draft(
         &self,
         sub: &Subscription,
         plan: &Plan,
         mut lines: Vec<LineItem>,
+        period: bool,
         at: DateTime<Utc>,
     ) -> DomainResult<Invoice> {
         let customer = self.customer(&sub.tenant_id, &sub.customer_id)?;
@@ -57,6 +60,11 @@ impl BillingService {
             })
             .collect();
         self.taxes.apply(&customer, &plan_rates, &[], &mut lines)?;
+        let discount = sub
+            .discount
+            .as_ref()
+            .filter(|d| d.applies_to(plan))
+            .and_then(|d| crate::discount::discount_lines(d, plan.currency, period, &mut lines));
         let mut draft = Invoice::draft(
             &sub.tenant_id,
             sub.customer_id.clone(),
@@ -67,7 +75,20 @@ impl BillingService {
         draft.reverse_charge = customer.tax_exempt == crate::tax::TaxExempt::ReverseCharge;
         draft.bill_to = Some(crate::customer::bill_to(&customer));
         draft.subscription_id = Some(sub.id.clone());
+        draft.discounts = discount.into_iter().collect();
+        draft.reprice();
         Ok(draft)
+    }
+
+    /// Counts a period invoice against `sub`'s discount: one used up is removed (reported as
+    /// `discount.removed`).
+    pub(super) fn count_discount_period(&self, sub: &mut Subscription) -> DomainResult<()> {
+        if sub.discount.as_mut().is_some_and(|d| d.count_period()) {
+            if let Some(d) = sub.discount.take() {
+                self.events.discount(EventType::DiscountRemoved, sub, &d)?;
+            }
+        }
+        Ok(())
     }
 
     /// Gives invoices from `issue` their numbers (by account and issue month, in the order

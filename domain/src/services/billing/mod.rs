@@ -404,6 +404,8 @@ impl BillingService {
         let mut invoice = None;
         if !r.lines.is_empty() {
             let issued = self.issue(&sub, &next_plan, r.lines, Some(r.period_start), at)?;
+            // The period it discounted is counted on the subscription as it goes on.
+            self.count_discount_period(&mut after)?;
             let (settled, collected) = self.settle_new(&mut after, &issued, auto_pay, at)?;
             outcome = settled.unwrap_or(outcome);
             invoice = Some(collected);

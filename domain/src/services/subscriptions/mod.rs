@@ -1,7 +1,11 @@
 //! Subscribing customers to plans, and cancelling: by the merchant, or by the customer from the
 //! portal when the session allows it (audited in the same transaction).
 
+mod discount;
 mod plan_change;
+
+pub use discount::{DiscountRequest, RetentionOffer};
+pub use plan_change::{ChangePreview, PlanChange, Proration};
 
 use std::sync::Arc;
 
@@ -14,7 +18,10 @@ use crate::invoice::LineItem;
 use crate::page::{Page, PageRequest};
 use crate::plan::{Interval, Plan, PlanStatus, Visibility, MAX_TRIAL_DAYS};
 use crate::portal_session::CustomerRef;
-use crate::ports::{AuditRepo, CustomerRepo, PlanRepo, SubscriptionRepo, UnitOfWork, WalletRepo};
+use crate::ports::{
+    AccountRepo, AuditRepo, CustomerRepo, DiscountRepo, InvoiceRepo, PlanRepo, SubscriptionRepo,
+    UnitOfWork, WalletRepo,
+};
 use crate::scope::Scope;
 use crate::services::billing::{timezone, BillingService};
 use crate::services::customers::active_customer;
@@ -37,6 +44,10 @@ pub struct NewSubscription {
     pub trial_days: Option<u32>,
     pub billing_anchor: BillingAnchor,
     pub collection: Collection,
+    /// Seats (default 1), within the plan's limits.
+    pub quantity: Option<u32>,
+    /// A coupon or a promotion code applied from the first invoice on.
+    pub discount: Option<DiscountRequest>,
 }
 
 #[derive(Clone)]
@@ -47,6 +58,9 @@ pub struct SubscriptionService {
     wallets: Arc<dyn WalletRepo>,
     audit: Arc<dyn AuditRepo>,
     units: Arc<dyn UnitOfWork>,
+    discounts: Arc<dyn DiscountRepo>,
+    invoices: Arc<dyn InvoiceRepo>,
+    accounts: Arc<dyn AccountRepo>,
     billing: BillingService,
     events: Events,
 }
@@ -59,6 +73,9 @@ pub struct SubscriptionPorts {
     pub wallets: Arc<dyn WalletRepo>,
     pub audit: Arc<dyn AuditRepo>,
     pub units: Arc<dyn UnitOfWork>,
+    pub discounts: Arc<dyn DiscountRepo>,
+    pub invoices: Arc<dyn InvoiceRepo>,
+    pub accounts: Arc<dyn AccountRepo>,
     pub billing: BillingService,
     pub events: Events,
 }
@@ -89,6 +106,9 @@ impl SubscriptionService {
             wallets: ports.wallets,
             audit: ports.audit,
             units: ports.units,
+            discounts: ports.discounts,
+            invoices: ports.invoices,
+            accounts: ports.accounts,
             billing: ports.billing,
             events: ports.events,
         }
@@ -157,6 +177,9 @@ impl SubscriptionService {
             now,
         );
         subscription.test_clock_id = customer.test_clock_id.clone();
+        let quantity = input.quantity.unwrap_or(plan.quantity.min.max(1));
+        plan.quantity.admit("quantity", quantity)?;
+        subscription.quantity = quantity;
         // The subscription and its first invoice (the first period's fee, in advance) together.
         self.units.atomically(&mut || {
             // Held until the commit: archiving waits for this subscription, then refuses.
@@ -169,7 +192,15 @@ impl SubscriptionService {
                     "start subscriptions",
                 ));
             }
+            if let Some(wanted) = &input.discount {
+                let d = self.redeem(&subscription, &plan, wanted, now)?;
+                subscription.discount = Some(d);
+            }
             self.subscriptions.insert(&subscription)?;
+            if let Some(d) = &subscription.discount {
+                self.events
+                    .discount(EventType::DiscountApplied, &subscription, d)?;
+            }
             self.billing.open(&mut subscription, &plan, &customer)?;
             self.events
                 .subscription(EventType::SubscriptionCreated, &subscription)?;
@@ -253,6 +284,15 @@ impl SubscriptionService {
         customer: &crate::scope::CustomerScope,
     ) -> DomainResult<Vec<Subscription>> {
         self.subscriptions.running(customer)
+    }
+
+    /// The discounts of the customer's running subscriptions, newest subscription first.
+    pub fn discounts_of(
+        &self,
+        customer: &crate::scope::CustomerScope,
+    ) -> DomainResult<Vec<crate::discount::AppliedDiscount>> {
+        let running = self.subscriptions.running(customer)?;
+        Ok(running.into_iter().filter_map(|s| s.discount).collect())
     }
 
     /// Cancels at period end or at once. A portal session needs the `subscription_cancel`
@@ -444,40 +484,4 @@ crate::text_enum! {
         /// Kept.
         None,
     }
-}
-
-crate::text_enum! {
-    /// When the price difference of an immediate change is invoiced.
-    pub enum Proration {
-        InvoiceNow,
-        NextRenewal,
-    }
-}
-
-#[derive(Debug, Clone)]
-pub struct PlanChange {
-    /// The new plan's id or code.
-    pub plan: String,
-    /// Default: `immediately` for an upgrade, `period_end` for a downgrade.
-    pub at: Option<CancelAt>,
-    /// Default: `invoice_now`.
-    pub proration: Option<Proration>,
-}
-
-/// What a plan change does.
-#[derive(Debug, Clone)]
-pub struct ChangePreview {
-    pub plan: Plan,
-    pub at: CancelAt,
-    pub effective_at: DateTime<Utc>,
-    /// The new plan's fee is higher per unit of time.
-    pub upgrade: bool,
-    pub proration: Proration,
-    /// Proration lines (immediate changes only): unused time back, remaining time charged.
-    pub lines: Vec<LineItem>,
-    /// The lines taxed as the change will charge or credit them at once: the invoice of an
-    /// `invoice_now` change with a positive net, or, for a negative net, the credit to the
-    /// wallet (its total, negative, is what the wallet gets, tax included); `None` when nothing
-    /// happens now (a change at the period's end, proration at the next renewal).
-    pub invoice: Option<crate::invoice::Invoice>,
 }

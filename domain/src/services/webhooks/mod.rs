@@ -3,6 +3,7 @@
 //! attempt). The sending itself (HTTP, address checks) is the api crate's.
 
 mod delivery;
+mod subscriptions;
 
 use std::collections::hash_map::{Entry, HashMap};
 use std::sync::Arc;
@@ -17,7 +18,6 @@ use crate::invoice::Invoice;
 use crate::money::canonical;
 use crate::payment::Payment;
 use crate::portal_session::PortalSession;
-use crate::subscription::Subscription;
 use crate::wallet::{TxType, Wallet, WalletTransaction};
 
 use crate::id::{WebhookDeliveryId, WebhookEndpointId, WebhookEventId};
@@ -186,27 +186,6 @@ impl Events {
             }
         }
         Ok(())
-    }
-
-    pub fn subscription(&self, t: EventType, s: &Subscription) -> DomainResult<()> {
-        self.emit(
-            &s.tenant_id,
-            t,
-            json!({
-                "subscription_id": s.id.as_str(),
-                "customer_id": s.customer_id.as_str(),
-                "plan_id": s.plan_id.as_str(),
-                "status": s.status.as_str(),
-                "current_period_start": s.current_period_start,
-                "current_period_end": s.current_period_end,
-                "cancel_at_period_end": s.cancel_at_period_end,
-                "canceled_at": s.canceled_at,
-                "cancellation_reason": s.cancellation_reason.map(|r| r.as_str()),
-                "cancellation_comment": s.cancellation_comment,
-                "ended_at": s.ended_at,
-                "updated_at": s.updated_at,
-            }),
-        )
     }
 
     pub fn session(&self, t: EventType, s: &PortalSession) -> DomainResult<()> {
