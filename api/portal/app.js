@@ -846,7 +846,8 @@
                 await api("POST", `/subscriptions/${encodeURIComponent(s.id)}/cancel`, body);
                 await rerender();
               }, "danger", "confirm-cancel"))));
-          api("GET", `/subscriptions/${encodeURIComponent(s.id)}/retention_offer`).then((o) => {
+          api("GET", `/subscriptions/${encodeURIComponent(s.id)}/retention_offer`).then(({ offer: o }) => {
+            if (!o) return;
             offer.replaceChildren(h("div", { class: "offer", "data-test": "retention-offer", role: "note" },
               h("strong", { text: `Before you go: ${o.name}` }), " ", discountTerms(o),
               h("div", { class: "actions" }, actionButton("Accept the offer", async () => {

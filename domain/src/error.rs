@@ -81,7 +81,6 @@ error_codes! {
     CouponNotFound = "coupon_not_found", 404;
     PromotionCodeNotFound = "promotion_code_not_found", 404;
     DiscountNotFound = "discount_not_found", 404;
-    RetentionOfferNotFound = "retention_offer_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     BodyTimeout = "body_timeout", 408;
     CustomerArchived = "customer_archived", 409;

@@ -525,6 +525,42 @@ async fn bad_discounts_change_nothing(s: TestServer) {
     apply(sub.clone(), json!({"coupon_id": foreign}))
         .await
         .assert_problem(404, "coupon_not_found");
+
+    // Expiry is the customer's time (their test clock's): a code past it is refused.
+    code(
+        &s,
+        json!({"coupon_id": cpn, "code": "SUMMER", "expires_at": "2099-01-01T00:00:00Z"}),
+    )
+    .await;
+    let later = clock(&s, "2099-06-01T00:00:00Z").await;
+    let late = customer(&s, json!({"name": "Late", "test_clock": later})).await;
+    let late_sub = id(&subscribe(&s, json!({"customer_id": late, "plan": "pro"})).await);
+    let r = apply(late_sub, json!({"promotion_code": "summer"})).await;
+    assert_eq!(r.fields(), ["promotion_code"]);
+    assert_eq!(r.body["errors"][0]["message"], "has expired");
+    // First purchases only: refused once the customer has paid something.
+    code(
+        &s,
+        json!({"coupon_id": basic_only, "code": "FIRST", "first_time_only": true}),
+    )
+    .await;
+    let paid = get(&s, &format!("/v1/invoices?subscription_id={used}")).await["data"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = post(
+        &s,
+        &format!("/v1/invoices/{paid}/payments"),
+        json!({"amount": "20.00", "method": "external"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let r = apply(used.clone(), json!({"promotion_code": "FIRST"})).await;
+    assert_eq!(r.fields(), ["promotion_code"]);
+    assert_eq!(
+        r.body["errors"][0]["message"],
+        "is for first purchases only"
+    );
     send(s.admin(Method::DELETE, &format!("/v1/subscriptions/{sub}/discount")))
         .await
         .assert_problem(404, "discount_not_found");
@@ -633,11 +669,11 @@ async fn the_customer_redeems_codes_and_is_offered_to_stay_once(s: TestServer) {
     assert_eq!(max["amount"], "50.00");
     assert_eq!(max["discount"]["amount"], "40.00");
 
-    // No retention coupon set: nothing to offer; the cancel works all the same.
+    // No retention coupon set: nothing to offer.
     let offer = format!("/v1/portal/subscriptions/{sub}/retention_offer");
-    send(s.portal(Method::GET, &offer, &t))
-        .await
-        .assert_problem(404, "retention_offer_not_found");
+    let none = send(s.portal(Method::GET, &offer, &t)).await;
+    assert_eq!(none.status, 200, "{}", none.body);
+    assert!(none.body["offer"].is_null(), "{}", none.body);
     let r = send(
         s.admin(Method::PATCH, "/v1/account")
             .json(&json!({"retention_coupon_id": "cpn_nope"})),
@@ -652,8 +688,9 @@ async fn the_customer_redeems_codes_and_is_offered_to_stay_once(s: TestServer) {
     assert_eq!(r.status, 200, "{}", r.body);
     let shown = send(s.portal(Method::GET, &offer, &t)).await;
     assert_eq!(shown.status, 200, "{}", shown.body);
-    assert_eq!(shown.body["coupon_id"], stay.as_str());
-    assert_eq!(shown.body["percent_off"], "50");
+    assert_eq!(shown.body["subscription_id"], sub.as_str());
+    assert_eq!(shown.body["offer"]["coupon_id"], stay.as_str());
+    assert_eq!(shown.body["offer"]["percent_off"], "50");
     let cancel = send(
         s.portal(
             Method::POST,
@@ -676,9 +713,7 @@ async fn the_customer_redeems_codes_and_is_offered_to_stay_once(s: TestServer) {
         "the cancel stays as asked"
     );
     // Once per subscription.
-    send(s.portal(Method::GET, &offer, &t))
-        .await
-        .assert_problem(404, "retention_offer_not_found");
+    assert!(send(s.portal(Method::GET, &offer, &t)).await.body["offer"].is_null());
     send(s.portal(Method::POST, &format!("{offer}/accept"), &t))
         .await
         .assert_problem(409, "retention_offer_unavailable");

@@ -5,7 +5,6 @@ use actix_web::web::{Data, Path};
 use actix_web::{delete, get, post, HttpResponse};
 use domain::id::parse;
 use domain::services::subscriptions::{Actor, DiscountRequest};
-use domain::ErrorCode;
 
 use super::dto::{ApplyDiscount, RedeemPromotionCode, RetentionOfferView, SubscriptionView};
 use crate::error::{blocking, ApiError};
@@ -112,8 +111,8 @@ pub async fn redeem(
 }
 
 /// The merchant's offer to a customer who starts to cancel (the account's
-/// `retention_coupon_id`), made once per subscription. It never stands in the way: the cancel
-/// route works the same with or without it.
+/// `retention_coupon_id`), made once per subscription: `offer` is null when there is none. It
+/// never stands in the way: the cancel route works the same with or without it.
 #[utoipa::path(
     operation_id = "get_portal_retention_offer",
     tag = "Portal: subscriptions",
@@ -122,7 +121,7 @@ pub async fn redeem(
     responses(
         (status = 200, body = RetentionOfferView),
         (status = 403, description = "`section_disabled`."),
-        (status = 404, description = "`subscription_not_found`, or `retention_offer_not_found`: no offer for this subscription (none set, already accepted, or it cannot apply)."),
+        (status = 404, description = "`subscription_not_found`."),
     ),
 )]
 #[get("/subscriptions/{id}/retention_offer")]
@@ -132,12 +131,9 @@ pub async fn retention_offer(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.subscriptions.clone();
-    let offer = blocking(move || svc.retention_offer(&session.scope(), &parse(&id)?)).await?;
-    let offer = offer.ok_or(domain::DomainError::NotFound {
-        resource: "retention offer",
-        code: ErrorCode::RetentionOfferNotFound,
-    })?;
-    Ok(HttpResponse::Ok().json(RetentionOfferView::from(offer)))
+    let sub = id.clone();
+    let offer = blocking(move || svc.retention_offer(&session.scope(), &parse(&sub)?)).await?;
+    Ok(HttpResponse::Ok().json(RetentionOfferView::of(id.into_inner(), offer)))
 }
 
 /// Accept the retention offer: its coupon becomes the subscription's discount (a cancellation

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use domain::services::billing::Upcoming;
 use domain::services::subscriptions::{
     Cancellation, ChangePreview, DiscountRequest, NamedSubscription, PlanChange, Proration,
-    RetentionOffer, UnusedFee,
+    UnusedFee,
 };
 use domain::subscription::SubscriptionFilter;
 use domain::subscription::{
@@ -351,10 +351,18 @@ pub fn discount_request(
     }
 }
 
-/// The account's retention offer on a subscription (what accepting it applies).
+/// The account's retention offer on a subscription: `offer` is null when there is none to
+/// make (no retention coupon set, already accepted once, the subscription is discounted by it
+/// or it cannot apply to the plan).
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RetentionOfferView {
     pub subscription_id: String,
+    pub offer: Option<OfferedCoupon>,
+}
+
+/// The coupon a retention offer applies when accepted.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferedCoupon {
     #[schema(example = "cpn_01jd3x6v9f5m2q8r7t4w0y1z3a")]
     pub coupon_id: String,
     #[schema(example = "Stay with us: 50% off for 3 months")]
@@ -368,19 +376,23 @@ pub struct RetentionOfferView {
     pub duration_in_periods: Option<u32>,
 }
 
-impl From<RetentionOffer> for RetentionOfferView {
-    fn from(o: RetentionOffer) -> Self {
-        let c = o.coupon;
-        let applied = domain::discount::AppliedDiscount::of(&c, None, c.created_at);
+impl RetentionOfferView {
+    pub fn of(subscription_id: String, offer: Option<domain::discount::Coupon>) -> Self {
+        let offer = offer.map(|c| {
+            let applied = domain::discount::AppliedDiscount::of(&c, None, c.created_at);
+            OfferedCoupon {
+                amount_off: applied.amount_off_text(),
+                percent_off: applied.percent_off.as_ref().map(domain::money::canonical),
+                currency: applied.currency,
+                coupon_id: c.id.into(),
+                name: c.name,
+                duration: c.duration.as_str(),
+                duration_in_periods: c.duration_in_periods,
+            }
+        });
         Self {
-            subscription_id: o.subscription_id.into(),
-            amount_off: applied.amount_off_text(),
-            percent_off: applied.percent_off.as_ref().map(domain::money::canonical),
-            currency: applied.currency,
-            coupon_id: c.id.into(),
-            name: c.name,
-            duration: c.duration.as_str(),
-            duration_in_periods: c.duration_in_periods,
+            subscription_id,
+            offer,
         }
     }
 }

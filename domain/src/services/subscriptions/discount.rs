@@ -24,13 +24,6 @@ impl DiscountRequest {
     }
 }
 
-/// The account's retention coupon, as offered on one subscription.
-#[derive(Debug, Clone)]
-pub struct RetentionOffer {
-    pub subscription_id: SubscriptionId,
-    pub coupon: Coupon,
-}
-
 impl SubscriptionService {
     /// Applies a coupon or a promotion code to the subscription, replacing its discount (the
     /// replaced one is reported as `discount.removed`). A portal session needs
@@ -96,7 +89,7 @@ impl SubscriptionService {
         &self,
         scope: &Scope,
         id: &SubscriptionId,
-    ) -> DomainResult<Option<RetentionOffer>> {
+    ) -> DomainResult<Option<Coupon>> {
         let s = self.get(scope, id)?;
         let Some(coupon) = self.retention_coupon(&s)? else {
             return Ok(None);
@@ -109,10 +102,7 @@ impl SubscriptionService {
         if check_coupon(&coupon, &plan, now, field).is_err() {
             return Ok(None);
         }
-        Ok(Some(RetentionOffer {
-            subscription_id: s.id,
-            coupon,
-        }))
+        Ok(Some(coupon))
     }
 
     /// Accepts the retention offer: its coupon is applied (and counted) as the subscription's

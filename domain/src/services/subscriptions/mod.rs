@@ -4,7 +4,7 @@
 mod discount;
 mod plan_change;
 
-pub use discount::{DiscountRequest, RetentionOffer};
+pub use discount::DiscountRequest;
 pub use plan_change::{ChangePreview, PlanChange, Proration};
 
 use std::sync::Arc;
