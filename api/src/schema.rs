@@ -52,6 +52,8 @@ text_enums! {
     CancelAt => domain::subscription::CancelAt,
     Collection => domain::subscription::Collection,
     CouponDuration => domain::discount::CouponDuration,
+    ConsumeReason => domain::services::entitlements::ConsumeReason,
+    EventStatus => domain::services::entitlements::EventStatus,
     CreditNoteStatus => domain::credit_note::CreditNoteStatus,
     CancellationReason => domain::subscription::CancellationReason,
     CreditReason => domain::credit_note::CreditReason,

@@ -10,7 +10,7 @@ use domain::services::billing::{BillingPorts, BillingService};
 use domain::services::credit_notes::CreditNoteService;
 use domain::services::customers::CustomerService;
 use domain::services::discounts::DiscountService;
-use domain::services::entitlements::EntitlementService;
+use domain::services::entitlements::{EntitlementPorts, EntitlementService};
 use domain::services::invoices::{InvoicePorts, InvoiceService};
 use domain::services::overview::OverviewService;
 use domain::services::payment_methods::PaymentMethodService;
@@ -131,10 +131,12 @@ impl AppState {
             discounts: shared.clone(),
             invoices: shared.clone(),
             accounts: shared.clone(),
+            usage: shared.clone(),
             billing: billing.clone(),
             events: events.clone(),
         });
         let usage = UsageService::new(
+            shared.clone(),
             shared.clone(),
             shared.clone(),
             shared.clone(),
@@ -149,7 +151,7 @@ impl AppState {
             ),
             wallets,
             invoices,
-            usage,
+            usage: usage.clone(),
             accounts: AccountService::new(shared.clone(), shared.clone(), taxes.clone()),
             activity: ActivityService::new(shared.clone(), shared.clone()),
             api_keys: ApiKeyService::new(shared.clone()),
@@ -201,12 +203,15 @@ impl AppState {
                 events.clone(),
             ),
             subscriptions,
-            entitlements: EntitlementService::new(
-                shared.clone(),
-                shared.clone(),
-                shared.clone(),
-                shared.clone(),
-            ),
+            entitlements: EntitlementService::new(EntitlementPorts {
+                subscriptions: shared.clone(),
+                plans: shared.clone(),
+                usage: shared.clone(),
+                customers: shared.clone(),
+                units: shared.clone(),
+                ingestion: usage.clone(),
+                events: events.clone(),
+            }),
             webhooks: WebhookService::new(
                 shared.clone(),
                 shared.clone(),

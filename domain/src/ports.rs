@@ -411,6 +411,47 @@ pub trait UsageRepo: Send + Sync {
         filter: &EventFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::usage::UsageEvent>>;
+    /// Whether the account has recorded an event with this `event_id`.
+    fn event_exists(&self, tenant_id: &crate::id::TenantId, dedupe_key: &str)
+        -> DomainResult<bool>;
+    /// The customer's counters of the periods starting at `starts` (one statement).
+    fn counters(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        customer_id: &crate::id::CustomerId,
+        starts: &[DateTime<Utc>],
+    ) -> DomainResult<Vec<crate::usage::Counter>>;
+    /// The counter of (customer, feature, period), created at zero if missing, locked until the
+    /// caller's transaction ends (PostgreSQL: the row; SQLite: the write lock it holds): what
+    /// an atomic consume reads before it decides.
+    fn lock_counter(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        customer_id: &crate::id::CustomerId,
+        feature_key: &str,
+        period: crate::usage::CounterPeriod,
+    ) -> DomainResult<crate::usage::Counter>;
+    /// Marks the counter's period as refused by a hard limit at `at`; `true` the first time
+    /// only (what sends `entitlement.limit_reached` once per period).
+    fn mark_limit_reached(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        customer_id: &crate::id::CustomerId,
+        feature_key: &str,
+        period_start: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> DomainResult<bool>;
+    /// Sets each counter of the customer's `periods` to what the rollups of its hours make
+    /// (a counter with no rollups is removed): seeding a new subscription's first period.
+    fn recount(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        customer_id: &crate::id::CustomerId,
+        periods: &[crate::usage::CounterPeriod],
+    ) -> DomainResult<()>;
+    /// Compares every stored counter with the rollups of its hours, mends those that differ
+    /// and reports them (the admin command `rebuild-counters`).
+    fn rebuild_counters(&self) -> DomainResult<Vec<crate::usage::CounterDrift>>;
     /// Rollups of one customer with `from <= hour < to`.
     fn rollups(
         &self,

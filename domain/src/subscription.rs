@@ -304,6 +304,50 @@ impl Subscription {
         (start, end, index, self.anchor_at)
     }
 
+    /// The billing period whose hours hold `hour` (a period `[s, e)` takes the hours from
+    /// `hour_of(s)` up to `hour_of(e)`, as billing counts): the current one; the next one for an
+    /// hour past the period's end that the billing cycle has not reached yet; an earlier one
+    /// counted back from the anchor for a late event (the trial, and the time before an interval
+    /// change, count as one period from the start). `None` before the subscription started.
+    pub fn period_of_hour(
+        &self,
+        hour: DateTime<Utc>,
+        tz: Tz,
+    ) -> Option<crate::usage::CounterPeriod> {
+        use crate::usage::{hour_of, CounterPeriod};
+        let period = |start, end| Some(CounterPeriod { start, end });
+        let (start, end) = (self.current_period_start, self.current_period_end);
+        if hour >= hour_of(end) && !self.is_over() {
+            let next = match self.status {
+                SubscriptionStatus::Trialing => 1,
+                _ => self.period_index + 2,
+            };
+            let after = boundary(self.anchor_at, self.interval, self.interval_count, next, tz);
+            return period(end, after.max(end));
+        }
+        if hour >= hour_of(start) {
+            return period(start, end);
+        }
+        if hour < hour_of(self.started_at) {
+            return None;
+        }
+        let mut upper = start;
+        let mut i = match self.status {
+            SubscriptionStatus::Trialing => 0,
+            _ => self.period_index,
+        };
+        while i > 0 {
+            i -= 1;
+            let from = boundary(self.anchor_at, self.interval, self.interval_count, i, tz)
+                .max(self.started_at);
+            if hour >= hour_of(from) {
+                return period(from, upper);
+            }
+            upper = from;
+        }
+        period(self.started_at, upper)
+    }
+
     /// Where the current period would start if it were whole: the boundary it counts from
     /// (earlier than `current_period_start` for a partial first calendar period).
     pub fn whole_period_start(&self, tz: Tz) -> DateTime<Utc> {

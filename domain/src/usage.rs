@@ -6,6 +6,12 @@
 //! hour): event count, quantity sum, quantity max. Analytics read rollups only.
 //! `event_id` is the client's dedupe key, unique per account: a repeat is reported as
 //! `duplicate` and never counted twice.
+//!
+//! Period counters: in the same transaction, each accepted event is also added to the running
+//! total of (customer, feature, period) for the period it belongs to: the billing period of
+//! each of the customer's running subscriptions whose hours hold it (see
+//! `Subscription::period_of_hour`), or the calendar month in the customer's time zone when they
+//! have none. An entitlement check reads one counter row per feature instead of summing hours.
 
 use bigdecimal::{BigDecimal, Zero};
 use chrono::{DateTime, Duration, DurationRound, Utc};
@@ -161,6 +167,59 @@ pub struct UsageEvent {
     pub properties: serde_json::Map<String, serde_json::Value>,
     pub quantity: BigDecimal,
     pub received_at: DateTime<Utc>,
+    /// The counter periods the event adds to (none: only the rollups; see the module doc).
+    pub periods: Vec<CounterPeriod>,
+}
+
+/// A period a usage counter totals, `[start, end)`, counted by the hour as billing counts
+/// (`crate::billing::usage_hours`). Counters are keyed by `start`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CounterPeriod {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+}
+
+impl CounterPeriod {
+    /// The calendar month holding `at` in `tz`: the counter period of a customer without a
+    /// running subscription.
+    pub fn month_of(at: DateTime<Utc>, tz: chrono_tz::Tz) -> Self {
+        let start = crate::plan::calendar_start(at, crate::plan::Interval::Month, tz);
+        let end = crate::plan::boundary(start, crate::plan::Interval::Month, 1, 1, tz);
+        Self { start, end }
+    }
+}
+
+/// The running total of one feature's use by one customer over one period.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counter {
+    pub customer_id: String,
+    pub feature_key: String,
+    pub period: CounterPeriod,
+    pub events: i64,
+    pub quantity_sum: BigDecimal,
+    pub quantity_max: BigDecimal,
+}
+
+impl Counter {
+    /// The period's use as `aggregation` counts it: the sum, or the largest value for `max`.
+    pub fn used(&self, aggregation: Aggregation) -> BigDecimal {
+        match aggregation {
+            Aggregation::Max => self.quantity_max.clone(),
+            Aggregation::Count | Aggregation::Sum => self.quantity_sum.clone(),
+        }
+    }
+}
+
+/// What a counter differs by from its rollups, as a rebuild found and mended it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterDrift {
+    pub tenant_id: crate::id::TenantId,
+    pub customer_id: String,
+    pub feature_key: String,
+    pub period_start: DateTime<Utc>,
+    /// (events, sum, max) as stored, then as the rollups make them.
+    pub stored: (i64, BigDecimal, BigDecimal),
+    pub rebuilt: (i64, BigDecimal, BigDecimal),
 }
 
 impl UsageEvent {

@@ -74,6 +74,8 @@ event_types! {
     DiscountApplied = "discount.applied";
     /// A subscription's discount was removed, replaced or used up.
     DiscountRemoved = "discount.removed";
+    /// A hard limit refused a consume, the first time in the period.
+    EntitlementLimitReached = "entitlement.limit_reached";
     WebhookEndpointDisabled = "webhook_endpoint.disabled";
     /// Sent only by `POST /v1/webhook_endpoints/{id}/test`, only to that endpoint.
     Ping = "ping";

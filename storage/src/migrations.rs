@@ -13,24 +13,42 @@ impl Store {
         let mut conn = self
             .conn()
             .map_err(|e| StorageError::Connect(e.to_string()))?;
+        let postgres = matches!(&*conn, DbConnection::Postgres(_));
+        if postgres {
+            // Replicas starting together must not apply the same migration twice.
+            diesel::sql_query("SELECT pg_advisory_lock(72170000)")
+                .execute(&mut *conn)
+                .map_err(StorageError::Query)?;
+        }
         let applied = match &mut *conn {
-            DbConnection::Postgres(c) => {
-                // Replicas starting together must not apply the same migration twice.
-                diesel::sql_query("SELECT pg_advisory_lock(72170000)")
-                    .execute(c)
-                    .map_err(StorageError::Query)?;
-                let result = c
-                    .run_pending_migrations(POSTGRES)
-                    .map(|v| v.iter().map(|m| m.to_string()).collect());
-                diesel::sql_query("SELECT pg_advisory_unlock(72170000)")
-                    .execute(c)
-                    .map_err(StorageError::Query)?;
-                result
-            }
+            DbConnection::Postgres(c) => c
+                .run_pending_migrations(POSTGRES)
+                .map(|v| v.iter().map(|m| m.to_string()).collect::<Vec<_>>()),
             DbConnection::Sqlite(c) => c
                 .run_pending_migrations(SQLITE)
                 .map(|v| v.iter().map(|m| m.to_string()).collect()),
-        };
-        applied.map_err(|e| StorageError::Migrate(e.to_string()))
+        }
+        .map_err(|e| StorageError::Migrate(e.to_string()))
+        // Still under the lock, on the same connection: no replica serves half-counted counters.
+        .and_then(|v| after_migrations(&mut conn, &v).map(|()| v));
+        if postgres {
+            diesel::sql_query("SELECT pg_advisory_unlock(72170000)")
+                .execute(&mut *conn)
+                .map_err(StorageError::Query)?;
+        }
+        applied
     }
+}
+
+/// Data steps a migration needs the application for: the usage counters' first count
+/// (decimals are summed exactly here, which SQLite's SQL cannot do).
+fn after_migrations(conn: &mut DbConnection, applied: &[String]) -> Result<(), StorageError> {
+    let counters = applied
+        .iter()
+        .any(|v| v.replace('-', "").starts_with("20261212000031"));
+    if counters {
+        crate::repos::backfill_counters(conn)
+            .map_err(|e| StorageError::Migrate(format!("counting usage in: {e}")))?;
+    }
+    Ok(())
 }

@@ -366,6 +366,23 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::sql_types::{ExactDecimal, UtcTimestamp};
 
+    usage_counters (tenant_id, customer_id, period_start, feature_key) {
+        tenant_id -> Text,
+        customer_id -> Text,
+        feature_key -> Text,
+        period_start -> UtcTimestamp,
+        period_end -> UtcTimestamp,
+        events -> BigInt,
+        quantity_sum -> ExactDecimal,
+        quantity_max -> ExactDecimal,
+        limit_reached_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{ExactDecimal, UtcTimestamp};
+
     usage_rollups (tenant_id, customer_id, hour, feature_key) {
         tenant_id -> Text,
         customer_id -> Text,

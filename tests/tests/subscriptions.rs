@@ -477,11 +477,9 @@ async fn entitlements_count_this_period(s: TestServer) {
         true,
         "soft limits report, never refuse"
     );
-    assert_eq!(
-        send(check("storage", "1", &c)).await.body["allowed"],
-        false,
-        "not entitled"
-    );
+    send(check("storage", "1", &c))
+        .await
+        .assert_problem(404, "feature_not_found");
     assert_eq!(
         send(check("api_calls", "1", &idle)).await.body["allowed"],
         false

@@ -7,7 +7,7 @@ use crate::id::FeatureId;
 use crate::idempotency::valid_key;
 use crate::page::{Page, PageRequest};
 use crate::ports::TestClockRepo;
-use crate::ports::{CustomerRepo, UsageRepo};
+use crate::ports::{CustomerRepo, SubscriptionRepo, UsageRepo};
 use crate::scope::CustomerScope;
 use crate::usage::EventFilter;
 use crate::usage::{
@@ -21,12 +21,39 @@ pub struct UsageService {
     repo: Arc<dyn UsageRepo>,
     customers: Arc<dyn CustomerRepo>,
     clocks: Arc<dyn TestClockRepo>,
+    subscriptions: Arc<dyn SubscriptionRepo>,
     /// Events older than this are refused (late data would change closed periods).
     max_age: chrono::Duration,
 }
 
-/// A customer as ingestion sees them: their id and their now (a test clock's frozen time).
-type Known = Option<(String, chrono::DateTime<chrono::Utc>)>;
+/// A customer as ingestion sees them: their id, their now (a test clock's frozen time), their
+/// time zone and running subscriptions (what decides the counter periods of their events).
+type Known = Option<KnownCustomer>;
+
+#[derive(Clone)]
+struct KnownCustomer {
+    id: String,
+    now: chrono::DateTime<chrono::Utc>,
+    tz: chrono_tz::Tz,
+    running: Vec<crate::subscription::Subscription>,
+}
+
+impl KnownCustomer {
+    /// The counter periods an event at `at` adds to (see `crate::usage`).
+    fn periods(&self, at: chrono::DateTime<chrono::Utc>) -> Vec<crate::usage::CounterPeriod> {
+        if self.running.is_empty() {
+            return vec![crate::usage::CounterPeriod::month_of(at, self.tz)];
+        }
+        let mut periods: Vec<_> = self
+            .running
+            .iter()
+            .filter_map(|s| s.period_of_hour(hour_of(at), self.tz))
+            .collect();
+        periods.sort();
+        periods.dedup_by_key(|p| p.start);
+        periods
+    }
+}
 
 pub fn feature_not_found() -> DomainError {
     FeatureId::not_found()
@@ -57,12 +84,14 @@ impl UsageService {
         repo: Arc<dyn UsageRepo>,
         customers: Arc<dyn CustomerRepo>,
         clocks: Arc<dyn TestClockRepo>,
+        subscriptions: Arc<dyn SubscriptionRepo>,
         max_age: chrono::Duration,
     ) -> Self {
         Self {
             repo,
             customers,
             clocks,
+            subscriptions,
             max_age,
         }
     }
@@ -259,7 +288,13 @@ impl UsageService {
                                 .map_or(now, |c| c.frozen_time),
                             None => now,
                         };
-                        Some((c.id.to_string(), their_now))
+                        let theirs = CustomerScope::new(tenant_id, &c.id);
+                        Some(KnownCustomer {
+                            id: c.id.to_string(),
+                            now: their_now,
+                            tz: crate::services::billing::timezone(&c),
+                            running: self.subscriptions.running(&theirs)?,
+                        })
                     }
                     None => None,
                 };
@@ -267,9 +302,10 @@ impl UsageService {
                 found
             }
         };
-        let Some((customer_id, now)) = customer_id else {
+        let Some(known) = customer_id else {
             return Ok(Err(format!("unknown customer `{key}`")));
         };
+        let (customer_id, now) = (known.id.clone(), known.now);
         let timestamp = e.timestamp.unwrap_or(now);
         if timestamp > now + MAX_FUTURE {
             return Ok(Err("timestamp is more than 5 minutes in the future".into()));
@@ -301,6 +337,7 @@ impl UsageService {
             properties: e.properties,
             quantity,
             received_at: now,
+            periods: known.periods(timestamp),
         }))
     }
 

@@ -23,6 +23,8 @@ mod stored;
 pub mod subscriptions;
 pub mod tax_rates;
 pub mod usage;
+mod usage_counters;
+pub(crate) use usage_counters::backfill_counters;
 pub mod wallets;
 pub mod webhooks;
 

@@ -399,6 +399,7 @@ impl UsageRepo for Store {
                     }
                 }
             }
+            super::usage_counters::add_events(c, tenant_id, events, &fresh)?;
             Ok(fresh)
         })
         .map_err(internal)
@@ -446,10 +447,71 @@ impl UsageRepo for Store {
                     properties,
                     quantity: r.quantity.0,
                     received_at: r.received_at.0,
+                    // Read back for listing; counters were added to when it was accepted.
+                    periods: Vec::new(),
                 })
             })
             .collect::<DomainResult<Vec<_>>>()?;
         Ok(Page::from_rows(items, page, |x: &UsageEvent| &x.id))
+    }
+
+    fn event_exists(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        dedupe_key: &str,
+    ) -> DomainResult<bool> {
+        let mut conn = self.conn()?;
+        let found: Option<String> = ue::table
+            .filter(ue::tenant_id.eq(tenant_id.as_str()))
+            .filter(ue::event_id.eq(dedupe_key))
+            .select(ue::id)
+            .first(&mut *conn)
+            .optional()
+            .map_err(internal)?;
+        Ok(found.is_some())
+    }
+
+    fn counters(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        customer_id: &domain::id::CustomerId,
+        starts: &[DateTime<Utc>],
+    ) -> DomainResult<Vec<domain::usage::Counter>> {
+        self.read_counters(tenant_id, customer_id, starts)
+    }
+
+    fn lock_counter(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        customer_id: &domain::id::CustomerId,
+        feature_key: &str,
+        period: domain::usage::CounterPeriod,
+    ) -> DomainResult<domain::usage::Counter> {
+        self.lock_one_counter(tenant_id, customer_id, feature_key, period)
+    }
+
+    fn mark_limit_reached(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        customer_id: &domain::id::CustomerId,
+        feature_key: &str,
+        period_start: DateTime<Utc>,
+        at: DateTime<Utc>,
+    ) -> DomainResult<bool> {
+        self.mark_counter_limit_reached(tenant_id, customer_id, feature_key, period_start, at)
+    }
+
+    fn recount(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        customer_id: &domain::id::CustomerId,
+        periods: &[domain::usage::CounterPeriod],
+    ) -> DomainResult<()> {
+        self.recount_periods(tenant_id, customer_id, periods)
+    }
+
+    fn rebuild_counters(&self) -> DomainResult<Vec<domain::usage::CounterDrift>> {
+        self.rebuild_all_counters()
     }
 
     fn rollups(

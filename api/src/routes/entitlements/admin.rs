@@ -1,12 +1,10 @@
 use actix_web::web::{Data, Path};
 use actix_web::{get, post, HttpResponse};
 use domain::id::{parse, CustomerId};
-use domain::FieldError;
 
-use super::dto::{CheckEntitlement, CheckResult, EntitlementList, EntitlementView};
+use super::dto::{CheckEntitlement, CheckResult, EntitlementList, EntitlementView, Wanted};
 use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody};
-use crate::routes::common::decimal;
 use crate::routes::paths;
 use crate::state::AppState;
 
@@ -37,8 +35,10 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(EntitlementList { data }))
 }
 
-/// May the customer use `quantity` more of a feature now? For gating features in a hot path:
-/// one read of the customer's subscriptions, their plans and this period's hourly rollups.
+/// May the customer use `quantity` more of a feature now? With `consume: true`, also record
+/// the use, atomically: the limit is evaluated under the lock of the period's counter and the
+/// event recorded in the same transaction, so racing consumers never overspend. Reads one
+/// counter row per feature.
 #[utoipa::path(
     operation_id = "check_entitlement",
     tag = "Subscriptions",
@@ -46,7 +46,7 @@ pub async fn list(
     request_body = CheckEntitlement,
     responses(
         (status = 200, body = CheckResult),
-        (status = 404, description = "`customer_not_found`."),
+        (status = 404, description = "`customer_not_found` or `feature_not_found`."),
     ),
 )]
 #[post("/entitlements/check")]
@@ -55,22 +55,18 @@ pub async fn check(
     AdminKey(who): AdminKey,
     body: JsonBody<CheckEntitlement>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.value;
-    let quantity = match b.quantity.as_deref() {
-        Some(q) => decimal("quantity", q)?,
-        None => bigdecimal::BigDecimal::from(1),
-    };
-    if quantity < 0 {
-        return Err(ApiError::validation(vec![FieldError::new(
-            "quantity",
-            "must not be negative",
-        )]));
-    }
+    let (customer, feature, wanted) = body.value.wanted()?;
     let svc = state.entitlements.clone();
     let answer = blocking(move || {
-        let customer: CustomerId = parse(&b.customer_id)?;
-        svc.check(&who.customer(&customer), &b.feature, &quantity)
+        let customer: CustomerId = parse(&customer)?;
+        let theirs = who.customer(&customer);
+        match wanted {
+            Wanted::Check(quantity) => svc
+                .check(&theirs, &feature, &quantity)
+                .map(CheckResult::from),
+            Wanted::Consume(c) => svc.consume(&theirs, c).map(CheckResult::from),
+        }
     })
     .await?;
-    Ok(HttpResponse::Ok().json(CheckResult::from(answer)))
+    Ok(HttpResponse::Ok().json(answer))
 }

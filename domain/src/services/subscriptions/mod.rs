@@ -20,7 +20,7 @@ use crate::plan::{Interval, Plan, PlanStatus, Visibility, MAX_TRIAL_DAYS};
 use crate::portal_session::CustomerRef;
 use crate::ports::{
     AccountRepo, AuditRepo, CustomerRepo, DiscountRepo, InvoiceRepo, PlanRepo, SubscriptionRepo,
-    UnitOfWork, WalletRepo,
+    UnitOfWork, UsageRepo, WalletRepo,
 };
 use crate::scope::Scope;
 use crate::services::billing::{timezone, BillingService};
@@ -61,6 +61,7 @@ pub struct SubscriptionService {
     discounts: Arc<dyn DiscountRepo>,
     invoices: Arc<dyn InvoiceRepo>,
     accounts: Arc<dyn AccountRepo>,
+    usage: Arc<dyn UsageRepo>,
     billing: BillingService,
     events: Events,
 }
@@ -76,6 +77,7 @@ pub struct SubscriptionPorts {
     pub discounts: Arc<dyn DiscountRepo>,
     pub invoices: Arc<dyn InvoiceRepo>,
     pub accounts: Arc<dyn AccountRepo>,
+    pub usage: Arc<dyn UsageRepo>,
     pub billing: BillingService,
     pub events: Events,
 }
@@ -109,6 +111,7 @@ impl SubscriptionService {
             discounts: ports.discounts,
             invoices: ports.invoices,
             accounts: ports.accounts,
+            usage: ports.usage,
             billing: ports.billing,
             events: ports.events,
         }
@@ -197,6 +200,13 @@ impl SubscriptionService {
                 subscription.discount = Some(d);
             }
             self.subscriptions.insert(&subscription)?;
+            // Its first period's counters start from what the customer already used in it
+            // (the hour it starts in counts whole, as billing counts).
+            let first = crate::usage::CounterPeriod {
+                start: subscription.current_period_start,
+                end: subscription.current_period_end,
+            };
+            self.usage.recount(tenant_id, &customer.id, &[first])?;
             if let Some(d) = &subscription.discount {
                 self.events
                     .discount(EventType::DiscountApplied, &subscription, d)?;

@@ -1,0 +1,204 @@
+//! The atomic check-and-consume: the limit is evaluated and the usage recorded in one
+//! transaction, under the lock of the period counter the limit is counted on, so racing
+//! consumers of the last units never overspend: of 64 racing for the last 10, exactly 10 pass.
+//!
+//! The event is recorded exactly as ingestion records it (dedupe by `event_id`, rollups,
+//! counters). A repeated `event_id` is answered `duplicate` and counted once: it is looked up
+//! under the same lock, before the limit is evaluated, so a retry of a consume that took the
+//! last unit is not refused by its own first attempt. A refused consume stores no usage; the
+//! first refusal of a period sends `entitlement.limit_reached` (once: marked on the counter).
+
+use bigdecimal::BigDecimal;
+use chrono::{DateTime, Utc};
+
+use super::{Check, EntitlementService};
+use crate::scope::CustomerScope;
+use crate::usage::{Aggregation, EventOutcome, IncomingEvent};
+use crate::{DomainError, DomainResult};
+
+crate::text_enum! {
+    /// Why a check or consume answered as it did, beyond `allowed`.
+    pub enum ConsumeReason {
+        /// Within the limit (or no limit).
+        WithinLimit,
+        /// Over a soft limit: allowed, and said.
+        SoftLimitExceeded,
+        /// A hard limit: refused, nothing stored.
+        LimitReached,
+        /// No running subscription grants the feature: refused.
+        NoEntitlement,
+    }
+}
+
+crate::text_enum! {
+    /// What happened to a consume's event.
+    pub enum EventStatus {
+        Accepted,
+        /// The `event_id` was recorded before: counted once, not again.
+        Duplicate,
+    }
+}
+
+/// A consume as asked for.
+#[derive(Debug, Clone)]
+pub struct Consume {
+    pub feature: String,
+    pub quantity: BigDecimal,
+    pub event_id: String,
+    pub timestamp: Option<DateTime<Utc>>,
+    pub properties: serde_json::Map<String, serde_json::Value>,
+}
+
+/// A consume's answer.
+#[derive(Debug, Clone)]
+pub struct Consumed {
+    pub check: Check,
+    /// `None` when refused (nothing stored).
+    pub event_status: Option<EventStatus>,
+}
+
+impl EntitlementService {
+    /// Checks and, when allowed, records `quantity` of the feature as one usage event, in one
+    /// transaction (see the module doc). 404 `feature_not_found` for a feature the account does
+    /// not have; 422 naming the field for an event ingestion would refuse.
+    pub fn consume(&self, customer: &CustomerScope, c: Consume) -> DomainResult<Consumed> {
+        let (_, feature) = self.best(customer, &c.feature)?;
+        let mut properties = c.properties.clone();
+        match (feature.aggregation, feature.value_property.as_deref()) {
+            (Aggregation::Count, _) if c.quantity != 1 => {
+                return Err(DomainError::validation(
+                    "quantity",
+                    "a count feature consumes one event at a time: 1",
+                ));
+            }
+            (Aggregation::Sum | Aggregation::Max, Some(prop)) => {
+                properties.insert(
+                    prop.to_owned(),
+                    serde_json::Value::String(c.quantity.to_string()),
+                );
+            }
+            _ => {}
+        }
+        let event = IncomingEvent {
+            event_id: c.event_id.clone(),
+            customer_id: Some(customer.customer_id.to_string()),
+            external_customer_id: None,
+            feature: c.feature.clone(),
+            timestamp: c.timestamp,
+            properties,
+        };
+        let mut answer = None;
+        self.units.atomically(&mut || {
+            answer = Some(self.consume_once(customer, &c, event.clone())?);
+            Ok(())
+        })?;
+        answer.ok_or_else(|| DomainError::internal("a consume made no answer"))
+    }
+
+    fn consume_once(
+        &self,
+        customer: &CustomerScope,
+        c: &Consume,
+        event: IncomingEvent,
+    ) -> DomainResult<Consumed> {
+        let Some(best) = self.best(customer, &c.feature)?.0 else {
+            return Ok(Consumed {
+                check: Check::not_entitled(),
+                event_status: None,
+            });
+        };
+        // Every consumer of this (customer, feature, period) waits here for the one before.
+        let counter = self.usage.lock_counter(
+            &customer.tenant_id,
+            &customer.customer_id,
+            &c.feature,
+            best.period,
+        )?;
+        let used = counter.used(best.aggregation);
+        let status = |used: BigDecimal, reason| Check {
+            allowed: reason != ConsumeReason::LimitReached,
+            reason,
+            remaining: best
+                .limit
+                .as_ref()
+                .map(|l| (l - &used).max(BigDecimal::from(0))),
+            limit: best.limit.clone(),
+            used,
+        };
+        if self.usage.event_exists(&customer.tenant_id, &c.event_id)? {
+            return Ok(Consumed {
+                check: status(used, ConsumeReason::WithinLimit),
+                event_status: Some(EventStatus::Duplicate),
+            });
+        }
+        let after = match best.aggregation {
+            Aggregation::Max => used.clone().max(c.quantity.clone()),
+            Aggregation::Count | Aggregation::Sum => &used + &c.quantity,
+        };
+        let over = best.limit.as_ref().is_some_and(|l| after > *l);
+        if over && !best.soft {
+            let first = self.usage.mark_limit_reached(
+                &customer.tenant_id,
+                &customer.customer_id,
+                &c.feature,
+                best.period.start,
+                crate::clock::now(),
+            )?;
+            if first {
+                self.events.emit(
+                    &customer.tenant_id,
+                    crate::webhook::EventType::EntitlementLimitReached,
+                    serde_json::json!({
+                        "customer_id": customer.customer_id.as_str(),
+                        "feature": c.feature,
+                        "subscription_id": best.subscription_id.as_str(),
+                        "limit": best.limit.as_ref().map(crate::money::canonical),
+                        "used": crate::money::canonical(&used),
+                        "period_start": best.period.start,
+                        "period_end": best.period.end,
+                    }),
+                )?;
+            }
+            return Ok(Consumed {
+                check: status(used, ConsumeReason::LimitReached),
+                event_status: None,
+            });
+        }
+        let outcome = self
+            .ingestion
+            .ingest(&customer.tenant_id, vec![Ok(event)])?
+            .pop();
+        let event_status = match outcome {
+            Some(EventOutcome::Accepted) => EventStatus::Accepted,
+            Some(EventOutcome::Duplicate) => EventStatus::Duplicate,
+            Some(EventOutcome::Rejected(why)) => return Err(refused_event(&why)),
+            None => return Err(DomainError::internal("ingestion answered nothing")),
+        };
+        let used = match event_status {
+            EventStatus::Accepted => after,
+            EventStatus::Duplicate => used,
+        };
+        let reason = if over {
+            ConsumeReason::SoftLimitExceeded
+        } else {
+            ConsumeReason::WithinLimit
+        };
+        Ok(Consumed {
+            check: status(used, reason),
+            event_status: Some(event_status),
+        })
+    }
+}
+
+/// Ingestion's reason for refusing an event, as a 422 naming the field it is about.
+fn refused_event(why: &str) -> DomainError {
+    let field = ["event_id", "timestamp", "properties"]
+        .into_iter()
+        .find(|f| why.starts_with(f) || why.contains(&format!("`{f}")))
+        .unwrap_or(if why.starts_with("property") {
+            "properties"
+        } else {
+            "body"
+        });
+    DomainError::validation(field, why.to_owned())
+}
