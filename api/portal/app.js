@@ -351,6 +351,7 @@
     { id: "bills", label: "Bills", section: "invoices", render: bills },
     { id: "usage", label: "Usage", section: "usage", render: usage },
     { id: "subscriptions", label: "Subscriptions", section: "subscriptions", render: subscriptions },
+    { id: "entitlements", label: "Entitlements", section: "subscriptions", render: entitlements },
     { id: "payment-methods", label: "Payment methods", section: "payment_methods", render: paymentMethods },
     { id: "activity", label: "Activity", section: "activity", render: activity },
     { id: "profile", label: "Profile", section: "profile", render: profile },
@@ -701,6 +702,32 @@
     a.click();
     a.remove();
     setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  }
+
+  // ---- Entitlements -------------------------------------------------------------------------
+
+  /** What the plans grant, with this period's use as of the last recorded event: a bar per
+   * limited feature (a native <meter>, so assistive technology reads its value), the kind of
+   * limit and when the period resets. */
+  async function entitlements() {
+    const list = await api("GET", "/entitlements");
+    const parts = [h("h1", { text: "Entitlements" })];
+    if (!list.data.length) parts.push(h("p", { class: "muted", text: "Your plans grant no metered features." }));
+    for (const e of list.data) {
+      const id = `ent-${e.feature}`;
+      const limited = e.limit !== null && e.limit !== undefined;
+      parts.push(h("div", { class: "card entitlement", "data-test": "entitlement", "data-feature": e.feature },
+        h("div", { class: "label", id, text: e.feature }),
+        h("div", { class: "big", "data-test": "entitlement-used",
+          text: limited ? `${number(e.used)} of ${number(e.limit)}` : `${number(e.used)} (no limit)` }),
+        limited ? h("meter", { "aria-labelledby": id, min: "0", max: e.limit, value: e.used,
+          high: e.limit, optimum: "0", "data-test": "entitlement-bar" }) : null,
+        h("p", { class: "muted" },
+          limited ? `${e.usage_percent}% used · ${e.soft ? "soft limit: over it is allowed and billed" : "hard limit: use stops at it"}` : "",
+          limited ? h("br", {}) : null,
+          `Resets ${date(e.resets_at)}`)));
+    }
+    show(...parts);
   }
 
   // ---- Usage --------------------------------------------------------------------------------

@@ -299,6 +299,22 @@ try {
     "accepting the offer applies its coupon and keeps the subscription");
   await pageD.close();
 
+  // Entitlements: a plan granting the demo's api_calls (hard) and storage_gb (soft), in use.
+  await admin("POST", "/v1/plans", { code: `${code}-metered`, name: "Portal Metered", currency: "USD", interval: "month", amount: "0",
+    entitlements: [{ feature: "api_calls", limit: "1000000" }, { feature: "storage_gb", limit: "1", soft: true }] });
+  await admin("POST", "/v1/subscriptions", { customer_id: demo.id, plan: `${code}-metered`, collection: "send_invoice" });
+  const granted = await portal(s.token, "/entitlements");
+  await page.locator("nav a[data-screen=entitlements]").click();
+  await page.locator("[data-test=entitlement]").first().waitFor();
+  check((await page.locator("[data-test=entitlement]").count()) === granted.data.length && granted.data.length >= 2,
+    `the Entitlements screen lists each granted feature (${granted.data.length})`);
+  const calls = granted.data.find((e: Json) => e.feature === "api_calls");
+  check((await page.locator("[data-test=entitlement][data-feature=api_calls] [data-test=entitlement-used]").innerText())
+    === `${number(calls.used)} of ${number(calls.limit)}`
+    && (await page.locator("[data-test=entitlement][data-feature=api_calls] meter").getAttribute("value")) === calls.used,
+    `with this period's use against the limit as a bar (${calls.used} of ${calls.limit})`);
+  await shoot(page, "entitlements");
+
   const screens: [string, string][] = [["credits", "Credits"], ["payment-methods", "Payment methods"], ["activity", "Activity"], ["profile", "Profile"]];
   for (const [screen, title] of screens) {
     await page.locator(`nav a[data-screen=${screen}]`).click();

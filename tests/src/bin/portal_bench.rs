@@ -8,7 +8,8 @@
 //! a wallet with 40 movements, a subscription, 7 days of usage), then:
 //! 1. `pgbench -S` (in a schema of its own in TEST_DATABASE_URL) at the same concurrency: the
 //!    database's ceiling for one indexed read per transaction;
-//! 2. `wrk` on each read path at that concurrency, and its ratio to the pgbench TPS, with the CPU
+//! 2. `wrk` on each read path (and the merchant's hot path: the entitlement check, and the check
+//!    that consumes, each consume a new event) at that concurrency, and its ratio to the pgbench TPS, with the CPU
 //!    each request cost the server and (on PostgreSQL) the database's processes, beside what one
 //!    pgbench transaction cost the database and pgbench; `/readyz` (one `SELECT 1`, no
 //!    credentials) is the floor of any request that makes one database round trip;
@@ -303,6 +304,9 @@ async fn seed(s: &Server) -> (String, String, String, String) {
     (cus, token, wal, invoice)
 }
 
+/// A benchmarked path: its name, its path, the credential header, the POST body (`None`: GET).
+type BenchPath<'a> = (&'a str, String, (&'a str, &'a str), Option<String>);
+
 struct Wrk {
     rps: f64,
     /// Requests completed in the run.
@@ -314,15 +318,36 @@ struct Wrk {
     errors: String,
 }
 
-/// `wrk` with `connections` connections on 2 threads for `seconds`.
-fn wrk(url: &str, header: (&str, &str), seconds: u64, connections: usize) -> Wrk {
-    let out = Command::new("wrk")
-        .args([
-            "-t2",
-            &format!("-c{connections}"),
-            &format!("-d{seconds}s"),
-            "--latency",
-        ])
+/// `wrk` with `connections` connections on 2 threads for `seconds`; with `body`, each request
+/// POSTs it with `{n}` made unique (a Lua script: a run tag, the thread and a counter).
+fn wrk(
+    url: &str,
+    header: (&str, &str),
+    body: Option<&str>,
+    seconds: u64,
+    connections: usize,
+) -> Wrk {
+    let script = tempfile::NamedTempFile::new().unwrap();
+    let mut cmd = Command::new("wrk");
+    cmd.args([
+        "-t2",
+        &format!("-c{connections}"),
+        &format!("-d{seconds}s"),
+        "--latency",
+    ]);
+    if let Some(body) = body {
+        let lua = format!(
+            "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n\
+             local made = 0\nfunction setup(thread) made = made + 1; thread:set(\"tid\", made) end\n\
+             local n = 0\nfunction request()\n  n = n + 1\n\
+               local b = string.gsub([[{body}]], \"{{n}}\", \"{tag}-\" .. (tid or 0) .. \"-\" .. n)\n\
+               return wrk.format(nil, nil, nil, b)\nend\n",
+            tag = random(8)
+        );
+        std::fs::write(script.path(), lua).unwrap();
+        cmd.args(["-s", &script.path().display().to_string()]);
+    }
+    let out = cmd
         .args(["-H", &format!("{}: {}", header.0, header.1), url])
         .output()
         .expect("run wrk (apt-get install wrk)");
@@ -422,10 +447,12 @@ fn pgbench(seconds: u64, connections: usize) -> Option<Ceiling> {
 async fn paced(
     url: &str,
     header: (&str, &str),
+    body: Option<&str>,
     rate: f64,
     seconds: u64,
     connections: usize,
 ) -> (f64, f64, f64) {
+    let tag = random(8);
     let client = reqwest::Client::builder()
         .pool_max_idle_per_host(connections)
         // Under the server's 5 s keep-alive: a connection idle that long may be closed by the
@@ -439,17 +466,22 @@ async fn paced(
         .map(|c| {
             let (client, url) = (client.clone(), url.to_owned());
             let (h, v) = (header.0.to_owned(), header.1.to_owned());
+            let (body, tag) = (body.map(str::to_owned), tag.clone());
             tokio::spawn(async move {
                 let mut lat = Vec::new();
                 let mut due = Instant::now() + per_client.mul_f64(c as f64 / connections as f64);
+                let mut n = 0;
                 while due < end {
                     tokio::time::sleep_until(due.into()).await;
-                    let r = client
-                        .get(&url)
-                        .header(&h, &v)
-                        .send()
-                        .await
-                        .expect("request");
+                    n += 1;
+                    let request = match &body {
+                        None => client.get(&url),
+                        Some(b) => client
+                            .post(&url)
+                            .header("content-type", "application/json")
+                            .body(b.replace("{n}", &format!("{tag}-p{c}-{n}"))),
+                    };
+                    let r = request.header(&h, &v).send().await.expect("request");
                     assert!(r.status().is_success(), "{url}: {}", r.status());
                     r.bytes().await.unwrap();
                     lat.push(due.elapsed());
@@ -630,31 +662,61 @@ async fn main() {
     }
     let session = ("X-Session-Token", token.as_str());
     let admin = ("x-api-key", server.key.as_str());
-    let paths: Vec<(&str, String, (&str, &str))> = vec![
-        ("portal: session", "/v1/portal/session".into(), session),
+    let check = format!(r#"{{"customer_id": "{cus}", "feature": "api_calls"}}"#);
+    let consume = format!(
+        r#"{{"customer_id": "{cus}", "feature": "api_calls", "consume": true, "event_id": "bench-{{n}}"}}"#
+    );
+    let paths: Vec<BenchPath> = vec![
+        (
+            "portal: session",
+            "/v1/portal/session".into(),
+            session,
+            None,
+        ),
         (
             "portal: invoices, page of 20",
             "/v1/portal/invoices?limit=20".into(),
             session,
+            None,
         ),
         (
             "portal: invoice detail",
             format!("/v1/portal/invoices/{inv}"),
             session,
+            None,
         ),
         (
             "portal: wallet transactions, 20",
             format!("/v1/portal/wallets/{wal}/transactions?limit=20"),
             session,
+            None,
         ),
-        ("portal: overview", "/v1/portal/overview".into(), session),
+        (
+            "portal: overview",
+            "/v1/portal/overview".into(),
+            session,
+            None,
+        ),
         (
             "admin: customer by id",
             format!("/v1/customers/{cus}"),
             admin,
+            None,
         ),
-        ("readyz (one SELECT 1)", "/readyz".into(), admin),
-        ("healthz (no database)", "/healthz".into(), admin),
+        (
+            "admin: entitlement check",
+            "/v1/entitlements/check".into(),
+            admin,
+            Some(check),
+        ),
+        (
+            "admin: check and consume",
+            "/v1/entitlements/check".into(),
+            admin,
+            Some(consume),
+        ),
+        ("readyz (one SELECT 1)", "/readyz".into(), admin, None),
+        ("healthz (no database)", "/healthz".into(), admin, None),
     ];
     println!(
         "{:34} {:>9} {:>7} {:>16} {:>25} {:>17}",
@@ -663,14 +725,14 @@ async fn main() {
     let server_pid = server.child.id().to_string();
     let mut read_rss = 0;
     let mut small = Vec::new();
-    for (name, path, header) in &paths {
+    for (name, path, header, body) in &paths {
         if only.as_ref().is_some_and(|o| !name.contains(o.as_str())) {
             continue;
         }
         let url = format!("{}{path}", server.base);
         let (srv0, db0) = (cpu_seconds(&server_pid), postgres_cpu_seconds());
         let (w, rss) = peak_rss(server.child.id(), async {
-            wrk(&url, *header, seconds, connections)
+            wrk(&url, *header, body.as_deref(), seconds, connections)
         })
         .await;
         let per_request = |cpu: f64| cpu * 1e6 / w.requests.max(1.0);
@@ -687,7 +749,17 @@ async fn main() {
         let (p50, p99, max) = match path.as_str() {
             _ if grow => (f64::NAN, f64::NAN, f64::NAN),
             "/healthz" | "/readyz" => (f64::NAN, f64::NAN, f64::NAN),
-            _ => paced(&url, *header, w.rps / 2.0, seconds, connections).await,
+            _ => {
+                paced(
+                    &url,
+                    *header,
+                    body.as_deref(),
+                    w.rps / 2.0,
+                    seconds,
+                    connections,
+                )
+                .await
+            }
         };
         let ratio = ceiling
             .as_ref()
@@ -720,10 +792,11 @@ async fn main() {
             println!("\nloaded into {whose} in {took:.0} s");
             let before = scans(&mut db);
             println!("{:34} {:>9} {:>9}", "path", "req/s", "of small");
-            for ((name, path, header), base) in paths.iter().zip(&small) {
+            for ((name, path, header, body), base) in paths.iter().zip(&small) {
                 let w = wrk(
                     &format!("{}{path}", server.base),
                     *header,
+                    body.as_deref(),
                     seconds,
                     connections,
                 );
