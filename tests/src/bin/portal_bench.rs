@@ -666,7 +666,7 @@ async fn main() {
     let consume = format!(
         r#"{{"customer_id": "{cus}", "feature": "api_calls", "consume": true, "event_id": "bench-{{n}}"}}"#
     );
-    let paths: Vec<BenchPath> = vec![
+    let paths: Vec<BenchPath<'_>> = vec![
         (
             "portal: session",
             "/v1/portal/session".into(),
