@@ -241,6 +241,38 @@ impl UsageService {
         Ok(outcomes)
     }
 
+    /// Validates one event as [`Self::ingest`] does, without storing it: `Ok(event)` ready for
+    /// [`Self::store`], or `Err(reason)`. (An atomic consume validates before it takes its lock.)
+    pub fn prepare(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        event: IncomingEvent,
+    ) -> DomainResult<Result<UsageEvent, String>> {
+        let features: HashMap<String, Feature> = self
+            .repo
+            .features(tenant_id)?
+            .into_iter()
+            .map(|f| (f.key.clone(), f))
+            .collect();
+        self.check(
+            tenant_id,
+            event,
+            &features,
+            &mut HashMap::new(),
+            clock::now(),
+        )
+    }
+
+    /// Stores prepared events (new `event_id`s only) with their rollups and counters; `true`
+    /// for each one that was new.
+    pub fn store(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        events: &[UsageEvent],
+    ) -> DomainResult<Vec<bool>> {
+        self.repo.ingest(tenant_id, events)
+    }
+
     /// One event's validity: Ok(event) or Err(reason). Storage failures are the outer error.
     fn check(
         &self,

@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Check, EntitlementService};
 use crate::scope::CustomerScope;
-use crate::usage::{Aggregation, EventOutcome, IncomingEvent};
+use crate::usage::{Aggregation, IncomingEvent};
 use crate::{DomainError, DomainResult};
 
 crate::text_enum! {
@@ -107,6 +107,11 @@ impl EntitlementService {
                 event_status: None,
             });
         };
+        // Validated before the lock, so that consumers queue only for the writes.
+        let prepared = self
+            .ingestion
+            .prepare(&customer.tenant_id, event)?
+            .map_err(|why| refused_event(&why))?;
         // Every consumer of this (customer, feature, period) waits here for the one before.
         let counter = self.usage.lock_counter(
             &customer.tenant_id,
@@ -164,14 +169,12 @@ impl EntitlementService {
                 event_status: None,
             });
         }
-        let outcome = self
+        let fresh = self
             .ingestion
-            .ingest(&customer.tenant_id, vec![Ok(event)])?
-            .pop();
-        let event_status = match outcome {
-            Some(EventOutcome::Accepted) => EventStatus::Accepted,
-            Some(EventOutcome::Duplicate) => EventStatus::Duplicate,
-            Some(EventOutcome::Rejected(why)) => return Err(refused_event(&why)),
+            .store(&customer.tenant_id, std::slice::from_ref(&prepared))?;
+        let event_status = match fresh.first() {
+            Some(true) => EventStatus::Accepted,
+            Some(false) => EventStatus::Duplicate,
             None => return Err(DomainError::internal("ingestion answered nothing")),
         };
         let used = match event_status {
