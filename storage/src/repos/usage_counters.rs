@@ -228,9 +228,24 @@ impl Store {
         period: CounterPeriod,
     ) -> DomainResult<Counter> {
         let mut conn = self.conn()?;
-        let zero = BigDecimal::from(0);
         let customer = customer_id.as_str();
-        // Adding nothing creates the row if missing (and takes the write lock on SQLite).
+        let locked = |conn: &mut DbConnection| -> QueryResult<Option<CounterRow>> {
+            first_locked!(
+                conn,
+                uc::table
+                    .filter(uc::tenant_id.eq(tenant_id.as_str()))
+                    .filter(uc::customer_id.eq(customer))
+                    .filter(uc::period_start.eq(DbTime(period.start)))
+                    .filter(uc::feature_key.eq(feature_key))
+                    .select(CounterRow::as_select())
+            )
+        };
+        // Locked as it is; created first only when missing (an update of a hot row, even by
+        // nothing, adds a row version that every consumer after it walks past).
+        if let Some(row) = locked(&mut conn).map_err(internal)? {
+            return Ok(row.into_domain());
+        }
+        let zero = BigDecimal::from(0);
         add(
             &mut conn,
             tenant_id,
@@ -242,17 +257,9 @@ impl Store {
             zero,
         )
         .map_err(internal)?;
-        let row: Option<CounterRow> = first_locked!(
-            &mut *conn,
-            uc::table
-                .filter(uc::tenant_id.eq(tenant_id.as_str()))
-                .filter(uc::customer_id.eq(customer))
-                .filter(uc::period_start.eq(DbTime(period.start)))
-                .filter(uc::feature_key.eq(feature_key))
-                .select(CounterRow::as_select())
-        )
-        .map_err(internal)?;
-        row.map(CounterRow::into_domain)
+        locked(&mut conn)
+            .map_err(internal)?
+            .map(CounterRow::into_domain)
             .ok_or_else(|| domain::DomainError::internal("a counter just written is gone"))
     }
 
