@@ -62,46 +62,20 @@ impl EntitlementService {
     /// transaction (see the module doc). 404 `feature_not_found` for a feature the account does
     /// not have; 422 naming the field for an event ingestion would refuse.
     pub fn consume(&self, customer: &CustomerScope, c: Consume) -> DomainResult<Consumed> {
-        let (_, feature) = self.best(customer, &c.feature)?;
-        let mut properties = c.properties.clone();
-        match (feature.aggregation, feature.value_property.as_deref()) {
-            (Aggregation::Count, _) if c.quantity != 1 => {
-                return Err(DomainError::validation(
-                    "quantity",
-                    "a count feature consumes one event at a time: 1",
-                ));
-            }
-            (Aggregation::Sum | Aggregation::Max, Some(prop)) => {
-                properties.insert(
-                    prop.to_owned(),
-                    serde_json::Value::String(c.quantity.to_string()),
-                );
-            }
-            _ => {}
-        }
-        let event = IncomingEvent {
-            event_id: c.event_id.clone(),
-            customer_id: Some(customer.customer_id.to_string()),
-            external_customer_id: None,
-            feature: c.feature.clone(),
-            timestamp: c.timestamp,
-            properties,
-        };
         let mut answer = None;
         self.units.atomically(&mut || {
-            answer = Some(self.consume_once(customer, &c, event.clone())?);
+            answer = Some(self.consume_once(customer, &c)?);
             Ok(())
         })?;
         answer.ok_or_else(|| DomainError::internal("a consume made no answer"))
     }
 
-    fn consume_once(
-        &self,
-        customer: &CustomerScope,
-        c: &Consume,
-        event: IncomingEvent,
-    ) -> DomainResult<Consumed> {
-        let Some(best) = self.best(customer, &c.feature)?.0 else {
+    fn consume_once(&self, customer: &CustomerScope, c: &Consume) -> DomainResult<Consumed> {
+        // One read of the customer's entitlements and the account's features serves both the
+        // event's shape and the limit.
+        let (best, feature) = self.best(customer, &c.feature)?;
+        let event = event_of(customer, c, &feature)?;
+        let Some(best) = best else {
             return Ok(Consumed {
                 check: Check::not_entitled(),
                 event_status: None,
@@ -191,6 +165,39 @@ impl EntitlementService {
             event_status: Some(event_status),
         })
     }
+}
+
+/// The usage event a consume records: one event of a `count` feature (422 naming `quantity`
+/// otherwise), or `quantity` as the value of a `sum` or `max` feature.
+fn event_of(
+    customer: &CustomerScope,
+    c: &Consume,
+    feature: &crate::usage::Feature,
+) -> DomainResult<IncomingEvent> {
+    let mut properties = c.properties.clone();
+    match (feature.aggregation, feature.value_property.as_deref()) {
+        (Aggregation::Count, _) if c.quantity != 1 => {
+            return Err(DomainError::validation(
+                "quantity",
+                "a count feature consumes one event at a time: 1",
+            ));
+        }
+        (Aggregation::Sum | Aggregation::Max, Some(prop)) => {
+            properties.insert(
+                prop.to_owned(),
+                serde_json::Value::String(c.quantity.to_string()),
+            );
+        }
+        _ => {}
+    }
+    Ok(IncomingEvent {
+        event_id: c.event_id.clone(),
+        customer_id: Some(customer.customer_id.to_string()),
+        external_customer_id: None,
+        feature: c.feature.clone(),
+        timestamp: c.timestamp,
+        properties,
+    })
 }
 
 /// Ingestion's reason for refusing an event, as a 422 naming the field it is about.
