@@ -112,6 +112,7 @@ error_codes! {
     WalletClosed = "wallet_closed", 409;
     WebhookEndpointDisabled = "webhook_endpoint_disabled", 409;
     WalletFrozen = "wallet_frozen", 409;
+    EventIdReused = "event_id_reused", 409;
     PayloadTooLarge = "payload_too_large", 413;
     UriTooLong = "uri_too_long", 414;
     UnsupportedMediaType = "unsupported_media_type", 415;

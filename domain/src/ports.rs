@@ -411,9 +411,12 @@ pub trait UsageRepo: Send + Sync {
         filter: &EventFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::usage::UsageEvent>>;
-    /// Whether the account has recorded an event with this `event_id`.
-    fn event_exists(&self, tenant_id: &crate::id::TenantId, dedupe_key: &str)
-        -> DomainResult<bool>;
+    /// The event the account recorded with this `event_id`, if any.
+    fn recorded_event(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        event_id: &str,
+    ) -> DomainResult<Option<crate::usage::UsageEvent>>;
     /// The customer's counters of the periods starting at `starts` (one statement).
     fn counters(
         &self,

@@ -195,6 +195,36 @@ async fn a_consume_counts_once_and_refuses_without_storing(s: TestServer) {
     assert_eq!(big.body["reason"], "soft_limit_exceeded");
     assert_eq!(big.body["used"], "150");
     assert_eq!(used(&s, &c, "tokens").await, "150");
+    // The same id again answers the same and counts once; a different consume reusing the id
+    // is a conflict, and stores nothing.
+    let again = check(
+        &s,
+        json!({"customer_id": c, "feature": "tokens", "consume": true, "event_id": "t1", "quantity": "150"}),
+    )
+    .await;
+    assert_eq!(
+        (
+            &again.body["event_status"],
+            &again.body["reason"],
+            &again.body["used"]
+        ),
+        (
+            &json!("duplicate"),
+            &json!("soft_limit_exceeded"),
+            &json!("150")
+        )
+    );
+    for reused in [
+        json!({"customer_id": c, "feature": "tokens", "consume": true, "event_id": "t1", "quantity": "151"}),
+        json!({"customer_id": c, "feature": "api_calls", "consume": true, "event_id": "t1"}),
+        json!({"customer_id": c, "feature": "tokens", "consume": true, "event_id": "t1", "quantity": "150",
+            "properties": {"model": "large"}}),
+    ] {
+        check(&s, reused)
+            .await
+            .assert_problem(409, "event_id_reused");
+    }
+    assert_eq!(used(&s, &c, "tokens").await, "150");
 
     // No entitlement: refused, nothing stored.
     let other = customer(&s, json!({"name": "Not subscribed"})).await;

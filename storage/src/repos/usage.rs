@@ -431,44 +431,25 @@ impl UsageRepo for Store {
         let rows: Vec<EventRow> = newest_first!(q, ue::id, page, &mut *conn).map_err(internal)?;
         let items = rows
             .into_iter()
-            .map(|r| {
-                let properties = Stored {
-                    kind: "usage event",
-                    id: &r.id,
-                }
-                .object("properties", &r.properties)?;
-                Ok(UsageEvent {
-                    id: r.id,
-                    tenant_id: r.tenant_id.into(),
-                    event_id: r.event_id,
-                    customer_id: r.customer_id,
-                    feature_key: r.feature_key,
-                    timestamp: r.timestamp.0,
-                    properties,
-                    quantity: r.quantity.0,
-                    received_at: r.received_at.0,
-                    // Read back for listing; counters were added to when it was accepted.
-                    periods: Vec::new(),
-                })
-            })
+            .map(EventRow::into_domain)
             .collect::<DomainResult<Vec<_>>>()?;
         Ok(Page::from_rows(items, page, |x: &UsageEvent| &x.id))
     }
 
-    fn event_exists(
+    fn recorded_event(
         &self,
         tenant_id: &domain::id::TenantId,
-        dedupe_key: &str,
-    ) -> DomainResult<bool> {
+        event_id: &str,
+    ) -> DomainResult<Option<UsageEvent>> {
         let mut conn = self.conn()?;
-        let found: Option<String> = ue::table
+        let found: Option<EventRow> = ue::table
             .filter(ue::tenant_id.eq(tenant_id.as_str()))
-            .filter(ue::event_id.eq(dedupe_key))
-            .select(ue::id)
+            .filter(ue::event_id.eq(event_id))
+            .select(EventRow::as_select())
             .first(&mut *conn)
             .optional()
             .map_err(internal)?;
-        Ok(found.is_some())
+        found.map(EventRow::into_domain).transpose()
     }
 
     fn counters(
@@ -542,5 +523,28 @@ impl UsageRepo for Store {
                 quantity_max: r.quantity_max.0,
             })
             .collect())
+    }
+}
+
+impl EventRow {
+    fn into_domain(self) -> DomainResult<UsageEvent> {
+        let properties = Stored {
+            kind: "usage event",
+            id: &self.id,
+        }
+        .object("properties", &self.properties)?;
+        Ok(UsageEvent {
+            id: self.id,
+            tenant_id: self.tenant_id.into(),
+            event_id: self.event_id,
+            customer_id: self.customer_id,
+            feature_key: self.feature_key,
+            timestamp: self.timestamp.0,
+            properties,
+            quantity: self.quantity.0,
+            received_at: self.received_at.0,
+            // Read back: its counters were added to when it was accepted.
+            periods: Vec::new(),
+        })
     }
 }

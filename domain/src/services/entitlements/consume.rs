@@ -5,7 +5,8 @@
 //! The event is recorded exactly as ingestion records it (dedupe by `event_id`, rollups,
 //! counters). A repeated `event_id` is answered `duplicate` and counted once: it is looked up
 //! under the same lock, before the limit is evaluated, so a retry of a consume that took the
-//! last unit is not refused by its own first attempt. A refused consume stores no usage; the
+//! last unit is not refused by its own first attempt; a different consume reusing the id is a
+//! 409 `event_id_reused`. A refused consume stores no usage; the
 //! first refusal of a period sends `entitlement.limit_reached` (once: marked on the counter).
 
 use bigdecimal::BigDecimal;
@@ -104,9 +105,18 @@ impl EntitlementService {
             limit: best.limit.clone(),
             used,
         };
-        if self.usage.event_exists(&customer.tenant_id, &c.event_id)? {
+        if let Some(first) = self
+            .usage
+            .recorded_event(&customer.tenant_id, &c.event_id)?
+        {
+            same_consume(&first, &prepared)?;
+            let over = best.limit.as_ref().is_some_and(|l| used > *l);
+            let reason = match over && best.soft {
+                true => ConsumeReason::SoftLimitExceeded,
+                false => ConsumeReason::WithinLimit,
+            };
             return Ok(Consumed {
-                check: status(used, ConsumeReason::WithinLimit),
+                check: status(used, reason),
                 event_status: Some(EventStatus::Duplicate),
             });
         }
@@ -198,6 +208,28 @@ fn event_of(
         timestamp: c.timestamp,
         properties,
     })
+}
+
+/// A repeated `event_id` must repeat the consume: same customer, feature, quantity and
+/// properties (the timestamp may differ: a retry without one is stamped anew). Anything else is
+/// a different consume reusing the id: 409 `event_id_reused`, nothing stored.
+fn same_consume(
+    first: &crate::usage::UsageEvent,
+    again: &crate::usage::UsageEvent,
+) -> DomainResult<()> {
+    let same = first.customer_id == again.customer_id
+        && first.feature_key == again.feature_key
+        && first.quantity == again.quantity
+        && first.properties == again.properties;
+    match same {
+        true => Ok(()),
+        false => Err(DomainError::Conflict {
+            code: crate::error::ErrorCode::EventIdReused,
+            message: "This event_id was recorded with a different customer, feature, quantity \
+                      or properties."
+                .into(),
+        }),
+    }
 }
 
 /// Ingestion's reason for refusing an event, as a 422 naming the field it is about.
