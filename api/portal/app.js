@@ -471,6 +471,13 @@
 
   // ---- Overview -----------------------------------------------------------------------------
 
+  /** The balance once the usage not yet invoiced is paid, when that usage is not nothing. */
+  function ongoing(w) {
+    if (w.ongoing_balance === w.balance) return "";
+    return h("div", { class: "muted", "data-test": "wallet-ongoing" },
+      `After usage not yet billed: ${number(w.ongoing_balance)} credits (${money(w.ongoing_balance_value, w.currency)})`);
+  }
+
   async function overview() {
     const o = await api("GET", "/overview");
     const parts = [h("h1", { text: `Hello${customer?.name ? `, ${customer.name}` : ""}` })];
@@ -478,7 +485,8 @@
     for (const w of o.wallets || []) {
       cards.push(card(w.name || "Wallet",
         h("span", { "data-test": "wallet-credits", text: `${number(w.balance)} credits` }),
-        h("div", { class: "muted", "data-test": "wallet-value", text: money(w.balance_value, w.currency) })));
+        h("div", { class: "muted", "data-test": "wallet-value", text: money(w.balance_value, w.currency) }),
+        ongoing(w)));
     }
     for (const b of o.outstanding || []) {
       cards.push(card(`Outstanding (${b.currency})`,
@@ -520,7 +528,8 @@
           wallets.map((w) => h("option", { value: w.id, selected: w.id === wallet.id, text: `${w.name || w.id} (${w.currency})` }))))));
     }
     parts.push(h("div", { class: "cards" },
-      card("Balance", `${number(wallet.balance)} credits`, h("div", { class: "muted", text: money(wallet.balance_value, wallet.currency) })),
+      card("Balance", `${number(wallet.balance)} credits`, h("div", { class: "muted", text: money(wallet.balance_value, wallet.currency) }),
+        ongoing(wallet)),
       card("Expiring in the next 30 days", `${number(wallet.credits_expiring_next_30_days)} credits`),
       card("Conversion", `1 credit = ${money(wallet.conversion_rate, wallet.currency, true)}`,
         h("div", { class: "muted" }, badge(wallet.status, wallet.status === "active" ? "good" : "")))));

@@ -430,7 +430,7 @@ struct Formats;
 /// Decimal strings: exact amounts, quantities and rates (`"12.50"`, `"-3"`, `"0.002"`).
 const DECIMAL: &str = "^-?[0-9]+(\\.[0-9]+)?$";
 const CURRENCY: &str = "^[A-Z]{3}$";
-const DECIMAL_PROPERTIES: [&str; 33] = [
+const DECIMAL_PROPERTIES: [&str; 35] = [
     "amount",
     "amount_credited",
     "amount_due",
@@ -449,6 +449,8 @@ const DECIMAL_PROPERTIES: [&str; 33] = [
     "limit",
     "low_balance_threshold",
     "net",
+    "ongoing_balance",
+    "ongoing_balance_value",
     "outstanding",
     "overdue",
     "percent_off",

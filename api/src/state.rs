@@ -81,6 +81,12 @@ impl AppState {
             shared.clone(),
             shared.clone(),
             events.clone(),
+            domain::services::accrual::Accrual {
+                subscriptions: shared.clone(),
+                plans: shared.clone(),
+                usage: shared.clone(),
+                wallets: shared.clone(),
+            },
         );
         let payments = PaymentService::new(PaymentPorts {
             payments: shared.clone(),

@@ -93,6 +93,31 @@ pub fn usage_lines(
     lines
 }
 
+/// What `sub`'s current period has accrued in metered charges so far, before discounts and
+/// tax: its next renewal's usage lines if no more usage came (nothing while trialing or
+/// paused, as at the renewal).
+pub fn accrued_usage(
+    sub: &Subscription,
+    plan: &Plan,
+    usage: &HashMap<String, BigDecimal>,
+) -> BigDecimal {
+    if matches!(
+        sub.status,
+        SubscriptionStatus::Trialing | SubscriptionStatus::Paused
+    ) {
+        return BigDecimal::zero();
+    }
+    usage_lines(
+        plan,
+        usage,
+        sub.current_period_start,
+        sub.current_period_end,
+    )
+    .iter()
+    .map(|l| &l.amount)
+    .sum()
+}
+
 fn line(
     description: String,
     quantity: BigDecimal,

@@ -1,6 +1,7 @@
 //! Domain services: the use cases the api's handlers call, one hop above the ports.
 
 pub mod accounts;
+pub mod accrual;
 pub mod activity;
 pub mod api_keys;
 pub mod audit;

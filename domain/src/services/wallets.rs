@@ -26,6 +26,8 @@ pub struct WalletService {
     customers: Arc<dyn CustomerRepo>,
     units: Arc<dyn UnitOfWork>,
     events: Events,
+    /// Every wallet this service answers with carries its accrued usage (`ongoing_balance`).
+    accrual: crate::services::accrual::Accrual,
 }
 
 pub fn not_found() -> DomainError {
@@ -100,13 +102,28 @@ impl WalletService {
         customers: Arc<dyn CustomerRepo>,
         units: Arc<dyn UnitOfWork>,
         events: Events,
+        accrual: crate::services::accrual::Accrual,
     ) -> Self {
         Self {
             wallets,
             customers,
             units,
             events,
+            accrual,
         }
+    }
+
+    /// `wallet` with its accrued usage filled in.
+    fn accrued(&self, mut wallet: Wallet) -> DomainResult<Wallet> {
+        self.accrual.fill(std::slice::from_mut(&mut wallet))?;
+        Ok(wallet)
+    }
+
+    fn accrued_movement(
+        &self,
+        (wallet, tx): (Wallet, WalletTransaction),
+    ) -> DomainResult<(Wallet, WalletTransaction)> {
+        Ok((self.accrued(wallet)?, tx))
     }
 
     pub fn create(
@@ -161,16 +178,17 @@ impl WalletService {
             low_balance_threshold: input.low_balance_threshold,
             created_at: now,
             updated_at: now,
+            accrued_usage: BigDecimal::zero(),
         };
         self.wallets.insert(&wallet)?;
-        Ok(wallet)
+        self.accrued(wallet)
     }
 
     /// The wallet as of now: lots past their expiry have left the balance. Outside the scope
     /// (another account's, or another customer's) it is not found.
     pub fn get(&self, scope: &Scope, id: &WalletId) -> DomainResult<Wallet> {
         let found = self.wallets.get(scope, id)?.ok_or_else(not_found)?;
-        self.as_of_now(found)
+        self.accrued(self.as_of_now(found)?)
     }
 
     /// A stored wallet with the expiries that fell due since it was written applied.
@@ -199,6 +217,7 @@ impl WalletService {
         for found in listed.items {
             items.push(self.as_of_now(found)?);
         }
+        self.accrual.fill(&mut items)?;
         Ok(Page {
             items,
             has_more: listed.has_more,
@@ -235,7 +254,7 @@ impl WalletService {
             return Err(DomainError::Validation(errs));
         }
         let now = clock::now();
-        Ok(self
+        let changed = self
             .change(tenant_id, id, None, |st| {
                 st.expire(now)?;
                 if st.wallet.status == WalletStatus::Closed {
@@ -253,7 +272,8 @@ impl WalletService {
                 st.wallet.updated_at = now;
                 Ok(())
             })?
-            .wallet)
+            .wallet;
+        self.accrued(changed)
     }
 
     pub fn top_up(
@@ -276,7 +296,7 @@ impl WalletService {
             ));
         }
         let st = self.change(tenant_id, id, Some("get credits"), |st| st.credit(&t, now))?;
-        Ok(st.into_movement())
+        self.accrued_movement(st.into_movement())
     }
 
     /// Debits credits; not enough → 422 `insufficient_credits` and nothing changes.
@@ -294,7 +314,7 @@ impl WalletService {
         )?;
         let now = clock::now();
         let st = self.change(tenant_id, id, Some("be debited"), |st| st.debit(&d, now))?;
-        Ok(st.into_movement())
+        self.accrued_movement(st.into_movement())
     }
 
     /// Closes a wallet: remaining credits are voided by one ledger entry. Idempotent.

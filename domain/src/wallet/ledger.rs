@@ -361,6 +361,7 @@ mod tests {
                 low_balance_threshold: None,
                 created_at: now,
                 updated_at: now,
+                accrued_usage: BigDecimal::from(0),
             },
             lots,
             partial: partial.map(|(expiring_before, through)| PartialLots {

@@ -51,9 +51,24 @@ pub struct Wallet {
     pub low_balance_threshold: Option<BigDecimal>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Currency value of the usage accrued and not yet invoiced that this wallet will pay
+    /// (`crate::services::accrual`); not stored, 0 until a read fills it.
+    pub accrued_usage: BigDecimal,
 }
 
 impl Wallet {
+    /// The balance less the credits the accrued usage will take: what is left once what is
+    /// already used is invoiced. Below 0 when the usage outruns the credits.
+    pub fn ongoing_balance(&self) -> BigDecimal {
+        match self.accrued_usage.is_zero() {
+            true => self.balance.clone(),
+            false => {
+                &self.balance
+                    - crate::payment::credits_for(&self.accrued_usage, &self.conversion_rate)
+            }
+        }
+    }
+
     /// Currency value of `credits` at this wallet's rate, exact.
     pub fn value_of(&self, credits: &BigDecimal) -> BigDecimal {
         credits * &self.conversion_rate

@@ -82,6 +82,7 @@ impl WalletRow {
                 low_balance_threshold: self.low_balance_threshold.map(|d| d.0),
                 created_at: self.created_at.0,
                 updated_at: self.updated_at.0,
+                accrued_usage: BigDecimal::from(0),
             },
             self.next_expiry_at.map(|t| t.0),
         ))

@@ -48,6 +48,16 @@ pub struct WalletView {
     /// half away from zero.
     #[schema(example = "12.51")]
     pub balance_value: String,
+    /// Credits left once the usage accrued this period and not yet invoiced is paid: the
+    /// balance less that usage priced by the subscription's plan (tiers, included quantities;
+    /// before discounts and tax) at this wallet's rate, exact as of the last accepted event.
+    /// Only the wallet billing pays from (the customer's first active wallet in the plan's
+    /// currency) accrues; below 0 when the usage outruns the credits.
+    #[schema(example = "1100.5")]
+    pub ongoing_balance: String,
+    /// The ongoing balance's currency value, rounded as `balance_value`.
+    #[schema(example = "11.01")]
+    pub ongoing_balance_value: String,
     /// Credits: a movement that takes the balance from at least this to below it sends a
     /// `wallet.low_balance` webhook event. Null: never.
     #[schema(example = "100")]
@@ -60,6 +70,8 @@ impl From<Wallet> for WalletView {
     fn from(w: Wallet) -> Self {
         Self {
             balance_value: w.display_value(&w.balance),
+            ongoing_balance_value: w.display_value(&w.ongoing_balance()),
+            ongoing_balance: canonical(&w.ongoing_balance()),
             balance: canonical(&w.balance),
             conversion_rate: canonical(&w.conversion_rate),
             status: w.status.as_str(),

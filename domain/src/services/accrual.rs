@@ -1,0 +1,97 @@
+//! What a customer's usage has accrued and not yet been invoiced, at read time: the wallets'
+//! `ongoing_balance` (see [`crate::wallet::Wallet::ongoing_balance`]).
+//!
+//! Each running subscription's current period is priced from its usage counters (kept in the
+//! transaction of every accepted event, so exact as of the last acknowledged one) by its plan,
+//! as its renewal will price it: tiers, included quantities, nothing while trialing or paused.
+//! Before discounts and tax, as Lago's current usage: the credits a wallet keeps for what is
+//! already used. The accrual counts against the wallet billing pays from: the customer's first
+//! active wallet in the plan's currency; every other wallet accrues nothing.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use bigdecimal::{BigDecimal, Zero};
+
+use crate::money::Currency;
+use crate::ports::{PlanRepo, SubscriptionRepo, UsageRepo, WalletRepo};
+use crate::scope::CustomerScope;
+use crate::usage::Aggregation;
+use crate::wallet::Wallet;
+use crate::DomainResult;
+
+#[derive(Clone)]
+pub struct Accrual {
+    pub subscriptions: Arc<dyn SubscriptionRepo>,
+    pub plans: Arc<dyn PlanRepo>,
+    pub usage: Arc<dyn UsageRepo>,
+    pub wallets: Arc<dyn WalletRepo>,
+}
+
+impl Accrual {
+    /// The customer's usage charges accrued in the running periods, per currency (currencies
+    /// with nothing accrued are left out).
+    pub fn of(&self, customer: &CustomerScope) -> DomainResult<Vec<(Currency, BigDecimal)>> {
+        let running = self.subscriptions.running(customer)?;
+        let mut out: Vec<(Currency, BigDecimal)> = Vec::new();
+        if running.is_empty() {
+            return Ok(out);
+        }
+        let starts: Vec<_> = running.iter().map(|s| s.current_period_start).collect();
+        let counters = self
+            .usage
+            .counters(&customer.tenant_id, &customer.customer_id, &starts)?;
+        if counters.is_empty() {
+            return Ok(out);
+        }
+        let features = self.usage.features(&customer.tenant_id)?;
+        for sub in &running {
+            let Some(plan) = self.plans.get(&customer.tenant_id, &sub.plan_id)? else {
+                continue;
+            };
+            let usage: HashMap<String, BigDecimal> = counters
+                .iter()
+                .filter(|c| c.period.start == sub.current_period_start)
+                .map(|c| {
+                    let aggregation = features
+                        .iter()
+                        .find(|f| f.key == c.feature_key)
+                        .map_or(Aggregation::Sum, |f| f.aggregation);
+                    (c.feature_key.clone(), c.used(aggregation))
+                })
+                .collect();
+            let accrued = crate::billing::accrued_usage(sub, &plan, &usage);
+            if !accrued.is_zero() {
+                match out.iter_mut().find(|(c, _)| *c == plan.currency) {
+                    Some((_, sum)) => *sum += accrued,
+                    None => out.push((plan.currency, accrued)),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Sets each wallet's `accrued_usage` (see the module doc).
+    pub fn fill(&self, wallets: &mut [Wallet]) -> DomainResult<()> {
+        let mut seen: Vec<CustomerScope> = Vec::new();
+        for i in 0..wallets.len() {
+            let customer = CustomerScope::new(&wallets[i].tenant_id, &wallets[i].customer_id);
+            if !seen.contains(&customer) {
+                for (currency, amount) in self.of(&customer)? {
+                    let payer = crate::services::wallets::active_wallet(
+                        self.wallets.as_ref(),
+                        &customer,
+                        currency,
+                    )?;
+                    for w in wallets.iter_mut() {
+                        if payer.as_ref().is_some_and(|p| p.id == w.id) {
+                            w.accrued_usage = amount.clone();
+                        }
+                    }
+                }
+                seen.push(customer);
+            }
+        }
+        Ok(())
+    }
+}
