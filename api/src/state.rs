@@ -19,7 +19,7 @@ use domain::services::plans::PlanService;
 use domain::services::portal_sessions::{PortalSessionPorts, PortalSessionService};
 use domain::services::subscriptions::{SubscriptionPorts, SubscriptionService};
 use domain::services::taxes::TaxService;
-use domain::services::usage::UsageService;
+use domain::services::usage::{UsagePorts, UsageService};
 use domain::services::wallets::WalletService;
 use domain::services::webhooks::{Events, WebhookService};
 use storage::Store;
@@ -76,17 +76,20 @@ impl AppState {
         let shared = Arc::new(store.clone());
         // Every change's webhook events go to the outbox in the change's own transaction.
         let events = Events::new(shared.clone());
+        // What usage has accrued: wallets' ongoing balance, and its low-balance alerts.
+        let accrual = domain::services::accrual::Accrual {
+            subscriptions: shared.clone(),
+            plans: shared.clone(),
+            usage: shared.clone(),
+            wallets: shared.clone(),
+            events: events.clone(),
+        };
         let wallets = WalletService::new(
             shared.clone(),
             shared.clone(),
             shared.clone(),
             events.clone(),
-            domain::services::accrual::Accrual {
-                subscriptions: shared.clone(),
-                plans: shared.clone(),
-                usage: shared.clone(),
-                wallets: shared.clone(),
-            },
+            accrual.clone(),
         );
         let payments = PaymentService::new(PaymentPorts {
             payments: shared.clone(),
@@ -142,10 +145,14 @@ impl AppState {
             events: events.clone(),
         });
         let usage = UsageService::new(
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
-            shared.clone(),
+            UsagePorts {
+                repo: shared.clone(),
+                customers: shared.clone(),
+                clocks: shared.clone(),
+                subscriptions: shared.clone(),
+                units: shared.clone(),
+                accrual: accrual.clone(),
+            },
             chrono::Duration::days(settings.event_max_age_days),
         );
         Self {

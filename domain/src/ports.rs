@@ -267,6 +267,14 @@ pub trait WalletRepo: Send + Sync {
     /// each is locked and loaded whole, which rewrites lots that disagree with the ledger (see
     /// the storage adapter's `repair_lots`), then unflagged. Returns how many were checked.
     fn check_flagged_lots(&self, limit: i64) -> DomainResult<usize>;
+    /// The customers' active wallets that have a low-balance threshold, locked until the
+    /// caller's unit of work ends (PostgreSQL: the rows, in id order; SQLite: the write lock it
+    /// holds): what accepted usage is compared with (`crate::services::accrual`).
+    fn lock_watched(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        customers: &[crate::id::CustomerId],
+    ) -> DomainResult<Vec<crate::wallet::Wallet>>;
     /// (tenant, wallet) pairs with a lot past its expiry, for the sweeper.
     fn due_for_expiry(
         &self,
@@ -415,7 +423,7 @@ pub trait UsageRepo: Send + Sync {
     fn recorded_event(
         &self,
         tenant_id: &crate::id::TenantId,
-        event_id: &str,
+        dedupe_key: &str,
     ) -> DomainResult<Option<crate::usage::UsageEvent>>;
     /// The customer's counters of the periods starting at `starts` (one statement).
     fn counters(

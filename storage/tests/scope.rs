@@ -47,6 +47,13 @@ fn exercise(store: &Store) {
         Arc::new(store.clone()),
         Arc::new(store.clone()),
         events.clone(),
+        domain::services::accrual::Accrual {
+            subscriptions: Arc::new(store.clone()),
+            plans: Arc::new(store.clone()),
+            usage: Arc::new(store.clone()),
+            wallets: repo_wallets.clone(),
+            events: events.clone(),
+        },
     );
     let s = Arc::new(store.clone());
     let payments = PaymentService::new(PaymentPorts {

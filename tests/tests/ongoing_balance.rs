@@ -7,7 +7,10 @@ use serde_json::{json, Value};
 use tests::fixtures::{created, customer, feature, portal_session, token, wallet};
 use tests::{on_both_backends, send, Method, Reply, TestServer};
 
-on_both_backends!(ongoing_balance_counts_usage_not_yet_invoiced);
+on_both_backends!(
+    ongoing_balance_counts_usage_not_yet_invoiced,
+    usage_crossing_the_threshold_alerts_once,
+);
 
 async fn post(s: &TestServer, path: &str, body: Value) -> Reply {
     send(s.admin(Method::POST, path).json(&body)).await
@@ -43,22 +46,25 @@ async fn event(s: &TestServer, c: &str, id: &str, feature: &str, properties: Val
     assert!(r.status.is_success(), "{}", r.body);
 }
 
-async fn ongoing_balance_counts_usage_not_yet_invoiced(s: TestServer) {
+/// The account's features and a metered plan; a customer with a USD wallet (1 credit = 0.01)
+/// and a EUR wallet, 1,000 credits each, subscribed to the plan, paying from the wallet.
+/// Returns (customer, USD wallet, EUR wallet, subscription).
+async fn metered(s: &TestServer) -> (String, String, String, String) {
     feature(
-        &s,
+        s,
         json!({"key": "api_calls", "name": "API calls", "unit": "calls", "aggregation": "count",
                "unit_price": "0.01", "currency": "USD"}),
     )
     .await;
     feature(
-        &s,
+        s,
         json!({"key": "tokens", "name": "Tokens", "unit": "tokens", "aggregation": "sum",
                "value_property": "n", "unit_price": "0.001", "currency": "USD"}),
     )
     .await;
     // 10 calls included, then 0.50 each; tokens 0.01 each up to 100, then 0.001.
     created(
-        &s,
+        s,
         "/v1/plans",
         json!({"code": "metered", "name": "Metered", "currency": "USD", "interval": "month",
                "amount": "0",
@@ -68,13 +74,13 @@ async fn ongoing_balance_counts_usage_not_yet_invoiced(s: TestServer) {
                "entitlements": [{"feature": "api_calls", "limit": "1000"}]}),
     )
     .await;
-    let c = customer(&s, json!({"name": "Metered customer"})).await;
+    let c = customer(s, json!({"name": "Metered customer"})).await;
     // One credit is worth 0.01 USD; the euro wallet pays nothing of a USD plan.
-    let usd = wallet(&s, &c, "USD", "0.01").await;
-    let eur = wallet(&s, &c, "EUR", "1").await;
+    let usd = wallet(s, &c, "USD", "0.01").await;
+    let eur = wallet(s, &c, "EUR", "1").await;
     for w in [&usd, &eur] {
         let r = post(
-            &s,
+            s,
             &format!("/v1/wallets/{w}/top_up"),
             json!({"credits": "1000"}),
         )
@@ -82,12 +88,18 @@ async fn ongoing_balance_counts_usage_not_yet_invoiced(s: TestServer) {
         assert_eq!(r.status, 201, "{}", r.body);
     }
     let sub = post(
-        &s,
+        s,
         "/v1/subscriptions",
         json!({"customer_id": c, "plan": "metered", "collection": "wallet", "trial_days": 0}),
     )
     .await;
     assert_eq!(sub.status, 201, "{}", sub.body);
+    let sub = sub.body["id"].as_str().unwrap().to_owned();
+    (c, usd, eur, sub)
+}
+
+async fn ongoing_balance_counts_usage_not_yet_invoiced(s: TestServer) {
+    let (c, usd, eur, sub) = metered(&s).await;
     let none = ("1000".to_owned(), "1000".to_owned(), "10.00".to_owned());
     assert_eq!(ongoing(&s, &usd).await, none, "nothing used yet");
 
@@ -145,15 +157,41 @@ async fn ongoing_balance_counts_usage_not_yet_invoiced(s: TestServer) {
     );
 
     // Paused: nothing is billed for the period, so nothing accrues.
-    let paused = post(
-        &s,
-        &format!(
-            "/v1/subscriptions/{}/pause",
-            sub.body["id"].as_str().unwrap()
-        ),
-        json!({}),
-    )
-    .await;
+    let paused = post(&s, &format!("/v1/subscriptions/{sub}/pause"), json!({})).await;
     assert_eq!(paused.status, 200, "{}", paused.body);
     assert_eq!(ongoing(&s, &usd).await.1, "1000");
+}
+
+/// 30 calls at once against a threshold of 900 credits: each call past the 10 included takes 50,
+/// so the 13th takes the ongoing balance from 900 to 850. Exactly one `wallet.low_balance`
+/// (trigger `usage`), sent by the transaction of that event, whatever the interleaving; none for
+/// the calls after it, nor for the duplicates.
+async fn usage_crossing_the_threshold_alerts_once(s: TestServer) {
+    let (c, usd, _, _) = metered(&s).await;
+    let r = send(
+        s.admin(Method::PATCH, &format!("/v1/wallets/{usd}"))
+            .json(&json!({"low_balance_threshold": "900"})),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let calls = (0..30).map(|i| {
+        let (s, c) = (&s, &c);
+        async move { event(s, c, &format!("call-{}", i % 25), "api_calls", json!({})).await }
+    });
+    futures_util::future::join_all(calls).await;
+    // 25 distinct calls: 15 past the included 10, 750 credits.
+    assert_eq!(ongoing(&s, &usd).await.1, "250");
+    let alerts = get(&s, "/v1/webhook_events?type=wallet.low_balance").await;
+    let alerts = alerts["data"].as_array().unwrap().clone();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    let data = &alerts[0]["payload"]["data"];
+    assert_eq!(
+        (
+            &data["trigger"],
+            &data["ongoing_balance"],
+            &data["balance"],
+            &data["wallet_id"]
+        ),
+        (&json!("usage"), &json!("850"), &json!("1000"), &json!(usd))
+    );
 }

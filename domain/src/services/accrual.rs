@@ -7,6 +7,14 @@
 //! Before discounts and tax, as Lago's current usage: the credits a wallet keeps for what is
 //! already used. The accrual counts against the wallet billing pays from: the customer's first
 //! active wallet in the plan's currency; every other wallet accrues nothing.
+//!
+//! A wallet's `low_balance_threshold` is watched on the ongoing balance as usage arrives: the
+//! transaction that records usage first locks the customers' wallets that have a threshold
+//! ([`Accrual::watch`]), so that all usage of one such customer is serialised, and after the
+//! usage is written sends `wallet.low_balance` for each wallet whose ongoing balance it took
+//! from at least the threshold to below it ([`Accrual::settle`]) — in the same transaction:
+//! never late, never twice for one crossing. (Ledger movements are compared on the balance
+//! itself: `Events::wallet_movements`.)
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,7 +34,12 @@ pub struct Accrual {
     pub plans: Arc<dyn PlanRepo>,
     pub usage: Arc<dyn UsageRepo>,
     pub wallets: Arc<dyn WalletRepo>,
+    pub events: crate::services::webhooks::Events,
 }
+
+/// The watched wallets of some customers (locked), each with its ongoing balance before the
+/// usage being recorded.
+pub struct Watch(Vec<(Wallet, BigDecimal)>);
 
 impl Accrual {
     /// The customer's usage charges accrued in the running periods, per currency (currencies
@@ -90,6 +103,52 @@ impl Accrual {
                     }
                 }
                 seen.push(customer);
+            }
+        }
+        Ok(())
+    }
+
+    /// Locks the customers' active wallets that have a threshold and notes their ongoing
+    /// balance, before usage is recorded (in the caller's unit of work).
+    pub fn watch(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        customers: &[crate::id::CustomerId],
+    ) -> DomainResult<Watch> {
+        let mut wallets = self.wallets.lock_watched(tenant_id, customers)?;
+        if !wallets.is_empty() {
+            self.fill(&mut wallets)?;
+        }
+        Ok(Watch(
+            wallets
+                .into_iter()
+                .map(|w| {
+                    let before = w.ongoing_balance();
+                    (w, before)
+                })
+                .collect(),
+        ))
+    }
+
+    /// After the usage is recorded: `wallet.low_balance` for each watched wallet whose ongoing
+    /// balance it took from at least the threshold to below it.
+    pub fn settle(&self, watch: Watch) -> DomainResult<()> {
+        if watch.0.is_empty() {
+            return Ok(());
+        }
+        let (mut wallets, before): (Vec<Wallet>, Vec<BigDecimal>) = watch.0.into_iter().unzip();
+        for w in &mut wallets {
+            w.accrued_usage = BigDecimal::zero();
+        }
+        self.fill(&mut wallets)?;
+        for (w, before) in wallets.iter().zip(before) {
+            let after = w.ongoing_balance();
+            let crossed = w
+                .low_balance_threshold
+                .as_ref()
+                .is_some_and(|t| before >= *t && after < *t);
+            if crossed {
+                self.events.ongoing_balance_low(w)?;
             }
         }
         Ok(())

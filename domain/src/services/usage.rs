@@ -24,6 +24,19 @@ pub struct UsageService {
     subscriptions: Arc<dyn SubscriptionRepo>,
     /// Events older than this are refused (late data would change closed periods).
     max_age: chrono::Duration,
+    units: Arc<dyn crate::ports::UnitOfWork>,
+    /// Low-balance alerts on the ongoing balance, in the transaction that records the usage.
+    accrual: crate::services::accrual::Accrual,
+}
+
+/// What ingestion needs besides the usage store.
+pub struct UsagePorts {
+    pub repo: Arc<dyn UsageRepo>,
+    pub customers: Arc<dyn CustomerRepo>,
+    pub clocks: Arc<dyn TestClockRepo>,
+    pub subscriptions: Arc<dyn SubscriptionRepo>,
+    pub units: Arc<dyn crate::ports::UnitOfWork>,
+    pub accrual: crate::services::accrual::Accrual,
 }
 
 /// A customer as ingestion sees them: their id, their now (a test clock's frozen time), their
@@ -80,18 +93,14 @@ pub struct FeaturePatch {
 }
 
 impl UsageService {
-    pub fn new(
-        repo: Arc<dyn UsageRepo>,
-        customers: Arc<dyn CustomerRepo>,
-        clocks: Arc<dyn TestClockRepo>,
-        subscriptions: Arc<dyn SubscriptionRepo>,
-        max_age: chrono::Duration,
-    ) -> Self {
+    pub fn new(ports: UsagePorts, max_age: chrono::Duration) -> Self {
         Self {
-            repo,
-            customers,
-            clocks,
-            subscriptions,
+            repo: ports.repo,
+            customers: ports.customers,
+            clocks: ports.clocks,
+            subscriptions: ports.subscriptions,
+            units: ports.units,
+            accrual: ports.accrual,
             max_age,
         }
     }
@@ -231,7 +240,10 @@ impl UsageService {
         }
         if !valid.is_empty() {
             let (at, stored): (Vec<usize>, Vec<UsageEvent>) = valid.into_iter().unzip();
-            let fresh = self.repo.ingest(tenant_id, &stored)?;
+            let fresh = self.units.run(&mut || {
+                let watch = self.watch(tenant_id, &stored)?;
+                self.store(tenant_id, &stored, watch)
+            })?;
             for (i, new) in at.into_iter().zip(fresh) {
                 if !new {
                     outcomes[i] = EventOutcome::Duplicate;
@@ -263,14 +275,35 @@ impl UsageService {
         )
     }
 
-    /// Stores prepared events (new `event_id`s only) with their rollups and counters; `true`
-    /// for each one that was new.
+    /// Locks the wallets whose low-balance threshold recording `events` may cross (see
+    /// `crate::services::accrual`), in the caller's unit of work. Called before any counter is
+    /// locked: wallets are locked before counters everywhere, so two writers never wait on
+    /// each other.
+    pub fn watch(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        events: &[UsageEvent],
+    ) -> DomainResult<crate::services::accrual::Watch> {
+        let mut customers: Vec<crate::id::CustomerId> = events
+            .iter()
+            .filter_map(|e| crate::id::CustomerId::parse(&e.customer_id))
+            .collect();
+        customers.sort();
+        customers.dedup();
+        self.accrual.watch(tenant_id, &customers)
+    }
+
+    /// Stores prepared events (new `event_id`s only) with their rollups and counters, and
+    /// alerts on the wallets `watch` holds; `true` for each event that was new.
     pub fn store(
         &self,
         tenant_id: &crate::id::TenantId,
         events: &[UsageEvent],
+        watch: crate::services::accrual::Watch,
     ) -> DomainResult<Vec<bool>> {
-        self.repo.ingest(tenant_id, events)
+        let fresh = self.repo.ingest(tenant_id, events)?;
+        self.accrual.settle(watch)?;
+        Ok(fresh)
     }
 
     /// One event's validity: Ok(event) or Err(reason). Storage failures are the outer error.

@@ -439,12 +439,12 @@ impl UsageRepo for Store {
     fn recorded_event(
         &self,
         tenant_id: &domain::id::TenantId,
-        event_id: &str,
+        dedupe_key: &str,
     ) -> DomainResult<Option<UsageEvent>> {
         let mut conn = self.conn()?;
         let found: Option<EventRow> = ue::table
             .filter(ue::tenant_id.eq(tenant_id.as_str()))
-            .filter(ue::event_id.eq(event_id))
+            .filter(ue::event_id.eq(dedupe_key))
             .select(EventRow::as_select())
             .first(&mut *conn)
             .optional()

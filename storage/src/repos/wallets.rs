@@ -626,6 +626,32 @@ impl WalletRepo for Store {
         Ok(flagged.len())
     }
 
+    fn lock_watched(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        customers: &[domain::id::CustomerId],
+    ) -> DomainResult<Vec<Wallet>> {
+        let mut conn = self.conn()?;
+        let ids: Vec<&str> = customers.iter().map(|c| c.as_str()).collect();
+        macro_rules! watched {
+            () => {
+                w::table
+                    .filter(w::tenant_id.eq(tenant_id.as_str()))
+                    .filter(w::customer_id.eq_any(&ids))
+                    .filter(w::status.eq(WalletStatus::Active.as_str()))
+                    .filter(w::low_balance_threshold.is_not_null())
+                    .order(w::id)
+                    .select(WalletRow::as_select())
+            };
+        }
+        let rows: Vec<WalletRow> = match &mut *conn {
+            DbConnection::Postgres(pg) => watched!().for_update().load(pg),
+            DbConnection::Sqlite(sq) => watched!().load(sq),
+        }
+        .map_err(internal)?;
+        rows.into_iter().map(|r| Ok(r.into_domain()?.0)).collect()
+    }
+
     fn due_for_expiry(
         &self,
         now: DateTime<Utc>,

@@ -58,8 +58,9 @@ pub struct WalletView {
     /// The ongoing balance's currency value, rounded as `balance_value`.
     #[schema(example = "11.01")]
     pub ongoing_balance_value: String,
-    /// Credits: a movement that takes the balance from at least this to below it sends a
-    /// `wallet.low_balance` webhook event. Null: never.
+    /// Credits: a movement that takes the balance, or accepted usage that takes the ongoing
+    /// balance, from at least this to below it sends a `wallet.low_balance` webhook event.
+    /// Null: never.
     #[schema(example = "100")]
     pub low_balance_threshold: Option<String>,
     pub created_at: DateTime<Utc>,
@@ -206,7 +207,8 @@ pub struct CreateWallet {
     pub currency: String,
     /// Currency value of one credit, a decimal string > 0 (default "1").
     pub conversion_rate: Option<String>,
-    /// Credits, a decimal string ≥ 0: a balance falling below it sends `wallet.low_balance`.
+    /// Credits, a decimal string ≥ 0: a balance (or ongoing balance) falling below it sends
+    /// `wallet.low_balance`.
     pub low_balance_threshold: Option<String>,
 }
 

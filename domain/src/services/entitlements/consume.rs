@@ -87,6 +87,9 @@ impl EntitlementService {
             .ingestion
             .prepare(&customer.tenant_id, event)?
             .map_err(|why| refused_event(&why))?;
+        let watch = self
+            .ingestion
+            .watch(&customer.tenant_id, std::slice::from_ref(&prepared))?;
         // Every consumer of this (customer, feature, period) waits here for the one before.
         let counter = self.usage.lock_counter(
             &customer.tenant_id,
@@ -153,9 +156,9 @@ impl EntitlementService {
                 event_status: None,
             });
         }
-        let fresh = self
-            .ingestion
-            .store(&customer.tenant_id, std::slice::from_ref(&prepared))?;
+        let fresh =
+            self.ingestion
+                .store(&customer.tenant_id, std::slice::from_ref(&prepared), watch)?;
         let event_status = match fresh.first() {
             Some(true) => EventStatus::Accepted,
             Some(false) => EventStatus::Duplicate,

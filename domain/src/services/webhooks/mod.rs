@@ -160,7 +160,32 @@ impl Events {
                 "balance_value": w.display_value(&tx.balance_after),
                 "low_balance_threshold": w.low_balance_threshold.as_ref().map(canonical),
                 "reason": tx.reason,
+                "trigger": "transaction",
                 "created_at": tx.created_at,
+            }),
+        )
+    }
+
+    /// `wallet.low_balance` for accepted usage that took the wallet's ongoing balance from at
+    /// least its threshold to below it (`crate::services::accrual`): no ledger entry, so no
+    /// `transaction_id`; `trigger` says which.
+    pub fn ongoing_balance_low(&self, w: &Wallet) -> DomainResult<()> {
+        let ongoing = w.ongoing_balance();
+        self.emit(
+            &w.tenant_id,
+            EventType::WalletLowBalance,
+            json!({
+                "wallet_id": w.id.as_str(),
+                "customer_id": w.customer_id.as_str(),
+                "transaction_id": null,
+                "currency": w.currency.code(),
+                "balance": canonical(&w.balance),
+                "balance_value": w.display_value(&w.balance),
+                "ongoing_balance": canonical(&ongoing),
+                "ongoing_balance_value": w.display_value(&ongoing),
+                "low_balance_threshold": w.low_balance_threshold.as_ref().map(canonical),
+                "trigger": "usage",
+                "created_at": crate::clock::now(),
             }),
         )
     }
