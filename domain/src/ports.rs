@@ -425,6 +425,13 @@ pub trait UsageRepo: Send + Sync {
         tenant_id: &crate::id::TenantId,
         dedupe_key: &str,
     ) -> DomainResult<Option<crate::usage::UsageEvent>>;
+    /// What a check of `feature` needs (see [`crate::usage::CheckView`]), in one statement;
+    /// `None`: the customer is not in the account.
+    fn check_view(
+        &self,
+        customer: &CustomerScope,
+        feature: &str,
+    ) -> DomainResult<Option<crate::usage::CheckView>>;
     /// The customer's counters of the periods starting at `starts` (one statement).
     fn counters(
         &self,

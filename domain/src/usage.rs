@@ -210,6 +210,34 @@ impl Counter {
     }
 }
 
+/// What one entitlement check needs, read in one statement: the feature by its key, and each
+/// running subscription of the customer with its plan's entitlements and the counter of the
+/// feature in its current period.
+#[derive(Debug, Clone)]
+pub struct CheckView {
+    /// `None`: the account has no feature with the key.
+    pub feature: Option<FeatureState>,
+    pub grants: Vec<Grant>,
+}
+
+/// A feature as a check sees it.
+#[derive(Debug, Clone, Copy)]
+pub struct FeatureState {
+    pub aggregation: Aggregation,
+    pub archived: bool,
+}
+
+/// One running subscription as a check sees it.
+#[derive(Debug, Clone)]
+pub struct Grant {
+    pub subscription_id: crate::id::SubscriptionId,
+    pub plan_id: crate::id::PlanId,
+    pub period: CounterPeriod,
+    pub entitlements: Vec<crate::plan::Entitlement>,
+    /// The feature's counter of `period`; `None`: nothing counted yet.
+    pub counter: Option<Counter>,
+}
+
 /// What a counter differs by from its rollups, as a rebuild found and mended it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CounterDrift {

@@ -666,6 +666,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     features,
     usage_events,
     usage_rollups,
+    usage_counters,
     plans,
     subscriptions,
     tax_rates,

@@ -15,6 +15,7 @@ on_both_backends!(
     a_consume_counts_once_and_refuses_without_storing,
     counters_agree_with_the_rollups,
     the_migration_counts_existing_usage_in,
+    a_check_takes_the_most_generous_grant,
 );
 
 async fn post(s: &TestServer, path: &str, body: Value) -> Reply {
@@ -387,4 +388,64 @@ async fn the_migration_counts_existing_usage_in(s: TestServer) {
     )
     .await;
     assert_eq!(r.body["allowed"], false, "{}", r.body);
+}
+
+/// Two running subscriptions grant `api_calls`: the check takes the larger limit (no limit would
+/// beat both); an archived feature is not found.
+async fn a_check_takes_the_most_generous_grant(s: TestServer) {
+    let c = entitled(&s, "3").await;
+    created(
+        &s,
+        "/v1/plans",
+        json!({"code": "bigger", "name": "Bigger", "currency": "USD", "interval": "month",
+               "amount": "0", "entitlements": [{"feature": "api_calls", "limit": "5"}]}),
+    )
+    .await;
+    let r = post(
+        &s,
+        "/v1/subscriptions",
+        json!({"customer_id": c, "plan": "bigger"}),
+    )
+    .await;
+    assert_eq!(r.status, 201, "{}", r.body);
+    let four = check(
+        &s,
+        json!({"customer_id": c, "feature": "api_calls", "quantity": "4"}),
+    )
+    .await;
+    assert_eq!(
+        (
+            &four.body["allowed"],
+            &four.body["limit"],
+            &four.body["remaining"]
+        ),
+        (&json!(true), &json!("5"), &json!("5")),
+        "{}",
+        four.body
+    );
+    let six = check(
+        &s,
+        json!({"customer_id": c, "feature": "api_calls", "quantity": "6"}),
+    )
+    .await;
+    assert_eq!(six.body["reason"], "limit_reached");
+    let features = send(s.admin(Method::GET, "/v1/features?limit=100")).await;
+    let tokens = features.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["key"] == "tokens")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let archived = send(
+        s.admin(Method::PATCH, &format!("/v1/features/{tokens}"))
+            .json(&json!({"archived": true})),
+    )
+    .await;
+    assert_eq!(archived.status, 200, "{}", archived.body);
+    check(&s, json!({"customer_id": c, "feature": "tokens"}))
+        .await
+        .assert_problem(404, "feature_not_found");
 }

@@ -452,6 +452,14 @@ impl UsageRepo for Store {
         found.map(EventRow::into_domain).transpose()
     }
 
+    fn check_view(
+        &self,
+        customer: &domain::scope::CustomerScope,
+        feature: &str,
+    ) -> DomainResult<Option<domain::usage::CheckView>> {
+        self.read_check_view(customer, feature)
+    }
+
     fn counters(
         &self,
         tenant_id: &domain::id::TenantId,

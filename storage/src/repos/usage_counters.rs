@@ -399,3 +399,134 @@ pub(crate) fn backfill_counters(conn: &mut DbConnection) -> QueryResult<usize> {
     }
     Ok(done.len())
 }
+
+/// One row of [`Store::read_check_view`]: the customer, the feature (if any), and one running
+/// subscription (if any) with its plan's entitlements and the feature's counter of its period.
+type CheckRow = (
+    String,
+    Option<String>,
+    Option<bool>,
+    Option<String>,
+    Option<String>,
+    Option<DbTime>,
+    Option<DbTime>,
+    Option<String>,
+    Option<DbDecimal>,
+    Option<DbDecimal>,
+    Option<i64>,
+);
+
+impl Store {
+    /// Everything an entitlement check reads, in one statement (see `domain::usage::CheckView`):
+    /// the customer joined to the feature by key, to each running subscription, its plan, and
+    /// the feature's counter of the subscription's current period.
+    pub(super) fn read_check_view(
+        &self,
+        customer: &domain::scope::CustomerScope,
+        feature: &str,
+    ) -> DomainResult<Option<domain::usage::CheckView>> {
+        use crate::schema::{customers as cu, features as fe, plans as pl};
+        use domain::subscription::SubscriptionStatus::{Active, PastDue, Paused, Trialing};
+        let mut conn = self.conn()?;
+        let key = feature.to_owned();
+        let rows: Vec<CheckRow> = cu::table
+            .left_join(fe::table.on(fe::tenant_id.eq(cu::tenant_id).and(fe::key.eq(key.clone()))))
+            .left_join(
+                su::table.on(su::tenant_id
+                    .eq(cu::tenant_id)
+                    .and(su::customer_id.eq(cu::id))
+                    .and(super::one_of!(
+                        su::status,
+                        [
+                            Trialing.as_str(),
+                            Active.as_str(),
+                            PastDue.as_str(),
+                            Paused.as_str()
+                        ]
+                    ))),
+            )
+            .left_join(pl::table.on(pl::tenant_id.eq(su::tenant_id).and(pl::id.eq(su::plan_id))))
+            .left_join(
+                uc::table.on(uc::tenant_id
+                    .eq(cu::tenant_id)
+                    .and(uc::customer_id.eq(cu::id))
+                    .and(uc::period_start.eq(su::current_period_start))
+                    .and(uc::feature_key.eq(key))),
+            )
+            .filter(cu::tenant_id.eq(customer.tenant_id.to_string()))
+            .filter(cu::id.eq(customer.customer_id.to_string()))
+            .select((
+                cu::id,
+                fe::aggregation.nullable(),
+                fe::archived.nullable(),
+                su::id.nullable(),
+                su::plan_id.nullable(),
+                su::current_period_start.nullable(),
+                su::current_period_end.nullable(),
+                pl::entitlements.nullable(),
+                uc::quantity_sum.nullable(),
+                uc::quantity_max.nullable(),
+                uc::events.nullable(),
+            ))
+            .order(su::id.desc())
+            .load(&mut *conn)
+            .map_err(internal)?;
+        let Some(first) = rows.first() else {
+            return Ok(None);
+        };
+        let feature_state = match (&first.1, first.2) {
+            (Some(aggregation), Some(archived)) => Some(domain::usage::FeatureState {
+                aggregation: super::stored::Stored {
+                    kind: "feature",
+                    id: feature,
+                }
+                .text(
+                    "aggregation",
+                    aggregation,
+                    domain::usage::Aggregation::parse,
+                )?,
+                archived,
+            }),
+            _ => None,
+        };
+        let mut grants = Vec::new();
+        for (_, _, _, sub, plan, start, end, entitlements, sum, max, events) in rows {
+            let (Some(sub), Some(plan), Some(start), Some(end), Some(entitlements)) =
+                (sub, plan, start, end, entitlements)
+            else {
+                continue;
+            };
+            let period = CounterPeriod {
+                start: start.0,
+                end: end.0,
+            };
+            let entitlements = super::stored::Stored {
+                kind: "plan",
+                id: &plan,
+            }
+            .json("entitlements", &entitlements)?;
+            let counter = match (sum, max, events) {
+                (Some(sum), Some(max), Some(events)) => Some(Counter {
+                    customer_id: customer.customer_id.to_string(),
+                    feature_key: feature.to_owned(),
+                    period,
+                    events,
+                    quantity_sum: sum.0,
+                    quantity_max: max.0,
+                }),
+                _ => None,
+            };
+            grants.push(domain::usage::Grant {
+                subscription_id: super::stored::stored_id(&sub)?,
+                plan_id: super::stored::stored_id(&plan)?,
+                period,
+                entitlements,
+                counter,
+            });
+        }
+        Ok(Some(domain::usage::CheckView {
+            feature: feature_state,
+            grants,
+        }))
+    }
+}

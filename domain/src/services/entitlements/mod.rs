@@ -188,40 +188,65 @@ impl EntitlementService {
         let best = all
             .into_iter()
             .filter(|e| e.feature == feature)
-            .max_by(|a, b| match (&a.limit, &b.limit) {
-                (None, None) => std::cmp::Ordering::Equal,
-                (None, Some(_)) => std::cmp::Ordering::Greater,
-                (Some(_), None) => std::cmp::Ordering::Less,
-                (Some(x), Some(y)) => x.cmp(y),
-            });
+            .max_by(|a, b| more_generous(&a.limit, &b.limit));
         Ok((best, found))
     }
 
-    /// Whether the customer may use `quantity` more of `feature` now (404 `feature_not_found`
-    /// for a feature the account does not have).
+    /// Whether the customer may use `quantity` more of `feature` now (404 `customer_not_found`,
+    /// then `feature_not_found` for a feature the account does not have). One read: the
+    /// merchant's hot path (`UsageRepo::check_view`).
     pub fn check(
         &self,
         customer: &CustomerScope,
         feature: &str,
         quantity: &BigDecimal,
     ) -> DomainResult<Check> {
-        let (best, _) = self.best(customer, feature)?;
-        Ok(match best {
-            None => Check::not_entitled(),
-            Some(e) => {
-                let over = e.limit.as_ref().is_some_and(|l| &e.used + quantity > *l);
-                Check {
-                    allowed: e.soft || !over,
-                    reason: match (over, e.soft) {
-                        (false, _) => ConsumeReason::WithinLimit,
-                        (true, true) => ConsumeReason::SoftLimitExceeded,
-                        (true, false) => ConsumeReason::LimitReached,
-                    },
-                    used: e.used,
-                    limit: e.limit,
-                    remaining: e.remaining,
-                }
-            }
+        let view = self
+            .usage
+            .check_view(customer, feature)?
+            .ok_or_else(CustomerId::not_found)?;
+        let aggregation = view
+            .feature
+            .filter(|f| !f.archived)
+            .ok_or_else(crate::services::usage::feature_not_found)?
+            .aggregation;
+        let granted = view.grants.iter().filter_map(|g| {
+            let e = g.entitlements.iter().find(|e| e.feature == feature)?;
+            let used = g
+                .counter
+                .as_ref()
+                .map(|c| c.used(aggregation))
+                .unwrap_or_default();
+            Some((e, used))
+        });
+        let Some((e, used)) = granted.max_by(|(a, _), (b, _)| more_generous(&a.limit, &b.limit))
+        else {
+            return Ok(Check::not_entitled());
+        };
+        let over = e.limit.as_ref().is_some_and(|l| &used + quantity > *l);
+        Ok(Check {
+            allowed: e.soft || !over,
+            reason: match (over, e.soft) {
+                (false, _) => ConsumeReason::WithinLimit,
+                (true, true) => ConsumeReason::SoftLimitExceeded,
+                (true, false) => ConsumeReason::LimitReached,
+            },
+            remaining: e
+                .limit
+                .as_ref()
+                .map(|l| (l - &used).max(BigDecimal::zero())),
+            limit: e.limit.clone(),
+            used,
         })
+    }
+}
+
+/// Orders limits by generosity: no limit beats any limit, a larger limit a smaller one.
+fn more_generous(a: &Option<BigDecimal>, b: &Option<BigDecimal>) -> std::cmp::Ordering {
+    match (a, b) {
+        (None, None) => std::cmp::Ordering::Equal,
+        (None, Some(_)) => std::cmp::Ordering::Greater,
+        (Some(_), None) => std::cmp::Ordering::Less,
+        (Some(x), Some(y)) => x.cmp(y),
     }
 }
