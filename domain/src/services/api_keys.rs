@@ -29,13 +29,34 @@ impl Principal {
 #[derive(Clone)]
 pub struct ApiKeyService {
     repo: Arc<dyn ApiKeyRepo>,
+    /// Keys verified within [`VERIFIED_FOR`], by the digest of the presented key (never the
+    /// key itself): a request within that time of a verification is not verified again.
+    verified: moka::sync::Cache<String, Principal>,
 }
 
 pub const INVALID_KEY: &str = "missing or invalid API key";
 
+/// How long a verified key is trusted without reading it again. A revoked key therefore stops
+/// working on every replica within this time of the revocation's commit (at once on the
+/// replica that revoked it, which forgets every verified key); a second is the bound the
+/// product promises, less a margin for the commit to become visible.
+pub const VERIFIED_FOR: std::time::Duration = std::time::Duration::from_millis(900);
+
 impl ApiKeyService {
     pub fn new(repo: Arc<dyn ApiKeyRepo>) -> Self {
-        Self { repo }
+        Self {
+            repo,
+            verified: moka::sync::Cache::builder()
+                .max_capacity(10_000)
+                .time_to_live(VERIFIED_FOR)
+                .build(),
+        }
+    }
+
+    /// The caller of a key verified within [`VERIFIED_FOR`], without any I/O; `None`: call
+    /// [`Self::authenticate`].
+    pub fn recently_verified(&self, presented: &str) -> Option<Principal> {
+        self.verified.get(&api_key::hash(presented))
     }
 
     /// On an empty database, creates the first tenant and an admin key: `preset` if given
@@ -82,6 +103,7 @@ impl ApiKeyService {
         if !api_key::verify(presented, &stored.secret_hash) || stored.key.revoked_at.is_some() {
             return Err(unauthenticated());
         }
+        let digest = api_key::hash(presented);
         let now = crate::clock::now();
         if stored
             .key
@@ -90,10 +112,12 @@ impl ApiKeyService {
         {
             self.repo.touch(&stored.key.id, now)?;
         }
-        Ok(Principal {
+        let principal = Principal {
             tenant_id: stored.key.tenant_id,
             key_id: stored.key.id,
-        })
+        };
+        self.verified.insert(digest, principal.clone());
+        Ok(principal)
     }
 
     /// Creates a key; the plaintext is returned once and never stored.
@@ -118,7 +142,10 @@ impl ApiKeyService {
     }
 
     pub fn revoke(&self, tenant_id: &crate::id::TenantId, id: &ApiKeyId) -> DomainResult<ApiKey> {
-        self.repo.revoke(tenant_id, id, crate::clock::now())
+        let revoked = self.repo.revoke(tenant_id, id, crate::clock::now())?;
+        // This replica stops trusting the key at once; the others within VERIFIED_FOR.
+        self.verified.invalidate_all();
+        Ok(revoked)
     }
 
     pub fn tenant_ids(&self) -> DomainResult<Vec<crate::id::TenantId>> {
