@@ -106,6 +106,21 @@ impl Process {
         }
     }
 
+    /// Runs another `portal-api` command on the same database and settings; its output (stdout
+    /// and stderr).
+    pub fn run(&self, args: &[&str]) -> String {
+        let out = Command::new(PathBuf::from(env!("CARGO_BIN_EXE_portal-api")))
+            .args(args)
+            .envs(self.env.iter().map(|(k, v)| (*k, v.as_str())))
+            .output()
+            .expect("run portal-api");
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )
+    }
+
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
