@@ -253,19 +253,17 @@ impl UsageService {
         Ok(outcomes)
     }
 
-    /// Validates one event as [`Self::ingest`] does, without storing it: `Ok(event)` ready for
-    /// [`Self::store`], or `Err(reason)`. (An atomic consume validates before it takes its lock.)
-    pub fn prepare(
+    /// Validates one event as [`Self::ingest`] does, against the account's `features`, without
+    /// storing it: `Ok(event)` ready for [`Self::store`], or `Err(reason)`. (An atomic consume
+    /// validates before it takes its lock, with the features it has already read.)
+    pub fn prepare_with(
         &self,
         tenant_id: &crate::id::TenantId,
         event: IncomingEvent,
+        features: Vec<Feature>,
     ) -> DomainResult<Result<UsageEvent, String>> {
-        let features: HashMap<String, Feature> = self
-            .repo
-            .features(tenant_id)?
-            .into_iter()
-            .map(|f| (f.key.clone(), f))
-            .collect();
+        let features: HashMap<String, Feature> =
+            features.into_iter().map(|f| (f.key.clone(), f)).collect();
         self.check(
             tenant_id,
             event,

@@ -278,6 +278,22 @@ async fn seed(s: &Server) -> (String, String, String, String) {
         s.call(M::POST, "/v1/events/batch", Some(json!({"events": events})))
             .await;
     }
+    let mut consumers = Vec::new();
+    for i in 0..32 {
+        let c = s
+            .call(
+                M::POST,
+                "/v1/customers",
+                Some(json!({"name": format!("Consumer {i}")})),
+            )
+            .await["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        s.call(M::POST, "/v1/subscriptions", Some(json!({"customer_id": c, "plan": "pro", "trial_days": 0, "collection": "send_invoice"}))).await;
+        consumers.push(c);
+    }
+    let _ = CONSUMERS.set(consumers);
     let mut invoice = String::new();
     for i in 0..30 {
         let inv = s
@@ -318,6 +334,9 @@ struct Wrk {
     errors: String,
 }
 
+/// Customers subscribed like the bench customer, for the consume spread over many customers.
+static CONSUMERS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+
 /// `wrk` with `connections` connections on 2 threads for `seconds`; with `body`, each request
 /// POSTs it with `{n}` made unique (a Lua script: a run tag, the thread and a counter).
 fn wrk(
@@ -336,13 +355,17 @@ fn wrk(
         "--latency",
     ]);
     if let Some(body) = body {
+        // `{c}` takes each of the consumers' ids in turn (see `CONSUMERS`).
         let lua = format!(
             "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\n\
              local made = 0\nfunction setup(thread) made = made + 1; thread:set(\"tid\", made) end\n\
+             local cs = {{}}\nfor c in string.gmatch(\"{consumers}\", \"[^,]+\") do table.insert(cs, c) end\n\
              local n = 0\nfunction request()\n  n = n + 1\n\
                local b = string.gsub([[{body}]], \"{{n}}\", \"{tag}-\" .. (tid or 0) .. \"-\" .. n)\n\
+               if #cs > 0 then b = string.gsub(b, \"{{c}}\", cs[(n % #cs) + 1]) end\n\
                return wrk.format(nil, nil, nil, b)\nend\n",
-            tag = random(8)
+            tag = random(8),
+            consumers = CONSUMERS.get().map_or(String::new(), |c| c.join(",")),
         );
         std::fs::write(script.path(), lua).unwrap();
         cmd.args(["-s", &script.path().display().to_string()]);
@@ -388,9 +411,12 @@ fn ms(v: &str) -> Option<f64> {
     None
 }
 
-/// `pgbench -S` at `connections` for `seconds` in a schema of its own.
+/// `pgbench -S` at `connections` for `seconds` in a schema of its own, then `pgbench -N` (the
+/// write transaction without the contended teller and branch updates: an update, a select and
+/// an insert, committed): the ceiling of a path that writes and commits.
 struct Ceiling {
     tps: f64,
+    write_tps: f64,
     /// CPU per transaction of PostgreSQL's processes and of pgbench itself, in µs.
     db_us: f64,
     client_us: f64,
@@ -423,9 +449,19 @@ fn pgbench(seconds: u64, connections: usize) -> Option<Ceiling> {
         postgres_cpu_seconds() - db0,
         children_cpu_seconds() - client0,
     );
+    let writes = Command::new("pgbench")
+        .args([
+            "-N",
+            "-n",
+            &format!("-c{connections}"),
+            "-j2",
+            &format!("-T{seconds}"),
+            &url,
+        ])
+        .output()
+        .unwrap();
     drop_schema(&admin, &schema);
-    let out = String::from_utf8_lossy(&run.stdout);
-    let after = |prefix: &str, nth: usize| -> Option<f64> {
+    let after = |out: &str, prefix: &str, nth: usize| -> Option<f64> {
         let line = out.lines().find(|l| l.starts_with(prefix))?;
         line[prefix.len()..]
             .split_whitespace()
@@ -433,10 +469,13 @@ fn pgbench(seconds: u64, connections: usize) -> Option<Ceiling> {
             .parse()
             .ok()
     };
-    let tps = after("tps", 1)?;
-    let transactions = after("number of transactions actually processed:", 0)?;
+    let out = String::from_utf8_lossy(&run.stdout);
+    let tps = after(&out, "tps", 1)?;
+    let transactions = after(&out, "number of transactions actually processed:", 0)?;
+    let write_tps = after(&String::from_utf8_lossy(&writes.stdout), "tps", 1)?;
     Some(Ceiling {
         tps,
+        write_tps,
         db_us: db * 1e6 / transactions,
         client_us: client * 1e6 / transactions,
     })
@@ -479,7 +518,15 @@ async fn paced(
                         Some(b) => client
                             .post(&url)
                             .header("content-type", "application/json")
-                            .body(b.replace("{n}", &format!("{tag}-p{c}-{n}"))),
+                            .body(
+                                b.replace("{n}", &format!("{tag}-p{c}-{n}")).replace(
+                                    "{c}",
+                                    CONSUMERS
+                                        .get()
+                                        .and_then(|cs| cs.get(n % cs.len().max(1)))
+                                        .map_or("", String::as_str),
+                                ),
+                            ),
                     };
                     let r = request.header(&h, &v).send().await.expect("request");
                     assert!(r.status().is_success(), "{url}: {}", r.status());
@@ -660,12 +707,19 @@ async fn main() {
         ),
         None => println!("pgbench: not run, no ratios"),
     }
+    if let Some(c) = &ceiling {
+        println!(
+            "pgbench -N -c{connections} -j2 (writes: update, select, insert, commit): {:.0} TPS",
+            c.write_tps
+        );
+    }
     let session = ("X-Session-Token", token.as_str());
     let admin = ("x-api-key", server.key.as_str());
     let check = format!(r#"{{"customer_id": "{cus}", "feature": "api_calls"}}"#);
     let consume = format!(
         r#"{{"customer_id": "{cus}", "feature": "api_calls", "consume": true, "event_id": "bench-{{n}}"}}"#
     );
+    let consume_many = r#"{"customer_id": "{c}", "feature": "api_calls", "consume": true, "event_id": "bench-{n}"}"#.to_owned();
     let paths: Vec<BenchPath<'_>> = vec![
         (
             "portal: session",
@@ -714,6 +768,12 @@ async fn main() {
             "/v1/entitlements/check".into(),
             admin,
             Some(consume),
+        ),
+        (
+            "admin: consume, 32 customers",
+            "/v1/entitlements/check".into(),
+            admin,
+            Some(consume_many),
         ),
         ("readyz (one SELECT 1)", "/readyz".into(), admin, None),
         ("healthz (no database)", "/healthz".into(), admin, None),
@@ -768,6 +828,18 @@ async fn main() {
             "{name:34} {:>9.0} {ratio:>7} {:>7.2} / {:>6.2} {:>8.2} / {:>5.2} / {:>6.1} {:>9.0} / {db_us:>5}{}",
             w.rps, w.p50_ms, w.p99_ms, p50, p99, max, server_us, w.errors
         );
+        if let (Some(c), true) = (
+            &ceiling,
+            body.as_deref()
+                .is_some_and(|b| b.contains("\"consume\": true")),
+        ) {
+            println!(
+                "{:34} {:>9} {:>7.2}× of pgbench -N (writes)",
+                "",
+                "",
+                w.rps / c.write_tps
+            );
+        }
     }
     if only.is_some() {
         return;

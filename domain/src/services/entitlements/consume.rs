@@ -72,11 +72,20 @@ impl EntitlementService {
     }
 
     fn consume_once(&self, customer: &CustomerScope, c: &Consume) -> DomainResult<Consumed> {
-        // One read of the customer's entitlements and the account's features serves both the
-        // event's shape and the limit.
-        let (best, feature) = self.best(customer, &c.feature)?;
-        let event = event_of(customer, c, &feature)?;
-        let Some(best) = best else {
+        // The account's features (the event's shape, and ingestion's check of it) and the
+        // check's one read (the customer, the grants and their counters): two statements.
+        let features = self.usage.features(&customer.tenant_id)?;
+        let view = self
+            .usage
+            .check_view(customer, &c.feature)?
+            .ok_or_else(crate::id::CustomerId::not_found)?;
+        let feature = features
+            .iter()
+            .find(|f| f.key == c.feature && !f.archived)
+            .ok_or_else(crate::services::usage::feature_not_found)?;
+        let aggregation = feature.aggregation;
+        let event = event_of(customer, c, feature)?;
+        let Some(best) = super::most_generous(&view, &c.feature, aggregation) else {
             return Ok(Consumed {
                 check: Check::not_entitled(),
                 event_status: None,
@@ -85,7 +94,7 @@ impl EntitlementService {
         // Validated before the lock, so that consumers queue only for the writes.
         let prepared = self
             .ingestion
-            .prepare(&customer.tenant_id, event)?
+            .prepare_with(&customer.tenant_id, event, features)?
             .map_err(|why| refused_event(&why))?;
         let watch = self
             .ingestion
@@ -97,7 +106,7 @@ impl EntitlementService {
             &c.feature,
             best.period,
         )?;
-        let used = counter.used(best.aggregation);
+        let used = counter.used(aggregation);
         let status = |used: BigDecimal, reason| Check {
             allowed: reason != ConsumeReason::LimitReached,
             reason,
@@ -123,7 +132,7 @@ impl EntitlementService {
                 event_status: Some(EventStatus::Duplicate),
             });
         }
-        let after = match best.aggregation {
+        let after = match aggregation {
             Aggregation::Max => used.clone().max(c.quantity.clone()),
             Aggregation::Count | Aggregation::Sum => &used + &c.quantity,
         };

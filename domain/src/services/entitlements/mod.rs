@@ -172,26 +172,6 @@ impl EntitlementService {
         Ok((out, features))
     }
 
-    /// The most generous of the customer's entitlements to `feature` (no limit beats any
-    /// limit, a larger limit a smaller one), and the feature. 404 `customer_not_found`, then
-    /// `feature_not_found` for a feature the account does not have.
-    fn best(
-        &self,
-        customer: &CustomerScope,
-        feature: &str,
-    ) -> DomainResult<(Option<EntitlementStatus>, crate::usage::Feature)> {
-        let (all, features) = self.with_features(customer)?;
-        let found = features
-            .into_iter()
-            .find(|f| f.key == feature && !f.archived)
-            .ok_or_else(crate::services::usage::feature_not_found)?;
-        let best = all
-            .into_iter()
-            .filter(|e| e.feature == feature)
-            .max_by(|a, b| more_generous(&a.limit, &b.limit));
-        Ok((best, found))
-    }
-
     /// Whether the customer may use `quantity` more of `feature` now (404 `customer_not_found`,
     /// then `feature_not_found` for a feature the account does not have). One read: the
     /// merchant's hot path (`UsageRepo::check_view`).
@@ -210,35 +190,61 @@ impl EntitlementService {
             .filter(|f| !f.archived)
             .ok_or_else(crate::services::usage::feature_not_found)?
             .aggregation;
-        let granted = view.grants.iter().filter_map(|g| {
-            let e = g.entitlements.iter().find(|e| e.feature == feature)?;
-            let used = g
-                .counter
-                .as_ref()
-                .map(|c| c.used(aggregation))
-                .unwrap_or_default();
-            Some((e, used))
-        });
-        let Some((e, used)) = granted.max_by(|(a, _), (b, _)| more_generous(&a.limit, &b.limit))
+        let Some(Granted {
+            limit, soft, used, ..
+        }) = most_generous(&view, feature, aggregation)
         else {
             return Ok(Check::not_entitled());
         };
-        let over = e.limit.as_ref().is_some_and(|l| &used + quantity > *l);
+        let over = limit.as_ref().is_some_and(|l| &used + quantity > *l);
         Ok(Check {
-            allowed: e.soft || !over,
-            reason: match (over, e.soft) {
+            allowed: soft || !over,
+            reason: match (over, soft) {
                 (false, _) => ConsumeReason::WithinLimit,
                 (true, true) => ConsumeReason::SoftLimitExceeded,
                 (true, false) => ConsumeReason::LimitReached,
             },
-            remaining: e
-                .limit
-                .as_ref()
-                .map(|l| (l - &used).max(BigDecimal::zero())),
-            limit: e.limit.clone(),
+            remaining: limit.as_ref().map(|l| (l - &used).max(BigDecimal::zero())),
+            limit,
             used,
         })
     }
+}
+
+/// The grant a check or consume goes by: the most generous of the running subscriptions'.
+pub(crate) struct Granted {
+    pub limit: Option<BigDecimal>,
+    pub soft: bool,
+    /// This period's use, as the feature counts it.
+    pub used: BigDecimal,
+    pub period: crate::usage::CounterPeriod,
+    pub subscription_id: crate::id::SubscriptionId,
+}
+
+/// The most generous grant of `feature` in `view` (no limit beats any limit, a larger limit a
+/// smaller one); `None`: no running subscription grants it.
+pub(crate) fn most_generous(
+    view: &crate::usage::CheckView,
+    feature: &str,
+    aggregation: Aggregation,
+) -> Option<Granted> {
+    view.grants
+        .iter()
+        .filter_map(|g| {
+            let e = g.entitlements.iter().find(|e| e.feature == feature)?;
+            Some(Granted {
+                limit: e.limit.clone(),
+                soft: e.soft,
+                used: g
+                    .counter
+                    .as_ref()
+                    .map(|c| c.used(aggregation))
+                    .unwrap_or_default(),
+                period: g.period,
+                subscription_id: g.subscription_id.clone(),
+            })
+        })
+        .max_by(|a, b| more_generous(&a.limit, &b.limit))
 }
 
 /// Orders limits by generosity: no limit beats any limit, a larger limit a smaller one.
