@@ -300,9 +300,15 @@ try {
   await pageD.close();
 
   // Entitlements: a plan granting the demo's api_calls (hard) and storage_gb (soft), in use.
+  // It also prices api_calls (the demo sums each event's `calls`) in arrears: the calls sent
+  // here accrue against the USD wallet.
   await admin("POST", "/v1/plans", { code: `${code}-metered`, name: "Portal Metered", currency: "USD", interval: "month", amount: "0",
+    charges: [{ feature: "api_calls", unit_price: "0.25" }],
     entitlements: [{ feature: "api_calls", limit: "1000000" }, { feature: "storage_gb", limit: "1", soft: true }] });
-  await admin("POST", "/v1/subscriptions", { customer_id: demo.id, plan: `${code}-metered`, collection: "send_invoice" });
+  await admin("POST", "/v1/subscriptions", { customer_id: demo.id, plan: `${code}-metered`, collection: "send_invoice", trial_days: 0 });
+  const sent = await admin("POST", "/v1/events/batch", { events: [0, 1, 2, 3].map((i) => (
+    { event_id: `${code}-ongoing-${i}`, customer_id: demo.id, feature: "api_calls", properties: { calls: 1 } })) });
+  check(sent.accepted === 4, `four calls are accepted (${JSON.stringify(sent.results)})`);
   const granted = await portal(s.token, "/entitlements");
   await page.locator("nav a[data-screen=entitlements]").click();
   await page.locator("[data-test=entitlement]").first().waitFor();
@@ -320,6 +326,13 @@ try {
     await page.locator(`nav a[data-screen=${screen}]`).click();
     await page.locator("main h1", { hasText: title }).waitFor();
     await page.waitForLoadState("networkidle");
+    if (screen === "credits") {
+      const shown = (await portal(s.token, "/wallets")).data[0];
+      check(shown.ongoing_balance !== shown.balance,
+        `usage not yet invoiced lowers the wallet's ongoing balance (${shown.balance} → ${shown.ongoing_balance})`);
+      check((await page.locator("[data-test=wallet-ongoing]").innerText()).includes(`${number(shown.ongoing_balance)} credits`),
+        "the Credits screen shows the ongoing balance beside the balance");
+    }
     await shoot(page, screen);
   }
   await page.locator("input[name=phone]").waitFor();
