@@ -47,7 +47,7 @@ pub async fn list(
     responses(
         (status = 200, body = CheckResult),
         (status = 404, description = "`customer_not_found` or `feature_not_found`."),
-        (status = 409, description = "`event_id_reused`: the consume's `event_id` was recorded with a different customer, feature, quantity or properties; nothing stored."),
+        (status = 409, description = "`event_id_reused`: the consume's event_id was recorded with a different customer, feature, quantity or properties; nothing stored."),
         (status = 422, description = "`validation_failed`, naming the field."),
     ),
 )]

@@ -200,18 +200,20 @@ impl SubscriptionService {
                 subscription.discount = Some(d);
             }
             self.subscriptions.insert(&subscription)?;
-            // Its first period's counters start from what the customer already used in it
-            // (the hour it starts in counts whole, as billing counts).
             let first = crate::usage::CounterPeriod {
                 start: subscription.current_period_start,
                 end: subscription.current_period_end,
             };
-            self.usage.recount(tenant_id, &customer.id, &[first])?;
             if let Some(d) = &subscription.discount {
                 self.events
                     .discount(EventType::DiscountApplied, &subscription, d)?;
             }
             self.billing.open(&mut subscription, &plan, &customer)?;
+            // Its first period's counters start from what the customer already used in it
+            // (the hour it starts in counts whole, as billing counts). After the first invoice,
+            // which may lock the customer's wallet: wallets are locked before counters
+            // everywhere (see `services::accrual`), so this never waits on ingestion in reverse.
+            self.usage.recount(tenant_id, &customer.id, &[first])?;
             self.events
                 .subscription(EventType::SubscriptionCreated, &subscription)?;
             if subscription.status == SubscriptionStatus::PastDue {
