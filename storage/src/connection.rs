@@ -206,6 +206,36 @@ enum UnitSlot {
 pub struct Conn {
     conn: Option<Pooled>,
     from_unit: bool,
+    /// The store's SQLite writer queue (`None` on PostgreSQL, and for the unit's connection,
+    /// whose unit already holds its turn).
+    writers: Option<Writers>,
+}
+
+/// SQLite admits one writer at a time, and a writer that finds the lock taken waits in SQLite's
+/// busy handler, which sleeps in growing steps (up to 100 ms) and wakes in no order: under
+/// contention the unlucky writer waits hundreds of milliseconds while others pass. So a write
+/// transaction of this process first takes its turn on this lock (eventually fair: it hands the
+/// lock to the longest waiter at least every half millisecond), and only then `BEGIN
+/// IMMEDIATE`; SQLite's busy handler is left to other processes on the same file. A turn not
+/// had within the busy timeout goes ahead without it, as before (a write nested in another on a
+/// second connection would otherwise wait for itself).
+pub type Writers = std::sync::Arc<parking_lot::Mutex<()>>;
+
+/// Waits for this process's turn to write to SQLite (see [`Writers`]).
+fn writer_turn(writers: Option<&Writers>) -> Option<parking_lot::MutexGuard<'_, ()>> {
+    writers.and_then(|w| w.try_lock_for(Duration::from_secs(10)))
+}
+
+impl Conn {
+    /// [`write_tx`] on this connection, in this process's turn to write (SQLite).
+    pub fn write<T, E>(&mut self, f: impl FnOnce(&mut DbConnection) -> Result<T, E>) -> Result<T, E>
+    where
+        E: From<diesel::result::Error>,
+    {
+        let writers = self.writers.clone();
+        let _turn = writer_turn(writers.as_ref());
+        write_tx(self, f)
+    }
 }
 
 impl Deref for Conn {
@@ -251,6 +281,8 @@ impl Drop for UnitGuard {
 pub struct Store {
     pool: Pool,
     backend: Backend,
+    /// SQLite: this process's writer queue (see [`Writers`]).
+    writers: Option<Writers>,
 }
 
 impl Store {
@@ -289,6 +321,10 @@ impl Store {
         Ok(Self {
             pool,
             backend: url.backend(),
+            writers: match url {
+                DatabaseUrl::Sqlite(_) => Some(Writers::default()),
+                _ => None,
+            },
         })
     }
 
@@ -313,10 +349,12 @@ impl Store {
             Some(conn) => Ok(Conn {
                 conn: Some(conn?),
                 from_unit: true,
+                writers: None,
             }),
             None => Ok(Conn {
                 conn: Some(self.pooled()?),
                 from_unit: false,
+                writers: self.writers.clone(),
             }),
         }
     }
@@ -335,7 +373,10 @@ impl Store {
         if UNIT.with(|u| u.borrow().is_some()) {
             return work();
         }
+        // The connection first, then the turn, as in `Conn::write`: the writer whose turn it is
+        // never waits for a connection that a writer queued behind it holds.
         let mut conn = self.pooled()?;
+        let _turn = writer_turn(self.writers.as_ref());
         begin_write(&mut conn).map_err(|e| DomainError::internal(format!("database: {e}")))?;
         UNIT.with(|u| *u.borrow_mut() = Some(UnitSlot::Free(conn)));
         let _end = UnitGuard;

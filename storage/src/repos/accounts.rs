@@ -7,7 +7,6 @@ use domain::{DomainError, DomainResult};
 
 use super::stored::{json, Stored};
 use super::{first_locked, internal, TxError};
-use crate::connection::write_tx;
 use crate::prepared::Prepare;
 use crate::schema::tenants;
 use crate::sql_types::DbTime;
@@ -56,7 +55,7 @@ impl AccountRepo for Store {
         change: &mut dyn FnMut(&mut Account) -> DomainResult<()>,
     ) -> DomainResult<Account> {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| -> Result<Account, TxError> {
+        conn.write(|c| -> Result<Account, TxError> {
             let this = tenants::table.filter(tenants::id.eq(tenant_id.as_str()));
             let row = first_locked!(c, this.select(AccountRow::as_select()))?;
             let mut account = row

@@ -9,7 +9,7 @@ use domain::{DomainError, DomainResult};
 
 use super::stored::stored_id;
 use super::{internal, newest_first, TxError};
-use crate::connection::{write_tx, DbConnection};
+use crate::connection::DbConnection;
 use crate::schema::{api_keys, tenants};
 use crate::sql_types::DbTime;
 use crate::Store;
@@ -80,7 +80,7 @@ impl ApiKeyRepo for Store {
         only_if_empty: bool,
     ) -> DomainResult<bool> {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| {
+        conn.write(|c| {
             if only_if_empty {
                 if let DbConnection::Postgres(pg) = c {
                     // Nodes starting together on an empty database must create one tenant, not N.
@@ -176,7 +176,7 @@ impl ApiKeyRepo for Store {
         now: DateTime<Utc>,
     ) -> DomainResult<ApiKey> {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| -> Result<ApiKey, TxError> {
+        conn.write(|c| -> Result<ApiKey, TxError> {
             lock_tenant(c, tenant_id)?;
             let mine = api_keys::table.filter(api_keys::tenant_id.eq(tenant_id.as_str()));
             let row = mine.filter(api_keys::id.eq(id.as_str())).select(KeyRow::as_select()).first(c).optional()?;

@@ -13,7 +13,7 @@ use domain::{DomainError, DomainResult};
 use super::invoices::{lock_invoice, next_number, save_invoice};
 use super::stored::{json, stored_id, Stored};
 use super::{first_locked, internal, newest_first, scoped, TxError};
-use crate::connection::{write_tx, DbConnection};
+use crate::connection::DbConnection;
 use crate::prepared::Prepare;
 use crate::schema::credit_notes as cn;
 use crate::sql_types::{DbDecimal, DbTime};
@@ -139,7 +139,7 @@ impl CreditNoteRepo for Store {
         change: CreditChange<'_>,
     ) -> DomainResult<(domain::invoice::Invoice, CreditNote)> {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| -> Result<_, TxError> {
+        conn.write(|c| -> Result<_, TxError> {
             // The invoice's lock serialises every credit note of it: what is left to credit is
             // read and lowered under it.
             let mut invoice = lock_invoice(c, tenant_id, invoice_id)?;
@@ -173,7 +173,7 @@ impl CreditNoteRepo for Store {
         change: VoidChange<'_>,
     ) -> DomainResult<(domain::invoice::Invoice, CreditNote)> {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| -> Result<_, TxError> {
+        conn.write(|c| -> Result<_, TxError> {
             let this = cn::table
                 .filter(cn::tenant_id.eq(tenant_id.as_str()))
                 .filter(cn::id.eq(id.as_str()));

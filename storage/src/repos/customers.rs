@@ -11,7 +11,6 @@ use domain::{DomainError, DomainResult};
 use super::stored::stored_id;
 use super::stored::{json, Stored};
 use super::{first_locked, internal, lower, newest_first, scoped_search, TxError};
-use crate::connection::write_tx;
 use crate::prepared::Prepare;
 use crate::schema::customers;
 use crate::sql_types::DbTime;
@@ -172,7 +171,7 @@ impl CustomerRepo for Store {
         change: CustomerChange<'_>,
     ) -> DomainResult<Customer> {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| -> Result<Customer, TxError> {
+        conn.write(|c| -> Result<Customer, TxError> {
             let this = customers::table
                 .filter(customers::tenant_id.eq(tenant_id.as_str()))
                 .filter(customers::id.eq(id.as_str()));

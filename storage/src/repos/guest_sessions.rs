@@ -9,7 +9,6 @@ use domain::DomainResult;
 
 use super::stored::{stored_id, Stored};
 use super::{first_locked, internal};
-use crate::connection::write_tx;
 use crate::prepared::Prepare;
 use crate::schema::guest_sessions as gs;
 use crate::sql_types::DbTime;
@@ -118,27 +117,28 @@ impl GuestSessionRepo for Store {
         now: DateTime<Utc>,
     ) -> DomainResult<Option<GuestSession>> {
         let mut conn = self.conn()?;
-        let row = write_tx(&mut conn, |c| {
-            let this = gs::table
-                .filter(gs::tenant_id.eq(tenant_id.as_str()))
-                .filter(gs::id.eq(id.as_str()));
-            let Some(mut row) = first_locked!(c, this.select(GuestRow::as_select()))? else {
-                return Ok(None);
-            };
-            if row.end_reason.is_none() {
-                diesel::update(this)
-                    .set((
-                        gs::ended_at.eq(DbTime(now)),
-                        gs::end_reason.eq(reason.as_str()),
-                    ))
-                    .prepared()
-                    .execute(c)?;
-                row.ended_at = Some(DbTime(now));
-                row.end_reason = Some(reason.as_str().to_owned());
-            }
-            Ok::<_, diesel::result::Error>(Some(row))
-        })
-        .map_err(internal)?;
+        let row = conn
+            .write(|c| {
+                let this = gs::table
+                    .filter(gs::tenant_id.eq(tenant_id.as_str()))
+                    .filter(gs::id.eq(id.as_str()));
+                let Some(mut row) = first_locked!(c, this.select(GuestRow::as_select()))? else {
+                    return Ok(None);
+                };
+                if row.end_reason.is_none() {
+                    diesel::update(this)
+                        .set((
+                            gs::ended_at.eq(DbTime(now)),
+                            gs::end_reason.eq(reason.as_str()),
+                        ))
+                        .prepared()
+                        .execute(c)?;
+                    row.ended_at = Some(DbTime(now));
+                    row.end_reason = Some(reason.as_str().to_owned());
+                }
+                Ok::<_, diesel::result::Error>(Some(row))
+            })
+            .map_err(internal)?;
         row.map(GuestRow::into_domain).transpose()
     }
 

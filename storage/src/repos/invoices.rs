@@ -11,7 +11,7 @@ use domain::{DomainError, DomainResult};
 use super::stored::stored_id;
 use super::stored::{json, Stored};
 use super::{first_locked, internal, lower, newest_first, one_of, scoped, scoped_search, TxError};
-use crate::connection::{write_tx, DbConnection};
+use crate::connection::DbConnection;
 use crate::prepared::Prepare;
 use crate::schema::{invoice_counters as ic, invoices as inv};
 use crate::sql_types::{DbDecimal, DbTime};
@@ -281,7 +281,7 @@ impl InvoiceRepo for Store {
         change: InvoiceChange<'_>,
     ) -> DomainResult<Invoice> {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| -> Result<Invoice, TxError> {
+        conn.write(|c| -> Result<Invoice, TxError> {
             let mut invoice = lock_invoice(c, tenant_id, id)?;
             // Numbers are taken on the same connection, inside this transaction: if anything
             // after fails, the number goes back with the rollback (no gaps).

@@ -15,7 +15,7 @@ use super::stored::stored_id;
 use super::stored::Stored;
 use super::wallets::with_wallet;
 use super::{first_locked, internal, newest_first, scoped, TxError};
-use crate::connection::{write_tx, DbConnection};
+use crate::connection::DbConnection;
 use crate::prepared::Prepare;
 use crate::schema::{payments as p, refunds as r};
 use crate::sql_types::{DbDecimal, DbTime};
@@ -142,7 +142,7 @@ impl PaymentRepo for Store {
         change: PaymentChange<'_>,
     ) -> DomainResult<(Invoice, Payment)> {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| -> Result<(Invoice, Payment), TxError> {
+        conn.write(|c| -> Result<(Invoice, Payment), TxError> {
             // Lock order: invoice, then wallet (debits lock only the wallet): no cycles.
             let locked = lock_invoice(c, tenant_id, invoice_id)?;
             let (invoice, payment) = match wallet_id {
@@ -237,7 +237,7 @@ impl PaymentRepo for Store {
         change: &mut dyn FnMut(&mut Payment, &mut Invoice) -> DomainResult<()>,
     ) -> DomainResult<(Invoice, Payment)> {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| -> Result<(Invoice, Payment), TxError> {
+        conn.write(|c| -> Result<(Invoice, Payment), TxError> {
             let (mut payment, mut invoice) = lock_payment(c, tenant_id, payment_id)?;
             change(&mut payment, &mut invoice)?;
             save_invoice(c, &invoice)?;
@@ -254,7 +254,7 @@ impl PaymentRepo for Store {
         change: RefundChange<'_>,
     ) -> DomainResult<(Payment, Refund)> {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| -> Result<(Payment, Refund), TxError> {
+        conn.write(|c| -> Result<(Payment, Refund), TxError> {
             let locked = lock_payment(c, tenant_id, payment_id)?;
             let (payment, invoice, refund) = match locked.0.wallet_id.clone() {
                 None => {

@@ -9,7 +9,7 @@ use domain::DomainResult;
 use super::stored::stored_id;
 use super::stored::{json, Stored};
 use super::{first_locked, internal, newest_first};
-use crate::connection::{write_tx, DbConnection};
+use crate::connection::DbConnection;
 use crate::prepared::Prepare;
 use crate::schema::{customers, portal_sessions as ps};
 use crate::sql_types::DbTime;
@@ -119,7 +119,7 @@ impl PortalSessionRepo for Store {
         supersede: bool,
     ) -> DomainResult<()> {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| {
+        conn.write(|c| {
             if let DbConnection::Postgres(pg) = c {
                 // One creation at a time per customer, so "supersede the others" cannot leave two
                 // open sessions when two creations race (SQLite's BEGIN IMMEDIATE already does).
@@ -217,7 +217,7 @@ impl PortalSessionRepo for Store {
         now: DateTime<Utc>,
     ) -> DomainResult<Option<PortalSession>> {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| {
+        conn.write(|c| {
             let Some(row) = load(c, tenant_id, id, true)? else {
                 return Ok(None);
             };

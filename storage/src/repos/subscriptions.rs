@@ -14,7 +14,7 @@ use domain::DomainResult;
 
 use super::stored::{json, stored_id, Stored};
 use super::{first_locked, internal, newest_first, one_of, scoped, TxError};
-use crate::connection::{write_tx, DbConnection};
+use crate::connection::DbConnection;
 use crate::prepared::Prepare;
 use crate::schema::subscriptions as su;
 use crate::sql_types::DbTime;
@@ -199,7 +199,7 @@ impl SubscriptionRepo for Store {
         change: SubscriptionChange<'_>,
     ) -> DomainResult<Subscription> {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| -> Result<Subscription, TxError> {
+        conn.write(|c| -> Result<Subscription, TxError> {
             let this = su::table
                 .filter(su::tenant_id.eq(scope.tenant_id().as_str()))
                 .filter(su::id.eq(id.as_str()));

@@ -13,7 +13,7 @@ use domain::{DomainError, DomainResult};
 use super::stored::stored_id;
 use super::stored::Stored;
 use super::{internal, newest_first, TxError};
-use crate::connection::{write_tx, DbConnection};
+use crate::connection::DbConnection;
 use crate::schema::{features as f, usage_events as ue, usage_rollups as ur};
 use crate::sql_types::{DbDecimal, DbTime};
 use crate::Store;
@@ -353,7 +353,7 @@ impl UsageRepo for Store {
             .map(|&i| event_row(tenant_id, &events[i]))
             .collect();
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| -> QueryResult<Vec<bool>> {
+        conn.write(|c| -> QueryResult<Vec<bool>> {
             let mut fresh = vec![false; events.len()];
             match c {
                 // One insert of the whole batch; RETURNING names the rows that were new. The

@@ -18,7 +18,7 @@ use domain::{DomainError, DomainResult};
 use super::stored::stored_id;
 use super::stored::{json, Stored};
 use super::{first_locked, internal, newest_first, scoped, TxError};
-use crate::connection::{write_tx, DbConnection};
+use crate::connection::DbConnection;
 use crate::prepared::Prepare;
 use crate::schema::{credit_lots as cl, wallet_transactions as wt, wallets as w};
 use crate::sql_types::{DbDecimal, DbTime};
@@ -540,7 +540,7 @@ impl WalletRepo for Store {
         change: WalletChange<'_>,
     ) -> DomainResult<WalletState> {
         let mut conn = self.conn()?;
-        write_tx(&mut conn, |c| -> Result<WalletState, TxError> {
+        conn.write(|c| -> Result<WalletState, TxError> {
             let (st, ()) = with_wallet(c, tenant_id, id, |st| Ok(change(st)?))?;
             Ok(st)
         })
@@ -616,7 +616,7 @@ impl WalletRepo for Store {
             .load(&mut *conn)
             .map_err(internal)?;
         for (tenant_id, wallet_id) in &flagged {
-            write_tx(&mut conn, |c| -> Result<(), TxError> {
+            conn.write(|c| -> Result<(), TxError> {
                 lock_wallet(c, &tenant_id.as_str().into(), wallet_id, true)?;
                 diesel::delete(chk::table.filter(chk::wallet_id.eq(wallet_id))).execute(c)?;
                 Ok(())
