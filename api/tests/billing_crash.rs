@@ -58,14 +58,7 @@ impl Direct {
 }
 
 async fn billed_once_across_kill9(mut servers: Vec<Process>, mut db: Direct) {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    for s in &servers {
-        s.wait_ready(&client).await;
-    }
-    let bases: Vec<String> = servers.iter().map(Process::base).collect();
+    let (client, bases) = common::ready(&servers).await;
     let (status, plan) = until_answered(
         &client,
         &bases,
@@ -135,10 +128,7 @@ async fn billed_once_across_kill9(mut servers: Vec<Process>, mut db: Direct) {
         if db.count(&due) > 0 {
             killed_mid_run += 1;
         }
-        let victim = rand::rng().random_range(0..servers.len());
-        servers[victim].kill9();
-        servers[victim].spawn();
-        servers[victim].wait_ready(&client).await;
+        common::restart_random(&mut servers, &client).await;
     }
     let mut left = i64::MAX;
     for _ in 0..600 {

@@ -26,14 +26,7 @@ const KILLS: usize = 6;
 use common::{get, pg_schema, until_answered, Process};
 
 async fn consumes_across_kill9(mut servers: Vec<Process>) {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    for server in &servers {
-        server.wait_ready(&client).await;
-    }
-    let bases: Vec<String> = servers.iter().map(Process::base).collect();
+    let (client, bases) = common::ready(&servers).await;
     let base = bases[0].clone();
     let setup = [
         (
@@ -99,12 +92,8 @@ async fn consumes_across_kill9(mut servers: Vec<Process>) {
     for _ in 0..KILLS {
         let pause = rand::rng().random_range(30..200);
         tokio::time::sleep(Duration::from_millis(pause)).await;
-        let victim = rand::rng().random_range(0..servers.len());
-        let server = &mut servers[victim];
         mid_run += usize::from(clients.iter().any(|c| !c.is_finished()));
-        server.kill9();
-        server.spawn();
-        server.wait_ready(&client).await;
+        common::restart_random(&mut servers, &client).await;
     }
     assert!(mid_run > 0, "no kill fell while consumes were running");
     let mut acknowledged = HashSet::new();

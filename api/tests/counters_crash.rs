@@ -27,14 +27,7 @@ const BATCH: usize = 40;
 const KILLS: usize = 5;
 
 async fn counters_across_kill9(mut servers: Vec<Process>) {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    for server in &servers {
-        server.wait_ready(&client).await;
-    }
-    let bases: Vec<String> = servers.iter().map(Process::base).collect();
+    let (client, bases) = common::ready(&servers).await;
     let base = bases[0].clone();
     let setup = [
         (
@@ -132,12 +125,8 @@ async fn counters_across_kill9(mut servers: Vec<Process>) {
     for _ in 0..KILLS {
         let pause = rand::rng().random_range(5..60);
         tokio::time::sleep(Duration::from_millis(pause)).await;
-        let victim = rand::rng().random_range(0..servers.len());
-        let server = &mut servers[victim];
         mid_run += usize::from(clients.iter().any(|c| !c.is_finished()));
-        server.kill9();
-        server.spawn();
-        server.wait_ready(&client).await;
+        common::restart_random(&mut servers, &client).await;
     }
     assert!(mid_run > 0, "no kill fell while batches were being sent");
     let mut acknowledged: HashMap<String, (String, i64)> = HashMap::new();

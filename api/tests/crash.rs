@@ -31,14 +31,7 @@ fn amount(i: usize) -> String {
 }
 
 async fn exactly_once_across_kill9(mut servers: Vec<Process>) {
-    let client = reqwest::Client::builder()
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap();
-    for server in &servers {
-        server.wait_ready(&client).await;
-    }
-    let bases: Vec<String> = servers.iter().map(Process::base).collect();
+    let (client, bases) = common::ready(&servers).await;
     let base = bases[0].clone();
     let (s, customer) = until_answered(
         &client,
@@ -90,11 +83,7 @@ async fn exactly_once_across_kill9(mut servers: Vec<Process>) {
     for _ in 0..KILLS {
         let pause = rand::rng().random_range(150..600);
         tokio::time::sleep(Duration::from_millis(pause)).await;
-        let victim = rand::rng().random_range(0..servers.len());
-        let server = &mut servers[victim];
-        server.kill9();
-        server.spawn();
-        server.wait_ready(&client).await;
+        common::restart_random(&mut servers, &client).await;
     }
     let mut answered = HashMap::new();
     for c in clients {

@@ -164,6 +164,29 @@ pub fn pg_schema(prefix: &str) -> (String, String, String) {
     (admin_url, schema, url)
 }
 
+/// A client for the crash tests (30 s a request) once every server answers `/readyz`, and the
+/// servers' base URLs.
+pub async fn ready(servers: &[Process]) -> (reqwest::Client, Vec<String>) {
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    for server in servers {
+        server.wait_ready(&client).await;
+    }
+    (client, servers.iter().map(Process::base).collect())
+}
+
+/// SIGKILLs one of the servers, chosen at random, and starts it again on the same database.
+pub async fn restart_random(servers: &mut [Process], client: &reqwest::Client) {
+    use rand::Rng;
+    let victim = rand::rng().random_range(0..servers.len());
+    let server = &mut servers[victim];
+    server.kill9();
+    server.spawn();
+    server.wait_ready(client).await;
+}
+
 pub const KEY: &str = "sk_crashtst_0123456789abcdefghijklmnopqrstuv";
 
 /// Sends one request until a server answers it (connection refused or reset while a server is
