@@ -80,6 +80,23 @@ pub struct Config {
     #[arg(long, env = "PORTAL_WEBHOOKS_ALLOW_INSECURE", action = clap::ArgAction::SetTrue,
           value_parser = clap::builder::BoolishValueParser::new())]
     pub webhooks_allow_insecure: bool,
+    /// The SMTP server customers' e-mail goes through, in lettre's URL form:
+    /// `smtps://user:pass@host:465` (implicit TLS), `smtp://user:pass@host:587?tls=required`
+    /// (STARTTLS), `smtp://host:25` (a local relay, no TLS). Unset: messages are recorded with
+    /// status `not_configured` and not sent.
+    #[arg(long, env = "PORTAL_SMTP_URL", hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// The SMTP password, instead of one in `PORTAL_SMTP_URL` (the user stays in the URL).
+    #[arg(long, env = "PORTAL_SMTP_PASSWORD", hide_env_values = true)]
+    pub smtp_password: Option<String>,
+    /// The sender's address (`billing@shop.test`); the account's name is its display name.
+    /// Required with `PORTAL_SMTP_URL`.
+    #[arg(long, env = "PORTAL_MAIL_FROM")]
+    pub mail_from: Option<String>,
+    /// Milliseconds between the mail worker's looks for due messages; 0 turns it off on this
+    /// node. Every replica may run it: each message is claimed by one node at a time.
+    #[arg(long, env = "PORTAL_MAIL_POLL_MS", default_value_t = 500)]
+    pub mail_poll_ms: u64,
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "PORTAL_WORKERS")]
     pub workers: Option<usize>,

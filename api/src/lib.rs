@@ -11,6 +11,7 @@ pub mod hosted_portal;
 pub mod idempotency;
 pub mod limits;
 pub mod logging;
+pub mod mail;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;

@@ -44,6 +44,8 @@ text_enums! {
     EndpointStatus => domain::webhook::EndpointStatus,
     DeliveryStatus => domain::webhook::DeliveryStatus,
     DisabledReason => domain::webhook::DisabledReason,
+    EmailKind => domain::email::EmailKind,
+    EmailStatus => domain::email::EmailStatus,
     UnusedFee => domain::services::subscriptions::UnusedFee,
     ActivityKind => domain::activity::ActivityKind,
     ActivityStatus => domain::activity::ActivityStatus,

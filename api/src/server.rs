@@ -156,7 +156,14 @@ pub fn prepare(
             timeout: std::time::Duration::from_secs(config.webhooks_timeout_secs.max(1)),
             allow_insecure: config.webhooks_allow_insecure,
         }),
+        mail: crate::mail::MailSettings::from_config(config)?,
     };
+    match &settings.mail {
+        Some(m) => tracing::info!(from = %m.from, "e-mail goes through PORTAL_SMTP_URL"),
+        None => tracing::warn!(
+            "PORTAL_SMTP_URL is not set: customers' e-mails are recorded as not_configured and not sent"
+        ),
+    }
     if config.webhooks_allow_insecure {
         tracing::warn!(
             "PORTAL_WEBHOOKS_ALLOW_INSECURE is on: webhooks may target http and private addresses"
@@ -193,6 +200,11 @@ pub fn start(
     }
     if let Some(settings) = state.webhook_worker {
         actix_web::rt::spawn(crate::webhooks::worker(state.clone(), settings));
+    }
+    if let Some(mail) = state.mail.clone() {
+        if let Some(poll) = mail.poll {
+            actix_web::rt::spawn(crate::mail::worker(state.clone(), mail, poll));
+        }
     }
     let contract = Contract::default();
     let workers = workers.map_or_else(

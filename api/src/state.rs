@@ -10,6 +10,7 @@ use domain::services::billing::{BillingPorts, BillingService};
 use domain::services::credit_notes::CreditNoteService;
 use domain::services::customers::CustomerService;
 use domain::services::discounts::DiscountService;
+use domain::services::emails::{EmailPorts, EmailService, MailingOutbox};
 use domain::services::entitlements::{EntitlementPorts, EntitlementService};
 use domain::services::invoices::{InvoicePorts, InvoiceService};
 use domain::services::overview::OverviewService;
@@ -51,6 +52,7 @@ pub struct AppState {
     pub entitlements: EntitlementService,
     pub overview: OverviewService,
     pub webhooks: WebhookService,
+    pub emails: EmailService,
     pub idempotency: Arc<dyn IdempotencyRepo>,
     /// Encrypts recorded idempotent answers (they may hold new tokens and keys).
     pub sealer: Arc<PasetoCodec>,
@@ -69,13 +71,29 @@ pub struct AppState {
     pub billing_concurrency: usize,
     /// The webhook worker on this node; `None`: off.
     pub webhook_worker: Option<crate::webhooks::WorkerSettings>,
+    /// How this server sends e-mail; `None`: no SMTP server configured.
+    pub mail: Option<crate::mail::MailSettings>,
 }
 
 impl AppState {
     pub fn new(store: Store, tokens: Arc<PasetoCodec>, settings: Settings) -> Self {
         let shared = Arc::new(store.clone());
-        // Every change's webhook events go to the outbox in the change's own transaction.
-        let events = Events::new(shared.clone());
+        // Every change's webhook events go to the outbox in the change's own transaction, with
+        // the e-mails they bring.
+        let emails = EmailService::new(
+            EmailPorts {
+                emails: shared.clone(),
+                customers: shared.clone(),
+                accounts: shared.clone(),
+                units: shared.clone(),
+                sealer: tokens.clone(),
+            },
+            settings.mail.is_some(),
+        );
+        let events = Events::new(Arc::new(MailingOutbox {
+            events: shared.clone(),
+            mail: emails.clone(),
+        }));
         // What usage has accrued: wallets' ongoing balance, and its low-balance alerts.
         let accrual = domain::services::accrual::Accrual {
             subscriptions: shared.clone(),
@@ -187,6 +205,7 @@ impl AppState {
                     units: shared.clone(),
                     tokens: tokens.clone(),
                     events: events.clone(),
+                    emails: emails.clone(),
                 },
                 settings.url_base,
             ),
@@ -230,6 +249,7 @@ impl AppState {
                 shared.clone(),
                 settings.webhooks_allow_insecure,
             ),
+            emails,
             idempotency: shared.clone(),
             cursor_key: Arc::new(tokens.derive_key("portal-api:list-cursors")),
             sealer: tokens,
@@ -243,6 +263,7 @@ impl AppState {
             billing_every: settings.billing_every,
             billing_concurrency: settings.billing_concurrency.max(1),
             webhook_worker: settings.webhook_worker,
+            mail: settings.mail,
         }
     }
 }
@@ -263,4 +284,6 @@ pub struct Settings {
     pub webhooks_allow_insecure: bool,
     /// The webhook worker on this node; `None`: off.
     pub webhook_worker: Option<crate::webhooks::WorkerSettings>,
+    /// How this server sends e-mail; `None`: no SMTP server configured.
+    pub mail: Option<crate::mail::MailSettings>,
 }

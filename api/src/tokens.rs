@@ -227,6 +227,18 @@ impl TokenCodec for PasetoCodec {
     }
 }
 
+/// Link e-mails waiting to go keep their link sealed under the token keys (the same rotation
+/// rules: a key kept 24 h after it stops encrypting opens what it sealed).
+impl domain::ports::Sealer for PasetoCodec {
+    fn seal(&self, text: &str) -> DomainResult<String> {
+        PasetoCodec::seal(self, text)
+    }
+
+    fn open(&self, sealed: &str) -> Option<String> {
+        PasetoCodec::open(self, sealed)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -66,6 +66,8 @@ pub struct AccountSettings {
     /// `SubscriptionService::retention_offer`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retention_coupon_id: Option<crate::id::CouponId>,
+    /// Which messages the account e-mails its customers (each on unless switched off).
+    pub emails: crate::email::EmailSettings,
 }
 
 impl AccountSettings {
@@ -101,6 +103,8 @@ pub struct AccountPatch {
     pub tax_ids: Option<Vec<crate::tax_id::TaxId>>,
     /// `Some(None)` clears it (checked by the service: an active coupon of the account).
     pub retention_coupon_id: Option<Option<crate::id::CouponId>>,
+    /// Changes the account's e-mail switches.
+    pub emails: Option<crate::email::EmailSwitches>,
 }
 
 impl Account {
@@ -123,6 +127,9 @@ impl Account {
         }
         if let Some(v) = patch.retention_coupon_id {
             s.retention_coupon_id = v;
+        }
+        if let Some(v) = patch.emails {
+            s.emails.apply(v);
         }
         let mut tax_id_errors = Vec::new();
         if let Some(v) = patch.tax_ids {

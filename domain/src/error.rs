@@ -81,6 +81,7 @@ error_codes! {
     CouponNotFound = "coupon_not_found", 404;
     PromotionCodeNotFound = "promotion_code_not_found", 404;
     DiscountNotFound = "discount_not_found", 404;
+    EmailNotFound = "email_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     BodyTimeout = "body_timeout", 408;
     CustomerArchived = "customer_archived", 409;
@@ -113,6 +114,9 @@ error_codes! {
     WebhookEndpointDisabled = "webhook_endpoint_disabled", 409;
     WalletFrozen = "wallet_frozen", 409;
     EventIdReused = "event_id_reused", 409;
+    EmailNotRetryable = "email_not_retryable", 409;
+    EmailDisabled = "email_disabled", 409;
+    CustomerHasNoEmail = "customer_has_no_email", 409;
     PayloadTooLarge = "payload_too_large", 413;
     UriTooLong = "uri_too_long", 414;
     UnsupportedMediaType = "unsupported_media_type", 415;

@@ -31,6 +31,8 @@ pub const TAX_RATE: &str = "txr";
 pub const CREDIT_NOTE: &str = "cn";
 pub const COUPON: &str = "cpn";
 pub const PROMOTION_CODE: &str = "promo";
+/// A message of the e-mail outbox.
+pub const EMAIL: &str = "em";
 /// An invoice line.
 pub const INVOICE_LINE: &str = "il";
 
@@ -249,6 +251,7 @@ prefixed_id!(
     "credit note",
     ErrorCode::CreditNoteNotFound
 );
+prefixed_id!(EmailId, EMAIL, "e-mail", ErrorCode::EmailNotFound);
 
 /// A list filter by a resource's id, as the client gave it: `Some(None)` no filter,
 /// `Some(Some(id))` that id, `None` a malformed id, which matches nothing (as an unknown one).

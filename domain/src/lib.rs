@@ -91,6 +91,7 @@ pub mod clock;
 pub mod credit_note;
 pub mod customer;
 pub mod discount;
+pub mod email;
 pub mod error;
 pub mod guest_session;
 pub mod id;

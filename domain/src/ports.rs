@@ -885,3 +885,52 @@ pub trait DiscountRepo: Send + Sync {
         id: &crate::id::PromotionCodeId,
     ) -> DomainResult<Option<crate::discount::PromotionCode>>;
 }
+
+/// What the e-mail outbox filters a list by.
+#[derive(Debug, Clone, Default)]
+pub struct EmailFilter {
+    pub customer_id: Option<crate::id::CustomerId>,
+    pub status: Option<crate::email::EmailStatus>,
+    pub kind: Option<crate::email::EmailKind>,
+}
+
+/// The e-mail outbox.
+pub trait EmailRepo: Send + Sync {
+    /// Records a message unless one for the same (source, recipient) exists; true if recorded.
+    fn insert(&self, email: &crate::email::Email) -> DomainResult<bool>;
+    fn get(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::EmailId,
+    ) -> DomainResult<Option<crate::email::Email>>;
+    /// The message, locked until the unit of work ends.
+    fn lock(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::EmailId,
+    ) -> DomainResult<Option<crate::email::Email>>;
+    /// Newest first.
+    fn list(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        filter: &EmailFilter,
+        page: &PageRequest,
+    ) -> DomainResult<Page<crate::email::Email>>;
+    /// Up to `limit` queued messages due at `now`, each counted as attempted and held by this
+    /// node until `lease_until` (rows another node holds are skipped).
+    fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: i64,
+    ) -> DomainResult<Vec<crate::email::Email>>;
+    /// Stores the message's status, attempts, error and schedule.
+    fn save(&self, email: &crate::email::Email) -> DomainResult<()>;
+}
+
+/// Encrypts what is kept at rest and must be read back (the links of e-mails waiting to go).
+pub trait Sealer: Send + Sync {
+    fn seal(&self, text: &str) -> DomainResult<String>;
+    /// The sealed text, or None if no key of this server opens it.
+    fn open(&self, sealed: &str) -> Option<String>;
+}

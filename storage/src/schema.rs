@@ -640,6 +640,29 @@ diesel::joinable!(webhook_deliveries -> webhook_events (event_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 
 diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    emails (id) {
+        id -> Text,
+        tenant_id -> Text,
+        customer_id -> Nullable<Text>,
+        kind -> Text,
+        recipient -> Text,
+        subject -> Text,
+        source -> Text,
+        status -> Text,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        next_attempt_at -> UtcTimestamp,
+        created_at -> UtcTimestamp,
+        updated_at -> UtcTimestamp,
+        sent_at -> Nullable<UtcTimestamp>,
+        content -> Text,
+    }
+}
+
+diesel::table! {
     wallet_lot_checks (wallet_id) {
         wallet_id -> Text,
         tenant_id -> Text,
@@ -677,5 +700,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_endpoints,
     webhook_events,
     webhook_deliveries,
+    emails,
     webhook_attempts
 );

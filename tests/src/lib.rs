@@ -186,6 +186,11 @@ impl TestServer {
             webhooks_concurrency: 8,
             webhooks_timeout_secs: 5,
             webhooks_allow_insecure: true,
+            // E-mail tests point this at a test SMTP server.
+            smtp_url: None,
+            smtp_password: None,
+            mail_from: None,
+            mail_poll_ms: 100,
         };
         let mut config = config;
         customize(&mut config);

@@ -175,6 +175,10 @@ async fn bad_cors_configuration_is_refused_at_start() {
         webhooks_concurrency: 1,
         webhooks_timeout_secs: 1,
         webhooks_allow_insecure: false,
+        smtp_url: None,
+        smtp_password: None,
+        mail_from: None,
+        mail_poll_ms: 0,
     };
     assert!(api::server::prepare(&config).is_err(), "`*` is refused");
     config.cors_origins = "https://ok.test/path".into();
@@ -182,4 +186,54 @@ async fn bad_cors_configuration_is_refused_at_start() {
         api::server::prepare(&config).is_err(),
         "an origin has no path"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_smtp_configuration_is_refused_at_start_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = api::config::Config {
+        database_url: None,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.path().to_path_buf(),
+        bootstrap_api_key: None,
+        db_pool_size: 1,
+        max_body_bytes: 1024,
+        token_key: None,
+        url_base: Some("https://x.test".into()),
+        hosted_portal: false,
+        cors_origins: String::new(),
+        event_max_age_days: 35,
+        limits: Default::default(),
+        workers: None,
+        demo: false,
+        billing_interval_secs: 0,
+        billing_concurrency: 2,
+        webhooks_poll_ms: 0,
+        webhooks_concurrency: 1,
+        webhooks_timeout_secs: 1,
+        webhooks_allow_insecure: false,
+        smtp_url: Some("mail.example.com:25".into()),
+        smtp_password: None,
+        mail_from: Some("billing@shop.test".into()),
+        mail_poll_ms: 0,
+    };
+    let refusal = |config: &api::config::Config| match api::server::prepare(config) {
+        Ok(_) => panic!("{:?} / {:?} must be refused", config.smtp_url, config.mail_from),
+        Err(e) => e.to_string(),
+    };
+    assert!(refusal(&config).contains("PORTAL_SMTP_URL"), "not a URL");
+    config.smtp_url = Some("ftp://mail.example.com".into());
+    assert!(refusal(&config).contains("PORTAL_SMTP_URL"), "not smtp(s)");
+    config.smtp_url = Some("smtp://mail.example.com:2525?tls=sometimes".into());
+    assert!(refusal(&config).contains("PORTAL_SMTP_URL"), "an unknown tls mode");
+    config.smtp_url = Some("smtp://127.0.0.1:2525".into());
+    config.mail_from = None;
+    assert!(refusal(&config).contains("PORTAL_MAIL_FROM"), "no sender");
+    config.mail_from = Some("billing at shop".into());
+    assert!(refusal(&config).contains("PORTAL_MAIL_FROM"), "not an address");
+    config.smtp_password = Some("secret".into());
+    config.mail_from = Some("billing@shop.test".into());
+    assert!(refusal(&config).contains("PORTAL_SMTP_PASSWORD"), "no user for it");
+    config.smtp_url = Some("smtps://mailer@127.0.0.1:2465".into());
+    assert!(api::server::prepare(&config).is_ok(), "a complete setting");
 }

@@ -11,6 +11,7 @@ pub mod common;
 pub mod coupons;
 pub mod credit_notes;
 pub mod customers;
+pub mod emails;
 pub mod entitlements;
 pub mod events;
 pub mod features;
@@ -102,6 +103,10 @@ macro_rules! routes {
                 .service(portal_sessions::admin::list)
                 .service(portal_sessions::admin::revoke)
                 .service(portal_sessions::admin::shortcut)
+                .service(portal_sessions::admin::send_link)
+                .service(emails::admin::list)
+                .service(emails::admin::get)
+                .service(emails::admin::retry)
                 .service(audit::admin::list)
                 .service(wallets::admin::create)
                 .service(wallets::admin::list)

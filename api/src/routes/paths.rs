@@ -23,6 +23,7 @@ path_ids! {
     ApiKeyPath { id: "^key_[0-9a-z]{26}$", "key_01jd3x6v9f5m2q8r7t4w0y1z3a", "The API key." }
     CouponPath { id: "^cpn_[0-9a-z]{26}$", "cpn_01jd3x6v9f5m2q8r7t4w0y1z3a", "The coupon." }
     CreditNotePath { id: "^cn_[0-9a-z]{26}$", "cn_01jd3x6v9f5m2q8r7t4w0y1z3a", "The credit note." }
+    EmailPath { id: "^em_[0-9a-z]{26}$", "em_01jd3x6v9f5m2q8r7t4w0y1z3a", "The e-mail." }
     CustomerPath { id: "^cus_[0-9a-z]{26}$", "cus_01jd3x6v9f5m2q8r7t4w0y1z3a", "The customer." }
     FeaturePath { id: "^feat_[0-9a-z]{26}$", "feat_01jd3x6v9f5m2q8r7t4w0y1z3a", "The feature." }
     InvoicePath { id: "^inv_[0-9a-z]{26}$", "inv_01jd3x6v9f5m2q8r7t4w0y1z3a", "The invoice." }

@@ -9,6 +9,7 @@ pub mod billing;
 pub mod credit_notes;
 pub mod customers;
 pub mod discounts;
+pub mod emails;
 pub mod entitlements;
 pub mod invoices;
 pub mod overview;

@@ -85,6 +85,65 @@ pub struct UpdateAccount {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>, example = "cpn_01jd3x6v9f5m2q8r7t4w0y1z3a")]
     pub retention_coupon_id: Option<Option<String>>,
+    /// Switches messages the account e-mails its customers on or off; switches left out keep
+    /// their value.
+    pub emails: Option<EmailSwitchesBody>,
+}
+
+/// Which messages the account e-mails its customers (each on by default). Sent only when the
+/// server has an SMTP server (`PORTAL_SMTP_URL`); recorded in `GET /v1/emails` either way.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct EmailSwitchesBody {
+    /// A link to the portal, when the merchant sends one (`POST /v1/customers/{id}/portal_link`).
+    pub portal_link: Option<bool>,
+    /// A sign-in link a customer asked for.
+    pub login_link: Option<bool>,
+    /// Each finalized invoice, with its PDF.
+    pub invoice_issued: Option<bool>,
+    /// A receipt for each successful payment.
+    pub payment_receipt: Option<bool>,
+    /// A notice for each failed payment, with what is still due.
+    pub payment_failed: Option<bool>,
+    /// A notice when a wallet's balance falls below its threshold.
+    pub credit_balance_low: Option<bool>,
+}
+
+impl From<EmailSwitchesBody> for domain::email::EmailSwitches {
+    fn from(b: EmailSwitchesBody) -> Self {
+        Self {
+            portal_link: b.portal_link,
+            login_link: b.login_link,
+            invoice_issued: b.invoice_issued,
+            payment_receipt: b.payment_receipt,
+            payment_failed: b.payment_failed,
+            credit_balance_low: b.credit_balance_low,
+        }
+    }
+}
+
+/// Which messages the account e-mails its customers.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EmailSettingsView {
+    pub portal_link: bool,
+    pub login_link: bool,
+    pub invoice_issued: bool,
+    pub payment_receipt: bool,
+    pub payment_failed: bool,
+    pub credit_balance_low: bool,
+}
+
+impl From<domain::email::EmailSettings> for EmailSettingsView {
+    fn from(s: domain::email::EmailSettings) -> Self {
+        Self {
+            portal_link: s.portal_link,
+            login_link: s.login_link,
+            invoice_issued: s.invoice_issued,
+            payment_receipt: s.payment_receipt,
+            payment_failed: s.payment_failed,
+            credit_balance_low: s.credit_balance_low,
+        }
+    }
 }
 
 impl UpdateAccount {
@@ -105,6 +164,7 @@ impl UpdateAccount {
         };
         Ok(AccountPatch {
             retention_coupon_id,
+            emails: b.emails.map(Into::into),
             name: b.name,
             legal_address: b.legal_address,
             support_email: b.support_email,
@@ -154,6 +214,8 @@ pub struct AccountView {
     pub tax_ids: Vec<TaxIdBody>,
     /// The coupon offered to a customer who starts to cancel.
     pub retention_coupon_id: Option<String>,
+    /// Which messages the account e-mails its customers.
+    pub emails: EmailSettingsView,
     pub created_at: DateTime<Utc>,
 }
 
@@ -183,6 +245,7 @@ impl From<Account> for AccountView {
                 .collect(),
             tax_ids: s.tax_ids.into_iter().map(Into::into).collect(),
             retention_coupon_id: s.retention_coupon_id.map(String::from),
+            emails: s.emails.into(),
             created_at: a.created_at,
         }
     }

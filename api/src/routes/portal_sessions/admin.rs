@@ -8,7 +8,8 @@ use domain::services::api_keys::Principal;
 use domain::FieldError;
 
 use super::dto::{
-    CreatePortalSession, CreatedPortalSession, ListSessions, PortalLink, SessionList,
+    CreatePortalSession, CreatedPortalSession, ListSessions, PortalLink, PortalLinkSent,
+    SendPortalLink, SessionList,
 };
 use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
@@ -184,4 +185,40 @@ pub async fn revoke(
     })
     .await?;
     Ok(HttpResponse::Ok().json(ended))
+}
+
+/// E-mail the customer a link to their portal: creates a session (the account's default
+/// sections and permissions for what the body leaves out) and sends its single-use URL to the
+/// customer's address. The session and the message are written together; the URL is never in
+/// the answer.
+#[utoipa::path(
+    operation_id = "send_portal_link",
+    tag = "Portal sessions",
+    security(("api_key" = [])),
+    params(paths::CustomerPath, ("Idempotency-Key" = Option<String>, Header, description = "Makes retries safe: the first answer is replayed for 24 h.")),
+    request_body = SendPortalLink,
+    responses(
+        (status = 202, body = PortalLinkSent),
+        (status = 404, description = "`customer_not_found` (also for another account's customer)."),
+        (status = 409, description = "`customer_archived`, `customer_has_no_email`, or `email_disabled` (the account switched portal link e-mails off)."),
+        (status = 422, description = "`validation_failed`, naming the field."),
+    ),
+)]
+#[post("/customers/{id}/portal_link")]
+pub async fn send_link(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    req: HttpRequest,
+    id: Path<String>,
+    body: JsonBody<SendPortalLink>,
+) -> Result<HttpResponse, ApiError> {
+    state.limits.session_create(&who.key_id)?;
+    let asked = body.value.into_asked(id.into_inner())?;
+    let (svc, accounts, principal) = (state.portal.clone(), state.accounts.clone(), who.clone());
+    idempotency::run(&state, &who, &req, &body.raw, move || {
+        let account = accounts.get(&principal.tenant_id)?;
+        let (created, email) = svc.send_link(&principal, asked.clone().over(&account))?;
+        Ok((StatusCode::ACCEPTED, PortalLinkSent::new(created, email)))
+    })
+    .await
 }

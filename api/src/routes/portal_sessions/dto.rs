@@ -552,3 +552,60 @@ pub struct ExchangedToken {
     pub expires_at: DateTime<Utc>,
     pub session: SessionView,
 }
+
+/// E-mail a customer a link to their portal. Fields left out take the defaults of
+/// `POST /v1/portal_sessions` and the account's sections and permissions.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SendPortalLink {
+    /// Where the portal's "back" link leads.
+    #[schema(example = "https://shop.test/account")]
+    pub return_url: Option<String>,
+    /// The session's lifetime, 60 to 86400, default 3600. The link itself works once, within
+    /// an hour (or the session's lifetime if shorter).
+    pub expires_in_seconds: Option<i64>,
+    /// Optional sliding idle window (≥ 60, ≤ expires_in_seconds).
+    pub idle_timeout_seconds: Option<i64>,
+    /// End the customer's other open sessions (default false: a link by mail adds a window).
+    pub invalidate_existing: Option<bool>,
+    pub sections: Option<SectionsBody>,
+    pub permissions: Option<PermissionsBody>,
+}
+
+impl SendPortalLink {
+    pub fn into_asked(self, customer_id: String) -> Result<AskedSession, ApiError> {
+        CreatePortalSession {
+            guest: None,
+            customer_id: Some(customer_id),
+            external_customer_id: None,
+            return_url: self.return_url,
+            expires_in_seconds: self.expires_in_seconds,
+            idle_timeout_seconds: self.idle_timeout_seconds,
+            invalidate_existing: Some(self.invalidate_existing.unwrap_or(false)),
+            mode: None,
+            sections: self.sections,
+            permissions: self.permissions,
+        }
+        .into_asked()
+    }
+}
+
+/// A portal link on its way: the session it opens and the message that carries it (the URL is
+/// only in the message).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct PortalLinkSent {
+    #[schema(example = "ps_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub session_id: String,
+    pub expires_at: DateTime<Utc>,
+    pub email: crate::routes::emails::dto::EmailView,
+}
+
+impl PortalLinkSent {
+    pub fn new(created: CreatedSession, email: domain::email::Email) -> Self {
+        Self {
+            session_id: created.session.id.to_string(),
+            expires_at: created.session.expires_at,
+            email: email.into(),
+        }
+    }
+}

@@ -2,6 +2,7 @@
 //! request, ended by revocation, logout, expiry or idleness.
 
 mod guests;
+mod links;
 
 use crate::ErrorCode;
 use std::sync::Arc;
@@ -69,6 +70,7 @@ pub struct PortalSessionService {
     units: Arc<dyn UnitOfWork>,
     tokens: Arc<dyn TokenCodec>,
     events: super::webhooks::Events,
+    emails: super::emails::EmailService,
     url_base: String,
 }
 
@@ -95,6 +97,7 @@ pub struct PortalSessionPorts {
     pub units: Arc<dyn UnitOfWork>,
     pub tokens: Arc<dyn TokenCodec>,
     pub events: super::webhooks::Events,
+    pub emails: super::emails::EmailService,
 }
 
 impl PortalSessionService {
@@ -110,63 +113,13 @@ impl PortalSessionService {
             units: ports.units,
             tokens: ports.tokens,
             events: ports.events,
+            emails: ports.emails,
             url_base,
         }
     }
 
     pub fn create(&self, who: &Principal, input: NewSession) -> DomainResult<CreatedSession> {
-        let ttl = input.validate()?;
-        let customer = customers::active_customer(
-            self.customers.as_ref(),
-            &who.tenant_id,
-            input.customer.clone(),
-            "open a portal",
-        )?;
-        let now = clock::now();
-        let session = PortalSession {
-            id: crate::id::PortalSessionId::new(),
-            tenant_id: who.tenant_id.clone(),
-            customer_id: customer.id,
-            mode: input.mode,
-            return_url: input.return_url,
-            sections: input.sections,
-            permissions: input.permissions,
-            created_at: now,
-            expires_at: now + chrono::Duration::seconds(ttl),
-            idle_timeout_seconds: input.idle_timeout_seconds,
-            last_seen_at: now,
-            ended_at: None,
-            end_reason: None,
-            created_by_key_id: who.key_id.clone(),
-        };
-        let code = random_code();
-        // An admin preview is an extra window on the customer's account, never a replacement of
-        // the customer's own session.
-        let supersede = input.invalidate_existing && session.mode == SessionMode::Customer;
-        let token = self.mint(&session)?;
-        // The session and its audit entry exist together or not at all.
-        self.units.atomically(&mut || {
-            self.sessions
-                .create(&session, &digest(&code), now + LOGIN_CODE_TTL, supersede)?;
-            self.audit.record(
-                &AuditEvent::new(
-                    &who.tenant_id,
-                    actions::SESSION_CREATED,
-                    format!("api_key:{}", who.key_id),
-                )
-                .session(&session.customer_id, &session.id)
-                .detail("mode", session.mode.as_str())
-                .detail("superseded_others", supersede),
-            )?;
-            self.events
-                .session(EventType::PortalSessionCreated, &session)
-        })?;
-        let url = self.login_url(&who.tenant_id, &code)?;
-        Ok(CreatedSession {
-            session,
-            token,
-            url,
-        })
+        Ok(self.open(who, input, None)?.0)
     }
 
     /// Who a token stands for, if its session may be used now: a customer's session (as
