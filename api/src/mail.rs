@@ -81,7 +81,7 @@ fn percent_decoded(text: &str) -> String {
 pub async fn worker(state: Data<AppState>, settings: MailSettings, poll: Duration) {
     tracing::info!(from = %settings.from, "mail worker started");
     loop {
-        match pass(&state, &settings).await {
+        match pass(&state, &settings, domain::clock::now()).await {
             Ok(n) if n as i64 == CONCURRENCY => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "mail pass failed"),
@@ -90,10 +90,15 @@ pub async fn worker(state: Data<AppState>, settings: MailSettings, poll: Duratio
     }
 }
 
-/// One pass; returns how many messages it claimed.
-async fn pass(state: &Data<AppState>, settings: &MailSettings) -> Result<usize, String> {
+/// One pass as of `now` (tests move it to walk the retry schedule); returns how many messages
+/// it claimed.
+pub async fn pass(
+    state: &Data<AppState>,
+    settings: &MailSettings,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<usize, String> {
     let svc = state.emails.clone();
-    let claimed = actix_web::web::block(move || svc.claim(domain::clock::now(), CONCURRENCY))
+    let claimed = actix_web::web::block(move || svc.claim(now, CONCURRENCY))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| e.to_string())?;
@@ -106,7 +111,7 @@ async fn pass(state: &Data<AppState>, settings: &MailSettings) -> Result<usize, 
                 tracing::warn!(email_id = %email.id, kind = email.kind.as_str(), error = %e, "e-mail not sent");
             }
             let svc = state.emails.clone();
-            match actix_web::web::block(move || svc.record(&email, attempt)).await {
+            match actix_web::web::block(move || svc.record(&email, attempt, now)).await {
                 Ok(Ok(())) => {}
                 Ok(Err(e)) => tracing::warn!(error = %e, "recording an e-mail attempt failed"),
                 Err(e) => tracing::warn!(error = %e, "recording an e-mail attempt could not run"),
@@ -185,7 +190,8 @@ impl Body {
 
 /// The whole message; a failure to write it is permanent unless the database failed.
 fn compose(state: &AppState, from: &Address, email: &Email) -> Result<Message, Attempt> {
-    let temporary = |e: domain::DomainError| Attempt::Temporary(format!("reading the message's data: {e}"));
+    let temporary =
+        |e: domain::DomainError| Attempt::Temporary(format!("reading the message's data: {e}"));
     let account = state.accounts.get(&email.tenant_id).map_err(temporary)?;
     let data: Value = serde_json::from_str(&email.content).unwrap_or(Value::Null);
     let s = &account.settings;
@@ -258,7 +264,8 @@ fn compose(state: &AppState, from: &Address, email: &Email) -> Result<Message, A
                     text("amount"),
                     text("currency")
                 ),
-                "Please check your payment method or pay the invoice from your billing portal.".into(),
+                "Please check your payment method or pay the invoice from your billing portal."
+                    .into(),
             ];
         }
         EmailKind::CreditBalanceLow => {
@@ -291,18 +298,25 @@ fn compose(state: &AppState, from: &Address, email: &Email) -> Result<Message, A
         builder = builder.reply_to(Mailbox::new(Some(account.name.clone()), reply));
     }
     let built = match attachment {
-        Some((name, pdf)) => builder.multipart(
-            MultiPart::mixed().multipart(alternative).singlepart(
-                Attachment::new(name).body(pdf, ContentType::parse("application/pdf").expect("a content type")),
-            ),
-        ),
+        Some((name, pdf)) => {
+            builder.multipart(MultiPart::mixed().multipart(alternative).singlepart(
+                Attachment::new(name).body(
+                    pdf,
+                    ContentType::parse("application/pdf").expect("a content type"),
+                ),
+            ))
+        }
         None => builder.multipart(alternative),
     };
     built.map_err(|e| Attempt::Permanent(format!("writing the message: {e}")))
 }
 
 /// The invoice's PDF and its file name.
-fn invoice_pdf(state: &AppState, email: &Email, invoice_id: &str) -> Result<(String, Vec<u8>), Attempt> {
+fn invoice_pdf(
+    state: &AppState,
+    email: &Email,
+    invoice_id: &str,
+) -> Result<(String, Vec<u8>), Attempt> {
     let id = domain::id::InvoiceId::parse(invoice_id)
         .ok_or_else(|| Attempt::Permanent("the message names no invoice".into()))?;
     let scope = domain::scope::Scope::account(&email.tenant_id);

@@ -193,7 +193,10 @@ pub enum Attempt {
 impl Email {
     /// A new message for `recipient`, due now (or recorded as not sent when there is no SMTP
     /// server to send it).
-    #[expect(clippy::too_many_arguments, reason = "every field a new message is made of")]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "every field a new message is made of"
+    )]
     pub fn new(
         tenant_id: &TenantId,
         customer_id: Option<&CustomerId>,
@@ -264,7 +267,10 @@ impl Email {
 
     /// Whether the merchant may send it again: it failed or was never sent.
     pub fn retryable(&self) -> bool {
-        matches!(self.status, EmailStatus::Failed | EmailStatus::NotConfigured)
+        matches!(
+            self.status,
+            EmailStatus::Failed | EmailStatus::NotConfigured
+        )
     }
 
     /// Queues it again now, with a fresh schedule (the same `Message-ID`).
@@ -350,6 +356,9 @@ mod tests {
         );
         assert_eq!(e.status, EmailStatus::NotConfigured);
         assert_eq!(e.last_error.as_deref(), Some(NOT_CONFIGURED));
-        assert_eq!(e.message_id("shop.test"), format!("<{}@shop.test>", e.id.as_str()));
+        assert_eq!(
+            e.message_id("shop.test"),
+            format!("<{}@shop.test>", e.id.as_str())
+        );
     }
 }

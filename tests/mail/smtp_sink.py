@@ -5,6 +5,7 @@ message the sender saw accepted is on disk.
     smtp_sink.py <port> <out.jsonl> [--fail-first N]
 
 --fail-first N answers the first N messages with 451 (a temporary failure: the sender retries).
+--reject TEXT answers 550 to recipients that contain TEXT (a permanent refusal).
 """
 import argparse
 import asyncio
@@ -18,9 +19,16 @@ from aiosmtpd.controller import Controller
 
 
 class Sink:
-    def __init__(self, out, fail_first):
+    def __init__(self, out, fail_first, reject):
         self.out = out
         self.fail_left = fail_first
+        self.reject = reject
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.reject and self.reject in address:
+            return "550 5.1.1 No such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.fail_left > 0:
@@ -65,8 +73,9 @@ def main():
     p.add_argument("port", type=int)
     p.add_argument("out")
     p.add_argument("--fail-first", type=int, default=0)
+    p.add_argument("--reject", default="")
     a = p.parse_args()
-    controller = Controller(Sink(a.out, a.fail_first), hostname="127.0.0.1", port=a.port)
+    controller = Controller(Sink(a.out, a.fail_first, a.reject), hostname="127.0.0.1", port=a.port)
     controller.start()
     print("ready", flush=True)
     loop = asyncio.new_event_loop()

@@ -9,6 +9,7 @@
 pub mod fixtures;
 pub mod load;
 pub mod receiver;
+pub mod smtp;
 pub mod spec;
 
 use std::net::TcpListener;

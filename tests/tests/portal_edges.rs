@@ -218,22 +218,34 @@ async fn bad_smtp_configuration_is_refused_at_start_naming_the_setting() {
         mail_poll_ms: 0,
     };
     let refusal = |config: &api::config::Config| match api::server::prepare(config) {
-        Ok(_) => panic!("{:?} / {:?} must be refused", config.smtp_url, config.mail_from),
+        Ok(_) => panic!(
+            "{:?} / {:?} must be refused",
+            config.smtp_url, config.mail_from
+        ),
         Err(e) => e.to_string(),
     };
     assert!(refusal(&config).contains("PORTAL_SMTP_URL"), "not a URL");
     config.smtp_url = Some("ftp://mail.example.com".into());
     assert!(refusal(&config).contains("PORTAL_SMTP_URL"), "not smtp(s)");
     config.smtp_url = Some("smtp://mail.example.com:2525?tls=sometimes".into());
-    assert!(refusal(&config).contains("PORTAL_SMTP_URL"), "an unknown tls mode");
+    assert!(
+        refusal(&config).contains("PORTAL_SMTP_URL"),
+        "an unknown tls mode"
+    );
     config.smtp_url = Some("smtp://127.0.0.1:2525".into());
     config.mail_from = None;
     assert!(refusal(&config).contains("PORTAL_MAIL_FROM"), "no sender");
     config.mail_from = Some("billing at shop".into());
-    assert!(refusal(&config).contains("PORTAL_MAIL_FROM"), "not an address");
+    assert!(
+        refusal(&config).contains("PORTAL_MAIL_FROM"),
+        "not an address"
+    );
     config.smtp_password = Some("secret".into());
     config.mail_from = Some("billing@shop.test".into());
-    assert!(refusal(&config).contains("PORTAL_SMTP_PASSWORD"), "no user for it");
+    assert!(
+        refusal(&config).contains("PORTAL_SMTP_PASSWORD"),
+        "no user for it"
+    );
     config.smtp_url = Some("smtps://mailer@127.0.0.1:2465".into());
     assert!(api::server::prepare(&config).is_ok(), "a complete setting");
 }

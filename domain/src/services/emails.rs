@@ -10,9 +10,7 @@ use crate::customer::Customer;
 use crate::email::{Attempt, Email, EmailKind, LinkContent, LEASE};
 use crate::id::{EmailId, TenantId};
 use crate::page::{Page, PageRequest};
-use crate::ports::{
-    AccountRepo, CustomerRepo, EmailFilter, EmailRepo, Outbox, Sealer, UnitOfWork,
-};
+use crate::ports::{AccountRepo, CustomerRepo, EmailFilter, EmailRepo, Outbox, Sealer, UnitOfWork};
 use crate::webhook::WebhookEvent;
 use crate::{clock, DomainError, DomainResult, ErrorCode};
 
@@ -205,9 +203,14 @@ impl EmailService {
         self.emails.claim_due(now, now + LEASE, limit)
     }
 
-    /// Records how an attempt at `claimed` ended. A message another node has meanwhile sent
-    /// stays sent.
-    pub fn record(&self, claimed: &Email, attempt: Attempt) -> DomainResult<()> {
+    /// Records how an attempt at `claimed`, made at `now`, ended. A message another node has
+    /// meanwhile sent stays sent.
+    pub fn record(
+        &self,
+        claimed: &Email,
+        attempt: Attempt,
+        now: DateTime<Utc>,
+    ) -> DomainResult<()> {
         self.units.atomically(&mut || {
             let Some(mut email) = self.emails.lock(&claimed.tenant_id, &claimed.id)? else {
                 return Ok(()); // gone with its account
@@ -215,7 +218,7 @@ impl EmailService {
             if email.status == crate::email::EmailStatus::Sent {
                 return Ok(());
             }
-            email.record(attempt.clone(), clock::now());
+            email.record(attempt.clone(), now);
             self.emails.save(&email)
         })
     }

@@ -82,17 +82,26 @@ impl ListEmails {
             customer_id: self
                 .customer_id
                 .as_deref()
-                .map(|c| domain::id::CustomerId::parse(c).ok_or_else(|| bad("customer_id", "is not a customer id")))
+                .map(|c| {
+                    domain::id::CustomerId::parse(c)
+                        .ok_or_else(|| bad("customer_id", "is not a customer id"))
+                })
                 .transpose()?,
             status: self
                 .status
                 .as_deref()
-                .map(|s| domain::email::EmailStatus::parse(s).ok_or_else(|| bad("status", "is not an e-mail status")))
+                .map(|s| {
+                    domain::email::EmailStatus::parse(s)
+                        .ok_or_else(|| bad("status", "is not an e-mail status"))
+                })
                 .transpose()?,
             kind: self
                 .kind
                 .as_deref()
-                .map(|k| domain::email::EmailKind::parse(k).ok_or_else(|| bad("kind", "is not an e-mail kind")))
+                .map(|k| {
+                    domain::email::EmailKind::parse(k)
+                        .ok_or_else(|| bad("kind", "is not an e-mail kind"))
+                })
                 .transpose()?,
         })
     }

@@ -12,7 +12,11 @@ impl PortalSessionService {
     /// Creates a session for the customer and e-mails its single-use URL to the customer's
     /// address. The session, its audit entry, its event and the message are written in one
     /// transaction; the URL is never in the answer.
-    pub fn send_link(&self, who: &Principal, input: NewSession) -> DomainResult<(CreatedSession, Email)> {
+    pub fn send_link(
+        &self,
+        who: &Principal,
+        input: NewSession,
+    ) -> DomainResult<(CreatedSession, Email)> {
         if input.mode != SessionMode::Customer {
             return Err(DomainError::validation(
                 "mode",
@@ -20,7 +24,10 @@ impl PortalSessionService {
             ));
         }
         let (created, email) = self.open(who, input, Some(EmailKind::PortalLink))?;
-        Ok((created, email.expect("a link message when one was asked for")))
+        Ok((
+            created,
+            email.expect("a link message when one was asked for"),
+        ))
     }
 
     /// Creates a session; with `mail`, also the message carrying its login URL to the
