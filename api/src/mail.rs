@@ -15,6 +15,7 @@ use domain::email::{Attempt, Email, EmailKind};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::AsyncSmtpTransportBuilder;
 use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use serde_json::Value;
 
@@ -29,7 +30,9 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 /// How this node sends mail.
 #[derive(Clone)]
 pub struct MailSettings {
-    pub transport: AsyncSmtpTransport<Tokio1Executor>,
+    /// The SMTP server, connections made when the worker starts (its pool runs on the
+    /// worker's runtime).
+    transport: AsyncSmtpTransportBuilder,
     /// The sender's address (`PORTAL_MAIL_FROM`).
     pub from: Address,
     /// How often the worker looks for due messages; `None`: no worker on this node.
@@ -62,7 +65,7 @@ impl MailSettings {
             .parse()
             .map_err(|e| format!("PORTAL_MAIL_FROM is not an e-mail address: {e}"))?;
         Ok(Some(Self {
-            transport: builder.build(),
+            transport: builder,
             from,
             poll: (config.mail_poll_ms > 0).then(|| Duration::from_millis(config.mail_poll_ms)),
         }))
@@ -76,12 +79,30 @@ fn percent_decoded(text: &str) -> String {
         .unwrap_or_default()
 }
 
+/// What sends: the SMTP transport with its connection pool, and the sender.
+#[derive(Clone)]
+pub struct Mailer {
+    transport: AsyncSmtpTransport<Tokio1Executor>,
+    from: Address,
+}
+
+impl Mailer {
+    /// Must run on a tokio runtime (the pool's upkeep is a task of it).
+    pub fn new(settings: &MailSettings) -> Self {
+        Self {
+            transport: settings.transport.clone().build(),
+            from: settings.from.clone(),
+        }
+    }
+}
+
 /// The worker loop: claims up to [`CONCURRENCY`] due messages, sends them at once, records
 /// each outcome; again at once while messages were due, else after `poll`.
 pub async fn worker(state: Data<AppState>, settings: MailSettings, poll: Duration) {
     tracing::info!(from = %settings.from, "mail worker started");
+    let mailer = Mailer::new(&settings);
     loop {
-        match pass(&state, &settings, domain::clock::now()).await {
+        match pass(&state, &mailer, domain::clock::now()).await {
             Ok(n) if n as i64 == CONCURRENCY => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "mail pass failed"),
@@ -94,7 +115,7 @@ pub async fn worker(state: Data<AppState>, settings: MailSettings, poll: Duratio
 /// it claimed.
 pub async fn pass(
     state: &Data<AppState>,
-    settings: &MailSettings,
+    settings: &Mailer,
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<usize, String> {
     let svc = state.emails.clone();
@@ -123,7 +144,7 @@ pub async fn pass(
 }
 
 /// Writes the message and hands it to the SMTP server.
-async fn deliver(state: &Data<AppState>, settings: &MailSettings, email: &Email) -> Attempt {
+async fn deliver(state: &Data<AppState>, settings: &Mailer, email: &Email) -> Attempt {
     let (st, from, e) = (state.clone(), settings.from.clone(), email.clone());
     let message = match actix_web::web::block(move || compose(&st, &from, &e)).await {
         Ok(Ok(m)) => m,

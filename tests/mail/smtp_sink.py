@@ -6,6 +6,8 @@ message the sender saw accepted is on disk.
 
 --fail-first N answers the first N messages with 451 (a temporary failure: the sender retries).
 --reject TEXT answers 550 to recipients that contain TEXT (a permanent refusal).
+--delay MS takes MS milliseconds over each message before accepting it (a slow server: a
+sender killed meanwhile never sees the 250, though the message arrived).
 """
 import argparse
 import asyncio
@@ -19,7 +21,8 @@ from aiosmtpd.controller import Controller
 
 
 class Sink:
-    def __init__(self, out, fail_first, reject):
+    def __init__(self, out, fail_first, reject, delay):
+        self.delay = delay
         self.out = out
         self.fail_left = fail_first
         self.reject = reject
@@ -31,6 +34,8 @@ class Sink:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.delay:
+            await asyncio.sleep(self.delay / 1000)
         if self.fail_left > 0:
             self.fail_left -= 1
             return "451 4.3.0 Try again later"
@@ -74,8 +79,10 @@ def main():
     p.add_argument("out")
     p.add_argument("--fail-first", type=int, default=0)
     p.add_argument("--reject", default="")
+    p.add_argument("--delay", type=int, default=0)
     a = p.parse_args()
-    controller = Controller(Sink(a.out, a.fail_first, a.reject), hostname="127.0.0.1", port=a.port)
+    sink = Sink(a.out, a.fail_first, a.reject, a.delay)
+    controller = Controller(sink, hostname="127.0.0.1", port=a.port)
     controller.start()
     print("ready", flush=True)
     loop = asyncio.new_event_loop()

@@ -330,7 +330,7 @@ async fn refusals_follow_the_schedule_on_a_moved_clock(backend: Backend) {
     let Some(s) = mailing(backend, &sink, false) else {
         return;
     };
-    let settings = s.state.mail.clone().expect("SMTP configured");
+    let settings = api::mail::Mailer::new(s.state.mail.as_ref().expect("SMTP configured"));
     let pass = |at: chrono::DateTime<chrono::Utc>| {
         let (state, settings) = (s.state.clone(), settings.clone());
         async move { api::mail::pass(&state, &settings, at).await.unwrap() }
