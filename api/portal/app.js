@@ -282,8 +282,50 @@
     try { return sessionStorage.getItem(STORED); } catch { return null; }
   }
 
+  /** Self sign-in (`/portal/login?account=…`): the customer asks for a link by e-mail. The
+   * answer is the same whether or not the address is a customer's. */
+  function loginPage(account) {
+    const input = h("input", { id: "login-email", type: "email", autocomplete: "email", required: true, maxlength: "254", "data-test": "login-email" });
+    const status = h("p", { role: "status", "data-test": "login-status" });
+    const button = h("button", { type: "submit", text: "Email me a sign-in link" });
+    const form = h("form", {
+      class: "login",
+      onsubmit: async (e) => {
+        e.preventDefault();
+        button.disabled = true;
+        status.textContent = "";
+        try {
+          const res = await fetch(`${API}/login_links`, {
+            method: "POST",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ account_id: account, email: input.value.trim() }),
+            credentials: "omit",
+            cache: "no-store",
+          });
+          const body = await res.json().catch(() => ({}));
+          if (res.status === 202) status.textContent = "If this e-mail belongs to an account here, a sign-in link is on its way. Check your inbox.";
+          else if (res.status === 429) status.textContent = "Too many requests. Please wait a minute and try again.";
+          else status.textContent = body.errors?.[0]?.message ? `Please check the e-mail address: it ${body.errors[0].message}.` : (body.detail || "That did not work. Please try again.");
+        } catch {
+          status.textContent = "The portal could not be reached. Check your connection and try again.";
+        } finally {
+          button.disabled = false;
+        }
+      },
+    },
+    h("label", { for: "login-email", text: "Your e-mail" }), input, button);
+    document.getElementById("nav").replaceChildren();
+    show(h("div", { class: "ended" }, h("h1", { text: "Sign in" }),
+      h("p", { text: "Enter the e-mail address of your account and we will send you a link to your billing portal." }),
+      form, status));
+  }
+
   async function start() {
     const params = new URLSearchParams(location.search);
+    if (/\/login\/?$/.test(location.pathname) && params.get("account")) {
+      loginPage(params.get("account"));
+      return;
+    }
     const code = params.get("code");
     // The code is single-use, but it should not stay in the address bar or history.
     if (code) history.replaceState(null, "", location.pathname + location.hash);
@@ -432,6 +474,12 @@
       const banner = document.getElementById("preview");
       banner.textContent = `Viewing as ${customer?.name || session.customer_id} (admin preview: read only)`;
       banner.hidden = false;
+    }
+    // Back to the merchant's site, when the session names one.
+    const back = session?.return_url;
+    if (back && /^https?:\/\//i.test(back)) {
+      const link = h("a", { href: back, class: "back", "data-test": "back-link", text: `← Back to ${branding?.name || "the merchant"}` });
+      document.querySelector("header.top .brand").prepend(link);
     }
     const logout = document.getElementById("logout");
     logout.textContent = preview() ? "End preview" : "Log out";

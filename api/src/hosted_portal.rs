@@ -40,10 +40,11 @@ const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
     img-src 'self' https: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
     frame-ancestors 'none'";
 
-/// `/portal` and `/portal/` (the session `url` is either plus `?code=…`) and the app's files.
+/// `/portal` and `/portal/` (the session `url` is either plus `?code=…`), the self sign-in page
+/// `/portal/login?account=…`, and the app's files.
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource(["/portal", "/portal/"])
+        web::resource(["/portal", "/portal/", "/portal/login"])
             .route(web::get().to(index))
             .route(web::head().to(index)),
     )

@@ -41,6 +41,16 @@ pub struct LimitConfig {
         default_value_t = 60
     )]
     pub auth_failures_per_minute: u32,
+    /// Sign-in links one client address may ask for per minute (per node).
+    #[arg(long, env = "PORTAL_RATE_LOGIN_LINKS_PER_MINUTE", default_value_t = 10)]
+    pub login_links_per_minute: u32,
+    /// Sign-in links one e-mail address may be sent per hour (per node), whoever asks.
+    #[arg(
+        long,
+        env = "PORTAL_RATE_LOGIN_LINKS_PER_EMAIL_PER_HOUR",
+        default_value_t = 5
+    )]
+    pub login_links_per_email_per_hour: u32,
     /// Seconds a client may take to send a request body (slower → 408).
     #[arg(long, env = "PORTAL_BODY_TIMEOUT_SECONDS", default_value_t = 30)]
     pub body_timeout_seconds: u64,
@@ -53,6 +63,8 @@ impl Default for LimitConfig {
             exchange_per_minute: 60,
             portal_per_minute: 600,
             auth_failures_per_minute: 60,
+            login_links_per_minute: 10,
+            login_links_per_email_per_hour: 5,
             body_timeout_seconds: 30,
         }
     }
@@ -67,6 +79,8 @@ pub struct RateLimits {
     exchange: Option<DefaultKeyedRateLimiter<String>>,
     portal: Option<DefaultKeyedRateLimiter<String>>,
     auth_failures: Option<DefaultKeyedRateLimiter<String>>,
+    login_links: Option<DefaultKeyedRateLimiter<String>>,
+    login_links_per_email: Option<DefaultKeyedRateLimiter<String>>,
     /// Addresses past their failure allowance, and until when. Read by every authenticated
     /// request, written only past an allowance: a read-write lock, so readers do not queue.
     auth_blocked: RwLock<HashMap<String, Instant>>,
@@ -113,6 +127,9 @@ impl RateLimits {
             exchange: limiter(c.exchange_per_minute),
             portal: limiter(c.portal_per_minute),
             auth_failures: limiter(c.auth_failures_per_minute),
+            login_links: limiter(c.login_links_per_minute),
+            login_links_per_email: NonZeroU32::new(c.login_links_per_email_per_hour)
+                .map(|n| RateLimiter::keyed(Quota::per_hour(n))),
             auth_blocked: RwLock::new(HashMap::new()),
             body_timeout: Duration::from_secs(c.body_timeout_seconds.max(1)),
         }
@@ -171,6 +188,18 @@ impl RateLimits {
             &self.session_create,
             api_key_id,
             "portal sessions created with this API key",
+        )
+    }
+
+    /// A sign-in link asked for by `client` for `email` (compared without case): limited per
+    /// address and per e-mail, so neither a client nor a flood of clients can mail one inbox
+    /// without bound. The same answer whether or not the e-mail belongs to a customer.
+    pub fn login_link(&self, client: &str, email: &str) -> Result<(), ApiError> {
+        check(&self.login_links, client, "sign-in links from this address")?;
+        check(
+            &self.login_links_per_email,
+            &email.trim().to_lowercase(),
+            "sign-in links for this e-mail",
         )
     }
 

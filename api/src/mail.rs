@@ -234,9 +234,18 @@ fn compose(state: &AppState, from: &Address, email: &Email) -> Result<Message, A
             let link = state.emails.link(email).ok_or_else(|| {
                 Attempt::Permanent("the link cannot be opened by this server's token keys".into())
             })?;
-            body.heading = format!("Your {} billing portal", account.name);
+            let asked = email.kind == EmailKind::LoginLink;
+            body.heading = if asked {
+                format!("Sign in to {}", account.name)
+            } else {
+                format!("Your {} billing portal", account.name)
+            };
             body.paragraphs = vec![
-                "Use the button below to open your billing portal: your invoices, credits, usage and subscriptions.".into(),
+                if asked {
+                    "You asked to sign in to your billing portal. Use the button below.".into()
+                } else {
+                    "Use the button below to open your billing portal: your invoices, credits, usage and subscriptions.".into()
+                },
                 format!(
                     "The link works once, until {}. If you did not ask for it, you can ignore this message.",
                     link.expires_at.format("%Y-%m-%d %H:%M UTC")

@@ -68,6 +68,9 @@ pub struct AccountSettings {
     pub retention_coupon_id: Option<crate::id::CouponId>,
     /// Which messages the account e-mails its customers (each on unless switched off).
     pub emails: crate::email::EmailSettings,
+    /// Customers may open their portal by asking for a sign-in link by e-mail
+    /// (`POST /v1/portal/login_links`). Off by default.
+    pub self_sign_in: bool,
 }
 
 impl AccountSettings {
@@ -105,6 +108,7 @@ pub struct AccountPatch {
     pub retention_coupon_id: Option<Option<crate::id::CouponId>>,
     /// Changes the account's e-mail switches.
     pub emails: Option<crate::email::EmailSwitches>,
+    pub self_sign_in: Option<bool>,
 }
 
 impl Account {
@@ -130,6 +134,9 @@ impl Account {
         }
         if let Some(v) = patch.emails {
             s.emails.apply(v);
+        }
+        if let Some(v) = patch.self_sign_in {
+            s.self_sign_in = v;
         }
         let mut tax_id_errors = Vec::new();
         if let Some(v) = patch.tax_ids {

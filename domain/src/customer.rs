@@ -310,7 +310,7 @@ fn check_email(email: Option<&str>, errs: &mut Vec<FieldError>) {
     check_email_field("email", email, errs)
 }
 
-pub(crate) fn check_email_field(field: &str, email: Option<&str>, errs: &mut Vec<FieldError>) {
+pub fn check_email_field(field: &str, email: Option<&str>, errs: &mut Vec<FieldError>) {
     let Some(email) = email else { return };
     let valid = email.len() <= 254
         && !email.chars().any(|c| c.is_whitespace() || c.is_control())

@@ -319,6 +319,13 @@ impl TenantId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// An account a client names where no key or session can: the self sign-in page, which
+    /// only looks the account up (and answers the same whether it exists or not). A malformed
+    /// id is `None`.
+    pub fn named_by_client(id: &str) -> Option<Self> {
+        is_valid(TENANT, id).then(|| Self(id.to_owned()))
+    }
 }
 
 impl Default for TenantId {

@@ -214,7 +214,9 @@ pub struct PortalSession {
     pub ended_at: Option<DateTime<Utc>>,
     pub end_reason: Option<EndReason>,
     /// The API key that created the session (admin previews are attributed to it).
-    pub created_by_key_id: ApiKeyId,
+    /// The admin key that created it; `None` for a session the customer opened by signing in
+    /// with their e-mail.
+    pub created_by_key_id: Option<ApiKeyId>,
 }
 
 /// Why a session cannot be used.
@@ -224,6 +226,16 @@ pub enum Refusal {
     IdleExpired,
     Ended(EndReason),
     CustomerArchived,
+}
+
+impl PortalSession {
+    /// Who opened it, as the audit log names actors: `api_key:<id>`, or `self_sign_in`.
+    pub fn creator(&self) -> String {
+        match &self.created_by_key_id {
+            Some(key) => format!("api_key:{key}"),
+            None => "self_sign_in".to_owned(),
+        }
+    }
 }
 
 impl PortalSession {
@@ -409,7 +421,7 @@ mod tests {
             last_seen_at: now,
             ended_at: None,
             end_reason: None,
-            created_by_key_id: ApiKeyId::new(),
+            created_by_key_id: Some(ApiKeyId::new()),
         }
     }
 

@@ -88,7 +88,7 @@ diesel::table! {
         last_seen_at -> UtcTimestamp,
         ended_at -> Nullable<UtcTimestamp>,
         end_reason -> Nullable<Text>,
-        created_by_key_id -> Text,
+        created_by_key_id -> Nullable<Text>,
         login_code_hash -> Text,
         login_code_expires_at -> UtcTimestamp,
         login_code_used_at -> Nullable<UtcTimestamp>,

@@ -488,6 +488,26 @@ try {
   const page4 = await open(s.url);
   await page4.locator("[data-test=ended]").waitFor();
   check(true, "a used login link shows that it has expired");
+
+  // 7. Self sign-in: the sign-in page asks for an e-mail and answers the same for any address;
+  // the demo customer's address gets a sign-in link (recorded unsent: no SMTP server here).
+  const account = await admin("PATCH", "/v1/account", { self_sign_in: true });
+  const login = await open(`${api}/portal/login?account=${account.id}`);
+  await login.locator("[data-test=login-email]").fill(demo.email);
+  await login.getByRole("button", { name: "Email me a sign-in link" }).click();
+  await login.locator("[data-test=login-status]", { hasText: "sign-in link is on its way" }).waitFor();
+  await accessible(login, "self sign-in");
+  await login.locator("[data-test=login-email]").fill("nobody@example.com");
+  await login.getByRole("button", { name: "Email me a sign-in link" }).click();
+  await login.locator("[data-test=login-status]", { hasText: "sign-in link is on its way" }).waitFor();
+  let links: Json[] = [];
+  for (let i = 0; i < 50 && links.length === 0; i++) {
+    links = (await admin("GET", `/v1/emails?kind=login_link&customer_id=${demo.id}`)).data;
+    if (links.length === 0) await login.waitForTimeout(100);
+  }
+  check(links.length === 1 && links[0].to === demo.email && links[0].status === "not_configured",
+    "the sign-in page mailed one link to the demo customer, and none for an unknown address");
+  await admin("PATCH", "/v1/account", { self_sign_in: false });
   console.log("portal passed");
 } finally {
   await browser.close();

@@ -458,3 +458,126 @@ async fn without_smtp_messages_are_recorded_not_sent(s: TestServer) {
         "nothing waits for a server that is not there"
     );
 }
+
+mod self_sign_in {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        a_customer_signs_in_by_email(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(postgres_tests),
+        ignore = "PostgreSQL: set TEST_DATABASE_URL to run"
+    )]
+    async fn postgres() {
+        a_customer_signs_in_by_email(Backend::Postgres).await;
+    }
+}
+
+async fn a_customer_signs_in_by_email(backend: Backend) {
+    let sink = SmtpSink::start();
+    let url = sink.url();
+    let Some(s) = TestServer::start_with(backend, move |c| {
+        c.smtp_url = Some(url);
+        c.mail_from = Some("billing@northwind.test".into());
+        c.limits.login_links_per_minute = 6;
+        c.limits.login_links_per_email_per_hour = 2;
+    }) else {
+        return;
+    };
+    let account = get(&s, "/v1/account").await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let ada = customer(&s, json!({"name": "Ada", "email": "Ada@Example.com"})).await;
+    let other = s.other_tenant_key();
+    let theirs = send(
+        s.request(Method::POST, "/v1/customers")
+            .header("x-api-key", &other)
+            .json(&json!({"name": "Bob", "email": "bob@example.com"})),
+    )
+    .await;
+    assert_eq!(theirs.status, 201);
+    let ask = |email: &str| {
+        s.request(Method::POST, "/v1/portal/login_links")
+            .json(&json!({"account_id": account, "email": email}))
+    };
+
+    // Off by default: the same answer, and nothing sent.
+    let off = send(ask("ada@example.com")).await;
+    assert_eq!(off.status, 202, "{}", off.body);
+    let on = send(s.admin(Method::PATCH, "/v1/account").json(&json!({
+        "self_sign_in": true,
+        "portal_sections": {"payments": {"enabled": false}}})))
+    .await;
+    assert_eq!(on.body["self_sign_in"], true, "{}", on.body);
+
+    // On: the address in another case reaches the customer's stored address.
+    let asked = send(ask(" ADA@example.com ")).await;
+    assert_eq!(
+        (asked.status.as_u16(), &asked.body),
+        (202, &off.body),
+        "one answer for all"
+    );
+    let unknown = send(ask("nobody@example.com")).await;
+    assert_eq!((unknown.status.as_u16(), &unknown.body), (202, &off.body));
+    let elsewhere = send(ask("bob@example.com")).await;
+    assert_eq!(
+        (elsewhere.status.as_u16(), &elsewhere.body),
+        (202, &off.body),
+        "another account's customer"
+    );
+    let sent = sink.settle(1, Duration::from_millis(1000));
+    assert_eq!(sent.len(), 1, "only Ada's request sent a link: {sent:#?}");
+    assert_eq!(sent[0]["to"], "Ada@Example.com");
+    assert_eq!(sent[0]["subject"], "Sign in to default");
+    let text = sent[0]["text"].as_str().unwrap();
+    let code = text
+        .split("code=")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .unwrap();
+    let opened = send(
+        s.request(Method::POST, "/v1/portal/session/exchange")
+            .json(&json!({ "code": code })),
+    )
+    .await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    assert_eq!(opened.body["session"]["customer_id"], ada.as_str());
+    assert_eq!(
+        opened.body["session"]["sections"]["payments"]["enabled"], false,
+        "the account's default sections"
+    );
+    let log = emails(&s, "&kind=login_link").await;
+    assert_eq!(log.len(), 1);
+    let audit = get(&s, &format!("/v1/audit_events?customer_id={ada}")).await;
+    assert!(
+        audit["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|a| a["actor"] == "self_sign_in"),
+        "{audit}"
+    );
+
+    // Bad input names the field; the e-mail and the address are limited.
+    let bad = send(
+        s.request(Method::POST, "/v1/portal/login_links")
+            .json(&json!({"account_id": "acme", "email": "not-an-email"})),
+    )
+    .await;
+    bad.assert_problem(422, "validation_failed");
+    assert_eq!(bad.fields(), ["account_id", "email"]);
+    send(ask("ada@example.com"))
+        .await
+        .assert_problem(429, "rate_limited");
+    assert_eq!(send(ask("zed@example.com")).await.status, 202);
+    send(ask("yan@example.com"))
+        .await
+        .assert_problem(429, "rate_limited");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(sink.messages().len(), 1);
+}

@@ -49,6 +49,7 @@ macro_rules! routes {
                     $scope("/portal")
                         .wrap(portal_cors($cors_origins))
                         .service(portal_sessions::portal::exchange)
+                        .service(portal_sessions::portal::ask_login_link)
                         .service(portal_sessions::portal::current)
                         .service(portal_sessions::portal::logout)
                         .service(account::portal::branding)

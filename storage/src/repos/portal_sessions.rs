@@ -31,7 +31,7 @@ struct SessionRow {
     last_seen_at: DbTime,
     ended_at: Option<DbTime>,
     end_reason: Option<String>,
-    created_by_key_id: String,
+    created_by_key_id: Option<String>,
 }
 
 #[derive(Insertable)]
@@ -59,7 +59,7 @@ impl SessionRow {
             last_seen_at: DbTime(s.last_seen_at),
             ended_at: s.ended_at.map(DbTime),
             end_reason: s.end_reason.map(|r| r.as_str().to_owned()),
-            created_by_key_id: s.created_by_key_id.to_string(),
+            created_by_key_id: s.created_by_key_id.as_ref().map(ToString::to_string),
         }
     }
 
@@ -89,7 +89,11 @@ impl SessionRow {
             last_seen_at: self.last_seen_at.0,
             ended_at: self.ended_at.map(|t| t.0),
             end_reason,
-            created_by_key_id: stored_id(&self.created_by_key_id)?,
+            created_by_key_id: self
+                .created_by_key_id
+                .as_deref()
+                .map(stored_id)
+                .transpose()?,
         })
     }
 }

@@ -88,6 +88,9 @@ pub struct UpdateAccount {
     /// Switches messages the account e-mails its customers on or off; switches left out keep
     /// their value.
     pub emails: Option<EmailSwitchesBody>,
+    /// Customers may open their portal by asking for a sign-in link by e-mail (the hosted
+    /// portal's `/portal/login?account=<id>`, `POST /v1/portal/login_links`). Off by default.
+    pub self_sign_in: Option<bool>,
 }
 
 /// Which messages the account e-mails its customers (each on by default). Sent only when the
@@ -165,6 +168,7 @@ impl UpdateAccount {
         Ok(AccountPatch {
             retention_coupon_id,
             emails: b.emails.map(Into::into),
+            self_sign_in: b.self_sign_in,
             name: b.name,
             legal_address: b.legal_address,
             support_email: b.support_email,
@@ -216,6 +220,8 @@ pub struct AccountView {
     pub retention_coupon_id: Option<String>,
     /// Which messages the account e-mails its customers.
     pub emails: EmailSettingsView,
+    /// Customers may ask for a sign-in link by e-mail.
+    pub self_sign_in: bool,
     pub created_at: DateTime<Utc>,
 }
 
@@ -246,6 +252,7 @@ impl From<Account> for AccountView {
             tax_ids: s.tax_ids.into_iter().map(Into::into).collect(),
             retention_coupon_id: s.retention_coupon_id.map(String::from),
             emails: s.emails.into(),
+            self_sign_in: s.self_sign_in,
             created_at: a.created_at,
         }
     }

@@ -536,6 +536,43 @@ pub struct ListSessions {
     pub cursor: Option<String>,
 }
 
+/// A customer asks for a sign-in link (self sign-in).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct AskLoginLink {
+    /// The merchant's account (`GET /v1/account` → `id`), as the sign-in page's
+    /// `?account=` gives it.
+    #[schema(example = "ten_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub account_id: String,
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+}
+
+impl AskLoginLink {
+    /// 422 naming the field for a malformed account id or e-mail (never for an unknown one).
+    pub fn check(&self) -> Result<(), ApiError> {
+        let mut errors = Vec::new();
+        if domain::id::TenantId::named_by_client(&self.account_id).is_none() {
+            errors.push(FieldError::new("account_id", "is not an account id"));
+        }
+        domain::customer::check_email_field("email", Some(self.email.trim()), &mut errors);
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ApiError::validation(errors))
+        }
+    }
+}
+
+/// The same answer whatever the address.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LoginLinkAsked {
+    #[schema(
+        example = "If a customer of this account has this e-mail, a sign-in link is on its way."
+    )]
+    pub message: &'static str,
+}
+
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ExchangeCode {

@@ -2,13 +2,49 @@ use actix_web::http::StatusCode;
 use actix_web::web::Data;
 use actix_web::{delete, get, post, HttpRequest, HttpResponse};
 
-use super::dto::{ExchangeCode, ExchangedToken};
+use super::dto::{AskLoginLink, ExchangeCode, ExchangedToken, LoginLinkAsked};
 use crate::error::{blocking, ApiError};
 use crate::extract::{client_address, section, JsonBody, PortalVisitor};
 use crate::routes::portal_sessions::dto::SessionView;
 use crate::state::AppState;
 use domain::portal_session::EndReason;
 use domain::services::portal_sessions::Visitor;
+
+/// Self sign-in: a customer asks for a sign-in link by e-mail. If the account allows it
+/// (`self_sign_in`) and has active customers with this e-mail, each gets a message with a
+/// single-use link (valid an hour) to a new session with the account's default sections and
+/// permissions. The answer is 202 whatever the address, and comes before any lookup, so neither
+/// it nor its timing tells whether the e-mail is a customer's.
+#[utoipa::path(
+    operation_id = "ask_portal_login_link",
+    tag = "Portal: session",
+    request_body = AskLoginLink,
+    responses(
+        (status = 202, body = LoginLinkAsked),
+        (status = 422, description = "`validation_failed`: a malformed account id or e-mail."),
+        (status = 429, description = "`rate_limited` (per client address and per e-mail); see `Retry-After`."),
+    ),
+)]
+#[post("/login_links")]
+pub async fn ask_login_link(
+    state: Data<AppState>,
+    req: HttpRequest,
+    body: JsonBody<AskLoginLink>,
+) -> Result<HttpResponse, ApiError> {
+    let ask = body.value;
+    ask.check()?;
+    state.limits.login_link(&client_address(&req), &ask.email)?;
+    let svc = state.portal.clone();
+    actix_web::rt::spawn(async move {
+        let sent = blocking(move || svc.send_login_links(&ask.account_id, &ask.email)).await;
+        if let Err(e) = sent {
+            tracing::warn!(error = %e.detail, "self sign-in failed");
+        }
+    });
+    Ok(HttpResponse::Accepted().json(LoginLinkAsked {
+        message: "If a customer of this account has this e-mail, a sign-in link is on its way.",
+    }))
+}
 
 /// Exchange the single-use login code from a session's `url` for the session token. A code
 /// works once, for 10 minutes; of simultaneous exchanges exactly one succeeds.

@@ -8,6 +8,29 @@ use crate::email::{Email, EmailKind, LinkContent};
 /// may take a while to arrive, and the code is still single-use.
 pub const EMAILED_CODE_TTL: chrono::Duration = chrono::Duration::hours(1);
 
+/// Who opens a session: the merchant's backend with an admin key, or the customer by signing in
+/// with their e-mail (account setting `self_sign_in`).
+pub(super) enum Opener<'a> {
+    Key(&'a Principal),
+    SelfSignIn(&'a crate::id::TenantId),
+}
+
+impl Opener<'_> {
+    fn tenant_id(&self) -> &crate::id::TenantId {
+        match self {
+            Opener::Key(p) => &p.tenant_id,
+            Opener::SelfSignIn(t) => t,
+        }
+    }
+
+    fn key_id(&self) -> Option<crate::id::ApiKeyId> {
+        match self {
+            Opener::Key(p) => Some(p.key_id.clone()),
+            Opener::SelfSignIn(_) => None,
+        }
+    }
+}
+
 impl PortalSessionService {
     /// Creates a session for the customer and e-mails its single-use URL to the customer's
     /// address. The session, its audit entry, its event and the message are written in one
@@ -23,7 +46,7 @@ impl PortalSessionService {
                 "a link is e-mailed only for a customer session",
             ));
         }
-        let (created, email) = self.open(who, input, Some(EmailKind::PortalLink))?;
+        let (created, email) = self.open(&Opener::Key(who), input, Some(EmailKind::PortalLink))?;
         Ok((
             created,
             email.expect("a link message when one was asked for"),
@@ -34,14 +57,14 @@ impl PortalSessionService {
     /// customer, in the same transaction.
     pub(super) fn open(
         &self,
-        who: &Principal,
+        by: &Opener<'_>,
         input: NewSession,
         mail: Option<EmailKind>,
     ) -> DomainResult<(CreatedSession, Option<Email>)> {
         let ttl = input.validate()?;
         let customer = customers::active_customer(
             self.customers.as_ref(),
-            &who.tenant_id,
+            by.tenant_id(),
             input.customer.clone(),
             "open a portal",
         )?;
@@ -54,7 +77,7 @@ impl PortalSessionService {
         let now = clock::now();
         let session = PortalSession {
             id: crate::id::PortalSessionId::new(),
-            tenant_id: who.tenant_id.clone(),
+            tenant_id: by.tenant_id().clone(),
             customer_id: customer.id.clone(),
             mode: input.mode,
             return_url: input.return_url,
@@ -66,7 +89,7 @@ impl PortalSessionService {
             last_seen_at: now,
             ended_at: None,
             end_reason: None,
-            created_by_key_id: who.key_id.clone(),
+            created_by_key_id: by.key_id(),
         };
         let code = random_code();
         let code_expires = match mail {
@@ -77,22 +100,18 @@ impl PortalSessionService {
         // the customer's own session.
         let supersede = input.invalidate_existing && session.mode == SessionMode::Customer;
         let token = self.mint(&session)?;
-        let url = self.login_url(&who.tenant_id, &code)?;
+        let url = self.login_url(by.tenant_id(), &code)?;
         let mut sent = None;
         // The session, its audit entry and its message exist together or not at all.
         self.units.atomically(&mut || {
             self.sessions
                 .create(&session, &digest(&code), code_expires, supersede)?;
             self.audit.record(
-                &AuditEvent::new(
-                    &who.tenant_id,
-                    actions::SESSION_CREATED,
-                    format!("api_key:{}", who.key_id),
-                )
-                .session(&session.customer_id, &session.id)
-                .detail("mode", session.mode.as_str())
-                .detail("superseded_others", supersede)
-                .detail("emailed", mail.is_some()),
+                &AuditEvent::new(by.tenant_id(), actions::SESSION_CREATED, session.creator())
+                    .session(&session.customer_id, &session.id)
+                    .detail("mode", session.mode.as_str())
+                    .detail("superseded_others", supersede)
+                    .detail("emailed", mail.is_some()),
             )?;
             self.events
                 .session(EventType::PortalSessionCreated, &session)?;
@@ -124,5 +143,57 @@ impl PortalSessionService {
             },
             sent,
         ))
+    }
+}
+
+/// At most this many customers of one account get a link for one address (several customers
+/// may share an e-mail).
+const SIGN_IN_CUSTOMERS: i64 = 5;
+
+impl PortalSessionService {
+    /// Self sign-in: e-mails a single-use sign-in link to each active customer of the account
+    /// whose e-mail is `email`, if the account allows it (`self_sign_in`). Each link opens a new
+    /// session with the account's default sections and permissions. Returns how many links were
+    /// queued, for the log only: the caller's answer must not depend on it (no enumeration).
+    pub fn send_login_links(&self, account_id: &str, email: &str) -> DomainResult<usize> {
+        let Some(tenant_id) = crate::id::TenantId::named_by_client(account_id) else {
+            return Ok(0);
+        };
+        let email = email.trim();
+        if email.is_empty() || email.len() > 320 {
+            return Ok(0);
+        }
+        let Some(account) = self.accounts.get(&tenant_id)? else {
+            return Ok(0);
+        };
+        if !account.settings.self_sign_in || !account.settings.emails.login_link {
+            return Ok(0);
+        }
+        let found = self.customers.list(
+            &tenant_id,
+            &crate::customer::CustomerFilter {
+                email: Some(email.to_owned()),
+                status: Some(CustomerStatus::Active),
+                ..Default::default()
+            },
+            &PageRequest::new(Some(SIGN_IN_CUSTOMERS), None)?,
+        )?;
+        let (sections, permissions) = account.settings.session_defaults();
+        let mut sent = 0;
+        for customer in found.items {
+            let mut input = NewSession::new(crate::portal_session::CustomerRef::Id(
+                customer.id.to_string(),
+            ));
+            input.invalidate_existing = false;
+            input.sections = sections;
+            input.permissions = permissions.clone();
+            self.open(
+                &Opener::SelfSignIn(&tenant_id),
+                input,
+                Some(EmailKind::LoginLink),
+            )?;
+            sent += 1;
+        }
+        Ok(sent)
     }
 }

@@ -119,7 +119,7 @@ impl PortalSessionService {
     }
 
     pub fn create(&self, who: &Principal, input: NewSession) -> DomainResult<CreatedSession> {
-        Ok(self.open(who, input, None)?.0)
+        Ok(self.open(&links::Opener::Key(who), input, None)?.0)
     }
 
     /// Who a token stands for, if its session may be used now: a customer's session (as
@@ -367,7 +367,7 @@ impl PortalSessionService {
             &AuditEvent::new(
                 &session.tenant_id,
                 actions::PREVIEW_REQUEST,
-                format!("api_key:{}", session.created_by_key_id),
+                session.creator(),
             )
             .session(&session.customer_id, &session.id)
             .detail("method", method)
