@@ -160,7 +160,9 @@ pub fn prepare(
     };
     match &settings.mail {
         Some(m) => tracing::info!(from = %m.from, "e-mail goes through PORTAL_SMTP_URL"),
-        None => tracing::warn!(
+        // A valid setup (development, or a merchant who mails customers itself): said once at
+        // start, and on every message's record.
+        None => tracing::info!(
             "PORTAL_SMTP_URL is not set: customers' e-mails are recorded as not_configured and not sent"
         ),
     }
