@@ -491,7 +491,7 @@ fn id_prefix(schema: &str, property: &str) -> Option<&'static str> {
         ("credit_note_id", _) | ("id", "CreditNoteView" | "CreditNoteSummary") => id::CREDIT_NOTE,
         ("invoice_line_id", _) | ("id", "LineView") => id::INVOICE_LINE,
         ("transaction_id", _) | ("id", "TransactionView") => id::WALLET_TX,
-        ("id", "AccountView") => id::TENANT,
+        ("id", "AccountView") | ("account_id", _) => id::TENANT,
         ("id", "ApiKeyView") => id::API_KEY,
         ("id", "AuditEventView") => id::AUDIT_EVENT,
         ("id", "BillingRunView") => id::BILLING_RUN,
