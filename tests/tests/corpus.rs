@@ -265,12 +265,14 @@ fn set(body: &mut Value, path: &[String], value: Value) {
     }
 }
 
-/// Operations that end a fixture run last, so the others meet live objects.
+/// Operations that end a fixture run last, so the others meet live objects. A new session
+/// with `invalidate_existing` ends the fixture's.
 fn ends_something(op: &Op) -> bool {
     let id = op.spec["operationId"].as_str().unwrap_or_default();
     ["archive_", "close_", "void_", "delete_", "revoke_", "end_"]
         .iter()
         .any(|p| id.starts_with(p))
+        || ["create_portal_session", "send_portal_link"].contains(&id)
 }
 
 async fn every_field_takes_the_corpus(s: TestServer) {
