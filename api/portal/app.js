@@ -350,6 +350,9 @@
       session.mode !== "guest" && enabled("profile") ? api("GET", "/customer").catch(orNull) : null,
     ]);
     customer = me;
+    if (branding?.account_id) {
+      history.replaceState(null, "", `${location.pathname}?account=${encodeURIComponent(branding.account_id)}${location.hash}`);
+    }
     chrome(branding);
     // After a move between screens, focus goes to the new content (for keyboards and screen
     // readers), as a page load would put it.

@@ -5,8 +5,14 @@
 //! anyone but this server: the Content-Security-Policy allows only this origin's scripts,
 //! styles and API, and images from it or over https (the merchant's logo).
 
+use std::collections::HashMap;
+
 use actix_web::http::header;
+use actix_web::web::Data;
 use actix_web::{web, HttpRequest, HttpResponse};
+
+use crate::error::blocking;
+use crate::state::AppState;
 
 const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
@@ -36,9 +42,8 @@ const ASSETS: &[(&str, &str, &[u8])] = &[
     ),
 ];
 
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-    img-src 'self' https: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
-    frame-ancestors 'none'";
+const CSP_BASE: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+    img-src 'self' https: data:; connect-src 'self'; base-uri 'none'; form-action 'none'; ";
 
 /// `/portal` and `/portal/` (the session `url` is either plus `?code=…`), the self sign-in page
 /// `/portal/login?account=…`, and the app's files.
@@ -55,8 +60,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     );
 }
 
-async fn index() -> HttpResponse {
-    respond(HTML, INDEX)
+/// The page, framable by the account's `portal_frame_ancestors` only (see
+/// `PortalSessionService::frame_ancestors`): the account of the login code in the address, or
+/// the account it names.
+async fn index(req: HttpRequest) -> HttpResponse {
+    let ancestors = match req.app_data::<Data<AppState>>().cloned() {
+        Some(state) => {
+            let query = web::Query::<HashMap<String, String>>::from_query(req.query_string())
+                .map(web::Query::into_inner)
+                .unwrap_or_default();
+            let svc = state.portal.clone();
+            blocking(move || {
+                svc.frame_ancestors(
+                    query.get("code").map(String::as_str),
+                    query.get("account").map(String::as_str),
+                )
+            })
+            .await
+            // When the list cannot be read, no site may frame the page.
+            .unwrap_or_default()
+        }
+        None => Vec::new(),
+    };
+    respond_framed(HTML, INDEX, &ancestors)
 }
 
 async fn asset(req: HttpRequest) -> HttpResponse {
@@ -70,13 +96,33 @@ async fn asset(req: HttpRequest) -> HttpResponse {
 }
 
 fn respond(content_type: &'static str, body: &'static [u8]) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type(content_type)
-        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+    respond_framed(content_type, body, &[])
+}
+
+/// `ancestors`: the origins that may frame it (checked https origins); none: no site may, and
+/// `X-Frame-Options: DENY` says so to browsers without CSP too.
+fn respond_framed(
+    content_type: &'static str,
+    body: &'static [u8],
+    ancestors: &[String],
+) -> HttpResponse {
+    let framing = if ancestors.is_empty() {
+        "frame-ancestors 'none'".to_owned()
+    } else {
+        format!("frame-ancestors {}", ancestors.join(" "))
+    };
+    let mut res = HttpResponse::Ok();
+    if ancestors.is_empty() {
+        res.insert_header((header::X_FRAME_OPTIONS, "DENY"));
+    }
+    res.content_type(content_type)
+        .insert_header((
+            header::CONTENT_SECURITY_POLICY,
+            format!("{CSP_BASE}{framing}"),
+        ))
         .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
         // The login URL carries a single-use code: never sent on as a Referer.
         .insert_header((header::REFERRER_POLICY, "no-referrer"))
-        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
         // Small files, and a new server version must be picked up at once.
         .insert_header((header::CACHE_CONTROL, "no-cache"))
         .body(body)

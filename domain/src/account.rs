@@ -71,6 +71,10 @@ pub struct AccountSettings {
     /// Customers may open their portal by asking for a sign-in link by e-mail
     /// (`POST /v1/portal/login_links`). Off by default.
     pub self_sign_in: bool,
+    /// Sites (https origins) that may show the hosted portal in a frame: its
+    /// `Content-Security-Policy: frame-ancestors`. Empty: none may (`'none'`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub portal_frame_ancestors: Vec<String>,
 }
 
 impl AccountSettings {
@@ -81,6 +85,36 @@ impl AccountSettings {
             self.portal_permissions.clone().unwrap_or_default(),
         )
     }
+}
+
+/// Origins that may frame the hosted portal, at most.
+pub const MAX_FRAME_ANCESTORS: usize = 10;
+
+/// `https://host` or `https://host:port`, in the characters of a host name: what a browser
+/// compares a framing page's origin with. The value goes into a response header, so nothing
+/// else (no space, `;` or `,`, which would end the directive) passes.
+pub fn is_https_origin(origin: &str) -> bool {
+    let Some(rest) = origin.strip_prefix("https://") else {
+        return false;
+    };
+    let (host, port) = match rest.rsplit_once(':') {
+        Some((host, port)) => (host, Some(port)),
+        None => (rest, None),
+    };
+    let host_ok = !host.is_empty()
+        && host.len() <= 253
+        && host
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+        && !host.starts_with(['.', '-'])
+        && !host.ends_with(['.', '-']);
+    let port_ok = port.is_none_or(|p| {
+        !p.is_empty()
+            && p.len() <= 5
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && p.parse::<u16>().is_ok_and(|n| n > 0)
+    });
+    host_ok && port_ok
 }
 
 /// A change: `None` keeps a field, `Some(None)` clears an optional one.
@@ -109,6 +143,8 @@ pub struct AccountPatch {
     /// Changes the account's e-mail switches.
     pub emails: Option<crate::email::EmailSwitches>,
     pub self_sign_in: Option<bool>,
+    /// Replaces the origins that may frame the hosted portal.
+    pub portal_frame_ancestors: Option<Vec<String>>,
 }
 
 impl Account {
@@ -137,6 +173,9 @@ impl Account {
         }
         if let Some(v) = patch.self_sign_in {
             s.self_sign_in = v;
+        }
+        if let Some(v) = patch.portal_frame_ancestors {
+            s.portal_frame_ancestors = v.iter().map(|o| o.to_ascii_lowercase()).collect();
         }
         let mut tax_id_errors = Vec::new();
         if let Some(v) = patch.tax_ids {
@@ -173,6 +212,14 @@ impl Account {
     fn problems(&self) -> Vec<FieldError> {
         let mut errors = Vec::new();
         let s = &self.settings;
+        if s.portal_frame_ancestors.len() > MAX_FRAME_ANCESTORS
+            || !s.portal_frame_ancestors.iter().all(|o| is_https_origin(o))
+        {
+            errors.push(FieldError::new(
+                "portal_frame_ancestors",
+                format!("must be at most {MAX_FRAME_ANCESTORS} https origins (https://host or https://host:port, nothing after)"),
+            ));
+        }
         check_text(&mut errors, "name", Some(&self.name), 200, false);
         check_text(
             &mut errors,
@@ -302,6 +349,34 @@ fn is_hex_colour(c: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn frame_ancestors_are_bare_https_origins() {
+        for ok in [
+            "https://shop.example.com",
+            "https://shop.example.com:8443",
+            "https://localhost",
+        ] {
+            assert!(is_https_origin(ok), "{ok}");
+        }
+        for bad in [
+            "http://shop.example.com",
+            "https://shop.example.com/",
+            "https://shop.example.com/account",
+            "https://shop.example.com; script-src *",
+            "https://a.test https://b.test",
+            "https://a.test,https://b.test",
+            "https://*.example.com",
+            "https://",
+            "https://shop.example.com:0",
+            "https://shop.example.com:99999",
+            "https://user@shop.example.com",
+            "'self'",
+            "*",
+        ] {
+            assert!(!is_https_origin(bad), "{bad}");
+        }
+    }
 
     fn account() -> Account {
         Account {

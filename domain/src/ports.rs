@@ -140,6 +140,8 @@ pub trait HealthCheck: Send + Sync {
 }
 
 pub trait GuestSessionRepo: Send + Sync {
+    /// The account of the guest session a login code opens (used or not), if any.
+    fn tenant_of_code(&self, code_hash: &str) -> DomainResult<Option<crate::id::TenantId>>;
     /// Inserts a guest session with the digest of its login code.
     fn create(
         &self,
@@ -170,6 +172,8 @@ pub trait GuestSessionRepo: Send + Sync {
 }
 
 pub trait PortalSessionRepo: Send + Sync {
+    /// The account of the session a login code opens (used or not), if any.
+    fn tenant_of_code(&self, code_hash: &str) -> DomainResult<Option<crate::id::TenantId>>;
     /// Inserts a session with the digest of its login code. With `supersede`, the customer's
     /// other open sessions end (reason `superseded`) in the same transaction, serialised per
     /// customer so that two racing creations leave exactly one open session.

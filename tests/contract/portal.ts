@@ -508,6 +508,45 @@ try {
   check(links.length === 1 && links[0]?.to === demo.email && links[0]?.status === "not_configured",
     "the sign-in page mailed one link to the demo customer, and none for an unknown address");
   await admin("PATCH", "/v1/account", { self_sign_in: false });
+
+  // 8. Embedding: a site of the account's portal_frame_ancestors shows the portal in an iframe
+  // (a reload inside it too); another site's frame is refused by the browser.
+  await admin("PATCH", "/v1/account", { portal_frame_ancestors: ["https://shop.example.test"] });
+  // Its own browser: Chromium's Local Network Access check would refuse any public site's
+  // frame of this loopback server, hiding what frame-ancestors decides (a deployed portal is
+  // not on loopback).
+  const framing: Browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-features=LocalNetworkAccessChecks"],
+  });
+  async function embedded(parent: string, src: string): Promise<Page> {
+    const context = await framing.newContext({ locale, viewport: { width: 1280, height: 900 } });
+    const page = await context.newPage();
+    await page.route(`${parent}/**`, (r) => r.fulfill({
+      contentType: "text/html",
+      body: `<!doctype html><html lang="en"><title>Shop</title><h1>Shop</h1><iframe id="portal" title="Billing" src="${src}" width="1200" height="800"></iframe></html>`,
+    }));
+    await page.goto(`${parent}/account`);
+    return page;
+  }
+  const framedSession = await session(demo.id, { return_url: "https://shop.example.test/account" });
+  const shop = await embedded("https://shop.example.test", framedSession.url);
+  const inside = shop.frameLocator("#portal");
+  await inside.locator("[data-test=wallet-credits]").first().waitFor();
+  await inside.locator("[data-test=back-link]").waitFor();
+  const portalFrame = shop.frames().find((f) => f !== shop.mainFrame())!;
+  check(new URL(portalFrame.url()).searchParams.get("account") === account.id, "the framed page keeps its account in the address, not the code");
+  await portalFrame.goto(portalFrame.url());
+  await inside.locator("[data-test=wallet-credits]").first().waitFor();
+  check(true, "an allowed site shows the portal in a frame, after a reload too");
+  const refusedSession = await session(demo.id, {});
+  const evil = await embedded("https://evil.example.test", refusedSession.url);
+  await evil.waitForTimeout(1500);
+  const evilFrame = evil.frames().find((f) => f !== evil.mainFrame());
+  const shown = evilFrame ? await evilFrame.locator("#main").count() : 0;
+  check(shown === 0 && evilFrame?.url().startsWith("chrome-error:") === true, "another site's frame of the portal is refused by the browser");
+  await framing.close();
+  await admin("PATCH", "/v1/account", { portal_frame_ancestors: [] });
   console.log("portal passed");
 } finally {
   await browser.close();

@@ -71,9 +71,10 @@ async fn the_account_names_the_merchant_on_invoices_and_in_the_portal(s: TestSer
     );
     let b = send(s.portal(Method::GET, "/v1/portal/branding", &t)).await;
     assert_eq!(b.status, 200, "{}", b.body);
+    let account = send(s.admin(Method::GET, "/v1/account")).await.body["id"].clone();
     assert_eq!(
         b.body,
-        json!({"name": "Acme Billing GmbH", "logo_url": "https://cdn.acme.test/logo.svg",
+        json!({"account_id": account, "name": "Acme Billing GmbH", "logo_url": "https://cdn.acme.test/logo.svg",
                "primary_color": "#1a2b3c", "accent_color": "#FFAA00",
                "support_email": "billing@acme.test", "support_url": "https://acme.test/help"})
     );

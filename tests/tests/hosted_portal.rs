@@ -4,7 +4,10 @@
 
 use tests::{on_both_backends, Backend, Method, TestServer};
 
-on_both_backends!(serves_the_portal_under_a_strict_policy);
+on_both_backends!(
+    serves_the_portal_under_a_strict_policy,
+    only_the_accounts_sites_may_frame_it,
+);
 on_both_backends!(start = without_portal; can_be_turned_off);
 
 fn without_portal(backend: Backend) -> Option<TestServer> {
@@ -84,4 +87,74 @@ async fn can_be_turned_off(s: TestServer) {
         .await
         .unwrap();
     assert_eq!(r.status(), 404);
+}
+
+/// `portal_frame_ancestors` → `frame-ancestors` for the account of the login code in the
+/// address (never the account named beside it), or the account named when there is no code;
+/// `X-Frame-Options: DENY` only when no site may frame it.
+async fn only_the_accounts_sites_may_frame_it(s: TestServer) {
+    use serde_json::json;
+    use tests::fixtures::{customer, portal_session};
+    let bad = tests::send(s.admin(Method::PATCH, "/v1/account").json(&json!({
+        "portal_frame_ancestors": ["http://shop.example.com"]})))
+    .await;
+    bad.assert_problem(422, "validation_failed");
+    assert_eq!(bad.fields(), ["portal_frame_ancestors"]);
+    let injected = tests::send(s.admin(Method::PATCH, "/v1/account").json(&json!({
+        "portal_frame_ancestors": ["https://shop.example.com; script-src *"]})))
+    .await;
+    injected.assert_problem(422, "validation_failed");
+    let ok = tests::send(s.admin(Method::PATCH, "/v1/account").json(&json!({
+        "portal_frame_ancestors": ["https://Shop.Example.com", "https://app.example.com:8443"]})))
+    .await;
+    assert_eq!(ok.status, 200, "{}", ok.body);
+    assert_eq!(
+        ok.body["portal_frame_ancestors"],
+        json!(["https://shop.example.com", "https://app.example.com:8443"])
+    );
+    let account = ok.body["id"].as_str().unwrap().to_owned();
+
+    let c = customer(&s, json!({"name": "Ada"})).await;
+    let url = portal_session(&s, json!({"customer_id": c})).await.body["url"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let code = url.split("code=").nth(1).unwrap().to_owned();
+    let allowed = "frame-ancestors https://shop.example.com https://app.example.com:8443";
+    // Another account that lets anyone's site frame it.
+    let other = s.other_tenant_key();
+    let theirs = tests::send(
+        s.request(Method::PATCH, "/v1/account")
+            .header("x-api-key", &other)
+            .json(&json!({"portal_frame_ancestors": ["https://evil.example.net"]})),
+    )
+    .await;
+    assert_eq!(theirs.status, 200, "{}", theirs.body);
+    let evil = theirs.body["id"].as_str().unwrap().to_owned();
+    for (path, expected) in [
+        (format!("/portal/?code={code}"), allowed),
+        (format!("/portal/?code={code}&account={evil}"), allowed),
+        (format!("/portal/?account={account}"), allowed),
+        (format!("/portal/login?account={account}"), allowed),
+        (
+            format!("/portal/?account={evil}"),
+            "frame-ancestors https://evil.example.net",
+        ),
+        ("/portal/?code=unknown".to_owned(), "frame-ancestors 'none'"),
+        (
+            "/portal/?account=ten_nope".to_owned(),
+            "frame-ancestors 'none'",
+        ),
+        ("/portal/".to_owned(), "frame-ancestors 'none'"),
+    ] {
+        let (status, headers, _) = get(&s, &path).await;
+        assert_eq!(status, 200, "{path}");
+        let csp = headers["content-security-policy"].to_str().unwrap();
+        assert!(csp.ends_with(expected), "{path}: {csp}");
+        assert_eq!(
+            headers.contains_key("x-frame-options"),
+            expected.ends_with("'none'"),
+            "{path}: X-Frame-Options only when no site may frame it"
+        );
+    }
 }

@@ -73,6 +73,17 @@ impl GuestRow {
 }
 
 impl GuestSessionRepo for Store {
+    fn tenant_of_code(&self, code_hash: &str) -> DomainResult<Option<domain::id::TenantId>> {
+        let mut conn = self.conn()?;
+        let tenant: Option<String> = gs::table
+            .filter(gs::login_code_hash.eq(code_hash))
+            .select(gs::tenant_id)
+            .first(&mut *conn)
+            .optional()
+            .map_err(internal)?;
+        Ok(tenant.map(Into::into))
+    }
+
     fn create(
         &self,
         session: &GuestSession,

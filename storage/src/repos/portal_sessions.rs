@@ -115,6 +115,17 @@ fn load(
 }
 
 impl PortalSessionRepo for Store {
+    fn tenant_of_code(&self, code_hash: &str) -> DomainResult<Option<domain::id::TenantId>> {
+        let mut conn = self.conn()?;
+        let tenant: Option<String> = ps::table
+            .filter(ps::login_code_hash.eq(code_hash))
+            .select(ps::tenant_id)
+            .first(&mut *conn)
+            .optional()
+            .map_err(internal)?;
+        Ok(tenant.map(Into::into))
+    }
+
     fn create(
         &self,
         session: &PortalSession,

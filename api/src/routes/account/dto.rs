@@ -91,6 +91,11 @@ pub struct UpdateAccount {
     /// Customers may open their portal by asking for a sign-in link by e-mail (the hosted
     /// portal's `/portal/login?account=<id>`, `POST /v1/portal/login_links`). Off by default.
     pub self_sign_in: Option<bool>,
+    /// Replaces the sites that may show the hosted portal in a frame (at most 10 https origins,
+    /// `https://host[:port]`): the portal's `Content-Security-Policy: frame-ancestors`. `[]`:
+    /// none (the default).
+    #[schema(example = json!(["https://shop.acme.test"]))]
+    pub portal_frame_ancestors: Option<Vec<String>>,
 }
 
 /// Which messages the account e-mails its customers (each on by default). Sent only when the
@@ -169,6 +174,7 @@ impl UpdateAccount {
             retention_coupon_id,
             emails: b.emails.map(Into::into),
             self_sign_in: b.self_sign_in,
+            portal_frame_ancestors: b.portal_frame_ancestors,
             name: b.name,
             legal_address: b.legal_address,
             support_email: b.support_email,
@@ -222,6 +228,8 @@ pub struct AccountView {
     pub emails: EmailSettingsView,
     /// Customers may ask for a sign-in link by e-mail.
     pub self_sign_in: bool,
+    /// Sites that may show the hosted portal in a frame.
+    pub portal_frame_ancestors: Vec<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -253,6 +261,7 @@ impl From<Account> for AccountView {
             retention_coupon_id: s.retention_coupon_id.map(String::from),
             emails: s.emails.into(),
             self_sign_in: s.self_sign_in,
+            portal_frame_ancestors: s.portal_frame_ancestors,
             created_at: a.created_at,
         }
     }
@@ -261,6 +270,10 @@ impl From<Account> for AccountView {
 /// What a portal frontend needs to render the merchant's look.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Branding {
+    /// The merchant's account: the hosted portal keeps it in its address, so a reload inside a
+    /// frame is allowed by the same `frame-ancestors`.
+    #[schema(example = "ten_01jd3x6v9f5m2q8r7t4w0y1z3a")]
+    pub account_id: String,
     #[schema(example = "Acme Billing GmbH")]
     pub name: String,
     #[schema(example = "https://cdn.acme.test/logo.svg")]
@@ -276,6 +289,7 @@ impl From<Account> for Branding {
     fn from(a: Account) -> Self {
         let s = a.settings;
         Self {
+            account_id: a.id,
             name: a.name,
             logo_url: s.logo_url,
             primary_color: s.primary_color,

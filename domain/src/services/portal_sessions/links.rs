@@ -197,3 +197,35 @@ impl PortalSessionService {
         Ok(sent)
     }
 }
+
+impl PortalSessionService {
+    /// The origins that may frame a hosted-portal page opened with `code` (a login code) or
+    /// naming `account`: the account's `portal_frame_ancestors`. A code decides when there is
+    /// one (the account beside it is ignored, so a page cannot borrow another account's list
+    /// for someone's link); without one, the named account's (a reload, or the sign-in page).
+    /// Empty: none may.
+    pub fn frame_ancestors(
+        &self,
+        code: Option<&str>,
+        account: Option<&str>,
+    ) -> DomainResult<Vec<String>> {
+        let tenant = match code.filter(|c| !c.is_empty() && c.len() <= 128) {
+            Some(code) => {
+                let hash = digest(code);
+                match self.sessions.tenant_of_code(&hash)? {
+                    Some(t) => Some(t),
+                    None => self.guests.tenant_of_code(&hash)?,
+                }
+            }
+            None => account.and_then(crate::id::TenantId::named_by_client),
+        };
+        let Some(tenant) = tenant else {
+            return Ok(Vec::new());
+        };
+        Ok(self
+            .accounts
+            .get(&tenant)?
+            .map(|a| a.settings.portal_frame_ancestors)
+            .unwrap_or_default())
+    }
+}
