@@ -141,6 +141,14 @@ impl EmailSettings {
     }
 }
 
+/// What a list of the outbox is filtered by.
+#[derive(Debug, Clone, Default)]
+pub struct EmailFilter {
+    pub customer_id: Option<CustomerId>,
+    pub status: Option<EmailStatus>,
+    pub kind: Option<EmailKind>,
+}
+
 /// One message of the outbox.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Email {

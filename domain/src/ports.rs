@@ -890,14 +890,6 @@ pub trait DiscountRepo: Send + Sync {
     ) -> DomainResult<Option<crate::discount::PromotionCode>>;
 }
 
-/// What the e-mail outbox filters a list by.
-#[derive(Debug, Clone, Default)]
-pub struct EmailFilter {
-    pub customer_id: Option<crate::id::CustomerId>,
-    pub status: Option<crate::email::EmailStatus>,
-    pub kind: Option<crate::email::EmailKind>,
-}
-
 /// The e-mail outbox.
 pub trait EmailRepo: Send + Sync {
     /// Records a message unless one for the same (source, recipient) exists; true if recorded.
@@ -917,7 +909,7 @@ pub trait EmailRepo: Send + Sync {
     fn list(
         &self,
         tenant_id: &crate::id::TenantId,
-        filter: &EmailFilter,
+        filter: &crate::email::EmailFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::email::Email>>;
     /// Up to `limit` queued messages due at `now`, each counted as attempted and held by this

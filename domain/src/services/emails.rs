@@ -7,10 +7,10 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 
 use crate::customer::Customer;
-use crate::email::{Attempt, Email, EmailKind, LinkContent, LEASE};
+use crate::email::{Attempt, Email, EmailFilter, EmailKind, LinkContent, LEASE};
 use crate::id::{EmailId, TenantId};
 use crate::page::{Page, PageRequest};
-use crate::ports::{AccountRepo, CustomerRepo, EmailFilter, EmailRepo, Outbox, Sealer, UnitOfWork};
+use crate::ports::{AccountRepo, CustomerRepo, EmailRepo, Outbox, Sealer, UnitOfWork};
 use crate::webhook::WebhookEvent;
 use crate::{clock, DomainError, DomainResult, ErrorCode};
 

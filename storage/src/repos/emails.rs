@@ -1,10 +1,10 @@
 //! The e-mail outbox (`emails`).
 
 use diesel::prelude::*;
-use domain::email::{Email, EmailKind, EmailStatus};
+use domain::email::{Email, EmailFilter, EmailKind, EmailStatus};
 use domain::id::{EmailId, TenantId};
 use domain::page::{Page, PageRequest};
-use domain::ports::{EmailFilter, EmailRepo};
+use domain::ports::EmailRepo;
 use domain::DomainResult;
 
 use super::stored::{stored_id, Stored};

@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use domain::email::Email;
-use domain::ports::EmailFilter;
+use domain::email::EmailFilter;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
