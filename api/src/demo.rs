@@ -119,6 +119,7 @@ pub fn seed(state: &AppState) -> DomainResult<DemoLogin> {
                 },
                 auto_pay: false,
                 timezone: Some("Europe/Berlin".into()),
+                locale: None,
                 metadata: [("demo".to_owned(), "true".to_owned())].into(),
                 test_clock: None,
             },

@@ -58,6 +58,9 @@ pub struct Customer {
     pub auto_pay: bool,
     /// IANA time zone name; day boundaries in the customer's reports use it.
     pub timezone: String,
+    /// The customer's language, a BCP 47 tag in canonical case (`de-DE`, `fr`, `ar`); `None`:
+    /// the browser's, then English.
+    pub locale: Option<String>,
     pub metadata: Metadata,
     pub status: CustomerStatus,
     pub created_at: DateTime<Utc>,
@@ -82,6 +85,7 @@ pub struct NewCustomer {
     pub billing: BillingDetails,
     pub auto_pay: bool,
     pub timezone: Option<String>,
+    pub locale: Option<String>,
     pub metadata: Metadata,
     /// A test clock's id, as the client sent it.
     pub test_clock: Option<String>,
@@ -102,6 +106,7 @@ pub struct CustomerPatch {
     pub billing: Option<BillingDetails>,
     pub auto_pay: Option<bool>,
     pub timezone: Option<String>,
+    pub locale: Option<Option<String>>,
     pub metadata: Option<Metadata>,
     pub tax_exempt: Option<crate::tax::TaxExempt>,
     pub tax_rate_ids: Option<Vec<crate::id::TaxRateId>>,
@@ -127,6 +132,7 @@ impl CustomerPatch {
                 (self.phone.is_some(), ProfileField::Phone),
                 (self.address.is_some(), ProfileField::Address),
                 (self.timezone.is_some(), ProfileField::Timezone),
+                (self.locale.is_some(), ProfileField::Locale),
                 (self.billing.is_some(), ProfileField::Billing),
                 (self.auto_pay.is_some(), ProfileField::AutoPay),
             ]
@@ -168,6 +174,7 @@ impl NewCustomer {
         if let Some(tz) = &self.timezone {
             check_timezone(tz, &mut errs);
         }
+        self.locale = self.locale.and_then(|l| canonical_locale(&l, &mut errs));
         check_metadata(&self.metadata, &mut errs);
         finish(errs, self)
     }
@@ -183,6 +190,7 @@ impl CustomerPatch {
             && self.billing.is_none()
             && self.auto_pay.is_none()
             && self.timezone.is_none()
+            && self.locale.is_none()
             && self.metadata.is_none()
             && self.tax_exempt.is_none()
             && self.tax_rate_ids.is_none()
@@ -220,6 +228,11 @@ impl CustomerPatch {
         if let Some(tz) = &self.timezone {
             check_timezone(tz, &mut errs);
         }
+        // `Some(None)` clears it; a refused tag fails the whole patch below.
+        self.locale = match self.locale.take() {
+            Some(Some(l)) => Some(canonical_locale(&l, &mut errs)),
+            other => other,
+        };
         if let Some(m) = &self.metadata {
             check_metadata(m, &mut errs);
         }
@@ -251,6 +264,9 @@ impl CustomerPatch {
         }
         if let Some(v) = self.timezone {
             c.timezone = v;
+        }
+        if let Some(v) = self.locale {
+            c.locale = v;
         }
         if let Some(v) = self.metadata {
             c.metadata = v;
@@ -416,6 +432,23 @@ fn check_address(prefix: &str, a: Option<&Address>, errs: &mut Vec<FieldError>) 
                 format!("{prefix}.country"),
                 "must be an ISO 3166-1 alpha-2 country code such as \"DE\"",
             ));
+        }
+    }
+}
+
+/// A BCP 47 language tag in canonical case (`de-de` → `de-DE`), or the field's error.
+fn canonical_locale(tag: &str, errs: &mut Vec<FieldError>) -> Option<String> {
+    let tag = tag.trim();
+    match icu_locale_core::Locale::try_from_str(tag) {
+        Ok(locale) if !tag.is_empty() && tag.len() <= 35 && !locale.id.language.is_unknown() => {
+            Some(locale.to_string())
+        }
+        _ => {
+            errs.push(FieldError::new(
+                "locale",
+                "must be a BCP 47 language tag such as \"de-DE\", \"fr\" or \"ar\"",
+            ));
+            None
         }
     }
 }

@@ -101,6 +101,8 @@ crate::text_enum! {
         Phone,
         Address,
         Timezone,
+        /// The customer's language.
+        Locale,
         /// The billing details as a whole (legal name, tax id, billing email and address).
         Billing,
         /// Whether new invoices are paid automatically.

@@ -42,6 +42,7 @@ diesel::table! {
         phone -> Nullable<Text>,
         address -> Nullable<Text>,
         timezone -> Text,
+        locale -> Nullable<Text>,
         metadata -> Text,
         status -> Text,
         created_at -> UtcTimestamp,

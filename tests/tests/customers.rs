@@ -9,6 +9,7 @@ use tests::fixtures::{created, id, pdf_text, portal_session, token};
 use tests::{on_both_backends, send, Method, TestServer};
 
 on_both_backends!(
+    the_customers_language_is_a_canonical_bcp47_tag,
     customer_lifecycle,
     validation_names_fields_and_changes_nothing,
     external_id_is_unique_even_under_concurrency,
@@ -450,4 +451,77 @@ async fn billing_details_address_the_invoices(s: TestServer) {
     .await;
     assert_eq!(r.status, 422, "unknown fields are refused: {}", r.body);
     assert_eq!(s.query_texts(&s.stored_state_query()), before);
+}
+
+/// `locale`: a BCP 47 tag, stored in canonical case; anything else is a 422 naming the field
+/// with nothing stored; the customer may change it in the portal when the session allows.
+async fn the_customers_language_is_a_canonical_bcp47_tag(s: TestServer) {
+    let c = created(
+        &s,
+        "/v1/customers",
+        json!({"name": "Ada", "locale": "de-de"}),
+    )
+    .await;
+    assert_eq!(c.body["locale"], "de-DE");
+    let cid = id(&c);
+    for bad in [
+        "english",
+        "de_DE!",
+        "",
+        "x-private-only-1234567890abcdefghijklmnop",
+    ] {
+        let r = send(
+            s.admin(Method::POST, "/v1/customers")
+                .json(&json!({"name": "B", "locale": bad})),
+        )
+        .await;
+        r.assert_problem(422, "validation_failed");
+        assert_eq!(r.fields(), ["locale"], "{bad}");
+        let p = send(
+            s.admin(Method::PATCH, &format!("/v1/customers/{cid}"))
+                .json(&json!({"locale": bad})),
+        )
+        .await;
+        p.assert_problem(422, "validation_failed");
+    }
+    let got = send(s.admin(Method::GET, &format!("/v1/customers/{cid}"))).await;
+    assert_eq!(
+        got.body["locale"], "de-DE",
+        "a refused change stored nothing"
+    );
+    let rtl = send(
+        s.admin(Method::PATCH, &format!("/v1/customers/{cid}"))
+            .json(&json!({"locale": "AR"})),
+    )
+    .await;
+    assert_eq!(rtl.body["locale"], "ar", "{}", rtl.body);
+
+    // In the portal: only with the permission; `null` clears it.
+    let without = token(&portal_session(&s, json!({"customer_id": cid})).await);
+    send(
+        s.portal(Method::PATCH, "/v1/portal/customer", &without)
+            .json(&json!({"locale": "fr"})),
+    )
+    .await
+    .assert_problem(403, "field_not_allowed");
+    let with = token(
+        &portal_session(
+            &s,
+            json!({"customer_id": cid, "permissions": {"profile_update": {"allowed_fields": ["locale"]}}}),
+        )
+        .await,
+    );
+    let fr = send(
+        s.portal(Method::PATCH, "/v1/portal/customer", &with)
+            .json(&json!({"locale": "fr-ca"})),
+    )
+    .await;
+    assert_eq!(fr.status, 200, "{}", fr.body);
+    assert_eq!(fr.body["locale"], "fr-CA");
+    let cleared = send(
+        s.portal(Method::PATCH, "/v1/portal/customer", &with)
+            .json(&json!({"locale": null})),
+    )
+    .await;
+    assert_eq!(cleared.body["locale"], Value::Null, "{}", cleared.body);
 }

@@ -80,6 +80,7 @@ impl CustomerService {
             phone: input.phone,
             address: input.address,
             timezone: input.timezone.unwrap_or_else(|| "UTC".to_owned()),
+            locale: input.locale,
             metadata: input.metadata,
             status: CustomerStatus::Active,
             created_at: now,

@@ -160,6 +160,9 @@ pub struct CustomerView {
     /// IANA time zone; usage days are cut in it.
     #[schema(example = "Europe/Berlin")]
     pub timezone: String,
+    /// The customer's language (BCP 47); `null`: the browser's, then English.
+    #[schema(example = "de-DE")]
+    pub locale: Option<String>,
     pub metadata: BTreeMap<String, String>,
     #[schema(value_type = crate::schema::CustomerStatus)]
     pub status: &'static str,
@@ -189,6 +192,7 @@ impl From<Customer> for CustomerView {
             billing: c.billing.into(),
             auto_pay: c.auto_pay,
             timezone: c.timezone,
+            locale: c.locale,
             metadata: c.metadata,
             status: c.status.as_str(),
             created_at: c.created_at,
@@ -220,6 +224,9 @@ pub struct CreateCustomer {
     pub auto_pay: Option<bool>,
     /// IANA time zone (default `UTC`).
     pub timezone: Option<String>,
+    /// The customer's language, a BCP 47 tag (`de-DE`, `fr`, `ar`), stored in canonical case.
+    #[schema(example = "de-DE")]
+    pub locale: Option<String>,
     /// Up to 50 keys (≤ 40 chars) with string values (≤ 500 chars).
     pub metadata: Option<BTreeMap<String, String>>,
     /// A test clock's id: the customer lives in its time for good (their subscriptions are
@@ -253,6 +260,7 @@ impl CreateCustomer {
             billing: b.billing.map(Into::into).unwrap_or_default(),
             auto_pay: b.auto_pay.unwrap_or(false),
             timezone: b.timezone,
+            locale: b.locale,
             metadata: b.metadata.unwrap_or_default(),
             test_clock: b.test_clock,
             tax_exempt,
@@ -286,6 +294,10 @@ pub struct UpdateCustomer {
     pub billing: Option<Option<BillingBody>>,
     pub auto_pay: Option<bool>,
     pub timezone: Option<String>,
+    /// A BCP 47 tag; `null` clears it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "fr")]
+    pub locale: Option<Option<String>>,
     pub metadata: Option<BTreeMap<String, String>>,
     #[schema(value_type = Option<crate::schema::TaxExempt>)]
     pub tax_exempt: Option<String>,
@@ -315,6 +327,7 @@ impl UpdateCustomer {
             billing: billing_patch(b.billing),
             auto_pay: b.auto_pay,
             timezone: b.timezone,
+            locale: b.locale,
             metadata: b.metadata,
             tax_exempt,
             tax_rate_ids,
@@ -359,6 +372,8 @@ pub struct ProfileView {
     /// New invoices are collected at once (wallet, then the default payment method).
     pub auto_pay: bool,
     pub timezone: String,
+    /// The customer's language (BCP 47); `null`: the browser's.
+    pub locale: Option<String>,
 }
 
 impl From<Customer> for ProfileView {
@@ -373,6 +388,7 @@ impl From<Customer> for ProfileView {
             billing: c.billing.into(),
             auto_pay: c.auto_pay,
             timezone: c.timezone,
+            locale: c.locale,
         }
     }
 }
@@ -400,6 +416,10 @@ pub struct ProfilePatch {
     /// Switch auto-pay on or off (field `auto_pay`).
     pub auto_pay: Option<bool>,
     pub timezone: Option<String>,
+    /// The customer's language, a BCP 47 tag; `null` clears it (field `locale`).
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>, example = "de-DE")]
+    pub locale: Option<Option<String>>,
 }
 
 impl ProfilePatch {}

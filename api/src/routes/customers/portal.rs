@@ -55,6 +55,7 @@ pub async fn update(
         billing: billing_patch(b.billing),
         auto_pay: b.auto_pay,
         timezone: b.timezone,
+        locale: b.locale,
         ..Default::default()
     };
     let svc = state.customers.clone();

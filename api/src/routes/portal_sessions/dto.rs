@@ -116,6 +116,8 @@ pub enum ProfileFieldBody {
     Phone,
     Address,
     Timezone,
+    /// The customer's language.
+    Locale,
     /// The billing details as a whole.
     Billing,
     /// Whether new invoices are paid automatically.
@@ -130,6 +132,7 @@ impl ProfileFieldBody {
             Self::Phone => ProfileField::Phone,
             Self::Address => ProfileField::Address,
             Self::Timezone => ProfileField::Timezone,
+            Self::Locale => ProfileField::Locale,
             Self::Billing => ProfileField::Billing,
             Self::AutoPay => ProfileField::AutoPay,
         }
@@ -142,6 +145,7 @@ impl ProfileFieldBody {
             ProfileField::Phone => Self::Phone,
             ProfileField::Address => Self::Address,
             ProfileField::Timezone => Self::Timezone,
+            ProfileField::Locale => Self::Locale,
             ProfileField::Billing => Self::Billing,
             ProfileField::AutoPay => Self::AutoPay,
         }
