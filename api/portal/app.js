@@ -1126,6 +1126,7 @@
       field("email", "Email", c.email, "email"),
       field("phone", "Phone", c.phone, "tel"),
       field("timezone", "Time zone", c.timezone),
+      field("locale", "Language (e.g. de-DE)", c.locale),
       field("address.line1", "Address", a.line1),
       field("address.line2", "Address line 2", a.line2),
       field("address.postal_code", "Postal code", a.postal_code),
@@ -1150,6 +1151,7 @@
         if (allowed.includes("email")) patch.email = val("email");
         if (allowed.includes("phone")) patch.phone = val("phone");
         if (allowed.includes("timezone")) patch.timezone = val("timezone") || c.timezone;
+        if (allowed.includes("locale")) patch.locale = val("locale");
         if (allowed.includes("auto_pay")) patch.auto_pay = form.elements.auto_pay.checked;
         if (allowed.includes("address")) {
           const addr = Object.fromEntries(["line1", "line2", "city", "state", "postal_code", "country"].map((k) => [k, val(`address.${k}`)]));

@@ -509,7 +509,19 @@ try {
     "the sign-in page mailed one link to the demo customer, and none for an unknown address");
   await admin("PATCH", "/v1/account", { self_sign_in: false });
 
-  // 8. Embedding: a site of the account's portal_frame_ancestors shows the portal in an iframe
+  // 8. The customer's language, changed in the profile when the session allows it.
+  const lang = await session(demo.id, { permissions: { profile_update: { allowed_fields: ["locale"] } } });
+  const page8 = await open(lang.url);
+  await page8.locator("nav a[data-screen=profile]").click();
+  await page8.locator("[data-test=save-profile]").waitFor();
+  await page8.locator("input[name=locale]").fill("fr-ca");
+  await page8.locator("[data-test=save-profile]").click();
+  await page8.locator(".notice").waitFor();
+  check((await admin("GET", `/v1/customers/${demo.id}`)).locale === "fr-CA", "the customer's language is saved, in canonical case");
+  await accessible(page8, "profile with a language");
+  await admin("PATCH", `/v1/customers/${demo.id}`, { locale: null });
+
+  // 9. Embedding: a site of the account's portal_frame_ancestors shows the portal in an iframe
   // (a reload inside it too); another site's frame is refused by the browser.
   await admin("PATCH", "/v1/account", { portal_frame_ancestors: ["https://shop.example.test"] });
   // Its own browser: Chromium's Local Network Access check would refuse any public site's
