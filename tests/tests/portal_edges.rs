@@ -151,50 +151,13 @@ async fn rate_limits_answer_429_with_retry_after(s: TestServer) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_cors_configuration_is_refused_at_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = api::config::Config {
+/// A configuration that starts (no workers, no CORS, no SMTP) on `dir`: each start-up check
+/// below changes the settings it is about.
+fn start_config(dir: &std::path::Path) -> api::config::Config {
+    api::config::Config {
         database_url: None,
         listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
-        bootstrap_api_key: None,
-        db_pool_size: 1,
-        max_body_bytes: 1024,
-        token_key: None,
-        url_base: Some("https://x.test".into()),
-        hosted_portal: false,
-        cors_origins: "*".into(),
-        event_max_age_days: 35,
-        limits: Default::default(),
-        workers: None,
-        demo: false,
-        billing_interval_secs: 0,
-        billing_concurrency: 2,
-        webhooks_poll_ms: 0,
-        webhooks_concurrency: 1,
-        webhooks_timeout_secs: 1,
-        webhooks_allow_insecure: false,
-        smtp_url: None,
-        smtp_password: None,
-        mail_from: None,
-        mail_poll_ms: 0,
-    };
-    assert!(api::server::prepare(&config).is_err(), "`*` is refused");
-    config.cors_origins = "https://ok.test/path".into();
-    assert!(
-        api::server::prepare(&config).is_err(),
-        "an origin has no path"
-    );
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bad_smtp_configuration_is_refused_at_start_naming_the_setting() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut config = api::config::Config {
-        database_url: None,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.path().to_path_buf(),
+        data_dir: dir.to_path_buf(),
         bootstrap_api_key: None,
         db_pool_size: 1,
         max_body_bytes: 1024,
@@ -212,11 +175,32 @@ async fn bad_smtp_configuration_is_refused_at_start_naming_the_setting() {
         webhooks_concurrency: 1,
         webhooks_timeout_secs: 1,
         webhooks_allow_insecure: false,
-        smtp_url: Some("mail.example.com:25".into()),
+        smtp_url: None,
         smtp_password: None,
-        mail_from: Some("billing@shop.test".into()),
+        mail_from: None,
         mail_poll_ms: 0,
-    };
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_cors_configuration_is_refused_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = start_config(dir.path());
+    config.cors_origins = "*".into();
+    assert!(api::server::prepare(&config).is_err(), "`*` is refused");
+    config.cors_origins = "https://ok.test/path".into();
+    assert!(
+        api::server::prepare(&config).is_err(),
+        "an origin has no path"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_smtp_configuration_is_refused_at_start_naming_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = start_config(dir.path());
+    config.smtp_url = Some("mail.example.com:25".into());
+    config.mail_from = Some("billing@shop.test".into());
     let refusal = |config: &api::config::Config| match api::server::prepare(config) {
         Ok(_) => panic!(
             "{:?} / {:?} must be refused",

@@ -105,16 +105,17 @@ impl EmailService {
     }
 
     /// In the caller's unit of work: a message carrying `link` to `customer` (a portal or
-    /// sign-in link), its content sealed. None when the account does not send that kind or the
-    /// customer has no address.
+    /// sign-in link), its content sealed. None when the customer's account (as the caller read
+    /// it) does not send that kind or the customer has no address.
     pub fn queue_link(
         &self,
+        account: Option<&crate::account::Account>,
         kind: EmailKind,
         customer: &Customer,
         source: &str,
         link: &LinkContent,
     ) -> DomainResult<Option<Email>> {
-        let Some(account) = self.accounts.get(&customer.tenant_id)? else {
+        let Some(account) = account else {
             return Ok(None);
         };
         let Some(recipient) = customer.email.as_deref() else {

@@ -100,7 +100,9 @@ impl PortalSessionService {
         // the customer's own session.
         let supersede = input.invalidate_existing && session.mode == SessionMode::Customer;
         let token = self.mint(&session)?;
-        let url = self.login_url(by.tenant_id(), &code)?;
+        // Read once: the login URL's base, and whether the account sends the message.
+        let account = self.accounts.get(by.tenant_id())?;
+        let url = self.login_url_of(account.as_ref(), &code);
         let mut sent = None;
         // The session, its audit entry and its message exist together or not at all.
         self.units.atomically(&mut || {
@@ -120,9 +122,13 @@ impl PortalSessionService {
                     url: url.clone(),
                     expires_at: code_expires,
                 };
-                sent = self
-                    .emails
-                    .queue_link(kind, &customer, session.id.as_str(), &link)?;
+                sent = self.emails.queue_link(
+                    account.as_ref(),
+                    kind,
+                    &customer,
+                    session.id.as_str(),
+                    &link,
+                )?;
                 if sent.is_none() {
                     return Err(DomainError::Conflict {
                         code: ErrorCode::EmailDisabled,

@@ -151,13 +151,16 @@ impl PortalSessionService {
 
     /// The login URL of a new session: the account's `portal_url_base`, or the server's.
     fn login_url(&self, tenant_id: &crate::id::TenantId, code: &str) -> DomainResult<String> {
-        let base = self
-            .accounts
-            .get(tenant_id)?
-            .and_then(|a| a.settings.portal_url_base)
+        Ok(self.login_url_of(self.accounts.get(tenant_id)?.as_ref(), code))
+    }
+
+    /// [`Self::login_url`] for an account already read.
+    fn login_url_of(&self, account: Option<&crate::account::Account>, code: &str) -> String {
+        let base = account
+            .and_then(|a| a.settings.portal_url_base.clone())
             .unwrap_or_else(|| self.url_base.clone());
         let sep = if base.contains('?') { '&' } else { '?' };
-        Ok(format!("{base}{sep}code={code}"))
+        format!("{base}{sep}code={code}")
     }
 
     pub fn get(
