@@ -18,6 +18,7 @@ const HTML: &str = "text/html; charset=utf-8";
 const JS: &str = "text/javascript; charset=utf-8";
 const CSS: &str = "text/css; charset=utf-8";
 const TEXT: &str = "text/plain; charset=utf-8";
+const JSON: &str = "application/json";
 
 const INDEX: &[u8] = include_bytes!("../portal/index.html");
 
@@ -25,6 +26,32 @@ const INDEX: &[u8] = include_bytes!("../portal/index.html");
 const ASSETS: &[(&str, &str, &[u8])] = &[
     ("app.js", JS, include_bytes!("../portal/app.js")),
     ("app.css", CSS, include_bytes!("../portal/app.css")),
+    // The message catalogues, one per language (see `crate::i18n`).
+    (
+        "i18n/en.json",
+        JSON,
+        include_bytes!("../portal/i18n/en.json"),
+    ),
+    (
+        "i18n/de.json",
+        JSON,
+        include_bytes!("../portal/i18n/de.json"),
+    ),
+    (
+        "i18n/fr.json",
+        JSON,
+        include_bytes!("../portal/i18n/fr.json"),
+    ),
+    (
+        "i18n/es.json",
+        JSON,
+        include_bytes!("../portal/i18n/es.json"),
+    ),
+    (
+        "i18n/ar.json",
+        JSON,
+        include_bytes!("../portal/i18n/ar.json"),
+    ),
     (
         "vendor/uPlot.iife.min.js",
         JS,

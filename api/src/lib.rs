@@ -8,6 +8,7 @@ pub mod demo;
 pub mod error;
 pub mod extract;
 pub mod hosted_portal;
+pub mod i18n;
 pub mod idempotency;
 pub mod limits;
 pub mod logging;

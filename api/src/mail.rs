@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use actix_web::web::Data;
 use askama::Template;
+use chrono::{DateTime, Utc};
 use domain::email::{Attempt, Email, EmailKind};
 use lettre::message::header::ContentType;
 use lettre::message::{Attachment, Mailbox, MultiPart};
@@ -20,6 +21,7 @@ use lettre::{Address, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executo
 use serde_json::Value;
 
 use crate::config::Config;
+use crate::i18n::Speaker;
 use crate::state::AppState;
 
 /// Messages this node sends at once.
@@ -174,6 +176,9 @@ fn smtp_error(e: &lettre::transport::smtp::Error) -> String {
 #[derive(Template)]
 #[template(path = "email.html")]
 struct Body {
+    /// The customer's language, and whether it is written right to left.
+    lang: &'static str,
+    dir: &'static str,
     subject: String,
     merchant: String,
     logo_url: Option<String>,
@@ -214,9 +219,26 @@ fn compose(state: &AppState, from: &Address, email: &Email) -> Result<Message, A
     let temporary =
         |e: domain::DomainError| Attempt::Temporary(format!("reading the message's data: {e}"));
     let account = state.accounts.get(&email.tenant_id).map_err(temporary)?;
+    // In the customer's language and time zone (English and UTC without one).
+    let customer = match &email.customer_id {
+        Some(id) => Some(
+            state
+                .customers
+                .get(&email.tenant_id, id)
+                .map_err(temporary)?,
+        ),
+        None => None,
+    };
+    let sp = Speaker::for_locale(customer.as_ref().and_then(|c| c.locale.as_deref()));
+    let tz: chrono_tz::Tz = customer
+        .as_ref()
+        .and_then(|c| c.timezone.parse().ok())
+        .unwrap_or(chrono_tz::UTC);
     let data: Value = serde_json::from_str(&email.content).unwrap_or(Value::Null);
     let s = &account.settings;
     let mut body = Body {
+        lang: sp.lang(),
+        dir: if sp.rtl() { "rtl" } else { "ltr" },
         subject: email.subject.clone(),
         merchant: account.name.clone(),
         logo_url: s.logo_url.clone(),
@@ -228,6 +250,7 @@ fn compose(state: &AppState, from: &Address, email: &Email) -> Result<Message, A
         button: None,
     };
     let text = |key: &str| data[key].as_str().unwrap_or_default().to_owned();
+    let money = |key: &str| sp.amount_text(&text(key), &text("currency"));
     let mut attachment = None;
     match email.kind {
         EmailKind::PortalLink | EmailKind::LoginLink => {
@@ -235,79 +258,93 @@ fn compose(state: &AppState, from: &Address, email: &Email) -> Result<Message, A
                 Attempt::Permanent("the link cannot be opened by this server's token keys".into())
             })?;
             let asked = email.kind == EmailKind::LoginLink;
-            body.heading = if asked {
-                format!("Sign in to {}", account.name)
-            } else {
-                format!("Your {} billing portal", account.name)
-            };
+            body.heading = email.subject.clone();
+            let until = format!(
+                "{} {} UTC",
+                sp.date(link.expires_at, chrono_tz::UTC),
+                link.expires_at.format("%H:%M")
+            );
             body.paragraphs = vec![
-                if asked {
-                    "You asked to sign in to your billing portal. Use the button below.".into()
-                } else {
-                    "Use the button below to open your billing portal: your invoices, credits, usage and subscriptions.".into()
-                },
-                format!(
-                    "The link works once, until {}. If you did not ask for it, you can ignore this message.",
-                    link.expires_at.format("%Y-%m-%d %H:%M UTC")
+                sp.t(
+                    if asked {
+                        "email.link.asked"
+                    } else {
+                        "email.link.sent"
+                    },
+                    &[],
                 ),
+                sp.t("email.link.once", &[("time", &until)]),
             ];
-            body.button = Some(("Open the portal".into(), link.url));
+            body.button = Some((sp.t("email.link.button", &[]), link.url));
         }
         EmailKind::InvoiceIssued => {
-            body.heading = format!("Invoice {}", text("number"));
+            let number = text("number");
+            body.heading = sp.t("email.invoice.heading", &[("number", &number)]);
+            let due = match data["due_at"]
+                .as_str()
+                .and_then(|d| d.parse::<DateTime<Utc>>().ok())
+            {
+                Some(at) => sp.t(
+                    "email.invoice.due_on",
+                    &[("amount", &money("amount_due")), ("date", &sp.date(at, tz))],
+                ),
+                None => sp.t("email.invoice.due", &[("amount", &money("amount_due"))]),
+            };
             body.paragraphs = vec![
-                format!(
-                    "Your invoice {} for {} {} is attached.",
-                    text("number"),
-                    text("total"),
-                    text("currency")
+                sp.t(
+                    "email.invoice.attached",
+                    &[("number", &number), ("total", &money("total"))],
                 ),
-                format!(
-                    "Amount due: {} {}{}.",
-                    text("amount_due"),
-                    text("currency"),
-                    data["due_at"]
-                        .as_str()
-                        .map(|d| format!(", due {}", &d[..d.len().min(10)]))
-                        .unwrap_or_default()
-                ),
+                due,
             ];
             attachment = Some(invoice_pdf(state, email, &text("invoice_id"))?);
         }
         EmailKind::PaymentReceipt => {
-            body.heading = "Payment received".into();
-            body.paragraphs = vec![format!(
-                "We received your payment of {} {}. Thank you.",
-                text("amount"),
-                text("currency")
-            )];
+            body.heading = sp.t("email.receipt.heading", &[]);
+            body.paragraphs = vec![sp.t("email.receipt.body", &[("amount", &money("amount"))])];
         }
         EmailKind::PaymentFailed => {
-            body.heading = "Your payment failed".into();
-            let reason = data["failure_reason"]
-                .as_str()
-                .map(|r| format!(" ({r})"))
-                .unwrap_or_default();
-            body.paragraphs = vec![
-                format!(
-                    "Your payment of {} {} did not go through{reason}.",
-                    text("amount"),
-                    text("currency")
-                ),
-                "Please check your payment method or pay the invoice from your billing portal."
-                    .into(),
-            ];
+            body.heading = sp.t("email.failed.heading", &[]);
+            body.paragraphs = vec![sp.t("email.failed.body", &[("amount", &money("amount"))])];
+            if let Some(reason) = data["failure_reason"].as_str() {
+                body.paragraphs
+                    .push(sp.t("email.failed.reason", &[("reason", reason)]));
+            }
+            body.paragraphs.push(sp.t("email.failed.next", &[]));
         }
         EmailKind::CreditBalanceLow => {
-            body.heading = "Your credit balance is low".into();
+            body.heading = sp.t("email.low.heading", &[]);
             let (balance, value) = match data["trigger"].as_str() {
-                Some("usage") => (text("ongoing_balance"), text("ongoing_balance_value")),
-                _ => (text("balance"), text("balance_value")),
+                Some("usage") => ("ongoing_balance", "ongoing_balance_value"),
+                _ => ("balance", "balance_value"),
             };
-            body.paragraphs = vec![format!(
-                "Your balance is {balance} credits ({value} {}), below your alert threshold of {} credits. Top up to keep using the service without interruption.",
-                text("currency"),
-                text("low_balance_threshold")
+            body.paragraphs = vec![sp.t(
+                "email.low.body",
+                &[
+                    ("balance", &sp.number(&text(balance))),
+                    ("value", &money(value)),
+                    ("threshold", &sp.number(&text("low_balance_threshold"))),
+                ],
+            )];
+        }
+        EmailKind::AlertTriggered => {
+            body.heading = sp.t("email.alert.heading", &[]);
+            let (value, threshold) = match data["type"].as_str() {
+                Some("spend") => (money("value"), money("threshold")),
+                _ => (sp.number(&text("value")), sp.number(&text("threshold"))),
+            };
+            let key = match data["type"].as_str() {
+                Some("usage") => "email.alert.usage",
+                Some("spend") => "email.alert.spend",
+                _ => "email.alert.balance",
+            };
+            body.paragraphs = vec![sp.t(
+                key,
+                &[
+                    ("feature", &text("feature")),
+                    ("value", &value),
+                    ("threshold", &threshold),
+                ],
             )];
         }
     }

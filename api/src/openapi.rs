@@ -73,6 +73,7 @@ server is 500 `internal_error` with a `request_id`.",
         (name = "Billing", description = "What the billing cycle did: renewals, dunning retries, failures."),
         (name = "Test clocks", description = "Frozen time for test customers: advance it to rehearse renewals, trial ends and dunning in seconds."),
         (name = "Webhooks", description = "Events POSTed to the merchant's endpoints, signed per Standard Webhooks, written in the same transaction as the change they report, retried on Svix's schedule; the event catalogue and the delivery log with retry and replay."),
+        (name = "Alerts", description = "The alerts a customer set in the portal or the merchant set for them: usage of a feature this period, spend this month, a credit balance falling below a threshold."),
         (name = "E-mails", description = "Messages to customers (portal links, invoices with their PDF, receipts, failed payments, low balances), written in the transaction of the change they report and sent over SMTP by every replica's mail worker, one message per change and recipient; the log with retry."),
         (name = "Account", description = "The merchant's name, address, support contacts and branding, as invoices and portals show them."),
         (name = "API keys", description = "Admin credentials of the account."),
@@ -84,6 +85,7 @@ server is 500 `internal_error` with a `request_id`.",
         (name = "Portal: invoices", description = "The customer's bills, outstanding amounts and PDFs."),
         (name = "Portal: credit notes", description = "The customer's credit notes and their PDFs."),
         (name = "Portal: payments", description = "The customer's payment history."),
+        (name = "Portal: alerts", description = "The customer's own alerts on their usage, spend and credit balance: each fires once per crossing per period, as webhook `alert.triggered` and an e-mail; set and removed when the session allows it (`alerts_manage`)."),
         (name = "Portal: payment methods", description = "The customer's saved payment methods; set the default or remove one when the session allows it."),
         (name = "Portal: activity", description = "What happened on the customer's account: payments, refunds, wallet movements, invoices and their own changes."),
         (name = "Portal: usage", description = "The customer's usage analytics with cost."),
@@ -433,7 +435,7 @@ struct Formats;
 /// Decimal strings: exact amounts, quantities and rates (`"12.50"`, `"-3"`, `"0.002"`).
 const DECIMAL: &str = "^-?[0-9]+(\\.[0-9]+)?$";
 const CURRENCY: &str = "^[A-Z]{3}$";
-const DECIMAL_PROPERTIES: [&str; 35] = [
+const DECIMAL_PROPERTIES: [&str; 36] = [
     "amount",
     "amount_credited",
     "amount_due",
@@ -460,6 +462,7 @@ const DECIMAL_PROPERTIES: [&str; 35] = [
     "quantity",
     "remaining",
     "subtotal",
+    "threshold",
     "total",
     "total_cost",
     "total_discount",
@@ -500,6 +503,7 @@ fn id_prefix(schema: &str, property: &str) -> Option<&'static str> {
         ("id", "RefundView") => id::REFUND,
         ("id", "WebhookDeliveryView") => id::WEBHOOK_DELIVERY,
         ("email_id", _) | ("id", "EmailView") => id::EMAIL,
+        ("alert_id", _) | ("id", "AlertView") => id::ALERT,
         ("id", "WebhookEventView" | "WebhookPayload") => id::WEBHOOK_EVENT,
         _ => return None,
     })

@@ -1,10 +1,13 @@
-//! Invoice PDFs, rendered in-process with `pdf-writer` (no external service). The document's
-//! own labels and figures use the standard Helvetica fonts; everything people wrote (names,
-//! addresses, descriptions, memo) uses the embedded Unicode fonts of [`crate::pdf_text`], in any
-//! script, wrapped to its column.
+//! Invoice PDFs, rendered in-process with `pdf-writer` (no external service), in the customer's
+//! language (`crate::i18n`: the portal's catalogues, CLDR number and date formats). The
+//! document's own labels and figures use the standard Helvetica fonts where they can (Latin
+//! scripts); everything else — people's text (names, addresses, descriptions, memo) and labels
+//! in other scripts (Arabic) — uses the embedded Unicode fonts of [`crate::pdf_text`], wrapped
+//! to its column. An Arabic document keeps the page's left-to-right layout; each line reads
+//! right to left within it.
 //!
-//! Amounts: every amount is printed at the currency's minor unit, digits grouped in thousands
-//! (`1,234.50 EUR`): line amounts, subtotal, each rate's tax (its name, percentage and whether
+//! Amounts: every amount is printed at the currency's minor unit, grouped as the customer's
+//! locale groups digits (`1,234.50 EUR`, `1.234,50 EUR`): line amounts, subtotal, each rate's tax (its name, percentage and whether
 //! prices include it), total, paid and due. Line amounts are at the minor unit (the rule of
 //! `domain::invoice`), so the column adds up as printed; invoices issued before that rule kept
 //! exact line amounts, and for them a "Rounding" row shows the difference. Unit prices keep the
@@ -21,6 +24,7 @@ use domain::money::{canonical, Currency};
 use domain::tax::TaxAmount;
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str, TextStr};
 
+use crate::i18n::Speaker;
 use crate::pdf_text::{self, Glyphs};
 
 const WIDTH: f32 = 595.0;
@@ -70,47 +74,27 @@ fn win_ansi(s: &str) -> Vec<u8> {
         .collect()
 }
 
-/// `digits` (an optional `-`, digits, an optional fraction) with the whole part grouped in
-/// thousands: `1234567.5` → `1,234,567.5`.
-fn grouped(digits: &str) -> String {
-    let (sign, rest) = digits.strip_prefix('-').map_or(("", digits), |r| ("-", r));
-    let (whole, fraction) = rest
-        .split_once('.')
-        .map_or((rest, None), |(w, f)| (w, Some(f)));
-    let mut out = String::with_capacity(digits.len() + whole.len() / 3);
-    out.push_str(sign);
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if let Some(f) = fraction {
-        out.push('.');
-        out.push_str(f);
-    }
-    out
+/// Whether Helvetica's WinAnsi encoding has every character of `s`.
+fn win_ansi_covers(s: &str) -> bool {
+    s.chars()
+        .zip(win_ansi(s))
+        .all(|(c, b)| b != b'?' || c == '?')
 }
 
-/// An amount at the currency's minor unit, grouped: `1,234.50`.
-fn amount_text(currency: Currency, a: &BigDecimal) -> String {
-    grouped(&currency.display(a))
+/// An amount at the currency's minor unit, as the customer's locale writes numbers.
+fn amount_text(sp: &Speaker, currency: Currency, a: &BigDecimal) -> String {
+    sp.number(&currency.display(a))
 }
 
 /// A unit price as set, with at least the minor unit's decimals: `0.50`, `0.005`, `1,200.00`.
-fn unit_text(currency: Currency, a: &BigDecimal) -> String {
+fn unit_text(sp: &Speaker, currency: Currency, a: &BigDecimal) -> String {
     let exact = canonical(a);
     let decimals = exact.split_once('.').map_or(0, |(_, f)| f.len());
     if decimals >= usize::from(currency.minor_units()) {
-        grouped(&exact)
+        sp.number(&exact)
     } else {
-        amount_text(currency, a)
+        amount_text(sp, currency, a)
     }
-}
-
-fn date(t: Option<DateTime<Utc>>) -> String {
-    t.map(|t| t.format("%Y-%m-%d").to_string())
-        .unwrap_or_else(|| "-".into())
 }
 
 struct Page {
@@ -141,6 +125,25 @@ impl Page {
         g.show(&mut self.content, size, x, y, s);
     }
 
+    /// The document's own text in the customer's language: Helvetica when it can print it,
+    /// else the Unicode fonts (no bold there).
+    fn label(&mut self, g: &mut Glyphs, font: Name<'_>, size: f32, x: f32, y: f32, s: &str) {
+        if win_ansi_covers(s) {
+            self.text(font, size, x, y, s);
+        } else {
+            self.people(g, size, x, y, s);
+        }
+    }
+
+    /// [`Self::label`] ending at `x`.
+    fn label_right(&mut self, g: &mut Glyphs, font: Name<'_>, size: f32, x: f32, y: f32, s: &str) {
+        if win_ansi_covers(s) {
+            self.right(font, size, x, y, s);
+        } else {
+            self.people(g, size, x - pdf_text::width(s, size), y, s);
+        }
+    }
+
     fn rule(&mut self, y: f32) {
         self.content.set_line_width(0.5);
         self.content.move_to(LEFT, y);
@@ -148,7 +151,10 @@ impl Page {
         self.content.stroke();
     }
 
-    fn watermark(&mut self, s: &str) {
+    /// A mark across the page, in Helvetica: `(the language's word, the English one)`, the
+    /// English one where Helvetica cannot print the other.
+    fn watermark(&mut self, (word, english): &(String, &str)) {
+        let s: &str = if win_ansi_covers(word) { word } else { english };
         self.content.save_state();
         self.content.set_fill_gray(0.88);
         // Rotate 45° about the page centre.
@@ -174,11 +180,11 @@ const DESCRIPTION_WIDTH: f32 = COL_QTY - LEFT - 70.0;
 /// Room for the bill-to block, left of the dates.
 const BILL_TO_WIDTH: f32 = 300.0;
 
-fn table_header(p: &mut Page, y: f32) -> f32 {
-    p.text(BOLD, 10.0, LEFT, y, "Description");
-    p.right(BOLD, 10.0, COL_QTY, y, "Qty");
-    p.right(BOLD, 10.0, COL_UNIT, y, "Unit price");
-    p.right(BOLD, 10.0, RIGHT, y, "Amount");
+fn table_header(p: &mut Page, g: &mut Glyphs, sp: &Speaker, y: f32) -> f32 {
+    p.label(g, BOLD, 10.0, LEFT, y, &sp.t("common.description", &[]));
+    p.label_right(g, BOLD, 10.0, COL_QTY, y, &sp.t("pdf.qty", &[]));
+    p.label_right(g, BOLD, 10.0, COL_UNIT, y, &sp.t("bills.unit_price", &[]));
+    p.label_right(g, BOLD, 10.0, RIGHT, y, &sp.t("common.amount", &[]));
     p.rule(y - 5.0);
     y - LINE_HEIGHT - 4.0
 }
@@ -200,11 +206,12 @@ type Total = (String, String, Name<'static>, bool);
 /// What an invoice and a credit note print differently; [`render`] lays out the rest (the
 /// parties, the table, the totals, the memo and the merchant's footer) the same way.
 struct Document<'a> {
-    title: &'a str,
-    number: &'a str,
-    watermark: Option<&'static str>,
+    title: String,
+    number: String,
+    /// (the customer's language, English): see [`Page::watermark`].
+    watermark: Option<(String, &'static str)>,
     /// Right of the bill-to block: label and value.
-    facts: Vec<(&'static str, String)>,
+    facts: Vec<(String, String)>,
     rows: Vec<Row<'a>>,
     totals: Vec<Total>,
     /// Printed under the totals in the document's own words.
@@ -213,30 +220,45 @@ struct Document<'a> {
     info_title: String,
     /// Who it is addressed to.
     bill_to: &'a BillingDetails,
+    /// The customer's language.
+    speaker: Speaker,
 }
 
-/// Renders an invoice as a PDF document, with its credit notes listed under the totals.
+/// The customer's language and time zone.
+fn reader(customer: &Customer) -> (Speaker, chrono_tz::Tz) {
+    (
+        Speaker::for_locale(customer.locale.as_deref()),
+        customer.timezone.parse().unwrap_or(chrono_tz::UTC),
+    )
+}
+
+/// Renders an invoice as a PDF document, with its credit notes listed under the totals, in the
+/// customer's language.
 pub fn render_invoice(
     invoice: &Invoice,
     credit_notes: &[CreditNote],
     merchant: &Account,
     customer: &Customer,
 ) -> Vec<u8> {
+    let (sp, tz) = reader(customer);
     let currency = invoice.currency;
     let bill_to = addressee(invoice, customer);
-    let title = match invoice.status {
-        InvoiceStatus::Draft => "DRAFT INVOICE",
-        InvoiceStatus::Finalized => "INVOICE",
-        InvoiceStatus::Voided => "INVOICE (VOID)",
-    };
+    let title = sp.t(
+        match invoice.status {
+            InvoiceStatus::Draft => "pdf.invoice_draft",
+            InvoiceStatus::Finalized => "pdf.invoice",
+            InvoiceStatus::Voided => "pdf.invoice_void",
+        },
+        &[],
+    );
     let rows = invoice
         .lines
         .iter()
         .map(|line| Row {
             description: &line.description,
-            quantity: grouped(&canonical(&line.quantity)),
-            unit: unit_text(currency, &line.unit_amount),
-            amount: amount_text(currency, &line.amount),
+            quantity: sp.quantity(&line.quantity),
+            unit: unit_text(&sp, currency, &line.unit_amount),
+            amount: amount_text(&sp, currency, &line.amount),
             feature: line.feature.as_deref(),
         })
         .collect();
@@ -248,60 +270,72 @@ pub fn render_invoice(
     let subtotal = currency.round(&invoice.subtotal);
     let rounding = &subtotal - &printed_lines;
     let mut totals: Vec<Total> = Vec::new();
-    let row = |label: &str, value: &BigDecimal, font| total_row(label, currency, value, font);
+    let row = |key: &str, value: &BigDecimal, font| {
+        total_row(&sp, &sp.t(key, &[]), currency, value, font)
+    };
     if !bigdecimal::Zero::is_zero(&rounding) {
-        totals.push(row("Rounding", &rounding, REGULAR));
+        totals.push(row("pdf.rounding", &rounding, REGULAR));
     }
-    totals.push(row("Subtotal", &subtotal, REGULAR));
+    totals.push(row("bills.subtotal", &subtotal, REGULAR));
     // One row per discount (its coupon's name), taken off before tax.
     for d in &invoice.discounts {
-        totals.push(row(&format!("Discount: {}", d.name), &-&d.amount, REGULAR));
+        let label = sp.t("pdf.discount", &[("name", &d.name)]);
+        totals.push(total_row(&sp, &label, currency, &-&d.amount, REGULAR));
     }
-    totals.extend(rate_rows(&invoice.tax_amounts(), currency));
-    totals.push(row("Total", &invoice.total, BOLD));
+    totals.extend(rate_rows(&sp, &invoice.tax_amounts(), currency));
+    totals.push(row("bills.total", &invoice.total, BOLD));
     if !bigdecimal::Zero::is_zero(&invoice.amount_credited) {
-        totals.push(row("Credited", &invoice.amount_credited, REGULAR));
+        totals.push(row("bills.credited", &invoice.amount_credited, REGULAR));
     }
     totals.extend([
-        row("Paid", &invoice.amount_paid, REGULAR),
-        row("Amount due", &invoice.amount_due(), BOLD),
+        row("bills.paid", &invoice.amount_paid, REGULAR),
+        row("pdf.amount_due", &invoice.amount_due(), BOLD),
     ]);
     let mut notes = Vec::new();
     if invoice.reverse_charge {
-        notes.push(REVERSE_CHARGE.to_owned());
+        notes.push(sp.t("pdf.reverse_charge", &[]));
     }
     for n in credit_notes {
-        notes.push(format!(
-            "Credit note {} of {}: {}{}.",
-            n.number,
-            date(Some(n.created_at)),
-            money(currency, &n.total),
-            match n.status {
-                CreditNoteStatus::Voided => " (void)",
-                CreditNoteStatus::Issued => "",
-            }
+        let key = match n.status {
+            CreditNoteStatus::Voided => "pdf.credit_note_of_void",
+            CreditNoteStatus::Issued => "pdf.credit_note_of",
+        };
+        notes.push(sp.t(
+            key,
+            &[
+                ("number", &n.number),
+                ("date", &sp.date(n.created_at, tz)),
+                ("amount", &sp.amount(&n.total, currency)),
+            ],
         ));
+    }
+    let status = format!(
+        "{} / {}",
+        sp.t(&format!("invoice_status.{}", invoice.status.as_str()), &[]),
+        sp.t(
+            &format!("payment_status.{}", invoice.payment_status.as_str()),
+            &[]
+        )
+    );
+    let day = |at: Option<DateTime<Utc>>| at.map_or_else(|| "-".to_owned(), |t| sp.date(t, tz));
+    let mut facts = vec![
+        (sp.t("bills.issued", &[]), day(invoice.issued_at)),
+        (sp.t("bills.due", &[]), day(invoice.due_at)),
+        (sp.t("pdf.currency", &[]), currency.code().to_owned()),
+        (sp.t("common.status", &[]), status),
+    ];
+    if let Some(at) = invoice.revised_at {
+        facts.push((sp.t("pdf.revised", &[]), day(Some(at))));
     }
     let doc = Document {
         title,
-        number: invoice.number.as_deref().unwrap_or("Not yet numbered"),
-        watermark: (invoice.status == InvoiceStatus::Draft).then_some("DRAFT"),
-        facts: [
-            ("Issued", date(invoice.issued_at)),
-            ("Due", date(invoice.due_at)),
-            ("Currency", currency.code().to_owned()),
-            (
-                "Status",
-                format!(
-                    "{} / {}",
-                    invoice.status.as_str(),
-                    invoice.payment_status.as_str().replace('_', " ")
-                ),
-            ),
-        ]
-        .into_iter()
-        .chain(invoice.revised_at.map(|at| ("Revised", date(Some(at)))))
-        .collect(),
+        number: invoice
+            .number
+            .clone()
+            .unwrap_or_else(|| sp.t("pdf.not_numbered", &[])),
+        watermark: (invoice.status == InvoiceStatus::Draft)
+            .then(|| (sp.t("pdf.draft_mark", &[]), "DRAFT")),
+        facts,
         rows,
         totals,
         notes,
@@ -311,18 +345,20 @@ pub fn render_invoice(
             .clone()
             .unwrap_or_else(|| format!("Draft {}", invoice.id)),
         bill_to: &bill_to,
+        speaker: sp,
     };
     render(doc, merchant)
 }
 
 /// Renders a credit note as a PDF document: the lines credited, the tax reversed per rate, the
-/// total, and where the credit went.
+/// total, and where the credit went, in the customer's language.
 pub fn render_credit_note(
     note: &CreditNote,
     invoice: &Invoice,
     merchant: &Account,
     customer: &Customer,
 ) -> Vec<u8> {
+    let (sp, tz) = reader(customer);
     let currency = note.currency;
     let bill_to = addressee(invoice, customer);
     let rows = note
@@ -335,45 +371,62 @@ pub fn render_credit_note(
                 .and_then(|id| invoice.lines.iter().find(|l| &l.id == id));
             Row {
                 description: &line.description,
-                quantity: credited.map_or(String::new(), |l| grouped(&canonical(&l.quantity))),
-                unit: credited.map_or(String::new(), |l| unit_text(currency, &l.unit_amount)),
-                amount: amount_text(currency, &line.amount),
+                quantity: credited.map_or(String::new(), |l| sp.quantity(&l.quantity)),
+                unit: credited.map_or(String::new(), |l| unit_text(&sp, currency, &l.unit_amount)),
+                amount: amount_text(&sp, currency, &line.amount),
                 feature: None,
             }
         })
         .collect();
-    let row = |label: &str, value: &BigDecimal, font| total_row(label, currency, value, font);
-    let mut totals = vec![row("Subtotal", &note.subtotal, REGULAR)];
-    totals.extend(rate_rows(&note.tax_amounts, currency));
-    totals.push(row("Total credited", &note.total, BOLD));
+    let row = |key: &str, value: &BigDecimal, font| {
+        total_row(&sp, &sp.t(key, &[]), currency, value, font)
+    };
+    let mut totals = vec![row("bills.subtotal", &note.subtotal, REGULAR)];
+    totals.extend(rate_rows(&sp, &note.tax_amounts, currency));
+    totals.push(row("pdf.total_credited", &note.total, BOLD));
     let invoice_number = invoice.number.as_deref().unwrap_or("-");
-    let mut notes = vec![format!(
-        "Credits invoice {invoice_number} of {} ({} in total).",
-        date(invoice.issued_at),
-        money(currency, &invoice.total)
+    let issued = invoice
+        .issued_at
+        .map_or_else(|| "-".to_owned(), |t| sp.date(t, tz));
+    let mut notes = vec![sp.t(
+        "pdf.credits_invoice",
+        &[
+            ("number", invoice_number),
+            ("date", &issued),
+            ("total", &sp.amount(&invoice.total, currency)),
+        ],
     )];
-    notes.push(match note.refund_to {
-        RefundTo::Nothing => "Deducted from the amount due on the invoice.".to_owned(),
-        RefundTo::Wallet => "Credited to the customer's wallet.".to_owned(),
-        RefundTo::Payment => "Refunded to the original payment.".to_owned(),
-    });
+    notes.push(sp.t(
+        match note.refund_to {
+            RefundTo::Nothing => "pdf.refund_none",
+            RefundTo::Wallet => "pdf.refund_wallet",
+            RefundTo::Payment => "pdf.refund_payment",
+        },
+        &[],
+    ));
     if invoice.reverse_charge {
-        notes.push(REVERSE_CHARGE.to_owned());
+        notes.push(sp.t("pdf.reverse_charge", &[]));
     }
     let void = note.status == CreditNoteStatus::Voided;
     let doc = Document {
-        title: if void {
-            "CREDIT NOTE (VOID)"
-        } else {
-            "CREDIT NOTE"
-        },
-        number: &note.number,
-        watermark: void.then_some("VOID"),
+        title: sp.t(
+            if void {
+                "pdf.credit_note_void"
+            } else {
+                "pdf.credit_note"
+            },
+            &[],
+        ),
+        number: note.number.clone(),
+        watermark: void.then(|| (sp.t("pdf.void_mark", &[]), "VOID")),
         facts: vec![
-            ("Issued", date(Some(note.created_at))),
-            ("Invoice", invoice_number.to_owned()),
-            ("Currency", currency.code().to_owned()),
-            ("Reason", note.reason.as_str().replace('_', " ")),
+            (sp.t("bills.issued", &[]), sp.date(note.created_at, tz)),
+            (sp.t("pdf.invoice_ref", &[]), invoice_number.to_owned()),
+            (sp.t("pdf.currency", &[]), currency.code().to_owned()),
+            (
+                sp.t("pdf.reason", &[]),
+                sp.t(&format!("credit_reason.{}", note.reason.as_str()), &[]),
+            ),
         ],
         rows,
         totals,
@@ -381,6 +434,7 @@ pub fn render_credit_note(
         memo: note.memo.as_deref(),
         info_title: note.number.clone(),
         bill_to: &bill_to,
+        speaker: sp,
     };
     render(doc, merchant)
 }
@@ -394,49 +448,51 @@ fn addressee(invoice: &Invoice, customer: &Customer) -> BillingDetails {
         .unwrap_or_else(|| domain::customer::bill_to(customer))
 }
 
-/// What EU invoicing rules (Directive 2006/112/EC, Article 226(11a)) ask a reverse-charge
-/// invoice to say, with both parties' VAT numbers (printed with the parties) so the buyer can
-/// account for the tax.
-const REVERSE_CHARGE: &str = "Reverse charge: VAT to be accounted for by the recipient \
-                              (Article 196, Council Directive 2006/112/EC).";
-
-/// An amount as the totals print it: grouped, at the minor unit, with the currency's code.
-fn money(currency: Currency, a: &BigDecimal) -> String {
-    format!("{} {}", amount_text(currency, a), currency.code())
-}
-
-/// A totals row with the document's own label.
-fn total_row(label: &str, currency: Currency, value: &BigDecimal, font: Name<'static>) -> Total {
-    (label.to_owned(), money(currency, value), font, false)
+/// A totals row with the document's own label and the amount with its currency's code.
+fn total_row(
+    sp: &Speaker,
+    label: &str,
+    currency: Currency,
+    value: &BigDecimal,
+    font: Name<'static>,
+) -> Total {
+    (label.to_owned(), sp.amount(value, currency), font, false)
 }
 
 /// One row per rate: its name, percentage and whether the prices include it.
-fn rate_rows(taxes: &[TaxAmount], currency: Currency) -> Vec<Total> {
+fn rate_rows(sp: &Speaker, taxes: &[TaxAmount], currency: Currency) -> Vec<Total> {
     taxes
         .iter()
         .map(|t| {
-            let included = if t.rate.inclusive { ", included" } else { "" };
-            let label = format!(
-                "{} {}%{included}",
-                t.rate.name,
-                canonical(&t.rate.percentage)
+            let rate = sp.t(
+                "tax.rate",
+                &[
+                    ("name", &t.rate.name),
+                    ("rate", &sp.number(&canonical(&t.rate.percentage))),
+                ],
             );
-            (label, money(currency, &t.amount), REGULAR, true)
+            let label = if t.rate.inclusive {
+                format!("{rate}, {}", sp.t("bills.tax_included", &[]))
+            } else {
+                rate
+            };
+            (label, sp.amount(&t.amount, currency), REGULAR, true)
         })
         .collect()
 }
 
 fn render(doc: Document<'_>, merchant: &Account) -> Vec<u8> {
     let mut g = Glyphs::default();
-    let title = doc.title;
+    let sp = &doc.speaker;
+    let title = doc.title.as_str();
     let mut pages: Vec<Page> = Vec::new();
     let mut p = Page::new();
-    if let Some(w) = doc.watermark {
+    if let Some(w) = &doc.watermark {
         p.watermark(w);
     }
     let mut y = HEIGHT - 60.0;
-    p.text(BOLD, 22.0, LEFT, y, title);
-    p.right(BOLD, 12.0, RIGHT, y, doc.number);
+    p.label(&mut g, BOLD, 22.0, LEFT, y, title);
+    p.label_right(&mut g, BOLD, 12.0, RIGHT, y, &doc.number);
     y -= 30.0;
     for line in pdf_text::wrap(&merchant.name, 12.0, RIGHT - LEFT)
         .iter()
@@ -462,7 +518,7 @@ fn render(doc: Document<'_>, merchant: &Account) -> Vec<u8> {
 
     // Bill-to on the left, dates on the right.
     let top = y;
-    p.text(BOLD, 10.0, LEFT, y, "Bill to");
+    p.label(&mut g, BOLD, 10.0, LEFT, y, &sp.t("pdf.bill_to", &[]));
     y -= LINE_HEIGHT;
     // As kept on the document (the billing details, the contact fields where they say nothing).
     let billing = doc.bill_to;
@@ -481,7 +537,12 @@ fn render(doc: Document<'_>, merchant: &Account) -> Vec<u8> {
         }
         bill_to.extend(a.country.clone());
     }
-    bill_to.extend(billing.tax_id.as_ref().map(|t| format!("Tax ID: {t}")));
+    bill_to.extend(
+        billing
+            .tax_id
+            .as_ref()
+            .map(|t| sp.t("pdf.tax_id", &[("id", t)])),
+    );
     bill_to.extend(billing.tax_ids.iter().map(tax_id_line));
     for line in bill_to
         .iter()
@@ -492,35 +553,33 @@ fn render(doc: Document<'_>, merchant: &Account) -> Vec<u8> {
     }
     let mut ry = top;
     for (label, value) in &doc.facts {
-        p.text(BOLD, 10.0, 360.0, ry, label);
-        p.right(REGULAR, 10.0, RIGHT, ry, value);
+        p.label(&mut g, BOLD, 10.0, 360.0, ry, label);
+        p.label_right(&mut g, REGULAR, 10.0, RIGHT, ry, value);
         ry -= LINE_HEIGHT - 2.0;
     }
     y = y.min(ry) - 20.0;
 
-    y = table_header(&mut p, y);
+    y = table_header(&mut p, &mut g, sp, y);
     for line in &doc.rows {
         let description = pdf_text::wrap(line.description, 10.0, DESCRIPTION_WIDTH);
         let needed =
             description.len() as f32 * 12.0 + if line.feature.is_some() { 12.0 } else { 0.0 };
         if y - needed < 140.0 {
             pages.push(std::mem::replace(&mut p, Page::new()));
-            if let Some(w) = doc.watermark {
+            if let Some(w) = &doc.watermark {
                 p.watermark(w);
             }
             y = HEIGHT - 60.0;
-            p.text(
-                REGULAR,
-                10.0,
-                LEFT,
-                y,
-                &format!("{title} {} (continued)", doc.number),
+            let continued = sp.t(
+                "pdf.continued",
+                &[("title", title), ("number", &doc.number)],
             );
-            y = table_header(&mut p, y - 25.0);
+            p.label(&mut g, REGULAR, 10.0, LEFT, y, &continued);
+            y = table_header(&mut p, &mut g, sp, y - 25.0);
         }
-        p.right(REGULAR, 10.0, COL_QTY, y, &line.quantity);
-        p.right(REGULAR, 10.0, COL_UNIT, y, &line.unit);
-        p.right(REGULAR, 10.0, RIGHT, y, &line.amount);
+        p.label_right(&mut g, REGULAR, 10.0, COL_QTY, y, &line.quantity);
+        p.label_right(&mut g, REGULAR, 10.0, COL_UNIT, y, &line.unit);
+        p.label_right(&mut g, REGULAR, 10.0, RIGHT, y, &line.amount);
         for (i, text) in description.iter().enumerate() {
             if i > 0 {
                 y -= 12.0;
@@ -529,7 +588,7 @@ fn render(doc: Document<'_>, merchant: &Account) -> Vec<u8> {
         }
         if let Some(f) = line.feature {
             y -= 12.0;
-            let feature = format!("feature: {f}");
+            let feature = sp.t("pdf.feature", &[("key", f)]);
             for text in pdf_text::wrap(&feature, 8.0, DESCRIPTION_WIDTH)
                 .iter()
                 .take(1)
@@ -548,9 +607,9 @@ fn render(doc: Document<'_>, merchant: &Account) -> Vec<u8> {
             let first = label.first().map_or("", String::as_str);
             p.people(&mut g, 11.0, TOTALS_LABEL, y, first);
         } else {
-            p.text(font, 11.0, TOTALS_LABEL, y, &label);
+            p.label(&mut g, font, 11.0, TOTALS_LABEL, y, &label);
         }
-        p.right(font, 11.0, RIGHT, y, &value);
+        p.label_right(&mut g, font, 11.0, RIGHT, y, &value);
         y -= LINE_HEIGHT;
     }
     if !doc.notes.is_empty() {
@@ -560,13 +619,13 @@ fn render(doc: Document<'_>, merchant: &Account) -> Vec<u8> {
             .iter()
             .flat_map(|n| pdf_text::wrap(n, 9.0, RIGHT - LEFT).into_iter().take(2))
         {
-            p.text(REGULAR, 9.0, LEFT, y, &line);
+            p.label(&mut g, REGULAR, 9.0, LEFT, y, &line);
             y -= 11.0;
         }
     }
     if let Some(memo) = doc.memo {
         y -= 10.0;
-        p.text(BOLD, 10.0, LEFT, y, "Memo");
+        p.label(&mut g, BOLD, 10.0, LEFT, y, &sp.t("pdf.memo", &[]));
         y -= LINE_HEIGHT - 2.0;
         for line in pdf_text::wrap(memo, 10.0, RIGHT - LEFT).iter().take(6) {
             p.people(&mut g, 10.0, LEFT, y, line);
@@ -584,7 +643,7 @@ fn render(doc: Document<'_>, merchant: &Account) -> Vec<u8> {
         if y - 10.0 < height + 30.0 {
             // No room left above the foot of this page: the footer gets a page of its own.
             pages.push(std::mem::replace(&mut p, Page::new()));
-            if let Some(w) = doc.watermark {
+            if let Some(w) = &doc.watermark {
                 p.watermark(w);
             }
         }
@@ -666,23 +725,36 @@ mod tests {
     }
 
     #[test]
-    fn amounts_print_at_the_minor_unit_grouped_in_thousands() {
+    fn amounts_print_at_the_minor_unit_grouped_as_the_locale_groups() {
         let eur = Currency::parse("EUR").unwrap();
         let jpy = Currency::parse("JPY").unwrap();
-        assert_eq!(amount_text(eur, &d("536.3325")), "536.33");
-        assert_eq!(amount_text(eur, &d("1234567.5")), "1,234,567.50");
-        assert_eq!(amount_text(eur, &d("-1000")), "-1,000.00");
-        assert_eq!(amount_text(jpy, &d("1234.5")), "1,235");
-        assert_eq!(grouped("999"), "999");
-        assert_eq!(grouped("1000"), "1,000");
+        let en = Speaker::for_locale(None);
+        assert_eq!(amount_text(&en, eur, &d("536.3325")), "536.33");
+        assert_eq!(amount_text(&en, eur, &d("1234567.5")), "1,234,567.50");
+        assert_eq!(amount_text(&en, eur, &d("-1000")), "-1,000.00");
+        assert_eq!(amount_text(&en, jpy, &d("1234.5")), "1,235");
+        assert_eq!(amount_text(&en, eur, &d("999")), "999.00");
+        let de = Speaker::for_locale(Some("de"));
+        assert_eq!(amount_text(&de, eur, &d("1234567.5")), "1.234.567,50");
     }
 
     #[test]
     fn unit_prices_keep_their_decimals_and_at_least_the_minor_unit() {
         let eur = Currency::parse("EUR").unwrap();
-        assert_eq!(unit_text(eur, &d("0.5")), "0.50");
-        assert_eq!(unit_text(eur, &d("0.005")), "0.005");
-        assert_eq!(unit_text(eur, &d("25.8325")), "25.8325");
-        assert_eq!(unit_text(eur, &d("1200")), "1,200.00");
+        let en = Speaker::for_locale(None);
+        assert_eq!(unit_text(&en, eur, &d("0.5")), "0.50");
+        assert_eq!(unit_text(&en, eur, &d("0.005")), "0.005");
+        assert_eq!(unit_text(&en, eur, &d("25.8325")), "25.8325");
+        assert_eq!(unit_text(&en, eur, &d("1200")), "1,200.00");
+    }
+
+    #[test]
+    fn helvetica_prints_latin_labels_and_leaves_the_rest_to_the_unicode_fonts() {
+        assert!(win_ansi_covers("Fällig am 07.12.2026 – 1.234,50 €"));
+        assert!(!win_ansi_covers("الفاتورة"));
+        assert!(
+            !win_ansi_covers("1\u{202f}234,50 EUR"),
+            "French groups with a narrow no-break space"
+        );
     }
 }

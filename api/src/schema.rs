@@ -45,6 +45,8 @@ text_enums! {
     DeliveryStatus => domain::webhook::DeliveryStatus,
     DisabledReason => domain::webhook::DisabledReason,
     EmailKind => domain::email::EmailKind,
+    AlertType => domain::alert::AlertType,
+    AlertOwner => domain::alert::AlertOwner,
     EmailStatus => domain::email::EmailStatus,
     UnusedFee => domain::services::subscriptions::UnusedFee,
     ActivityKind => domain::activity::ActivityKind,

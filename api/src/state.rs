@@ -4,6 +4,7 @@ use crate::tokens::PasetoCodec;
 use domain::ports::{HealthCheck, IdempotencyRepo};
 use domain::services::accounts::AccountService;
 use domain::services::activity::ActivityService;
+use domain::services::alerts::{AlertPorts, AlertService};
 use domain::services::api_keys::ApiKeyService;
 use domain::services::audit::AuditService;
 use domain::services::billing::{BillingPorts, BillingService};
@@ -53,6 +54,7 @@ pub struct AppState {
     pub overview: OverviewService,
     pub webhooks: WebhookService,
     pub emails: EmailService,
+    pub alerts: AlertService,
     pub idempotency: Arc<dyn IdempotencyRepo>,
     /// Encrypts recorded idempotent answers (they may hold new tokens and keys).
     pub sealer: Arc<PasetoCodec>,
@@ -87,13 +89,26 @@ impl AppState {
                 accounts: shared.clone(),
                 units: shared.clone(),
                 sealer: tokens.clone(),
+                wording: Arc::new(crate::i18n::Catalogues),
             },
             settings.mail.is_some(),
         );
-        let events = Events::new(Arc::new(MailingOutbox {
+        let mailing = Events::new(Arc::new(MailingOutbox {
             events: shared.clone(),
             mail: emails.clone(),
         }));
+        // Customers' alerts fire in the transactions that cross them: usage recorded (through
+        // the usage service), an invoice issued or a ledger movement (through the events
+        // every such change sends).
+        let alerts = AlertService::new(AlertPorts {
+            alerts: shared.clone(),
+            customers: shared.clone(),
+            usage: shared.clone(),
+            audit: shared.clone(),
+            units: shared.clone(),
+            events: mailing.clone(),
+        });
+        let events = mailing.with_alerts(alerts.clone());
         // What usage has accrued: wallets' ongoing balance, and its low-balance alerts.
         let accrual = domain::services::accrual::Accrual {
             subscriptions: shared.clone(),
@@ -170,6 +185,7 @@ impl AppState {
                 subscriptions: shared.clone(),
                 units: shared.clone(),
                 accrual: accrual.clone(),
+                alerts: alerts.clone(),
             },
             chrono::Duration::days(settings.event_max_age_days),
         );
@@ -250,6 +266,7 @@ impl AppState {
                 settings.webhooks_allow_insecure,
             ),
             emails,
+            alerts,
             idempotency: shared.clone(),
             cursor_key: Arc::new(tokens.derive_key("portal-api:list-cursors")),
             sealer: tokens,

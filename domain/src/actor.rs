@@ -28,6 +28,8 @@ pub enum Permission {
     /// Redeem a promotion code on a subscription (`promotion_code_redeem`).
     RedeemPromotionCode,
     ManagePaymentMethods,
+    /// Set or remove the customer's alerts (`alerts_manage`).
+    ManageAlerts,
     PayInvoices,
     /// Correct the billing details of an issued invoice: granted with the `billing` profile
     /// field (the same details the customer may edit on its profile).
@@ -62,6 +64,9 @@ impl Actor<'_> {
                 .then_some("This session may not redeem promotion codes."),
             Permission::ManagePaymentMethods => (!granted.payment_method_manage.enabled)
                 .then_some("This session may not change payment methods."),
+            Permission::ManageAlerts => {
+                (!granted.alerts_manage.enabled).then_some("This session may not change alerts.")
+            }
             Permission::PayInvoices => {
                 (!granted.invoice_pay.enabled).then_some("This session may not pay invoices.")
             }

@@ -79,6 +79,8 @@ pub mod actions {
     pub const PROFILE_UPDATED: &str = "customer.profile_updated";
     pub const PAYMENT_METHOD_DEFAULT_SET: &str = "payment_method.default_set";
     pub const PAYMENT_METHOD_DETACHED: &str = "payment_method.detached";
+    pub const ALERT_CREATED: &str = "alert.created";
+    pub const ALERT_DELETED: &str = "alert.deleted";
     pub const SESSION_CREATED: &str = "portal_session.created";
     pub const SESSION_EXCHANGED: &str = "portal_session.exchanged";
     pub const SESSION_REVOKED: &str = "portal_session.revoked";

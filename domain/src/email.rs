@@ -32,6 +32,8 @@ crate::text_enum! {
         PaymentFailed,
         /// A wallet's balance (or ongoing balance) fell below its threshold.
         CreditBalanceLow,
+        /// One of the customer's own alerts crossed its threshold.
+        AlertTriggered,
     }
 }
 
@@ -43,6 +45,7 @@ impl EmailKind {
             EventType::PaymentSucceeded => Some(Self::PaymentReceipt),
             EventType::PaymentFailed => Some(Self::PaymentFailed),
             EventType::WalletLowBalance => Some(Self::CreditBalanceLow),
+            EventType::AlertTriggered => Some(Self::AlertTriggered),
             _ => None,
         }
     }
@@ -85,6 +88,7 @@ pub struct EmailSettings {
     pub payment_receipt: bool,
     pub payment_failed: bool,
     pub credit_balance_low: bool,
+    pub alert_triggered: bool,
 }
 
 impl Default for EmailSettings {
@@ -96,6 +100,7 @@ impl Default for EmailSettings {
             payment_receipt: true,
             payment_failed: true,
             credit_balance_low: true,
+            alert_triggered: true,
         }
     }
 }
@@ -109,6 +114,7 @@ impl EmailSettings {
             EmailKind::PaymentReceipt => self.payment_receipt,
             EmailKind::PaymentFailed => self.payment_failed,
             EmailKind::CreditBalanceLow => self.credit_balance_low,
+            EmailKind::AlertTriggered => self.alert_triggered,
         }
     }
 }
@@ -122,6 +128,7 @@ pub struct EmailSwitches {
     pub payment_receipt: Option<bool>,
     pub payment_failed: Option<bool>,
     pub credit_balance_low: Option<bool>,
+    pub alert_triggered: Option<bool>,
 }
 
 impl EmailSettings {
@@ -133,6 +140,7 @@ impl EmailSettings {
             (&mut self.payment_receipt, change.payment_receipt),
             (&mut self.payment_failed, change.payment_failed),
             (&mut self.credit_balance_low, change.credit_balance_low),
+            (&mut self.alert_triggered, change.alert_triggered),
         ] {
             if let Some(to) = to {
                 *switch = to;

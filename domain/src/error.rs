@@ -82,6 +82,7 @@ error_codes! {
     PromotionCodeNotFound = "promotion_code_not_found", 404;
     DiscountNotFound = "discount_not_found", 404;
     EmailNotFound = "email_not_found", 404;
+    AlertNotFound = "alert_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     BodyTimeout = "body_timeout", 408;
     CustomerArchived = "customer_archived", 409;
@@ -115,6 +116,7 @@ error_codes! {
     WalletFrozen = "wallet_frozen", 409;
     EventIdReused = "event_id_reused", 409;
     EmailNotRetryable = "email_not_retryable", 409;
+    AlertLimitReached = "alert_limit_reached", 409;
     EmailDisabled = "email_disabled", 409;
     CustomerHasNoEmail = "customer_has_no_email", 409;
     PayloadTooLarge = "payload_too_large", 413;

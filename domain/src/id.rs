@@ -31,6 +31,8 @@ pub const TAX_RATE: &str = "txr";
 pub const CREDIT_NOTE: &str = "cn";
 pub const COUPON: &str = "cpn";
 pub const PROMOTION_CODE: &str = "promo";
+/// An alert a customer set (`crate::alert`).
+pub const ALERT: &str = "alrt";
 /// A message of the e-mail outbox.
 pub const EMAIL: &str = "em";
 /// An invoice line.
@@ -252,6 +254,7 @@ prefixed_id!(
     ErrorCode::CreditNoteNotFound
 );
 prefixed_id!(EmailId, EMAIL, "e-mail", ErrorCode::EmailNotFound);
+prefixed_id!(AlertId, ALERT, "alert", ErrorCode::AlertNotFound);
 
 /// A list filter by a resource's id, as the client gave it: `Some(None)` no filter,
 /// `Some(Some(id))` that id, `None` a malformed id, which matches nothing (as an unknown one).

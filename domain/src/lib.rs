@@ -84,6 +84,7 @@ pub(crate) mod text_form_checks {
 pub mod account;
 pub mod activity;
 pub mod actor;
+pub mod alert;
 pub mod api_key;
 pub mod audit;
 pub mod billing;

@@ -137,6 +137,10 @@ pub struct Permissions {
     /// Redeeming a promotion code on a subscription (off by default).
     #[serde(default)]
     pub promotion_code_redeem: Grant,
+    /// Setting and removing the customer's own usage, spend and balance alerts (off by
+    /// default).
+    #[serde(default)]
+    pub alerts_manage: Grant,
 }
 
 /// A permission that is on or off.
@@ -187,6 +191,7 @@ impl Default for Permissions {
             invoice_pay: InvoicePay::default(),
             quantity_change: Grant::default(),
             promotion_code_redeem: Grant::default(),
+            alerts_manage: Grant::default(),
         }
     }
 }

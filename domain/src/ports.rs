@@ -890,6 +890,19 @@ pub trait DiscountRepo: Send + Sync {
     ) -> DomainResult<Option<crate::discount::PromotionCode>>;
 }
 
+/// The words of a message to a customer in their language (the api's message catalogues).
+pub trait Wording: Send + Sync {
+    /// The subject of a `kind` message from `merchant` about `data` (its event's payload; null
+    /// for a link), in the language of `locale` (a BCP 47 tag; English when none).
+    fn subject(
+        &self,
+        kind: crate::email::EmailKind,
+        locale: Option<&str>,
+        merchant: &str,
+        data: &serde_json::Value,
+    ) -> String;
+}
+
 /// The e-mail outbox.
 pub trait EmailRepo: Send + Sync {
     /// Records a message unless one for the same (source, recipient) exists; true if recorded.
@@ -929,4 +942,38 @@ pub trait Sealer: Send + Sync {
     fn seal(&self, text: &str) -> DomainResult<String>;
     /// The sealed text, or None if no key of this server opens it.
     fn open(&self, sealed: &str) -> Option<String>;
+}
+
+/// Customers' alerts and their triggers (`crate::alert`).
+pub trait AlertRepo: Send + Sync {
+    fn insert(&self, alert: &crate::alert::Alert) -> DomainResult<()>;
+    /// The customer's alerts, oldest first.
+    fn of_customer(
+        &self,
+        customer: &crate::scope::CustomerScope,
+    ) -> DomainResult<Vec<crate::alert::Alert>>;
+    /// Removes the customer's alert with its triggers; false when they have none by that id.
+    fn delete(
+        &self,
+        customer: &crate::scope::CustomerScope,
+        id: &crate::id::AlertId,
+    ) -> DomainResult<bool>;
+    /// The alerts of one type set by any of `customers`.
+    fn watching(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        alert_type: crate::alert::AlertType,
+        customers: &[crate::id::CustomerId],
+    ) -> DomainResult<Vec<crate::alert::Alert>>;
+    /// Records a trigger unless its (alert, period) has one, and notes the alert's last
+    /// firing; true if recorded (a concurrent recorder of the same waits, then records none).
+    fn fire(&self, trigger: &crate::alert::AlertTrigger) -> DomainResult<bool>;
+    /// The total of the customer's finalized invoices in `currency` issued in `[from, to)`.
+    fn spend(
+        &self,
+        customer: &crate::scope::CustomerScope,
+        currency: crate::money::Currency,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> DomainResult<bigdecimal::BigDecimal>;
 }

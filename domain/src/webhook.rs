@@ -76,6 +76,8 @@ event_types! {
     DiscountRemoved = "discount.removed";
     /// A hard limit refused a consume, the first time in the period.
     EntitlementLimitReached = "entitlement.limit_reached";
+    /// One of the customer's alerts crossed its threshold (once per crossing per period).
+    AlertTriggered = "alert.triggered";
     WebhookEndpointDisabled = "webhook_endpoint.disabled";
     /// Sent only by `POST /v1/webhook_endpoints/{id}/test`, only to that endpoint.
     Ping = "ping";

@@ -670,8 +670,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{ExactDecimal, UtcTimestamp};
+
+    alerts (id) {
+        id -> Text,
+        tenant_id -> Text,
+        customer_id -> Text,
+        alert_type -> Text,
+        feature_key -> Nullable<Text>,
+        currency -> Nullable<Text>,
+        threshold -> ExactDecimal,
+        created_by -> Text,
+        created_at -> UtcTimestamp,
+        triggered_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::{ExactDecimal, UtcTimestamp};
+
+    alert_triggers (alert_id, period) {
+        tenant_id -> Text,
+        alert_id -> Text,
+        period -> Text,
+        value -> ExactDecimal,
+        triggered_at -> UtcTimestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
+    alerts,
+    alert_triggers,
     api_keys,
     customers,
     idempotency_keys,

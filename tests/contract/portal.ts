@@ -518,8 +518,113 @@ try {
   await page8.locator("[data-test=save-profile]").click();
   await page8.locator(".notice").waitFor();
   check((await admin("GET", `/v1/customers/${demo.id}`)).locale === "fr-CA", "the customer's language is saved, in canonical case");
+  await page8.locator("html[lang=fr-CA]").waitFor({ state: "attached" });
+  check((await page8.locator("nav a[data-screen=profile]").innerText()) === "Profil" && (await page8.locator("h1").innerText()) === "Profil",
+    "and the portal speaks it at once: French");
   await accessible(page8, "profile with a language");
   await admin("PATCH", `/v1/customers/${demo.id}`, { locale: null });
+
+  // 8b. Every screen in Arabic (right to left) and German, chosen by the customer's locale over
+  // the browser's English: no word of the portal's own left in English. In Arabic any Latin word
+  // outside data (marked translate="no": names, descriptions, e-mail addresses) is a string
+  // the catalogue missed; acronyms (PDF, HTTP, currency codes) may stay.
+  const english = JSON.parse(readFileSync(new URL("../../api/portal/i18n/en.json", import.meta.url), "utf8"));
+  const german = JSON.parse(readFileSync(new URL("../../api/portal/i18n/de.json", import.meta.url), "utf8"));
+  const everyScreen = ["overview", "credits", "bills", "usage", "subscriptions", "entitlements", "alerts", "payment-methods", "activity", "profile"];
+  const permissions = {
+    subscription_cancel: { enabled: true, mode: "at_period_end" }, invoice_pay: { enabled: true }, plan_change: { enabled: true },
+    quantity_change: { enabled: true }, promotion_code_redeem: { enabled: true }, payment_method_manage: { enabled: true },
+    profile_update: { allowed_fields: ["name", "locale", "phone"] }, alerts_manage: { enabled: true },
+  };
+  /** The page's own texts (text nodes and labelling attributes) outside data. */
+  // A string, not a function: tsx would wrap the helpers inside it in its own `__name`, which
+  // the page does not have.
+  const ownTexts = (page: Page): Promise<string[]> => page.evaluate(`(() => {
+    const out = [];
+    const own = (el) => el && !el.closest("[translate=no], script, style, noscript, .uplot");
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const text = walker.currentNode.textContent?.trim();
+      if (text && own(walker.currentNode.parentElement)) out.push(text);
+    }
+    for (const el of document.body.querySelectorAll("[aria-label], [placeholder], [alt], [title]")) {
+      if (!own(el)) continue;
+      for (const a of ["aria-label", "placeholder", "alt", "title"]) if (el.getAttribute(a)) out.push(el.getAttribute(a));
+    }
+    return out;
+  })()`);
+  async function walk(lang: string, judge: (texts: string[]) => string[]) {
+    await admin("PATCH", `/v1/customers/${demo.id}`, { locale: lang });
+    const s = await session(demo.id, { permissions });
+    const p = await open(s.url);
+    await p.locator(`html[lang=${lang}]`).waitFor({ state: "attached" });
+    const found: string[] = [];
+    for (const screen of everyScreen) {
+      await p.locator(`nav a[data-screen=${screen}]`).click();
+      await p.locator("main h1").waitFor();
+      await p.waitForLoadState("networkidle");
+      if (screen === "subscriptions" && (await p.locator("[data-test=cancel]").count())) {
+        await p.locator("[data-test=cancel]").first().click();
+        await p.locator("[data-test=cancel-reason]").waitFor();
+      }
+      if (screen === "bills") {
+        await p.locator("[data-test=bill] a").first().click();
+        await p.locator("[data-test=amount-due]").waitFor();
+        found.push(...judge(await ownTexts(p)).map((x) => `bill: ${x}`));
+        await accessible(p, `a bill in ${lang}`);
+        await p.goBack();
+        await p.locator("[data-test=bill]").first().waitFor();
+      }
+      found.push(...judge(await ownTexts(p)).map((x) => `${screen}: ${x}`));
+      await accessible(p, `${screen} in ${lang}`);
+    }
+    await p.context().close();
+    return found;
+  }
+  // (Words of three letters or more: a locale's example, "ar-EG", is not English.)
+  const latin = (texts: string[]) => texts.filter((x) => (x.match(/[A-Za-z]{3,}/g) || []).some((w) => w !== w.toUpperCase()));
+  const arabic = await walk("ar", latin);
+  check(arabic.length === 0, `every screen in Arabic, right to left, with no English left${arabic.length ? `: ${JSON.stringify(arabic)}` : ""}`);
+  // English words the German catalogue never uses ("Credits" is German too).
+  const germanWords = new Set(Object.values(german).filter((v) => typeof v === "string"));
+  const plainEnglish = new Set(Object.entries(english)
+    .filter(([, v]) => typeof v === "string" && !v.includes("{") && !germanWords.has(v)).map(([, v]) => v));
+  const inGerman = await walk("de", (texts) => texts.filter((x) => plainEnglish.has(x)));
+  check(inGerman.length === 0, `every screen in German, with no English left${inGerman.length ? `: ${JSON.stringify(inGerman)}` : ""}`);
+  const rtl = await open((await session(demo.id, {})).url);
+  await rtl.locator("[data-test=wallet-credits]").first().waitFor();
+  check(await rtl.evaluate(() => document.documentElement.lang === "de" && document.documentElement.dir === "ltr"), "German is left to right");
+  await admin("PATCH", `/v1/customers/${demo.id}`, { locale: "ar" });
+  await rtl.reload();
+  await rtl.locator("[data-test=wallet-credits]").first().waitFor();
+  check(await rtl.evaluate(() => document.documentElement.dir === "rtl" && getComputedStyle(document.querySelector("nav")!).direction === "rtl"),
+    "Arabic lays the page out right to left");
+  await rtl.context().close();
+  await admin("PATCH", `/v1/customers/${demo.id}`, { locale: null });
+
+  // 8c. Alerts: the customer sets one (a wrong threshold is marked on its field first), sees
+  // it, and removes it.
+  const alerting = await session(demo.id, { permissions: { alerts_manage: { enabled: true } } });
+  const page9 = await open(`${alerting.url}#/alerts`);
+  await page9.locator("[data-test=create-alert]").waitFor();
+  await page9.locator("[data-test=alert-type]").selectOption("credit_balance");
+  check(await page9.locator("[data-test=alert-feature]").isHidden(), "a balance alert asks for no feature");
+  await page9.locator("[data-test=alert-threshold]").fill("0");
+  await page9.locator("[data-test=create-alert]").click();
+  await page9.locator("[data-test=field-error][data-field=threshold]").waitFor();
+  check(true, "a threshold of 0 is refused, marked on its field");
+  await page9.locator("[data-test=alert-threshold]").fill("25");
+  await page9.locator("[data-test=create-alert]").click();
+  await page9.locator("[data-test=alert]").waitFor();
+  const set = (await admin("GET", `/v1/customers/${demo.id}/alerts`)).data;
+  check(set.length === 1 && set[0].type === "credit_balance" && set[0].threshold === "25" && set[0].created_by === "customer",
+    "the customer set a credit-balance alert in the portal");
+  check((await page9.locator("[data-test=alert]").innerText()).includes("Credit balance falls below 25"), "and sees it described");
+  await accessible(page9, "alerts");
+  await page9.locator("[data-test=remove-alert]").click();
+  await page9.locator("[data-test=no-alerts]").waitFor();
+  check((await admin("GET", `/v1/customers/${demo.id}/alerts`)).data.length === 0, "and removed it");
+  await page9.context().close();
 
   // 9. Embedding: a site of the account's portal_frame_ancestors shows the portal in an iframe
   // (a reload inside it too); another site's frame is refused by the browser.

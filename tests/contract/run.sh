@@ -42,5 +42,8 @@ npm run -s swagger-ui
 echo "--> frontend journey (openapi-fetch)"
 npm run -s journey
 
+echo "--> message catalogues"
+npm run -s i18n
+
 echo "--> hosted portal in headless Chromium"
 npm run -s portal

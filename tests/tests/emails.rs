@@ -52,6 +52,24 @@ mod schedule {
     }
 }
 
+mod language {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        messages_speak_the_customers_language(Backend::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(
+        not(postgres_tests),
+        ignore = "PostgreSQL: set TEST_DATABASE_URL to run"
+    )]
+    async fn postgres() {
+        messages_speak_the_customers_language(Backend::Postgres).await;
+    }
+}
+
 fn unconfigured(backend: Backend) -> Option<TestServer> {
     TestServer::start(backend)
 }
@@ -580,4 +598,78 @@ async fn a_customer_signs_in_by_email(backend: Backend) {
         .assert_problem(429, "rate_limited");
     tokio::time::sleep(Duration::from_millis(500)).await;
     assert_eq!(sink.messages().len(), 1);
+}
+
+/// A German customer's invoice message is German, subject and body, with German number and
+/// date formats; an Arabic customer's receipt is Arabic and laid out right to left; the
+/// merchant's log shows the subject as sent.
+async fn messages_speak_the_customers_language(backend: Backend) {
+    let sink = SmtpSink::start();
+    let Some(s) = mailing(backend, &sink, true) else {
+        return;
+    };
+    let named = send(
+        s.admin(Method::PATCH, "/v1/account")
+            .json(&json!({"name": "Northwind"})),
+    )
+    .await;
+    assert_eq!(named.status, 200, "{}", named.body);
+    let hans = customer(
+        &s,
+        json!({"name": "Hans", "email": "hans@example.de", "locale": "de-DE"}),
+    )
+    .await;
+    let inv = invoice(&s, &hans, "1234.50").await;
+    let number = get(&s, &format!("/v1/invoices/{inv}")).await["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let layla = customer(
+        &s,
+        json!({"name": "Layla", "email": "layla@example.eg", "locale": "ar-EG"}),
+    )
+    .await;
+    let other = invoice(&s, &layla, "20.00").await;
+    let paid = post(
+        &s,
+        &format!("/v1/invoices/{other}/payments"),
+        json!({"amount": "20", "method": "external"}),
+    )
+    .await;
+    assert_eq!(paid.status, 201, "{}", paid.body);
+
+    let sent = sink.settle(3, Duration::from_millis(1000));
+    assert_eq!(sent.len(), 3, "{sent:#?}");
+    let german = sent.iter().find(|m| m["to"] == "hans@example.de").unwrap();
+    assert_eq!(
+        german["subject"],
+        format!("Rechnung {number} von Northwind")
+    );
+    let text = german["text"].as_str().unwrap();
+    for expected in ["Anbei Ihre Rechnung", "1.234,50 USD", "Fälliger Betrag"] {
+        assert!(text.contains(expected), "{expected} not in: {text}");
+    }
+    assert!(german["html"]
+        .as_str()
+        .unwrap()
+        .contains(r#"<html lang="de" dir="ltr">"#));
+    let receipt = sent
+        .iter()
+        .find(|m| {
+            m["to"] == "layla@example.eg" && m["attachments"].as_array().is_none_or(Vec::is_empty)
+        })
+        .unwrap();
+    // Egyptian Arabic writes numbers in Arabic-Indic digits (CLDR).
+    assert_eq!(receipt["subject"], "إيصال من Northwind: ٢٠٫٠٠ USD");
+    assert!(receipt["html"]
+        .as_str()
+        .unwrap()
+        .contains(r#"<html lang="ar" dir="rtl">"#));
+    assert!(receipt["text"].as_str().unwrap().contains("استلمنا دفعتك"));
+    // The log shows what was sent.
+    let log = emails(&s, &format!("&customer_id={hans}")).await;
+    assert_eq!(
+        log[0]["subject"],
+        format!("Rechnung {number} von Northwind")
+    );
 }

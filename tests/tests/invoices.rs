@@ -15,6 +15,7 @@ on_both_backends!(
     portal_shows_own_finalized_invoices,
     pdfs_are_real_documents,
     pdfs_print_every_script,
+    pdfs_speak_the_customers_language,
 );
 
 async fn customer(s: &TestServer, ext: &str) -> String {
@@ -569,7 +570,7 @@ async fn pdfs_are_real_documents(s: TestServer) {
         "5.00",
         "8.35 EUR",
         "Amount due",
-        "2026-12-31",
+        "Dec 31, 2026",
         "Thank you!",
         "default",
     ] {
@@ -716,4 +717,89 @@ async fn pdfs_print_every_script(s: TestServer) {
         !line_with_start.contains("premium"),
         "wrapped, not one long line: {line_with_start}"
     );
+}
+
+/// A document in the customer's language, with their locale's number and date formats: an
+/// invoice in German (`RECHNUNG`, `1.234,50 EUR`, `07.12.2026`) and in Arabic (its labels in
+/// Arabic script, read right to left), a credit note in French. A language without a
+/// catalogue gets English.
+async fn pdfs_speak_the_customers_language(s: TestServer) {
+    async fn finalized_pdf(s: &TestServer, locale: Option<&str>) -> (String, Value, String) {
+        let c = send(s.admin(Method::POST, "/v1/customers").json(&json!({
+            "name": "Sprachkunde", "locale": locale, "timezone": "Europe/Berlin"})))
+        .await;
+        assert_eq!(c.status, 201, "{}", c.body);
+        let cid = c.body["id"].as_str().unwrap().to_owned();
+        let d = draft(s, &cid, "EUR", vec![line("1", "1234.5")], json!({})).await;
+        let i = id(&d);
+        let f = send(s.admin(Method::POST, &format!("/v1/invoices/{i}/finalize"))).await;
+        assert_eq!(f.status, 200, "{}", f.body);
+        let (status, _, bytes) =
+            pdf_of(s, s.admin(Method::GET, &format!("/v1/invoices/{i}/pdf"))).await;
+        assert_eq!(status, 200);
+        (i, f.body, pdf_text(&bytes).1)
+    }
+    let (_, inv, german) = finalized_pdf(&s, Some("de-DE")).await;
+    let issued = chrono::DateTime::parse_from_rfc3339(inv["issued_at"].as_str().unwrap())
+        .unwrap()
+        .with_timezone(&chrono_tz::Europe::Berlin)
+        .format("%d.%m.%Y")
+        .to_string();
+    for expected in [
+        "RECHNUNG",
+        "Rechnung an",
+        "Zwischensumme",
+        "Fälliger Betrag",
+        "Beschreibung",
+        "Einzelpreis",
+        "1.234,50 EUR",
+        "1.234,50",
+        issued.as_str(),
+    ] {
+        assert!(german.contains(expected), "{expected} not in: {german}");
+    }
+    for english in ["INVOICE", "Subtotal", "Amount due", "1,234.50"] {
+        assert!(!german.contains(english), "{english} in: {german}");
+    }
+
+    let (_, _, arabic) = finalized_pdf(&s, Some("ar")).await;
+    // Right-to-left words come out in page order.
+    for word in ["فاتورة", "الإجمالي"] {
+        let on_page: String = word.chars().rev().collect();
+        assert!(arabic.contains(&on_page), "{word} not in: {arabic}");
+    }
+    assert!(
+        !arabic.contains("INVOICE") && !arabic.contains("Subtotal"),
+        "{arabic}"
+    );
+
+    let (_, _, japanese) = finalized_pdf(&s, Some("ja-JP")).await;
+    assert!(
+        japanese.contains("INVOICE") && japanese.contains("1,234.50 EUR"),
+        "{japanese}"
+    );
+
+    let (i, _, _) = finalized_pdf(&s, Some("fr")).await;
+    let note = send(
+        s.admin(Method::POST, &format!("/v1/invoices/{i}/credit_notes"))
+            .json(&json!({"amount": "100", "reason": "order_change"})),
+    )
+    .await;
+    assert_eq!(note.status, 201, "{}", note.body);
+    let cn = note.body["id"].as_str().unwrap();
+    let (status, _, bytes) = pdf_of(
+        &s,
+        s.admin(Method::GET, &format!("/v1/credit_notes/{cn}/pdf")),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let french = pdf_text(&bytes).1;
+    for expected in [
+        "AVOIR",
+        "Total crédité",
+        "modification de commande",
+        "Crédite la facture",
+    ] {
+        assert!(french.contains(expected), "{expected} not in: {french}");
+    }
 }

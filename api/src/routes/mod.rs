@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod activity;
+pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod billing_runs;
@@ -55,6 +56,9 @@ macro_rules! routes {
                         .service(account::portal::branding)
                         .service(customers::portal::get)
                         .service(customers::portal::update)
+                        .service(alerts::portal::list)
+                        .service(alerts::portal::create)
+                        .service(alerts::portal::remove)
                         .service(wallets::portal::list)
                         .service(wallets::portal::get)
                         .service(wallets::portal::transactions)
@@ -105,6 +109,9 @@ macro_rules! routes {
                 .service(portal_sessions::admin::revoke)
                 .service(portal_sessions::admin::shortcut)
                 .service(portal_sessions::admin::send_link)
+                .service(alerts::admin::list)
+                .service(alerts::admin::create)
+                .service(alerts::admin::remove)
                 .service(emails::admin::list)
                 .service(emails::admin::get)
                 .service(emails::admin::retry)

@@ -20,6 +20,7 @@ macro_rules! path_ids {
 }
 
 path_ids! {
+    AlertPath { id: "^alrt_[0-9a-z]{26}$", "alrt_01jd3x6v9f5m2q8r7t4w0y1z3a", "The alert." }
     ApiKeyPath { id: "^key_[0-9a-z]{26}$", "key_01jd3x6v9f5m2q8r7t4w0y1z3a", "The API key." }
     CouponPath { id: "^cpn_[0-9a-z]{26}$", "cpn_01jd3x6v9f5m2q8r7t4w0y1z3a", "The coupon." }
     CreditNotePath { id: "^cn_[0-9a-z]{26}$", "cn_01jd3x6v9f5m2q8r7t4w0y1z3a", "The credit note." }
@@ -32,6 +33,10 @@ path_ids! {
     CustomerMethodPath {
         payment_method_id: "^pm_[0-9a-z]{26}$", "pm_01jd3x6v9f5m2q8r7t4w0y1z3a",
         "One of the customer's payment methods."
+    }
+    CustomerAlertPath {
+        alert_id: "^alrt_[0-9a-z]{26}$", "alrt_01jd3x6v9f5m2q8r7t4w0y1z3a",
+        "One of the customer's alerts."
     }
     PlanPath { id: "^plan_[0-9a-z]{26}$", "plan_01jd3x6v9f5m2q8r7t4w0y1z3a", "The plan." }
     PortalSessionPath { id: "^ps_[0-9a-z]{26}$", "ps_01jd3x6v9f5m2q8r7t4w0y1z3a", "The portal session." }

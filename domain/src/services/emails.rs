@@ -10,7 +10,7 @@ use crate::customer::Customer;
 use crate::email::{Attempt, Email, EmailFilter, EmailKind, LinkContent, LEASE};
 use crate::id::{EmailId, TenantId};
 use crate::page::{Page, PageRequest};
-use crate::ports::{AccountRepo, CustomerRepo, EmailRepo, Outbox, Sealer, UnitOfWork};
+use crate::ports::{AccountRepo, CustomerRepo, EmailRepo, Outbox, Sealer, UnitOfWork, Wording};
 use crate::webhook::WebhookEvent;
 use crate::{clock, DomainError, DomainResult, ErrorCode};
 
@@ -21,6 +21,8 @@ pub struct EmailPorts {
     pub accounts: Arc<dyn AccountRepo>,
     pub units: Arc<dyn UnitOfWork>,
     pub sealer: Arc<dyn Sealer>,
+    /// Subjects in the customer's language.
+    pub wording: Arc<dyn Wording>,
 }
 
 #[derive(Clone)]
@@ -30,6 +32,7 @@ pub struct EmailService {
     accounts: Arc<dyn AccountRepo>,
     units: Arc<dyn UnitOfWork>,
     sealer: Arc<dyn Sealer>,
+    wording: Arc<dyn Wording>,
     /// Whether this server has an SMTP server: without one, messages are recorded as
     /// `not_configured`.
     configured: bool,
@@ -57,6 +60,7 @@ impl EmailService {
             accounts: ports.accounts,
             units: ports.units,
             sealer: ports.sealer,
+            wording: ports.wording,
             configured,
         }
     }
@@ -85,7 +89,9 @@ impl EmailService {
         let Some(customer) = self.customers.get(&event.tenant_id, &customer_id)? else {
             return Ok(());
         };
-        let subject = subject(kind, &account.name, data);
+        let subject = self
+            .wording
+            .subject(kind, customer.locale.as_deref(), &account.name, data);
         let now = clock::now();
         let billing = customer.billing.email.as_deref();
         for recipient in recipients(kind, customer.email.as_deref(), billing) {
@@ -131,7 +137,12 @@ impl EmailService {
             Some(&customer.id),
             kind,
             recipient,
-            subject(kind, &account.name, &Value::Null),
+            self.wording.subject(
+                kind,
+                customer.locale.as_deref(),
+                &account.name,
+                &Value::Null,
+            ),
             source,
             self.sealer.seal(&content)?,
             self.configured,
@@ -235,27 +246,6 @@ fn recipients(kind: EmailKind, email: Option<&str>, billing: Option<&str>) -> Ve
         }
     }
     to
-}
-
-/// The subject line, in the merchant's name.
-fn subject(kind: EmailKind, merchant: &str, data: &Value) -> String {
-    let text = |key: &str| data[key].as_str().unwrap_or_default().to_owned();
-    match kind {
-        EmailKind::PortalLink => format!("Your {merchant} billing portal"),
-        EmailKind::LoginLink => format!("Sign in to {merchant}"),
-        EmailKind::InvoiceIssued => format!("Invoice {} from {merchant}", text("number")),
-        EmailKind::PaymentReceipt => format!(
-            "Receipt from {merchant}: {} {}",
-            text("amount"),
-            text("currency")
-        ),
-        EmailKind::PaymentFailed => format!(
-            "Your payment of {} {} to {merchant} failed",
-            text("amount"),
-            text("currency")
-        ),
-        EmailKind::CreditBalanceLow => format!("Your {merchant} credit balance is low"),
-    }
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod accrual;
 pub mod activity;
+pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod billing;

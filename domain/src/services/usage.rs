@@ -27,6 +27,8 @@ pub struct UsageService {
     units: Arc<dyn crate::ports::UnitOfWork>,
     /// Low-balance alerts on the ongoing balance, in the transaction that records the usage.
     accrual: crate::services::accrual::Accrual,
+    /// Customers' usage alerts, fired in the same transaction.
+    alerts: crate::services::alerts::AlertService,
 }
 
 /// What ingestion needs besides the usage store.
@@ -37,6 +39,7 @@ pub struct UsagePorts {
     pub subscriptions: Arc<dyn SubscriptionRepo>,
     pub units: Arc<dyn crate::ports::UnitOfWork>,
     pub accrual: crate::services::accrual::Accrual,
+    pub alerts: crate::services::alerts::AlertService,
 }
 
 /// A customer as ingestion sees them: their id, their now (a test clock's frozen time), their
@@ -101,6 +104,7 @@ impl UsageService {
             subscriptions: ports.subscriptions,
             units: ports.units,
             accrual: ports.accrual,
+            alerts: ports.alerts,
             max_age,
         }
     }
@@ -291,16 +295,19 @@ impl UsageService {
         self.accrual.watch(tenant_id, &customers)
     }
 
-    /// Stores prepared events (new `event_id`s only) with their rollups and counters, and
-    /// alerts on the wallets `watch` holds; `true` for each event that was new.
+    /// Stores prepared events (new `event_id`s only) with their rollups and counters, alerts
+    /// on the wallets `watch` holds, and fires the customers' usage alerts the new events
+    /// cross; `true` for each event that was new.
     pub fn store(
         &self,
         tenant_id: &crate::id::TenantId,
         events: &[UsageEvent],
         watch: crate::services::accrual::Watch,
     ) -> DomainResult<Vec<bool>> {
+        let alerts = self.alerts.usage_before(tenant_id, events)?;
         let fresh = self.repo.ingest(tenant_id, events)?;
         self.accrual.settle(watch)?;
+        self.alerts.usage_after(alerts)?;
         Ok(fresh)
     }
 

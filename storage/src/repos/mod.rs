@@ -5,6 +5,7 @@
 
 pub mod accounts;
 pub mod activity;
+pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod billing;

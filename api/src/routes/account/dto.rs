@@ -115,6 +115,8 @@ pub struct EmailSwitchesBody {
     pub payment_failed: Option<bool>,
     /// A notice when a wallet's balance falls below its threshold.
     pub credit_balance_low: Option<bool>,
+    /// A notice when one of the customer's own alerts fires.
+    pub alert_triggered: Option<bool>,
 }
 
 impl From<EmailSwitchesBody> for domain::email::EmailSwitches {
@@ -126,6 +128,7 @@ impl From<EmailSwitchesBody> for domain::email::EmailSwitches {
             payment_receipt: b.payment_receipt,
             payment_failed: b.payment_failed,
             credit_balance_low: b.credit_balance_low,
+            alert_triggered: b.alert_triggered,
         }
     }
 }
@@ -139,6 +142,7 @@ pub struct EmailSettingsView {
     pub payment_receipt: bool,
     pub payment_failed: bool,
     pub credit_balance_low: bool,
+    pub alert_triggered: bool,
 }
 
 impl From<domain::email::EmailSettings> for EmailSettingsView {
@@ -150,6 +154,7 @@ impl From<domain::email::EmailSettings> for EmailSettingsView {
             payment_receipt: s.payment_receipt,
             payment_failed: s.payment_failed,
             credit_balance_low: s.credit_balance_low,
+            alert_triggered: s.alert_triggered,
         }
     }
 }

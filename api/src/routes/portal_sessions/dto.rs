@@ -191,6 +191,9 @@ pub struct PermissionsBody {
     pub quantity_change: Option<GrantBody>,
     /// Redeeming a promotion code on a subscription (off by default).
     pub promotion_code_redeem: Option<GrantBody>,
+    /// Setting and removing the customer's own usage, spend and balance alerts (off by
+    /// default).
+    pub alerts_manage: Option<GrantBody>,
 }
 
 /// A permission that is on or off.
@@ -269,6 +272,10 @@ impl PermissionsBody {
                 .promotion_code_redeem
                 .map(|c| Grant { enabled: c.enabled })
                 .unwrap_or(defaults.promotion_code_redeem),
+            alerts_manage: b
+                .alerts_manage
+                .map(|c| Grant { enabled: c.enabled })
+                .unwrap_or(defaults.alerts_manage),
         }
     }
 }
@@ -305,6 +312,9 @@ impl From<Permissions> for PermissionsBody {
             }),
             promotion_code_redeem: Some(GrantBody {
                 enabled: p.promotion_code_redeem.enabled,
+            }),
+            alerts_manage: Some(GrantBody {
+                enabled: p.alerts_manage.enabled,
             }),
         }
     }

@@ -42,11 +42,25 @@ pub const REPLAY_WINDOW: Duration = Duration::days(30);
 #[derive(Clone)]
 pub struct Events {
     outbox: Arc<dyn Outbox>,
+    /// Customers' alerts, checked where an invoice is issued or a ledger moves (see
+    /// `crate::services::alerts`); none in the events the alerts themselves send.
+    alerts: Option<Arc<crate::services::alerts::AlertService>>,
 }
 
 impl Events {
     pub fn new(outbox: Arc<dyn Outbox>) -> Self {
-        Self { outbox }
+        Self {
+            outbox,
+            alerts: None,
+        }
+    }
+
+    /// These events, also firing customers' alerts the changes they report cross.
+    pub fn with_alerts(&self, alerts: crate::services::alerts::AlertService) -> Self {
+        Self {
+            outbox: self.outbox.clone(),
+            alerts: Some(Arc::new(alerts)),
+        }
     }
 
     pub fn emit(
@@ -76,6 +90,9 @@ impl Events {
     }
 
     pub fn invoice(&self, t: EventType, i: &Invoice) -> DomainResult<()> {
+        if let (EventType::InvoiceFinalized, Some(alerts)) = (t, &self.alerts) {
+            alerts.invoice_issued(i)?;
+        }
         self.emit(
             &i.tenant_id,
             t,
@@ -210,7 +227,10 @@ impl Events {
                 self.wallet(EventType::WalletLowBalance, w, tx)?;
             }
         }
-        Ok(())
+        match &self.alerts {
+            Some(alerts) => alerts.wallet_moved(w, txs),
+            None => Ok(()),
+        }
     }
 
     pub fn session(&self, t: EventType, s: &PortalSession) -> DomainResult<()> {

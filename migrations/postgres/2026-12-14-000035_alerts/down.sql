@@ -1,0 +1,2 @@
+DROP TABLE alert_triggers;
+DROP TABLE alerts;
