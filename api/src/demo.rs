@@ -173,12 +173,14 @@ pub fn seed(state: &AppState) -> DomainResult<DemoLogin> {
     };
     p.plan_change = PlanChangePermission { enabled: true };
     p.payment_method_manage = PaymentMethodManage { enabled: true };
+    p.alerts_manage.enabled = true;
     p.profile_update.allowed_fields = vec![
         ProfileField::Name,
         ProfileField::Email,
         ProfileField::Phone,
         ProfileField::Address,
         ProfileField::Timezone,
+        ProfileField::Locale,
         ProfileField::Billing,
         ProfileField::AutoPay,
     ];

@@ -152,6 +152,7 @@ async fn demo_data_is_seeded_once_and_opens_the_portal(s: TestServer) {
         &p["subscription_cancel"]["enabled"],
         &p["plan_change"]["enabled"],
         &p["payment_method_manage"]["enabled"],
+        &p["alerts_manage"]["enabled"],
     ] {
         assert_eq!(allowed, &json!(true), "{p}");
     }
@@ -160,7 +161,7 @@ async fn demo_data_is_seeded_once_and_opens_the_portal(s: TestServer) {
             .as_array()
             .unwrap()
             .len(),
-        7,
+        8,
         "{p}"
     );
     // The customer can pay the overdue bill from their credits.
