@@ -1131,8 +1131,9 @@
       }
     }
     if (live && may("plan_change")) {
-      // Only plans the subscription can move to: another plan in the currency it is billed in.
-      const choices = plans.filter((p) => p.id !== s.plan_id && p.currency === s.currency);
+      // Only plans the subscription can move to: another self-serve plan in the currency it is
+      // billed in ("Contact us" plans are sold by the merchant).
+      const choices = plans.filter((p) => p.id !== s.plan_id && p.currency === s.currency && p.purchase !== "contact_sales");
       if (choices.length) {
         // An option holds text only: the plan's name (data) leads, with its price.
         const select = h("select", { "aria-label": t("change.new_plan"), "data-test": "new-plan" },
@@ -1208,12 +1209,21 @@
       }, "secondary", "apply-code"));
   }
 
+  /** A plan's price; a "Contact us" plan without a fixed fee is "Custom". */
+  function planPrice(p) {
+    if (p.purchase === "contact_sales" && Number(p.amount) === 0) return t("plans.custom");
+    return p.discount ? [h("s", { text: priceOf(p) }), h("div", { "data-test": "plan-discounted" },
+      tNodes("plans.discounted", { name: dataText(p.discount.name) }, { amount: money(p.discount.amount, p.currency) }))] : priceOf(p);
+  }
+
   function plansTable(plans) {
     return table([["subscriptions.plan"], ["plans.price", "num"], ["plans.trial", "num hide-narrow"]],
-      plans.map((p) => h("tr", { "data-test": "plan" },
-        td([dataText(p.name), p.description ? h("div", { class: "muted", translate: "no", text: p.description }) : null]),
-        td(p.discount ? [h("s", { text: priceOf(p) }), h("div", { "data-test": "plan-discounted" },
-          tNodes("plans.discounted", { name: dataText(p.discount.name) }, { amount: money(p.discount.amount, p.currency) }))] : priceOf(p), "num"),
+      plans.map((p) => h("tr", { "data-test": "plan", "data-code": p.code },
+        td([dataText(p.name), p.description ? h("div", { class: "muted", translate: "no", text: p.description }) : null,
+          p.purchase === "contact_sales" && /^https:\/\//i.test(p.contact_url || "")
+            ? h("div", {}, h("a", { class: "link", href: p.contact_url, rel: "noopener", target: "_blank", "data-test": "contact-sales", text: t("plans.contact_us") }))
+            : null]),
+        td(planPrice(p), "num"),
         td(p.trial_days ? t("plans.trial_days", { count: p.trial_days, n: number(p.trial_days) }) : "—", "num hide-narrow"))), t("screen.plans"));
   }
 

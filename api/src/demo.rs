@@ -273,6 +273,8 @@ fn seed_plans(state: &AppState, tenant: &TenantId) -> DomainResult<()> {
                 past_due_action: PastDueAction::Cancel,
                 tax_rate_ids: Vec::new(),
                 quantity: Default::default(),
+                purchase: domain::plan::Purchase::SelfServe,
+                contact_url: None,
             },
         )?;
     }

@@ -47,6 +47,7 @@ text_enums! {
     EmailKind => domain::email::EmailKind,
     AlertType => domain::alert::AlertType,
     AlertOwner => domain::alert::AlertOwner,
+    Purchase => domain::plan::Purchase,
     EmailStatus => domain::email::EmailStatus,
     UnusedFee => domain::services::subscriptions::UnusedFee,
     ActivityKind => domain::activity::ActivityKind,

@@ -117,6 +117,7 @@ error_codes! {
     EventIdReused = "event_id_reused", 409;
     EmailNotRetryable = "email_not_retryable", 409;
     AlertLimitReached = "alert_limit_reached", 409;
+    PlanContactSales = "plan_contact_sales", 409;
     EmailDisabled = "email_disabled", 409;
     CustomerHasNoEmail = "customer_has_no_email", 409;
     PayloadTooLarge = "payload_too_large", 413;

@@ -50,6 +50,41 @@ crate::text_enum! {
 }
 
 crate::text_enum! {
+    /// How a customer gets the plan: on their own in the portal, or by talking to the merchant
+    /// (the portal shows a "Contact us" link to `contact_url` and refuses to subscribe or change
+    /// to it with 409 `plan_contact_sales`; the merchant's API still can).
+    pub enum Purchase {
+        SelfServe,
+        ContactSales,
+    }
+}
+
+/// A plan's `purchase` and `contact_url`, checked together: `contact_sales` needs an https
+/// `contact_url`, `self_serve` takes none.
+pub fn check_purchase(
+    purchase: Purchase,
+    contact_url: Option<&str>,
+    errs: &mut Vec<crate::FieldError>,
+) {
+    match (purchase, contact_url) {
+        (Purchase::ContactSales, None) => errs.push(crate::FieldError::new(
+            "contact_url",
+            "is required when purchase is contact_sales",
+        )),
+        (Purchase::ContactSales, Some(u)) if !crate::portal_session::is_web_url(u, true) => errs
+            .push(crate::FieldError::new(
+                "contact_url",
+                "must be an https URL (at most 2048 characters)",
+            )),
+        (Purchase::SelfServe, Some(_)) => errs.push(crate::FieldError::new(
+            "contact_url",
+            "is only used when purchase is contact_sales",
+        )),
+        _ => {}
+    }
+}
+
+crate::text_enum! {
     /// What dunning does when the last collection retry of a past-due subscription fails.
     pub enum PastDueAction {
         /// The subscription is canceled; its invoices stay open.
@@ -83,6 +118,10 @@ pub struct Plan {
     pub tax_rate_ids: Vec<crate::id::TaxRateId>,
     /// How many seats a subscription may have (its fixed fee is per seat).
     pub quantity: QuantityLimits,
+    /// Self-serve, or "Contact us" (see [`Purchase`]).
+    pub purchase: Purchase,
+    /// Where "Contact us" leads (https; contact-sales plans only).
+    pub contact_url: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

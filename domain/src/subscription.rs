@@ -437,6 +437,8 @@ mod tests {
             quantity: Default::default(),
             created_at: utc("2027-01-01T00:00:00Z"),
             updated_at: utc("2027-01-01T00:00:00Z"),
+            purchase: crate::plan::Purchase::SelfServe,
+            contact_url: None,
         }
     }
 

@@ -152,6 +152,8 @@ fn plan_of(c: &Case) -> Plan {
         quantity: Default::default(),
         created_at: c.start,
         updated_at: c.start,
+        purchase: domain::plan::Purchase::SelfServe,
+        contact_url: None,
     }
 }
 

@@ -420,6 +420,8 @@ diesel::table! {
         tax_rate_ids -> Text,
         quantity_min -> Integer,
         quantity_max -> Nullable<Integer>,
+        purchase -> Text,
+        contact_url -> Nullable<Text>,
     }
 }
 

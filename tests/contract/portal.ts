@@ -626,6 +626,22 @@ try {
   check((await admin("GET", `/v1/customers/${demo.id}/alerts`)).data.length === 0, "and removed it");
   await page9.context().close();
 
+  // 8d. A "Contact us" plan: in the catalogue with a link instead of being offered.
+  await admin("POST", "/v1/plans", { code: `${code}-enterprise`, name: "Portal Enterprise", currency: "USD", interval: "month",
+    amount: "0", purchase: "contact_sales", contact_url: "https://sales.example.com/enterprise" });
+  const shopping = await session(demo.id, { permissions: { plan_change: { enabled: true } } });
+  const page10 = await open(`${shopping.url}#/subscriptions`);
+  const enterpriseRow = page10.locator(`[data-test=plan][data-code="${code}-enterprise"]`);
+  await enterpriseRow.waitFor();
+  check(await enterpriseRow.locator("[data-test=contact-sales]").getAttribute("href") === "https://sales.example.com/enterprise"
+    && (await enterpriseRow.locator("[data-test=contact-sales]").innerText()) === "Contact us"
+    && (await enterpriseRow.locator("td.num").first().innerText()) === "Custom",
+    "a contact-sales plan shows \"Custom\" and a Contact us link");
+  const changeTo = await page10.locator("[data-test=new-plan] option").evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value));
+  check(changeTo.length > 0 && !changeTo.includes(`${code}-enterprise`), "and is not offered as a plan to change to");
+  await accessible(page10, "plans with a Contact us plan");
+  await page10.context().close();
+
   // 9. Embedding: a site of the account's portal_frame_ancestors shows the portal in an iframe
   // (a reload inside it too); another site's frame is refused by the browser.
   await admin("PATCH", "/v1/account", { portal_frame_ancestors: ["https://shop.example.test"] });

@@ -332,7 +332,8 @@ async fn spend_alert_fires_when_the_month_reaches_it(s: TestServer) {
 }
 
 /// 100 credits, an alert below 50: debits of 30 (70), 30 (40: fires), 10 (30); a top-up to 130
-/// and a debit of 100 (30: fires again). Another customer's wallet is not watched.
+/// and a debit of 100 (30: fires again); a top-up to 130 and the wallet closed (nothing).
+/// Another customer's wallet is not watched.
 async fn credit_balance_alert_fires_at_each_fall_below(s: TestServer) {
     let c = customer(&s, json!({"name": "Saver"})).await;
     let w = wallet(&s, &c, "USD", "1").await;
@@ -379,6 +380,16 @@ async fn credit_balance_alert_fires_at_each_fall_below(s: TestServer) {
     .await;
     assert!(r.status.is_success(), "{}", r.body);
     debit(w.clone(), "100").await;
+    // Closing the wallet (its balance voided) is not a fall below the threshold.
+    let r = post(
+        &s,
+        &format!("/v1/wallets/{w}/top_up"),
+        json!({"credits": "100"}),
+    )
+    .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let closed = post(&s, &format!("/v1/wallets/{w}/close"), json!({})).await;
+    assert!(closed.status.is_success(), "{}", closed.body);
     let fired = triggered(&s).await;
     let values: Vec<&Value> = fired.iter().map(|f| &f["value"]).collect();
     assert_eq!(values, [&json!("40"), &json!("30")], "{fired:?}");

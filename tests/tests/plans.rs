@@ -9,6 +9,7 @@ on_both_backends!(
     plan_lifecycle,
     bad_plans_store_nothing,
     portal_catalogue_shows_public_active_plans_in_the_customer_currency,
+    contact_sales_plans_are_sold_by_the_merchant,
 );
 
 async fn features(s: &TestServer) {
@@ -334,4 +335,124 @@ async fn portal_catalogue_shows_public_active_plans_in_the_customer_currency(s: 
     send(s.portal(Method::GET, "/v1/portal/plans", &off))
         .await
         .assert_problem(403, "section_disabled");
+}
+
+/// A "Contact us" plan: its https contact URL is checked (a problem naming `contact_url`, nothing
+/// stored), the portal's catalogue shows it with the URL, a customer cannot change to it from the
+/// portal (409 `plan_contact_sales`, the preview too), and the merchant can still subscribe them.
+async fn contact_sales_plans_are_sold_by_the_merchant(s: TestServer) {
+    let plan = |code: &str, extra: Value| {
+        let mut body = json!({"code": code, "name": code, "currency": "USD", "interval": "month", "amount": "10"});
+        body.as_object_mut()
+            .unwrap()
+            .extend(extra.as_object().unwrap().clone());
+        body
+    };
+    for (extra, field) in [
+        (json!({"purchase": "contact_sales"}), "contact_url"),
+        (
+            json!({"purchase": "contact_sales", "contact_url": "http://sales.example.com"}),
+            "contact_url",
+        ),
+        (
+            json!({"purchase": "contact_sales", "contact_url": "https://"}),
+            "contact_url",
+        ),
+        (
+            json!({"contact_url": "https://sales.example.com"}),
+            "contact_url",
+        ),
+        (
+            json!({"purchase": "haggle", "contact_url": "https://sales.example.com"}),
+            "purchase",
+        ),
+    ] {
+        let r = send(
+            s.admin(Method::POST, "/v1/plans")
+                .json(&plan("bad", extra.clone())),
+        )
+        .await;
+        assert_eq!(r.status, 422, "{extra}: {}", r.body);
+        assert_eq!(r.body["errors"][0]["field"], field, "{extra}: {}", r.body);
+    }
+    let listed = send(s.admin(Method::GET, "/v1/plans")).await;
+    assert_eq!(listed.body["data"], json!([]), "nothing stored");
+
+    let starter = created(&s, "/v1/plans", plan("starter", json!({}))).await;
+    assert_eq!(
+        (&starter.body["purchase"], &starter.body["contact_url"]),
+        (&json!("self_serve"), &Value::Null)
+    );
+    let enterprise = created(&s, "/v1/plans", plan("enterprise", json!({
+        "amount": "0", "purchase": "contact_sales", "contact_url": "https://sales.example.com/enterprise"}))).await;
+    assert_eq!(enterprise.body["purchase"], "contact_sales");
+    let c = customer_named(&s, "buyer").await;
+    let sub = created(
+        &s,
+        "/v1/subscriptions",
+        json!({"customer_id": c, "plan": "starter"}),
+    )
+    .await;
+    let sub = id(&sub);
+    let t = token(
+        &portal_session(
+            &s,
+            json!({"customer_id": c,
+        "permissions": {"plan_change": {"enabled": true}}}),
+        )
+        .await,
+    );
+    let catalogue = send(s.portal(Method::GET, "/v1/portal/plans", &t)).await;
+    let shown = catalogue.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["code"] == "enterprise")
+        .cloned()
+        .expect("in the catalogue");
+    assert_eq!(
+        (&shown["purchase"], &shown["contact_url"]),
+        (
+            &json!("contact_sales"),
+            &json!("https://sales.example.com/enterprise")
+        )
+    );
+    for path in ["change", "change/preview"] {
+        send(
+            s.portal(
+                Method::POST,
+                &format!("/v1/portal/subscriptions/{sub}/{path}"),
+                &t,
+            )
+            .json(&json!({"plan": "enterprise"})),
+        )
+        .await
+        .assert_problem(409, "plan_contact_sales");
+    }
+    // The merchant moves the customer to it, and can open it to self-service later.
+    let moved = send(
+        s.admin(Method::POST, &format!("/v1/subscriptions/{sub}/change"))
+            .json(&json!({"plan": "enterprise"})),
+    )
+    .await;
+    assert_eq!(moved.status, 200, "{}", moved.body);
+    let e = id(&enterprise);
+    // A downgrade (10 to 0): at the period's end.
+    assert_eq!(moved.body["pending_plan_id"], json!(e), "{}", moved.body);
+    send(
+        s.admin(Method::PATCH, &format!("/v1/plans/{e}"))
+            .json(&json!({"contact_url": "http://x.example"})),
+    )
+    .await
+    .assert_problem(422, "validation_failed");
+    let opened = send(
+        s.admin(Method::PATCH, &format!("/v1/plans/{e}"))
+            .json(&json!({"purchase": "self_serve"})),
+    )
+    .await;
+    assert_eq!(opened.status, 200, "{}", opened.body);
+    assert_eq!(
+        (&opened.body["purchase"], &opened.body["contact_url"]),
+        (&json!("self_serve"), &Value::Null)
+    );
 }

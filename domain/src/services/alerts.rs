@@ -28,7 +28,7 @@ use crate::ports::{AlertRepo, AuditRepo, CustomerRepo, UnitOfWork, UsageRepo};
 use crate::scope::CustomerScope;
 use crate::services::webhooks::Events;
 use crate::usage::{Aggregation, CounterPeriod, UsageEvent};
-use crate::wallet::{Wallet, WalletTransaction};
+use crate::wallet::{TxType, Wallet, WalletTransaction};
 use crate::webhook::EventType;
 use crate::{DomainError, DomainResult};
 
@@ -328,9 +328,13 @@ impl AlertService {
 
     /// Ledger entries were appended to `wallet`: fires the customer's credit-balance alerts
     /// (on this wallet's currency or on any wallet) at the entry that took the balance below
-    /// the threshold.
+    /// the threshold. Closing a wallet (its void entry) is not a fall in the balance.
     pub fn wallet_moved(&self, wallet: &Wallet, txs: &[WalletTransaction]) -> DomainResult<()> {
-        if !txs.iter().any(|t| t.balance_after < t.balance_before) {
+        let falls: Vec<&WalletTransaction> = txs
+            .iter()
+            .filter(|t| t.tx_type != TxType::Void && t.balance_after < t.balance_before)
+            .collect();
+        if falls.is_empty() {
             return Ok(());
         }
         let alerts: Vec<Alert> = self
@@ -344,7 +348,7 @@ impl AlertService {
             .filter(|a| a.currency.is_none_or(|c| c == wallet.currency))
             .collect();
         let now = clock::now();
-        for tx in txs {
+        for tx in falls {
             for alert in alerts
                 .iter()
                 .filter(|a| a.crossed(&tx.balance_before, &tx.balance_after))

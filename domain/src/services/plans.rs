@@ -34,6 +34,8 @@ pub struct NewPlan {
     pub past_due_action: PastDueAction,
     pub tax_rate_ids: Vec<crate::id::TaxRateId>,
     pub quantity: crate::plan::QuantityLimits,
+    pub purchase: crate::plan::Purchase,
+    pub contact_url: Option<String>,
 }
 
 /// What may change on a plan: how it is presented and offered, never what it charges.
@@ -47,6 +49,8 @@ pub struct PlanPatch {
     pub trial_days: Option<u32>,
     /// Applies to the dunning of every subscription on the plan from now on.
     pub past_due_action: Option<PastDueAction>,
+    /// Self-serve or "Contact us", with the contact URL (checked together).
+    pub purchase: Option<(crate::plan::Purchase, Option<String>)>,
 }
 
 #[derive(Clone)]
@@ -126,6 +130,7 @@ impl PlanService {
             }
         }
         check_charges(&p.charges, &mut errs);
+        crate::plan::check_purchase(p.purchase, p.contact_url.as_deref(), &mut errs);
         p.quantity.check(&mut errs);
         check_entitlements(&p.entitlements, &mut errs);
         // Every charge and entitlement names a live feature of the account.
@@ -176,6 +181,8 @@ impl PlanService {
             past_due_action: p.past_due_action,
             tax_rate_ids: p.tax_rate_ids,
             quantity: p.quantity,
+            purchase: p.purchase,
+            contact_url: p.contact_url,
             created_at: now,
             updated_at: now,
         };
@@ -208,6 +215,7 @@ impl PlanService {
             && patch.visibility.is_none()
             && patch.trial_days.is_none()
             && patch.past_due_action.is_none()
+            && patch.purchase.is_none()
         {
             errs.push(FieldError::new("body", "at least one field must be given"));
         }
@@ -219,6 +227,9 @@ impl PlanService {
         }
         if let Some(t) = patch.trial_days {
             check_trial(t, &mut errs);
+        }
+        if let Some((purchase, url)) = &patch.purchase {
+            crate::plan::check_purchase(*purchase, url.as_deref(), &mut errs);
         }
         if !errs.is_empty() {
             return Err(DomainError::Validation(errs));
@@ -238,6 +249,10 @@ impl PlanService {
         }
         if let Some(a) = patch.past_due_action {
             plan.past_due_action = a;
+        }
+        if let Some((purchase, url)) = patch.purchase {
+            plan.purchase = purchase;
+            plan.contact_url = url;
         }
         plan.updated_at = clock::now();
         self.plans.update(&plan)?;

@@ -35,6 +35,8 @@ struct PlanRow {
     tax_rate_ids: String,
     quantity_min: i32,
     quantity_max: Option<i32>,
+    purchase: String,
+    contact_url: Option<String>,
 }
 
 impl PlanRow {
@@ -62,6 +64,8 @@ impl PlanRow {
             // Bounded by plan::MAX_QUANTITY.
             quantity_min: i32::try_from(p.quantity.min).unwrap_or(i32::MAX),
             quantity_max: p.quantity.max.map(|m| i32::try_from(m).unwrap_or(i32::MAX)),
+            purchase: p.purchase.as_str().to_owned(),
+            contact_url: p.contact_url.clone(),
         }
     }
 
@@ -87,6 +91,8 @@ impl PlanRow {
                 PastDueAction::parse,
             )?,
             tax_rate_ids: row.json("tax_rate_ids", &self.tax_rate_ids)?,
+            purchase: row.text("purchase", &self.purchase, domain::plan::Purchase::parse)?,
+            contact_url: self.contact_url,
             quantity: domain::plan::QuantityLimits {
                 min: count("quantity_min", self.quantity_min)?,
                 max: self

@@ -102,6 +102,14 @@ pub struct CreatePlan {
     /// Seats: the fixed fee is charged per unit of a subscription's `quantity`, which must stay
     /// within these limits (default: from 1, no maximum). Fixed once the plan exists.
     pub quantity: Option<QuantityLimitsBody>,
+    /// `self_serve` (the default: customers change to it in the portal) or `contact_sales`
+    /// (the portal shows a "Contact us" link to `contact_url` instead and refuses a change to
+    /// it with 409 `plan_contact_sales`; the merchant's API can still subscribe a customer).
+    #[schema(value_type = Option<crate::schema::Purchase>)]
+    pub purchase: Option<String>,
+    /// Where "Contact us" leads: an https URL, required with `contact_sales`.
+    #[schema(example = "https://example.com/contact-sales")]
+    pub contact_url: Option<String>,
 }
 
 /// How many seats a subscription to the plan may have.
@@ -134,6 +142,12 @@ pub struct UpdatePlan {
     /// `cancel` or `leave_unpaid`; applies to every subscription's dunning from now on.
     #[schema(value_type = Option<crate::schema::PastDueAction>)]
     pub past_due_action: Option<String>,
+    /// `self_serve` or `contact_sales`; given together with `contact_url` (required with
+    /// `contact_sales`, left out with `self_serve`).
+    #[schema(value_type = Option<crate::schema::Purchase>)]
+    pub purchase: Option<String>,
+    #[schema(example = "https://example.com/contact-sales")]
+    pub contact_url: Option<String>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -167,6 +181,11 @@ pub struct PlanView {
     pub tax_rate_ids: Vec<String>,
     /// The seats a subscription may have (the fee is per seat).
     pub quantity: QuantityLimitsBody,
+    /// `self_serve`, or `contact_sales`: the portal shows "Contact us" (`contact_url`) instead
+    /// of offering it.
+    #[schema(value_type = crate::schema::Purchase)]
+    pub purchase: &'static str,
+    pub contact_url: Option<String>,
     /// In the portal: the fee with the customer's active discount (a discount of one of their
     /// subscriptions that applies to this plan); null otherwise.
     pub discount: Option<PlanDiscountView>,
@@ -253,6 +272,8 @@ impl From<Plan> for PlanView {
                 max: p.quantity.max,
             },
             status: p.status.as_str(),
+            purchase: p.purchase.as_str(),
+            contact_url: p.contact_url,
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
@@ -291,6 +312,11 @@ impl CreatePlan {
             "past_due_action",
             self.past_due_action.as_deref(),
             PastDueAction::Cancel,
+        );
+        let purchase = r.variant(
+            "purchase",
+            self.purchase.as_deref(),
+            domain::plan::Purchase::SelfServe,
         );
         let amount = match &self.amount {
             Some(a) => r.decimal("amount", a),
@@ -375,6 +401,8 @@ impl CreatePlan {
                     max: q.max,
                 })
                 .unwrap_or_default(),
+            purchase,
+            contact_url: self.contact_url,
         })
     }
 }
@@ -390,7 +418,20 @@ impl UpdatePlan {
             .past_due_action
             .as_deref()
             .map(|a| r.variant("past_due_action", Some(a), PastDueAction::Cancel));
+        // A contact URL alone changes the one a contact-sales plan has.
+        let purchase = match (self.purchase.as_deref(), self.contact_url) {
+            (None, None) => None,
+            (given, url) => Some((
+                r.variant(
+                    "purchase",
+                    Some(given.unwrap_or("contact_sales")),
+                    domain::plan::Purchase::SelfServe,
+                ),
+                url,
+            )),
+        };
         r.done(PlanPatch {
+            purchase,
             name: self.name,
             description: self.description,
             visibility,

@@ -124,6 +124,17 @@ impl SubscriptionService {
         {
             return Err(PlanId::not_found());
         }
+        // A "Contact us" plan is sold by the merchant, not in the portal.
+        if change.plan.is_some()
+            && new.id != old.id
+            && matches!(actor, Actor::Customer(_))
+            && new.purchase == crate::plan::Purchase::ContactSales
+        {
+            return Err(DomainError::Conflict {
+                code: ErrorCode::PlanContactSales,
+                message: "This plan is sold by the merchant: contact them to change to it.".into(),
+            });
+        }
         let quantity = change.quantity.unwrap_or(s.quantity);
         match (change.plan.is_some(), change.quantity.is_some()) {
             (false, false) => {
