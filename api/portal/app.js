@@ -296,7 +296,8 @@
     }
     touched();
     if (res.status === 204) return null;
-    const answer = await (res.headers.get("content-type")?.includes("application/pdf") ? res.blob() : res.json());
+    // JSON, or a file (a PDF, a CSV export).
+    const answer = await (res.headers.get("content-type")?.includes("json") ? res.json() : res.blob());
     if (method === "GET" && seq !== routeSeq) throw new Stale();
     return answer;
   }
@@ -758,7 +759,9 @@
     }
     const rows = h("tbody", {});
     const more = h("div", { class: "actions" });
-    parts.push(h("h2", { text: t("bills.all_bills") }), form, h("div", { class: "table-wrap" }, h("table", {},
+    const { limit: _, ...exported } = filter;
+    const csv = actionButton(t("common.download_csv"), () => download(`/invoices/export${query(exported)}`, "bills.csv"), "secondary", "bills-csv");
+    parts.push(h("h2", { text: t("bills.all_bills") }), form, h("div", { class: "actions" }, csv), h("div", { class: "table-wrap" }, h("table", {},
       head([["bills.number"], ["bills.issued", "hide-narrow"], ["bills.due", "hide-narrow"], ["bills.total", "num"], ["bills.due_now", "num"], ["common.status"]]),
       rows)), more);
     show(...parts);
@@ -850,9 +853,15 @@
 
   /** Downloads a PDF the API serves under the session, named `name`.pdf. */
   async function downloadPdf(path, name) {
+    return download(path, `${name}.pdf`);
+  }
+
+  /** Downloads a file the API serves under the session (the token is a header, so a plain
+   * link cannot): saved as `filename`. */
+  async function download(path, filename) {
     const blob = await api("GET", path);
     const url = URL.createObjectURL(blob);
-    const a = h("a", { href: url, download: `${name}.pdf` });
+    const a = h("a", { href: url, download: filename });
     document.body.append(a);
     a.click();
     a.remove();
@@ -899,7 +908,8 @@
           onclick: () => { location.hash = `#/usage/${w}`; },
         })));
     const charts = h("div", { "data-test": "usage-charts", "data-window": windowName });
-    show(h("h1", { text: t("screen.usage") }), h("div", { class: "toolbar" }, switcher),
+    const csv = actionButton(t("common.download_csv"), () => download(`/usage/export${query({ window: windowName })}`, `usage-${windowName}.csv`), "secondary", "usage-csv");
+    show(h("h1", { text: t("screen.usage") }), h("div", { class: "toolbar" }, switcher, csv),
       h("p", { class: "muted", text: t(`usage.range_by_${u.granularity}`, { range: span(u.from, u.to, true) }) }),
       charts, h("h2", { text: t("usage.breakdown") }), breakdownTable(u));
     drawUsage(charts, u);

@@ -6,6 +6,7 @@
 pub mod config;
 pub mod demo;
 pub mod error;
+pub mod export;
 pub mod extract;
 pub mod hosted_portal;
 pub mod i18n;

@@ -642,6 +642,24 @@ try {
   await accessible(page10, "plans with a Contact us plan");
   await page10.context().close();
 
+  // 8e. Downloads: the bills and the usage as CSV, what the export routes serve.
+  const downloads = await session(demo.id, {});
+  const page11 = await open(`${downloads.url}#/bills`);
+  await page11.locator("[data-test=bill]").first().waitFor();
+  const [billsCsv] = await Promise.all([page11.waitForEvent("download"), page11.locator("[data-test=bills-csv]").click()]);
+  const billsText = readFileSync(await billsCsv.path(), "utf8");
+  const shownBills = await page11.locator("[data-test=bill]").count();
+  check(billsCsv.suggestedFilename() === "bills.csv" && billsText.startsWith("id,number,customer_id,")
+    && billsText.trim().split("\r\n").length - 1 >= shownBills,
+    `the bills download as CSV (${billsText.trim().split("\r\n").length - 1} rows)`);
+  await page11.goto(`${api}/portal/#/usage/7d`);
+  await page11.locator("[data-test=usage-csv]").waitFor();
+  const [usageCsv] = await Promise.all([page11.waitForEvent("download"), page11.locator("[data-test=usage-csv]").click()]);
+  const usageText = readFileSync(await usageCsv.path(), "utf8");
+  check(usageCsv.suggestedFilename() === "usage-7d.csv" && usageText.startsWith("period_start,feature,name,unit,quantity,events"),
+    "and the usage of the window shown");
+  await page11.context().close();
+
   // 9. Embedding: a site of the account's portal_frame_ancestors shows the portal in an iframe
   // (a reload inside it too); another site's frame is refused by the browser.
   await admin("PATCH", "/v1/account", { portal_frame_ancestors: ["https://shop.example.test"] });

@@ -56,6 +56,9 @@ async fn serves_the_portal_under_a_strict_policy(s: TestServer) {
             "uPlot",
         ),
         ("/portal/vendor/uPlot.LICENSE", "text/plain", "MIT License"),
+        // The message catalogues, one per language.
+        ("/portal/i18n/en.json", "application/json", "Billing portal"),
+        ("/portal/i18n/ar.json", "application/json", "بوابة الفواتير"),
     ] {
         let (status, headers, body) = get(&s, path).await;
         assert_eq!(status, 200, "{path}");
@@ -74,7 +77,7 @@ async fn serves_the_portal_under_a_strict_policy(s: TestServer) {
     for leak in ["localStorage", "document.cookie", "innerHTML"] {
         assert!(!app.contains(leak), "app.js uses {leak}");
     }
-    assert!(app.contains("sessionStorage.setItem(STORED, t)"));
+    assert!(app.contains("sessionStorage.setItem(STORED, tok)"));
 }
 
 async fn can_be_turned_off(s: TestServer) {

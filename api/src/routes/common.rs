@@ -162,3 +162,14 @@ pub fn either<'a>(words: impl IntoIterator<Item = &'a str>) -> String {
         None => String::new(),
     }
 }
+
+/// A CSV document (RFC 4180, UTF-8, a header row first), streamed.
+#[derive(utoipa::ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct CsvDocument(
+    #[expect(
+        dead_code,
+        reason = "a schema for the spec only; the handler streams the rows"
+    )]
+    Vec<u8>,
+);

@@ -3,7 +3,9 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use domain::customer::{Address, BillingDetails, Customer, CustomerPatch, NewCustomer};
+use domain::customer::{
+    Address, BillingDetails, Customer, CustomerFilter, CustomerPatch, CustomerStatus, NewCustomer,
+};
 use domain::tax::TaxExempt;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -357,6 +359,92 @@ pub struct ListCustomers {
     /// Created before (RFC 3339).
     #[serde(default, deserialize_with = "crate::timestamps::opt")]
     pub created_to: Option<DateTime<Utc>>,
+}
+
+/// A customer export: the list's filters, every matching customer.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportCustomers {
+    /// Case-insensitive text in name, email or external_id.
+    pub q: Option<String>,
+    /// Exact email, case-insensitive.
+    pub email: Option<String>,
+    /// `active` (default), `archived` or `all`.
+    #[param(value_type = Option<crate::schema::CustomerListStatus>)]
+    pub status: Option<String>,
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
+    pub created_from: Option<DateTime<Utc>>,
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
+    pub created_to: Option<DateTime<Utc>>,
+}
+
+impl ListCustomers {
+    /// The filter of a list or an export (422 naming a malformed status).
+    pub fn filter(
+        q: Option<String>,
+        email: Option<String>,
+        status: Option<&str>,
+        created_from: Option<DateTime<Utc>>,
+        created_to: Option<DateTime<Utc>>,
+    ) -> Result<CustomerFilter, ApiError> {
+        let status = match status {
+            None | Some("active") => Some(CustomerStatus::Active),
+            Some("archived") => Some(CustomerStatus::Archived),
+            Some("all") => None,
+            Some(_) => {
+                return Err(ApiError::validation(vec![domain::FieldError::new(
+                    "status",
+                    "must be active, archived or all",
+                )]))
+            }
+        };
+        Ok(CustomerFilter {
+            q,
+            email,
+            status,
+            created_from,
+            created_to,
+        })
+    }
+}
+
+/// The columns of a customer export.
+pub const CSV_HEADER: &[&str] = &[
+    "id",
+    "external_id",
+    "name",
+    "email",
+    "phone",
+    "status",
+    "country",
+    "city",
+    "timezone",
+    "locale",
+    "billing_legal_name",
+    "billing_email",
+    "created_at",
+];
+
+/// One customer as a row of [`CSV_HEADER`].
+pub fn csv_row(c: Customer) -> Vec<String> {
+    use crate::export::opt;
+    let address = c.address.as_ref();
+    vec![
+        c.id.to_string(),
+        opt(c.external_id.as_ref()),
+        c.name,
+        opt(c.email.as_ref()),
+        opt(c.phone.as_ref()),
+        c.status.as_str().to_owned(),
+        opt(address.and_then(|a| a.country.as_ref())),
+        opt(address.and_then(|a| a.city.as_ref())),
+        c.timezone,
+        opt(c.locale.as_ref()),
+        opt(c.billing.legal_name.as_ref()),
+        opt(c.billing.email.as_ref()),
+        c.created_at.to_rfc3339(),
+    ]
 }
 
 /// The customer's profile as the portal shows it (the merchant's metadata stays private).

@@ -9,8 +9,9 @@ use crate::error::{blocking, ApiError};
 use crate::extract::{AdminKey, JsonBody, Query};
 use crate::idempotency;
 use crate::pagination::admin_page;
+use crate::routes::common::CsvDocument;
 use crate::routes::invoices::dto::{
-    lines, pdf_http, render_pdf, InvoiceView, ListInvoices, PdfDocument,
+    csv_export, lines, pdf_http, render_pdf, ExportInvoices, InvoiceView, ListInvoices, PdfDocument,
 };
 use crate::routes::paths;
 use crate::state::AppState;
@@ -74,6 +75,27 @@ pub async fn list(
     let svc = state.invoices.clone();
     let found = blocking(move || svc.list(&who.scope(), &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(InvoiceList::from(found.map(InvoiceView::from))))
+}
+
+/// Export the invoices the list's filters match, every one, as CSV (RFC 4180, streamed; text
+/// cells that a spreadsheet would run as a formula begin with `'`).
+#[utoipa::path(
+    operation_id = "export_invoices",
+    tag = "Invoices",
+    security(("api_key" = [])),
+    params(ExportInvoices),
+    responses(
+        (status = 200, description = "The invoices, a header row first.", content_type = "text/csv", body = CsvDocument),
+        (status = 422, description = "`validation_failed` (a malformed filter)."),
+    ),
+)]
+#[get("/invoices/export")]
+pub async fn export(
+    state: Data<AppState>,
+    AdminKey(who): AdminKey,
+    Query(q): Query<ExportInvoices>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(csv_export(state.invoices.clone(), who.scope(), q.filter()?))
 }
 
 /// Get an invoice.

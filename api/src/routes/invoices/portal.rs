@@ -7,8 +7,11 @@ use super::dto::{InvoiceSummary, OutstandingView, ReviseInvoice};
 use crate::error::{blocking, ApiError};
 use crate::extract::{section, JsonBody, PortalAuth, Query};
 use crate::pagination::portal_page;
+use crate::routes::common::CsvDocument;
 use crate::routes::invoices::dto::InvoiceList;
-use crate::routes::invoices::dto::{pdf_http, render_pdf, InvoiceView, ListInvoices, PdfDocument};
+use crate::routes::invoices::dto::{
+    csv_export, pdf_http, render_pdf, ExportInvoices, InvoiceView, ListInvoices, PdfDocument,
+};
 use crate::routes::paths;
 use crate::state::AppState;
 use domain::actor::Actor;
@@ -36,6 +39,32 @@ pub async fn list(
     let svc = state.invoices.clone();
     let found = blocking(move || svc.list(&session.scope(), &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(InvoiceList::from(found.map(InvoiceView::from))))
+}
+
+/// Download the customer's invoices the filters match (drafts never), every one, as CSV
+/// (section `invoices`; RFC 4180, streamed, formula-safe).
+#[utoipa::path(
+    operation_id = "export_portal_invoices",
+    tag = "Portal: invoices",
+    security(("session_token" = [])),
+    params(ExportInvoices),
+    responses(
+        (status = 200, description = "The invoices, a header row first.", content_type = "text/csv", body = CsvDocument),
+        (status = 403, description = "`section_disabled`."),
+        (status = 422, description = "`validation_failed` (a malformed filter)."),
+    ),
+)]
+#[get("/invoices/export")]
+pub async fn export(
+    state: Data<AppState>,
+    PortalAuth(session, _): PortalAuth<section::Invoices>,
+    Query(q): Query<ExportInvoices>,
+) -> Result<HttpResponse, ApiError> {
+    Ok(csv_export(
+        state.invoices.clone(),
+        session.scope(),
+        q.filter()?,
+    ))
 }
 
 /// Outstanding and overdue amounts per currency.

@@ -157,7 +157,7 @@ pub async fn uncancel(
         (status = 200, body = SubscriptionView),
         (status = 403, description = "`section_disabled`, `read_only_session` or `action_not_allowed`."),
         (status = 404, description = "`subscription_not_found` or `plan_not_found` (private plans included)."),
-        (status = 409, description = "`subscription_ended` or `plan_archived`."),
+        (status = 409, description = "`subscription_ended`, `plan_archived` or `plan_contact_sales` (a \"Contact us\" plan: the merchant sells it)."),
         (status = 422, description = "`currency_mismatch`."),
     ),
 )]
@@ -194,7 +194,7 @@ pub async fn change(
         (status = 200, body = PlanChangePreview),
         (status = 403, description = "`section_disabled`."),
         (status = 404, description = "`subscription_not_found` or `plan_not_found`."),
-        (status = 409, description = "`subscription_ended` or `plan_archived`."),
+        (status = 409, description = "`subscription_ended`, `plan_archived` or `plan_contact_sales` (a \"Contact us\" plan: the merchant sells it)."),
         (status = 422, description = "`currency_mismatch`."),
     ),
 )]

@@ -144,3 +144,97 @@ impl From<UsageReport> for UsageView {
         }
     }
 }
+
+/// A usage export for the merchant: every raw event the filters match.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportUsage {
+    pub customer_id: Option<String>,
+    /// Feature key.
+    pub feature: Option<String>,
+    /// Events at or after (RFC 3339).
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
+    pub from: Option<DateTime<Utc>>,
+    /// Events before (RFC 3339).
+    #[serde(default, deserialize_with = "crate::timestamps::opt")]
+    pub to: Option<DateTime<Utc>>,
+}
+
+impl ExportUsage {
+    /// The events' filter; `from` after `to` is a 422.
+    pub fn filter(self) -> Result<domain::usage::EventFilter, ApiError> {
+        if let (Some(from), Some(to)) = (self.from, self.to) {
+            if from > to {
+                return Err(ApiError::validation(vec![FieldError::new(
+                    "from",
+                    "must not be after to",
+                )]));
+            }
+        }
+        Ok(domain::usage::EventFilter {
+            customer_id: self.customer_id,
+            feature: self.feature,
+            from: self.from,
+            to: self.to,
+        })
+    }
+}
+
+/// The columns of the merchant's usage export.
+pub const EVENTS_HEADER: &[&str] = &[
+    "id",
+    "event_id",
+    "customer_id",
+    "feature",
+    "quantity",
+    "timestamp",
+    "received_at",
+];
+
+/// One event as a row of [`EVENTS_HEADER`].
+pub fn event_row(e: domain::usage::UsageEvent) -> Vec<String> {
+    vec![
+        e.id,
+        e.event_id,
+        e.customer_id,
+        e.feature_key,
+        canonical(&e.quantity),
+        e.timestamp.to_rfc3339(),
+        e.received_at.to_rfc3339(),
+    ]
+}
+
+/// The columns of the customer's usage export.
+pub const REPORT_HEADER: &[&str] = &[
+    "period_start",
+    "feature",
+    "name",
+    "unit",
+    "quantity",
+    "events",
+];
+
+/// A usage report as rows of [`REPORT_HEADER`]: one per feature and bucket, zeros included.
+pub fn report_rows(r: &UsageReport) -> Vec<Vec<String>> {
+    r.series
+        .iter()
+        .flat_map(|s| {
+            let name = r
+                .breakdown
+                .iter()
+                .find(|b| b.feature == s.feature)
+                .map_or_else(|| s.feature.clone(), |b| b.name.clone());
+            s.points.iter().map(move |p| {
+                vec![
+                    p.t.to_rfc3339(),
+                    s.feature.clone(),
+                    name.clone(),
+                    s.unit.clone(),
+                    canonical(&p.quantity),
+                    p.events.to_string(),
+                ]
+            })
+        })
+        .collect()
+}

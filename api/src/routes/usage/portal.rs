@@ -1,9 +1,10 @@
 use actix_web::web::Data;
 use actix_web::{get, HttpResponse};
 
-use super::dto::{UsageQuery, UsageView};
+use super::dto::{report_rows, UsageQuery, UsageView, REPORT_HEADER};
 use crate::error::{blocking, ApiError};
 use crate::extract::{section, PortalAuth, Query};
+use crate::routes::common::CsvDocument;
 use crate::state::AppState;
 
 /// The customer's usage by feature: a graph series and a breakdown with cost (section `usage`).
@@ -36,4 +37,44 @@ pub async fn usage(
     })
     .await?;
     Ok(HttpResponse::Ok().json(UsageView::from(report)))
+}
+
+/// Download the customer's usage over a window as CSV: one row per feature and bucket (hour or
+/// day), zeros included (section `usage`; the query of `GET /v1/portal/usage`).
+#[utoipa::path(
+    operation_id = "export_portal_usage",
+    tag = "Portal: usage",
+    security(("session_token" = [])),
+    params(UsageQuery),
+    responses(
+        (status = 200, description = "The usage, a header row first.", content_type = "text/csv", body = CsvDocument),
+        (status = 403, description = "`section_disabled`."),
+        (status = 422, description = "`validation_failed` (a window, range or granularity that is not valid)."),
+    ),
+)]
+#[get("/usage/export")]
+pub async fn export(
+    state: Data<AppState>,
+    PortalAuth(session, _): PortalAuth<section::Usage>,
+    Query(q): Query<UsageQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (from, to, granularity) = q.resolve()?;
+    let svc = state.usage.clone();
+    let report = blocking(move || {
+        svc.report(
+            &session.customer(),
+            from,
+            to,
+            granularity,
+            q.feature.as_deref(),
+        )
+    })
+    .await?;
+    let mut rows = report_rows(&report);
+    // One page: a window holds at most 30 days of hourly buckets per feature.
+    Ok(crate::export::stream(
+        "usage.csv",
+        REPORT_HEADER,
+        move |_| Ok((std::mem::take(&mut rows), None)),
+    ))
 }
