@@ -55,46 +55,47 @@ pub fn write_rows(rows: &[Vec<String>]) -> Bytes {
 pub type Sheet = (Vec<Vec<String>>, Option<String>);
 
 /// The response streaming `header` and then the pages `next` reads, starting from no cursor
-/// (`next` runs on the blocking pool, one page at a time). A failure after the first bytes ends
-/// the response early (the client sees a truncated download; the log says why).
-pub fn stream<F>(filename: &str, header: &'static [&'static str], next: F) -> HttpResponse
+/// (`next` runs on the blocking pool, one page at a time). The first page is read before the
+/// answer starts, so a filter the service refuses is a problem answer (422), not a broken
+/// download; a failure after that ends the response early (the client sees a truncated
+/// download; the log says why).
+pub async fn stream<F>(
+    filename: &str,
+    header: &'static [&'static str],
+    next: F,
+) -> Result<HttpResponse, crate::error::ApiError>
 where
     F: FnMut(Option<String>) -> DomainResult<Sheet> + Send + 'static,
 {
+    let (mut next, first) = read(next, None).await?;
+    let first = first?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<Bytes, std::io::Error>>(2);
     actix_web::rt::spawn(async move {
         let head: Vec<String> = header.iter().map(|h| (*h).to_owned()).collect();
-        if tx.send(Ok(write_rows(&[head]))).await.is_err() {
-            return;
-        }
-        let mut next = next;
-        let mut cursor: Option<String> = None;
+        let mut page = Ok(first);
+        let mut chunk = write_rows(&[head]);
         loop {
-            let read = actix_web::web::block(move || {
-                let page = next(cursor);
-                (next, page)
-            })
-            .await;
-            let (back, page) = match read {
-                Ok(done) => done,
+            let (rows, more) = match page {
+                Ok(p) => p,
                 Err(e) => {
-                    tracing::error!(error = %e, "an export's page could not be read");
+                    tracing::error!(error = %e, "an export stopped");
+                    let _ = tx
+                        .send(Err(std::io::Error::other("the export stopped")))
+                        .await;
                     return;
                 }
             };
-            next = back;
-            match page {
-                Ok((rows, more)) => {
-                    if !rows.is_empty() && tx.send(Ok(write_rows(&rows))).await.is_err() {
-                        return; // the client left
-                    }
-                    match more {
-                        Some(c) => cursor = Some(c),
-                        None => return,
-                    }
-                }
+            chunk = [chunk, write_rows(&rows)].concat().into();
+            if tx.send(Ok(std::mem::take(&mut chunk))).await.is_err() {
+                return; // the client left
+            }
+            let Some(cursor) = more else {
+                return;
+            };
+            match read(next, Some(cursor)).await {
+                Ok((back, p)) => (next, page) = (back, p),
                 Err(e) => {
-                    tracing::error!(error = %e, "an export stopped");
+                    tracing::error!(error = %e, "an export's page could not be read");
                     let _ = tx
                         .send(Err(std::io::Error::other("the export stopped")))
                         .await;
@@ -106,14 +107,29 @@ where
     let body = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|chunk| (chunk, rx))
     });
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
             format!("attachment; filename=\"{filename}\""),
         ))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .streaming(body)
+        .streaming(body))
+}
+
+/// One page read on the blocking pool; `next` comes back for the page after it.
+async fn read<F>(
+    mut next: F,
+    cursor: Option<String>,
+) -> Result<(F, DomainResult<Sheet>), actix_web::error::BlockingError>
+where
+    F: FnMut(Option<String>) -> DomainResult<Sheet> + Send + 'static,
+{
+    actix_web::web::block(move || {
+        let page = next(cursor);
+        (next, page)
+    })
+    .await
 }
 
 /// A domain list page as an export page: rows and the next cursor.

@@ -5,8 +5,8 @@
 //!   running subscription, else the calendar month in their time zone: the periods of
 //!   `crate::usage`) reaches `threshold`. Checked in the transaction that records the usage.
 //! - `spend`: the total of the invoices issued to the customer in `currency` this calendar
-//!   month (in their time zone) reaches `threshold`. Checked in the transaction that issues an
-//!   invoice.
+//!   month (UTC, the month of invoice numbers) reaches `threshold`. Checked in the transaction
+//!   that issues an invoice.
 //! - `credit_balance`: a wallet's balance (of the wallet in `currency`, or any wallet) falls
 //!   below `threshold` credits. Checked in the transaction of each ledger movement.
 //!

@@ -104,6 +104,12 @@ async fn exports_are_csv_with_the_lists_filters(s: TestServer) {
         "status",
     )
     .await;
+    // A filter the service refuses is a problem answer, never a broken download.
+    problem(
+        s.admin(Method::GET, "/v1/customers/export?created_from=2026-02-01T00:00:00Z&created_to=2026-01-01T00:00:00Z"),
+        "created_from",
+    )
+    .await;
 
     // Invoices: amounts as plain numbers, the memo neutralised, filters, bad filters.
     invoice(&s, &ids[5], "1234.5", "=cmd|' /C calc'!A0").await;

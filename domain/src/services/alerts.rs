@@ -295,16 +295,11 @@ impl AlertService {
         if alerts.is_empty() {
             return Ok(());
         }
-        let Some(customer) = self
-            .customers
-            .get(&invoice.tenant_id, &invoice.customer_id)?
-        else {
-            return Ok(());
-        };
         let now = clock::now();
-        let at = invoice.issued_at.unwrap_or(now);
-        let tz = customer.timezone.parse().unwrap_or(chrono_tz::UTC);
-        let month = CounterPeriod::month_of(at, tz);
+        // The calendar month in UTC: the month invoice numbering serialises an account's
+        // finalizations by (until commit), so two invoices issued at once cannot both miss the
+        // crossing they make together.
+        let month = CounterPeriod::month_of(invoice.issued_at.unwrap_or(now), chrono_tz::UTC);
         let after = self.alerts.spend(
             &CustomerScope::new(&invoice.tenant_id, &invoice.customer_id),
             invoice.currency,

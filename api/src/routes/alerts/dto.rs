@@ -13,7 +13,7 @@ use utoipa::ToSchema;
 #[schema(example = json!({"type": "usage", "feature": "api_calls", "threshold": "10000"}))]
 pub struct CreateAlert {
     /// `usage`: a feature's use this period reaches the threshold; `spend`: the invoices
-    /// issued this month in `currency` reach it; `credit_balance`: a wallet's balance (in
+    /// issued this calendar month (UTC) in `currency` reach it; `credit_balance`: a wallet's balance (in
     /// `currency`, or any) falls below it, in credits.
     #[serde(rename = "type")]
     #[schema(value_type = crate::schema::AlertType)]

@@ -106,14 +106,11 @@ pub async fn export(
         ListCustomers::filter(f.0, f.1, f.2, f.3, f.4)?,
         state.customers.clone(),
     );
-    Ok(crate::export::stream(
-        "customers.csv",
-        CSV_HEADER,
-        move |cursor| {
-            let page = svc.list(&who.tenant_id, &filter, &crate::export::page(cursor)?)?;
-            Ok(crate::export::sheet(page, csv_row))
-        },
-    ))
+    crate::export::stream("customers.csv", CSV_HEADER, move |cursor| {
+        let page = svc.list(&who.tenant_id, &filter, &crate::export::page(cursor)?)?;
+        Ok(crate::export::sheet(page, csv_row))
+    })
+    .await
 }
 
 /// Get a customer by id.

@@ -95,7 +95,7 @@ pub async fn export(
     AdminKey(who): AdminKey,
     Query(q): Query<ExportInvoices>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(csv_export(state.invoices.clone(), who.scope(), q.filter()?))
+    csv_export(state.invoices.clone(), who.scope(), q.filter()?).await
 }
 
 /// Get an invoice.

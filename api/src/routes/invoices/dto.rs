@@ -472,15 +472,16 @@ pub const CSV_HEADER: &[&str] = &[
 
 /// The CSV export of the invoices `filter` matches in `scope` (an account's, or a customer's
 /// without drafts), streamed.
-pub fn csv_export(
+pub async fn csv_export(
     svc: domain::services::invoices::InvoiceService,
     scope: domain::scope::Scope,
     filter: InvoiceFilter,
-) -> actix_web::HttpResponse {
+) -> Result<actix_web::HttpResponse, ApiError> {
     crate::export::stream("invoices.csv", CSV_HEADER, move |cursor| {
         let page = svc.list(&scope, &filter, &crate::export::page(cursor)?)?;
         Ok(crate::export::sheet(page, csv_row))
     })
+    .await
 }
 
 /// One invoice as a row of [`CSV_HEADER`].

@@ -60,11 +60,7 @@ pub async fn export(
     PortalAuth(session, _): PortalAuth<section::Invoices>,
     Query(q): Query<ExportInvoices>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(csv_export(
-        state.invoices.clone(),
-        session.scope(),
-        q.filter()?,
-    ))
+    csv_export(state.invoices.clone(), session.scope(), q.filter()?).await
 }
 
 /// Outstanding and overdue amounts per currency.

@@ -53,12 +53,9 @@ pub async fn export(
     Query(q): Query<ExportUsage>,
 ) -> Result<HttpResponse, ApiError> {
     let (filter, svc) = (q.filter()?, state.usage.clone());
-    Ok(crate::export::stream(
-        "usage.csv",
-        EVENTS_HEADER,
-        move |cursor| {
-            let page = svc.events(&who.tenant_id, &filter, &crate::export::page(cursor)?)?;
-            Ok(crate::export::sheet(page, event_row))
-        },
-    ))
+    crate::export::stream("usage.csv", EVENTS_HEADER, move |cursor| {
+        let page = svc.events(&who.tenant_id, &filter, &crate::export::page(cursor)?)?;
+        Ok(crate::export::sheet(page, event_row))
+    })
+    .await
 }

@@ -72,9 +72,8 @@ pub async fn export(
     .await?;
     let mut rows = report_rows(&report);
     // One page: a window holds at most 30 days of hourly buckets per feature.
-    Ok(crate::export::stream(
-        "usage.csv",
-        REPORT_HEADER,
-        move |_| Ok((std::mem::take(&mut rows), None)),
-    ))
+    crate::export::stream("usage.csv", REPORT_HEADER, move |_| {
+        Ok((std::mem::take(&mut rows), None))
+    })
+    .await
 }
