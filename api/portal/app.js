@@ -60,6 +60,8 @@
     }
     document.documentElement.lang = locale;
     document.documentElement.dir = RTL.has(language) ? "rtl" : "ltr";
+    // The tab's title until the merchant's name is known (`chrome`).
+    if (!lastBranding) document.title = t("app.title");
   }
 
   /** The message `key` with `{name}` placeholders filled from `vars`; a plural message (an

@@ -594,6 +594,7 @@ try {
   const rtl = await open((await session(demo.id, {})).url);
   await rtl.locator("[data-test=wallet-credits]").first().waitFor();
   check(await rtl.evaluate(() => document.documentElement.lang === "de" && document.documentElement.dir === "ltr"), "German is left to right");
+  check((await rtl.title()).endsWith("· Abrechnung"), `and the tab's title is German too (${await rtl.title()})`);
   await admin("PATCH", `/v1/customers/${demo.id}`, { locale: "ar" });
   await rtl.reload();
   await rtl.locator("[data-test=wallet-credits]").first().waitFor();
