@@ -116,8 +116,7 @@ impl Speaker {
 
     /// An amount at the currency's minor unit, with its code: `1.234,50 EUR`.
     pub fn amount(&self, amount: &BigDecimal, currency: Currency) -> String {
-        let digits = currency.display(amount);
-        format!("{} {}", self.number(&digits), currency.code())
+        self.amount_text(&currency.display(amount), currency.code())
     }
 
     /// An amount sent as text in an event (already at the minor unit), with its code.

@@ -230,10 +230,9 @@ fn compose(state: &AppState, from: &Address, email: &Email) -> Result<Message, A
         None => None,
     };
     let sp = Speaker::for_locale(customer.as_ref().and_then(|c| c.locale.as_deref()));
-    let tz: chrono_tz::Tz = customer
+    let tz = customer
         .as_ref()
-        .and_then(|c| c.timezone.parse().ok())
-        .unwrap_or(chrono_tz::UTC);
+        .map_or(chrono_tz::UTC, domain::services::billing::timezone);
     let data: Value = serde_json::from_str(&email.content).unwrap_or(Value::Null);
     let s = &account.settings;
     let mut body = Body {

@@ -228,7 +228,7 @@ struct Document<'a> {
 fn reader(customer: &Customer) -> (Speaker, chrono_tz::Tz) {
     (
         Speaker::for_locale(customer.locale.as_deref()),
-        customer.timezone.parse().unwrap_or(chrono_tz::UTC),
+        domain::services::billing::timezone(customer),
     )
 }
 

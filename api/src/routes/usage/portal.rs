@@ -24,9 +24,19 @@ pub async fn usage(
     PortalAuth(session, _): PortalAuth<section::Usage>,
     Query(q): Query<UsageQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    let report = report(&state, session, q).await?;
+    Ok(HttpResponse::Ok().json(UsageView::from(report)))
+}
+
+/// The session's customer's usage report for the query (the JSON view's and the CSV's).
+async fn report(
+    state: &AppState,
+    session: domain::portal_session::PortalSession,
+    q: UsageQuery,
+) -> Result<domain::usage::UsageReport, ApiError> {
     let (from, to, granularity) = q.resolve()?;
     let svc = state.usage.clone();
-    let report = blocking(move || {
+    blocking(move || {
         svc.report(
             &session.customer(),
             from,
@@ -35,8 +45,7 @@ pub async fn usage(
             q.feature.as_deref(),
         )
     })
-    .await?;
-    Ok(HttpResponse::Ok().json(UsageView::from(report)))
+    .await
 }
 
 /// Download the customer's usage over a window as CSV: one row per feature and bucket (hour or
@@ -58,19 +67,7 @@ pub async fn export(
     PortalAuth(session, _): PortalAuth<section::Usage>,
     Query(q): Query<UsageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let (from, to, granularity) = q.resolve()?;
-    let svc = state.usage.clone();
-    let report = blocking(move || {
-        svc.report(
-            &session.customer(),
-            from,
-            to,
-            granularity,
-            q.feature.as_deref(),
-        )
-    })
-    .await?;
-    let mut rows = report_rows(&report);
+    let mut rows = report_rows(&report(&state, session, q).await?);
     // One page: a window holds at most 30 days of hourly buckets per feature.
     crate::export::stream("usage.csv", REPORT_HEADER, move |_| {
         Ok((std::mem::take(&mut rows), None))
