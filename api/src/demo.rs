@@ -275,6 +275,7 @@ fn seed_plans(state: &AppState, tenant: &TenantId) -> DomainResult<()> {
                 quantity: Default::default(),
                 purchase: domain::plan::Purchase::SelfServe,
                 contact_url: None,
+                license_keys: None,
             },
         )?;
     }

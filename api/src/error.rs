@@ -23,6 +23,11 @@ pub struct Problem {
     /// Field errors, for `validation_failed`.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
+    /// Why a presented license key was refused (`license_invalid`): `unknown`, `disabled`,
+    /// `expired` or `activation_unknown`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<crate::schema::LicenseRefusal>)]
+    pub reason: Option<&'static str>,
     /// Present on 5xx: quote it when reporting the problem; it is also in the server log.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
@@ -45,6 +50,7 @@ impl Problem {
             detail: detail.into(),
             code: code.as_str().to_owned(),
             errors: Vec::new(),
+            reason: None,
             request_id: None,
         }
     }
@@ -81,6 +87,8 @@ pub struct ApiError {
     pub errors: Vec<FieldError>,
     /// For 429: seconds until a retry may succeed (`Retry-After`).
     pub retry_after_secs: Option<u64>,
+    /// A refusal's stable reason (see [`Problem::reason`]).
+    pub reason: Option<&'static str>,
 }
 
 impl ApiError {
@@ -91,6 +99,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             retry_after_secs: None,
+            reason: None,
         }
     }
 
@@ -118,6 +127,7 @@ impl ApiError {
                 message: e.message.clone(),
             })
             .collect();
+        p.reason = self.reason;
         p
     }
 }
@@ -159,6 +169,16 @@ impl From<DomainError> for ApiError {
             | DomainError::BadRequest { code, message } => Self::new(code, message),
             DomainError::Unauthenticated { code, message } => Self::new(code, message),
             DomainError::Validation(errors) => Self::validation(errors),
+            DomainError::Refused {
+                code,
+                field,
+                reason,
+                message,
+            } => Self {
+                errors: vec![FieldError::new(field, message.clone())],
+                reason: Some(reason),
+                ..Self::new(code, message)
+            },
             DomainError::Internal(detail) => Self::internal(detail),
             e @ DomainError::WalletLotsNeeded => Self::internal(e.to_string()),
         }

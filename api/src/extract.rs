@@ -99,6 +99,7 @@ pub mod section {
         Profile,
         PaymentMethods,
         Activity,
+        Licenses,
     );
 
     /// Routes every session may call, whatever its sections.

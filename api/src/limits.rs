@@ -1,6 +1,6 @@
 //! Limits on what one client may cost, per node (in memory): session creation per API key,
 //! login-code exchange per client address, portal requests per session, failed credential
-//! checks per client address (over a limit → 429 `rate_limited` with `Retry-After`), and the
+//! checks per client address, license checks per client address and per key (over a limit → 429 `rate_limited` with `Retry-After`), and the
 //! time a request body may take to arrive. With N replicas the effective rate limits are up to
 //! N times higher; they guard against runaway clients, they are not a quota, so nothing about
 //! correctness depends on them.
@@ -51,6 +51,17 @@ pub struct LimitConfig {
         default_value_t = 5
     )]
     pub login_links_per_email_per_hour: u32,
+    /// License-key checks (validate, activate, deactivate) per client address per minute (per
+    /// node).
+    #[arg(long, env = "PORTAL_RATE_LICENSE_PER_MINUTE", default_value_t = 120)]
+    pub license_per_minute: u32,
+    /// License-key checks per key per minute (per node), from any address.
+    #[arg(
+        long,
+        env = "PORTAL_RATE_LICENSE_PER_KEY_PER_MINUTE",
+        default_value_t = 60
+    )]
+    pub license_per_key_per_minute: u32,
     /// Seconds a client may take to send a request body (slower → 408).
     #[arg(long, env = "PORTAL_BODY_TIMEOUT_SECONDS", default_value_t = 30)]
     pub body_timeout_seconds: u64,
@@ -65,6 +76,8 @@ impl Default for LimitConfig {
             auth_failures_per_minute: 60,
             login_links_per_minute: 10,
             login_links_per_email_per_hour: 5,
+            license_per_minute: 120,
+            license_per_key_per_minute: 60,
             body_timeout_seconds: 30,
         }
     }
@@ -81,6 +94,8 @@ pub struct RateLimits {
     auth_failures: Option<DefaultKeyedRateLimiter<String>>,
     login_links: Option<DefaultKeyedRateLimiter<String>>,
     login_links_per_email: Option<DefaultKeyedRateLimiter<String>>,
+    license: Option<DefaultKeyedRateLimiter<String>>,
+    license_per_key: Option<DefaultKeyedRateLimiter<String>>,
     /// Addresses past their failure allowance, and until when. Read by every authenticated
     /// request, written only past an allowance: a read-write lock, so readers do not queue.
     auth_blocked: RwLock<HashMap<String, Instant>>,
@@ -130,6 +145,8 @@ impl RateLimits {
             login_links: limiter(c.login_links_per_minute),
             login_links_per_email: NonZeroU32::new(c.login_links_per_email_per_hour)
                 .map(|n| RateLimiter::keyed(Quota::per_hour(n))),
+            license: limiter(c.license_per_minute),
+            license_per_key: limiter(c.license_per_key_per_minute),
             auth_blocked: RwLock::new(HashMap::new()),
             body_timeout: Duration::from_secs(c.body_timeout_seconds.max(1)),
         }
@@ -203,6 +220,14 @@ impl RateLimits {
         )
     }
 
+    /// A license-key check by `client` of the key with `digest` (the key itself is never
+    /// kept): limited per address, so guessing is slow, and per key, so one leaked key cannot
+    /// be checked without bound from many addresses.
+    pub fn license(&self, client: &str, digest: &str) -> Result<(), ApiError> {
+        check(&self.license, client, "license checks from this address")?;
+        check(&self.license_per_key, digest, "checks of this license key")
+    }
+
     pub fn exchange(&self, client: &str) -> Result<(), ApiError> {
         check(
             &self.exchange,
@@ -234,6 +259,10 @@ impl RateLimits {
             &self.exchange,
             &self.portal,
             &self.auth_failures,
+            &self.login_links,
+            &self.login_links_per_email,
+            &self.license,
+            &self.license_per_key,
         ]
         .into_iter()
         .flatten()

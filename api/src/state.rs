@@ -14,6 +14,7 @@ use domain::services::discounts::DiscountService;
 use domain::services::emails::{EmailPorts, EmailService, MailingOutbox};
 use domain::services::entitlements::{EntitlementPorts, EntitlementService};
 use domain::services::invoices::{InvoicePorts, InvoiceService};
+use domain::services::licenses::{LicensePorts, LicenseService};
 use domain::services::overview::OverviewService;
 use domain::services::payment_methods::PaymentMethodService;
 use domain::services::payments::{PaymentPorts, PaymentService};
@@ -55,6 +56,7 @@ pub struct AppState {
     pub webhooks: WebhookService,
     pub emails: EmailService,
     pub alerts: AlertService,
+    pub licenses: LicenseService,
     pub idempotency: Arc<dyn IdempotencyRepo>,
     /// Encrypts recorded idempotent answers (they may hold new tokens and keys).
     pub sealer: Arc<PasetoCodec>,
@@ -163,6 +165,14 @@ impl AppState {
             payments.clone(),
             taxes.clone(),
         );
+        let licenses = LicenseService::new(LicensePorts {
+            licenses: shared.clone(),
+            customers: shared.clone(),
+            audit: shared.clone(),
+            units: shared.clone(),
+            sealer: tokens.clone(),
+            events: events.clone(),
+        });
         let subscriptions = SubscriptionService::new(SubscriptionPorts {
             subscriptions: shared.clone(),
             plans: shared.clone(),
@@ -176,6 +186,7 @@ impl AppState {
             usage: shared.clone(),
             billing: billing.clone(),
             events: events.clone(),
+            licenses: licenses.clone(),
         });
         let usage = UsageService::new(
             UsagePorts {
@@ -267,6 +278,7 @@ impl AppState {
             ),
             emails,
             alerts,
+            licenses,
             idempotency: shared.clone(),
             cursor_key: Arc::new(tokens.derive_key("portal-api:list-cursors")),
             sealer: tokens,

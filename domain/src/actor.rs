@@ -30,6 +30,8 @@ pub enum Permission {
     ManagePaymentMethods,
     /// Set or remove the customer's alerts (`alerts_manage`).
     ManageAlerts,
+    /// Deactivate an activation of the customer's license keys (`license_manage`).
+    ManageLicenses,
     PayInvoices,
     /// Correct the billing details of an issued invoice: granted with the `billing` profile
     /// field (the same details the customer may edit on its profile).
@@ -67,6 +69,8 @@ impl Actor<'_> {
             Permission::ManageAlerts => {
                 (!granted.alerts_manage.enabled).then_some("This session may not change alerts.")
             }
+            Permission::ManageLicenses => (!granted.license_manage.enabled)
+                .then_some("This session may not deactivate license activations."),
             Permission::PayInvoices => {
                 (!granted.invoice_pay.enabled).then_some("This session may not pay invoices.")
             }

@@ -81,6 +81,7 @@ pub mod actions {
     pub const PAYMENT_METHOD_DETACHED: &str = "payment_method.detached";
     pub const ALERT_CREATED: &str = "alert.created";
     pub const ALERT_DELETED: &str = "alert.deleted";
+    pub const LICENSE_DEACTIVATED: &str = "license_key.activation_deactivated";
     pub const SESSION_CREATED: &str = "portal_session.created";
     pub const SESSION_EXCHANGED: &str = "portal_session.exchanged";
     pub const SESSION_REVOKED: &str = "portal_session.revoked";

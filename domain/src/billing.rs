@@ -394,6 +394,7 @@ mod tests {
             updated_at: utc("2027-01-01T00:00:00Z"),
             purchase: crate::plan::Purchase::SelfServe,
             contact_url: None,
+            license_keys: None,
         }
     }
 

@@ -83,6 +83,8 @@ error_codes! {
     DiscountNotFound = "discount_not_found", 404;
     EmailNotFound = "email_not_found", 404;
     AlertNotFound = "alert_not_found", 404;
+    LicenseKeyNotFound = "license_key_not_found", 404;
+    ActivationNotFound = "activation_not_found", 404;
     MethodNotAllowed = "method_not_allowed", 405;
     BodyTimeout = "body_timeout", 408;
     CustomerArchived = "customer_archived", 409;
@@ -118,6 +120,7 @@ error_codes! {
     EmailNotRetryable = "email_not_retryable", 409;
     AlertLimitReached = "alert_limit_reached", 409;
     PlanContactSales = "plan_contact_sales", 409;
+    ActivationLimitReached = "activation_limit_reached", 409;
     EmailDisabled = "email_disabled", 409;
     CustomerHasNoEmail = "customer_has_no_email", 409;
     PayloadTooLarge = "payload_too_large", 413;
@@ -128,6 +131,7 @@ error_codes! {
     IdempotencyKeyReused = "idempotency_key_reused", 422;
     InsufficientCredits = "insufficient_credits", 422;
     InvoiceEmpty = "invoice_empty", 422;
+    LicenseInvalid = "license_invalid", 422;
     Overpayment = "overpayment", 422;
     RefundExceedsPayment = "refund_exceeds_payment", 422;
     ValidationFailed = "validation_failed", 422;
@@ -178,6 +182,15 @@ pub enum DomainError {
     /// The request itself is unusable as sent (e.g. a cursor not issued for this list).
     #[error("{message}")]
     BadRequest { code: ErrorCode, message: String },
+    /// A presented credential the request names in a field was refused, with a stable reason
+    /// the caller may branch on (e.g. a license key that is disabled).
+    #[error("{message}")]
+    Refused {
+        code: ErrorCode,
+        field: &'static str,
+        reason: &'static str,
+        message: String,
+    },
     /// Storage or other infrastructure failure; the message is logged, never sent to clients.
     #[error("internal error: {0}")]
     Internal(String),

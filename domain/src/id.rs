@@ -33,6 +33,10 @@ pub const COUPON: &str = "cpn";
 pub const PROMOTION_CODE: &str = "promo";
 /// An alert a customer set (`crate::alert`).
 pub const ALERT: &str = "alrt";
+/// A license key (`crate::license`).
+pub const LICENSE_KEY: &str = "lk";
+/// An activation of a license key.
+pub const ACTIVATION: &str = "act";
 /// A message of the e-mail outbox.
 pub const EMAIL: &str = "em";
 /// An invoice line.
@@ -255,6 +259,18 @@ prefixed_id!(
 );
 prefixed_id!(EmailId, EMAIL, "e-mail", ErrorCode::EmailNotFound);
 prefixed_id!(AlertId, ALERT, "alert", ErrorCode::AlertNotFound);
+prefixed_id!(
+    LicenseKeyId,
+    LICENSE_KEY,
+    "license key",
+    ErrorCode::LicenseKeyNotFound
+);
+prefixed_id!(
+    ActivationId,
+    ACTIVATION,
+    "activation",
+    ErrorCode::ActivationNotFound
+);
 
 /// A list filter by a resource's id, as the client gave it: `Some(None)` no filter,
 /// `Some(Some(id))` that id, `None` a malformed id, which matches nothing (as an unknown one).

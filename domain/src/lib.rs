@@ -98,6 +98,7 @@ pub mod guest_session;
 pub mod id;
 pub mod idempotency;
 pub mod invoice;
+pub mod license;
 pub mod money;
 pub mod page;
 pub mod payment;

@@ -122,6 +122,8 @@ pub struct Plan {
     pub purchase: Purchase,
     /// Where "Contact us" leads (https; contact-sales plans only).
     pub contact_url: Option<String>,
+    /// Whether (and how) subscriptions started on the plan get a license key.
+    pub license_keys: Option<crate::license::LicensePolicy>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

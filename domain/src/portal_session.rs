@@ -36,6 +36,8 @@ crate::text_enum! {
         Profile,
         PaymentMethods,
         Activity,
+        /// The customer's license keys and their activations.
+        Licenses,
     }
 }
 
@@ -54,6 +56,8 @@ pub struct Sections {
     pub payment_methods: bool,
     #[serde(default = "enabled")]
     pub activity: bool,
+    #[serde(default = "enabled")]
+    pub licenses: bool,
 }
 
 fn enabled() -> bool {
@@ -72,6 +76,7 @@ impl Default for Sections {
             profile: true,
             payment_methods: true,
             activity: true,
+            licenses: true,
         }
     }
 }
@@ -88,6 +93,7 @@ impl Sections {
             Section::Profile => self.profile,
             Section::PaymentMethods => self.payment_methods,
             Section::Activity => self.activity,
+            Section::Licenses => self.licenses,
         }
     }
 }
@@ -141,6 +147,10 @@ pub struct Permissions {
     /// default).
     #[serde(default)]
     pub alerts_manage: Grant,
+    /// Deactivating an activation of the customer's license keys, to free it for another
+    /// installation (off by default).
+    #[serde(default)]
+    pub license_manage: Grant,
 }
 
 /// A permission that is on or off.
@@ -192,6 +202,7 @@ impl Default for Permissions {
             quantity_change: Grant::default(),
             promotion_code_redeem: Grant::default(),
             alerts_manage: Grant::default(),
+            license_manage: Grant::default(),
         }
     }
 }

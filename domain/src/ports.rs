@@ -977,3 +977,49 @@ pub trait AlertRepo: Send + Sync {
         to: DateTime<Utc>,
     ) -> DomainResult<bigdecimal::BigDecimal>;
 }
+
+/// License keys and their activations (`crate::license`). A key's `key` is stored sealed (see
+/// [`Sealer`]): what is written and read back here is the sealed text; lookups go by digest.
+pub trait LicenseKeyRepo: Send + Sync {
+    /// Stores a key; false (nothing stored) when its subscription already has one.
+    fn insert(&self, key: &crate::license::LicenseKey, digest: &str) -> DomainResult<bool>;
+    fn get(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::LicenseKeyId,
+    ) -> DomainResult<Option<crate::license::LicenseKey>>;
+    /// The key with this digest, in whichever account (the key is the credential).
+    fn by_digest(&self, digest: &str) -> DomainResult<Option<crate::license::LicenseKey>>;
+    /// Newest first.
+    fn list(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        filter: &crate::license::LicenseKeyFilter,
+        page: &crate::page::PageRequest,
+    ) -> DomainResult<crate::page::Page<crate::license::LicenseKey>>;
+    /// Sets or clears `disabled_at`; true if it changed.
+    fn set_disabled(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        id: &crate::id::LicenseKeyId,
+        at: Option<DateTime<Utc>>,
+    ) -> DomainResult<bool>;
+    /// The activations of these keys (live and ended), oldest first.
+    fn activations(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        keys: &[crate::id::LicenseKeyId],
+    ) -> DomainResult<Vec<crate::license::LicenseActivation>>;
+    /// Counts one more live activation on its key and stores it, if the key is not disabled
+    /// and is under its limit, in one conditional update (exact under races); false otherwise,
+    /// with nothing stored.
+    fn activate(&self, activation: &crate::license::LicenseActivation) -> DomainResult<bool>;
+    /// Ends a live activation of the key and counts one fewer; false if it has none by that id.
+    fn deactivate(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        key: &crate::id::LicenseKeyId,
+        activation: &crate::id::ActivationId,
+        at: DateTime<Utc>,
+    ) -> DomainResult<bool>;
+}

@@ -78,6 +78,11 @@ event_types! {
     EntitlementLimitReached = "entitlement.limit_reached";
     /// One of the customer's alerts crossed its threshold (once per crossing per period).
     AlertTriggered = "alert.triggered";
+    /// A license key was issued (for a subscription, or by hand). Never carries the key.
+    LicenseKeyCreated = "license_key.created";
+    LicenseKeyActivated = "license_key.activated";
+    LicenseKeyDeactivated = "license_key.deactivated";
+    LicenseKeyDisabled = "license_key.disabled";
     WebhookEndpointDisabled = "webhook_endpoint.disabled";
     /// Sent only by `POST /v1/webhook_endpoints/{id}/test`, only to that endpoint.
     Ping = "ping";

@@ -154,6 +154,7 @@ fn plan_of(c: &Case) -> Plan {
         updated_at: c.start,
         purchase: domain::plan::Purchase::SelfServe,
         contact_url: None,
+        license_keys: None,
     }
 }
 

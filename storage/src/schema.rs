@@ -422,6 +422,7 @@ diesel::table! {
         quantity_max -> Nullable<Integer>,
         purchase -> Text,
         contact_url -> Nullable<Text>,
+        license_keys -> Nullable<Text>,
     }
 }
 
@@ -703,8 +704,46 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    license_keys (id) {
+        id -> Text,
+        tenant_id -> Text,
+        customer_id -> Text,
+        subscription_id -> Nullable<Text>,
+        sealed_key -> Text,
+        key_digest -> Text,
+        activation_limit -> Nullable<Integer>,
+        activations -> Integer,
+        with_subscription -> Bool,
+        expires_at -> Nullable<UtcTimestamp>,
+        disabled_at -> Nullable<UtcTimestamp>,
+        created_at -> UtcTimestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::sql_types::UtcTimestamp;
+
+    license_activations (id) {
+        id -> Text,
+        tenant_id -> Text,
+        license_key_id -> Text,
+        label -> Text,
+        created_at -> UtcTimestamp,
+        deactivated_at -> Nullable<UtcTimestamp>,
+    }
+}
+
+diesel::joinable!(license_keys -> subscriptions (subscription_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     tenants,
+    license_keys,
+    license_activations,
     alerts,
     alert_triggers,
     api_keys,

@@ -17,6 +17,7 @@ pub mod entitlements;
 pub mod events;
 pub mod features;
 pub mod invoices;
+pub mod licenses;
 pub mod ops;
 pub mod overview;
 pub mod paths;
@@ -59,6 +60,8 @@ macro_rules! routes {
                         .service(alerts::portal::list)
                         .service(alerts::portal::create)
                         .service(alerts::portal::remove)
+                        .service(licenses::portal::list)
+                        .service(licenses::portal::deactivate)
                         .service(wallets::portal::list)
                         .service(wallets::portal::get)
                         .service(wallets::portal::transactions)
@@ -115,6 +118,14 @@ macro_rules! routes {
                 .service(alerts::admin::list)
                 .service(alerts::admin::create)
                 .service(alerts::admin::remove)
+                .service(licenses::admin::create)
+                .service(licenses::admin::list)
+                .service(licenses::admin::get)
+                .service(licenses::admin::disable)
+                .service(licenses::admin::enable)
+                .service(licenses::public::validate)
+                .service(licenses::public::activate)
+                .service(licenses::public::deactivate)
                 .service(emails::admin::list)
                 .service(emails::admin::get)
                 .service(emails::admin::retry)

@@ -27,6 +27,11 @@ path_ids! {
     EmailPath { id: "^em_[0-9a-z]{26}$", "em_01jd3x6v9f5m2q8r7t4w0y1z3a", "The e-mail." }
     CustomerPath { id: "^cus_[0-9a-z]{26}$", "cus_01jd3x6v9f5m2q8r7t4w0y1z3a", "The customer." }
     FeaturePath { id: "^feat_[0-9a-z]{26}$", "feat_01jd3x6v9f5m2q8r7t4w0y1z3a", "The feature." }
+    LicenseKeyPath { id: "^lk_[0-9a-z]{26}$", "lk_01jd3x6v9f5m2q8r7t4w0y1z3a", "The license key." }
+    KeyActivationPath {
+        activation_id: "^act_[0-9a-z]{26}$", "act_01jd3x6v9f5m2q8r7t4w0y1z3a",
+        "One of the key's activations."
+    }
     InvoicePath { id: "^inv_[0-9a-z]{26}$", "inv_01jd3x6v9f5m2q8r7t4w0y1z3a", "The invoice." }
     PaymentPath { id: "^pay_[0-9a-z]{26}$", "pay_01jd3x6v9f5m2q8r7t4w0y1z3a", "The payment." }
     PaymentMethodPath { id: "^pm_[0-9a-z]{26}$", "pm_01jd3x6v9f5m2q8r7t4w0y1z3a", "The payment method." }

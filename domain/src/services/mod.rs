@@ -13,6 +13,7 @@ pub mod discounts;
 pub mod emails;
 pub mod entitlements;
 pub mod invoices;
+pub mod licenses;
 pub mod overview;
 pub mod payment_methods;
 pub mod payments;

@@ -36,6 +36,7 @@ pub struct NewPlan {
     pub quantity: crate::plan::QuantityLimits,
     pub purchase: crate::plan::Purchase,
     pub contact_url: Option<String>,
+    pub license_keys: Option<crate::license::LicensePolicy>,
 }
 
 /// What may change on a plan: how it is presented and offered, never what it charges.
@@ -51,6 +52,8 @@ pub struct PlanPatch {
     pub past_due_action: Option<PastDueAction>,
     /// Self-serve or "Contact us", with the contact URL (checked together).
     pub purchase: Option<(crate::plan::Purchase, Option<String>)>,
+    /// For subscriptions started from now on; `Some(None)` stops issuing keys.
+    pub license_keys: Option<Option<crate::license::LicensePolicy>>,
 }
 
 #[derive(Clone)]
@@ -131,6 +134,9 @@ impl PlanService {
         }
         check_charges(&p.charges, &mut errs);
         crate::plan::check_purchase(p.purchase, p.contact_url.as_deref(), &mut errs);
+        if let Some(l) = &p.license_keys {
+            l.check("license_keys", &mut errs);
+        }
         p.quantity.check(&mut errs);
         check_entitlements(&p.entitlements, &mut errs);
         // Every charge and entitlement names a live feature of the account.
@@ -183,6 +189,7 @@ impl PlanService {
             quantity: p.quantity,
             purchase: p.purchase,
             contact_url: p.contact_url,
+            license_keys: p.license_keys,
             created_at: now,
             updated_at: now,
         };
@@ -216,6 +223,7 @@ impl PlanService {
             && patch.trial_days.is_none()
             && patch.past_due_action.is_none()
             && patch.purchase.is_none()
+            && patch.license_keys.is_none()
         {
             errs.push(FieldError::new("body", "at least one field must be given"));
         }
@@ -230,6 +238,9 @@ impl PlanService {
         }
         if let Some((purchase, url)) = &patch.purchase {
             crate::plan::check_purchase(*purchase, url.as_deref(), &mut errs);
+        }
+        if let Some(Some(l)) = &patch.license_keys {
+            l.check("license_keys", &mut errs);
         }
         if !errs.is_empty() {
             return Err(DomainError::Validation(errs));
@@ -253,6 +264,9 @@ impl PlanService {
         if let Some((purchase, url)) = patch.purchase {
             plan.purchase = purchase;
             plan.contact_url = url;
+        }
+        if let Some(l) = patch.license_keys {
+            plan.license_keys = l;
         }
         plan.updated_at = clock::now();
         self.plans.update(&plan)?;

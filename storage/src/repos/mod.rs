@@ -17,6 +17,7 @@ pub mod guest_sessions;
 pub mod health;
 pub mod idempotency;
 pub mod invoices;
+pub mod licenses;
 pub mod payment_methods;
 pub mod payments;
 pub mod plans;

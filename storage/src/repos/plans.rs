@@ -37,6 +37,7 @@ struct PlanRow {
     quantity_max: Option<i32>,
     purchase: String,
     contact_url: Option<String>,
+    license_keys: Option<String>,
 }
 
 impl PlanRow {
@@ -66,6 +67,7 @@ impl PlanRow {
             quantity_max: p.quantity.max.map(|m| i32::try_from(m).unwrap_or(i32::MAX)),
             purchase: p.purchase.as_str().to_owned(),
             contact_url: p.contact_url.clone(),
+            license_keys: p.license_keys.as_ref().map(json),
         }
     }
 
@@ -93,6 +95,11 @@ impl PlanRow {
             tax_rate_ids: row.json("tax_rate_ids", &self.tax_rate_ids)?,
             purchase: row.text("purchase", &self.purchase, domain::plan::Purchase::parse)?,
             contact_url: self.contact_url,
+            license_keys: self
+                .license_keys
+                .as_deref()
+                .map(|l| row.json("license_keys", l))
+                .transpose()?,
             quantity: domain::plan::QuantityLimits {
                 min: count("quantity_min", self.quantity_min)?,
                 max: self

@@ -1,6 +1,7 @@
 //! Plans as clients send and see them. Prices are exact decimal strings; the fixed fee shows in
 //! the currency's minor units.
 
+use crate::routes::licenses::dto::LicenseKeysBody;
 use chrono::{DateTime, Utc};
 use domain::money::canonical;
 use domain::plan::PlanFilter;
@@ -110,6 +111,8 @@ pub struct CreatePlan {
     /// Where "Contact us" leads: an https URL, required with `contact_sales`.
     #[schema(example = "https://example.com/contact-sales")]
     pub contact_url: Option<String>,
+    /// License keys: each subscription started on the plan gets exactly one.
+    pub license_keys: Option<LicenseKeysBody>,
 }
 
 /// How many seats a subscription to the plan may have.
@@ -148,6 +151,11 @@ pub struct UpdatePlan {
     pub purchase: Option<String>,
     #[schema(example = "https://example.com/contact-sales")]
     pub contact_url: Option<String>,
+    /// License keys for subscriptions started from now on (existing keys keep their terms);
+    /// `null` stops issuing them.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<LicenseKeysBody>)]
+    pub license_keys: Option<Option<LicenseKeysBody>>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -186,6 +194,8 @@ pub struct PlanView {
     #[schema(value_type = crate::schema::Purchase)]
     pub purchase: &'static str,
     pub contact_url: Option<String>,
+    /// Whether subscriptions to it get a license key, and its terms; null: none.
+    pub license_keys: Option<LicenseKeysBody>,
     /// In the portal: the fee with the customer's active discount (a discount of one of their
     /// subscriptions that applies to this plan); null otherwise.
     pub discount: Option<PlanDiscountView>,
@@ -274,6 +284,7 @@ impl From<Plan> for PlanView {
             status: p.status.as_str(),
             purchase: p.purchase.as_str(),
             contact_url: p.contact_url,
+            license_keys: p.license_keys.map(LicenseKeysBody::from_policy),
             created_at: p.created_at,
             updated_at: p.updated_at,
         }
@@ -380,6 +391,7 @@ impl CreatePlan {
                 soft: e.soft,
             })
             .collect();
+        let license_keys = self.license_keys.map(|l| l.into_policy(&mut r));
         r.done(NewPlan {
             code: self.code,
             name: self.name,
@@ -403,6 +415,7 @@ impl CreatePlan {
                 .unwrap_or_default(),
             purchase,
             contact_url: self.contact_url,
+            license_keys,
         })
     }
 }
@@ -430,7 +443,9 @@ impl UpdatePlan {
                 url,
             )),
         };
+        let license_keys = self.license_keys.map(|l| l.map(|l| l.into_policy(&mut r)));
         r.done(PlanPatch {
+            license_keys,
             purchase,
             name: self.name,
             description: self.description,

@@ -65,6 +65,8 @@ pub struct SectionsBody {
     pub profile: Option<SectionSetting>,
     pub payment_methods: Option<SectionSetting>,
     pub activity: Option<SectionSetting>,
+    /// The customer's license keys.
+    pub licenses: Option<SectionSetting>,
 }
 
 impl From<SectionsBody> for Sections {
@@ -87,6 +89,7 @@ impl SectionsBody {
             profile: on(self.profile, base.profile),
             payment_methods: on(self.payment_methods, base.payment_methods),
             activity: on(self.activity, base.activity),
+            licenses: on(self.licenses, base.licenses),
         }
     }
 }
@@ -104,6 +107,7 @@ impl From<Sections> for SectionsBody {
             profile: set(s.profile),
             payment_methods: set(s.payment_methods),
             activity: set(s.activity),
+            licenses: set(s.licenses),
         }
     }
 }
@@ -194,6 +198,8 @@ pub struct PermissionsBody {
     /// Setting and removing the customer's own usage, spend and balance alerts (off by
     /// default).
     pub alerts_manage: Option<GrantBody>,
+    /// Deactivating an activation of the customer's license keys (off by default).
+    pub license_manage: Option<GrantBody>,
 }
 
 /// A permission that is on or off.
@@ -276,6 +282,10 @@ impl PermissionsBody {
                 .alerts_manage
                 .map(|c| Grant { enabled: c.enabled })
                 .unwrap_or(defaults.alerts_manage),
+            license_manage: b
+                .license_manage
+                .map(|c| Grant { enabled: c.enabled })
+                .unwrap_or(defaults.license_manage),
         }
     }
 }
@@ -315,6 +325,9 @@ impl From<Permissions> for PermissionsBody {
             }),
             alerts_manage: Some(GrantBody {
                 enabled: p.alerts_manage.enabled,
+            }),
+            license_manage: Some(GrantBody {
+                enabled: p.license_manage.enabled,
             }),
         }
     }
@@ -383,6 +396,7 @@ impl From<GuestSession> for SessionView {
             profile: false,
             payment_methods: false,
             activity: false,
+            licenses: false,
         };
         Self {
             status,

@@ -64,6 +64,7 @@ pub struct SubscriptionService {
     usage: Arc<dyn UsageRepo>,
     billing: BillingService,
     events: Events,
+    licenses: crate::services::licenses::LicenseService,
 }
 
 /// What subscriptions need.
@@ -80,6 +81,8 @@ pub struct SubscriptionPorts {
     pub usage: Arc<dyn UsageRepo>,
     pub billing: BillingService,
     pub events: Events,
+    /// Issues the license key of a subscription to a plan that issues them.
+    pub licenses: crate::services::licenses::LicenseService,
 }
 
 /// A subscription with the names of its plans, as customers and merchants read it: the plan
@@ -114,6 +117,7 @@ impl SubscriptionService {
             usage: ports.usage,
             billing: ports.billing,
             events: ports.events,
+            licenses: ports.licenses,
         }
     }
 
@@ -200,6 +204,7 @@ impl SubscriptionService {
                 subscription.discount = Some(d);
             }
             self.subscriptions.insert(&subscription)?;
+            self.licenses.issue_for(&subscription, &plan)?;
             let first = crate::usage::CounterPeriod {
                 start: subscription.current_period_start,
                 end: subscription.current_period_end,
@@ -263,11 +268,7 @@ impl SubscriptionService {
 
     /// [`Self::named`] for a page.
     pub fn named_page(&self, page: Page<Subscription>) -> DomainResult<Page<NamedSubscription>> {
-        let Page {
-            items,
-            has_more,
-            next_cursor,
-        } = page;
+        let (items, has_more, next_cursor) = (page.items, page.has_more, page.next_cursor);
         Ok(Page {
             items: self.named(items)?,
             has_more,

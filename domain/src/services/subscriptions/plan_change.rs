@@ -72,6 +72,8 @@ impl SubscriptionService {
                         s.quantity = p.quantity;
                         s.pending_plan_id = None;
                         s.pending_quantity = None;
+                        // Moved at once onto a plan that issues license keys: its key now.
+                        self.licenses.issue_for(s, &p.plan)?;
                         if net < BigDecimal::zero() {
                             // Tax included, as the period's fee was taxed (the new plan's
                             // rates, as an upgrade's invoice takes).

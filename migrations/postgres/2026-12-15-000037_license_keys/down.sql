@@ -1,0 +1,3 @@
+DROP TABLE license_activations;
+DROP TABLE license_keys;
+ALTER TABLE plans DROP COLUMN license_keys;
