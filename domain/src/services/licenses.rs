@@ -203,7 +203,7 @@ impl LicenseService {
     /// The customer frees one of their activations (permission `license_manage`; audited). The
     /// key must be theirs (else 404 `license_key_not_found`), the activation the key's and live
     /// (else 404 `activation_not_found`).
-    pub fn deactivate_own(
+    pub fn release_activation(
         &self,
         customer: &CustomerScope,
         key_id: &LicenseKeyId,

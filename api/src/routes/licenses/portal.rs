@@ -54,7 +54,7 @@ pub async fn deactivate(
     let (svc, (key, activation)) = (state.licenses.clone(), ids.into_inner());
     blocking(move || {
         let (key, activation) = (parse(&key)?, parse(&activation)?);
-        svc.deactivate_own(
+        svc.release_activation(
             &session.customer(),
             &key,
             &activation,
