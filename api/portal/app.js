@@ -483,6 +483,7 @@
     { id: "subscriptions", section: "subscriptions", render: subscriptions },
     { id: "entitlements", section: "subscriptions", render: entitlements },
     { id: "alerts", section: "usage", render: alerts },
+    { id: "licenses", section: "licenses", render: licenses },
     { id: "payment-methods", section: "payment_methods", render: paymentMethods },
     { id: "activity", section: "activity", render: activity },
     { id: "profile", section: "profile", render: profile },
@@ -1040,6 +1041,58 @@
       }
     });
     return h("div", {}, form, status);
+  }
+
+  // ---- Licenses -----------------------------------------------------------------------------
+
+  async function licenses() {
+    const list = await api("GET", "/license_keys");
+    const manage = may("license_manage");
+    const parts = [h("h1", { text: t("screen.licenses") }), h("p", { class: "muted", text: t("licenses.intro") })];
+    if (!list.data.length) parts.push(h("p", { class: "muted", "data-test": "no-licenses", text: t("licenses.none") }));
+    for (const k of list.data) parts.push(licenseCard(k, manage));
+    show(...parts);
+  }
+
+  /** One key: the key to copy, its status and terms, and its activations. */
+  function licenseCard(k, manage) {
+    const tone = k.status === "active" ? "good" : k.status === "disabled" ? "bad" : "";
+    const key = h("code", { class: "license-key", "data-test": "license-key", translate: "no", dir: "ltr", text: k.key });
+    const copied = h("span", { class: "muted", role: "status", "data-test": "copy-status" });
+    const copy = h("button", { type: "button", class: "secondary", "data-test": "copy-key", text: t("licenses.copy") });
+    copy.addEventListener("click", async () => {
+      try {
+        await navigator.clipboard.writeText(k.key);
+        copied.textContent = t("licenses.copied");
+      } catch {
+        // No clipboard here (an insecure page, a refused permission): select it for the keyboard.
+        getSelection().selectAllChildren(key);
+        copied.textContent = t("licenses.select_to_copy");
+      }
+    });
+    const used = number(k.activation_count);
+    const terms = k.activation_limit === null
+      ? t("licenses.activations_unlimited", { used })
+      : t("licenses.activations_of", { used, limit: number(k.activation_limit) });
+    const expiry = k.expires_at
+      ? t(k.status === "expired" ? "licenses.expired_on" : "licenses.expires", { date: date(k.expires_at) })
+      : t(k.expires_with_subscription ? "licenses.with_subscription" : "licenses.never_expires");
+    const rows = k.activations.map((a) => h("tr", { "data-test": "activation", "data-id": a.id },
+      td(dataText(a.label)),
+      td(date(a.created_at, true), "hide-narrow"),
+      td(a.deactivated_at ? t("licenses.deactivated_on", { date: date(a.deactivated_at, true) }) : t("licenses.in_use")),
+      td(manage && !a.deactivated_at ? actionButton(t("licenses.deactivate"), async () => {
+        await api("POST", `/license_keys/${encodeURIComponent(k.id)}/activations/${encodeURIComponent(a.id)}/deactivate`);
+        await licenses();
+        main.prepend(h("div", { class: "notice", role: "status", text: t("licenses.deactivated") }));
+      }, "secondary", "deactivate-activation") : "")));
+    return h("section", { class: "card", "data-test": "license", "data-id": k.id, "aria-label": t("licenses.key_label") },
+      h("div", { class: "label", text: t("licenses.key_label") }),
+      h("div", { class: "big" }, key),
+      h("div", { class: "actions" }, copy, " ", copied),
+      h("p", {}, badge("license_status", k.status, tone), " ", h("span", { "data-test": "license-terms", text: terms })),
+      h("p", { class: "muted", text: expiry }),
+      table([["licenses.device"], ["licenses.activated", "hide-narrow"], ["common.status"], ["licenses.action"]], rows, t("licenses.key_label")));
   }
 
   // ---- Subscriptions and plans --------------------------------------------------------------

@@ -524,17 +524,26 @@ try {
   await accessible(page8, "profile with a language");
   await admin("PATCH", `/v1/customers/${demo.id}`, { locale: null });
 
+  // A license key for the demo customer, with one activation from "their" software (the public
+  // route, no API key), so the Licenses screen has something to show below.
+  const license = await admin("POST", "/v1/license_keys", { customer_id: demo.id, activation_limit: 3 });
+  const activated = await fetch(`${api}/v1/licenses/activate`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key: license.key, label: "Build server" }),
+  });
+  check(activated.status === 201, "the merchant's software activates a license key with the key alone");
+
   // 8b. Every screen in Arabic (right to left) and German, chosen by the customer's locale over
   // the browser's English: no word of the portal's own left in English. In Arabic any Latin word
   // outside data (marked translate="no": names, descriptions, e-mail addresses) is a string
   // the catalogue missed; acronyms (PDF, HTTP, currency codes) may stay.
   const english = JSON.parse(readFileSync(new URL("../../api/portal/i18n/en.json", import.meta.url), "utf8"));
   const german = JSON.parse(readFileSync(new URL("../../api/portal/i18n/de.json", import.meta.url), "utf8"));
-  const everyScreen = ["overview", "credits", "bills", "usage", "subscriptions", "entitlements", "alerts", "payment-methods", "activity", "profile"];
+  const everyScreen = ["overview", "credits", "bills", "usage", "subscriptions", "entitlements", "alerts", "licenses", "payment-methods", "activity", "profile"];
   const permissions = {
     subscription_cancel: { enabled: true, mode: "at_period_end" }, invoice_pay: { enabled: true }, plan_change: { enabled: true },
     quantity_change: { enabled: true }, promotion_code_redeem: { enabled: true }, payment_method_manage: { enabled: true },
     profile_update: { allowed_fields: ["name", "locale", "phone"] }, alerts_manage: { enabled: true },
+    license_manage: { enabled: true },
   };
   /** The page's own texts (text nodes and labelling attributes) outside data. */
   // A string, not a function: tsx would wrap the helpers inside it in its own `__name`, which
@@ -642,6 +651,32 @@ try {
   check(changeTo.length > 0 && !changeTo.includes(`${code}-enterprise`), "and is not offered as a plan to change to");
   await accessible(page10, "plans with a Contact us plan");
   await page10.context().close();
+
+  // 8f. Licenses: the key shown is the one issued, copied whole by its button, with its
+  // activations; the customer frees one, and the software's next validation of it is refused.
+  const licensing = await session(demo.id, { permissions: { license_manage: { enabled: true } } });
+  const page12 = await open(`${licensing.url}#/licenses`);
+  await page12.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(api).origin });
+  const card = page12.locator(`[data-test=license][data-id="${license.id}"]`);
+  await card.waitFor();
+  check((await card.locator("[data-test=license-key]").innerText()) === license.key, "the Licenses screen shows the key as issued");
+  await card.locator("[data-test=copy-key]").click();
+  await card.locator("[data-test=copy-status]", { hasText: "Copied." }).waitFor();
+  check((await page12.evaluate("navigator.clipboard.readText()")) === license.key, "and its copy button puts exactly the key on the clipboard");
+  check((await card.locator("[data-test=license-terms]").innerText()) === "Activations: 1 of 3"
+    && (await card.locator("[data-test=activation]").innerText()).includes("Build server"),
+    "with its limit and the software's activation");
+  await accessible(page12, "licenses");
+  const liveId = (await card.locator("[data-test=activation]").first().getAttribute("data-id"))!;
+  await card.locator("[data-test=deactivate-activation]").click();
+  await page12.locator(`[data-test=license][data-id="${license.id}"] [data-test=license-terms]`, { hasText: "Activations: 0 of 3" }).waitFor();
+  const revalidated = await fetch(`${api}/v1/licenses/validate`, {
+    method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key: license.key, activation_id: liveId }),
+  });
+  const refusal = await revalidated.json();
+  check(revalidated.status === 422 && refusal.code === "license_invalid" && refusal.reason === "activation_unknown",
+    "the customer deactivated it, and the software's next check of that activation is refused");
+  await page12.context().close();
 
   // 8e. Downloads: the bills and the usage as CSV, what the export routes serve.
   const downloads = await session(demo.id, {});
