@@ -18,7 +18,9 @@ use serde_json::{json, Value};
 
 use common::{get, pg_schema, ready, restart_random, until_answered, Process};
 
-const CUSTOMERS: usize = 24;
+const CUSTOMERS: usize = 60;
+/// Subscriptions asked for at once, a server killed under each wave.
+const WAVE: usize = 20;
 
 async fn one_key_per_subscription_across_kills(mut servers: Vec<Process>) {
     let (client, bases) = ready(&servers).await;
@@ -45,30 +47,39 @@ async fn one_key_per_subscription_across_kills(mut servers: Vec<Process>) {
         assert_eq!(status, 201, "{c}");
         customers.push(c["id"].as_str().unwrap().to_owned());
     }
-    // Every subscription is asked for at once, while servers die under them.
-    let starting: Vec<_> = customers
-        .iter()
-        .enumerate()
-        .map(|(i, c)| {
-            let (client, bases) = (client.clone(), bases.clone());
-            let body = json!({"customer_id": c, "plan": "pro"});
-            tokio::spawn(async move {
-                let key = format!("subscribe-{i}");
-                until_answered(&client, &bases, "/v1/subscriptions", &key, &body).await
-            })
-        })
-        .collect();
-    for _ in 0..3 {
-        tokio::time::sleep(Duration::from_millis(150)).await;
-        restart_random(&mut servers, &client).await;
-    }
+    // Waves of subscriptions asked for at once, a server killed under each while they run.
     let mut subscriptions = HashSet::new();
-    for s in starting {
-        let (status, sub) = s.await.unwrap();
-        assert_eq!(status, 201, "{sub}");
-        subscriptions.insert(sub["id"].as_str().unwrap().to_owned());
+    let mut across = 0;
+    for wave in customers.chunks(WAVE) {
+        let starting: Vec<_> = wave
+            .iter()
+            .map(|c| {
+                let (client, bases) = (client.clone(), bases.clone());
+                let body = json!({"customer_id": c, "plan": "pro"});
+                let key = format!("subscribe-{c}");
+                tokio::spawn(async move {
+                    let answer =
+                        until_answered(&client, &bases, "/v1/subscriptions", &key, &body).await;
+                    (answer, std::time::Instant::now())
+                })
+            })
+            .collect();
+        tokio::time::sleep(Duration::from_millis(15)).await;
+        let killed = std::time::Instant::now();
+        restart_random(&mut servers, &client).await;
+        for s in starting {
+            let ((status, sub), answered) = s.await.unwrap();
+            across += usize::from(answered > killed);
+            assert_eq!(status, 201, "{sub}");
+            subscriptions.insert(sub["id"].as_str().unwrap().to_owned());
+        }
     }
-    assert_eq!(subscriptions.len(), CUSTOMERS, "one subscription per customer");
+    assert_eq!(
+        subscriptions.len(),
+        CUSTOMERS,
+        "one subscription per customer"
+    );
+    eprintln!("{across} of {CUSTOMERS} subscriptions were answered after a kill under them");
 
     let listed = get(&client, &format!("{}/v1/license_keys?limit=100", bases[0])).await;
     let keys = listed["data"].as_array().unwrap();
@@ -110,7 +121,11 @@ async fn one_key_per_subscription_across_kills(mut servers: Vec<Process>) {
         .iter()
         .map(|e| &e["payload"]["data"]["id"])
         .collect();
-    assert_eq!(announced.len(), CUSTOMERS, "one event per key: {announced:?}");
+    assert_eq!(
+        announced.len(),
+        CUSTOMERS,
+        "one event per key: {announced:?}"
+    );
     let ids: HashSet<&Value> = keys.iter().map(|k| &k["id"]).collect();
     assert_eq!(announced.into_iter().collect::<HashSet<_>>(), ids);
 }

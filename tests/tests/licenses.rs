@@ -131,7 +131,11 @@ async fn plans_issue_one_key_per_subscription_that_ends_with_it(s: TestServer) {
     let key = &keys[0];
     assert_eq!(key["subscription_id"], sub.as_str());
     assert_eq!(
-        get(&s, &format!("/v1/license_keys?subscription_id={}", id(&other))).await["data"],
+        get(
+            &s,
+            &format!("/v1/license_keys?subscription_id={}", id(&other))
+        )
+        .await["data"],
         json!([]),
         "a plan without license keys issues none"
     );
@@ -147,7 +151,11 @@ async fn plans_issue_one_key_per_subscription_that_ends_with_it(s: TestServer) {
     let secret = key["key"].as_str().unwrap().to_owned();
     let groups: Vec<&str> = secret.split('-').collect();
     assert_eq!(groups[0], "ACME", "{secret}");
-    assert_eq!(groups[1..].concat().len(), 26, "128 bits in base32: {secret}");
+    assert_eq!(
+        groups[1..].concat().len(),
+        26,
+        "128 bits in base32: {secret}"
+    );
     let kid = key["id"].as_str().unwrap().to_owned();
     assert!(kid.starts_with("lk_"), "{kid}");
 
@@ -184,12 +192,7 @@ async fn plans_issue_one_key_per_subscription_that_ends_with_it(s: TestServer) {
         "expired",
     );
     // A key that never expires outlives its subscription.
-    let forever = keyed_plan(
-        &s,
-        "forever",
-        json!({"enabled": true, "expires": "never"}),
-    )
-    .await;
+    let forever = keyed_plan(&s, "forever", json!({"enabled": true, "expires": "never"})).await;
     let sub2 = id(&created(
         &s,
         "/v1/subscriptions",
@@ -268,7 +271,12 @@ async fn software_validates_activates_and_deactivates_with_the_key(s: TestServer
     theirs.assert_problem(404, "license_key_not_found");
 
     // Unknown keys, however malformed, get one answer.
-    for unknown in ["LK-NOT-A-KEY", "", &"A".repeat(500), &secret.replace('-', "")] {
+    for unknown in [
+        "LK-NOT-A-KEY",
+        "",
+        &"A".repeat(500),
+        &secret.replace('-', ""),
+    ] {
         assert_refused(
             &public(&s, "validate", json!({"key": unknown})).await,
             "key",
@@ -312,7 +320,11 @@ async fn software_validates_activates_and_deactivates_with_the_key(s: TestServer
         );
     }
     let again = public(&s, "activate", json!({"key": secret, "label": "Desktop"})).await;
-    assert_eq!(again.status, 201, "the freed activation is free: {}", again.body);
+    assert_eq!(
+        again.status, 201,
+        "the freed activation is free: {}",
+        again.body
+    );
 
     // Disabled: refused until enabled (disabling twice sends one event).
     for _ in 0..2 {
@@ -393,7 +405,11 @@ async fn activation_limit_holds_under_32_racing_activations(s: TestServer) {
         5,
         "{statuses:?}"
     );
-    let read = get(&s, &format!("/v1/license_keys/{}", key["id"].as_str().unwrap())).await;
+    let read = get(
+        &s,
+        &format!("/v1/license_keys/{}", key["id"].as_str().unwrap()),
+    )
+    .await;
     assert_eq!(read["activation_count"], 5);
     assert_eq!(read["activations"].as_array().unwrap().len(), 5);
     assert_eq!(
@@ -428,7 +444,11 @@ async fn customers_see_their_keys_and_free_activations(s: TestServer) {
     let viewer = session(false, true).await;
     let listed = send(s.portal(Method::GET, "/v1/portal/license_keys", &viewer)).await;
     assert_eq!(listed.status, 200, "{}", listed.body);
-    assert_eq!(listed.body["data"].as_array().unwrap().len(), 1, "only Ada's");
+    assert_eq!(
+        listed.body["data"].as_array().unwrap().len(),
+        1,
+        "only Ada's"
+    );
     assert_eq!(listed.body["data"][0]["key"], secret);
     assert_eq!(listed.body["data"][0]["activations"][0]["id"], act.as_str());
     let kid = mine["id"].as_str().unwrap();
@@ -476,7 +496,9 @@ async fn license_checks_are_rate_limited_per_key(s: TestServer) {
     let other = hand_key(&s, json!({"customer_id": ada})).await;
     for _ in 0..3 {
         assert_eq!(
-            public(&s, "validate", json!({"key": key["key"]})).await.status,
+            public(&s, "validate", json!({"key": key["key"]}))
+                .await
+                .status,
             200
         );
     }
@@ -484,7 +506,9 @@ async fn license_checks_are_rate_limited_per_key(s: TestServer) {
     limited.assert_problem(429, "rate_limited");
     assert!(limited.header("retry-after").is_some());
     assert_eq!(
-        public(&s, "validate", json!({"key": other["key"]})).await.status,
+        public(&s, "validate", json!({"key": other["key"]}))
+            .await
+            .status,
         200,
         "another key is not held back"
     );
