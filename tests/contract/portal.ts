@@ -657,18 +657,18 @@ try {
   const licensing = await session(demo.id, { permissions: { license_manage: { enabled: true } } });
   const page12 = await open(`${licensing.url}#/licenses`);
   await page12.context().grantPermissions(["clipboard-read", "clipboard-write"], { origin: new URL(api).origin });
-  const card = page12.locator(`[data-test=license][data-id="${license.id}"]`);
-  await card.waitFor();
-  check((await card.locator("[data-test=license-key]").innerText()) === license.key, "the Licenses screen shows the key as issued");
-  await card.locator("[data-test=copy-key]").click();
-  await card.locator("[data-test=copy-status]", { hasText: "Copied." }).waitFor();
+  const licenseCard = page12.locator(`[data-test=license][data-id="${license.id}"]`);
+  await licenseCard.waitFor();
+  check((await licenseCard.locator("[data-test=license-key]").innerText()) === license.key, "the Licenses screen shows the key as issued");
+  await licenseCard.locator("[data-test=copy-key]").click();
+  await licenseCard.locator("[data-test=copy-status]", { hasText: "Copied." }).waitFor();
   check((await page12.evaluate("navigator.clipboard.readText()")) === license.key, "and its copy button puts exactly the key on the clipboard");
-  check((await card.locator("[data-test=license-terms]").innerText()) === "Activations: 1 of 3"
-    && (await card.locator("[data-test=activation]").innerText()).includes("Build server"),
+  check((await licenseCard.locator("[data-test=license-terms]").innerText()) === "Activations: 1 of 3"
+    && (await licenseCard.locator("[data-test=activation]").innerText()).includes("Build server"),
     "with its limit and the software's activation");
   await accessible(page12, "licenses");
-  const liveId = (await card.locator("[data-test=activation]").first().getAttribute("data-id"))!;
-  await card.locator("[data-test=deactivate-activation]").click();
+  const liveId = (await licenseCard.locator("[data-test=activation]").first().getAttribute("data-id"))!;
+  await licenseCard.locator("[data-test=deactivate-activation]").click();
   await page12.locator(`[data-test=license][data-id="${license.id}"] [data-test=license-terms]`, { hasText: "Activations: 0 of 3" }).waitFor();
   const revalidated = await fetch(`${api}/v1/licenses/validate`, {
     method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ key: license.key, activation_id: liveId }),
