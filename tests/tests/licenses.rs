@@ -208,13 +208,59 @@ async fn plans_issue_one_key_per_subscription_that_ends_with_it(s: TestServer) {
     assert_eq!(kept["data"][0]["status"], "active", "{kept}");
     assert!(kept["data"][0]["key"].as_str().unwrap().starts_with("LK-"));
 
+    // A plan may start issuing keys (for subscriptions started afterwards), and a change moved
+    // onto such a plan at once gets its key then.
+    let patched = send(
+        s.admin(Method::PATCH, &format!("/v1/plans/{plain}"))
+            .json(&json!({"license_keys": {"enabled": true, "expires": "never"}})),
+    )
+    .await;
+    assert_eq!(
+        patched.body["license_keys"]["expires"], "never",
+        "{}",
+        patched.body
+    );
+    let moved = id(&created(
+        &s,
+        "/v1/subscriptions",
+        json!({"customer_id": ada, "plan": plain}),
+    )
+    .await);
+    let changed = send(
+        s.admin(
+            Method::POST,
+            &format!("/v1/subscriptions/{}/change", id(&other)),
+        )
+        .json(&json!({"plan": pro, "at": "immediately"})),
+    )
+    .await;
+    assert_eq!(changed.status, 200, "{}", changed.body);
+    for sub in [id(&other), moved.clone()] {
+        let keys = get(&s, &format!("/v1/license_keys?subscription_id={sub}")).await;
+        assert_eq!(keys["data"].as_array().unwrap().len(), 1, "{sub}: {keys}");
+    }
+    let stopped = send(
+        s.admin(Method::PATCH, &format!("/v1/plans/{plain}"))
+            .json(&json!({"license_keys": null})),
+    )
+    .await;
+    assert_eq!(
+        stopped.body["license_keys"],
+        Value::Null,
+        "{}",
+        stopped.body
+    );
+
     let events = key_events(&s).await;
     let created_for: Vec<&Value> = events
         .iter()
         .filter(|(t, _)| t == "license_key.created")
         .map(|(_, d)| &d["subscription_id"])
         .collect();
-    assert_eq!(created_for, [&json!(sub), &json!(sub2)]);
+    assert_eq!(
+        created_for,
+        [&json!(sub), &json!(sub2), &json!(moved), &json!(id(&other))]
+    );
     assert!(
         events.iter().all(|(_, d)| d.get("key").is_none()),
         "{events:?}"

@@ -53,11 +53,18 @@ pub struct KeyWithActivations {
     pub activations: Vec<LicenseActivation>,
 }
 
-/// What a valid key's holder learns from validating or activating it.
+/// What a valid key's holder learns from validating it.
 #[derive(Debug, Clone)]
 pub struct Checked {
     pub key: LicenseKey,
     pub activation: Option<LicenseActivation>,
+}
+
+/// A new activation, with its key as it now stands.
+#[derive(Debug, Clone)]
+pub struct Activated {
+    pub key: LicenseKey,
+    pub activation: LicenseActivation,
 }
 
 impl LicenseService {
@@ -247,7 +254,7 @@ impl LicenseService {
     /// Registers an installation of the key (422 naming `label` when it is blank or over 200
     /// characters; 409 `activation_limit_reached` at the key's limit). Sends
     /// `license_key.activated`.
-    pub fn activate(&self, presented: &str, label: &str) -> DomainResult<Checked> {
+    pub fn activate(&self, presented: &str, label: &str) -> DomainResult<Activated> {
         let key = self.presented(presented)?;
         let now = clock::now();
         key.usable(now)?;
@@ -267,10 +274,9 @@ impl LicenseService {
             }
             self.emit(EventType::LicenseKeyActivated, &key, Some(&activation))
         })?;
-        let key = self.presented(presented)?;
-        Ok(Checked {
-            key,
-            activation: Some(activation),
+        Ok(Activated {
+            key: self.presented(presented)?,
+            activation,
         })
     }
 

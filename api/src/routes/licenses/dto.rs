@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use domain::id::{CustomerId, SubscriptionId};
 use domain::license::{LicenseActivation, LicenseKey, LicenseKeyFilter, LicensePolicy};
-use domain::services::licenses::{Checked, KeyWithActivations};
+use domain::services::licenses::{Activated, Checked, KeyWithActivations};
 use domain::DomainError;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -276,11 +276,11 @@ impl From<Checked> for LicenseValidation {
     }
 }
 
-impl LicenseActivated {
-    pub fn from_checked(c: Checked) -> Option<Self> {
-        Some(Self {
-            license_key: state(&c.key),
-            activation: c.activation.map(ActivationView::from)?,
-        })
+impl From<Activated> for LicenseActivated {
+    fn from(a: Activated) -> Self {
+        Self {
+            license_key: state(&a.key),
+            activation: ActivationView::from(a.activation),
+        }
     }
 }

@@ -69,9 +69,7 @@ pub async fn activate(
     limited(&state, &req, &ask.key)?;
     let svc = state.licenses.clone();
     let done = blocking(move || svc.activate(&ask.key, &ask.label)).await?;
-    let answer =
-        LicenseActivated::from_checked(done).ok_or_else(|| ApiError::internal("no activation"))?;
-    Ok(HttpResponse::build(StatusCode::CREATED).json(answer))
+    Ok(HttpResponse::build(StatusCode::CREATED).json(LicenseActivated::from(done)))
 }
 
 /// End an installation's activation, freeing it (allowed whatever the key's state). Sends
