@@ -36,7 +36,22 @@ fn every_operation_declares_its_credentials_and_errors() {
     for (path, item) in spec["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             let responses = op["responses"].as_object().unwrap();
-            if path.starts_with("/v1/") && !path.starts_with("/v1/portal/") {
+            // The routes the merchant's software calls with a license key, which is their only
+            // credential: no header scheme, and their refusals and rate limit documented.
+            let license_route = path.starts_with("/v1/licenses/");
+            if license_route {
+                assert!(
+                    op["security"].is_null(),
+                    "{method} {path} takes the license key, not a header credential"
+                );
+                for status in ["422", "429"] {
+                    assert!(
+                        responses[status]["content"]["application/problem+json"].is_object(),
+                        "{method} {path} must document {status} as problem+json"
+                    );
+                }
+            }
+            if path.starts_with("/v1/") && !path.starts_with("/v1/portal/") && !license_route {
                 admin_ops += 1;
                 assert_eq!(
                     op["security"][0]["api_key"],

@@ -28,7 +28,7 @@ fn limited(state: &AppState, req: &HttpRequest, key: &str) -> Result<(), ApiErro
     request_body = ValidateLicense,
     responses(
         (status = 200, body = LicenseValidation),
-        (status = 422, description = "`license_invalid`: `reason` is `unknown`, `disabled`, `expired` or `activation_unknown`; or `validation_failed`."),
+        (status = 422, description = "`license_invalid` (its reason: unknown, disabled, expired or activation_unknown), or `validation_failed`."),
         (status = 429, description = "`rate_limited` (per client address and per key); see `Retry-After`."),
     ),
 )]
@@ -55,7 +55,7 @@ pub async fn validate(
     responses(
         (status = 201, body = LicenseActivated),
         (status = 409, description = "`activation_limit_reached`: deactivate an installation first."),
-        (status = 422, description = "`license_invalid` (`reason`: `unknown`, `disabled` or `expired`), or `validation_failed` (a blank label or one over 200 characters)."),
+        (status = 422, description = "`license_invalid` (reason unknown, disabled or expired), or `validation_failed` (a blank label or one over 200 characters)."),
         (status = 429, description = "`rate_limited` (per client address and per key); see `Retry-After`."),
     ),
 )]
@@ -80,7 +80,7 @@ pub async fn activate(
     request_body = DeactivateLicense,
     responses(
         (status = 204, description = "Deactivated."),
-        (status = 422, description = "`license_invalid` (`reason`: `unknown`, or `activation_unknown` for an activation of another key, or one already deactivated)."),
+        (status = 422, description = "`license_invalid` (reason unknown, or activation_unknown for an activation of another key or one already deactivated)."),
         (status = 429, description = "`rate_limited` (per client address and per key); see `Retry-After`."),
     ),
 )]
