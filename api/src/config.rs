@@ -97,6 +97,11 @@ pub struct Config {
     /// node. Every replica may run it: each message is claimed by one node at a time.
     #[arg(long, env = "PORTAL_MAIL_POLL_MS", default_value_t = 500)]
     pub mail_poll_ms: u64,
+    /// Seconds a shutdown (SIGTERM, SIGINT) may take: requests in flight finish and the
+    /// background workers finish what they hold; past it, what is left is abandoned as after a
+    /// crash (nothing is lost: leases expire and another node takes the work).
+    #[arg(long, env = "PORTAL_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30)]
+    pub shutdown_timeout_seconds: u64,
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "PORTAL_WORKERS")]
     pub workers: Option<usize>,

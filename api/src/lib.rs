@@ -27,5 +27,6 @@ pub mod state;
 pub mod timestamps;
 pub mod tokens;
 pub mod webhooks;
+pub mod workers;
 
 pub use server::{build_app, openapi_spec};

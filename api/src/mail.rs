@@ -100,17 +100,27 @@ impl Mailer {
 
 /// The worker loop: claims up to [`CONCURRENCY`] due messages, sends them at once, records
 /// each outcome; again at once while messages were due, else after `poll`.
-pub async fn worker(state: Data<AppState>, settings: MailSettings, poll: Duration) {
+pub async fn worker(
+    state: Data<AppState>,
+    settings: MailSettings,
+    poll: Duration,
+    mut stop: crate::workers::Stopping,
+) {
     tracing::info!(from = %settings.from, "mail worker started");
     let mailer = Mailer::new(&settings);
-    loop {
+    // A pass sends and records every message it claimed before the next look at `stop`: a
+    // shutdown leaves no message leased to this node.
+    while !stop.now() {
         match pass(&state, &mailer, domain::clock::now()).await {
             Ok(n) if n as i64 == CONCURRENCY => continue,
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "mail pass failed"),
         }
-        actix_web::rt::time::sleep(poll).await;
+        if stop.pause(poll).await {
+            break;
+        }
     }
+    tracing::info!("mail worker stopped");
 }
 
 /// One pass as of `now` (tests move it to walk the retry schedule); returns how many messages

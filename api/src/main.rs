@@ -42,6 +42,13 @@ enum Command {
     /// Recount every usage counter from the hourly rollups, mend the ones that differ and
     /// print each difference (tab-separated); exits non-zero when one was found.
     RebuildCounters,
+    /// Copy the SQLite database to FILE while the server runs: a consistent snapshot (SQLite's
+    /// `VACUUM INTO`) that opens as it is. Restore by starting a server with DATABASE_URL at it
+    /// (see docs/operations.md). PostgreSQL databases are backed up with pg_dump.
+    Backup {
+        /// Where to write the copy; must not exist yet.
+        file: std::path::PathBuf,
+    },
     /// Print a new random portal token key (PASERK k4.local) for PORTAL_TOKEN_KEY.
     TokenKey,
     /// Print the OpenAPI document.
@@ -89,6 +96,7 @@ fn main() -> ExitCode {
         Command::Serve => serve(&cli.config),
         Command::Migrate => migrate(&cli.config),
         Command::RebuildCounters => rebuild_counters(&cli.config),
+        Command::Backup { file } => backup(&cli.config, &file),
         Command::Keys { command } => keys(&cli.config, command),
         Command::Tenants { command } => tenants(&cli.config, command),
         Command::TokenKey => {
@@ -149,8 +157,30 @@ fn serve(config: &Config) -> AnyResult {
         "serving; Swagger UI at http://{}/swagger-ui/",
         config.listen
     );
-    actix_web::rt::System::new()
-        .block_on(async move { server::start(state, listener, config.workers)?.await })?;
+    actix_web::rt::System::new().block_on(async move {
+        // On SIGTERM or SIGINT the server stops accepting and finishes the requests in flight
+        // (at most the shutdown timeout); then the workers finish what they hold.
+        let (workers, within) = (state.workers.clone(), state.shutdown_timeout);
+        let running = server::start(state, listener, config.workers)?;
+        actix_web::rt::spawn(server::stop_on_signal(running.handle()));
+        running.await?;
+        if workers.stop(within).await {
+            tracing::info!("stopped: every request answered, every worker's work recorded");
+        } else {
+            tracing::warn!(
+                "stopped: some background work was still running and is left to its lease"
+            );
+        }
+        std::io::Result::Ok(())
+    })?;
+    Ok(())
+}
+
+fn backup(config: &Config, file: &std::path::Path) -> AnyResult {
+    let store = Store::connect(&config.database()?, 1)?;
+    store.backup_to(file)?;
+    let bytes = std::fs::metadata(file)?.len();
+    println!("backed up to {} ({bytes} bytes)", file.display());
     Ok(())
 }
 

@@ -157,6 +157,7 @@ pub fn prepare(
             allow_insecure: config.webhooks_allow_insecure,
         }),
         mail: crate::mail::MailSettings::from_config(config)?,
+        shutdown_timeout: std::time::Duration::from_secs(config.shutdown_timeout_seconds),
     };
     match &settings.mail {
         Some(m) => tracing::info!(from = %m.from, "e-mail goes through PORTAL_SMTP_URL"),
@@ -196,18 +197,21 @@ pub fn start(
     listener: TcpListener,
     workers: Option<usize>,
 ) -> std::io::Result<Server> {
+    // Housekeeping holds nothing between its transactions: it simply ends with the node.
     actix_web::rt::spawn(housekeeping(state.clone()));
+    let background = &state.workers;
     if let Some(every) = state.billing_every {
-        actix_web::rt::spawn(billing_worker(state.clone(), every));
+        background.spawn(|stop| billing_worker(state.clone(), every, stop));
     }
     if let Some(settings) = state.webhook_worker {
-        actix_web::rt::spawn(crate::webhooks::worker(state.clone(), settings));
+        background.spawn(|stop| crate::webhooks::worker(state.clone(), settings, stop));
     }
     if let Some(mail) = state.mail.clone() {
         if let Some(poll) = mail.poll {
-            actix_web::rt::spawn(crate::mail::worker(state.clone(), mail, poll));
+            background.spawn(|stop| crate::mail::worker(state.clone(), mail, poll, stop));
         }
     }
+    let state_timeout = state.shutdown_timeout;
     let contract = Contract::default();
     let workers = workers.map_or_else(
         || std::thread::available_parallelism().map_or(1, |n| n.get()),
@@ -217,8 +221,41 @@ pub fn start(
     let server = HttpServer::new(move || build_app(state.clone(), contract.clone()))
         .workers(workers)
         .worker_max_blocking_threads(blocking)
+        .shutdown_timeout(state_timeout.as_secs())
+        // Signals are handled by `stop_on_signal`, which drains before stopping.
+        .disable_signals()
         .listen(listener)?;
     Ok(server.run())
+}
+
+/// How long a stopping server keeps taking up the connections it has already accepted before
+/// it stops: actix-web drops, unanswered, any accepted connection a worker has not begun to
+/// serve when the stop comes (seen under load: a request sent well before SIGTERM was cut off).
+const DRAIN: std::time::Duration = std::time::Duration::from_millis(500);
+
+/// On SIGTERM or SIGINT: stop accepting, serve what was accepted (requests in flight finish,
+/// within the shutdown timeout), then stop. The process manager's load balancer should have
+/// stopped sending before (`/readyz` is the node's health, not its drain state).
+pub async fn stop_on_signal(server: actix_web::dev::ServerHandle) {
+    use actix_web::rt::signal::unix::{signal, SignalKind};
+    let (Ok(mut term), Ok(mut int)) = (
+        signal(SignalKind::terminate()),
+        signal(SignalKind::interrupt()),
+    ) else {
+        tracing::error!("cannot listen for SIGTERM/SIGINT: stop with SIGKILL");
+        return;
+    };
+    let name = tokio::select! {
+        _ = term.recv() => "SIGTERM",
+        _ = int.recv() => "SIGINT",
+    };
+    tracing::info!(
+        signal = name,
+        "stopping: no new connections; finishing what was accepted"
+    );
+    server.pause().await;
+    actix_web::rt::time::sleep(DRAIN).await;
+    server.stop(true).await;
 }
 
 /// Threads each HTTP worker may run database work on: its share of the connection pool (at
@@ -234,10 +271,17 @@ fn blocking_threads(pool_size: u32, workers: usize) -> usize {
 /// period end, dunning retries), then sleeps. Each step is its own transaction over a claimed
 /// row, so several drains on this node, and any number of replicas, may run at once, and a
 /// crash loses or doubles nothing.
-async fn billing_worker(state: Data<AppState>, every: std::time::Duration) {
-    let mut tick = actix_web::rt::time::interval(every);
+async fn billing_worker(
+    state: Data<AppState>,
+    every: std::time::Duration,
+    mut stop: crate::workers::Stopping,
+) {
+    // A pass at once, then one every `every`, until the node stops (a pass is never cut short).
+    let mut first = true;
     loop {
-        tick.tick().await;
+        if !std::mem::take(&mut first) && stop.pause(every).await {
+            return;
+        }
         let now = domain::clock::now();
         let drains = (0..state.billing_concurrency).map(|_| {
             let billing = state.billing.clone();

@@ -77,6 +77,10 @@ pub struct AppState {
     pub webhook_worker: Option<crate::webhooks::WorkerSettings>,
     /// How this server sends e-mail; `None`: no SMTP server configured.
     pub mail: Option<crate::mail::MailSettings>,
+    /// The background workers, stopped after the HTTP server on shutdown.
+    pub workers: crate::workers::Workers,
+    /// How long a shutdown may take (the HTTP server's, then the workers').
+    pub shutdown_timeout: std::time::Duration,
 }
 
 impl AppState {
@@ -293,6 +297,8 @@ impl AppState {
             billing_concurrency: settings.billing_concurrency.max(1),
             webhook_worker: settings.webhook_worker,
             mail: settings.mail,
+            workers: crate::workers::Workers::default(),
+            shutdown_timeout: settings.shutdown_timeout,
         }
     }
 }
@@ -315,4 +321,5 @@ pub struct Settings {
     pub webhook_worker: Option<crate::webhooks::WorkerSettings>,
     /// How this server sends e-mail; `None`: no SMTP server configured.
     pub mail: Option<crate::mail::MailSettings>,
+    pub shutdown_timeout: std::time::Duration,
 }

@@ -209,7 +209,11 @@ fn describe(e: reqwest::Error) -> String {
 /// The worker loop: each pass fans out new events, then claims due deliveries for every free
 /// sending slot (`concurrency` in all) and sends each on its own task, so a slow receiver holds
 /// one slot, not the others' deliveries.
-pub async fn worker(state: Data<AppState>, settings: WorkerSettings) {
+pub async fn worker(
+    state: Data<AppState>,
+    settings: WorkerSettings,
+    mut stop: crate::workers::Stopping,
+) {
     let sender = match Sender::new(settings.timeout, settings.allow_insecure) {
         Ok(s) => Rc::new(s),
         Err(e) => {
@@ -223,11 +227,22 @@ pub async fn worker(state: Data<AppState>, settings: WorkerSettings) {
     let mut tick = actix_web::rt::time::interval(settings.poll);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
-        tick.tick().await;
-        if let Err(e) = pass(&state, &sender, &slots, &done, settings.poll).await {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stop.pause(settings.poll * 2) => {}
+        }
+        if stop.now() {
+            break;
+        }
+        if let Err(e) = pass(&state, &sender, &slots, &done, settings.poll, &stop).await {
             tracing::warn!(error = %e, "webhook pass failed");
         }
     }
+    // Every delivery in flight is sent and its attempt recorded (the recorder frees a slot only
+    // then): nothing stays leased to this node.
+    let all = u32::try_from(settings.concurrency).unwrap_or(u32::MAX);
+    let _ = slots.acquire_many(all).await;
+    tracing::info!("webhook worker stopped");
 }
 
 async fn pass(
@@ -236,9 +251,10 @@ async fn pass(
     slots: &Arc<Semaphore>,
     done: &UnboundedSender<Done>,
     poll: Duration,
+    stop: &crate::workers::Stopping,
 ) -> Result<(), String> {
     let mut fanned_at: Option<Instant> = None;
-    loop {
+    while !stop.now() {
         // New events become deliveries at every poll, also while a backlog keeps this loop
         // sending, so they never wait for the backlog to drain.
         if fanned_at.is_none_or(|t| t.elapsed() >= poll) {
@@ -292,6 +308,7 @@ async fn pass(
             return Ok(());
         }
     }
+    Ok(())
 }
 
 /// A finished attempt waiting to be recorded, with the sending slot it holds.

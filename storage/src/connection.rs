@@ -445,7 +445,7 @@ impl domain::ports::UnitOfWork for Store {
 /// The database holds customers' data and hashed secrets: only its owner may read it. SQLite
 /// gives its `-wal` and `-shm` files the database file's mode, so creating that file 0600 (and
 /// tightening older ones) covers all three.
-fn owner_only(db: &Path) -> Result<(), StorageError> {
+pub(crate) fn owner_only(db: &Path) -> Result<(), StorageError> {
     #[cfg(unix)]
     {
         use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};

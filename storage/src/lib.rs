@@ -6,6 +6,7 @@
 //! - [`repos`]: one module per port.
 //! - `prepared`: fixed-shape writes kept prepared (diesel leaves every write unprepared).
 
+mod backup;
 pub mod connection;
 pub mod migrations;
 mod prepared;

@@ -192,6 +192,7 @@ impl TestServer {
             smtp_password: None,
             mail_from: None,
             mail_poll_ms: 100,
+            shutdown_timeout_seconds: 30,
         };
         let mut config = config;
         customize(&mut config);

@@ -179,6 +179,7 @@ fn start_config(dir: &std::path::Path) -> api::config::Config {
         smtp_password: None,
         mail_from: None,
         mail_poll_ms: 0,
+        shutdown_timeout_seconds: 30,
     }
 }
 

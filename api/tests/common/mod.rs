@@ -106,6 +106,33 @@ impl Process {
         }
     }
 
+    /// SIGTERM, as a process manager stops a server (it keeps running while it shuts down).
+    pub fn sigterm(&self) {
+        let pid = self.child.as_ref().expect("running").id().to_string();
+        let sent = Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill -TERM");
+        assert!(sent.success(), "SIGTERM to {pid}");
+    }
+
+    /// Waits for the process to exit (at most `within`; past it, SIGKILL and a panic).
+    pub fn wait_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let mut child = self.child.take().expect("running");
+        let deadline = std::time::Instant::now() + within;
+        loop {
+            if let Some(status) = child.try_wait().expect("wait") {
+                return status;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().ok();
+                child.wait().ok();
+                panic!("did not exit within {within:?}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Runs another `portal-api` command on the same database and settings; its output (stdout
     /// and stderr).
     pub fn run(&self, args: &[&str]) -> String {
