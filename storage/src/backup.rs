@@ -13,6 +13,8 @@ use diesel::RunQueryDsl;
 use crate::connection::{DbConnection, StorageError};
 use crate::Store;
 
+const POSTGRES: &str = "this is a PostgreSQL database: back it up with pg_dump or a base backup";
+
 impl Store {
     /// Writes a consistent copy of the database to `file`, which must not exist yet. SQLite
     /// only.
@@ -20,6 +22,9 @@ impl Store {
         let target = file.to_str().ok_or_else(|| {
             StorageError::Connect(format!("{}: not a UTF-8 path", file.display()))
         })?;
+        if self.backend() == crate::Backend::Postgres {
+            return Err(StorageError::Connect(POSTGRES.into()));
+        }
         if file.exists() {
             return Err(StorageError::Connect(format!("{target} already exists")));
         }
@@ -36,9 +41,7 @@ impl Store {
                     .execute(c)?;
                 Ok(())
             }
-            DbConnection::Postgres(_) => Err(StorageError::Connect(
-                "this is a PostgreSQL database: back it up with pg_dump or a base backup".into(),
-            )),
+            DbConnection::Postgres(_) => Err(StorageError::Connect(POSTGRES.into())),
         }
     }
 }
