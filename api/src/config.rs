@@ -102,6 +102,9 @@ pub struct Config {
     /// crash (nothing is lost: leases expire and another node takes the work).
     #[arg(long, env = "PORTAL_SHUTDOWN_TIMEOUT_SECONDS", default_value_t = 30)]
     pub shutdown_timeout_seconds: u64,
+    /// `text`, or `json` (one object per line) for log pipelines.
+    #[arg(long, env = "PORTAL_LOG_FORMAT", value_enum, default_value_t = crate::logging::LogFormat::Text)]
+    pub log_format: crate::logging::LogFormat,
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "PORTAL_WORKERS")]
     pub workers: Option<usize>,

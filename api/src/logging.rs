@@ -1,4 +1,5 @@
-//! The server's log: `RUST_LOG`-filtered lines on stderr, with one correction. The HTTP layer
+//! The server's log: `RUST_LOG`-filtered lines on stderr — text, or one JSON object per line
+//! with `PORTAL_LOG_FORMAT=json` for log pipelines — with one correction. The HTTP layer
 //! (actix-http) logs a request it cannot even parse (a malformed request line, header or
 //! chunk) at ERROR, before any of our code runs. That is the client's mistake, not the
 //! server's, and anyone could fill the error log with it, so such lines are logged again at
@@ -10,13 +11,35 @@ use tracing_subscriber::layer::{Context, Layer};
 use tracing_subscriber::prelude::*;
 use tracing_subscriber::EnvFilter;
 
+/// How log lines are written.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line (`timestamp`, `level`, `target`, `fields`, `span`).
+    Json,
+}
+
 /// Installs the process's subscriber (`RUST_LOG`, default `info`).
-pub fn init() {
-    tracing_subscriber::registry()
+pub fn init(format: LogFormat) {
+    let base = tracing_subscriber::registry()
         .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with(ClientMistakes)
-        .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
-        .init();
+        .with(ClientMistakes);
+    match format {
+        LogFormat::Text => base
+            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .init(),
+        LogFormat::Json => base
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .with_current_span(true)
+                    .with_span_list(false)
+                    .with_writer(std::io::stderr),
+            )
+            .init(),
+    }
 }
 
 /// actix-http's per-connection errors: the message it logs them with, and where.

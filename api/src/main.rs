@@ -90,8 +90,8 @@ enum KeysCommand {
 }
 
 fn main() -> ExitCode {
-    api::logging::init();
     let cli = Cli::parse();
+    api::logging::init(cli.config.log_format);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.config),
         Command::Migrate => migrate(&cli.config),
@@ -161,8 +161,9 @@ fn serve(config: &Config) -> AnyResult {
         // On SIGTERM or SIGINT the server stops accepting and finishes the requests in flight
         // (at most the shutdown timeout); then the workers finish what they hold.
         let (workers, within) = (state.workers.clone(), state.shutdown_timeout);
+        let signals = server::StopSignals::install()?;
         let running = server::start(state, listener, config.workers)?;
-        actix_web::rt::spawn(server::stop_on_signal(running.handle()));
+        actix_web::rt::spawn(server::stop_on_signal(signals, running.handle()));
         running.await?;
         if workers.stop(within).await {
             tracing::info!("stopped: every request answered, every worker's work recorded");

@@ -233,18 +233,29 @@ pub fn start(
 /// serve when the stop comes (seen under load: a request sent well before SIGTERM was cut off).
 const DRAIN: std::time::Duration = std::time::Duration::from_millis(500);
 
+/// SIGTERM and SIGINT, taken over from their default (ending the process at once). Installed
+/// before the server listens, so a signal never finds the process without its handler.
+pub struct StopSignals {
+    term: actix_web::rt::signal::unix::Signal,
+    int: actix_web::rt::signal::unix::Signal,
+}
+
+impl StopSignals {
+    /// Must be called inside the runtime.
+    pub fn install() -> std::io::Result<Self> {
+        use actix_web::rt::signal::unix::{signal, SignalKind};
+        Ok(Self {
+            term: signal(SignalKind::terminate())?,
+            int: signal(SignalKind::interrupt())?,
+        })
+    }
+}
+
 /// On SIGTERM or SIGINT: stop accepting, serve what was accepted (requests in flight finish,
 /// within the shutdown timeout), then stop. The process manager's load balancer should have
 /// stopped sending before (`/readyz` is the node's health, not its drain state).
-pub async fn stop_on_signal(server: actix_web::dev::ServerHandle) {
-    use actix_web::rt::signal::unix::{signal, SignalKind};
-    let (Ok(mut term), Ok(mut int)) = (
-        signal(SignalKind::terminate()),
-        signal(SignalKind::interrupt()),
-    ) else {
-        tracing::error!("cannot listen for SIGTERM/SIGINT: stop with SIGKILL");
-        return;
-    };
+pub async fn stop_on_signal(signals: StopSignals, server: actix_web::dev::ServerHandle) {
+    let StopSignals { mut term, mut int } = signals;
     let name = tokio::select! {
         _ = term.recv() => "SIGTERM",
         _ = int.recv() => "SIGINT",

@@ -193,6 +193,7 @@ impl TestServer {
             mail_from: None,
             mail_poll_ms: 100,
             shutdown_timeout_seconds: 30,
+            log_format: Default::default(),
         };
         let mut config = config;
         customize(&mut config);

@@ -180,6 +180,7 @@ fn start_config(dir: &std::path::Path) -> api::config::Config {
         mail_from: None,
         mail_poll_ms: 0,
         shutdown_timeout_seconds: 30,
+        log_format: Default::default(),
     }
 }
 
