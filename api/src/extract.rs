@@ -205,6 +205,7 @@ fn visitor_of(
             if e.status == StatusCode::UNAUTHORIZED {
                 // Never the token itself.
                 tracing::info!(code = e.code.as_str(), "portal token refused");
+                state.metrics.session("refused");
                 state.limits.refuse(&client, e)
             } else {
                 e

@@ -140,6 +140,11 @@ pub async fn pass(
         let (state, settings) = (state.clone(), settings.clone());
         async move {
             let attempt = deliver(&state, &settings, &email).await;
+            state.metrics.email(match &attempt {
+                Attempt::Temporary(_) => "retry",
+                Attempt::Permanent(_) => "failed",
+                Attempt::Sent => "sent",
+            });
             if let Attempt::Temporary(e) | Attempt::Permanent(e) = &attempt {
                 tracing::warn!(email_id = %email.id, kind = email.kind.as_str(), error = %e, "e-mail not sent");
             }

@@ -304,6 +304,7 @@ async fn billing_worker(
         for outcome in outcomes {
             match outcome {
                 Ok(Ok(d)) if d.steps + d.failures > 0 => {
+                    state.metrics.billing(d.steps, d.failures);
                     tracing::info!(steps = d.steps, failures = d.failures, "billing pass")
                 }
                 Ok(Ok(_)) => {}

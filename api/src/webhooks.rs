@@ -296,9 +296,10 @@ async fn pass(
                     .try_acquire_owned()
                     .map_err(|e| e.to_string())?,
             };
-            let (sender, done) = (sender.clone(), done.clone());
+            let (sender, done, metrics) = (sender.clone(), done.clone(), state.metrics.clone());
             actix_web::rt::spawn(async move {
                 let attempt = sender.send(&d).await;
+                metrics.webhook_delivery(attempt.succeeded());
                 let jitter = rand::rng().random_range(-1.0..=1.0);
                 // The slot stays taken until the attempt is recorded.
                 let _ = done.send((d, attempt, jitter, slot));

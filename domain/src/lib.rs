@@ -95,6 +95,7 @@ pub mod discount;
 pub mod email;
 pub mod error;
 pub mod guest_session;
+pub mod health;
 pub mod id;
 pub mod idempotency;
 pub mod invoice;

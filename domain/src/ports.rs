@@ -134,9 +134,11 @@ pub trait IdempotencyRepo: Send + Sync {
     fn purge(&self, before: DateTime<Utc>) -> DomainResult<usize>;
 }
 
-/// Liveness of the storage, for `/readyz`.
+/// Liveness of the storage, for `/readyz`, and the workers' backlogs, for `/metrics`.
 pub trait HealthCheck: Send + Sync {
     fn ping(&self) -> DomainResult<()>;
+    /// Each queue's pending work as of `now` (one indexed count and minimum per queue).
+    fn backlogs(&self, now: DateTime<Utc>) -> DomainResult<Vec<crate::health::Backlog>>;
 }
 
 pub trait GuestSessionRepo: Send + Sync {

@@ -310,6 +310,21 @@ impl TestServer {
     }
 
     /// A portal request with a session token.
+    /// The value of one sample (`name{labels}`) of `/metrics`, or None.
+    pub async fn metric(&self, series: &str) -> Option<f64> {
+        let text = self
+            .request(Method::GET, "/metrics")
+            .send()
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        text.lines()
+            .filter(|l| !l.starts_with('#'))
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+    }
+
     pub fn portal(&self, method: Method, path: &str, token: &str) -> reqwest::RequestBuilder {
         self.request(method, path).header("X-Session-Token", token)
     }

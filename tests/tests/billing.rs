@@ -520,6 +520,15 @@ async fn the_worker_catches_up_missed_periods_once(s: TestServer) {
         .map(|n| t(start + chrono::Duration::days(n)).replace(".000000Z", "Z"))
         .collect();
     assert_eq!(billed.len(), 4, "the first invoice and three renewals");
+    let steps = s
+        .metric(r#"billing_steps_total{outcome="done"}"#)
+        .await
+        .unwrap();
+    assert!(steps >= 3.0, "the worker's renewals are counted: {steps}");
+    assert_eq!(
+        s.metric(r#"backlog_pending{queue="billing"}"#).await,
+        Some(0.0)
+    );
     assert_eq!(
         keys.iter().map(|k| k[..19].to_owned()).collect::<Vec<_>>(),
         expected

@@ -203,6 +203,11 @@ async fn each_change_mails_each_recipient_once(backend: Backend) {
 
     let sent = sink.settle(8, Duration::from_millis(1500));
     assert_eq!(sent.len(), 8, "each (change, recipient) once: {sent:#?}");
+    assert_eq!(
+        s.metric(r#"emails_total{outcome="sent"}"#).await,
+        Some(8.0),
+        "each message sent is counted once"
+    );
     let mut ids: Vec<&str> = sent
         .iter()
         .map(|m| m["message_id"].as_str().unwrap())

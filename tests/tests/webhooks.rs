@@ -213,6 +213,11 @@ async fn changes_reach_the_endpoint_signed_and_once(s: TestServer) {
     assert_eq!(tail, ["invoice.paid", "payment.succeeded"]);
     settled(&s, &all, 4).await;
     settled(&s, &narrow, 1).await;
+    let delivered = s
+        .metric(r#"webhook_deliveries_total{outcome="delivered"}"#)
+        .await
+        .unwrap();
+    assert!(delivered >= 5.0, "deliveries are counted: {delivered}");
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(rx.received().len(), 4, "each event once");
     assert_eq!(invoices_only.received().len(), 1);
@@ -308,6 +313,11 @@ async fn a_failing_receiver_is_retried_and_logged(s: TestServer) {
     assert_eq!(attempt["http_status"], 500);
     assert_eq!(attempt["response_excerpt"], "answer 500");
     assert_eq!(attempt["error"], "HTTP 500");
+    let failed = s
+        .metric(r#"webhook_deliveries_total{outcome="failed"}"#)
+        .await
+        .unwrap();
+    assert!(failed >= 1.0, "failed attempts are counted: {failed}");
     let at: DateTime<Utc> = attempt["attempted_at"].as_str().unwrap().parse().unwrap();
     let next: DateTime<Utc> = first["next_attempt_at"].as_str().unwrap().parse().unwrap();
     let delay = (next - at).num_milliseconds();

@@ -49,11 +49,25 @@ pub async fn readyz(state: Data<AppState>) -> Result<HttpResponse, ApiError> {
     }))
 }
 
-/// Prometheus metrics: `http_requests_total`, `http_request_duration_seconds`, `db_pool_*`.
+/// Prometheus metrics: `http_requests_total`, `http_request_duration_seconds`, `db_pool_*`,
+/// `billing_steps_total`, `webhook_deliveries_total`, `emails_total`, `usage_events_total`,
+/// `portal_sessions_total`, and per queue `backlog_pending` and `backlog_oldest_seconds` (the
+/// billing lag, the outbox's age). Without the database the backlogs are left out.
 #[utoipa::path(operation_id = "get_metrics", tag = "Operations", responses((status = 200, description = "Prometheus text format.", body = String, content_type = "text/plain")))]
 #[get("/metrics")]
 pub async fn metrics(state: Data<AppState>) -> HttpResponse {
+    let (health, now) = (state.health.clone(), domain::clock::now());
+    let backlogs = blocking(move || health.backlogs(now))
+        .await
+        .unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "backlogs unread");
+            Vec::new()
+        });
     HttpResponse::Ok()
         .insert_header((header::CONTENT_TYPE, "text/plain; version=0.0.4"))
-        .body(state.metrics.render(state.store.pool_state()))
+        .body(
+            state
+                .metrics
+                .render(state.store.pool_state(), &backlogs, now),
+        )
 }

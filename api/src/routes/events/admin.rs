@@ -20,7 +20,12 @@ async fn ingest(
     let (ids, events): (Vec<String>, Vec<_>) = events.into_iter().unzip();
     let svc = state.usage.clone();
     let outcomes = blocking(move || svc.ingest(&tenant, events)).await?;
-    Ok(IngestResult::new(ids, outcomes))
+    let result = IngestResult::new(ids, outcomes);
+    let r = &result;
+    state
+        .metrics
+        .usage_events(r.accepted, r.duplicates, r.rejected);
+    Ok(result)
 }
 
 /// Send one usage event. Answers after the event is committed; a repeated `event_id` is

@@ -47,12 +47,17 @@ pub async fn create(
         return create_guest(state, who, req, body.raw, b).await;
     }
     let asked = b.into_asked()?;
-    let (svc, accounts) = (state.portal.clone(), state.accounts.clone());
+    let (svc, accounts, metrics) = (
+        state.portal.clone(),
+        state.accounts.clone(),
+        state.metrics.clone(),
+    );
     let principal = who.clone();
     idempotency::run(&state, &who, &req, &body.raw, move || {
         // What the body leaves out comes from the account's defaults.
         let account = accounts.get(&principal.tenant_id)?;
         let created = svc.create(&principal, asked.clone().over(&account))?;
+        metrics.session("created");
         Ok((StatusCode::CREATED, CreatedPortalSession::from(created)))
     })
     .await
@@ -82,10 +87,11 @@ async fn create_guest(
     if !misplaced.is_empty() {
         return Err(ApiError::validation(misplaced));
     }
-    let svc = state.portal.clone();
+    let (svc, metrics) = (state.portal.clone(), state.metrics.clone());
     let principal = who.clone();
     idempotency::run(&state, &who, &req, &raw, move || {
         let created = svc.create_guest(&principal, b.return_url, b.expires_in_seconds)?;
+        metrics.session("created");
         Ok((StatusCode::CREATED, CreatedPortalSession::from(created)))
     })
     .await
@@ -124,6 +130,7 @@ pub async fn shortcut(
         svc.create(&who, input)
     })
     .await?;
+    state.metrics.session("created");
     Ok(HttpResponse::Ok().json(PortalLink {
         token: created.token,
         url: created.url,
@@ -184,6 +191,7 @@ pub async fn revoke(
         false => svc.revoke(&who, &parse(&id)?).map(SessionView::from),
     })
     .await?;
+    state.metrics.session("revoked");
     Ok(HttpResponse::Ok().json(ended))
 }
 
@@ -215,9 +223,11 @@ pub async fn send_link(
     state.limits.session_create(&who.key_id)?;
     let asked = body.value.into_asked(id.into_inner())?;
     let (svc, accounts, principal) = (state.portal.clone(), state.accounts.clone(), who.clone());
+    let metrics = state.metrics.clone();
     idempotency::run(&state, &who, &req, &body.raw, move || {
         let account = accounts.get(&principal.tenant_id)?;
         let (created, email) = svc.send_link(&principal, asked.clone().over(&account))?;
+        metrics.session("created");
         Ok((StatusCode::ACCEPTED, PortalLinkSent::new(created, email)))
     })
     .await

@@ -70,6 +70,7 @@ pub async fn exchange(
     let svc = state.portal.clone();
     let code = body.value.code;
     let (visitor, token) = blocking(move || svc.exchange(&code)).await?;
+    state.metrics.session("exchanged");
     let session = SessionView::from(visitor);
     Ok(HttpResponse::Ok().json(ExchangedToken {
         token,
@@ -117,5 +118,6 @@ pub async fn logout(
             .map(|_| ()),
     })
     .await?;
+    state.metrics.session("revoked");
     Ok(HttpResponse::build(StatusCode::NO_CONTENT).finish())
 }
