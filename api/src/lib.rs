@@ -26,6 +26,7 @@ pub mod server;
 pub mod state;
 pub mod timestamps;
 pub mod tokens;
+pub mod traces;
 pub mod webhooks;
 pub mod workers;
 

@@ -21,14 +21,27 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the process's subscriber (`RUST_LOG`, default `info`).
-pub fn init(format: LogFormat) {
+/// Installs the process's subscriber (`RUST_LOG`, default `info`), exporting its spans with
+/// `tracer` when traces are on (see `crate::traces`).
+pub fn init(format: LogFormat, tracer: Option<opentelemetry_sdk::trace::SdkTracer>) {
+    // `RUST_LOG` filters the log only: traces keep every INFO span (requests, units of work)
+    // whatever the log's level.
+    let log_filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let traces = tracer.map(|t| {
+        tracing_opentelemetry::layer()
+            .with_tracer(t)
+            .with_filter(tracing_subscriber::filter::LevelFilter::INFO)
+    });
     let base = tracing_subscriber::registry()
-        .with(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
-        .with(ClientMistakes);
+        .with(ClientMistakes)
+        .with(traces);
     match format {
         LogFormat::Text => base
-            .with(tracing_subscriber::fmt::layer().with_writer(std::io::stderr))
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(std::io::stderr)
+                    .with_filter(log_filter),
+            )
             .init(),
         LogFormat::Json => base
             .with(
@@ -36,7 +49,8 @@ pub fn init(format: LogFormat) {
                     .json()
                     .with_current_span(true)
                     .with_span_list(false)
-                    .with_writer(std::io::stderr),
+                    .with_writer(std::io::stderr)
+                    .with_filter(log_filter),
             )
             .init(),
     }

@@ -156,7 +156,11 @@ pub async fn pass(
             }
         }
     });
-    futures_util::future::join_all(sends).await;
+    // A span per pass that sends something (an idle look is not a unit of work).
+    if n > 0 {
+        let unit = tracing::info_span!("mail_pass", messages = n);
+        tracing::Instrument::instrument(futures_util::future::join_all(sends), unit).await;
+    }
     Ok(n)
 }
 

@@ -91,7 +91,15 @@ enum KeysCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    api::logging::init(cli.config.log_format);
+    let traces = match api::traces::Traces::from_env() {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let (traces, tracer) = traces.unzip();
+    api::logging::init(cli.config.log_format, tracer);
     let result = match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(&cli.config),
         Command::Migrate => migrate(&cli.config),
@@ -113,6 +121,9 @@ fn main() -> ExitCode {
             Ok(())
         }
     };
+    if let Some(t) = &traces {
+        t.shutdown();
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

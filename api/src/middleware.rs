@@ -48,6 +48,11 @@ pub async fn observe(
     req.extensions_mut().insert(RequestId(request_id.clone()));
     let metrics = req.app_data::<Data<AppState>>().map(|s| s.metrics.clone());
     let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.path());
+    if crate::traces::enabled() {
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        // A caller's `traceparent` makes this request part of its trace.
+        let _ = span.set_parent(crate::traces::caller_context(req.headers()));
+    }
     let started = Instant::now();
     // Handlers' and extractors' errors arrive here as responses; an `Err` would only come from
     // a failing inner middleware, of which there are none.

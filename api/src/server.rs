@@ -299,8 +299,9 @@ async fn billing_worker(
             actix_web::web::block(move || billing.run_due(now))
         });
         let clocks = advance_clocks(state.clone());
+        let both = futures_util::future::join(futures_util::future::join_all(drains), clocks);
         let (outcomes, ()) =
-            futures_util::future::join(futures_util::future::join_all(drains), clocks).await;
+            tracing::Instrument::instrument(both, tracing::info_span!("billing_pass")).await;
         for outcome in outcomes {
             match outcome {
                 Ok(Ok(d)) if d.steps + d.failures > 0 => {

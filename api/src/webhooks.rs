@@ -297,13 +297,18 @@ async fn pass(
                     .map_err(|e| e.to_string())?,
             };
             let (sender, done, metrics) = (sender.clone(), done.clone(), state.metrics.clone());
-            actix_web::rt::spawn(async move {
-                let attempt = sender.send(&d).await;
-                metrics.webhook_delivery(attempt.succeeded());
-                let jitter = rand::rng().random_range(-1.0..=1.0);
-                // The slot stays taken until the attempt is recorded.
-                let _ = done.send((d, attempt, jitter, slot));
-            });
+            // A span per delivery attempt: the unit of work a trace backend shows.
+            let unit = tracing::info_span!("webhook_delivery", delivery_id = %d.delivery_id);
+            actix_web::rt::spawn(tracing::Instrument::instrument(
+                async move {
+                    let attempt = sender.send(&d).await;
+                    metrics.webhook_delivery(attempt.succeeded());
+                    let jitter = rand::rng().random_range(-1.0..=1.0);
+                    // The slot stays taken until the attempt is recorded.
+                    let _ = done.send((d, attempt, jitter, slot));
+                },
+                unit,
+            ));
         }
         if drained {
             return Ok(());
