@@ -189,7 +189,16 @@ fn serve(config: &Config) -> AnyResult {
 }
 
 fn backup(config: &Config, file: &std::path::Path) -> AnyResult {
-    let store = Store::connect(&config.database()?, 1)?;
+    let url = config.database()?;
+    // Connecting creates a missing SQLite file: a wrong path would back up an empty database.
+    if let storage::DatabaseUrl::Sqlite(path) = &url {
+        if !std::path::Path::new(path).exists() {
+            return Err(
+                format!("no database at {path} (check DATABASE_URL or PORTAL_DATA_DIR)").into(),
+            );
+        }
+    }
+    let store = Store::connect(&url, 1)?;
     store.backup_to(file)?;
     let bytes = std::fs::metadata(file)?.len();
     println!("backed up to {} ({bytes} bytes)", file.display());

@@ -143,6 +143,19 @@ async fn sqlite_backup_while_writing_is_consistent() {
         before > 0 && after < total,
         "the backup ran while the ledger grew: {before} entries before it, {after} after, {total} in the end"
     );
+    // A wrong database path is refused, not backed up empty.
+    let dir2 = tempfile::tempdir().unwrap();
+    let nowhere = Command::new(env!("CARGO_BIN_EXE_portal-api"))
+        .args(["backup", &dir2.path().join("copy.db").display().to_string()])
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}", dir2.path().join("missing.db").display()),
+        )
+        .output()
+        .unwrap();
+    assert!(!nowhere.status.success());
+    assert!(String::from_utf8_lossy(&nowhere.stderr).contains("no database at"));
+    assert!(!dir2.path().join("missing.db").exists() && !dir2.path().join("copy.db").exists());
     // A second backup never overwrites the first.
     let again = tokio::task::block_in_place(|| server.run(&["backup", &copy]));
     assert!(again.contains("already exists"), "{again}");

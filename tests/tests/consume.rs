@@ -121,6 +121,11 @@ async fn racing_consumers_never_pass_a_hard_limit(s: TestServer) {
         50,
         "acknowledged consumes = recorded events"
     );
+    assert_eq!(
+        s.metric(r#"usage_events_total{status="accepted"}"#).await,
+        Some(50.0),
+        "the 40 ingested and the 10 consumed events are counted alike"
+    );
 }
 
 async fn a_consume_counts_once_and_refuses_without_storing(s: TestServer) {

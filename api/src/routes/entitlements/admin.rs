@@ -70,5 +70,11 @@ pub async fn check(
         }
     })
     .await?;
+    // A consume records its event as ingestion does: counted the same way.
+    match answer.event_status {
+        Some("accepted") => state.metrics.usage_events(1, 0, 0),
+        Some("duplicate") => state.metrics.usage_events(0, 1, 0),
+        _ => {}
+    }
     Ok(HttpResponse::Ok().json(answer))
 }
