@@ -19,36 +19,70 @@ const MALFORMED: [&[u8]; 4] = [
     b"POST /v1/customers HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n\r\n",
 ];
 
-fn logs_of_malformed_requests(rust_log: &str) -> String {
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portal-api"))
-        .arg("serve")
-        .env("PORTAL_DATA_DIR", dir.path())
-        .env("PORTAL_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PORTAL_BILLING_INTERVAL_SECS", "0")
-        .env("PORTAL_WEBHOOKS_POLL_MS", "0")
-        .env("RUST_LOG", rust_log)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start portal-api");
-    let connect = || {
+/// The real process on a fresh data directory, its log on a pipe.
+struct Server {
+    child: std::process::Child,
+    port: u16,
+    _dir: tempfile::TempDir,
+}
+
+impl Server {
+    fn start(env: &[(&str, &str)]) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = Command::new(env!("CARGO_BIN_EXE_portal-api"))
+            .arg("serve")
+            .env("PORTAL_DATA_DIR", dir.path())
+            .env("PORTAL_LISTEN", format!("127.0.0.1:{port}"))
+            .envs(env.iter().copied())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start portal-api");
+        Self {
+            child,
+            port,
+            _dir: dir,
+        }
+    }
+
+    /// A connection, once the server listens.
+    fn connect(&self) -> TcpStream {
         for _ in 0..300 {
-            if let Ok(c) = TcpStream::connect(("127.0.0.1", port)) {
+            if let Ok(c) = TcpStream::connect(("127.0.0.1", self.port)) {
                 return c;
             }
             std::thread::sleep(Duration::from_millis(50));
         }
         panic!("portal-api did not listen");
-    };
+    }
+
+    /// Everything the process logged until it exited, and how it exited.
+    fn log(mut self) -> (String, std::process::ExitStatus) {
+        let mut log = String::new();
+        self.child
+            .stderr
+            .take()
+            .unwrap()
+            .read_to_string(&mut log)
+            .unwrap();
+        (log, self.child.wait().unwrap())
+    }
+}
+
+fn logs_of_malformed_requests(rust_log: &str) -> String {
+    let mut server = Server::start(&[
+        ("PORTAL_BILLING_INTERVAL_SECS", "0"),
+        ("PORTAL_WEBHOOKS_POLL_MS", "0"),
+        ("RUST_LOG", rust_log),
+        ("NO_COLOR", "1"),
+    ]);
     for request in MALFORMED {
-        let mut c = connect();
+        let mut c = server.connect();
         c.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
         c.write_all(request).unwrap();
         let mut answer = [0u8; 64];
@@ -61,16 +95,8 @@ fn logs_of_malformed_requests(rust_log: &str) -> String {
     }
     // The lines are written as the connections close; give the workers a moment.
     std::thread::sleep(Duration::from_millis(300));
-    child.kill().unwrap();
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
-    child.wait().unwrap();
-    log
+    server.child.kill().unwrap();
+    server.log().0
 }
 
 #[test]
@@ -94,48 +120,23 @@ fn malformed_requests_are_logged_below_warn() {
 /// one JSON object a log pipeline can read, with its level, target and fields.
 #[test]
 fn json_lines_for_log_pipelines() {
-    let dir = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_portal-api"))
-        .arg("serve")
-        .env("PORTAL_DATA_DIR", dir.path())
-        .env("PORTAL_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PORTAL_LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start portal-api");
-    let mut answered = false;
-    for _ in 0..300 {
-        if let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) {
-            c.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-                .unwrap();
-            let mut answer = String::new();
-            c.read_to_string(&mut answer).unwrap();
-            answered = answer.starts_with("HTTP/1.1 200");
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    assert!(answered, "the server answered /readyz");
+    let server = Server::start(&[("PORTAL_LOG_FORMAT", "json"), ("RUST_LOG", "info")]);
+    let mut c = server.connect();
+    c.write_all(b"GET /readyz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut answer = String::new();
+    c.read_to_string(&mut answer).unwrap();
+    assert!(
+        answer.starts_with("HTTP/1.1 200"),
+        "the server answered /readyz"
+    );
     let sent = Command::new("kill")
-        .args(["-TERM", &child.id().to_string()])
+        .args(["-TERM", &server.child.id().to_string()])
         .status()
         .unwrap();
     assert!(sent.success());
-    let mut log = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut log)
-        .unwrap();
-    assert!(child.wait().unwrap().success(), "a clean exit:\n{log}");
+    let (log, exit) = server.log();
+    assert!(exit.success(), "a clean exit:\n{log}");
     let lines: Vec<serde_json::Value> = log
         .lines()
         .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
