@@ -1,5 +1,5 @@
 //! OpenTelemetry traces over OTLP/HTTP from the real process to an OTLP receiver the test starts
-//! (Python's standard HTTP server, keeping each export's JSON body): with
+//! (the tests' HTTP receiver, keeping each export's JSON body): with
 //! `OTEL_EXPORTER_OTLP_ENDPOINT` set, each request is a span under service `portal-api`, a
 //! request's `traceparent` makes its span the caller's child, and the spans still buffered are
 //! sent when the server stops on SIGTERM.
@@ -10,88 +10,36 @@
 )]
 
 mod common;
+#[path = "../../tests/src/receiver.rs"]
+#[allow(
+    dead_code,
+    reason = "the tests crate's helper; these tests use part of it"
+)]
+mod receiver;
 
-use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use serde_json::Value;
 
 use common::{ready, Process, KEY};
+use receiver::Receiver;
 
-const RECEIVER: &str = r#"
-import http.server, json, sys
-out = open(sys.argv[1], "a")
-class Receiver(http.server.BaseHTTPRequestHandler):
-    def do_POST(self):
-        body = self.rfile.read(int(self.headers["Content-Length"]))
-        export = {"path": self.path, "type": self.headers.get("Content-Type"), "body": json.loads(body)}
-        out.write(json.dumps(export) + "\n")
-        out.flush()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.end_headers()
-        self.wfile.write(b"{}")
-    def log_message(self, *args):
-        pass
-server = http.server.HTTPServer(("127.0.0.1", 0), Receiver)
-print(server.server_address[1], flush=True)
-server.serve_forever()
-"#;
-
-struct Receiver {
-    child: Child,
-    port: u16,
-    file: tempfile::NamedTempFile,
-}
-
-impl Receiver {
-    fn start() -> Self {
-        let file = tempfile::NamedTempFile::new().unwrap();
-        let mut child = Command::new("python3")
-            .args(["-c", RECEIVER])
-            .arg(file.path())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("python3");
-        let mut line = String::new();
-        std::io::BufRead::read_line(
-            &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
-            &mut line,
-        )
-        .unwrap();
-        Self {
-            port: line.trim().parse().unwrap(),
-            child,
-            file,
-        }
-    }
-
-    /// Every span received: (resource attributes, span), from each export's JSON body.
-    fn spans(&self) -> Vec<(Value, Value)> {
-        let text = std::fs::read_to_string(self.file.path()).unwrap();
-        let mut out = Vec::new();
-        for line in text.lines() {
-            let export: Value = serde_json::from_str(line).unwrap();
-            assert_eq!(export["path"], "/v1/traces");
-            assert_eq!(export["type"], "application/json");
-            let body = &export["body"];
-            for rs in body["resourceSpans"].as_array().unwrap() {
-                for ss in rs["scopeSpans"].as_array().unwrap() {
-                    for span in ss["spans"].as_array().unwrap() {
-                        out.push((rs["resource"]["attributes"].clone(), span.clone()));
-                    }
+/// Every span the collector received: (resource attributes, span), from each export's JSON body.
+fn spans(collector: &Receiver) -> Vec<(Value, Value)> {
+    let mut out = Vec::new();
+    for export in collector.received() {
+        assert_eq!(export.path, "/v1/traces");
+        assert_eq!(export.header("content-type"), "application/json");
+        let body = export.json();
+        for rs in body["resourceSpans"].as_array().unwrap() {
+            for ss in rs["scopeSpans"].as_array().unwrap() {
+                for span in ss["spans"].as_array().unwrap() {
+                    out.push((rs["resource"]["attributes"].clone(), span.clone()));
                 }
             }
         }
-        out
     }
-}
-
-impl Drop for Receiver {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+    out
 }
 
 fn attribute<'a>(attributes: &'a Value, key: &str) -> Option<&'a Value> {
@@ -104,8 +52,8 @@ fn attribute<'a>(attributes: &'a Value, key: &str) -> Option<&'a Value> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn requests_are_spans_in_the_callers_trace() {
-    let receiver = Receiver::start();
-    let endpoint = format!("http://127.0.0.1:{}", receiver.port);
+    let collector = Receiver::start();
+    let endpoint = collector.url.trim_end_matches("/hook").to_owned();
     let token_key = api::tokens::PasetoCodec::generate_key();
     let mut server = Process::start_with(
         None,
@@ -137,7 +85,7 @@ async fn requests_are_spans_in_the_callers_trace() {
     let exit = tokio::task::block_in_place(|| server.wait_exit(Duration::from_secs(60)));
     assert!(exit.success(), "{exit}");
 
-    let spans = receiver.spans();
+    let spans = spans(&collector);
     let requests: Vec<&(Value, Value)> = spans
         .iter()
         .filter(|(_, s)| s["name"] == "request")

@@ -1,5 +1,6 @@
 //! A webhook receiver for tests and benchmarks: an HTTP server on loopback that records every
-//! request and answers with the statuses it is told to (200 once those run out).
+//! request (to `/hook`, or to any path: an OTLP collector's `/v1/traces`) and answers with the
+//! statuses it is told to (200 once those run out).
 
 use std::collections::{HashMap, VecDeque};
 use std::net::TcpListener;
@@ -13,6 +14,7 @@ use chrono::{DateTime, Utc};
 
 #[derive(Debug, Clone)]
 pub struct Received {
+    pub path: String,
     /// Header names in lower case.
     pub headers: HashMap<String, String>,
     pub body: String,
@@ -47,6 +49,7 @@ async fn hook(req: HttpRequest, body: Bytes, inner: Data<Mutex<Inner>>) -> HttpR
     let at = domain::clock::now();
     let mut inner = inner.lock().unwrap();
     inner.received.push(Received {
+        path: req.path().to_owned(),
         headers: req
             .headers()
             .iter()
@@ -73,7 +76,7 @@ impl Receiver {
                     App::new()
                         .app_data(data.clone())
                         .app_data(web::PayloadConfig::new(1 << 20))
-                        .route("/hook", web::post().to(hook))
+                        .default_service(web::post().to(hook))
                 })
                 .workers(2)
                 .listen(listener)
