@@ -38,9 +38,16 @@ pub trait ApiKeyRepo: Send + Sync {
         only_if_empty: bool,
     ) -> DomainResult<bool>;
     fn insert(&self, key: &ApiKey, secret_hash: &str) -> DomainResult<()>;
-    fn find_by_prefix(&self, prefix: &str) -> DomainResult<Option<StoredKey>>;
+    /// Every key with this lookup prefix, in any account. The prefix is unique per account only
+    /// (a key is distributed with its account), so the caller checks each candidate's secret.
+    fn find_by_prefix(&self, prefix: &str) -> DomainResult<Vec<StoredKey>>;
     /// Records use at most once a minute per key, to keep authentication read-only.
-    fn touch(&self, key_id: &crate::id::ApiKeyId, now: DateTime<Utc>) -> DomainResult<()>;
+    fn touch(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        key_id: &crate::id::ApiKeyId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<()>;
     fn list(
         &self,
         tenant_id: &crate::id::TenantId,
@@ -554,14 +561,23 @@ pub trait SubscriptionRepo: Send + Sync {
     /// PostgreSQL; SQLite's single writer needs nothing). `clock`: only that test clock's
     /// subscriptions; `None`: only subscriptions on no clock.
     /// `after`: the (due time, id) of the caller's previous claim; only rows after it in
-    /// that order are claimed (none: from the start).
+    /// that order are claimed (none: from the start). One account's rows only, so that the
+    /// locks stay on one shard when the database is distributed by account.
     fn claim_due(
         &self,
+        tenant_id: &crate::id::TenantId,
         clock: Option<&crate::id::TestClockId>,
         now: DateTime<Utc>,
         after: Option<(DateTime<Utc>, &crate::id::SubscriptionId)>,
         limit: usize,
     ) -> DomainResult<Vec<crate::subscription::Subscription>>;
+    /// Up to `limit` accounts with subscriptions on no clock due at `now`, the longest waiting
+    /// first. A read without locks: the claims that follow are per account.
+    fn accounts_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> DomainResult<Vec<crate::id::TenantId>>;
 }
 
 pub trait TestClockRepo: Send + Sync {
@@ -717,17 +733,38 @@ pub trait WebhookRepo: Outbox {
         since: DateTime<Utc>,
         limit: i64,
     ) -> DomainResult<Vec<crate::webhook::WebhookEvent>>;
-    /// Up to `limit` events not yet fanned out to endpoints, oldest first, locked (rows another
-    /// node holds are skipped); [`WebhookRepo::mark_dispatched`] ends their turn.
-    fn claim_undispatched(&self, limit: i64) -> DomainResult<Vec<crate::webhook::WebhookEvent>>;
-    fn mark_dispatched(&self, ids: &[crate::id::WebhookEventId]) -> DomainResult<()>;
+    /// Up to `limit` accounts with events not yet fanned out, the longest waiting first (a read
+    /// without locks; the claims that follow are per account).
+    fn accounts_undispatched(&self, limit: i64) -> DomainResult<Vec<crate::id::TenantId>>;
+    /// Up to `limit` of the account's events not yet fanned out to endpoints, oldest first,
+    /// locked (rows another node holds are skipped); [`WebhookRepo::mark_dispatched`] ends
+    /// their turn.
+    fn claim_undispatched(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        limit: i64,
+    ) -> DomainResult<Vec<crate::webhook::WebhookEvent>>;
+    fn mark_dispatched(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        ids: &[crate::id::WebhookEventId],
+    ) -> DomainResult<()>;
 
     fn insert_deliveries(&self, deliveries: &[crate::webhook::WebhookDelivery])
         -> DomainResult<()>;
-    /// Claims up to `limit` pending deliveries due at `now` to enabled endpoints: each counts one
-    /// more attempt and is held until `lease_until` (if its sender dies, it comes due again).
+    /// Up to `limit` accounts with deliveries due at `now`, the longest waiting first (a read
+    /// without locks; the claims that follow are per account).
+    fn accounts_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> DomainResult<Vec<crate::id::TenantId>>;
+    /// Claims up to `limit` of the account's pending deliveries due at `now` to enabled
+    /// endpoints: each counts one more attempt and is held until `lease_until` (if its sender
+    /// dies, it comes due again).
     fn claim_due(
         &self,
+        tenant_id: &crate::id::TenantId,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,
@@ -927,10 +964,18 @@ pub trait EmailRepo: Send + Sync {
         filter: &crate::email::EmailFilter,
         page: &PageRequest,
     ) -> DomainResult<Page<crate::email::Email>>;
-    /// Up to `limit` queued messages due at `now`, each counted as attempted and held by this
-    /// node until `lease_until` (rows another node holds are skipped).
+    /// Up to `limit` accounts with messages due at `now`, the longest waiting first (a read
+    /// without locks; the claims that follow are per account).
+    fn accounts_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> DomainResult<Vec<crate::id::TenantId>>;
+    /// Up to `limit` of the account's queued messages due at `now`, each counted as attempted
+    /// and held by this node until `lease_until` (rows another node holds are skipped).
     fn claim_due(
         &self,
+        tenant_id: &crate::id::TenantId,
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
         limit: i64,

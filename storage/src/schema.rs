@@ -630,6 +630,7 @@ diesel::table! {
 
     webhook_attempts (id) {
         id -> Text,
+        tenant_id -> Text,
         delivery_id -> Text,
         number -> Integer,
         attempted_at -> UtcTimestamp,

@@ -99,8 +99,10 @@ impl ApiKeyService {
         let stored = self
             .repo
             .find_by_prefix(&prefix)?
+            .into_iter()
+            .find(|k| api_key::verify(presented, &k.secret_hash))
             .ok_or_else(unauthenticated)?;
-        if !api_key::verify(presented, &stored.secret_hash) || stored.key.revoked_at.is_some() {
+        if stored.key.revoked_at.is_some() {
             return Err(unauthenticated());
         }
         let digest = api_key::hash(presented);
@@ -110,7 +112,8 @@ impl ApiKeyService {
             .last_used_at
             .is_none_or(|t| now - t > chrono::Duration::minutes(1))
         {
-            self.repo.touch(&stored.key.id, now)?;
+            self.repo
+                .touch(&stored.key.tenant_id, &stored.key.id, now)?;
         }
         let principal = Principal {
             tenant_id: stored.key.tenant_id,

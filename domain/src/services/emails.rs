@@ -212,7 +212,12 @@ impl EmailService {
         if !self.configured {
             return Ok(Vec::new());
         }
-        self.emails.claim_due(now, now + LEASE, limit)
+        let accounts = self
+            .emails
+            .accounts_due(now, super::claims::ACCOUNTS_PER_PASS)?;
+        super::claims::share(&accounts, limit, |tenant, n| {
+            self.emails.claim_due(tenant, now, now + LEASE, n)
+        })
     }
 
     /// Records how an attempt at `claimed`, made at `now`, ended. A message another node has

@@ -7,6 +7,7 @@ pub mod alerts;
 pub mod api_keys;
 pub mod audit;
 pub mod billing;
+pub mod claims;
 pub mod credit_notes;
 pub mod customers;
 pub mod discounts;

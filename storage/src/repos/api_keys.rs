@@ -115,20 +115,27 @@ impl ApiKeyRepo for Store {
         Ok(())
     }
 
-    fn find_by_prefix(&self, prefix: &str) -> DomainResult<Option<StoredKey>> {
+    fn find_by_prefix(&self, prefix: &str) -> DomainResult<Vec<StoredKey>> {
         let mut conn = self.conn()?;
-        let row = api_keys::table
+        let rows: Vec<KeyRow> = api_keys::table
             .filter(api_keys::prefix.eq(prefix))
             .select(KeyRow::as_select())
-            .first(&mut *conn)
-            .optional()
+            .load(&mut *conn)
             .map_err(internal)?;
-        row.map(KeyRow::into_stored).transpose()
+        rows.into_iter().map(KeyRow::into_stored).collect()
     }
 
-    fn touch(&self, key_id: &domain::id::ApiKeyId, now: DateTime<Utc>) -> DomainResult<()> {
+    fn touch(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        key_id: &domain::id::ApiKeyId,
+        now: DateTime<Utc>,
+    ) -> DomainResult<()> {
         let mut conn = self.conn()?;
-        diesel::update(api_keys::table.filter(api_keys::id.eq(key_id.as_str())))
+        let this = api_keys::table
+            .filter(api_keys::tenant_id.eq(tenant_id.as_str()))
+            .filter(api_keys::id.eq(key_id.as_str()));
+        diesel::update(this)
             .set(api_keys::last_used_at.eq(DbTime(now)))
             .execute(&mut *conn)
             .map_err(internal)?;
@@ -192,7 +199,7 @@ impl ApiKeyRepo for Store {
                 }
                 .into());
             }
-            diesel::update(api_keys::table.filter(api_keys::id.eq(id.as_str()))).set(api_keys::revoked_at.eq(DbTime(now))).execute(c)?;
+            diesel::update(mine.filter(api_keys::id.eq(id.as_str()))).set(api_keys::revoked_at.eq(DbTime(now))).execute(c)?;
             key.revoked_at = Some(now);
             Ok(key)
         })

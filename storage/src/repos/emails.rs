@@ -155,8 +155,27 @@ impl EmailRepo for Store {
         }))
     }
 
+    fn accounts_due(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> DomainResult<Vec<domain::id::TenantId>> {
+        let mut conn = self.conn()?;
+        let found: Vec<String> = em::table
+            .filter(queued_literal())
+            .filter(em::next_attempt_at.le(DbTime(now)))
+            .group_by(em::tenant_id)
+            .select(em::tenant_id)
+            .order(super::longest_waiting("emails.next_attempt_at"))
+            .limit(limit)
+            .load(&mut *conn)
+            .map_err(internal)?;
+        Ok(found.into_iter().map(Into::into).collect())
+    }
+
     fn claim_due(
         &self,
+        tenant_id: &domain::id::TenantId,
         now: chrono::DateTime<chrono::Utc>,
         lease_until: chrono::DateTime<chrono::Utc>,
         limit: i64,
@@ -166,6 +185,7 @@ impl EmailRepo for Store {
             macro_rules! due {
                 () => {
                     em::table
+                        .filter(em::tenant_id.eq(tenant_id.as_str()))
                         .filter(queued_literal())
                         .filter(em::next_attempt_at.le(DbTime(now)))
                         .order(em::next_attempt_at.asc())
@@ -183,7 +203,10 @@ impl EmailRepo for Store {
                 return Ok(Vec::new());
             }
             let ids: Vec<&String> = found.iter().map(|r| &r.id).collect();
-            diesel::update(em::table.filter(em::id.eq_any(&ids)))
+            let claimed = em::table
+                .filter(em::tenant_id.eq(tenant_id.as_str()))
+                .filter(em::id.eq_any(&ids));
+            diesel::update(claimed)
                 .set((
                     em::attempts.eq(em::attempts + 1),
                     em::next_attempt_at.eq(DbTime(lease_until)),

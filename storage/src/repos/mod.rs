@@ -223,3 +223,11 @@ diesel::define_sql_function! {
     /// Lower-case (Unicode on PostgreSQL, ASCII on SQLite).
     fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }
+
+/// `ORDER BY MIN(column)` for a worker's discovery of the accounts with work (grouped by
+/// account): the account whose oldest item has waited longest comes first.
+pub(crate) fn longest_waiting(
+    column: &'static str,
+) -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
+    diesel::dsl::sql::<diesel::sql_types::Text>(&format!("MIN({column})"))
+}

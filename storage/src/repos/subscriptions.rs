@@ -349,6 +349,7 @@ impl SubscriptionRepo for Store {
 
     fn claim_due(
         &self,
+        tenant_id: &domain::id::TenantId,
         clock: Option<&TestClockId>,
         now: DateTime<Utc>,
         after: Option<(DateTime<Utc>, &domain::id::SubscriptionId)>,
@@ -365,6 +366,7 @@ impl SubscriptionRepo for Store {
         macro_rules! due {
             () => {
                 su::table
+                    .filter(su::tenant_id.eq(tenant_id.as_str()))
                     .filter(su::due_at.le(DbTime(now)))
                     .filter(
                         diesel::dsl::sql::<diesel::sql_types::Bool>(
@@ -380,7 +382,7 @@ impl SubscriptionRepo for Store {
                     .select(SubscriptionRow::as_select())
             };
         }
-        // Each filter matches one of the two partial indexes (subscriptions_due,
+        // Each filter matches one of the two partial indexes (subscriptions_account_due,
         // subscriptions_clock_due). On PostgreSQL, rows another replica's worker holds are
         // skipped, not waited for.
         let clock = clock.map(|c| c.to_string());
@@ -400,5 +402,24 @@ impl SubscriptionRepo for Store {
         }
         .map_err(internal)?;
         rows.into_iter().map(SubscriptionRow::into_domain).collect()
+    }
+
+    fn accounts_due(
+        &self,
+        now: DateTime<Utc>,
+        limit: i64,
+    ) -> DomainResult<Vec<domain::id::TenantId>> {
+        let mut conn = self.conn()?;
+        // A range over the partial index subscriptions_due: only what is due is read.
+        let found: Vec<String> = su::table
+            .filter(su::due_at.le(DbTime(now)))
+            .filter(su::test_clock_id.is_null())
+            .group_by(su::tenant_id)
+            .select(su::tenant_id)
+            .order(super::longest_waiting("subscriptions.due_at"))
+            .limit(limit)
+            .load(&mut *conn)
+            .map_err(internal)?;
+        Ok(found.into_iter().map(Into::into).collect())
     }
 }

@@ -392,9 +392,13 @@ fn repair_lots(
     }
     for (row, amount) in rows.iter_mut().zip(held) {
         if row.available.0 != amount {
-            diesel::update(cl::table.filter(cl::id.eq(&row.id)))
-                .set(cl::available.eq(DbDecimal(amount.clone())))
-                .execute(c)?;
+            diesel::update(
+                cl::table
+                    .filter(cl::tenant_id.eq(tenant_id.as_str()))
+                    .filter(cl::id.eq(&row.id)),
+            )
+            .set(cl::available.eq(DbDecimal(amount.clone())))
+            .execute(c)?;
             row.available = DbDecimal(amount);
         }
     }

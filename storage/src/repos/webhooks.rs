@@ -192,6 +192,7 @@ impl DeliveryRow {
 #[diesel(table_name = wa)]
 struct AttemptRow {
     id: String,
+    tenant_id: String,
     delivery_id: String,
     number: i32,
     attempted_at: DbTime,
@@ -231,8 +232,12 @@ impl Store {
         conn: &mut DbConnection,
         rows: Vec<DeliveryRow>,
     ) -> DomainResult<Vec<WebhookDelivery>> {
+        let Some(tenant) = rows.first().map(|r| r.tenant_id.clone()) else {
+            return Ok(Vec::new());
+        };
         let ids: Vec<&String> = rows.iter().map(|r| &r.id).collect();
         let attempts: Vec<AttemptRow> = wa::table
+            .filter(wa::tenant_id.eq(tenant))
             .filter(wa::delivery_id.eq_any(ids))
             .order(wa::id.asc())
             .select(AttemptRow::as_select())
@@ -338,7 +343,10 @@ impl WebhookRepo for Store {
                 .filter(wd::tenant_id.eq(tenant_id.as_str()))
                 .filter(wd::endpoint_id.eq(id.as_str()))
                 .select(wd::id);
-            diesel::delete(wa::table.filter(wa::delivery_id.eq_any(deliveries)))
+            let attempts = wa::table
+                .filter(wa::tenant_id.eq(tenant_id.as_str()))
+                .filter(wa::delivery_id.eq_any(deliveries));
+            diesel::delete(attempts)
                 .execute(&mut *conn)
                 .map_err(internal)?;
             diesel::delete(
@@ -457,13 +465,31 @@ impl WebhookRepo for Store {
             .collect()
     }
 
-    fn claim_undispatched(&self, limit: i64) -> DomainResult<Vec<WebhookEvent>> {
+    fn accounts_undispatched(&self, limit: i64) -> DomainResult<Vec<domain::id::TenantId>> {
+        let mut conn = self.conn()?;
+        let found: Vec<String> = ev::table
+            .filter(diesel::dsl::not(ev::dispatched))
+            .group_by(ev::tenant_id)
+            .select(ev::tenant_id)
+            .order(super::longest_waiting("webhook_events.id"))
+            .limit(limit)
+            .load(&mut *conn)
+            .map_err(internal)?;
+        Ok(found.into_iter().map(Into::into).collect())
+    }
+
+    fn claim_undispatched(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        limit: i64,
+    ) -> DomainResult<Vec<WebhookEvent>> {
         let mut conn = self.conn()?;
         macro_rules! undispatched {
             () => {
                 // Literal predicates, as the partial index webhook_events_undispatched has them
                 // (a bound value would not match it).
                 ev::table
+                    .filter(ev::tenant_id.eq(tenant_id.as_str()))
                     .filter(diesel::dsl::not(ev::dispatched))
                     .order(ev::id.asc())
                     .limit(limit)
@@ -478,13 +504,20 @@ impl WebhookRepo for Store {
         rows.into_iter().map(EventRow::into_domain).collect()
     }
 
-    fn mark_dispatched(&self, ids: &[WebhookEventId]) -> DomainResult<()> {
+    fn mark_dispatched(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        ids: &[WebhookEventId],
+    ) -> DomainResult<()> {
         if ids.is_empty() {
             return Ok(());
         }
         let mut conn = self.conn()?;
         let ids: Vec<&str> = ids.iter().map(|i| i.as_str()).collect();
-        diesel::update(ev::table.filter(ev::id.eq_any(ids)))
+        let these = ev::table
+            .filter(ev::tenant_id.eq(tenant_id.as_str()))
+            .filter(ev::id.eq_any(ids));
+        diesel::update(these)
             .set(ev::dispatched.eq(true))
             .execute(&mut *conn)
             .map_err(internal)?;
@@ -520,8 +553,27 @@ impl WebhookRepo for Store {
         Ok(())
     }
 
+    fn accounts_due(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+        limit: i64,
+    ) -> DomainResult<Vec<domain::id::TenantId>> {
+        let mut conn = self.conn()?;
+        let found: Vec<String> = wd::table
+            .filter(pending_literal())
+            .filter(wd::next_attempt_at.le(DbTime(now)))
+            .group_by(wd::tenant_id)
+            .select(wd::tenant_id)
+            .order(super::longest_waiting("webhook_deliveries.next_attempt_at"))
+            .limit(limit)
+            .load(&mut *conn)
+            .map_err(internal)?;
+        Ok(found.into_iter().map(Into::into).collect())
+    }
+
     fn claim_due(
         &self,
+        tenant_id: &domain::id::TenantId,
         now: chrono::DateTime<chrono::Utc>,
         lease_until: chrono::DateTime<chrono::Utc>,
         limit: i64,
@@ -532,6 +584,7 @@ impl WebhookRepo for Store {
             macro_rules! due {
                 () => {
                     wd::table
+                        .filter(wd::tenant_id.eq(tenant_id.as_str()))
                         .filter(pending_literal())
                         .filter(wd::next_attempt_at.le(DbTime(now)))
                         .order(wd::next_attempt_at.asc())
@@ -548,7 +601,10 @@ impl WebhookRepo for Store {
                 return Ok(Vec::new());
             }
             let ids: Vec<&String> = rows.iter().map(|r| &r.id).collect();
-            diesel::update(wd::table.filter(wd::id.eq_any(&ids)))
+            let claimed = wd::table
+                .filter(wd::tenant_id.eq(tenant_id.as_str()))
+                .filter(wd::id.eq_any(&ids));
+            diesel::update(claimed)
                 .set((
                     wd::attempts.eq(wd::attempts + 1),
                     wd::next_attempt_at.eq(DbTime(lease_until)),
@@ -558,12 +614,14 @@ impl WebhookRepo for Store {
                 .map_err(internal)?;
             let event_ids: Vec<&String> = rows.iter().map(|r| &r.event_id).collect();
             let payloads: Vec<(String, String)> = ev::table
+                .filter(ev::tenant_id.eq(tenant_id.as_str()))
                 .filter(ev::id.eq_any(event_ids))
                 .select((ev::id, ev::payload))
                 .load(&mut *conn)
                 .map_err(internal)?;
             let endpoint_ids: Vec<&String> = rows.iter().map(|r| &r.endpoint_id).collect();
             let endpoints: Vec<WebhookEndpoint> = we::table
+                .filter(we::tenant_id.eq(tenant_id.as_str()))
                 .filter(we::id.eq_any(endpoint_ids))
                 .select(EndpointRow::as_select())
                 .load(&mut *conn)
@@ -632,6 +690,7 @@ impl WebhookRepo for Store {
             diesel::insert_into(wa::table)
                 .values(AttemptRow {
                     id: domain::id::new_id(domain::id::WEBHOOK_ATTEMPT),
+                    tenant_id: d.tenant_id.to_string(),
                     delivery_id: d.id.to_string(),
                     number: a.number,
                     attempted_at: DbTime(a.attempted_at),

@@ -141,7 +141,13 @@ impl BillingService {
                 continue;
             };
             let to = c.advancing_to.expect("an advancing clock has a target");
-            let done = self.drain(Some(&c.id), to, RunSource::TestClock, Some(budget))?;
+            let done = self.drain(
+                &c.tenant_id,
+                Some(&c.id),
+                to,
+                RunSource::TestClock,
+                Some(budget),
+            )?;
             self.units.run(&mut || {
                 let mut held = self
                     .clocks

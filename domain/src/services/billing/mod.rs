@@ -42,7 +42,7 @@ use crate::billing::{
     PAYMENT_TERMS_DAYS,
 };
 use crate::customer::Customer;
-use crate::id::{CustomerId, PlanId, SubscriptionId, TaxRateId, TestClockId};
+use crate::id::{CustomerId, PlanId, SubscriptionId, TaxRateId, TenantId, TestClockId};
 use crate::invoice::{format_number, number_period, Invoice, LineItem};
 use crate::page::{Page, PageRequest};
 use crate::plan::{PastDueAction, Plan};
@@ -160,7 +160,18 @@ impl BillingService {
 
     /// Bills everything due at `now` for subscriptions on no test clock (the worker's pass).
     pub fn run_due(&self, now: DateTime<Utc>) -> DomainResult<Drained> {
-        self.drain(None, now, RunSource::Worker, None)
+        // Per account, so that each claim's locks stay on one shard (see `services::claims`).
+        let mut done = Drained::default();
+        let accounts = self
+            .subscriptions
+            .accounts_due(now, crate::services::claims::ACCOUNTS_PER_PASS)?;
+        for tenant in &accounts {
+            let d = self.drain(tenant, None, now, RunSource::Worker, None)?;
+            done.steps += d.steps;
+            done.failures += d.failures;
+            done.reached = done.reached.max(d.reached);
+        }
+        Ok(done)
     }
 
     /// Steps until nothing is due at `until`, a batch of claimed subscriptions per unit of
@@ -169,6 +180,7 @@ impl BillingService {
     /// `budget`: stop after about this many steps (a batch is finished), reporting `more`.
     fn drain(
         &self,
+        tenant: &TenantId,
         clock: Option<&TestClockId>,
         until: DateTime<Utc>,
         source: RunSource,
@@ -185,7 +197,9 @@ impl BillingService {
             self.units.atomically(&mut || {
                 batch = Drained::default();
                 let after = cursor.as_ref().map(|(t, id)| (*t, id));
-                let mut claimed = self.subscriptions.claim_due(clock, until, after, limit)?;
+                let mut claimed = self
+                    .subscriptions
+                    .claim_due(tenant, clock, until, after, limit)?;
                 last = claimed
                     .last()
                     .and_then(|s| s.due_at().map(|t| (t, s.id.clone())));

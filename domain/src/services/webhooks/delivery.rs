@@ -7,30 +7,43 @@ use super::*;
 impl WebhookService {
     /// Turns new events into deliveries, one per subscribed endpoint, each batch in one unit of
     /// work (an event is fanned out exactly once, even with several nodes).
+    /// Accounts are taken one at a time (see [`crate::services::claims`]).
     pub fn fan_out(&self, now: DateTime<Utc>) -> DomainResult<FannedOut> {
         let mut done = FannedOut::default();
+        let accounts = self
+            .repo
+            .accounts_undispatched(crate::services::claims::ACCOUNTS_PER_PASS)?;
+        for tenant in &accounts {
+            self.fan_out_account(tenant, now, &mut done)?;
+        }
+        Ok(done)
+    }
+
+    fn fan_out_account(
+        &self,
+        tenant: &TenantId,
+        now: DateTime<Utc>,
+        done: &mut FannedOut,
+    ) -> DomainResult<()> {
         loop {
             let pass = self.units.run(&mut || {
-                let events = self.repo.claim_undispatched(FAN_OUT_BATCH)?;
-                // Each account's endpoints, read once per batch.
-                let mut endpoints: HashMap<&str, Vec<WebhookEndpoint>> = HashMap::new();
+                let events = self.repo.claim_undispatched(tenant, FAN_OUT_BATCH)?;
+                let endpoints = match events.is_empty() {
+                    true => Vec::new(),
+                    false => self.repo.enabled_endpoints(tenant)?,
+                };
                 let mut deliveries = Vec::new();
                 for ev in &events {
-                    let list = match endpoints.entry(ev.tenant_id.as_str()) {
-                        Entry::Occupied(known) => known.into_mut(),
-                        Entry::Vacant(new) => {
-                            new.insert(self.repo.enabled_endpoints(&ev.tenant_id)?)
-                        }
-                    };
                     deliveries.extend(
-                        list.iter()
+                        endpoints
+                            .iter()
                             .filter(|e| e.wants(ev.event_type))
                             .map(|e| WebhookDelivery::due(ev, &e.id, now)),
                     );
                 }
                 self.repo.insert_deliveries(&deliveries)?;
                 let ids: Vec<_> = events.iter().map(|e| e.id.clone()).collect();
-                self.repo.mark_dispatched(&ids)?;
+                self.repo.mark_dispatched(tenant, &ids)?;
                 Ok(FannedOut {
                     events: events.len(),
                     deliveries: deliveries.len(),
@@ -39,7 +52,7 @@ impl WebhookService {
             done.events += pass.events;
             done.deliveries += pass.deliveries;
             if pass.events < FAN_OUT_BATCH as usize {
-                return Ok(done);
+                return Ok(());
             }
         }
     }
@@ -61,7 +74,12 @@ impl WebhookService {
 
     /// Claims up to `limit` deliveries due at `now` for this node to attempt.
     pub fn claim(&self, now: DateTime<Utc>, limit: i64) -> DomainResult<Vec<Dispatch>> {
-        self.repo.claim_due(now, now + LEASE, limit)
+        let accounts = self
+            .repo
+            .accounts_due(now, crate::services::claims::ACCOUNTS_PER_PASS)?;
+        crate::services::claims::share(&accounts, limit, |tenant, n| {
+            self.repo.claim_due(tenant, now, now + LEASE, n)
+        })
     }
 
     /// Records the outcomes of several attempts in one transaction (one commit for many

@@ -5,7 +5,6 @@
 mod delivery;
 mod subscriptions;
 
-use std::collections::hash_map::{Entry, HashMap};
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -20,7 +19,7 @@ use crate::payment::Payment;
 use crate::portal_session::PortalSession;
 use crate::wallet::{TxType, Wallet, WalletTransaction};
 
-use crate::id::{WebhookDeliveryId, WebhookEndpointId, WebhookEventId};
+use crate::id::{TenantId, WebhookDeliveryId, WebhookEndpointId, WebhookEventId};
 use crate::page::{Page, PageRequest};
 use crate::ports::{Outbox, UnitOfWork, WebhookRepo};
 use crate::webhook::{
