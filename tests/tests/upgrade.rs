@@ -201,6 +201,19 @@ async fn the_earlier_release_upgrades_with_its_data(s: TestServer) {
         );
     }
 
+    // Search still finds what the earlier release indexed (SQLite's full-text index points at
+    // row ids the table rebuild kept; PostgreSQL's trigram indexes).
+    let found = all(&s, key, "/v1/customers?q=bulk").await;
+    assert_eq!(found.len(), 40, "the fixture's 40 bulk customers");
+    let found = all(&s, key, "/v1/invoices?q=INV-").await;
+    assert_eq!(
+        found.len(),
+        before["invoices"]
+            .iter()
+            .filter(|r| r.contains("INV-"))
+            .count()
+    );
+
     // Each wallet's ledger replays to its balance.
     for w in all(&s, key, "/v1/wallets").await {
         let id = w["id"].as_str().unwrap();
