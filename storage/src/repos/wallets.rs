@@ -436,7 +436,10 @@ fn save_wallet(
     let st = &locked.st;
     for lot in &st.lots {
         if locked.before.get(&lot.id) != Some(&lot.available) {
-            diesel::update(cl::table.filter(cl::id.eq(&lot.id)))
+            let this = cl::table
+                .filter(cl::tenant_id.eq(tenant_id.as_str()))
+                .filter(cl::id.eq(&lot.id));
+            diesel::update(this)
                 .set(cl::available.eq(DbDecimal(lot.available.clone())))
                 .prepared()
                 .execute(c)?;
@@ -622,7 +625,10 @@ impl WalletRepo for Store {
         for (tenant_id, wallet_id) in &flagged {
             conn.write(|c| -> Result<(), TxError> {
                 lock_wallet(c, &tenant_id.as_str().into(), wallet_id, true)?;
-                diesel::delete(chk::table.filter(chk::wallet_id.eq(wallet_id))).execute(c)?;
+                let this = chk::table
+                    .filter(chk::tenant_id.eq(tenant_id))
+                    .filter(chk::wallet_id.eq(wallet_id));
+                diesel::delete(this).execute(c)?;
                 Ok(())
             })
             .map_err(|e| e.into_domain(|| DomainError::internal("unexpected unique violation")))?;

@@ -733,28 +733,46 @@ impl WebhookRepo for Store {
         let pending = wd::table
             .filter(wd::status.eq(DeliveryStatus::Pending.as_str()))
             .select(wd::event_id);
-        let old: Vec<String> = ev::table
+        let old: Vec<(String, String)> = ev::table
             .filter(ev::created_at.lt(DbTime(before)))
             .filter(ev::dispatched.eq(true))
             .filter(ev::id.ne_all(pending))
             .order(ev::id.asc())
             .limit(limit)
-            .select(ev::id)
+            .select((ev::tenant_id, ev::id))
             .load(&mut *conn)
             .map_err(internal)?;
-        if old.is_empty() {
-            return Ok(0);
+        // Deleted per account: each statement reads the keys that lead with tenant_id.
+        let mut by_account: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        for (tenant, id) in old {
+            by_account.entry(tenant).or_default().push(id);
         }
-        let deliveries = wd::table.filter(wd::event_id.eq_any(&old)).select(wd::id);
-        diesel::delete(wa::table.filter(wa::delivery_id.eq_any(deliveries)))
-            .execute(&mut *conn)
-            .map_err(internal)?;
-        diesel::delete(wd::table.filter(wd::event_id.eq_any(&old)))
-            .execute(&mut *conn)
-            .map_err(internal)?;
-        diesel::delete(ev::table.filter(ev::id.eq_any(&old)))
-            .execute(&mut *conn)
-            .map_err(internal)
+        let mut purged = 0;
+        for (tenant, ids) in &by_account {
+            let deliveries = wd::table
+                .filter(wd::tenant_id.eq(tenant))
+                .filter(wd::event_id.eq_any(ids))
+                .select(wd::id);
+            let attempts = wa::table
+                .filter(wa::tenant_id.eq(tenant))
+                .filter(wa::delivery_id.eq_any(deliveries));
+            diesel::delete(attempts)
+                .execute(&mut *conn)
+                .map_err(internal)?;
+            let deliveries = wd::table
+                .filter(wd::tenant_id.eq(tenant))
+                .filter(wd::event_id.eq_any(ids));
+            diesel::delete(deliveries)
+                .execute(&mut *conn)
+                .map_err(internal)?;
+            let events = ev::table
+                .filter(ev::tenant_id.eq(tenant))
+                .filter(ev::id.eq_any(ids));
+            purged += diesel::delete(events)
+                .execute(&mut *conn)
+                .map_err(internal)?;
+        }
+        Ok(purged)
     }
 
     fn deliveries(
