@@ -161,16 +161,16 @@ impl EmailRepo for Store {
         limit: i64,
     ) -> DomainResult<Vec<domain::id::TenantId>> {
         let mut conn = self.conn()?;
-        let found: Vec<String> = em::table
+        let due = em::table
             .filter(queued_literal())
-            .filter(em::next_attempt_at.le(DbTime(now)))
-            .group_by(em::tenant_id)
-            .select(em::tenant_id)
-            .order(super::longest_waiting("emails.next_attempt_at"))
-            .limit(limit)
-            .load(&mut *conn)
-            .map_err(internal)?;
-        Ok(found.into_iter().map(Into::into).collect())
+            .filter(em::next_attempt_at.le(DbTime(now)));
+        super::accounts_with_work!(
+            &mut *conn,
+            due,
+            em::tenant_id,
+            "emails.next_attempt_at",
+            limit
+        )
     }
 
     fn claim_due(

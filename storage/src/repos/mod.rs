@@ -224,10 +224,21 @@ diesel::define_sql_function! {
     fn lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }
 
-/// `ORDER BY MIN(column)` for a worker's discovery of the accounts with work (grouped by
-/// account): the account whose oldest item has waited longest comes first.
-pub(crate) fn longest_waiting(
-    column: &'static str,
-) -> diesel::expression::SqlLiteral<diesel::sql_types::Text> {
-    diesel::dsl::sql::<diesel::sql_types::Text>(&format!("MIN({column})"))
+/// A worker's discovery of the accounts with work: the accounts of the rows `$due` selects, the
+/// one whose oldest item (`$oldest`, a `table.column` literal) has waited longest first, at most
+/// `$limit`. A read without locks; the claims that follow name one account each.
+macro_rules! accounts_with_work {
+    ($conn:expr, $due:expr, $tenant:expr, $oldest:literal, $limit:expr) => {{
+        let found: Vec<String> = $due
+            .group_by($tenant)
+            .select($tenant)
+            .order(diesel::dsl::sql::<diesel::sql_types::Text>(concat!(
+                "MIN(", $oldest, ")"
+            )))
+            .limit($limit)
+            .load($conn)
+            .map_err(internal)?;
+        Ok(found.into_iter().map(Into::into).collect())
+    }};
 }
+pub(crate) use accounts_with_work;

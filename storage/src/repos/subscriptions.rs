@@ -411,15 +411,15 @@ impl SubscriptionRepo for Store {
     ) -> DomainResult<Vec<domain::id::TenantId>> {
         let mut conn = self.conn()?;
         // A range over the partial index subscriptions_due: only what is due is read.
-        let found: Vec<String> = su::table
+        let due = su::table
             .filter(su::due_at.le(DbTime(now)))
-            .filter(su::test_clock_id.is_null())
-            .group_by(su::tenant_id)
-            .select(su::tenant_id)
-            .order(super::longest_waiting("subscriptions.due_at"))
-            .limit(limit)
-            .load(&mut *conn)
-            .map_err(internal)?;
-        Ok(found.into_iter().map(Into::into).collect())
+            .filter(su::test_clock_id.is_null());
+        super::accounts_with_work!(
+            &mut *conn,
+            due,
+            su::tenant_id,
+            "subscriptions.due_at",
+            limit
+        )
     }
 }

@@ -467,15 +467,8 @@ impl WebhookRepo for Store {
 
     fn accounts_undispatched(&self, limit: i64) -> DomainResult<Vec<domain::id::TenantId>> {
         let mut conn = self.conn()?;
-        let found: Vec<String> = ev::table
-            .filter(diesel::dsl::not(ev::dispatched))
-            .group_by(ev::tenant_id)
-            .select(ev::tenant_id)
-            .order(super::longest_waiting("webhook_events.id"))
-            .limit(limit)
-            .load(&mut *conn)
-            .map_err(internal)?;
-        Ok(found.into_iter().map(Into::into).collect())
+        let due = ev::table.filter(diesel::dsl::not(ev::dispatched));
+        super::accounts_with_work!(&mut *conn, due, ev::tenant_id, "webhook_events.id", limit)
     }
 
     fn claim_undispatched(
@@ -559,16 +552,16 @@ impl WebhookRepo for Store {
         limit: i64,
     ) -> DomainResult<Vec<domain::id::TenantId>> {
         let mut conn = self.conn()?;
-        let found: Vec<String> = wd::table
+        let due = wd::table
             .filter(pending_literal())
-            .filter(wd::next_attempt_at.le(DbTime(now)))
-            .group_by(wd::tenant_id)
-            .select(wd::tenant_id)
-            .order(super::longest_waiting("webhook_deliveries.next_attempt_at"))
-            .limit(limit)
-            .load(&mut *conn)
-            .map_err(internal)?;
-        Ok(found.into_iter().map(Into::into).collect())
+            .filter(wd::next_attempt_at.le(DbTime(now)));
+        super::accounts_with_work!(
+            &mut *conn,
+            due,
+            wd::tenant_id,
+            "webhook_deliveries.next_attempt_at",
+            limit
+        )
     }
 
     fn claim_due(
