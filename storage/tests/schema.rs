@@ -15,6 +15,8 @@ use diesel::sql_types::{BigInt, Bool, Nullable, Text};
 use diesel::{Connection, PgConnection, QueryableByName, RunQueryDsl, SqliteConnection};
 use storage::{DatabaseUrl, Store};
 
+mod common;
+
 /// Tables that are not distributed by account, and why.
 const NOT_DISTRIBUTED: &[(&str, &str)] = &[
     // The accounts themselves: one small row each, read by id on many requests, rarely written.
@@ -265,29 +267,12 @@ fn sqlite_schema_is_tenant_leading() {
 
 #[test]
 fn postgres_schema_is_tenant_leading() {
-    let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
-        assert!(
-            std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
-            "REQUIRE_POSTGRES=1 but TEST_DATABASE_URL is unset"
-        );
-        eprintln!("SKIPPED postgres_schema_is_tenant_leading: TEST_DATABASE_URL is not set");
-        return;
-    };
-    let schema = format!("t_schema_{}", std::process::id());
-    let mut admin = PgConnection::establish(&base).unwrap();
-    admin
-        .batch_execute(&format!(
-            "DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"
-        ))
-        .unwrap();
-    let sep = if base.contains('?') { '&' } else { '?' };
-    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
-    let outcome = std::panic::catch_unwind(|| {
-        Store::connect(&DatabaseUrl::parse(&url).unwrap(), 1)
+    common::in_postgres_schema("schema", |url| {
+        Store::connect(&DatabaseUrl::parse(url).unwrap(), 1)
             .unwrap()
             .migrate()
             .unwrap();
-        let conn = std::cell::RefCell::new(PgConnection::establish(&url).unwrap());
+        let conn = std::cell::RefCell::new(PgConnection::establish(url).unwrap());
         check(&postgres_schema(&mut conn.borrow_mut()), "PostgreSQL");
         check_catches(
             &mut |sql| conn.borrow_mut().batch_execute(sql).unwrap(),
@@ -295,10 +280,4 @@ fn postgres_schema_is_tenant_leading() {
             "PostgreSQL",
         );
     });
-    admin
-        .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
-        .unwrap();
-    if let Err(p) = outcome {
-        std::panic::resume_unwind(p);
-    }
 }

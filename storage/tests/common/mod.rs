@@ -1,6 +1,8 @@
 //! Runs a storage test on SQLite (a temp file) and, when TEST_DATABASE_URL is set, on
 //! PostgreSQL in a fresh schema that is dropped afterwards (REQUIRE_POSTGRES=1: no skipping).
 
+#![allow(dead_code, reason = "each test binary uses part of it")]
+
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
 use storage::{DatabaseUrl, Store};
@@ -13,6 +15,15 @@ pub fn on_sqlite(test: impl FnOnce(&Store)) {
 }
 
 pub fn on_postgres(name: &str, test: impl FnOnce(&Store)) {
+    in_postgres_schema(name, |url| {
+        let store = Store::connect(&DatabaseUrl::parse(url).unwrap(), 2).unwrap();
+        store.migrate().expect("migrations apply");
+        test(&store);
+    });
+}
+
+/// Runs `test` with the URL of a fresh PostgreSQL schema (empty), dropped afterwards.
+pub fn in_postgres_schema(name: &str, test: impl FnOnce(&str)) {
     let Ok(base) = std::env::var("TEST_DATABASE_URL") else {
         assert!(
             std::env::var("REQUIRE_POSTGRES").as_deref() != Ok("1"),
@@ -29,12 +40,8 @@ pub fn on_postgres(name: &str, test: impl FnOnce(&Store)) {
         ))
         .unwrap();
     let sep = if base.contains('?') { '&' } else { '?' };
-    let url = DatabaseUrl::parse(&format!("{base}{sep}options=-csearch_path%3D{schema}")).unwrap();
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let store = Store::connect(&url, 2).unwrap();
-        store.migrate().expect("migrations apply");
-        test(&store);
-    }));
+    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| test(&url)));
     admin
         .batch_execute(&format!("DROP SCHEMA {schema} CASCADE"))
         .unwrap();
