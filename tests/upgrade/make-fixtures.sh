@@ -24,19 +24,7 @@ TOKEN_KEY=k4.local.$(python3 -c 'import base64, secrets; print(base64.urlsafe_b6
 work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-tour_script() {
-    python3 - "$ROOT/docs/tour.md" "$ROOT/docs/portal.md" <<'PY'
-import re, sys
-tour = "\n".join(open(path).read() for path in sys.argv[1:])
-print("set -euo pipefail")
-print('curl() { if [ "$ALLOW_4XX" = 1 ]; then command curl "$@"; else command curl --fail-with-body "$@"; fi; }')
-for block in re.findall(r"```sh\n(.*?)```", tour, re.S):
-    lines = [l for l in block.splitlines() if not re.match(r"\s*export (KEY|API)=", l)]
-    print(f"ALLOW_4XX={1 if re.search(r'# answers 4', block) else 0}")
-    print("\n".join(l[3:] if l.startswith("   ") else l for l in lines))
-PY
-}
-tour_script >"$work/tour.sh"
+python3 "$ROOT/tests/contract/tour_script.py" "$ROOT/docs/tour.md" "$ROOT/docs/portal.md" >"$work/tour.sh"
 
 # fill <DATABASE_URL>: serves the earlier release on it, runs the tour, stops it.
 fill() {
