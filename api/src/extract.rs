@@ -9,10 +9,10 @@ use actix_web::dev::Payload;
 use actix_web::http::{header, StatusCode};
 use actix_web::web::{Bytes, BytesMut, Data};
 use actix_web::{FromRequest, HttpRequest};
-use domain::portal_session::{PortalSession, Section, SessionMode};
+use domain::portal_session::{PortalSession, Section, SessionMode, TokenClaims};
 use domain::services::api_keys::{Principal, INVALID_KEY};
-use domain::services::portal_sessions::{guest_refused, Visitor};
-use domain::ErrorCode;
+use domain::services::portal_sessions::Visitor;
+use domain::{DomainError, ErrorCode};
 use domain::FieldError;
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
@@ -117,25 +117,139 @@ fn in_section<S: SectionGuard>(session: &PortalSession) -> Result<(), ApiError> 
     }
 }
 
-/// A customer's portal session (header `X-Session-Token`), checked against its stored row and
-/// allowed to open section `S`. Requests under an admin preview are recorded in the audit log.
-pub struct PortalAuth<S: SectionGuard>(pub PortalSession, pub PhantomData<S>);
+/// A customer's portal token (header `X-Session-Token`), its seal verified, for section `S`.
+/// Its session row is checked by [`PortalAuth::run`], in the same blocking call and on the same
+/// database connection as the handler's reads: a portal read is one hop to the blocking pool
+/// and one connection checkout. `run` refuses a session with section `S` off (403
+/// `section_disabled`) before the handler's work, so a portal handler cannot forget its guard,
+/// and records requests made under an admin preview in the audit log.
+pub struct PortalAuth<S: SectionGuard> {
+    state: Data<AppState>,
+    claims: TokenClaims,
+    client: String,
+    /// The request's method and matched route, for the audit of previews.
+    method: String,
+    route: String,
+    section: PhantomData<S>,
+}
 
 impl<S: SectionGuard + 'static> FromRequest for PortalAuth<S> {
     type Error = ApiError;
-    type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
+    type Future = std::future::Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let visitor = visitor_of(req, false);
-        Box::pin(async move {
-            match visitor.await? {
-                Visitor::Customer(session) => {
-                    in_section::<S>(&session)?;
-                    Ok(PortalAuth(session, PhantomData))
-                }
-                Visitor::Guest(_) => Err(guest_refused().into()),
+        std::future::ready(Self::sealed(req))
+    }
+}
+
+impl<S: SectionGuard> PortalAuth<S> {
+    /// The token's claims, if this server sealed it and it has not expired (no database read).
+    fn sealed(req: &HttpRequest) -> Result<Self, ApiError> {
+        let state = req
+            .app_data::<Data<AppState>>()
+            .cloned()
+            .ok_or_else(|| ApiError::internal("application state missing"))?;
+        let client = client_address(req);
+        let claims = session_token(req)
+            .and_then(|token| Ok(state.portal.claims(token)?))
+            .map_err(|e| refused(&state, &client, e))?;
+        Ok(Self {
+            claims,
+            client,
+            method: req.method().to_string(),
+            route: crate::middleware::route_of(req),
+            section: PhantomData,
+            state,
+        })
+    }
+
+    /// The account and customer the token names, as sealed in it (the session itself is checked
+    /// by [`Self::run`]): enough to bind a page's cursor to its owner.
+    pub fn owner(&self) -> (&domain::id::TenantId, &str) {
+        (&self.claims.tenant_id, &self.claims.customer_id)
+    }
+
+    /// Runs `work` for the token's session, in one blocking call on one database connection:
+    /// the session row is checked first (refused, revoked, expired or idle: 401; over its rate
+    /// limit: 429; section off: 403), the use of an admin preview audited, then `work` runs with
+    /// the session.
+    pub async fn run<T, F>(self, work: F) -> Result<T, ApiError>
+    where
+        F: FnOnce(&PortalSession) -> Result<T, DomainError> + Send + 'static,
+        T: Send + 'static,
+    {
+        let Self {
+            state,
+            claims,
+            client,
+            method,
+            route,
+            ..
+        } = self;
+        let st = state.clone();
+        // Outer: the session's refusal; inner: the work's own outcome.
+        let answer = actix_web::web::block(move || {
+            let st = &st;
+            let outcome = st.store.on_one_connection(|| {
+                Ok(Self::admitted(st, &claims, &method, &route).map(|session| work(&session)))
+            });
+            match outcome {
+                Ok(Ok(done)) => Ok(done.map_err(ApiError::from)),
+                Ok(Err(refusal)) => Err(refusal),
+                Err(e) => Err(ApiError::from(e)),
             }
         })
+        .await?;
+        answer.map_err(|e| refused(&state, &client, e))?
+    }
+
+    /// The session itself, checked as [`Self::run`] checks it, for work that spans more than one
+    /// blocking call (an idempotent write, a streamed export).
+    pub async fn session(self) -> Result<PortalSession, ApiError> {
+        self.run(|session| Ok(session.clone())).await
+    }
+
+    /// The stored session, if it may be used now for section `S`; under an admin preview, the
+    /// request is recorded first.
+    fn admitted(
+        st: &AppState,
+        claims: &TokenClaims,
+        method: &str,
+        route: &str,
+    ) -> Result<PortalSession, ApiError> {
+        let audit = |sid: &str| st.limits.audit_refusal(sid);
+        let session = st.portal.session_of(claims, &audit)?;
+        st.limits.portal(session.id.as_str())?;
+        in_section::<S>(&session)?;
+        if session.mode == SessionMode::AdminPreview {
+            st.portal.record_preview(&session, method, route)?;
+        }
+        Ok(session)
+    }
+}
+
+/// The request's session token, or 401 `invalid_token`.
+fn session_token(req: &HttpRequest) -> Result<&str, ApiError> {
+    req.headers()
+        .get(SESSION_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidToken,
+                "Send the session token in X-Session-Token.",
+            )
+        })
+}
+
+/// A refused credential (401) counts against the client's failed attempts, and is logged
+/// without the token; any other error passes as it is.
+fn refused(state: &AppState, client: &str, e: ApiError) -> ApiError {
+    if e.status == StatusCode::UNAUTHORIZED {
+        tracing::info!(code = e.code.as_str(), "portal token refused");
+        state.metrics.session("refused");
+        state.limits.refuse(client, e)
+    } else {
+        e
     }
 }
 
@@ -149,7 +263,7 @@ impl<S: SectionGuard + 'static> FromRequest for PortalVisitor<S> {
     type Future = Pin<Box<dyn Future<Output = Result<Self, ApiError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let visitor = visitor_of(req, true);
+        let visitor = visitor_of(req);
         Box::pin(async move {
             let visitor = visitor.await?;
             if let Visitor::Customer(session) = &visitor {
@@ -160,66 +274,35 @@ impl<S: SectionGuard + 'static> FromRequest for PortalVisitor<S> {
     }
 }
 
-/// Checks the request's session token against its stored row (guests only when `guests`):
-/// the throttle on failed attempts, the per-session rate limit, and the audit of requests made
-/// under an admin preview.
-fn visitor_of(
-    req: &HttpRequest,
-    guests: bool,
-) -> Pin<Box<dyn Future<Output = Result<Visitor, ApiError>>>> {
+/// Checks the request's session token against its stored row (a customer's or a guest's): the
+/// throttle on failed attempts, the per-session rate limit, and the audit of requests made under
+/// an admin preview.
+fn visitor_of(req: &HttpRequest) -> Pin<Box<dyn Future<Output = Result<Visitor, ApiError>>>> {
     let state = req.app_data::<Data<AppState>>().cloned();
-    let token = req
-        .headers()
-        .get(SESSION_HEADER)
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_owned);
-    // Kept for the audit of previews only: finding the matched route walks the route table.
-    let req = req.clone();
-    let client = client_address(&req);
+    let token = session_token(req).map(str::to_owned);
+    let client = client_address(req);
+    let (method, route) = (req.method().to_string(), crate::middleware::route_of(req));
     Box::pin(async move {
         let state = state.ok_or_else(|| ApiError::internal("application state missing"))?;
-        let token = token.ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::InvalidToken,
-                "Send the session token in X-Session-Token.",
-            )
-        })?;
-        let portal = state.portal.clone();
-        let limits = state.limits.clone();
-        let visitor = blocking(move || {
-            let audit = |sid: &str| limits.audit_refusal(sid);
-            match guests {
-                true => portal.authenticate_visitor(&token, &audit),
-                false => portal.authenticate(&token, &audit).map(Visitor::Customer),
-            }
-        })
-        .await
-        .and_then(|v| {
-            let id = match &v {
+        let st = state.clone();
+        let visitor = actix_web::web::block(move || -> Result<Visitor, ApiError> {
+            let token = token?;
+            let audit = |sid: &str| st.limits.audit_refusal(sid);
+            let visitor = st.portal.authenticate_visitor(&token, &audit)?;
+            let id = match &visitor {
                 Visitor::Customer(s) => s.id.as_str(),
                 Visitor::Guest(g) => g.id.as_str(),
             };
-            state.limits.portal(id).map(|()| v)
+            st.limits.portal(id)?;
+            if let Visitor::Customer(session) = &visitor {
+                if session.mode == SessionMode::AdminPreview {
+                    st.portal.record_preview(session, &method, &route)?;
+                }
+            }
+            Ok(visitor)
         })
-        .map_err(|e| {
-            if e.status == StatusCode::UNAUTHORIZED {
-                // Never the token itself.
-                tracing::info!(code = e.code.as_str(), "portal token refused");
-                state.metrics.session("refused");
-                state.limits.refuse(&client, e)
-            } else {
-                e
-            }
-        })?;
-        if let Visitor::Customer(session) = &visitor {
-            if session.mode == SessionMode::AdminPreview {
-                let (portal, session) = (state.portal.clone(), session.clone());
-                let method = req.method().to_string();
-                let route = req.match_pattern().unwrap_or_else(|| req.path().to_owned());
-                blocking(move || portal.record_preview(&session, &method, &route)).await?;
-            }
-        }
-        Ok(visitor)
+        .await?;
+        visitor.map_err(|e| refused(&state, &client, e))
     })
 }
 

@@ -40,12 +40,29 @@ fn request_id_of(req: &ServiceRequest) -> String {
         .unwrap_or_else(|| format!("req_{}", ulid::Ulid::new().to_string().to_ascii_lowercase()))
 }
 
+/// The route pattern a request matched (`/v1/portal/invoices/{id}`), or `unmatched`.
+#[derive(Clone)]
+struct MatchedRoute(String);
+
+/// The route pattern `req` matched, as [`observe`] found it (found again if it did not run).
+pub fn route_of(req: &actix_web::HttpRequest) -> String {
+    match req.extensions().get::<MatchedRoute>() {
+        Some(MatchedRoute(route)) => route.clone(),
+        None => req.match_pattern().unwrap_or_else(|| req.path().to_owned()),
+    }
+}
+
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let request_id = request_id_of(&req);
     req.extensions_mut().insert(RequestId(request_id.clone()));
+    // Found once: the metrics, the log line and the audit of portal previews name it.
+    let route = req
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    req.extensions_mut().insert(MatchedRoute(route.clone()));
     let metrics = req.app_data::<Data<AppState>>().map(|s| s.metrics.clone());
     let span = tracing::info_span!("request", request_id = %request_id, method = %req.method(), path = %req.path());
     if crate::traces::enabled() {
@@ -76,10 +93,6 @@ pub async fn observe(
 
     let status = res.status();
     let elapsed = started.elapsed();
-    let route = res
-        .request()
-        .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_owned());
     if let Some(m) = metrics {
         m.observe(
             res.request().method().as_str(),

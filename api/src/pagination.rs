@@ -7,7 +7,7 @@ use std::sync::Arc;
 use actix_web::HttpRequest;
 use domain::guest_session::GuestSession;
 use domain::page::{CursorBinding, PageRequest};
-use domain::portal_session::PortalSession;
+use domain::id::TenantId;
 use domain::services::api_keys::Principal;
 
 use crate::error::ApiError;
@@ -24,15 +24,15 @@ pub fn admin_page(
     bound(state, req, &who.tenant_id, limit, cursor)
 }
 
-/// A page of a portal list.
+/// A page of a portal list: cursors bound to the customer its token names.
 pub fn portal_page(
     state: &AppState,
     req: &HttpRequest,
-    session: &PortalSession,
+    (tenant_id, customer_id): (&TenantId, &str),
     limit: Option<i64>,
     cursor: Option<&str>,
 ) -> Result<PageRequest, ApiError> {
-    let owner = format!("{}/{}", session.tenant_id, session.customer_id);
+    let owner = format!("{tenant_id}/{customer_id}");
     bound(state, req, &owner, limit, cursor)
 }
 

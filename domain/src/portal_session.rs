@@ -285,11 +285,17 @@ impl PortalSession {
         Ok(())
     }
 
-    /// Whether this use moves `last_seen_at` forward: on every use of a session with an idle
-    /// timeout (one small write), so a session used more often than its timeout never idles out
-    /// and one left alone for the timeout always does. Sessions without one stay read-only.
+    /// Whether this use moves `last_seen_at` forward: only once less than half of the idle
+    /// window is left (as Zenskar's sessions auto-extend), so a busy session is written about
+    /// twice per window rather than on every request. A session used at least every half window
+    /// never idles out; one left unused for a whole window always does, since an unrecorded use
+    /// never extends it. Sessions without an idle timeout are never written on use.
     pub fn needs_touch(&self, now: DateTime<Utc>) -> bool {
-        self.idle_timeout_seconds.is_some() && now > self.last_seen_at
+        match self.idle_timeout_seconds {
+            // remaining < timeout / 2  ⇔  2 · (now − last_seen) > timeout, exact in microseconds.
+            Some(timeout) => (now - self.last_seen_at) * 2 > Duration::seconds(timeout),
+            None => false,
+        }
     }
 
     pub fn is_active(&self, now: DateTime<Utc>) -> bool {
@@ -453,8 +459,15 @@ mod tests {
             Err(Refusal::IdleExpired)
         );
         assert_eq!(s.check(now + Duration::hours(1)), Err(Refusal::Expired));
+        // 300 s idle window: written only once less than 150 s of it is left.
         assert!(!s.needs_touch(now));
-        assert!(s.needs_touch(now + Duration::microseconds(1)));
+        assert!(!s.needs_touch(now + Duration::seconds(150)));
+        assert!(s.needs_touch(now + Duration::seconds(150) + Duration::microseconds(1)));
+        let untimed = PortalSession {
+            idle_timeout_seconds: None,
+            ..s.clone()
+        };
+        assert!(!untimed.needs_touch(now + Duration::minutes(59)));
         let ended = PortalSession {
             end_reason: Some(EndReason::Superseded),
             ..s

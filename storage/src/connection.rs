@@ -193,6 +193,38 @@ type Pooled = PooledConnection<Manager>;
 thread_local! {
     /// The connection of the unit of work open on this thread, if any (see [`Store::in_unit`]).
     static UNIT: RefCell<Option<UnitSlot>> = const { RefCell::new(None) };
+    /// The connection this thread's repository calls share outside a unit, if any (see
+    /// [`Store::on_one_connection`]).
+    static PINNED: RefCell<Option<UnitSlot>> = const { RefCell::new(None) };
+}
+
+/// Takes a free connection out of `slot`, leaving it lent; `None` if the slot is empty or its
+/// connection is already lent.
+fn borrow_slot(slot: &'static std::thread::LocalKey<RefCell<Option<UnitSlot>>>) -> Option<Pooled> {
+    slot.with(|u| match u.borrow_mut().as_mut() {
+        Some(s @ UnitSlot::Free(_)) => match std::mem::replace(s, UnitSlot::Lent) {
+            UnitSlot::Free(conn) => Some(conn),
+            UnitSlot::Lent => None,
+        },
+        _ => None,
+    })
+}
+
+/// Gives a lent connection back to `slot`, if the slot is still open and waiting for it.
+fn give_back(slot: &'static std::thread::LocalKey<RefCell<Option<UnitSlot>>>, conn: Pooled) {
+    slot.with(|u| {
+        if let Some(s @ UnitSlot::Lent) = u.borrow_mut().as_mut() {
+            *s = UnitSlot::Free(conn);
+        }
+    });
+}
+
+/// Where a [`Conn`]'s connection came from, and so where it goes back.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Origin {
+    Pool,
+    Unit,
+    Pinned,
 }
 
 enum UnitSlot {
@@ -205,7 +237,7 @@ enum UnitSlot {
 /// the unit's own connection (so the call joins the unit's transaction).
 pub struct Conn {
     conn: Option<Pooled>,
-    from_unit: bool,
+    origin: Origin,
     /// The store's SQLite writer queue (`None` on PostgreSQL, and for the unit's connection,
     /// whose unit already holds its turn).
     writers: Option<Writers>,
@@ -253,26 +285,24 @@ impl DerefMut for Conn {
 
 impl Drop for Conn {
     fn drop(&mut self) {
-        if self.from_unit {
-            let conn = self.conn.take().expect("connection present until drop");
-            // Back to the unit, if it is still open (it always is: repository calls return
-            // before their unit ends); otherwise the connection simply returns to the pool.
-            UNIT.with(|u| {
-                if let Some(slot @ UnitSlot::Lent) = u.borrow_mut().as_mut() {
-                    *slot = UnitSlot::Free(conn);
-                }
-            });
-        }
+        // Back to the unit or the pinned slot, if still open (they always are: repository calls
+        // return before their unit ends); otherwise the connection simply returns to the pool.
+        let slot = match self.origin {
+            Origin::Pool => return,
+            Origin::Unit => &UNIT,
+            Origin::Pinned => &PINNED,
+        };
+        give_back(slot, self.conn.take().expect("connection present until drop"));
     }
 }
 
-/// Ends the unit on this thread however `in_unit` leaves (a panic included): the connection goes
-/// back to the pool, which discards it if a transaction is still open.
-struct UnitGuard;
+/// Empties a thread's slot however its scope leaves (a panic included): the connection goes back
+/// to the pool, which discards it if a transaction is still open.
+struct SlotGuard(&'static std::thread::LocalKey<RefCell<Option<UnitSlot>>>);
 
-impl Drop for UnitGuard {
+impl Drop for SlotGuard {
     fn drop(&mut self) {
-        UNIT.with(|u| u.borrow_mut().take());
+        self.0.with(|u| u.borrow_mut().take());
     }
 }
 
@@ -345,18 +375,39 @@ impl Store {
                     )),
                 })
         });
-        match lent {
-            Some(conn) => Ok(Conn {
+        if let Some(conn) = lent {
+            return Ok(Conn {
                 conn: Some(conn?),
-                from_unit: true,
+                origin: Origin::Unit,
                 writers: None,
-            }),
-            None => Ok(Conn {
-                conn: Some(self.pooled()?),
-                from_unit: false,
-                writers: self.writers.clone(),
-            }),
+            });
         }
+        let (conn, origin) = match borrow_slot(&PINNED) {
+            Some(conn) => (conn, Origin::Pinned),
+            None => (self.pooled()?, Origin::Pool),
+        };
+        Ok(Conn {
+            conn: Some(conn),
+            origin,
+            writers: self.writers.clone(),
+        })
+    }
+
+    /// Runs `work` with every repository call it makes on this thread sharing one connection,
+    /// checked out of the pool once (a unit of work opened inside runs its transaction on it).
+    /// No transaction is opened: each call still reads or writes as it would on its own. A
+    /// request's authentication and reads so cost one checkout. Nested, it simply joins.
+    pub fn on_one_connection<T>(&self, work: impl FnOnce() -> DomainResult<T>) -> DomainResult<T> {
+        let open = |slot: &'static std::thread::LocalKey<RefCell<Option<UnitSlot>>>| {
+            slot.with(|u| u.borrow().is_some())
+        };
+        if open(&UNIT) || open(&PINNED) {
+            return work();
+        }
+        let conn = self.pooled()?;
+        PINNED.with(|p| *p.borrow_mut() = Some(UnitSlot::Free(conn)));
+        let _end = SlotGuard(&PINNED);
+        work()
     }
 
     fn pooled(&self) -> Result<Pooled, DomainError> {
@@ -374,31 +425,39 @@ impl Store {
             return work();
         }
         // The connection first, then the turn, as in `Conn::write`: the writer whose turn it is
-        // never waits for a connection that a writer queued behind it holds.
-        let mut conn = self.pooled()?;
+        // never waits for a connection that a writer queued behind it holds. A connection pinned
+        // on this thread (see `on_one_connection`) is used, and given back once the unit ends.
+        let (mut conn, pinned) = match borrow_slot(&PINNED) {
+            Some(conn) => (conn, true),
+            None => (self.pooled()?, false),
+        };
         let _turn = writer_turn(self.writers.as_ref());
         begin_write(&mut conn).map_err(|e| DomainError::internal(format!("database: {e}")))?;
         UNIT.with(|u| *u.borrow_mut() = Some(UnitSlot::Free(conn)));
-        let _end = UnitGuard;
+        let end = SlotGuard(&UNIT);
         let result = work();
         let Some(UnitSlot::Free(mut conn)) = UNIT.with(|u| u.borrow_mut().take()) else {
             return Err(DomainError::internal(
                 "a repository call kept the unit of work's connection",
             ));
         };
+        drop(end);
         type Tm = <DbConnection as Connection>::TransactionManager;
-        match result {
-            Ok(value) => {
-                Tm::commit_transaction(&mut conn)
-                    .map_err(|e| DomainError::internal(format!("database: {e}")))?;
-                Ok(value)
-            }
-            // A failed rollback leaves the transaction open: the pool then discards the connection.
+        let outcome = match result {
+            Ok(value) => Tm::commit_transaction(&mut conn)
+                .map(|()| value)
+                .map_err(|e| DomainError::internal(format!("database: {e}"))),
             Err(e) => {
                 let _ = Tm::rollback_transaction(&mut conn);
                 Err(e)
             }
+        };
+        // Only a sound connection with no transaction left open goes back to the pinned slot;
+        // any other returns to the pool, which discards it.
+        if pinned && reusable(&mut conn) {
+            give_back(&PINNED, conn);
         }
+        outcome
     }
 
     /// Inside a unit of work, runs `work` in a savepoint: if it fails, only its own effects are
@@ -467,6 +526,16 @@ pub(crate) fn owner_only(db: &Path) -> Result<(), StorageError> {
         }
     }
     Ok(())
+}
+
+/// Whether a connection that ran a transaction is fit for the next call: not broken, and with
+/// no transaction left open (a failed commit or rollback leaves one).
+fn reusable(conn: &mut DbConnection) -> bool {
+    type Tm = <DbConnection as Connection>::TransactionManager;
+    let closed = Tm::transaction_manager_status_mut(conn)
+        .transaction_depth()
+        .is_ok_and(|d| d.is_none());
+    closed && !<DbConnection as r2d2::R2D2Connection>::is_broken(conn)
 }
 
 /// Opens a write transaction (see [`write_tx`]); inside one already open (a unit of work), a

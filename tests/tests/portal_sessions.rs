@@ -631,26 +631,46 @@ fn age_session(s: &TestServer, id: &str, last_seen: chrono::DateTime<Utc>) {
     ));
 }
 
-/// With the shortest idle timeout (60 s): a session used every 15 s never idles out; one left
-/// alone for 60 s does, and one left alone for 59 s does not.
+/// With the shortest idle timeout (60 s): a use is recorded only once less than half of the
+/// window (30 s) is left, so a session used every 20 s is written every other use and never idles
+/// out; one whose last recorded use is 59 s old still works, one unused for 60 s is refused.
 async fn idle_timeout_is_exact(s: TestServer) {
     let cid = customer(&s, "idle-exact").await;
     let t = token(&session(&s, json!({"customer_id": cid, "idle_timeout_seconds": 60})).await);
+    let idle_expires = |me: &Reply| -> chrono::DateTime<Utc> {
+        me.body["idle_expires_at"].as_str().unwrap().parse().unwrap()
+    };
     let mut me = whoami(&s, &t).await;
     let id = me.body["id"].as_str().unwrap().to_owned();
-    for _ in 0..8 {
-        let idle_expires: chrono::DateTime<Utc> = me.body["idle_expires_at"]
-            .as_str()
-            .unwrap()
-            .parse()
-            .unwrap();
-        // 15 s pass since the last use.
-        age_session(&s, &id, idle_expires - Duration::seconds(60 + 15));
+    let (mut since_recorded, mut writes) = (0, 0);
+    for step in 0..9 {
+        // 20 s pass: the recorded use moves 20 s into the past.
+        let aged = idle_expires(&me) - Duration::seconds(60 + 20);
+        age_session(&s, &id, aged);
+        since_recorded += 20;
         me = whoami(&s, &t).await;
-        assert_eq!(me.status, 200, "used every 15 s: {}", me.body);
+        assert_eq!(me.status, 200, "used every 20 s: {}", me.body);
+        let recorded = idle_expires(&me) > Utc::now() + Duration::seconds(50);
+        assert_eq!(recorded, since_recorded > 30, "step {step}: {}", me.body);
+        if recorded {
+            since_recorded = 0;
+            writes += 1;
+        } else {
+            assert_eq!(idle_expires(&me), aged + Duration::seconds(60), "not extended");
+        }
     }
+    assert_eq!(writes, 4, "9 uses 20 s apart write the session 4 times");
     age_session(&s, &id, Utc::now() - Duration::seconds(59));
     assert_eq!(whoami(&s, &t).await.status, 200, "59 s alone");
+    age_session(&s, &id, Utc::now() - Duration::seconds(60));
+    whoami(&s, &t).await.assert_problem(401, "session_expired");
+
+    // A use in the first half of the window does not extend it: the session idles out one
+    // window after its last recorded use.
+    let t = token(&session(&s, json!({"customer_id": cid, "idle_timeout_seconds": 60})).await);
+    let id = whoami(&s, &t).await.body["id"].as_str().unwrap().to_owned();
+    age_session(&s, &id, Utc::now() - Duration::seconds(20));
+    assert_eq!(whoami(&s, &t).await.status, 200);
     age_session(&s, &id, Utc::now() - Duration::seconds(60));
     whoami(&s, &t).await.assert_problem(401, "session_expired");
 }

@@ -2,7 +2,7 @@ use actix_web::web::Data;
 use actix_web::{get, HttpRequest, HttpResponse};
 
 use super::dto::{ActivityList, ActivityView, ListActivity};
-use crate::error::{blocking, ApiError};
+use crate::error::ApiError;
 use crate::extract::{section, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::state::AppState;
@@ -24,12 +24,12 @@ use crate::state::AppState;
 pub async fn list(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalAuth(session, _): PortalAuth<section::Activity>,
+    portal: PortalAuth<section::Activity>,
     Query(q): Query<ListActivity>,
 ) -> Result<HttpResponse, ApiError> {
     let filter = q.filter()?;
-    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
+    let page = portal_page(&state, &req, portal.owner(), q.limit, q.cursor.as_deref())?;
     let svc = state.activity.clone();
-    let found = blocking(move || svc.list(&session.customer(), &filter, &page)).await?;
+    let found = portal.run(move |session| svc.list(&session.customer(), &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(ActivityList::from(found.map(ActivityView::from))))
 }

@@ -5,7 +5,7 @@ use domain::actor::Actor;
 use domain::id::parse;
 
 use super::dto::{AlertList, AlertView, CreateAlert};
-use crate::error::{blocking, ApiError};
+use crate::error::ApiError;
 use crate::extract::{section, JsonBody, PortalAuth};
 use crate::routes::paths;
 use crate::state::AppState;
@@ -23,10 +23,10 @@ use crate::state::AppState;
 #[get("/alerts")]
 pub async fn list(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Usage>,
+    portal: PortalAuth<section::Usage>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.alerts.clone();
-    let found = blocking(move || svc.of_customer(&session.customer())).await?;
+    let found = portal.run(move |session| svc.of_customer(&session.customer())).await?;
     Ok(HttpResponse::Ok().json(AlertList::from(found)))
 }
 
@@ -48,11 +48,11 @@ pub async fn list(
 #[post("/alerts")]
 pub async fn create(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Usage>,
+    portal: PortalAuth<section::Usage>,
     body: JsonBody<CreateAlert>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.alerts.clone();
-    let alert = blocking(move || {
+    let alert = portal.run(move |session| {
         svc.create(
             &session.customer(),
             body.value.into_new()?,
@@ -79,11 +79,11 @@ pub async fn create(
 #[delete("/alerts/{id}")]
 pub async fn remove(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Usage>,
+    portal: PortalAuth<section::Usage>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.alerts.clone();
-    blocking(move || svc.delete(&session.customer(), &parse(&id)?, Actor::Customer(&session)))
+    portal.run(move |session| svc.delete(&session.customer(), &parse(&id)?, Actor::Customer(&session)))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

@@ -3,7 +3,7 @@ use actix_web::{get, HttpRequest, HttpResponse};
 use domain::id::parse;
 
 use super::dto::{render_pdf, CreditNoteList, CreditNoteView, ListCreditNotes};
-use crate::error::{blocking, ApiError};
+use crate::error::ApiError;
 use crate::extract::{section, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::invoices::dto::{pdf_http, PdfDocument};
@@ -25,12 +25,12 @@ use crate::state::AppState;
 pub async fn list(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalAuth(session, _): PortalAuth<section::Invoices>,
+    portal: PortalAuth<section::Invoices>,
     Query(q): Query<ListCreditNotes>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
+    let page = portal_page(&state, &req, portal.owner(), q.limit, q.cursor.as_deref())?;
     let svc = state.credit_notes.clone();
-    let found = blocking(move || svc.list(&session.scope(), &q.filter(), &page)).await?;
+    let found = portal.run(move |session| svc.list(&session.scope(), &q.filter(), &page)).await?;
     Ok(HttpResponse::Ok().json(CreditNoteList::from(found.map(CreditNoteView::from))))
 }
 
@@ -49,11 +49,11 @@ pub async fn list(
 #[get("/credit_notes/{id}")]
 pub async fn get(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Invoices>,
+    portal: PortalAuth<section::Invoices>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.credit_notes.clone();
-    let note = blocking(move || svc.get(&session.scope(), &parse(&id)?)).await?;
+    let note = portal.run(move |session| svc.get(&session.scope(), &parse(&id)?)).await?;
     Ok(HttpResponse::Ok().json(CreditNoteView::from(note)))
 }
 
@@ -72,11 +72,11 @@ pub async fn get(
 #[get("/credit_notes/{id}/pdf")]
 pub async fn pdf(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Invoices>,
+    portal: PortalAuth<section::Invoices>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
-    blocking(move || render_pdf(&st, st.credit_notes.get(&session.scope(), &parse(&id)?)?))
+    portal.run(move |session| render_pdf(&st, st.credit_notes.get(&session.scope(), &parse(&id)?)?))
         .await
         .map(pdf_http)
 }

@@ -5,7 +5,7 @@ use domain::customer::CustomerPatch;
 use domain::id::parse;
 
 use super::dto::{billing_patch, ProfilePatch, ProfileView};
-use crate::error::{blocking, ApiError};
+use crate::error::ApiError;
 use crate::extract::{section, JsonBody, PortalAuth};
 use crate::state::AppState;
 
@@ -22,10 +22,10 @@ use crate::state::AppState;
 #[get("/customer")]
 pub async fn get(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Profile>,
+    portal: PortalAuth<section::Profile>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.customers.clone();
-    let c = blocking(move || svc.get(&session.tenant_id, &parse(&session.customer_id)?)).await?;
+    let c = portal.run(move |session| svc.get(&session.tenant_id, &parse(&session.customer_id)?)).await?;
     Ok(HttpResponse::Ok().json(ProfileView::from(c)))
 }
 
@@ -43,7 +43,7 @@ pub async fn get(
 #[patch("/customer")]
 pub async fn update(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Profile>,
+    portal: PortalAuth<section::Profile>,
     body: JsonBody<ProfilePatch>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.value;
@@ -59,7 +59,7 @@ pub async fn update(
         ..Default::default()
     };
     let svc = state.customers.clone();
-    let c = blocking(move || {
+    let c = portal.run(move |session| {
         let (tenant, id) = (session.tenant_id.clone(), session.customer_id.clone());
         svc.update(&Actor::Customer(&session), &tenant, &id, patch)
     })

@@ -2,7 +2,7 @@ use actix_web::web::Data;
 use actix_web::{get, HttpResponse};
 
 use super::dto::{EntitlementList, EntitlementView};
-use crate::error::{blocking, ApiError};
+use crate::error::ApiError;
 use crate::extract::{section, PortalAuth};
 use crate::state::AppState;
 
@@ -20,10 +20,10 @@ use crate::state::AppState;
 #[get("/entitlements")]
 pub async fn list(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
+    portal: PortalAuth<section::Subscriptions>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.entitlements.clone();
-    let found = blocking(move || svc.of(&session.customer())).await?;
+    let found = portal.run(move |session| svc.of(&session.customer())).await?;
     let data = found.into_iter().map(EntitlementView::from).collect();
     Ok(HttpResponse::Ok().json(EntitlementList { data }))
 }

@@ -4,7 +4,7 @@ use actix_web::{get, post, HttpResponse};
 use domain::id::parse;
 
 use super::dto::{InvoiceSummary, OutstandingView, ReviseInvoice};
-use crate::error::{blocking, ApiError};
+use crate::error::ApiError;
 use crate::extract::{section, JsonBody, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::common::CsvDocument;
@@ -31,13 +31,13 @@ use domain::actor::Actor;
 pub async fn list(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalAuth(session, _): PortalAuth<section::Invoices>,
+    portal: PortalAuth<section::Invoices>,
     Query(q): Query<ListInvoices>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
+    let page = portal_page(&state, &req, portal.owner(), q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.invoices.clone();
-    let found = blocking(move || svc.list(&session.scope(), &filter, &page)).await?;
+    let found = portal.run(move |session| svc.list(&session.scope(), &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(InvoiceList::from(found.map(InvoiceView::from))))
 }
 
@@ -57,10 +57,12 @@ pub async fn list(
 #[get("/invoices/export")]
 pub async fn export(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Invoices>,
+    portal: PortalAuth<section::Invoices>,
     Query(q): Query<ExportInvoices>,
 ) -> Result<HttpResponse, ApiError> {
-    csv_export(state.invoices.clone(), session.scope(), q.filter()?).await
+    let filter = q.filter()?;
+    let scope = portal.session().await?.scope();
+    csv_export(state.invoices.clone(), scope, filter).await
 }
 
 /// Outstanding and overdue amounts per currency.
@@ -76,10 +78,10 @@ pub async fn export(
 #[get("/invoices/summary")]
 pub async fn summary(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Invoices>,
+    portal: PortalAuth<section::Invoices>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.invoices.clone();
-    let rows = blocking(move || svc.outstanding(&session.customer())).await?;
+    let rows = portal.run(move |session| svc.outstanding(&session.customer())).await?;
     let data = rows.into_iter().map(OutstandingView::from).collect();
     Ok(HttpResponse::Ok().json(InvoiceSummary { data }))
 }
@@ -99,11 +101,11 @@ pub async fn summary(
 #[get("/invoices/{id}")]
 pub async fn get(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Invoices>,
+    portal: PortalAuth<section::Invoices>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
-    let view = blocking(move || {
+    let view = portal.run(move |session| {
         let (scope, id) = (session.scope(), parse(&id)?);
         let invoice = st.invoices.get(&scope, &id)?;
         let notes = st.credit_notes.of_invoice(&scope, &id)?;
@@ -133,13 +135,13 @@ pub async fn get(
 #[post("/invoices/{id}/revise")]
 pub async fn revise(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Invoices>,
+    portal: PortalAuth<section::Invoices>,
     id: Path<String>,
     body: JsonBody<ReviseInvoice>,
 ) -> Result<HttpResponse, ApiError> {
     let billing = body.value.billing.into();
     let svc = state.invoices.clone();
-    let i = blocking(move || {
+    let i = portal.run(move |session| {
         svc.revise(
             &Actor::Customer(&session),
             &session.scope(),
@@ -166,11 +168,11 @@ pub async fn revise(
 #[get("/invoices/{id}/pdf")]
 pub async fn pdf(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Invoices>,
+    portal: PortalAuth<section::Invoices>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
-    blocking(move || {
+    portal.run(move |session| {
         let i = st.invoices.get(&session.scope(), &parse(&id)?)?;
         render_pdf(&st, i)
     })

@@ -4,7 +4,7 @@ use domain::actor::Actor;
 use domain::id::parse;
 
 use super::dto::{LicenseKeyView, PortalLicenseKeyList};
-use crate::error::{blocking, ApiError};
+use crate::error::ApiError;
 use crate::extract::{section, PortalAuth};
 use crate::routes::paths;
 use crate::state::AppState;
@@ -23,10 +23,10 @@ use crate::state::AppState;
 #[get("/license_keys")]
 pub async fn list(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Licenses>,
+    portal: PortalAuth<section::Licenses>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.licenses.clone();
-    let found = blocking(move || svc.of_customer(&session.customer())).await?;
+    let found = portal.run(move |session| svc.of_customer(&session.customer())).await?;
     Ok(HttpResponse::Ok().json(PortalLicenseKeyList {
         data: found.into_iter().map(LicenseKeyView::from).collect(),
     }))
@@ -48,11 +48,11 @@ pub async fn list(
 #[post("/license_keys/{id}/activations/{activation_id}/deactivate")]
 pub async fn deactivate(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Licenses>,
+    portal: PortalAuth<section::Licenses>,
     ids: Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (svc, (key, activation)) = (state.licenses.clone(), ids.into_inner());
-    blocking(move || {
+    portal.run(move |session| {
         let (key, activation) = (parse(&key)?, parse(&activation)?);
         svc.release_activation(
             &session.customer(),

@@ -3,7 +3,7 @@ use actix_web::{get, HttpResponse};
 use domain::services::overview::OverviewParts;
 
 use super::dto::OverviewView;
-use crate::error::{blocking, ApiError};
+use crate::error::ApiError;
 use crate::extract::{section, PortalAuth};
 use crate::state::AppState;
 
@@ -23,15 +23,19 @@ use crate::state::AppState;
 #[get("/overview")]
 pub async fn overview(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Overview>,
+    portal: PortalAuth<section::Overview>,
 ) -> Result<HttpResponse, ApiError> {
-    let parts = OverviewParts {
-        wallets: session.sections.credits,
-        outstanding: session.sections.invoices,
-        usage: session.sections.usage,
-        subscriptions: session.sections.subscriptions,
-    };
     let svc = state.overview.clone();
-    let o = blocking(move || svc.overview(&session.customer(), parts)).await?;
+    let o = portal
+        .run(move |session| {
+            let parts = OverviewParts {
+                wallets: session.sections.credits,
+                outstanding: session.sections.invoices,
+                usage: session.sections.usage,
+                subscriptions: session.sections.subscriptions,
+            };
+            svc.overview(&session.customer(), parts)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(OverviewView::from(o)))
 }

@@ -5,7 +5,7 @@ use domain::payment_method::MethodFilter;
 use domain::services::subscriptions::Actor;
 
 use super::dto::{PaymentMethodList, PaymentMethodView, SetupLink};
-use crate::error::{blocking, ApiError};
+use crate::error::ApiError;
 use crate::extract::{section, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
@@ -28,13 +28,13 @@ use crate::state::AppState;
 pub async fn list(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalAuth(session, _): PortalAuth<section::PaymentMethods>,
+    portal: PortalAuth<section::PaymentMethods>,
     Query(q): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
+    let page = portal_page(&state, &req, portal.owner(), q.limit, q.cursor.as_deref())?;
     let svc = state.payment_methods.clone();
     let found =
-        blocking(move || svc.list(&session.customer(), &MethodFilter::default(), &page)).await?;
+        portal.run(move |session| svc.list(&session.customer(), &MethodFilter::default(), &page)).await?;
     Ok(HttpResponse::Ok().json(PaymentMethodList::from(found.map(PaymentMethodView::from))))
 }
 
@@ -55,11 +55,11 @@ pub async fn list(
 #[post("/payment_methods/{id}/default")]
 pub async fn make_default(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::PaymentMethods>,
+    portal: PortalAuth<section::PaymentMethods>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.payment_methods.clone();
-    let m = blocking(move || {
+    let m = portal.run(move |session| {
         svc.make_default(&session.customer(), &parse(&id)?, Actor::Customer(&session))
     })
     .await?;
@@ -83,12 +83,12 @@ pub async fn make_default(
 #[delete("/payment_methods/{id}")]
 pub async fn delete(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::PaymentMethods>,
+    portal: PortalAuth<section::PaymentMethods>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.payment_methods.clone();
     let m =
-        blocking(move || svc.detach(&session.customer(), &parse(&id)?, Actor::Customer(&session)))
+        portal.run(move |session| svc.detach(&session.customer(), &parse(&id)?, Actor::Customer(&session)))
             .await?;
     Ok(HttpResponse::Ok().json(PaymentMethodView::from(m)))
 }
@@ -110,9 +110,9 @@ pub async fn delete(
 #[post("/payment_methods/setup")]
 pub async fn setup(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::PaymentMethods>,
+    portal: PortalAuth<section::PaymentMethods>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.payment_methods.clone();
-    let hand_off = blocking(move || svc.setup(&session)).await?;
+    let hand_off = portal.run(move |session| svc.setup(&session)).await?;
     Ok(HttpResponse::Ok().json(SetupLink::from(hand_off)))
 }

@@ -6,7 +6,7 @@ use domain::actor::Actor;
 use domain::id::{parse, InvoiceId};
 use domain::payment::PaymentFilter;
 
-use crate::error::{blocking, ApiError};
+use crate::error::ApiError;
 use crate::extract::{section, JsonBody, PortalAuth, Query};
 use crate::idempotency;
 use crate::pagination::portal_page;
@@ -42,13 +42,14 @@ use crate::state::AppState;
 #[post("/invoices/{id}/pay")]
 pub async fn pay(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Invoices>,
+    portal: PortalAuth<section::Invoices>,
     req: HttpRequest,
     id: Path<String>,
     body: JsonBody<PortalPayInvoice>,
 ) -> Result<HttpResponse, ApiError> {
     let how = body.value.into_request()?;
     let invoice: InvoiceId = parse(&id)?;
+    let session = portal.session().await?;
     let (svc, who) = (state.payments.clone(), session.clone());
     idempotency::run_for_customer(&state, &session, &req, &body.raw, move || {
         let paid = svc.pay(
@@ -77,12 +78,12 @@ pub async fn pay(
 pub async fn list(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalAuth(session, _): PortalAuth<section::Payments>,
+    portal: PortalAuth<section::Payments>,
     Query(q): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
+    let page = portal_page(&state, &req, portal.owner(), q.limit, q.cursor.as_deref())?;
     let svc = state.payments.clone();
     let found =
-        blocking(move || svc.list(&session.scope(), &PaymentFilter::default(), &page)).await?;
+        portal.run(move |session| svc.list(&session.scope(), &PaymentFilter::default(), &page)).await?;
     Ok(HttpResponse::Ok().json(PaymentList::from(found.map(PaymentView::from))))
 }

@@ -349,7 +349,8 @@ pub struct SessionView {
     pub permissions: PermissionsBody,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
-    /// With an idle timeout: when the session lapses unless used before.
+    /// With an idle timeout: when the session lapses unless used before. A use moves it forward
+    /// only once less than half of the idle window is left.
     pub idle_expires_at: Option<DateTime<Utc>>,
     pub idle_timeout_seconds: Option<i64>,
     pub ended_at: Option<DateTime<Utc>>,
@@ -443,7 +444,8 @@ pub struct CreatePortalSession {
     pub return_url: Option<String>,
     /// 60 to 86400, default 3600.
     pub expires_in_seconds: Option<i64>,
-    /// Optional sliding idle window (≥ 60, ≤ expires_in_seconds).
+    /// Optional sliding idle window (≥ 60, ≤ expires_in_seconds): a use extends it once less than
+    /// half of it is left, so a session used at least every half window never idles out.
     pub idle_timeout_seconds: Option<i64>,
     /// End the customer's other open sessions (default true). Ignored for admin previews.
     pub invalidate_existing: Option<bool>,
@@ -629,7 +631,8 @@ pub struct SendPortalLink {
     /// The session's lifetime, 60 to 86400, default 3600. The link itself works once, within
     /// an hour (or the session's lifetime if shorter).
     pub expires_in_seconds: Option<i64>,
-    /// Optional sliding idle window (≥ 60, ≤ expires_in_seconds).
+    /// Optional sliding idle window (≥ 60, ≤ expires_in_seconds): a use extends it once less than
+    /// half of it is left, so a session used at least every half window never idles out.
     pub idle_timeout_seconds: Option<i64>,
     /// End the customer's other open sessions (default false: a link by mail adds a window).
     pub invalidate_existing: Option<bool>,

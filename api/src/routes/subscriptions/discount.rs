@@ -95,13 +95,13 @@ pub async fn remove(
 #[post("/subscriptions/{id}/discount")]
 pub async fn redeem(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
+    portal: PortalAuth<section::Subscriptions>,
     id: Path<String>,
     body: JsonBody<RedeemPromotionCode>,
 ) -> Result<HttpResponse, ApiError> {
     let wanted = DiscountRequest::PromotionCode(body.value.promotion_code.clone());
     let svc = state.subscriptions.clone();
-    let s = blocking(move || {
+    let s = portal.run(move |session| {
         let actor = Actor::Customer(&session);
         svc.apply_discount(&session.scope(), &parse(&id)?, wanted, actor)
             .and_then(|s| svc.named_one(s))
@@ -127,12 +127,12 @@ pub async fn redeem(
 #[get("/subscriptions/{id}/retention_offer")]
 pub async fn retention_offer(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
+    portal: PortalAuth<section::Subscriptions>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.subscriptions.clone();
     let sub = id.clone();
-    let offer = blocking(move || svc.retention_offer(&session.scope(), &parse(&sub)?)).await?;
+    let offer = portal.run(move |session| svc.retention_offer(&session.scope(), &parse(&sub)?)).await?;
     Ok(HttpResponse::Ok().json(RetentionOfferView::of(id.into_inner(), offer)))
 }
 
@@ -153,11 +153,11 @@ pub async fn retention_offer(
 #[post("/subscriptions/{id}/retention_offer/accept")]
 pub async fn accept_retention_offer(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
+    portal: PortalAuth<section::Subscriptions>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.subscriptions.clone();
-    let s = blocking(move || {
+    let s = portal.run(move |session| {
         let actor = Actor::Customer(&session);
         svc.accept_retention_offer(&session.scope(), &parse(&id)?, actor)
             .and_then(|s| svc.named_one(s))

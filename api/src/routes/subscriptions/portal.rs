@@ -9,7 +9,7 @@ use super::dto::{
     CancelSubscription, ChangePlan, PlanChangePreview, SubscriptionList, SubscriptionView,
     UpcomingInvoice,
 };
-use crate::error::{blocking, ApiError};
+use crate::error::ApiError;
 use crate::extract::{section, JsonBody, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
@@ -31,12 +31,12 @@ use crate::state::AppState;
 pub async fn list(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
+    portal: PortalAuth<section::Subscriptions>,
     Query(q): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
+    let page = portal_page(&state, &req, portal.owner(), q.limit, q.cursor.as_deref())?;
     let svc = state.subscriptions.clone();
-    let found = blocking(move || {
+    let found = portal.run(move |session| {
         svc.list(&session.scope(), &SubscriptionFilter::default(), &page)
             .and_then(|p| svc.named_page(p))
     })
@@ -59,11 +59,11 @@ pub async fn list(
 #[get("/subscriptions/{id}")]
 pub async fn get(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
+    portal: PortalAuth<section::Subscriptions>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.subscriptions.clone();
-    let s = blocking(move || {
+    let s = portal.run(move |session| {
         svc.get(&session.scope(), &parse(&id)?)
             .and_then(|s| svc.named_one(s))
     })
@@ -90,7 +90,7 @@ pub async fn get(
 #[post("/subscriptions/{id}/cancel")]
 pub async fn cancel(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
+    portal: PortalAuth<section::Subscriptions>,
     id: Path<String>,
     body: JsonBody<CancelSubscription>,
 ) -> Result<HttpResponse, ApiError> {
@@ -103,7 +103,7 @@ pub async fn cancel(
         ));
     }
     let svc = state.subscriptions.clone();
-    let s = blocking(move || {
+    let s = portal.run(move |session| {
         svc.cancel(
             &session.scope(),
             &parse(&id)?,
@@ -132,11 +132,11 @@ pub async fn cancel(
 #[post("/subscriptions/{id}/uncancel")]
 pub async fn uncancel(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
+    portal: PortalAuth<section::Subscriptions>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.subscriptions.clone();
-    let s = blocking(move || {
+    let s = portal.run(move |session| {
         svc.uncancel(&session.scope(), &parse(&id)?, Actor::Customer(&session))
             .and_then(|s| svc.named_one(s))
     })
@@ -164,13 +164,13 @@ pub async fn uncancel(
 #[post("/subscriptions/{id}/change")]
 pub async fn change(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
+    portal: PortalAuth<section::Subscriptions>,
     id: Path<String>,
     body: JsonBody<ChangePlan>,
 ) -> Result<HttpResponse, ApiError> {
     let wanted = body.value.change()?;
     let svc = state.subscriptions.clone();
-    let s = blocking(move || {
+    let s = portal.run(move |session| {
         svc.change_plan(
             &session.scope(),
             &parse(&id)?,
@@ -201,13 +201,13 @@ pub async fn change(
 #[post("/subscriptions/{id}/change/preview")]
 pub async fn change_preview(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
+    portal: PortalAuth<section::Subscriptions>,
     id: Path<String>,
     body: JsonBody<ChangePlan>,
 ) -> Result<HttpResponse, ApiError> {
     let wanted = body.value.change()?;
     let svc = state.subscriptions.clone();
-    let p = blocking(move || {
+    let p = portal.run(move |session| {
         svc.preview_change(
             &session.scope(),
             &parse(&id)?,
@@ -235,10 +235,10 @@ pub async fn change_preview(
 #[get("/subscriptions/{id}/upcoming_invoice")]
 pub async fn upcoming_invoice(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Subscriptions>,
+    portal: PortalAuth<section::Subscriptions>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.billing.clone();
-    let u = blocking(move || svc.upcoming(&session.scope(), &parse(&id)?)).await?;
+    let u = portal.run(move |session| svc.upcoming(&session.scope(), &parse(&id)?)).await?;
     Ok(HttpResponse::Ok().json(UpcomingInvoice::from(u)))
 }

@@ -2,7 +2,7 @@ use actix_web::web::Data;
 use actix_web::{get, HttpResponse};
 
 use super::dto::{report_rows, UsageQuery, UsageView, REPORT_HEADER};
-use crate::error::{blocking, ApiError};
+use crate::error::ApiError;
 use crate::extract::{section, PortalAuth, Query};
 use crate::routes::common::CsvDocument;
 use crate::state::AppState;
@@ -21,22 +21,22 @@ use crate::state::AppState;
 #[get("/usage")]
 pub async fn usage(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Usage>,
+    portal: PortalAuth<section::Usage>,
     Query(q): Query<UsageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let report = report(&state, session, q).await?;
+    let report = report(&state, portal, q).await?;
     Ok(HttpResponse::Ok().json(UsageView::from(report)))
 }
 
 /// The session's customer's usage report for the query (the JSON view's and the CSV's).
 async fn report(
     state: &AppState,
-    session: domain::portal_session::PortalSession,
+    portal: PortalAuth<section::Usage>,
     q: UsageQuery,
 ) -> Result<domain::usage::UsageReport, ApiError> {
     let (from, to, granularity) = q.resolve()?;
     let svc = state.usage.clone();
-    blocking(move || {
+    portal.run(move |session| {
         svc.report(
             &session.customer(),
             from,
@@ -64,10 +64,10 @@ async fn report(
 #[get("/usage/export")]
 pub async fn export(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Usage>,
+    portal: PortalAuth<section::Usage>,
     Query(q): Query<UsageQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let mut rows = report_rows(&report(&state, session, q).await?);
+    let mut rows = report_rows(&report(&state, portal, q).await?);
     // One page: a window holds at most 30 days of hourly buckets per feature.
     crate::export::stream("usage.csv", REPORT_HEADER, move |_| {
         Ok((std::mem::take(&mut rows), None))

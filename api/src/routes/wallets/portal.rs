@@ -5,7 +5,7 @@ use domain::id::parse;
 use domain::wallet::Wallet;
 
 use super::dto::{PortalWallet, PortalWalletList};
-use crate::error::{blocking, ApiError};
+use crate::error::ApiError;
 use crate::extract::{section, PortalAuth, Query};
 use crate::pagination::portal_page;
 use crate::routes::common::PageParams;
@@ -41,12 +41,12 @@ fn portal_wallet(state: &AppState, w: Wallet) -> domain::DomainResult<PortalWall
 pub async fn list(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalAuth(session, _): PortalAuth<section::Credits>,
+    portal: PortalAuth<section::Credits>,
     Query(q): Query<PageParams>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
+    let page = portal_page(&state, &req, portal.owner(), q.limit, q.cursor.as_deref())?;
     let st = state.clone();
-    let wallets = blocking(move || {
+    let wallets = portal.run(move |session| {
         let listed = st.wallets.list(&session.scope(), None, &page)?;
         let items = listed
             .items
@@ -78,11 +78,11 @@ pub async fn list(
 #[get("/wallets/{id}")]
 pub async fn get(
     state: Data<AppState>,
-    PortalAuth(session, _): PortalAuth<section::Credits>,
+    portal: PortalAuth<section::Credits>,
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
-    let w = blocking(move || portal_wallet(&st, st.wallets.get(&session.scope(), &parse(&id)?)?))
+    let w = portal.run(move |session| portal_wallet(&st, st.wallets.get(&session.scope(), &parse(&id)?)?))
         .await?;
     Ok(HttpResponse::Ok().json(w))
 }
@@ -103,14 +103,14 @@ pub async fn get(
 pub async fn transactions(
     state: Data<AppState>,
     req: HttpRequest,
-    PortalAuth(session, _): PortalAuth<section::Credits>,
+    portal: PortalAuth<section::Credits>,
     id: Path<String>,
     Query(q): Query<ListTransactions>,
 ) -> Result<HttpResponse, ApiError> {
-    let page = portal_page(&state, &req, &session, q.limit, q.cursor.as_deref())?;
+    let page = portal_page(&state, &req, portal.owner(), q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.wallets.clone();
     let txs =
-        blocking(move || svc.transactions(&session.scope(), &parse(&id)?, &filter, &page)).await?;
+        portal.run(move |session| svc.transactions(&session.scope(), &parse(&id)?, &filter, &page)).await?;
     Ok(HttpResponse::Ok().json(TransactionList::from(txs.map(TransactionView::from))))
 }

@@ -265,13 +265,29 @@ impl PortalSessionService {
         token: &str,
         audit_refusal: &dyn Fn(&str) -> bool,
     ) -> DomainResult<PortalSession> {
+        self.session_of(&self.claims(token)?, audit_refusal)
+    }
+
+    /// What a token says, if this server sealed it and it has not expired: the first half of
+    /// [`Self::authenticate`], with no database read (the session row is checked by
+    /// [`Self::session_of`]).
+    pub fn claims(&self, token: &str) -> DomainResult<TokenClaims> {
+        self.verify(token, clock::now())
+    }
+
+    /// The customer's session verified `claims` name, if it may be used now: the second half of
+    /// [`Self::authenticate`].
+    pub fn session_of(
+        &self,
+        claims: &TokenClaims,
+        audit_refusal: &dyn Fn(&str) -> bool,
+    ) -> DomainResult<PortalSession> {
         let now = clock::now();
-        let claims = self.verify(token, now)?;
         // A guest's token is good, but not for a customer's route.
-        if self.guest_of(&claims, now)?.is_some() {
+        if self.guest_of(claims, now)?.is_some() {
             return Err(guest_refused());
         }
-        self.customer_session(&claims, now, audit_refusal)
+        self.customer_session(claims, now, audit_refusal)
     }
 
     /// The customer's session verified `claims` name, if it may be used now (recording this
