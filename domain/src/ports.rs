@@ -269,13 +269,19 @@ pub trait WalletRepo: Send + Sync {
         tenant_id: &crate::id::TenantId,
         wallet_id: &crate::id::WalletId,
     ) -> DomainResult<Vec<crate::wallet::CreditLot>>;
+    /// A page of the ledger of a wallet in `scope`, in one read (the wallet joined, so the scope
+    /// is checked by the same statement), with the wallet's next credit expiry as stored. An
+    /// empty page has no expiry: the wallet may then be out of scope, or have no such entries.
     fn transactions(
         &self,
-        tenant_id: &crate::id::TenantId,
+        scope: &Scope,
         wallet_id: &crate::id::WalletId,
         filter: &TxFilter,
         page: &PageRequest,
-    ) -> DomainResult<Page<crate::wallet::WalletTransaction>>;
+    ) -> DomainResult<(
+        Page<crate::wallet::WalletTransaction>,
+        Option<chrono::DateTime<chrono::Utc>>,
+    )>;
     /// Checks up to `limit` of the wallets flagged for a check of their lots (migration 000020):
     /// each is locked and loaded whole, which rewrites lots that disagree with the ledger (see
     /// the storage adapter's `repair_lots`), then unflagged. Returns how many were checked.
@@ -314,6 +320,12 @@ pub trait InvoiceRepo: Send + Sync {
         scope: &Scope,
         id: &crate::id::InvoiceId,
     ) -> DomainResult<Option<crate::invoice::Invoice>>;
+    /// [`InvoiceRepo::get`] with the invoice's credit notes (oldest first), in one read.
+    fn get_with_credit_notes(
+        &self,
+        scope: &Scope,
+        id: &crate::id::InvoiceId,
+    ) -> DomainResult<Option<(crate::invoice::Invoice, Vec<crate::credit_note::CreditNote>)>>;
     /// Locks the invoice, runs `change` (which may take invoice numbers) and writes the result,
     /// all in one transaction.
     fn change(

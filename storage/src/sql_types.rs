@@ -208,3 +208,44 @@ pub fn register_sqlite_functions(conn: &mut SqliteConnection) -> QueryResult<()>
     sqlite_impl::dec_sum_text_utils::register_impl::<DecSum, _>(conn)?;
     Ok(())
 }
+
+/// Rows read back as JSON (the dashboard's read model, `repos::dashboard`): a timestamp as both
+/// backends write it there, an RFC 3339 string.
+impl<'de> serde::Deserialize<'de> for DbTime {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(d)?;
+        DateTime::parse_from_rfc3339(&text)
+            .map(|t| DbTime(t.with_timezone(&Utc)))
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A decimal read back as JSON: PostgreSQL writes `numeric` as a JSON number, SQLite's text
+/// column is a JSON string. Either is parsed from its exact text, never through a float.
+impl<'de> serde::Deserialize<'de> for DbDecimal {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <&'de serde_json::value::RawValue>::deserialize(d)?;
+        let text = raw.get();
+        let text = text
+            .strip_prefix('"')
+            .and_then(|t| t.strip_suffix('"'))
+            .unwrap_or(text);
+        BigDecimal::from_str(text)
+            .map(DbDecimal)
+            .map_err(serde::de::Error::custom)
+    }
+}
+
+/// A boolean read back as JSON: `true`/`false` from PostgreSQL, `1`/`0` from SQLite.
+pub fn flag<'de, D: serde::Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Flag {
+        Bool(bool),
+        Int(i64),
+    }
+    Ok(match <Flag as serde::Deserialize>::deserialize(d)? {
+        Flag::Bool(b) => b,
+        Flag::Int(i) => i != 0,
+    })
+}

@@ -372,10 +372,15 @@ impl WalletService {
                 return Err(DomainError::validation("from", "must not be after to"));
             }
         }
-        // Brings the ledger up to date (expiries) and checks the wallet is in the scope.
-        let wallet = self.get(scope, id)?;
-        self.wallets
-            .transactions(&wallet.tenant_id, &wallet.id, filter, page)
+        // One read when the page has entries and no credit expiry of the wallet has fallen due;
+        // otherwise the wallet is read (404 out of scope), its due expiries written to the
+        // ledger, and the page read again.
+        let (found, next_expiry) = self.wallets.transactions(scope, id, filter, page)?;
+        if !found.items.is_empty() && next_expiry.is_none_or(|t| t > clock::now()) {
+            return Ok(found);
+        }
+        self.as_of_now(self.wallets.get(scope, id)?.ok_or_else(not_found)?)?;
+        Ok(self.wallets.transactions(scope, id, filter, page)?.0)
     }
 
     /// Credits of a wallet already read (in its scope) that expire within `horizon` from now.

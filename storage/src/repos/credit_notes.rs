@@ -21,7 +21,7 @@ use crate::Store;
 
 #[derive(Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = cn, treat_none_as_null = true)]
-struct NoteRow {
+pub(crate) struct NoteRow {
     id: String,
     tenant_id: String,
     invoice_id: String,
@@ -70,7 +70,7 @@ impl NoteRow {
         }
     }
 
-    fn into_domain(self) -> DomainResult<CreditNote> {
+    pub(crate) fn into_domain(self) -> DomainResult<CreditNote> {
         let row = Stored {
             kind: "credit note",
             id: &self.id,

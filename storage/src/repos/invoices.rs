@@ -1,4 +1,5 @@
 use diesel::prelude::*;
+use domain::credit_note::CreditNote;
 use domain::invoice::InvoiceChange;
 use domain::invoice::InvoiceFilter;
 use domain::invoice::{Invoice, InvoiceStatus, LineItem, OpenAmount, PaymentStatus};
@@ -13,7 +14,8 @@ use super::stored::{json, Stored};
 use super::{first_locked, internal, lower, newest_first, one_of, scoped, scoped_search, TxError};
 use crate::connection::DbConnection;
 use crate::prepared::Prepare;
-use crate::schema::{invoice_counters as ic, invoices as inv};
+use super::credit_notes::NoteRow;
+use crate::schema::{credit_notes as cn, invoice_counters as ic, invoices as inv};
 use crate::sql_types::{DbDecimal, DbTime};
 use crate::Store;
 
@@ -272,6 +274,35 @@ impl InvoiceRepo for Store {
             .map_err(internal)?
             .map(InvoiceRow::into_domain)
             .transpose()
+    }
+
+    fn get_with_credit_notes(
+        &self,
+        scope: &Scope,
+        id: &domain::id::InvoiceId,
+    ) -> DomainResult<Option<(Invoice, Vec<CreditNote>)>> {
+        let mut conn = self.conn()?;
+        // One row per note (the invoice repeated), or one with no note.
+        let notes = cn::table.on(cn::tenant_id
+            .eq(inv::tenant_id)
+            .and(cn::invoice_id.eq(inv::id)));
+        let rows: Vec<(InvoiceRow, Option<NoteRow>)> =
+            scoped!(inv::table.left_join(notes).into_boxed(), inv, scope)
+                .filter(inv::id.eq(id.as_str()))
+                .order(cn::id.asc())
+                .select((InvoiceRow::as_select(), Option::<NoteRow>::as_select()))
+                .load(&mut *conn)
+                .map_err(internal)?;
+        let mut rows = rows.into_iter();
+        let Some((invoice, first)) = rows.next() else {
+            return Ok(None);
+        };
+        let notes = first
+            .into_iter()
+            .chain(rows.filter_map(|(_, note)| note))
+            .map(NoteRow::into_domain)
+            .collect::<DomainResult<Vec<_>>>()?;
+        Ok(Some((invoice.into_domain()?, notes)))
     }
 
     fn change(

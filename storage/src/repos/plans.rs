@@ -12,9 +12,9 @@ use crate::schema::plans as pl;
 use crate::sql_types::{DbDecimal, DbTime};
 use crate::Store;
 
-#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = pl, treat_none_as_null = true)]
-struct PlanRow {
+pub(crate) struct PlanRow {
     id: String,
     tenant_id: String,
     code: String,
@@ -71,7 +71,7 @@ impl PlanRow {
         }
     }
 
-    fn into_domain(self) -> DomainResult<Plan> {
+    pub(crate) fn into_domain(self) -> DomainResult<Plan> {
         let row = Stored {
             kind: "plan",
             id: &self.id,

@@ -20,9 +20,9 @@ use crate::schema::subscriptions as su;
 use crate::sql_types::DbTime;
 use crate::Store;
 
-#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = su, treat_none_as_null = true)]
-struct SubscriptionRow {
+pub(crate) struct SubscriptionRow {
     id: String,
     tenant_id: String,
     customer_id: String,
@@ -37,6 +37,7 @@ struct SubscriptionRow {
     current_period_start: DbTime,
     current_period_end: DbTime,
     trial_end: Option<DbTime>,
+    #[serde(deserialize_with = "crate::sql_types::flag")]
     cancel_at_period_end: bool,
     canceled_at: Option<DbTime>,
     ended_at: Option<DbTime>,
@@ -104,7 +105,7 @@ impl SubscriptionRow {
         }
     }
 
-    fn into_domain(self) -> DomainResult<Subscription> {
+    pub(crate) fn into_domain(self) -> DomainResult<Subscription> {
         let row = Stored {
             kind: "subscription",
             id: &self.id,

@@ -18,9 +18,9 @@ use crate::schema::{features as f, usage_events as ue, usage_rollups as ur};
 use crate::sql_types::{DbDecimal, DbTime};
 use crate::Store;
 
-#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = f, treat_none_as_null = true)]
-struct FeatureRow {
+pub(crate) struct FeatureRow {
     id: String,
     tenant_id: String,
     key: String,
@@ -30,6 +30,7 @@ struct FeatureRow {
     value_property: Option<String>,
     unit_price: DbDecimal,
     currency: String,
+    #[serde(deserialize_with = "crate::sql_types::flag")]
     archived: bool,
     created_at: DbTime,
     updated_at: DbTime,
@@ -53,7 +54,7 @@ impl FeatureRow {
         }
     }
 
-    fn into_domain(self) -> DomainResult<Feature> {
+    pub(crate) fn into_domain(self) -> DomainResult<Feature> {
         let row = Stored {
             kind: "feature",
             id: &self.id,
@@ -89,9 +90,9 @@ struct EventRow {
     received_at: DbTime,
 }
 
-#[derive(Queryable, Selectable, Insertable)]
+#[derive(Queryable, Selectable, Insertable, serde::Deserialize)]
 #[diesel(table_name = ur)]
-struct RollupRow {
+pub(crate) struct RollupRow {
     tenant_id: String,
     customer_id: String,
     feature_key: String,
@@ -520,17 +521,20 @@ impl UsageRepo for Store {
             .select(RollupRow::as_select())
             .load(&mut *conn)
             .map_err(internal)?;
-        Ok(rows
-            .into_iter()
-            .map(|r| Rollup {
-                customer_id: r.customer_id,
-                feature_key: r.feature_key,
-                hour: r.hour.0,
-                events: r.events,
-                quantity_sum: r.quantity_sum.0,
-                quantity_max: r.quantity_max.0,
-            })
-            .collect())
+        Ok(rows.into_iter().map(RollupRow::into_domain).collect())
+    }
+}
+
+impl RollupRow {
+    pub(crate) fn into_domain(self) -> Rollup {
+        Rollup {
+            customer_id: self.customer_id,
+            feature_key: self.feature_key,
+            hour: self.hour.0,
+            events: self.events,
+            quantity_sum: self.quantity_sum.0,
+            quantity_max: self.quantity_max.0,
+        }
     }
 }
 

@@ -17,9 +17,9 @@ use crate::schema::{subscriptions as su, usage_counters as uc, usage_rollups as 
 use crate::sql_types::{DbDecimal, DbTime};
 use crate::Store;
 
-#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = uc)]
-struct CounterRow {
+pub(crate) struct CounterRow {
     tenant_id: String,
     customer_id: String,
     feature_key: String,
@@ -31,7 +31,7 @@ struct CounterRow {
 }
 
 impl CounterRow {
-    fn into_domain(self) -> Counter {
+    pub(crate) fn into_domain(self) -> Counter {
         Counter {
             customer_id: self.customer_id,
             feature_key: self.feature_key,

@@ -24,9 +24,9 @@ use crate::schema::{credit_lots as cl, wallet_transactions as wt, wallets as w};
 use crate::sql_types::{DbDecimal, DbTime};
 use crate::Store;
 
-#[derive(Queryable, Selectable, Insertable, AsChangeset)]
+#[derive(Queryable, Selectable, Insertable, AsChangeset, serde::Deserialize)]
 #[diesel(table_name = w, treat_none_as_null = true)]
-struct WalletRow {
+pub(crate) struct WalletRow {
     id: String,
     tenant_id: String,
     customer_id: String,
@@ -61,7 +61,7 @@ impl WalletRow {
         }
     }
 
-    fn into_domain(self) -> DomainResult<(Wallet, Option<DateTime<Utc>>)> {
+    pub(crate) fn into_domain(self) -> DomainResult<(Wallet, Option<DateTime<Utc>>)> {
         let row = Stored {
             kind: "wallet",
             id: &self.id,
@@ -569,17 +569,18 @@ impl WalletRepo for Store {
 
     fn transactions(
         &self,
-        tenant_id: &domain::id::TenantId,
+        scope: &Scope,
         wallet_id: &domain::id::WalletId,
         filter: &TxFilter,
         page: &PageRequest,
-    ) -> DomainResult<Page<WalletTransaction>> {
+    ) -> DomainResult<(Page<WalletTransaction>, Option<DateTime<Utc>>)> {
         let mut conn = self.conn()?;
-        let mut q = wt::table
-            .filter(wt::tenant_id.eq(tenant_id.as_str()))
+        let wallet = w::table.on(w::tenant_id
+            .eq(wt::tenant_id)
+            .and(w::id.eq(wt::wallet_id)));
+        let mut q = scoped!(wt::table.inner_join(wallet).into_boxed(), w, scope)
             .filter(wt::wallet_id.eq(wallet_id.as_str()))
-            .select(TxRow::as_select())
-            .into_boxed();
+            .select((TxRow::as_select(), w::next_expiry_at));
         if let Some(t) = filter.tx_type {
             q = q.filter(wt::tx_type.eq(t.as_str()));
         }
@@ -597,20 +598,20 @@ impl WalletRepo for Store {
             })?;
             q = q.filter(wt::seq.lt(seq));
         }
-        let rows: Vec<TxRow> = q
+        let rows: Vec<(TxRow, Option<DbTime>)> = q
             .order(wt::seq.desc())
             .limit(page.fetch_limit())
             .load(&mut *conn)
             .map_err(internal)?;
+        let next_expiry = rows.first().and_then(|(_, t)| t.map(|t| t.0));
         let items = rows
             .into_iter()
-            .map(TxRow::into_domain)
+            .map(|(row, _)| row.into_domain())
             .collect::<DomainResult<Vec<_>>>()?;
-        Ok(Page::from_rows_keyed(
-            items,
-            page,
-            |t: &WalletTransaction| format!("{:020}", t.seq),
-        ))
+        let page = Page::from_rows_keyed(items, page, |t: &WalletTransaction| {
+            format!("{:020}", t.seq)
+        });
+        Ok((page, next_expiry))
     }
 
     fn check_flagged_lots(&self, limit: i64) -> DomainResult<usize> {

@@ -118,8 +118,7 @@ pub async fn get(
     let st = state.clone();
     let view = blocking(move || {
         let (scope, id) = (who.scope(), parse(&id)?);
-        let invoice = st.invoices.get(&scope, &id)?;
-        let notes = st.credit_notes.of_invoice(&scope, &id)?;
+        let (invoice, notes) = st.invoices.get_with_credit_notes(&scope, &id)?;
         Ok(InvoiceView::from(invoice).with_credit_notes(notes))
     })
     .await?;

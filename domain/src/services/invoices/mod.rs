@@ -154,6 +154,18 @@ impl InvoiceService {
             .ok_or_else(not_found)
     }
 
+    /// [`Self::get`] with the invoice's credit notes, oldest first.
+    pub fn get_with_credit_notes(
+        &self,
+        scope: &Scope,
+        id: &InvoiceId,
+    ) -> DomainResult<(Invoice, Vec<crate::credit_note::CreditNote>)> {
+        self.invoices
+            .get_with_credit_notes(scope, id)?
+            .filter(|(i, _)| scope.customer_id().is_none() || i.status != InvoiceStatus::Draft)
+            .ok_or_else(not_found)
+    }
+
     /// Edits a draft; a finalized or voided invoice is immutable (409 `invoice_not_draft`).
     pub fn update(
         &self,
