@@ -12,8 +12,8 @@ use actix_web::{FromRequest, HttpRequest};
 use domain::portal_session::{PortalSession, Section, SessionMode, TokenClaims};
 use domain::services::api_keys::{Principal, INVALID_KEY};
 use domain::services::portal_sessions::Visitor;
-use domain::{DomainError, ErrorCode};
 use domain::FieldError;
+use domain::{DomainError, ErrorCode};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 
 use actix_web::HttpRequest;
 use domain::guest_session::GuestSession;
-use domain::page::{CursorBinding, PageRequest};
 use domain::id::TenantId;
+use domain::page::{CursorBinding, PageRequest};
 use domain::services::api_keys::Principal;
 
 use crate::error::ApiError;

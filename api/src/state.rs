@@ -205,12 +205,7 @@ impl AppState {
             chrono::Duration::days(settings.event_max_age_days),
         );
         Self {
-            overview: OverviewService::new(
-                wallets.clone(),
-                invoices.clone(),
-                usage.clone(),
-                subscriptions.clone(),
-            ),
+            overview: OverviewService::new(shared.clone(), wallets.clone()),
             wallets,
             invoices,
             usage: usage.clone(),

@@ -91,6 +91,7 @@ pub mod billing;
 pub mod clock;
 pub mod credit_note;
 pub mod customer;
+pub mod dashboard;
 pub mod discount;
 pub mod email;
 pub mod error;

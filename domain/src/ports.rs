@@ -26,6 +26,19 @@ use crate::wallet::WalletChange;
 use crate::wallet::WalletState;
 use crate::DomainResult;
 
+/// The customer dashboard's read model: one read (one statement) for everything the overview
+/// shows, each part narrowed to the customer (the account's features and plans to the account).
+pub trait DashboardRepo: Send + Sync {
+    /// `None` when the customer is not in the account. Usage rollups are those of the hours in
+    /// `[usage_from, usage_to)`.
+    fn dashboard(
+        &self,
+        customer: &CustomerScope,
+        usage_from: DateTime<Utc>,
+        usage_to: DateTime<Utc>,
+    ) -> DomainResult<Option<crate::dashboard::DashboardReads>>;
+}
+
 pub trait ApiKeyRepo: Send + Sync {
     /// Creates a tenant with its first key. With `only_if_empty`, does so if, and only if, no
     /// tenant exists yet (safe when several nodes start at once). Returns whether it did.

@@ -292,7 +292,10 @@ impl Drop for Conn {
             Origin::Unit => &UNIT,
             Origin::Pinned => &PINNED,
         };
-        give_back(slot, self.conn.take().expect("connection present until drop"));
+        give_back(
+            slot,
+            self.conn.take().expect("connection present until drop"),
+        );
     }
 }
 

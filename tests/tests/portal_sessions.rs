@@ -638,7 +638,11 @@ async fn idle_timeout_is_exact(s: TestServer) {
     let cid = customer(&s, "idle-exact").await;
     let t = token(&session(&s, json!({"customer_id": cid, "idle_timeout_seconds": 60})).await);
     let idle_expires = |me: &Reply| -> chrono::DateTime<Utc> {
-        me.body["idle_expires_at"].as_str().unwrap().parse().unwrap()
+        me.body["idle_expires_at"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap()
     };
     let mut me = whoami(&s, &t).await;
     let id = me.body["id"].as_str().unwrap().to_owned();
@@ -656,7 +660,11 @@ async fn idle_timeout_is_exact(s: TestServer) {
             since_recorded = 0;
             writes += 1;
         } else {
-            assert_eq!(idle_expires(&me), aged + Duration::seconds(60), "not extended");
+            assert_eq!(
+                idle_expires(&me),
+                aged + Duration::seconds(60),
+                "not extended"
+            );
         }
     }
     assert_eq!(writes, 4, "9 uses 20 s apart write the session 4 times");

@@ -22,9 +22,11 @@ use std::sync::Arc;
 use bigdecimal::{BigDecimal, Zero};
 
 use crate::money::Currency;
+use crate::plan::Plan;
 use crate::ports::{PlanRepo, SubscriptionRepo, UsageRepo, WalletRepo};
 use crate::scope::CustomerScope;
-use crate::usage::Aggregation;
+use crate::subscription::Subscription;
+use crate::usage::{Aggregation, Counter, Feature};
 use crate::wallet::Wallet;
 use crate::DomainResult;
 
@@ -46,42 +48,22 @@ impl Accrual {
     /// with nothing accrued are left out).
     pub fn of(&self, customer: &CustomerScope) -> DomainResult<Vec<(Currency, BigDecimal)>> {
         let running = self.subscriptions.running(customer)?;
-        let mut out: Vec<(Currency, BigDecimal)> = Vec::new();
         if running.is_empty() {
-            return Ok(out);
+            return Ok(Vec::new());
         }
         let starts: Vec<_> = running.iter().map(|s| s.current_period_start).collect();
         let counters = self
             .usage
             .counters(&customer.tenant_id, &customer.customer_id, &starts)?;
         if counters.is_empty() {
-            return Ok(out);
+            return Ok(Vec::new());
         }
         let features = self.usage.features(&customer.tenant_id)?;
+        let mut plans = Vec::new();
         for sub in &running {
-            let Some(plan) = self.plans.get(&customer.tenant_id, &sub.plan_id)? else {
-                continue;
-            };
-            let usage: HashMap<String, BigDecimal> = counters
-                .iter()
-                .filter(|c| c.period.start == sub.current_period_start)
-                .map(|c| {
-                    let aggregation = features
-                        .iter()
-                        .find(|f| f.key == c.feature_key)
-                        .map_or(Aggregation::Sum, |f| f.aggregation);
-                    (c.feature_key.clone(), c.used(aggregation))
-                })
-                .collect();
-            let accrued = crate::billing::accrued_usage(sub, &plan, &usage);
-            if !accrued.is_zero() {
-                match out.iter_mut().find(|(c, _)| *c == plan.currency) {
-                    Some((_, sum)) => *sum += accrued,
-                    None => out.push((plan.currency, accrued)),
-                }
-            }
+            plans.extend(self.plans.get(&customer.tenant_id, &sub.plan_id)?);
         }
-        Ok(out)
+        Ok(priced(&running, &plans, &counters, &features))
     }
 
     /// Sets each wallet's `accrued_usage` (see the module doc).
@@ -152,5 +134,64 @@ impl Accrual {
             }
         }
         Ok(())
+    }
+}
+
+/// The usage charges accrued in the running subscriptions' current periods, per currency
+/// (currencies with nothing accrued are left out), from rows already read: `plans` holds the
+/// subscriptions' plans, `counters` their current periods' usage.
+pub fn priced(
+    running: &[Subscription],
+    plans: &[Plan],
+    counters: &[Counter],
+    features: &[Feature],
+) -> Vec<(Currency, BigDecimal)> {
+    let mut out: Vec<(Currency, BigDecimal)> = Vec::new();
+    if counters.is_empty() {
+        return out;
+    }
+    for sub in running {
+        let Some(plan) = plans.iter().find(|p| p.id == sub.plan_id) else {
+            continue;
+        };
+        let usage: HashMap<String, BigDecimal> = counters
+            .iter()
+            .filter(|c| c.period.start == sub.current_period_start)
+            .map(|c| {
+                let aggregation = features
+                    .iter()
+                    .find(|f| f.key == c.feature_key)
+                    .map_or(Aggregation::Sum, |f| f.aggregation);
+                (c.feature_key.clone(), c.used(aggregation))
+            })
+            .collect();
+        let accrued = crate::billing::accrued_usage(sub, plan, &usage);
+        if !accrued.is_zero() {
+            match out.iter_mut().find(|(c, _)| *c == plan.currency) {
+                Some((_, sum)) => *sum += accrued,
+                None => out.push((plan.currency, accrued)),
+            }
+        }
+    }
+    out
+}
+
+/// Gives each currency's accrual to the wallet billing pays from: the first active wallet in
+/// that currency among `customer_wallets` (all the customer's, newest first), if it is one of
+/// `wallets`.
+pub fn assign(
+    wallets: &mut [Wallet],
+    customer_wallets: &[Wallet],
+    accrued: &[(Currency, BigDecimal)],
+) {
+    for (currency, amount) in accrued {
+        let payer = customer_wallets
+            .iter()
+            .find(|w| w.currency == *currency && w.status == crate::wallet::WalletStatus::Active);
+        for w in wallets.iter_mut() {
+            if payer.is_some_and(|p| p.id == w.id) {
+                w.accrued_usage = amount.clone();
+            }
+        }
     }
 }

@@ -192,7 +192,7 @@ impl WalletService {
     }
 
     /// A stored wallet with the expiries that fell due since it was written applied.
-    fn as_of_now(
+    pub(crate) fn as_of_now(
         &self,
         (wallet, next_expiry): (Wallet, Option<chrono::DateTime<chrono::Utc>>),
     ) -> DomainResult<Wallet> {

@@ -9,12 +9,12 @@ use domain::scope::{CustomerScope, Scope};
 use domain::services::invoices::not_found;
 use domain::{DomainError, DomainResult};
 
+use super::credit_notes::NoteRow;
 use super::stored::stored_id;
 use super::stored::{json, Stored};
 use super::{first_locked, internal, lower, newest_first, one_of, scoped, scoped_search, TxError};
 use crate::connection::DbConnection;
 use crate::prepared::Prepare;
-use super::credit_notes::NoteRow;
 use crate::schema::{credit_notes as cn, invoice_counters as ic, invoices as inv};
 use crate::sql_types::{DbDecimal, DbTime};
 use crate::Store;

@@ -11,6 +11,7 @@ pub mod audit;
 pub mod billing;
 pub mod credit_notes;
 pub mod customers;
+pub mod dashboard;
 pub mod discounts;
 pub mod emails;
 pub mod guest_sessions;

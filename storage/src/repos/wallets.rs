@@ -575,9 +575,7 @@ impl WalletRepo for Store {
         page: &PageRequest,
     ) -> DomainResult<(Page<WalletTransaction>, Option<DateTime<Utc>>)> {
         let mut conn = self.conn()?;
-        let wallet = w::table.on(w::tenant_id
-            .eq(wt::tenant_id)
-            .and(w::id.eq(wt::wallet_id)));
+        let wallet = w::table.on(w::tenant_id.eq(wt::tenant_id).and(w::id.eq(wt::wallet_id)));
         let mut q = scoped!(wt::table.inner_join(wallet).into_boxed(), w, scope)
             .filter(wt::wallet_id.eq(wallet_id.as_str()))
             .select((TxRow::as_select(), w::next_expiry_at));

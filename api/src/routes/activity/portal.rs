@@ -30,6 +30,8 @@ pub async fn list(
     let filter = q.filter()?;
     let page = portal_page(&state, &req, portal.owner(), q.limit, q.cursor.as_deref())?;
     let svc = state.activity.clone();
-    let found = portal.run(move |session| svc.list(&session.customer(), &filter, &page)).await?;
+    let found = portal
+        .run(move |session| svc.list(&session.customer(), &filter, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(ActivityList::from(found.map(ActivityView::from))))
 }

@@ -26,7 +26,9 @@ pub async fn list(
     portal: PortalAuth<section::Usage>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.alerts.clone();
-    let found = portal.run(move |session| svc.of_customer(&session.customer())).await?;
+    let found = portal
+        .run(move |session| svc.of_customer(&session.customer()))
+        .await?;
     Ok(HttpResponse::Ok().json(AlertList::from(found)))
 }
 
@@ -52,14 +54,15 @@ pub async fn create(
     body: JsonBody<CreateAlert>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.alerts.clone();
-    let alert = portal.run(move |session| {
-        svc.create(
-            &session.customer(),
-            body.value.into_new()?,
-            Actor::Customer(&session),
-        )
-    })
-    .await?;
+    let alert = portal
+        .run(move |session| {
+            svc.create(
+                &session.customer(),
+                body.value.into_new()?,
+                Actor::Customer(session),
+            )
+        })
+        .await?;
     Ok(HttpResponse::build(StatusCode::CREATED).json(AlertView::from(alert)))
 }
 
@@ -83,7 +86,8 @@ pub async fn remove(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.alerts.clone();
-    portal.run(move |session| svc.delete(&session.customer(), &parse(&id)?, Actor::Customer(&session)))
+    portal
+        .run(move |session| svc.delete(&session.customer(), &parse(&id)?, Actor::Customer(session)))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

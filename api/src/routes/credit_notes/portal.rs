@@ -30,7 +30,9 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = portal_page(&state, &req, portal.owner(), q.limit, q.cursor.as_deref())?;
     let svc = state.credit_notes.clone();
-    let found = portal.run(move |session| svc.list(&session.scope(), &q.filter(), &page)).await?;
+    let found = portal
+        .run(move |session| svc.list(&session.scope(), &q.filter(), &page))
+        .await?;
     Ok(HttpResponse::Ok().json(CreditNoteList::from(found.map(CreditNoteView::from))))
 }
 
@@ -53,7 +55,9 @@ pub async fn get(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.credit_notes.clone();
-    let note = portal.run(move |session| svc.get(&session.scope(), &parse(&id)?)).await?;
+    let note = portal
+        .run(move |session| svc.get(&session.scope(), &parse(&id)?))
+        .await?;
     Ok(HttpResponse::Ok().json(CreditNoteView::from(note)))
 }
 
@@ -76,7 +80,8 @@ pub async fn pdf(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
-    portal.run(move |session| render_pdf(&st, st.credit_notes.get(&session.scope(), &parse(&id)?)?))
+    portal
+        .run(move |session| render_pdf(&st, st.credit_notes.get(&session.scope(), &parse(&id)?)?))
         .await
         .map(pdf_http)
 }

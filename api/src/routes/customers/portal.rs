@@ -25,7 +25,9 @@ pub async fn get(
     portal: PortalAuth<section::Profile>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.customers.clone();
-    let c = portal.run(move |session| svc.get(&session.tenant_id, &parse(&session.customer_id)?)).await?;
+    let c = portal
+        .run(move |session| svc.get(&session.tenant_id, &parse(&session.customer_id)?))
+        .await?;
     Ok(HttpResponse::Ok().json(ProfileView::from(c)))
 }
 
@@ -59,10 +61,11 @@ pub async fn update(
         ..Default::default()
     };
     let svc = state.customers.clone();
-    let c = portal.run(move |session| {
-        let (tenant, id) = (session.tenant_id.clone(), session.customer_id.clone());
-        svc.update(&Actor::Customer(&session), &tenant, &id, patch)
-    })
-    .await?;
+    let c = portal
+        .run(move |session| {
+            let (tenant, id) = (session.tenant_id.clone(), session.customer_id.clone());
+            svc.update(&Actor::Customer(session), &tenant, &id, patch)
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(ProfileView::from(c)))
 }

@@ -23,7 +23,9 @@ pub async fn list(
     portal: PortalAuth<section::Subscriptions>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.entitlements.clone();
-    let found = portal.run(move |session| svc.of(&session.customer())).await?;
+    let found = portal
+        .run(move |session| svc.of(&session.customer()))
+        .await?;
     let data = found.into_iter().map(EntitlementView::from).collect();
     Ok(HttpResponse::Ok().json(EntitlementList { data }))
 }

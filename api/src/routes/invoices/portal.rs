@@ -37,7 +37,9 @@ pub async fn list(
     let page = portal_page(&state, &req, portal.owner(), q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.invoices.clone();
-    let found = portal.run(move |session| svc.list(&session.scope(), &filter, &page)).await?;
+    let found = portal
+        .run(move |session| svc.list(&session.scope(), &filter, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(InvoiceList::from(found.map(InvoiceView::from))))
 }
 
@@ -81,7 +83,9 @@ pub async fn summary(
     portal: PortalAuth<section::Invoices>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.invoices.clone();
-    let rows = portal.run(move |session| svc.outstanding(&session.customer())).await?;
+    let rows = portal
+        .run(move |session| svc.outstanding(&session.customer()))
+        .await?;
     let data = rows.into_iter().map(OutstandingView::from).collect();
     Ok(HttpResponse::Ok().json(InvoiceSummary { data }))
 }
@@ -105,12 +109,13 @@ pub async fn get(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
-    let view = portal.run(move |session| {
-        let (scope, id) = (session.scope(), parse(&id)?);
-        let (invoice, notes) = st.invoices.get_with_credit_notes(&scope, &id)?;
-        Ok(InvoiceView::from(invoice).with_credit_notes(notes))
-    })
-    .await?;
+    let view = portal
+        .run(move |session| {
+            let (scope, id) = (session.scope(), parse(&id)?);
+            let (invoice, notes) = st.invoices.get_with_credit_notes(&scope, &id)?;
+            Ok(InvoiceView::from(invoice).with_credit_notes(notes))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(view))
 }
 
@@ -140,15 +145,16 @@ pub async fn revise(
 ) -> Result<HttpResponse, ApiError> {
     let billing = body.value.billing.into();
     let svc = state.invoices.clone();
-    let i = portal.run(move |session| {
-        svc.revise(
-            &Actor::Customer(&session),
-            &session.scope(),
-            &parse(&id)?,
-            billing,
-        )
-    })
-    .await?;
+    let i = portal
+        .run(move |session| {
+            svc.revise(
+                &Actor::Customer(session),
+                &session.scope(),
+                &parse(&id)?,
+                billing,
+            )
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(InvoiceView::from(i)))
 }
 
@@ -171,10 +177,11 @@ pub async fn pdf(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
-    portal.run(move |session| {
-        let i = st.invoices.get(&session.scope(), &parse(&id)?)?;
-        render_pdf(&st, i)
-    })
-    .await
-    .map(pdf_http)
+    portal
+        .run(move |session| {
+            let i = st.invoices.get(&session.scope(), &parse(&id)?)?;
+            render_pdf(&st, i)
+        })
+        .await
+        .map(pdf_http)
 }

@@ -26,7 +26,9 @@ pub async fn list(
     portal: PortalAuth<section::Licenses>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.licenses.clone();
-    let found = portal.run(move |session| svc.of_customer(&session.customer())).await?;
+    let found = portal
+        .run(move |session| svc.of_customer(&session.customer()))
+        .await?;
     Ok(HttpResponse::Ok().json(PortalLicenseKeyList {
         data: found.into_iter().map(LicenseKeyView::from).collect(),
     }))
@@ -52,15 +54,16 @@ pub async fn deactivate(
     ids: Path<(String, String)>,
 ) -> Result<HttpResponse, ApiError> {
     let (svc, (key, activation)) = (state.licenses.clone(), ids.into_inner());
-    portal.run(move |session| {
-        let (key, activation) = (parse(&key)?, parse(&activation)?);
-        svc.release_activation(
-            &session.customer(),
-            &key,
-            &activation,
-            Actor::Customer(&session),
-        )
-    })
-    .await?;
+    portal
+        .run(move |session| {
+            let (key, activation) = (parse(&key)?, parse(&activation)?);
+            svc.release_activation(
+                &session.customer(),
+                &key,
+                &activation,
+                Actor::Customer(session),
+            )
+        })
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }

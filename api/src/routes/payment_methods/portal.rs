@@ -33,8 +33,9 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = portal_page(&state, &req, portal.owner(), q.limit, q.cursor.as_deref())?;
     let svc = state.payment_methods.clone();
-    let found =
-        portal.run(move |session| svc.list(&session.customer(), &MethodFilter::default(), &page)).await?;
+    let found = portal
+        .run(move |session| svc.list(&session.customer(), &MethodFilter::default(), &page))
+        .await?;
     Ok(HttpResponse::Ok().json(PaymentMethodList::from(found.map(PaymentMethodView::from))))
 }
 
@@ -59,10 +60,11 @@ pub async fn make_default(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.payment_methods.clone();
-    let m = portal.run(move |session| {
-        svc.make_default(&session.customer(), &parse(&id)?, Actor::Customer(&session))
-    })
-    .await?;
+    let m = portal
+        .run(move |session| {
+            svc.make_default(&session.customer(), &parse(&id)?, Actor::Customer(session))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(PaymentMethodView::from(m)))
 }
 
@@ -87,9 +89,9 @@ pub async fn delete(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.payment_methods.clone();
-    let m =
-        portal.run(move |session| svc.detach(&session.customer(), &parse(&id)?, Actor::Customer(&session)))
-            .await?;
+    let m = portal
+        .run(move |session| svc.detach(&session.customer(), &parse(&id)?, Actor::Customer(session)))
+        .await?;
     Ok(HttpResponse::Ok().json(PaymentMethodView::from(m)))
 }
 
@@ -113,6 +115,6 @@ pub async fn setup(
     portal: PortalAuth<section::PaymentMethods>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.payment_methods.clone();
-    let hand_off = portal.run(move |session| svc.setup(&session)).await?;
+    let hand_off = portal.run(move |session| svc.setup(session)).await?;
     Ok(HttpResponse::Ok().json(SetupLink::from(hand_off)))
 }

@@ -83,7 +83,8 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = portal_page(&state, &req, portal.owner(), q.limit, q.cursor.as_deref())?;
     let svc = state.payments.clone();
-    let found =
-        portal.run(move |session| svc.list(&session.scope(), &PaymentFilter::default(), &page)).await?;
+    let found = portal
+        .run(move |session| svc.list(&session.scope(), &PaymentFilter::default(), &page))
+        .await?;
     Ok(HttpResponse::Ok().json(PaymentList::from(found.map(PaymentView::from))))
 }

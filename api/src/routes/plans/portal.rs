@@ -34,7 +34,13 @@ pub async fn list(
     let found = match visitor {
         Visitor::Customer(session) => {
             let owner = (&session.tenant_id, session.customer_id.to_string());
-            let page = portal_page(&state, &req, (owner.0, &owner.1), q.limit, q.cursor.as_deref())?;
+            let page = portal_page(
+                &state,
+                &req,
+                (owner.0, &owner.1),
+                q.limit,
+                q.cursor.as_deref(),
+            )?;
             blocking(move || {
                 let discounts = subs.discounts_of(&session.customer())?;
                 let plans = svc.catalogue(&session.customer(), &page)?;

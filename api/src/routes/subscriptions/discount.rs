@@ -101,12 +101,13 @@ pub async fn redeem(
 ) -> Result<HttpResponse, ApiError> {
     let wanted = DiscountRequest::PromotionCode(body.value.promotion_code.clone());
     let svc = state.subscriptions.clone();
-    let s = portal.run(move |session| {
-        let actor = Actor::Customer(&session);
-        svc.apply_discount(&session.scope(), &parse(&id)?, wanted, actor)
-            .and_then(|s| svc.named_one(s))
-    })
-    .await?;
+    let s = portal
+        .run(move |session| {
+            let actor = Actor::Customer(session);
+            svc.apply_discount(&session.scope(), &parse(&id)?, wanted, actor)
+                .and_then(|s| svc.named_one(s))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
 }
 
@@ -132,7 +133,9 @@ pub async fn retention_offer(
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.subscriptions.clone();
     let sub = id.clone();
-    let offer = portal.run(move |session| svc.retention_offer(&session.scope(), &parse(&sub)?)).await?;
+    let offer = portal
+        .run(move |session| svc.retention_offer(&session.scope(), &parse(&sub)?))
+        .await?;
     Ok(HttpResponse::Ok().json(RetentionOfferView::of(id.into_inner(), offer)))
 }
 
@@ -157,11 +160,12 @@ pub async fn accept_retention_offer(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.subscriptions.clone();
-    let s = portal.run(move |session| {
-        let actor = Actor::Customer(&session);
-        svc.accept_retention_offer(&session.scope(), &parse(&id)?, actor)
-            .and_then(|s| svc.named_one(s))
-    })
-    .await?;
+    let s = portal
+        .run(move |session| {
+            let actor = Actor::Customer(session);
+            svc.accept_retention_offer(&session.scope(), &parse(&id)?, actor)
+                .and_then(|s| svc.named_one(s))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
 }

@@ -36,11 +36,12 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = portal_page(&state, &req, portal.owner(), q.limit, q.cursor.as_deref())?;
     let svc = state.subscriptions.clone();
-    let found = portal.run(move |session| {
-        svc.list(&session.scope(), &SubscriptionFilter::default(), &page)
-            .and_then(|p| svc.named_page(p))
-    })
-    .await?;
+    let found = portal
+        .run(move |session| {
+            svc.list(&session.scope(), &SubscriptionFilter::default(), &page)
+                .and_then(|p| svc.named_page(p))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(SubscriptionList::from(found.map(SubscriptionView::from))))
 }
 
@@ -63,11 +64,12 @@ pub async fn get(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.subscriptions.clone();
-    let s = portal.run(move |session| {
-        svc.get(&session.scope(), &parse(&id)?)
-            .and_then(|s| svc.named_one(s))
-    })
-    .await?;
+    let s = portal
+        .run(move |session| {
+            svc.get(&session.scope(), &parse(&id)?)
+                .and_then(|s| svc.named_one(s))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
 }
 
@@ -103,16 +105,17 @@ pub async fn cancel(
         ));
     }
     let svc = state.subscriptions.clone();
-    let s = portal.run(move |session| {
-        svc.cancel(
-            &session.scope(),
-            &parse(&id)?,
-            how,
-            Actor::Customer(&session),
-        )
-        .and_then(|s| svc.named_one(s))
-    })
-    .await?;
+    let s = portal
+        .run(move |session| {
+            svc.cancel(
+                &session.scope(),
+                &parse(&id)?,
+                how,
+                Actor::Customer(session),
+            )
+            .and_then(|s| svc.named_one(s))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
 }
 
@@ -136,11 +139,12 @@ pub async fn uncancel(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.subscriptions.clone();
-    let s = portal.run(move |session| {
-        svc.uncancel(&session.scope(), &parse(&id)?, Actor::Customer(&session))
-            .and_then(|s| svc.named_one(s))
-    })
-    .await?;
+    let s = portal
+        .run(move |session| {
+            svc.uncancel(&session.scope(), &parse(&id)?, Actor::Customer(session))
+                .and_then(|s| svc.named_one(s))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
 }
 
@@ -170,16 +174,17 @@ pub async fn change(
 ) -> Result<HttpResponse, ApiError> {
     let wanted = body.value.change()?;
     let svc = state.subscriptions.clone();
-    let s = portal.run(move |session| {
-        svc.change_plan(
-            &session.scope(),
-            &parse(&id)?,
-            wanted,
-            Actor::Customer(&session),
-        )
-        .and_then(|s| svc.named_one(s))
-    })
-    .await?;
+    let s = portal
+        .run(move |session| {
+            svc.change_plan(
+                &session.scope(),
+                &parse(&id)?,
+                wanted,
+                Actor::Customer(session),
+            )
+            .and_then(|s| svc.named_one(s))
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(SubscriptionView::from(s)))
 }
 
@@ -207,15 +212,16 @@ pub async fn change_preview(
 ) -> Result<HttpResponse, ApiError> {
     let wanted = body.value.change()?;
     let svc = state.subscriptions.clone();
-    let p = portal.run(move |session| {
-        svc.preview_change(
-            &session.scope(),
-            &parse(&id)?,
-            &wanted,
-            Actor::Customer(&session),
-        )
-    })
-    .await?;
+    let p = portal
+        .run(move |session| {
+            svc.preview_change(
+                &session.scope(),
+                &parse(&id)?,
+                &wanted,
+                Actor::Customer(session),
+            )
+        })
+        .await?;
     Ok(HttpResponse::Ok().json(PlanChangePreview::from(p)))
 }
 
@@ -239,6 +245,8 @@ pub async fn upcoming_invoice(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let svc = state.billing.clone();
-    let u = portal.run(move |session| svc.upcoming(&session.scope(), &parse(&id)?)).await?;
+    let u = portal
+        .run(move |session| svc.upcoming(&session.scope(), &parse(&id)?))
+        .await?;
     Ok(HttpResponse::Ok().json(UpcomingInvoice::from(u)))
 }

@@ -36,16 +36,17 @@ async fn report(
 ) -> Result<domain::usage::UsageReport, ApiError> {
     let (from, to, granularity) = q.resolve()?;
     let svc = state.usage.clone();
-    portal.run(move |session| {
-        svc.report(
-            &session.customer(),
-            from,
-            to,
-            granularity,
-            q.feature.as_deref(),
-        )
-    })
-    .await
+    portal
+        .run(move |session| {
+            svc.report(
+                &session.customer(),
+                from,
+                to,
+                granularity,
+                q.feature.as_deref(),
+            )
+        })
+        .await
 }
 
 /// Download the customer's usage over a window as CSV: one row per feature and bucket (hour or

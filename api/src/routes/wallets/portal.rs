@@ -46,20 +46,21 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let page = portal_page(&state, &req, portal.owner(), q.limit, q.cursor.as_deref())?;
     let st = state.clone();
-    let wallets = portal.run(move |session| {
-        let listed = st.wallets.list(&session.scope(), None, &page)?;
-        let items = listed
-            .items
-            .into_iter()
-            .map(|w| portal_wallet(&st, w))
-            .collect::<domain::DomainResult<Vec<_>>>()?;
-        Ok(PortalWalletList {
-            data: items,
-            has_more: listed.has_more,
-            next_cursor: listed.next_cursor,
+    let wallets = portal
+        .run(move |session| {
+            let listed = st.wallets.list(&session.scope(), None, &page)?;
+            let items = listed
+                .items
+                .into_iter()
+                .map(|w| portal_wallet(&st, w))
+                .collect::<domain::DomainResult<Vec<_>>>()?;
+            Ok(PortalWalletList {
+                data: items,
+                has_more: listed.has_more,
+                next_cursor: listed.next_cursor,
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(HttpResponse::Ok().json(wallets))
 }
 
@@ -82,7 +83,8 @@ pub async fn get(
     id: Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let st = state.clone();
-    let w = portal.run(move |session| portal_wallet(&st, st.wallets.get(&session.scope(), &parse(&id)?)?))
+    let w = portal
+        .run(move |session| portal_wallet(&st, st.wallets.get(&session.scope(), &parse(&id)?)?))
         .await?;
     Ok(HttpResponse::Ok().json(w))
 }
@@ -110,7 +112,8 @@ pub async fn transactions(
     let page = portal_page(&state, &req, portal.owner(), q.limit, q.cursor.as_deref())?;
     let filter = q.filter()?;
     let svc = state.wallets.clone();
-    let txs =
-        portal.run(move |session| svc.transactions(&session.scope(), &parse(&id)?, &filter, &page)).await?;
+    let txs = portal
+        .run(move |session| svc.transactions(&session.scope(), &parse(&id)?, &filter, &page))
+        .await?;
     Ok(HttpResponse::Ok().json(TransactionList::from(txs.map(TransactionView::from))))
 }

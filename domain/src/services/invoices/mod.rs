@@ -419,28 +419,10 @@ impl InvoiceService {
 
     /// Outstanding and overdue amounts per currency for one customer.
     pub fn outstanding(&self, customer: &CustomerScope) -> DomainResult<Vec<Outstanding>> {
-        let now = clock::now();
-        let mut by_currency: BTreeMap<&str, Outstanding> = BTreeMap::new();
-        for inv in self.invoices.open_amounts(customer)? {
-            let due = inv.amount_due();
-            if due <= BigDecimal::zero() {
-                continue;
-            }
-            let entry = by_currency
-                .entry(inv.currency.code())
-                .or_insert_with(|| Outstanding {
-                    currency: inv.currency,
-                    outstanding: BigDecimal::zero(),
-                    overdue: BigDecimal::zero(),
-                    open_invoices: 0,
-                });
-            if inv.is_overdue(now) {
-                entry.overdue += &due;
-            }
-            entry.outstanding += due;
-            entry.open_invoices += 1;
-        }
-        Ok(by_currency.into_values().collect())
+        Ok(outstanding(
+            &self.invoices.open_amounts(customer)?,
+            clock::now(),
+        ))
     }
 
     fn change(
@@ -456,4 +438,32 @@ impl InvoiceService {
 /// The rates each line names itself (`None`: the defaults apply).
 fn own_rates(lines: &[NewLine]) -> Vec<Option<Vec<crate::id::TaxRateId>>> {
     lines.iter().map(|l| l.tax_rate_ids.clone()).collect()
+}
+
+/// What is owed per currency at `now`, from the open invoices' amounts.
+pub fn outstanding(
+    open: &[crate::invoice::OpenAmount],
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<Outstanding> {
+    let mut by_currency: BTreeMap<&str, Outstanding> = BTreeMap::new();
+    for inv in open {
+        let due = inv.amount_due();
+        if due <= BigDecimal::zero() {
+            continue;
+        }
+        let entry = by_currency
+            .entry(inv.currency.code())
+            .or_insert_with(|| Outstanding {
+                currency: inv.currency,
+                outstanding: BigDecimal::zero(),
+                overdue: BigDecimal::zero(),
+                open_invoices: 0,
+            });
+        if inv.is_overdue(now) {
+            entry.overdue += &due;
+        }
+        entry.outstanding += due;
+        entry.open_invoices += 1;
+    }
+    by_currency.into_values().collect()
 }

@@ -1,6 +1,9 @@
 //! Subscribing customers to plans, and cancelling: by the merchant, or by the customer from the
 //! portal when the session allows it (audited in the same transaction).
 
+mod named;
+use named::gone;
+pub use named::{named_by, named_with};
 mod discount;
 mod plan_change;
 
@@ -237,28 +240,11 @@ impl SubscriptionService {
             if let Some(p) = plans.get(id) {
                 return Ok(p.clone());
             }
-            let p = self.plans.get(tenant, id)?.ok_or_else(|| {
-                DomainError::internal(format!("plan {id} of a subscription is gone"))
-            })?;
+            let p = self.plans.get(tenant, id)?.ok_or_else(|| gone(id))?;
             plans.insert(id.clone(), p.clone());
             Ok(p)
         };
-        subs.into_iter()
-            .map(|s| {
-                let plan = plan_of(&s.tenant_id, &s.plan_id)?;
-                let pending = match &s.pending_plan_id {
-                    Some(id) => Some(plan_of(&s.tenant_id, id)?.name),
-                    None => None,
-                };
-                Ok(NamedSubscription {
-                    subscription: s,
-                    currency: plan.currency,
-                    plan_code: plan.code,
-                    plan_name: plan.name,
-                    pending_plan_name: pending,
-                })
-            })
-            .collect()
+        named_by(subs, &mut plan_of)
     }
 
     /// [`Self::named`] for one subscription.
