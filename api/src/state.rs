@@ -117,9 +117,7 @@ impl AppState {
         let events = mailing.with_alerts(alerts.clone());
         // What usage has accrued: wallets' ongoing balance, and its low-balance alerts.
         let accrual = domain::services::accrual::Accrual {
-            subscriptions: shared.clone(),
-            plans: shared.clone(),
-            usage: shared.clone(),
+            dashboard: shared.clone(),
             wallets: shared.clone(),
             events: events.clone(),
         };

@@ -1,5 +1,5 @@
 //! The customer dashboard's read model: what the overview is computed from, read together so
-//! that the dashboard costs one database statement whatever it shows (see
+//! that the dashboard costs two database statements whatever it shows (see
 //! [`crate::ports::DashboardRepo`]). Rows as stored; the overview applies the rules
 //! ([`crate::services::overview`]).
 
@@ -17,7 +17,7 @@ pub struct DashboardReads {
     pub timezone: String,
     /// The account's features.
     pub features: Vec<Feature>,
-    /// The customer's hourly usage in the window asked for, oldest first.
+    /// The customer's hourly usage in the chart's window, oldest first (empty without a chart).
     pub rollups: Vec<Rollup>,
     /// Every wallet of the customer, newest first, with its next credit expiry as stored.
     pub wallets: Vec<(Wallet, Option<DateTime<Utc>>)>,
@@ -27,6 +27,6 @@ pub struct DashboardReads {
     pub plans: Vec<Plan>,
     /// The usage counters of the running subscriptions' current periods.
     pub counters: Vec<Counter>,
-    /// The finalized invoices still unpaid or partly paid.
+    /// The finalized invoices still unpaid or partly paid (empty without a chart).
     pub open_invoices: Vec<OpenAmount>,
 }

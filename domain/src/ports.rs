@@ -26,16 +26,17 @@ use crate::wallet::WalletChange;
 use crate::wallet::WalletState;
 use crate::DomainResult;
 
-/// The customer dashboard's read model: one read (one statement) for everything the overview
-/// shows, each part narrowed to the customer (the account's features and plans to the account).
+/// The customer dashboard's read model: the customer's wallets, running subscriptions with
+/// their plans and usage counters, and the account's features in one statement (what a wallet's
+/// accrued usage is priced from); with `chart`, a second statement adds the open invoices and
+/// the hourly usage rollups in `[from, to)` (the rest of the overview). Each part is narrowed to
+/// the customer (the account's features and plans to the account).
 pub trait DashboardRepo: Send + Sync {
-    /// `None` when the customer is not in the account. Usage rollups are those of the hours in
-    /// `[usage_from, usage_to)`.
+    /// `None` when the customer is not in the account.
     fn dashboard(
         &self,
         customer: &CustomerScope,
-        usage_from: DateTime<Utc>,
-        usage_to: DateTime<Utc>,
+        chart: Option<(DateTime<Utc>, DateTime<Utc>)>,
     ) -> DomainResult<Option<crate::dashboard::DashboardReads>>;
 }
 
@@ -526,6 +527,12 @@ pub trait PlanRepo: Send + Sync {
         tenant_id: &crate::id::TenantId,
         id: &crate::id::PlanId,
     ) -> DomainResult<Option<crate::plan::Plan>>;
+    /// The account's plans with these ids, in one read (any order; unknown ids are left out).
+    fn get_many(
+        &self,
+        tenant_id: &crate::id::TenantId,
+        ids: &[crate::id::PlanId],
+    ) -> DomainResult<Vec<crate::plan::Plan>>;
     fn get_by_code(
         &self,
         tenant_id: &crate::id::TenantId,

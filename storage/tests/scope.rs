@@ -48,9 +48,7 @@ fn exercise(store: &Store) {
         Arc::new(store.clone()),
         events.clone(),
         domain::services::accrual::Accrual {
-            subscriptions: Arc::new(store.clone()),
-            plans: Arc::new(store.clone()),
-            usage: Arc::new(store.clone()),
+            dashboard: Arc::new(store.clone()),
             wallets: repo_wallets.clone(),
             events: events.clone(),
         },

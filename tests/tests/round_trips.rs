@@ -106,17 +106,18 @@ async fn portal_reads_are_one_or_two_round_trips(backend: Backend) {
         )
         .await,
     );
-    // (path, most statements): the session check and the page's read. A wallet's own view also
-    // prices the usage accrued this period (running subscriptions, their counters, the account's
-    // features, the plans) and sums the credits about to expire; a subscription names its plan.
+    // (path, most statements): the session check and the page's read; the dashboard reads its
+    // read model in two. A wallet's own view also reads what its accrued usage is priced from
+    // (the read model's first statement) and sums the credits about to expire, per wallet; a
+    // page of subscriptions reads their plans at once.
     let reads = [
         ("/v1/portal/session".to_owned(), 1),
         ("/v1/portal/invoices?limit=20".to_owned(), 2),
         (format!("/v1/portal/invoices/{invoice}"), 2),
         (format!("/v1/portal/wallets/{wal}/transactions?limit=20"), 2),
-        ("/v1/portal/overview".to_owned(), 2),
-        (format!("/v1/portal/wallets/{wal}"), 7),
-        ("/v1/portal/wallets".to_owned(), 7),
+        ("/v1/portal/overview".to_owned(), 3),
+        (format!("/v1/portal/wallets/{wal}"), 4),
+        ("/v1/portal/wallets".to_owned(), 4),
         ("/v1/portal/subscriptions".to_owned(), 3),
     ];
     let mut over = Vec::new();

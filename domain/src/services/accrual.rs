@@ -23,7 +23,7 @@ use bigdecimal::{BigDecimal, Zero};
 
 use crate::money::Currency;
 use crate::plan::Plan;
-use crate::ports::{PlanRepo, SubscriptionRepo, UsageRepo, WalletRepo};
+use crate::ports::{DashboardRepo, WalletRepo};
 use crate::scope::CustomerScope;
 use crate::subscription::Subscription;
 use crate::usage::{Aggregation, Counter, Feature};
@@ -32,9 +32,8 @@ use crate::DomainResult;
 
 #[derive(Clone)]
 pub struct Accrual {
-    pub subscriptions: Arc<dyn SubscriptionRepo>,
-    pub plans: Arc<dyn PlanRepo>,
-    pub usage: Arc<dyn UsageRepo>,
+    /// Each customer's accrual is priced from one read of the dashboard's read model.
+    pub dashboard: Arc<dyn DashboardRepo>,
     pub wallets: Arc<dyn WalletRepo>,
     pub events: crate::services::webhooks::Events,
 }
@@ -44,48 +43,25 @@ pub struct Accrual {
 pub struct Watch(Vec<(Wallet, BigDecimal)>);
 
 impl Accrual {
-    /// The customer's usage charges accrued in the running periods, per currency (currencies
-    /// with nothing accrued are left out).
-    pub fn of(&self, customer: &CustomerScope) -> DomainResult<Vec<(Currency, BigDecimal)>> {
-        let running = self.subscriptions.running(customer)?;
-        if running.is_empty() {
-            return Ok(Vec::new());
-        }
-        let starts: Vec<_> = running.iter().map(|s| s.current_period_start).collect();
-        let counters = self
-            .usage
-            .counters(&customer.tenant_id, &customer.customer_id, &starts)?;
-        if counters.is_empty() {
-            return Ok(Vec::new());
-        }
-        let features = self.usage.features(&customer.tenant_id)?;
-        let mut plans = Vec::new();
-        for sub in &running {
-            plans.extend(self.plans.get(&customer.tenant_id, &sub.plan_id)?);
-        }
-        Ok(priced(&running, &plans, &counters, &features))
-    }
-
-    /// Sets each wallet's `accrued_usage` (see the module doc).
+    /// Sets each wallet's `accrued_usage` (see the module doc): one read per customer.
     pub fn fill(&self, wallets: &mut [Wallet]) -> DomainResult<()> {
         let mut seen: Vec<CustomerScope> = Vec::new();
         for i in 0..wallets.len() {
             let customer = CustomerScope::new(&wallets[i].tenant_id, &wallets[i].customer_id);
-            if !seen.contains(&customer) {
-                for (currency, amount) in self.of(&customer)? {
-                    let payer = crate::services::wallets::active_wallet(
-                        self.wallets.as_ref(),
-                        &customer,
-                        currency,
-                    )?;
-                    for w in wallets.iter_mut() {
-                        if payer.as_ref().is_some_and(|p| p.id == w.id) {
-                            w.accrued_usage = amount.clone();
-                        }
-                    }
-                }
-                seen.push(customer);
+            if seen.contains(&customer) {
+                continue;
             }
+            if let Some(reads) = self.dashboard.dashboard(&customer, None)? {
+                let accrued = priced(
+                    &reads.running,
+                    &reads.plans,
+                    &reads.counters,
+                    &reads.features,
+                );
+                let all: Vec<Wallet> = reads.wallets.into_iter().map(|(w, _)| w).collect();
+                assign(wallets, &all, &accrued);
+            }
+            seen.push(customer);
         }
         Ok(())
     }

@@ -60,7 +60,10 @@ impl OverviewService {
         // Rollups of every hour that overlaps the window, including the local day's start.
         let reads = self
             .dashboard
-            .dashboard(customer, hour_of(from) - chrono::Duration::days(1), now)?
+            .dashboard(
+                customer,
+                Some((hour_of(from) - chrono::Duration::days(1), now)),
+            )?
             .ok_or_else(crate::id::CustomerId::not_found)?;
         let usage = parts.usage.then(|| {
             let tz: chrono_tz::Tz = reads.timezone.parse().unwrap_or(chrono_tz::UTC);

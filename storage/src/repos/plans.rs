@@ -148,6 +148,26 @@ impl PlanRepo for Store {
             .transpose()
     }
 
+    fn get_many(
+        &self,
+        tenant_id: &domain::id::TenantId,
+        ids: &[PlanId],
+    ) -> DomainResult<Vec<Plan>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn()?;
+        pl::table
+            .filter(pl::tenant_id.eq(tenant_id.as_str()))
+            .filter(pl::id.eq_any(ids.iter().map(PlanId::as_str)))
+            .select(PlanRow::as_select())
+            .load(&mut *conn)
+            .map_err(internal)?
+            .into_iter()
+            .map(PlanRow::into_domain)
+            .collect()
+    }
+
     fn get_by_code(
         &self,
         tenant_id: &domain::id::TenantId,

@@ -90,7 +90,7 @@ struct EventRow {
     received_at: DbTime,
 }
 
-#[derive(Queryable, Selectable, Insertable, serde::Deserialize)]
+#[derive(Queryable, Selectable, Insertable)]
 #[diesel(table_name = ur)]
 pub(crate) struct RollupRow {
     tenant_id: String,

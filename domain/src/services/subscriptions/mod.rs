@@ -233,18 +233,25 @@ impl SubscriptionService {
         Ok(subscription)
     }
 
-    /// Names the subscriptions' plans (each plan read once).
+    /// Names the subscriptions' plans (the plans of one account read at once).
     pub fn named(&self, subs: Vec<Subscription>) -> DomainResult<Vec<NamedSubscription>> {
-        let mut plans: std::collections::HashMap<PlanId, Plan> = Default::default();
-        let mut plan_of = |tenant: &crate::id::TenantId, id: &PlanId| -> DomainResult<Plan> {
-            if let Some(p) = plans.get(id) {
-                return Ok(p.clone());
-            }
-            let p = self.plans.get(tenant, id)?.ok_or_else(|| gone(id))?;
-            plans.insert(id.clone(), p.clone());
-            Ok(p)
-        };
-        named_by(subs, &mut plan_of)
+        let mut plans: Vec<Plan> = Vec::new();
+        let mut tenants: Vec<&crate::id::TenantId> = subs.iter().map(|s| &s.tenant_id).collect();
+        tenants.dedup();
+        for tenant in tenants {
+            let mut ids: Vec<PlanId> = subs
+                .iter()
+                .filter(|s| s.tenant_id == *tenant)
+                .flat_map(|s| std::iter::once(s.plan_id.clone()).chain(s.pending_plan_id.clone()))
+                .collect();
+            ids.sort();
+            ids.dedup();
+            plans.extend(self.plans.get_many(tenant, &ids)?);
+        }
+        named_by(subs, &mut |tenant, id| {
+            let found = plans.iter().find(|p| p.tenant_id == *tenant && p.id == *id);
+            found.cloned().ok_or_else(|| gone(id))
+        })
     }
 
     /// [`Self::named`] for one subscription.
