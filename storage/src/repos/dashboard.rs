@@ -13,7 +13,7 @@ use std::sync::OnceLock;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
-use diesel::query_builder::QueryFragment;
+use diesel::query_builder::{QueryFragment, QueryId};
 use diesel::sql_types::Text;
 use diesel::sqlite::Sqlite;
 use domain::dashboard::DashboardReads;
@@ -78,8 +78,8 @@ struct ChartRow {
     c: DbDecimal,
 }
 
-/// The chart's rollups and the open invoices in one typed statement ({1}..{4} as in
-/// [`TEMPLATE`]; both backends write it alike).
+/// The chart's rollups and the open invoices in one typed statement (`{1}`…`{4}` as in
+/// [`TEMPLATE`]; both backends read it alike).
 const CHART: &str = "SELECT 'r' AS kind, r.feature_key AS key, '' AS label, r.hour AS at, \
  r.events AS count, r.quantity_sum AS a, r.quantity_max AS b, r.quantity_max AS c \
  FROM usage_rollups r \
@@ -105,10 +105,9 @@ const TEMPLATE: &str = "SELECT c.timezone AS timezone, \
    (SELECT s.current_period_start FROM subscriptions s WHERE {running(s)})), '[]') AS TEXT) AS counters \
  FROM customers c WHERE c.tenant_id = {1} AND c.id = {2}";
 
-/// [`TEMPLATE`] in one backend's dialect.
+/// [`TEMPLATE`] in one backend's dialect (the parameters stay `{1}`…`{4}`: see [`Fixed`]).
 struct Dialect {
     agg: &'static str,
-    param: fn(usize) -> String,
     object: fn(&str) -> String,
 }
 
@@ -116,24 +115,13 @@ fn render(d: &Dialect) -> String {
     let statuses = [Trialing, Active, PastDue, Paused]
         .map(|s| format!("'{}'", s.as_str()))
         .join(", ");
-    let running = format!(
-        "s.tenant_id = {} AND s.customer_id = {} AND s.status IN ({statuses})",
-        (d.param)(1),
-        (d.param)(2)
-    );
+    let running =
+        format!("s.tenant_id = {{1}} AND s.customer_id = {{2}} AND s.status IN ({statuses})");
     let mut sql = TEMPLATE
         .replace("{agg}", d.agg)
         .replace("{running(s)}", &running);
     for alias in ["f", "w", "s", "p", "u"] {
         sql = sql.replace(&format!("{{object({alias})}}"), &(d.object)(alias));
-    }
-    numbered(sql, d.param)
-}
-
-/// `{1}`…`{4}` as the backend's numbered parameters.
-fn numbered(mut sql: String, param: fn(usize) -> String) -> String {
-    for n in 1..=4 {
-        sql = sql.replace(&format!("{{{n}}}"), &param(n));
     }
     sql
 }
@@ -144,7 +132,6 @@ fn postgres_sql() -> &'static str {
     SQL.get_or_init(|| {
         render(&Dialect {
             agg: "json_agg",
-            param: |n| format!("${n}"),
             object: |alias| alias.to_owned(),
         })
     })
@@ -156,21 +143,65 @@ fn sqlite_sql() -> &'static str {
     SQL.get_or_init(|| {
         render(&Dialect {
             agg: "json_group_array",
-            param: |n| format!("?{n}"),
             object: |alias| json_object(alias, &sqlite_columns(alias)),
         })
     })
 }
 
-/// [`CHART`] on PostgreSQL (`$n`) or SQLite (`?n`).
-fn chart_sql(postgres: bool) -> &'static str {
-    static PG: OnceLock<String> = OnceLock::new();
-    static SQLITE: OnceLock<String> = OnceLock::new();
-    match postgres {
-        true => PG.get_or_init(|| numbered(CHART.to_owned(), |n| format!("${n}"))),
-        false => SQLITE.get_or_init(|| numbered(CHART.to_owned(), |n| format!("?{n}"))),
+/// A fixed statement with its parameters, which diesel prepares once per connection and keeps
+/// (its `sql_query` is never kept: the dashboard's statement was parsed and planned on every
+/// call, about a millisecond of PostgreSQL's time). Each `{n}` of the text is bound in place as
+/// the n-th value: the account, the customer, the chart's window.
+struct Fixed<'a> {
+    sql: &'static str,
+    tenant: &'a str,
+    customer: &'a str,
+    window: Option<(DbTime, DbTime)>,
+}
+
+impl<DB> QueryFragment<DB> for Fixed<'_>
+where
+    DB: diesel::backend::Backend,
+    str: diesel::serialize::ToSql<Text, DB>,
+    DbTime: diesel::serialize::ToSql<UtcTimestamp, DB>,
+    DB: diesel::sql_types::HasSqlType<Text> + diesel::sql_types::HasSqlType<UtcTimestamp>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, DB>,
+    ) -> QueryResult<()> {
+        let mut rest = self.sql;
+        while let Some(at) = rest.find('{') {
+            out.push_sql(&rest[..at]);
+            let n = rest.as_bytes().get(at + 1).copied();
+            match (n, &self.window) {
+                (Some(b'1'), _) => out.push_bind_param::<Text, str>(self.tenant)?,
+                (Some(b'2'), _) => out.push_bind_param::<Text, str>(self.customer)?,
+                (Some(b'3'), Some((from, _))) => out.push_bind_param::<UtcTimestamp, _>(from)?,
+                (Some(b'4'), Some((_, to))) => out.push_bind_param::<UtcTimestamp, _>(to)?,
+                _ => {
+                    return Err(diesel::result::Error::QueryBuilderError(
+                        "unknown parameter".into(),
+                    ))
+                }
+            }
+            rest = &rest[at + 3..];
+        }
+        out.push_sql(rest);
+        Ok(())
     }
 }
+
+impl QueryId for Fixed<'_> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl diesel::query_builder::Query for Fixed<'_> {
+    type SqlType = diesel::sql_types::Untyped;
+}
+
+impl<Conn> RunQueryDsl<Conn> for Fixed<'_> {}
 
 fn json_object(alias: &str, columns: &[String]) -> String {
     let pairs: Vec<String> = columns
@@ -215,38 +246,26 @@ impl DashboardRepo for Store {
     ) -> DomainResult<Option<DashboardReads>> {
         let mut conn = self.conn()?;
         let (tenant, id) = (customer.tenant_id.as_str(), customer.customer_id.as_str());
-        macro_rules! parts {
-            ($c:expr, $sql:expr) => {
-                diesel::sql_query($sql)
-                    .bind::<Text, _>(tenant)
-                    .bind::<Text, _>(id)
-                    .get_result::<Parts>($c)
-                    .optional()
-            };
-        }
+        let fixed = |sql| Fixed {
+            sql,
+            tenant,
+            customer: id,
+            window: chart.map(|(from, to)| (DbTime(from), DbTime(to))),
+        };
         let found = match &mut *conn {
-            DbConnection::Postgres(pg) => parts!(pg, postgres_sql()),
-            DbConnection::Sqlite(sq) => parts!(sq, sqlite_sql()),
+            DbConnection::Postgres(pg) => fixed(postgres_sql()).get_result::<Parts>(pg),
+            DbConnection::Sqlite(sq) => fixed(sqlite_sql()).get_result::<Parts>(sq),
         }
+        .optional()
         .map_err(internal)?;
         let Some(parts) = found else {
             return Ok(None);
         };
         let (rollups, open_invoices) = match chart {
-            Some((from, to)) => {
-                macro_rules! chart {
-                    ($c:expr, $param:expr) => {
-                        diesel::sql_query($param)
-                            .bind::<Text, _>(tenant)
-                            .bind::<Text, _>(id)
-                            .bind::<UtcTimestamp, _>(DbTime(from))
-                            .bind::<UtcTimestamp, _>(DbTime(to))
-                            .load::<ChartRow>($c)
-                    };
-                }
+            Some(_) => {
                 let rows = match &mut *conn {
-                    DbConnection::Postgres(pg) => chart!(pg, chart_sql(true)),
-                    DbConnection::Sqlite(sq) => chart!(sq, chart_sql(false)),
+                    DbConnection::Postgres(pg) => fixed(CHART).load::<ChartRow>(pg),
+                    DbConnection::Sqlite(sq) => fixed(CHART).load::<ChartRow>(sq),
                 }
                 .map_err(internal)?;
                 split_chart(rows, id)?
