@@ -209,8 +209,7 @@ impl<S: SectionGuard> PortalAuth<S> {
         self.run(|session| Ok(session.clone())).await
     }
 
-    /// The stored session, if it may be used now for section `S`; under an admin preview, the
-    /// request is recorded first.
+    /// The stored session, if it may be used now for section `S` (see [`admit`]).
     fn admitted(
         st: &AppState,
         claims: &TokenClaims,
@@ -219,13 +218,26 @@ impl<S: SectionGuard> PortalAuth<S> {
     ) -> Result<PortalSession, ApiError> {
         let audit = |sid: &str| st.limits.audit_refusal(sid);
         let session = st.portal.session_of(claims, &audit)?;
-        st.limits.portal(session.id.as_str())?;
+        admit(st, &session, method, route)?;
         in_section::<S>(&session)?;
-        if session.mode == SessionMode::AdminPreview {
-            st.portal.record_preview(&session, method, route)?;
-        }
         Ok(session)
     }
+}
+
+/// What every customer's portal request does once its session row is checked: the per-session
+/// rate limit, then, under an admin preview, the request's audit entry (written before any
+/// section refusal, so a preview's every attempt is on record).
+fn admit(
+    st: &AppState,
+    session: &PortalSession,
+    method: &str,
+    route: &str,
+) -> Result<(), ApiError> {
+    st.limits.portal(session.id.as_str())?;
+    if session.mode == SessionMode::AdminPreview {
+        st.portal.record_preview(session, method, route)?;
+    }
+    Ok(())
 }
 
 /// The request's session token, or 401 `invalid_token`.
@@ -289,15 +301,9 @@ fn visitor_of(req: &HttpRequest) -> Pin<Box<dyn Future<Output = Result<Visitor, 
             let token = token?;
             let audit = |sid: &str| st.limits.audit_refusal(sid);
             let visitor = st.portal.authenticate_visitor(&token, &audit)?;
-            let id = match &visitor {
-                Visitor::Customer(s) => s.id.as_str(),
-                Visitor::Guest(g) => g.id.as_str(),
-            };
-            st.limits.portal(id)?;
-            if let Visitor::Customer(session) = &visitor {
-                if session.mode == SessionMode::AdminPreview {
-                    st.portal.record_preview(session, &method, &route)?;
-                }
+            match &visitor {
+                Visitor::Customer(session) => admit(&st, session, &method, &route)?,
+                Visitor::Guest(guest) => st.limits.portal(guest.id.as_str())?,
             }
             Ok(visitor)
         })
