@@ -161,9 +161,7 @@ pub fn assign(
     accrued: &[(Currency, BigDecimal)],
 ) {
     for (currency, amount) in accrued {
-        let payer = customer_wallets
-            .iter()
-            .find(|w| w.currency == *currency && w.status == crate::wallet::WalletStatus::Active);
+        let payer = crate::services::wallets::payer(customer_wallets, *currency);
         for w in wallets.iter_mut() {
             if payer.is_some_and(|p| p.id == w.id) {
                 w.accrued_usage = amount.clone();

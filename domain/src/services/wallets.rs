@@ -91,9 +91,15 @@ pub fn active_wallet(
     customer: &crate::scope::CustomerScope,
     currency: Currency,
 ) -> DomainResult<Option<Wallet>> {
-    Ok(customer_wallets(repo, customer)?
-        .into_iter()
-        .find(|w| w.currency == currency && w.status == WalletStatus::Active))
+    Ok(payer(&customer_wallets(repo, customer)?, currency).cloned())
+}
+
+/// The wallet billing pays from in `currency` among a customer's wallets (newest first): the
+/// first active one.
+pub fn payer(wallets: &[Wallet], currency: Currency) -> Option<&Wallet> {
+    wallets
+        .iter()
+        .find(|w| w.currency == currency && w.status == WalletStatus::Active)
 }
 
 impl WalletService {
