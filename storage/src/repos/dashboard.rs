@@ -234,8 +234,17 @@ fn sqlite_columns(alias: &str) -> Vec<String> {
     }
 }
 
-fn rows<T: DeserializeOwned>(part: &str, json: &str) -> DomainResult<Vec<T>> {
-    serde_json::from_str(json).map_err(|e| DomainError::internal(format!("dashboard {part}: {e}")))
+/// A part's JSON array, each row decoded into its row type and converted by `into`.
+fn rows<R: DeserializeOwned, T>(
+    part: &str,
+    json: &str,
+    into: impl Fn(R) -> DomainResult<T>,
+) -> DomainResult<Vec<T>> {
+    serde_json::from_str::<Vec<R>>(json)
+        .map_err(|e| DomainError::internal(format!("dashboard {part}: {e}")))?
+        .into_iter()
+        .map(into)
+        .collect()
 }
 
 impl DashboardRepo for Store {
@@ -274,27 +283,18 @@ impl DashboardRepo for Store {
         };
         Ok(Some(DashboardReads {
             timezone: parts.timezone,
-            features: rows::<FeatureRow>("features", &parts.features)?
-                .into_iter()
-                .map(FeatureRow::into_domain)
-                .collect::<DomainResult<_>>()?,
+            features: rows("features", &parts.features, FeatureRow::into_domain)?,
             rollups,
-            wallets: rows::<WalletRow>("wallets", &parts.wallets)?
-                .into_iter()
-                .map(WalletRow::into_domain)
-                .collect::<DomainResult<_>>()?,
-            running: rows::<SubscriptionRow>("subscriptions", &parts.running)?
-                .into_iter()
-                .map(SubscriptionRow::into_domain)
-                .collect::<DomainResult<_>>()?,
-            plans: rows::<PlanRow>("plans", &parts.plans)?
-                .into_iter()
-                .map(PlanRow::into_domain)
-                .collect::<DomainResult<_>>()?,
-            counters: rows::<CounterRow>("counters", &parts.counters)?
-                .into_iter()
-                .map(CounterRow::into_domain)
-                .collect(),
+            wallets: rows("wallets", &parts.wallets, WalletRow::into_domain)?,
+            running: rows(
+                "subscriptions",
+                &parts.running,
+                SubscriptionRow::into_domain,
+            )?,
+            plans: rows("plans", &parts.plans, PlanRow::into_domain)?,
+            counters: rows("counters", &parts.counters, |r: CounterRow| {
+                Ok(r.into_domain())
+            })?,
             open_invoices,
         }))
     }
