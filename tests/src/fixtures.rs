@@ -12,6 +12,19 @@ pub async fn created(s: &TestServer, path: &str, body: Value) -> Reply {
     r
 }
 
+/// `POST path` with `body` as the admin; panics unless it answers 2xx (an action on an object,
+/// which answers 200, as well as a creation).
+pub async fn posted(s: &TestServer, path: &str, body: Value) -> Reply {
+    let r = send(s.admin(Method::POST, path).json(&body)).await;
+    assert!(
+        r.status.is_success(),
+        "POST {path} {body}: {} {}",
+        r.status,
+        r.body
+    );
+    r
+}
+
 /// The `id` of an answer.
 pub fn id(r: &Reply) -> String {
     r.body["id"]

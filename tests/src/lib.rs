@@ -11,6 +11,7 @@ pub mod load;
 pub mod receiver;
 pub mod smtp;
 pub mod spec;
+pub mod statements;
 
 use std::net::TcpListener;
 

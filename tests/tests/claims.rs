@@ -9,29 +9,12 @@
     reason = "test code: a failed unwrap is a failed test"
 )]
 
-use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use diesel::connection::{set_default_instrumentation, Instrumentation, InstrumentationEvent};
 use serde_json::{json, Value};
 use tests::receiver::Receiver;
 use tests::smtp::SmtpSink;
 use tests::{send, Backend, Method, Reply, TestServer};
-
-static LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-fn recording() -> Option<Box<dyn Instrumentation>> {
-    Some(Box::new(|event: InstrumentationEvent<'_>| {
-        if let InstrumentationEvent::StartQuery { query, .. } = event {
-            // One quoting for both backends: SQLite's backticks and the debug form's escaped
-            // quotes read as plain double quotes.
-            let sql = format!("{query:?}")
-                .replace("\\\"", "\"")
-                .replace('`', "\"");
-            LOG.lock().unwrap().push(sql);
-        }
-    }))
-}
 
 async fn post(s: &TestServer, key: &str, path: &str, body: Value) -> Reply {
     let r = send(
@@ -104,7 +87,7 @@ fn claims<'a>(log: &'a [String], table: &str, due: &str) -> Vec<&'a String> {
 async fn workers_lock_one_account_at_a_time(backend: Backend) {
     let sink = SmtpSink::start();
     let url = sink.url();
-    LOG.lock().unwrap().clear();
+    tests::statements::clear();
     let Some(s) = TestServer::start_with(backend, move |c| {
         c.smtp_url = Some(url);
         c.mail_from = Some("billing@northwind.test".into());
@@ -147,7 +130,7 @@ async fn workers_lock_one_account_at_a_time(backend: Backend) {
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    let log = LOG.lock().unwrap().clone();
+    let log = tests::statements::snapshot();
 
     let queues = [
         ("subscriptions", "\"subscriptions\".\"due_at\" <="),
@@ -196,7 +179,7 @@ async fn workers_lock_one_account_at_a_time(backend: Backend) {
 /// Both backends in one test, one after the other: the statement log is the process's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn workers_claim_per_account() {
-    set_default_instrumentation(recording).unwrap();
+    tests::statements::record();
     workers_lock_one_account_at_a_time(Backend::Sqlite).await;
     workers_lock_one_account_at_a_time(Backend::Postgres).await;
 }

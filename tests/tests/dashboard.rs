@@ -7,19 +7,8 @@
 )]
 
 use serde_json::{json, Value};
-use tests::fixtures::{created, customer, id, portal_session, token, wallet};
-use tests::{send, Backend, Method, Reply, TestServer};
-
-async fn post(s: &TestServer, path: &str, body: Value) -> Reply {
-    let r = send(s.admin(Method::POST, path).json(&body)).await;
-    assert!(
-        r.status.is_success(),
-        "POST {path}: {} {}",
-        r.status,
-        r.body
-    );
-    r
-}
+use tests::fixtures::{created, customer, id, portal_session, posted as post, token, wallet};
+use tests::{send, Backend, Method, TestServer};
 
 /// The dashboard, read from its read model in one statement, says what the views it sums up
 /// say: the wallet list (accrued usage on the wallet billing pays from, the newer of two in the

@@ -9,40 +9,16 @@
     reason = "test code: a failed unwrap is a failed test"
 )]
 
-use std::sync::Mutex;
-
-use diesel::connection::{set_default_instrumentation, Instrumentation, InstrumentationEvent};
 use serde_json::{json, Value};
-use tests::fixtures::{created, customer, id, portal_session, token, wallet};
+use tests::fixtures::{created, customer, id, portal_session, posted as post, token, wallet};
 use tests::{send, Backend, Method, Reply, TestServer};
-
-static LOG: Mutex<Vec<String>> = Mutex::new(Vec::new());
-
-fn recording() -> Option<Box<dyn Instrumentation>> {
-    Some(Box::new(|event: InstrumentationEvent<'_>| {
-        if let InstrumentationEvent::StartQuery { query, .. } = event {
-            LOG.lock().unwrap().push(format!("{query}"));
-        }
-    }))
-}
 
 /// The statements the server sent while answering `path` for `token` (the test servers run no
 /// background workers, so every statement in the window is the request's).
 async fn statements(s: &TestServer, path: &str, token: &str) -> (Reply, Vec<String>) {
-    LOG.lock().unwrap().clear();
+    tests::statements::clear();
     let reply = send(s.portal(Method::GET, path, token)).await;
-    (reply, std::mem::take(&mut *LOG.lock().unwrap()))
-}
-
-async fn post(s: &TestServer, path: &str, body: Value) -> Reply {
-    let r = send(s.admin(Method::POST, path).json(&body)).await;
-    assert!(
-        r.status.is_success(),
-        "POST {path}: {} {}",
-        r.status,
-        r.body
-    );
-    r
+    (reply, tests::statements::take())
 }
 
 /// A customer with what the dashboard shows: a wallet with top-ups and debits, a subscription,
@@ -161,7 +137,7 @@ async fn portal_reads_are_one_or_two_round_trips(backend: Backend) {
 /// Both backends in one test, one after the other: the statement log is the process's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn portal_reads_count_their_statements() {
-    set_default_instrumentation(recording).unwrap();
+    tests::statements::record();
     portal_reads_are_one_or_two_round_trips(Backend::Sqlite).await;
     portal_reads_are_one_or_two_round_trips(Backend::Postgres).await;
 }
